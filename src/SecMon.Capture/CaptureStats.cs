@@ -1,0 +1,69 @@
+namespace SecMon.Capture;
+
+/// <summary>
+/// Counters of one capture run. Written only by the capture thread (plain fields, no interlocking);
+/// read for the summary at the end or by a progress reporter that tolerates torn reads.
+/// </summary>
+internal sealed class CaptureStats
+{
+    /// <summary>Packets read from the sources.</summary>
+    public long Packets;
+    /// <summary>Bytes captured (the captured length of every packet).</summary>
+    public long Bytes;
+    /// <summary>Packets the kernel or the capture library dropped (live capture).</summary>
+    public long KernelDrops;
+    /// <summary>Packets dropped between the capture callback and the decoder (live capture, bounded channel full).</summary>
+    public long ChannelDrops;
+    /// <summary>Packets with a link type SecMon cannot decode.</summary>
+    public long UnknownLinkType;
+    /// <summary>Frames that ended before their headers did.</summary>
+    public long TruncatedFrames;
+    /// <summary>Frames with an invalid link, IP or transport header.</summary>
+    public long MalformedFrames;
+    /// <summary>Frames that are not IP (ARP, LLDP...), counted and skipped.</summary>
+    public long NonIpFrames;
+    /// <summary>IP packets that are neither TCP nor UDP (ICMP...).</summary>
+    public long OtherTransport;
+    /// <summary>IPv4 fragments seen.</summary>
+    public long IpFragments;
+    /// <summary>Datagrams rebuilt from IPv4 fragments.</summary>
+    public long IpReassembled;
+    /// <summary>Fragmented datagrams dropped incomplete (timeout, buffer bound, overlap).</summary>
+    public long IpFragmentDrops;
+    /// <summary>Flows created.</summary>
+    public long Flows;
+    /// <summary>TCP flows created.</summary>
+    public long TcpFlows;
+    /// <summary>UDP flows created.</summary>
+    public long UdpFlows;
+    /// <summary>Flows evicted because the table was full.</summary>
+    public long FlowEvictions;
+    /// <summary>Flows closed by idle timeout.</summary>
+    public long FlowTimeouts;
+    /// <summary>TCP flows whose handshake was not seen (capture started mid-stream).</summary>
+    public long MidStreamFlows;
+    /// <summary>TCP segments that arrived ahead of a hole and were buffered.</summary>
+    public long OutOfOrderSegments;
+    /// <summary>TCP segments entirely already delivered (retransmissions, duplicates).</summary>
+    public long Retransmissions;
+    /// <summary>TCP segments that overlapped buffered or delivered data (first copy kept).</summary>
+    public long Overlaps;
+    /// <summary>Overlapping bytes whose content differed from the copy kept (evasion attempts).</summary>
+    public long OverlapConflicts;
+    /// <summary>Holes in a TCP stream that were never filled.</summary>
+    public long ReassemblyGaps;
+    /// <summary>Bytes lost in those holes.</summary>
+    public long ReassemblyGapBytes;
+    /// <summary>Segments or bytes dropped because a reassembly buffer bound was hit.</summary>
+    public long ReassemblyOverflows;
+    /// <summary>Application messages that were malformed.</summary>
+    public long MalformedMessages;
+    /// <summary>Protocol events emitted.</summary>
+    public long Events;
+    /// <summary>Capture files that were damaged (truncated, corrupt) or not captures.</summary>
+    public long DamagedFiles;
+
+    /// <summary>True when anything in the input was damaged or malformed: the exit code reports it.</summary>
+    public bool InputDamaged =>
+        DamagedFiles > 0 || TruncatedFrames > 0 || MalformedFrames > 0 || MalformedMessages > 0 || UnknownLinkType > 0;
+}

@@ -1,0 +1,76 @@
+using SecMon.Core.Events;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols;
+
+/// <summary>What a protocol probe concluded from the first bytes of a direction.</summary>
+internal enum ProbeResult
+{
+    /// <summary>Not enough bytes yet to say; ask again when more arrive.</summary>
+    NeedMoreData,
+    /// <summary>These bytes are not this protocol.</summary>
+    NotMine,
+    /// <summary>These bytes are this protocol.</summary>
+    Mine,
+}
+
+/// <summary>
+/// An application protocol carried over TCP: a probe that recognises it from its first bytes (the port is
+/// only a hint), and a factory for its per-flow session. One implementation per folder under Protocols/,
+/// listed once in <see cref="ProtocolRegistry"/>.
+/// </summary>
+internal interface IStreamProtocol
+{
+    /// <summary>Short name, as in <c>network.protocol</c> (<c>mqtt</c>, <c>tls</c>).</summary>
+    string Name { get; }
+
+    /// <summary>Server ports where this protocol is usual. Used only when no probe recognised a stream
+    /// (a capture that starts mid-stream), never to refuse content a probe recognised.</summary>
+    IReadOnlyList<int> PortHints { get; }
+
+    /// <summary>The schemas of every event type this protocol emits.</summary>
+    IReadOnlyList<EventSchema> EventSchemas { get; }
+
+    /// <summary>Looks at the bytes a direction has sent so far (from its start). Pure: no state, no allocation.</summary>
+    ProbeResult Probe(ReadOnlySpan<byte> data, FlowDirection direction);
+
+    /// <summary>Creates the per-flow session. <paramref name="flow"/> is the to-server context;
+    /// <paramref name="midStream"/> is true when the session starts without the stream's beginning
+    /// (port-hint fallback), so the parser must resynchronise first.</summary>
+    IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream);
+}
+
+/// <summary>Per-flow state of one application protocol on a reassembled TCP stream.</summary>
+internal interface IStreamSession
+{
+    /// <summary>In-order bytes of one direction. The span is valid only during the call: copy what you keep.</summary>
+    void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta);
+
+    /// <summary><paramref name="length"/> bytes of <paramref name="direction"/> will never arrive; the parser
+    /// drops any partial message and resynchronises at the next message it can find.</summary>
+    void OnGap(FlowDirection direction, long length, in PacketMeta meta);
+
+    /// <summary>The flow ended (FIN, RST, idle timeout, eviction or end of input). A partial message left in a
+    /// buffer is reported as truncated.</summary>
+    void OnClose(in PacketMeta meta);
+}
+
+/// <summary>What a session may use: the event sink, diagnostics, options.</summary>
+internal sealed class ProtocolServices
+{
+    /// <summary>Where events go.</summary>
+    public required IEventSink Events { get; init; }
+
+    /// <summary>Where malformed input is reported.</summary>
+    public required IDiagnosticSink Diagnostics { get; init; }
+
+    /// <summary>Counters.</summary>
+    public required CaptureStats Stats { get; init; }
+
+    /// <summary>Keyed hash for secrets seen on the wire (passwords): never the secret, only a tag that tells
+    /// two different secrets apart.</summary>
+    public required Core.SecretHasher SecretHasher { get; init; }
+
+    /// <summary>Capture options (limits).</summary>
+    public required CaptureOptions Options { get; init; }
+}

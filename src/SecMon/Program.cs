@@ -1,0 +1,3 @@
+using SecMon.Cli;
+
+return await SecMonCli.Build().Parse(args).InvokeAsync().ConfigureAwait(false);

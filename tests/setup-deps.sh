@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages SecMon and its tests use, when they are missing (Debian/Ubuntu).
+# libpcap for capture; tshark, tcpdump, mosquitto and its clients, openssl and curl as the real peers
+# and independent verifiers of the integration tests.
+set -euo pipefail
+
+PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl iproute2 ca-certificates)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "secmon: missing system packages: ${missing[*]}" >&2
+  echo "secmon: install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
