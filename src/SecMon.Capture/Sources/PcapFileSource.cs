@@ -1,0 +1,139 @@
+using SharpPcap;
+using SharpPcap.LibPcap;
+
+namespace SecMon.Capture.Sources;
+
+/// <summary>
+/// One pcap or pcapng file, read through SharpPcap's offline device (libpcap underneath). Reads with
+/// <c>GetNextPacketPointers</c> rather than <c>GetNextPacket</c>: the latter allocates a header and a timeval
+/// object per packet, the former hands libpcap's own header and data pointers over with no allocation.
+/// </summary>
+internal sealed unsafe class PcapFileSource : IDisposable
+{
+    // libpcap's struct pcap_pkthdr on LP64 Linux: struct timeval { long tv_sec; long tv_usec; } then
+    // bpf_u_int32 caplen and len. SharpPcap targets the same ABI.
+    private const int HeaderTimevalSeconds = 0;
+    private const int HeaderTimevalMicros = 8;
+    private const int HeaderCaplen = 16;
+    private const int HeaderLen = 20;
+
+    private readonly CaptureFileReaderDevice _device;
+    private byte[] _buffer = new byte[2048];
+
+    private PcapFileSource(string path, CaptureFileReaderDevice device)
+    {
+        Path = path;
+        _device = device;
+        LinkType = (int)device.LinkType;
+    }
+
+    /// <summary>The file path as given.</summary>
+    public string Path { get; }
+
+    /// <summary>The file's link type (pcap LINKTYPE_ value).</summary>
+    public int LinkType { get; }
+
+    /// <summary>File size in bytes (for progress).</summary>
+    public long FileSize { get; private set; }
+
+    /// <summary>Packets read so far from this file.</summary>
+    public long PacketsRead { get; private set; }
+
+    /// <summary>What was wrong, after <see cref="ReadStatus.Damaged"/>.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>The current packet's bytes (a copy owned by this source, valid until the next read).</summary>
+    public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, DataLength);
+
+    /// <summary>Captured length of the current packet.</summary>
+    public int DataLength { get; private set; }
+
+    /// <summary>Wire length of the current packet.</summary>
+    public int OriginalLength { get; private set; }
+
+    /// <summary>Capture time of the current packet.</summary>
+    public long TimestampMicros { get; private set; }
+
+    /// <summary>Opens a capture file. Returns null and a one-line reason when it cannot be opened or is not a capture.</summary>
+    public static PcapFileSource? TryOpen(string path, out string? error)
+    {
+        if (!File.Exists(path))
+        {
+            error = Directory.Exists(path)
+                ? $"{path}: is a directory; give the capture files in it (e.g. {System.IO.Path.Combine(path, "*.pcap")})"
+                : $"{path}: no such file; check the path (captures are .pcap or .pcapng files, e.g. from tcpdump -w)";
+            return null;
+        }
+
+        CaptureFileReaderDevice? device = null;
+        try
+        {
+            device = new CaptureFileReaderDevice(path);
+            device.Open();
+            var source = new PcapFileSource(path, device) { FileSize = new FileInfo(path).Length };
+            error = null;
+            return source;
+        }
+        catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException or DllNotFoundException)
+        {
+            device?.Dispose();
+            error = ex is DllNotFoundException
+                ? "libpcap is not installed; install it (Debian: apt-get install libpcap0.8) and run again"
+                : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})";
+            return null;
+        }
+    }
+
+    /// <summary>Reads the next packet into this source's buffer.</summary>
+    public ReadStatus Read()
+    {
+        var headerPtr = IntPtr.Zero;
+        var dataPtr = IntPtr.Zero;
+        var rc = _device.GetNextPacketPointers(ref headerPtr, ref dataPtr);
+        switch (rc)
+        {
+            case 1:
+                break;
+            case -2:
+                return ReadStatus.End;
+            case 0:
+                return ReadStatus.Timeout;
+            default:
+                Error = Clean(_device.LastError);
+                return ReadStatus.Damaged;
+        }
+
+        var header = (byte*)headerPtr;
+        var seconds = *(long*)(header + HeaderTimevalSeconds);
+        var micros = *(long*)(header + HeaderTimevalMicros);
+        var caplen = (int)*(uint*)(header + HeaderCaplen);
+        var len = (int)*(uint*)(header + HeaderLen);
+        if (caplen < 0 || caplen > 262_144)
+        {
+            // libpcap already refuses records above its maximum snap length; keep our own bound too.
+            Error = $"record with captured length {caplen} is larger than any valid snap length";
+            return ReadStatus.Damaged;
+        }
+
+        if (_buffer.Length < caplen)
+        {
+            _buffer = new byte[Math.Max(caplen, _buffer.Length * 2)];
+        }
+
+        new ReadOnlySpan<byte>((void*)dataPtr, caplen).CopyTo(_buffer);
+        DataLength = caplen;
+        OriginalLength = len;
+        TimestampMicros = (seconds * 1_000_000) + micros;
+        PacketsRead++;
+        return ReadStatus.Packet;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _device.Dispose();
+
+    private static string Clean(string? message)
+    {
+        var m = (message ?? "unknown error").Trim();
+        return m.Length == 0 ? "unknown error" : m;
+    }
+}
