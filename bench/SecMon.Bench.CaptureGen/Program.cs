@@ -1,0 +1,316 @@
+using System.Buffers.Binary;
+using System.Text;
+
+// Synthesises an MQTT-heavy pcap for the capture benchmark (bench/README.md): thousands of devices, each a TCP
+// session to a broker on 1883 with a handshake, CONNECT/CONNACK (a third with user name and password), a
+// SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
+// the way a busy broker sees them. Deterministic: the same arguments give the same file.
+//
+//   dotnet run -c Release --project bench/SecMon.Bench.CaptureGen -- OUT.pcap [--devices N] [--publishes M]
+
+if (args.Length < 1)
+{
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M]");
+    return 64;
+}
+
+var output = args[0];
+var devices = 5000;
+var publishes = 25;
+for (var i = 1; i + 1 < args.Length; i += 2)
+{
+    switch (args[i])
+    {
+        case "--devices": devices = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
+    }
+}
+
+using var file = new BufferedStream(File.Create(output), 1 << 20);
+var writer = new PcapWriter(file);
+var random = new Random(42);
+var sessions = new List<Session>(devices);
+for (var d = 0; d < devices; d++)
+{
+    sessions.Add(new Session(d, publishes, random));
+}
+
+// Round-robin over live sessions with a small random skip: interleaved, deterministic.
+long time = 1_764_000_000L * 1_000_000;
+var live = new List<Session>(sessions);
+long packets = 0;
+while (live.Count > 0)
+{
+    for (var i = live.Count - 1; i >= 0; i--)
+    {
+        var s = live[i];
+        time += 7;
+        if (!s.Next(writer, time))
+        {
+            live.RemoveAt(i);
+        }
+        else
+        {
+            packets++;
+        }
+    }
+}
+
+file.Flush();
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+return 0;
+
+internal sealed class PcapWriter
+{
+    private readonly Stream _out;
+    private readonly byte[] _record = new byte[65536];
+
+    public PcapWriter(Stream output)
+    {
+        _out = output;
+        Span<byte> header = stackalloc byte[24];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0xa1b2c3d4);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[4..], 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 262144);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[20..], 1); // Ethernet
+        _out.Write(header);
+    }
+
+    public long Packets { get; private set; }
+
+    // One Ethernet/IPv4/TCP frame.
+    public void Tcp(long timeMicros, byte[] srcMac, byte[] dstMac, uint srcIp, uint dstIp, ushort srcPort, ushort dstPort,
+        uint seq, uint ack, byte flags, ReadOnlySpan<byte> payload)
+    {
+        var frameLength = 14 + 20 + 20 + payload.Length;
+        var r = _record.AsSpan(0, 16 + frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)(timeMicros / 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[4..], (uint)(timeMicros % 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[8..], (uint)frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r[12..], (uint)frameLength);
+        var f = r[16..];
+        dstMac.CopyTo(f);
+        srcMac.CopyTo(f[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
+        var ip = f[14..];
+        ip[0] = 0x45;
+        ip[1] = 0;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + 20 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)Packets);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[6..], 0x4000);
+        ip[8] = 64;
+        ip[9] = 6;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], srcIp);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dstIp);
+        uint sum = 0;
+        for (var i = 0; i < 20; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        }
+
+        while (sum > 0xFFFF)
+        {
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        }
+
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        var tcp = ip[20..];
+        BinaryPrimitives.WriteUInt16BigEndian(tcp, srcPort);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dstPort);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack);
+        tcp[12] = 5 << 4;
+        tcp[13] = flags;
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 64240);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[16..], 0);
+        payload.CopyTo(tcp[20..]);
+        _out.Write(r);
+        Packets++;
+    }
+}
+
+internal sealed class Session
+{
+    private const byte Fin = 0x01, Syn = 0x02, Psh = 0x08, Ack = 0x10;
+    private static readonly byte[] BrokerMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+    private const uint BrokerIp = 0x0A000001; // 10.0.0.1 in the synthetic capture only; never a target
+
+    private readonly byte[] _mac;
+    private readonly uint _ip;
+    private readonly ushort _port;
+    private readonly string _clientId;
+    private readonly int _publishes;
+    private readonly Random _random;
+    private readonly bool _withPassword;
+    private uint _clientSeq;
+    private uint _serverSeq;
+    private IEnumerator<(bool ToServer, int Flags, byte[] Payload)>? _steps;
+    private ushort _packetId;
+
+    public Session(int index, int publishes, Random random)
+    {
+        _mac = [0x02, 0x10, (byte)(index >> 16), (byte)(index >> 8), (byte)index, 0x01];
+        _ip = 0x0A010000u + (uint)index + 2; // 10.1.x.y
+        _port = (ushort)(20000 + (index % 40000));
+        _clientId = $"sensor-{index:D5}";
+        _publishes = publishes;
+        _random = random;
+        _withPassword = index % 3 == 0;
+        _clientSeq = (uint)random.Next();
+        _serverSeq = (uint)random.Next();
+    }
+
+    // Writes this session's next packet; false when the session is over.
+    public bool Next(PcapWriter w, long time)
+    {
+        _steps ??= Steps().GetEnumerator();
+        if (!_steps.MoveNext())
+        {
+            return false;
+        }
+
+        var (toServer, flags, payload) = _steps.Current;
+        if (toServer)
+        {
+            ToServer(w, time, flags, payload);
+        }
+        else
+        {
+            ToClient(w, time, flags, payload);
+        }
+
+        if ((flags & (Syn | Fin)) != 0)
+        {
+            if (toServer)
+            {
+                _clientSeq++;
+            }
+            else
+            {
+                _serverSeq++;
+            }
+        }
+
+        return true;
+    }
+
+    private IEnumerable<(bool ToServer, int Flags, byte[] Payload)> Steps()
+    {
+        yield return (true, Syn, []);
+        yield return (false, Syn | Ack, []);
+        yield return (true, Ack, []);
+        yield return (true, Psh | Ack, Connect());
+        yield return (false, Psh | Ack, [0x20, 0x02, 0x00, 0x00]);
+        yield return (true, Psh | Ack, Subscribe());
+        yield return (false, Psh | Ack, [0x90, 0x03, 0x00, 0x01, 0x01]);
+        for (var i = 1; i <= _publishes; i++)
+        {
+            var qos1 = i % 4 == 0;
+            yield return (true, Psh | Ack, Publish(qos1));
+            if (qos1)
+            {
+                yield return (false, Psh | Ack, [0x40, 0x02, (byte)(_packetId >> 8), (byte)_packetId]);
+            }
+
+            if (i % 10 == 0)
+            {
+                yield return (true, Psh | Ack, [0xC0, 0x00]); // PINGREQ
+                yield return (false, Psh | Ack, [0xD0, 0x00]); // PINGRESP
+            }
+        }
+
+        yield return (true, Psh | Ack, [0xE0, 0x00]); // DISCONNECT
+        yield return (true, Fin | Ack, []);
+        yield return (false, Fin | Ack, []);
+        yield return (true, Ack, []);
+    }
+
+    private void ToServer(PcapWriter w, long time, int flags, ReadOnlySpan<byte> payload)
+    {
+        w.Tcp(time, _mac, [0x02, 0x00, 0x00, 0x00, 0x00, 0x01], _ip, BrokerIp, _port, 1883, _clientSeq, _serverSeq, (byte)flags, payload);
+        _clientSeq += (uint)payload.Length;
+    }
+
+    private void ToClient(PcapWriter w, long time, int flags, ReadOnlySpan<byte> payload)
+    {
+        w.Tcp(time, BrokerMac, _mac, BrokerIp, _ip, 1883, _port, _serverSeq, _clientSeq, (byte)flags, payload);
+        _serverSeq += (uint)payload.Length;
+    }
+
+    private byte[] Connect()
+    {
+        var body = new List<byte>();
+        Str(body, "MQTT");
+        body.Add(4);
+        body.Add((byte)(_withPassword ? 0xC2 : 0x02));
+        body.Add(0);
+        body.Add(60);
+        Str(body, _clientId);
+        if (_withPassword)
+        {
+            Str(body, "device");
+            Str(body, "pw-" + _clientId);
+        }
+
+        return Packet(0x10, body);
+    }
+
+    private byte[] Subscribe()
+    {
+        var body = new List<byte> { 0x00, 0x01 };
+        Str(body, $"cmd/{_clientId}/#");
+        body.Add(1);
+        return Packet(0x82, body);
+    }
+
+    private byte[] Publish(bool qos1)
+    {
+        var body = new List<byte>();
+        Str(body, $"telemetry/{_clientId}/temperature");
+        if (qos1)
+        {
+            _packetId++;
+            body.Add((byte)(_packetId >> 8));
+            body.Add((byte)_packetId);
+        }
+
+        var payloadSize = 20 + _random.Next(100);
+        for (var i = 0; i < payloadSize; i++)
+        {
+            body.Add((byte)('0' + (i % 10)));
+        }
+
+        return Packet((byte)(qos1 ? 0x32 : 0x30), body);
+    }
+
+    private static void Str(List<byte> body, string s)
+    {
+        var bytes = Encoding.UTF8.GetBytes(s);
+        body.Add((byte)(bytes.Length >> 8));
+        body.Add((byte)bytes.Length);
+        body.AddRange(bytes);
+    }
+
+    private static byte[] Packet(byte header, List<byte> body)
+    {
+        var result = new List<byte> { header };
+        var length = body.Count;
+        do
+        {
+            var b = (byte)(length % 128);
+            length /= 128;
+            if (length > 0)
+            {
+                b |= 0x80;
+            }
+
+            result.Add(b);
+        }
+        while (length > 0);
+        result.AddRange(body);
+        return [.. result];
+    }
+}
