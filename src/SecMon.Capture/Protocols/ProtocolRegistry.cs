@@ -12,7 +12,7 @@ internal static class ProtocolRegistry
     public static IReadOnlyList<IStreamProtocol> StreamProtocols { get; } =
     [
         // new Mqtt.MqttProtocol(),
-        // new Tls.TlsProtocol(),
+        new Tls.TlsProtocol(),
     ];
 
     /// <summary>Every event schema of every protocol (for rule validation and documentation).</summary>

@@ -1,0 +1,101 @@
+using SecMon.Core.Events;
+
+namespace SecMon.Capture.Protocols.Tls;
+
+/// <summary><c>tls.client_hello</c>: a client opened a TLS session (RFC 8446 §4.1.2). ECS <c>tls.*</c> names.</summary>
+internal sealed record TlsClientHelloEvent : ProtocolEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.client_hello",
+    [
+        new EventField<TlsClientHelloEvent>("tls.client.server_name", FieldKind.Text, e => FieldValue.Of(e.ServerName), "SNI host name."),
+        new EventField<TlsClientHelloEvent>("tls.version", FieldKind.Text, e => FieldValue.Of(e.Version), "Highest version offered (1.3 when supported_versions lists it)."),
+        new EventField<TlsClientHelloEvent>("tls.version_protocol", FieldKind.Text, e => FieldValue.Of("tls"), "Always tls."),
+        new EventField<TlsClientHelloEvent>("tls.client.supported_versions", FieldKind.StringList, e => FieldValue.Of(e.SupportedVersions), "Versions offered."),
+        new EventField<TlsClientHelloEvent>("tls.client.alpn", FieldKind.StringList, e => FieldValue.Of(e.Alpn), "ALPN protocols offered (e.g. mqtt)."),
+        new EventField<TlsClientHelloEvent>("tls.client.cipher_count", FieldKind.Number, e => FieldValue.Of(e.CipherCount), "Number of cipher suites offered."),
+    ]);
+
+    /// <summary>SNI, when sent.</summary>
+    public string? ServerName { get; init; }
+
+    /// <summary>Highest version offered.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>Versions offered.</summary>
+    public required IReadOnlyList<string> SupportedVersions { get; init; }
+
+    /// <summary>ALPN protocol names offered, when sent.</summary>
+    public IReadOnlyList<string>? Alpn { get; init; }
+
+    /// <summary>Number of cipher suites offered.</summary>
+    public int CipherCount { get; init; }
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+}
+
+/// <summary><c>tls.server_hello</c>: the server chose the version and cipher (RFC 8446 §4.1.3).</summary>
+internal sealed record TlsServerHelloEvent : ProtocolEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.server_hello",
+    [
+        new EventField<TlsServerHelloEvent>("tls.version", FieldKind.Text, e => FieldValue.Of(e.Version), "Negotiated version."),
+        new EventField<TlsServerHelloEvent>("tls.version_protocol", FieldKind.Text, e => FieldValue.Of("tls"), "Always tls."),
+        new EventField<TlsServerHelloEvent>("tls.cipher_suite", FieldKind.Number, e => FieldValue.Of(e.CipherSuite), "Chosen cipher suite (IANA number)."),
+        new EventField<TlsServerHelloEvent>("tls.next_protocol", FieldKind.Text, e => FieldValue.Of(e.Alpn), "ALPN protocol chosen."),
+    ]);
+
+    /// <summary>Negotiated version (<c>1.2</c>, <c>1.3</c>).</summary>
+    public required string Version { get; init; }
+
+    /// <summary>Chosen cipher suite.</summary>
+    public int CipherSuite { get; init; }
+
+    /// <summary>ALPN protocol chosen, when any.</summary>
+    public string? Alpn { get; init; }
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+}
+
+/// <summary><c>tls.certificate_request</c>: the server asked the client for a certificate (mutual TLS). Visible
+/// in TLS 1.2 and earlier; TLS 1.3 encrypts it (RFC 8446 §4.3.2).</summary>
+internal sealed record TlsCertificateRequestEvent : ProtocolEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.certificate_request", []);
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+}
+
+/// <summary><c>tls.certificate</c>: a certificate chain sent in cleartext (TLS 1.2 and earlier), by the server or,
+/// for mutual TLS, by the client. Subject and issuer of the leaf.</summary>
+internal sealed record TlsCertificateEvent : ProtocolEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.certificate",
+    [
+        new EventField<TlsCertificateEvent>("tls.certificate.sender", FieldKind.Text, e => FieldValue.Of(e.FromClient ? "client" : "server"), "client (mutual TLS) or server."),
+        new EventField<TlsCertificateEvent>("tls.certificate.count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the chain (0: the client had none to send)."),
+        new EventField<TlsCertificateEvent>("tls.certificate.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Leaf subject DN."),
+        new EventField<TlsCertificateEvent>("tls.certificate.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Leaf issuer DN."),
+    ]);
+
+    /// <summary>True when the client sent it.</summary>
+    public bool FromClient { get; init; }
+
+    /// <summary>Certificates in the chain.</summary>
+    public int Count { get; init; }
+
+    /// <summary>Leaf subject, when parseable.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>Leaf issuer, when parseable.</summary>
+    public string? Issuer { get; init; }
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+}

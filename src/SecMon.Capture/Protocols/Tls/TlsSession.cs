@@ -1,0 +1,235 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols.Tls;
+
+/// <summary>
+/// Per-flow TLS state: reads records of each direction until that direction turns encrypted (its
+/// ChangeCipherSpec or first application_data record), reassembling handshake messages across records. Memory is
+/// bounded by one record plus one handshake message per direction, and freed when the direction turns encrypted.
+/// </summary>
+internal sealed class TlsSession : IStreamSession
+{
+    private const int MaxHandshakeMessage = 64 * 1024;
+    private const int RecordBufferSize = TlsParser.MaxRecordBody + 5;
+
+    private readonly FlowContext _flow;
+    private readonly ProtocolServices _services;
+    private readonly Direction _client = new();
+    private readonly Direction _server = new();
+
+    /// <summary>Creates the session; a mid-stream session has missed the handshake and emits nothing.</summary>
+    public TlsSession(FlowContext flow, ProtocolServices services, bool midStream)
+    {
+        _flow = flow;
+        _services = services;
+        if (midStream)
+        {
+            _client.Done = true;
+            _server.Done = true;
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
+    {
+        var d = direction == FlowDirection.ToServer ? _client : _server;
+        if (d.Done)
+        {
+            return;
+        }
+
+        // Append what fits, parse the complete records, repeat: a large segment holding many records never
+        // needs more than one record of buffer.
+        while (!data.IsEmpty && !d.Done)
+        {
+            var take = Math.Min(data.Length, RecordBufferSize - d.Records.Length);
+            d.Records.Append(data[..take]);
+            data = data[take..];
+            ParseRecords(direction, d, meta);
+        }
+
+        if (d.Done)
+        {
+            d.Release();
+        }
+    }
+
+    private void ParseRecords(FlowDirection direction, Direction d, in PacketMeta meta)
+    {
+        while (!d.Done && TlsParser.TryReadRecordHeader(d.Records.Span, out var type, out var version, out var length))
+        {
+            if (!TlsParser.IsPlausibleRecord(type, version, length))
+            {
+                Malformed(d, meta, $"tls: invalid record header (type {type}, version 0x{version:x4}, length {length})");
+                return;
+            }
+
+            if (d.Records.Length < 5 + length)
+            {
+                return; // the rest of the record is in a later segment
+            }
+
+            var body = d.Records.Span.Slice(5, length);
+            switch (type)
+            {
+                case TlsParser.ContentHandshake:
+                    HandleHandshakeBytes(direction, d, body, meta);
+                    break;
+                case TlsParser.ContentChangeCipherSpec or TlsParser.ContentApplicationData:
+                    d.Done = true; // from here this direction is encrypted
+                    break;
+                default:
+                    break; // alerts: nothing to read
+            }
+
+            d.Records.Consume(5 + length);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnGap(FlowDirection direction, long length, in PacketMeta meta)
+    {
+        // TLS records cannot be resynchronised reliably inside an encrypted stream; stop reading this direction.
+        var d = direction == FlowDirection.ToServer ? _client : _server;
+        d.Done = true;
+        d.Release();
+    }
+
+    /// <inheritdoc />
+    public void OnClose(in PacketMeta meta)
+    {
+        _client.Release();
+        _server.Release();
+    }
+
+    private void HandleHandshakeBytes(FlowDirection direction, Direction d, ReadOnlySpan<byte> bytes, in PacketMeta meta)
+    {
+        d.Handshake.Append(bytes);
+        while (d.Handshake.Length >= 4)
+        {
+            var hs = d.Handshake.Span;
+            var length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
+            if (length > MaxHandshakeMessage)
+            {
+                Malformed(d, meta, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {MaxHandshakeMessage}-byte bound");
+                return;
+            }
+
+            if (hs.Length < 4 + length)
+            {
+                return;
+            }
+
+            HandleMessage(direction, d, hs[0], hs.Slice(4, length), meta);
+            d.Handshake.Consume(4 + length);
+            if (d.Done)
+            {
+                return;
+            }
+        }
+    }
+
+    private void HandleMessage(FlowDirection direction, Direction d, byte type, ReadOnlySpan<byte> body, in PacketMeta meta)
+    {
+        var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse!;
+        switch (type)
+        {
+            case 1 when direction == FlowDirection.ToServer:
+                if (!TlsParser.TryReadClientHello(body, out var ch))
+                {
+                    Malformed(d, meta, "tls: malformed ClientHello");
+                    return;
+                }
+
+                Emit(new TlsClientHelloEvent
+                {
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                    ServerName = ch.ServerName, Version = ch.Version, SupportedVersions = ch.SupportedVersions, Alpn = ch.Alpn, CipherCount = ch.CipherCount,
+                });
+                break;
+            case 2 when direction == FlowDirection.ToClient:
+                if (!TlsParser.TryReadServerHello(body, out var sh))
+                {
+                    Malformed(d, meta, "tls: malformed ServerHello");
+                    return;
+                }
+
+                Emit(new TlsServerHelloEvent
+                {
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                    Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
+                });
+                if (sh.WireVersion == 0x0304)
+                {
+                    // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3.
+                    d.Done = true;
+                }
+
+                break;
+            case 11:
+                if (TlsParser.TryReadCertificateList(body, out var count, out var leaf))
+                {
+                    var (subject, issuer) = Names(leaf);
+                    Emit(new TlsCertificateEvent
+                    {
+                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                        FromClient = direction == FlowDirection.ToServer, Count = count, Subject = subject, Issuer = issuer,
+                    });
+                }
+
+                break;
+            case 13 when direction == FlowDirection.ToClient:
+                Emit(new TlsCertificateRequestEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber });
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static (string? Subject, string? Issuer) Names(ReadOnlySpan<byte> der)
+    {
+        if (der.IsEmpty)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            using var cert = X509CertificateLoader.LoadCertificate(der);
+            return (cert.Subject, cert.Issuer);
+        }
+        catch (CryptographicException)
+        {
+            return (null, null); // an unparseable certificate: the count still says one was sent
+        }
+    }
+
+    private void Emit(Core.Events.ProtocolEvent e)
+    {
+        _services.Stats.Events++;
+        _services.Events.Emit(e);
+    }
+
+    private void Malformed(Direction d, in PacketMeta meta, string message)
+    {
+        _services.Stats.MalformedMessages++;
+        _services.Diagnostics.Report(DiagnosticKind.MalformedProtocol, meta, message);
+        d.Done = true;
+        d.Release();
+    }
+
+    private sealed class Direction
+    {
+        public bool Done;
+        public readonly GrowableBuffer Records = new(RecordBufferSize);
+        public readonly GrowableBuffer Handshake = new(MaxHandshakeMessage + 4);
+
+        public void Release()
+        {
+            Records.Release();
+            Handshake.Release();
+        }
+    }
+}

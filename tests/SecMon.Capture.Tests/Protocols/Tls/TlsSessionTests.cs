@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using SecMon.Capture.Protocols;
+using SecMon.Capture.Protocols.Tls;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Tests.Protocols.Tls;
+
+public sealed class TlsSessionTests
+{
+    [Fact]
+    public async Task Handshake_Tls12MutualOverRealSockets_ReportsHelloCertificateRequestAndClientCertificate()
+    {
+        var wire = await RecordHandshakeAsync(SslProtocols.Tls12, clientCertificate: true);
+        var events = Replay(wire);
+
+        var hello = Assert.Single(events.OfType<TlsClientHelloEvent>());
+        Assert.Equal("broker.test", hello.ServerName);
+        var serverHello = Assert.Single(events.OfType<TlsServerHelloEvent>());
+        Assert.Equal("1.2", serverHello.Version);
+        Assert.Single(events.OfType<TlsCertificateRequestEvent>());
+        var certificates = events.OfType<TlsCertificateEvent>().ToList();
+        Assert.Contains(certificates, c => !c.FromClient && c.Subject == "CN=broker.test");
+        var client = Assert.Single(certificates, c => c.FromClient);
+        Assert.Equal("CN=device-42", client.Subject);
+        Assert.Equal(FlowDirection.ToServer, client.Flow.Direction);
+    }
+
+    [Fact]
+    public async Task Handshake_Tls13_ReportsHellosOnlyBecauseTheRestIsEncrypted()
+    {
+        var wire = await RecordHandshakeAsync(SslProtocols.Tls13, clientCertificate: true);
+        var events = Replay(wire);
+
+        Assert.Single(events.OfType<TlsClientHelloEvent>());
+        Assert.Equal("1.3", Assert.Single(events.OfType<TlsServerHelloEvent>()).Version);
+        Assert.Empty(events.OfType<TlsCertificateEvent>());
+        Assert.Empty(events.OfType<TlsCertificateRequestEvent>());
+    }
+
+    [Fact]
+    public async Task Probe_RealClientHello_IsMineEvenOneByteAtATimeUntilDecided()
+    {
+        var wire = await RecordHandshakeAsync(SslProtocols.Tls12, clientCertificate: false);
+        var clientHello = wire.First(w => w.ToServer).Bytes;
+        var protocol = new TlsProtocol();
+
+        Assert.Equal(ProbeResult.Mine, protocol.Probe(clientHello, FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NeedMoreData, protocol.Probe(clientHello.AsSpan(0, 3), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, protocol.Probe(clientHello, FlowDirection.ToClient));
+    }
+
+    [Theory]
+    [InlineData("10 0c 00 04 4d 51 54 54 04 02 00 3c 00 00", "MQTT CONNECT")]
+    [InlineData("47 45 54 20 2f 20 48 54 54 50 2f 31 2e 31", "HTTP GET")]
+    [InlineData("16 02 01 00 40 01", "SSL2-like version")]
+    [InlineData("16 03 01 00 40 02 00 00 3c", "ServerHello first")]
+    public void Probe_NotTls_IsNotMine(string hex, string label)
+    {
+        var bytes = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
+        Assert.True(new TlsProtocol().Probe(bytes, FlowDirection.ToServer) == ProbeResult.NotMine, label);
+    }
+
+    [Fact]
+    public void OnData_GarbageRecordHeader_IsReportedMalformedAndStopsThatDirection()
+    {
+        var events = new RecordingEventSink();
+        var diagnostics = new RecordingDiagnosticSink();
+        var services = TestFlows.Services(events, diagnostics);
+        var session = new TlsSession(TestFlows.Flow(8883), services, midStream: false);
+
+        session.OnData(FlowDirection.ToServer, Convert.FromHexString("16030100050100000100" + "99999999999999"), TestFlows.Meta());
+
+        var d = Assert.Single(diagnostics.Diagnostics);
+        Assert.Equal(DiagnosticKind.MalformedProtocol, d.Kind);
+        Assert.Equal(1, services.Stats.MalformedMessages);
+    }
+
+    private static List<Core.Events.ProtocolEvent> Replay(List<(bool ToServer, byte[] Bytes)> wire)
+    {
+        var events = new RecordingEventSink();
+        var session = new TlsSession(TestFlows.Flow(8883), TestFlows.Services(events), midStream: false);
+        var n = 0;
+        foreach (var (toServer, bytes) in wire)
+        {
+            // Feed in small pieces so records and handshake messages straddle calls, as TCP segments do.
+            for (var i = 0; i < bytes.Length; i += 97)
+            {
+                session.OnData(toServer ? FlowDirection.ToServer : FlowDirection.ToClient,
+                    bytes.AsSpan(i, Math.Min(97, bytes.Length - i)), TestFlows.Meta(++n));
+            }
+        }
+
+        session.OnClose(TestFlows.Meta(++n));
+        return events.Events;
+    }
+
+    // A real TLS handshake between .NET's SslStream client and server over loopback TCP, recording the bytes
+    // each side wrote, in order.
+    private static async Task<List<(bool ToServer, byte[] Bytes)>> RecordHandshakeAsync(SslProtocols protocol, bool clientCertificate)
+    {
+        using var serverCert = SelfSigned("CN=broker.test");
+        using var clientCert = SelfSigned("CN=device-42");
+        var wire = new List<(bool, byte[])>();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var clientTcp = new TcpClient();
+        await clientTcp.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        using var serverTcp = await listener.AcceptTcpClientAsync();
+
+        // Each side pins the other's self-signed certificate.
+        RemoteCertificateValidationCallback pinClient = (_, c, _, _) => !clientCertificate || (c is not null && c.GetCertHashString() == clientCert.Thumbprint);
+        RemoteCertificateValidationCallback pinServer = (_, c, _, _) => c is not null && c.GetCertHashString() == serverCert.Thumbprint;
+        await using var serverSsl = new SslStream(new RecordingStream(serverTcp.GetStream(), wire, toServer: false), false, pinClient);
+        await using var clientSsl = new SslStream(new RecordingStream(clientTcp.GetStream(), wire, toServer: true), false, pinServer);
+        var serverTask = serverSsl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        {
+            ServerCertificate = serverCert,
+            ClientCertificateRequired = clientCertificate,
+            EnabledSslProtocols = protocol,
+            RemoteCertificateValidationCallback = pinClient,
+        });
+        var clientTask = clientSsl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "broker.test",
+            EnabledSslProtocols = protocol,
+            ClientCertificates = clientCertificate ? [clientCert] : null,
+            RemoteCertificateValidationCallback = pinServer,
+        });
+        await Task.WhenAll(serverTask, clientTask).WaitAsync(TimeSpan.FromSeconds(20));
+        lock (wire)
+        {
+            return [.. wire];
+        }
+    }
+
+    private static X509Certificate2 SelfSigned(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        // Round-trip through PKCS#12 so the private key is usable by the platform TLS stack.
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private sealed class RecordingStream(Stream inner, List<(bool, byte[])> wire, bool toServer) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Record(buffer.AsSpan(offset, count));
+            inner.Write(buffer, offset, count);
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Record(buffer.Span);
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        private void Record(ReadOnlySpan<byte> bytes)
+        {
+            lock (wire)
+            {
+                wire.Add((toServer, bytes.ToArray()));
+            }
+        }
+    }
+}
