@@ -17,7 +17,7 @@ internal sealed class CaptureFileSet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(files);
         _files = files;
-        for (var i = 0; i < files.Count; i++)
+        for (var i = 0; i < files.Count && files.Count > 1; i++)
         {
             Advance(i);
         }
@@ -35,6 +35,30 @@ internal sealed class CaptureFileSet : IDisposable
     /// <summary>Moves to the next packet in timestamp order; false at the end of every file.</summary>
     public bool MoveNext()
     {
+        if (_files.Count == 1)
+        {
+            // One file: no merge, no queue on the per-packet path.
+            if (_current == -2)
+            {
+                return false;
+            }
+
+            var status = _files[0].Read();
+            if (status == ReadStatus.Packet)
+            {
+                _current = 0;
+                return true;
+            }
+
+            if (status == ReadStatus.Damaged)
+            {
+                _damage.Enqueue((_files[0], _files[0].Error ?? "damaged"));
+            }
+
+            _current = -2;
+            return false;
+        }
+
         if (_current >= 0)
         {
             Advance(_current);

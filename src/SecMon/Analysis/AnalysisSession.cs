@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using SecMon.Capture;
+using SecMon.Capture.Output;
+using SecMon.Core;
+using SecMon.Core.Events;
+
+namespace SecMon.Analysis;
+
+/// <summary>
+/// One analysis run, whatever the source (files or an interface): the engine, the event outputs, counters and
+/// the summary. Commands create one, feed it, and ask it for the exit code.
+/// </summary>
+internal sealed class AnalysisSession : IDisposable
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly EventJsonWriter? _eventWriter;
+
+    /// <summary>Creates the session; <paramref name="eventsOut"/> receives JSON lines when given;
+    /// <paramref name="consumers"/> (detection, inventory) see every event after it is written.</summary>
+    public AnalysisSession(CaptureOptions options, SecretHasher hasher, Stream? eventsOut, params IEventSink[] consumers)
+    {
+        Diagnostics = new DiagnosticReporter(Console.Error);
+        var sinks = new List<IEventSink> { Counter };
+        if (eventsOut is not null)
+        {
+            _eventWriter = new EventJsonWriter(eventsOut, ownsStream: true);
+            sinks.Add(_eventWriter);
+        }
+
+        sinks.AddRange(consumers);
+        Engine = new CaptureEngine(options, new FanOutSink([.. sinks]), Diagnostics, Stats, hasher);
+    }
+
+    /// <summary>Counters.</summary>
+    public CaptureStats Stats { get; } = new();
+
+    /// <summary>Events by type.</summary>
+    public EventCounter Counter { get; } = new();
+
+    /// <summary>Diagnostics printed and counted.</summary>
+    public DiagnosticReporter Diagnostics { get; }
+
+    /// <summary>The engine.</summary>
+    public CaptureEngine Engine { get; }
+
+    /// <summary>Elapsed time since the session was created.</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>Flushes outputs and prints the summary to stderr.</summary>
+    public void Finish(string what)
+    {
+        _eventWriter?.Flush();
+        RunSummary.Write(Console.Error, what, Stats, Counter, Diagnostics, _clock.Elapsed);
+    }
+
+    /// <summary>Opens the events output: <c>-</c> is stdout, anything else a file (created or truncated).</summary>
+    public static Stream OpenEventsOutput(string path) =>
+        path == "-"
+            ? new BufferedStream(Console.OpenStandardOutput(), 1 << 16)
+            : new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+
+    /// <summary>All known event types (for rule validation).</summary>
+    public static IReadOnlyList<EventSchema> EventSchemas => Capture.Protocols.ProtocolRegistry.EventSchemas;
+
+    /// <inheritdoc />
+    public void Dispose() => _eventWriter?.Dispose();
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using SecMon.Capture;
+using SecMon.Capture.Output;
+using static SecMon.Cli.CliHelpers;
+
+namespace SecMon.Analysis;
+
+/// <summary>The end-of-run summary every analysis prints (to stderr): what was read, what came out, what was wrong.</summary>
+internal static class RunSummary
+{
+    /// <summary>Writes the summary.</summary>
+    public static void Write(TextWriter w, string what, CaptureStats s, EventCounter events, DiagnosticReporter diagnostics, TimeSpan elapsed)
+    {
+        var seconds = Math.Max(elapsed.TotalSeconds, 1e-6);
+        w.WriteLine($"secmon: {what}: {N(s.Packets)} packets, {FormatBytes(s.Bytes)} in {elapsed.TotalSeconds:F2} s ({N((long)(s.Packets / seconds))} packets/s)");
+        w.WriteLine($"  flows       {N(s.Flows)} (tcp {N(s.TcpFlows)}, udp {N(s.UdpFlows)}; started mid-stream {N(s.MidStreamFlows)}; evicted {N(s.FlowEvictions)}; idle-closed {N(s.FlowTimeouts)})");
+        var byType = events.ByType;
+        w.WriteLine($"  events      {N(events.Total)}" + (byType.Count == 0 ? "" : ": " + string.Join(", ", byType.Select(kv => $"{kv.Key} {N(kv.Value)}"))));
+        w.WriteLine($"  malformed   frames {N(s.MalformedFrames)}, truncated frames {N(s.TruncatedFrames)}, messages {N(s.MalformedMessages)}, unknown link type {N(s.UnknownLinkType)}, damaged files {N(s.DamagedFiles)}");
+        w.WriteLine($"  reassembly  gaps {N(s.ReassemblyGaps)} ({FormatBytes(s.ReassemblyGapBytes)}), out-of-order {N(s.OutOfOrderSegments)}, retransmissions {N(s.Retransmissions)}, overlaps {N(s.Overlaps)} (conflicting {N(s.OverlapConflicts)}), buffer overflows {N(s.ReassemblyOverflows)}");
+        w.WriteLine($"  drops       kernel {N(s.KernelDrops)}, channel {N(s.ChannelDrops)}, ip fragments {N(s.IpFragmentDrops)} (reassembled {N(s.IpReassembled)}); not IP {N(s.NonIpFrames)}, other transport {N(s.OtherTransport)}");
+        using var self = Process.GetCurrentProcess();
+        w.WriteLine($"  resources   peak memory {FormatBytes(self.PeakWorkingSet64)}, GC gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}");
+        if (s.InputDamaged)
+        {
+            var kinds = string.Join(", ", diagnostics.Counts.OrderBy(kv => kv.Key).Select(kv => $"{DiagnosticReporter.Describe(kv.Key)} {N(kv.Value)}"));
+            w.WriteLine($"  input       DAMAGED ({kinds}); the first problems are listed above; everything readable was analysed");
+        }
+    }
+
+    /// <summary>Formats a byte count (B, KB, MB, GB; powers of 1024).</summary>
+    public static string FormatBytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:F1} KB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):F1} MB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):F2} GB",
+    };
+}

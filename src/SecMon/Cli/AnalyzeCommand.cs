@@ -1,0 +1,108 @@
+using System.CommandLine;
+using SecMon.Analysis;
+using SecMon.Capture;
+using SecMon.Capture.Sources;
+using SecMon.Core;
+using static SecMon.Cli.CliHelpers;
+
+namespace SecMon.Cli;
+
+/// <summary><c>secmon analyze FILE...</c>: reads captures, writes events, finds and stores findings.</summary>
+internal static class AnalyzeCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("FILE")
+        {
+            Arity = ArgumentArity.OneOrMore,
+            Description = "pcap or pcapng capture files (tcpdump -w, dumpcap, Wireshark). Several files are merged in timestamp order.",
+        };
+        var events = new Option<string?>("--events")
+        {
+            Description = "Write every protocol event as one JSON object per line to PATH, or to stdout with '-'.",
+            HelpName = "PATH|-",
+        };
+        var json = new Option<bool>("--json") { Description = "Print findings as ECS JSON lines on stdout (nothing else goes to stdout)." };
+        var data = new Option<string>("--data")
+        {
+            Description = "Data directory for the findings store, baselines and keys.",
+            DefaultValueFactory = _ => DataDirectory.Default,
+            HelpName = "DIR",
+        };
+        var rules = new Option<string[]>("--rules")
+        {
+            Description = "Extra rule pack directory (repeatable); the shipped rules/ are always loaded.",
+            HelpName = "DIR",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        var command = new Command("analyze",
+            "Analyse capture files: dissect MQTT (on any port) and TLS, write protocol events, run the rules.\n" +
+            "Examples:\n" +
+            "  secmon analyze capture.pcap                      summary on stderr\n" +
+            "  secmon analyze day1.pcapng day2.pcapng --events events.jsonl\n" +
+            "  secmon analyze capture.pcap --events - | jq 'select(.type==\"mqtt.connect\")'\n" +
+            "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
+            "66 a file could not be opened, 73 an output could not be written.")
+        {
+            files, events, json, data, rules,
+        };
+        command.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(files)!, parse.GetValue(events), parse.GetValue(json),
+            parse.GetValue(data)!, parse.GetValue(rules) ?? [], ct)));
+        return command;
+    }
+
+    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, CancellationToken ct)
+    {
+        if (json && eventsPath == "-")
+        {
+            Error("--json and --events - both write to stdout; send the events to a file (--events PATH)");
+            return ExitCodes.Usage;
+        }
+
+        var sources = new List<PcapFileSource>();
+        foreach (var path in paths)
+        {
+            var source = PcapFileSource.TryOpen(path, out var error);
+            if (source is null)
+            {
+                Error(error!);
+                sources.ForEach(s => s.Dispose());
+                return ExitCodes.NoInput;
+            }
+
+            sources.Add(source);
+        }
+
+        var dataError = DataDirectory.TryEnsure(dataDir);
+        if (dataError is not null)
+        {
+            Error(dataError);
+            sources.ForEach(s => s.Dispose());
+            return ExitCodes.CantCreate;
+        }
+
+        var hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
+        Stream? eventsOut;
+        try
+        {
+            eventsOut = eventsPath is null ? null : AnalysisSession.OpenEventsOutput(eventsPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Error($"cannot write events to '{eventsPath}': {ex.Message}");
+            sources.ForEach(s => s.Dispose());
+            return ExitCodes.CantCreate;
+        }
+
+        using var files = new CaptureFileSet(sources);
+        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut);
+        using var progress = Progress.Create(files.TotalBytes);
+        session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
+        progress?.Done();
+        var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
+        session.Finish(what);
+        return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+}
