@@ -184,7 +184,7 @@ internal static class PacketDecoder
         {
             if (frame.Length - offset < 4)
             {
-                return Short($"802.1Q tag at offset {offset}", 4, frame.Length - offset, uncaptured, out error);
+                return Short($"802.1Q tag (TCI and inner EtherType at offset {offset})", 4, frame.Length - offset, uncaptured, out error);
             }
 
             // TCI: PCP(3) DEI(1) VID(12). The outermost tag with a non-zero VID names the VLAN; VID 0 only
@@ -301,16 +301,15 @@ internal static class PacketDecoder
     {
         // RFC 791 §3.1.
         error = null;
+        if (!data.IsEmpty && data[0] >> 4 != 4)
+        {
+            error = $"IPv4 header has version {data[0] >> 4}";
+            return DecodeResult.Malformed;
+        }
+
         if (data.Length < Ipv4MinHeader)
         {
             return Short("IPv4 header", Ipv4MinHeader, data.Length, uncaptured, out error);
-        }
-
-        var version = data[0] >> 4;
-        if (version != 4)
-        {
-            error = $"IPv4 header has version {version}";
-            return DecodeResult.Malformed;
         }
 
         var headerLength = (data[0] & 0x0F) * 4;
@@ -381,16 +380,15 @@ internal static class PacketDecoder
     {
         // RFC 8200 §3 and §4.
         error = null;
+        if (!data.IsEmpty && data[0] >> 4 != 6)
+        {
+            error = $"IPv6 header has version {data[0] >> 4}";
+            return DecodeResult.Malformed;
+        }
+
         if (data.Length < Ipv6Header)
         {
             return Short("IPv6 header", Ipv6Header, data.Length, uncaptured, out error);
-        }
-
-        var version = data[0] >> 4;
-        if (version != 6)
-        {
-            error = $"IPv6 header has version {version}";
-            return DecodeResult.Malformed;
         }
 
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
