@@ -30,6 +30,8 @@ internal sealed class CaptureStats
     public long IpReassembled;
     /// <summary>Fragmented datagrams dropped incomplete (timeout, buffer bound, overlap).</summary>
     public long IpFragmentDrops;
+    /// <summary>IPv6 fragments seen: counted and skipped (not reassembled).</summary>
+    public long Ipv6Fragments;
     /// <summary>Flows created.</summary>
     public long Flows;
     /// <summary>TCP flows created.</summary>
@@ -46,6 +48,9 @@ internal sealed class CaptureStats
     public long OutOfOrderSegments;
     /// <summary>TCP segments entirely already delivered (retransmissions, duplicates).</summary>
     public long Retransmissions;
+    /// <summary>TCP segments too far ahead of the stream to be real (beyond the 2^30-byte maximum window), or RSTs
+    /// far outside it: dropped.</summary>
+    public long OutOfWindowSegments;
     /// <summary>TCP segments that overlapped buffered or delivered data (first copy kept).</summary>
     public long Overlaps;
     /// <summary>Overlapping bytes whose content differed from the copy kept (evasion attempts).</summary>

@@ -11,7 +11,7 @@ internal static class ProtocolRegistry
     /// <summary>Every TCP stream protocol, probed in this order.</summary>
     public static IReadOnlyList<IStreamProtocol> StreamProtocols { get; } =
     [
-        // new Mqtt.MqttProtocol(),
+        new Mqtt.MqttProtocol(),
         new Tls.TlsProtocol(),
     ];
 

@@ -1,0 +1,69 @@
+namespace SecMon.Capture.Decoding;
+
+/// <summary>
+/// The headers of one decoded frame, as plain values plus a payload span into the frame (or into the
+/// defragmenter's buffer for a reassembled IPv4 datagram). A <c>ref struct</c>: it lives on the stack for the
+/// duration of one <c>Process</c> call and never allocates.
+/// </summary>
+internal ref struct DecodedPacket
+{
+    /// <summary>Sender MAC, when the link layer carried one (<see cref="HasSourceMac"/>).</summary>
+    public MacAddress SourceMac;
+
+    /// <summary>Receiver MAC, when the link layer carried one (<see cref="HasDestinationMac"/>).</summary>
+    public MacAddress DestinationMac;
+
+    /// <summary>True when <see cref="SourceMac"/> is set (Ethernet, Linux cooked capture of an Ethernet device).</summary>
+    public bool HasSourceMac;
+
+    /// <summary>True when <see cref="DestinationMac"/> is set (Ethernet).</summary>
+    public bool HasDestinationMac;
+
+    /// <summary>The outer 802.1Q/802.1ad VLAN id; 0 when untagged (VID 0 is a priority tag, IEEE 802.1Q §9.6).</summary>
+    public ushort VlanId;
+
+    /// <summary>Source address.</summary>
+    public IpAddress Source;
+
+    /// <summary>Destination address.</summary>
+    public IpAddress Destination;
+
+    /// <summary>IP protocol number of the transport (6 TCP, 17 UDP, ...): the last IPv6 next-header value.</summary>
+    public byte Protocol;
+
+    /// <summary>IPv4 identification (fragments only).</summary>
+    public ushort FragmentId;
+
+    /// <summary>Byte offset of this fragment's data in the datagram (fragments only).</summary>
+    public int FragmentOffset;
+
+    /// <summary>IPv4 MF flag (fragments only).</summary>
+    public bool MoreFragments;
+
+    /// <summary>TCP/UDP source port.</summary>
+    public ushort SourcePort;
+
+    /// <summary>TCP/UDP destination port.</summary>
+    public ushort DestinationPort;
+
+    /// <summary>TCP control bits.</summary>
+    public TcpFlags Flags;
+
+    /// <summary>TCP sequence number.</summary>
+    public uint Sequence;
+
+    /// <summary>TCP acknowledgment number (meaningful when <see cref="Flags"/> has ACK).</summary>
+    public uint Acknowledgment;
+
+    /// <summary>TCP window (unscaled).</summary>
+    public ushort Window;
+
+    /// <summary>The transport payload that was captured (for an IPv4 fragment: the fragment's data).</summary>
+    public ReadOnlySpan<byte> Payload;
+
+    /// <summary>Payload bytes the headers announce but the capture did not keep (snap length). 0 normally.</summary>
+    public int MissingPayloadBytes;
+
+    /// <summary>True for TCP.</summary>
+    public readonly bool IsTcp => Protocol == PacketDecoder.ProtocolTcp;
+}

@@ -1,0 +1,374 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace SecMon.Capture.Decoding;
+
+/// <summary>What <see cref="Ipv4Defragmenter.Add"/> did with a fragment.</summary>
+internal enum FragmentOutcome
+{
+    /// <summary>Stored; the datagram is still incomplete.</summary>
+    Pending,
+
+    /// <summary>The datagram is complete: its payload is returned.</summary>
+    Completed,
+
+    /// <summary>An exact copy of data already held (a duplicated fragment): ignored.</summary>
+    Duplicate,
+
+    /// <summary>The fragment is invalid (overlap, past the maximum datagram size, inconsistent end): the datagram is dropped.</summary>
+    DroppedMalformed,
+
+    /// <summary>The fragment buffer bound was hit: the datagram is dropped.</summary>
+    DroppedLimit,
+}
+
+/// <summary>
+/// Rebuilds IPv4 datagrams from fragments (RFC 791 §3.2), keyed by (source, destination, identification, protocol).
+/// The only state in Decoding/. Hostile input is expected:
+/// <list type="bullet">
+/// <item>Overlapping fragments drop the whole datagram (counted in IpFragmentDrops). Overlaps have no legitimate
+/// use and are how teardrop-style attacks and IDS evasion (RFC 1858, Ptacek-Newsham 1998) work: a sensor that
+/// picked one copy could see different bytes than the host. A fragment that repeats bytes already held, identically,
+/// is a harmless duplicate and is ignored.</item>
+/// <item>A datagram may not exceed 65,535 bytes (ping of death), non-final fragments carry multiples of 8 bytes.</item>
+/// <item>Memory is bounded by <see cref="CaptureOptions.MaxFragmentBytes"/>, charged by the pooled buffer size
+/// (not the fragment length) plus a fixed overhead, so tiny fragments at high offsets cannot multiply memory;
+/// when it is full the oldest incomplete datagrams are dropped first (legitimate datagrams complete within
+/// milliseconds, an attacker's never do).</item>
+/// <item>An incomplete datagram is dropped after <see cref="CaptureOptions.FragmentTimeoutMicros"/> of capture time.</item>
+/// </list>
+/// Received ranges are kept sorted and merged, so a datagram sent in order holds a single range.
+/// </summary>
+internal sealed class Ipv4Defragmenter
+{
+    /// <summary>Largest IPv4 payload: total length 65,535 minus the 20-byte minimum header.</summary>
+    public const int MaxDatagramPayload = 65_535 - 20;
+
+    private const int DatagramOverheadBytes = 128;
+    private const int MinimumBufferBytes = 2048;
+
+    private readonly Dictionary<FragmentKey, PendingDatagram> _pending = [];
+    private readonly CaptureStats _stats;
+    private readonly long _maxBytes;
+    private readonly long _timeoutMicros;
+    private PendingDatagram? _oldest;
+    private PendingDatagram? _newest;
+    private byte[]? _completed;
+
+    /// <summary>Creates a defragmenter with the bounds of <paramref name="options"/>.</summary>
+    public Ipv4Defragmenter(CaptureOptions options, CaptureStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stats);
+        _stats = stats;
+        _maxBytes = options.MaxFragmentBytes;
+        _timeoutMicros = options.FragmentTimeoutMicros;
+    }
+
+    /// <summary>Bytes currently charged against <see cref="CaptureOptions.MaxFragmentBytes"/>.</summary>
+    public long BufferedBytes { get; private set; }
+
+    /// <summary>Incomplete datagrams held.</summary>
+    public int PendingDatagrams => _pending.Count;
+
+    /// <summary>Adds one fragment. On <see cref="FragmentOutcome.Completed"/>, <paramref name="datagram"/> is the
+    /// rebuilt IP payload, valid until the next call on this object. Counts IpFragments, IpReassembled and
+    /// IpFragmentDrops; <paramref name="error"/> explains a drop.</summary>
+    public FragmentOutcome Add(IpAddress source, IpAddress destination, ushort id, byte protocol, int offset, bool moreFragments,
+                               ReadOnlySpan<byte> data, long nowMicros, out ReadOnlySpan<byte> datagram, out string? error)
+    {
+        ReleaseCompleted();
+        datagram = default;
+        error = null;
+        _stats.IpFragments++;
+        var key = new FragmentKey((uint)source.Low, (uint)destination.Low, id, protocol);
+        _pending.TryGetValue(key, out var pending);
+        if (pending is not null && nowMicros - pending.FirstMicros > _timeoutMicros)
+        {
+            Drop(pending);
+            pending = null;
+        }
+
+        var end = offset + data.Length;
+        if (end > MaxDatagramPayload)
+        {
+            error = $"IPv4 fragment (id {id}) ends at byte {end}, past the largest possible datagram payload {MaxDatagramPayload}; datagram dropped";
+            return DropMalformed(pending);
+        }
+
+        if (moreFragments && data.Length % 8 != 0)
+        {
+            error = $"IPv4 fragment (id {id}, offset {offset}) has MF set but carries {data.Length} bytes, not a multiple of 8; datagram dropped";
+            return DropMalformed(pending);
+        }
+
+        if (pending is null)
+        {
+            pending = new PendingDatagram(key, nowMicros);
+            _pending.Add(key, pending);
+            Append(pending);
+        }
+
+        if (!moreFragments)
+        {
+            if (pending.TotalLength >= 0 && pending.TotalLength != end)
+            {
+                error = $"IPv4 datagram (id {id}) has two last fragments ending at {pending.TotalLength} and {end}; datagram dropped";
+                return DropMalformed(pending);
+            }
+
+            if (pending.ReceivedEnd > end)
+            {
+                error = $"IPv4 datagram (id {id}) last fragment ends at {end} but data was received up to {pending.ReceivedEnd}; datagram dropped";
+                return DropMalformed(pending);
+            }
+
+            pending.TotalLength = end;
+        }
+        else if (pending.TotalLength >= 0 && end > pending.TotalLength)
+        {
+            error = $"IPv4 fragment (id {id}) ends at {end}, past the datagram's last fragment end {pending.TotalLength}; datagram dropped";
+            return DropMalformed(pending);
+        }
+
+        if (data.Length > 0)
+        {
+            var index = pending.FindFirstEndingAfter(offset);
+            if (index < pending.Ranges.Count && pending.Ranges[index].Start < end)
+            {
+                var r = pending.Ranges[index];
+                if (r.Start <= offset && end <= r.End && data.SequenceEqual(pending.Buffer.AsSpan(offset, data.Length)))
+                {
+                    return FragmentOutcome.Duplicate;
+                }
+
+                error = $"IPv4 fragment (id {id}) bytes {offset}-{end} overlap bytes {r.Start}-{r.End} already received (teardrop-style overlap); datagram dropped";
+                return DropMalformed(pending);
+            }
+
+            if (!EnsureCapacity(pending, end, nowMicros))
+            {
+                error = $"IPv4 fragment buffer full ({BufferedBytes} of {_maxBytes} bytes, MaxFragmentBytes); datagram id {id} dropped";
+                Drop(pending);
+                return FragmentOutcome.DroppedLimit;
+            }
+
+            data.CopyTo(pending.Buffer.AsSpan(offset));
+            pending.Insert(index, offset, end);
+        }
+
+        if (pending.IsComplete)
+        {
+            Unlink(pending);
+            _pending.Remove(pending.Key);
+            BufferedBytes -= pending.Charge;
+            _completed = pending.Buffer;
+            _stats.IpReassembled++;
+            datagram = _completed.AsSpan(0, pending.TotalLength);
+            return FragmentOutcome.Completed;
+        }
+
+        return FragmentOutcome.Pending;
+    }
+
+    /// <summary>Drops incomplete datagrams older than the fragment timeout (counted in IpFragmentDrops).</summary>
+    public void Expire(long nowMicros)
+    {
+        while (_oldest is not null && nowMicros - _oldest.FirstMicros > _timeoutMicros)
+        {
+            Drop(_oldest);
+        }
+    }
+
+    /// <summary>End of input: every incomplete datagram is dropped (counted) and buffers are returned.</summary>
+    public void Clear()
+    {
+        ReleaseCompleted();
+        while (_oldest is not null)
+        {
+            Drop(_oldest);
+        }
+    }
+
+    /// <summary>Returns the buffer of the last completed datagram to the pool.</summary>
+    public void ReleaseCompleted()
+    {
+        if (_completed is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_completed);
+            _completed = null;
+        }
+    }
+
+    private FragmentOutcome DropMalformed(PendingDatagram? pending)
+    {
+        if (pending is not null)
+        {
+            Drop(pending);
+        }
+        else
+        {
+            _stats.IpFragmentDrops++;
+        }
+
+        return FragmentOutcome.DroppedMalformed;
+    }
+
+    private bool EnsureCapacity(PendingDatagram pending, int end, long nowMicros)
+    {
+        if (pending.Buffer.Length >= end && pending.Charge > 0)
+        {
+            return true;
+        }
+
+        var size = (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)Math.Max(end, MinimumBufferBytes)), 1u << 17);
+        var newCharge = (long)size + DatagramOverheadBytes;
+        var extra = newCharge - pending.Charge;
+        if (BufferedBytes + extra > _maxBytes)
+        {
+            Expire(nowMicros);
+        }
+
+        // Oldest incomplete datagrams go first; never the one being extended.
+        while (BufferedBytes + extra > _maxBytes && _oldest is not null && _oldest != pending)
+        {
+            Drop(_oldest);
+        }
+
+        if (BufferedBytes + extra > _maxBytes)
+        {
+            return false;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        if (pending.Charge > 0)
+        {
+            pending.Buffer.AsSpan(0, pending.ReceivedEnd).CopyTo(buffer);
+            ArrayPool<byte>.Shared.Return(pending.Buffer);
+        }
+
+        pending.Buffer = buffer;
+        BufferedBytes += extra;
+        pending.Charge = newCharge;
+        return true;
+    }
+
+    private void Drop(PendingDatagram pending)
+    {
+        _stats.IpFragmentDrops++;
+        Unlink(pending);
+        _pending.Remove(pending.Key);
+        BufferedBytes -= pending.Charge;
+        if (pending.Charge > 0)
+        {
+            ArrayPool<byte>.Shared.Return(pending.Buffer);
+        }
+
+        pending.Charge = 0;
+        pending.Buffer = [];
+    }
+
+    private void Append(PendingDatagram pending)
+    {
+        pending.Previous = _newest;
+        if (_newest is null)
+        {
+            _oldest = pending;
+        }
+        else
+        {
+            _newest.Next = pending;
+        }
+
+        _newest = pending;
+    }
+
+    private void Unlink(PendingDatagram pending)
+    {
+        if (pending.Previous is null)
+        {
+            _oldest = pending.Next;
+        }
+        else
+        {
+            pending.Previous.Next = pending.Next;
+        }
+
+        if (pending.Next is null)
+        {
+            _newest = pending.Previous;
+        }
+        else
+        {
+            pending.Next.Previous = pending.Previous;
+        }
+
+        pending.Previous = null;
+        pending.Next = null;
+    }
+
+    private readonly record struct FragmentKey(uint Source, uint Destination, ushort Id, byte Protocol);
+
+    private readonly record struct ByteRange(int Start, int End);
+
+    private sealed class PendingDatagram(FragmentKey key, long firstMicros)
+    {
+        public FragmentKey Key { get; } = key;
+        public long FirstMicros { get; } = firstMicros;
+        public byte[] Buffer { get; set; } = [];
+        public long Charge { get; set; }
+        public int TotalLength { get; set; } = -1;
+        public List<ByteRange> Ranges { get; } = [];
+        public PendingDatagram? Previous { get; set; }
+        public PendingDatagram? Next { get; set; }
+
+        public int ReceivedEnd => Ranges.Count == 0 ? 0 : Ranges[^1].End;
+
+        public bool IsComplete => TotalLength >= 0 && (TotalLength == 0 ||
+            (Ranges.Count == 1 && Ranges[0].Start == 0 && Ranges[0].End == TotalLength));
+
+        /// <summary>Index of the first range whose end is after <paramref name="offset"/> (ranges are sorted, disjoint).</summary>
+        public int FindFirstEndingAfter(int offset)
+        {
+            int lo = 0, hi = Ranges.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (Ranges[mid].End <= offset)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo;
+        }
+
+        /// <summary>Inserts [start, end) at <paramref name="index"/>, merging with touching neighbours.</summary>
+        public void Insert(int index, int start, int end)
+        {
+            var mergeLeft = index > 0 && Ranges[index - 1].End == start;
+            var mergeRight = index < Ranges.Count && Ranges[index].Start == end;
+            if (mergeLeft && mergeRight)
+            {
+                Ranges[index - 1] = new ByteRange(Ranges[index - 1].Start, Ranges[index].End);
+                Ranges.RemoveAt(index);
+            }
+            else if (mergeLeft)
+            {
+                Ranges[index - 1] = new ByteRange(Ranges[index - 1].Start, end);
+            }
+            else if (mergeRight)
+            {
+                Ranges[index] = new ByteRange(start, Ranges[index].End);
+            }
+            else
+            {
+                Ranges.Insert(index, new ByteRange(start, end));
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using SecMon.Capture.Protocols;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Flows;
+
+/// <summary>Why a flow ended.</summary>
+internal enum FlowCloseReason
+{
+    /// <summary>Still open.</summary>
+    None,
+    /// <summary>Both sides sent FIN and their streams were delivered.</summary>
+    Fin,
+    /// <summary>A RST was seen.</summary>
+    Rst,
+    /// <summary>No packet for the idle timeout (capture time).</summary>
+    IdleTimeout,
+    /// <summary>The flow table was full and this was the least recently seen flow.</summary>
+    Evicted,
+    /// <summary>A new connection (a SYN with a new initial sequence number) reused the 5-tuple.</summary>
+    Reused,
+    /// <summary>The input ended.</summary>
+    EndOfInput,
+}
+
+/// <summary>
+/// One tracked conversation: identity, direction, counters and, for TCP, the two reassembled streams and the
+/// protocol session. Created on a flow's first packet; the per-packet path only updates fields.
+/// </summary>
+internal sealed class Flow
+{
+    /// <summary>Creates a flow whose client is canonical endpoint A when <paramref name="clientIsA"/>.</summary>
+    public Flow(FlowKey key, bool clientIsA, FlowContext toServer, long firstMicros)
+    {
+        ArgumentNullException.ThrowIfNull(toServer);
+        Key = key;
+        ClientIsA = clientIsA;
+        ToServer = toServer;
+        ToClient = toServer.Reverse ?? toServer.CreateReverse();
+        FirstMicros = firstMicros;
+        LastMicros = firstMicros;
+    }
+
+    /// <summary>The canonical key.</summary>
+    public FlowKey Key { get; }
+
+    /// <summary>True when canonical endpoint A (<see cref="FlowKey.AddressA"/>) is the client.</summary>
+    public bool ClientIsA { get; }
+
+    /// <summary>The client→server context (what events of that direction carry).</summary>
+    public FlowContext ToServer { get; }
+
+    /// <summary>The server→client context.</summary>
+    public FlowContext ToClient { get; }
+
+    /// <summary>True for TCP.</summary>
+    public bool IsTcp => Key.Protocol == Decoding.PacketDecoder.ProtocolTcp;
+
+    /// <summary>Capture time of the first packet.</summary>
+    public long FirstMicros { get; }
+
+    /// <summary>Capture time of the latest packet (never moves backwards).</summary>
+    public long LastMicros { get; set; }
+
+    /// <summary>Packets from the client.</summary>
+    public long PacketsToServer { get; set; }
+
+    /// <summary>Packets from the server.</summary>
+    public long PacketsToClient { get; set; }
+
+    /// <summary>Transport payload bytes from the client, as the headers announce them (captured or not).</summary>
+    public long PayloadBytesToServer { get; set; }
+
+    /// <summary>Transport payload bytes from the server.</summary>
+    public long PayloadBytesToClient { get; set; }
+
+    /// <summary>Why the flow ended; <see cref="FlowCloseReason.None"/> while open.</summary>
+    public FlowCloseReason CloseReason { get; set; }
+
+    /// <summary>True once closed (a closed TCP flow lingers briefly to absorb the last ACKs).</summary>
+    public bool IsClosed => CloseReason != FlowCloseReason.None;
+
+    /// <summary>The client's stream (TCP only).</summary>
+    public TcpStream? ClientStream { get; set; }
+
+    /// <summary>The server's stream (TCP only).</summary>
+    public TcpStream? ServerStream { get; set; }
+
+    /// <summary>The protocol session; null until the first payload asked the factory, or when it declined.</summary>
+    public IStreamSession? Session { get; set; }
+
+    /// <summary>True once the session factory was asked (it is asked at most once per flow).</summary>
+    public bool SessionRequested { get; set; }
+
+    /// <summary>The client sent a FIN.</summary>
+    public bool FinFromClient { get; set; }
+
+    /// <summary>The server sent a FIN.</summary>
+    public bool FinFromServer { get; set; }
+
+    // Intrusive LRU list links, owned by FlowTable.
+    internal Flow? Older { get; set; }
+    internal Flow? Newer { get; set; }
+    internal FlowTable.FlowList? List { get; set; }
+
+    /// <summary>The direction of a packet whose sender is canonical endpoint A when <paramref name="sourceIsA"/>.</summary>
+    public FlowDirection DirectionOf(bool sourceIsA) => sourceIsA == ClientIsA ? FlowDirection.ToServer : FlowDirection.ToClient;
+
+    /// <summary>The context of a direction.</summary>
+    public FlowContext Context(FlowDirection direction) => direction == FlowDirection.ToServer ? ToServer : ToClient;
+}
