@@ -43,12 +43,12 @@ internal static class DataDirectory
         }
 
         var key = RandomNumberGenerator.GetBytes(32);
-        var options = new FileStreamOptions
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
         {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
         using (var fs = new FileStream(file, options))
         {
             fs.Write(key);

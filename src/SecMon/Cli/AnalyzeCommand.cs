@@ -98,7 +98,7 @@ internal static class AnalyzeCommand
 
         using var files = new CaptureFileSet(sources);
         using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut);
-        using var progress = Progress.Create(files.TotalBytes);
+        var progress = Progress.Create(files.TotalBytes);
         session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
         progress?.Done();
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";

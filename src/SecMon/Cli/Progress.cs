@@ -4,7 +4,7 @@ namespace SecMon.Cli;
 
 /// <summary>A one-line progress bar on stderr, drawn only when stderr is a terminal and the input is big enough
 /// to be worth it (more than a few MB); never when output is piped or logged.</summary>
-internal sealed class Progress : IDisposable
+internal sealed class Progress
 {
     private const long MinimumBytes = 4L * 1024 * 1024;
     private readonly long _total;
@@ -35,10 +35,9 @@ internal sealed class Progress : IDisposable
     }
 
     /// <summary>Clears the line.</summary>
-    public void Done() => Console.Error.Write("\r" + new string(' ', 79) + "\r");
-
-    /// <inheritdoc />
-    public void Dispose()
+    public void Done()
     {
+        _clock.Stop();
+        Console.Error.Write("\r" + new string(' ', 79) + "\r");
     }
 }
