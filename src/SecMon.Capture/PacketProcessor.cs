@@ -274,6 +274,7 @@ internal sealed class PacketProcessor
         }
 
         var fin = (flags & TcpFlags.Fin) != 0;
+        var rst = (flags & TcpFlags.Rst) != 0;
         if (fin)
         {
             if (direction == FlowDirection.ToServer)
@@ -286,7 +287,7 @@ internal sealed class PacketProcessor
             }
         }
 
-        if (!flow.SessionRequested && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
+        if (!flow.SessionRequested && !rst && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
         {
             flow.SessionRequested = true;
             flow.Session = CreateSession(flow, meta);
@@ -299,12 +300,16 @@ internal sealed class PacketProcessor
                 receiver.OnPeerAck(packet.Acknowledgment, meta);
             }
 
-            // Data on a SYN (TCP Fast Open, RFC 7413) starts after the SYN's sequence number.
-            var dataSequence = syn ? packet.Sequence + 1 : packet.Sequence;
-            sender.OnSegment(dataSequence, packet.Payload, packet.MissingPayloadBytes, fin, meta);
+            // Data on a SYN (TCP Fast Open, RFC 7413) starts after the SYN's sequence number. Bytes on a RST
+            // are diagnostic text, not stream data (RFC 1122 §4.2.2.12), so a RST adds nothing to the stream.
+            if (!rst)
+            {
+                var dataSequence = syn ? packet.Sequence + 1 : packet.Sequence;
+                sender.OnSegment(dataSequence, packet.Payload, packet.MissingPayloadBytes, fin, meta);
+            }
         }
 
-        if ((flags & TcpFlags.Rst) != 0)
+        if (rst)
         {
             if (flow.Session is null || sender.IsPlausible(packet.Sequence))
             {
