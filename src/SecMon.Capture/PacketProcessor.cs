@@ -324,8 +324,10 @@ internal sealed class PacketProcessor
             return;
         }
 
+        // Both sides sent FIN: close once every byte before each FIN was delivered (or declared a gap by an ACK).
+        // A FIN the streams never saw (before the session existed) has nothing to wait for.
         if (flow.FinFromClient && flow.FinFromServer &&
-            (flow.Session is null || (flow.ClientStream!.IsFinished && flow.ServerStream!.IsFinished)))
+            (flow.Session is null || (!flow.ClientStream!.AwaitingFin && !flow.ServerStream!.AwaitingFin)))
         {
             Close(flow, FlowCloseReason.Fin, meta);
             _flows.MoveToClosed(flow);

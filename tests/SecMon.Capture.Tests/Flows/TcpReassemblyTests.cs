@@ -263,6 +263,16 @@ public sealed class TcpReassemblyTests
     }
 
     [Fact]
+    public void Process_ServerFinBeforeAnyPayload_FlowStillClosesOnTheClientFin()
+    {
+        _c.Handshake();
+        _c.Server(_c.S(0), "", TcpFlags.Ack | TcpFlags.Fin, _c.C(0)); // half-close before the session exists
+        _c.Client(_c.C(0), "late", TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, _c.S(1));
+
+        Assert.Equal(["data ToServer late", "close"], Session.Events);
+    }
+
+    [Fact]
     public void Process_Rst_DeliversBufferedDataWithGapAndCloses()
     {
         _c.Handshake();
