@@ -86,6 +86,12 @@ internal sealed class PacketProcessor
             {
                 var outcome = _defragmenter.Add(packet.Source, packet.Destination, packet.FragmentId, packet.Protocol,
                     packet.FragmentOffset, packet.MoreFragments, packet.Payload, meta.TimestampMicros, out var datagram, out error);
+                if (_defragmenter.LastEvicted > 0)
+                {
+                    _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
+                        $"IPv4 fragment buffer full (MaxFragmentBytes {_options.MaxFragmentBytes}): dropped the {_defragmenter.LastEvicted} oldest incomplete datagram(s)");
+                }
+
                 switch (outcome)
                 {
                     case FragmentOutcome.Completed:

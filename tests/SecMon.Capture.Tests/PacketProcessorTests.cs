@@ -174,6 +174,21 @@ public sealed class PacketProcessorTests
     }
 
     [Fact]
+    public void Process_FragmentBufferFull_OldestDatagramDroppedAndReported()
+    {
+        var p = Create(new CaptureOptions { MaxFragmentBytes = 5000 });
+        for (ushort id = 1; id <= 3; id++)
+        {
+            var fragment = TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, new byte[16], id: id, moreFragments: true);
+            p.Process(LinkTypes.Ipv4, fragment, fragment.Length, Meta(id));
+        }
+
+        Assert.Equal(1, _stats.IpFragmentDrops);
+        var message = Assert.Single(_diagnostics.Of(DiagnosticKind.ResourceLimit));
+        Assert.Contains("MaxFragmentBytes 5000", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Process_Udp_TrackedCountedAndHandedToTheDatagramHandler()
     {
         var handler = new RecordingDatagrams();

@@ -155,6 +155,7 @@ public sealed class Ipv4DefragmenterTests
         Assert.Equal(FragmentOutcome.Pending, Add(d, 0, 16, more: true, id: 3).Outcome);
 
         Assert.Equal(1, _stats.IpFragmentDrops);
+        Assert.Equal(1, d.LastEvicted);
         Assert.Equal(2, d.PendingDatagrams);
         Assert.True(d.BufferedBytes <= 5000);
         Assert.Equal(FragmentOutcome.Pending, Add(d, 16, 24, more: false, id: 1).Outcome); // id 1 is gone
