@@ -86,6 +86,12 @@ internal sealed class PacketProcessor
             {
                 var outcome = _defragmenter.Add(packet.Source, packet.Destination, packet.FragmentId, packet.Protocol,
                     packet.FragmentOffset, packet.MoreFragments, packet.Payload, meta.TimestampMicros, out var datagram, out error);
+                if (_defragmenter.LastEvicted > 0)
+                {
+                    _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
+                        $"IPv4 fragment buffer full (MaxFragmentBytes {_options.MaxFragmentBytes}): dropped the {_defragmenter.LastEvicted} oldest incomplete datagram(s)");
+                }
+
                 switch (outcome)
                 {
                     case FragmentOutcome.Completed:
@@ -274,6 +280,7 @@ internal sealed class PacketProcessor
         }
 
         var fin = (flags & TcpFlags.Fin) != 0;
+        var rst = (flags & TcpFlags.Rst) != 0;
         if (fin)
         {
             if (direction == FlowDirection.ToServer)
@@ -286,7 +293,7 @@ internal sealed class PacketProcessor
             }
         }
 
-        if (!flow.SessionRequested && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
+        if (!flow.SessionRequested && !rst && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
         {
             flow.SessionRequested = true;
             flow.Session = CreateSession(flow, meta);
@@ -299,12 +306,16 @@ internal sealed class PacketProcessor
                 receiver.OnPeerAck(packet.Acknowledgment, meta);
             }
 
-            // Data on a SYN (TCP Fast Open, RFC 7413) starts after the SYN's sequence number.
-            var dataSequence = syn ? packet.Sequence + 1 : packet.Sequence;
-            sender.OnSegment(dataSequence, packet.Payload, packet.MissingPayloadBytes, fin, meta);
+            // Data on a SYN (TCP Fast Open, RFC 7413) starts after the SYN's sequence number. Bytes on a RST
+            // are diagnostic text, not stream data (RFC 1122 §4.2.2.12), so a RST adds nothing to the stream.
+            if (!rst)
+            {
+                var dataSequence = syn ? packet.Sequence + 1 : packet.Sequence;
+                sender.OnSegment(dataSequence, packet.Payload, packet.MissingPayloadBytes, fin, meta);
+            }
         }
 
-        if ((flags & TcpFlags.Rst) != 0)
+        if (rst)
         {
             if (flow.Session is null || sender.IsPlausible(packet.Sequence))
             {
@@ -319,8 +330,10 @@ internal sealed class PacketProcessor
             return;
         }
 
+        // Both sides sent FIN: close once every byte before each FIN was delivered (or declared a gap by an ACK).
+        // A FIN the streams never saw (before the session existed) has nothing to wait for.
         if (flow.FinFromClient && flow.FinFromServer &&
-            (flow.Session is null || (flow.ClientStream!.IsFinished && flow.ServerStream!.IsFinished)))
+            (flow.Session is null || (!flow.ClientStream!.AwaitingFin && !flow.ServerStream!.AwaitingFin)))
         {
             Close(flow, FlowCloseReason.Fin, meta);
             _flows.MoveToClosed(flow);

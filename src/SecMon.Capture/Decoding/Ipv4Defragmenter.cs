@@ -68,6 +68,10 @@ internal sealed class Ipv4Defragmenter
     /// <summary>Bytes currently charged against <see cref="CaptureOptions.MaxFragmentBytes"/>.</summary>
     public long BufferedBytes { get; private set; }
 
+    /// <summary>Incomplete datagrams the last <see cref="Add"/> dropped, oldest first, to make room for its fragment
+    /// (the buffer bound was hit; already counted in IpFragmentDrops, for the caller to report).</summary>
+    public int LastEvicted { get; private set; }
+
     /// <summary>Incomplete datagrams held.</summary>
     public int PendingDatagrams => _pending.Count;
 
@@ -80,6 +84,7 @@ internal sealed class Ipv4Defragmenter
         ReleaseCompleted();
         datagram = default;
         error = null;
+        LastEvicted = 0;
         _stats.IpFragments++;
         var key = new FragmentKey((uint)source.Low, (uint)destination.Low, id, protocol);
         _pending.TryGetValue(key, out var pending);
@@ -233,6 +238,7 @@ internal sealed class Ipv4Defragmenter
         while (BufferedBytes + extra > _maxBytes && _oldest is not null && _oldest != pending)
         {
             Drop(_oldest);
+            LastEvicted++;
         }
 
         if (BufferedBytes + extra > _maxBytes)

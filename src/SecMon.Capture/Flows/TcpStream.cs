@@ -69,6 +69,9 @@ internal sealed class TcpStream
     /// <summary>True once this side's FIN was reached in order (every byte before it delivered or declared a gap).</summary>
     public bool IsFinished { get; private set; }
 
+    /// <summary>True when this side's FIN was seen but bytes before it are still missing.</summary>
+    public bool AwaitingFin => _finPosition >= 0 && !IsFinished;
+
     /// <summary>The sequence number of the next byte expected.</summary>
     public uint NextSequence => (uint)_next;
 

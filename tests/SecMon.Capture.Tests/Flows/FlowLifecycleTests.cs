@@ -1,0 +1,192 @@
+using SecMon.Capture.Decoding;
+using SecMon.Capture.Flows;
+using SecMon.Capture.Tests.Decoding;
+
+namespace SecMon.Capture.Tests.Flows;
+
+/// <summary>Idle timeouts, eviction, lingering closed flows and direction inference.</summary>
+public sealed class FlowLifecycleTests
+{
+    private readonly CaptureStats _stats = new();
+    private readonly RecordingDiagnostics _diagnostics = new();
+    private readonly RecordingFactory _factory = new();
+
+    private PacketProcessor Create(CaptureOptions? options = null) =>
+        new(options ?? new CaptureOptions(), _stats, _diagnostics, _factory.Create);
+
+    [Fact]
+    public void Process_TcpFlowIdleLongerThanTimeout_IsClosedBySweepWithItsExpiryTime()
+    {
+        var p = Create(new CaptureOptions { TcpIdleTimeoutMicros = 10_000_000 });
+        var a = new TcpConversation(p, clientPort: 50001);
+        var b = new TcpConversation(p, clientPort: 50002);
+        a.Handshake();
+        a.Client(a.C(0), "quiet");
+        var lastSeen = a.Now;
+
+        b.Now = a.Now + 12_000_000;
+        b.Handshake();
+
+        var session = _factory.Sessions[0];
+        Assert.Equal(1, session.Closes);
+        Assert.Equal(lastSeen + 10_000_000, session.CloseTimestamp);
+        Assert.Equal(1, _stats.FlowTimeouts);
+        Assert.Equal(1, p.Flows.Count);
+    }
+
+    [Fact]
+    public void Process_SweepRunsOncePerSecondOfCaptureTime_NotPerPacket()
+    {
+        var p = Create(new CaptureOptions { TcpIdleTimeoutMicros = 1_000 });
+        var a = new TcpConversation(p, clientPort: 50001);
+        var b = new TcpConversation(p, clientPort: 50002);
+        a.Handshake();
+        a.Client(a.C(0), "x");
+        b.Now = a.Now;
+        b.Handshake(); // 3 ms later: a is idle, but the sweep only runs once a second of capture time has passed
+
+        Assert.Equal(0, _stats.FlowTimeouts);
+        var d = new TcpConversation(p, clientPort: 50003) { Now = b.Now + 1_000_000 };
+        d.Client(d.C(0), "y", advance: 0);
+        Assert.Equal(2, _stats.FlowTimeouts); // a and b, by the sweep
+        Assert.Equal(1, p.Flows.Count);
+    }
+
+    [Fact]
+    public void Process_PacketAfterIdleTimeoutOnSameTuple_StartsANewFlow()
+    {
+        var p = Create(new CaptureOptions { TcpIdleTimeoutMicros = 5_000 });
+        var c = new TcpConversation(p);
+        c.Handshake();
+        c.Client(c.C(0), "one");
+        c.Client(c.C(3), "two", advance: 6_000);
+
+        Assert.Equal(2, _stats.TcpFlows);
+        Assert.Equal(1, _stats.FlowTimeouts);
+        Assert.Equal("one", _factory.Sessions[0].Text(Core.Flows.FlowDirection.ToServer));
+        Assert.Equal("two", _factory.Sessions[1].Text(Core.Flows.FlowDirection.ToServer));
+    }
+
+    [Fact]
+    public void Process_UdpFlowIdle_IsForgottenAndCounted()
+    {
+        var p = Create(new CaptureOptions { UdpIdleTimeoutMicros = 2_000_000 });
+        SendUdp(p, 1_000_000, 40000, 5683, "req");
+        SendUdp(p, 5_000_000, 40001, 5683, "other");
+
+        Assert.Equal(1, _stats.FlowTimeouts);
+        Assert.Equal(2, _stats.UdpFlows);
+        Assert.Equal(1, p.Flows.Count);
+    }
+
+    [Fact]
+    public void Process_TableFull_EvictsTheLeastRecentlySeenFlowAndClosesIt()
+    {
+        var p = Create(new CaptureOptions { MaxFlows = 2 });
+        var one = new TcpConversation(p, clientPort: 50001);
+        var two = new TcpConversation(p, clientPort: 50002);
+        var three = new TcpConversation(p, clientPort: 50003);
+        one.Client(one.C(0), "1");
+        two.Now = one.Now;
+        two.Client(two.C(0), "2");
+        one.Now = two.Now;
+        one.Client(one.C(1), "1");    // flow one is now more recent than flow two
+        three.Now = one.Now;
+        three.Client(three.C(0), "3");
+
+        Assert.Equal(1, _stats.FlowEvictions);
+        Assert.Equal(0, _factory.Sessions[0].Closes);
+        Assert.Equal(1, _factory.Sessions[1].Closes);
+        Assert.Equal(2, p.Flows.Count);
+        var message = Assert.Single(_diagnostics.Of(DiagnosticKind.ResourceLimit));
+        Assert.Contains("MaxFlows", message, StringComparison.Ordinal);
+        Assert.Contains(":50002", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Process_TableFullWithAClosedFlow_ForgetsTheClosedOneWithoutCountingAnEviction()
+    {
+        var p = Create(new CaptureOptions { MaxFlows = 2 });
+        var one = new TcpConversation(p, clientPort: 50001);
+        var two = new TcpConversation(p, clientPort: 50002);
+        var three = new TcpConversation(p, clientPort: 50003);
+        one.Client(one.C(0), "1");
+        one.Client(one.C(1), "", TcpFlags.Rst);
+        two.Now = one.Now;
+        two.Client(two.C(0), "2");
+        three.Now = two.Now;
+        three.Client(three.C(0), "3");
+
+        Assert.Equal(0, _stats.FlowEvictions);
+        Assert.Equal(0, _factory.Sessions[1].Closes);
+        Assert.Equal(2, p.Flows.Count);
+    }
+
+    [Fact]
+    public void Process_ClosedFlowAfterLinger_IsForgotten()
+    {
+        var p = Create();
+        var c = new TcpConversation(p);
+        c.Handshake();
+        c.Client(c.C(0), "", TcpFlags.Rst);
+        Assert.Equal(1, p.Flows.Count);
+
+        var other = new TcpConversation(p, clientPort: 50009) { Now = c.Now + PacketProcessor.ClosedLingerMicros + 2_000_000 };
+        other.Handshake();
+
+        Assert.Equal(1, p.Flows.Count);
+        Assert.Equal(0, _stats.FlowTimeouts);
+    }
+
+    [Fact]
+    public void Process_ManyFlows_MemoryStaysBoundedByMaxFlows()
+    {
+        var p = Create(new CaptureOptions { MaxFlows = 64 });
+        for (var i = 0; i < 1000; i++)
+        {
+            var c = new TcpConversation(p, clientPort: (ushort)(20000 + i)) { Now = TcpConversation.Start + (i * 10) };
+            c.Client(c.C(0), "x");
+        }
+
+        Assert.Equal(64, p.Flows.Count);
+        Assert.Equal(1000 - 64, _stats.FlowEvictions);
+        Assert.Equal(1000 - 64, _factory.Sessions.Count(s => s.Closes == 1));
+    }
+
+    [Theory]
+    [InlineData(50000, 1883, true)]   // broker port is the server
+    [InlineData(1883, 50000, false)]
+    [InlineData(50000, 50001, true)]  // neither looks like a service: first sender is the client
+    [InlineData(50001, 50000, true)]
+    [InlineData(443, 80, true)]       // both below 1024: the lower port is the server
+    [InlineData(80, 443, false)]
+    [InlineData(123, 123, true)]      // same port: first sender
+    [InlineData(5683, 61000, false)]  // CoAP
+    [InlineData(8883, 1024, false)]   // MQTT over TLS is a known service port, 1024 is not
+    public void SenderLooksLikeClient_Ports_InfersTheClientSide(int sourcePort, int destinationPort, bool expected)
+    {
+        Assert.Equal(expected, PacketProcessor.SenderLooksLikeClient((ushort)sourcePort, (ushort)destinationPort));
+    }
+
+    [Fact]
+    public void Process_UdpFirstDatagramFromServerPort_ClientIsTheOtherSideAndOpenerNotSeen()
+    {
+        var p = Create();
+        SendUdp(p, 1_000_000, 5683, 40000, "notify", fromA: false);
+
+        var flow = Assert.Single(p.Flows.All);
+        Assert.Equal(40000, flow.ToServer.SourcePort);
+        Assert.Equal(5683, flow.ToServer.DestinationPort);
+        Assert.False(flow.ToServer.OpenerSeen);
+        Assert.Equal(0, flow.PacketsToServer);
+        Assert.Equal(1, flow.PacketsToClient);
+        Assert.Equal(6, flow.PayloadBytesToClient);
+    }
+
+    private static void SendUdp(PacketProcessor p, long micros, ushort sourcePort, ushort destinationPort, string text, bool fromA = true)
+    {
+        var (src, dst) = fromA ? ("10.0.0.2", "10.0.0.1") : ("10.0.0.1", "10.0.0.2");
+        var frame = TestFrames.Ethernet(TestFrames.Ipv4(src, dst, 17, TestFrames.Udp(sourcePort, destinationPort, System.Text.Encoding.ASCII.GetBytes(text))));
+        p.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, 1, "udp.pcap", 1));
+    }
+}
