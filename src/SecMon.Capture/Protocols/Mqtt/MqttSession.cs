@@ -35,6 +35,12 @@ namespace SecMon.Capture.Protocols.Mqtt;
 internal sealed class MqttSession : IStreamSession
 {
     private const int MaxAliasesPerDirection = 1024;
+
+    /// <summary>Packets that must parse after a resynchronisation before the framing is trusted again.</summary>
+    private const int ProbationPackets = 2;
+
+    /// <summary>The resync window holds a whole candidate packet plus the next fixed header.</summary>
+    private const int ResyncSlack = 8;
     private const int MaxAliasCharsPerDirection = 64 * 1024;
 
     private static readonly string[] LowerTypeNames =
@@ -80,6 +86,9 @@ internal sealed class MqttSession : IStreamSession
     /// <summary>The layout in use: the CONNECT's level, or the guess.</summary>
     internal MqttVersion Format => _level != MqttVersion.Unknown ? _level : _guess;
 
+    /// <summary>Bytes allocated for a direction's partial-packet buffer (tests check that payloads are not buffered).</summary>
+    internal int BufferCapacity(FlowDirection direction) => State(direction).Buffer.Length;
+
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
     {
@@ -118,7 +127,7 @@ internal sealed class MqttSession : IStreamSession
 
             // Buffered path: add only what the pending packet (or the resync window) still needs, so the buffer
             // never holds bytes of the packet after it (except while resynchronising, where Drain handles them).
-            var want = st.Resync ? _maxMessage - st.Length : st.Needed - st.Length;
+            var want = st.Resync ? _maxMessage + ResyncSlack - st.Length : st.Needed - st.Length;
             var take = Math.Max(1, Math.Min(want, data.Length));
             Append(st, data[..take]);
             data = data[take..];
@@ -157,6 +166,7 @@ internal sealed class MqttSession : IStreamSession
             st.Skip = 0;
             st.SkipIsPayload = false;
             st.Resync = true;
+            st.Probation = 0;
         }
 
         _services.Diagnostics.Report(DiagnosticKind.ReassemblyGap, meta,
@@ -225,6 +235,7 @@ internal sealed class MqttSession : IStreamSession
                 }
 
                 st.Resync = false;
+                st.Probation = ProbationPackets;
                 continue;
             }
 
@@ -261,7 +272,7 @@ internal sealed class MqttSession : IStreamSession
             else
             {
                 // Bounded: callers never ask for more than the message limit (plus a fixed header).
-                var size = Math.Max(required, Math.Min(Math.Max(st.Buffer.Length * 2, 256), _maxMessage + MqttParser.MaxFixedHeaderLength));
+                var size = Math.Max(required, Math.Min(Math.Max(st.Buffer.Length * 2, 256), _maxMessage + ResyncSlack));
                 var bigger = new byte[size];
                 st.Buffer.AsSpan(st.Start, st.Length).CopyTo(bigger);
                 st.Buffer = bigger;
@@ -290,9 +301,12 @@ internal sealed class MqttSession : IStreamSession
 
         if (hs == MqttStatus.Malformed)
         {
-            ReportMalformed(st, meta, (MqttPacketType)(span[0] >> 4), error!);
-            st.Resync = true;
-            return 1;
+            if (st.Probation == 0)
+            {
+                ReportMalformed(st, meta, (MqttPacketType)(span[0] >> 4), error!);
+            }
+
+            return Resynchronise(st);
         }
 
         if (h.Type == MqttPacketType.Publish)
@@ -302,6 +316,11 @@ internal sealed class MqttSession : IStreamSession
 
         if (h.TotalLength > _maxMessage)
         {
+            if (st.Probation > 0)
+            {
+                return Resynchronise(st);
+            }
+
             ReportMalformed(st, meta, h.Type, $"{h.TotalLength}-byte packet exceeds the {_maxMessage}-byte message limit, skipped");
             return SkipPacket(st, span, h, payload: false);
         }
@@ -327,10 +346,36 @@ internal sealed class MqttSession : IStreamSession
 
         if (bodyError is not null)
         {
+            if (st.Probation > 0)
+            {
+                return Resynchronise(st);
+            }
+
             ReportMalformed(st, meta, h.Type, bodyError);
+        }
+        else if (st.Probation > 0)
+        {
+            st.Probation--;
         }
 
         return h.TotalLength;
+    }
+
+    /// <summary>
+    /// The framing is lost at this byte: scan for the next packet from the byte after it. While on probation
+    /// (just after a resynchronisation) the "packet" was probably a false start inside other data, so it is not
+    /// reported; its bytes count as skipped.
+    /// </summary>
+    private int Resynchronise(DirectionState st)
+    {
+        if (st.Probation > 0)
+        {
+            ResyncSkippedBytes++;
+            st.Probation = 0;
+        }
+
+        st.Resync = true;
+        return 1;
     }
 
     private static MqttVersion Other(MqttVersion v) => v == MqttVersion.V500 ? MqttVersion.V311 : MqttVersion.V500;
@@ -376,8 +421,18 @@ internal sealed class MqttSession : IStreamSession
 
         if (s == MqttStatus.Malformed)
         {
+            if (st.Probation > 0)
+            {
+                return Resynchronise(st);
+            }
+
             ReportMalformed(st, meta, MqttPacketType.Publish, error!);
             return SkipPacket(st, span, h, payload: false);
+        }
+
+        if (st.Probation > 0)
+        {
+            st.Probation--;
         }
 
         EmitPublish(st, ref p, meta);
@@ -656,7 +711,7 @@ internal sealed class MqttSession : IStreamSession
             }
 
             // A candidate that cannot be decided within the window's bound is given up.
-            if (verdict == Candidate.Wait && window.Length - i < _maxMessage)
+            if (verdict == Candidate.Wait && window.Length - i < _maxMessage + ResyncSlack)
             {
                 found = false;
                 return i;
@@ -702,7 +757,9 @@ internal sealed class MqttSession : IStreamSession
 
             if (h.TotalLength > w.Length)
             {
-                return Candidate.Accept; // a valid header whose payload runs on: do not buffer the payload to check
+                // Wait to see what follows a PUBLISH that fits the window; a larger one is accepted on its header
+                // alone, so its payload is never buffered.
+                return h.TotalLength <= _maxMessage ? Candidate.Wait : Candidate.Accept;
             }
         }
         else
@@ -718,9 +775,7 @@ internal sealed class MqttSession : IStreamSession
             }
 
             var body = w.Slice(h.HeaderLength, h.RemainingLength);
-            var valid = Parse(_client, h, body, Format, default, emit: false) is null
-                || (_level == MqttVersion.Unknown && Parse(_client, h, body, Other(Format), default, emit: false) is null);
-            if (!valid)
+            if (!PlausibleBody(h, body, Format) && !(_level == MqttVersion.Unknown && PlausibleBody(h, body, Other(Format))))
             {
                 return Candidate.Reject;
             }
@@ -738,6 +793,36 @@ internal sealed class MqttSession : IStreamSession
             MqttStatus.NeedMoreData => Candidate.Wait,
             _ => Candidate.Reject,
         };
+    }
+
+    /// <summary>
+    /// A candidate body parses, and (for the acknowledgments whose bodies are otherwise free-form) every code is one
+    /// the specification defines: SUBACK 3.1.1 §3.9.3 (0, 1, 2, 0x80), 5.0 §3.9.3 and UNSUBACK 5.0 §3.11.3.
+    /// </summary>
+    private bool PlausibleBody(MqttFixedHeader h, ReadOnlySpan<byte> body, MqttVersion version)
+    {
+        if (h.Type is MqttPacketType.SubAck or MqttPacketType.UnsubAck)
+        {
+            if (MqttParser.TryReadSubscribeAck(body, h.Type, version, out var ack, out _) != MqttStatus.Ok)
+            {
+                return false;
+            }
+
+            foreach (var code in ack!.ReasonCodes ?? [])
+            {
+                var known = h.Type == MqttPacketType.SubAck
+                    ? code is 0 or 1 or 2 or 0x80 || (version == MqttVersion.V500 && code is 0x83 or 0x87 or 0x8F or 0x91 or 0x97 or 0x9E or 0xA1 or 0xA2)
+                    : code is 0 or 0x11 or 0x80 or 0x83 or 0x87 or 0x8F or 0x91;
+                if (!known)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        return Parse(_client, h, body, version, default, emit: false) is null;
     }
 
     /// <summary>Remaining lengths each packet type can have (a cheap filter before parsing a candidate).</summary>
@@ -783,6 +868,9 @@ internal sealed class MqttSession : IStreamSession
 
         /// <summary>Looking for the next packet boundary.</summary>
         public bool Resync { get; set; }
+
+        /// <summary>Packets still to parse cleanly after a resynchronisation before errors are trusted as real.</summary>
+        public int Probation { get; set; }
 
         /// <summary>Stream offset of the first byte not yet consumed (the buffer's first byte when buffered).</summary>
         public long Offset { get; set; }
