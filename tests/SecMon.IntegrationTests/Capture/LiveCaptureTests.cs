@@ -1,0 +1,72 @@
+using SecMon.IntegrationTests.TestSupport;
+using SecMon.Testing;
+
+namespace SecMon.IntegrationTests.Capture;
+
+/// <summary>
+/// <c>secmon capture</c> on the live loopback interface while real mosquitto clients talk to a real broker:
+/// <c>secmon capture --interface lo --bpf "tcp port P" --events PATH --duration 10s</c> stops by itself after the
+/// duration, or on SIGINT, and writes the events it saw.
+/// </summary>
+public sealed class LiveCaptureTests
+{
+    // Time for `dotnet secmon.dll` to start and open the interface before the clients run.
+    private static readonly TimeSpan StartUp = TimeSpan.FromSeconds(3);
+
+    [RequiresRootFact("mosquitto", "mosquitto_pub")]
+    public async Task Capture_LoopbackForDuration_ReportsTheClientsConnectsAndPublishes()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDirectory();
+        var events = dir.File("live.jsonl");
+        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "10s"));
+        await Task.Delay(StartUp);
+        Assert.False(secmon.HasExited, $"secmon capture exited early: {secmon.StdErr}");
+
+        string[] versions = ["mqttv311", "mqttv5", "mqttv31"];
+        for (var i = 0; i < versions.Length; i++)
+        {
+            await broker.PublishAsync(["-V", versions[i], "-i", $"secmon-live-{i}", "-t", $"secmon/live/{i}", "-m", "hello", "-q", "1"]);
+        }
+
+        var exit = await secmon.WaitForExitAsync(TimeSpan.FromSeconds(40));
+
+        Assert.True(exit == 0, $"secmon capture: exit {exit}; stderr:\n{secmon.StdErr}");
+        var parsed = SecMonEvent.ParseLines(await File.ReadAllTextAsync(events), events);
+        for (var i = 0; i < versions.Length; i++)
+        {
+            var clientId = $"secmon-live-{i}";
+            var connect = Assert.Single(parsed, e => e.Type == "mqtt.connect" && e.Text("mqtt.client_id") == clientId);
+            Assert.Equal(broker.Port, connect.Number("destination.port"));
+            Assert.Equal(versions[i] switch { "mqttv5" => 5, "mqttv31" => 3, _ => 4 }, connect.Number("mqtt.protocol_level"));
+            // Published by the client, then delivered to no one (no subscriber): exactly one PUBLISH per topic.
+            var publish = Assert.Single(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == $"secmon/live/{i}");
+            Assert.Equal(1, publish.Number("mqtt.qos"));
+            Assert.Equal(5, publish.Number("mqtt.payload.size"));
+        }
+    }
+
+    [RequiresRootFact("mosquitto", "mosquitto_pub")]
+    public async Task Capture_Sigint_StopsCleanlyAndKeepsTheEvents()
+    {
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDirectory();
+        var events = dir.File("live.jsonl");
+        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "120s"));
+        await Task.Delay(StartUp);
+        Assert.False(secmon.HasExited, $"secmon capture exited early: {secmon.StdErr}");
+        await broker.PublishAsync(["-i", "secmon-sigint", "-t", "secmon/sigint", "-m", "bye", "-q", "0"]);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        await secmon.InterruptAsync();
+        var exit = await secmon.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        // Ctrl-C is the normal way to end a live capture (as for tcpdump and tshark): a clean exit, events kept.
+        Assert.True(exit == 0, $"secmon capture after SIGINT: exit {exit}; stderr:\n{secmon.StdErr}");
+        var parsed = SecMonEvent.ParseLines(await File.ReadAllTextAsync(events), events);
+        Assert.Contains(parsed, e => e.Type == "mqtt.connect" && e.Text("mqtt.client_id") == "secmon-sigint");
+        Assert.Contains(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == "secmon/sigint");
+    }
+}

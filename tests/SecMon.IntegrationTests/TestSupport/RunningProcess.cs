@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text;
+using SecMon.Testing;
+
+namespace SecMon.IntegrationTests.TestSupport;
+
+/// <summary>
+/// A program started in the background by a test (a broker, a live capture), with its output collected.
+/// Disposing it kills the program (and its children) if it is still running, so every test cleans up its
+/// own processes even when it fails half-way.
+/// </summary>
+internal sealed class RunningProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+
+    private RunningProcess(Process process)
+    {
+        _process = process;
+    }
+
+    /// <summary>The program's process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>True once the program has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the program wrote to stdout so far.</summary>
+    public string StdOut
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    /// <summary>Everything the program wrote to stderr so far.</summary>
+    public string StdErr
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts <paramref name="fileName"/> (found on PATH) with <paramref name="args"/>.</summary>
+    public static RunningProcess Start(string fileName, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(Tools.Find(fileName) ?? fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var process = new Process { StartInfo = psi };
+        var running = new RunningProcess(process);
+        process.OutputDataReceived += (_, e) => running.Append(running._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => running.Append(running._stderr, e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException($"could not start {fileName}");
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return running;
+    }
+
+    /// <summary>Waits for the program to exit; throws <see cref="TimeoutException"/> (and kills it) after <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException(
+                $"{_process.StartInfo.FileName} {string.Join(' ', _process.StartInfo.ArgumentList)} did not exit within {timeout}; stderr: {StdErr}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends SIGINT (what Ctrl-C sends) to the program.</summary>
+    public async Task InterruptAsync()
+    {
+        var (exit, _, stderr) = await Tools.RunAsync("kill", ["-INT", Id.ToString()]);
+        if (exit != 0 && !HasExited)
+        {
+            throw new InvalidOperationException($"kill -INT {Id} failed: {stderr}");
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync(cts.Token);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited between the check and the kill.
+        }
+        catch (OperationCanceledException)
+        {
+            // Did not die within 10 s of SIGKILL: nothing more a test can do.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private void Append(StringBuilder into, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            into.AppendLine(line);
+        }
+    }
+}
