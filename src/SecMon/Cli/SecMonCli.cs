@@ -24,5 +24,7 @@ internal static class SecMonCli
     private static IEnumerable<Command> Commands() =>
     [
         CaCommand.Create(),
+        EnrollCommand.Create(),
+        ServeCommand.Create(),
     ];
 }
