@@ -26,5 +26,8 @@ internal static class SecMonCli
         AnalyzeCommand.Create(),
         CaptureCommand.Create(),
         EventsCommand.Create(),
+        CaCommand.Create(),
+        EnrollCommand.Create(),
+        ServeCommand.Create(),
     ];
 }

@@ -1,0 +1,163 @@
+using System.Security.Cryptography;
+using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Pkcs;
+using Org.BouncyCastle.Asn1.Sec;
+using Org.BouncyCastle.Asn1.X509;
+using Org.BouncyCastle.Asn1.X9;
+
+namespace SecMon.Pki.Keys;
+
+/// <summary>What a SubjectPublicKeyInfo holds: the key type, the curve or modulus size.</summary>
+/// <param name="Algorithm">The matching key type, or null when it is none the CA accepts.</param>
+/// <param name="Description">Human text for refusals: <c>EC secp521r1</c>, <c>RSA 1024</c>.</param>
+public readonly record struct PublicKeyDescription(KeyAlgorithm? Algorithm, string Description);
+
+/// <summary>
+/// Inspection and signature verification of public keys from CSRs and certificates. Verification runs in
+/// .NET (OpenSSL): a fresh P-256 key imports and verifies at about 5,000/s per core against about 2,700/s
+/// when BouncyCastle decodes the point and verifies (bench/README.md "PKI").
+/// </summary>
+public static class PublicKeys
+{
+    /// <summary>Says which key type <paramref name="spki"/> is, without throwing on malformed keys.</summary>
+    public static PublicKeyDescription Describe(SubjectPublicKeyInfo spki)
+    {
+        ArgumentNullException.ThrowIfNull(spki);
+        var oid = spki.Algorithm.Algorithm;
+        if (oid.Equals(X9ObjectIdentifiers.IdECPublicKey))
+        {
+            // RFC 5480 §2.1.1: parameters are a namedCurve OID (implicit and explicit curves are not allowed).
+            if (spki.Algorithm.Parameters is not DerObjectIdentifier curve)
+            {
+                return new(null, "EC with explicit or missing curve parameters");
+            }
+
+            var pointLength = spki.PublicKey.GetOctets().Length;
+            if (curve.Equals(X9ObjectIdentifiers.Prime256v1))
+            {
+                return pointLength is 65 or 33 ? new(KeyAlgorithm.EcdsaP256, "EC P-256") : new(null, "EC P-256 with a malformed point");
+            }
+
+            if (curve.Equals(SecObjectIdentifiers.SecP384r1))
+            {
+                return pointLength is 97 or 49 ? new(KeyAlgorithm.EcdsaP384, "EC P-384") : new(null, "EC P-384 with a malformed point");
+            }
+
+            return new(null, "EC curve " + CurveName(curve));
+        }
+
+        if (oid.Equals(PkcsObjectIdentifiers.RsaEncryption))
+        {
+            int bits;
+            try
+            {
+                var rsa = RsaPublicKeyStructure.GetInstance(spki.ParsePublicKey());
+                bits = rsa.Modulus.BitLength;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidCastException or IOException or InvalidOperationException)
+            {
+                return new(null, "RSA with a malformed key");
+            }
+
+            KeyAlgorithm? alg = bits switch
+            {
+                2048 => KeyAlgorithm.Rsa2048,
+                3072 => KeyAlgorithm.Rsa3072,
+                4096 => KeyAlgorithm.Rsa4096,
+                _ => null,
+            };
+            return new(alg, "RSA " + bits);
+        }
+
+        return new(null, "key algorithm " + oid.Id);
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="signature"/> over <paramref name="data"/> with the public key
+    /// <paramref name="spkiDer"/> and the signature algorithm <paramref name="signatureAlgorithm"/>.
+    /// Returns false (never throws) for a bad signature, a malformed key or an unsupported algorithm
+    /// (SHA-1 and MD5 based signatures are not accepted).
+    /// </summary>
+    public static bool Verify(ReadOnlySpan<byte> spkiDer, AlgorithmIdentifier signatureAlgorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        ArgumentNullException.ThrowIfNull(signatureAlgorithm);
+        var (family, hash) = SignatureAlgorithmOf(signatureAlgorithm.Algorithm);
+        try
+        {
+            switch (family)
+            {
+                case 'e':
+                {
+                    using var ec = ECDsa.Create();
+                    ec.ImportSubjectPublicKeyInfo(spkiDer, out _);
+                    return ec.VerifyData(data, signature, hash, DSASignatureFormat.Rfc3279DerSequence);
+                }
+
+                case 'r':
+                {
+                    using var rsa = RSA.Create();
+                    rsa.ImportSubjectPublicKeyInfo(spkiDer, out _);
+                    return rsa.VerifyData(data, signature, hash, RSASignaturePadding.Pkcs1);
+                }
+
+                default:
+                    return false;
+            }
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when the signature algorithm is one the CA accepts (ECDSA or RSA PKCS#1 v1.5 with SHA-2).</summary>
+    public static bool IsAcceptedSignatureAlgorithm(DerObjectIdentifier oid) => SignatureAlgorithmOf(oid).Family != '\0';
+
+    /// <summary>Whether a signature algorithm fits a key type (an ECDSA signature from an RSA key is refused).</summary>
+    public static bool SignatureFitsKey(DerObjectIdentifier signatureOid, KeyAlgorithm key)
+    {
+        var family = SignatureAlgorithmOf(signatureOid).Family;
+        return key.IsEcdsa() ? family == 'e' : family == 'r';
+    }
+
+    private static (char Family, HashAlgorithmName Hash) SignatureAlgorithmOf(DerObjectIdentifier oid)
+    {
+        if (oid.Equals(X9ObjectIdentifiers.ECDsaWithSha256))
+        {
+            return ('e', HashAlgorithmName.SHA256);
+        }
+
+        if (oid.Equals(X9ObjectIdentifiers.ECDsaWithSha384))
+        {
+            return ('e', HashAlgorithmName.SHA384);
+        }
+
+        if (oid.Equals(X9ObjectIdentifiers.ECDsaWithSha512))
+        {
+            return ('e', HashAlgorithmName.SHA512);
+        }
+
+        if (oid.Equals(PkcsObjectIdentifiers.Sha256WithRsaEncryption))
+        {
+            return ('r', HashAlgorithmName.SHA256);
+        }
+
+        if (oid.Equals(PkcsObjectIdentifiers.Sha384WithRsaEncryption))
+        {
+            return ('r', HashAlgorithmName.SHA384);
+        }
+
+        if (oid.Equals(PkcsObjectIdentifiers.Sha512WithRsaEncryption))
+        {
+            return ('r', HashAlgorithmName.SHA512);
+        }
+
+        return ('\0', default);
+    }
+
+    private static string CurveName(DerObjectIdentifier curve)
+    {
+        var name = ECNamedCurveTable.GetName(curve);
+        return name ?? curve.Id;
+    }
+}

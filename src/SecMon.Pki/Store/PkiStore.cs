@@ -1,0 +1,669 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace SecMon.Pki.Store;
+
+/// <summary>
+/// The CA's state in SQLite (<c>pki.db</c> in the data directory): issued certificates and their revocation,
+/// enrollment tokens, CRLs, pending enrollments and the hash-chained audit log. One connection, serialized
+/// by a lock; writers take SQLite's write lock up front (BEGIN IMMEDIATE) so that the CLI and a running
+/// server can share the file, and the audit chain is extended from the row read inside that transaction.
+/// </summary>
+public sealed class PkiStore : IDisposable
+{
+    /// <summary>File name of the database inside the data directory.</summary>
+    public const string FileName = "pki.db";
+
+    /// <summary>The hash a chain starts from (the "previous hash" of row 1).</summary>
+    public static readonly string GenesisHash = new('0', 64);
+
+    // Schema migrations, applied in order; PRAGMA user_version records how many ran. Append, never edit.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE certificates (
+            serial TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL,
+            issued_at INTEGER NOT NULL,
+            der BLOB NOT NULL,
+            renewed_from TEXT,
+            revoked_at INTEGER,
+            revocation_reason INTEGER
+        );
+        CREATE INDEX certificates_device ON certificates(device_id);
+        CREATE INDEX certificates_revoked ON certificates(revoked_at) WHERE revoked_at IS NOT NULL;
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            secret_hash BLOB NOT NULL,
+            device_id TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            used_serial TEXT
+        );
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            device_id TEXT,
+            serial TEXT,
+            outcome TEXT NOT NULL,
+            detail TEXT,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TABLE crls (
+            number INTEGER PRIMARY KEY,
+            this_update INTEGER NOT NULL,
+            next_update INTEGER NOT NULL,
+            der BLOB NOT NULL
+        );
+        CREATE TABLE pending (
+            id INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            csr_hash TEXT NOT NULL,
+            client TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX pending_device ON pending(device_id, csr_hash);
+        """,
+    ];
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    private PkiStore(SqliteConnection connection)
+    {
+        _connection = connection;
+    }
+
+    /// <summary>The schema version (number of migrations applied).</summary>
+    public static int LatestSchemaVersion => Migrations.Length;
+
+    /// <summary>Opens (creating if needed) <c>pki.db</c> in <paramref name="dataDirectory"/> and migrates it.</summary>
+    /// <exception cref="PkiException">The directory cannot be created or the database is not a SecMon PKI database.</exception>
+    public static PkiStore Open(string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(dataDirectory);
+        try
+        {
+            Directory.CreateDirectory(dataDirectory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PkiException($"{dataDirectory}: cannot create the data directory ({e.Message}); pass --data DIR.", e);
+        }
+
+        var path = Path.Combine(dataDirectory, FileName);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+            var store = new PkiStore(connection);
+            store.Migrate();
+            return store;
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new PkiException($"{path}: cannot open the PKI database ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>The schema version of the open database.</summary>
+    public int SchemaVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return Convert.ToInt32(Scalar(_connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one write transaction (BEGIN IMMEDIATE); rolls back if it throws.</summary>
+    public T Write<T>(Func<SqliteTransaction, T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction(deferred: false);
+            var result = work(tx);
+            tx.Commit();
+            return result;
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> with the connection for reading.</summary>
+    public T Read<T>(Func<SqliteConnection, T> work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        lock (_lock)
+        {
+            return work(_connection);
+        }
+    }
+
+    // ---- audit ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Appends a row to the audit log inside <paramref name="tx"/>: hash = SHA-256(prev_hash || fields),
+    /// each field length-prefixed so that no two rows encode alike.
+    /// </summary>
+    public static AuditEntry AppendAudit(
+        SqliteTransaction tx, DateTimeOffset time, string action, string actor, string? deviceId, string? serial, string outcome, string? detail)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        var conn = tx.Connection!;
+        long seq = 1;
+        var prev = GenesisHash;
+        using (var cmd = Command(conn, tx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (r.Read())
+            {
+                seq = r.GetInt64(0) + 1;
+                prev = r.GetString(1);
+            }
+        }
+
+        var micros = SecMon.Core.Time.ToUnixMicros(time);
+        var hash = ComputeAuditHash(prev, seq, micros, action, actor, deviceId, serial, outcome, detail);
+        using (var cmd = Command(conn, tx,
+            "INSERT INTO audit (seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash) VALUES ($s,$t,$a,$ac,$d,$se,$o,$de,$p,$h)"))
+        {
+            cmd.Parameters.AddWithValue("$s", seq);
+            cmd.Parameters.AddWithValue("$t", micros);
+            cmd.Parameters.AddWithValue("$a", action);
+            cmd.Parameters.AddWithValue("$ac", actor);
+            cmd.Parameters.AddWithValue("$d", (object?)deviceId ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$se", (object?)serial ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$o", outcome);
+            cmd.Parameters.AddWithValue("$de", (object?)detail ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$p", prev);
+            cmd.Parameters.AddWithValue("$h", hash);
+            cmd.ExecuteNonQuery();
+        }
+
+        return new AuditEntry
+        {
+            Seq = seq, TimeMicros = micros, Action = action, Actor = actor, DeviceId = deviceId, Serial = serial,
+            Outcome = outcome, Detail = detail, PrevHash = prev, Hash = hash,
+        };
+    }
+
+    /// <summary>Appends one audit row in its own transaction.</summary>
+    public AuditEntry Audit(DateTimeOffset time, string action, string actor, string? deviceId, string? serial, string outcome, string? detail) =>
+        Write(tx => AppendAudit(tx, time, action, actor, deviceId, serial, outcome, detail));
+
+    /// <summary>The hash of one audit row given the previous row's hash.</summary>
+    public static string ComputeAuditHash(
+        string prevHash, long seq, long timeMicros, string action, string actor, string? deviceId, string? serial, string outcome, string? detail)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Span<byte> num = stackalloc byte[8];
+        AppendField(h, prevHash);
+        BinaryPrimitives.WriteInt64BigEndian(num, seq);
+        h.AppendData(num);
+        BinaryPrimitives.WriteInt64BigEndian(num, timeMicros);
+        h.AppendData(num);
+        AppendField(h, action);
+        AppendField(h, actor);
+        AppendField(h, deviceId);
+        AppendField(h, serial);
+        AppendField(h, outcome);
+        AppendField(h, detail);
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
+
+    /// <summary>Reads audit rows in order (all, or the last <paramref name="limit"/>).</summary>
+    public IReadOnlyList<AuditEntry> ReadAudit(int? limit = null) => Read(conn =>
+    {
+        var sql = limit is null
+            ? "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq"
+            : "SELECT * FROM (SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq DESC LIMIT $l) ORDER BY seq";
+        using var cmd = Command(conn, null, sql);
+        if (limit is not null)
+        {
+            cmd.Parameters.AddWithValue("$l", limit.Value);
+        }
+
+        using var r = cmd.ExecuteReader();
+        var list = new List<AuditEntry>();
+        while (r.Read())
+        {
+            list.Add(ReadAuditRow(r));
+        }
+
+        return (IReadOnlyList<AuditEntry>)list;
+    });
+
+    /// <summary>
+    /// Walks the audit log and checks every link: sequence numbers contiguous from 1, each row's prev_hash
+    /// equal to the previous row's hash, each hash recomputed from the row. An edited, inserted or deleted
+    /// row breaks the chain at that row. (Removing rows from the end leaves a shorter valid chain: compare
+    /// <see cref="AuditVerification.HeadHash"/> with a copy kept elsewhere to detect that.)
+    /// </summary>
+    public AuditVerification VerifyAudit() => Read(conn =>
+    {
+        using var cmd = Command(conn, null, "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq");
+        using var r = cmd.ExecuteReader();
+        long expected = 1;
+        var prev = GenesisHash;
+        while (r.Read())
+        {
+            var e = ReadAuditRow(r);
+            if (e.Seq != expected)
+            {
+                return new AuditVerification(false, expected - 1, expected, $"row {expected} is missing (next row is {e.Seq})", prev);
+            }
+
+            if (!string.Equals(e.PrevHash, prev, StringComparison.Ordinal))
+            {
+                return new AuditVerification(false, expected - 1, e.Seq, $"row {e.Seq}: prev_hash does not match row {e.Seq - 1}'s hash", prev);
+            }
+
+            var computed = ComputeAuditHash(e.PrevHash, e.Seq, e.TimeMicros, e.Action, e.Actor, e.DeviceId, e.Serial, e.Outcome, e.Detail);
+            if (!string.Equals(computed, e.Hash, StringComparison.Ordinal))
+            {
+                return new AuditVerification(false, expected - 1, e.Seq, $"row {e.Seq}: contents do not match its hash (the row was edited)", prev);
+            }
+
+            prev = e.Hash;
+            expected++;
+        }
+
+        return new AuditVerification(true, expected - 1, null, null, prev);
+    });
+
+    // ---- certificates -------------------------------------------------------------------------------------
+
+    /// <summary>Stores an issued certificate inside <paramref name="tx"/>.</summary>
+    public static void InsertCertificate(SqliteTransaction tx, IssuedCertificate c)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(c);
+        using var cmd = Command(tx.Connection!, tx,
+            "INSERT INTO certificates (serial, device_id, profile, subject, not_before, not_after, issued_at, der, renewed_from) VALUES ($s,$d,$p,$su,$nb,$na,$ia,$der,$rf)");
+        cmd.Parameters.AddWithValue("$s", c.Serial);
+        cmd.Parameters.AddWithValue("$d", c.DeviceId);
+        cmd.Parameters.AddWithValue("$p", c.Profile);
+        cmd.Parameters.AddWithValue("$su", c.Subject);
+        cmd.Parameters.AddWithValue("$nb", c.NotBefore.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$na", c.NotAfter.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$ia", c.IssuedAt.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$der", c.Der);
+        cmd.Parameters.AddWithValue("$rf", (object?)c.RenewedFrom ?? DBNull.Value);
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>One certificate by serial (uppercase hex), or null.</summary>
+    public IssuedCertificate? GetCertificate(string serial) => Read(conn =>
+    {
+        using var cmd = Command(conn, null, CertificateColumns + " WHERE serial = $s");
+        cmd.Parameters.AddWithValue("$s", serial);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadCertificateRow(r) : null;
+    });
+
+    /// <summary>Certificates, newest first, optionally for one device and/or only revoked ones.</summary>
+    public IReadOnlyList<IssuedCertificate> ListCertificates(string? deviceId = null, bool revokedOnly = false, int limit = 1000) => Read(conn =>
+    {
+        var sql = CertificateColumns + " WHERE ($d IS NULL OR device_id = $d) AND ($r = 0 OR revoked_at IS NOT NULL) ORDER BY issued_at DESC, rowid DESC LIMIT $l";
+        using var cmd = Command(conn, null, sql);
+        cmd.Parameters.AddWithValue("$d", (object?)deviceId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$r", revokedOnly ? 1 : 0);
+        cmd.Parameters.AddWithValue("$l", limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<IssuedCertificate>();
+        while (r.Read())
+        {
+            list.Add(ReadCertificateRow(r));
+        }
+
+        return (IReadOnlyList<IssuedCertificate>)list;
+    });
+
+    /// <summary>Marks a certificate revoked inside <paramref name="tx"/>; false when unknown or already revoked.</summary>
+    public static bool RevokeCertificate(SqliteTransaction tx, string serial, DateTimeOffset time, RevocationReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx,
+            "UPDATE certificates SET revoked_at = $t, revocation_reason = $r WHERE serial = $s AND revoked_at IS NULL");
+        cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$r", (int)reason);
+        cmd.Parameters.AddWithValue("$s", serial);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>Revoked certificates that have not yet expired at <paramref name="now"/> (RFC 5280 §3.3: an
+    /// expired certificate may leave the CRL): serial, revocation time, reason.</summary>
+    public IReadOnlyList<(string Serial, DateTimeOffset RevokedAt, RevocationReason Reason)> ListRevoked(DateTimeOffset now) => Read(conn =>
+    {
+        using var cmd = Command(conn, null,
+            "SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL AND not_after >= $n ORDER BY revoked_at, serial");
+        cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
+        using var r = cmd.ExecuteReader();
+        var list = new List<(string, DateTimeOffset, RevocationReason)>();
+        while (r.Read())
+        {
+            list.Add((r.GetString(0), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(1)), (RevocationReason)r.GetInt32(2)));
+        }
+
+        return (IReadOnlyList<(string, DateTimeOffset, RevocationReason)>)list;
+    });
+
+    // ---- tokens -------------------------------------------------------------------------------------------
+
+    /// <summary>Stores a token inside <paramref name="tx"/>.</summary>
+    public static void InsertToken(SqliteTransaction tx, EnrollmentTokenRecord t)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        ArgumentNullException.ThrowIfNull(t);
+        using var cmd = Command(tx.Connection!, tx,
+            "INSERT INTO tokens (id, secret_hash, device_id, profile, created_at, expires_at) VALUES ($i,$h,$d,$p,$c,$e)");
+        cmd.Parameters.AddWithValue("$i", t.Id);
+        cmd.Parameters.AddWithValue("$h", t.SecretHash);
+        cmd.Parameters.AddWithValue("$d", t.DeviceId);
+        cmd.Parameters.AddWithValue("$p", t.Profile);
+        cmd.Parameters.AddWithValue("$c", t.CreatedAt.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$e", t.ExpiresAt.ToUnixTimeSeconds());
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>A token by id, or null.</summary>
+    public EnrollmentTokenRecord? GetToken(string id) => Read(conn =>
+    {
+        using var cmd = Command(conn, null, "SELECT id, secret_hash, device_id, profile, created_at, expires_at, used_at FROM tokens WHERE id = $i");
+        cmd.Parameters.AddWithValue("$i", id);
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return null;
+        }
+
+        return new EnrollmentTokenRecord
+        {
+            Id = r.GetString(0),
+            SecretHash = (byte[])r[1],
+            DeviceId = r.GetString(2),
+            Profile = r.GetString(3),
+            CreatedAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(4)),
+            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(5)),
+            UsedAt = r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(6)),
+        };
+    });
+
+    /// <summary>Marks a token used inside <paramref name="tx"/>; false when it was already used (a race lost).</summary>
+    public static bool ConsumeToken(SqliteTransaction tx, string id, DateTimeOffset time, string serial)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, "UPDATE tokens SET used_at = $t, used_serial = $s WHERE id = $i AND used_at IS NULL");
+        cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$s", serial);
+        cmd.Parameters.AddWithValue("$i", id);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    // ---- CRLs ---------------------------------------------------------------------------------------------
+
+    /// <summary>The next CRL number (RFC 5280 §5.2.3: monotonically increasing) inside <paramref name="tx"/>.</summary>
+    public static long NextCrlNumber(SqliteTransaction tx)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        return Convert.ToInt64(Scalar(tx.Connection!, "SELECT COALESCE(MAX(number), 0) + 1 FROM crls", tx), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Stores a CRL inside <paramref name="tx"/> and drops older ones (only the latest is served).</summary>
+    public static void InsertCrl(SqliteTransaction tx, long number, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, byte[] der)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using (var cmd = Command(tx.Connection!, tx, "INSERT INTO crls (number, this_update, next_update, der) VALUES ($n,$t,$u,$d)"))
+        {
+            cmd.Parameters.AddWithValue("$n", number);
+            cmd.Parameters.AddWithValue("$t", thisUpdate.ToUnixTimeSeconds());
+            cmd.Parameters.AddWithValue("$u", nextUpdate.ToUnixTimeSeconds());
+            cmd.Parameters.AddWithValue("$d", der);
+            cmd.ExecuteNonQuery();
+        }
+
+        using (var cmd = Command(tx.Connection!, tx, "DELETE FROM crls WHERE number < $n"))
+        {
+            cmd.Parameters.AddWithValue("$n", number);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The latest CRL (number, this/next update, DER), or null before the first.</summary>
+    public (long Number, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate, byte[] Der)? LatestCrl() => Read(conn =>
+    {
+        using var cmd = Command(conn, null, "SELECT number, this_update, next_update, der FROM crls ORDER BY number DESC LIMIT 1");
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return ((long, DateTimeOffset, DateTimeOffset, byte[])?)null;
+        }
+
+        return (r.GetInt64(0), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(1)), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(2)), (byte[])r[3]);
+    });
+
+    /// <summary>The latest CRL number only (cheap: servers poll it to notice revocations made by the CLI).</summary>
+    public long LatestCrlNumber() => Read(conn =>
+        Convert.ToInt64(Scalar(conn, "SELECT COALESCE(MAX(number), 0) FROM crls"), System.Globalization.CultureInfo.InvariantCulture));
+
+    // ---- pending enrollments ------------------------------------------------------------------------------
+
+    /// <summary>The pending enrollment for a device and CSR, or null.</summary>
+    public PendingEnrollment? FindPending(string deviceId, string csrHash) => Read(conn =>
+    {
+        using var cmd = Command(conn, null, PendingColumns + " WHERE device_id = $d AND csr_hash = $h ORDER BY id DESC LIMIT 1");
+        cmd.Parameters.AddWithValue("$d", deviceId);
+        cmd.Parameters.AddWithValue("$h", csrHash);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadPendingRow(r) : null;
+    });
+
+    /// <summary>Pending enrollments (status <c>pending</c>), oldest first.</summary>
+    public IReadOnlyList<PendingEnrollment> ListPending() => Read(conn =>
+    {
+        using var cmd = Command(conn, null, PendingColumns + " WHERE status = 'pending' ORDER BY id");
+        using var r = cmd.ExecuteReader();
+        var list = new List<PendingEnrollment>();
+        while (r.Read())
+        {
+            list.Add(ReadPendingRow(r));
+        }
+
+        return (IReadOnlyList<PendingEnrollment>)list;
+    });
+
+    /// <summary>Records a pending enrollment inside <paramref name="tx"/>; returns its id.</summary>
+    public static long InsertPending(SqliteTransaction tx, string deviceId, string profile, string csrHash, string client, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx,
+            "INSERT INTO pending (device_id, profile, csr_hash, client, created_at, status) VALUES ($d,$p,$h,$c,$t,'pending') RETURNING id");
+        cmd.Parameters.AddWithValue("$d", deviceId);
+        cmd.Parameters.AddWithValue("$p", profile);
+        cmd.Parameters.AddWithValue("$h", csrHash);
+        cmd.Parameters.AddWithValue("$c", client);
+        cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Sets a pending enrollment's status inside <paramref name="tx"/>; false when no row changed.</summary>
+    public static bool SetPendingStatus(SqliteTransaction tx, long id, string fromStatus, string toStatus)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, "UPDATE pending SET status = $to WHERE id = $i AND status = $from");
+        cmd.Parameters.AddWithValue("$to", toStatus);
+        cmd.Parameters.AddWithValue("$i", id);
+        cmd.Parameters.AddWithValue("$from", fromStatus);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>One pending enrollment by id, or null.</summary>
+    public PendingEnrollment? GetPending(long id) => Read(conn =>
+    {
+        using var cmd = Command(conn, null, PendingColumns + " WHERE id = $i");
+        cmd.Parameters.AddWithValue("$i", id);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? ReadPendingRow(r) : null;
+    });
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _connection.Dispose();
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------
+
+    private const string CertificateColumns =
+        "SELECT serial, device_id, profile, subject, not_before, not_after, issued_at, der, renewed_from, revoked_at, revocation_reason FROM certificates";
+
+    private const string PendingColumns = "SELECT id, device_id, profile, csr_hash, client, created_at, status FROM pending";
+
+    private void Migrate()
+    {
+        lock (_lock)
+        {
+            var version = Convert.ToInt32(Scalar(_connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+            if (version > Migrations.Length)
+            {
+                throw new PkiException($"the PKI database has schema version {version}, newer than this secmon ({Migrations.Length}); upgrade secmon.");
+            }
+
+            for (var i = version; i < Migrations.Length; i++)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                using (var cmd = Command(_connection, tx, Migrations[i]))
+                {
+                    cmd.ExecuteNonQuery();
+                }
+
+                using (var cmd = Command(_connection, tx, $"PRAGMA user_version = {i + 1}"))
+                {
+                    cmd.ExecuteNonQuery();
+                }
+
+                tx.Commit();
+            }
+        }
+    }
+
+    private static IssuedCertificate ReadCertificateRow(SqliteDataReader r) => new()
+    {
+        Serial = r.GetString(0),
+        DeviceId = r.GetString(1),
+        Profile = r.GetString(2),
+        Subject = r.GetString(3),
+        NotBefore = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(4)),
+        NotAfter = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(5)),
+        IssuedAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(6)),
+        Der = (byte[])r[7],
+        RenewedFrom = r.IsDBNull(8) ? null : r.GetString(8),
+        RevokedAt = r.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(9)),
+        RevocationReason = r.IsDBNull(10) ? RevocationReason.Unspecified : (RevocationReason)r.GetInt32(10),
+    };
+
+    private static PendingEnrollment ReadPendingRow(SqliteDataReader r) => new()
+    {
+        Id = r.GetInt64(0),
+        DeviceId = r.GetString(1),
+        Profile = r.GetString(2),
+        CsrHash = r.GetString(3),
+        Client = r.GetString(4),
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(5)),
+        Status = r.GetString(6),
+    };
+
+    private static AuditEntry ReadAuditRow(SqliteDataReader r) => new()
+    {
+        Seq = r.GetInt64(0),
+        TimeMicros = r.GetInt64(1),
+        Action = r.GetString(2),
+        Actor = r.GetString(3),
+        DeviceId = r.IsDBNull(4) ? null : r.GetString(4),
+        Serial = r.IsDBNull(5) ? null : r.GetString(5),
+        Outcome = r.GetString(6),
+        Detail = r.IsDBNull(7) ? null : r.GetString(7),
+        PrevHash = r.GetString(8),
+        Hash = r.GetString(9),
+    };
+
+    private static void AppendField(IncrementalHash h, string? value)
+    {
+        Span<byte> len = stackalloc byte[4];
+        if (value is null)
+        {
+            // A null and an empty string must hash differently: -1 marks null.
+            BinaryPrimitives.WriteInt32BigEndian(len, -1);
+            h.AppendData(len);
+            return;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(value);
+        BinaryPrimitives.WriteInt32BigEndian(len, bytes.Length);
+        h.AppendData(len);
+        h.AppendData(bytes);
+    }
+
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+#pragma warning disable CA2100 // SQL text is constant (migrations and fixed statements); values are parameters.
+        cmd.CommandText = sql;
+#pragma warning restore CA2100
+        return cmd;
+    }
+
+    private static void Execute(SqliteConnection conn, string sql)
+    {
+        using var cmd = Command(conn, null, sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection conn, string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = Command(conn, tx, sql);
+        return cmd.ExecuteScalar();
+    }
+}
+
+/// <summary>The result of <see cref="PkiStore.VerifyAudit"/>.</summary>
+/// <param name="Ok">True when every link holds.</param>
+/// <param name="VerifiedRows">Rows verified before the first break (all rows when <paramref name="Ok"/>).</param>
+/// <param name="FirstBadSeq">The first row that does not verify, or null.</param>
+/// <param name="Problem">What is wrong, or null.</param>
+/// <param name="HeadHash">The hash of the last verified row (keep a copy elsewhere to detect truncation).</param>
+public sealed record AuditVerification(bool Ok, long VerifiedRows, long? FirstBadSeq, string? Problem, string HeadHash);

@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Net;
+using SecMon.Est;
+using SecMon.Pki.Est;
+
+namespace SecMon.Cli;
+
+/// <summary>
+/// <c>secmon serve</c>: for now, the PKI endpoints (EST over HTTPS, CRL and OCSP over HTTP). The long-running
+/// sensor + API host of a later issue mounts the same module (<see cref="EstEndpoints"/>) next to its own.
+/// </summary>
+internal static class ServeCommand
+{
+    /// <summary>Builds the <c>serve</c> command.</summary>
+    public static Command Create()
+    {
+        var opts = CaCliSupport.NewCaOptions();
+        var https = new Option<string>("--https") { Description = "HTTPS listen address for EST. Default: 0.0.0.0:8443", DefaultValueFactory = _ => "0.0.0.0:8443" };
+        var http = new Option<string>("--http") { Description = "HTTP listen address for the CRL and OCSP (\"none\" to disable). Default: 0.0.0.0:8080", DefaultValueFactory = _ => "0.0.0.0:8080" };
+        var names = new Option<string[]>("--server-name") { Description = "DNS name devices use to reach this server, for its TLS certificate (repeat). Default: localhost" };
+        var ips = new Option<string[]>("--server-ip") { Description = "IP address devices use to reach this server, for its TLS certificate (repeat). Default: 127.0.0.1" };
+        var publicUrl = new Option<string?>("--public-url")
+        {
+            Description = "Base URL of the HTTP listener as devices and brokers see it (http://ca.lan:8080), written into new certificates' " +
+                "CRL distribution point and OCSP AIA; \"auto\" = the bound HTTP address. Default: the URLs in ca.json.",
+        };
+        var approval = new Option<string>("--approval") { Description = "auto (default): enroll at once; manual: hold each enrollment (202 + Retry-After) until `secmon ca approve ID`.", DefaultValueFactory = _ => "auto" };
+        var rate = new Option<double>("--rate-limit") { Description = "EST requests per second per client address (burst 5x); 0 = unlimited. Default: 20", DefaultValueFactory = _ => 20 };
+        var tokenRate = new Option<double>("--token-rate-limit") { Description = "Attempts per minute per enrollment token; 0 = unlimited. Default: 10", DefaultValueFactory = _ => 10 };
+        var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
+        var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
+        var cmd = new Command("serve",
+            "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
+            "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST).\n" +
+            "Example: SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080");
+        opts.AddTo(cmd);
+        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(async (parse, cancellationToken) =>
+        {
+            if (!IPEndPoint.TryParse(parse.GetValue(https)!, out var httpsEndpoint))
+            {
+                Console.Error.WriteLine($"secmon: --https {parse.GetValue(https)}: not an ADDRESS:PORT (e.g. 0.0.0.0:8443).");
+                return ExitCodes.Usage;
+            }
+
+            IPEndPoint? httpEndpoint = null;
+            if (parse.GetValue(http) != "none" && !IPEndPoint.TryParse(parse.GetValue(http)!, out httpEndpoint))
+            {
+                Console.Error.WriteLine($"secmon: --http {parse.GetValue(http)}: not an ADDRESS:PORT (e.g. 0.0.0.0:8080) or none.");
+                return ExitCodes.Usage;
+            }
+
+            var serverIps = new List<IPAddress>();
+            foreach (var s in parse.GetValue(ips) is { Length: > 0 } given ? given : ["127.0.0.1"])
+            {
+                if (!IPAddress.TryParse(s, out var a))
+                {
+                    Console.Error.WriteLine($"secmon: --server-ip {s}: not an IP address.");
+                    return ExitCodes.Usage;
+                }
+
+                serverIps.Add(a);
+            }
+
+            var mode = parse.GetValue(approval);
+            if (mode is not ("auto" or "manual"))
+            {
+                Console.Error.WriteLine($"secmon: --approval {mode}: use auto or manual.");
+                return ExitCodes.Usage;
+            }
+
+            PkiServer server;
+            try
+            {
+                server = await PkiServer.StartAsync(new PkiServerOptions
+                {
+                    Ca = opts.Read(parse),
+                    Est = new EstOptions
+                    {
+                        RequireApproval = mode == "manual",
+                        ClientPerSecond = parse.GetValue(rate),
+                        ClientBurst = Math.Max(1, parse.GetValue(rate) * 5),
+                        TokenPerMinute = parse.GetValue(tokenRate),
+                    },
+                    Https = httpsEndpoint,
+                    Http = httpEndpoint,
+                    ServerNames = parse.GetValue(names) is { Length: > 0 } n ? n : ["localhost"],
+                    ServerIps = serverIps,
+                    PublicUrl = parse.GetValue(publicUrl),
+                    LogLevel = parse.GetValue(quiet) ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Information,
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SecMon.Pki.PkiException e)
+            {
+                Console.Error.WriteLine("secmon: " + e.Message);
+                return ExitCodes.NoInput;
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"secmon: cannot listen: {e.Message}");
+                return ExitCodes.CantCreate;
+            }
+
+            await using (server.ConfigureAwait(false))
+            {
+                if (parse.GetValue(ready) is { } readyFile)
+                {
+                    await File.WriteAllTextAsync(readyFile,
+                        System.Text.Json.JsonSerializer.Serialize(new { https = server.HttpsUrl.ToString(), http = server.HttpUrl?.ToString() }), cancellationToken).ConfigureAwait(false);
+                }
+
+                Console.Error.WriteLine($"secmon serve: EST {server.HttpsUrl}.well-known/est/  CRL {server.Ca.CrlUrl}  OCSP {server.Ca.OcspUrl}  (Ctrl+C stops)");
+                try
+                {
+                    await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}
