@@ -179,8 +179,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
             return;
         }
 
-        var high = (long)Math.Ceiling(state.Max * spec.Tolerance);
-        if (state.CurrentCount > high)
+        if (state.CurrentCount > High(state))
         {
             state.FiredHigh = true;
             var trigger = Trigger.ForEvent(rule, e, session, binding.SeverityOf(e, session));
@@ -190,6 +189,10 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
     }
 
     private bool Trusted(RateEntity state) => state.Buckets >= model.Options.MinRateBuckets;
+
+    // A device silent for most of learning (max 0) must not be reported for one message: the band's top is at
+    // least 'tolerance' events per period.
+    private long High(RateEntity state) => (long)Math.Ceiling(Math.Max(state.Max, 1) * spec.Tolerance);
 
     // Closes the entity's current bucket and any empty ones before 'bucket'.
     private void CloseUpTo(string entity, RateEntity state, long bucket)
@@ -231,7 +234,6 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         }
 
         var low = (long)Math.Floor(state.Min / spec.Tolerance);
-        var high = (long)Math.Ceiling(state.Max * spec.Tolerance);
         if (count < low)
         {
             if (!state.LowActive && state.LastEvent is { } last && state.LastBinding is RuleBinding binding)
@@ -252,7 +254,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
                 binding.Raise(trigger, last, state.LastSession);
             }
         }
-        else if (count <= high)
+        else if (count <= High(state))
         {
             state.LowActive = false;
         }
