@@ -1,0 +1,309 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SecMon.Detection.Baselines;
+
+/// <summary>Learning settings and bounds of a <see cref="BaselineModel"/>.</summary>
+public sealed record BaselineOptions
+{
+    /// <summary>How long (capture time, from the first event seen) baselines learn before they report. Default 1 hour.</summary>
+    public TimeSpan LearningPeriod { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>An absolute end of learning (capture time, µs since the epoch) instead of <see cref="LearningPeriod"/>:
+    /// for "learn from the first part of this capture". Default none.</summary>
+    public long? LearningEndMicros { get; init; }
+
+    /// <summary>Most entities (devices) one baseline rule tracks. Default 10,000.</summary>
+    public int MaxEntitiesPerRule { get; init; } = 10_000;
+
+    /// <summary>Most distinct values (peers, topic patterns) kept per entity. Default 1,000.</summary>
+    public int MaxValuesPerEntity { get; init; } = 1_000;
+
+    /// <summary>Fewest complete learning periods (buckets) before a rate band is trusted. Default 3.</summary>
+    public int MinRateBuckets { get; init; } = 3;
+}
+
+/// <summary>
+/// What the baseline rules learned: per rule and entity (device), the values seen (peers and ports, topic
+/// patterns) and the band of event rates. Learning runs on capture time for <see cref="BaselineOptions.LearningPeriod"/>
+/// from the first event, then rules report deviations. <see cref="Export"/> and <see cref="Import"/> carry the
+/// model across runs and restarts (the store persists the JSON); a learned model is not learned again.
+/// </summary>
+public sealed class BaselineModel
+{
+    /// <summary>The JSON format identifier, checked on import.</summary>
+    public const string Format = "secmon-baseline/1";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = false,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+
+    private readonly Dictionary<string, NewValueBaseline> _newValues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RateBaseline> _rates = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty model that starts learning at the first event.</summary>
+    public BaselineModel(BaselineOptions? options = null) => Options = options ?? new BaselineOptions();
+
+    /// <summary>The settings.</summary>
+    public BaselineOptions Options { get; }
+
+    /// <summary>Capture time learning began, once it has.</summary>
+    public long? LearningStartMicros { get; private set; }
+
+    /// <summary>Capture time learning ends (or ended).</summary>
+    public long? LearningEndMicros { get; private set; }
+
+    /// <summary>True once learning has finished; baselines then report deviations.</summary>
+    public bool Learned { get; private set; }
+
+    /// <summary>True when the model was imported already learned: nothing more is learned.</summary>
+    internal bool ImportedLearned { get; private set; }
+
+    /// <summary>Values or entities not kept because a bound was reached.</summary>
+    public long Dropped { get; internal set; }
+
+    /// <summary>Entities tracked across all baseline rules.</summary>
+    public int EntityCount => _newValues.Values.Sum(b => b.Entities.Count) + _rates.Values.Sum(r => r.Entities.Count);
+
+    /// <summary>True while capture time <paramref name="micros"/> is inside the learning period (starting it at the first call).</summary>
+    internal bool IsLearning(long micros)
+    {
+        if (Learned)
+        {
+            return false;
+        }
+
+        if (LearningStartMicros is null)
+        {
+            LearningStartMicros = micros;
+            LearningEndMicros = Options.LearningEndMicros ?? micros + (long)(Options.LearningPeriod.Ticks / TimeSpan.TicksPerMicrosecond);
+        }
+
+        if (micros >= LearningEndMicros)
+        {
+            Learned = true;
+            return false;
+        }
+
+        return true;
+    }
+
+    internal NewValueBaseline NewValues(string ruleId)
+    {
+        if (!_newValues.TryGetValue(ruleId, out var b))
+        {
+            b = new NewValueBaseline();
+            _newValues[ruleId] = b;
+        }
+
+        return b;
+    }
+
+    internal RateBaseline Rates(string ruleId, long perMicros)
+    {
+        if (!_rates.TryGetValue(ruleId, out var b) || b.PerMicros != perMicros)
+        {
+            // A changed period makes a learned band meaningless: start over for this rule.
+            b = new RateBaseline(perMicros);
+            _rates[ruleId] = b;
+        }
+
+        return b;
+    }
+
+    /// <summary>Serialises what was learned (not the current counting state) as JSON.</summary>
+    public string Export()
+    {
+        var dto = new ModelDto
+        {
+            Format = Format,
+            LearningStartMicros = LearningStartMicros,
+            LearningEndMicros = LearningEndMicros,
+            Learned = Learned,
+            NewValues = _newValues.ToDictionary(
+                kv => kv.Key,
+                kv => kv.Value.Entities.ToDictionary(e => e.Key, e => e.Value.Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal),
+                StringComparer.Ordinal),
+            Rates = _rates.ToDictionary(
+                kv => kv.Key,
+                kv => new RateDto
+                {
+                    PerMicros = kv.Value.PerMicros,
+                    Entities = kv.Value.Entities.Where(e => e.Value.Buckets > 0).ToDictionary(
+                        e => e.Key, e => new BandDto { Min = e.Value.Min, Max = e.Value.Max, Buckets = e.Value.Buckets }, StringComparer.Ordinal),
+                },
+                StringComparer.Ordinal),
+        };
+        return JsonSerializer.Serialize(dto, JsonOptions);
+    }
+
+    /// <summary>Reads a model exported by <see cref="Export"/>.</summary>
+    /// <exception cref="FormatException">The text is not a SecMon baseline (the message says why).</exception>
+    public static BaselineModel Import(string json, BaselineOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ModelDto? dto;
+        try
+        {
+            dto = JsonSerializer.Deserialize<ModelDto>(json, JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"The baseline is not valid JSON: {ex.Message}", ex);
+        }
+
+        if (dto is null || dto.Format != Format)
+        {
+            throw new FormatException($"The baseline is not in the {Format} format (found '{dto?.Format}').");
+        }
+
+        var model = new BaselineModel(options)
+        {
+            LearningStartMicros = dto.LearningStartMicros,
+            LearningEndMicros = dto.LearningEndMicros,
+            Learned = dto.Learned,
+            ImportedLearned = dto.Learned,
+        };
+        foreach (var (rule, entities) in dto.NewValues ?? [])
+        {
+            var b = model.NewValues(rule);
+            foreach (var (entity, values) in entities ?? [])
+            {
+                foreach (var v in values ?? [])
+                {
+                    b.Learn(entity, v, model);
+                }
+            }
+        }
+
+        foreach (var (rule, rate) in dto.Rates ?? [])
+        {
+            if (rate is null || rate.PerMicros <= 0)
+            {
+                throw new FormatException($"The baseline's rate entry for {rule} has no period.");
+            }
+
+            var b = model.Rates(rule, rate.PerMicros);
+            foreach (var (entity, band) in rate.Entities ?? [])
+            {
+                if (band is null || band.Min < 0 || band.Max < band.Min || band.Buckets < 0)
+                {
+                    throw new FormatException($"The baseline's rate band for {rule}/{entity} is inconsistent.");
+                }
+
+                if (b.Entities.Count < model.Options.MaxEntitiesPerRule)
+                {
+                    b.Entities[entity] = new RateEntity { Min = band.Min, Max = band.Max, Buckets = band.Buckets };
+                }
+            }
+        }
+
+        return model;
+    }
+
+    private sealed class ModelDto
+    {
+        public string? Format { get; set; }
+
+        public long? LearningStartMicros { get; set; }
+
+        public long? LearningEndMicros { get; set; }
+
+        public bool Learned { get; set; }
+
+        public Dictionary<string, Dictionary<string, List<string>>>? NewValues { get; set; }
+
+        public Dictionary<string, RateDto>? Rates { get; set; }
+    }
+
+    private sealed class RateDto
+    {
+        public long PerMicros { get; set; }
+
+        public Dictionary<string, BandDto>? Entities { get; set; }
+    }
+
+    private sealed class BandDto
+    {
+        public long Min { get; set; }
+
+        public long Max { get; set; }
+
+        public long Buckets { get; set; }
+    }
+}
+
+/// <summary>Per entity, the set of values seen.</summary>
+internal sealed class NewValueBaseline
+{
+    public Dictionary<string, HashSet<string>> Entities { get; } = new(StringComparer.Ordinal);
+
+    public bool Contains(string entity, string value) => Entities.TryGetValue(entity, out var set) && set.Contains(value);
+
+    /// <summary>Adds a value; false (and counted) when a bound stops it.</summary>
+    public bool Learn(string entity, string value, BaselineModel model)
+    {
+        if (!Entities.TryGetValue(entity, out var set))
+        {
+            if (Entities.Count >= model.Options.MaxEntitiesPerRule)
+            {
+                model.Dropped++;
+                return false;
+            }
+
+            set = new HashSet<string>(StringComparer.Ordinal);
+            Entities[entity] = set;
+        }
+
+        if (set.Count >= model.Options.MaxValuesPerEntity && !set.Contains(value))
+        {
+            model.Dropped++;
+            return false;
+        }
+
+        set.Add(value);
+        return true;
+    }
+}
+
+/// <summary>Per entity, the learned band of events per period and the period being counted.</summary>
+internal sealed class RateBaseline(long perMicros)
+{
+    public long PerMicros { get; } = perMicros;
+
+    public Dictionary<string, RateEntity> Entities { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The last bucket index swept for silent entities.</summary>
+    public long SweptBucket { get; set; } = long.MinValue;
+}
+
+/// <summary>One entity's rate band and current bucket.</summary>
+internal sealed class RateEntity
+{
+    public long Min { get; set; } = long.MaxValue;
+
+    public long Max { get; set; }
+
+    /// <summary>Complete buckets learned.</summary>
+    public long Buckets { get; set; }
+
+    public long FirstBucket { get; set; } = long.MinValue;
+
+    public long CurrentBucket { get; set; } = long.MinValue;
+
+    public long CurrentCount { get; set; }
+
+    public bool FiredHigh { get; set; }
+
+    public bool LowActive { get; set; }
+
+    public Core.Events.ProtocolEvent? LastEvent { get; set; }
+
+    public Core.Events.FieldValue[]? LastSession { get; set; }
+
+    /// <summary>The rule binding (for the last event's schema) used to report a silent entity.</summary>
+    public object? LastBinding { get; set; }
+}

@@ -1,0 +1,52 @@
+namespace SecMon.Detection;
+
+/// <summary>Bounds of the detection engine's state. Defaults suit a sensor watching a site's IoT network.</summary>
+public sealed record DetectionOptions
+{
+    /// <summary>Most groups (threshold, sequence, aggregation, namespace scopes) one rule keeps; the least recently
+    /// active group is dropped first (an open aggregation is reported early, not lost). Default 10,000.</summary>
+    public int MaxGroupsPerRule { get; init; } = 10_000;
+
+    /// <summary>Most flows whose <c>session.</c> values are remembered; the least recently active are forgotten.
+    /// Default 65,536.</summary>
+    public int MaxFlows { get; init; } = 65_536;
+}
+
+/// <summary>
+/// Counters of a <see cref="DetectionEngine"/>. Updated on the processing thread; read them there or after
+/// <see cref="DetectionEngine.Complete"/>.
+/// </summary>
+public sealed class DetectionStats
+{
+    internal DetectionStats(IReadOnlyList<string> suppressionNames) => SuppressionHits = new long[suppressionNames.Count];
+
+    /// <summary>Events given to the engine.</summary>
+    public long Events { get; internal set; }
+
+    /// <summary>Events whose type at least one rule reads.</summary>
+    public long EventsRead { get; internal set; }
+
+    /// <summary>Rule conditions that held (before suppressions).</summary>
+    public long Matches { get; internal set; }
+
+    /// <summary>Matches dropped by a suppression.</summary>
+    public long Suppressed { get; internal set; }
+
+    /// <summary>Findings produced.</summary>
+    public long Findings { get; internal set; }
+
+    /// <summary>Per suppression (in pack order), how many matches it dropped.</summary>
+    internal long[] SuppressionHits { get; }
+
+    /// <summary>Rule groups evicted to stay within <see cref="DetectionOptions.MaxGroupsPerRule"/>.</summary>
+    public long GroupsEvicted { get; internal set; }
+
+    /// <summary>Flows whose session values were forgotten to stay within <see cref="DetectionOptions.MaxFlows"/>.</summary>
+    public long FlowsEvicted { get; internal set; }
+
+    /// <summary>Regular-expression matches that hit their timeout (counted as no match).</summary>
+    public long RegexTimeouts { get; internal set; }
+
+    /// <summary>Baseline values or entities not kept because a bound was reached.</summary>
+    public long BaselineDropped { get; internal set; }
+}

@@ -1,0 +1,295 @@
+using System.Globalization;
+using SecMon.Core.Events;
+using SecMon.Detection.Baselines;
+using SecMon.Detection.Conditions;
+using SecMon.Detection.Engine;
+using SecMon.Detection.Model;
+
+namespace SecMon.Detection.Detectors;
+
+/// <summary>Shared by the baseline detectors: the entity (device) an event belongs to.</summary>
+internal static class BaselineEntity
+{
+    public static string Of(BaselineSpec spec, ValueReader[] fields, ProtocolEvent e, FieldValue[]? session)
+    {
+        if (spec.EntitySide is { } side)
+        {
+            return DeviceIds.Of(e.Flow, side);
+        }
+
+        if (fields.Length == 1)
+        {
+            return fields[0].Read(e, session).ToString();
+        }
+
+        return string.Join(", ", fields.Select(f => f.Read(e, session).ToString()));
+    }
+}
+
+/// <summary>
+/// <c>baseline: {kind: new_value}</c>: during learning, records the values (a field, a tuple of fields, or each
+/// element of a list; topic patterns when normalised) each entity shows; afterwards reports each value an entity
+/// had not shown, once (the value is then learned).
+/// </summary>
+internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, BaselineModel model) : Detector
+{
+    public override Observer Bind(BindContext context, RuleBinding binding) =>
+        new Bound(this, binding, context.Readers(spec.EntityFields), context.Readers(spec.Values));
+
+    private sealed class Bound(NewValueDetector owner, RuleBinding binding, ValueReader[] entity, ValueReader[] values) : Observer
+    {
+        public override void Observe(ProtocolEvent e, FieldValue[]? session) => owner.Observe(binding, entity, values, e, session);
+    }
+
+    private void Observe(RuleBinding binding, ValueReader[] entityReaders, ValueReader[] valueReaders, ProtocolEvent e, FieldValue[]? session)
+    {
+        var baseline = model.NewValues(rule.Definition.Id);
+        var learning = model.IsLearning(e.TimestampMicros);
+        var entity = BaselineEntity.Of(spec, entityReaders, e, session);
+        if (valueReaders.Length == 1 && valueReaders[0].Read(e, session) is { IsMissing: false, Kind: FieldKind.StringList } list)
+        {
+            foreach (var item in list.Strings!)
+            {
+                Consider(binding, baseline, learning, entity, Normalise(item), e, session);
+            }
+
+            return;
+        }
+
+        string value;
+        if (valueReaders.Length == 1)
+        {
+            var v = valueReaders[0].Read(e, session);
+            if (v.IsMissing)
+            {
+                return;
+            }
+
+            value = Normalise(v.ToString());
+        }
+        else
+        {
+            value = string.Join(", ", valueReaders.Select(r => r.Read(e, session).ToString()));
+        }
+
+        Consider(binding, baseline, learning, entity, value, e, session);
+    }
+
+    private string Normalise(string value) => spec.TopicPattern ? TopicPattern.Normalise(value) : value;
+
+    private void Consider(RuleBinding binding, NewValueBaseline baseline, bool learning, string entity, string value, ProtocolEvent e, FieldValue[]? session)
+    {
+        if (learning)
+        {
+            baseline.Learn(entity, value, model);
+            return;
+        }
+
+        if (baseline.Contains(entity, value))
+        {
+            return;
+        }
+
+        // Learn it so that each new value is reported once; if a bound refuses it, still report only once
+        // per event rather than failing silently.
+        baseline.Learn(entity, value, model);
+        var trigger = Trigger.ForEvent(rule, e, session, binding.SeverityOf(e, session));
+        trigger.Value = value;
+        trigger.Extra.Add(new("secmon.baseline.entity", entity));
+        trigger.Extra.Add(new("secmon.baseline.value", value));
+        trigger.Extra.Add(new("secmon.baseline.known_entity", baseline.Entities.TryGetValue(entity, out var set) && set.Count > 1));
+        binding.Raise(trigger, e, session);
+    }
+}
+
+/// <summary>
+/// <c>baseline: {kind: rate, per: 1m, tolerance: 3}</c>: counts each entity's matching events per period
+/// (aligned buckets of capture time). Complete buckets inside the learning period give the band [min, max];
+/// afterwards a bucket above <c>max x tolerance</c> is reported when it crosses (once per bucket), and a closed
+/// bucket below <c>min / tolerance</c> once per episode (until a bucket is back in the band). Silent entities are
+/// swept at bucket boundaries; the partial bucket at the end of input is not judged.
+/// </summary>
+internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, BaselineModel model, DeadlineTracker clock) : Detector
+{
+    private const int MaxGapBuckets = 10_000;
+
+    private RateBaseline Baseline => model.Rates(rule.Definition.Id, spec.PerMicros);
+
+    public override long NextDeadline
+    {
+        get
+        {
+            var b = Baseline;
+            return b.SweptBucket == long.MinValue || b.Entities.Count == 0 ? long.MaxValue : (b.SweptBucket + 1) * spec.PerMicros + spec.PerMicros;
+        }
+    }
+
+    public override Observer Bind(BindContext context, RuleBinding binding) => new Bound(this, binding, context.Readers(spec.EntityFields));
+
+    private sealed class Bound(RateDetector owner, RuleBinding binding, ValueReader[] entity) : Observer
+    {
+        public override void Observe(ProtocolEvent e, FieldValue[]? session) => owner.Observe(binding, entity, e, session);
+    }
+
+    private void Observe(RuleBinding binding, ValueReader[] entityReaders, ProtocolEvent e, FieldValue[]? session)
+    {
+        var baseline = Baseline;
+        var t = e.TimestampMicros;
+        var bucket = Math.DivRem(t, spec.PerMicros).Quotient;
+        model.IsLearning(t);
+        var entity = BaselineEntity.Of(spec, entityReaders, e, session);
+        if (!baseline.Entities.TryGetValue(entity, out var state))
+        {
+            if (baseline.Entities.Count >= model.Options.MaxEntitiesPerRule)
+            {
+                model.Dropped++;
+                return;
+            }
+
+            state = new RateEntity();
+            baseline.Entities[entity] = state;
+        }
+
+        if (state.FirstBucket == long.MinValue)
+        {
+            state.FirstBucket = bucket;
+        }
+
+        if (state.CurrentBucket == long.MinValue)
+        {
+            state.CurrentBucket = bucket;
+        }
+        else if (bucket > state.CurrentBucket)
+        {
+            CloseUpTo(entity, state, bucket);
+        }
+
+        state.CurrentCount++;
+        state.LastEvent = e;
+        state.LastBinding = binding;
+        state.LastSession = session is null ? null : (FieldValue[])session.Clone();
+        if (baseline.SweptBucket == long.MinValue || baseline.SweptBucket < bucket - 1)
+        {
+            baseline.SweptBucket = bucket - 1;
+            clock.Note(NextDeadline);
+        }
+
+        if (!model.Learned || state.FiredHigh || !Trusted(state))
+        {
+            return;
+        }
+
+        if (state.CurrentCount > High(state))
+        {
+            state.FiredHigh = true;
+            var trigger = Trigger.ForEvent(rule, e, session, binding.SeverityOf(e, session));
+            Describe(trigger, entity, state, state.CurrentCount, "above");
+            binding.Raise(trigger, e, session);
+        }
+    }
+
+    private bool Trusted(RateEntity state) => state.Buckets >= model.Options.MinRateBuckets;
+
+    // A device silent for most of learning (max 0) must not be reported for one message: the band's top is at
+    // least 'tolerance' events per period.
+    private long High(RateEntity state) => (long)Math.Ceiling(Math.Max(state.Max, 1) * spec.Tolerance);
+
+    // Closes the entity's current bucket and any empty ones before 'bucket'.
+    private void CloseUpTo(string entity, RateEntity state, long bucket)
+    {
+        var gaps = 0;
+        while (state.CurrentBucket < bucket && gaps++ < MaxGapBuckets)
+        {
+            Close(entity, state, state.CurrentBucket, state.CurrentCount);
+            state.CurrentBucket++;
+            state.CurrentCount = 0;
+            state.FiredHigh = false;
+        }
+
+        state.CurrentBucket = bucket;
+    }
+
+    private void Close(string entity, RateEntity state, long bucket, long count)
+    {
+        var start = bucket * spec.PerMicros;
+        var end = start + spec.PerMicros;
+        // A bucket inside the learning period is learned (unless the model was imported already learned),
+        // whenever it is closed; only complete ones: not the entity's first (it began mid-bucket).
+        var learningBucket = !model.ImportedLearned && model.LearningEndMicros is { } le && end <= le;
+        if (learningBucket || !model.Learned)
+        {
+            if (learningBucket && bucket > state.FirstBucket && model.LearningStartMicros is { } ls && start >= ls)
+            {
+                state.Min = Math.Min(state.Min, count);
+                state.Max = Math.Max(state.Max, count);
+                state.Buckets++;
+            }
+
+            return;
+        }
+
+        if (!Trusted(state) || bucket <= state.FirstBucket)
+        {
+            return;
+        }
+
+        var low = (long)Math.Floor(state.Min / spec.Tolerance);
+        if (count < low)
+        {
+            if (!state.LowActive && state.LastEvent is { } last && state.LastBinding is RuleBinding binding)
+            {
+                state.LowActive = true;
+                var trigger = new Trigger
+                {
+                    Rule = rule,
+                    AnchorFlowId = last.Flow.FlowId,
+                    AnchorMicros = end,
+                    AnchorPacket = -bucket,
+                    Subject = last,
+                    Session = state.LastSession,
+                    LastMicros = end,
+                    Severity = binding.SeverityOf(last, state.LastSession),
+                };
+                Describe(trigger, entity, state, count, "below");
+                binding.Raise(trigger, last, state.LastSession);
+            }
+        }
+        else if (count <= High(state))
+        {
+            state.LowActive = false;
+        }
+    }
+
+    private void Describe(Trigger trigger, string entity, RateEntity state, long observed, string direction)
+    {
+        var per = Durations.Format(spec.PerMicros);
+        trigger.Count = observed;
+        trigger.WindowMicros = spec.PerMicros;
+        trigger.Value = string.Create(CultureInfo.InvariantCulture, $"{observed} per {per}, {direction} the learned {state.Min}-{state.Max} per {per}");
+        trigger.Extra.Add(new("secmon.baseline.entity", entity));
+        trigger.Extra.Add(new("secmon.baseline.observed", observed));
+        trigger.Extra.Add(new("secmon.baseline.band", string.Create(CultureInfo.InvariantCulture, $"{state.Min}-{state.Max} per {per}")));
+        trigger.Extra.Add(new("secmon.baseline.direction", direction));
+    }
+
+    public override void Advance(long now)
+    {
+        var baseline = Baseline;
+        var nowBucket = Math.DivRem(now, spec.PerMicros).Quotient;
+        if (baseline.SweptBucket == long.MinValue || nowBucket - 1 <= baseline.SweptBucket)
+        {
+            return;
+        }
+
+        // Close the buckets of entities that have been silent since.
+        foreach (var (entity, state) in baseline.Entities)
+        {
+            if (state.CurrentBucket != long.MinValue && state.CurrentBucket < nowBucket)
+            {
+                CloseUpTo(entity, state, nowBucket);
+            }
+        }
+
+        baseline.SweptBucket = nowBucket - 1;
+    }
+}

@@ -1,0 +1,147 @@
+using SecMon.Core.Events;
+using SecMon.Detection.Conditions;
+using SecMon.Detection.Engine;
+using SecMon.Detection.Model;
+
+namespace SecMon.Detection.Detectors;
+
+/// <summary>
+/// <c>count &gt;= N within W by ...</c>: reports when a group has N matching events within W of capture time
+/// (and, with <c>distinct</c>/<c>min_distinct</c>, enough distinct values of a field). It reports once per
+/// episode: while matching events keep coming (gaps shorter than W) the group stays reported; after a quiet W it
+/// can report again. The finding is anchored on the oldest of the N events.
+/// </summary>
+internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, int maxGroups) : Detector
+{
+    private const int MaxDistinct = 1024;
+    private readonly LruTable<GroupKey, State> _groups = new(maxGroups);
+    private readonly string[] _byNames = [.. spec.By.Select(f => f.Name)];
+
+    private readonly record struct Entry(long Micros, long Packet, string FlowId);
+
+    private sealed class State(int capacity)
+    {
+        public Entry[] Ring { get; } = new Entry[capacity];
+
+        public int Start { get; set; }
+
+        public int Count { get; set; }
+
+        public long Last { get; set; }
+
+        public bool Fired { get; set; }
+
+        public long Absorbed { get; set; }
+
+        public Dictionary<string, long>? Distinct { get; set; }
+
+        public void Push(Entry e)
+        {
+            if (Count < Ring.Length)
+            {
+                Ring[(Start + Count) % Ring.Length] = e;
+                Count++;
+            }
+            else
+            {
+                Ring[Start] = e;
+                Start = (Start + 1) % Ring.Length;
+            }
+        }
+
+        public Entry Oldest => Ring[Start];
+
+        public void Reset()
+        {
+            Start = 0;
+            Count = 0;
+            Fired = false;
+            Absorbed = 0;
+            Distinct?.Clear();
+        }
+    }
+
+    public override long Evicted => _groups.Evicted;
+
+    public override Observer Bind(BindContext context, RuleBinding binding) =>
+        new Bound(this, binding, context.Readers(spec.By), spec.Distinct is null ? null : context.Reader(spec.Distinct));
+
+    private sealed class Bound(ThresholdDetector owner, RuleBinding binding, ValueReader[] by, ValueReader? distinct) : Observer
+    {
+        public override void Observe(ProtocolEvent e, FieldValue[]? session) => owner.Observe(binding, by, distinct, e, session);
+    }
+
+    private void Observe(RuleBinding binding, ValueReader[] by, ValueReader? distinctReader, ProtocolEvent e, FieldValue[]? session)
+    {
+        var t = e.TimestampMicros;
+        var key = GroupKey.Read(by, e, session);
+        var state = _groups.Get(key, touch: true);
+        if (state is null)
+        {
+            state = new State(spec.Count);
+            _groups.Add(key, state);
+        }
+        else if (t - state.Last >= spec.WindowMicros)
+        {
+            // A quiet window ends the episode (and any partial count).
+            state.Reset();
+        }
+
+        state.Last = Math.Max(state.Last, t);
+        if (state.Fired)
+        {
+            state.Absorbed++;
+            return;
+        }
+
+        state.Push(new Entry(t, e.PacketNumber, e.Flow.FlowId));
+        if (distinctReader is not null && distinctReader.Read(e, session) is { IsMissing: false } dv)
+        {
+            state.Distinct ??= new Dictionary<string, long>(StringComparer.Ordinal);
+            var text = dv.ToString();
+            if (state.Distinct.Count < MaxDistinct || state.Distinct.ContainsKey(text))
+            {
+                state.Distinct[text] = t;
+            }
+        }
+
+        if (state.Count < spec.Count || t - state.Oldest.Micros >= spec.WindowMicros)
+        {
+            return;
+        }
+
+        var distinctCount = state.Distinct?.Count(kv => t - kv.Value < spec.WindowMicros) ?? 0;
+        if (spec.MinDistinct > 0 && distinctCount < spec.MinDistinct)
+        {
+            return;
+        }
+
+        state.Fired = true;
+        var anchor = state.Oldest;
+        var trigger = new Trigger
+        {
+            Rule = rule,
+            AnchorFlowId = anchor.FlowId,
+            AnchorMicros = anchor.Micros,
+            AnchorPacket = anchor.Packet,
+            Subject = e,
+            Session = session,
+            LastMicros = t,
+            Count = state.Count,
+            Severity = binding.SeverityOf(e, session),
+            WindowMicros = spec.WindowMicros,
+            Distinct = spec.Distinct is null ? null : distinctCount,
+        };
+        trigger.Extra.Add(new("secmon.group", key.Describe(_byNames)));
+        trigger.Extra.Add(new("secmon.window", Durations.Format(spec.WindowMicros)));
+        trigger.Extra.Add(new("event.start", FindingFactory.Timestamp(anchor.Micros)));
+        trigger.Extra.Add(new("event.end", FindingFactory.Timestamp(t)));
+        if (spec.Distinct is not null)
+        {
+            trigger.Extra.Add(new("secmon.distinct_count", (long)distinctCount));
+            trigger.Extra.Add(new("secmon.distinct_field", spec.Distinct.BaseName));
+        }
+
+        binding.Raise(trigger, e, session);
+    }
+}

@@ -1,0 +1,154 @@
+using SecMon.Core.Events;
+using SecMon.Detection.Conditions;
+using SecMon.Detection.Model;
+
+namespace SecMon.Detection.Engine;
+
+/// <summary>
+/// <c>aggregate: {by, within, collect}</c>: one finding per group and window. The first detection of a group
+/// opens a window of <c>within</c> (capture time); later ones add to its count (and to the distinct values of
+/// the <c>collect</c> fields); the finding is emitted when the window closes, or at the end of input. Its id is
+/// anchored on the first detection, so the same traffic gives the same finding.
+/// </summary>
+internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGroups, DeadlineTracker clock)
+{
+    private const int MaxCollected = 16;
+
+    // Insertion order = opening order = closing order (one window length per rule).
+    private readonly LruTable<GroupKey, Group> _groups = new(maxGroups);
+
+    private sealed class Group(Trigger trigger, long opened, int collectCount)
+    {
+        public Trigger Trigger { get; } = trigger;
+
+        public long Opened { get; } = opened;
+
+        public List<object>[] Collected { get; } = [.. Enumerable.Range(0, collectCount).Select(_ => new List<object>())];
+    }
+
+    /// <summary>Groups emitted early because the bound was reached.</summary>
+    public long Evicted => _groups.Evicted;
+
+    public long NextDeadline => _groups.TryPeekOldest(out _, out var g) ? g.Opened + spec.WindowMicros : long.MaxValue;
+
+    public void Add(Trigger t, GroupKey key, ValueReader[] collect, ProtocolEvent e, FieldValue[]? session)
+    {
+        var g = _groups.Get(key, touch: false);
+        if (g is not null && t.AnchorMicros - g.Opened >= spec.WindowMicros)
+        {
+            _groups.Remove(key);
+            Flush(g);
+            g = null;
+        }
+
+        if (g is null)
+        {
+            // The trigger outlives this event: keep a copy of the flow's joined values as they are now.
+            var kept = new Trigger
+            {
+                Rule = t.Rule,
+                AnchorFlowId = t.AnchorFlowId,
+                AnchorMicros = t.AnchorMicros,
+                AnchorPacket = t.AnchorPacket,
+                Subject = t.Subject,
+                Session = t.Session is null ? null : (FieldValue[])t.Session.Clone(),
+                LastMicros = t.LastMicros,
+                Count = t.Count,
+                Severity = t.Severity,
+                Distinct = t.Distinct,
+                WindowMicros = spec.WindowMicros,
+                Value = t.Value,
+                Peers = t.Peers,
+            };
+            kept.Extra.AddRange(t.Extra);
+            g = new Group(kept, t.AnchorMicros, collect.Length);
+            if (_groups.Add(key, g) is { } evicted)
+            {
+                Flush(evicted.Value);
+            }
+
+            clock.Note(g.Opened + spec.WindowMicros);
+        }
+        else
+        {
+            g.Trigger.Count += t.Count;
+            g.Trigger.LastMicros = Math.Max(g.Trigger.LastMicros, t.LastMicros);
+            if (t.Severity > g.Trigger.Severity)
+            {
+                g.Trigger.Severity = t.Severity;
+            }
+        }
+
+        for (var i = 0; i < collect.Length; i++)
+        {
+            var v = FindingFactory.ToEvidence(collect[i].Read(e, session));
+            var list = g.Collected[i];
+            if (v is List<string> strings)
+            {
+                foreach (var s in strings)
+                {
+                    AddDistinct(list, s);
+                }
+            }
+            else if (v is not null)
+            {
+                AddDistinct(list, v);
+            }
+        }
+    }
+
+    private static void AddDistinct(List<object> list, object v)
+    {
+        if (list.Count < MaxCollected && !list.Contains(v))
+        {
+            list.Add(v);
+        }
+    }
+
+    public void Advance(long now)
+    {
+        while (_groups.TryPeekOldest(out var key, out var g) && g.Opened + spec.WindowMicros <= now)
+        {
+            _groups.Remove(key);
+            Flush(g);
+        }
+    }
+
+    public void Complete()
+    {
+        while (_groups.TryPeekOldest(out var key, out var g))
+        {
+            _groups.Remove(key);
+            Flush(g);
+        }
+    }
+
+    // Evidence lists are typed (string, long or bool), as Finding.Evidence documents.
+    private static object Typed(List<object> values) => values[0] switch
+    {
+        long => values.OfType<long>().ToList(),
+        bool => values.OfType<bool>().ToList(),
+        _ => values.Select(v => v.ToString() ?? "").ToList(),
+    };
+
+    private void Flush(Group g)
+    {
+        var t = g.Trigger;
+        t.Extra.Add(new("secmon.window", Durations.Format(spec.WindowMicros)));
+        if (t.Count > 1)
+        {
+            t.Extra.Add(new("event.start", FindingFactory.Timestamp(g.Opened)));
+            t.Extra.Add(new("event.end", FindingFactory.Timestamp(t.LastMicros)));
+        }
+
+        for (var i = 0; i < spec.Collect.Length; i++)
+        {
+            if (g.Collected[i].Count > 0 && FindingFactory.IsEvidenceSafe(spec.Collect[i].BaseName))
+            {
+                t.Extra.Add(new(spec.Collect[i].BaseName, Typed(g.Collected[i])));
+            }
+        }
+
+        rule.Sink.Emit(t);
+    }
+}

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SecMon.Core;
+using SecMon.Core.Events;
+using SecMon.Core.Findings;
+using SecMon.Detection.Model;
+
+namespace SecMon.Detection.Engine;
+
+/// <summary>
+/// Turns triggers into ECS findings: deterministic id, rule metadata, addresses, device, technique, a message
+/// from the rule's template and the protocol evidence (never a password, a secret hash or a payload).
+/// </summary>
+internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlots)
+{
+    private const int MaxTextLength = 512;
+    private const int MaxMessageValueLength = 128;
+    private const int MaxListItems = 32;
+
+    // Field name segments that mark secrets or content; such fields never reach a finding (STYLE.md, HELPERS.md).
+    private static readonly HashSet<string> SecretSegments = new(StringComparer.Ordinal)
+    {
+        "password", "passwd", "pass", "secret", "token", "payload", "private_key", "key_material", "authentication_data",
+    };
+
+    // ...except these harmless facts about them: that a password was present, how big a payload was.
+    private static readonly HashSet<string> AllowedLastSegments = new(StringComparer.Ordinal) { "present", "size" };
+
+    /// <summary>ECS <c>event.id</c>: SHA-256 of rule id, flow id, anchor time and packet; 32 hex digits.</summary>
+    public static string FindingId(string ruleId, string flowId, long micros, long packet)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture, $"{ruleId}\n{flowId}\n{micros}\n{packet}");
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
+        return Convert.ToHexStringLower(hash[..16]);
+    }
+
+    /// <summary>True when a field may appear in evidence.</summary>
+    public static bool IsEvidenceSafe(string name)
+    {
+        var segments = name.Split('.');
+        var secret = false;
+        foreach (var s in segments)
+        {
+            if (SecretSegments.Contains(s))
+            {
+                secret = true;
+            }
+        }
+
+        return !secret || AllowedLastSegments.Contains(segments[^1]);
+    }
+
+    public Finding Create(Trigger t)
+    {
+        var rule = t.Rule.Definition;
+        var e = t.Subject;
+        var flow = e.Flow;
+        var evidence = Evidence(t);
+        var users = RelatedUsers(t);
+        return new Finding
+        {
+            Id = FindingId(rule.Id, t.AnchorFlowId, t.AnchorMicros, t.AnchorPacket),
+            TimestampMicros = t.LastMicros,
+            RuleId = rule.Id,
+            RuleName = rule.Name,
+            RuleDescription = rule.Description,
+            Ruleset = rule.Pack.Name,
+            RuleVersion = rule.Version,
+            RuleReference = rule.References.Count > 0 ? rule.References[0] : null,
+            Severity = t.Severity,
+            Category = rule.Category,
+            EventType = rule.EventType,
+            Message = Message(t),
+            SourceIp = flow.SourceIp,
+            SourcePort = flow.SourcePort,
+            SourceMac = flow.SourceMac,
+            DestinationIp = flow.DestinationIp,
+            DestinationPort = flow.DestinationPort,
+            Transport = flow.Transport,
+            Protocol = e.Schema.Protocol,
+            CommunityId = flow.CommunityId,
+            FlowId = t.AnchorFlowId,
+            DeviceId = DeviceIds.Of(flow, rule.Device),
+            ObserverName = flow.Observer,
+            ThreatTechniqueId = rule.Technique?.Id,
+            ThreatTechniqueName = rule.Technique?.Name,
+            ThreatTacticName = rule.Technique?.Tactic,
+            RelatedIp = flow.SourceIp == flow.DestinationIp ? [flow.SourceIp] : [flow.SourceIp, flow.DestinationIp],
+            RelatedUser = users,
+            EventCount = t.Count,
+            Evidence = evidence,
+        };
+    }
+
+    private FieldValue Read(Trigger t, FieldRef field) => Read(t, field.Name, field.IsSession);
+
+    private FieldValue Read(Trigger t, string name, bool session)
+    {
+        if (session)
+        {
+            var baseName = name[FieldRef.SessionPrefix.Length..];
+            return t.Session is not null && sessionSlots.TryGetValue(baseName, out var slot) ? t.Session[slot] : FieldValue.Missing;
+        }
+
+        return t.Subject.Schema.TryGetField(name, out var f) ? f.Read(t.Subject) : FieldValue.Missing;
+    }
+
+    private string Message(Trigger t)
+    {
+        var rule = t.Rule.Definition;
+        return rule.Message.Render(p =>
+        {
+            if (p.Field is { } f)
+            {
+                var v = Read(t, f);
+                return v.IsMissing ? "(none)" : Sanitise(v.ToString(), MaxMessageValueLength);
+            }
+
+            return p.Placeholder switch
+            {
+                "count" => t.Count.ToString(CultureInfo.InvariantCulture),
+                "distinct" => (t.Distinct ?? 0).ToString(CultureInfo.InvariantCulture),
+                "window" => t.WindowMicros is { } w ? Durations.Format(w) : "",
+                "device.id" => DeviceIds.Of(t.Subject.Flow, rule.Device),
+                "value" => Sanitise(t.Value ?? "", MaxMessageValueLength),
+                "peers" => (t.Peers ?? 0).ToString(CultureInfo.InvariantCulture),
+                "rule.id" => rule.Id,
+                "rule.name" => rule.Name,
+                _ => "",
+            };
+        });
+    }
+
+    /// <summary>Removes control characters (log and terminal injection through client ids or topics) and bounds the length.</summary>
+    public static string Sanitise(string s, int max)
+    {
+        var needs = s.Length > max;
+        foreach (var c in s)
+        {
+            if (char.IsControl(c))
+            {
+                needs = true;
+                break;
+            }
+        }
+
+        if (!needs)
+        {
+            return s;
+        }
+
+        var sb = new StringBuilder(Math.Min(s.Length, max + 3));
+        foreach (var c in s)
+        {
+            if (sb.Length >= max)
+            {
+                sb.Append("...");
+                break;
+            }
+
+            sb.Append(char.IsControl(c) ? '?' : c);
+        }
+
+        return sb.ToString();
+    }
+
+    private Dictionary<string, object> Evidence(Trigger t)
+    {
+        var evidence = new Dictionary<string, object>(StringComparer.Ordinal);
+        var e = t.Subject;
+        var common = CommonFields.All.Count;
+        var fields = e.Schema.Fields;
+        for (var i = common; i < fields.Count; i++)
+        {
+            var f = fields[i];
+            if (IsEvidenceSafe(f.Name) && ToEvidence(f.Read(e)) is { } v)
+            {
+                evidence[f.Name] = v;
+            }
+        }
+
+        foreach (var f in t.Rule.Definition.SessionFields)
+        {
+            if (!evidence.ContainsKey(f.BaseName) && IsEvidenceSafe(f.BaseName) && ToEvidence(Read(t, f)) is { } v)
+            {
+                evidence[f.BaseName] = v;
+            }
+        }
+
+        foreach (var (k, v) in t.Extra)
+        {
+            evidence[k] = v;
+        }
+
+        return evidence;
+    }
+
+    /// <summary>Converts a field value to an evidence value (string, long, bool or a list), bounded; null when missing.</summary>
+    public static object? ToEvidence(in FieldValue v)
+    {
+        if (v.IsMissing)
+        {
+            return null;
+        }
+
+        return v.Kind switch
+        {
+            FieldKind.Number => v.Number,
+            FieldKind.Boolean => v.Boolean,
+            FieldKind.StringList => v.Strings!.Take(MaxListItems).Select(s => Sanitise(s, MaxTextLength)).ToList(),
+            FieldKind.NumberList => v.Numbers!.Take(MaxListItems).ToList(),
+            _ => Sanitise(v.Text ?? "", MaxTextLength),
+        };
+    }
+
+    private List<string> RelatedUsers(Trigger t)
+    {
+        var users = new List<string>();
+        var e = t.Subject;
+        foreach (var f in e.Schema.Fields)
+        {
+            if (f.Kind == FieldKind.Text && (f.Name.EndsWith(".username", StringComparison.Ordinal) || f.Name == "user.name") &&
+                f.Read(e) is { IsMissing: false, Text: { Length: > 0 } u } && !users.Contains(u))
+            {
+                users.Add(Sanitise(u, MaxTextLength));
+            }
+        }
+
+        foreach (var f in t.Rule.Definition.SessionFields)
+        {
+            if (f.BaseName.EndsWith(".username", StringComparison.Ordinal) && Read(t, f) is { IsMissing: false, Text: { Length: > 0 } u } && !users.Contains(u))
+            {
+                users.Add(Sanitise(u, MaxTextLength));
+            }
+        }
+
+        return users;
+    }
+
+    /// <summary>RFC 3339 time for <c>event.start</c>/<c>event.end</c> evidence.</summary>
+    public static string Timestamp(long micros) => Time.FormatMicros(micros);
+}

@@ -1,0 +1,54 @@
+using SecMon.Core.Events;
+
+namespace SecMon.Detection.Engine;
+
+/// <summary>
+/// Per-flow memory of the <c>session.</c> fields rules read: for each flow id, the value each field had on the
+/// flow's most recent event whose type carries it (missing included, so a new CONNECT without a user name
+/// clears the previous one). Bounded: the least recently active flows are forgotten first.
+/// </summary>
+internal sealed class FlowMemory(int slots, int maxFlows)
+{
+    private readonly LruTable<string, FieldValue[]> _flows = new(maxFlows, StringComparer.Ordinal);
+    private string? _lastFlowId;
+    private FieldValue[]? _last;
+
+    /// <summary>Flows forgotten to stay within the bound.</summary>
+    public long Evicted => _flows.Evicted;
+
+    /// <summary>The joined values of a flow after applying <paramref name="e"/>'s own values.</summary>
+    public FieldValue[] Update(ProtocolEvent e, (int Slot, EventField Field)[] updates)
+    {
+        var values = Lookup(e.Flow.FlowId);
+        foreach (var (slot, field) in updates)
+        {
+            values[slot] = field.Read(e);
+        }
+
+        return values;
+    }
+
+    private FieldValue[] Lookup(string flowId)
+    {
+        // Consecutive events mostly come from the same flow; flow contexts share their id string.
+        if (_last is not null && ReferenceEquals(flowId, _lastFlowId))
+        {
+            return _last;
+        }
+
+        var values = _flows.Get(flowId, touch: true);
+        if (values is null)
+        {
+            values = new FieldValue[slots];
+            Array.Fill(values, FieldValue.Missing);
+            if (_flows.Add(flowId, values) is { } evicted && ReferenceEquals(evicted.Value, _last))
+            {
+                _last = null;
+            }
+        }
+
+        _lastFlowId = flowId;
+        _last = values;
+        return values;
+    }
+}

@@ -1,0 +1,56 @@
+using SecMon.Core.Events;
+using SecMon.Core.Findings;
+
+namespace SecMon.Detection.Engine;
+
+/// <summary>
+/// A detection about to become a finding: the anchor (first triggering event: its flow, time and packet give the
+/// finding's id), the subject event (the one the message and evidence describe) and what the detector counted.
+/// </summary>
+internal sealed class Trigger
+{
+    public required RuleRuntime Rule { get; init; }
+
+    public required string AnchorFlowId { get; init; }
+
+    public required long AnchorMicros { get; init; }
+
+    public required long AnchorPacket { get; init; }
+
+    /// <summary>The event the message and evidence are taken from.</summary>
+    public required ProtocolEvent Subject { get; init; }
+
+    /// <summary>The subject's flow values of <c>session.</c> fields (a copy when the trigger is kept for later).</summary>
+    public FieldValue[]? Session { get; init; }
+
+    /// <summary>Capture time at which the finding became true (its <c>@timestamp</c>).</summary>
+    public long LastMicros { get; set; }
+
+    public long Count { get; set; } = 1;
+
+    public Severity Severity { get; set; }
+
+    public long? Distinct { get; set; }
+
+    public long? WindowMicros { get; set; }
+
+    public string? Value { get; set; }
+
+    public long? Peers { get; set; }
+
+    /// <summary>Detector evidence (<c>secmon.*</c>) added to the protocol evidence.</summary>
+    public List<KeyValuePair<string, object>> Extra { get; } = [];
+
+    /// <summary>A trigger anchored on its own subject event.</summary>
+    public static Trigger ForEvent(RuleRuntime rule, ProtocolEvent e, FieldValue[]? session, Severity severity) => new()
+    {
+        Rule = rule,
+        AnchorFlowId = e.Flow.FlowId,
+        AnchorMicros = e.TimestampMicros,
+        AnchorPacket = e.PacketNumber,
+        Subject = e,
+        Session = session,
+        LastMicros = e.TimestampMicros,
+        Severity = severity,
+    };
+}

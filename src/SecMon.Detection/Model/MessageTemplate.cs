@@ -1,0 +1,103 @@
+using System.Text;
+
+namespace SecMon.Detection.Model;
+
+/// <summary>
+/// A finding's <c>message</c>: text with <c>{placeholders}</c> naming event fields (<c>{mqtt.client_id}</c>,
+/// <c>{session.mqtt.username}</c>) or values the detector computed (<c>{count}</c>, <c>{distinct}</c>,
+/// <c>{window}</c>, <c>{device.id}</c>, <c>{value}</c>, <c>{peers}</c>). <c>{{</c> and <c>}}</c> are literal braces.
+/// </summary>
+internal sealed class MessageTemplate
+{
+    /// <summary>Placeholders that are not event fields.</summary>
+    public static IReadOnlySet<string> Specials { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "count", "distinct", "window", "device.id", "value", "peers", "rule.id", "rule.name",
+    };
+
+    private MessageTemplate(IReadOnlyList<Part> parts) => Parts = parts;
+
+    /// <summary>A literal run of text, or a placeholder (exactly one of the two is set).</summary>
+    internal sealed record Part(string? Literal, string? Placeholder, FieldRef? Field);
+
+    /// <summary>The parsed parts.</summary>
+    public IReadOnlyList<Part> Parts { get; }
+
+    /// <summary>Splits <paramref name="text"/> into parts; the caller resolves placeholders. Null with an error on bad syntax.</summary>
+    public static bool TryParse(string text, out List<(string? Literal, string? Placeholder)> parts, out string? error)
+    {
+        parts = [];
+        error = null;
+        var sb = new StringBuilder();
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '{' && i + 1 < text.Length && text[i + 1] == '{')
+            {
+                sb.Append('{');
+                i++;
+            }
+            else if (c == '}' && i + 1 < text.Length && text[i + 1] == '}')
+            {
+                sb.Append('}');
+                i++;
+            }
+            else if (c == '{')
+            {
+                var end = text.IndexOf('}', i + 1);
+                if (end < 0)
+                {
+                    error = $"the placeholder opened at character {i + 1} is not closed; write {{field.name}} (or {{{{ for a literal brace)";
+                    return false;
+                }
+
+                if (sb.Length > 0)
+                {
+                    parts.Add((sb.ToString(), null));
+                    sb.Clear();
+                }
+
+                var name = text[(i + 1)..end].Trim();
+                if (name.Length == 0)
+                {
+                    error = $"empty placeholder at character {i + 1}; write {{field.name}}";
+                    return false;
+                }
+
+                parts.Add((null, name));
+                i = end;
+            }
+            else if (c == '}')
+            {
+                error = $"unmatched '}}' at character {i + 1}; write }}}} for a literal brace";
+                return false;
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        if (sb.Length > 0)
+        {
+            parts.Add((sb.ToString(), null));
+        }
+
+        return true;
+    }
+
+    /// <summary>Creates a template from resolved parts.</summary>
+    public static MessageTemplate Create(IReadOnlyList<Part> parts) => new(parts);
+
+    /// <summary>Renders the template; <paramref name="resolve"/> returns a placeholder's text.</summary>
+    public string Render(Func<Part, string> resolve)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in Parts)
+        {
+            sb.Append(p.Literal ?? resolve(p));
+        }
+
+        return sb.ToString();
+    }
+}

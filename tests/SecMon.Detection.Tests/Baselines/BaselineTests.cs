@@ -1,0 +1,262 @@
+using SecMon.Core.Findings;
+using SecMon.Detection.Baselines;
+using SecMon.Testing;
+using static SecMon.Detection.Tests.TestRules;
+
+namespace SecMon.Detection.Tests.Baselines;
+
+public sealed class BaselineTests
+{
+    private const long Minute = 60 * Second;
+
+    // Rate buckets are aligned to the epoch; start rate tests on a minute boundary so a test minute is one bucket.
+    private const long M0 = ((T0 / Minute) + 1) * Minute;
+
+    private static readonly BaselineOptions TenMinutes = new() { LearningPeriod = TimeSpan.FromMinutes(10) };
+
+    private const string Pack = """
+        pack: baseline
+        rules:
+          - id: BASE-PEER
+            name: New peer or port
+            description: d
+            severity: medium
+            events: [mqtt.connect, tls.client_hello]
+            where: {flow.direction: to_server}
+            baseline: {kind: new_value, entity: client, value: [destination.ip, destination.port]}
+            message: "{device.id} talks to {value}"
+          - id: BASE-TOPIC
+            name: New topic
+            description: d
+            severity: low
+            events: [mqtt.publish]
+            where: {flow.direction: to_server}
+            baseline: {kind: new_value, entity: client, value: mqtt.topic, normalize: topic_pattern}
+            message: "{device.id} publishes to {value}"
+          - id: BASE-SUB
+            name: New subscription
+            description: d
+            severity: low
+            events: [mqtt.subscribe]
+            baseline: {kind: new_value, entity: client, value: mqtt.topic_filters}
+            message: "{device.id} subscribes to {value}"
+          - id: BASE-RATE
+            name: Rate
+            description: d
+            severity: low
+            events: [mqtt.publish]
+            where: {flow.direction: to_server}
+            baseline: {kind: rate, entity: client, per: 1m, tolerance: 3}
+            message: "{device.id} publishes {value}"
+        """;
+
+    private static DetectionEngine NewEngine(BaselineModel? model = null) =>
+        new(Load(Pack), baselines: model ?? new BaselineModel(TenMinutes));
+
+    [Fact]
+    public void NewValue_PeerSeenOnlyAfterLearning_ReportedOnce()
+    {
+        var engine = NewEngine();
+        var toA = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+
+        var findings = Feed(engine,
+        [
+            Connect(toA, T0, 1),
+            Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1"), T0 + (11 * Minute), 2),
+            Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.66", serverPort: 8883), T0 + (12 * Minute), 3),
+            Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.66", serverPort: 8883), T0 + (13 * Minute), 4),
+            Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1", serverPort: 1884), T0 + (14 * Minute), 5),
+        ]);
+
+        Assert.Equal(["10.0.0.5 talks to 10.0.0.66, 8883", "10.0.0.5 talks to 10.0.0.1, 1884"], findings.Select(f => f.Message));
+        Assert.All(findings, f => Assert.Equal("BASE-PEER", f.RuleId));
+        Assert.True(engine.Baselines.Learned);
+    }
+
+    [Fact]
+    public void NewValue_DuringLearning_NothingReported()
+    {
+        var engine = NewEngine();
+
+        var findings = Feed(engine, Enumerable.Range(0, 20).Select(i => Connect(FakeFlows.Create(serverIp: $"10.0.1.{i}"), T0 + (i * 20 * Second), i)));
+
+        Assert.Empty(findings);
+        Assert.False(engine.Baselines.Learned);
+    }
+
+    [Fact]
+    public void NewValue_TopicPatterns_GeneraliseIdentifierLevels()
+    {
+        var engine = NewEngine();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+
+        var findings = Feed(engine,
+        [
+            Publish(flow, T0, 1, "meters/4711/power"),
+            Publish(flow, T0 + (11 * Minute), 2, "meters/4712/power"),
+            Publish(flow, T0 + (11 * Minute) + 1, 3, "meters/9f1c2a7e33/power"),
+            Publish(flow, T0 + (11 * Minute) + 2, 4, "meters/4711/valve"),
+        ]);
+
+        var f = Assert.Single(findings, x => x.RuleId == "BASE-TOPIC");
+        Assert.Equal("10.0.0.5 publishes to meters/+/valve", f.Message);
+        Assert.Equal("meters/+/valve", f.Evidence["secmon.baseline.value"]);
+    }
+
+    [Fact]
+    public void NewValue_SubscriptionLists_EachFilterJudged()
+    {
+        var engine = NewEngine();
+        var flow = FakeFlows.Create();
+
+        var findings = Feed(engine,
+        [
+            Subscribe(flow, T0, 1, "plant/+/temp"),
+            Subscribe(flow, T0 + (11 * Minute), 2, "plant/+/temp", "#"),
+        ]);
+
+        Assert.Equal("192.0.2.10 subscribes to #", Assert.Single(findings).Message);
+    }
+
+    private static IEnumerable<TestEvent> Publishes(Core.Flows.FlowContext flow, long fromMinute, long toMinute, int perMinute, long packetBase)
+    {
+        for (var m = fromMinute; m < toMinute; m++)
+        {
+            for (var i = 0; i < perMinute; i++)
+            {
+                yield return Publish(flow, M0 + (m * Minute) + (i * (Minute / perMinute)) + 1, packetBase + (m * 1000) + i, "meters/1/power");
+            }
+        }
+    }
+
+    [Fact]
+    public void Rate_AboveLearnedBand_ReportedOncePerPeriod()
+    {
+        var engine = NewEngine();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+
+        var findings = Feed(engine, Publishes(flow, 0, 12, 10, 0).Concat(Publishes(flow, 12, 14, 40, 100_000)))
+            .Where(f => f.RuleId == "BASE-RATE").ToList();
+
+        // Learned 10 per minute; tolerance 3 allows up to 30; two minutes at 40 → one finding each.
+        Assert.Equal(2, findings.Count);
+        Assert.Equal(31, findings[0].EventCount);
+        Assert.Equal("10.0.0.5 publishes 31 per 1m, above the learned 10-10 per 1m", findings[0].Message);
+        Assert.Equal("above", findings[0].Evidence["secmon.baseline.direction"]);
+    }
+
+    [Fact]
+    public void Rate_DeviceFallsSilent_ReportedBelowBandOnceWhenPeriodsClose()
+    {
+        var engine = NewEngine();
+        var quiet = FakeFlows.Create(clientIp: "10.0.0.5");
+        var busy = FakeFlows.Create(clientIp: "10.0.0.6");
+
+        var events = Publishes(quiet, 0, 12, 10, 0).Concat(Publishes(busy, 0, 20, 10, 500_000)).OrderBy(e => e.TimestampMicros);
+        var findings = Feed(engine, events).Where(f => f.RuleId == "BASE-RATE").ToList();
+
+        var f = Assert.Single(findings);
+        Assert.Equal("10.0.0.5", f.DeviceId);
+        Assert.Equal("below", f.Evidence["secmon.baseline.direction"]);
+        Assert.Equal(0, f.EventCount);
+    }
+
+    [Fact]
+    public void Rate_WithinBand_NothingReported()
+    {
+        var engine = NewEngine();
+
+        var findings = Feed(engine, Publishes(FakeFlows.Create(), 0, 30, 10, 0)).Where(f => f.RuleId == "BASE-RATE");
+
+        Assert.Empty(findings);
+    }
+
+    [Fact]
+    public void ExportImport_LearnedModelCarriesOverAndIsNotRelearned()
+    {
+        var first = NewEngine();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        Feed(first, [Connect(flow, T0, 1), Publish(flow, T0 + 1, 2, "a/b"), Connect(flow, T0 + (11 * Minute), 3)]);
+        Assert.True(first.Baselines.Learned);
+        var json = first.Baselines.Export();
+
+        var imported = BaselineModel.Import(json, TenMinutes);
+        Assert.Equal(json, imported.Export());
+        var second = NewEngine(imported);
+
+        // A later run (capture times before the old learning end included) only reports what is new.
+        var again = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        var findings = Feed(second,
+        [
+            Connect(again, T0 - Minute, 1),
+            Publish(again, T0, 2, "a/b"),
+            Publish(again, T0 + 1, 3, "a/c"),
+        ]);
+
+        Assert.Equal("10.0.0.5 publishes to a/c", Assert.Single(findings).Message);
+    }
+
+    [Fact]
+    public void Export_ContainsFormatLearningWindowAndValues()
+    {
+        var engine = NewEngine();
+        Feed(engine, [Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1"), T0, 1)]);
+
+        using var doc = System.Text.Json.JsonDocument.Parse(engine.Baselines.Export());
+
+        Assert.Equal(BaselineModel.Format, doc.RootElement.GetProperty("format").GetString());
+        Assert.Equal(T0, doc.RootElement.GetProperty("learningStartMicros").GetInt64());
+        Assert.Equal(T0 + (10 * Minute), doc.RootElement.GetProperty("learningEndMicros").GetInt64());
+        Assert.Equal("10.0.0.1, 1883", doc.RootElement.GetProperty("newValues").GetProperty("BASE-PEER").GetProperty("10.0.0.5")[0].GetString());
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("{\"format\": \"something-else\"}")]
+    [InlineData("{\"format\": \"secmon-baseline/1\", \"rates\": {\"R\": {\"perMicros\": 0}}}")]
+    [InlineData("{\"format\": \"secmon-baseline/1\", \"rates\": {\"R\": {\"perMicros\": 60000000, \"entities\": {\"d\": {\"min\": 5, \"max\": 1, \"buckets\": 3}}}}}")]
+    public void Import_BadInput_ThrowsFormatException(string json)
+    {
+        Assert.Throws<FormatException>(() => BaselineModel.Import(json));
+    }
+
+    [Fact]
+    public void LearningEndMicros_FirstPartOfCapture_OverridesPeriod()
+    {
+        var model = new BaselineModel(new BaselineOptions { LearningEndMicros = T0 + Minute });
+        var engine = NewEngine(model);
+
+        var findings = Feed(engine,
+        [
+            Connect(FakeFlows.Create(serverIp: "10.0.0.1"), T0, 1),
+            Connect(FakeFlows.Create(serverIp: "10.0.0.2"), T0 + (2 * Minute), 2),
+        ]);
+
+        Assert.Single(findings);
+        Assert.Equal(Severity.Medium, findings[0].Severity);
+    }
+
+    [Fact]
+    public void NewValue_BoundedPerEntity_CountsDropped()
+    {
+        var model = new BaselineModel(TenMinutes with { MaxValuesPerEntity = 3 });
+        var engine = NewEngine(model);
+
+        Feed(engine, Enumerable.Range(0, 10).Select(i => Connect(FakeFlows.Create(serverIp: $"10.0.2.{i}"), T0 + i, i)));
+
+        Assert.Equal(7, engine.Baselines.Dropped);
+        Assert.Equal(7, engine.Stats.BaselineDropped);
+    }
+
+    [Theory]
+    [InlineData("meters/4711/power", "meters/+/power")]
+    [InlineData("d/0a1b2c3d4e/x", "d/+/x")]
+    [InlineData("d/deadbeef/x", "d/deadbeef/x")]
+    [InlineData("d/3f2504e0-4f89-11d3-9a0c-0305e82c3301/x", "d/+/x")]
+    [InlineData("plant/line1/temp", "plant/line1/temp")]
+    [InlineData("", "")]
+    public void TopicPattern_Normalise_ReplacesIdentifierLevels(string topic, string expected)
+    {
+        Assert.Equal(expected, TopicPattern.Normalise(topic));
+    }
+}

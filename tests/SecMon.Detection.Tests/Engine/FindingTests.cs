@@ -1,0 +1,208 @@
+using SecMon.Core.Findings;
+using SecMon.Testing;
+using static SecMon.Detection.Tests.TestRules;
+
+namespace SecMon.Detection.Tests.Engine;
+
+public sealed class FindingTests
+{
+    private const string Credentials = """
+            where: {mqtt.password.present: true}
+            device: client
+            category: [network, authentication]
+            type: [info]
+            references: [https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html]
+            technique: {id: T0842, name: Network Sniffing, tactic: Discovery}
+        """;
+
+    [Fact]
+    public void Process_SameEventsTwice_SameFindingIds()
+    {
+        var rules = Load(OneRule("mqtt.connect", Credentials));
+        var flow = FakeFlows.Create();
+        var events = new[] { Connect(flow, T0, 7, user: "u", passwordHash: "h") };
+
+        var first = Feed(new DetectionEngine(rules), events);
+        var second = Feed(new DetectionEngine(rules), events);
+
+        Assert.Equal(first.Select(f => f.Id), second.Select(f => f.Id));
+        Assert.Matches("^[0-9a-f]{32}$", first[0].Id);
+    }
+
+    [Fact]
+    public void FindingId_IsFirst32HexOfSha256OfRuleFlowTimeAndPacket()
+    {
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("R-1\nabc\n12\n34"u8))[..32];
+
+        Assert.Equal(expected, Detection.Engine.FindingFactory.FindingId("R-1", "abc", 12, 34));
+        Assert.NotEqual(expected, Detection.Engine.FindingFactory.FindingId("R-1", "abc", 12, 35));
+    }
+
+    [Fact]
+    public void Create_FillsEcsFieldsFromRuleAndEvent()
+    {
+        var rules = Load(OneRule("mqtt.connect", Credentials, severity: "high", message: "{mqtt.client_id} sent {mqtt.username}'s password in clear to {destination.ip}"));
+        var flow = FakeFlows.Create(clientIp: "10.0.0.7", serverIp: "10.0.0.1", clientMac: "02-00-00-00-00-07");
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(flow, T0, 3, clientId: "meter-7", user: "meter", passwordHash: "abcd")]));
+
+        Assert.Equal("TEST-0001", f.RuleId);
+        Assert.Equal("Test rule", f.RuleName);
+        Assert.Equal("test", f.Ruleset);
+        Assert.Equal("1", f.RuleVersion);
+        Assert.Equal("https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html", f.RuleReference);
+        Assert.Equal(Severity.High, f.Severity);
+        Assert.Equal(["network", "authentication"], f.Category);
+        Assert.Equal(["info"], f.EventType);
+        Assert.Equal("meter-7 sent meter's password in clear to 10.0.0.1", f.Message);
+        Assert.Equal(("10.0.0.7", "10.0.0.1", 1883), (f.SourceIp, f.DestinationIp, f.DestinationPort));
+        Assert.Equal(("tcp", "mqtt", flow.FlowId, flow.CommunityId), (f.Transport, f.Protocol, f.FlowId, f.CommunityId));
+        Assert.Equal("02-00-00-00-00-07", f.DeviceId);
+        Assert.Equal("test", f.ObserverName);
+        Assert.Equal(("T0842", "Network Sniffing", "Discovery"), (f.ThreatTechniqueId, f.ThreatTechniqueName, f.ThreatTacticName));
+        Assert.Equal(["10.0.0.7", "10.0.0.1"], f.RelatedIp);
+        Assert.Equal(["meter"], f.RelatedUser);
+        Assert.Equal(T0, f.TimestampMicros);
+        Assert.Equal(1, f.EventCount);
+    }
+
+    [Fact]
+    public void Create_EvidenceNeverHoldsPasswordHashLengthOrPayload()
+    {
+        var rules = Load(OneRule("mqtt.connect", Credentials));
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(), T0, 1, user: "u", passwordHash: "secret-hash")]));
+
+        Assert.Equal(true, f.Evidence["mqtt.password.present"]);
+        Assert.Equal("u", f.Evidence["mqtt.username"]);
+        Assert.DoesNotContain("mqtt.password.hash", f.Evidence.Keys);
+        Assert.DoesNotContain("mqtt.password.length", f.Evidence.Keys);
+        Assert.DoesNotContain(f.Evidence.Values, v => v is string s && s.Contains("secret-hash", StringComparison.Ordinal));
+        Assert.DoesNotContain("secret-hash", f.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("mqtt.password.hash", false)]
+    [InlineData("mqtt.password.length", false)]
+    [InlineData("mqtt.password.present", true)]
+    [InlineData("mqtt.payload", false)]
+    [InlineData("mqtt.payload.size", true)]
+    [InlineData("mqtt.will.payload", false)]
+    [InlineData("http.request.token", false)]
+    [InlineData("mqtt.client_id", true)]
+    public void IsEvidenceSafe_SecretsExcludedHarmlessFactsKept(string field, bool expected)
+    {
+        Assert.Equal(expected, Detection.Engine.FindingFactory.IsEvidenceSafe(field));
+    }
+
+    [Fact]
+    public void Create_PublishEvidenceHasSizeButNoPayload()
+    {
+        var rules = Load(OneRule("mqtt.publish", ""));
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Publish(FakeFlows.Create(), T0, 1, "a/b")]));
+
+        Assert.Equal(12L, f.Evidence["mqtt.payload.size"]);
+        Assert.Equal("a/b", f.Evidence["mqtt.topic"]);
+    }
+
+    [Fact]
+    public void Create_DeviceIsIpWhenMacIsAbsentOrZero()
+    {
+        var rules = Load(OneRule("mqtt.connect", Credentials));
+        var zeroMac = FakeFlows.Create(clientIp: "127.0.0.1", clientMac: "00-00-00-00-00-00");
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(zeroMac, T0, 1, user: "u", passwordHash: "h")]));
+
+        Assert.Equal("127.0.0.1", f.DeviceId);
+    }
+
+    [Fact]
+    public void Create_DeviceServer_IsTheBrokerSideWhicheverDirection()
+    {
+        var rules = Load(OneRule("mqtt.connack", "    device: server"));
+        var flow = FakeFlows.Create(clientIp: "10.0.0.7", serverIp: "10.0.0.1", serverMac: "02-00-00-00-00-01");
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connack(flow, T0, 1, accepted: true, code: 0)]));
+
+        Assert.Equal("02-00-00-00-00-01", f.DeviceId);
+        Assert.Equal("10.0.0.1", f.SourceIp);
+    }
+
+    [Fact]
+    public void Create_MessageValuesAreSanitised()
+    {
+        var rules = Load(OneRule("mqtt.connect", "", message: "client {mqtt.client_id} user {mqtt.username}"));
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(), T0, 1, clientId: "evil\n[FAKE] log line\u001b[31m" + new string('x', 300))]));
+
+        Assert.DoesNotContain('\n', f.Message);
+        Assert.DoesNotContain('\u001b', f.Message);
+        Assert.Contains("user (none)", f.Message, StringComparison.Ordinal);
+        Assert.True(f.Message.Length < 200);
+    }
+
+    [Fact]
+    public void Suppression_ByNetworkTopicAndDevice_DropsMatchesAndCountsThem()
+    {
+        var yaml = OneRule("mqtt.publish", "") + """
+
+            suppressions:
+              - name: lab-network
+                reason: lab devices publish anywhere
+                where: {source.ip: {cidr: 10.99.0.0/16}}
+              - name: diagnostics-topics
+                rules: [TEST-0001]
+                where: {mqtt.topic: {prefix: diag/}}
+              - name: known-gateway
+                devices: [02:00:00:00:00:aa, 10.0.0.9]
+            """;
+        var engine = new DetectionEngine(Load(yaml));
+
+        var findings = Feed(engine,
+        [
+            Publish(FakeFlows.Create(clientIp: "10.99.1.1"), T0, 1, "a"),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.1"), T0 + 1, 2, "diag/x"),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.2", clientMac: "02-00-00-00-00-AA"), T0 + 2, 3, "a"),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.9"), T0 + 3, 4, "a"),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.3"), T0 + 4, 5, "a"),
+        ]);
+
+        Assert.Equal("10.0.0.3", Assert.Single(findings).SourceIp);
+        Assert.Equal(4, engine.Stats.Suppressed);
+        Assert.Equal(1, engine.SuppressionHits["lab-network"]);
+        Assert.Equal(1, engine.SuppressionHits["diagnostics-topics"]);
+        Assert.Equal(2, engine.SuppressionHits["known-gateway"]);
+    }
+
+    [Fact]
+    public void Suppression_ForOtherRule_DoesNotApply()
+    {
+        var yaml = OneRule("mqtt.publish", "") + """
+
+              - id: TEST-0002
+                name: Other
+                description: d
+                severity: low
+                events: [mqtt.publish]
+                message: other
+            suppressions:
+              - name: only-other
+                rules: [TEST-0002]
+                where: {mqtt.topic: a}
+            """;
+        var findings = Feed(new DetectionEngine(Load(yaml)), [Publish(FakeFlows.Create(), T0, 1, "a")]);
+
+        Assert.Equal("TEST-0001", Assert.Single(findings).RuleId);
+    }
+
+    [Fact]
+    public void Process_EventTypeNoRuleReads_CountsButDoesNothing()
+    {
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connect", "")));
+
+        var findings = engine.Process(TestEvent.Of(FakeSchemas.MqttPingreq, FakeFlows.Create(), T0, 1));
+
+        Assert.Empty(findings);
+        Assert.Equal(1, engine.Stats.Events);
+        Assert.Equal(0, engine.Stats.EventsRead);
+    }
+}
