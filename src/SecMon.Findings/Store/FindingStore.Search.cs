@@ -1,0 +1,327 @@
+using System.Net;
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace SecMon.Findings.Store;
+
+public sealed partial class FindingStore
+{
+    private const string Columns = "f.seq, f.id, f.ts, f.severity, f.rule_id, f.rule_name, f.device_id, f.source_ip, f.doc";
+
+    /// <summary>
+    /// Finds stored findings matching <paramref name="query"/>, newest first (by <c>@timestamp</c>, ties in a
+    /// stable order), one page at a time. Paging is by key (the cursor names the last finding returned), so
+    /// findings stored while paging never shift a page, and no finding is returned twice or skipped.
+    /// </summary>
+    /// <exception cref="FindingStoreException">Kind <see cref="StoreErrorKind.BadQuery"/>: a bad cursor, text or filter.</exception>
+    public FindingPage Search(FindingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Limit is < 1 or > FindingQuery.MaxLimit)
+        {
+            throw BadQuery($"the page size must be between 1 and {FindingQuery.MaxLimit} (got {query.Limit})");
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var cmd = _connection.CreateCommand();
+                var filter = BuildFilter(cmd, query, withCursor: true);
+                cmd.CommandText = $"SELECT {Columns} {filter.From} WHERE {filter.Where} ORDER BY {filter.Key} DESC LIMIT $limit";
+                cmd.Parameters.AddWithValue("$limit", query.Limit + 1);
+                var items = new List<StoredFinding>(Math.Min(query.Limit, 1024));
+                long lastKey = 0;
+                var more = false;
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    if (items.Count == query.Limit)
+                    {
+                        more = true;
+                        break;
+                    }
+
+                    lastKey = reader.GetInt64(0);
+                    items.Add(ReadStored(reader));
+                }
+
+                return new FindingPage(items, more ? RowKey.ToCursor(lastKey) : null);
+            });
+        }
+    }
+
+    /// <summary>The finding with <c>event.id</c> <paramref name="id"/>, or null.</summary>
+    public StoredFinding? Get(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText =
+                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
+                    "WHERE findings_fts MATCH $token AND f.id = $id LIMIT 1";
+                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(id));
+                cmd.Parameters.AddWithValue("$id", id);
+                using var reader = cmd.ExecuteReader();
+                return reader.Read() ? ReadStored(reader) : null;
+            });
+        }
+    }
+
+    /// <summary>Up to <paramref name="max"/> findings whose <c>event.id</c> starts with <paramref name="prefix"/>
+    /// (case-insensitive), so a user can type the first characters of an id. Only ids made of letters and
+    /// digits can be found by prefix; any other prefix finds nothing.</summary>
+    public IReadOnlyList<StoredFinding> FindByIdPrefix(string prefix, int max = 2)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        if (!FindingText.IsAlphanumeric(prefix))
+        {
+            return [];
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText =
+                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
+                    "WHERE findings_fts MATCH $token AND lower(substr(f.id, 1, $n)) = $prefix LIMIT $max";
+                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(prefix) + "*");
+                cmd.Parameters.AddWithValue("$n", prefix.Length);
+                cmd.Parameters.AddWithValue("$prefix", prefix.ToLowerInvariant());
+                cmd.Parameters.AddWithValue("$max", Math.Max(1, max));
+                var list = new List<StoredFinding>();
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    list.Add(ReadStored(reader));
+                }
+
+                return (IReadOnlyList<StoredFinding>)list;
+            });
+        }
+    }
+
+    /// <summary>Counts of the findings matching <paramref name="filter"/> (its text, time range and filters;
+    /// paging is ignored) by rule, severity band and device. <paramref name="maxDevices"/> bounds the device list.</summary>
+    public FindingStats Stats(FindingQuery? filter = null, int maxDevices = 100)
+    {
+        filter ??= new FindingQuery();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                var byRule = new List<RuleCount>();
+                long total = 0;
+                using (var cmd = _connection.CreateCommand())
+                {
+                    var f = BuildFilter(cmd, filter, withCursor: false);
+                    cmd.CommandText =
+                        $"SELECT f.rule_id, max(f.rule_name), max(f.severity), count(*), count(DISTINCT f.device_id) {f.From} WHERE {f.Where} GROUP BY f.rule_id";
+                    using var reader = cmd.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        var count = reader.GetInt64(3);
+                        total += count;
+                        byRule.Add(new RuleCount(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), count, reader.GetInt64(4)));
+                    }
+                }
+
+                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
+                using (var cmd = _connection.CreateCommand())
+                {
+                    var f = BuildFilter(cmd, filter, withCursor: false);
+                    cmd.CommandText = $"SELECT f.severity, count(*) {f.From} WHERE {f.Where} GROUP BY f.severity";
+                    using var reader = cmd.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        var band = SeverityNames.Name(reader.GetInt32(0));
+                        bands[band] = bands.GetValueOrDefault(band) + reader.GetInt64(1);
+                    }
+                }
+
+                var byDevice = new List<DeviceCount>();
+                using (var cmd = _connection.CreateCommand())
+                {
+                    var f = BuildFilter(cmd, filter, withCursor: false);
+                    cmd.CommandText =
+                        $"SELECT coalesce(f.device_id, ''), count(*) AS n, count(DISTINCT f.rule_id), max(f.severity), max(f.ts) {f.From} WHERE {f.Where} " +
+                        "GROUP BY f.device_id ORDER BY n DESC, 1 LIMIT $max_devices";
+                    cmd.Parameters.AddWithValue("$max_devices", Math.Max(0, maxDevices));
+                    using var reader = cmd.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        byDevice.Add(new DeviceCount(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetInt64(4)));
+                    }
+                }
+
+                return new FindingStats
+                {
+                    Total = total,
+                    ByRule = [.. byRule.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
+                    BySeverity = [.. SeverityNames.All.Reverse().Where(bands.ContainsKey).Select(b => new SeverityCount(b, bands[b]))],
+                    ByDevice = byDevice,
+                };
+            });
+        }
+    }
+
+    /// <summary>How many findings are stored.</summary>
+    public long Count()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() => Scalar(_connection, "SELECT count(*) FROM findings"));
+        }
+    }
+
+    private readonly record struct Filter(string From, string Where, string Key);
+
+    // Builds FROM/WHERE with parameters on cmd. When there is free text or a filter, FTS5 drives the query:
+    // every filter is a token (FindingText) and FTS5 doclists are in rowid (= time) order, so "newest first,
+    // LIMIT n" stops after n matches. The exact column checks make a token hash collision harmless. With no
+    // text and no filter, the findings table's own rowid order does the same.
+    private Filter BuildFilter(SqliteCommand cmd, FindingQuery q, bool withCursor)
+    {
+        var terms = new List<string>();
+        var where = new StringBuilder();
+        if (!string.IsNullOrWhiteSpace(q.Text))
+        {
+            if (!FullTextQuery.TryTranslate(q.Text, out var match, out var error))
+            {
+                throw BadQuery(error);
+            }
+
+            terms.Add(match);
+        }
+
+        if (!string.IsNullOrEmpty(q.RuleId))
+        {
+            terms.Add(FindingText.RuleToken(q.RuleId));
+            where.Append(" AND f.rule_id = $rule_id");
+            cmd.Parameters.AddWithValue("$rule_id", q.RuleId);
+        }
+
+        if (!string.IsNullOrEmpty(q.DeviceId))
+        {
+            var device = NormalizeDeviceId(q.DeviceId);
+            terms.Add(FindingText.DeviceToken(device));
+            where.Append(" AND f.device_id = $device_id");
+            cmd.Parameters.AddWithValue("$device_id", device);
+        }
+
+        if (!string.IsNullOrEmpty(q.SourceIp))
+        {
+            if (!IPAddress.TryParse(q.SourceIp, out var ip))
+            {
+                throw BadQuery($"'{q.SourceIp}' is not an IP address");
+            }
+
+            var canonical = ip.ToString();
+            terms.Add(FindingText.SourceIpToken(canonical));
+            where.Append(" AND f.source_ip = $source_ip");
+            cmd.Parameters.AddWithValue("$source_ip", canonical);
+        }
+
+        if (q.MinSeverity is { } sev)
+        {
+            if (FindingText.SeverityToken(sev) is { } token)
+            {
+                terms.Add(token);
+            }
+
+            where.Append(" AND f.severity >= $severity");
+            cmd.Parameters.AddWithValue("$severity", sev);
+        }
+
+        string from;
+        string key;
+        if (terms.Count > 0)
+        {
+            from = "FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid";
+            key = "findings_fts.rowid";
+            where.Insert(0, "findings_fts MATCH $match");
+            cmd.Parameters.AddWithValue("$match", string.Join(" AND ", terms));
+        }
+        else
+        {
+            from = "FROM findings f";
+            key = "f.seq";
+            where.Insert(0, '1');
+        }
+
+        var lo = q.SinceMicros is { } since ? RowKey.Lowest(since) : (long?)null;
+        var hi = q.UntilMicros is { } until ? RowKey.Highest(until) : (long?)null;
+        if (withCursor && q.After is { } after)
+        {
+            if (!RowKey.TryParseCursor(after, out var last))
+            {
+                throw BadQuery($"'{after}' is not a cursor from a previous page (use the value printed after 'next page:')");
+            }
+
+            hi = hi is { } h ? Math.Min(h, last - 1) : last - 1;
+        }
+
+        if (lo is { } l)
+        {
+            where.Append($" AND {key} >= $lo");
+            cmd.Parameters.AddWithValue("$lo", l);
+        }
+
+        if (hi is { } hv)
+        {
+            where.Append($" AND {key} <= $hi");
+            cmd.Parameters.AddWithValue("$hi", hv);
+        }
+
+        return new Filter(from, where.ToString(), key);
+    }
+
+    /// <summary>A device id as stored: a MAC in any common notation (<c>00:1a:2b:3c:4d:5e</c>, <c>001a.2b3c.4d5e</c>)
+    /// becomes the ECS form <c>00-1A-2B-3C-4D-5E</c>; anything else is returned as given.</summary>
+    public static string NormalizeDeviceId(string deviceId)
+    {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        var t = deviceId.Trim();
+        string? hex = t.Length switch
+        {
+            // 00:1a:2b:3c:4d:5e or 00-1a-2b-3c-4d-5e (one separator throughout).
+            17 when (t[2] is ':' or '-') && Enumerable.Range(1, 5).All(i => t[(i * 3) - 1] == t[2]) =>
+                string.Concat(Enumerable.Range(0, 6).Select(i => t.Substring(i * 3, 2))),
+            // 001a.2b3c.4d5e (Cisco).
+            14 when t[4] == '.' && t[9] == '.' => string.Concat(t.AsSpan(0, 4), t.AsSpan(5, 4), t.AsSpan(10, 4)),
+            _ => null,
+        };
+        if (hex is null || hex.Length != 12 || !hex.All(Uri.IsHexDigit))
+        {
+            return deviceId;
+        }
+
+        hex = hex.ToUpperInvariant();
+        return string.Join('-', Enumerable.Range(0, 6).Select(i => hex.Substring(i * 2, 2)));
+    }
+
+    private FindingStoreException BadQuery(string message) =>
+        new(new StoreError(StoreErrorKind.BadQuery, DatabasePath, message));
+
+    private static StoredFinding ReadStored(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(1),
+        TimestampMicros = r.GetInt64(2),
+        Severity = r.GetInt32(3),
+        RuleId = r.GetString(4),
+        RuleName = r.GetString(5),
+        DeviceId = r.IsDBNull(6) ? null : r.GetString(6),
+        SourceIp = r.IsDBNull(7) ? null : r.GetString(7),
+        Json = r.GetString(8),
+    };
+}

@@ -1,0 +1,272 @@
+using Microsoft.Data.Sqlite;
+using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
+
+namespace SecMon.Findings.Store;
+
+/// <summary>
+/// The embedded findings store: one SQLite database (WAL) in the data directory holding findings (keyed by
+/// <c>event.id</c>, so writing a finding twice stores it once), the device inventory and per-device baselines.
+/// Thread-safe (calls are serialized); one instance per process and data directory is the intended use.
+/// </summary>
+public sealed partial class FindingStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly FindingStoreOptions _options;
+    private readonly Lock _gate = new();
+    private readonly FindingWriter _writer;
+    private bool _disposed;
+
+    private FindingStore(SqliteConnection connection, string dataDirectory, string databasePath, FindingStoreOptions options)
+    {
+        _connection = connection;
+        _options = options;
+        DataDirectory = dataDirectory;
+        DatabasePath = databasePath;
+        _writer = new FindingWriter(connection);
+    }
+
+    /// <summary>The data directory (absolute).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The database file (absolute).</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>The schema version this build creates and reads.</summary>
+    public static int SchemaVersion => Schema.CurrentVersion;
+
+    /// <summary>
+    /// Opens (and by default creates) the store in <paramref name="dataDirectory"/>, migrating an older schema.
+    /// A database that is damaged, not SQLite, another application's, or from a newer SecMon is refused with
+    /// a clear error and left byte-for-byte untouched.
+    /// </summary>
+    public static StoreOpenResult Open(string dataDirectory, FindingStoreOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        options ??= new FindingStoreOptions();
+        var dir = Path.GetFullPath(dataDirectory);
+        var dbPath = Path.Combine(dir, FindingStoreOptions.DatabaseFileName);
+
+        if (File.Exists(dir))
+        {
+            return Fail(StoreErrorKind.NotWritable, dir,
+                $"the data directory '{dir}' is a file, not a directory: choose another directory with --data DIR");
+        }
+
+        if (!Directory.Exists(dir))
+        {
+            if (!options.CreateIfMissing)
+            {
+                return Fail(StoreErrorKind.Missing, dir,
+                    $"no findings store in '{dir}' (the directory does not exist): run 'secmon analyze FILE' first, or point --data at the directory it wrote");
+            }
+
+            try
+            {
+                Directory.CreateDirectory(dir);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return Fail(StoreErrorKind.NotWritable, dir,
+                    $"cannot create the data directory '{dir}': {ex.Message} Choose a writable directory with --data DIR");
+            }
+        }
+
+        SqliteHeader header;
+        try
+        {
+            header = SqliteHeader.Read(dbPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Fail(StoreErrorKind.NotWritable, dbPath, $"cannot read '{dbPath}': {ex.Message}");
+        }
+
+        if (!header.Exists && !options.CreateIfMissing)
+        {
+            return Fail(StoreErrorKind.Missing, dbPath,
+                $"no findings store in '{dir}' (no {FindingStoreOptions.DatabaseFileName}): run 'secmon analyze FILE' first, or point --data at the directory it wrote");
+        }
+
+        if (header.Exists && !header.Empty)
+        {
+            if (!header.Valid)
+            {
+                return Fail(StoreErrorKind.Corrupt, dbPath, CorruptMessage(dbPath, "it is not a SQLite database"));
+            }
+
+            if (header.ApplicationId != 0 && header.ApplicationId != Schema.ApplicationId)
+            {
+                return Fail(StoreErrorKind.Foreign, dbPath, ForeignMessage(dbPath));
+            }
+
+            if (header.UserVersion > Schema.CurrentVersion || header.UserVersion < 0)
+            {
+                return Fail(StoreErrorKind.NewerSchema, dbPath, NewerMessage(dbPath, header.UserVersion));
+            }
+        }
+
+        SqliteConnection? connection = null;
+        try
+        {
+            connection = new SqliteConnection(new SqliteConnectionStringBuilder
+            {
+                DataSource = dbPath,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = false,
+                DefaultTimeout = 30,
+            }.ToString());
+            connection.Open();
+
+            // Read-only checks first: nothing below writes until the file is known to be a SecMon store that
+            // this build understands. Reading sqlite_schema parses page 1 and the schema, which fails on a damaged file.
+            var appId = (int)Scalar(connection, "PRAGMA application_id");
+            var version = (int)Scalar(connection, "PRAGMA user_version");
+            var objects = Scalar(connection, "SELECT count(*) FROM sqlite_schema");
+            if (appId != 0 && appId != Schema.ApplicationId || appId == 0 && objects > 0 || appId == Schema.ApplicationId && version == 0)
+            {
+                connection.Dispose();
+                return Fail(StoreErrorKind.Foreign, dbPath, ForeignMessage(dbPath));
+            }
+
+            if (version > Schema.CurrentVersion || version < 0)
+            {
+                connection.Dispose();
+                return Fail(StoreErrorKind.NewerSchema, dbPath, NewerMessage(dbPath, version));
+            }
+
+            // WAL: readers (secmon findings) never block the writer (secmon analyze / serve), and commits are
+            // sequential appends. synchronous=NORMAL is durable against process crashes; a power loss may lose
+            // the last transactions but never corrupts the database (sqlite.org/wal.html §"Performance Considerations").
+            Execute(connection, "PRAGMA journal_mode = WAL");
+            Execute(connection, "PRAGMA synchronous = NORMAL");
+            Execute(connection, "PRAGMA temp_store = MEMORY");
+            Execute(connection, $"PRAGMA cache_size = {-Math.Max(2, options.CacheMiB) * 1024}");
+            Schema.Migrate(connection, version, Schema.CurrentVersion);
+            var store = new FindingStore(connection, dir, dbPath, options);
+            return new StoreOpenResult { Store = store };
+        }
+        catch (SqliteException ex)
+        {
+            connection?.Dispose();
+            return new StoreOpenResult { Error = Classify(ex, dbPath) };
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            connection?.Dispose();
+            return Fail(StoreErrorKind.NotWritable, dbPath, $"cannot open '{dbPath}': {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="findings"/> in transactions of <see cref="FindingStoreOptions.BatchSize"/> and returns how
+    /// many were new. A finding whose <c>event.id</c> is already stored (at its timestamp) is skipped, so writing
+    /// the same findings again stores nothing twice.
+    /// </summary>
+    /// <exception cref="FindingStoreException">The database could not be written (disk full, read-only, damaged).</exception>
+    public int Write(IReadOnlyList<Finding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        foreach (var f in findings)
+        {
+            ArgumentNullException.ThrowIfNull(f, nameof(findings));
+        }
+
+        var inserted = 0;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var batch = Math.Max(1, _options.BatchSize);
+            for (var start = 0; start < findings.Count; start += batch)
+            {
+                var end = Math.Min(findings.Count, start + batch);
+                inserted += Guard(() =>
+                {
+                    using var tx = _connection.BeginTransaction();
+                    var n = _writer.Write(findings, start, end);
+                    tx.Commit();
+                    return n;
+                });
+            }
+        }
+
+        return inserted;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            try
+            {
+                // Lets SQLite refresh planner statistics where they are stale (sqlite.org/lang_analyze.html).
+                Execute(_connection, "PRAGMA optimize");
+            }
+            catch (SqliteException)
+            {
+                // Closing must not fail because statistics could not be written (read-only file system).
+            }
+
+            _writer.Dispose();
+            _connection.Dispose();
+        }
+    }
+
+    private T Guard<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (SqliteException ex)
+        {
+            throw new FindingStoreException(Classify(ex, DatabasePath), ex);
+        }
+    }
+
+    private static StoreError Classify(SqliteException ex, string dbPath)
+    {
+        // Primary result codes (sqlite.org/rescode.html): 8 READONLY, 11 CORRUPT, 13 FULL, 14 CANTOPEN, 26 NOTADB.
+        return (ex.SqliteErrorCode & 0xFF) switch
+        {
+            11 or 26 => new StoreError(StoreErrorKind.Corrupt, dbPath, CorruptMessage(dbPath, ex.Message)),
+            8 or 14 or 23 => new StoreError(StoreErrorKind.NotWritable, dbPath,
+                $"cannot open or write '{dbPath}' ({ex.Message}): make the data directory writable, or choose another with --data DIR"),
+            13 => new StoreError(StoreErrorKind.Io, dbPath, $"the disk holding '{dbPath}' is full: free some space and run again"),
+            _ => new StoreError(StoreErrorKind.Io, dbPath, $"database error on '{dbPath}': {ex.Message}"),
+        };
+    }
+
+    private static string CorruptMessage(string dbPath, string detail) =>
+        $"'{dbPath}' is damaged or not a database ({detail}); it was left untouched: move it aside (or restore a backup) and run again";
+
+    private static string ForeignMessage(string dbPath) =>
+        $"'{dbPath}' is a SQLite database but not a SecMon store; it was left untouched: choose another directory with --data DIR";
+
+    private static string NewerMessage(string dbPath, int version) =>
+        $"'{dbPath}' has schema version {version}, newer than this secmon understands ({Schema.CurrentVersion}); it was left untouched: use a newer secmon, or choose another directory with --data DIR";
+
+    private static StoreOpenResult Fail(StoreErrorKind kind, string path, string message) =>
+        new() { Error = new StoreError(kind, path, message) };
+
+    private static long Scalar(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}

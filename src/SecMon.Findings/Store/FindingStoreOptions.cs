@@ -1,0 +1,21 @@
+namespace SecMon.Findings.Store;
+
+/// <summary>Options of the SQLite findings store.</summary>
+public sealed record FindingStoreOptions
+{
+    /// <summary>The database file's name inside the data directory. Default <c>secmon.db</c>.</summary>
+    public const string DatabaseFileName = "secmon.db";
+
+    /// <summary>Create the data directory and the database when missing. Default true; the query commands
+    /// (<c>secmon findings</c>, <c>secmon devices</c>) pass false so a mistyped <c>--data</c> is reported, not created.</summary>
+    public bool CreateIfMissing { get; init; } = true;
+
+    /// <summary>Findings written per transaction by <see cref="FindingStore.Write"/>. Default 10,000.</summary>
+    public int BatchSize { get; init; } = 10_000;
+
+    /// <summary>SQLite page cache, in MiB. Default 64.</summary>
+    public int CacheMiB { get; init; } = 64;
+
+    /// <summary>The clock for baseline update times. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

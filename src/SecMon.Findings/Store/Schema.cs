@@ -1,0 +1,86 @@
+using Microsoft.Data.Sqlite;
+
+namespace SecMon.Findings.Store;
+
+/// <summary>
+/// The store's schema: ordered migrations, each applied in its own transaction together with the new
+/// <c>PRAGMA user_version</c>, so a database is always at exactly one known version. <c>PRAGMA
+/// application_id</c> marks the file as SecMon's (SQLite file format §1.3.15), so another application's
+/// database is never migrated.
+/// </summary>
+internal static class Schema
+{
+    /// <summary>SQLite <c>application_id</c> of SecMon stores: "SMON".</summary>
+    public const int ApplicationId = 0x534D4F4E;
+
+    /// <summary>The newest schema version this build knows.</summary>
+    public static int CurrentVersion => Migrations.Count;
+
+    /// <summary>Migrations in order: element i takes a database from version i to i + 1.</summary>
+    public static IReadOnlyList<string> Migrations { get; } =
+    [
+        // v1: findings and their full-text index.
+        $"""
+        PRAGMA application_id = {ApplicationId};
+        -- seq is the rowid and the RowKey (timestamp micros * 2048 + slot): newest-first order and time
+        -- ranges walk the table itself, and findings analysed in time order append at its end.
+        -- No secondary B-tree indexes: filters go through findings_fts (see FindingText), whose in-memory
+        -- buffering makes an insert far cheaper than one more B-tree per filter.
+        CREATE TABLE findings (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            severity INTEGER NOT NULL,
+            rule_id TEXT NOT NULL,
+            rule_name TEXT NOT NULL,
+            device_id TEXT,
+            source_ip TEXT,
+            doc TEXT NOT NULL
+        );
+        -- Contentless FTS5 (the text is derived from doc, so a row can be deleted with FTS5's 'delete'
+        -- command by deriving it again): free text plus filter tokens (FindingText).
+        CREATE VIRTUAL TABLE findings_fts USING fts5(
+            text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+        """,
+
+        // v2: device inventory and per-device baselines.
+        """
+        CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            mac TEXT,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            auth INTEGER NOT NULL,
+            is_server INTEGER NOT NULL,
+            publishes INTEGER NOT NULL,
+            ips TEXT NOT NULL,
+            client_ids TEXT NOT NULL,
+            usernames TEXT NOT NULL,
+            protocols TEXT NOT NULL,
+            ports TEXT NOT NULL,
+            peers TEXT NOT NULL,
+            topics TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX devices_last_seen ON devices(last_seen);
+        CREATE TABLE baselines (
+            device_id TEXT PRIMARY KEY,
+            updated INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    /// <summary>Applies the migrations after <paramref name="fromVersion"/> up to <paramref name="toVersion"/>.</summary>
+    public static void Migrate(SqliteConnection connection, int fromVersion, int toVersion)
+    {
+        for (var v = fromVersion; v < toVersion; v++)
+        {
+            using var tx = connection.BeginTransaction();
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = Migrations[v] + $"\nPRAGMA user_version = {v + 1};";
+            cmd.ExecuteNonQuery();
+            tx.Commit();
+        }
+    }
+}
