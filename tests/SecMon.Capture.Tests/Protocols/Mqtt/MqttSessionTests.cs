@@ -368,6 +368,21 @@ public sealed class MqttSessionTests
         Assert.True(h.Session.ResyncSkippedBytes > 150_000, $"skipped {h.Session.ResyncSkippedBytes}");
     }
 
+    [Fact]
+    public void OnData_HostileResyncPattern_ScanWorkBoundedPerByte()
+    {
+        // "82 7F" repeated: every other offset looks like a SUBSCRIBE of 129 bytes that only a full parse refutes
+        // (its filter length 0x827F runs past the packet). Unbounded, that is ~64 bytes of parsing per byte received.
+        var h = new MqttHarness(midStream: true);
+        var data = Enumerable.Repeat(new byte[] { 0x82, 0x7F }, 500_000).SelectMany(b => b).ToArray();
+
+        h.SendChunked(C, data, 1460);
+
+        Assert.Empty(h.Events);
+        Assert.True(h.Session.ResyncScanWork <= 16L * (data.Length + 64 * 1024 + 8), $"scan work {h.Session.ResyncScanWork} for {data.Length} bytes");
+        Assert.True(h.Session.ResyncScanWork > 0);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

@@ -127,3 +127,17 @@ internal static class EventText
         }
     }
 }
+
+/// <summary>Counts events without keeping them (allocation measurements).</summary>
+internal sealed class CountingEventSink : IEventSink
+{
+    public int Count { get; private set; }
+
+    public ProtocolEvent? Last { get; private set; }
+
+    public void Emit(ProtocolEvent e)
+    {
+        Count++;
+        Last = e;
+    }
+}
