@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using SecMon.Core.Flows;
 
@@ -96,8 +97,11 @@ internal sealed class MqttSession : IStreamSession
     /// <summary>The layout in use: the CONNECT's level, or the guess.</summary>
     internal MqttVersion Format => _level != MqttVersion.Unknown ? _level : _guess;
 
-    /// <summary>Bytes allocated for a direction's partial-packet buffer (tests check that payloads are not buffered).</summary>
-    internal int BufferCapacity(FlowDirection direction) => State(direction).Buffer.Length;
+    /// <summary>Size of the array a direction holds right now (0 when nothing is pending).</summary>
+    internal int HeldBufferBytes(FlowDirection direction) => State(direction).Buffer.Length;
+
+    /// <summary>Most bytes a direction ever held buffered (tests check that payloads are not buffered).</summary>
+    internal int MaxBufferedBytes(FlowDirection direction) => State(direction).MaxBuffered;
 
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
@@ -176,8 +180,7 @@ internal sealed class MqttSession : IStreamSession
                 : st.Skip > 0 ? "lost the end of a PUBLISH payload, resynchronising"
                 : "resynchronising";
             st.Offset += st.Length + length;
-            st.Start = 0;
-            st.Length = 0;
+            st.Release();
             st.Skip = 0;
             st.SkipIsPayload = false;
             st.Resync = true;
@@ -213,6 +216,8 @@ internal sealed class MqttSession : IStreamSession
             }
         }
 
+        _client.Release();
+        _server.Release();
         _closed = true;
     }
 
@@ -271,7 +276,7 @@ internal sealed class MqttSession : IStreamSession
         st.Offset += n;
         if (st.Length == 0)
         {
-            st.Start = 0;
+            st.Release(); // an idle flow holds no buffer
         }
     }
 
@@ -286,10 +291,11 @@ internal sealed class MqttSession : IStreamSession
             }
             else
             {
-                // Bounded: callers never ask for more than the message limit (plus a fixed header).
+                // Bounded: callers never ask for more than the message limit (plus the resync slack).
                 var size = Math.Max(required, Math.Min(Math.Max(st.Buffer.Length * 2, 256), _maxMessage + ResyncSlack));
-                var bigger = new byte[size];
+                var bigger = ArrayPool<byte>.Shared.Rent(size);
                 st.Buffer.AsSpan(st.Start, st.Length).CopyTo(bigger);
+                st.ReturnBuffer();
                 st.Buffer = bigger;
             }
 
@@ -298,6 +304,7 @@ internal sealed class MqttSession : IStreamSession
 
         data.CopyTo(st.Buffer.AsSpan(st.Start + st.Length));
         st.Length = required;
+        st.MaxBuffered = Math.Max(st.MaxBuffered, required);
     }
 
     /// <summary>
@@ -879,10 +886,32 @@ internal sealed class MqttSession : IStreamSession
     {
         public FlowDirection Direction { get; } = direction;
 
-        /// <summary>Incomplete packet (or resync window) bytes: Buffer[Start..Start+Length].</summary>
+        /// <summary>Incomplete packet (or resync window) bytes: Buffer[Start..Start+Length]. Rented from the shared
+        /// pool while bytes are pending, returned as soon as none are.</summary>
         public byte[] Buffer { get; set; } = [];
         public int Start { get; set; }
         public int Length { get; set; }
+
+        /// <summary>Most bytes ever buffered at once.</summary>
+        public int MaxBuffered { get; set; }
+
+        /// <summary>Drops any buffered bytes and gives the buffer back to the pool.</summary>
+        public void Release()
+        {
+            Start = 0;
+            Length = 0;
+            ReturnBuffer();
+        }
+
+        /// <summary>Returns the current array to the pool (callers replace or clear it).</summary>
+        public void ReturnBuffer()
+        {
+            if (Buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = [];
+            }
+        }
 
         /// <summary>Packet-relative bytes to wait for before parsing the buffered packet again.</summary>
         public int Needed { get; set; }
