@@ -122,4 +122,27 @@ internal static class TestFrames
     }
 
     public static byte[] Concat(params byte[][] parts) => [.. parts.SelectMany(p => p)];
+
+    /// <summary>Writes a classic pcap file (microsecond timestamps, little-endian).</summary>
+    public static void WritePcap(string path, int linkType, IEnumerable<(long Micros, byte[] Frame)> records)
+    {
+        using var f = File.Create(path);
+        Span<byte> header = stackalloc byte[24];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0xA1B2C3D4);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[4..], 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[6..], 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 65535);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[20..], (uint)linkType);
+        f.Write(header);
+        Span<byte> record = stackalloc byte[16];
+        foreach (var (micros, frame) in records)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)(micros / 1_000_000));
+            BinaryPrimitives.WriteUInt32LittleEndian(record[4..], (uint)(micros % 1_000_000));
+            BinaryPrimitives.WriteUInt32LittleEndian(record[8..], (uint)frame.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(record[12..], (uint)frame.Length);
+            f.Write(record);
+            f.Write(frame);
+        }
+    }
 }

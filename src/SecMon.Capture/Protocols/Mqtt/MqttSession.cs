@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using SecMon.Core.Flows;
 
@@ -41,6 +42,13 @@ internal sealed class MqttSession : IStreamSession
 
     /// <summary>The resync window holds a whole candidate packet plus the next fixed header.</summary>
     private const int ResyncSlack = 8;
+
+    /// <summary>
+    /// Bytes of candidate validation the resync scan may spend per byte received while resynchronising. Every offset
+    /// can start a candidate whose validation reads up to the message limit; hostile bytes could otherwise cost
+    /// O(bytes × limit). A candidate the budget cannot pay for is rejected (the scan moves on).
+    /// </summary>
+    private const int ScanBudgetPerByte = 16;
     private const int MaxAliasCharsPerDirection = 64 * 1024;
 
     private static readonly string[] LowerTypeNames =
@@ -80,14 +88,20 @@ internal sealed class MqttSession : IStreamSession
     /// <summary>Bytes dropped while looking for the next packet after a gap or a broken fixed header.</summary>
     internal long ResyncSkippedBytes { get; private set; }
 
+    /// <summary>Bytes of candidate validation the resync scans have spent (bounded per byte received).</summary>
+    internal long ResyncScanWork => _client.ScanWork + _server.ScanWork;
+
     /// <summary>True while no CONNECT has told the protocol level and the layout is a guess.</summary>
     internal bool LevelGuessed => _level == MqttVersion.Unknown;
 
     /// <summary>The layout in use: the CONNECT's level, or the guess.</summary>
     internal MqttVersion Format => _level != MqttVersion.Unknown ? _level : _guess;
 
-    /// <summary>Bytes allocated for a direction's partial-packet buffer (tests check that payloads are not buffered).</summary>
-    internal int BufferCapacity(FlowDirection direction) => State(direction).Buffer.Length;
+    /// <summary>Size of the array a direction holds right now (0 when nothing is pending).</summary>
+    internal int HeldBufferBytes(FlowDirection direction) => State(direction).Buffer.Length;
+
+    /// <summary>Most bytes a direction ever held buffered (tests check that payloads are not buffered).</summary>
+    internal int MaxBufferedBytes(FlowDirection direction) => State(direction).MaxBuffered;
 
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
@@ -129,6 +143,11 @@ internal sealed class MqttSession : IStreamSession
             // never holds bytes of the packet after it (except while resynchronising, where Drain handles them).
             var want = st.Resync ? _maxMessage + ResyncSlack - st.Length : st.Needed - st.Length;
             var take = Math.Max(1, Math.Min(want, data.Length));
+            if (st.Resync)
+            {
+                st.ScanBudget = Math.Min(st.ScanBudget + ((long)take * ScanBudgetPerByte), (long)ScanBudgetPerByte * (_maxMessage + ResyncSlack));
+            }
+
             Append(st, data[..take]);
             data = data[take..];
             Drain(st, meta);
@@ -161,8 +180,7 @@ internal sealed class MqttSession : IStreamSession
                 : st.Skip > 0 ? "lost the end of a PUBLISH payload, resynchronising"
                 : "resynchronising";
             st.Offset += st.Length + length;
-            st.Start = 0;
-            st.Length = 0;
+            st.Release();
             st.Skip = 0;
             st.SkipIsPayload = false;
             st.Resync = true;
@@ -198,6 +216,8 @@ internal sealed class MqttSession : IStreamSession
             }
         }
 
+        _client.Release();
+        _server.Release();
         _closed = true;
     }
 
@@ -226,7 +246,7 @@ internal sealed class MqttSession : IStreamSession
             var window = st.Buffer.AsSpan(st.Start, st.Length);
             if (st.Resync)
             {
-                var at = Scan(window, out var found);
+                var at = Scan(st, window, out var found);
                 ResyncSkippedBytes += at;
                 Consume(st, at);
                 if (!found)
@@ -256,7 +276,7 @@ internal sealed class MqttSession : IStreamSession
         st.Offset += n;
         if (st.Length == 0)
         {
-            st.Start = 0;
+            st.Release(); // an idle flow holds no buffer
         }
     }
 
@@ -271,10 +291,11 @@ internal sealed class MqttSession : IStreamSession
             }
             else
             {
-                // Bounded: callers never ask for more than the message limit (plus a fixed header).
+                // Bounded: callers never ask for more than the message limit (plus the resync slack).
                 var size = Math.Max(required, Math.Min(Math.Max(st.Buffer.Length * 2, 256), _maxMessage + ResyncSlack));
-                var bigger = new byte[size];
+                var bigger = ArrayPool<byte>.Shared.Rent(size);
                 st.Buffer.AsSpan(st.Start, st.Length).CopyTo(bigger);
+                st.ReturnBuffer();
                 st.Buffer = bigger;
             }
 
@@ -283,6 +304,7 @@ internal sealed class MqttSession : IStreamSession
 
         data.CopyTo(st.Buffer.AsSpan(st.Start + st.Length));
         st.Length = required;
+        st.MaxBuffered = Math.Max(st.MaxBuffered, required);
     }
 
     /// <summary>
@@ -699,11 +721,11 @@ internal sealed class MqttSession : IStreamSession
     /// before it (to drop) and whether it was found; when not, the returned offset is where a candidate that
     /// needs more bytes starts (or the window's end).
     /// </summary>
-    private int Scan(ReadOnlySpan<byte> window, out bool found)
+    private int Scan(DirectionState st, ReadOnlySpan<byte> window, out bool found)
     {
         for (var i = 0; i < window.Length; i++)
         {
-            var verdict = Evaluate(window[i..]);
+            var verdict = Evaluate(st, window[i..]);
             if (verdict == Candidate.Accept)
             {
                 found = true;
@@ -729,7 +751,7 @@ internal sealed class MqttSession : IStreamSession
         Wait,
     }
 
-    private Candidate Evaluate(ReadOnlySpan<byte> w)
+    private Candidate Evaluate(DirectionState st, ReadOnlySpan<byte> w)
     {
         var hs = MqttParser.TryReadFixedHeader(w, _level, out var h, out _);
         if (hs != MqttStatus.Ok)
@@ -742,8 +764,15 @@ internal sealed class MqttSession : IStreamSession
             return Candidate.Reject;
         }
 
+        // Validation reads at most the candidate's bytes that are here: charge them to the scan budget.
+        var cost = Math.Min(w.Length, h.TotalLength);
         if (h.Type == MqttPacketType.Publish)
         {
+            if (!st.TryCharge(cost))
+            {
+                return Candidate.Reject;
+            }
+
             var s = MqttParser.TryReadPublish(w[h.HeaderLength..], h.RemainingLength, h.Flags, Format, out _, out _, out var needed);
             if (s == MqttStatus.Malformed)
             {
@@ -772,6 +801,11 @@ internal sealed class MqttSession : IStreamSession
             if (h.TotalLength > w.Length)
             {
                 return Candidate.Wait;
+            }
+
+            if (!st.TryCharge(cost))
+            {
+                return Candidate.Reject;
             }
 
             var body = w.Slice(h.HeaderLength, h.RemainingLength);
@@ -852,10 +886,32 @@ internal sealed class MqttSession : IStreamSession
     {
         public FlowDirection Direction { get; } = direction;
 
-        /// <summary>Incomplete packet (or resync window) bytes: Buffer[Start..Start+Length].</summary>
+        /// <summary>Incomplete packet (or resync window) bytes: Buffer[Start..Start+Length]. Rented from the shared
+        /// pool while bytes are pending, returned as soon as none are.</summary>
         public byte[] Buffer { get; set; } = [];
         public int Start { get; set; }
         public int Length { get; set; }
+
+        /// <summary>Most bytes ever buffered at once.</summary>
+        public int MaxBuffered { get; set; }
+
+        /// <summary>Drops any buffered bytes and gives the buffer back to the pool.</summary>
+        public void Release()
+        {
+            Start = 0;
+            Length = 0;
+            ReturnBuffer();
+        }
+
+        /// <summary>Returns the current array to the pool (callers replace or clear it).</summary>
+        public void ReturnBuffer()
+        {
+            if (Buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = [];
+            }
+        }
 
         /// <summary>Packet-relative bytes to wait for before parsing the buffered packet again.</summary>
         public int Needed { get; set; }
@@ -871,6 +927,25 @@ internal sealed class MqttSession : IStreamSession
 
         /// <summary>Packets still to parse cleanly after a resynchronisation before errors are trusted as real.</summary>
         public int Probation { get; set; }
+
+        /// <summary>Validation bytes the resync scan may still spend (see <see cref="ScanBudgetPerByte"/>).</summary>
+        public long ScanBudget { get; set; }
+
+        /// <summary>Validation bytes the resync scan has spent in all.</summary>
+        public long ScanWork { get; private set; }
+
+        /// <summary>Spends <paramref name="cost"/> of the scan budget, or returns false when it cannot.</summary>
+        public bool TryCharge(int cost)
+        {
+            if (cost > ScanBudget)
+            {
+                return false;
+            }
+
+            ScanBudget -= cost;
+            ScanWork += cost;
+            return true;
+        }
 
         /// <summary>Stream offset of the first byte not yet consumed (the buffer's first byte when buffered).</summary>
         public long Offset { get; set; }
@@ -899,15 +974,15 @@ internal sealed class MqttSession : IStreamSession
     }
 
     /// <summary>
-    /// Same topic bytes → same string instance: a PUBLISH to a topic seen recently allocates no string. A small
-    /// direct-mapped cache; long topics bypass it.
+    /// Same topic → same string instance: a PUBLISH to a topic this flow has used allocates no string. The topic is
+    /// decoded into a stack buffer and looked up without allocating (span alternate lookup); at most
+    /// <see cref="MaxEntries"/> topics are kept (the set is cleared when full), long topics bypass it.
     /// </summary>
     private sealed class TopicCache
     {
-        private const int Size = 64;
+        private const int MaxEntries = 512;
         private const int MaxCachedBytes = 256;
-        private readonly byte[]?[] _bytes = new byte[Size][];
-        private readonly string?[] _strings = new string[Size];
+        private HashSet<string>? _topics;
 
         public string Get(ReadOnlySpan<byte> topic)
         {
@@ -916,17 +991,22 @@ internal sealed class MqttSession : IStreamSession
                 return Encoding.UTF8.GetString(topic);
             }
 
-            var hash = new HashCode();
-            hash.AddBytes(topic);
-            var i = hash.ToHashCode() & (Size - 1);
-            if (_bytes[i] is { } cached && topic.SequenceEqual(cached))
+            // Valid UTF-8 (checked by the parser) decodes to at most one UTF-16 unit per byte.
+            Span<char> buffer = stackalloc char[MaxCachedBytes];
+            var chars = buffer[..Encoding.UTF8.GetChars(topic, buffer)];
+            _topics ??= new HashSet<string>(StringComparer.Ordinal);
+            if (_topics.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars, out var cached))
             {
-                return _strings[i]!;
+                return cached;
             }
 
-            var s = Encoding.UTF8.GetString(topic);
-            _bytes[i] = topic.ToArray();
-            _strings[i] = s;
+            if (_topics.Count >= MaxEntries)
+            {
+                _topics.Clear();
+            }
+
+            var s = new string(chars);
+            _topics.Add(s);
             return s;
         }
     }

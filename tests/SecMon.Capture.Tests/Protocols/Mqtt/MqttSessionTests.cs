@@ -94,7 +94,25 @@ public sealed class MqttSessionTests
         Assert.Equal(2, h.Events[1].PacketNumber); // emitted with the first segment, where the header completed
         Assert.Equal(0, h.Stats.MalformedMessages);
         Assert.Empty(h.Diagnostics.Reports);
-        Assert.True(h.Session.BufferCapacity(C) <= 1024 + 5, $"buffer grew to {h.Session.BufferCapacity(C)}");
+        Assert.True(h.Session.MaxBufferedBytes(C) <= 1024, $"buffered {h.Session.MaxBufferedBytes(C)} bytes");
+    }
+
+    [Fact]
+    public void OnData_PacketCompletes_BufferGivenBack()
+    {
+        var h = new MqttHarness();
+        h.Client(MqttSessionDecodeTests.Connect311);
+
+        h.Client("820C00010003");
+        var held = h.Session.HeldBufferBytes(C);
+        h.Client("612F230100016202" + "C0");
+        var heldForPing = h.Session.HeldBufferBytes(C);
+        h.Client("00");
+
+        Assert.True(held > 0);
+        Assert.True(heldForPing > 0);
+        Assert.Equal(0, h.Session.HeldBufferBytes(C));
+        Assert.Equal(["mqtt.connect", "mqtt.subscribe", "mqtt.pingreq"], h.Events.Select(e => e.Type));
     }
 
     [Fact]
@@ -107,7 +125,7 @@ public sealed class MqttSessionTests
 
         Assert.Equal(["mqtt.connect", "mqtt.publish", "mqtt.pingreq"], h.Events.Select(e => e.Type));
         EventText.AssertFields(h.Events[1], "mqtt.topic=t; mqtt.payload.size=100000");
-        Assert.True(h.Session.BufferCapacity(C) <= 1024 + 5);
+        Assert.True(h.Session.MaxBufferedBytes(C) <= 1024);
     }
 
     [Fact]
@@ -304,7 +322,7 @@ public sealed class MqttSessionTests
 
         Assert.Equal(["mqtt.connect", "mqtt.malformed", "mqtt.pingreq"], h.Events.Select(e => e.Type));
         Assert.Contains("exceeds the 64-byte message limit", EventText.Field(h.Events[1], "error.message"), StringComparison.Ordinal);
-        Assert.True(h.Session.BufferCapacity(C) <= 64 + 5);
+        Assert.True(h.Session.MaxBufferedBytes(C) <= 64);
     }
 
     [Fact]
@@ -364,8 +382,23 @@ public sealed class MqttSessionTests
         var tail = h.Events.TakeLast(50).Select(e => EventText.Field(e, "mqtt.topic"));
         Assert.Equal(Enumerable.Range(50, 50).Select(i => $"t/{i:D3}"), tail);
         Assert.DoesNotContain(h.Events.Skip(1), e => e.Type is "mqtt.connect" || (e.Type == "mqtt.publish" && !EventText.Field(e, "mqtt.topic").StartsWith("t/", StringComparison.Ordinal)));
-        Assert.True(h.Session.BufferCapacity(C) <= 4096 + 8, $"buffer grew to {h.Session.BufferCapacity(C)}");
+        Assert.True(h.Session.MaxBufferedBytes(C) <= 4096 + 8, $"buffered {h.Session.MaxBufferedBytes(C)} bytes");
         Assert.True(h.Session.ResyncSkippedBytes > 150_000, $"skipped {h.Session.ResyncSkippedBytes}");
+    }
+
+    [Fact]
+    public void OnData_HostileResyncPattern_ScanWorkBoundedPerByte()
+    {
+        // "82 7F" repeated: every other offset looks like a SUBSCRIBE of 129 bytes that only a full parse refutes
+        // (its filter length 0x827F runs past the packet). Unbounded, that is ~64 bytes of parsing per byte received.
+        var h = new MqttHarness(midStream: true);
+        var data = Enumerable.Repeat(new byte[] { 0x82, 0x7F }, 500_000).SelectMany(b => b).ToArray();
+
+        h.SendChunked(C, data, 1460);
+
+        Assert.Empty(h.Events);
+        Assert.True(h.Session.ResyncScanWork <= 16L * (data.Length + 64 * 1024 + 8), $"scan work {h.Session.ResyncScanWork} for {data.Length} bytes");
+        Assert.True(h.Session.ResyncScanWork > 0);
     }
 
     [Theory]
@@ -393,8 +426,8 @@ public sealed class MqttSessionTests
 
         h.Close();
 
-        Assert.True(h.Session.BufferCapacity(C) <= 2048 + 8);
-        Assert.True(h.Session.BufferCapacity(S) <= 2048 + 8);
+        Assert.True(h.Session.MaxBufferedBytes(C) <= 2048 + 8);
+        Assert.True(h.Session.MaxBufferedBytes(S) <= 2048 + 8);
         Assert.Equal(h.Stats.MalformedMessages, h.Events.Count(e => e.Type == "mqtt.malformed"));
     }
 

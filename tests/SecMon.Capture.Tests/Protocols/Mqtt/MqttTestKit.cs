@@ -67,6 +67,13 @@ internal sealed class MqttHarness
     public void Send(FlowDirection direction, ReadOnlySpan<byte> data) =>
         Session.OnData(direction, data, NextMeta());
 
+    /// <summary>Feeds bytes as the packet numbered <paramref name="packetNumber"/> (replaying a capture).</summary>
+    public void SendAt(FlowDirection direction, ReadOnlySpan<byte> data, long packetNumber)
+    {
+        _packet = packetNumber;
+        Session.OnData(direction, data, new PacketMeta(1_700_000_000_000_000 + packetNumber, packetNumber, "test.pcap", packetNumber));
+    }
+
     public void Client(string hex) => Send(FlowDirection.ToServer, Hex.Bytes(hex));
 
     public void Server(string hex) => Send(FlowDirection.ToClient, Hex.Bytes(hex));
@@ -118,5 +125,19 @@ internal static class EventText
             var name = pair[..eq];
             Assert.Equal($"{name}={pair[(eq + 1)..]}", $"{name}={Field(e, name)}");
         }
+    }
+}
+
+/// <summary>Counts events without keeping them (allocation measurements).</summary>
+internal sealed class CountingEventSink : IEventSink
+{
+    public int Count { get; private set; }
+
+    public ProtocolEvent? Last { get; private set; }
+
+    public void Emit(ProtocolEvent e)
+    {
+        Count++;
+        Last = e;
     }
 }

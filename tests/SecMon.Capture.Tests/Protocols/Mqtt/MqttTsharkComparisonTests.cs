@@ -14,8 +14,6 @@ namespace SecMon.Capture.Tests.Protocols.Mqtt;
 /// </summary>
 public sealed class MqttTsharkComparisonTests
 {
-    private const int ClientPort = 40000;
-
     /// <summary>tshark field → SecMon field. Values must match wherever tshark shows the field.</summary>
     private static readonly (string Tshark, string Secmon)[] FieldMap =
     [
@@ -64,44 +62,131 @@ public sealed class MqttTsharkComparisonTests
         ("mqtt.disconnect.reason_code", "mqtt.reason_code"),
     ];
 
-    public static TheoryData<string> Conversations => ["3.1.1", "5.0", "3.1"];
+    private static readonly string[] Conversations = ["3.1.1", "5.0", "3.1"];
 
-    [RequiresToolTheory("tshark")]
-    [MemberData(nameof(Conversations))]
-    public async Task Session_SameSegments_MatchesTshark(string name)
+    private static string SamplePath => Path.Combine(RepoPaths.Root, "tests", "SecMon.Capture.Tests", "Protocols", "Mqtt", "Samples", "mqtt-mosquitto.pcap");
+
+    /// <summary>The hand-written conversations (one TCP connection each, segmented at 1460 bytes) in one capture.</summary>
+    [RequiresToolFact("tshark")]
+    public async Task Session_GeneratedConversations_MatchTshark()
     {
-        var segments = Segment(Flights(name), 1460);
         var dir = Directory.CreateTempSubdirectory("secmon-mqtt-");
         try
         {
             var pcap = Path.Combine(dir.FullName, "mqtt.pcap");
-            WritePcap(pcap, segments);
-            var (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-r", pcap, "-Y", "mqtt", "-T", "json", "--no-duplicate-keys", "-J", "tcp mqtt"]);
-            Assert.True(code == 0, stderr);
-            var pdus = ParseTshark(stdout);
+            WritePcap(pcap, [.. Conversations.Select(c => Segment(Flights(c), 1460))]);
 
-            var h = new MqttHarness();
-            foreach (var (d, bytes) in segments)
-            {
-                h.Send(d, bytes);
-            }
+            var sessions = await CompareWithTsharkAsync(pcap, 1883);
 
-            Assert.DoesNotContain(h.Events, e => e.Type == "mqtt.malformed");
-            foreach (var direction in new[] { FlowDirection.ToServer, FlowDirection.ToClient })
+            Assert.Equal(Conversations.Length, sessions.Count);
+            for (var i = 0; i < Conversations.Length; i++)
             {
-                var expected = pdus.Where(p => p.Direction == direction).ToList();
-                var actual = h.Events.Where(e => e.Flow.Direction == direction).ToList();
-                Assert.True(expected.Count == actual.Count, $"{name} {direction}: tshark {expected.Count} PDUs, SecMon {actual.Count} events");
-                for (var i = 0; i < expected.Count; i++)
-                {
-                    AssertSame(expected[i].Fields, actual[i], $"{name} {direction} #{i}");
-                }
+                Assert.Equal(Flights(Conversations[i]).Sum(f => CountPackets(f.Bytes)), sessions[i].Events.Count);
             }
         }
         finally
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>
+    /// mqtt-mosquitto.pcap: real mosquitto 2.0 clients and broker on port 18831 (Samples/record-mqtt-sample.sh):
+    /// 3.1, 3.1.1, 5.0 with properties, will and topic alias, QoS 0-2, a 100 KB PUBLISH, refused logins.
+    /// </summary>
+    [RequiresToolFact("tshark")]
+    public async Task Session_RealMosquittoCapture_MatchesTshark()
+    {
+        var sessions = await CompareWithTsharkAsync(SamplePath, 18831);
+
+        var events = sessions.Values.SelectMany(h => h.Events).ToList();
+        Assert.Equal(9, events.Count(e => e.Type == "mqtt.connect"));
+        Assert.Equal(["3", "4", "5"], events.Where(e => e.Type == "mqtt.connect").Select(e => EventText.Field(e, "mqtt.protocol_level")).Distinct().Order());
+        Assert.Contains(events, e => e.Type == "mqtt.publish" && EventText.Field(e, "mqtt.payload.size") == "100000" && EventText.Field(e, "mqtt.topic") == "files/blob");
+        // mosquitto_pub -l sends "one" with topic + alias 1, then "two" and "three" with the alias alone.
+        Assert.Equal(3, events.Count(e => e.Type == "mqtt.publish" && EventText.Field(e, "mqtt.topic") == "sensors/alias" && EventText.Field(e, "mqtt.properties.topic_alias") == "1" && e.Flow.Direction == FlowDirection.ToServer));
+        Assert.Contains(events, e => e.Type == "mqtt.connack" && EventText.Field(e, "mqtt.connack.reason") == "not_authorized" && EventText.Field(e, "mqtt.username") == "alice");
+        Assert.Contains(events, e => e.Type == "mqtt.connack" && EventText.Field(e, "mqtt.connack.return_code") == "135" && EventText.Field(e, "mqtt.client_id") == "bad5");
+        Assert.All(events, e => Assert.DoesNotContain(e.Schema.Fields, f => f.Read(e).ToString().Contains("wonderland", StringComparison.Ordinal)));
+        Assert.All(sessions.Values, h => Assert.Empty(h.Diagnostics.Reports));
+    }
+
+    /// <summary>
+    /// Replays every TCP stream of <paramref name="pcap"/> (segments as tshark extracts them, in frame order) through
+    /// its own session and compares, per stream and direction, every MQTT PDU tshark dissects with the events.
+    /// Events other than PUBLISH must carry the frame number where tshark completes the PDU; a PUBLISH is stamped
+    /// where its header completed, never later.
+    /// </summary>
+    private static async Task<Dictionary<int, MqttHarness>> CompareWithTsharkAsync(string pcap, int serverPort)
+    {
+        var decode = $"tcp.port=={serverPort},mqtt";
+        var (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-r", pcap, "-d", decode, "-Y", "tcp.len>0", "-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.dstport", "-e", "tcp.payload"]);
+        Assert.True(code == 0, stderr);
+        var sessions = new Dictionary<int, MqttHarness>();
+        foreach (var line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split('\t');
+            var stream = int.Parse(f[1], CultureInfo.InvariantCulture);
+            if (!sessions.TryGetValue(stream, out var h))
+            {
+                sessions[stream] = h = new MqttHarness();
+            }
+
+            var direction = int.Parse(f[2], CultureInfo.InvariantCulture) == serverPort ? FlowDirection.ToServer : FlowDirection.ToClient;
+            h.SendAt(direction, Convert.FromHexString(f[3]), long.Parse(f[0], CultureInfo.InvariantCulture));
+        }
+
+        (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-r", pcap, "-d", decode, "-Y", "mqtt", "-T", "json", "--no-duplicate-keys", "-J", "frame tcp mqtt"]);
+        Assert.True(code == 0, stderr);
+        var pdus = ParseTshark(stdout, serverPort);
+        Assert.NotEmpty(pdus);
+        Assert.Equal(pdus.Select(p => p.Stream).Distinct().Order(), sessions.Keys.Order());
+
+        foreach (var (stream, h) in sessions)
+        {
+            Assert.DoesNotContain(h.Events, e => e.Type == "mqtt.malformed");
+            foreach (var direction in new[] { FlowDirection.ToServer, FlowDirection.ToClient })
+            {
+                var expected = pdus.Where(p => p.Stream == stream && p.Direction == direction).ToList();
+                var actual = h.Events.Where(e => e.Flow.Direction == direction).ToList();
+                Assert.True(expected.Count == actual.Count, $"stream {stream} {direction}: tshark {expected.Count} PDUs, SecMon {actual.Count} events");
+                for (var i = 0; i < expected.Count; i++)
+                {
+                    var where = $"stream {stream} {direction} #{i} (frame {expected[i].Frame})";
+                    AssertSame(expected[i].Fields, actual[i], where);
+                    if (actual[i].Type == "mqtt.publish")
+                    {
+                        Assert.True(actual[i].PacketNumber <= expected[i].Frame, where);
+                    }
+                    else
+                    {
+                        Assert.True(expected[i].Frame == actual[i].PacketNumber, $"{where}: SecMon stamped frame {actual[i].PacketNumber}");
+                    }
+                }
+            }
+        }
+
+        return sessions;
+    }
+
+    /// <summary>Counts the MQTT packets in a flight by walking fixed headers (test-side, independent of the session).</summary>
+    private static int CountPackets(byte[] bytes)
+    {
+        var count = 0;
+        for (var i = 0; i < bytes.Length; count++)
+        {
+            int remaining = 0, shift = 0, j = i + 1;
+            while ((bytes[j] & 0x80) != 0)
+            {
+                remaining |= (bytes[j++] & 0x7F) << shift;
+                shift += 7;
+            }
+
+            remaining |= bytes[j] << shift;
+            i = j + 1 + remaining;
+        }
+
+        return count;
     }
 
     private static void AssertSame(Dictionary<string, List<string>> tshark, ProtocolEvent e, string where)
@@ -160,22 +245,25 @@ public sealed class MqttTsharkComparisonTests
         _ => "?",
     };
 
-    /// <summary>Each MQTT PDU tshark dissected: its direction and every mqtt.* field, nested trees flattened.</summary>
-    private static List<(FlowDirection Direction, Dictionary<string, List<string>> Fields)> ParseTshark(string json)
+    /// <summary>Each MQTT PDU tshark dissected: its frame, stream, direction and every mqtt.* field, nested trees flattened.</summary>
+    private static List<(long Frame, int Stream, FlowDirection Direction, Dictionary<string, List<string>> Fields)> ParseTshark(string json, int serverPort)
     {
-        var result = new List<(FlowDirection, Dictionary<string, List<string>>)>();
+        var result = new List<(long, int, FlowDirection, Dictionary<string, List<string>>)>();
         using var doc = JsonDocument.Parse(json);
         foreach (var packet in doc.RootElement.EnumerateArray())
         {
             var layers = packet.GetProperty("_source").GetProperty("layers");
-            var srcPort = int.Parse(layers.GetProperty("tcp").GetProperty("tcp.srcport").GetString()!, CultureInfo.InvariantCulture);
-            var direction = srcPort == ClientPort ? FlowDirection.ToServer : FlowDirection.ToClient;
+            var frame = long.Parse(layers.GetProperty("frame").GetProperty("frame.number").GetString()!, CultureInfo.InvariantCulture);
+            var tcp = layers.GetProperty("tcp");
+            var stream = int.Parse(tcp.GetProperty("tcp.stream").GetString()!, CultureInfo.InvariantCulture);
+            var dstPort = int.Parse(tcp.GetProperty("tcp.dstport").GetString()!, CultureInfo.InvariantCulture);
+            var direction = dstPort == serverPort ? FlowDirection.ToServer : FlowDirection.ToClient;
             var mqtt = layers.GetProperty("mqtt");
             foreach (var pdu in mqtt.ValueKind == JsonValueKind.Array ? mqtt.EnumerateArray().ToArray() : [mqtt])
             {
                 var fields = new Dictionary<string, List<string>>(StringComparer.Ordinal);
                 Flatten(pdu, fields);
-                result.Add((direction, fields));
+                result.Add((frame, stream, direction, fields));
             }
         }
 
@@ -278,8 +366,8 @@ public sealed class MqttTsharkComparisonTests
         return segments;
     }
 
-    /// <summary>A classic pcap (Ethernet, IPv4, TCP) of one connection 10.0.0.1:40000 → 10.0.0.2:1883, handshake first.</summary>
-    private static void WritePcap(string path, List<(FlowDirection Dir, byte[] Bytes)> segments)
+    /// <summary>A classic pcap (Ethernet, IPv4, TCP): connection i is 10.0.0.1:(40000+i) → 10.0.0.2:1883, handshake first.</summary>
+    private static void WritePcap(string path, List<(FlowDirection Dir, byte[] Bytes)>[] connections)
     {
         using var file = File.Create(path);
         var header = new byte[24];
@@ -290,56 +378,60 @@ public sealed class MqttTsharkComparisonTests
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(20), 1); // Ethernet
         file.Write(header);
 
-        uint clientSeq = 1000, serverSeq = 5000;
         var frame = 0;
-        void Write(bool fromClient, byte flags, byte[] payload)
+        for (var c = 0; c < connections.Length; c++)
         {
-            var (seq, ack) = fromClient ? (clientSeq, serverSeq) : (serverSeq, clientSeq);
-            var packet = new byte[14 + 20 + 20 + payload.Length];
-            packet[12] = 0x08; // IPv4
-            var ip = packet.AsSpan(14);
-            ip[0] = 0x45;
-            BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(40 + payload.Length));
-            ip[8] = 64;
-            ip[9] = 6;
-            byte[] client = [10, 0, 0, 1], server = [10, 0, 0, 2];
-            (fromClient ? client : server).CopyTo(ip[12..]);
-            (fromClient ? server : client).CopyTo(ip[16..]);
-            var tcp = ip[20..];
-            BinaryPrimitives.WriteUInt16BigEndian(tcp, (ushort)(fromClient ? ClientPort : 1883));
-            BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], (ushort)(fromClient ? 1883 : ClientPort));
-            BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq);
-            BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack);
-            tcp[12] = 0x50;
-            tcp[13] = flags;
-            BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
-            payload.CopyTo(tcp[20..]);
-
-            var record = new byte[16];
-            frame++;
-            BinaryPrimitives.WriteUInt32LittleEndian(record, 1_700_000_000);
-            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), (uint)frame);
-            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), (uint)packet.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12), (uint)packet.Length);
-            file.Write(record);
-            file.Write(packet);
-            var advance = (uint)payload.Length + ((flags & 0x02) != 0 ? 1u : 0u);
-            if (fromClient)
+            var clientPort = (ushort)(40000 + c);
+            uint clientSeq = 1000, serverSeq = 5000;
+            void Write(bool fromClient, byte flags, byte[] payload)
             {
-                clientSeq += advance;
-            }
-            else
-            {
-                serverSeq += advance;
-            }
-        }
+                var (seq, ack) = fromClient ? (clientSeq, serverSeq) : (serverSeq, clientSeq);
+                var packet = new byte[14 + 20 + 20 + payload.Length];
+                packet[12] = 0x08; // IPv4
+                var ip = packet.AsSpan(14);
+                ip[0] = 0x45;
+                BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(40 + payload.Length));
+                ip[8] = 64;
+                ip[9] = 6;
+                byte[] client = [10, 0, 0, 1], server = [10, 0, 0, 2];
+                (fromClient ? client : server).CopyTo(ip[12..]);
+                (fromClient ? server : client).CopyTo(ip[16..]);
+                var tcp = ip[20..];
+                BinaryPrimitives.WriteUInt16BigEndian(tcp, fromClient ? clientPort : (ushort)1883);
+                BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], fromClient ? (ushort)1883 : clientPort);
+                BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq);
+                BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack);
+                tcp[12] = 0x50;
+                tcp[13] = flags;
+                BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
+                payload.CopyTo(tcp[20..]);
 
-        Write(true, 0x02, []); // SYN
-        Write(false, 0x12, []); // SYN-ACK
-        Write(true, 0x10, []); // ACK
-        foreach (var (d, bytes) in segments)
-        {
-            Write(d == FlowDirection.ToServer, 0x18, bytes);
+                var record = new byte[16];
+                frame++;
+                BinaryPrimitives.WriteUInt32LittleEndian(record, 1_700_000_000);
+                BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), (uint)frame);
+                BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), (uint)packet.Length);
+                BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12), (uint)packet.Length);
+                file.Write(record);
+                file.Write(packet);
+                var advance = (uint)payload.Length + ((flags & 0x02) != 0 ? 1u : 0u);
+                if (fromClient)
+                {
+                    clientSeq += advance;
+                }
+                else
+                {
+                    serverSeq += advance;
+                }
+            }
+
+            Write(true, 0x02, []); // SYN
+            Write(false, 0x12, []); // SYN-ACK
+            Write(true, 0x10, []); // ACK
+            foreach (var (d, bytes) in connections[c])
+            {
+                Write(d == FlowDirection.ToServer, 0x18, bytes);
+            }
         }
     }
 }
