@@ -208,7 +208,6 @@ internal sealed class TlsSession : IStreamSession
 
     private void Emit(Core.Events.ProtocolEvent e)
     {
-        _services.Stats.Events++;
         _services.Events.Emit(e);
     }
 
