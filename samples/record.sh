@@ -109,10 +109,14 @@ start_broker() {
     echo "listener $port 127.0.0.1"
     printf '%s\n' "$@"
   } >"$conf"
+  if port_listening "$port"; then
+    die "port $port is already in use on 127.0.0.1 (without a network namespace, stop what listens there)"
+  fi
   "${NSX[@]}" mosquitto -c "$conf" 2>>"$WORK/$name.stderr" &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
   wait_for port_listening "$port"
+  kill -0 "$BROKER_PID" 2>/dev/null || die "mosquitto ($name) exited: $(cat "$WORK/$name.stderr" "$BROKER_LOG")"
 }
 
 stop_broker() {
