@@ -11,6 +11,8 @@
 # in the captures and the well-known ports (1883, 8883) are free. Every broker config, password file,
 # key and certificate is generated into a temporary directory that is removed on exit; no key is ever
 # written into samples/. The script is idempotent: each run re-records every capture.
+# RECORD_KEEP_WORK=1 keeps the temporary directory (broker configs and logs, and the throw-away keys) for
+# debugging; delete it afterwards.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
