@@ -11,6 +11,8 @@
 # in the captures and the well-known ports (1883, 8883) are free. Every broker config, password file,
 # key and certificate is generated into a temporary directory that is removed on exit; no key is ever
 # written into samples/. The script is idempotent: each run re-records every capture.
+# RECORD_KEEP_WORK=1 keeps the temporary directory (broker configs and logs, and the throw-away keys) for
+# debugging; delete it afterwards.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -109,10 +111,14 @@ start_broker() {
     echo "listener $port 127.0.0.1"
     printf '%s\n' "$@"
   } >"$conf"
+  if port_listening "$port"; then
+    die "port $port is already in use on 127.0.0.1 (without a network namespace, stop what listens there)"
+  fi
   "${NSX[@]}" mosquitto -c "$conf" 2>>"$WORK/$name.stderr" &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
   wait_for port_listening "$port"
+  kill -0 "$BROKER_PID" 2>/dev/null || die "mosquitto ($name) exited: $(cat "$WORK/$name.stderr" "$BROKER_LOG")"
 }
 
 stop_broker() {

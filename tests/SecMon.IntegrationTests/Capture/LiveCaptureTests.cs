@@ -47,7 +47,7 @@ public sealed class LiveCaptureTests
         }
     }
 
-    [RequiresRootFact("mosquitto", "mosquitto_pub")]
+    [RequiresRootFact("mosquitto", "mosquitto_pub", "kill")]
     public async Task Capture_Sigint_StopsCleanlyAndKeepsTheEvents()
     {
         await using var broker = await MosquittoBroker.StartAsync();
