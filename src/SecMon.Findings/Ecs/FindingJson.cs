@@ -430,7 +430,13 @@ public static class FindingJson
             case JsonValueKind.String:
                 return e.GetString();
             case JsonValueKind.Number:
-                return e.TryGetInt64(out var l) ? l : e.GetDouble();
+                // Not a conditional expression: long and double would unify to double.
+                if (e.TryGetInt64(out var l))
+                {
+                    return l;
+                }
+
+                return e.GetDouble();
             case JsonValueKind.True:
                 return true;
             case JsonValueKind.False:

@@ -62,10 +62,7 @@ public sealed partial class FindingStore
             return Guard(() =>
             {
                 using var cmd = _connection.CreateCommand();
-                cmd.CommandText =
-                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
-                    "WHERE findings_fts MATCH $token AND f.id = $id LIMIT 1";
-                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(id));
+                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id = $id";
                 cmd.Parameters.AddWithValue("$id", id);
                 using var reader = cmd.ExecuteReader();
                 return reader.Read() ? ReadStored(reader) : null;
@@ -74,28 +71,20 @@ public sealed partial class FindingStore
     }
 
     /// <summary>Up to <paramref name="max"/> findings whose <c>event.id</c> starts with <paramref name="prefix"/>
-    /// (case-insensitive), so a user can type the first characters of an id. Only ids made of letters and
-    /// digits can be found by prefix; any other prefix finds nothing.</summary>
+    /// (so a user can type the first characters of an id), in id order.</summary>
     public IReadOnlyList<StoredFinding> FindByIdPrefix(string prefix, int max = 2)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
-        if (!FindingText.IsAlphanumeric(prefix))
-        {
-            return [];
-        }
-
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
                 using var cmd = _connection.CreateCommand();
-                cmd.CommandText =
-                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
-                    "WHERE findings_fts MATCH $token AND lower(substr(f.id, 1, $n)) = $prefix LIMIT $max";
-                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(prefix) + "*");
-                cmd.Parameters.AddWithValue("$n", prefix.Length);
-                cmd.Parameters.AddWithValue("$prefix", prefix.ToLowerInvariant());
+                // A range on the UNIQUE(id) index (binary collation) rather than LIKE, which would scan.
+                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id >= $lo AND f.id < $hi ORDER BY f.id LIMIT $max";
+                cmd.Parameters.AddWithValue("$lo", prefix);
+                cmd.Parameters.AddWithValue("$hi", prefix + char.MaxValue);
                 cmd.Parameters.AddWithValue("$max", Math.Max(1, max));
                 var list = new List<StoredFinding>();
                 using var reader = cmd.ExecuteReader();
