@@ -210,7 +210,7 @@ public sealed partial class FindingStore
 
         if (!string.IsNullOrEmpty(q.SourceIp))
         {
-            if (!IPAddress.TryParse(q.SourceIp, out var ip))
+            if (!TryParseIp(q.SourceIp, out var ip))
             {
                 throw BadQuery($"'{q.SourceIp}' is not an IP address");
             }
@@ -273,6 +273,27 @@ public sealed partial class FindingStore
         }
 
         return new Filter(from, where.ToString(), key);
+    }
+
+    // IPAddress.TryParse also takes shorthand ("10.0.0" is 10.0.0.0, "1" is 0.0.0.1): as a filter that would
+    // silently search for another address, so IPv4 must have its four dotted parts.
+    private static bool TryParseIp(string text, out IPAddress ip)
+    {
+        ip = IPAddress.None;
+        var t = text.Trim();
+        if (!t.Contains(':', StringComparison.Ordinal)
+            && (t.Split('.') is not { Length: 4 } parts || !parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit))))
+        {
+            return false;
+        }
+
+        if (!IPAddress.TryParse(t, out var parsed))
+        {
+            return false;
+        }
+
+        ip = parsed;
+        return true;
     }
 
     /// <summary>A device id as stored: a MAC in any common notation (<c>00:1a:2b:3c:4d:5e</c>, <c>001a.2b3c.4d5e</c>)

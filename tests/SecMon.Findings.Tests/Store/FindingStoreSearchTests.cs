@@ -135,6 +135,8 @@ public sealed class FindingStoreSearchTests : IDisposable
     [InlineData("---", null, 50)]
     [InlineData("-only", null, 50)]
     [InlineData(null, "not-an-ip", 50)]
+    [InlineData(null, "10.0.0", 50)]
+    [InlineData(null, "10.0.0.256", 50)]
     [InlineData(null, null, 0)]
     [InlineData(null, null, 10_001)]
     public void Search_BadInput_BadQuery(string? text, string? ip, int limit)
