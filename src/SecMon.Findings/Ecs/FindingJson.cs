@@ -322,14 +322,14 @@ public static class FindingJson
             {
                 if (child.HasLeaves)
                 {
-                    writer.WritePropertyName(Clean(name));
+                    writer.WritePropertyName(JsonStrings.Clean(name));
                     WriteNode(writer, child);
                 }
 
                 continue;
             }
 
-            writer.WritePropertyName(Clean(name));
+            writer.WritePropertyName(JsonStrings.Clean(name));
             WriteLeaf(writer, value);
         }
 
@@ -341,7 +341,7 @@ public static class FindingJson
         switch (value)
         {
             case string s:
-                writer.WriteStringValue(Clean(s));
+                writer.WriteStringValue(JsonStrings.Clean(s));
                 break;
             case long l:
                 writer.WriteNumberValue(l);
@@ -364,40 +364,6 @@ public static class FindingJson
             default:
                 throw new InvalidOperationException("unexpected leaf type " + value.GetType());
         }
-    }
-
-    // Strings that came off the wire may hold lone surrogates, which UTF-8 cannot encode (Utf8JsonWriter would
-    // throw): replace them with U+FFFD. The common case (no surrogates) returns the string as is.
-    private static string Clean(string s)
-    {
-        var i = 0;
-        for (; i < s.Length; i++)
-        {
-            if (char.IsSurrogate(s[i]))
-            {
-                break;
-            }
-        }
-
-        if (i == s.Length)
-        {
-            return s;
-        }
-
-        var chars = s.ToCharArray();
-        for (; i < chars.Length; i++)
-        {
-            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(chars[i]))
-            {
-                chars[i] = '\uFFFD';
-            }
-        }
-
-        return new string(chars);
     }
 
     private static void Flatten(JsonElement element, string prefix, List<KeyValuePair<string, JsonElement>> into)
@@ -430,7 +396,13 @@ public static class FindingJson
             case JsonValueKind.String:
                 return e.GetString();
             case JsonValueKind.Number:
-                return e.TryGetInt64(out var l) ? l : e.GetDouble();
+                // Not a conditional expression: long and double would unify to double.
+                if (e.TryGetInt64(out var l))
+                {
+                    return l;
+                }
+
+                return e.GetDouble();
             case JsonValueKind.True:
                 return true;
             case JsonValueKind.False:

@@ -62,10 +62,7 @@ public sealed partial class FindingStore
             return Guard(() =>
             {
                 using var cmd = _connection.CreateCommand();
-                cmd.CommandText =
-                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
-                    "WHERE findings_fts MATCH $token AND f.id = $id LIMIT 1";
-                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(id));
+                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id = $id";
                 cmd.Parameters.AddWithValue("$id", id);
                 using var reader = cmd.ExecuteReader();
                 return reader.Read() ? ReadStored(reader) : null;
@@ -74,28 +71,20 @@ public sealed partial class FindingStore
     }
 
     /// <summary>Up to <paramref name="max"/> findings whose <c>event.id</c> starts with <paramref name="prefix"/>
-    /// (case-insensitive), so a user can type the first characters of an id. Only ids made of letters and
-    /// digits can be found by prefix; any other prefix finds nothing.</summary>
+    /// (so a user can type the first characters of an id), in id order.</summary>
     public IReadOnlyList<StoredFinding> FindByIdPrefix(string prefix, int max = 2)
     {
         ArgumentException.ThrowIfNullOrEmpty(prefix);
-        if (!FindingText.IsAlphanumeric(prefix))
-        {
-            return [];
-        }
-
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
                 using var cmd = _connection.CreateCommand();
-                cmd.CommandText =
-                    $"SELECT {Columns} FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid " +
-                    "WHERE findings_fts MATCH $token AND lower(substr(f.id, 1, $n)) = $prefix LIMIT $max";
-                cmd.Parameters.AddWithValue("$token", FindingText.IdToken(prefix) + "*");
-                cmd.Parameters.AddWithValue("$n", prefix.Length);
-                cmd.Parameters.AddWithValue("$prefix", prefix.ToLowerInvariant());
+                // A range on the UNIQUE(id) index (binary collation) rather than LIKE, which would scan.
+                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id >= $lo AND f.id < $hi ORDER BY f.id LIMIT $max";
+                cmd.Parameters.AddWithValue("$lo", prefix);
+                cmd.Parameters.AddWithValue("$hi", prefix + char.MaxValue);
                 cmd.Parameters.AddWithValue("$max", Math.Max(1, max));
                 var list = new List<StoredFinding>();
                 using var reader = cmd.ExecuteReader();
@@ -221,7 +210,7 @@ public sealed partial class FindingStore
 
         if (!string.IsNullOrEmpty(q.SourceIp))
         {
-            if (!IPAddress.TryParse(q.SourceIp, out var ip))
+            if (!TryParseIp(q.SourceIp, out var ip))
             {
                 throw BadQuery($"'{q.SourceIp}' is not an IP address");
             }
@@ -284,6 +273,27 @@ public sealed partial class FindingStore
         }
 
         return new Filter(from, where.ToString(), key);
+    }
+
+    // IPAddress.TryParse also takes shorthand ("10.0.0" is 10.0.0.0, "1" is 0.0.0.1): as a filter that would
+    // silently search for another address, so IPv4 must have its four dotted parts.
+    private static bool TryParseIp(string text, out IPAddress ip)
+    {
+        ip = IPAddress.None;
+        var t = text.Trim();
+        if (!t.Contains(':', StringComparison.Ordinal)
+            && (t.Split('.') is not { Length: 4 } parts || !parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit))))
+        {
+            return false;
+        }
+
+        if (!IPAddress.TryParse(t, out var parsed))
+        {
+            return false;
+        }
+
+        ip = parsed;
+        return true;
     }
 
     /// <summary>A device id as stored: a MAC in any common notation (<c>00:1a:2b:3c:4d:5e</c>, <c>001a.2b3c.4d5e</c>)

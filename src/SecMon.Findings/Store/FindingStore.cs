@@ -169,7 +169,12 @@ public sealed partial class FindingStore : IDisposable
         ArgumentNullException.ThrowIfNull(findings);
         foreach (var f in findings)
         {
-            ArgumentNullException.ThrowIfNull(f, nameof(findings));
+            // Required members can still be null when a record was built by reflection or deserialization.
+            if (f is null || string.IsNullOrEmpty(f.Id) || f.RuleId is null || f.RuleName is null || f.Message is null
+                || f.Category is null || f.EventType is null || f.RelatedIp is null || f.RelatedUser is null || f.Evidence is null)
+            {
+                throw new ArgumentException("every finding needs an id, a rule id and name, and a message", nameof(findings));
+            }
         }
 
         var inserted = 0;

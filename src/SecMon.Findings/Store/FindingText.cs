@@ -7,8 +7,7 @@ namespace SecMon.Findings.Store;
 /// The text a finding is indexed under in <c>findings_fts</c>: what analysts search for (message, rule name
 /// and id, MQTT client ids, user names, topics, device id and addresses) followed by filter tokens. A filter
 /// token is one alphanumeric word that no one types by accident (<c>zd</c> + a 64-bit hash of the device id,
-/// <c>zr</c> rule, <c>zs</c> source IP, <c>zi</c> event id, <c>zv47/zv73/zv99</c> severity at least medium/high/
-/// critical), so every filter is an FTS5 term walked newest first (and then checked exactly against the
+/// <c>zr</c> rule, <c>zs</c> source IP, <c>zv47/zv73/zv99</c> severity at least medium/high/critical), so every filter is an FTS5 term walked newest first (and then checked exactly against the
 /// row's columns, so a hash collision costs a probe, never a wrong result).
 /// </summary>
 /// <remarks>The text is a pure function of the finding (evidence in key order), so the same finding always
@@ -47,7 +46,7 @@ internal static class FindingText
         Append(sb, message, f.SourceMac);
         Append(sb, message, f.DestinationIp);
 
-        sb.Append(' ').Append(IdToken(f.Id)).Append(' ').Append(RuleToken(f.RuleId));
+        sb.Append(' ').Append(RuleToken(f.RuleId));
         if (f.DeviceId is not null)
         {
             sb.Append(' ').Append(DeviceToken(f.DeviceId));
@@ -66,14 +65,6 @@ internal static class FindingText
             }
         }
     }
-
-    /// <summary>The token of an event id: <c>zi</c> + the id lowercased when it is alphanumeric (so a prefix of the
-    /// id is a prefix query), else <c>zih</c> + its hash.</summary>
-    public static string IdToken(string id) =>
-        IsAlphanumeric(id) ? "zi" + id.ToLowerInvariant() : "zih" + Hash(id);
-
-    /// <summary>True when an id prefix can be looked up as a token prefix.</summary>
-    public static bool IsAlphanumeric(string s) => s.Length is > 0 and <= 128 && s.All(char.IsAsciiLetterOrDigit);
 
     /// <summary>The token of a rule id.</summary>
     public static string RuleToken(string ruleId) => "zr" + Hash(ruleId);

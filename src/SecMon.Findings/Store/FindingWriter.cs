@@ -24,7 +24,11 @@ internal sealed class FindingWriter : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _insert;
     private readonly sqlite3_stmt _insertText;
-    private readonly sqlite3_stmt _idAt;
+    private readonly sqlite3_stmt _idExists;
+    private readonly sqlite3_stmt _maxKey;
+    private readonly sqlite3_stmt _minKey;
+    private readonly sqlite3_stmt _gapKey;
+    private readonly HashSet<long> _fullMicros = [];
     private readonly Chunk[] _chunks = [new(), new()];
 
     public FindingWriter(SqliteConnection connection)
@@ -34,7 +38,12 @@ internal sealed class FindingWriter : IDisposable
             "INSERT OR IGNORE INTO findings(seq, id, ts, severity, rule_id, rule_name, device_id, source_ip, doc) " +
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
         _insertText = Prepare("INSERT INTO findings_fts(rowid, text) VALUES (?1, ?2)");
-        _idAt = Prepare("SELECT id FROM findings WHERE seq = ?1");
+        _idExists = Prepare("SELECT 1 FROM findings WHERE id = ?1");
+        _maxKey = Prepare("SELECT max(seq) FROM findings WHERE seq BETWEEN ?1 AND ?2");
+        _minKey = Prepare("SELECT min(seq) FROM findings WHERE seq BETWEEN ?1 AND ?2");
+        _gapKey = Prepare(
+            "SELECT s.seq + 1 FROM findings s WHERE s.seq BETWEEN ?1 AND ?2 - 1 " +
+            "AND NOT EXISTS (SELECT 1 FROM findings t WHERE t.seq = s.seq + 1) LIMIT 1");
     }
 
     /// <summary>Inserts findings[start..end) and returns how many were new.</summary>
@@ -91,31 +100,29 @@ internal sealed class FindingWriter : IDisposable
         for (var i = 0; i < chunk.Count; i++)
         {
             var f = chunk.Items[i];
-            long seq = 0;
-            var stored = false;
-            var duplicate = false;
-            for (var probe = 0; probe < RowKey.Slots && !stored && !duplicate; probe++)
+            var seq = RowKey.Of(f.TimestampMicros, f.Id);
+            var stored = InsertRow(f, seq, chunk.Doc(i));
+            for (var attempt = 0; !stored; attempt++)
             {
-                seq = RowKey.Of(f.TimestampMicros, f.Id, probe);
-                stored = InsertRow(f, seq, chunk.Doc(i));
-                if (!stored)
+                if (attempt == 8)
                 {
-                    // Ignored: the slot holds either this very finding (a duplicate: skip it) or another finding of
-                    // the same microsecond (try the next slot). The slot sequence of an id is fixed, so a finding
-                    // written again always meets itself before a free slot.
-                    duplicate = IdAt(seq) == f.Id;
+                    throw new FindingStoreException(new StoreError(StoreErrorKind.Io, "", $"finding {f.Id} could not be stored"));
                 }
-            }
 
-            if (duplicate)
-            {
-                continue;
+                // Ignored: either this event.id is stored already (a duplicate: skip it) or another finding of the
+                // same microsecond holds the preferred key (take a free key of that microsecond).
+                if (IdExists(f.Id))
+                {
+                    break;
+                }
+
+                seq = FreeKey(f.TimestampMicros);
+                stored = InsertRow(f, seq, chunk.Doc(i));
             }
 
             if (!stored)
             {
-                throw new FindingStoreException(new StoreError(StoreErrorKind.Io, "",
-                    $"more than {RowKey.Slots} findings at one microsecond ({f.TimestampMicros}): finding {f.Id} was not stored"));
+                continue;
             }
 
             Check(raw.sqlite3_bind_int64(_insertText, 1, seq));
@@ -125,6 +132,98 @@ internal sealed class FindingWriter : IDisposable
         }
 
         return inserted;
+    }
+
+    // A free key at micros, or (when all 2,048 keys of that microsecond are taken: many findings stamped with one
+    // time, as a capture with broken timestamps gives) at the next microsecond that has one. Full microseconds
+    // are remembered, so such a run costs a few lookups per finding, not a rescan.
+    private long FreeKey(long micros)
+    {
+        for (var m = Math.Clamp(micros, 0, RowKey.MaxMicros); m <= RowKey.MaxMicros; m++)
+        {
+            if (_fullMicros.Contains(m))
+            {
+                continue;
+            }
+
+            var lo = RowKey.Lowest(m);
+            var hi = RowKey.Highest(m);
+            var max = QueryKey(_maxKey, lo, hi);
+            if (max is null)
+            {
+                return lo;
+            }
+
+            if (max < hi)
+            {
+                return max.Value + 1;
+            }
+
+            var min = QueryKey(_minKey, lo, hi);
+            if (min > lo)
+            {
+                return min.Value - 1;
+            }
+
+            if (QueryKey(_gapKey, lo, hi) is { } gap)
+            {
+                return gap;
+            }
+
+            if (_fullMicros.Count > 100_000)
+            {
+                _fullMicros.Clear();
+            }
+
+            _fullMicros.Add(m);
+        }
+
+        throw new FindingStoreException(new StoreError(StoreErrorKind.Io, "",
+            $"no free key for a finding at {micros} microseconds"));
+    }
+
+    private long? QueryKey(sqlite3_stmt stmt, long lo, long hi)
+    {
+        Check(raw.sqlite3_bind_int64(stmt, 1, lo));
+        Check(raw.sqlite3_bind_int64(stmt, 2, hi));
+        try
+        {
+            var rc = raw.sqlite3_step(stmt);
+            if (rc == SqliteRow)
+            {
+                return raw.sqlite3_column_type(stmt, 0) == 5 /* SQLITE_NULL */ ? null : raw.sqlite3_column_int64(stmt, 0);
+            }
+
+            if (rc != SqliteDone)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+
+            return null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
+    private bool IdExists(string id)
+    {
+        Check(raw.sqlite3_bind_text16(_idExists, 1, id));
+        try
+        {
+            var rc = raw.sqlite3_step(_idExists);
+            if (rc is not (SqliteRow or SqliteDone))
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+
+            return rc == SqliteRow;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_idExists);
+        }
     }
 
     private bool InsertRow(Finding f, long seq, ReadOnlySpan<byte> doc)
@@ -141,30 +240,6 @@ internal sealed class FindingWriter : IDisposable
         Check(raw.sqlite3_bind_text(_insert, 9, doc));
         Step(_insert, SqliteDone);
         return raw.sqlite3_changes(_db) == 1;
-    }
-
-    private string? IdAt(long seq)
-    {
-        Check(raw.sqlite3_bind_int64(_idAt, 1, seq));
-        try
-        {
-            var rc = raw.sqlite3_step(_idAt);
-            if (rc == SqliteRow)
-            {
-                return raw.sqlite3_column_text(_idAt, 0).utf8_to_string();
-            }
-
-            if (rc != SqliteDone)
-            {
-                SqliteException.ThrowExceptionForRC(rc, _db);
-            }
-
-            return null;
-        }
-        finally
-        {
-            raw.sqlite3_reset(_idAt);
-        }
     }
 
     private void Step(sqlite3_stmt stmt, int expected)
@@ -202,7 +277,10 @@ internal sealed class FindingWriter : IDisposable
     {
         raw.sqlite3_finalize(_insert);
         raw.sqlite3_finalize(_insertText);
-        raw.sqlite3_finalize(_idAt);
+        raw.sqlite3_finalize(_idExists);
+        raw.sqlite3_finalize(_maxKey);
+        raw.sqlite3_finalize(_minKey);
+        raw.sqlite3_finalize(_gapKey);
     }
 
     /// <summary>A chunk of findings with their ECS documents (UTF-8, back to back) and indexed texts.</summary>

@@ -4,9 +4,9 @@ namespace SecMon.Findings.Store;
 /// The findings table's integer key (SQLite rowid): the finding's timestamp in microseconds times 2,048 plus a
 /// slot taken from a hash of its <c>event.id</c>. Ordering by this key is ordering by time, so "newest first"
 /// and a time range are a walk over the table's own B-tree (and over FTS5's rowid-ordered doclists, which
-/// can stop at the page size), with no sort. Two findings in the same microsecond whose slots collide take
-/// the next free slot. Microseconds up to 2^52 (year 2112) fit; later or negative times are clamped, which
-/// only affects where such a finding sorts.
+/// can stop at the page size), with no sort. A finding whose preferred key is taken takes a free key of the same
+/// microsecond (or, when all 2,048 are taken, of a following one). Microseconds up to 2^52 (year 2112) fit;
+/// later or negative times are clamped, which only affects where such a finding sorts.
 /// </summary>
 internal static class RowKey
 {
@@ -34,8 +34,8 @@ internal static class RowKey
         return (int)(hash % Slots);
     }
 
-    /// <summary>The key of <paramref name="id"/> at <paramref name="micros"/> after <paramref name="probe"/> collisions.</summary>
-    public static long Of(long micros, string id, int probe) => Lowest(micros) + ((Slot(id) + probe) % Slots);
+    /// <summary>The preferred key of <paramref name="id"/> at <paramref name="micros"/>.</summary>
+    public static long Of(long micros, string id) => Lowest(micros) + Slot(id);
 
     /// <summary>Encodes a key as an opaque cursor (base64url of its 8 bytes, big-endian).</summary>
     public static string ToCursor(long key)

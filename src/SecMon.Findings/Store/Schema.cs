@@ -24,11 +24,12 @@ internal static class Schema
         PRAGMA application_id = {ApplicationId};
         -- seq is the rowid and the RowKey (timestamp micros * 2048 + slot): newest-first order and time
         -- ranges walk the table itself, and findings analysed in time order append at its end.
-        -- No secondary B-tree indexes: filters go through findings_fts (see FindingText), whose in-memory
-        -- buffering makes an insert far cheaper than one more B-tree per filter.
+        -- id is UNIQUE: writing a finding twice stores it once, whatever its timestamp. No other B-tree
+        -- index: filters go through findings_fts (see FindingText), whose in-memory buffering makes an
+        -- insert far cheaper than one more B-tree per filter.
         CREATE TABLE findings (
             seq INTEGER PRIMARY KEY,
-            id TEXT NOT NULL,
+            id TEXT NOT NULL UNIQUE,
             ts INTEGER NOT NULL,
             severity INTEGER NOT NULL,
             rule_id TEXT NOT NULL,

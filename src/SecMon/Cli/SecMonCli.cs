@@ -29,5 +29,7 @@ internal static class SecMonCli
         CaCommand.Create(),
         EnrollCommand.Create(),
         ServeCommand.Create(),
+        FindingsCommand.Create(),
+        DevicesCommand.Create(),
     ];
 }

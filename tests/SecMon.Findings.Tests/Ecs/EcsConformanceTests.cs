@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
+using SecMon.Testing;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace SecMon.Findings.Tests.Ecs;
+
+/// <summary>A fact that needs the ECS definitions in ../shared/ecs; skipped with the reason when they are absent.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+internal sealed class SharedEcsFactAttribute : FactAttribute
+{
+    public SharedEcsFactAttribute()
+    {
+        if (EcsDefinitions.FlatPath is null)
+        {
+            Skip = "needs ../shared/ecs/generated/ecs/ecs_flat.yml beside the clone (the ECS 9.4.0 field definitions)";
+        }
+    }
+}
+
+/// <summary>ECS field definitions (ecs_flat.yml) and SecMon's custom field set, loaded once.</summary>
+internal static class EcsDefinitions
+{
+    private static readonly Lazy<Dictionary<string, FieldDefinition>> LazyEcs = new(() =>
+    {
+        var deserializer = new DeserializerBuilder()
+            .WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .IgnoreUnmatchedProperties()
+            .Build();
+        return deserializer.Deserialize<Dictionary<string, FieldDefinition>>(File.ReadAllText(FlatPath!));
+    });
+
+    private static readonly Lazy<List<FieldDefinition>> LazyCustom = new(() =>
+    {
+        var deserializer = new DeserializerBuilder()
+            .WithNamingConvention(UnderscoredNamingConvention.Instance)
+            .Build();
+        return deserializer.Deserialize<List<FieldDefinition>>(File.ReadAllText(CustomPath));
+    });
+
+    public static string? FlatPath =>
+        RepoPaths.Shared is { } shared && Path.Combine(shared, "ecs", "generated", "ecs", "ecs_flat.yml") is var p && File.Exists(p) ? p : null;
+
+    public static string CustomPath => Path.Combine(RepoPaths.Root, "src", "SecMon.Findings", "Ecs", "custom-fields.yml");
+
+    public static Dictionary<string, FieldDefinition> Ecs => LazyEcs.Value;
+
+    public static List<FieldDefinition> Custom => LazyCustom.Value;
+}
+
+internal sealed class FieldDefinition
+{
+    public string Name { get; set; } = "";
+    public string Type { get; set; } = "";
+    public List<string>? Normalize { get; set; }
+    public string? Description { get; set; }
+    public List<AllowedValue>? AllowedValues { get; set; }
+
+    public bool IsArray => Normalize?.Contains("array") == true;
+}
+
+internal sealed class AllowedValue
+{
+    public string Name { get; set; } = "";
+    public List<string>? ExpectedEventTypes { get; set; }
+}
+
+public sealed class EcsConformanceTests
+{
+    private static readonly HashSet<string> StringTypes = ["keyword", "constant_keyword", "wildcard", "text", "match_only_text"];
+    private static readonly HashSet<string> IntegerTypes = ["long", "integer", "short", "byte", "unsigned_long"];
+    private static readonly HashSet<string> FloatTypes = ["float", "double", "half_float", "scaled_float"];
+
+    [SharedEcsFact]
+    public void Samples_EveryLeafField_IsEcsOrDocumentedCustomWithTheRightType()
+    {
+        var custom = EcsDefinitions.Custom.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var (name, finding) in Samples())
+        {
+            using var doc = JsonDocument.Parse(FindingJson.Write(finding));
+            foreach (var (field, value) in Leaves(doc.RootElement, ""))
+            {
+                var definition = EcsDefinitions.Ecs.GetValueOrDefault(field) ?? custom.GetValueOrDefault(field);
+                if (definition is null)
+                {
+                    problems.Add($"{name}: '{field}' is neither an ECS field nor in custom-fields.yml");
+                    continue;
+                }
+
+                if (value.ValueKind == JsonValueKind.Array)
+                {
+                    if (!definition.IsArray)
+                    {
+                        problems.Add($"{name}: '{field}' is an array but its definition does not normalize to array");
+                    }
+
+                    foreach (var item in value.EnumerateArray())
+                    {
+                        CheckType(name, field, definition.Type, item, problems);
+                    }
+                }
+                else
+                {
+                    CheckType(name, field, definition.Type, value, problems);
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [SharedEcsFact]
+    public void Samples_EventKindCategoryAndType_AreAllowedValues()
+    {
+        var kinds = EcsDefinitions.Ecs["event.kind"].AllowedValues!.Select(v => v.Name).ToHashSet();
+        var categories = EcsDefinitions.Ecs["event.category"].AllowedValues!.ToDictionary(v => v.Name);
+        var types = EcsDefinitions.Ecs["event.type"].AllowedValues!.Select(v => v.Name).ToHashSet();
+        foreach (var (name, finding) in Samples())
+        {
+            using var doc = JsonDocument.Parse(FindingJson.Write(finding));
+            var ev = doc.RootElement.GetProperty("event");
+            Assert.Contains(ev.GetProperty("kind").GetString()!, kinds);
+            var cats = ev.GetProperty("category").EnumerateArray().Select(e => e.GetString()!).ToList();
+            var typs = ev.GetProperty("type").EnumerateArray().Select(e => e.GetString()!).ToList();
+            Assert.All(cats, c => Assert.True(categories.ContainsKey(c), $"{name}: event.category '{c}' is not an ECS allowed value"));
+            Assert.All(typs, t => Assert.True(types.Contains(t), $"{name}: event.type '{t}' is not an ECS allowed value"));
+
+            // ECS lists the event types expected with each category; every type must be expected by one of them.
+            var expected = cats.SelectMany(c => categories[c].ExpectedEventTypes ?? []).ToHashSet();
+            Assert.All(typs, t => Assert.True(expected.Contains(t), $"{name}: event.type '{t}' is not expected with categories {string.Join(",", cats)}"));
+        }
+    }
+
+    [SharedEcsFact]
+    public void CustomFields_AreWellFormedAndDoNotRedefineEcs()
+    {
+        var known = StringTypes.Concat(IntegerTypes).Concat(FloatTypes).Concat(["ip", "date", "boolean"]).ToHashSet();
+        var custom = EcsDefinitions.Custom;
+
+        Assert.NotEmpty(custom);
+        Assert.Equal(custom.Count, custom.Select(f => f.Name).Distinct(StringComparer.Ordinal).Count());
+        Assert.All(custom, f =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(f.Description), $"{f.Name} has no description");
+            Assert.True(known.Contains(f.Type), $"{f.Name} has an unknown type '{f.Type}'");
+            Assert.False(EcsDefinitions.Ecs.ContainsKey(f.Name), $"{f.Name} is an ECS field: do not redefine it");
+            // A custom field must not sit under an ECS leaf (ECS 'event.id' cannot also be an object).
+            Assert.False(EcsDefinitions.Ecs.Keys.Any(k => f.Name.StartsWith(k + ".", StringComparison.Ordinal)), $"{f.Name} sits under an ECS leaf field");
+            Assert.DoesNotContain(f.Name.Split('.')[^1], new[] { "password", "payload" });
+        });
+    }
+
+    private static void CheckType(string sample, string field, string type, JsonElement value, List<string> problems)
+    {
+        var ok = type switch
+        {
+            _ when StringTypes.Contains(type) => value.ValueKind == JsonValueKind.String,
+            _ when IntegerTypes.Contains(type) => value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out _),
+            _ when FloatTypes.Contains(type) => value.ValueKind == JsonValueKind.Number,
+            "ip" => value.ValueKind == JsonValueKind.String && IPAddress.TryParse(value.GetString(), out _),
+            "date" => value.ValueKind == JsonValueKind.String
+                && DateTimeOffset.TryParseExact(value.GetString(), "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _),
+            "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+            _ => false,
+        };
+        if (!ok)
+        {
+            problems.Add($"{sample}: '{field}' = {value.GetRawText()} does not fit type '{type}'");
+        }
+    }
+
+    private static IEnumerable<(string Field, JsonElement Value)> Leaves(JsonElement element, string prefix)
+    {
+        foreach (var p in element.EnumerateObject())
+        {
+            var name = prefix.Length == 0 ? p.Name : prefix + "." + p.Name;
+            if (p.Value.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var leaf in Leaves(p.Value, name))
+                {
+                    yield return leaf;
+                }
+            }
+            else
+            {
+                yield return (name, p.Value);
+            }
+        }
+    }
+
+    private static IEnumerable<(string Name, Finding Finding)> Samples()
+    {
+        yield return ("full", TestFindings.Full());
+        yield return ("minimal", TestFindings.Minimal());
+        var many = TestFindings.Many(4);
+        for (var i = 0; i < many.Count; i++)
+        {
+            yield return ($"many-{i}", many[i]);
+        }
+
+        // One finding carrying every documented custom field, with a value of its documented type.
+        var evidence = new Dictionary<string, object>();
+        foreach (var f in EcsDefinitions.Custom.Where(f => f.Name is not ("flow.id" or "secmon.event_count")))
+        {
+            object one = f.Type switch
+            {
+                "long" => 3L,
+                "boolean" => true,
+                _ => "value-of-" + f.Name,
+            };
+            evidence[f.Name] = f.IsArray
+                ? one switch { long l => new[] { l, l + 1 }, bool b => new[] { b }, _ => new[] { (string)one, "second" } }
+                : one;
+        }
+
+        yield return ("every-custom-field", TestFindings.Full() with { Evidence = evidence });
+    }
+}

@@ -1,0 +1,146 @@
+using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
+using SecMon.Findings.Store;
+
+namespace SecMon.Findings.Tests.Store;
+
+public sealed class FindingStoreWriteTests
+{
+    [Fact]
+    public void Write_SameFindingTwice_StoredOnce()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var f = TestFindings.Full();
+
+        Assert.Equal(1, store.Write([f]));
+        Assert.Equal(0, store.Write([f]));
+        Assert.Equal(0, store.Write([f, f]));
+        Assert.Equal(1, store.Count());
+    }
+
+    [Fact]
+    public void Write_DuplicateInsideOneBatch_StoredOnce()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var f = TestFindings.Full();
+
+        Assert.Equal(2, store.Write([f, TestFindings.Minimal(), f]));
+        Assert.Equal(2, store.Count());
+    }
+
+    [Fact]
+    public void Write_SameIdAtAnotherTime_StillOneDocument()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var f = TestFindings.Full();
+
+        store.Write([f]);
+        Assert.Equal(0, store.Write([f with { TimestampMicros = f.TimestampMicros + 5_000_000 }]));
+
+        Assert.Equal(f.TimestampMicros, store.Get(f.Id)!.TimestampMicros);
+    }
+
+    [Fact]
+    public void Write_AnalysingTheSameSetAgain_StoresNothingNew()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path, new FindingStoreOptions { BatchSize = 64 });
+        var findings = TestFindings.Many(1000);
+
+        Assert.Equal(1000, store.Write(findings));
+        Assert.Equal(0, store.Write(findings));
+        Assert.Equal(0, store.Write([.. findings.AsEnumerable().Reverse()]));
+        Assert.Equal(1000, store.Count());
+    }
+
+    [Fact]
+    public void Write_ThousandsInOneMicrosecond_AllStoredOnceAndPagedWithoutLoss()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        // More findings at one timestamp than a microsecond has keys (2,048): a capture with broken clocks.
+        var findings = TestFindings.Many(3000).Select(f => f with { TimestampMicros = 0 }).ToList();
+
+        Assert.Equal(3000, store.Write(findings));
+        Assert.Equal(0, store.Write(findings));
+
+        var seen = new HashSet<string>();
+        string? cursor = null;
+        do
+        {
+            var page = store.Search(new FindingQuery { Limit = 500, After = cursor });
+            Assert.All(page.Items, i => Assert.True(seen.Add(i.Id), $"{i.Id} returned twice"));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(findings.Select(f => f.Id).ToHashSet(), seen);
+    }
+
+    [Fact]
+    public void Write_BatchSmallerThanInput_WritesEveryBatch()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path, new FindingStoreOptions { BatchSize = 7 });
+
+        Assert.Equal(600, store.Write(TestFindings.Many(600)));
+        Assert.Equal(600, store.Count());
+    }
+
+    [Fact]
+    public void Write_StoresTheEcsDocumentByteForByte()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var f = TestFindings.Full();
+
+        store.Write([f]);
+        var stored = store.Get(f.Id)!;
+
+        Assert.Equal(FindingJson.Write(f), stored.Json);
+        Assert.Equal(f.RuleName, stored.RuleName);
+        Assert.Equal((int)Severity.High, stored.Severity);
+        Assert.Equal("00-1A-2B-3C-4D-5E", stored.DeviceId);
+        Assert.Equal(f.Message, stored.ToFinding().Message);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1_000_000L)]
+    [InlineData(long.MaxValue)]
+    public void Write_ExtremeTimestamp_StoredAndFound(long micros)
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var f = TestFindings.Minimal() with { TimestampMicros = micros };
+
+        Assert.Equal(1, store.Write([f]));
+
+        Assert.Equal(micros, store.Get(f.Id)!.TimestampMicros);
+        Assert.Single(store.Search(new FindingQuery()).Items);
+    }
+
+    [Fact]
+    public void Write_FindingWithoutRequiredMember_ThrowsAndStoresNothing()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var bad = TestFindings.Minimal() with { RuleName = null! };
+
+        Assert.Throws<ArgumentException>(() => store.Write([TestFindings.Full(), bad]));
+        Assert.Equal(0, store.Count());
+    }
+
+    [Fact]
+    public void Write_AfterDispose_Throws()
+    {
+        using var tmp = new TempDir();
+        var store = FindingStoreOpenTests.Opened(tmp.Path);
+        store.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => store.Write([TestFindings.Minimal()]));
+    }
+}
