@@ -37,6 +37,9 @@ public sealed record IssueRequest
     /// <summary>The serial of the certificate being renewed (EST simplereenroll).</summary>
     public string? RenewedFrom { get; init; }
 
+    /// <summary>Prefix for the audit detail of a refusal (EST puts the HTTP status there: <c>"400 "</c>).</summary>
+    public string RefusalPrefix { get; init; } = "";
+
     /// <summary>EST serverkeygen: the key to certify instead of the CSR's (the CSR signature is then not checked).</summary>
     public Org.BouncyCastle.Asn1.X509.SubjectPublicKeyInfo? ServerGeneratedKey { get; init; }
 }
@@ -193,7 +196,7 @@ public sealed class CertificateAuthority : IDisposable
         var check = Policy.Check(request.CsrDer, expect);
         if (!check.Ok)
         {
-            Store.Audit(Time.GetUtcNow(), AuditActions.Refuse, request.Actor, request.DeviceId, null, "refused", check.Reason);
+            Store.Audit(Time.GetUtcNow(), AuditActions.Refuse, request.Actor, request.DeviceId, null, "refused", request.RefusalPrefix + check.Reason);
             return new IssueResult(null, null, check.Reason);
         }
 
@@ -227,7 +230,7 @@ public sealed class CertificateAuthority : IDisposable
         if (!stored)
         {
             const string reason = "enrollment token already used";
-            Store.Audit(now, AuditActions.Refuse, request.Actor, request.DeviceId, null, "refused", reason);
+            Store.Audit(now, AuditActions.Refuse, request.Actor, request.DeviceId, null, "refused", (request.RefusalPrefix.Length > 0 ? "401 " : "") + reason);
             return new IssueResult(null, null, reason);
         }
 
@@ -521,9 +524,10 @@ public sealed class CertificateAuthority : IDisposable
         Store.Dispose();
     }
 
-    /// <summary>Subject DN of an X509Name attribute type.</summary>
-    internal static string? CommonNameOf(X509Name name)
+    /// <summary>The first CN of a name, or null.</summary>
+    public static string? CommonNameOf(X509Name name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var values = name.GetValueList(X509Name.CN);
         return values.Count > 0 ? values[0] : null;
     }

@@ -165,6 +165,7 @@ public sealed class EnrollmentService
             DnsNames = profile.Kind == ProfileKind.Server ? [token.DeviceId] : null,
             IpAddresses = profile.Kind == ProfileKind.Server ? [] : null,
             Actor = Actor(credentials),
+            RefusalPrefix = "400 ",
             ConsumeTokenId = token.Id,
         });
         return ToResult(result);
@@ -204,6 +205,7 @@ public sealed class EnrollmentService
             Profile = _ca.FindProfile(current.Profile)!,
             DeviceId = current.DeviceId,
             Actor = Actor(credentials),
+            RefusalPrefix = "400 ",
             RenewedFrom = current.Serial,
         });
         return ToResult(result);
@@ -267,6 +269,7 @@ public sealed class EnrollmentService
             Profile = _ca.FindProfile("device")!,
             DeviceId = deviceId,
             Actor = Actor(credentials),
+            RefusalPrefix = "400 ",
             ConsumeTokenId = tokenId,
             ServerGeneratedKey = key.PublicKeyInfo,
         });

@@ -165,7 +165,7 @@ public sealed class CsrPolicy
 
             if (tlvLength != der.Length)
             {
-                error = tlvLength < der.Length ? "CSR has trailing bytes after the DER SEQUENCE" : "malformed CSR (truncated)";
+                error = tlvLength < der.Length ? "malformed CSR (trailing bytes after the DER SEQUENCE)" : "malformed CSR (truncated)";
                 return false;
             }
 

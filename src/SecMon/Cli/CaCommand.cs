@@ -335,11 +335,12 @@ internal static class CaCommand
 
     private static Command Audit()
     {
-        var data = CaCliSupport.Data();
+        var verifyOpts = CaCliSupport.NewCaOptions();
+        var data = verifyOpts.Data;
         var verify = new Command("verify",
             "Verify the audit log's hash chain: every row links to the one before; an edited, inserted or deleted row is reported.\n" +
             "Prints the head hash: keep a copy elsewhere to detect rows removed from the end. Exit 65 when the chain is broken.");
-        verify.Options.Add(data);
+        verifyOpts.AddTo(verify);
         verify.SetAction(parse => CaCliSupport.Run(() =>
         {
             using var store = PkiStore.Open(parse.GetValue(data)!);
@@ -353,11 +354,12 @@ internal static class CaCommand
             Console.Out.WriteLine($"audit log OK: {v.VerifiedRows} rows, head {v.HeadHash}");
             return ExitCodes.Ok;
         }));
-        var listData = CaCliSupport.Data();
+        var listOpts = CaCliSupport.NewCaOptions();
+        var listData = listOpts.Data;
         var last = new Option<int?>("--last") { Description = "Only the last N rows." };
         var json = new Option<bool>("--json") { Description = "One JSON object per row on stdout." };
         var list = new Command("list", "Show the audit log (issuance, renewal, revocation, token use, refusals).\nExample: secmon ca audit list --last 20");
-        list.Options.Add(listData);
+        listOpts.AddTo(list);
         list.Options.Add(last);
         list.Options.Add(json);
         list.SetAction(parse => CaCliSupport.Run(() =>
@@ -389,9 +391,10 @@ internal static class CaCommand
 
     private static Command Pending()
     {
-        var data = CaCliSupport.Data();
+        var opts = CaCliSupport.NewCaOptions();
+        var data = opts.Data;
         var cmd = new Command("pending", "List enrollments waiting for approval (`secmon serve --approval manual`).\nExample: secmon ca pending, then secmon ca approve ID");
-        cmd.Options.Add(data);
+        opts.AddTo(cmd);
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
             using var store = PkiStore.Open(parse.GetValue(data)!);
