@@ -40,7 +40,9 @@ public static class RulePackLoader
         {
             if (Directory.Exists(path))
             {
-                var found = Directory.EnumerateFiles(path, "*.yaml").Concat(Directory.EnumerateFiles(path, "*.yml"))
+                // Compare extensions exactly (a search pattern like *.yml also matches *.yml~ on some platforms).
+                var found = Directory.EnumerateFiles(path)
+                    .Where(f => Path.GetExtension(f) is ".yaml" or ".yml")
                     .Order(StringComparer.Ordinal).ToList();
                 if (found.Count == 0)
                 {
