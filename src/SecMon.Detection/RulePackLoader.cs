@@ -134,7 +134,7 @@ public static class RulePackLoader
 
         if (ctx.Errors.Count > 0)
         {
-            return new RuleLoadResult(null, ctx.Errors);
+            return new RuleLoadResult(null, [.. ctx.Errors.OrderBy(e => e.File, StringComparer.Ordinal).ThenBy(e => e.Line).ThenBy(e => e.Column)]);
         }
 
         return new RuleLoadResult(new RuleSet(rules, [.. suppressions.Select(s => s.Item1)], files, disabled, catalogue, guard), []);

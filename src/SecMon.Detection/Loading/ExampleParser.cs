@@ -133,6 +133,13 @@ internal sealed class ExampleParser(LoadContext ctx)
 
         if (!ctx.Schemas.TryGetValue(type, out var schema))
         {
+            if (ctx.ReportedUnknownTypes.Contains(type))
+            {
+                // Already reported where the rule names it.
+                return null;
+            }
+
+            ctx.ReportedUnknownTypes.Add(type);
             ctx.Error(typeNode, $"{label} example: unknown event type '{type}'{Suggestions.DidYouMean(type, ctx.Schemas.Keys)}; {ctx.KnownTypes()}.");
             return null;
         }

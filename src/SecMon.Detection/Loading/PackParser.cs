@@ -17,6 +17,7 @@ internal sealed class PackParser(LoadContext ctx)
     public Result? Parse(string file, string text)
     {
         ctx.File = file;
+        ctx.ReportedUnknownTypes.Clear();
         var stream = new YamlStream();
         try
         {

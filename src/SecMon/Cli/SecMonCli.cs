@@ -23,5 +23,6 @@ internal static class SecMonCli
     // One line per command group (a command's name is a contract once it exists: see README.md).
     private static IEnumerable<Command> Commands() =>
     [
+        RulesCommand.Create(),
     ];
 }
