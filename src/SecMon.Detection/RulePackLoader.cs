@@ -94,6 +94,7 @@ public static class RulePackLoader
         var suppressions = new List<(SuppressionDefinition, List<(string Id, YamlDotNet.RepresentationModel.YamlNode Node)>, string File)>();
         var seen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
         var files = new List<string>();
+        var disableOthers = new List<(string Id, YamlDotNet.RepresentationModel.YamlNode Node, string File)>();
         foreach (var (file, yaml) in packs)
         {
             files.Add(file);
@@ -116,6 +117,7 @@ public static class RulePackLoader
             }
 
             rules.AddRange(result.Rules);
+            disableOthers.AddRange(result.DisableOthers.Select(d => (d.Id, d.Node, file)));
             disabled.AddRange(result.Disabled);
             suppressions.AddRange(result.Suppressions.Select(s => (s.Suppression, s.RuleIds, file)));
         }
@@ -129,6 +131,20 @@ public static class RulePackLoader
                     ctx.File = file;
                     ctx.Error(node, $"suppression names rule '{id}', which no loaded pack defines{Suggestions.DidYouMean(id, seen.Keys)}.");
                 }
+            }
+        }
+
+        // 'disable: [ids]' in any pack switches rules of other packs off (a site pack quieting a shipped rule).
+        foreach (var (id, node, file) in disableOthers)
+        {
+            if (!seen.ContainsKey(id))
+            {
+                ctx.File = file;
+                ctx.Error(node, $"'disable' names rule '{id}', which no loaded pack defines{Suggestions.DidYouMean(id, seen.Keys)}.");
+            }
+            else if (rules.RemoveAll(r => r.Id == id) > 0)
+            {
+                disabled.Add(id);
             }
         }
 
