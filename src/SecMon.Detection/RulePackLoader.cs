@@ -40,7 +40,9 @@ public static class RulePackLoader
         {
             if (Directory.Exists(path))
             {
-                var found = Directory.EnumerateFiles(path, "*.yaml").Concat(Directory.EnumerateFiles(path, "*.yml"))
+                // Compare extensions exactly (a search pattern like *.yml also matches *.yml~ on some platforms).
+                var found = Directory.EnumerateFiles(path)
+                    .Where(f => Path.GetExtension(f) is ".yaml" or ".yml")
                     .Order(StringComparer.Ordinal).ToList();
                 if (found.Count == 0)
                 {
@@ -92,6 +94,7 @@ public static class RulePackLoader
         var suppressions = new List<(SuppressionDefinition, List<(string Id, YamlDotNet.RepresentationModel.YamlNode Node)>, string File)>();
         var seen = new Dictionary<string, SourceLocation>(StringComparer.Ordinal);
         var files = new List<string>();
+        var disableOthers = new List<(string Id, YamlDotNet.RepresentationModel.YamlNode Node, string File)>();
         foreach (var (file, yaml) in packs)
         {
             files.Add(file);
@@ -114,6 +117,7 @@ public static class RulePackLoader
             }
 
             rules.AddRange(result.Rules);
+            disableOthers.AddRange(result.DisableOthers.Select(d => (d.Id, d.Node, file)));
             disabled.AddRange(result.Disabled);
             suppressions.AddRange(result.Suppressions.Select(s => (s.Suppression, s.RuleIds, file)));
         }
@@ -130,9 +134,23 @@ public static class RulePackLoader
             }
         }
 
+        // 'disable: [ids]' in any pack switches rules of other packs off (a site pack quieting a shipped rule).
+        foreach (var (id, node, file) in disableOthers)
+        {
+            if (!seen.ContainsKey(id))
+            {
+                ctx.File = file;
+                ctx.Error(node, $"'disable' names rule '{id}', which no loaded pack defines{Suggestions.DidYouMean(id, seen.Keys)}.");
+            }
+            else if (rules.RemoveAll(r => r.Id == id) > 0)
+            {
+                disabled.Add(id);
+            }
+        }
+
         if (ctx.Errors.Count > 0)
         {
-            return new RuleLoadResult(null, ctx.Errors);
+            return new RuleLoadResult(null, [.. ctx.Errors.OrderBy(e => e.File, StringComparer.Ordinal).ThenBy(e => e.Line).ThenBy(e => e.Column)]);
         }
 
         return new RuleLoadResult(new RuleSet(rules, [.. suppressions.Select(s => s.Item1)], files, disabled, catalogue, guard), []);

@@ -91,6 +91,15 @@ public sealed class BaselineModel
         return true;
     }
 
+    /// <summary>Ends learning when capture time passes its end (without starting it: only events start it).</summary>
+    internal void AdvanceTo(long micros)
+    {
+        if (!Learned && LearningEndMicros is { } end && micros >= end)
+        {
+            Learned = true;
+        }
+    }
+
     internal NewValueBaseline NewValues(string ruleId)
     {
         if (!_newValues.TryGetValue(ruleId, out var b))

@@ -274,6 +274,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
 
     public override void Advance(long now)
     {
+        model.AdvanceTo(now);
         var baseline = Baseline;
         var nowBucket = Math.DivRem(now, spec.PerMicros).Quotient;
         if (baseline.SweptBucket == long.MinValue || nowBucket - 1 <= baseline.SweptBucket)

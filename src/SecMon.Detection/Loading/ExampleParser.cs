@@ -106,7 +106,7 @@ internal sealed class ExampleParser(LoadContext ctx)
                 ctx.Error(x.Get("severity"), $"{label} example expect: severity must be low, medium, high or critical.");
             }
 
-            var count = x.OptionalInteger("count", 1, long.MaxValue);
+            var count = x.OptionalInteger("count", 0, long.MaxValue);
             if (!shouldMatch && (sev is not null || count is not null || findings > 0))
             {
                 ctx.Error(em2, $"{label} example: a no_match case expects no finding; move it to match.");
@@ -133,6 +133,13 @@ internal sealed class ExampleParser(LoadContext ctx)
 
         if (!ctx.Schemas.TryGetValue(type, out var schema))
         {
+            if (ctx.ReportedUnknownTypes.Contains(type))
+            {
+                // Already reported where the rule names it.
+                return null;
+            }
+
+            ctx.ReportedUnknownTypes.Add(type);
             ctx.Error(typeNode, $"{label} example: unknown event type '{type}'{Suggestions.DidYouMean(type, ctx.Schemas.Keys)}; {ctx.KnownTypes()}.");
             return null;
         }

@@ -56,6 +56,9 @@ internal sealed class LoadContext
     /// <summary>The file being read.</summary>
     public string File { get; set; } = "";
 
+    /// <summary>Event types already reported unknown in the current file (examples do not repeat the error).</summary>
+    public HashSet<string> ReportedUnknownTypes { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Every error so far.</summary>
     public List<RuleError> Errors { get; } = [];
 
@@ -95,6 +98,11 @@ internal sealed class LoadContext
         if (name.StartsWith(FieldRef.SessionPrefix, StringComparison.Ordinal))
         {
             var baseName = name[FieldRef.SessionPrefix.Length..];
+            if (scope.Unchecked)
+            {
+                return new FieldRef(name, _allFields.TryGetValue(baseName, out var guess) && guess is { } g0 ? g0 : FieldKind.Text);
+            }
+
             if (!_allFields.TryGetValue(baseName, out var k))
             {
                 Error(node, $"unknown field '{name}': session fields name a field of any event type after 'session.', and no event type has '{baseName}'{Suggestions.DidYouMean(baseName, _allFields.Keys)}.");

@@ -8,15 +8,22 @@ namespace SecMon.Detection.Loading;
 /// <summary>Parses one pack file: header, rules and suppressions.</summary>
 internal sealed class PackParser(LoadContext ctx)
 {
-    private static readonly string[] PackKeys = ["pack", "version", "description", "rules", "suppressions"];
+    private static readonly string[] PackKeys = ["pack", "version", "description", "rules", "suppressions", "disable"];
     private static readonly string[] SuppressionKeys = ["name", "reason", "rules", "devices", "device", "where"];
 
     /// <summary>The rules, disabled rule ids and suppressions of one file.</summary>
-    public sealed record Result(PackInfo Pack, List<RuleDefinition> Rules, List<(string Id, SourceLocation At)> AllIds, List<string> Disabled, List<(SuppressionDefinition Suppression, List<(string Id, YamlNode Node)> RuleIds)> Suppressions);
+    public sealed record Result(
+        PackInfo Pack,
+        List<RuleDefinition> Rules,
+        List<(string Id, SourceLocation At)> AllIds,
+        List<string> Disabled,
+        List<(SuppressionDefinition Suppression, List<(string Id, YamlNode Node)> RuleIds)> Suppressions,
+        List<(string Id, YamlNode Node)> DisableOthers);
 
     public Result? Parse(string file, string text)
     {
         ctx.File = file;
+        ctx.ReportedUnknownTypes.Clear();
         var stream = new YamlStream();
         try
         {
@@ -49,7 +56,7 @@ internal sealed class PackParser(LoadContext ctx)
         var m = new MappingReader(ctx, root, "pack", PackKeys);
         var name = m.OptionalText("pack") ?? Path.GetFileNameWithoutExtension(file);
         var pack = new PackInfo(name, file, m.OptionalText("version"), m.OptionalText("description"));
-        var result = new Result(pack, [], [], [], []);
+        var result = new Result(pack, [], [], [], [], m.TextList("disable") ?? []);
         var rulesNode = m.Get("rules");
         if (rulesNode is YamlSequenceNode seq)
         {
@@ -104,9 +111,9 @@ internal sealed class PackParser(LoadContext ctx)
             }
         }
 
-        if (rulesNode is null && !m.Has("suppressions"))
+        if (rulesNode is null && !m.Has("suppressions") && !m.Has("disable"))
         {
-            ctx.Error(root, "the pack has neither 'rules' nor 'suppressions'.");
+            ctx.Error(root, "the pack has none of 'rules', 'suppressions' and 'disable'.");
         }
 
         return result;

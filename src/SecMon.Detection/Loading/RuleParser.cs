@@ -355,6 +355,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             else
             {
                 unknown = true;
+                ctx.ReportedUnknownTypes.Add(type);
                 ctx.Error(n, $"{what}: unknown event type '{type}'{Suggestions.DidYouMean(type, ctx.Schemas.Keys)}; {ctx.KnownTypes()}.");
             }
         }
@@ -746,6 +747,20 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
         return list;
     }
 
+    // Whether the threshold or a sequence step names a 'distinct' field (resolved or not: no cascading error).
+    private static bool DeclaresDistinct(MappingReader m)
+    {
+        var key = new YamlScalarNode("distinct");
+        if (m.Get("threshold") is YamlMappingNode th && th.Children.ContainsKey(key))
+        {
+            return true;
+        }
+
+        return m.Get("sequence") is YamlMappingNode seq &&
+            seq.Children.TryGetValue(new YamlScalarNode("steps"), out var steps) && steps is YamlSequenceNode list &&
+            list.Children.OfType<YamlMappingNode>().Any(step => step.Children.ContainsKey(key));
+    }
+
     private MessageTemplate? ParseMessage(MappingReader m, FieldScope scope, ThresholdSpec? th, SequenceSpec? seq, BaselineSpec? bl, NamespaceSpec? ns)
     {
         var text = m.RequiredText("message", "a sentence naming the device, client id and user, with {field} placeholders");
@@ -775,7 +790,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             {
                 var ok = name switch
                 {
-                    "distinct" => th?.Distinct is not null || (seq?.Steps.Any(s => s.Distinct is not null) ?? false),
+                    "distinct" => DeclaresDistinct(m),
                     "window" => th is not null || seq is not null || m.Has("aggregate") || bl?.Kind == BaselineKind.Rate,
                     "value" => bl is not null,
                     "peers" => ns is not null,

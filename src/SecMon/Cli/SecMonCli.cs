@@ -31,5 +31,6 @@ internal static class SecMonCli
         ServeCommand.Create(),
         FindingsCommand.Create(),
         DevicesCommand.Create(),
+        RulesCommand.Create(),
     ];
 }

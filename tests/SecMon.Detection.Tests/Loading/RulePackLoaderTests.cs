@@ -272,4 +272,26 @@ public sealed class RulePackLoaderTests
         var e = Assert.Single(r.Errors);
         Assert.Contains("no such file or directory", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void LoadTexts_DisableInAnotherPack_SwitchesRuleOff()
+    {
+        var site = "pack: site\ndisable: [TEST-0001]\n";
+
+        var r = RulePackLoader.LoadTexts([("shipped.yaml", OneRule("mqtt.connect", "")), ("site.yaml", site)], FakeSchemas.Catalogue);
+
+        Assert.True(r.Success, string.Join("\n", r.Errors));
+        Assert.Empty(r.RuleSet!.Rules);
+        Assert.Equal(["TEST-0001"], r.RuleSet.DisabledRuleIds);
+    }
+
+    [Fact]
+    public void LoadTexts_DisableUnknownRule_IsError()
+    {
+        var r = RulePackLoader.LoadTexts([("site.yaml", "pack: site\ndisable: [TEST-0009]\n")], FakeSchemas.Catalogue);
+
+        var e = Assert.Single(r.Errors);
+        Assert.Equal(("site.yaml", 2), (e.File, e.Line));
+        Assert.Contains("'disable' names rule 'TEST-0009'", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,189 @@
+using SecMon.Core.Devices;
+using SecMon.Detection.Inventory;
+using SecMon.Testing;
+using static SecMon.Detection.Tests.TestRules;
+
+namespace SecMon.Detection.Tests.Inventory;
+
+public sealed class DeviceInventoryTests
+{
+    private static Device Get(DeviceInventory inv, string id) => Assert.Single(inv.Devices, d => d.Id == id);
+
+    private static void ObserveAll(DeviceInventory inv, params TestEvent[] events)
+    {
+        foreach (var e in events)
+        {
+            inv.Observe(e);
+        }
+    }
+
+    [Fact]
+    public void Observe_AnonymousAcceptedSession_ClientAndBrokerAnonymous()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+
+        ObserveAll(inv, Connect(flow, T0, 1, clientId: "sensor-1"), Connack(flow, T0 + 1, 2, accepted: true, code: 0));
+
+        var client = Get(inv, "10.0.0.5");
+        Assert.Equal(AuthPosture.Anonymous, client.Auth);
+        Assert.Equal(["sensor-1"], client.ClientIds);
+        Assert.Empty(client.Usernames);
+        Assert.False(client.IsServer);
+        var broker = Get(inv, "10.0.0.1");
+        Assert.True(broker.IsServer);
+        Assert.Equal(AuthPosture.Anonymous, broker.Auth);
+        Assert.Equal([1883], broker.Ports);
+        Assert.Equal(["10.0.0.5"], broker.Peers);
+    }
+
+    [Fact]
+    public void Observe_AnonymousRefused_NotAnonymous()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+
+        ObserveAll(inv, Connect(flow, T0, 1), Connack(flow, T0 + 1, 2, accepted: false, code: 5));
+
+        Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.5").Auth);
+    }
+
+    [Fact]
+    public void Observe_PasswordInCleartext_ExposedEvenIfRefused_UserKeptPasswordNot()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+
+        ObserveAll(inv, Connect(flow, T0, 1, user: "meter", passwordHash: "h"), Connack(flow, T0 + 1, 2, accepted: false, code: 4));
+
+        var d = Get(inv, "10.0.0.5");
+        Assert.Equal(AuthPosture.PasswordCleartext, d.Auth);
+        Assert.Equal(["meter"], d.Usernames);
+    }
+
+    [Fact]
+    public void Observe_TlsSessionOnMqttPort_TlsNeverAnonymous()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 8883);
+
+        inv.Observe(TestEvent.Of(FakeSchemas.TlsClientHello, flow, T0, 1, ("tls.version", "1.3")));
+        inv.Observe(TestEvent.Of(FakeSchemas.TlsServerHello, flow.Reverse!, T0 + 1, 2, ("tls.version", "1.3")));
+
+        Assert.Equal(AuthPosture.Tls, Get(inv, "10.0.0.5").Auth);
+        Assert.Equal(["tls"], Get(inv, "10.0.0.5").Protocols);
+    }
+
+    [Fact]
+    public void Observe_CertificateRequestOrClientCertificate_MutualTls()
+    {
+        var inv = new DeviceInventory();
+        var a = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 8883);
+        var b = FakeFlows.Create(clientIp: "10.0.0.6", serverPort: 8884);
+
+        ObserveAll(inv,
+            TestEvent.Of(FakeSchemas.TlsClientHello, a, T0, 1),
+            TestEvent.Of(FakeSchemas.TlsCertificateRequest, a.Reverse!, T0 + 1, 2),
+            TestEvent.Of(FakeSchemas.TlsClientCertificate, b, T0 + 2, 3));
+
+        Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.5").Auth);
+        Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.6").Auth);
+    }
+
+    [Fact]
+    public void Observe_TlsOnOtherPort_DoesNotSetPosture()
+    {
+        var inv = new DeviceInventory();
+
+        inv.Observe(TestEvent.Of(FakeSchemas.TlsClientHello, FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 443), T0, 1));
+
+        Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.5").Auth);
+    }
+
+    [Fact]
+    public void Observe_SeveralSessions_PostureIsTheWeakest()
+    {
+        var inv = new DeviceInventory();
+        var mtls = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 8883);
+        var plain = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 1883);
+
+        ObserveAll(inv,
+            TestEvent.Of(FakeSchemas.TlsClientHello, mtls, T0, 1),
+            TestEvent.Of(FakeSchemas.TlsClientCertificate, mtls, T0 + 1, 2));
+        Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.5").Auth);
+
+        ObserveAll(inv, Connect(plain, T0 + 2, 3, user: "u", passwordHash: "h"));
+        Assert.Equal(AuthPosture.PasswordCleartext, Get(inv, "10.0.0.5").Auth);
+
+        var anon = FakeFlows.Create(clientIp: "10.0.0.5");
+        ObserveAll(inv, Connect(anon, T0 + 3, 4), Connack(anon, T0 + 4, 5, accepted: true, code: 0));
+        Assert.Equal(AuthPosture.Anonymous, Get(inv, "10.0.0.5").Auth);
+    }
+
+    [Fact]
+    public void Observe_PublishWithoutConnack_ImpliesAcceptance()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+
+        ObserveAll(inv, Connect(flow, T0, 1), Publish(flow, T0 + 1, 2, "meters/4711/power"));
+
+        var d = Get(inv, "10.0.0.5");
+        Assert.Equal(AuthPosture.Anonymous, d.Auth);
+        Assert.Equal(1, d.Publishes);
+        Assert.Equal(["meters/+/power"], d.Topics);
+    }
+
+    [Fact]
+    public void Observe_MacSeen_DeviceKeyedByMacWithItsIps()
+    {
+        var inv = new DeviceInventory();
+
+        ObserveAll(inv,
+            Connect(FakeFlows.Create(clientIp: "10.0.0.5", clientMac: "02:00:00:00:00:05", serverMac: "02-00-00-00-00-01"), T0, 1),
+            Connect(FakeFlows.Create(clientIp: "10.0.0.50", clientMac: "02-00-00-00-00-05", serverMac: "02-00-00-00-00-01"), T0 + 5, 2));
+
+        var d = Get(inv, "02-00-00-00-00-05");
+        Assert.Equal("02-00-00-00-00-05", d.Mac);
+        Assert.Equal(["10.0.0.5", "10.0.0.50"], d.Ips);
+        Assert.Equal(T0, d.FirstSeenMicros);
+        Assert.Equal(T0 + 5, d.LastSeenMicros);
+        Assert.Equal(2, inv.Count);
+    }
+
+    [Fact]
+    public void Observe_ZeroMac_DeviceKeyedByIp()
+    {
+        var inv = new DeviceInventory();
+
+        ObserveAll(inv,
+            Connect(FakeFlows.Create(clientIp: "127.0.0.2", serverIp: "127.0.0.1", clientMac: "00-00-00-00-00-00", serverMac: "00-00-00-00-00-00"), T0, 1));
+
+        Assert.Equal(["127.0.0.1", "127.0.0.2"], inv.Devices.Select(d => d.Id));
+        Assert.All(inv.Devices, d => Assert.Null(d.Mac));
+    }
+
+    [Fact]
+    public void Observe_SubscribeFilters_RecordedAsTopics()
+    {
+        var inv = new DeviceInventory();
+
+        inv.Observe(Subscribe(FakeFlows.Create(clientIp: "10.0.0.5"), T0, 1, "plant/#", "$SYS/#"));
+
+        Assert.Equal(["$SYS/#", "plant/#"], Get(inv, "10.0.0.5").Topics);
+    }
+
+    [Fact]
+    public void Observe_MaxDevices_StopsAddingAndCounts()
+    {
+        var inv = new DeviceInventory(new InventoryOptions { MaxDevices = 3 });
+
+        for (var i = 0; i < 5; i++)
+        {
+            inv.Observe(Connect(FakeFlows.Create(clientIp: $"10.0.0.{i + 10}", serverIp: "10.0.0.1"), T0 + i, i));
+        }
+
+        Assert.Equal(3, inv.Count);
+        Assert.Equal(3, inv.DevicesDropped);
+    }
+}
