@@ -3,6 +3,10 @@ using SecMon.Analysis;
 using SecMon.Capture;
 using SecMon.Capture.Sources;
 using SecMon.Core;
+using SecMon.Detection;
+using SecMon.Findings.Ecs;
+using SecMon.Findings.Store;
+using SecMon.Findings.Summary;
 using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;
@@ -61,6 +65,23 @@ internal static class AnalyzeCommand
             return ExitCodes.Usage;
         }
 
+        // Rules first: an invalid pack stops the run before any work, with every error listed.
+        var shipped = RulesCommand.DefaultRulesDirectory();
+        string[] rulePaths = [.. (shipped is null ? [] : new[] { shipped }), .. ruleDirs];
+        if (rulePaths.Length == 0)
+        {
+            Error("no rules directory found (rules/ next to secmon or in the current directory); give one with --rules DIR");
+            return ExitCodes.NoInput;
+        }
+
+        var rules = RulePackLoader.Load(rulePaths, AnalysisSession.EventSchemas);
+        if (!rules.Success)
+        {
+            RulesCommand.ReportErrors(rules.Errors, asJson: false);
+            Error($"{rules.Errors.Count} error(s) in the rule packs; fix them (secmon rules validate shows the same list) and run again");
+            return ExitCodes.NoInput;
+        }
+
         var sources = new List<PcapFileSource>();
         foreach (var path in paths)
         {
@@ -75,14 +96,15 @@ internal static class AnalyzeCommand
             sources.Add(source);
         }
 
-        var dataError = DataDirectory.TryEnsure(dataDir);
-        if (dataError is not null)
+        using var files = new CaptureFileSet(sources);
+        var opened = FindingStore.Open(dataDir);
+        if (opened.Store is null)
         {
-            Error(dataError);
-            sources.ForEach(s => s.Dispose());
-            return ExitCodes.CantCreate;
+            Error(opened.Error!.Message);
+            return opened.Error.Kind == StoreErrorKind.NotWritable ? ExitCodes.CantCreate : ExitCodes.NoInput;
         }
 
+        using var store = opened.Store;
         var hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
         Stream? eventsOut;
         try
@@ -92,17 +114,36 @@ internal static class AnalyzeCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Error($"cannot write events to '{eventsPath}': {ex.Message}");
-            sources.ForEach(s => s.Dispose());
             return ExitCodes.CantCreate;
         }
 
-        using var files = new CaptureFileSet(sources);
-        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut);
+        var detection = new DetectionPipeline(rules.RuleSet!, store);
+        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut, detection);
         var progress = Progress.Create(files.TotalBytes);
         session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
         progress?.Done();
+        detection.Complete();
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
         session.Finish(what);
+        Console.Error.WriteLine($"  findings    {N(detection.Findings.Count)} ({N(detection.Inserted)} new in {store.DatabasePath}); devices {N(detection.Inventory.Count)}");
+        if (json)
+        {
+            using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
+            foreach (var finding in detection.Findings)
+            {
+                stdout.WriteLine(FindingJson.Write(finding));
+            }
+        }
+        else
+        {
+            FindingsSummaryTable.Write(Console.Out, detection.Findings);
+        }
+
+        if (ct.IsCancellationRequested)
+        {
+            Error("stopped before the end of the input; everything read so far was analysed and stored");
+        }
+
         return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
     }
 }

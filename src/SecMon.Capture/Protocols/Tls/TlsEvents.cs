@@ -71,23 +71,13 @@ internal sealed record TlsCertificateRequestEvent : ProtocolEvent
     public override EventSchema Schema => SchemaInstance;
 }
 
-/// <summary><c>tls.certificate</c>: a certificate chain sent in cleartext (TLS 1.2 and earlier), by the server or,
-/// for mutual TLS, by the client. Subject and issuer of the leaf.</summary>
-internal sealed record TlsCertificateEvent : ProtocolEvent
+/// <summary>A certificate chain sent in cleartext (TLS 1.2 and earlier): the leaf's subject and issuer.</summary>
+internal abstract record TlsCertificateEvent : ProtocolEvent
 {
-    /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new("tls.certificate",
-    [
-        new EventField<TlsCertificateEvent>("tls.certificate.sender", FieldKind.Text, e => FieldValue.Of(e.FromClient ? "client" : "server"), "client (mutual TLS) or server."),
-        new EventField<TlsCertificateEvent>("tls.certificate.count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the chain (0: the client had none to send)."),
-        new EventField<TlsCertificateEvent>("tls.certificate.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Leaf subject DN."),
-        new EventField<TlsCertificateEvent>("tls.certificate.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Leaf issuer DN."),
-    ]);
+    /// <summary>True when the client sent it (mutual TLS).</summary>
+    public abstract bool FromClient { get; }
 
-    /// <summary>True when the client sent it.</summary>
-    public bool FromClient { get; init; }
-
-    /// <summary>Certificates in the chain.</summary>
+    /// <summary>Certificates in the chain (0: a client that was asked but had none).</summary>
     public int Count { get; init; }
 
     /// <summary>Leaf subject, when parseable.</summary>
@@ -95,6 +85,40 @@ internal sealed record TlsCertificateEvent : ProtocolEvent
 
     /// <summary>Leaf issuer, when parseable.</summary>
     public string? Issuer { get; init; }
+}
+
+/// <summary><c>tls.client_certificate</c>: the client presented a certificate (mutual TLS), seen in TLS 1.2 and
+/// earlier (RFC 5246 §7.4.6); TLS 1.3 encrypts it.</summary>
+internal sealed record TlsClientCertificateEvent : TlsCertificateEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.client_certificate",
+    [
+        new EventField<TlsClientCertificateEvent>("tls.client.certificate_count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the client's chain (0: it had none)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Client leaf subject DN (ECS)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Client leaf issuer DN (ECS)."),
+    ]);
+
+    /// <inheritdoc />
+    public override bool FromClient => true;
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+}
+
+/// <summary><c>tls.server_certificate</c>: the server's chain, seen in TLS 1.2 and earlier.</summary>
+internal sealed record TlsServerCertificateEvent : TlsCertificateEvent
+{
+    /// <summary>The schema.</summary>
+    public static readonly EventSchema SchemaInstance = new("tls.server_certificate",
+    [
+        new EventField<TlsServerCertificateEvent>("tls.server.certificate_count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the server's chain."),
+        new EventField<TlsServerCertificateEvent>("tls.server.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Server leaf subject DN (ECS)."),
+        new EventField<TlsServerCertificateEvent>("tls.server.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Server leaf issuer DN (ECS)."),
+    ]);
+
+    /// <inheritdoc />
+    public override bool FromClient => false;
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;

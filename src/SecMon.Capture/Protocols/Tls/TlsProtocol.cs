@@ -22,7 +22,8 @@ internal sealed class TlsProtocol : IStreamProtocol
         TlsClientHelloEvent.SchemaInstance,
         TlsServerHelloEvent.SchemaInstance,
         TlsCertificateRequestEvent.SchemaInstance,
-        TlsCertificateEvent.SchemaInstance,
+        TlsClientCertificateEvent.SchemaInstance,
+        TlsServerCertificateEvent.SchemaInstance,
     ];
 
     /// <inheritdoc />

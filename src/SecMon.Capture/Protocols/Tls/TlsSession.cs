@@ -172,11 +172,22 @@ internal sealed class TlsSession : IStreamSession
                 if (TlsParser.TryReadCertificateList(body, out var count, out var leaf))
                 {
                     var (subject, issuer) = Names(leaf);
-                    Emit(new TlsCertificateEvent
+                    if (direction == FlowDirection.ToServer)
                     {
-                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                        FromClient = direction == FlowDirection.ToServer, Count = count, Subject = subject, Issuer = issuer,
-                    });
+                        Emit(new TlsClientCertificateEvent
+                        {
+                            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                            Count = count, Subject = subject, Issuer = issuer,
+                        });
+                    }
+                    else
+                    {
+                        Emit(new TlsServerCertificateEvent
+                        {
+                            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                            Count = count, Subject = subject, Issuer = issuer,
+                        });
+                    }
                 }
 
                 break;

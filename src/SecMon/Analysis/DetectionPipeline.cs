@@ -1,0 +1,94 @@
+using SecMon.Capture;
+using SecMon.Core.Events;
+using SecMon.Core.Findings;
+using SecMon.Detection;
+using SecMon.Detection.Baselines;
+using SecMon.Detection.Inventory;
+using SecMon.Findings.Store;
+
+namespace SecMon.Analysis;
+
+/// <summary>
+/// The detection half of an analysis: every event goes through the rules and the device inventory; findings are
+/// written to the store in batches (one transaction each) as they come, so a long run loses nothing if stopped.
+/// At the end the inventory and the learned baselines are saved.
+/// </summary>
+internal sealed class DetectionPipeline : IEventSink
+{
+    /// <summary>Key under which the baseline model is kept in the store (one model per data directory).</summary>
+    public const string BaselineKey = "secmon-baseline-model";
+
+    private const int BatchSize = 1000;
+    private readonly DetectionEngine _engine;
+    private readonly FindingStore? _store;
+    private readonly List<Finding> _pending = [];
+
+    /// <summary>Creates the pipeline; <paramref name="store"/> null means findings are only kept in memory.</summary>
+    public DetectionPipeline(RuleSet rules, FindingStore? store)
+    {
+        _store = store;
+        BaselineModel? baselines = null;
+        if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
+        {
+            baselines = BaselineModel.Import(json);
+        }
+
+        _engine = new DetectionEngine(rules, baselines: baselines);
+    }
+
+    /// <summary>Every finding of this run, in the order found.</summary>
+    public List<Finding> Findings { get; } = [];
+
+    /// <summary>Findings newly stored (not already in the store from an earlier run of the same capture).</summary>
+    public int Inserted { get; private set; }
+
+    /// <summary>The device inventory built from the events.</summary>
+    public DeviceInventory Inventory { get; } = new();
+
+    /// <summary>Detection counters.</summary>
+    public DetectionStats Stats => _engine.Stats;
+
+    /// <inheritdoc />
+    public void Emit(ProtocolEvent e)
+    {
+        Inventory.Observe(e);
+        Add(_engine.Process(e));
+    }
+
+    /// <summary>End of input: closes open windows, writes the rest, saves devices and baselines.</summary>
+    public void Complete()
+    {
+        Add(_engine.Complete());
+        Flush();
+        if (_store is not null)
+        {
+            _store.UpsertDevices(Inventory.Devices);
+            _store.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+        }
+    }
+
+    private void Add(IReadOnlyList<Finding> findings)
+    {
+        if (findings.Count == 0)
+        {
+            return;
+        }
+
+        Findings.AddRange(findings);
+        _pending.AddRange(findings);
+        if (_pending.Count >= BatchSize)
+        {
+            Flush();
+        }
+    }
+
+    private void Flush()
+    {
+        if (_store is not null && _pending.Count > 0)
+        {
+            Inserted += _store.Write(_pending);
+        }
+
+        _pending.Clear();
+    }
+}
