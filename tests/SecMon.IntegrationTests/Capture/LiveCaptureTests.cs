@@ -10,8 +10,10 @@ namespace SecMon.IntegrationTests.Capture;
 /// </summary>
 public sealed class LiveCaptureTests
 {
-    // Time for `dotnet secmon.dll` to start and open the interface before the clients run.
-    private static readonly TimeSpan StartUp = TimeSpan.FromSeconds(3);
+    // secmon prints "capturing on IF" once the interface is open and filtered: from then on the kernel keeps
+    // every matching packet for it, so the clients may start. A slow start (a loaded CI machine) only waits longer.
+    private const string Ready = "capturing on lo";
+    private static readonly TimeSpan StartUpLimit = TimeSpan.FromSeconds(60);
 
     [RequiresRootFact("mosquitto", "mosquitto_pub")]
     public async Task Capture_LoopbackForDuration_ReportsTheClientsConnectsAndPublishes()
@@ -20,9 +22,8 @@ public sealed class LiveCaptureTests
         using var dir = new TempDirectory();
         var events = dir.File("live.jsonl");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "10s"));
-        await Task.Delay(StartUp);
-        Assert.False(secmon.HasExited, $"secmon capture exited early: {secmon.StdErr}");
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "15s"));
+        Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
 
         string[] versions = ["mqttv311", "mqttv5", "mqttv31"];
         for (var i = 0; i < versions.Length; i++)
@@ -55,8 +56,7 @@ public sealed class LiveCaptureTests
         var events = dir.File("live.jsonl");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
             "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "120s"));
-        await Task.Delay(StartUp);
-        Assert.False(secmon.HasExited, $"secmon capture exited early: {secmon.StdErr}");
+        Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
         await broker.PublishAsync(["-i", "secmon-sigint", "-t", "secmon/sigint", "-m", "bye", "-q", "0"]);
         await Task.Delay(TimeSpan.FromSeconds(1));
 

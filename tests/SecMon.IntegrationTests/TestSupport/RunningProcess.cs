@@ -80,6 +80,28 @@ internal sealed class RunningProcess : IAsyncDisposable
         return running;
     }
 
+    /// <summary>Waits until the program's stderr contains <paramref name="text"/>; false if it exits or the time runs out first.</summary>
+    public async Task<bool> WaitForStdErrAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (StdErr.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+
+            if (HasExited)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return false;
+    }
+
     /// <summary>Waits for the program to exit; throws <see cref="TimeoutException"/> (and kills it) after <paramref name="timeout"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
