@@ -180,19 +180,8 @@ public sealed class DeviceInventory
         var server = Device(serverFlowSide.Mac, serverFlowSide.Ip);
         var t = e.TimestampMicros;
         var protocol = e.Schema.Protocol;
-        foreach (var (d, peer) in new[] { (client, serverFlowSide.Ip), (server, clientFlowSide.Ip) })
-        {
-            if (d is null)
-            {
-                continue;
-            }
-
-            d.First = Math.Min(d.First, t);
-            d.Last = Math.Max(d.Last, t);
-            d.Protocols.Add(protocol);
-            d.Ports.Add(serverPort);
-            d.Peers.Add(peer);
-        }
+        Touch(client, serverFlowSide.Ip, t, protocol, serverPort);
+        Touch(server, clientFlowSide.Ip, t, protocol, serverPort);
 
         client?.Ips.Add(clientFlowSide.Ip);
         if (server is not null)
@@ -281,6 +270,20 @@ public sealed class DeviceInventory
             default:
                 break;
         }
+    }
+
+    private static void Touch(DeviceState? d, string peer, long t, string protocol, int serverPort)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        d.First = Math.Min(d.First, t);
+        d.Last = Math.Max(d.Last, t);
+        d.Protocols.Add(protocol);
+        d.Ports.Add(serverPort);
+        d.Peers.Add(peer);
     }
 
     // Traffic after a CONNECT means the broker accepted it even if we missed the CONNACK.
