@@ -133,17 +133,34 @@ public sealed class ConditionTests
     }
 
     [Fact]
-    public void Where_SessionField_NewConnectWithoutUserClearsIt()
+    public void Where_SessionField_LaterEventWithoutTheFieldKeepsIt()
     {
-        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: null, session.mqtt.client_id: {exists: true}}"));
+        // The CONNACK does not repeat the user name here: the session is still alice's.
+        var rules = Load(OneRule("mqtt.connack", "    where: {session.mqtt.username: alice}"));
         var engine = new DetectionEngine(rules);
         var flow = FakeFlows.Create();
 
-        var before = Feed(engine, [Connect(flow, T0, 1, user: "alice"), Subscribe(flow, T0 + 1, 2, "#")], complete: false);
-        var after = Feed(engine, [Connect(flow, T0 + 2, 3, user: null), Subscribe(flow, T0 + 3, 4, "#")]);
+        var findings = Feed(engine, [Connect(flow, T0, 1, user: "alice"), Connack(flow, T0 + 1, 2, accepted: true, code: 0, user: null)]);
 
-        Assert.Empty(before);
-        Assert.Single(after);
+        Assert.Single(findings);
+    }
+
+    [Fact]
+    public void Where_SessionField_AnonymousSessionStaysMissing()
+    {
+        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: null, session.mqtt.client_id: {exists: true}}"));
+        var engine = new DetectionEngine(rules);
+
+        var findings = Feed(engine,
+        [
+            Connect(FakeFlows.Create(flowId: "a"), T0, 1, user: "alice"),
+            Subscribe(FakeFlows.Create(flowId: "a"), T0 + 1, 2, "#"),
+            Connect(FakeFlows.Create(flowId: "b"), T0 + 2, 3, user: null),
+            Subscribe(FakeFlows.Create(flowId: "b"), T0 + 3, 4, "#"),
+            Subscribe(FakeFlows.Create(flowId: "c"), T0 + 4, 5, "#"),
+        ]);
+
+        Assert.Equal("b", Assert.Single(findings).FlowId);
     }
 
     [Fact]
