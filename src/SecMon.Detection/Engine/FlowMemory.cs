@@ -36,7 +36,8 @@ internal sealed class FlowMemory(int slots, int maxFlows)
 
     private FieldValue[] Lookup(string flowId)
     {
-        // Consecutive events mostly come from the same flow; flow contexts share their id string.
+        // Consecutive events mostly come from the same flow; flow contexts share their id string. A hit needs no
+        // touch: no other flow was used since this one was looked up, so it is still the most recent.
         if (_last is not null && ReferenceEquals(flowId, _lastFlowId))
         {
             return _last;

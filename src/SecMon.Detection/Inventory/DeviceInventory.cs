@@ -30,7 +30,9 @@ public sealed record InventoryOptions
 /// the network without TLS (accepted or not: it was exposed either way); <c>tls</c> for a TLS session to an MQTT
 /// TLS port; <c>mutual_tls</c> when the server asked for, or the client sent, a certificate (TLS 1.2 shows both in
 /// clear; in TLS 1.3 the certificate is encrypted and only the request may show). A TLS session is never
-/// anonymous: SecMon cannot see inside it. A device's posture is its weakest session's. Not thread-safe.
+/// anonymous: SecMon cannot see inside it. A device's posture is its weakest session's (a broker's: the
+/// weakest session it accepted). <see cref="Device.Ports"/> holds the server ports of the device's sessions:
+/// for a client the ports it connected to, for a server the ports it served. Not thread-safe.
 /// </summary>
 public sealed class DeviceInventory
 {

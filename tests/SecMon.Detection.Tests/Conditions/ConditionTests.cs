@@ -171,4 +171,20 @@ public sealed class ConditionTests
 
         Assert.False(Matches("mqtt.publish", "{mqtt.topic: {regex: '^(a+)+$'}}", evil));
     }
+
+    [Fact]
+    public void SessionMemory_MoreFlowsThanBound_ForgetsLeastRecentlyActive()
+    {
+        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: {exists: true}}"));
+        var engine = new DetectionEngine(rules, new DetectionOptions { MaxFlows = 4 });
+        var flows = Enumerable.Range(0, 6).Select(i => FakeFlows.Create(flowId: $"f{i}")).ToArray();
+        var events = flows.Select((f, i) => Connect(f, T0 + i, i, user: "u" + i)).ToList();
+        events.Add(Subscribe(flows[0], T0 + 10, 10, "#")); // forgotten: its CONNECT is the oldest
+        events.Add(Subscribe(flows[5], T0 + 11, 11, "#")); // remembered
+
+        var findings = Feed(engine, events);
+
+        Assert.Equal("f5", Assert.Single(findings).FlowId);
+        Assert.Equal(3, engine.Stats.FlowsEvicted);
+    }
 }
