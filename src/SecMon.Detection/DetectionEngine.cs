@@ -203,6 +203,15 @@ public sealed class DetectionEngine
             return plan;
         }
 
+        plan = BuildPlan(schema);
+        _plans[schema] = plan;
+        return plan;
+    }
+
+    // Separate from PlanFor: its lambdas capture locals, and a closure is allocated on entry to the method
+    // that declares them, which must not be the per-event lookup.
+    private SchemaPlan BuildPlan(EventSchema schema)
+    {
         var context = new BindContext(schema, _rules.SessionSlots);
         var bindings = new List<RuleBinding>();
         foreach (var r in _runtimes)
@@ -240,9 +249,7 @@ public sealed class DetectionEngine
             }
         }
 
-        plan = new SchemaPlan([.. bindings], [.. updates]);
-        _plans[schema] = plan;
-        return plan;
+        return new SchemaPlan([.. bindings], [.. updates]);
     }
 
     private SuppressionBinding[] BindSuppressions(string ruleId, BindContext context)

@@ -17,37 +17,64 @@ internal static class TopicPattern
             topic = topic[..MaxLength];
         }
 
-        var changed = false;
+        // Most topics have no identifier level: scan first, allocate only when one must be replaced.
+        if (!HasIdentifierLevel(topic))
+        {
+            return topic;
+        }
+
         var levels = topic.Split('/');
         for (var i = 0; i < levels.Length; i++)
         {
             if (IsIdentifier(levels[i]))
             {
                 levels[i] = "+";
-                changed = true;
             }
         }
 
-        return changed ? string.Join('/', levels) : topic;
+        return string.Join('/', levels);
     }
 
-    private static bool IsIdentifier(string level)
+    private static bool HasIdentifierLevel(string topic)
+    {
+        var span = topic.AsSpan();
+        while (true)
+        {
+            var slash = span.IndexOf('/');
+            var level = slash < 0 ? span : span[..slash];
+            if (IsIdentifier(level))
+            {
+                return true;
+            }
+
+            if (slash < 0)
+            {
+                return false;
+            }
+
+            span = span[(slash + 1)..];
+        }
+    }
+
+    private static bool IsIdentifier(ReadOnlySpan<char> level)
     {
         if (level.Length == 0)
         {
             return false;
         }
 
-        if (level.All(char.IsAsciiDigit))
+        if (!level.ContainsAnyExceptInRange('0', '9'))
         {
             return true;
         }
 
-        if (level.Length >= 8 && level.All(char.IsAsciiHexDigit) && level.Any(char.IsAsciiDigit))
+        if (level.Length >= 8 && !level.ContainsAnyExcept(HexDigits) && level.IndexOfAnyInRange('0', '9') >= 0)
         {
             return true;
         }
 
         return level.Length == 36 && Guid.TryParseExact(level, "D", out _);
     }
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789abcdefABCDEF");
 }

@@ -17,12 +17,25 @@ internal static class BaselineEntity
             return DeviceIds.Of(e.Flow, side);
         }
 
+        return Join(fields, e, session);
+    }
+
+    /// <summary>The values of several fields, <c>a, b</c> (a separate method: a lambda capturing the event
+    /// would allocate its closure on every call of the caller, hot path or not).</summary>
+    public static string Join(ValueReader[] fields, ProtocolEvent e, FieldValue[]? session)
+    {
         if (fields.Length == 1)
         {
             return fields[0].Read(e, session).ToString();
         }
 
-        return string.Join(", ", fields.Select(f => f.Read(e, session).ToString()));
+        var parts = new string[fields.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i] = fields[i].Read(e, session).ToString();
+        }
+
+        return string.Join(", ", parts);
     }
 }
 
@@ -33,6 +46,8 @@ internal static class BaselineEntity
 /// </summary>
 internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, BaselineModel model) : Detector
 {
+    private NewValueBaseline? _baseline;
+
     public override Observer Bind(BindContext context, RuleBinding binding) =>
         new Bound(this, binding, context.Readers(spec.EntityFields), context.Readers(spec.Values));
 
@@ -43,7 +58,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
 
     private void Observe(RuleBinding binding, ValueReader[] entityReaders, ValueReader[] valueReaders, ProtocolEvent e, FieldValue[]? session)
     {
-        var baseline = model.NewValues(rule.Definition.Id);
+        var baseline = _baseline ??= model.NewValues(rule.Definition.Id);
         var learning = model.IsLearning(e.TimestampMicros);
         var entity = BaselineEntity.Of(spec, entityReaders, e, session);
         if (valueReaders.Length == 1 && valueReaders[0].Read(e, session) is { IsMissing: false, Kind: FieldKind.StringList } list)
@@ -69,7 +84,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         }
         else
         {
-            value = string.Join(", ", valueReaders.Select(r => r.Read(e, session).ToString()));
+            value = BaselineEntity.Join(valueReaders, e, session);
         }
 
         Consider(binding, baseline, learning, entity, value, e, session);
@@ -113,7 +128,10 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
 {
     private const int MaxGapBuckets = 10_000;
 
-    private RateBaseline Baseline => model.Rates(rule.Definition.Id, spec.PerMicros);
+    private RateBaseline? _baseline;
+
+    // The model hands out one RateBaseline per rule and period for its lifetime: look it up once.
+    private RateBaseline Baseline => _baseline ??= model.Rates(rule.Definition.Id, spec.PerMicros);
 
     public override long NextDeadline
     {
@@ -167,7 +185,9 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         state.CurrentCount++;
         state.LastEvent = e;
         state.LastBinding = binding;
-        state.LastSession = session is null ? null : (FieldValue[])session.Clone();
+        // The flow's live session values (not a copy: a copy per event would cost an allocation per publish);
+        // a report about a silent device shows the flow's values as they last were.
+        state.LastSession = session;
         if (baseline.SweptBucket == long.MinValue || baseline.SweptBucket < bucket - 1)
         {
             baseline.SweptBucket = bucket - 1;

@@ -38,6 +38,10 @@ internal sealed class SequenceDetector(RuleRuntime rule, SequenceSpec spec, int 
 
     public override long Evicted => _groups.Evicted;
 
+    // Not a lambda in Observe: a closure over the state would be allocated on every event.
+    private string Describe(State state) =>
+        string.Join(" -> ", spec.Steps.Select((s, i) => $"{s.Name} x{state.PerStep[i]}"));
+
     public override Observer Bind(BindContext context, RuleBinding binding)
     {
         var steps = new Predicate?[spec.Steps.Length];
@@ -150,7 +154,7 @@ internal sealed class SequenceDetector(RuleRuntime rule, SequenceSpec spec, int 
             Distinct = state.Distinct?.Count,
         };
         trigger.Extra.Add(new("secmon.group", key.Describe(_byNames)));
-        trigger.Extra.Add(new("secmon.sequence", string.Join(" -> ", spec.Steps.Select((s, i) => $"{s.Name} x{state.PerStep[i]}"))));
+        trigger.Extra.Add(new("secmon.sequence", Describe(state)));
         trigger.Extra.Add(new("event.start", FindingFactory.Timestamp(state.Start)));
         trigger.Extra.Add(new("event.end", FindingFactory.Timestamp(t)));
         if (state.Distinct is { } d)

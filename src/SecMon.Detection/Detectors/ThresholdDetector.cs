@@ -63,6 +63,26 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
     public override long Evicted => _groups.Evicted;
 
+    // Not a lambda in Observe: a closure over the time would be allocated on every event.
+    private int DistinctInWindow(Dictionary<string, long>? distinct, long now)
+    {
+        if (distinct is null)
+        {
+            return 0;
+        }
+
+        var n = 0;
+        foreach (var (_, last) in distinct)
+        {
+            if (now - last < spec.WindowMicros)
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
     public override Observer Bind(BindContext context, RuleBinding binding) =>
         new Bound(this, binding, context.Readers(spec.By), spec.Distinct is null ? null : context.Reader(spec.Distinct));
 
@@ -110,7 +130,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
             return;
         }
 
-        var distinctCount = state.Distinct?.Count(kv => t - kv.Value < spec.WindowMicros) ?? 0;
+        var distinctCount = DistinctInWindow(state.Distinct, t);
         if (spec.MinDistinct > 0 && distinctCount < spec.MinDistinct)
         {
             return;

@@ -3,9 +3,11 @@ using SecMon.Core.Events;
 namespace SecMon.Detection.Engine;
 
 /// <summary>
-/// Per-flow memory of the <c>session.</c> fields rules read: for each flow id, the value each field had on the
-/// flow's most recent event whose type carries it (missing included, so a new CONNECT without a user name
-/// clears the previous one). Bounded: the least recently active flows are forgotten first.
+/// Per-flow memory of the <c>session.</c> fields rules read: for each flow id, the last value each field had on
+/// an event of the flow. A missing value does not clear a known one: a dissector that does not repeat the
+/// session's user name on a later packet type must not make the session look anonymous. (An MQTT connection
+/// carries one session: a second CONNECT is a protocol violation, MQTT 3.1.1 §3.1.0 / 5.0 §3.1.) Bounded: the
+/// least recently active flows are forgotten first.
 /// </summary>
 internal sealed class FlowMemory(int slots, int maxFlows)
 {
@@ -22,7 +24,11 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         var values = Lookup(e.Flow.FlowId);
         foreach (var (slot, field) in updates)
         {
-            values[slot] = field.Read(e);
+            var v = field.Read(e);
+            if (!v.IsMissing)
+            {
+                values[slot] = v;
+            }
         }
 
         return values;
@@ -30,7 +36,8 @@ internal sealed class FlowMemory(int slots, int maxFlows)
 
     private FieldValue[] Lookup(string flowId)
     {
-        // Consecutive events mostly come from the same flow; flow contexts share their id string.
+        // Consecutive events mostly come from the same flow; flow contexts share their id string. A hit needs no
+        // touch: no other flow was used since this one was looked up, so it is still the most recent.
         if (_last is not null && ReferenceEquals(flowId, _lastFlowId))
         {
             return _last;

@@ -63,7 +63,7 @@ internal sealed class FindingSink(FindingFactory factory, DetectionStats stats)
     {
         if (_pending is null)
         {
-            return [];
+            return Array.Empty<Finding>();
         }
 
         var list = _pending;

@@ -30,7 +30,9 @@ public sealed record InventoryOptions
 /// the network without TLS (accepted or not: it was exposed either way); <c>tls</c> for a TLS session to an MQTT
 /// TLS port; <c>mutual_tls</c> when the server asked for, or the client sent, a certificate (TLS 1.2 shows both in
 /// clear; in TLS 1.3 the certificate is encrypted and only the request may show). A TLS session is never
-/// anonymous: SecMon cannot see inside it. A device's posture is its weakest session's. Not thread-safe.
+/// anonymous: SecMon cannot see inside it. A device's posture is its weakest session's (a broker's: the
+/// weakest session it accepted). <see cref="Device.Ports"/> holds the server ports of the device's sessions:
+/// for a client the ports it connected to, for a server the ports it served. Not thread-safe.
 /// </summary>
 public sealed class DeviceInventory
 {
@@ -180,19 +182,8 @@ public sealed class DeviceInventory
         var server = Device(serverFlowSide.Mac, serverFlowSide.Ip);
         var t = e.TimestampMicros;
         var protocol = e.Schema.Protocol;
-        foreach (var (d, peer) in new[] { (client, serverFlowSide.Ip), (server, clientFlowSide.Ip) })
-        {
-            if (d is null)
-            {
-                continue;
-            }
-
-            d.First = Math.Min(d.First, t);
-            d.Last = Math.Max(d.Last, t);
-            d.Protocols.Add(protocol);
-            d.Ports.Add(serverPort);
-            d.Peers.Add(peer);
-        }
+        Touch(client, serverFlowSide.Ip, t, protocol, serverPort);
+        Touch(server, clientFlowSide.Ip, t, protocol, serverPort);
 
         client?.Ips.Add(clientFlowSide.Ip);
         if (server is not null)
@@ -281,6 +272,20 @@ public sealed class DeviceInventory
             default:
                 break;
         }
+    }
+
+    private static void Touch(DeviceState? d, string peer, long t, string protocol, int serverPort)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        d.First = Math.Min(d.First, t);
+        d.Last = Math.Max(d.Last, t);
+        d.Protocols.Add(protocol);
+        d.Ports.Add(serverPort);
+        d.Peers.Add(peer);
     }
 
     // Traffic after a CONNECT means the broker accepted it even if we missed the CONNACK.

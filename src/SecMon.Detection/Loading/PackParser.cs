@@ -31,8 +31,13 @@ internal sealed class PackParser(LoadContext ctx)
         }
         catch (YamlException ex)
         {
-            var msg = ex.InnerException?.Message ?? ex.Message;
-            ctx.Errors.Add(new RuleError(file, (int)ex.Start.Line, (int)ex.Start.Column, $"YAML syntax: {StripMark(msg)}"));
+            var msg = StripMark(ex.InnerException?.Message ?? ex.Message);
+            if (msg.StartsWith("Duplicate key", StringComparison.Ordinal))
+            {
+                msg = $"{msg}: a key appears twice in the same mapping; keep one (the YAML is read no further)";
+            }
+
+            ctx.Errors.Add(new RuleError(file, (int)ex.Start.Line, (int)ex.Start.Column, $"YAML syntax: {msg}"));
             return null;
         }
 

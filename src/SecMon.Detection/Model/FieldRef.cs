@@ -4,7 +4,7 @@ namespace SecMon.Detection.Model;
 
 /// <summary>
 /// A field a rule reads, resolved against the schema catalogue at load time: its dotted name and kind.
-/// <c>session.</c> names read the value the flow's most recent event of a type carrying that field had
+/// <c>session.</c> names read the last value the field had on an event of the same flow
 /// (<c>session.mqtt.username</c> on an <c>mqtt.subscribe</c> is the user name of the CONNECT on that flow).
 /// </summary>
 internal sealed record FieldRef(string Name, FieldKind Kind)

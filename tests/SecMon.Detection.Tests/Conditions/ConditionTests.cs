@@ -133,17 +133,34 @@ public sealed class ConditionTests
     }
 
     [Fact]
-    public void Where_SessionField_NewConnectWithoutUserClearsIt()
+    public void Where_SessionField_LaterEventWithoutTheFieldKeepsIt()
     {
-        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: null, session.mqtt.client_id: {exists: true}}"));
+        // The CONNACK does not repeat the user name here: the session is still alice's.
+        var rules = Load(OneRule("mqtt.connack", "    where: {session.mqtt.username: alice}"));
         var engine = new DetectionEngine(rules);
         var flow = FakeFlows.Create();
 
-        var before = Feed(engine, [Connect(flow, T0, 1, user: "alice"), Subscribe(flow, T0 + 1, 2, "#")], complete: false);
-        var after = Feed(engine, [Connect(flow, T0 + 2, 3, user: null), Subscribe(flow, T0 + 3, 4, "#")]);
+        var findings = Feed(engine, [Connect(flow, T0, 1, user: "alice"), Connack(flow, T0 + 1, 2, accepted: true, code: 0, user: null)]);
 
-        Assert.Empty(before);
-        Assert.Single(after);
+        Assert.Single(findings);
+    }
+
+    [Fact]
+    public void Where_SessionField_AnonymousSessionStaysMissing()
+    {
+        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: null, session.mqtt.client_id: {exists: true}}"));
+        var engine = new DetectionEngine(rules);
+
+        var findings = Feed(engine,
+        [
+            Connect(FakeFlows.Create(flowId: "a"), T0, 1, user: "alice"),
+            Subscribe(FakeFlows.Create(flowId: "a"), T0 + 1, 2, "#"),
+            Connect(FakeFlows.Create(flowId: "b"), T0 + 2, 3, user: null),
+            Subscribe(FakeFlows.Create(flowId: "b"), T0 + 3, 4, "#"),
+            Subscribe(FakeFlows.Create(flowId: "c"), T0 + 4, 5, "#"),
+        ]);
+
+        Assert.Equal("b", Assert.Single(findings).FlowId);
     }
 
     [Fact]
@@ -153,5 +170,21 @@ public sealed class ConditionTests
         var evil = TestEvent.Of(FakeSchemas.MqttPublish, FakeFlows.Create(), T0, 1, ("mqtt.topic", new string('a', 5000) + "!"));
 
         Assert.False(Matches("mqtt.publish", "{mqtt.topic: {regex: '^(a+)+$'}}", evil));
+    }
+
+    [Fact]
+    public void SessionMemory_MoreFlowsThanBound_ForgetsLeastRecentlyActive()
+    {
+        var rules = Load(OneRule("mqtt.subscribe", "    where: {session.mqtt.username: {exists: true}}"));
+        var engine = new DetectionEngine(rules, new DetectionOptions { MaxFlows = 4 });
+        var flows = Enumerable.Range(0, 6).Select(i => FakeFlows.Create(flowId: $"f{i}")).ToArray();
+        var events = flows.Select((f, i) => Connect(f, T0 + i, i, user: "u" + i)).ToList();
+        events.Add(Subscribe(flows[0], T0 + 10, 10, "#")); // forgotten: its CONNECT is the oldest
+        events.Add(Subscribe(flows[5], T0 + 11, 11, "#")); // remembered
+
+        var findings = Feed(engine, events);
+
+        Assert.Equal("f5", Assert.Single(findings).FlowId);
+        Assert.Equal(3, engine.Stats.FlowsEvicted);
     }
 }
