@@ -43,7 +43,7 @@ internal static class SecMonRunner
     {
         var events = workDir.File(Path.GetFileName(capture) + ".events.jsonl");
         var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", Command("analyze", capture, "--events", events), TimeSpan.FromMinutes(2), cancellationToken: cancellationToken);
+            "dotnet", Command("analyze", capture, "--events", events, "--data", workDir.File("data")), TimeSpan.FromMinutes(2), cancellationToken: cancellationToken);
         var parsed = File.Exists(events)
             ? SecMonEvent.ParseLines(await File.ReadAllTextAsync(events, cancellationToken), events)
             : [];

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using SecMon.IntegrationTests.TestSupport;
+using SecMon.Testing;
+
+namespace SecMon.IntegrationTests.Detection;
+
+/// <summary>
+/// The shipped rules on the real captures in samples/ (recorded from mosquitto brokers by samples/record.sh):
+/// `secmon analyze FILE --json` must report each scenario with the right rule, client id and user — and must
+/// not report TLS sessions (with or without client certificates) as unauthenticated or as cleartext credentials.
+/// The expected facts come from samples/README.md (what record.sh did), not from SecMon's output.
+/// </summary>
+public sealed class ShippedRulesOnSamplesTests
+{
+    [Fact]
+    public async Task Anonymous_SessionsAccepted_ReportedOncePerClientAndBrokerWithTheCount()
+    {
+        var findings = await AnalyzeAsync("mqtt-anonymous.pcap");
+
+        var anonymous = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0001");
+        Assert.Equal(6, anonymous.GetProperty("secmon").GetProperty("event_count").GetInt64());
+        Assert.Equal(47, anonymous.GetProperty("event").GetProperty("severity").GetInt32());
+        Assert.DoesNotContain(findings, f => Rule(f) == "SECMON-MQTT-0002");
+    }
+
+    [Fact]
+    public async Task Password_CleartextCredentialsOnNonStandardPort_ReportedPerUser()
+    {
+        var findings = await AnalyzeAsync("mqtt-password.pcap");
+
+        var cleartext = findings.Where(f => Rule(f) == "SECMON-MQTT-0002").ToList();
+        Assert.Equal(["alice", "bob"], cleartext.SelectMany(Users).Distinct().Order());
+        Assert.All(cleartext, f => Assert.Equal(18831, f.GetProperty("destination").GetProperty("port").GetInt32()));
+        Assert.DoesNotContain(findings, f => Rule(f) == "SECMON-MQTT-0001");
+        Assert.DoesNotContain(findings.Select(f => f.GetRawText()), text => text.Contains("password\":\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Guessing_RefusedThenAccepted_ReportsGuessingAndTheCriticalSuccess()
+    {
+        var findings = await AnalyzeAsync("mqtt-guessing.pcap");
+
+        var guessing = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0003");
+        Assert.Contains("admin", Users(guessing));
+        var success = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0005");
+        Assert.Equal(99, success.GetProperty("event").GetProperty("severity").GetInt32());
+        Assert.Contains("admin", Users(success));
+        Assert.Contains("guesser", success.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Wildcard_HashSubscription_Reported()
+    {
+        var findings = await AnalyzeAsync("mqtt-wildcard.pcap");
+
+        var wildcard = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0006");
+        Assert.Contains("#", wildcard.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Burst_HundredsOfPublishes_ReportedForThePublisher()
+    {
+        var findings = await AnalyzeAsync("mqtt-burst.pcap");
+
+        var burst = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0007");
+        Assert.Contains("burst-pub", burst.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("mqtt-tls-mutual.pcap")]
+    [InlineData("mqtt-tls-password.pcap")]
+    public async Task Tls_SessionsWithOrWithoutClientCertificates_AreNeverUnauthenticatedOrCleartext(string sample)
+    {
+        var findings = await AnalyzeAsync(sample);
+
+        Assert.DoesNotContain(findings, f => Rule(f) is "SECMON-MQTT-0001" or "SECMON-MQTT-0002" or "SECMON-MQTT-0006");
+    }
+
+    [Fact]
+    public async Task SameCaptureTwice_SameFindingIdsAndNoDuplicatesStored()
+    {
+        using var dir = new TempDirectory();
+        var sample = Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap");
+        var first = await RunJsonAsync(sample, dir);
+        var second = await RunJsonAsync(sample, dir);
+
+        Assert.Equal(first.Select(Id).Order(), second.Select(Id).Order());
+        var (exit, stdout, _) = await Tools.RunAsync("dotnet", SecMonRunner.Command("findings", "search", "--json", "--data", dir.File("data")));
+        Assert.Equal(0, exit);
+        var stored = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(first.Count, stored.Length);
+    }
+
+    private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();
+
+    private static string? Id(JsonElement f) => f.GetProperty("event").GetProperty("id").GetString();
+
+    private static IEnumerable<string> Users(JsonElement f) =>
+        f.TryGetProperty("related", out var related) && related.TryGetProperty("user", out var users)
+            ? users.EnumerateArray().Select(u => u.GetString()!)
+            : [];
+
+    private static async Task<List<JsonElement>> AnalyzeAsync(string sample)
+    {
+        using var dir = new TempDirectory();
+        return await RunJsonAsync(Path.Combine(RepoPaths.Samples, sample), dir);
+    }
+
+    private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory dir)
+    {
+        var (exit, stdout, stderr) = await Tools.RunAsync(
+            "dotnet", SecMonRunner.Command("analyze", capture, "--json", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
+        Assert.True(exit == 0, $"analyze {capture}: exit {exit}\n{stderr}");
+        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+    }
+}
