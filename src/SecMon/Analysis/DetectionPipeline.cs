@@ -24,13 +24,21 @@ internal sealed class DetectionPipeline : IEventSink
     private readonly List<Finding> _pending = [];
 
     /// <summary>Creates the pipeline; <paramref name="store"/> null means findings are only kept in memory.</summary>
-    public DetectionPipeline(RuleSet rules, FindingStore? store)
+    public DetectionPipeline(RuleSet rules, FindingStore? store, BaselineOptions? baselineOptions = null)
     {
         _store = store;
-        BaselineModel? baselines = null;
+        var baselines = new BaselineModel(baselineOptions);
         if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
         {
-            baselines = BaselineModel.Import(json);
+            // Continue from what earlier runs learned (a bad saved model is a bug or an edit: say so, start over).
+            try
+            {
+                baselines = BaselineModel.Import(json, baselineOptions);
+            }
+            catch (FormatException ex)
+            {
+                Console.Error.WriteLine($"secmon: the saved baselines in {store.DatabasePath} are unreadable ({ex.Message}); learning anew");
+            }
         }
 
         _engine = new DetectionEngine(rules, baselines: baselines);

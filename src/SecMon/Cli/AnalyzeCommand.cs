@@ -4,6 +4,7 @@ using SecMon.Capture;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Detection;
+using SecMon.Detection.Baselines;
 using SecMon.Findings.Ecs;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
@@ -41,6 +42,9 @@ internal static class AnalyzeCommand
             AllowMultipleArgumentsPerToken = false,
         };
 
+        var learning = DurationOption("--learning",
+            "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
+            "after it, new peers, ports, topics and rates are reported. Learned baselines persist in the data directory.");
         var command = new Command("analyze",
             "Analyse capture files: dissect MQTT (on any port) and TLS, write protocol events, run the rules.\n" +
             "Examples:\n" +
@@ -50,14 +54,14 @@ internal static class AnalyzeCommand
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
             "66 a file could not be opened, 73 an output could not be written.")
         {
-            files, events, json, data, rules,
+            files, events, json, data, rules, learning,
         };
         command.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(files)!, parse.GetValue(events), parse.GetValue(json),
-            parse.GetValue(data)!, parse.GetValue(rules) ?? [], ct)));
+            parse.GetValue(data)!, parse.GetValue(rules) ?? [], parse.GetValue(learning), ct)));
         return command;
     }
 
-    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, CancellationToken ct)
+    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, TimeSpan? learning, CancellationToken ct)
     {
         if (json && eventsPath == "-")
         {
@@ -117,7 +121,8 @@ internal static class AnalyzeCommand
             return ExitCodes.CantCreate;
         }
 
-        var detection = new DetectionPipeline(rules.RuleSet!, store);
+        var baselineOptions = learning is { } l ? new BaselineOptions { LearningPeriod = l } : null;
+        var detection = new DetectionPipeline(rules.RuleSet!, store, baselineOptions);
         using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut, detection);
         var progress = Progress.Create(files.TotalBytes);
         session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
