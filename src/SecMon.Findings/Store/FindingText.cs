@@ -21,6 +21,7 @@ internal static class FindingText
     public static void Build(Finding f, StringBuilder sb)
     {
         sb.Clear();
+        var added = new List<string>(8);
         var message = f.Message;
         sb.Append(message).Append(' ').Append(f.RuleName).Append(' ').Append(f.RuleId);
         foreach (var (key, value) in f.Evidence.OrderBy(e => e.Key, StringComparer.Ordinal))
@@ -32,19 +33,19 @@ internal static class FindingText
                 || last.EndsWith("_topic", StringComparison.Ordinal);
             if (searchable)
             {
-                AppendValue(sb, message, value);
+                AppendValue(sb, message, value, added);
             }
         }
 
         foreach (var user in f.RelatedUser)
         {
-            Append(sb, message, user);
+            Append(sb, message, user, added);
         }
 
-        Append(sb, message, f.DeviceId);
-        Append(sb, message, f.SourceIp);
-        Append(sb, message, f.SourceMac);
-        Append(sb, message, f.DestinationIp);
+        Append(sb, message, f.DeviceId, added);
+        Append(sb, message, f.SourceIp, added);
+        Append(sb, message, f.SourceMac, added);
+        Append(sb, message, f.DestinationIp, added);
 
         sb.Append(' ').Append(RuleToken(f.RuleId));
         if (f.DeviceId is not null)
@@ -108,17 +109,17 @@ internal static class FindingText
         return h.ToString("x16");
     }
 
-    private static void AppendValue(StringBuilder sb, string message, object? value)
+    private static void AppendValue(StringBuilder sb, string message, object? value, List<string> added)
     {
         switch (value)
         {
             case string s:
-                Append(sb, message, s);
+                Append(sb, message, s, added);
                 break;
             case IEnumerable<string> list:
                 foreach (var item in list)
                 {
-                    Append(sb, message, item);
+                    Append(sb, message, item, added);
                 }
 
                 break;
@@ -127,12 +128,24 @@ internal static class FindingText
         }
     }
 
-    // Values the message already spells out add nothing to the index.
-    private static void Append(StringBuilder sb, string message, string? value)
+    // Values the message already spells out, or that were appended already (the device id is often the source MAC,
+    // related.user repeats the user name), add nothing to the index: fewer tokens, cheaper inserts.
+    private static void Append(StringBuilder sb, string message, string? value, List<string> added)
     {
-        if (!string.IsNullOrEmpty(value) && !message.Contains(value, StringComparison.OrdinalIgnoreCase))
+        if (string.IsNullOrEmpty(value) || message.Contains(value, StringComparison.OrdinalIgnoreCase))
         {
-            sb.Append(' ').Append(value);
+            return;
         }
+
+        foreach (var a in added)
+        {
+            if (a.Equals(value, StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        added.Add(value);
+        sb.Append(' ').Append(value);
     }
 }
