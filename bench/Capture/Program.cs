@@ -5,7 +5,7 @@ using SecMon.Capture.Sources;
 using SecMon.Core;
 
 // Times each stage of the capture pipeline on one file, several rounds, and prints packets/s, allocated bytes per
-// packet and GC counts per stage:  dotnet run -c Release --project bench/SecMon.Bench -- FILE.pcap [ROUNDS]
+// packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
 if (args.Length < 1)
 {
     Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS]");

@@ -6,7 +6,7 @@ using System.Text;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/SecMon.Bench.CaptureGen -- OUT.pcap [--devices N] [--publishes M]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M]
 
 if (args.Length < 1)
 {
