@@ -25,7 +25,6 @@ internal static class SecMonCli
     [
         AnalyzeCommand.Create(),
         CaptureCommand.Create(),
-        EventsCommand.Create(),
         CaCommand.Create(),
         EnrollCommand.Create(),
         ServeCommand.Create(),
