@@ -26,7 +26,7 @@ var concurrency = Arg("--concurrency", 32);
 var ocspCount = Arg("--ocsp", 100_000);
 var crlCount = Arg("--crl", 100_000);
 
-Console.WriteLine($"# SecMon PKI bench, {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInfo()}");
+Console.WriteLine($"# SecMon PKI bench, {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInfo()}, load average {LoadAverage()}");
 Console.WriteLine();
 SignatureFloor();
 
@@ -98,7 +98,15 @@ static void SignatureFloor()
         });
     }
 
-    Console.WriteLine("SecMon signs with .NET ECDsa and verifies CSRs with .NET (fresh key import + verify); BouncyCastle builds the ASN.1.");
+    Rate("BouncyCastle (PublicKeyFactory: CustomNamedCurves) fresh key decode + verify", () =>
+    {
+        var key = PublicKeyFactory.CreateKey(spki);
+        var s = SignerUtilities.GetSigner("SHA256withECDSA");
+        s.Init(false, key);
+        s.BlockUpdate(data);
+        return s.VerifySignature(sigDer);
+    });
+    Console.WriteLine("SecMon signs with .NET ECDsa, verifies CSR signatures with BouncyCastle CustomNamedCurves (fresh key), builds ASN.1 with BouncyCastle.");
     Console.WriteLine();
 }
 
@@ -135,9 +143,28 @@ static async Task EnrollBench(CaOptions options, Server server, X509Certificate2
         return (int)resp.StatusCode;
     }
 
+    var cacertsUrl = new Uri(server.Https, "/.well-known/est/cacerts");
+    async Task<int> CaCerts(int i)
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Get, cacertsUrl) { Version = new Version(1, 1), VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var resp = await http.SendAsync(req);
+        _ = await resp.Content.ReadAsByteArrayAsync();
+        return (int)resp.StatusCode;
+    }
+
+    await Drive(0, 2000, concurrency, CaCerts);
+    var cpuA = server.CpuTime;
+    var (okCa, elapsedCa) = await Drive(0, 10_000, concurrency, CaCerts);
+    Console.WriteLine($"(HTTPS baseline: GET cacerts {okCa} x 200 at {10_000 / elapsedCa.TotalSeconds:F0}/s, server CPU {(server.CpuTime - cpuA).TotalMilliseconds / 10:F0} µs per request)");
     var (ok, _) = await Drive(0, warmup, concurrency, One);
+    var serverCpu0 = server.CpuTime;
+    var clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var (okTimed, elapsed) = await Drive(warmup, total, concurrency, One);
+    var serverCpu = (server.CpuTime - serverCpu0).TotalMilliseconds / count;
+    var clientCpu = (Process.GetCurrentProcess().TotalProcessorTime - clientCpu0).TotalMilliseconds / count;
     Console.WriteLine($"warm-up {warmup} ({ok} x 200); timed {count}: {okTimed} x 200 in {elapsed.TotalSeconds:F2} s = {count / elapsed.TotalSeconds:F0} enrollments/s");
+    Console.WriteLine($"CPU per enrollment: server {serverCpu:F3} ms, client {clientCpu:F3} ms; {Environment.ProcessorCount} cores spent only on this would allow " +
+        $"{Environment.ProcessorCount * 1000 / (serverCpu + clientCpu):F0}/s with this client, {Environment.ProcessorCount * 1000 / serverCpu:F0}/s for the server alone; load average {LoadAverage()}");
     using (var store = PkiStore.Open(options.DataDirectory))
     {
         var v = store.VerifyAudit();
@@ -200,8 +227,10 @@ static async Task OcspBench(CaOptions options, Server server, int count, int con
     }
 
     await Drive(0, Math.Min(5000, count), concurrency, One);
+    var serverCpu0 = server.CpuTime;
     var (ok, elapsed) = await Drive(0, count, concurrency, One);
-    Console.WriteLine($"HTTP: {ok}/{count} good answers in {elapsed.TotalSeconds:F2} s = {count / elapsed.TotalSeconds:F0} responses/s");
+    var serverCpu = (server.CpuTime - serverCpu0).TotalMilliseconds / count;
+    Console.WriteLine($"HTTP: {ok}/{count} good answers in {elapsed.TotalSeconds:F2} s = {count / elapsed.TotalSeconds:F0} responses/s; server CPU {serverCpu * 1000:F0} µs per response; load average {LoadAverage()}");
     Console.WriteLine();
 }
 
@@ -336,6 +365,8 @@ static (int Code, string Output) Run(string file, string args)
     return (p.ExitCode, stdout.Result + stderr.Result);
 }
 
+static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+
 static string RuntimeInfo()
 {
     var cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() : null;
@@ -363,6 +394,15 @@ internal sealed class Server : IAsyncDisposable
     public Uri Https { get; }
 
     public Uri Http { get; }
+
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
 
     public static async Task<Server> StartAsync(CaOptions options, string passphraseFile)
     {

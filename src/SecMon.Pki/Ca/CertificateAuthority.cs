@@ -284,7 +284,7 @@ public sealed class CertificateAuthority : IDisposable
     /// <summary>Regenerates the CRL when there is none or half its validity has passed. Returns true when it did.</summary>
     public bool RefreshCrlIfDue()
     {
-        var latest = Store.LatestCrl();
+        var latest = Store.LatestCrlInfo();
         var now = Time.GetUtcNow();
         if (latest is { } l && now < l.ThisUpdate + ((l.NextUpdate - l.ThisUpdate) / 2))
         {

@@ -472,6 +472,19 @@ public sealed class PkiStore : IDisposable
         return (r.GetInt64(0), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(1)), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(2)), (byte[])r[3]);
     });
 
+    /// <summary>The latest CRL's number and times without its body (cheap to poll), or null before the first.</summary>
+    public (long Number, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate)? LatestCrlInfo() => Read(conn =>
+    {
+        using var cmd = Command(conn, null, "SELECT number, this_update, next_update FROM crls ORDER BY number DESC LIMIT 1");
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return ((long, DateTimeOffset, DateTimeOffset)?)null;
+        }
+
+        return (r.GetInt64(0), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(1)), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(2)));
+    });
+
     /// <summary>The latest CRL number only (cheap: servers poll it to notice revocations made by the CLI).</summary>
     public long LatestCrlNumber() => Read(conn =>
         Convert.ToInt64(Scalar(conn, "SELECT COALESCE(MAX(number), 0) FROM crls"), System.Globalization.CultureInfo.InvariantCulture));

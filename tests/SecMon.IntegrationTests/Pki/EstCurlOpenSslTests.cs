@@ -274,6 +274,25 @@ public sealed class EstCurlOpenSslTests(PkiServerFixture pki) : IClassFixture<Pk
         Assert.Equal("subject=CN = cli-dev", Line(s2, "subject="));
     }
 
+    [RequiresToolFact("openssl", "curl")]
+    public async Task SimpleEnroll_BearerTokenAndDeviceLabel_IssuedUnknownLabel404()
+    {
+        var dir = pki.NewWorkDir("bearer");
+        var token = await pki.Token("bearer-dev");
+
+        var (code, stdout, stderr) = await pki.Bash(
+            "DEV=bearer-dev\n" + MakeCsr +
+            $"echo status=$(curl -s -o resp.b64 -w '%{{http_code}}' --cacert \"$ROOT\" -H 'Authorization: Bearer {token}' " +
+            "-H 'Content-Type: application/pkcs10' --data-binary @dev.csr.b64 \"$HTTPS/.well-known/est/device/simpleenroll\")\n" +
+            "openssl base64 -d -in resp.b64 | openssl pkcs7 -inform DER -print_certs -out dev.crt && openssl verify -CAfile \"$CHAIN\" dev.crt\n" +
+            "echo unknown=$(curl -s -o /dev/null -w '%{http_code}' --cacert \"$ROOT\" \"$HTTPS/.well-known/est/nosuchlabel/cacerts\")", dir);
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("status=200", stdout, StringComparison.Ordinal);
+        Assert.Contains("dev.crt: OK", stdout, StringComparison.Ordinal);
+        Assert.Contains("unknown=404", stdout, StringComparison.Ordinal);
+    }
+
     [RequiresToolFact("curl")]
     public async Task Est_OverPlainHttp_Refused()
     {
