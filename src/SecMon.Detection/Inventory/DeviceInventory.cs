@@ -41,6 +41,10 @@ public sealed class DeviceInventory
     private readonly LruTable<string, SessionState> _sessions;
     private readonly Dictionary<EventSchema, Accessors> _accessors = new(ReferenceEqualityComparer.Instance);
 
+    // Devices of each flow direction already resolved (flows are immutable apart from Reverse), so the MAC
+    // normalisation and id lookups run once per flow instead of per event. Cleared when MaxFlows is reached.
+    private readonly Dictionary<FlowContext, FlowDevices> _flowDevices = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>Creates an empty inventory.</summary>
     public DeviceInventory(InventoryOptions? options = null)
     {
@@ -91,6 +95,16 @@ public sealed class DeviceInventory
         public EventField? TopicFilters { get; } = Field(s, "mqtt.topic_filters");
 
         private static EventField? Field(EventSchema s, string name) => s.TryGetField(name, out var f) ? f : null;
+    }
+
+    private sealed class FlowDevices(DeviceState client, DeviceState server)
+    {
+        public DeviceState Client { get; } = client;
+
+        public DeviceState Server { get; } = server;
+
+        /// <summary>Protocol whose set additions were last made for this flow.</summary>
+        public string? Protocol { get; set; }
     }
 
     private sealed class SessionState
@@ -178,18 +192,50 @@ public sealed class DeviceInventory
         var clientFlowSide = toServer ? (Mac: flow.SourceMac, Ip: flow.SourceIp) : (Mac: flow.DestinationMac, Ip: flow.DestinationIp);
         var serverFlowSide = toServer ? (Mac: flow.DestinationMac, Ip: flow.DestinationIp) : (Mac: flow.SourceMac, Ip: flow.SourceIp);
         var serverPort = toServer ? flow.DestinationPort : flow.SourcePort;
-        var client = Device(clientFlowSide.Mac, clientFlowSide.Ip);
-        var server = Device(serverFlowSide.Mac, serverFlowSide.Ip);
         var t = e.TimestampMicros;
         var protocol = e.Schema.Protocol;
-        Touch(client, serverFlowSide.Ip, t, protocol, serverPort);
-        Touch(server, clientFlowSide.Ip, t, protocol, serverPort);
-
-        client?.Ips.Add(clientFlowSide.Ip);
-        if (server is not null)
+        DeviceState? client;
+        DeviceState? server;
+        if (_flowDevices.TryGetValue(flow, out var known))
         {
-            server.Ips.Add(serverFlowSide.Ip);
-            server.IsServer = true;
+            (client, server) = (known.Client, known.Server);
+        }
+        else
+        {
+            client = Device(clientFlowSide.Mac, clientFlowSide.Ip);
+            server = Device(serverFlowSide.Mac, serverFlowSide.Ip);
+            if (client is not null && server is not null)
+            {
+                // Only resolved pairs are remembered, so a dropped device is still counted on every event.
+                if (_flowDevices.Count >= _options.MaxFlows)
+                {
+                    _flowDevices.Clear();
+                }
+
+                _flowDevices[flow] = new FlowDevices(client, server) { Protocol = protocol };
+            }
+        }
+
+        Stamp(client, t);
+        Stamp(server, t);
+
+        // The sets only grow (or stay full for good), so repeating a flow's additions for the same protocol
+        // changes nothing: they are made on the flow's first event and whenever its protocol changes.
+        if (known is null || !string.Equals(known.Protocol, protocol, StringComparison.Ordinal))
+        {
+            Touch(client, serverFlowSide.Ip, protocol, serverPort);
+            Touch(server, clientFlowSide.Ip, protocol, serverPort);
+            client?.Ips.Add(clientFlowSide.Ip);
+            if (server is not null)
+            {
+                server.Ips.Add(serverFlowSide.Ip);
+                server.IsServer = true;
+            }
+
+            if (known is not null)
+            {
+                known.Protocol = protocol;
+            }
         }
 
         if (!_accessors.TryGetValue(e.Schema, out var a))
@@ -274,7 +320,7 @@ public sealed class DeviceInventory
         }
     }
 
-    private static void Touch(DeviceState? d, string peer, long t, string protocol, int serverPort)
+    private static void Stamp(DeviceState? d, long t)
     {
         if (d is null)
         {
@@ -283,6 +329,15 @@ public sealed class DeviceInventory
 
         d.First = Math.Min(d.First, t);
         d.Last = Math.Max(d.Last, t);
+    }
+
+    private static void Touch(DeviceState? d, string peer, string protocol, int serverPort)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
         d.Protocols.Add(protocol);
         d.Ports.Add(serverPort);
         d.Peers.Add(peer);
