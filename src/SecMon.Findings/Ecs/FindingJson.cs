@@ -38,14 +38,6 @@ public static class FindingJson
     /// <summary>ECS <c>threat.framework</c> used when a finding names a technique.</summary>
     public const string ThreatFramework = "MITRE ATT&CK";
 
-    // Relaxed escaping keeps non-ASCII text readable; quotes, backslashes and control characters are still
-    // escaped (RFC 8259 §7), which is all JSON needs. The documents are never embedded in HTML.
-    private static readonly JsonWriterOptions WriterOptions = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        SkipValidation = false,
-    };
-
     /// <summary>Returns the ECS document of <paramref name="finding"/> as one line of JSON.</summary>
     public static string Write(Finding finding)
     {
@@ -59,11 +51,11 @@ public static class FindingJson
     {
         ArgumentNullException.ThrowIfNull(finding);
         ArgumentNullException.ThrowIfNull(output);
-        var root = BuildTree(finding);
-        using var writer = new Utf8JsonWriter(output, WriterOptions);
-        WriteNode(writer, root);
-        writer.Flush();
+        (t_writer ??= new EcsDocumentWriter()).Write(finding, output, null);
     }
+
+    [ThreadStatic]
+    private static EcsDocumentWriter? t_writer;
 
     /// <summary>Evidence keys that <see cref="Write(Finding)"/> leaves out (a secret or payload name, an invalid
     /// dotted name, or a name that collides with a typed field or another evidence key).</summary>
@@ -71,7 +63,8 @@ public static class FindingJson
     {
         ArgumentNullException.ThrowIfNull(finding);
         var dropped = new List<string>();
-        BuildTree(finding, dropped);
+        (t_writer ??= new EcsDocumentWriter()).Write(finding, new ArrayBufferWriter<byte>(1024), dropped);
+        dropped.Sort(StringComparer.Ordinal);
         return dropped;
     }
 
@@ -182,190 +175,6 @@ public static class FindingJson
         "related.ip", "related.user", "flow.id", "secmon.event_count",
     };
 
-    private static Node BuildTree(Finding f, List<string>? dropped = null)
-    {
-        var root = new Node();
-        root.Set("@timestamp", Time.FormatMicros(f.TimestampMicros));
-        root.Child("ecs").Set("version", EcsVersion);
-
-        var ev = root.Child("event");
-        ev.Set("kind", "alert");
-        ev.SetList("category", f.Category);
-        ev.SetList("type", f.EventType);
-        ev.Set("severity", (long)(int)f.Severity);
-        ev.Set("id", f.Id);
-        ev.Set("dataset", Dataset);
-        ev.Set("module", Module);
-
-        var rule = root.Child("rule");
-        rule.Set("id", f.RuleId);
-        rule.Set("name", f.RuleName);
-        rule.Set("description", f.RuleDescription);
-        rule.Set("ruleset", f.Ruleset);
-        rule.Set("version", f.RuleVersion);
-        rule.Set("reference", f.RuleReference);
-
-        root.Set("message", f.Message);
-
-        var source = root.Child("source");
-        source.Set("ip", f.SourceIp);
-        source.Set("port", f.SourcePort);
-        source.Set("mac", f.SourceMac);
-
-        var destination = root.Child("destination");
-        destination.Set("ip", f.DestinationIp);
-        destination.Set("port", f.DestinationPort);
-
-        var network = root.Child("network");
-        network.Set("transport", f.Transport);
-        network.Set("protocol", f.Protocol);
-        network.Set("community_id", f.CommunityId);
-
-        var observer = root.Child("observer");
-        observer.Set("name", f.ObserverName);
-        observer.Set("type", "ids");
-        observer.Set("vendor", "SecMon");
-        observer.Set("product", "SecMon");
-
-        root.Child("device").Set("id", f.DeviceId);
-
-        if (f.ThreatTechniqueId is not null || f.ThreatTechniqueName is not null || f.ThreatTacticName is not null)
-        {
-            // ECS normalizes threat.technique.* and threat.tactic.* to arrays.
-            var threat = root.Child("threat");
-            threat.Set("framework", ThreatFramework);
-            var technique = threat.Child("technique");
-            technique.SetList("id", f.ThreatTechniqueId is null ? [] : [f.ThreatTechniqueId]);
-            technique.SetList("name", f.ThreatTechniqueName is null ? [] : [f.ThreatTechniqueName]);
-            threat.Child("tactic").SetList("name", f.ThreatTacticName is null ? [] : [f.ThreatTacticName]);
-        }
-
-        var related = root.Child("related");
-        related.SetList("ip", f.RelatedIp);
-        related.SetList("user", f.RelatedUser);
-
-        root.Child("flow").Set("id", f.FlowId);
-        root.Child("secmon").Set("event_count", f.EventCount);
-
-        var keys = f.Evidence.Keys.ToArray();
-        Array.Sort(keys, StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            if (!IsAllowedEvidenceKey(key) || !TryEvidenceLeaf(f.Evidence[key], out var leaf) || !root.TrySetPath(key, leaf))
-            {
-                dropped?.Add(key);
-            }
-        }
-
-        return root;
-    }
-
-    private static bool IsAllowedEvidenceKey(string key)
-    {
-        if (key.Length == 0 || key[0] == '@' || key.StartsWith('.') || key.EndsWith('.') || key.Contains("..", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var last = key[(key.LastIndexOf('.') + 1)..];
-        return !last.Equals("password", StringComparison.OrdinalIgnoreCase)
-            && !last.Equals("payload", StringComparison.OrdinalIgnoreCase);
-    }
-
-    // Evidence values: string, integral numbers, bool, double, or lists of those (Finding.Evidence contract).
-    private static bool TryEvidenceLeaf(object? value, out object leaf)
-    {
-        switch (value)
-        {
-            case string s:
-                leaf = s;
-                return true;
-            case long or int or short or byte or uint or ushort or sbyte:
-                leaf = Convert.ToInt64(value, CultureInfo.InvariantCulture);
-                return true;
-            case bool b:
-                leaf = b;
-                return true;
-            case double d when double.IsFinite(d):
-                leaf = d;
-                return true;
-            case float fl when float.IsFinite(fl):
-                leaf = (double)fl;
-                return true;
-            case System.Collections.IEnumerable list:
-                var items = new List<object>();
-                foreach (var item in list)
-                {
-                    if (item is System.Collections.IEnumerable and not string || !TryEvidenceLeaf(item, out var element))
-                    {
-                        leaf = null!;
-                        return false;
-                    }
-
-                    items.Add(element);
-                }
-
-                leaf = items;
-                return true;
-            default:
-                leaf = null!;
-                return false;
-        }
-    }
-
-    private static void WriteNode(Utf8JsonWriter writer, Node node)
-    {
-        writer.WriteStartObject();
-        foreach (var (name, value) in node.Entries)
-        {
-            if (value is Node child)
-            {
-                if (child.HasLeaves)
-                {
-                    writer.WritePropertyName(JsonStrings.Clean(name));
-                    WriteNode(writer, child);
-                }
-
-                continue;
-            }
-
-            writer.WritePropertyName(JsonStrings.Clean(name));
-            WriteLeaf(writer, value);
-        }
-
-        writer.WriteEndObject();
-    }
-
-    private static void WriteLeaf(Utf8JsonWriter writer, object value)
-    {
-        switch (value)
-        {
-            case string s:
-                writer.WriteStringValue(JsonStrings.Clean(s));
-                break;
-            case long l:
-                writer.WriteNumberValue(l);
-                break;
-            case double d:
-                writer.WriteNumberValue(d);
-                break;
-            case bool b:
-                writer.WriteBooleanValue(b);
-                break;
-            case List<object> list:
-                writer.WriteStartArray();
-                foreach (var item in list)
-                {
-                    WriteLeaf(writer, item);
-                }
-
-                writer.WriteEndArray();
-                break;
-            default:
-                throw new InvalidOperationException("unexpected leaf type " + value.GetType());
-        }
-    }
-
     private static void Flatten(JsonElement element, string prefix, List<KeyValuePair<string, JsonElement>> into)
     {
         foreach (var property in element.EnumerateObject())
@@ -432,97 +241,6 @@ public static class FindingJson
                 return null;
             default:
                 return null;
-        }
-    }
-
-    /// <summary>An ordered JSON object under construction: leaves are string, long, double, bool or a list of those.</summary>
-    private sealed class Node
-    {
-        private readonly List<KeyValuePair<string, object>> _entries = [];
-
-        public List<KeyValuePair<string, object>> Entries => _entries;
-
-        public bool HasLeaves => _entries.Exists(e => e.Value is not Node n || n.HasLeaves);
-
-        public Node Child(string name)
-        {
-            foreach (var (key, value) in _entries)
-            {
-                if (key == name && value is Node existing)
-                {
-                    return existing;
-                }
-            }
-
-            var node = new Node();
-            _entries.Add(new(name, node));
-            return node;
-        }
-
-        public void Set(string name, string? value)
-        {
-            if (value is not null)
-            {
-                _entries.Add(new(name, value));
-            }
-        }
-
-        public void Set(string name, long? value)
-        {
-            if (value is { } v)
-            {
-                _entries.Add(new(name, v));
-            }
-        }
-
-        public void SetList(string name, IReadOnlyList<string> values)
-        {
-            if (values.Count > 0)
-            {
-                _entries.Add(new(name, values.Cast<object>().ToList()));
-            }
-        }
-
-        // Places an evidence leaf at a dotted path; false when the path collides with an existing leaf
-        // (typed fields win) or an existing object.
-        public bool TrySetPath(string path, object leaf)
-        {
-            var node = this;
-            var start = 0;
-            while (true)
-            {
-                var dot = path.IndexOf('.', start);
-                var part = dot < 0 ? path[start..] : path[start..dot];
-                var index = node._entries.FindIndex(e => e.Key == part);
-                if (dot < 0)
-                {
-                    if (index >= 0)
-                    {
-                        return false;
-                    }
-
-                    node._entries.Add(new(part, leaf));
-                    return true;
-                }
-
-                if (index >= 0)
-                {
-                    if (node._entries[index].Value is not Node next)
-                    {
-                        return false;
-                    }
-
-                    node = next;
-                }
-                else
-                {
-                    var next = new Node();
-                    node._entries.Add(new(part, next));
-                    node = next;
-                }
-
-                start = dot + 1;
-            }
         }
     }
 }

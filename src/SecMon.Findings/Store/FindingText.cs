@@ -14,6 +14,12 @@ namespace SecMon.Findings.Store;
 /// produces the same text: FTS5's contentless 'delete' command needs exactly the inserted text.</remarks>
 internal static class FindingText
 {
+    [ThreadStatic]
+    private static List<string>? t_added;
+
+    [ThreadStatic]
+    private static string[]? t_keys;
+
     /// <summary>Severity bands that get a token (the lowest band needs none: nearly everything is in it).</summary>
     private static readonly int[] Bands = [(int)Severity.Medium, (int)Severity.High, (int)Severity.Critical];
 
@@ -21,10 +27,21 @@ internal static class FindingText
     public static void Build(Finding f, StringBuilder sb)
     {
         sb.Clear();
-        var added = new List<string>(8);
+        var added = t_added ??= new List<string>(8);
+        added.Clear();
         var message = f.Message;
         sb.Append(message).Append(' ').Append(f.RuleName).Append(' ').Append(f.RuleId);
-        foreach (var (key, value) in f.Evidence.OrderBy(e => e.Key, StringComparer.Ordinal))
+
+        // Evidence in key order, so the text does not depend on the dictionary's order (FTS5 'delete' needs the
+        // exact text that was inserted, derived again from the stored document).
+        var keys = t_keys ??= new string[16];
+        if (keys.Length < f.Evidence.Count)
+        {
+            keys = t_keys = new string[f.Evidence.Count * 2];
+        }
+
+        var n = 0;
+        foreach (var key in f.Evidence.Keys)
         {
             var last = key.AsSpan(key.LastIndexOf('.') + 1);
             var searchable = last is "client_id" or "client_ids" or "username" or "usernames"
@@ -33,8 +50,15 @@ internal static class FindingText
                 || last.EndsWith("_topic", StringComparison.Ordinal);
             if (searchable)
             {
-                AppendValue(sb, message, value, added);
+                keys[n++] = key;
             }
+        }
+
+        Array.Sort(keys, 0, n, StringComparer.Ordinal);
+        for (var i = 0; i < n; i++)
+        {
+            AppendValue(sb, message, f.Evidence[keys[i]], added);
+            keys[i] = null!;
         }
 
         foreach (var user in f.RelatedUser)
@@ -75,8 +99,58 @@ internal static class FindingText
 
     /// <summary>An IP address in its canonical text form (<see cref="System.Net.IPAddress.ToString"/>), so
     /// <c>2001:DB8::1</c> and <c>2001:db8:0::1</c> are one address; text that is not an address is returned as is.</summary>
-    public static string? CanonicalIp(string? ip) =>
-        ip is not null && System.Net.IPAddress.TryParse(ip, out var parsed) ? parsed.ToString() : ip;
+    public static string? CanonicalIp(string? ip)
+    {
+        if (ip is null || IsCanonicalIpv4(ip))
+        {
+            return ip;
+        }
+
+        return System.Net.IPAddress.TryParse(ip, out var parsed) ? parsed.ToString() : ip;
+    }
+
+    // Four decimal parts 0-255 without leading zeros: already what IPAddress.ToString would print (the common
+    // case, checked without allocating).
+    private static bool IsCanonicalIpv4(string s)
+    {
+        var parts = 0;
+        var i = 0;
+        while (i < s.Length)
+        {
+            var start = i;
+            var value = 0;
+            while (i < s.Length && char.IsAsciiDigit(s[i]) && i - start < 3)
+            {
+                value = (value * 10) + (s[i] - '0');
+                i++;
+            }
+
+            var length = i - start;
+            if (length == 0 || value > 255 || (length > 1 && s[start] == '0'))
+            {
+                return false;
+            }
+
+            parts++;
+            if (i == s.Length)
+            {
+                break;
+            }
+
+            if (s[i] != '.' || parts == 4)
+            {
+                return false;
+            }
+
+            i++;
+            if (i == s.Length)
+            {
+                return false;
+            }
+        }
+
+        return parts == 4;
+    }
 
     /// <summary>The token of a source IP (in its canonical text form).</summary>
     public static string SourceIpToken(string ip) => "zs" + Hash(ip);

@@ -184,3 +184,126 @@ public sealed class FindingJsonTests
         Assert.Equal(99, doc.RootElement.GetProperty("event").GetProperty("severity").GetInt32());
     }
 }
+
+public sealed class FindingJsonEvidenceTests
+{
+    [Fact]
+    public void Write_NestedEvidence_BuildsEachObjectOnce()
+    {
+        var f = TestFindings.Minimal() with
+        {
+            Evidence = new Dictionary<string, object>
+            {
+                ["mqtt.will.topic"] = "t",
+                ["mqtt.will-x"] = "dash sorts between",
+                ["mqtt.connack.return_code"] = 5L,
+                ["mqtt.will.qos"] = 1L,
+                ["mqtt.client_id"] = "c",
+                ["device.model"] = "m1",           // no device.id: the device object holds evidence only
+                ["source"] = "a leaf where an object belongs",
+                ["threat.indicator.ip"] = "x",     // threat.* is reserved for the typed fields
+            },
+        };
+
+        var json = FindingJson.Write(f);
+        using var doc = JsonDocument.Parse(json);
+        var mqtt = doc.RootElement.GetProperty("mqtt");
+
+        Assert.Equal("t", mqtt.GetProperty("will").GetProperty("topic").GetString());
+        Assert.Equal(1, mqtt.GetProperty("will").GetProperty("qos").GetInt64());
+        Assert.Equal(5, mqtt.GetProperty("connack").GetProperty("return_code").GetInt64());
+        Assert.Equal("dash sorts between", mqtt.GetProperty("will-x").GetString());
+        Assert.Equal(1, mqtt.EnumerateObject().Count(p => p.Name == "will"));
+        Assert.Equal("m1", doc.RootElement.GetProperty("device").GetProperty("model").GetString());
+        Assert.Equal(["source", "threat.indicator.ip"], FindingJson.DroppedEvidence(f));
+    }
+
+    [Fact]
+    public void Write_LeafThenObjectOfTheSameName_ObjectDropped()
+    {
+        var f = TestFindings.Minimal() with
+        {
+            Evidence = new Dictionary<string, object> { ["mqtt.will"] = true, ["mqtt.will.topic"] = "t", ["mqtt.will.qos"] = 1L },
+        };
+
+        using var doc = JsonDocument.Parse(FindingJson.Write(f));
+
+        Assert.True(doc.RootElement.GetProperty("mqtt").GetProperty("will").GetBoolean());
+        Assert.Equal(["mqtt.will.qos", "mqtt.will.topic"], FindingJson.DroppedEvidence(f));
+    }
+
+    [Fact]
+    public void Write_RandomEvidence_EveryKeptKeyAppearsOnceWithItsValue()
+    {
+        var rng = new Random(1234);
+        string[] parts = ["a", "b", "c", "a-b", "mqtt", "source", "ip", "x_y", "Z"];
+        for (var round = 0; round < 300; round++)
+        {
+            var evidence = new Dictionary<string, object>();
+            var n = rng.Next(0, 12);
+            for (var k = 0; k < n; k++)
+            {
+                var depth = rng.Next(1, 4);
+                var key = string.Join('.', Enumerable.Range(0, depth).Select(_ => parts[rng.Next(parts.Length)]));
+                evidence[key] = rng.Next(3) switch { 0 => (object)$"v{k}", 1 => (long)k, _ => new[] { $"l{k}", "m" } };
+            }
+
+            var f = TestFindings.Full() with { Evidence = evidence };
+            var dropped = FindingJson.DroppedEvidence(f).ToHashSet();
+            using var doc = JsonDocument.Parse(FindingJson.Write(f));
+            var leaves = new Dictionary<string, string>();
+            Flatten(doc.RootElement, "", leaves);
+
+            // Oracle: a key is kept iff it is not reported dropped; a kept key's value is in the document as written.
+            foreach (var (key, value) in evidence)
+            {
+                if (dropped.Contains(key))
+                {
+                    continue;
+                }
+
+                Assert.True(leaves.TryGetValue(key, out var raw), $"round {round}: kept key '{key}' is missing from {doc.RootElement.GetRawText()}");
+                Assert.Equal(JsonSerializer.Serialize(value), raw);
+            }
+
+            // And a key is dropped only for a reason: its place is a typed field's (or inside one, or a reserved
+            // set), or a kept key is a leaf where this key needs an object.
+            var typed = new Dictionary<string, string>();
+            using (var bare = JsonDocument.Parse(FindingJson.Write(f with { Evidence = new Dictionary<string, object>() })))
+            {
+                Flatten(bare.RootElement, "", typed);
+            }
+
+            string[] sections = ["ecs", "event", "rule", "source", "destination", "network", "observer", "device", "threat", "related", "flow", "secmon"];
+            foreach (var key in dropped)
+            {
+                var reason = typed.ContainsKey(key)
+                    || typed.Keys.Any(t => key.StartsWith(t + ".", StringComparison.Ordinal) || t.StartsWith(key + ".", StringComparison.Ordinal))
+                    || sections.Contains(key)
+                    || key.StartsWith("threat.", StringComparison.Ordinal) || key.StartsWith("ecs.", StringComparison.Ordinal)
+                    || evidence.Keys.Any(k => !dropped.Contains(k) && key.StartsWith(k + ".", StringComparison.Ordinal));
+                Assert.True(reason, $"round {round}: '{key}' was dropped without a conflict");
+            }
+
+            // Typed fields are never displaced.
+            Assert.Equal("10.0.0.17", doc.RootElement.GetProperty("source").GetProperty("ip").GetString());
+            Assert.Equal(FindingJson.Write(f), FindingJson.Write(f with { Evidence = evidence.Reverse().ToDictionary() }));
+        }
+    }
+
+    private static void Flatten(JsonElement e, string prefix, Dictionary<string, string> into)
+    {
+        foreach (var p in e.EnumerateObject())
+        {
+            var name = prefix.Length == 0 ? p.Name : prefix + "." + p.Name;
+            if (p.Value.ValueKind == JsonValueKind.Object)
+            {
+                Flatten(p.Value, name, into);
+            }
+            else
+            {
+                Assert.True(into.TryAdd(name, p.Value.GetRawText()), $"'{name}' appears twice");
+            }
+        }
+    }
+}
