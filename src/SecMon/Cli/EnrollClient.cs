@@ -31,6 +31,9 @@ internal sealed record DeviceFiles(string Dir)
     /// <summary>A CSR kept while an enrollment waits for approval (the retry must send the same CSR).</summary>
     public string PendingCsr => Path.Combine(Dir, "device.csr.pem");
 
+    /// <summary>The key of <see cref="PendingCsr"/> (0600); it replaces <see cref="Key"/> only once a certificate is issued.</summary>
+    public string PendingKey => Path.Combine(Dir, "device.key.pending.pem");
+
     /// <summary>Where to renew: the server URL and the device id.</summary>
     public string State => Path.Combine(Dir, "enroll.json");
 }
@@ -74,18 +77,20 @@ internal static class EnrollClient
         CheckChain(caCerts, root);
 
         // The key is made here and never sent. A pending enrollment (manual approval) resends the same CSR.
-        using var key = File.Exists(files.Key) && File.Exists(files.PendingCsr)
-            ? SigningKey.FromPem(await File.ReadAllTextAsync(files.Key, cancellationToken).ConfigureAwait(false), default, files.Key)
+        // A device that already has a certificate keeps its working key until the new one is issued.
+        var resume = File.Exists(files.PendingKey) && File.Exists(files.PendingCsr);
+        using var key = resume
+            ? SigningKey.FromPem(await File.ReadAllTextAsync(files.PendingKey, cancellationToken).ConfigureAwait(false), default, files.PendingKey)
             : SigningKey.Generate(KeyAlgorithm.EcdsaP256);
         byte[] csr;
-        if (File.Exists(files.PendingCsr) && File.Exists(files.Key))
+        if (resume)
         {
             csr = Convert.FromBase64String(ExtractPem(await File.ReadAllTextAsync(files.PendingCsr, cancellationToken).ConfigureAwait(false)));
         }
         else
         {
             csr = BuildCsr(key, deviceId);
-            SecureFiles.WritePrivate(files.Key, key.ExportPem());
+            SecureFiles.WritePrivate(files.PendingKey, key.ExportPem());
             SecureFiles.WritePublic(files.PendingCsr, PemEncoding.WriteString("CERTIFICATE REQUEST", csr) + "\n");
         }
 
@@ -96,12 +101,14 @@ internal static class EnrollClient
         if (attempt.Status == 200)
         {
             File.Delete(files.PendingCsr);
+            File.Delete(files.PendingKey);
             SecureFiles.WritePublic(files.State, JsonSerializer.Serialize(new EnrollState(server.ToString(), deviceId, label), Json) + "\n");
         }
         else if (attempt.Status != 202)
         {
             // Nothing to resume: the next attempt makes a fresh key.
             File.Delete(files.PendingCsr);
+            File.Delete(files.PendingKey);
         }
 
         return attempt;

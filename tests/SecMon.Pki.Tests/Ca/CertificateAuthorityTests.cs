@@ -190,6 +190,23 @@ public class CertificateAuthorityTests
     }
 
     [Fact]
+    public void RefreshCrlIfDue_BeforeAndAfterHalfLife_RegeneratesOnlyWhenDue()
+    {
+        using var t = new TestCa(); // 24-hour CRLs
+        var first = t.Ca.Store.LatestCrl()!.Value;
+
+        t.Time.Advance(TimeSpan.FromHours(11));
+        Assert.False(t.Ca.RefreshCrlIfDue());
+        t.Time.Advance(TimeSpan.FromHours(2));
+        Assert.True(t.Ca.RefreshCrlIfDue());
+
+        var second = t.Ca.Store.LatestCrl()!.Value;
+        Assert.Equal(first.Number + 1, second.Number);
+        Assert.Equal(TestCa.Start.AddHours(13), second.ThisUpdate);
+        Assert.Equal(TestCa.Start.AddHours(37), second.NextUpdate);
+    }
+
+    [Fact]
     public void OfflineRoot_IssuingCsrThenImport_Works()
     {
         var dir = Directory.CreateTempSubdirectory("secmon-offline-").FullName;
