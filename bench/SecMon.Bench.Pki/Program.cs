@@ -409,6 +409,12 @@ internal sealed class Server : IAsyncDisposable
         var ready = Path.Combine(options.CaHome, "..", "ready.json");
         var dll = Path.Combine(AppContext.BaseDirectory, "secmon.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        if (Environment.GetEnvironmentVariable("BENCH_SERVER_SPIN") is { } spin)
+        {
+            // Experiment knob: the thread pool's spin limit for the server process (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit).
+            psi.Environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = spin;
+        }
+
         foreach (var a in new[]
         {
             dll, "serve", "--ca-home", options.CaHome, "--data", options.DataDirectory, "--passphrase-file", passphraseFile,

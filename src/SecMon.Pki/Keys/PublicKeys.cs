@@ -127,6 +127,36 @@ public static class PublicKeys
         }
     }
 
+    /// <summary>As <see cref="Verify(ReadOnlySpan{byte}, AlgorithmIdentifier, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>, with the key already parsed.</summary>
+    public static bool Verify(SubjectPublicKeyInfo spki, AlgorithmIdentifier signatureAlgorithm, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        ArgumentNullException.ThrowIfNull(spki);
+        ArgumentNullException.ThrowIfNull(signatureAlgorithm);
+        var (family, hash) = SignatureAlgorithmOf(signatureAlgorithm.Algorithm);
+        if (family != 'e')
+        {
+            return Verify(spki.GetDerEncoded(), signatureAlgorithm, data, signature);
+        }
+
+        try
+        {
+            var key = PublicKeyFactory.CreateKey(spki);
+            if (key is not Org.BouncyCastle.Crypto.Parameters.ECPublicKeyParameters)
+            {
+                return false;
+            }
+
+            var signer = SignerUtilities.GetSigner(hash.Name + "withECDSA");
+            signer.Init(false, key);
+            signer.BlockUpdate(data);
+            return signer.VerifySignature(signature.ToArray());
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidCastException or IOException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>True when the signature algorithm is one the CA accepts (ECDSA or RSA PKCS#1 v1.5 with SHA-2).</summary>
     public static bool IsAcceptedSignatureAlgorithm(DerObjectIdentifier oid) => SignatureAlgorithmOf(oid).Family != '\0';
 

@@ -115,7 +115,7 @@ public sealed class CsrPolicy
                 return CsrCheck.Refuse($"signature algorithm {sigOid.Id} not accepted for {key.Description} (use ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512)");
             }
 
-            if (!PublicKeys.Verify(info.SubjectPublicKeyInfo.GetDerEncoded(), request.SignatureAlgorithm, info.GetDerEncoded(), request.GetSignatureOctets()))
+            if (!PublicKeys.Verify(info.SubjectPublicKeyInfo, request.SignatureAlgorithm, info.GetDerEncoded(), request.GetSignatureOctets()))
             {
                 return CsrCheck.Refuse("CSR signature does not verify with its public key (no proof of possession)");
             }
@@ -169,8 +169,10 @@ public sealed class CsrPolicy
                 return false;
             }
 
-            var bytes = der.ToArray();
-            var obj = Asn1Object.FromByteArray(bytes);
+            // The outer length was checked above (nothing trailing, nothing missing). BouncyCastle also accepts
+            // BER inside; the signature is verified over the DER re-encoding of CertificationRequestInfo, so a
+            // non-DER request fails proof of possession rather than slipping through.
+            var obj = Asn1Object.FromByteArray(der.ToArray());
             if (obj is not Asn1Sequence seq || seq.Count != 3)
             {
                 error = "not a PKCS#10 CertificationRequest (expected a SEQUENCE of 3)";
@@ -179,12 +181,6 @@ public sealed class CsrPolicy
 
             request = CertificationRequest.GetInstance(seq);
             info = request.GetCertificationRequestInfo();
-            if (!request.GetDerEncoded().AsSpan().SequenceEqual(bytes))
-            {
-                error = "CSR is not DER-encoded or has trailing bytes";
-                return false;
-            }
-
             _ = info.Subject.GetOidList();
             _ = info.SubjectPublicKeyInfo.Algorithm.Algorithm;
             error = "";

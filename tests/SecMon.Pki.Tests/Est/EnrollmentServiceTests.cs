@@ -76,6 +76,26 @@ public class EnrollmentServiceTests
     }
 
     [Fact]
+    public void SimpleEnroll_ServerLabelAndServerToken_IssuesServerAuthForTheBoundName()
+    {
+        using var t = new TestCa();
+        var est = new EnrollmentService(t.Ca, new EstOptions());
+        var (token, _) = t.Ca.CreateToken("broker.lan", TimeSpan.FromHours(1), "server", "test");
+        var (token2, _) = t.Ca.CreateToken("broker2.lan", TimeSpan.FromHours(1), "server", "test");
+
+        var r = est.SimpleEnroll("server", TestCa.Csr("CN=broker.lan"), Anonymous with { Token = token });
+        var wrongName = est.SimpleEnroll("server", TestCa.Csr("CN=bank.example"), Anonymous with { Token = token2 });
+        var wrongLabel = est.SimpleEnroll("device", TestCa.Csr("CN=broker2.lan"), Anonymous with { Token = token2 });
+
+        Assert.Equal(EnrollmentOutcome.Issued, r.Outcome);
+        Assert.True(t.VerifyChain(r.Certificate!.GetEncoded(), "1.3.6.1.5.5.7.3.1").Ok);
+        using var cert = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(r.Certificate.GetEncoded());
+        Assert.True(cert.MatchesHostname("broker.lan"));
+        Assert.Equal(EnrollmentOutcome.BadRequest, wrongName.Outcome);
+        Assert.Equal(EnrollmentOutcome.Forbidden, wrongLabel.Outcome);
+    }
+
+    [Fact]
     public void SimpleReenroll_CurrentCertificate_RenewsSameSubject()
     {
         using var t = new TestCa();
