@@ -148,6 +148,9 @@ public sealed partial class FindingStore : IDisposable
             Execute(connection, "PRAGMA journal_mode = WAL");
             Execute(connection, "PRAGMA synchronous = NORMAL");
             Execute(connection, "PRAGMA temp_store = MEMORY");
+            // Another secmon (a second analyze, or serve) may hold the write lock for a batch: wait for it rather
+            // than fail (the insert path drives SQLite directly, so SQLite's own busy handler must do the waiting).
+            Execute(connection, "PRAGMA busy_timeout = 30000");
             // Checkpoint every 16,384 pages (256 MiB of WAL) rather than SQLite's 1,000: pages that batch after
             // batch rewrites (index leaves, FTS5 segments) are copied into the database once per checkpoint, not
             // once per batch; the WAL is cut back to 64 MiB after each. Reads map the database file into memory

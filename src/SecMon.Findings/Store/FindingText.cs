@@ -206,7 +206,8 @@ internal static class FindingText
     // related.user repeats the user name), add nothing to the index: fewer tokens, cheaper inserts.
     private static void Append(StringBuilder sb, string message, string? value, List<string> added)
     {
-        if (string.IsNullOrEmpty(value) || message.Contains(value, StringComparison.OrdinalIgnoreCase))
+        // Ordinal, not ignoring case: a vectorized search; a value in another case is merely indexed twice.
+        if (string.IsNullOrEmpty(value) || message.Contains(value, StringComparison.Ordinal))
         {
             return;
         }

@@ -15,7 +15,7 @@ namespace SecMon.Findings.Store;
 /// </summary>
 internal sealed class FindingWriter : IDisposable
 {
-    private const int ChunkSize = 256;
+    private const int ChunkSize = 1024;
 
     // sqlite.org/rescode.html
     private const int SqliteRow = 100;

@@ -441,7 +441,7 @@ internal static class FindingsCommand
         var opened = FindingStore.Open(dataDirectory, new FindingStoreOptions { CreateIfMissing = false });
         if (opened.Error is { } e)
         {
-            return Fail(error, ExitCode(e.Kind), e.Message);
+            return Fail(error, ExitCodeFor(e.Kind), e.Message);
         }
 
         using var store = opened.Store!;
@@ -451,11 +451,13 @@ internal static class FindingsCommand
         }
         catch (FindingStoreException ex)
         {
-            return Fail(error, ExitCode(ex.Error.Kind), ex.Message);
+            return Fail(error, ExitCodeFor(ex.Error.Kind), ex.Message);
         }
     }
 
-    private static int ExitCode(StoreErrorKind kind) => kind switch
+    /// <summary>The exit code for a store error: 73 when the data directory cannot be written, 64 for a bad query,
+    /// 66 when the store is missing, damaged, foreign or from a newer secmon (also for <c>analyze</c>).</summary>
+    internal static int ExitCodeFor(StoreErrorKind kind) => kind switch
     {
         StoreErrorKind.NotWritable => ExitCodes.CantCreate,
         StoreErrorKind.BadQuery => ExitCodes.Usage,

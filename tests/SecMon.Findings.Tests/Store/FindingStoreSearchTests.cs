@@ -85,6 +85,8 @@ public sealed class FindingStoreSearchTests : IDisposable
                 f => Oracle(f, "anonymous") && f.TimestampMicros >= since && f.TimestampMicros <= until && f.Severity >= Severity.Medium),
             (new FindingQuery { DeviceId = "02-00-00-00-00-01", RuleId = "SECMON-MQTT-0003", MinSeverity = (int)Severity.High },
                 f => f.DeviceId == "02-00-00-00-00-01" && f.RuleId == "SECMON-MQTT-0003"),
+            (new FindingQuery { Text = "guessing", MinSeverity = (int)Severity.Critical }, f => Oracle(f, "guessing") && f.Severity >= Severity.Critical),
+            (new FindingQuery { Text = "guessing", MinSeverity = (int)Severity.High }, f => Oracle(f, "guessing") && f.Severity >= Severity.High),
             (new FindingQuery { RuleId = "NO-SUCH-RULE" }, _ => false),
         };
 

@@ -144,3 +144,24 @@ public sealed class FindingStoreWriteTests
         Assert.Throws<ObjectDisposedException>(() => store.Write([TestFindings.Minimal()]));
     }
 }
+
+public sealed class FindingStoreConcurrencyTests
+{
+    [Fact]
+    public async Task Write_TwoStoresOnOneDirectoryAtOnce_BothComplete()
+    {
+        using var tmp = new TempDir();
+        using var a = FindingStoreOpenTests.Opened(tmp.Path, new FindingStoreOptions { BatchSize = 500 });
+        using var b = FindingStoreOpenTests.Opened(tmp.Path, new FindingStoreOptions { BatchSize = 500 });
+        var all = TestFindings.Many(6000);
+        var first = all.Take(4000).ToList();
+        var second = all.Skip(2000).ToList(); // 2,000 in common: each is stored once, by whichever comes first
+
+        var results = await Task.WhenAll(Task.Run(() => a.Write(first)), Task.Run(() => b.Write(second)));
+
+        Assert.Equal(6000, results.Sum());
+        Assert.Equal(6000, a.Count());
+        var page = b.Search(new SecMon.Findings.Store.FindingQuery { Limit = 10_000 });
+        Assert.Equal(all.Select(f => f.Id).ToHashSet(), page.Items.Select(i => i.Id).ToHashSet());
+    }
+}
