@@ -7,9 +7,6 @@ namespace SecMon.Cli;
 /// <summary><c>secmon enroll</c> (bootstrap with a token) and <c>secmon enroll renew</c> (mutual TLS): the device-side EST client.</summary>
 internal static class EnrollCommand
 {
-    // sysexits EX_TEMPFAIL: pending approval or server unreachable; a timer should simply try again.
-    private const int TempFail = 75;
-
     /// <summary>Builds the <c>enroll</c> command.</summary>
     public static Command Create()
     {
@@ -121,7 +118,7 @@ internal static class EnrollCommand
                 return ExitCodes.Ok;
             case 202:
                 Console.Error.WriteLine($"secmon: enrollment pending approval ({attempt.Message}); run the same command again later (or with --wait 10m).");
-                return TempFail;
+                return ExitCodes.TempFail;
             default:
                 Console.Error.WriteLine("secmon: enrollment refused: " + attempt.Message);
                 return attempt.Status is 401 or 403 ? ExitCodes.NoPermission : ExitCodes.InputDamaged;
@@ -142,12 +139,12 @@ internal static class EnrollCommand
         catch (HttpRequestException e)
         {
             Console.Error.WriteLine($"secmon: cannot reach the EST server: {e.Message}" + (e.InnerException is null ? "" : $" ({e.InnerException.Message})"));
-            return TempFail;
+            return ExitCodes.TempFail;
         }
         catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
         {
             Console.Error.WriteLine("secmon: the EST server did not answer in time.");
-            return TempFail;
+            return ExitCodes.TempFail;
         }
         catch (IOException e)
         {

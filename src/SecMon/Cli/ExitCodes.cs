@@ -17,6 +17,8 @@ internal static class ExitCodes
     public const int Software = 70;
     /// <summary>An output (data directory, events file) could not be created or written.</summary>
     public const int CantCreate = 73;
+    /// <summary>Try again later: an enrollment waits for approval, or the server could not be reached.</summary>
+    public const int TempFail = 75;
     /// <summary>Permission denied (capture needs CAP_NET_RAW or root).</summary>
     public const int NoPermission = 77;
 }
