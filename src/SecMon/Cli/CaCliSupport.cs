@@ -89,26 +89,14 @@ internal static class CaDurations
     /// <summary>Parses a number followed by s, m, h or d.</summary>
     public static bool TryParse(string? text, out TimeSpan value)
     {
-        value = default;
-        if (string.IsNullOrWhiteSpace(text) || text.Length < 2)
+        // The shared parser (CliHelpers), with a unit required and zero refused: a TTL or validity of "0" or "24" is a mistake.
+        var t = text?.Trim().ToLowerInvariant();
+        if (t is not { Length: >= 2 } || !char.IsLetter(t[^1]) || !CliHelpers.TryParseDuration(t, out value) || value <= TimeSpan.Zero)
         {
+            value = default;
             return false;
         }
 
-        var t = text.Trim();
-        if (!double.TryParse(t.AsSpan(0, t.Length - 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) || n <= 0)
-        {
-            return false;
-        }
-
-        value = char.ToLowerInvariant(t[^1]) switch
-        {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => TimeSpan.Zero,
-        };
-        return value > TimeSpan.Zero;
+        return true;
     }
 }
