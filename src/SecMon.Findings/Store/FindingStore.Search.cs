@@ -106,56 +106,57 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                var byRule = new List<RuleCount>();
+                // One pass over the findings (a full scan reads every document, so three GROUP BYs would read
+                // the table three times), grouped by (rule, severity, device); the three views are folded here.
+                var rules = new Dictionary<string, (string Name, int Severity, long Count, HashSet<string> Devices)>(StringComparer.Ordinal);
+                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
+                var devices = new Dictionary<string, (long Count, HashSet<string> Rules, int Severity, long Last)>(StringComparer.Ordinal);
                 long total = 0;
                 using (var cmd = _connection.CreateCommand())
                 {
                     var f = BuildFilter(cmd, filter, withCursor: false);
                     cmd.CommandText =
-                        $"SELECT f.rule_id, max(f.rule_name), max(f.severity), count(*), count(DISTINCT f.device_id) {f.From} WHERE {f.Where} GROUP BY f.rule_id";
+                        $"SELECT f.rule_id, max(f.rule_name), f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
+                        "GROUP BY f.rule_id, f.severity, f.device_id";
                     using var reader = cmd.ExecuteReader();
                     while (reader.Read())
                     {
-                        var count = reader.GetInt64(3);
+                        var ruleId = reader.GetString(0);
+                        var severity = reader.GetInt32(2);
+                        var device = reader.IsDBNull(3) ? null : reader.GetString(3);
+                        var count = reader.GetInt64(4);
+                        var last = reader.GetInt64(5);
                         total += count;
-                        byRule.Add(new RuleCount(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), count, reader.GetInt64(4)));
-                    }
-                }
 
-                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
-                using (var cmd = _connection.CreateCommand())
-                {
-                    var f = BuildFilter(cmd, filter, withCursor: false);
-                    cmd.CommandText = $"SELECT f.severity, count(*) {f.From} WHERE {f.Where} GROUP BY f.severity";
-                    using var reader = cmd.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        var band = SeverityNames.Name(reader.GetInt32(0));
-                        bands[band] = bands.GetValueOrDefault(band) + reader.GetInt64(1);
-                    }
-                }
+                        var r = rules.GetValueOrDefault(ruleId, (reader.GetString(1), severity, 0, new HashSet<string>(StringComparer.Ordinal)));
+                        if (device is not null)
+                        {
+                            r.Devices.Add(device);
+                        }
 
-                var byDevice = new List<DeviceCount>();
-                using (var cmd = _connection.CreateCommand())
-                {
-                    var f = BuildFilter(cmd, filter, withCursor: false);
-                    cmd.CommandText =
-                        $"SELECT coalesce(f.device_id, ''), count(*) AS n, count(DISTINCT f.rule_id), max(f.severity), max(f.ts) {f.From} WHERE {f.Where} " +
-                        "GROUP BY f.device_id ORDER BY n DESC, 1 LIMIT $max_devices";
-                    cmd.Parameters.AddWithValue("$max_devices", Math.Max(0, maxDevices));
-                    using var reader = cmd.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        byDevice.Add(new DeviceCount(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetInt64(4)));
+                        rules[ruleId] = (r.Name, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
+
+                        var band = SeverityNames.Name(severity);
+                        bands[band] = bands.GetValueOrDefault(band) + count;
+
+                        var key = device ?? "";
+                        var d = devices.GetValueOrDefault(key, (0, new HashSet<string>(StringComparer.Ordinal), severity, last));
+                        d.Rules.Add(ruleId);
+                        devices[key] = (d.Count + count, d.Rules, Math.Max(d.Severity, severity), Math.Max(d.Last, last));
                     }
                 }
 
                 return new FindingStats
                 {
                     Total = total,
-                    ByRule = [.. byRule.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
+                    ByRule = [.. rules
+                        .Select(r => new RuleCount(r.Key, r.Value.Name, r.Value.Severity, r.Value.Count, r.Value.Devices.Count))
+                        .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
                     BySeverity = [.. SeverityNames.All.Reverse().Where(bands.ContainsKey).Select(b => new SeverityCount(b, bands[b]))],
-                    ByDevice = byDevice,
+                    ByDevice = [.. devices
+                        .Select(d => new DeviceCount(d.Key, d.Value.Count, d.Value.Rules.Count, d.Value.Severity, d.Value.Last))
+                        .OrderByDescending(d => d.Count).ThenBy(d => d.DeviceId, StringComparer.Ordinal)
+                        .Take(Math.Max(0, maxDevices))],
                 };
             });
         }
