@@ -29,11 +29,12 @@ if (opened.Error is { } error)
 
 using var store = opened.Store!;
 var gen = new Synthetic(seed: 42);
-Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}, .NET {Environment.Version}");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}, .NET {Environment.Version}; load average at start: {LoadAverage()}");
 Console.WriteLine($"store: {store.DatabasePath}");
 
 // Ingest: generation is outside the timed region; Write (ECS serialization + SQLite + FTS) is inside.
 var writeTime = TimeSpan.Zero;
+var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
 var wall = Stopwatch.StartNew();
 var inserted = 0L;
 var batch = new List<Finding>(batchSize);
@@ -51,8 +52,10 @@ for (var i = 0; i < count; i += batchSize)
 }
 
 wall.Stop();
+var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 Console.WriteLine($"ingest: {inserted:N0} findings in {writeTime.TotalSeconds:F2} s of Write ({inserted / writeTime.TotalSeconds:N0} findings/s); " +
-    $"wall {wall.Elapsed.TotalSeconds:F2} s incl. generation; batch {batchSize:N0}");
+    $"wall {wall.Elapsed.TotalSeconds:F2} s incl. generation; batch {batchSize:N0}; " +
+    $"process CPU {cpu.TotalSeconds:F1} s ({cpu.TotalMicroseconds / Math.Max(1, inserted):F1} us/finding incl. generation)");
 
 var reinserted = store.Write([gen.Finding(0, count), gen.Finding(count / 2, count)]);
 Console.WriteLine($"idempotence: re-writing 2 stored findings inserted {reinserted}");
@@ -95,6 +98,8 @@ var statsTime = Stopwatch.StartNew();
 var stats = store.Stats();
 Console.WriteLine($"stats: {stats.Total:N0} findings, {stats.ByRule.Count} rules, in {statsTime.Elapsed.TotalMilliseconds:F0} ms");
 
+Console.WriteLine($"load average at end: {LoadAverage()}");
+
 if (!keep)
 {
     store.Dispose();
@@ -112,6 +117,18 @@ string? StringArg(string name)
 {
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
 }
 
 static string CpuModel()

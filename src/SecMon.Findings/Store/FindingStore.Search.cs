@@ -27,28 +27,26 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
-                var filter = BuildFilter(cmd, query, withCursor: true);
-                cmd.CommandText = $"SELECT {Columns} {filter.From} WHERE {filter.Where} ORDER BY {filter.Key} DESC LIMIT $limit";
-                cmd.Parameters.AddWithValue("$limit", query.Limit + 1);
-                var items = new List<StoredFinding>(Math.Min(query.Limit, 1024));
-                long lastKey = 0;
-                var more = false;
-                using var reader = cmd.ExecuteReader();
-                while (reader.Read())
-                {
-                    if (items.Count == query.Limit)
-                    {
-                        more = true;
-                        break;
-                    }
-
-                    lastKey = reader.GetInt64(0);
-                    items.Add(ReadStored(reader));
-                }
-
-                return new FindingPage(items, more ? RowKey.ToCursor(lastKey) : null);
+                var rows = new List<(long Key, StoredFinding Item)>(Math.Min(query.Limit + 1, 1024));
+                Fetch(query, rows, query.Limit + 1);
+                var more = rows.Count > query.Limit;
+                var items = rows.Take(query.Limit).Select(r => r.Item).ToList();
+                return new FindingPage(items, more ? RowKey.ToCursor(rows[query.Limit - 1].Key) : null);
             });
+        }
+    }
+
+    // Appends up to count matching rows, newest first.
+    private void Fetch(FindingQuery q, List<(long, StoredFinding)> rows, int count)
+    {
+        using var cmd = _connection.CreateCommand();
+        var f = BuildFilter(cmd, q, withCursor: true);
+        cmd.CommandText = $"SELECT {Columns} {f.From} WHERE {f.Where} ORDER BY {f.Key} DESC LIMIT $limit";
+        cmd.Parameters.AddWithValue("$limit", count);
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetInt64(0), ReadStored(reader)));
         }
     }
 
@@ -108,56 +106,57 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                var byRule = new List<RuleCount>();
+                // One pass over the findings (a full scan reads every document, so three GROUP BYs would read
+                // the table three times), grouped by (rule, severity, device); the three views are folded here.
+                var rules = new Dictionary<string, (string Name, int Severity, long Count, HashSet<string> Devices)>(StringComparer.Ordinal);
+                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
+                var devices = new Dictionary<string, (long Count, HashSet<string> Rules, int Severity, long Last)>(StringComparer.Ordinal);
                 long total = 0;
                 using (var cmd = _connection.CreateCommand())
                 {
                     var f = BuildFilter(cmd, filter, withCursor: false);
                     cmd.CommandText =
-                        $"SELECT f.rule_id, max(f.rule_name), max(f.severity), count(*), count(DISTINCT f.device_id) {f.From} WHERE {f.Where} GROUP BY f.rule_id";
+                        $"SELECT f.rule_id, max(f.rule_name), f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
+                        "GROUP BY f.rule_id, f.severity, f.device_id";
                     using var reader = cmd.ExecuteReader();
                     while (reader.Read())
                     {
-                        var count = reader.GetInt64(3);
+                        var ruleId = reader.GetString(0);
+                        var severity = reader.GetInt32(2);
+                        var device = reader.IsDBNull(3) ? null : reader.GetString(3);
+                        var count = reader.GetInt64(4);
+                        var last = reader.GetInt64(5);
                         total += count;
-                        byRule.Add(new RuleCount(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), count, reader.GetInt64(4)));
-                    }
-                }
 
-                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
-                using (var cmd = _connection.CreateCommand())
-                {
-                    var f = BuildFilter(cmd, filter, withCursor: false);
-                    cmd.CommandText = $"SELECT f.severity, count(*) {f.From} WHERE {f.Where} GROUP BY f.severity";
-                    using var reader = cmd.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        var band = SeverityNames.Name(reader.GetInt32(0));
-                        bands[band] = bands.GetValueOrDefault(band) + reader.GetInt64(1);
-                    }
-                }
+                        var r = rules.GetValueOrDefault(ruleId, (reader.GetString(1), severity, 0, new HashSet<string>(StringComparer.Ordinal)));
+                        if (device is not null)
+                        {
+                            r.Devices.Add(device);
+                        }
 
-                var byDevice = new List<DeviceCount>();
-                using (var cmd = _connection.CreateCommand())
-                {
-                    var f = BuildFilter(cmd, filter, withCursor: false);
-                    cmd.CommandText =
-                        $"SELECT coalesce(f.device_id, ''), count(*) AS n, count(DISTINCT f.rule_id), max(f.severity), max(f.ts) {f.From} WHERE {f.Where} " +
-                        "GROUP BY f.device_id ORDER BY n DESC, 1 LIMIT $max_devices";
-                    cmd.Parameters.AddWithValue("$max_devices", Math.Max(0, maxDevices));
-                    using var reader = cmd.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        byDevice.Add(new DeviceCount(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt32(3), reader.GetInt64(4)));
+                        rules[ruleId] = (r.Name, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
+
+                        var band = SeverityNames.Name(severity);
+                        bands[band] = bands.GetValueOrDefault(band) + count;
+
+                        var key = device ?? "";
+                        var d = devices.GetValueOrDefault(key, (0, new HashSet<string>(StringComparer.Ordinal), severity, last));
+                        d.Rules.Add(ruleId);
+                        devices[key] = (d.Count + count, d.Rules, Math.Max(d.Severity, severity), Math.Max(d.Last, last));
                     }
                 }
 
                 return new FindingStats
                 {
                     Total = total,
-                    ByRule = [.. byRule.OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
+                    ByRule = [.. rules
+                        .Select(r => new RuleCount(r.Key, r.Value.Name, r.Value.Severity, r.Value.Count, r.Value.Devices.Count))
+                        .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
                     BySeverity = [.. SeverityNames.All.Reverse().Where(bands.ContainsKey).Select(b => new SeverityCount(b, bands[b]))],
-                    ByDevice = byDevice,
+                    ByDevice = [.. devices
+                        .Select(d => new DeviceCount(d.Key, d.Value.Count, d.Value.Rules.Count, d.Value.Severity, d.Value.Last))
+                        .OrderByDescending(d => d.Count).ThenBy(d => d.DeviceId, StringComparer.Ordinal)
+                        .Take(Math.Max(0, maxDevices))],
                 };
             });
         }
@@ -175,14 +174,14 @@ public sealed partial class FindingStore
 
     private readonly record struct Filter(string From, string Where, string Key);
 
-    // Builds FROM/WHERE with parameters on cmd. When there is free text or a filter, FTS5 drives the query:
-    // every filter is a token (FindingText) and FTS5 doclists are in rowid (= time) order, so "newest first,
-    // LIMIT n" stops after n matches. The exact column checks make a token hash collision harmless. With no
-    // text and no filter, the findings table's own rowid order does the same.
+    // Builds the conditions with their parameters on cmd. When there is free text or a filter, FTS5 drives the
+    // query: every filter is a token (FindingText) and FTS5 doclists are in rowid (= time) order, so "newest
+    // first, LIMIT n" stops after n matches. The exact column checks make a token hash collision harmless. With
+    // no text and no filter, the findings table's own rowid order does the same.
     private Filter BuildFilter(SqliteCommand cmd, FindingQuery q, bool withCursor)
     {
         var terms = new List<string>();
-        var where = new StringBuilder();
+        var checks = new StringBuilder();
         if (!string.IsNullOrWhiteSpace(q.Text))
         {
             if (!FullTextQuery.TryTranslate(q.Text, out var match, out var error))
@@ -196,7 +195,7 @@ public sealed partial class FindingStore
         if (!string.IsNullOrEmpty(q.RuleId))
         {
             terms.Add(FindingText.RuleToken(q.RuleId));
-            where.Append(" AND f.rule_id = $rule_id");
+            checks.Append(" AND f.rule_id = $rule_id");
             cmd.Parameters.AddWithValue("$rule_id", q.RuleId);
         }
 
@@ -204,7 +203,7 @@ public sealed partial class FindingStore
         {
             var device = NormalizeDeviceId(q.DeviceId);
             terms.Add(FindingText.DeviceToken(device));
-            where.Append(" AND f.device_id = $device_id");
+            checks.Append(" AND f.device_id = $device_id");
             cmd.Parameters.AddWithValue("$device_id", device);
         }
 
@@ -217,39 +216,40 @@ public sealed partial class FindingStore
 
             var canonical = ip.ToString();
             terms.Add(FindingText.SourceIpToken(canonical));
-            where.Append(" AND f.source_ip = $source_ip");
+            checks.Append(" AND f.source_ip = $source_ip");
             cmd.Parameters.AddWithValue("$source_ip", canonical);
         }
 
         if (q.MinSeverity is { } sev)
         {
-            // The band token narrows a search that has no words (or asks for critical, usually rare). With words it
-            // is left out: the medium and high bands hold a large share of all findings, and intersecting such a
-            // long doclist with the words' ones in FTS5 costs more than checking the severity of each match
-            // (measured on 1,000,000 findings: 54 ms against 6 ms for two words with no hit).
-            if (FindingText.SeverityToken(sev) is { } token && (string.IsNullOrWhiteSpace(q.Text) || sev >= (int)Core.Findings.Severity.Critical))
+            // The band token is an FTS5 term like any filter. Measured on 1,000,000 findings (bench/Findings),
+            // always intersecting with it gives the shortest tail (p99) of the strategies tried: checking only the
+            // severity of each match of the words is faster for selective words but slow for common words that
+            // are rarely that severe, and a two-phase mix was slower than either.
+            if (FindingText.SeverityToken(sev) is { } token)
             {
                 terms.Add(token);
             }
 
-            where.Append(" AND f.severity >= $severity");
+            checks.Append(" AND f.severity >= $severity");
             cmd.Parameters.AddWithValue("$severity", sev);
         }
 
         string from;
         string key;
+        string matchCondition;
         if (terms.Count > 0)
         {
             from = "FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid";
             key = "findings_fts.rowid";
-            where.Insert(0, "findings_fts MATCH $match");
+            matchCondition = "findings_fts MATCH $match";
             cmd.Parameters.AddWithValue("$match", string.Join(" AND ", terms));
         }
         else
         {
             from = "FROM findings f";
             key = "f.seq";
-            where.Insert(0, '1');
+            matchCondition = "1";
         }
 
         var lo = q.SinceMicros is { } since ? RowKey.Lowest(since) : (long?)null;
@@ -264,6 +264,7 @@ public sealed partial class FindingStore
             hi = hi is { } h ? Math.Min(h, last - 1) : last - 1;
         }
 
+        var where = new StringBuilder(matchCondition);
         if (lo is { } l)
         {
             where.Append($" AND {key} >= $lo");
@@ -276,6 +277,7 @@ public sealed partial class FindingStore
             cmd.Parameters.AddWithValue("$hi", hv);
         }
 
+        where.Append(checks);
         return new Filter(from, where.ToString(), key);
     }
 
@@ -327,15 +329,16 @@ public sealed partial class FindingStore
     private FindingStoreException BadQuery(string message) =>
         new(new StoreError(StoreErrorKind.BadQuery, DatabasePath, message));
 
-    private static StoredFinding ReadStored(SqliteDataReader r) => new()
+    // Reads the Columns (the first, f.seq, is the caller's).
+    private static StoredFinding ReadStored(SqliteDataReader r, int offset = 0) => new()
     {
-        Id = r.GetString(1),
-        TimestampMicros = r.GetInt64(2),
-        Severity = r.GetInt32(3),
-        RuleId = r.GetString(4),
-        RuleName = r.GetString(5),
-        DeviceId = r.IsDBNull(6) ? null : r.GetString(6),
-        SourceIp = r.IsDBNull(7) ? null : r.GetString(7),
-        Json = r.GetString(8),
+        Id = r.GetString(offset + 1),
+        TimestampMicros = r.GetInt64(offset + 2),
+        Severity = r.GetInt32(offset + 3),
+        RuleId = r.GetString(offset + 4),
+        RuleName = r.GetString(offset + 5),
+        DeviceId = r.IsDBNull(offset + 6) ? null : r.GetString(offset + 6),
+        SourceIp = r.IsDBNull(offset + 7) ? null : r.GetString(offset + 7),
+        Json = r.GetString(offset + 8),
     };
 }

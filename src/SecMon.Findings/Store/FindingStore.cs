@@ -44,6 +44,17 @@ public sealed partial class FindingStore : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         options ??= new FindingStoreOptions();
+        var result = OpenCore(dataDirectory, options);
+        if (result.Error is { } error)
+        {
+            Log.Refused(options.Logger, error.Message);
+        }
+
+        return result;
+    }
+
+    private static StoreOpenResult OpenCore(string dataDirectory, FindingStoreOptions options)
+    {
         var dir = Path.GetFullPath(dataDirectory);
         var dbPath = Path.Combine(dir, FindingStoreOptions.DatabaseFileName);
 
@@ -160,7 +171,13 @@ public sealed partial class FindingStore : IDisposable
             Execute(connection, "PRAGMA mmap_size = 1073741824");
             Execute(connection, $"PRAGMA cache_size = {-Math.Max(2, options.CacheMiB) * 1024}");
             Schema.Migrate(connection, version, Schema.CurrentVersion);
+            if (version != 0 && version != Schema.CurrentVersion)
+            {
+                Log.Migrated(options.Logger, dbPath, version, Schema.CurrentVersion);
+            }
+
             var store = new FindingStore(connection, dir, dbPath, options);
+            Log.Opened(options.Logger, dbPath, Schema.CurrentVersion);
             return new StoreOpenResult { Store = store };
         }
         catch (SqliteException ex)

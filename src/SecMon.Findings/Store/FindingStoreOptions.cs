@@ -16,6 +16,9 @@ public sealed record FindingStoreOptions
     /// <summary>SQLite page cache, in MiB. Default 64.</summary>
     public int CacheMiB { get; init; } = 64;
 
+    /// <summary>Where the store logs opening, migrations and refusals. Default: nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>The clock for baseline update times. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -165,3 +165,36 @@ public sealed class FindingStoreConcurrencyTests
         Assert.Equal(all.Select(f => f.Id).ToHashSet(), page.Items.Select(i => i.Id).ToHashSet());
     }
 }
+
+public sealed class FindingStoreSearchBudgetTests
+{
+    [Fact]
+    public void Search_CommonWordRarelySevere_FindsMatchesBeyondTheFirstCandidates()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        // 3,000 findings that all say "heartbeat": the newest 2,600 low, the oldest 400 high. The first page of
+        // "heartbeat --severity high" lies beyond the 2,000 newest matches the store checks one by one.
+        var findings = TestFindings.Many(3000).Select((f, i) => f with
+        {
+            Message = f.Message + " heartbeat",
+            Severity = i < 400 ? Severity.High : Severity.Low,
+        }).ToList();
+        store.Write(findings);
+        var expected = findings.Where(f => f.Severity == Severity.High).OrderByDescending(f => f.TimestampMicros).Select(f => f.Id).ToList();
+
+        var ids = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = store.Search(new FindingQuery { Text = "heartbeat", MinSeverity = (int)Severity.High, Limit = 60, After = cursor });
+            ids.AddRange(page.Items.Select(i => i.Id));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(expected.ToHashSet(), ids.ToHashSet());
+        Assert.Equal(expected.Count, ids.Count);
+        Assert.Equal(expected.First(), ids.First());
+    }
+}
