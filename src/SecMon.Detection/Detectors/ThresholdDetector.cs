@@ -19,13 +19,17 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
     private readonly record struct Entry(long Micros, long Packet, string FlowId);
 
+    // The ring grows on demand up to the rule's count: most groups (one per device, say) never come near a burst
+    // threshold, and a ring of the full count for each of them was the largest part of analyze's heap.
     private sealed class State(int capacity)
     {
-        public Entry[] Ring { get; } = new Entry[capacity];
+        private const int InitialSize = 4;
 
-        public int Start { get; set; }
+        private Entry[] _ring = new Entry[Math.Min(InitialSize, capacity)];
 
-        public int Count { get; set; }
+        public int Start { get; private set; }
+
+        public int Count { get; private set; }
 
         public long Last { get; set; }
 
@@ -37,19 +41,31 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
         public void Push(Entry e)
         {
-            if (Count < Ring.Length)
+            if (Count == _ring.Length && _ring.Length < capacity)
             {
-                Ring[(Start + Count) % Ring.Length] = e;
+                var grown = new Entry[Math.Min(capacity, _ring.Length * 2)];
+                for (var i = 0; i < Count; i++)
+                {
+                    grown[i] = _ring[(Start + i) % _ring.Length];
+                }
+
+                _ring = grown;
+                Start = 0;
+            }
+
+            if (Count < _ring.Length)
+            {
+                _ring[(Start + Count) % _ring.Length] = e;
                 Count++;
             }
             else
             {
-                Ring[Start] = e;
-                Start = (Start + 1) % Ring.Length;
+                _ring[Start] = e;
+                Start = (Start + 1) % _ring.Length;
             }
         }
 
-        public Entry Oldest => Ring[Start];
+        public Entry Oldest => _ring[Start];
 
         public void Reset()
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SecMon.Analysis;
 using SecMon.Capture;
+using SecMon.Capture.Output;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Detection;
@@ -101,7 +102,9 @@ internal static class AnalyzeCommand
         }
 
         using var files = new CaptureFileSet(sources);
-        var opened = FindingStore.Open(dataDir);
+        // analyze only appends findings (in batches) and saves devices: a small page cache is enough, and it is
+        // part of the run's peak memory (search, with its larger default cache, is another command).
+        var opened = FindingStore.Open(dataDir, new FindingStoreOptions { CacheMiB = 8 });
         if (opened.Store is null)
         {
             Error(opened.Error!.Message);
@@ -123,10 +126,13 @@ internal static class AnalyzeCommand
 
         var baselineOptions = learning is { } l ? new BaselineOptions { LearningPeriod = l } : null;
         var detection = new DetectionPipeline(rules.RuleSet!, store, baselineOptions);
-        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut, detection);
+        // Detection runs on its own thread, fed in capture order: capture and detection take a core each.
+        using var detectionThread = new BackgroundSink(detection, "secmon-detection");
+        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut, detectionThread);
         var progress = Progress.Create(files.TotalBytes);
         session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
         progress?.Done();
+        detectionThread.Complete();
         detection.Complete();
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
         session.Finish(what);

@@ -45,6 +45,29 @@ public sealed class StatefulRuleTests
     }
 
     [Fact]
+    public void Threshold_LargeCount_WindowSlidesOverTheLastNEvents()
+    {
+        // 20 within 60s: ten slow refusals (every 10 s), then one a second. The last 20 first fit in 60 s at the
+        // 25th event (t = 105 s), whose oldest is the 6th (t = 50 s): the ring must grow and then slide.
+        const string big = """
+                where: {mqtt.connack.accepted: false}
+                threshold: {count: 20, within: 60s, by: [destination.ip]}
+            """;
+        var rules = Load(OneRule("mqtt.connack", big, message: "{count} refused"));
+        var engine = new DetectionEngine(rules);
+        var flow = FakeFlows.Create();
+        var times = Enumerable.Range(0, 10).Select(i => i * 10L).Concat(Enumerable.Range(0, 30).Select(i => 91L + i));
+        var events = times.Select((s, i) => Connack(flow, T0 + (s * Second), i + 1, accepted: false, code: 5, user: "admin"));
+
+        var findings = Feed(engine, events);
+
+        var f = Assert.Single(findings);
+        Assert.Equal(20, f.EventCount);
+        Assert.Equal(T0 + (105 * Second), f.TimestampMicros);
+        Assert.Equal(Detection.Engine.FindingFactory.FindingId("TEST-0001", flow.FlowId, T0 + (50 * Second), 6), f.Id);
+    }
+
+    [Fact]
     public void Threshold_EventsSpreadWiderThanWindow_DoesNotReport()
     {
         var rules = Load(OneRule("mqtt.connack", Guessing, message: "x"));

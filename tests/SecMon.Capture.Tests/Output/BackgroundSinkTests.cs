@@ -1,0 +1,87 @@
+using SecMon.Capture.Output;
+using SecMon.Core.Events;
+using SecMon.Testing;
+
+namespace SecMon.Capture.Tests.Output;
+
+public sealed class BackgroundSinkTests
+{
+    private sealed class Recorder : IEventSink
+    {
+        public List<long> Packets { get; } = [];
+
+        public int ThreadId { get; private set; }
+
+        public long FailAt { get; init; } = -1;
+
+        public void Emit(ProtocolEvent e)
+        {
+            ThreadId = Environment.CurrentManagedThreadId;
+            if (e.PacketNumber == FailAt)
+            {
+                throw new InvalidDataException("rule blew up");
+            }
+
+            Packets.Add(e.PacketNumber);
+        }
+    }
+
+    private static TestEvent Event(long packet) =>
+        TestEvent.Of(FakeSchemas.MqttDisconnect, FakeFlows.Create(), packet, packet);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(1023)]
+    [InlineData(1024)]
+    [InlineData(1025)]
+    [InlineData(200_000)] // more than the queue holds: the producer must wait, not drop
+    public void Complete_EveryEventDeliveredOnceInOrder_OnAnotherThread(int count)
+    {
+        var inner = new Recorder();
+        using var sink = new BackgroundSink(inner, "test-sink");
+        for (var i = 1; i <= count; i++)
+        {
+            sink.Emit(Event(i));
+        }
+
+        sink.Complete();
+
+        Assert.Equal(count, inner.Packets.Count);
+        Assert.True(inner.Packets.SequenceEqual(Enumerable.Range(1, count).Select(i => (long)i)), "events out of order");
+        if (count > 0)
+        {
+            Assert.NotEqual(Environment.CurrentManagedThreadId, inner.ThreadId);
+        }
+    }
+
+    [Fact]
+    public void Complete_SinkThrew_FailureReportedAndProducerNeverBlocks()
+    {
+        var inner = new Recorder { FailAt = 10 };
+        using var sink = new BackgroundSink(inner, "test-sink");
+        for (var i = 1; i <= 300_000; i++)
+        {
+            sink.Emit(Event(i));
+        }
+
+        var ex = Assert.Throws<InvalidOperationException>(sink.Complete);
+
+        Assert.IsType<InvalidDataException>(ex.InnerException);
+        Assert.Contains("test-sink", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(9, inner.Packets.Count);
+    }
+
+    [Fact]
+    public void Complete_Twice_SecondIsANoOp()
+    {
+        var inner = new Recorder();
+        using var sink = new BackgroundSink(inner, "test-sink");
+        sink.Emit(Event(1));
+
+        sink.Complete();
+        sink.Complete();
+
+        Assert.Single(inner.Packets);
+    }
+}
