@@ -12,7 +12,7 @@ namespace SecMon.Capture.Output;
 internal sealed class BackgroundSink : IEventSink, IDisposable
 {
     private const int BatchSize = 1024;
-    private const int QueuedBatches = 64;
+    private const int QueuedBatches = 16;
     private readonly IEventSink _inner;
     private readonly BlockingCollection<ProtocolEvent[]> _full = new(QueuedBatches);
     private readonly ConcurrentBag<ProtocolEvent[]> _free = [];

@@ -43,6 +43,10 @@ internal static class AnalyzeCommand
             AllowMultipleArgumentsPerToken = false,
         };
 
+        var noDetect = new Option<bool>("--no-detect")
+        {
+            Description = "Only dissect: count and write events (with --events), without rules, findings, devices or the store.",
+        };
         var learning = DurationOption("--learning",
             "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
             "after it, new peers, ports, topics and rates are reported. Learned baselines persist in the data directory.");
@@ -52,22 +56,34 @@ internal static class AnalyzeCommand
             "  secmon analyze capture.pcap                      summary on stderr\n" +
             "  secmon analyze day1.pcapng day2.pcapng --events events.jsonl\n" +
             "  secmon analyze capture.pcap --events - | jq 'select(.type==\"mqtt.connect\")'\n" +
+            "  secmon analyze big.pcap --no-detect --events events.jsonl    dissect only (no rules, no store)\n" +
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
             "66 a file could not be opened, 73 an output could not be written.")
         {
-            files, events, json, data, rules, learning,
+            files, events, json, data, rules, learning, noDetect,
         };
         command.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(files)!, parse.GetValue(events), parse.GetValue(json),
-            parse.GetValue(data)!, parse.GetValue(rules) ?? [], parse.GetValue(learning), ct)));
+            parse.GetValue(data)!, parse.GetValue(rules) ?? [], parse.GetValue(learning), parse.GetValue(noDetect), ct)));
         return command;
     }
 
-    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, TimeSpan? learning, CancellationToken ct)
+    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, TimeSpan? learning, bool noDetect, CancellationToken ct)
     {
         if (json && eventsPath == "-")
         {
             Error("--json and --events - both write to stdout; send the events to a file (--events PATH)");
             return ExitCodes.Usage;
+        }
+
+        if (noDetect && (json || ruleDirs.Length > 0 || learning is not null))
+        {
+            Error("--no-detect runs no rules: it cannot be combined with --json, --rules or --learning");
+            return ExitCodes.Usage;
+        }
+
+        if (noDetect)
+        {
+            return Dissect(paths, eventsPath, dataDir, ct);
         }
 
         // Rules first: an invalid pack stops the run before any work, with every error listed.
@@ -155,6 +171,61 @@ internal static class AnalyzeCommand
             Error("stopped before the end of the input; everything read so far was analysed and stored");
         }
 
+        return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+
+    // --no-detect: the capture engine alone (what bench/ compares analyze with to show detection's cost).
+    private static int Dissect(string[] paths, string? eventsPath, string dataDir, CancellationToken ct)
+    {
+        var sources = new List<PcapFileSource>();
+        foreach (var path in paths)
+        {
+            var source = PcapFileSource.TryOpen(path, out var error);
+            if (source is null)
+            {
+                Error(error!);
+                sources.ForEach(s => s.Dispose());
+                return ExitCodes.NoInput;
+            }
+
+            sources.Add(source);
+        }
+
+        using var files = new CaptureFileSet(sources);
+        if (DataDirectory.TryEnsure(dataDir) is { } dataError)
+        {
+            Error(dataError);
+            return ExitCodes.CantCreate;
+        }
+
+        SecretHasher hasher;
+        Stream? eventsOut;
+        try
+        {
+            // Password tags are keyed per installation even without detection, so exports from runs compare.
+            hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Error($"cannot read or create the password-tag key in '{dataDir}' ({ex.Message}); give a writable --data DIR");
+            return ExitCodes.CantCreate;
+        }
+
+        try
+        {
+            eventsOut = eventsPath is null ? null : AnalysisSession.OpenEventsOutput(eventsPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Error($"cannot write events to '{eventsPath}': {ex.Message}");
+            return ExitCodes.CantCreate;
+        }
+
+        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsOut);
+        var progress = Progress.Create(files.TotalBytes);
+        session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
+        progress?.Done();
+        session.Finish(paths.Length == 1 ? paths[0] : $"{paths.Length} files");
         return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
     }
 }
