@@ -40,6 +40,8 @@ public sealed class DeviceInventory
     private readonly Dictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly LruTable<string, SessionState> _sessions;
     private readonly Dictionary<EventSchema, Accessors> _accessors = new(ReferenceEqualityComparer.Instance);
+    private EventSchema? _lastSchema;
+    private Accessors? _lastAccessors;
 
     // Devices of each flow direction already resolved (flows are immutable apart from Reverse), so the MAC
     // normalisation and id lookups run once per flow instead of per event. Cleared when MaxFlows is reached.
@@ -105,6 +107,18 @@ public sealed class DeviceInventory
 
         /// <summary>Protocol whose set additions were last made for this flow.</summary>
         public string? Protocol { get; set; }
+
+        // What this flow direction last added to its client's sets: the dissector hands every event of a session
+        // the same client id and user name strings, and a device publishes to a few topics over and over, so the
+        // common event needs no hash-set look-up at all.
+        public string? LastClientId { get; set; }
+
+        public string? LastUsername { get; set; }
+
+        public string? LastTopic { get; set; }
+
+        /// <summary>The flow's session once its posture is settled (no further implicit acceptance to look for).</summary>
+        public bool Settled { get; set; }
     }
 
     private sealed class SessionState
@@ -238,22 +252,20 @@ public sealed class DeviceInventory
             }
         }
 
-        if (!_accessors.TryGetValue(e.Schema, out var a))
-        {
-            a = new Accessors(e.Schema);
-            _accessors[e.Schema] = a;
-        }
-
+        var a = AccessorsOf(e.Schema);
+        var cached = known ?? (_flowDevices.TryGetValue(flow, out var added) ? added : null);
         if (client is not null)
         {
-            if (Text(a.ClientId, e) is { } clientId)
+            if (Text(a.ClientId, e) is { } clientId && !ReferenceEquals(clientId, cached?.LastClientId))
             {
                 client.ClientIds.Add(clientId);
+                cached?.LastClientId = clientId;
             }
 
-            if (Text(a.Username, e) is { Length: > 0 } user)
+            if (Text(a.Username, e) is { Length: > 0 } user && !ReferenceEquals(user, cached?.LastUsername))
             {
                 client.Usernames.Add(user);
+                cached?.LastUsername = user;
             }
         }
 
@@ -290,13 +302,14 @@ public sealed class DeviceInventory
                 if (client is not null)
                 {
                     client.Publishes++;
-                    if (Text(a.Topic, e) is { } topic)
+                    if (Text(a.Topic, e) is { } topic && !string.Equals(topic, cached?.LastTopic, StringComparison.Ordinal))
                     {
                         client.Topics.Add(Baselines.TopicPattern.Normalise(topic));
+                        cached?.LastTopic = topic;
                     }
                 }
 
-                ImplicitAccept(flow.FlowId);
+                ImplicitAccept(flow.FlowId, cached);
                 break;
             case EventKind.MqttSubscribe when toServer:
                 if (client is not null && a.TopicFilters?.Read(e) is { IsMissing: false, Strings: { } filters })
@@ -307,7 +320,7 @@ public sealed class DeviceInventory
                     }
                 }
 
-                ImplicitAccept(flow.FlowId);
+                ImplicitAccept(flow.FlowId, cached);
                 break;
             case EventKind.TlsClientHello when _options.MqttTlsPorts.Contains(serverPort):
                 Apply(Session(flow.FlowId, client, server), AuthPosture.Tls);
@@ -343,14 +356,42 @@ public sealed class DeviceInventory
         d.Peers.Add(peer);
     }
 
-    // Traffic after a CONNECT means the broker accepted it even if we missed the CONNACK.
-    private void ImplicitAccept(string flowId)
+    // Traffic after a CONNECT means the broker accepted it even if we missed the CONNACK. Once a session's MQTT
+    // posture is applied nothing here can change it, so the flow stops looking its session up.
+    private void ImplicitAccept(string flowId, FlowDevices? cached)
     {
+        if (cached is { Settled: true })
+        {
+            return;
+        }
+
         var session = _sessions.Get(flowId, touch: true);
         if (session is { Pending: not AuthPosture.Unknown, Applied: AuthPosture.Unknown })
         {
             Apply(session, session.Pending);
         }
+
+        if (cached is not null && session is { Applied: not AuthPosture.Unknown })
+        {
+            cached.Settled = true;
+        }
+    }
+
+    private Accessors AccessorsOf(EventSchema schema)
+    {
+        if (ReferenceEquals(schema, _lastSchema))
+        {
+            return _lastAccessors!;
+        }
+
+        if (!_accessors.TryGetValue(schema, out var a))
+        {
+            a = new Accessors(schema);
+            _accessors[schema] = a;
+        }
+
+        (_lastSchema, _lastAccessors) = (schema, a);
+        return a;
     }
 
     private static void Apply(SessionState session, AuthPosture posture)
