@@ -34,6 +34,7 @@ Console.WriteLine($"store: {store.DatabasePath}");
 
 // Ingest: generation is outside the timed region; Write (ECS serialization + SQLite + FTS) is inside.
 var writeTime = TimeSpan.Zero;
+var writeCpu = TimeSpan.Zero;
 var cpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
 var wall = Stopwatch.StartNew();
 var inserted = 0L;
@@ -46,16 +47,19 @@ for (var i = 0; i < count; i += batchSize)
         batch.Add(gen.Finding(j, count));
     }
 
+    var cpuAtWrite = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     inserted += store.Write(batch);
     writeTime += sw.Elapsed;
+    writeCpu += Process.GetCurrentProcess().TotalProcessorTime - cpuAtWrite;
 }
 
 wall.Stop();
 var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 Console.WriteLine($"ingest: {inserted:N0} findings in {writeTime.TotalSeconds:F2} s of Write ({inserted / writeTime.TotalSeconds:N0} findings/s); " +
     $"wall {wall.Elapsed.TotalSeconds:F2} s incl. generation; batch {batchSize:N0}; " +
-    $"process CPU {cpu.TotalSeconds:F1} s ({cpu.TotalMicroseconds / Math.Max(1, inserted):F1} us/finding incl. generation)");
+    $"process CPU {cpu.TotalSeconds:F1} s ({cpu.TotalMicroseconds / Math.Max(1, inserted):F1} us/finding incl. generation), " +
+    $"of which in Write {writeCpu.TotalSeconds:F1} s ({writeCpu.TotalMicroseconds / Math.Max(1, inserted):F1} us/finding, all threads)");
 
 var reinserted = store.Write([gen.Finding(0, count), gen.Finding(count / 2, count)]);
 Console.WriteLine($"idempotence: re-writing 2 stored findings inserted {reinserted}");
@@ -77,7 +81,7 @@ for (var i = 0; i < searches; i++)
 
 times.Sort();
 Console.WriteLine($"search: {searches:N0} queries (text + time range + severity, limit 50), " +
-    $"p50 {Pct(0.50):F2} ms, p95 {Pct(0.95):F2} ms, p99 {Pct(0.99):F2} ms, max {times[^1]:F2} ms; {hits / (double)searches:F1} results/query");
+    $"p50 {Pct(0.50):F2} ms, p95 {Pct(0.95):F2} ms, p99 {Pct(0.99):F2} ms, max {(times.Count == 0 ? 0 : times[^1]):F2} ms; {hits / (double)searches:F1} results/query");
 
 // Paging through one broad query, to show keyset pages cost the same deep in the result set.
 var deep = Stopwatch.StartNew();
@@ -108,7 +112,7 @@ if (!keep)
 
 return 0;
 
-double Pct(double p) => times[Math.Min(times.Count - 1, (int)Math.Ceiling(p * times.Count) - 1)];
+double Pct(double p) => times.Count == 0 ? 0 : times[Math.Min(times.Count - 1, (int)Math.Ceiling(p * times.Count) - 1)];
 
 int IntArg(string name, int fallback) =>
     StringArg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
