@@ -18,7 +18,9 @@ internal sealed class DetectionPipeline : IEventSink
     /// <summary>Key under which the baseline model is kept in the store (one model per data directory).</summary>
     public const string BaselineKey = "secmon-baseline-model";
 
-    private const int BatchSize = 1000;
+    // Findings per store transaction: measured (bench/README.md, findings store) 30 µs per finding in batches of
+    // 10,000 against 46 µs in batches of 1,000. Stopping with SIGINT/SIGTERM still writes what is pending.
+    private const int BatchSize = 10_000;
     private readonly DetectionEngine _engine;
     private readonly FindingStore? _store;
     private readonly List<Finding> _pending = [];
