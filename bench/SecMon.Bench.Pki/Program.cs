@@ -25,10 +25,27 @@ var enrollCount = Arg("--enroll", 6000);
 var concurrency = Arg("--concurrency", 32);
 var ocspCount = Arg("--ocsp", 100_000);
 var crlCount = Arg("--crl", 100_000);
+var breakdownCount = Arg("--breakdown", 2000);
+// --only floor,breakdown,enroll,ocsp,crl runs just those sections (default all).
+var only = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length ? args[o + 1].Split(',') : null;
+bool Section(string name) => only is null || only.Contains(name);
 
 Console.WriteLine($"# SecMon PKI bench, {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, {RuntimeInfo()}, load average {LoadAverage()}");
 Console.WriteLine();
-SignatureFloor();
+if (Section("floor"))
+{
+    SignatureFloor();
+}
+
+if (Section("breakdown"))
+{
+    EnrollBreakdown(breakdownCount);
+}
+
+if (!Section("enroll") && !Section("ocsp") && !Section("crl"))
+{
+    return 0;
+}
 
 var dir = Directory.CreateTempSubdirectory("secmon-bench-pki-").FullName;
 try
@@ -38,15 +55,26 @@ try
     File.WriteAllText(Path.Combine(dir, "pass"), options.Passphrase);
     await using var server = await Server.StartAsync(options, Path.Combine(dir, "pass"));
     using var root = X509CertificateLoader.LoadCertificateFromFile(new CaPaths(options.CaHome).RootCertificate);
-    await EnrollBench(options, server, root, enrollCount, concurrency);
-    await OcspBench(options, server, ocspCount, concurrency);
+    if (Section("enroll"))
+    {
+        await EnrollBench(options, server, root, enrollCount, concurrency);
+    }
+
+    if (Section("ocsp"))
+    {
+        await OcspBench(options, server, ocspCount, concurrency);
+    }
 }
 finally
 {
     Directory.Delete(dir, true);
 }
 
-CrlBench(crlCount);
+if (Section("crl"))
+{
+    CrlBench(crlCount);
+}
+
 return 0;
 
 static void SignatureFloor()
@@ -106,7 +134,118 @@ static void SignatureFloor()
         s.BlockUpdate(data);
         return s.VerifySignature(sigDer);
     });
-    Console.WriteLine("SecMon signs with .NET ECDsa, verifies CSR signatures with BouncyCastle CustomNamedCurves (fresh key), builds ASN.1 with BouncyCastle.");
+    // SecMon's own path, fresh key each time (a fresh key is what a CSR brings; caching would flatter it).
+    var fresh = Enumerable.Range(0, 500).Select(_ =>
+    {
+        using var k = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return (Spki: Org.BouncyCastle.Asn1.X509.SubjectPublicKeyInfo.GetInstance(k.ExportSubjectPublicKeyInfo()),
+            Sig: k.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
+    }).ToArray();
+    var ecdsaSha256 = new Org.BouncyCastle.Asn1.X509.AlgorithmIdentifier(X9ObjectIdentifiers.ECDsaWithSha256);
+    var next = 0;
+    Rate("SecMon PublicKeys.Verify (libcrypto direct) fresh key decode + verify", () =>
+    {
+        var (k, s) = fresh[next++ % fresh.Length];
+        return SecMon.Pki.Keys.PublicKeys.Verify(k, ecdsaSha256, data, s) ? true : throw new InvalidOperationException("verify failed");
+    });
+    Console.WriteLine("SecMon signs with .NET ECDsa, verifies CSR signatures with libcrypto directly (BouncyCastle CustomNamedCurves where libcrypto.so.3 is missing), builds ASN.1 with BouncyCastle.");
+    Console.WriteLine();
+}
+
+// One enrollment in-process, one thread, taken apart: each step of EnrollmentService.SimpleEnroll and the
+// HTTP handler's encoding, timed over fresh tokens and CSRs (a fresh key each, as in a deployment).
+static void EnrollBreakdown(int count)
+{
+    Console.WriteLine($"## simpleenroll in-process, one thread, {count} enrollments per row (fresh token and key each), CPU time per call");
+    var dir = Directory.CreateTempSubdirectory("secmon-bench-breakdown-").FullName;
+    try
+    {
+        var options = new CaOptions { CaHome = Path.Combine(dir, "certs"), DataDirectory = Path.Combine(dir, "data"), Passphrase = "bench" };
+        CaInitializer.Init(options, new CaInitOptions { Settings = new CaSettings { KdfIterations = 10_000 } }, TimeProvider.System);
+        using var ca = CertificateAuthority.Open(options, TimeProvider.System);
+        ca.CrlUrl = "http://127.0.0.1:8080/pki/crl";
+        ca.OcspUrl = "http://127.0.0.1:8080/pki/ocsp";
+        var est = new EnrollmentService(ca, new EstOptions { ClientPerSecond = 0, TokenPerMinute = 0 });
+        var profile = ca.FindProfile("device")!;
+        (string Device, string Token, byte[] Csr)[] Prepare(int n, string prefix)
+        {
+            var work = new (string, string, byte[])[n];
+            for (var i = 0; i < n; i++)
+            {
+                var device = prefix + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+                var (token, _) = ca.CreateToken(device, TimeSpan.FromHours(1), "device", "bench");
+                using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+                work[i] = (device, token, new CertificateRequest("CN=" + device, key, HashAlgorithmName.SHA256).CreateSigningRequest());
+            }
+
+            return work;
+        }
+
+        // CPU time of the process (one busy thread) per call: on a shared machine wall-clock time mostly measures the load.
+        double Time(int n, Action<int> step)
+        {
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            for (var i = 0; i < n; i++)
+            {
+                step(i);
+            }
+
+            return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds * 1000 / n;
+        }
+
+        var credentials = new EstCredentials { ClientAddress = "127.0.0.1" };
+        var warm = Prepare(300, "warm-");
+        foreach (var w in warm)
+        {
+            _ = est.SimpleEnroll(null, w.Csr, credentials with { Token = w.Token });
+        }
+
+        var work = Prepare(count * 2, "dev-");
+        var results = new EnrollmentResult[count * 2];
+        _ = Time(count, i => results[i] = est.SimpleEnroll(null, work[i].Csr, credentials with { Token = work[i].Token }));
+        Thread.Sleep(500); // let tiered compilation finish
+        var total = Time(count, i => results[count + i] = est.SimpleEnroll(null, work[count + i].Csr, credentials with { Token = work[count + i].Token }));
+        var encode = Time(count, i => _ = EstEncoding.EncodeBody(EstEncoding.CertsOnly([results[count + i].Certificate!])));
+        Console.WriteLine($"EnrollmentService.SimpleEnroll end to end        {total,8:F1} µs  ({1e6 / total:F0}/s)");
+        Console.WriteLine($"  + answer: certs-only PKCS#7 + base64           {encode,8:F1} µs");
+
+        // The steps of SimpleEnroll and CertificateAuthority.Issue, each over its own fresh inputs.
+        var parts = Prepare(count, "part-");
+        var checks = new SecMon.Pki.Policy.CsrCheck[count];
+        var certs = new Org.BouncyCastle.X509.X509Certificate[count];
+        var records = new IssuedCertificate[count];
+        var tokenIds = new string[count];
+        var now = DateTimeOffset.UtcNow;
+        var tCheck = Time(count, i => tokenIds[i] = ca.CheckToken(parts[i].Token).Record!.Id);
+        var tPolicy = Time(count, i => checks[i] = ca.Policy.Check(parts[i].Csr, new SecMon.Pki.Policy.CsrExpectation(profile, parts[i].Device)));
+        var tBuild = Time(count, i => certs[i] = SecMon.Pki.Profiles.CertificateBuilder.IssueEndEntity(
+            profile, SecMon.Pki.Profiles.CertificateNames.ForDevice(parts[i].Device), checks[i].Accepted!.PublicKey, ca.IssuingCertificate, ca.IssuingKey, now, ca.CrlUrl, ca.OcspUrl));
+        var tRecord = Time(count, i => records[i] = CertificateAuthority.ToRecord(certs[i], parts[i].Device, "device", now, null));
+        var tStore = Time(count, i => ca.Store.Write(tx =>
+        {
+            PkiStore.ConsumeToken(tx, tokenIds[i], now, records[i].Serial);
+            PkiStore.InsertCertificate(tx, records[i]);
+            PkiStore.AppendAudit(tx, now, AuditActions.TokenUse, "est:127.0.0.1", parts[i].Device, records[i].Serial, "ok", "token " + tokenIds[i]);
+            PkiStore.AppendAudit(tx, now, AuditActions.Issue, "est:127.0.0.1", parts[i].Device, records[i].Serial, "ok", "profile=device key=ec-p256 notAfter=x");
+            return true;
+        }));
+        var tEmpty = Time(count, i => ca.Store.Write(tx => true));
+        var tAudit = Time(count, i => ca.Store.Write(tx => PkiStore.AppendAudit(tx, now, AuditActions.TokenUse, "est:127.0.0.1", "x", "y", "ok", "token z")));
+        Console.WriteLine($"  (empty write transaction {tEmpty:F1} µs, one audit row in its own {tAudit:F1} µs)");
+        Console.WriteLine($"  token look-up + constant-time check            {tCheck,8:F1} µs");
+        Console.WriteLine($"  CSR policy (parse, verify proof of possession) {tPolicy,8:F1} µs");
+        Console.WriteLine($"  certificate build + sign                       {tBuild,8:F1} µs");
+        Console.WriteLine($"  stored record (encode, subject text)           {tRecord,8:F1} µs");
+        Console.WriteLine($"  store: token use + certificate + 2 audit rows  {tStore,8:F1} µs");
+        Console.WriteLine($"  sum of the parts                               {tCheck + tPolicy + tBuild + tRecord + tStore,8:F1} µs; load average {LoadAverage()}");
+        var v = ca.Store.VerifyAudit();
+        Console.WriteLine($"audit chain: {(v.Ok ? "OK" : "BROKEN")}, {v.VerifiedRows} rows");
+    }
+    finally
+    {
+        Directory.Delete(dir, true);
+    }
+
     Console.WriteLine();
 }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -182,8 +183,7 @@ public sealed class PkiStore : IDisposable
         var conn = tx.Connection!;
         long seq = 1;
         var prev = GenesisHash;
-        using (var cmd = Command(conn, tx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
-        using (var r = cmd.ExecuteReader())
+        using (var r = Prepared(conn, tx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").ExecuteReader())
         {
             if (r.Read())
             {
@@ -194,9 +194,9 @@ public sealed class PkiStore : IDisposable
 
         var micros = SecMon.Core.Time.ToUnixMicros(time);
         var hash = ComputeAuditHash(prev, seq, micros, action, actor, deviceId, serial, outcome, detail);
-        using (var cmd = Command(conn, tx,
-            "INSERT INTO audit (seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash) VALUES ($s,$t,$a,$ac,$d,$se,$o,$de,$p,$h)"))
         {
+            var cmd = Prepared(conn, tx,
+                "INSERT INTO audit (seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash) VALUES ($s,$t,$a,$ac,$d,$se,$o,$de,$p,$h)");
             cmd.Parameters.AddWithValue("$s", seq);
             cmd.Parameters.AddWithValue("$t", micros);
             cmd.Parameters.AddWithValue("$a", action);
@@ -308,7 +308,7 @@ public sealed class PkiStore : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tx);
         ArgumentNullException.ThrowIfNull(c);
-        using var cmd = Command(tx.Connection!, tx,
+        var cmd = Prepared(tx.Connection!, tx,
             "INSERT INTO certificates (serial, device_id, profile, subject, not_before, not_after, issued_at, der, renewed_from) VALUES ($s,$d,$p,$su,$nb,$na,$ia,$der,$rf)");
         cmd.Parameters.AddWithValue("$s", c.Serial);
         cmd.Parameters.AddWithValue("$d", c.DeviceId);
@@ -325,7 +325,7 @@ public sealed class PkiStore : IDisposable
     /// <summary>One certificate by serial (uppercase hex), or null.</summary>
     public IssuedCertificate? GetCertificate(string serial) => Read(conn =>
     {
-        using var cmd = Command(conn, null, CertificateColumns + " WHERE serial = $s");
+        var cmd = Prepared(conn, null, CertificateColumns + " WHERE serial = $s");
         cmd.Parameters.AddWithValue("$s", serial);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadCertificateRow(r) : null;
@@ -399,7 +399,7 @@ public sealed class PkiStore : IDisposable
     /// <summary>A token by id, or null.</summary>
     public EnrollmentTokenRecord? GetToken(string id) => Read(conn =>
     {
-        using var cmd = Command(conn, null, "SELECT id, secret_hash, device_id, profile, created_at, expires_at, used_at FROM tokens WHERE id = $i");
+        var cmd = Prepared(conn, null, "SELECT id, secret_hash, device_id, profile, created_at, expires_at, used_at FROM tokens WHERE id = $i");
         cmd.Parameters.AddWithValue("$i", id);
         using var r = cmd.ExecuteReader();
         if (!r.Read())
@@ -423,7 +423,7 @@ public sealed class PkiStore : IDisposable
     public static bool ConsumeToken(SqliteTransaction tx, string id, DateTimeOffset time, string serial)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        using var cmd = Command(tx.Connection!, tx, "UPDATE tokens SET used_at = $t, used_serial = $s WHERE id = $i AND used_at IS NULL");
+        var cmd = Prepared(tx.Connection!, tx, "UPDATE tokens SET used_at = $t, used_serial = $s WHERE id = $i AND used_at IS NULL");
         cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
         cmd.Parameters.AddWithValue("$s", serial);
         cmd.Parameters.AddWithValue("$i", id);
@@ -554,6 +554,16 @@ public sealed class PkiStore : IDisposable
     {
         lock (_lock)
         {
+            if (PreparedStatements.TryGetValue(_connection, out var statements))
+            {
+                foreach (var cmd in statements.Values)
+                {
+                    cmd.Dispose();
+                }
+
+                PreparedStatements.Remove(_connection);
+            }
+
             _connection.Dispose();
         }
     }
@@ -648,6 +658,28 @@ public sealed class PkiStore : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(len, bytes.Length);
         h.AppendData(len);
         h.AppendData(bytes);
+    }
+
+    // Statements an enrollment, an OCSP look-up or an audit append runs, prepared once per connection and
+    // reused: measured (bench/README.md "PKI"), preparing them anew each time (SQLite's parser and planner)
+    // was a large part of an enrollment's store time. A connection is used by one thread at a time (the
+    // store's lock, or the caller's own serialization for a connection it owns), and closing it finalizes
+    // the statements (Microsoft.Data.Sqlite disposes a connection's commands on Close).
+    private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> PreparedStatements = new();
+
+    /// <summary>A cached prepared command for constant <paramref name="sql"/>, its parameters cleared. Not to be disposed by the caller.</summary>
+    private static SqliteCommand Prepared(SqliteConnection conn, SqliteTransaction? tx, string sql)
+    {
+        var cache = PreparedStatements.GetValue(conn, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
+        if (!cache.TryGetValue(sql, out var cmd))
+        {
+            cmd = Command(conn, tx, sql);
+            cache[sql] = cmd;
+        }
+
+        cmd.Transaction = tx;
+        cmd.Parameters.Clear();
+        return cmd;
     }
 
     private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql)

@@ -45,6 +45,28 @@ public class EstEncodingTests
     }
 
     [Fact]
+    public void CertsOnly_ChainAndOneCertificate_SameBytesAsBouncyCastleCmsAndReadBack()
+    {
+        using var ca = new TestCa();
+        var chain = ca.Ca.Chain;
+        var issued = ca.Ca.Issue(new SecMon.Pki.Ca.IssueRequest
+        {
+            CsrDer = TestCa.Csr("CN=sensor-1"),
+            Profile = ca.Ca.FindProfile("device")!,
+            DeviceId = "sensor-1",
+            Actor = "test",
+        }).Certificate!;
+
+        foreach (var certs in new[] { chain, [issued], [.. chain, issued] })
+        {
+            var der = EstEncoding.CertsOnly(certs);
+
+            Assert.Equal(BouncyCastleCertsOnly(certs), der);
+            Assert.Equal(certs.Select(c => c.GetEncoded()).Order(ByteOrder.Instance), EstEncoding.ReadCertsOnly(der).Select(c => c.GetEncoded()).Order(ByteOrder.Instance));
+        }
+    }
+
+    [Fact]
     public void CsrAttributes_IsSequenceOfAttrOrOid()
     {
         var reader = new System.Formats.Asn1.AsnReader(EstEncoding.CsrAttributes(), System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
@@ -53,5 +75,31 @@ public class EstEncodingTests
         var attr = reader.ReadSequence();
         Assert.Equal("1.2.840.10045.2.1", attr.ReadObjectIdentifier());
         Assert.Equal("1.2.840.10045.3.1.7", attr.ReadSetOf().ReadObjectIdentifier());
+    }
+
+    // What CertsOnly was before it wrote the DER itself: BouncyCastle's CMS types (the reference encoding).
+    private static byte[] BouncyCastleCertsOnly(IEnumerable<Org.BouncyCastle.X509.X509Certificate> certificates)
+    {
+        var certs = new Org.BouncyCastle.Asn1.Asn1EncodableVector();
+        foreach (var c in certificates)
+        {
+            certs.Add(c.CertificateStructure);
+        }
+
+        var signedData = new Org.BouncyCastle.Asn1.Cms.SignedData(
+            Org.BouncyCastle.Asn1.DerInteger.One,
+            new Org.BouncyCastle.Asn1.DerSet(),
+            new Org.BouncyCastle.Asn1.Cms.ContentInfo(Org.BouncyCastle.Asn1.Cms.CmsObjectIdentifiers.Data, null),
+            new Org.BouncyCastle.Asn1.DerSet(certs),
+            null,
+            new Org.BouncyCastle.Asn1.DerSet());
+        return new Org.BouncyCastle.Asn1.Cms.ContentInfo(Org.BouncyCastle.Asn1.Cms.CmsObjectIdentifiers.SignedData, signedData).GetDerEncoded();
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }

@@ -101,6 +101,58 @@ public sealed class PkiStoreTests : IDisposable
         Assert.NotEqual(a, b);
     }
 
+    [Fact]
+    public void Audit_TwoStoresInterleavedAndARolledBackWrite_ChainStaysContiguous()
+    {
+        // The server and the CLI each hold a connection with prepared statements; the chain head must be read
+        // inside each write transaction, never remembered, and a rolled-back write must leave nothing behind.
+        using var server = Populated();
+        using var cli = PkiStore.Open(_dir);
+        var t = TestCa.Start.AddMinutes(1);
+
+        var a = server.Audit(t, AuditActions.Issue, "est:127.0.0.1", "d3", "CC", "ok", null);
+        var b = cli.Audit(t, AuditActions.Revoke, "cli", "d3", "CC", "ok", "reason=superseded");
+        Assert.Throws<InvalidOperationException>(() => server.Write<bool>(tx =>
+        {
+            PkiStore.AppendAudit(tx, t, AuditActions.Issue, "est:127.0.0.1", "d4", "DD", "ok", null);
+            throw new InvalidOperationException("abort");
+        }));
+        var c = server.Audit(t, AuditActions.Issue, "est:127.0.0.1", "d4", "DD", "ok", null);
+        var d = cli.Audit(t, AuditActions.Refuse, "cli", null, null, "refused", null);
+
+        Assert.Equal([6L, 7L, 8L, 9L], new[] { a.Seq, b.Seq, c.Seq, d.Seq });
+        Assert.Equal(b.Hash, c.PrevHash);
+        Assert.Equal(c.Hash, d.PrevHash);
+        var v = server.VerifyAudit();
+        Assert.True(v.Ok, v.Problem);
+        Assert.Equal(9, v.VerifiedRows);
+        Assert.Null(d.Detail);
+        Assert.Null(server.ReadAudit()[^1].Detail);
+    }
+
+    [Fact]
+    public void GetToken_RepeatedAndAfterConsume_SeesEachChange()
+    {
+        using var store = PkiStore.Open(_dir);
+        var t = TestCa.Start;
+        foreach (var id in new[] { "aaaaaaaaaaaa", "bbbbbbbbbbbb" })
+        {
+            store.Write(tx =>
+            {
+                PkiStore.InsertToken(tx, new EnrollmentTokenRecord { Id = id, SecretHash = [1, 2], DeviceId = "d-" + id, Profile = "device", CreatedAt = t, ExpiresAt = t.AddHours(1) });
+                return true;
+            });
+        }
+
+        Assert.Equal("d-aaaaaaaaaaaa", store.GetToken("aaaaaaaaaaaa")!.DeviceId);
+        Assert.Equal("d-bbbbbbbbbbbb", store.GetToken("bbbbbbbbbbbb")!.DeviceId);
+        Assert.Null(store.GetToken("cccccccccccc"));
+        Assert.True(store.Write(tx => PkiStore.ConsumeToken(tx, "aaaaaaaaaaaa", t, "AA")));
+        Assert.False(store.Write(tx => PkiStore.ConsumeToken(tx, "aaaaaaaaaaaa", t, "BB")));
+        Assert.NotNull(store.GetToken("aaaaaaaaaaaa")!.UsedAt);
+        Assert.Null(store.GetToken("bbbbbbbbbbbb")!.UsedAt);
+    }
+
     public void Dispose() => Directory.Delete(_dir, true);
 
     private PkiStore Populated()
