@@ -36,7 +36,8 @@ public static class PublicKeys
                 return new(null, "EC with explicit or missing curve parameters");
             }
 
-            var pointLength = spki.PublicKey.GetOctets().Length;
+            // A BIT STRING with unused bits is not an octet string: BouncyCastle throws on GetOctets.
+            var pointLength = spki.PublicKey.PadBits == 0 ? spki.PublicKey.GetBytes().Length : -1;
             if (curve.Equals(X9ObjectIdentifiers.Prime256v1))
             {
                 return pointLength is 65 or 33 ? new(KeyAlgorithm.EcdsaP256, "EC P-256") : new(null, "EC P-256 with a malformed point");

@@ -96,6 +96,19 @@ public sealed class CsrPolicy
             return CsrCheck.Refuse(parseError);
         }
 
+        try
+        {
+            return CheckParsed(request, info, expect);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or InvalidCastException or InvalidOperationException or FormatException)
+        {
+            // A structure that parsed but cannot be read the way a field needs (hostile input): refused, never a 500.
+            return CsrCheck.Refuse("malformed CSR: " + e.Message);
+        }
+    }
+
+    private CsrCheck CheckParsed(CertificationRequest request, CertificationRequestInfo info, CsrExpectation expect)
+    {
         if (!info.Version.HasValue(0))
         {
             return CsrCheck.Refuse("CSR version must be 0 (PKCS#10 v1)");

@@ -64,6 +64,7 @@ public class CsrPolicyTests
         { "CaTrue", () => TestCa.Csr("CN=sensor-42", req => req.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true))), "CA:TRUE" },
         { "UnknownCritical", () => TestCa.Csr("CN=sensor-42", req => req.CertificateExtensions.Add(new X509Extension("1.3.6.1.4.1.99999.1", new byte[] { 0x05, 0x00 }, true))), "unknown critical extension" },
         { "BadSignature", BadSignature, "does not verify" },
+        { "KeyBitStringPadBits", KeyWithPadBits, "malformed point" },
         { "Rsa1024", () => { using var k = RSA.Create(1024); return TestCa.Csr("CN=sensor-42", key: k); }, "RSA 1024" },
         { "P521", () => { using var k = ECDsa.Create(ECCurve.NamedCurves.nistP521); return TestCa.Csr("CN=sensor-42", key: k); }, "key type not allowed" },
     };
@@ -110,6 +111,17 @@ public class CsrPolicyTests
             var r = Policy.Check(mutated, Device42);
             Assert.True(r.Ok || r.Reason is not null);
         }
+    }
+
+    // The public key's BIT STRING claims unused bits (03 42 01 04 ... instead of 03 42 00 04 ...): BouncyCastle
+    // refuses to read such a string as octets, which once escaped Check as an exception (a 500 and no audit row).
+    private static byte[] KeyWithPadBits()
+    {
+        var csr = TestCa.Csr("CN=sensor-42");
+        var at = csr.AsSpan().IndexOf(new byte[] { 0x03, 0x42, 0x00, 0x04 });
+        Assert.True(at > 0, "P-256 key BIT STRING not found in the test CSR");
+        csr[at + 2] = 0x01;
+        return csr;
     }
 
     private static byte[] BadSignature()
