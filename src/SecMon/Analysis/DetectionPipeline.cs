@@ -9,9 +9,11 @@ using SecMon.Findings.Store;
 namespace SecMon.Analysis;
 
 /// <summary>
-/// The detection half of an analysis: every event goes through the rules and the device inventory; findings are
+/// The detection half of an analysis: every event goes through the rules (this sink) and the device inventory
+/// (<see cref="InventorySink"/>, a sink of its own so that the two can run on separate threads); findings are
 /// written to the store in batches (one transaction each) as they come, so a long run loses nothing if stopped.
-/// At the end the inventory and the learned baselines are saved.
+/// At the end, once both sinks have seen every event, <see cref="Complete"/> saves the inventory and the learned
+/// baselines.
 /// </summary>
 internal sealed class DetectionPipeline : IEventSink
 {
@@ -55,15 +57,14 @@ internal sealed class DetectionPipeline : IEventSink
     /// <summary>The device inventory built from the events.</summary>
     public DeviceInventory Inventory { get; } = new();
 
+    /// <summary>Feeds <see cref="Inventory"/>: give it every event, as this sink gets them.</summary>
+    public IEventSink InventorySink => new InventoryFeed(Inventory);
+
     /// <summary>Detection counters.</summary>
     public DetectionStats Stats => _engine.Stats;
 
     /// <inheritdoc />
-    public void Emit(ProtocolEvent e)
-    {
-        Inventory.Observe(e);
-        Add(_engine.Process(e));
-    }
+    public void Emit(ProtocolEvent e) => Add(_engine.Process(e));
 
     /// <summary>End of input: closes open windows, writes the rest, saves devices and baselines.</summary>
     public void Complete()
@@ -101,4 +102,11 @@ internal sealed class DetectionPipeline : IEventSink
 
         _pending.Clear();
     }
+}
+
+/// <summary>Device inventory as an event sink.</summary>
+internal sealed class InventoryFeed(DeviceInventory inventory) : IEventSink
+{
+    /// <inheritdoc />
+    public void Emit(ProtocolEvent e) => inventory.Observe(e);
 }
