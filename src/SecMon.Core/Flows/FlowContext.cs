@@ -59,6 +59,13 @@ public sealed class FlowContext
     /// <summary>The name of the capture source the flow was seen on (file path or interface).</summary>
     public string? Observer { get; init; }
 
+    /// <summary>
+    /// Reserved for the rule engine, which keeps here the handle of this flow's session memory so that a known flow
+    /// needs no look-up by id. Written and read only by the one thread that runs the rules; the capture engine never
+    /// touches it, and a stale or foreign value only costs a look-up.
+    /// </summary>
+    public object? DetectionHandle { get; set; }
+
     /// <summary>The same flow seen from the other direction; set by the flow table once both exist.</summary>
     public FlowContext? Reverse { get; set; }
 

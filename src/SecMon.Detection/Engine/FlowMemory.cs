@@ -1,4 +1,5 @@
 using SecMon.Core.Events;
+using SecMon.Core.Flows;
 
 namespace SecMon.Detection.Engine;
 
@@ -21,7 +22,7 @@ internal sealed class FlowMemory(int slots, int maxFlows)
     /// <summary>The joined values of a flow after applying <paramref name="e"/>'s own values.</summary>
     public FieldValue[] Update(ProtocolEvent e, (int Slot, EventField Field)[] updates)
     {
-        var values = Lookup(e.Flow.FlowId);
+        var values = Lookup(e.Flow);
         foreach (var (slot, field) in updates)
         {
             var v = field.Read(e);
@@ -34,28 +35,36 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         return values;
     }
 
-    private FieldValue[] Lookup(string flowId)
+    private FieldValue[] Lookup(FlowContext flow)
     {
         // Consecutive events mostly come from the same flow; flow contexts share their id string. A hit needs no
         // touch: no other flow was used since this one was looked up, so it is still the most recent.
+        var flowId = flow.FlowId;
         if (_last is not null && ReferenceEquals(flowId, _lastFlowId))
         {
             return _last;
         }
 
-        var values = _flows.Get(flowId, touch: true);
-        if (values is null)
+        // Each flow context keeps the handle of its entry (the table is still keyed by flow id, so two contexts
+        // of one flow share it): a known flow costs no hashing and no key comparison.
+        if (!_flows.TryGet(flow.DetectionHandle, out var values))
         {
-            values = new FieldValue[slots];
-            Array.Fill(values, FieldValue.Missing);
-            if (_flows.Add(flowId, values) is { } evicted && ReferenceEquals(evicted.Value, _last))
+            values = _flows.Get(flowId, out var handle);
+            if (values is null)
             {
-                _last = null;
+                values = new FieldValue[slots];
+                Array.Fill(values, FieldValue.Missing);
+                if (_flows.Add(flowId, values, out handle) is { } evicted && ReferenceEquals(evicted.Value, _last))
+                {
+                    _last = null;
+                }
             }
+
+            flow.DetectionHandle = handle;
         }
 
         _lastFlowId = flowId;
         _last = values;
-        return values;
+        return values!;
     }
 }

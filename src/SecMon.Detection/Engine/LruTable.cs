@@ -54,8 +54,43 @@ internal sealed class LruTable<TKey, TValue>
         return slot.Value;
     }
 
+    /// <summary>
+    /// Like <see cref="Get"/> with a touch, and also returns a handle to the entry (null when absent) that
+    /// <see cref="TryGet(object?, out TValue?)"/> takes instead of the key: a caller that keeps the handle beside the
+    /// object it looked the key up for skips hashing and comparing the key next time.
+    /// </summary>
+    public TValue? Get(TKey key, out object? handle)
+    {
+        if (!_map.TryGetValue(key, out var node))
+        {
+            handle = null;
+            return null;
+        }
+
+        handle = node;
+        node.ValueRef.Touched = true;
+        return node.ValueRef.Value;
+    }
+
+    /// <summary>The entry behind <paramref name="handle"/> (touched), if it is still in this table.</summary>
+    public bool TryGet(object? handle, out TValue? value)
+    {
+        if (handle is LinkedListNode<Slot> node && node.List == _order)
+        {
+            node.ValueRef.Touched = true;
+            value = node.ValueRef.Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
     /// <summary>Adds a new entry at the most-recent end; returns the entry evicted to make room, if any.</summary>
-    public KeyValuePair<TKey, TValue>? Add(TKey key, TValue value)
+    public KeyValuePair<TKey, TValue>? Add(TKey key, TValue value) => Add(key, value, out _);
+
+    /// <summary>Adds a new entry and returns its handle (see <see cref="Get(TKey, out object?)"/>) too.</summary>
+    public KeyValuePair<TKey, TValue>? Add(TKey key, TValue value, out object handle)
     {
         KeyValuePair<TKey, TValue>? evicted = null;
         if (_map.Count >= Capacity)
@@ -78,7 +113,9 @@ internal sealed class LruTable<TKey, TValue>
             }
         }
 
-        _map[key] = _order.AddLast(new Slot(key, value));
+        var added = _order.AddLast(new Slot(key, value));
+        _map[key] = added;
+        handle = added;
         return evicted;
     }
 
