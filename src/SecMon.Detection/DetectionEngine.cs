@@ -54,6 +54,10 @@ public sealed class DetectionEngine
         _sink = new FindingSink(new FindingFactory(rules.SessionSlots), Stats);
         _flows = rules.SessionSlots.Count > 0 ? new FlowMemory(rules.SessionSlots.Count, _options.MaxFlows) : null;
         _runtimes = [.. rules.Definitions.Select(CreateRuntime)];
+        for (var i = 0; i < _runtimes.Length; i++)
+        {
+            _runtimes[i].Detector.Index = i;
+        }
     }
 
     /// <summary>Counters.</summary>
@@ -108,7 +112,8 @@ public sealed class DetectionEngine
             return _sink.Take();
         }
 
-        var session = _flows?.Update(e, plan.Updates);
+        var scratch = FlowScratch.Of(e.Flow, this, _runtimes.Length);
+        var session = _flows?.Update(e, scratch, plan.Updates);
         if (plan.Bindings.Length > 0)
         {
             Stats.EventsRead++;

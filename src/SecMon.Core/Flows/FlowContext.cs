@@ -60,9 +60,10 @@ public sealed class FlowContext
     public string? Observer { get; init; }
 
     /// <summary>
-    /// Reserved for the rule engine, which keeps here the handle of this flow's session memory so that a known flow
-    /// needs no look-up by id. Written and read only by the one thread that runs the rules; the capture engine never
-    /// touches it, and a stale or foreign value only costs a look-up.
+    /// Reserved for the rule engine, which keeps here what lets the next event of the flow find its state without
+    /// look-ups by key (the handle of its session memory, the last group of each stateful rule). Written and read
+    /// only by the one thread that runs the rules; the capture engine never touches it, and a stale or foreign value
+    /// only costs the ordinary look-up.
     /// </summary>
     public object? DetectionHandle { get; set; }
 

@@ -111,11 +111,13 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
     {
         var t = e.TimestampMicros;
         var key = GroupKey.Read(by, e, session);
-        var state = _groups.Get(key, touch: true);
+        var scratch = e.Flow.DetectionHandle as FlowScratch;
+        var state = scratch is null ? _groups.Get(key, touch: true) : scratch.Get(Index, _groups, key);
         if (state is null)
         {
             state = new State(spec.Count);
-            _groups.Add(key, state);
+            _groups.Add(key, state, out var handle);
+            scratch?.Remember(Index, key, handle);
         }
         else if (t - state.Last >= spec.WindowMicros)
         {

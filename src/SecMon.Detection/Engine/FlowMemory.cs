@@ -20,9 +20,9 @@ internal sealed class FlowMemory(int slots, int maxFlows)
     public long Evicted => _flows.Evicted;
 
     /// <summary>The joined values of a flow after applying <paramref name="e"/>'s own values.</summary>
-    public FieldValue[] Update(ProtocolEvent e, (int Slot, EventField Field)[] updates)
+    public FieldValue[] Update(ProtocolEvent e, FlowScratch scratch, (int Slot, EventField Field)[] updates)
     {
-        var values = Lookup(e.Flow);
+        var values = Lookup(e.Flow, scratch);
         foreach (var (slot, field) in updates)
         {
             var v = field.Read(e);
@@ -35,7 +35,7 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         return values;
     }
 
-    private FieldValue[] Lookup(FlowContext flow)
+    private FieldValue[] Lookup(FlowContext flow, FlowScratch scratch)
     {
         // Consecutive events mostly come from the same flow; flow contexts share their id string. A hit needs no
         // touch: no other flow was used since this one was looked up, so it is still the most recent.
@@ -45,9 +45,9 @@ internal sealed class FlowMemory(int slots, int maxFlows)
             return _last;
         }
 
-        // Each flow context keeps the handle of its entry (the table is still keyed by flow id, so two contexts
-        // of one flow share it): a known flow costs no hashing and no key comparison.
-        if (!_flows.TryGet(flow.DetectionHandle, out var values))
+        // Each flow context keeps the handle of its entry in its scratch (the table is still keyed by flow id, so
+        // two contexts of one flow share the entry): a known flow costs no hashing and no key comparison.
+        if (!_flows.TryGet(scratch.SessionHandle, out var values))
         {
             values = _flows.Get(flowId, out var handle);
             if (values is null)
@@ -60,7 +60,7 @@ internal sealed class FlowMemory(int slots, int maxFlows)
                 }
             }
 
-            flow.DetectionHandle = handle;
+            scratch.SessionHandle = handle;
         }
 
         _lastFlowId = flowId;

@@ -14,6 +14,9 @@ internal abstract class Observer
 /// <summary>A rule's detection logic and state (per rule, shared by its bindings to every schema).</summary>
 internal abstract class Detector
 {
+    /// <summary>This detector's index in its engine (its slot in each flow's <see cref="FlowScratch"/>).</summary>
+    public int Index { get; set; }
+
     /// <summary>Creates the observer of events of the schema in <paramref name="context"/>.</summary>
     public abstract Observer Bind(BindContext context, RuleBinding binding);
 

@@ -67,6 +67,41 @@ public sealed class StatefulRuleTests
         Assert.Equal(Detection.Engine.FindingFactory.FindingId("TEST-0001", flow.FlowId, T0 + (50 * Second), 6), f.Id);
     }
 
+    private const string PerTopic = """
+            threshold: {count: 3, within: 60s, by: [mqtt.topic]}
+        """;
+
+    [Fact]
+    public void Threshold_OneFlowAlternatingGroups_EachGroupCountedApart()
+    {
+        // One flow, two groups in turn: the per-flow memory of the last group must not mix them.
+        var engine = new DetectionEngine(Load(OneRule("mqtt.publish", PerTopic, message: "{count} on {mqtt.topic}")));
+        var flow = FakeFlows.Create();
+        string[] topics = ["a", "b", "a", "b", "a"];
+
+        var findings = Feed(engine, topics.Select((t, i) => Publish(flow, T0 + (i * Second), i + 1, t)));
+
+        var f = Assert.Single(findings);
+        Assert.Equal("3 on a", f.Message);
+        Assert.Equal(T0 + (4 * Second), f.TimestampMicros);
+    }
+
+    [Fact]
+    public void Threshold_GroupEvictedWhileAFlowRemembersIt_StartsAgain()
+    {
+        // Room for one group. Flow 1 counts "a" twice; flow 2's "b" evicts "a"; flow 1's next two "a" count from
+        // zero again (1, 2: no report) although flow 1 still holds a handle to the evicted state (which had 2).
+        var engine = new DetectionEngine(Load(OneRule("mqtt.publish", PerTopic, message: "x")), new DetectionOptions { MaxGroupsPerRule = 1 });
+        var one = FakeFlows.Create();
+        var two = FakeFlows.Create();
+        (Core.Flows.FlowContext Flow, string Topic)[] sequence = [(one, "a"), (one, "a"), (two, "b"), (one, "a"), (one, "a")];
+
+        var findings = Feed(engine, sequence.Select((x, i) => Publish(x.Flow, T0 + (i * Second), i + 1, x.Topic)));
+
+        Assert.Empty(findings);
+        Assert.Equal(2, engine.Stats.GroupsEvicted);
+    }
+
     [Fact]
     public void Threshold_EventsSpreadWiderThanWindow_DoesNotReport()
     {

@@ -1,0 +1,68 @@
+using SecMon.Core.Flows;
+
+namespace SecMon.Detection.Engine;
+
+/// <summary>
+/// What one <see cref="DetectionEngine"/> remembers on a flow context (<see cref="FlowContext.DetectionHandle"/>) so
+/// that the next event of the flow finds its state without look-ups by key: the handle of the flow's session memory,
+/// and per detector the last group key with the handle of its state. Handles are only hints: each is checked against
+/// its table before use, so an evicted entry or another engine's scratch only costs the ordinary look-up.
+/// </summary>
+internal sealed class FlowScratch(object owner, int detectors)
+{
+    private readonly LastGroup?[] _groups = new LastGroup?[detectors];
+
+    /// <summary>The engine the scratch belongs to.</summary>
+    public object Owner { get; } = owner;
+
+    /// <summary>Handle of the flow's entry in the session memory.</summary>
+    public object? SessionHandle { get; set; }
+
+    /// <summary>The scratch of <paramref name="owner"/> on <paramref name="flow"/>, created (replacing another
+    /// engine's) when missing.</summary>
+    public static FlowScratch Of(FlowContext flow, object owner, int detectors)
+    {
+        if (flow.DetectionHandle is FlowScratch s && ReferenceEquals(s.Owner, owner))
+        {
+            return s;
+        }
+
+        s = new FlowScratch(owner, detectors);
+        flow.DetectionHandle = s;
+        return s;
+    }
+
+    /// <summary>The state of <paramref name="key"/> in <paramref name="table"/> when it is the group this flow last
+    /// used with detector <paramref name="detector"/>; otherwise a touched look-up by key.</summary>
+    public TValue? Get<TValue>(int detector, LruTable<GroupKey, TValue> table, in GroupKey key)
+        where TValue : class
+    {
+        if (_groups[detector] is { } last && last.Key.Equals(key) && table.TryGet(last.Handle, out var cached))
+        {
+            return cached;
+        }
+
+        var value = table.Get(key, out var handle);
+        if (handle is not null)
+        {
+            Remember(detector, key, handle);
+        }
+
+        return value;
+    }
+
+    /// <summary>Records the group this flow used with detector <paramref name="detector"/>.</summary>
+    public void Remember(int detector, in GroupKey key, object handle)
+    {
+        var last = _groups[detector] ??= new LastGroup();
+        last.Key = key;
+        last.Handle = handle;
+    }
+
+    private sealed class LastGroup
+    {
+        public GroupKey Key { get; set; }
+
+        public object? Handle { get; set; }
+    }
+}
