@@ -40,6 +40,15 @@ public sealed partial class FindingStore
                 upsert.CommandText =
                     $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES ($id, $mac, $first_seen, $last_seen, $auth, $is_server, " +
                     "$publishes, $ips, $client_ids, $usernames, $protocols, $ports, $peers, $topics)";
+                // One parameter object per column, values replaced per device (the statement is prepared once).
+                foreach (var name in (string[])["$id", "$mac", "$first_seen", "$last_seen", "$auth", "$is_server", "$publishes",
+                             "$ips", "$client_ids", "$usernames", "$protocols", "$ports", "$peers", "$topics"])
+                {
+                    upsert.Parameters.Add(new SqliteParameter { ParameterName = name });
+                }
+
+                void Set(string name, object value) => upsert.Parameters[name].Value = value;
+
                 var created = 0;
                 foreach (var device in list)
                 {
@@ -56,21 +65,20 @@ public sealed partial class FindingStore
 
                     var merged = existing is null ? Bound(device) : Merge(existing, device);
                     created += existing is null ? 1 : 0;
-                    upsert.Parameters.Clear();
-                    upsert.Parameters.AddWithValue("$id", merged.Id);
-                    upsert.Parameters.AddWithValue("$mac", (object?)merged.Mac ?? DBNull.Value);
-                    upsert.Parameters.AddWithValue("$first_seen", merged.FirstSeenMicros);
-                    upsert.Parameters.AddWithValue("$last_seen", merged.LastSeenMicros);
-                    upsert.Parameters.AddWithValue("$auth", (int)merged.Auth);
-                    upsert.Parameters.AddWithValue("$is_server", merged.IsServer ? 1 : 0);
-                    upsert.Parameters.AddWithValue("$publishes", merged.Publishes);
-                    upsert.Parameters.AddWithValue("$ips", JsonSerializer.Serialize(merged.Ips));
-                    upsert.Parameters.AddWithValue("$client_ids", JsonSerializer.Serialize(merged.ClientIds));
-                    upsert.Parameters.AddWithValue("$usernames", JsonSerializer.Serialize(merged.Usernames));
-                    upsert.Parameters.AddWithValue("$protocols", JsonSerializer.Serialize(merged.Protocols));
-                    upsert.Parameters.AddWithValue("$ports", JsonSerializer.Serialize(merged.Ports));
-                    upsert.Parameters.AddWithValue("$peers", JsonSerializer.Serialize(merged.Peers));
-                    upsert.Parameters.AddWithValue("$topics", JsonSerializer.Serialize(merged.Topics));
+                    Set("$id", merged.Id);
+                    Set("$mac", (object?)merged.Mac ?? DBNull.Value);
+                    Set("$first_seen", merged.FirstSeenMicros);
+                    Set("$last_seen", merged.LastSeenMicros);
+                    Set("$auth", (int)merged.Auth);
+                    Set("$is_server", merged.IsServer ? 1 : 0);
+                    Set("$publishes", merged.Publishes);
+                    Set("$ips", JsonSerializer.Serialize(merged.Ips));
+                    Set("$client_ids", JsonSerializer.Serialize(merged.ClientIds));
+                    Set("$usernames", JsonSerializer.Serialize(merged.Usernames));
+                    Set("$protocols", JsonSerializer.Serialize(merged.Protocols));
+                    Set("$ports", JsonSerializer.Serialize(merged.Ports));
+                    Set("$peers", JsonSerializer.Serialize(merged.Peers));
+                    Set("$topics", JsonSerializer.Serialize(merged.Topics));
                     upsert.ExecuteNonQuery();
                 }
 

@@ -38,6 +38,21 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Devices_ListsSortedOrdinally_EachValueOnce()
+    {
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+        string[] topics = ["b/x", "B/x", "a/x", "b/x", "a/x"];
+
+        ObserveAll(inv, [.. topics.Select((t, i) => Publish(flow, T0 + i, i + 1, t, clientId: i % 2 == 0 ? "z" : "Z"))]);
+
+        var client = Get(inv, "10.0.0.5");
+        Assert.Equal(["B/x", "a/x", "b/x"], client.Topics);
+        Assert.Equal(["Z", "z"], client.ClientIds);
+        Assert.Equal(5, client.Publishes);
+    }
+
+    [Fact]
     public void Observe_AnonymousRefused_NotAnonymous()
     {
         var inv = new DeviceInventory();
