@@ -114,6 +114,12 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         {
             if (p.Field is { } f)
             {
+                // An aggregate names every value it collected for the field, not only its first event's.
+                if (Collected(t, f.BaseName) is { } all)
+                {
+                    return Sanitise(all, MaxMessageValueLength);
+                }
+
                 var v = Read(t, f);
                 return v.IsMissing ? "(none)" : Sanitise(v.ToString(), MaxMessageValueLength);
             }
@@ -131,6 +137,28 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
                 _ => "",
             };
         });
+    }
+
+    // The aggregate's collected values of a field (FieldKind.StringList fields keep their "[a, b]" form), when there
+    // are several; null otherwise.
+    private static string? Collected(Trigger t, string baseName)
+    {
+        if (!t.Rule.Definition.Aggregate?.Collect.Any(c => c.BaseName == baseName) ?? true)
+        {
+            return null;
+        }
+
+        foreach (var (key, value) in t.Extra)
+        {
+            if (key == baseName && value is System.Collections.IList { Count: > 1 } list)
+            {
+                var text = string.Join(", ", list.Cast<object>().Select(o => Convert.ToString(o, CultureInfo.InvariantCulture)));
+                var isList = t.Subject.Schema.TryGetField(baseName, out var field) && field.Kind is FieldKind.StringList or FieldKind.NumberList;
+                return isList ? "[" + text + "]" : text;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Removes control characters (log and terminal injection through client ids or topics) and bounds the length.</summary>

@@ -278,6 +278,20 @@ public sealed class StatefulRuleTests
         Assert.Equal(1, Assert.Single(rest).EventCount);
     }
 
+    [Theory]
+    [InlineData(new[] { "c0", "c1", "c0" }, "anonymous: c0, c1 (3)")]
+    [InlineData(new[] { "c0", "c0" }, "anonymous: c0 (2)")]
+    public void Aggregate_MessageNamesEveryCollectedValue(string[] clients, string expected)
+    {
+        // The message of an aggregate speaks for the whole window, not only for its first event.
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connack", Anonymous, message: "anonymous: {mqtt.client_id} ({count})")));
+        var events = clients.Select((c, i) => Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0 + (i * Second), i + 1, accepted: true, code: 0, clientId: c));
+
+        var f = Assert.Single(Feed(engine, events));
+
+        Assert.Equal(expected, f.Message);
+    }
+
     [Fact]
     public void Aggregate_AdvanceTo_ClosesWindowWithoutEvents()
     {
