@@ -37,14 +37,19 @@ public sealed class LiveCaptureTests
 
         Assert.True(exit == 0, $"secmon capture: exit {exit}; stderr:\n{secmon.StdErr}");
         var parsed = SecMonEvent.ParseLines(await File.ReadAllTextAsync(events), events);
+        // On failure, say what was seen: every event's type, client id and topic, and secmon's summary.
+        var seen = string.Join("\n", parsed.Select(e => $"{e.Type} {e.Text("mqtt.client_id")} {e.Text("mqtt.topic")}")) + "\n" + secmon.StdErr;
         for (var i = 0; i < versions.Length; i++)
         {
             var clientId = $"secmon-live-{i}";
-            var connect = Assert.Single(parsed, e => e.Type == "mqtt.connect" && e.Text("mqtt.client_id") == clientId);
-            Assert.Equal(broker.Port, connect.Number("destination.port"));
-            Assert.Equal(versions[i] switch { "mqttv5" => 5, "mqttv31" => 3, _ => 4 }, connect.Number("mqtt.protocol_level"));
+            var connects = parsed.Where(e => e.Type == "mqtt.connect" && e.Text("mqtt.client_id") == clientId).ToList();
+            Assert.True(connects.Count == 1, $"{connects.Count} CONNECTs of {clientId}; seen:\n{seen}");
+            Assert.Equal(broker.Port, connects[0].Number("destination.port"));
+            Assert.Equal(versions[i] switch { "mqttv5" => 5, "mqttv31" => 3, _ => 4 }, connects[0].Number("mqtt.protocol_level"));
             // Published by the client, then delivered to no one (no subscriber): exactly one PUBLISH per topic.
-            var publish = Assert.Single(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == $"secmon/live/{i}");
+            var publishes = parsed.Where(e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == $"secmon/live/{i}").ToList();
+            Assert.True(publishes.Count == 1, $"{publishes.Count} PUBLISHes to secmon/live/{i}; seen:\n{seen}");
+            var publish = publishes[0];
             Assert.Equal(1, publish.Number("mqtt.qos"));
             Assert.Equal(5, publish.Number("mqtt.payload.size"));
         }
