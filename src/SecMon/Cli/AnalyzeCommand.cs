@@ -103,21 +103,11 @@ internal static class AnalyzeCommand
             return ExitCodes.NoInput;
         }
 
-        var sources = new List<PcapFileSource>();
-        foreach (var path in paths)
+        using var files = OpenFiles(paths);
+        if (files is null)
         {
-            var source = PcapFileSource.TryOpen(path, out var error);
-            if (source is null)
-            {
-                Error(error!);
-                sources.ForEach(s => s.Dispose());
-                return ExitCodes.NoInput;
-            }
-
-            sources.Add(source);
+            return ExitCodes.NoInput;
         }
-
-        using var files = new CaptureFileSet(sources);
         // analyze only appends findings (in batches) and saves devices: a small page cache is enough, and it is
         // part of the run's peak memory (search, with its larger default cache, is another command).
         var opened = FindingStore.Open(dataDir, new FindingStoreOptions { CacheMiB = 8 });
@@ -180,21 +170,11 @@ internal static class AnalyzeCommand
     // --no-detect: the capture engine alone (what bench/ compares analyze with to show detection's cost).
     private static int Dissect(string[] paths, string? eventsPath, string dataDir, CancellationToken ct)
     {
-        var sources = new List<PcapFileSource>();
-        foreach (var path in paths)
+        using var files = OpenFiles(paths);
+        if (files is null)
         {
-            var source = PcapFileSource.TryOpen(path, out var error);
-            if (source is null)
-            {
-                Error(error!);
-                sources.ForEach(s => s.Dispose());
-                return ExitCodes.NoInput;
-            }
-
-            sources.Add(source);
+            return ExitCodes.NoInput;
         }
-
-        using var files = new CaptureFileSet(sources);
         if (DataDirectory.TryEnsure(dataDir) is { } dataError)
         {
             Error(dataError);
@@ -229,6 +209,31 @@ internal static class AnalyzeCommand
         session.Engine.Run(files, progress is null ? null : read => progress.Report(read, session.Stats.Packets), ct);
         progress?.Done();
         session.Finish(paths.Length == 1 ? paths[0] : $"{paths.Length} files");
+        if (ct.IsCancellationRequested)
+        {
+            Error("stopped before the end of the input; the events read so far were written");
+        }
+
         return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+
+    // Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none.
+    private static CaptureFileSet? OpenFiles(string[] paths)
+    {
+        var sources = new List<PcapFileSource>();
+        foreach (var path in paths)
+        {
+            var source = PcapFileSource.TryOpen(path, out var error);
+            if (source is null)
+            {
+                Error(error!);
+                sources.ForEach(s => s.Dispose());
+                return null;
+            }
+
+            sources.Add(source);
+        }
+
+        return new CaptureFileSet(sources);
     }
 }
