@@ -58,7 +58,7 @@ internal static class AnalyzeCommand
             "  secmon analyze capture.pcap --events - | jq 'select(.type==\"mqtt.connect\")'\n" +
             "  secmon analyze big.pcap --no-detect --events events.jsonl    dissect only (no rules, no store)\n" +
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
-            "66 a file could not be opened, 73 an output could not be written.")
+            "64 options that do not go together, 66 a file could not be opened, 73 an output could not be written.")
         {
             files, events, json, data, rules, learning, noDetect,
         };

@@ -53,6 +53,7 @@ internal static class CliHelpers
         var option = new Option<TimeSpan?>(name)
         {
             Description = description,
+            HelpName = "DURATION",
             CustomParser = r =>
             {
                 var token = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
