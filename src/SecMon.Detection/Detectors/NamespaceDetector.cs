@@ -58,20 +58,30 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
         }
 
         var key = GroupKey.Read(scopeReaders, e, session);
-        var followers = _scopes.Get(key, touch: true);
+        var scratch = e.Flow.DetectionHandle as FlowScratch;
+        var followers = scratch is null ? _scopes.Get(key, touch: true) : scratch.Get(Index, _scopes, key);
         if (followers is null)
         {
             followers = new HashSet<string>(StringComparer.Ordinal);
-            _scopes.Add(key, followers);
+            _scopes.Add(key, followers, out var handle);
+            scratch?.Remember(Index, key, handle);
         }
 
         if (CarriesIdentity(resource, identity))
         {
+            // A flow's client keeps to its namespace publish after publish: once its identity is in this scope's
+            // set (sets only grow), the flow remembers it and skips the hash-set insert.
+            if (scratch?.Note(Index) is string known && ReferenceEquals(known, identity))
+            {
+                return;
+            }
+
             if (followers.Count < MaxIdentitiesPerScope)
             {
                 followers.Add(identity);
             }
 
+            scratch?.SetNote(Index, identity);
             return;
         }
 

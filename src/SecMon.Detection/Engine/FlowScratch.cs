@@ -51,12 +51,26 @@ internal sealed class FlowScratch(object owner, int detectors)
         return value;
     }
 
-    /// <summary>Records the group this flow used with detector <paramref name="detector"/>.</summary>
+    /// <summary>Records the group this flow used with detector <paramref name="detector"/> (forgetting its note).</summary>
     public void Remember(int detector, in GroupKey key, object handle)
     {
         var last = _groups[detector] ??= new LastGroup();
         last.Key = key;
         last.Handle = handle;
+        last.Note = null;
+    }
+
+    /// <summary>What detector <paramref name="detector"/> noted about this flow in its last group (null when the
+    /// group changed since, or nothing was noted).</summary>
+    public object? Note(int detector) => _groups[detector]?.Note;
+
+    /// <summary>Notes something about this flow in its last group with detector <paramref name="detector"/>.</summary>
+    public void SetNote(int detector, object note)
+    {
+        if (_groups[detector] is { } last)
+        {
+            last.Note = note;
+        }
     }
 
     private sealed class LastGroup
@@ -64,5 +78,7 @@ internal sealed class FlowScratch(object owner, int detectors)
         public GroupKey Key { get; set; }
 
         public object? Handle { get; set; }
+
+        public object? Note { get; set; }
     }
 }

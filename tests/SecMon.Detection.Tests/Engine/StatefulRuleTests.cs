@@ -361,6 +361,32 @@ public sealed class StatefulRuleTests
     }
 
     [Fact]
+    public void Namespace_ScopeEvictedWhileAFlowRemembersItsIdentity_IdentityCountedAgain()
+    {
+        // Room for one scope (broker). Sensor a keeps to its namespace on broker X; d's broker Y evicts X; a publishes
+        // to X again and must be counted in the new scope although its flow noted it in the old one; then an
+        // intruder outside its namespace on X has one peer.
+        var body = """
+                namespace: {identity: mqtt.client_id, resource: mqtt.topic, scope: [destination.ip], min_peers: 1}
+            """;
+        var engine = new DetectionEngine(Load(OneRule("mqtt.publish", body, message: "{peers} peers")), new DetectionOptions { MaxGroupsPerRule = 1 });
+        var a = FakeFlows.Create(clientIp: "10.0.0.1", serverIp: "10.9.9.1");
+        var d = FakeFlows.Create(clientIp: "10.0.0.4", serverIp: "10.9.9.2");
+        var c = FakeFlows.Create(clientIp: "10.0.0.3", serverIp: "10.9.9.1");
+
+        var findings = Feed(engine,
+        [
+            Publish(a, T0, 1, "devices/sensor-a/temp", clientId: "sensor-a"),
+            Publish(a, T0 + 1, 2, "devices/sensor-a/temp", clientId: "sensor-a"),
+            Publish(d, T0 + 2, 3, "devices/dev-d/temp", clientId: "dev-d"),
+            Publish(a, T0 + 3, 4, "devices/sensor-a/temp", clientId: "sensor-a"),
+            Publish(c, T0 + 4, 5, "devices/pump-3/set", clientId: "intruder"),
+        ]);
+
+        Assert.Equal("1 peers", Assert.Single(findings).Message);
+    }
+
+    [Fact]
     public void Namespace_IdentityMustBeAWholeLevel()
     {
         Assert.True(Detection.Detectors.NamespaceDetector.CarriesIdentity("a/sensor-1/b", "sensor-1"));
