@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using SecMon.Testing;
 
 // Synthesises an MQTT-heavy pcap for the capture benchmark (bench/README.md): thousands of devices, each a TCP
 // session to a broker on 1883 with a handshake, CONNECT/CONNACK (a third with user name and password), a
@@ -94,39 +95,11 @@ internal sealed class PcapWriter
         dstMac.CopyTo(f);
         srcMac.CopyTo(f[6..]);
         BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
-        var ip = f[14..];
-        ip[0] = 0x45;
-        ip[1] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + 20 + payload.Length));
-        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)Packets);
-        BinaryPrimitives.WriteUInt16BigEndian(ip[6..], 0x4000);
-        ip[8] = 64;
-        ip[9] = 6;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], srcIp);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dstIp);
-        uint sum = 0;
-        for (var i = 0; i < 20; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
-        }
-
-        while (sum > 0xFFFF)
-        {
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        }
-
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
-        var tcp = ip[20..];
-        BinaryPrimitives.WriteUInt16BigEndian(tcp, srcPort);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dstPort);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack);
-        tcp[12] = 5 << 4;
-        tcp[13] = flags;
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 64240);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[16..], 0);
-        payload.CopyTo(tcp[20..]);
+        Span<byte> addresses = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(addresses, srcIp);
+        BinaryPrimitives.WriteUInt32BigEndian(addresses[4..], dstIp);
+        PcapBuilder.WriteIpv4Tcp(f[14..], addresses[..4], addresses[4..], srcPort, dstPort, seq, ack, flags, payload,
+            ipId: (ushort)Packets, window: 64240);
         _out.Write(r);
         Packets++;
     }

@@ -50,22 +50,25 @@ public sealed class PcapBuilder
         return path;
     }
 
-    /// <summary>An Ethernet/IPv4/TCP frame.</summary>
-    public static byte[] TcpFrame(string srcIp, ushort srcPort, string dstIp, ushort dstPort, uint seq, uint ack, byte flags, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Writes an IPv4 header (don't-fragment, TTL 64, its checksum computed) and a 20-byte TCP header (checksum left
+    /// zero, as checksum offload leaves it on the sending host), then <paramref name="payload"/>, into
+    /// <paramref name="ip"/>, which must hold 40 + payload bytes. Shared with bench/CaptureGen, which streams millions
+    /// of frames through one buffer: every header byte is written.
+    /// </summary>
+    public static void WriteIpv4Tcp(Span<byte> ip, ReadOnlySpan<byte> srcIp, ReadOnlySpan<byte> dstIp, ushort srcPort, ushort dstPort,
+        uint seq, uint ack, byte flags, ReadOnlySpan<byte> payload, ushort ipId = 0, ushort window = 65535)
     {
-        var frame = new byte[14 + 20 + 20 + payload.Length];
-        var f = frame.AsSpan();
-        f[0] = 0x02; f[5] = 0x02; // destination MAC 02-00-00-00-00-02
-        f[6] = 0x02; f[11] = 0x01; // source MAC 02-00-00-00-00-01
-        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
-        var ip = f[14..];
         ip[0] = 0x45;
+        ip[1] = 0;
         BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(40 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], ipId);
         BinaryPrimitives.WriteUInt16BigEndian(ip[6..], 0x4000);
         ip[8] = 64;
         ip[9] = 6;
-        IPAddress.Parse(srcIp).GetAddressBytes().CopyTo(ip[12..]);
-        IPAddress.Parse(dstIp).GetAddressBytes().CopyTo(ip[16..]);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+        srcIp.CopyTo(ip[12..]);
+        dstIp.CopyTo(ip[16..]);
         uint sum = 0;
         for (var i = 0; i < 20; i += 2)
         {
@@ -83,10 +86,23 @@ public sealed class PcapBuilder
         BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dstPort);
         BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], seq);
         BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack);
-        tcp[12] = 0x50;
+        tcp[12] = 5 << 4;
         tcp[13] = flags;
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], window);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[16..], 0);
         payload.CopyTo(tcp[20..]);
+    }
+
+    /// <summary>An Ethernet/IPv4/TCP frame.</summary>
+    public static byte[] TcpFrame(string srcIp, ushort srcPort, string dstIp, ushort dstPort, uint seq, uint ack, byte flags, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[14 + 20 + 20 + payload.Length];
+        var f = frame.AsSpan();
+        f[0] = 0x02; f[5] = 0x02; // destination MAC 02-00-00-00-00-02
+        f[6] = 0x02; f[11] = 0x01; // source MAC 02-00-00-00-00-01
+        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
+        WriteIpv4Tcp(f[14..], IPAddress.Parse(srcIp).GetAddressBytes(), IPAddress.Parse(dstIp).GetAddressBytes(),
+            srcPort, dstPort, seq, ack, flags, payload);
         return frame;
     }
 }

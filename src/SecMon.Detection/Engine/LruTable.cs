@@ -144,13 +144,4 @@ internal sealed class LruTable<TKey, TValue>
         value = default!;
         return false;
     }
-
-    /// <summary>Every entry, in queue order (oldest inserted first for tables that are never touched).</summary>
-    public IEnumerable<KeyValuePair<TKey, TValue>> Entries => _order.Select(s => new KeyValuePair<TKey, TValue>(s.Key, s.Value));
-
-    public void Clear()
-    {
-        _map.Clear();
-        _order.Clear();
-    }
 }
