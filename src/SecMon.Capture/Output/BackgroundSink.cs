@@ -8,13 +8,15 @@ namespace SecMon.Capture.Output;
 /// events are handed over in batches, in capture order, through a bounded queue. When the queue is full the capture
 /// thread waits (nothing is dropped: a file is read no faster than it is analysed). <see cref="Complete"/> hands over
 /// the last batch and waits until the sink has seen every event; an exception on the sink's thread is rethrown there.
+/// <see cref="Tick"/> (live capture) hands over a partial batch and then ticks an <see cref="ITickSink"/> on its thread.
 /// </summary>
-internal sealed class BackgroundSink : IEventSink, IDisposable
+internal sealed class BackgroundSink : ITickSink, IDisposable
 {
     private const int BatchSize = 1024;
     private const int QueuedBatches = 16;
     private readonly IEventSink _inner;
-    private readonly BlockingCollection<ProtocolEvent[]> _full = new(QueuedBatches);
+    // A hand-over: a batch (null-terminated when short) and whether the sink is ticked after it.
+    private readonly BlockingCollection<(ProtocolEvent[] Batch, bool Tick)> _full = new(QueuedBatches);
     private readonly ConcurrentBag<ProtocolEvent[]> _free = [];
     private readonly Thread _thread;
     private ProtocolEvent[] _batch = new ProtocolEvent[BatchSize];
@@ -36,7 +38,19 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
         _batch[_count++] = e;
         if (_count == BatchSize)
         {
-            HandOver();
+            HandOver(tick: false);
+        }
+    }
+
+    /// <summary>
+    /// Hands over the events emitted so far (even a short batch) and has the sink ticked after them, on its thread.
+    /// Live capture calls this about once a second, so events do not wait for a full batch while traffic is slow.
+    /// </summary>
+    public void Tick()
+    {
+        if (!_completed)
+        {
+            HandOver(tick: true);
         }
     }
 
@@ -49,7 +63,7 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
         }
 
         _completed = true;
-        HandOver();
+        HandOver(tick: false);
         _full.CompleteAdding();
         _thread.Join();
         if (_failure is not null)
@@ -71,9 +85,9 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
         _full.Dispose();
     }
 
-    private void HandOver()
+    private void HandOver(bool tick)
     {
-        if (_count == 0)
+        if (_count == 0 && !tick)
         {
             return;
         }
@@ -90,7 +104,7 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
             return;
         }
 
-        _full.Add(_batch);
+        _full.Add((_batch, tick));
         _batch = _free.TryTake(out var reused) ? reused : new ProtocolEvent[BatchSize];
         _count = 0;
     }
@@ -99,7 +113,7 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
     {
         try
         {
-            foreach (var batch in _full.GetConsumingEnumerable())
+            foreach (var (batch, tick) in _full.GetConsumingEnumerable())
             {
                 foreach (var e in batch)
                 {
@@ -113,6 +127,10 @@ internal sealed class BackgroundSink : IEventSink, IDisposable
 
                 Array.Clear(batch);
                 _free.Add(batch);
+                if (tick && _inner is ITickSink ticking)
+                {
+                    ticking.Tick();
+                }
             }
         }
         catch (Exception ex)

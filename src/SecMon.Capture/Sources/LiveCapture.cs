@@ -103,19 +103,49 @@ internal sealed class LiveCapture : IDisposable
     }
 
     /// <summary>Reads packets until <paramref name="cancellationToken"/> fires, calling <paramref name="onPacket"/> for each
-    /// on the calling thread; the span is valid only during the call.</summary>
-    public async Task ConsumeAsync(PacketHandler onPacket, CancellationToken cancellationToken)
+    /// on the calling thread; the span is valid only during the call. <paramref name="onTick"/>, when given, is called
+    /// on the same thread every <paramref name="tickEvery"/> (default 1 s), with traffic or without.</summary>
+    public async Task ConsumeAsync(PacketHandler onPacket, CancellationToken cancellationToken, Action? onTick = null, TimeSpan? tickEvery = null)
     {
         ArgumentNullException.ThrowIfNull(onPacket);
         var reader = _channel.Reader;
+        var every = (long)(tickEvery ?? TimeSpan.FromSeconds(1)).TotalMilliseconds;
+        var nextTick = Environment.TickCount64 + every;
+        Task<bool>? waiting = null;
         try
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (true)
             {
                 while (reader.TryRead(out var p))
                 {
                     onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number);
                     ArrayPool<byte>.Shared.Return(p.Buffer);
+                }
+
+                if (onTick is not null && Environment.TickCount64 >= nextTick)
+                {
+                    onTick();
+                    nextTick = Environment.TickCount64 + every;
+                }
+
+                // One wait for packets stays pending across ticks (a channel wait cannot be abandoned and redone).
+                waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();
+                if (onTick is not null && !waiting.IsCompleted)
+                {
+                    var untilTick = Math.Max(0, nextTick - Environment.TickCount64);
+                    await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(untilTick), cancellationToken)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (!waiting.IsCompleted)
+                    {
+                        continue; // time for a tick, no packet yet
+                    }
+                }
+
+                var more = await waiting.ConfigureAwait(false);
+                waiting = null;
+                if (!more)
+                {
+                    break;
                 }
             }
         }

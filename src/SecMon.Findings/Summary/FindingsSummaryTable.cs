@@ -13,17 +13,13 @@ public static class FindingsSummaryTable
     public static IReadOnlyList<RuleCount> Summarize(IEnumerable<Finding> findings)
     {
         ArgumentNullException.ThrowIfNull(findings);
-        return [.. findings
-            .GroupBy(f => f.RuleId, StringComparer.Ordinal)
-            .Select(g => new RuleCount(
-                g.Key,
-                g.Select(f => f.RuleName).Max(StringComparer.Ordinal)!,
-                g.Max(f => (int)f.Severity),
-                g.LongCount(),
-                g.Select(f => f.DeviceId).Where(d => d is not null).Distinct(StringComparer.Ordinal).LongCount()))
-            .OrderByDescending(r => r.Severity)
-            .ThenByDescending(r => r.Count)
-            .ThenBy(r => r.RuleId, StringComparer.Ordinal)];
+        var tally = new FindingsTally();
+        foreach (var f in findings)
+        {
+            tally.Add(f);
+        }
+
+        return tally.Rows();
     }
 
     /// <summary>Writes the summary of <paramref name="findings"/> to <paramref name="output"/>.</summary>

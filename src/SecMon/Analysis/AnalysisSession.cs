@@ -46,6 +46,9 @@ internal sealed class AnalysisSession : IDisposable
     /// <summary>Elapsed time since the session was created.</summary>
     public TimeSpan Elapsed => _clock.Elapsed;
 
+    /// <summary>Pushes buffered events out (live capture does this every second, so a reader sees them at once).</summary>
+    public void FlushEvents() => _eventWriter?.Flush();
+
     /// <summary>Flushes outputs and prints the summary to stderr.</summary>
     public void Finish(string what)
     {

@@ -5,6 +5,7 @@ using SecMon.Detection;
 using SecMon.Detection.Baselines;
 using SecMon.Detection.Inventory;
 using SecMon.Findings.Store;
+using SecMon.Findings.Summary;
 
 namespace SecMon.Analysis;
 
@@ -13,9 +14,10 @@ namespace SecMon.Analysis;
 /// (<see cref="InventorySink"/>, a sink of its own so that the two can run on separate threads); findings are
 /// written to the store in batches (one transaction each) as they come, so a long run loses nothing if stopped.
 /// At the end, once both sinks have seen every event, <see cref="Complete"/> saves the inventory and the learned
-/// baselines.
+/// baselines. Live capture ticks it (<see cref="Tick"/>): windows close on the wall clock and what was found is
+/// written at once, so a finding waits at most a second for the store.
 /// </summary>
-internal sealed class DetectionPipeline : IEventSink
+internal sealed class DetectionPipeline : ITickSink
 {
     /// <summary>Key under which the baseline model is kept in the store (one model per data directory).</summary>
     public const string BaselineKey = "secmon-baseline-model";
@@ -26,11 +28,22 @@ internal sealed class DetectionPipeline : IEventSink
     private readonly DetectionEngine _engine;
     private readonly FindingStore? _store;
     private readonly List<Finding> _pending = [];
+    private readonly bool _keepFindings;
+    private readonly Action<IReadOnlyList<Finding>>? _found;
 
     /// <summary>Creates the pipeline; <paramref name="store"/> null means findings are only kept in memory.</summary>
-    public DetectionPipeline(RuleSet rules, FindingStore? store, BaselineOptions? baselineOptions = null)
+    /// <param name="rules">The loaded rules.</param>
+    /// <param name="store">Where findings, devices and baselines go; null: nowhere.</param>
+    /// <param name="baselineOptions">Baseline learning options; defaults when null.</param>
+    /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis); a live capture
+    /// that runs for days does not, and counts them in <see cref="Tally"/> only.</param>
+    /// <param name="found">Called on the rules thread with each group of findings once they are stored.</param>
+    public DetectionPipeline(RuleSet rules, FindingStore? store, BaselineOptions? baselineOptions = null, bool keepFindings = true,
+        Action<IReadOnlyList<Finding>>? found = null)
     {
         _store = store;
+        _keepFindings = keepFindings;
+        _found = found;
         var baselines = new BaselineModel(baselineOptions);
         if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
         {
@@ -48,8 +61,11 @@ internal sealed class DetectionPipeline : IEventSink
         _engine = new DetectionEngine(rules, baselines: baselines);
     }
 
-    /// <summary>Every finding of this run, in the order found.</summary>
+    /// <summary>Every finding of this run, in the order found (empty unless kept).</summary>
     public List<Finding> Findings { get; } = [];
+
+    /// <summary>Findings of this run counted by rule (always kept).</summary>
+    public FindingsTally Tally { get; } = new();
 
     /// <summary>Findings newly stored (not already in the store from an earlier run of the same capture).</summary>
     public int Inserted { get; private set; }
@@ -65,6 +81,13 @@ internal sealed class DetectionPipeline : IEventSink
 
     /// <inheritdoc />
     public void Emit(ProtocolEvent e) => Add(_engine.Process(e));
+
+    /// <summary>Live: closes the windows the wall clock has passed and writes every finding made so far.</summary>
+    public void Tick()
+    {
+        Add(_engine.Tick());
+        Flush();
+    }
 
     /// <summary>End of input: closes open windows, writes the rest, saves devices and baselines.</summary>
     public void Complete()
@@ -85,7 +108,11 @@ internal sealed class DetectionPipeline : IEventSink
             return;
         }
 
-        Findings.AddRange(findings);
+        if (_keepFindings)
+        {
+            Findings.AddRange(findings);
+        }
+
         _pending.AddRange(findings);
         if (_pending.Count >= BatchSize)
         {
@@ -95,11 +122,22 @@ internal sealed class DetectionPipeline : IEventSink
 
     private void Flush()
     {
-        if (_store is not null && _pending.Count > 0)
+        if (_pending.Count == 0)
+        {
+            return;
+        }
+
+        if (_store is not null)
         {
             Inserted += _store.Write(_pending);
         }
 
+        foreach (var f in _pending)
+        {
+            Tally.Add(f);
+        }
+
+        _found?.Invoke(_pending);
         _pending.Clear();
     }
 }

@@ -29,27 +29,13 @@ internal static class AnalyzeCommand
             Description = "Write every protocol event as one JSON object per line to PATH, or to stdout with '-'.",
             HelpName = "PATH|-",
         };
-        var json = new Option<bool>("--json") { Description = "Print findings as ECS JSON lines on stdout (nothing else goes to stdout)." };
         var data = new Option<string>("--data")
         {
             Description = "Data directory for the findings store, baselines and keys.",
             DefaultValueFactory = _ => DataDirectory.Default,
             HelpName = "DIR",
         };
-        var rules = new Option<string[]>("--rules")
-        {
-            Description = "Extra rule pack directory (repeatable); the shipped rules/ are always loaded.",
-            HelpName = "DIR",
-            AllowMultipleArgumentsPerToken = false,
-        };
-
-        var noDetect = new Option<bool>("--no-detect")
-        {
-            Description = "Only dissect: count and write events (with --events), without rules, findings, devices or the store.",
-        };
-        var learning = DurationOption("--learning",
-            "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
-            "after it, new peers, ports, topics and rates are reported. Learned baselines persist in the data directory.");
+        var detect = new DetectOptions();
         var command = new Command("analyze",
             "Analyse capture files: dissect MQTT (on any port) and TLS, write protocol events, run the rules.\n" +
             "Examples:\n" +
@@ -60,47 +46,34 @@ internal static class AnalyzeCommand
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
             "64 options that do not go together, 66 a file could not be opened, 73 an output could not be written.")
         {
-            files, events, json, data, rules, learning, noDetect,
+            files, events, data,
         };
-        command.SetAction((parse, ct) => Task.FromResult(Run(parse.GetValue(files)!, parse.GetValue(events), parse.GetValue(json),
-            parse.GetValue(data)!, parse.GetValue(rules) ?? [], parse.GetValue(learning), parse.GetValue(noDetect), ct)));
+        foreach (var option in detect.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, ct) =>
+        {
+            var eventsPath = parse.GetValue(events);
+            var d = detect.Read(parse, eventsPath);
+            return Task.FromResult(d is null ? ExitCodes.Usage : Run(parse.GetValue(files)!, eventsPath, d, parse.GetValue(data)!, ct));
+        });
         return command;
     }
 
-    private static int Run(string[] paths, string? eventsPath, bool json, string dataDir, string[] ruleDirs, TimeSpan? learning, bool noDetect, CancellationToken ct)
+    private static int Run(string[] paths, string? eventsPath, DetectOptions.Values detect, string dataDir, CancellationToken ct)
     {
-        if (json && eventsPath == "-")
-        {
-            Error("--json and --events - both write to stdout; send the events to a file (--events PATH)");
-            return ExitCodes.Usage;
-        }
-
-        if (noDetect && (json || ruleDirs.Length > 0 || learning is not null))
-        {
-            Error("--no-detect runs no rules: it cannot be combined with --json, --rules or --learning");
-            return ExitCodes.Usage;
-        }
-
-        if (noDetect)
+        if (detect.NoDetect)
         {
             return Dissect(paths, eventsPath, dataDir, ct);
         }
 
         // Rules first: an invalid pack stops the run before any work, with every error listed.
-        var shipped = RulesCommand.DefaultRulesDirectory();
-        string[] rulePaths = [.. (shipped is null ? [] : new[] { shipped }), .. ruleDirs];
-        if (rulePaths.Length == 0)
+        var rules = DetectOptions.LoadRules(detect.RuleDirs, out var rulesExit);
+        if (rules is null)
         {
-            Error("no rules directory found (rules/ next to secmon or in the current directory); give one with --rules DIR");
-            return ExitCodes.NoInput;
-        }
-
-        var rules = RulePackLoader.Load(rulePaths, AnalysisSession.EventSchemas);
-        if (!rules.Success)
-        {
-            RulesCommand.ReportErrors(rules.Errors, asJson: false);
-            Error($"{rules.Errors.Count} error(s) in the rule packs; fix them (secmon rules validate shows the same list) and run again");
-            return ExitCodes.NoInput;
+            return rulesExit;
         }
 
         using var files = OpenFiles(paths);
@@ -130,8 +103,8 @@ internal static class AnalyzeCommand
             return ExitCodes.CantCreate;
         }
 
-        var baselineOptions = learning is { } l ? new BaselineOptions { LearningPeriod = l } : null;
-        var detection = new DetectionPipeline(rules.RuleSet!, store, baselineOptions);
+        var baselineOptions = detect.Learning is { } l ? new BaselineOptions { LearningPeriod = l } : null;
+        var detection = new DetectionPipeline(rules, store, baselineOptions);
         // The rules and the device inventory each run on a thread of their own, fed the same events in capture
         // order: with the capture thread, three threads share the cores (measured in bench/README.md).
         using var rulesThread = new BackgroundSink(detection, "secmon-rules");
@@ -146,7 +119,7 @@ internal static class AnalyzeCommand
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
         session.Finish(what);
         Console.Error.WriteLine($"  findings    {N(detection.Findings.Count)} ({N(detection.Inserted)} new in {store.DatabasePath}); devices {N(detection.Inventory.Count)}");
-        if (json)
+        if (detect.Json)
         {
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
             foreach (var finding in detection.Findings)

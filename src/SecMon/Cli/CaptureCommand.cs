@@ -1,13 +1,23 @@
 using System.CommandLine;
 using SecMon.Analysis;
 using SecMon.Capture;
+using SecMon.Capture.Output;
 using SecMon.Capture.Sources;
 using SecMon.Core;
+using SecMon.Core.Findings;
+using SecMon.Detection.Baselines;
+using SecMon.Findings;
+using SecMon.Findings.Ecs;
+using SecMon.Findings.Store;
+using SecMon.Findings.Summary;
 using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;
 
-/// <summary><c>secmon capture --interface IF</c>: live capture with the same pipeline as <c>analyze</c>.</summary>
+/// <summary>
+/// <c>secmon capture --interface IF</c>: live capture with the same pipeline as <c>analyze</c>: the same rules, the
+/// same store, the same findings for the same traffic. Findings are stored and printed as they are made.
+/// </summary>
 internal static class CaptureCommand
 {
     /// <summary>Builds the command.</summary>
@@ -26,31 +36,56 @@ internal static class CaptureCommand
         };
         var events = new Option<string?>("--events")
         {
-            Description = "Write every protocol event as one JSON object per line to PATH, or to stdout with '-'.",
+            Description = "Write every protocol event as one JSON object per line to PATH, or to stdout with '-' (flushed every second).",
             HelpName = "PATH|-",
         };
         var duration = DurationOption("--duration", "Stop after this long (e.g. 30s, 10m); default: until Ctrl+C or SIGTERM.");
         var data = new Option<string>("--data")
         {
-            Description = "Data directory (findings store, keys).",
+            Description = "Data directory for the findings store, baselines and keys (as for analyze).",
             DefaultValueFactory = _ => DataDirectory.Default,
             HelpName = "DIR",
         };
+        var detect = new DetectOptions();
         var command = new Command("capture",
-            "Capture live traffic from an interface and dissect it as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
+            "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
+            "Findings are stored in the data directory within a second of being made and printed as they come (one line each on\n" +
+            "stderr, or ECS JSON lines on stdout with --json); a summary follows when the capture stops. Findings that aggregate\n" +
+            "over a window (e.g. one per client and hour) are made when their window closes or the capture stops.\n" +
             "Examples:\n" +
-            "  sudo secmon capture -i eth0 --bpf \"tcp port 1883\" --events -\n" +
-            "  sudo secmon capture -i any --duration 10m --events events.jsonl")
+            "  sudo secmon capture -i eth0 --bpf \"tcp port 1883 or tcp port 8883\"\n" +
+            "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
+            "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl")
         {
             iface, bpf, events, duration, data,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), parse.GetValue(events),
-            parse.GetValue(duration), parse.GetValue(data)!, ct));
+        foreach (var option in detect.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction((parse, ct) =>
+        {
+            var eventsPath = parse.GetValue(events);
+            var d = detect.Read(parse, eventsPath);
+            return d is null
+                ? Task.FromResult(ExitCodes.Usage)
+                : RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d, ct);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir, CancellationToken ct)
+    private static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
+        DetectOptions.Values detect, CancellationToken ct)
     {
+        // Rules first: an invalid pack stops the capture before it opens the interface.
+        var rulesExit = ExitCodes.Ok;
+        var rules = detect.NoDetect ? null : DetectOptions.LoadRules(detect.RuleDirs, out rulesExit);
+        if (!detect.NoDetect && rules is null)
+        {
+            return rulesExit;
+        }
+
         var dataError = DataDirectory.TryEnsure(dataDir);
         if (dataError is not null)
         {
@@ -58,6 +93,20 @@ internal static class CaptureCommand
             return ExitCodes.CantCreate;
         }
 
+        FindingStore? store = null;
+        if (rules is not null)
+        {
+            var opened = FindingStore.Open(dataDir, new FindingStoreOptions { CacheMiB = 8 });
+            if (opened.Store is null)
+            {
+                Error(opened.Error!.Message);
+                return opened.Error.Kind == StoreErrorKind.NotWritable ? ExitCodes.CantCreate : ExitCodes.NoInput;
+            }
+
+            store = opened.Store;
+        }
+
+        using var storeScope = store;
         var stats = new CaptureStats();
         using var live = LiveCapture.TryOpen(iface, bpf, stats, out var error);
         if (live is null)
@@ -67,23 +116,71 @@ internal static class CaptureCommand
         }
 
         var hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
-        using var session = new AnalysisSession(new CaptureOptions(), hasher, eventsPath is null ? null : AnalysisSession.OpenEventsOutput(eventsPath));
+        using var jsonOut = detect.Json ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) : null;
+        var detection = rules is null ? null : new DetectionPipeline(rules, store,
+            detect.Learning is { } l ? new BaselineOptions { LearningPeriod = l } : null,
+            keepFindings: false,
+            found: findings => Print(findings, jsonOut));
+        using var rulesThread = detection is null ? null : new BackgroundSink(detection, "secmon-rules");
+        using var inventoryThread = detection is null ? null : new BackgroundSink(detection.InventorySink, "secmon-inventory");
+        IEventSink[] consumers = rulesThread is null ? [] : [rulesThread, inventoryThread!];
+        using var session = new AnalysisSession(new CaptureOptions(), hasher,
+            eventsPath is null ? null : AnalysisSession.OpenEventsOutput(eventsPath), consumers);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (duration is { } d)
         {
             stop.CancelAfter(d);
         }
 
-        Console.Error.WriteLine($"secmon: capturing on {live.Name}" + (bpf is null ? "" : $" ({bpf})") + (duration is null ? "; Ctrl+C to stop" : $" for {duration}"));
+        Console.Error.WriteLine($"secmon: capturing on {live.Name}" + (bpf is null ? "" : $" ({bpf})")
+            + (rules is null ? ", dissecting only" : $", {rules.Definitions.Count} rules, findings to {store!.DatabasePath}")
+            + (duration is null ? "; Ctrl+C to stop" : $" for {duration}"));
         var linkType = live.LinkType;
         var name = live.Name;
         live.Start();
-        await live.ConsumeAsync((data, originalLength, ts, number) =>
-            session.Engine.Process(linkType, data, originalLength, ts, name, number), stop.Token).ConfigureAwait(false);
+        await live.ConsumeAsync(
+            (data, originalLength, ts, number) => session.Engine.Process(linkType, data, originalLength, ts, name, number),
+            stop.Token,
+            onTick: () =>
+            {
+                session.FlushEvents();
+                rulesThread?.Tick();
+            }).ConfigureAwait(false);
         session.Engine.Complete();
+        rulesThread?.Complete();
+        inventoryThread?.Complete();
+        detection?.Complete();
+        jsonOut?.Flush();
         session.Stats.KernelDrops = stats.KernelDrops;
         session.Stats.ChannelDrops = stats.ChannelDrops;
         session.Finish("capture on " + name);
+        if (detection is not null)
+        {
+            Console.Error.WriteLine($"  findings    {N(detection.Tally.Total)} ({N(detection.Inserted)} new in {store!.DatabasePath}); devices {N(detection.Inventory.Count)}");
+            if (!detect.Json)
+            {
+                FindingsSummaryTable.Write(Console.Out, detection.Tally.Rows());
+            }
+        }
+
         return ExitCodes.Ok;
+    }
+
+    // On the rules thread, once the findings are stored: a line each on stderr, or ECS JSON lines on stdout.
+    private static void Print(IReadOnlyList<Finding> findings, StreamWriter? json)
+    {
+        foreach (var f in findings)
+        {
+            if (json is not null)
+            {
+                json.WriteLine(FindingJson.Write(f));
+            }
+            else
+            {
+                Console.Error.WriteLine($"secmon: finding {SeverityNames.Name((int)f.Severity)} {f.RuleId} {TextTable.Safe(f.Message)}");
+            }
+        }
+
+        json?.Flush();
     }
 }

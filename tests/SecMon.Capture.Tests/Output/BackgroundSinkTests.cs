@@ -26,6 +26,24 @@ public sealed class BackgroundSinkTests
         }
     }
 
+    /// <summary>Records a tick as packet number -1, in the order it came.</summary>
+    private sealed class TickRecorder : ITickSink
+    {
+        public int Count;
+
+        public List<long> Seen { get; } = [];
+
+        public void Emit(ProtocolEvent e) => Add(e.PacketNumber);
+
+        public void Tick() => Add(-1);
+
+        private void Add(long n)
+        {
+            Seen.Add(n);
+            Interlocked.Increment(ref Count);
+        }
+    }
+
     private static TestEvent Event(long packet) =>
         TestEvent.Of(FakeSchemas.MqttDisconnect, FakeFlows.Create(), packet, packet);
 
@@ -83,5 +101,39 @@ public sealed class BackgroundSinkTests
         sink.Complete();
 
         Assert.Single(inner.Packets);
+    }
+
+    [Fact]
+    public void Tick_HandsOverAShortBatchAndTicksAfterIt_InOrder()
+    {
+        var inner = new TickRecorder();
+        using var sink = new BackgroundSink(inner, "test-sink");
+        sink.Emit(Event(1));
+        sink.Emit(Event(2));
+        sink.Emit(Event(3));
+
+        sink.Tick();
+
+        // Without Complete: the tick alone must bring the three events (a batch holds 1,024) to the sink.
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref inner.Count) == 4, TimeSpan.FromSeconds(10)), "tick did not hand over");
+        sink.Tick(); // nothing new: a tick alone
+        sink.Emit(Event(4));
+        sink.Complete();
+        sink.Tick(); // after Complete: ignored
+
+        Assert.Equal([1L, 2, 3, -1, -1, 4], inner.Seen);
+    }
+
+    [Fact]
+    public void Tick_SinkWithoutTick_EventsStillDelivered()
+    {
+        var inner = new Recorder();
+        using var sink = new BackgroundSink(inner, "test-sink");
+        sink.Emit(Event(1));
+
+        sink.Tick();
+        sink.Complete();
+
+        Assert.Equal([1L], inner.Packets);
     }
 }

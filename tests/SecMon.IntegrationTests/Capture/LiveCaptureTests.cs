@@ -6,7 +6,8 @@ namespace SecMon.IntegrationTests.Capture;
 /// <summary>
 /// <c>secmon capture</c> on the live loopback interface while real mosquitto clients talk to a real broker:
 /// <c>secmon capture --interface lo --bpf "tcp port P" --events PATH --duration 10s</c> stops by itself after the
-/// duration, or on SIGINT, and writes the events it saw.
+/// duration, or on SIGINT, and writes the events it saw; it runs the shipped rules as it goes and stores and prints
+/// each finding within a second of making it.
 /// </summary>
 public sealed class LiveCaptureTests
 {
@@ -22,7 +23,7 @@ public sealed class LiveCaptureTests
         using var dir = new TempDirectory();
         var events = dir.File("live.jsonl");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "30s"));
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "30s", "--data", dir.File("data")));
         Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
 
         string[] versions = ["mqttv311", "mqttv5", "mqttv31"];
@@ -62,7 +63,7 @@ public sealed class LiveCaptureTests
         using var dir = new TempDirectory();
         var events = dir.File("live.jsonl");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "120s"));
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--events", events, "--duration", "120s", "--data", dir.File("data")));
         Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
         await broker.PublishAsync(["-i", "secmon-sigint", "-t", "secmon/sigint", "-m", "bye", "-q", "0"]);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -75,5 +76,46 @@ public sealed class LiveCaptureTests
         var parsed = SecMonEvent.ParseLines(await File.ReadAllTextAsync(events), events);
         Assert.Contains(parsed, e => e.Type == "mqtt.connect" && e.Text("mqtt.client_id") == "secmon-sigint");
         Assert.Contains(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == "secmon/sigint");
+    }
+
+    [RequiresRootFact("mosquitto", "mosquitto_pub", "kill")]
+    public async Task Capture_PasswordGuessing_FindingStoredAndPrintedWhileTheCaptureRuns()
+    {
+        // A broker that refuses everyone (no password file): each CONNECT is answered "not authorised" (5).
+        await using var broker = await MosquittoBroker.StartAsync(["allow_anonymous false"]);
+        using var dir = new TempDirectory();
+        var data = dir.File("data");
+        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--json", "--data", data, "--duration", "300s"));
+        Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
+
+        for (var i = 0; i < 6; i++)
+        {
+            var (exit, _, stderr) = await Tools.RunAsync("mosquitto_pub",
+                ["-h", "127.0.0.1", "-p", broker.Port.ToString(), "-i", "guesser", "-u", "admin", "-P", $"guess-{i}", "-t", "x", "-m", "y"],
+                TimeSpan.FromSeconds(30));
+            Assert.True(exit != 0, $"the broker accepted guess {i}: {stderr}");
+        }
+
+        // The fifth refusal makes SECMON-MQTT-0003 (5 within 60 s); the next tick stores it and prints it, while the
+        // capture goes on: nothing waits for the end of the capture or for a full batch.
+        Assert.True(await secmon.WaitForStdOutAsync("SECMON-MQTT-0003", TimeSpan.FromSeconds(60)),
+            $"no live finding; stdout:\n{secmon.StdOut}\nstderr:\n{secmon.StdErr}");
+        Assert.False(secmon.HasExited, $"secmon capture ended early: {secmon.StdErr}");
+        var live = secmon.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Single(f => f.GetProperty("rule").GetProperty("id").GetString() == "SECMON-MQTT-0003");
+        Assert.Contains("'admin'", live.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var id = live.GetProperty("event").GetProperty("id").GetString()!;
+
+        // Already in the store while the capture runs.
+        var (searchExit, found, searchErr) = await Tools.RunAsync("dotnet",
+            SecMonRunner.Command("findings", "search", "--rule", "SECMON-MQTT-0003", "--json", "--data", data), TimeSpan.FromSeconds(60));
+        Assert.True(searchExit == 0, $"findings search: exit {searchExit}: {searchErr}");
+        Assert.Contains(id, found, StringComparison.Ordinal);
+
+        await secmon.InterruptAsync();
+        Assert.Equal(0, await secmon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("SECMON-MQTT-0003", secmon.StdErr + secmon.StdOut, StringComparison.Ordinal);
     }
 }

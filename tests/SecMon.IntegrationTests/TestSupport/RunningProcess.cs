@@ -81,19 +81,24 @@ internal sealed class RunningProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until the program's stderr contains <paramref name="text"/>; false if it exits or the time runs out first.</summary>
-    public async Task<bool> WaitForStdErrAsync(string text, TimeSpan timeout)
+    public Task<bool> WaitForStdErrAsync(string text, TimeSpan timeout) => WaitForAsync(() => StdErr, text, timeout);
+
+    /// <summary>Waits until the program's stdout contains <paramref name="text"/>; false if it exits or the time runs out first.</summary>
+    public Task<bool> WaitForStdOutAsync(string text, TimeSpan timeout) => WaitForAsync(() => StdOut, text, timeout);
+
+    private async Task<bool> WaitForAsync(Func<string> output, string text, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (StdErr.Contains(text, StringComparison.Ordinal))
+            if (output().Contains(text, StringComparison.Ordinal))
             {
                 return true;
             }
 
             if (HasExited)
             {
-                return false;
+                return output().Contains(text, StringComparison.Ordinal);
             }
 
             await Task.Delay(50);
