@@ -30,6 +30,8 @@ internal sealed class DetectionPipeline : ITickSink
     private readonly List<Finding> _pending = [];
     private readonly bool _keepFindings;
     private readonly Action<IReadOnlyList<Finding>>? _found;
+    private readonly TimeSpan? _saveEvery;
+    private long _lastSave = Environment.TickCount64;
 
     /// <summary>Creates the pipeline; <paramref name="store"/> null means findings are only kept in memory.</summary>
     /// <param name="rules">The loaded rules.</param>
@@ -38,12 +40,15 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis); a live capture
     /// that runs for days does not, and counts them in <see cref="Tally"/> only.</param>
     /// <param name="found">Called on the rules thread with each group of findings once they are stored.</param>
+    /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
+    /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
     public DetectionPipeline(RuleSet rules, FindingStore? store, BaselineOptions? baselineOptions = null, bool keepFindings = true,
-        Action<IReadOnlyList<Finding>>? found = null)
+        Action<IReadOnlyList<Finding>>? found = null, TimeSpan? saveEvery = null)
     {
         _store = store;
         _keepFindings = keepFindings;
         _found = found;
+        _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
         if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
         {
@@ -74,7 +79,7 @@ internal sealed class DetectionPipeline : ITickSink
     public DeviceInventory Inventory { get; } = new();
 
     /// <summary>Feeds <see cref="Inventory"/>: give it every event, as this sink gets them.</summary>
-    public IEventSink InventorySink => new InventoryFeed(Inventory);
+    public IEventSink InventorySink => new InventoryFeed(Inventory, _store, _saveEvery);
 
     /// <summary>Detection counters.</summary>
     public DetectionStats Stats => _engine.Stats;
@@ -87,6 +92,10 @@ internal sealed class DetectionPipeline : ITickSink
     {
         Add(_engine.Tick());
         Flush();
+        if (_store is not null && InventoryFeed.Due(_saveEvery, ref _lastSave))
+        {
+            _store.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+        }
     }
 
     /// <summary>End of input: closes open windows, writes the rest, saves devices and baselines.</summary>
@@ -142,9 +151,34 @@ internal sealed class DetectionPipeline : ITickSink
     }
 }
 
-/// <summary>Device inventory as an event sink.</summary>
-internal sealed class InventoryFeed(DeviceInventory inventory) : IEventSink
+/// <summary>Device inventory as an event sink; live, it saves the inventory to the store every
+/// <paramref name="saveEvery"/> (on its own thread: the inventory is not shared).</summary>
+internal sealed class InventoryFeed(DeviceInventory inventory, FindingStore? store = null, TimeSpan? saveEvery = null) : ITickSink
 {
+    private long _lastSave = Environment.TickCount64;
+
     /// <inheritdoc />
     public void Emit(ProtocolEvent e) => inventory.Observe(e);
+
+    /// <inheritdoc />
+    public void Tick()
+    {
+        if (store is not null && inventory.Count > 0 && Due(saveEvery, ref _lastSave))
+        {
+            store.UpsertDevices(inventory.Devices);
+        }
+    }
+
+    /// <summary>True (and <paramref name="last"/> moved to now) when <paramref name="every"/> has passed since it.</summary>
+    internal static bool Due(TimeSpan? every, ref long last)
+    {
+        var now = Environment.TickCount64;
+        if (every is not { } e || now - last < (long)e.TotalMilliseconds)
+        {
+            return false;
+        }
+
+        last = now;
+        return true;
+    }
 }

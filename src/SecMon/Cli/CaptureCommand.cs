@@ -46,6 +46,9 @@ internal static class CaptureCommand
             DefaultValueFactory = _ => DataDirectory.Default,
             HelpName = "DIR",
         };
+        var saveEvery = DurationOption("--save-every",
+            "How often the device inventory and the learned baselines are saved to the store while capturing (default 1m);\n" +
+            "findings are stored within a second regardless, and everything is saved when the capture stops.");
         var detect = new DetectOptions();
         var command = new Command("capture",
             "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
@@ -57,7 +60,7 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
             "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl")
         {
-            iface, bpf, events, duration, data,
+            iface, bpf, events, duration, data, saveEvery,
         };
         foreach (var option in detect.All)
         {
@@ -70,13 +73,14 @@ internal static class CaptureCommand
             var d = detect.Read(parse, eventsPath);
             return d is null
                 ? Task.FromResult(ExitCodes.Usage)
-                : RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d, ct);
+                : RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d,
+                    parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), ct);
         });
         return command;
     }
 
     private static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
-        DetectOptions.Values detect, CancellationToken ct)
+        DetectOptions.Values detect, TimeSpan saveEvery, CancellationToken ct)
     {
         // Rules first: an invalid pack stops the capture before it opens the interface.
         var rulesExit = ExitCodes.Ok;
@@ -120,7 +124,8 @@ internal static class CaptureCommand
         var detection = rules is null ? null : new DetectionPipeline(rules, store,
             detect.Learning is { } l ? new BaselineOptions { LearningPeriod = l } : null,
             keepFindings: false,
-            found: findings => Print(findings, jsonOut));
+            found: findings => Print(findings, jsonOut),
+            saveEvery: saveEvery);
         using var rulesThread = detection is null ? null : new BackgroundSink(detection, "secmon-rules");
         using var inventoryThread = detection is null ? null : new BackgroundSink(detection.InventorySink, "secmon-inventory");
         IEventSink[] consumers = rulesThread is null ? [] : [rulesThread, inventoryThread!];
@@ -145,6 +150,7 @@ internal static class CaptureCommand
             {
                 session.FlushEvents();
                 rulesThread?.Tick();
+                inventoryThread?.Tick();
             }).ConfigureAwait(false);
         session.Engine.Complete();
         rulesThread?.Complete();

@@ -86,7 +86,7 @@ public sealed class LiveCaptureTests
         using var dir = new TempDirectory();
         var data = dir.File("data");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--json", "--data", data, "--duration", "300s"));
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--json", "--data", data, "--duration", "300s", "--save-every", "1s"));
         Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
 
         for (var i = 0; i < 6; i++)
@@ -113,6 +113,18 @@ public sealed class LiveCaptureTests
             SecMonRunner.Command("findings", "search", "--rule", "SECMON-MQTT-0003", "--json", "--data", data), TimeSpan.FromSeconds(60));
         Assert.True(searchExit == 0, $"findings search: exit {searchExit}: {searchErr}");
         Assert.Contains(id, found, StringComparison.Ordinal);
+
+        // The device inventory is saved every --save-every while the capture runs (here 1 s), not only at its end.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var devices = "";
+        while (DateTime.UtcNow < deadline && !devices.Contains("\"guesser\"", StringComparison.Ordinal))
+        {
+            await Task.Delay(500);
+            (_, devices, _) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", data), TimeSpan.FromSeconds(60));
+        }
+
+        Assert.True(devices.Contains("\"guesser\"", StringComparison.Ordinal), $"the inventory was not saved while capturing: {devices}");
+        Assert.False(secmon.HasExited, $"secmon capture ended early: {secmon.StdErr}");
 
         await secmon.InterruptAsync();
         Assert.Equal(0, await secmon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
