@@ -54,13 +54,18 @@ internal sealed class RunningProcess : IAsyncDisposable
     /// <summary>Starts <paramref name="fileName"/> (found on PATH) with <paramref name="args"/>.</summary>
     public static RunningProcess Start(string fileName, IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(Tools.Find(fileName) ?? fileName)
+        // Through env(1) with SIGINT set back to its default: a test run started in the background of a script
+        // inherits SIGINT ignored, and a program started with SIGINT ignored keeps ignoring it (as nohup intends),
+        // so InterruptAsync would reach nothing. GNU env has --default-signal since coreutils 8.31.
+        var psi = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        psi.ArgumentList.Add("--default-signal=INT");
+        psi.ArgumentList.Add(Tools.Find(fileName) ?? fileName);
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
