@@ -32,6 +32,9 @@ internal sealed class BackgroundSink : ITickSink, IDisposable
         _thread.Start();
     }
 
+    /// <summary>The sink threw: it sees no more events, and <see cref="Complete"/> will say why.</summary>
+    public bool HasFailed => _failure is not null;
+
     /// <inheritdoc />
     public void Emit(ProtocolEvent e)
     {

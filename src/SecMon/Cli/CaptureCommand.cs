@@ -151,11 +151,25 @@ internal static class CaptureCommand
                 session.FlushEvents();
                 rulesThread?.Tick();
                 inventoryThread?.Tick();
+                if (rulesThread?.HasFailed == true || inventoryThread?.HasFailed == true)
+                {
+                    stop.Cancel(); // detection is gone (e.g. the disk is full): stop rather than capture blind
+                }
             }).ConfigureAwait(false);
         session.Engine.Complete();
-        rulesThread?.Complete();
-        inventoryThread?.Complete();
-        detection?.Complete();
+        try
+        {
+            rulesThread?.Complete();
+            inventoryThread?.Complete();
+            detection?.Complete();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FindingStoreException)
+        {
+            session.Finish("capture on " + live.Name);
+            Error($"capture stopped: {ex.Message}; the findings made before were stored");
+            return ExitCodes.Software;
+        }
+
         jsonOut?.Flush();
         session.Stats.KernelDrops = stats.KernelDrops;
         session.Stats.ChannelDrops = stats.ChannelDrops;

@@ -83,6 +83,8 @@ public sealed class BackgroundSinkTests
             sink.Emit(Event(i));
         }
 
+        // Live capture polls this to stop instead of capturing without detection.
+        Assert.True(SpinWait.SpinUntil(() => sink.HasFailed, TimeSpan.FromSeconds(10)), "the failure was not noticed");
         var ex = Assert.Throws<InvalidOperationException>(sink.Complete);
 
         Assert.IsType<InvalidDataException>(ex.InnerException);
@@ -101,6 +103,7 @@ public sealed class BackgroundSinkTests
         sink.Complete();
 
         Assert.Single(inner.Packets);
+        Assert.False(sink.HasFailed);
     }
 
     [Fact]
