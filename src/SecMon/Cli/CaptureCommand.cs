@@ -157,6 +157,8 @@ internal static class CaptureCommand
                 }
             }).ConfigureAwait(false);
         session.Engine.Complete();
+        session.Stats.KernelDrops = stats.KernelDrops;
+        session.Stats.ChannelDrops = stats.ChannelDrops;
         try
         {
             rulesThread?.Complete();
@@ -171,8 +173,6 @@ internal static class CaptureCommand
         }
 
         jsonOut?.Flush();
-        session.Stats.KernelDrops = stats.KernelDrops;
-        session.Stats.ChannelDrops = stats.ChannelDrops;
         session.Finish("capture on " + name);
         if (detection is not null)
         {
