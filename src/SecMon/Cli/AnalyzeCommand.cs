@@ -118,7 +118,7 @@ internal static class AnalyzeCommand
         detection.Complete();
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
         session.Finish(what);
-        Console.Error.WriteLine($"  findings    {N(detection.Findings.Count)} ({N(detection.Inserted)} new in {store.DatabasePath}); devices {N(detection.Inventory.Count)}");
+        Console.Error.WriteLine($"  findings    {N(detection.Tally.Total)} ({N(detection.Inserted)} new in {store.DatabasePath}); devices {N(detection.Inventory.Count)}");
         if (detect.Json)
         {
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
@@ -129,7 +129,7 @@ internal static class AnalyzeCommand
         }
         else
         {
-            FindingsSummaryTable.Write(Console.Out, detection.Findings);
+            FindingsSummaryTable.Write(Console.Out, detection.Tally.Rows());
         }
 
         if (ct.IsCancellationRequested)

@@ -5,6 +5,7 @@ using SecMon.Capture.Output;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Core.Findings;
+using SecMon.Detection;
 using SecMon.Detection.Baselines;
 using SecMon.Findings;
 using SecMon.Findings.Ecs;
@@ -83,11 +84,14 @@ internal static class CaptureCommand
         DetectOptions.Values detect, TimeSpan saveEvery, CancellationToken ct)
     {
         // Rules first: an invalid pack stops the capture before it opens the interface.
-        var rulesExit = ExitCodes.Ok;
-        var rules = detect.NoDetect ? null : DetectOptions.LoadRules(detect.RuleDirs, out rulesExit);
-        if (!detect.NoDetect && rules is null)
+        RuleSet? rules = null;
+        if (!detect.NoDetect)
         {
-            return rulesExit;
+            rules = DetectOptions.LoadRules(detect.RuleDirs, out var rulesExit);
+            if (rules is null)
+            {
+                return rulesExit;
+            }
         }
 
         var dataError = DataDirectory.TryEnsure(dataDir);
