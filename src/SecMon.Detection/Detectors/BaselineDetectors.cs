@@ -60,6 +60,18 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
     {
         var baseline = _baseline ??= model.NewValues(rule.Definition.Id);
         var learning = model.IsLearning(e.TimestampMicros);
+
+        // A device publishes to a few topics over and over, and the dissector hands a session's repeats of a topic
+        // the same string: when the entity is a side of the flow (the same for every event of this flow context)
+        // and this value is the one the flow last showed, already in the baseline (values are never removed), there
+        // is nothing to learn or report: no normalising, no look-ups.
+        var scratch = spec.EntitySide is not null && valueReaders.Length == 1 ? e.Flow.DetectionHandle as FlowScratch : null;
+        var single = valueReaders.Length == 1 ? valueReaders[0].Read(e, session) : FieldValue.Missing;
+        if (scratch is not null && single.Kind == FieldKind.Text && single.Text is { } raw && ReferenceEquals(scratch.Memo(Index), raw))
+        {
+            return;
+        }
+
         var entity = BaselineEntity.Of(spec, entityReaders, e, session);
         if (valueReaders.Length == 1 && valueReaders[0].Read(e, session) is { IsMissing: false, Kind: FieldKind.StringList } list)
         {
@@ -74,13 +86,12 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         string value;
         if (valueReaders.Length == 1)
         {
-            var v = valueReaders[0].Read(e, session);
-            if (v.IsMissing)
+            if (single.IsMissing)
             {
                 return;
             }
 
-            value = Normalise(v.ToString());
+            value = Normalise(single.ToString());
         }
         else
         {
@@ -88,6 +99,10 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         }
 
         Consider(binding, baseline, learning, entity, value, e, session);
+        if (scratch is not null && single.Kind == FieldKind.Text && baseline.Contains(entity, value))
+        {
+            scratch.SetMemo(Index, single.Text);
+        }
     }
 
     private string Normalise(string value) => spec.TopicPattern ? TopicPattern.Normalise(value) : value;

@@ -19,8 +19,11 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
     private readonly record struct Entry(long Micros, long Packet, string FlowId);
 
-    // The ring grows on demand up to the rule's count: most groups (one per device, say) never come near a burst
-    // threshold, and a ring of the full count for each of them was the largest part of analyze's heap.
+    // The ring holds the group's events inside the window (at most the rule's count): older ones are dropped as
+    // time moves on. It grows on demand: most groups (one per device, say) never come near a burst threshold, and
+    // a ring of the full count for each of them was the largest part of analyze's heap. A steady publisher whose
+    // ring kept every event up to the count (instead of those in the window) cost a cache miss more per event
+    // and grew every ring to the full count.
     private sealed class State(int capacity)
     {
         private const int InitialSize = 4;
@@ -31,6 +34,10 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
         public int Count { get; private set; }
 
+        /// <summary>Capture time of the oldest event in the ring (kept here so that a push reads no other part of
+        /// the ring than the slot it writes).</summary>
+        public long OldestMicros { get; private set; }
+
         public long Last { get; set; }
 
         public bool Fired { get; set; }
@@ -39,8 +46,27 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
 
         public Dictionary<string, long>? Distinct { get; set; }
 
+        /// <summary>Drops the events that are <paramref name="window"/> or more older than <paramref name="now"/>.</summary>
+        public void Expire(long now, long window)
+        {
+            while (Count > 0 && now - OldestMicros >= window)
+            {
+                Start = (Start + 1) % _ring.Length;
+                Count--;
+                if (Count > 0)
+                {
+                    OldestMicros = _ring[Start].Micros;
+                }
+            }
+        }
+
         public void Push(Entry e)
         {
+            if (Count == 0)
+            {
+                OldestMicros = e.Micros;
+            }
+
             if (Count == _ring.Length && _ring.Length < capacity)
             {
                 var grown = new Entry[Math.Min(capacity, _ring.Length * 2)];
@@ -62,6 +88,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
             {
                 _ring[Start] = e;
                 Start = (Start + 1) % _ring.Length;
+                OldestMicros = _ring[Start].Micros;
             }
         }
 
@@ -132,6 +159,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
             return;
         }
 
+        state.Expire(t, spec.WindowMicros);
         state.Push(new Entry(t, e.PacketNumber, e.Flow.FlowId));
         if (distinctReader is not null && distinctReader.Read(e, session) is { IsMissing: false } dv)
         {
@@ -143,7 +171,8 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
             }
         }
 
-        if (state.Count < spec.Count || t - state.Oldest.Micros >= spec.WindowMicros)
+        // Every event in the ring is inside the window.
+        if (state.Count < spec.Count)
         {
             return;
         }

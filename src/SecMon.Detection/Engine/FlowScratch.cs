@@ -11,6 +11,7 @@ namespace SecMon.Detection.Engine;
 internal sealed class FlowScratch(object owner, int detectors)
 {
     private readonly LastGroup?[] _groups = new LastGroup?[detectors];
+    private readonly object?[] _memos = new object?[detectors];
 
     /// <summary>The engine the scratch belongs to.</summary>
     public object Owner { get; } = owner;
@@ -72,6 +73,13 @@ internal sealed class FlowScratch(object owner, int detectors)
             last.Note = note;
         }
     }
+
+    /// <summary>What detector <paramref name="detector"/> remembers about this flow context, whatever the group
+    /// (null when nothing).</summary>
+    public object? Memo(int detector) => _memos[detector];
+
+    /// <summary>Sets what detector <paramref name="detector"/> remembers about this flow context.</summary>
+    public void SetMemo(int detector, object? memo) => _memos[detector] = memo;
 
     private sealed class LastGroup
     {

@@ -104,6 +104,49 @@ public sealed class BaselineTests
     }
 
     [Fact]
+    public void NewValue_RepeatedTopicOnOneFlow_EachNewPatternReportedOnce()
+    {
+        // The flow remembers the last topic it found in the baseline; a repeat of that very string is skipped, so
+        // what comes in between (a new pattern, then the known one again) must still be judged afresh.
+        var engine = NewEngine();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+        const string known = "meters/4711/power";
+        const string valve = "meters/4711/valve";
+
+        var findings = Feed(engine,
+        [
+            Publish(flow, T0, 1, known),
+            Publish(flow, T0 + Second, 2, known),
+            Publish(flow, T0 + (11 * Minute), 3, known),
+            Publish(flow, T0 + (11 * Minute) + 1, 4, valve),
+            Publish(flow, T0 + (11 * Minute) + 2, 5, known),
+            Publish(flow, T0 + (11 * Minute) + 3, 6, valve),
+            Publish(flow, T0 + (11 * Minute) + 4, 7, "meters/4711/relay"),
+        ]);
+
+        Assert.Equal(["meters/+/valve", "meters/+/relay"], findings.Where(x => x.RuleId == "BASE-TOPIC").Select(x => x.Evidence["secmon.baseline.value"]));
+    }
+
+    [Fact]
+    public void NewValue_SameTopicStringFromAnotherDevice_StillNew()
+    {
+        // One topic string, two devices: what one flow remembers must not vouch for another device.
+        var engine = NewEngine();
+        const string topic = "plant/valve";
+
+        var findings = Feed(engine,
+        [
+            Publish(FakeFlows.Create(clientIp: "10.0.0.5"), T0, 1, topic),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.6"), T0 + Second, 2, "plant/level"),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.5"), T0 + (11 * Minute), 3, topic),
+            Publish(FakeFlows.Create(clientIp: "10.0.0.6"), T0 + (11 * Minute) + 1, 4, topic),
+        ]);
+
+        var f = Assert.Single(findings, x => x.RuleId == "BASE-TOPIC");
+        Assert.Equal("10.0.0.6 publishes to plant/valve", f.Message);
+    }
+
+    [Fact]
     public void NewValue_SubscriptionLists_EachFilterJudged()
     {
         var engine = NewEngine();

@@ -67,6 +67,27 @@ public sealed class StatefulRuleTests
         Assert.Equal(Detection.Engine.FindingFactory.FindingId("TEST-0001", flow.FlowId, T0 + (50 * Second), 6), f.Id);
     }
 
+    [Fact]
+    public void Threshold_EventExactlyOneWindowOld_IsOutsideTheWindow()
+    {
+        // 3 within 10s: at 0, 5 and 10 s the first is exactly 10 s old, outside; at 12 s the window (2 s, 12 s]
+        // holds 5, 10 and 12: reported then (at 12 s), anchored on the event at 5 s (packet 2).
+        const string rule = """
+                where: {mqtt.connack.accepted: false}
+                threshold: {count: 3, within: 10s, by: [destination.ip]}
+            """;
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connack", rule, message: "{count} refused")));
+        var flow = FakeFlows.Create();
+        long[] seconds = [0, 5, 10, 12];
+
+        var findings = Feed(engine, seconds.Select((s, i) => Connack(flow, T0 + (s * Second), i + 1, accepted: false, code: 5, user: "admin")));
+
+        var f = Assert.Single(findings);
+        Assert.Equal(3, f.EventCount);
+        Assert.Equal(T0 + (12 * Second), f.TimestampMicros);
+        Assert.Equal(Detection.Engine.FindingFactory.FindingId("TEST-0001", flow.FlowId, T0 + (5 * Second), 2), f.Id);
+    }
+
     private const string PerTopic = """
             threshold: {count: 3, within: 60s, by: [mqtt.topic]}
         """;
