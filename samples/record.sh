@@ -312,6 +312,28 @@ record_burst() {
   stop_broker
 }
 
+# ---- 5b. namespaces: devices publishing under their own client id, one stepping outside it -----------
+# Three devices (own source addresses on the loopback, so each is a device of its own: loopback frames carry
+# no usable MAC) publish under devices/<client id>/...; after a 6 s pause (past a 4 s learning period)
+# dev-b publishes to a new topic of its own and dev-c writes a retained setpoint into dev-a's namespace.
+record_namespace() {
+  start_broker namespace 1883 "allow_anonymous true"
+  start_capture mqtt-namespace.pcap "tcp port 1883"
+
+  local dev n
+  for n in 1 2 3; do
+    for dev in a b c; do
+      pub -V mqttv311 -A "127.0.0.1$(( $(printf '%d' "'$dev") - 96 ))" -i "dev-$dev" -t "devices/dev-$dev/telemetry" -m "{\"n\":$n}" -q 0
+    done
+  done
+  sleep 6
+  pub -V mqttv311 -A 127.0.0.12 -i dev-b -t devices/dev-b/firmware -m 1.2.3 -q 1
+  pub -V mqttv311 -A 127.0.0.13 -i dev-c -t devices/dev-a/setpoint -m 99 -q 1 -r
+
+  stop_capture
+  stop_broker
+}
+
 # ---- 6. MQTT 5 properties ---------------------------------------------------------------------------
 record_mqtt5_properties() {
   start_broker mqtt5 1883 "allow_anonymous true"
@@ -432,7 +454,7 @@ if [ ! -d "$HERE/clients/node_modules/mqtt" ]; then
   (cd "$HERE/clients" && npm ci --no-audit --no-fund --silent)
 fi
 
-ALL=(anonymous password guessing wildcard burst mqtt5_properties tls_mutual tls_password mqtt31 any)
+ALL=(anonymous password guessing wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any)
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL[@]}")
 for s in "${SCENARIOS[@]}"; do

@@ -66,6 +66,34 @@ public sealed class ShippedRulesOnSamplesTests
         Assert.Contains("burst-pub", burst.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Namespace_SetpointWrittenIntoAPeersNamespace_ReportedHighForThatClientOnly()
+    {
+        var findings = await AnalyzeAsync("mqtt-namespace.pcap");
+
+        var outside = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0008");
+        Assert.Equal("dev-c", outside.GetProperty("mqtt").GetProperty("client_id").GetString());
+        Assert.Equal("127.0.0.13", outside.GetProperty("source").GetProperty("ip").GetString());
+        Assert.Equal("devices/dev-a/setpoint", outside.GetProperty("mqtt").GetProperty("topic").GetString());
+        Assert.Equal(73, outside.GetProperty("event").GetProperty("severity").GetInt32());
+        // The default learning period (1 h) covers the whole capture: no baseline findings.
+        Assert.DoesNotContain(findings, f => Rule(f)!.StartsWith("SECMON-BASE-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Namespace_LearningShorterThanThePause_NewTopicsReportedPerDevice()
+    {
+        // 4 s of learning: the nine telemetry publishes are learned; after the 6 s pause dev-b's firmware topic and
+        // dev-c's setpoint are new topic patterns for those two devices (told apart by address: no MAC on loopback).
+        using var dir = new TempDirectory();
+        var findings = await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-namespace.pcap"), dir, "--learning", "4s");
+
+        var newTopics = findings.Where(f => Rule(f) == "SECMON-BASE-0002")
+            .Select(f => $"{f.GetProperty("device").GetProperty("id").GetString()} {f.GetProperty("mqtt").GetProperty("topic").GetString()}")
+            .Order();
+        Assert.Equal(["127.0.0.12 devices/dev-b/firmware", "127.0.0.13 devices/dev-a/setpoint"], newTopics);
+    }
+
     [Theory]
     [InlineData("mqtt-tls-mutual.pcap")]
     [InlineData("mqtt-tls-password.pcap")]
@@ -106,10 +134,10 @@ public sealed class ShippedRulesOnSamplesTests
         return await RunJsonAsync(Path.Combine(RepoPaths.Samples, sample), dir);
     }
 
-    private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory dir)
+    private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory dir, params string[] options)
     {
         var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command("analyze", capture, "--json", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
+            "dotnet", SecMonRunner.Command(["analyze", capture, "--json", "--data", dir.File("data"), .. options]), TimeSpan.FromMinutes(2));
         Assert.True(exit == 0, $"analyze {capture}: exit {exit}\n{stderr}");
         return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
