@@ -171,16 +171,26 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         var bucket = Math.DivRem(t, spec.PerMicros).Quotient;
         model.IsLearning(t);
         var entity = BaselineEntity.Of(spec, entityReaders, e, session);
-        if (!baseline.Entities.TryGetValue(entity, out var state))
+
+        // When the entity is a side of the flow, the flow context keeps its state: entities are never removed from
+        // or replaced in the model while it runs (an import builds a new model), so no look-up after the first.
+        var scratch = spec.EntitySide is not null ? e.Flow.DetectionHandle as FlowScratch : null;
+        if (scratch?.Memo(Index) is not RateEntity state)
         {
-            if (baseline.Entities.Count >= model.Options.MaxEntitiesPerRule)
+            if (!baseline.Entities.TryGetValue(entity, out var known))
             {
-                model.Dropped++;
-                return;
+                if (baseline.Entities.Count >= model.Options.MaxEntitiesPerRule)
+                {
+                    model.Dropped++;
+                    return;
+                }
+
+                known = new RateEntity();
+                baseline.Entities[entity] = known;
             }
 
-            state = new RateEntity();
-            baseline.Entities[entity] = state;
+            state = known;
+            scratch?.SetMemo(Index, state);
         }
 
         if (state.FirstBucket == long.MinValue)

@@ -14,7 +14,13 @@ namespace SecMon.Detection.Detectors;
 internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, int maxGroups) : Detector
 {
     private const int MaxIdentitiesPerScope = 4096;
-    private readonly LruTable<GroupKey, HashSet<string>> _scopes = new(maxGroups);
+    private readonly LruTable<GroupKey, Scope> _scopes = new(maxGroups);
+
+    /// <summary>The clients of one scope seen keeping to their namespace.</summary>
+    private sealed class Scope : GroupState
+    {
+        public HashSet<string> Followers { get; } = new(StringComparer.Ordinal);
+    }
 
     public override long Evicted => _scopes.Evicted;
 
@@ -59,13 +65,15 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
 
         var key = GroupKey.Read(scopeReaders, e, session);
         var scratch = e.Flow.DetectionHandle as FlowScratch;
-        var followers = scratch is null ? _scopes.Get(key, touch: true) : scratch.Get(Index, _scopes, key);
-        if (followers is null)
+        var scope = scratch is null ? _scopes.Get(key, touch: true) : scratch.Get(Index, _scopes, key);
+        if (scope is null)
         {
-            followers = new HashSet<string>(StringComparer.Ordinal);
-            _scopes.Add(key, followers, out var handle);
-            scratch?.Remember(Index, key, handle);
+            scope = new Scope();
+            _scopes.Add(key, scope, out var handle);
+            scratch?.Remember(Index, key, handle, scope);
         }
+
+        var followers = scope.Followers;
 
         if (CarriesIdentity(resource, identity))
         {

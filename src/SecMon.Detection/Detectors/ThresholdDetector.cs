@@ -24,7 +24,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
     // a ring of the full count for each of them was the largest part of analyze's heap. A steady publisher whose
     // ring kept every event up to the count (instead of those in the window) cost a cache miss more per event
     // and grew every ring to the full count.
-    private sealed class State(int capacity)
+    private sealed class State(int capacity) : GroupState
     {
         private const int InitialSize = 4;
 
@@ -144,7 +144,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
         {
             state = new State(spec.Count);
             _groups.Add(key, state, out var handle);
-            scratch?.Remember(Index, key, handle);
+            scratch?.Remember(Index, key, handle, state);
         }
         else if (t - state.Last >= spec.WindowMicros)
         {

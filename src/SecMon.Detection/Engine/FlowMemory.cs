@@ -12,9 +12,22 @@ namespace SecMon.Detection.Engine;
 /// </summary>
 internal sealed class FlowMemory(int slots, int maxFlows)
 {
-    private readonly LruTable<string, FieldValue[]> _flows = new(maxFlows, StringComparer.Ordinal);
+    private readonly LruTable<string, Values> _flows = new(maxFlows, StringComparer.Ordinal);
     private string? _lastFlowId;
-    private FieldValue[]? _last;
+    private Values? _last;
+
+    /// <summary>One flow's values (a group state: the flow context's scratch reaches it without the table).</summary>
+    internal sealed class Values(int slots) : GroupState
+    {
+        public FieldValue[] Fields { get; } = Filled(slots);
+
+        private static FieldValue[] Filled(int slots)
+        {
+            var fields = new FieldValue[slots];
+            Array.Fill(fields, FieldValue.Missing);
+            return fields;
+        }
+    }
 
     /// <summary>Flows forgotten to stay within the bound.</summary>
     public long Evicted => _flows.Evicted;
@@ -42,29 +55,34 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         var flowId = flow.FlowId;
         if (_last is not null && ReferenceEquals(flowId, _lastFlowId))
         {
-            return _last;
+            return _last.Fields;
         }
 
-        // Each flow context keeps the handle of its entry in its scratch (the table is still keyed by flow id, so
-        // two contexts of one flow share the entry): a known flow costs no hashing and no key comparison.
-        if (!_flows.TryGet(scratch.SessionHandle, out var values))
+        // Each flow context keeps its entry in its scratch (the table is still keyed by flow id, so two contexts of
+        // one flow share the entry): a known flow costs no hashing, no key comparison and no visit to the table.
+        if (scratch.Session is not Values { Evicted: false } values)
         {
-            values = _flows.Get(flowId, out var handle);
-            if (values is null)
-            {
-                values = new FieldValue[slots];
-                Array.Fill(values, FieldValue.Missing);
-                if (_flows.Add(flowId, values, out handle) is { } evicted && ReferenceEquals(evicted.Value, _last))
-                {
-                    _last = null;
-                }
-            }
-
-            scratch.SessionHandle = handle;
+            values = _flows.Get(flowId, out _) ?? Add(flowId);
+            scratch.Session = values;
+        }
+        else
+        {
+            values.Touched = true;
         }
 
         _lastFlowId = flowId;
         _last = values;
-        return values!;
+        return values.Fields;
+    }
+
+    private Values Add(string flowId)
+    {
+        var values = new Values(slots);
+        if (_flows.Add(flowId, values, out _) is { } evicted && ReferenceEquals(evicted.Value, _last))
+        {
+            _last = null;
+        }
+
+        return values;
     }
 }

@@ -4,9 +4,10 @@ namespace SecMon.Detection.Engine;
 
 /// <summary>
 /// What one <see cref="DetectionEngine"/> remembers on a flow context (<see cref="FlowContext.DetectionHandle"/>) so
-/// that the next event of the flow finds its state without look-ups by key: the handle of the flow's session memory,
-/// and per detector the last group key with the handle of its state. Handles are only hints: each is checked against
-/// its table before use, so an evicted entry or another engine's scratch only costs the ordinary look-up.
+/// that the next event of the flow finds its state without look-ups by key: the flow's session memory, and per
+/// detector the last group key with its state. Both are only hints: a state its table evicted says so
+/// (<see cref="GroupState.Evicted"/>), and another engine's scratch is replaced, so either only costs the ordinary
+/// look-up.
 /// </summary>
 internal sealed class FlowScratch(object owner, int detectors)
 {
@@ -16,8 +17,8 @@ internal sealed class FlowScratch(object owner, int detectors)
     /// <summary>The engine the scratch belongs to.</summary>
     public object Owner { get; } = owner;
 
-    /// <summary>Handle of the flow's entry in the session memory.</summary>
-    public object? SessionHandle { get; set; }
+    /// <summary>The flow's entry in the session memory (<see cref="FlowMemory"/>).</summary>
+    public GroupState? Session { get; set; }
 
     /// <summary>The scratch of <paramref name="owner"/> on <paramref name="flow"/>, created (replacing another
     /// engine's) when missing.</summary>
@@ -38,26 +39,37 @@ internal sealed class FlowScratch(object owner, int detectors)
     public TValue? Get<TValue>(int detector, LruTable<GroupKey, TValue> table, in GroupKey key)
         where TValue : class
     {
-        if (_groups[detector] is { } last && last.Key.Equals(key) && table.TryGet(last.Handle, out var cached))
+        if (_groups[detector] is { } last && last.Key.Equals(key))
         {
-            return cached;
+            // A group state still in its table is reached directly (and marked used on itself).
+            if (last.Value is GroupState { Evicted: false } state)
+            {
+                state.Touched = true;
+                return (TValue)last.Value;
+            }
+
+            if (table.TryGet(last.Handle, out var cached))
+            {
+                return cached;
+            }
         }
 
         var value = table.Get(key, out var handle);
         if (handle is not null)
         {
-            Remember(detector, key, handle);
+            Remember(detector, key, handle, value!);
         }
 
         return value;
     }
 
     /// <summary>Records the group this flow used with detector <paramref name="detector"/> (forgetting its note).</summary>
-    public void Remember(int detector, in GroupKey key, object handle)
+    public void Remember(int detector, in GroupKey key, object handle, object value)
     {
         var last = _groups[detector] ??= new LastGroup();
         last.Key = key;
         last.Handle = handle;
+        last.Value = value;
         last.Note = null;
     }
 
@@ -86,6 +98,8 @@ internal sealed class FlowScratch(object owner, int detectors)
         public GroupKey Key { get; set; }
 
         public object? Handle { get; set; }
+
+        public object? Value { get; set; }
 
         public object? Note { get; set; }
     }

@@ -97,9 +97,8 @@ internal sealed class LruTable<TKey, TValue>
         {
             // Touched entries go round again, unmarked; the walk ends at the first untouched one (at worst after
             // one full round, when every entry had been touched).
-            while (_order.First is { ValueRef.Touched: true } used)
+            while (_order.First is { } used && TakeTouch(ref used.ValueRef))
             {
-                used.ValueRef.Touched = false;
                 _order.RemoveFirst();
                 _order.AddLast(used);
             }
@@ -109,6 +108,11 @@ internal sealed class LruTable<TKey, TValue>
                 _order.RemoveFirst();
                 _map.Remove(oldest.Value.Key);
                 Evicted++;
+                if (oldest.Value.Value is GroupState state)
+                {
+                    state.Evicted = true;
+                }
+
                 evicted = new KeyValuePair<TKey, TValue>(oldest.Value.Key, oldest.Value.Value);
             }
         }
@@ -127,7 +131,27 @@ internal sealed class LruTable<TKey, TValue>
         }
 
         _order.Remove(node);
+        if (node.Value.Value is GroupState state)
+        {
+            state.Evicted = true;
+        }
+
         return true;
+    }
+
+    // Whether the entry was used since the last round (marked here or, for a GroupState, on the state itself);
+    // clears both marks.
+    private static bool TakeTouch(ref Slot slot)
+    {
+        var touched = slot.Touched;
+        slot.Touched = false;
+        if (slot.Value is GroupState { Touched: true } state)
+        {
+            state.Touched = false;
+            touched = true;
+        }
+
+        return touched;
     }
 
     /// <summary>The oldest inserted entry (for tables that are never touched: their order is insertion order).</summary>
