@@ -67,6 +67,13 @@ public sealed class FlowContext
     /// </summary>
     public object? DetectionHandle { get; set; }
 
+    /// <summary>
+    /// Reserved for the device inventory, as <see cref="DetectionHandle"/> is for the rule engine (the devices of
+    /// the flow's two ends): written and read only by the one thread that runs the inventory; a stale or foreign
+    /// value only costs the ordinary look-up.
+    /// </summary>
+    public object? InventoryHandle { get; set; }
+
     /// <summary>The same flow seen from the other direction; set by the flow table once both exist.</summary>
     public FlowContext? Reverse { get; set; }
 

@@ -45,7 +45,10 @@ public sealed class DeviceInventory
 
     // Devices of each flow direction already resolved (flows are immutable apart from Reverse), so the MAC
     // normalisation and id lookups run once per flow instead of per event. Cleared when MaxFlows is reached.
+    // Each flow context also holds its entry (FlowContext.InventoryHandle), valid while it is this inventory's and
+    // from the current generation of the dictionary: the common event finds its devices without hashing.
     private readonly Dictionary<FlowContext, FlowDevices> _flowDevices = new(ReferenceEqualityComparer.Instance);
+    private int _flowGeneration;
 
     /// <summary>Creates an empty inventory.</summary>
     public DeviceInventory(InventoryOptions? options = null)
@@ -99,8 +102,12 @@ public sealed class DeviceInventory
         private static EventField? Field(EventSchema s, string name) => s.TryGetField(name, out var f) ? f : null;
     }
 
-    private sealed class FlowDevices(DeviceState client, DeviceState server)
+    private sealed class FlowDevices(DeviceInventory owner, int generation, DeviceState client, DeviceState server)
     {
+        public DeviceInventory Owner { get; } = owner;
+
+        public int Generation { get; } = generation;
+
         public DeviceState Client { get; } = client;
 
         public DeviceState Server { get; } = server;
@@ -224,7 +231,15 @@ public sealed class DeviceInventory
         var protocol = e.Schema.Protocol;
         DeviceState? client;
         DeviceState? server;
-        if (_flowDevices.TryGetValue(flow, out var known))
+        // Written once per flow context, not per event: the rule thread reads the same cache line.
+        var known = flow.InventoryHandle as FlowDevices;
+        if ((known is null || !ReferenceEquals(known.Owner, this) || known.Generation != _flowGeneration) &&
+            _flowDevices.TryGetValue(flow, out known))
+        {
+            flow.InventoryHandle = known;
+        }
+
+        if (known is not null)
         {
             (client, server) = (known.Client, known.Server);
         }
@@ -238,9 +253,12 @@ public sealed class DeviceInventory
                 if (_flowDevices.Count >= _options.MaxFlows)
                 {
                     _flowDevices.Clear();
+                    _flowGeneration++;
                 }
 
-                _flowDevices[flow] = new FlowDevices(client, server) { Protocol = protocol };
+                var added = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol };
+                _flowDevices[flow] = added;
+                flow.InventoryHandle = added;
             }
         }
 
@@ -267,7 +285,7 @@ public sealed class DeviceInventory
         }
 
         var a = AccessorsOf(e.Schema);
-        var cached = known ?? (_flowDevices.TryGetValue(flow, out var added) ? added : null);
+        var cached = known ?? (_flowDevices.TryGetValue(flow, out var resolved) ? resolved : null);
         if (client is not null)
         {
             if (Text(a.ClientId, e) is { } clientId && !ReferenceEquals(clientId, cached?.LastClientId))

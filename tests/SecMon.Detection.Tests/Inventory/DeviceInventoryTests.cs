@@ -38,6 +38,31 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Observe_MoreFlowsThanBound_EarlierFlowsStillCountedAfterTheFlowMemoryIsCleared()
+    {
+        // Room for two flows: the third clears the inventory's flow memory, so the flow contexts of the first two hold
+        // entries of an older generation, which must not be trusted (nor must another inventory's).
+        var inv = new DeviceInventory(new InventoryOptions { MaxFlows = 2 });
+        var other = new DeviceInventory();
+        var flows = Enumerable.Range(0, 3).Select(i => FakeFlows.Create(clientIp: $"10.0.0.{i + 5}")).ToArray();
+
+        foreach (var (flow, i) in flows.Select((f, i) => (f, i)))
+        {
+            inv.Observe(Publish(flow, T0 + i, i + 1, "t/a", clientId: $"c{i}"));
+            other.Observe(Publish(flow, T0 + i, i + 1, "t/a", clientId: $"c{i}"));
+        }
+
+        inv.Observe(Publish(flows[0], T0 + 100, 10, "t/b", clientId: "c0-again"));
+
+        var first = Get(inv, "10.0.0.5");
+        Assert.Equal(T0 + 100, first.LastSeenMicros);
+        Assert.Equal(2, first.Publishes);
+        Assert.Equal(["c0", "c0-again"], first.ClientIds);
+        Assert.Equal(["t/a", "t/b"], first.Topics);
+        Assert.Equal(1, Get(other, "10.0.0.5").Publishes);
+    }
+
+    [Fact]
     public void Devices_ListsSortedOrdinally_EachValueOnce()
     {
         var inv = new DeviceInventory();
