@@ -8,12 +8,13 @@ using SecMon.Findings.Store;
 
 // Findings store benchmark: ingest N synthetic findings in batches, then time searches that combine free
 // text, a time range and a minimum severity (the shape analysts use). Usage:
-//   dotnet run -c Release --project bench/Findings -- [--count N] [--batch N] [--searches N] [--data DIR] [--keep]
+//   dotnet run -c Release --project bench/Findings -- [--count N] [--batch N] [--searches N] [--data DIR] [--keep] [--ingest-only]
 var count = IntArg("--count", 1_000_000);
 var batchSize = IntArg("--batch", 10_000);
 var searches = IntArg("--searches", 1_000);
 var dataDir = StringArg("--data") ?? Path.Combine(Path.GetTempPath(), "secmon-bench-findings-" + Environment.ProcessId);
 var keep = args.Contains("--keep");
+var ingestOnly = args.Contains("--ingest-only");
 
 if (Directory.Exists(dataDir) && !keep)
 {
@@ -66,6 +67,19 @@ Console.WriteLine($"ingest: {inserted:N0} findings in {writeTime.TotalSeconds:F2
 // the time, this does not move with the other work on the machine, so it shows a change in write amplification.
 var written = BytesWritten() - writtenBefore;
 Console.WriteLine($"io: {written / 1024.0 / 1024.0:N0} MiB written during ingest ({written / Math.Max(1, inserted):N0} bytes/finding)");
+
+if (ingestOnly)
+{
+    // For profiling the insert path alone (perf record): no searches, paging or stats afterwards.
+    Console.WriteLine($"load average at end: {LoadAverage()}");
+    if (!keep)
+    {
+        store.Dispose();
+        Directory.Delete(dataDir, recursive: true);
+    }
+
+    return 0;
+}
 
 var reinserted = store.Write([gen.Finding(0, count), gen.Finding(count / 2, count)]);
 Console.WriteLine($"idempotence: re-writing 2 stored findings inserted {reinserted}");
