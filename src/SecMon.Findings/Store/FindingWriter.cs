@@ -308,6 +308,7 @@ internal sealed class FindingWriter : IDisposable
         private readonly int[] _starts = new int[ChunkSize * Fields];
         private readonly int[] _lengths = new int[ChunkSize * Fields];
         private readonly StringBuilder _text = new(512);
+        private char[] _chars = new char[512];
 
         public Finding[] Items { get; } = new Finding[ChunkSize];
 
@@ -325,13 +326,17 @@ internal sealed class FindingWriter : IDisposable
                 FindingJson.Write(f, _bytes);
                 Mark(i, Doc, start);
 
+                // Encoded in one piece: the builder's chunks may split a surrogate pair, which encoding chunk by
+                // chunk would turn into two U+FFFD.
                 FindingText.Build(f, _text);
-                start = _bytes.WrittenCount;
-                foreach (var part in _text.GetChunks())
+                if (_chars.Length < _text.Length)
                 {
-                    Encode(part.Span);
+                    _chars = new char[Math.Max(_text.Length, _chars.Length * 2)];
                 }
 
+                _text.CopyTo(0, _chars, _text.Length);
+                start = _bytes.WrittenCount;
+                Encode(_chars.AsSpan(0, _text.Length));
                 Mark(i, Text, start);
                 Add(i, Id, f.Id);
                 Add(i, RuleId, f.RuleId);

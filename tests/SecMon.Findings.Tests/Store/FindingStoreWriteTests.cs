@@ -41,6 +41,21 @@ public sealed class FindingStoreWriteTests
     }
 
     [Fact]
+    public void Write_SurrogatePairAtTextBuilderChunkBoundary_FoundByItsWord()
+    {
+        // The indexed text is built in a StringBuilder of 512 characters: a longer text continues in a second chunk,
+        // here splitting the surrogate pair of U+2000B (a CJK letter) between the chunks. The pair must still be
+        // encoded as one character, so its word is indexed.
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var message = new string('a', 510) + " \U0002000Bwort end";
+        Assert.True(char.IsHighSurrogate(message[511]));
+        store.Write([TestFindings.Minimal() with { Message = message }]);
+
+        Assert.Single(store.Search(new FindingQuery { Text = "\U0002000Bwort" }).Items);
+    }
+
+    [Fact]
     public void Write_DuplicateInsideOneBatch_StoredOnce()
     {
         using var tmp = new TempDir();
