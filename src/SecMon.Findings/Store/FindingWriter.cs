@@ -101,7 +101,7 @@ internal sealed class FindingWriter : IDisposable
         {
             var f = chunk.Items[i];
             var seq = RowKey.Of(f.TimestampMicros, f.Id);
-            var stored = InsertRow(f, seq, chunk.Doc(i));
+            var stored = InsertRow(chunk, i, seq);
             for (var attempt = 0; !stored; attempt++)
             {
                 if (attempt == 8)
@@ -117,7 +117,7 @@ internal sealed class FindingWriter : IDisposable
                 }
 
                 seq = FreeKey(f.TimestampMicros);
-                stored = InsertRow(f, seq, chunk.Doc(i));
+                stored = InsertRow(chunk, i, seq);
             }
 
             if (!stored)
@@ -126,7 +126,7 @@ internal sealed class FindingWriter : IDisposable
             }
 
             Check(raw.sqlite3_bind_int64(_insertText, 1, seq));
-            Check(raw.sqlite3_bind_text16(_insertText, 2, chunk.Text(i)));
+            Check(raw.sqlite3_bind_text(_insertText, 2, chunk.Field(i, Chunk.Text)));
             Step(_insertText, SqliteDone);
             inserted++;
         }
@@ -226,21 +226,27 @@ internal sealed class FindingWriter : IDisposable
         }
     }
 
-    private bool InsertRow(Finding f, long seq, ReadOnlySpan<byte> doc)
+    // Every text is bound as the UTF-8 the chunk encoded on the filling thread: the database's encoding is UTF-8,
+    // so SQLite stores the bytes as they are instead of converting UTF-16 (an allocation and a character loop per
+    // value) on this thread, the one that bounds the insert rate.
+    private bool InsertRow(Chunk chunk, int i, long seq)
     {
+        var f = chunk.Items[i];
         Check(raw.sqlite3_bind_int64(_insert, 1, seq));
-        Check(raw.sqlite3_bind_text16(_insert, 2, f.Id));
+        Check(raw.sqlite3_bind_text(_insert, 2, chunk.Field(i, Chunk.Id)));
         Check(raw.sqlite3_bind_int64(_insert, 3, f.TimestampMicros));
         Check(raw.sqlite3_bind_int(_insert, 4, (int)f.Severity));
-        Check(raw.sqlite3_bind_text16(_insert, 5, f.RuleId));
-        Check(raw.sqlite3_bind_text16(_insert, 6, f.RuleName));
-        Check(f.DeviceId is null ? raw.sqlite3_bind_null(_insert, 7) : raw.sqlite3_bind_text16(_insert, 7, f.DeviceId));
-        var sourceIp = FindingText.CanonicalIp(f.SourceIp);
-        Check(sourceIp is null ? raw.sqlite3_bind_null(_insert, 8) : raw.sqlite3_bind_text16(_insert, 8, sourceIp));
-        Check(raw.sqlite3_bind_text(_insert, 9, doc));
+        Check(raw.sqlite3_bind_text(_insert, 5, chunk.Field(i, Chunk.RuleId)));
+        Check(raw.sqlite3_bind_text(_insert, 6, chunk.Field(i, Chunk.RuleName)));
+        BindOptional(_insert, 7, chunk, i, Chunk.DeviceId);
+        BindOptional(_insert, 8, chunk, i, Chunk.SourceIp);
+        Check(raw.sqlite3_bind_text(_insert, 9, chunk.Field(i, Chunk.Doc)));
         Step(_insert, SqliteDone);
         return raw.sqlite3_changes(_db) == 1;
     }
+
+    private void BindOptional(sqlite3_stmt stmt, int index, Chunk chunk, int i, int field) =>
+        Check(chunk.IsNull(i, field) ? raw.sqlite3_bind_null(stmt, index) : raw.sqlite3_bind_text(stmt, index, chunk.Field(i, field)));
 
     private void Step(sqlite3_stmt stmt, int expected)
     {
@@ -283,15 +289,26 @@ internal sealed class FindingWriter : IDisposable
         raw.sqlite3_finalize(_gapKey);
     }
 
-    /// <summary>A chunk of findings with their ECS documents (UTF-8, back to back) and indexed texts.</summary>
+    /// <summary>A chunk of findings with everything bound for them encoded as UTF-8, back to back in one buffer:
+    /// the ECS document, the indexed text and the text columns.</summary>
     private sealed class Chunk
     {
-        private readonly ArrayBufferWriter<byte> _docs = new(ChunkSize * 1536);
-        private readonly int[] _docEnds = new int[ChunkSize];
+        public const int Doc = 0;
+        public const int Text = 1;
+        public const int Id = 2;
+        public const int RuleId = 3;
+        public const int RuleName = 4;
+        public const int DeviceId = 5;
+        public const int SourceIp = 6;
+        private const int Fields = 7;
+
+        private readonly ArrayBufferWriter<byte> _bytes = new(ChunkSize * 2048);
+
+        // Per finding and field: where its bytes start in _bytes and how long they are (-1: SQL NULL).
+        private readonly int[] _starts = new int[ChunkSize * Fields];
+        private readonly int[] _lengths = new int[ChunkSize * Fields];
         private readonly StringBuilder _text = new(512);
-        private readonly int[] _textEnds = new int[ChunkSize];
-        private char[] _texts = new char[ChunkSize * 256];
-        private int _textLength;
+        private char[] _chars = new char[512];
 
         public Finding[] Items { get; } = new Finding[ChunkSize];
 
@@ -299,39 +316,71 @@ internal sealed class FindingWriter : IDisposable
 
         public void Fill(IReadOnlyList<Finding> findings, int from, int to)
         {
-            _docs.ResetWrittenCount();
-            _textLength = 0;
+            _bytes.ResetWrittenCount();
             Count = to - from;
             for (var i = 0; i < Count; i++)
             {
                 var f = findings[from + i];
                 Items[i] = f;
-                FindingJson.Write(f, _docs);
-                _docEnds[i] = _docs.WrittenCount;
+                var start = _bytes.WrittenCount;
+                FindingJson.Write(f, _bytes);
+                Mark(i, Doc, start);
+
+                // Encoded in one piece: the builder's chunks may split a surrogate pair, which encoding chunk by
+                // chunk would turn into two U+FFFD.
                 FindingText.Build(f, _text);
-                if (_textLength + _text.Length > _texts.Length)
+                if (_chars.Length < _text.Length)
                 {
-                    Array.Resize(ref _texts, Math.Max(_texts.Length * 2, _textLength + _text.Length));
+                    _chars = new char[Math.Max(_text.Length, _chars.Length * 2)];
                 }
 
-                _text.CopyTo(0, _texts, _textLength, _text.Length);
-                _textLength += _text.Length;
-                _textEnds[i] = _textLength;
+                _text.CopyTo(0, _chars, _text.Length);
+                start = _bytes.WrittenCount;
+                Encode(_chars.AsSpan(0, _text.Length));
+                Mark(i, Text, start);
+                Add(i, Id, f.Id);
+                Add(i, RuleId, f.RuleId);
+                Add(i, RuleName, f.RuleName);
+                Add(i, DeviceId, f.DeviceId);
+                Add(i, SourceIp, FindingText.CanonicalIp(f.SourceIp));
             }
 
             Array.Clear(Items, Count, ChunkSize - Count);
         }
 
-        public ReadOnlySpan<byte> Doc(int i)
+        public ReadOnlySpan<byte> Field(int i, int field)
         {
-            var start = i == 0 ? 0 : _docEnds[i - 1];
-            return _docs.WrittenSpan[start.._docEnds[i]];
+            var k = (i * Fields) + field;
+            return _bytes.WrittenSpan.Slice(_starts[k], Math.Max(0, _lengths[k]));
         }
 
-        public ReadOnlySpan<char> Text(int i)
+        public bool IsNull(int i, int field) => _lengths[(i * Fields) + field] < 0;
+
+        private void Add(int i, int field, string? value)
         {
-            var start = i == 0 ? 0 : _textEnds[i - 1];
-            return _texts.AsSpan(start, _textEnds[i] - start);
+            var start = _bytes.WrittenCount;
+            if (value is null)
+            {
+                _starts[(i * Fields) + field] = start;
+                _lengths[(i * Fields) + field] = -1;
+                return;
+            }
+
+            Encode(value);
+            Mark(i, field, start);
+        }
+
+        private void Mark(int i, int field, int start)
+        {
+            _starts[(i * Fields) + field] = start;
+            _lengths[(i * Fields) + field] = _bytes.WrittenCount - start;
+        }
+
+        // Lone surrogates become U+FFFD, as SQLite's own UTF-16 to UTF-8 conversion of bind_text16 does.
+        private void Encode(ReadOnlySpan<char> chars)
+        {
+            var written = Encoding.UTF8.GetBytes(chars, _bytes.GetSpan(Encoding.UTF8.GetMaxByteCount(chars.Length)));
+            _bytes.Advance(written);
         }
     }
 }

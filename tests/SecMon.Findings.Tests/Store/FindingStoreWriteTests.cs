@@ -20,6 +20,42 @@ public sealed class FindingStoreWriteTests
     }
 
     [Fact]
+    public void Write_NonAsciiAndLoneSurrogateValues_FoundByTheSameStrings()
+    {
+        // Values off the wire may hold any text, lone surrogates included: the columns and the indexed text must
+        // hold what a query with the same string looks for. UTF-8 cannot hold a lone surrogate: it is stored as
+        // U+FFFD, as the ECS document has it (JsonStrings.Clean) and as a query parameter is encoded.
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var lone = TestFindings.Full() with { Id = "id-\uD800-lone", DeviceId = "capteur-\uD800-cuisine", RuleName = "Règle \uDC00 spéciale" };
+        var accented = TestFindings.Minimal() with { Id = "id-é", DeviceId = "Küche-Sensor-7", Message = "Gerät Küche-Sensor-7 hat sich angemeldet" };
+
+        Assert.Equal(2, store.Write([lone, accented]));
+
+        Assert.Equal("id-\uFFFD-lone", store.Get("id-\uD800-lone")?.Id);
+        Assert.Equal("Küche-Sensor-7", store.Get("id-é")?.DeviceId);
+        Assert.Equal("capteur-\uFFFD-cuisine", Assert.Single(store.Search(new FindingQuery { DeviceId = "capteur-\uD800-cuisine" }).Items).DeviceId);
+        Assert.Equal("id-é", Assert.Single(store.Search(new FindingQuery { DeviceId = "Küche-Sensor-7" }).Items).Id);
+        Assert.Equal("id-é", Assert.Single(store.Search(new FindingQuery { Text = "kuche-sensor-7" }).Items).Id);
+        Assert.Equal("id-\uFFFD-lone", Assert.Single(store.Search(new FindingQuery { Text = "spéciale" }).Items).Id);
+    }
+
+    [Fact]
+    public void Write_SurrogatePairAtTextBuilderChunkBoundary_FoundByItsWord()
+    {
+        // The indexed text is built in a StringBuilder of 512 characters: a longer text continues in a second chunk,
+        // here splitting the surrogate pair of U+2000B (a CJK letter) between the chunks. The pair must still be
+        // encoded as one character, so its word is indexed.
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var message = new string('a', 510) + " \U0002000Bwort end";
+        Assert.True(char.IsHighSurrogate(message[511]));
+        store.Write([TestFindings.Minimal() with { Message = message }]);
+
+        Assert.Single(store.Search(new FindingQuery { Text = "\U0002000Bwort" }).Items);
+    }
+
+    [Fact]
     public void Write_DuplicateInsideOneBatch_StoredOnce()
     {
         using var tmp = new TempDir();
