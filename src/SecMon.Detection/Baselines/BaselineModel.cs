@@ -309,10 +309,11 @@ internal sealed class RateEntity
 
     public bool LowActive { get; set; }
 
+    /// <summary>The first event of the entity's latest flow (what a report about a silent entity is about).</summary>
     public Core.Events.ProtocolEvent? LastEvent { get; set; }
 
     public Core.Events.FieldValue[]? LastSession { get; set; }
 
-    /// <summary>The rule binding (for the last event's schema) used to report a silent entity.</summary>
+    /// <summary>The rule binding (for <see cref="LastEvent"/>'s schema) used to report a silent entity.</summary>
     public object? LastBinding { get; set; }
 }

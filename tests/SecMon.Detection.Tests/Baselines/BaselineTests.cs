@@ -205,6 +205,26 @@ public sealed class BaselineTests
     }
 
     [Fact]
+    public void Rate_DeviceReconnectsThenFallsSilent_ReportedOnItsLatestFlow()
+    {
+        // The quiet device's session ends at minute 6 and it reconnects on a new flow (new source port) until
+        // minute 12: the "below" finding is about that latest flow.
+        var engine = NewEngine();
+        var first = FakeFlows.Create(clientIp: "10.0.0.5", clientPort: 40001, flowId: "first");
+        var second = FakeFlows.Create(clientIp: "10.0.0.5", clientPort: 40002, flowId: "second");
+        var busy = FakeFlows.Create(clientIp: "10.0.0.6");
+
+        var events = Publishes(first, 0, 6, 10, 0).Concat(Publishes(second, 6, 12, 10, 100_000)).Concat(Publishes(busy, 0, 20, 10, 500_000))
+            .OrderBy(e => e.TimestampMicros);
+        var findings = Feed(engine, events).Where(f => f.RuleId == "BASE-RATE").ToList();
+
+        var f = Assert.Single(findings);
+        Assert.Equal("10.0.0.5", f.DeviceId);
+        Assert.Equal("second", f.FlowId);
+        Assert.Equal("below", f.Evidence["secmon.baseline.direction"]);
+    }
+
+    [Fact]
     public void Rate_WithinBand_NothingReported()
     {
         var engine = NewEngine();
