@@ -269,6 +269,25 @@ record_guessing() {
   stop_broker
 }
 
+# ---- 3b. distributed guessing: one user name, wrong passwords from three addresses ------------------
+record_guessing_distributed() {
+  start_broker guessing-distributed "$PW_PORT" "allow_anonymous false" "password_file $WORK/passwd"
+  start_capture mqtt-guessing-distributed.pcap "tcp port $PW_PORT"
+
+  # Two wrong passwords for "alice" from each of 127.0.0.21-23 (client ids g21, g22, g23): six refusals for one
+  # user, never more than two from one address. Then alice logs in from her own address.
+  local src pw
+  for src in 21 22 23; do
+    for pw in "summer$src" "winter$src"; do
+      pub -p "$PW_PORT" -A "127.0.0.$src" -V mqttv311 -i "g$src" -u alice -P "$pw" -t t -m x -q 0 --quiet || true
+    done
+  done
+  pub -p "$PW_PORT" -A 127.0.0.30 -V mqttv311 -i alice-laptop -u alice -P Wonderland-42 -t home/status -m ok -q 0
+
+  stop_capture
+  stop_broker
+}
+
 # ---- 4. wildcard subscriptions ----------------------------------------------------------------------
 record_wildcard() {
   # sys_interval 1: the $SYS tree is published (retained) every second, so $SYS/# has traffic.
@@ -454,7 +473,7 @@ if [ ! -d "$HERE/clients/node_modules/mqtt" ]; then
   (cd "$HERE/clients" && npm ci --no-audit --no-fund --silent)
 fi
 
-ALL=(anonymous password guessing wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any)
+ALL=(anonymous password guessing guessing_distributed wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any)
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL[@]}")
 for s in "${SCENARIOS[@]}"; do

@@ -49,6 +49,19 @@ public sealed class ShippedRulesOnSamplesTests
     }
 
     [Fact]
+    public async Task GuessingDistributed_OneUserFromThreeAddresses_ReportedOnceForTheUserNotPerSource()
+    {
+        var findings = await AnalyzeAsync("mqtt-guessing-distributed.pcap");
+
+        var distributed = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0004");
+        Assert.Equal(["alice"], Users(distributed));
+        Assert.Equal(3L, distributed.GetProperty("secmon").GetProperty("distinct_count").GetInt64());
+        Assert.Equal(73, distributed.GetProperty("event").GetProperty("severity").GetInt32());
+        // Two refusals per address: under the single-source threshold; alice's own login is from another address.
+        Assert.DoesNotContain(findings, f => Rule(f) is "SECMON-MQTT-0003" or "SECMON-MQTT-0005");
+    }
+
+    [Fact]
     public async Task Wildcard_HashSubscription_Reported()
     {
         var findings = await AnalyzeAsync("mqtt-wildcard.pcap");
