@@ -334,10 +334,11 @@ record_burst() {
 # ---- 5b. namespaces: devices publishing under their own client id, one stepping outside it -----------
 # Three devices (own source addresses on the loopback, so each is a device of its own: loopback frames carry
 # no usable MAC) publish under devices/<client id>/...; after a 6 s pause (past a 4 s learning period)
-# dev-b publishes to a new topic of its own and dev-c writes a retained setpoint into dev-a's namespace.
+# dev-b publishes to a new topic of its own, dev-c writes a retained setpoint into dev-a's namespace, and dev-a
+# publishes through the broker's second listener (port 1884): a port it did not use while learning.
 record_namespace() {
-  start_broker namespace 1883 "allow_anonymous true"
-  start_capture mqtt-namespace.pcap "tcp port 1883"
+  start_broker namespace 1883 "allow_anonymous true" "listener 1884 127.0.0.1"
+  start_capture mqtt-namespace.pcap "tcp port 1883 or tcp port 1884"
 
   local dev n
   for n in 1 2 3; do
@@ -348,6 +349,7 @@ record_namespace() {
   sleep 6
   pub -V mqttv311 -A 127.0.0.12 -i dev-b -t devices/dev-b/firmware -m 1.2.3 -q 1
   pub -V mqttv311 -A 127.0.0.13 -i dev-c -t devices/dev-a/setpoint -m 99 -q 1 -r
+  pub -p 1884 -V mqttv311 -A 127.0.0.11 -i dev-a -t devices/dev-a/telemetry -m '{"n":4}' -q 0
 
   stop_capture
   stop_broker

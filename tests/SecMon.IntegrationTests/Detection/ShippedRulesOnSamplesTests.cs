@@ -97,7 +97,8 @@ public sealed class ShippedRulesOnSamplesTests
     public async Task Namespace_LearningShorterThanThePause_NewTopicsReportedPerDevice()
     {
         // 4 s of learning: the nine telemetry publishes are learned; after the 6 s pause dev-b's firmware topic and
-        // dev-c's setpoint are new topic patterns for those two devices (told apart by address: no MAC on loopback).
+        // dev-c's setpoint are new topic patterns for those two devices (told apart by address: no MAC on loopback),
+        // and dev-a connects to a new port.
         using var dir = new TempDirectory();
         var findings = await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-namespace.pcap"), dir, "--learning", "4s");
 
@@ -105,6 +106,10 @@ public sealed class ShippedRulesOnSamplesTests
             .Select(f => $"{f.GetProperty("device").GetProperty("id").GetString()} {f.GetProperty("mqtt").GetProperty("topic").GetString()}")
             .Order();
         Assert.Equal(["127.0.0.12 devices/dev-b/firmware", "127.0.0.13 devices/dev-a/setpoint"], newTopics);
+        // dev-a's last session goes to the broker's second listener: a port it did not use while learning.
+        var newPort = Assert.Single(findings, f => Rule(f) == "SECMON-BASE-0001");
+        Assert.Equal("127.0.0.11", newPort.GetProperty("device").GetProperty("id").GetString());
+        Assert.Equal(1884, newPort.GetProperty("destination").GetProperty("port").GetInt32());
     }
 
     [Theory]
