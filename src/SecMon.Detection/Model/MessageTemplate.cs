@@ -93,9 +93,28 @@ internal sealed class MessageTemplate
     public string Render(Func<Part, string> resolve)
     {
         var sb = new StringBuilder();
-        foreach (var p in Parts)
+        for (var i = 0; i < Parts.Count; i++)
         {
-            sb.Append(p.Literal ?? resolve(p));
+            var p = Parts[i];
+            if (p.Literal is { } literal)
+            {
+                sb.Append(literal);
+                continue;
+            }
+
+            // "{source.ip}:{source.port}" with an IPv6 address: [::1]:1883, as RFC 3986 §3.2.2 writes a host with
+            // colons, so the port stays readable.
+            var value = resolve(p);
+            var portFollows = i + 2 < Parts.Count && Parts[i + 1].Literal == ":" &&
+                Parts[i + 2].Placeholder?.EndsWith(".port", StringComparison.Ordinal) == true;
+            if (portFollows && p.Field?.Kind == Core.Events.FieldKind.Ip && value.Contains(':', StringComparison.Ordinal))
+            {
+                sb.Append('[').Append(value).Append(']');
+            }
+            else
+            {
+                sb.Append(value);
+            }
         }
 
         return sb.ToString();

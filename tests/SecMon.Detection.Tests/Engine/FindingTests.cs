@@ -140,6 +140,18 @@ public sealed class FindingTests
         Assert.True(f.Message.Length < 200);
     }
 
+    [Theory]
+    [InlineData("2001:db8::5", "2001:db8::1", "from 2001:db8::5 to [2001:db8::1]:1883")]
+    [InlineData("192.0.2.5", "192.0.2.1", "from 192.0.2.5 to 192.0.2.1:1883")]
+    public void Create_MessageIpv6AddressBeforeAPort_Bracketed(string client, string server, string expected)
+    {
+        var rules = Load(OneRule("mqtt.connect", "", message: "from {source.ip} to {destination.ip}:{destination.port}"));
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(clientIp: client, serverIp: server), T0, 1)]));
+
+        Assert.Equal(expected, f.Message);
+    }
+
     [Fact]
     public void Suppression_ByNetworkTopicAndDevice_DropsMatchesAndCountsThem()
     {
