@@ -73,7 +73,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         }
 
         var entity = BaselineEntity.Of(spec, entityReaders, e, session);
-        if (valueReaders.Length == 1 && valueReaders[0].Read(e, session) is { IsMissing: false, Kind: FieldKind.StringList } list)
+        if (single is { IsMissing: false, Kind: FieldKind.StringList } list)
         {
             foreach (var item in list.Strings!)
             {

@@ -62,7 +62,7 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         // one flow share the entry): a known flow costs no hashing, no key comparison and no visit to the table.
         if (scratch.Session is not Values { Evicted: false } values)
         {
-            values = _flows.Get(flowId, out _) ?? Add(flowId);
+            values = _flows.Get(flowId, touch: true) ?? Add(flowId);
             scratch.Session = values;
         }
         else

@@ -231,6 +231,7 @@ public sealed class DeviceInventory
         var protocol = e.Schema.Protocol;
         DeviceState? client;
         DeviceState? server;
+        FlowDevices? cached = null;
         // Written once per flow context, not per event: the rule thread reads the same cache line.
         var known = flow.InventoryHandle as FlowDevices;
         if ((known is null || !ReferenceEquals(known.Owner, this) || known.Generation != _flowGeneration) &&
@@ -256,9 +257,9 @@ public sealed class DeviceInventory
                     _flowGeneration++;
                 }
 
-                var added = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol };
-                _flowDevices[flow] = added;
-                flow.InventoryHandle = added;
+                cached = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol };
+                _flowDevices[flow] = cached;
+                flow.InventoryHandle = cached;
             }
         }
 
@@ -285,7 +286,7 @@ public sealed class DeviceInventory
         }
 
         var a = AccessorsOf(e.Schema);
-        var cached = known ?? (_flowDevices.TryGetValue(flow, out var resolved) ? resolved : null);
+        cached ??= known;
         if (client is not null)
         {
             if (Text(a.ClientId, e) is { } clientId && !ReferenceEquals(clientId, cached?.LastClientId))
