@@ -123,6 +123,57 @@ public sealed class BaselineModel
         return b;
     }
 
+    /// <summary>
+    /// Applies <see cref="Options"/>' learning period to a model imported while it was still learning (a later run
+    /// given another <c>--learning</c>): the end moves to <see cref="BaselineOptions.LearningEndMicros"/>, or to the
+    /// learning start plus <see cref="BaselineOptions.LearningPeriod"/>. Values already learned stay learned; an end
+    /// before the capture time already seen ends learning at the next event. A model that has finished learning is
+    /// not changed (it would have to forget what it learned: start a new one instead).
+    /// </summary>
+    public LearningChange ApplyLearningOptions()
+    {
+        if (Learned)
+        {
+            return LearningChange.AlreadyLearned;
+        }
+
+        if (LearningStartMicros is not { } start)
+        {
+            return LearningChange.NotStarted;
+        }
+
+        var end = Options.LearningEndMicros ?? start + (long)(Options.LearningPeriod.Ticks / TimeSpan.TicksPerMicrosecond);
+        if (end == LearningEndMicros)
+        {
+            return LearningChange.Unchanged;
+        }
+
+        LearningEndMicros = end;
+        return LearningChange.Changed;
+    }
+
+    /// <summary>What the model holds, per rule and entity, ordered by rule, entity and value (for display and export
+    /// tools): the values of <c>new_value</c> rules and the rate bands of <c>rate</c> rules that learned one.</summary>
+    public IEnumerable<LearnedBaseline> Entries()
+    {
+        foreach (var (rule, b) in _newValues.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            foreach (var (entity, values) in b.Entities.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                yield return new LearnedBaseline(rule, entity, [.. values.Order(StringComparer.Ordinal)], null);
+            }
+        }
+
+        foreach (var (rule, b) in _rates.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            foreach (var (entity, e) in b.Entities.Where(e => e.Value.Buckets > 0).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                yield return new LearnedBaseline(rule, entity, null,
+                    new RateBand(TimeSpan.FromTicks(b.PerMicros * TimeSpan.TicksPerMicrosecond), e.Min, e.Max, e.Buckets));
+            }
+        }
+    }
+
     /// <summary>Serialises what was learned (not the current counting state) as JSON.</summary>
     public string Export()
     {
@@ -244,6 +295,30 @@ public sealed class BaselineModel
         public long Buckets { get; set; }
     }
 }
+
+/// <summary>What <see cref="BaselineModel.ApplyLearningOptions"/> did.</summary>
+public enum LearningChange
+{
+    /// <summary>Nothing learned yet: learning will start at the first event with the options' period.</summary>
+    NotStarted,
+    /// <summary>Still learning, and the end is the one the options give.</summary>
+    Unchanged,
+    /// <summary>Still learning; the end moved to the one the options give.</summary>
+    Changed,
+    /// <summary>Learning had finished: the options' period does not apply.</summary>
+    AlreadyLearned,
+}
+
+/// <summary>One rule's baseline of one entity (device): the values it learned (<c>new_value</c>), or its rate band.</summary>
+/// <param name="RuleId">The baseline rule.</param>
+/// <param name="Entity">The device id (or other entity the rule keys on).</param>
+/// <param name="Values">Learned values, sorted; null for a rate rule.</param>
+/// <param name="Rate">The learned rate band; null for a <c>new_value</c> rule.</param>
+public sealed record LearnedBaseline(string RuleId, string Entity, IReadOnlyList<string>? Values, RateBand? Rate);
+
+/// <summary>A learned rate band: between <paramref name="Min"/> and <paramref name="Max"/> events per
+/// <paramref name="Per"/>, over <paramref name="Buckets"/> complete periods.</summary>
+public sealed record RateBand(TimeSpan Per, long Min, long Max, long Buckets);
 
 /// <summary>Per entity, the set of values seen.</summary>
 internal sealed class NewValueBaseline

@@ -129,7 +129,7 @@ public sealed partial class FindingStore
         return SaveBaselines(list.Select(b => (b.DeviceId, b.Json, now)));
     }
 
-    private int SaveBaselines(IEnumerable<(string DeviceId, string Json, long Updated)> baselines)
+    private int SaveBaselines(IEnumerable<(string DeviceId, string Json, long Updated)> baselines, bool replace = false)
     {
         lock (_gate)
         {
@@ -139,6 +139,12 @@ public sealed partial class FindingStore
                 using var tx = _connection.BeginTransaction();
                 using var cmd = _connection.CreateCommand();
                 cmd.Transaction = tx;
+                if (replace)
+                {
+                    cmd.CommandText = "DELETE FROM baselines";
+                    cmd.ExecuteNonQuery();
+                }
+
                 cmd.CommandText = "INSERT OR REPLACE INTO baselines(device_id, updated, doc) VALUES ($id, $updated, $doc)";
                 var id = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
                 var updated = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$updated" });
@@ -154,6 +160,21 @@ public sealed partial class FindingStore
 
                 tx.Commit();
                 return n;
+            });
+        }
+    }
+
+    /// <summary>Deletes every stored baseline (the next run learns anew) and returns how many there were.</summary>
+    public int DeleteBaselines()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "DELETE FROM baselines";
+                return cmd.ExecuteNonQuery();
             });
         }
     }
@@ -212,8 +233,10 @@ public sealed partial class FindingStore
 
     /// <summary>Reads lines written by <see cref="ExportBaselines"/> and stores them (replacing baselines of the
     /// same devices, keeping their exported update times). All or nothing: a malformed line imports nothing.</summary>
+    /// <param name="input">The exported lines.</param>
+    /// <param name="replace">Delete every other stored baseline in the same transaction (the import becomes the whole set).</param>
     /// <exception cref="FindingStoreException">Kind <see cref="StoreErrorKind.BadInput"/>, listing every bad line.</exception>
-    public int ImportBaselines(TextReader input)
+    public int ImportBaselines(TextReader input, bool replace = false)
     {
         ArgumentNullException.ThrowIfNull(input);
         var rows = new List<(string, string, long)>();
@@ -254,7 +277,7 @@ public sealed partial class FindingStore
                 $"{errors.Count} bad baseline line(s), nothing imported: " + string.Join("; ", errors)));
         }
 
-        return SaveBaselines(rows);
+        return SaveBaselines(rows, replace);
     }
 
     private static bool IsJson(string? json)

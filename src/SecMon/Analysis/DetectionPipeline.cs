@@ -1,4 +1,5 @@
 using SecMon.Capture;
+using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Findings;
 using SecMon.Detection;
@@ -56,6 +57,7 @@ internal sealed class DetectionPipeline : ITickSink
             try
             {
                 baselines = BaselineModel.Import(json, baselineOptions);
+                BaselineNote = DescribeResumed(baselines, baselineOptions is not null, store.DatabasePath);
             }
             catch (FormatException ex)
             {
@@ -65,6 +67,10 @@ internal sealed class DetectionPipeline : ITickSink
 
         _engine = new DetectionEngine(rules, baselines: baselines);
     }
+
+    /// <summary>When the baselines continue from a model earlier runs saved in the store: one line saying how far it
+    /// had learned and what this run's learning period does to it (for stderr); null for a new model.</summary>
+    public string? BaselineNote { get; }
 
     /// <summary>Every finding of this run, in the order found (empty unless kept).</summary>
     public List<Finding> Findings { get; } = [];
@@ -108,6 +114,29 @@ internal sealed class DetectionPipeline : ITickSink
             _store.UpsertDevices(Inventory.Devices);
             _store.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
         }
+    }
+
+    private static string DescribeResumed(BaselineModel model, bool learningGiven, string databasePath)
+    {
+        static string T(long? micros) => micros is { } m ? Time.FormatMicros(m) : "?";
+        var from = $"baselines continue from earlier runs ({databasePath})";
+        if (!learningGiven)
+        {
+            return model.Learned
+                ? $"{from}: learned from {T(model.LearningStartMicros)} to {T(model.LearningEndMicros)}"
+                : model.LearningStartMicros is null ? $"{from}: nothing learned yet"
+                : $"{from}: learning since {T(model.LearningStartMicros)}, until {T(model.LearningEndMicros)} of capture time";
+        }
+
+        return model.ApplyLearningOptions() switch
+        {
+            LearningChange.AlreadyLearned => $"{from}: learned from {T(model.LearningStartMicros)} to {T(model.LearningEndMicros)}; " +
+                "--learning does not change a finished baseline ('secmon baselines reset' first to learn anew)",
+            LearningChange.Changed => $"{from}: learning since {T(model.LearningStartMicros)}; --learning now ends it at " +
+                $"{T(model.LearningEndMicros)} (what earlier runs learned stays learned; 'secmon baselines reset' to learn anew)",
+            LearningChange.Unchanged => $"{from}: learning since {T(model.LearningStartMicros)}, until {T(model.LearningEndMicros)}",
+            _ => $"{from}: nothing learned yet",
+        };
     }
 
     private void Add(IReadOnlyList<Finding> findings)

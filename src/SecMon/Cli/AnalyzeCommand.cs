@@ -103,8 +103,13 @@ internal static class AnalyzeCommand
             return ExitCodes.CantCreate;
         }
 
-        var baselineOptions = detect.Learning is { } l ? new BaselineOptions { LearningPeriod = l } : null;
+        var baselineOptions = detect.Learning is { } l ? LearningOptions(l, paths) : null;
         var detection = new DetectionPipeline(rules, store, baselineOptions);
+        if (detection.BaselineNote is { } note)
+        {
+            Error(note);
+        }
+
         // The rules and the device inventory each run on a thread of their own, fed the same events in capture
         // order: with the capture thread, three threads share the cores (measured in bench/README.md).
         using var rulesThread = new BackgroundSink(detection, "secmon-rules");
@@ -188,6 +193,32 @@ internal static class AnalyzeCommand
         }
 
         return session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+
+    // --learning as baseline options; a share of the capture (25%) reads the files' packet times once first.
+    private static BaselineOptions LearningOptions(LearningSpec spec, string[] paths)
+    {
+        if (spec.Share is not { } share)
+        {
+            return spec.ToOptions();
+        }
+
+        long first = long.MaxValue, last = long.MinValue;
+        foreach (var path in paths)
+        {
+            using var source = PcapFileSource.TryOpen(path, out _);
+            while (source?.Read() == ReadStatus.Packet)
+            {
+                first = Math.Min(first, source.TimestampMicros);
+                last = Math.Max(last, source.TimestampMicros);
+            }
+        }
+
+        var span = first <= last ? (first, last) : (0L, 0L);
+        var options = spec.ToOptions(span);
+        Error($"--learning {share * 100:0.##}%: baselines learn until {Time.FormatMicros(options.LearningEndMicros!.Value)} " +
+            $"(the input spans {Time.FormatMicros(span.Item1)} to {Time.FormatMicros(span.Item2)})");
+        return options;
     }
 
     // Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none.

@@ -72,6 +72,13 @@ internal static class CaptureCommand
         {
             var eventsPath = parse.GetValue(events);
             var d = detect.Read(parse, eventsPath);
+            if (d?.Learning?.Share is not null)
+            {
+                Error("--learning: a share of the capture (25%) needs capture files (secmon analyze); " +
+                    "live capture learns for a duration (--learning 1h) or until a time (--learning 2026-11-24T08:00:00Z)");
+                d = null;
+            }
+
             return d is null
                 ? Task.FromResult(ExitCodes.Usage)
                 : RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d,
@@ -126,10 +133,15 @@ internal static class CaptureCommand
         var hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
         using var jsonOut = detect.Json ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) : null;
         var detection = rules is null ? null : new DetectionPipeline(rules, store,
-            detect.Learning is { } l ? new BaselineOptions { LearningPeriod = l } : null,
+            detect.Learning?.ToOptions(),
             keepFindings: false,
             found: findings => Print(findings, jsonOut),
             saveEvery: saveEvery);
+        if (detection?.BaselineNote is { } note)
+        {
+            Error(note);
+        }
+
         using var rulesThread = detection is null ? null : new BackgroundSink(detection, "secmon-rules");
         using var inventoryThread = detection is null ? null : new BackgroundSink(detection.InventorySink, "secmon-inventory");
         IEventSink[] consumers = rulesThread is null ? [] : [rulesThread, inventoryThread!];

@@ -23,9 +23,25 @@ internal sealed class DetectOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public Option<TimeSpan?> Learning { get; } = DurationOption("--learning",
-        "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
-        "after it, new peers, ports, topics and rates are reported. Learned baselines persist in the data directory.");
+    public Option<LearningSpec?> Learning { get; } = new("--learning")
+    {
+        Description =
+            "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
+            $"after it, new peers, ports, topics and rates are reported. {LearningSpec.Forms[..1].ToUpperInvariant()}{LearningSpec.Forms[1..]}.\n" +
+            "Learned baselines persist in the data directory and later runs continue them ('secmon baselines' shows, exports and resets them).",
+        HelpName = "PERIOD",
+        CustomParser = r =>
+        {
+            var token = r.Tokens.Count > 0 ? r.Tokens[0].Value : null;
+            if (LearningSpec.TryParse(token, out var spec, out var error))
+            {
+                return spec;
+            }
+
+            r.AddError("--learning: " + error);
+            return null;
+        },
+    };
 
     public Option<bool> NoDetect { get; } = new("--no-detect")
     {
@@ -56,7 +72,7 @@ internal sealed class DetectOptions
     }
 
     /// <summary>What was given.</summary>
-    public sealed record Values(bool Json, string[] RuleDirs, TimeSpan? Learning, bool NoDetect);
+    public sealed record Values(bool Json, string[] RuleDirs, LearningSpec? Learning, bool NoDetect);
 
     /// <summary>
     /// Loads the shipped rules and <paramref name="ruleDirs"/>; null after listing every error (file:line:column)

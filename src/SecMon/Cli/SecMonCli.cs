@@ -30,6 +30,7 @@ internal static class SecMonCli
         ServeCommand.Create(),
         FindingsCommand.Create(),
         DevicesCommand.Create(),
+        BaselinesCommand.Create(),
         RulesCommand.Create(),
     ];
 }

@@ -300,6 +300,62 @@ public sealed class BaselineTests
     }
 
     [Fact]
+    public void ApplyLearningOptions_ImportedWhileLearning_ShorterPeriodEndsLearningEarlierKeepingWhatWasLearned()
+    {
+        // A first run learned for a minute of a 10-minute period; a later run is given 2 minutes.
+        var first = NewEngine();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        Feed(first, [Connect(flow, T0, 1), Publish(flow, T0 + Minute, 2, "a/b")]);
+        Assert.False(first.Baselines.Learned);
+
+        var model = BaselineModel.Import(first.Baselines.Export(), TenMinutes with { LearningPeriod = TimeSpan.FromMinutes(2) });
+        Assert.Equal(T0 + (10 * Minute), model.LearningEndMicros);
+        Assert.Equal(LearningChange.Changed, model.ApplyLearningOptions());
+        Assert.Equal(T0 + (2 * Minute), model.LearningEndMicros);
+        Assert.Equal(LearningChange.Unchanged, model.ApplyLearningOptions());
+
+        var again = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        var findings = Feed(NewEngine(model),
+        [
+            Publish(again, T0 + (90 * Second), 1, "a/c"), // still learning
+            Publish(again, T0 + (3 * Minute), 2, "a/b"),  // learned by the first run
+            Publish(again, T0 + (3 * Minute) + 1, 3, "a/d"),
+        ]);
+
+        Assert.Equal("10.0.0.5 publishes to a/d", Assert.Single(findings).Message);
+    }
+
+    [Fact]
+    public void ApplyLearningOptions_LearnedOrNotStarted_NothingChanges()
+    {
+        var learned = NewEngine();
+        var flow = FakeFlows.Create();
+        Feed(learned, [Connect(flow, T0, 1), Connect(flow, T0 + (11 * Minute), 2)]);
+        var model = BaselineModel.Import(learned.Baselines.Export(), new BaselineOptions { LearningEndMicros = T0 + (20 * Minute) });
+
+        Assert.Equal(LearningChange.AlreadyLearned, model.ApplyLearningOptions());
+        Assert.Equal(T0 + (10 * Minute), model.LearningEndMicros);
+        Assert.Equal(LearningChange.NotStarted, new BaselineModel(TenMinutes).ApplyLearningOptions());
+    }
+
+    [Fact]
+    public void Entries_ValuesAndLearnedRateBandsPerRuleAndDevice_Sorted()
+    {
+        var model = BaselineModel.Import("""
+            {"format": "secmon-baseline/1", "learned": true,
+             "newValues": {"R2": {"b": ["y", "x"]}, "R1": {"z": ["1"], "a": ["2"]}},
+             "rates": {"R3": {"perMicros": 60000000, "entities": {"d": {"min": 2, "max": 9, "buckets": 4}, "e": {"min": 0, "max": 0, "buckets": 0}}}}}
+            """);
+
+        var entries = model.Entries().ToList();
+
+        Assert.Equal(["R1 a", "R1 z", "R2 b", "R3 d"], entries.Select(e => $"{e.RuleId} {e.Entity}"));
+        Assert.Equal(["x", "y"], entries[2].Values!);
+        Assert.Equal(new RateBand(TimeSpan.FromMinutes(1), 2, 9, 4), entries[3].Rate);
+        Assert.Null(entries[3].Values);
+    }
+
+    [Fact]
     public void NewValue_BoundedPerEntity_CountsDropped()
     {
         var model = new BaselineModel(TenMinutes with { MaxValuesPerEntity = 3 });

@@ -188,6 +188,34 @@ public sealed class FindingStoreDevicesTests
         Assert.Empty(store.LoadBaselines());
     }
 
+    [Fact]
+    public void Baselines_ImportReplacing_LeavesOnlyTheImportedOnes_DeleteForgetsAll()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        store.SaveBaselines([("dev-1", """{"rate":1}"""), ("dev-2", """{"rate":2}""")]);
+
+        var n = store.ImportBaselines(new StringReader("""{"device_id":"dev-2","updated":"2026-11-24T08:00:00Z","baseline":{"rate":3}}"""), replace: true);
+
+        Assert.Equal(1, n);
+        Assert.Equal(["dev-2"], store.LoadBaselines().Keys);
+        Assert.Equal("""{"rate":3}""", store.LoadBaselines()["dev-2"]);
+        Assert.Equal(1, store.DeleteBaselines());
+        Assert.Empty(store.LoadBaselines());
+    }
+
+    [Fact]
+    public void Baselines_ImportReplacingWithABadLine_KeepsWhatWasStored()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        store.SaveBaselines([("dev-1", """{"rate":1}""")]);
+
+        Assert.Throws<FindingStoreException>(() => store.ImportBaselines(new StringReader("garbage"), replace: true));
+
+        Assert.Equal("""{"rate":1}""", store.LoadBaselines()["dev-1"]);
+    }
+
     private static string Describe(Device d) =>
         $"{d.Id}|{d.Mac}|{string.Join(",", d.Ips)}|{string.Join(",", d.ClientIds)}|{string.Join(",", d.Ports)}|{d.Auth}|{d.FirstSeenMicros}|{d.LastSeenMicros}|{d.Publishes}|{Time.FormatMicros(d.LastSeenMicros)}";
 }

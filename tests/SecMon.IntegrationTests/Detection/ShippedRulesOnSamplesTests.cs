@@ -93,14 +93,16 @@ public sealed class ShippedRulesOnSamplesTests
         Assert.DoesNotContain(findings, f => Rule(f)!.StartsWith("SECMON-BASE-", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task Namespace_LearningShorterThanThePause_NewTopicsReportedPerDevice()
+    [Theory]
+    [InlineData("4s")]
+    [InlineData("50%")] // of the capture's span: the same point, inside the 6 s pause
+    public async Task Namespace_LearningShorterThanThePause_NewTopicsReportedPerDevice(string learning)
     {
         // 4 s of learning: the nine telemetry publishes are learned; after the 6 s pause dev-b's firmware topic and
         // dev-c's setpoint are new topic patterns for those two devices (told apart by address: no MAC on loopback),
         // and dev-a connects to a new port.
         using var dir = new TempDirectory();
-        var findings = await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-namespace.pcap"), dir, "--learning", "4s");
+        var findings = await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-namespace.pcap"), dir, "--learning", learning);
 
         var newTopics = findings.Where(f => Rule(f) == "SECMON-BASE-0002")
             .Select(f => $"{f.GetProperty("device").GetProperty("id").GetString()} {f.GetProperty("mqtt").GetProperty("topic").GetString()}")
@@ -110,6 +112,28 @@ public sealed class ShippedRulesOnSamplesTests
         var newPort = Assert.Single(findings, f => Rule(f) == "SECMON-BASE-0001");
         Assert.Equal("127.0.0.11", newPort.GetProperty("device").GetProperty("id").GetString());
         Assert.Equal(1884, newPort.GetProperty("destination").GetProperty("port").GetInt32());
+    }
+
+    [Fact]
+    public async Task Namespace_SecondRunContinuesTheFirstsBaselines_UntilReset()
+    {
+        // The first run (default 1 h) learns the whole capture. A second run's --learning 4s ends that learning
+        // early, but what was learned stays learned, and stderr says so; after 'baselines reset' the same run reports.
+        using var dir = new TempDirectory();
+        var capture = Path.Combine(RepoPaths.Samples, "mqtt-namespace.pcap");
+        Assert.DoesNotContain(await RunJsonAsync(capture, dir), f => Rule(f)!.StartsWith("SECMON-BASE-", StringComparison.Ordinal));
+
+        var (exit, stdout, stderr) = await Tools.RunAsync(
+            "dotnet", SecMonRunner.Command("analyze", capture, "--json", "--learning", "4s", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
+        Assert.Equal(0, exit);
+        Assert.Contains("baselines continue from earlier runs", stderr, StringComparison.Ordinal);
+        Assert.Contains("--learning now ends it at", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECMON-BASE-", stdout, StringComparison.Ordinal);
+
+        var (reset, _, resetErr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("baselines", "reset", "--yes", "--data", dir.File("data")));
+        Assert.True(reset == 0, resetErr);
+        var relearned = await RunJsonAsync(capture, dir, "--learning", "4s");
+        Assert.Equal(2, relearned.Count(f => Rule(f) == "SECMON-BASE-0002"));
     }
 
     [Theory]

@@ -13,6 +13,7 @@ public sealed class CaptureCommandTests : IDisposable
     [InlineData("--json", "--events", "-")]             // both would write to stdout
     [InlineData("--no-detect", "--json")]                // no rules, so no findings to print
     [InlineData("--no-detect", "--learning", "2h")]
+    [InlineData("--learning", "25%")]                   // a share of the input needs files (analyze)
     public async Task Capture_OptionsThatDoNotGoTogether_UsageError(params string[] options)
     {
         var data = Path.Combine(_tmp, "data");
