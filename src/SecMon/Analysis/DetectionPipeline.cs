@@ -72,6 +72,16 @@ internal sealed class DetectionPipeline : ITickSink
     /// had learned and what this run's learning period does to it (for stderr); null for a new model.</summary>
     public string? BaselineNote { get; }
 
+    /// <summary>After <see cref="Complete"/>: when the input ended inside the baseline learning period (so no
+    /// baseline rule could report), one line for stderr saying so and how to learn from a first part of the input
+    /// instead; null otherwise.</summary>
+    /// <param name="dataOption">The <c>--data DIR</c> to repeat in the advice (empty for the default directory).</param>
+    public string? LearningHint(string dataOption) => _engine.Baselines is { Learned: false, LearningEndMicros: { } end }
+        ? $"baselines were still learning at the end of the input (until {Time.FormatMicros(end)} of capture time), so no baseline " +
+          "rule could report; the next run continues learning. To learn from the first part of this input instead: " +
+          $"'secmon baselines reset --yes{dataOption}', then analyze again with --learning 10m or --learning 25%"
+        : null;
+
     /// <summary>Every finding of this run, in the order found (empty unless kept).</summary>
     public List<Finding> Findings { get; } = [];
 

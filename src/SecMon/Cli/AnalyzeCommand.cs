@@ -124,6 +124,11 @@ internal static class AnalyzeCommand
         var what = paths.Length == 1 ? paths[0] : $"{paths.Length} files";
         session.Finish(what);
         Console.Error.WriteLine($"  findings    {N(detection.Tally.Total)} ({N(detection.Inserted)} new in {store.DatabasePath}); devices {N(detection.Inventory.Count)}");
+        if (detection.LearningHint(dataDir == DataDirectory.Default ? "" : $" --data {dataDir}") is { } hint)
+        {
+            Error(hint);
+        }
+
         if (detect.Json)
         {
             using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
