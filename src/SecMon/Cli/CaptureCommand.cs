@@ -79,28 +79,29 @@ internal static class CaptureCommand
                 d = null;
             }
 
-            return d is null
-                ? Task.FromResult(ExitCodes.Usage)
-                : RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d,
-                    parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), ct);
+            if (d is null)
+            {
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            // Rules first: an invalid pack stops the capture before it opens the interface.
+            RuleSet? rules = null;
+            if (!d.NoDetect && (rules = DetectOptions.LoadRules(d.RuleDirs, out var rulesExit)) is null)
+            {
+                return Task.FromResult(rulesExit);
+            }
+
+            return RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d, rules,
+                parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
-        DetectOptions.Values detect, TimeSpan saveEvery, CancellationToken ct)
+    /// <summary>Captures <paramref name="iface"/> until <paramref name="ct"/> is cancelled or <paramref name="duration"/>
+    /// has passed, with <paramref name="rules"/> (null: dissect only); also the sensor of <c>secmon serve</c>.</summary>
+    internal static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
+        DetectOptions.Values detect, RuleSet? rules, TimeSpan saveEvery, CancellationToken ct)
     {
-        // Rules first: an invalid pack stops the capture before it opens the interface.
-        RuleSet? rules = null;
-        if (!detect.NoDetect)
-        {
-            rules = DetectOptions.LoadRules(detect.RuleDirs, out var rulesExit);
-            if (rules is null)
-            {
-                return rulesExit;
-            }
-        }
-
         var dataError = DataDirectory.TryEnsure(dataDir);
         if (dataError is not null)
         {

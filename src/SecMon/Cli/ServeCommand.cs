@@ -6,8 +6,9 @@ using SecMon.Pki.Est;
 namespace SecMon.Cli;
 
 /// <summary>
-/// <c>secmon serve</c>: for now, the PKI endpoints (EST over HTTPS, CRL and OCSP over HTTP). The long-running
-/// sensor + API host of a later issue mounts the same module (<see cref="EstEndpoints"/>) next to its own.
+/// <c>secmon serve</c>: the long-running service. The PKI endpoints (EST over HTTPS, CRL and OCSP over HTTP), and with
+/// <c>--interface</c> the sensor beside them (what <c>secmon capture</c> does: live capture, rules, findings, devices and
+/// baselines in the same data directory).
 /// </summary>
 internal static class ServeCommand
 {
@@ -29,18 +30,51 @@ internal static class ServeCommand
         var tokenRate = new Option<double>("--token-rate-limit") { Description = "Attempts per minute per enrollment token; 0 = unlimited. Default: 10", DefaultValueFactory = _ => 10 };
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
+        var iface = new Option<string?>("--interface", "-i")
+        {
+            Description = "Also run the sensor on this interface, as 'secmon capture' does (root or CAP_NET_RAW): rules, findings,\n" +
+                "devices and baselines in the --data directory; findings are logged on stderr as they are made.",
+            HelpName = "IF",
+        };
+        var bpf = new Option<string?>("--bpf") { Description = "With --interface: BPF capture filter, e.g. \"tcp port 1883 or tcp port 8883\".", HelpName = "EXPR" };
+        var saveEvery = CliHelpers.DurationOption("--save-every", "With --interface: how often devices and baselines are saved (default 1m).");
+        var detect = new DetectOptions();
         var cmd = new Command("serve",
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
-            "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST).\n" +
-            "Example: SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080");
+            "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
+            "with --interface, also the sensor. An invalid rule pack stops it before it listens (every error listed).\n" +
+            "Examples:\n" +
+            "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
+            "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet })
+        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, detect.Rules, detect.Learning })
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(async (parse, cancellationToken) =>
         {
+            // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
+            var sensorInterface = parse.GetValue(iface);
+            var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
+            if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(bpf) is not null))
+            {
+                Console.Error.WriteLine("secmon: --rules, --learning and --bpf configure the sensor: give --interface IF too.");
+                return ExitCodes.Usage;
+            }
+
+            if (sensor.Learning?.Share is not null)
+            {
+                Console.Error.WriteLine("secmon: --learning: a share of the capture (25%) needs capture files; the sensor learns for a duration (24h) or until a time.");
+                return ExitCodes.Usage;
+            }
+
+            SecMon.Detection.RuleSet? rules = null;
+            if (sensorInterface is not null && (rules = DetectOptions.LoadRules(sensor.RuleDirs, out var rulesExit)) is null)
+            {
+                return rulesExit;
+            }
+
             if (!IPEndPoint.TryParse(parse.GetValue(https)!, out var httpsEndpoint))
             {
                 Console.Error.WriteLine($"secmon: --https {parse.GetValue(https)}: not an ADDRESS:PORT (e.g. 0.0.0.0:8443).");
@@ -114,17 +148,41 @@ internal static class ServeCommand
                 }
 
                 Console.Error.WriteLine($"secmon serve: EST {server.HttpsUrl}.well-known/est/  CRL {server.Ca.CrlUrl}  OCSP {server.Ca.OcspUrl}  (Ctrl+C stops)");
-                try
+                // The sensor stops with serve (Ctrl+C, SIGTERM) and saves what it holds; serve stops with the sensor
+                // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
+                using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var sensorRun = sensorInterface is null ? null : Task.Run(() => CaptureCommand.RunAsync(sensorInterface, parse.GetValue(bpf), null, null,
+                    parse.GetValue(opts.Data)!, sensor, rules, parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), stopSensor.Token), CancellationToken.None);
+                var shutdown = server.WaitForShutdownAsync(cancellationToken);
+                if (sensorRun is null)
                 {
-                    await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+                    await Stopped(shutdown).ConfigureAwait(false);
+                    return ExitCodes.Ok;
                 }
-                catch (OperationCanceledException)
-                {
-                }
-            }
 
-            return ExitCodes.Ok;
+                if (await Task.WhenAny(shutdown, sensorRun).ConfigureAwait(false) == sensorRun && !cancellationToken.IsCancellationRequested)
+                {
+                    var failed = await sensorRun.ConfigureAwait(false);
+                    Console.Error.WriteLine($"secmon serve: the sensor on {sensorInterface} stopped (exit {failed}); stopping");
+                    return failed == ExitCodes.Ok ? ExitCodes.Software : failed;
+                }
+
+                stopSensor.Cancel();
+                await Stopped(shutdown).ConfigureAwait(false);
+                return await sensorRun.ConfigureAwait(false);
+            }
         });
         return cmd;
+    }
+
+    private static async Task Stopped(Task shutdown)
+    {
+        try
+        {
+            await shutdown.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }
