@@ -141,9 +141,9 @@ internal sealed class DetectionPipeline : ITickSink
         return model.ApplyLearningOptions() switch
         {
             LearningChange.AlreadyLearned => $"{from}: learned from {T(model.LearningStartMicros)} to {T(model.LearningEndMicros)}; " +
-                "--learning does not change a finished baseline ('secmon baselines reset' first to learn anew)",
+                "--learning does not change a finished baseline ('secmon baselines reset --yes' first to learn anew)",
             LearningChange.Changed => $"{from}: learning since {T(model.LearningStartMicros)}; --learning now ends it at " +
-                $"{T(model.LearningEndMicros)} (what earlier runs learned stays learned; 'secmon baselines reset' to learn anew)",
+                $"{T(model.LearningEndMicros)} (what earlier runs learned stays learned; 'secmon baselines reset --yes' to learn anew)",
             LearningChange.Unchanged => $"{from}: learning since {T(model.LearningStartMicros)}, until {T(model.LearningEndMicros)}",
             _ => $"{from}: nothing learned yet",
         };

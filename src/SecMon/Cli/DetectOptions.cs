@@ -27,7 +27,7 @@ internal sealed class DetectOptions
     {
         Description =
             "Baseline learning period in capture time (default 1h): the first part of the traffic that baselines learn from;\n" +
-            $"after it, new peers, ports, topics and rates are reported. {LearningSpec.Forms[..1].ToUpperInvariant()}{LearningSpec.Forms[1..]}.\n" +
+            $"after it, new peers, ports, topics and rates are reported. Give {LearningSpec.Forms}.\n" +
             "Learned baselines persist in the data directory and later runs continue them ('secmon baselines' shows, exports and resets them).",
         HelpName = "PERIOD",
         CustomParser = r =>
