@@ -469,13 +469,27 @@ record_any() {
   stop_broker
 }
 
+# ---- 10. MQTT over WebSocket (ws://, no TLS): anonymous and password sessions -------------------------
+record_websocket() {
+  # mosquitto 2.0.11 starts no websockets-only broker ("Unable to start any listening sockets"): the plain
+  # listener beside it is unused. The websockets listener binds every address of the namespace.
+  start_broker websocket 1883 "allow_anonymous true" "password_file $WORK/passwd" "listener 9001" "protocol websockets"
+  wait_for port_listening 9001
+  start_capture mqtt-websocket.pcap "tcp port 9001"
+
+  in_ns node "$HERE/clients/mqtt-websocket.js" 9001 Wonderland-42
+
+  stop_capture
+  stop_broker
+}
+
 # ---- main -------------------------------------------------------------------------------------------
 if [ ! -d "$HERE/clients/node_modules/mqtt" ]; then
   log "installing the node MQTT client (npm ci in samples/clients)"
   (cd "$HERE/clients" && npm ci --no-audit --no-fund --silent)
 fi
 
-ALL=(anonymous password guessing guessing_distributed wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any)
+ALL=(anonymous password guessing guessing_distributed wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any websocket)
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL[@]}")
 for s in "${SCENARIOS[@]}"; do

@@ -13,6 +13,7 @@ internal static class ProtocolRegistry
     [
         new Mqtt.MqttProtocol(),
         new Tls.TlsProtocol(),
+        new WebSocket.WebSocketProtocol(),
     ];
 
     /// <summary>Every event schema of every protocol (for rule validation and documentation).</summary>

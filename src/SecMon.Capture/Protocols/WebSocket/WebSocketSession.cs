@@ -1,0 +1,380 @@
+using System.Buffers.Binary;
+using System.Text;
+using SecMon.Capture.Protocols.Mqtt;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols.WebSocket;
+
+/// <summary>
+/// One HTTP/1.1 stream that may upgrade to WebSocket: reads the client's request headers and the server's response
+/// headers (RFC 6455 §4), then, for an upgrade with the <c>mqtt</c> subprotocol, reads each direction as WebSocket
+/// frames (§5.2) and hands the unmasked payload of data frames to an <see cref="MqttSession"/> as one byte stream
+/// (MQTT packets may span frames, and frames may hold several packets: MQTT 5.0 §6). Control frames (ping, pong,
+/// close) are skipped. Everything is bounded: headers to <see cref="MaxHeaderBytes"/>, a frame header to 14 bytes,
+/// payloads are streamed, never buffered. A stream that is not such an upgrade, or whose frames cannot be read
+/// (compressed with permessage-deflate, reserved bits, a lost frame header), is left alone from then on and said
+/// once as a diagnostic.
+/// </summary>
+internal sealed class WebSocketSession : IStreamSession
+{
+    /// <summary>Largest request or response header block read.</summary>
+    internal const int MaxHeaderBytes = 16 * 1024;
+
+    private readonly FlowContext _flow;
+    private readonly ProtocolServices _services;
+    private readonly Side _client = new(FlowDirection.ToServer);
+    private readonly Side _server = new(FlowDirection.ToClient);
+    private MqttSession? _mqtt;
+    private byte[]? _scratch;
+
+    /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
+    public WebSocketSession(FlowContext flow, ProtocolServices services)
+    {
+        _flow = flow;
+        _services = services;
+    }
+
+    private enum Phase
+    {
+        Headers,
+        Frames,
+        Ignored,
+    }
+
+    /// <summary>True once both sides agreed on WebSocket with the mqtt subprotocol.</summary>
+    internal bool CarriesMqtt => _mqtt is not null;
+
+    /// <summary>Why the stream is not read (null while it is).</summary>
+    internal string? IgnoredBecause { get; private set; }
+
+    /// <inheritdoc />
+    public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
+    {
+        var side = direction == FlowDirection.ToServer ? _client : _server;
+        while (!data.IsEmpty && side.Phase != Phase.Ignored)
+        {
+            data = side.Phase == Phase.Headers ? Headers(side, data, meta) : Frames(side, data, meta);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnGap(FlowDirection direction, long length, in PacketMeta meta)
+    {
+        var side = direction == FlowDirection.ToServer ? _client : _server;
+        if (side.Phase == Phase.Frames && side.HeaderHave == 0 && side.PayloadLeft >= length && side.PayloadLeft > 0)
+        {
+            // The hole is inside a frame's payload: the framing is intact, only MQTT bytes are missing.
+            side.PayloadLeft -= length;
+            side.MaskAt = (int)((side.MaskAt + length) & 3);
+            if (side.Deliver)
+            {
+                _mqtt?.OnGap(direction, length, meta);
+            }
+
+            return;
+        }
+
+        if (side.Phase != Phase.Ignored)
+        {
+            _mqtt?.OnGap(direction, length, meta);
+            Ignore(side, meta, $"{length} bytes of the stream were lost and the WebSocket framing with them");
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnClose(in PacketMeta meta)
+    {
+        _mqtt?.OnClose(meta);
+        _client.Headers.Release();
+        _server.Headers.Release();
+    }
+
+    private ReadOnlySpan<byte> Headers(Side side, ReadOnlySpan<byte> data, scoped in PacketMeta meta)
+    {
+        // The end of the header block may straddle segments: look for it in what is held plus the new bytes.
+        var held = side.Headers.Length;
+        side.Headers.Append(data);
+        var block = side.Headers.Span;
+        var end = block.IndexOf("\r\n\r\n"u8);
+        if (end < 0)
+        {
+            if (side.Headers.Overflowed || block.Length >= MaxHeaderBytes)
+            {
+                IgnoreBoth(side, meta, $"HTTP headers longer than {MaxHeaderBytes} bytes", report: true);
+            }
+
+            return default;
+        }
+
+        var headers = Encoding.Latin1.GetString(block[..end]);
+        var rest = data[Math.Max(0, end + 4 - held)..];
+        side.Headers.Release();
+        if (side.Direction == FlowDirection.ToServer)
+        {
+            if (!IsUpgradeToMqtt(headers, out var why))
+            {
+                IgnoreBoth(side, meta, why, report: false); // plain HTTP, or WebSocket for something else: not ours
+                return default;
+            }
+
+            // The client may send frames as soon as it has sent the request; the server's answer decides.
+            _mqtt ??= new MqttSession(_flow, _services, midStream: false);
+        }
+        else if (!IsSwitchingToWebSocket(headers, out var why))
+        {
+            // A refused upgrade is the server's business; MQTT the sensor cannot read is worth saying.
+            IgnoreBoth(side, meta, why, report: _mqtt is not null && why.Contains("permessage-deflate", StringComparison.Ordinal));
+            return default;
+        }
+
+        side.Phase = Phase.Frames;
+        return rest;
+    }
+
+    private ReadOnlySpan<byte> Frames(Side side, ReadOnlySpan<byte> data, scoped in PacketMeta meta)
+    {
+        if (side.PayloadLeft == 0 && side.HeaderHave < side.HeaderNeed)
+        {
+            var take = Math.Min(side.HeaderNeed - side.HeaderHave, data.Length);
+            data[..take].CopyTo(side.Header.AsSpan(side.HeaderHave));
+            side.HeaderHave += take;
+            data = data[take..];
+            if (side.HeaderHave == 2)
+            {
+                var b1 = side.Header[1];
+                var lengthBytes = (b1 & 0x7F) switch { 126 => 2, 127 => 8, _ => 0 };
+                side.HeaderNeed = 2 + lengthBytes + ((b1 & 0x80) != 0 ? 4 : 0);
+            }
+
+            if (side.HeaderHave == side.HeaderNeed && !StartFrame(side, meta))
+            {
+                return default;
+            }
+
+            return data;
+        }
+
+        var n = (int)Math.Min(side.PayloadLeft, data.Length);
+        if (side.Deliver && _mqtt is not null)
+        {
+            _mqtt.OnData(side.Direction, side.Masked ? Unmask(side, data[..n]) : data[..n], meta);
+        }
+        else
+        {
+            side.MaskAt = (side.MaskAt + n) & 3;
+        }
+
+        side.PayloadLeft -= n;
+        if (side.PayloadLeft == 0)
+        {
+            EndFrame(side);
+        }
+
+        return data[n..];
+    }
+
+    // A whole frame header is in side.Header: checks it and sets up its payload; false when the stream is dropped.
+    private bool StartFrame(Side side, in PacketMeta meta)
+    {
+        var b0 = side.Header[0];
+        var b1 = side.Header[1];
+        var opcode = b0 & 0x0F;
+        var length = (long)(b1 & 0x7F);
+        var at = 2;
+        if (length == 126)
+        {
+            length = BinaryPrimitives.ReadUInt16BigEndian(side.Header.AsSpan(2));
+            at = 4;
+        }
+        else if (length == 127)
+        {
+            var wide = BinaryPrimitives.ReadUInt64BigEndian(side.Header.AsSpan(2));
+            if (wide > long.MaxValue)
+            {
+                Ignore(side, meta, "a WebSocket frame length with its most significant bit set (RFC 6455 §5.2)");
+                return false;
+            }
+
+            length = (long)wide;
+            at = 10;
+        }
+
+        if ((b0 & 0x70) != 0)
+        {
+            // RSV1 is permessage-deflate's "compressed" bit; no extension was agreed that SecMon can read.
+            Ignore(side, meta, "a WebSocket frame with reserved bits set (a compression extension?); its MQTT cannot be read");
+            return false;
+        }
+
+        var control = opcode >= 8;
+        if (opcode is not (0 or 1 or 2 or 8 or 9 or 10) || (control && (length > 125 || (b0 & 0x80) == 0)))
+        {
+            Ignore(side, meta, $"an invalid WebSocket frame (opcode {opcode}, length {length}, RFC 6455 §5.5)");
+            return false;
+        }
+
+        side.Masked = (b1 & 0x80) != 0;
+        if (side.Masked)
+        {
+            side.Header.AsSpan(at, 4).CopyTo(side.Mask);
+        }
+
+        side.MaskAt = 0;
+        side.Deliver = !control;
+        side.PayloadLeft = length;
+        side.Closing = opcode == 8;
+        if (length == 0)
+        {
+            EndFrame(side);
+        }
+
+        return true;
+    }
+
+    private static void EndFrame(Side side)
+    {
+        side.HeaderHave = 0;
+        side.HeaderNeed = 2;
+        if (side.Closing)
+        {
+            side.Phase = Phase.Ignored; // nothing follows a close frame (RFC 6455 §5.5.1)
+        }
+    }
+
+    private ReadOnlySpan<byte> Unmask(Side side, ReadOnlySpan<byte> payload)
+    {
+        if (_scratch is null || _scratch.Length < payload.Length)
+        {
+            _scratch = new byte[Math.Max(payload.Length, 2048)];
+        }
+
+        var output = _scratch.AsSpan(0, payload.Length);
+        for (var i = 0; i < payload.Length; i++)
+        {
+            output[i] = (byte)(payload[i] ^ side.Mask[side.MaskAt]);
+            side.MaskAt = (side.MaskAt + 1) & 3;
+        }
+
+        return output;
+    }
+
+    private void Ignore(Side side, in PacketMeta meta, string why)
+    {
+        side.Phase = Phase.Ignored;
+        side.Headers.Release();
+        if (IgnoredBecause is null)
+        {
+            IgnoredBecause = why;
+            _services.Stats.MalformedMessages++;
+            _services.Diagnostics.Report(DiagnosticKind.MalformedProtocol, meta,
+                $"websocket: {why}, {(side.Direction == FlowDirection.ToServer ? "client to server" : "server to client")}; the rest of this direction is not dissected");
+        }
+    }
+
+    private void IgnoreBoth(Side side, in PacketMeta meta, string why, bool report)
+    {
+        if (report)
+        {
+            Ignore(side, meta, why);
+        }
+
+        IgnoredBecause ??= why;
+        _client.Phase = Phase.Ignored;
+        _server.Phase = Phase.Ignored;
+        _client.Headers.Release();
+        _server.Headers.Release();
+    }
+
+    // The request asks to upgrade to WebSocket (RFC 6455 §4.1) and offers MQTT as a subprotocol (MQTT 5.0 §6:
+    // "mqtt"; 3.1 clients said "mqttv3.1").
+    private static bool IsUpgradeToMqtt(string headers, out string why)
+    {
+        if (!HasToken(headers, "upgrade", "websocket"))
+        {
+            why = "an HTTP request that is not a WebSocket upgrade";
+            return false;
+        }
+
+        if (!HasToken(headers, "sec-websocket-protocol", "mqtt") && !HasToken(headers, "sec-websocket-protocol", "mqttv3.1"))
+        {
+            why = "a WebSocket upgrade for another subprotocol than mqtt";
+            return false;
+        }
+
+        why = "";
+        return true;
+    }
+
+    // The response switches protocols (101) without an extension that changes the frames' payload.
+    private static bool IsSwitchingToWebSocket(string headers, out string why)
+    {
+        var lineEnd = headers.IndexOf('\r', StringComparison.Ordinal);
+        var statusLine = lineEnd < 0 ? headers : headers[..lineEnd];
+        if (!statusLine.StartsWith("HTTP/1.1 101 ", StringComparison.Ordinal) && statusLine != "HTTP/1.1 101")
+        {
+            why = $"the server did not switch to WebSocket ({statusLine})";
+            return false;
+        }
+
+        if (HasToken(headers, "sec-websocket-extensions", "permessage-deflate"))
+        {
+            why = "MQTT over WebSocket compressed with permessage-deflate (RFC 7692)";
+            return false;
+        }
+
+        why = "";
+        return true;
+    }
+
+    // True when a header named `name` (any case) lists `token` (any case) among its comma-separated values.
+    internal static bool HasToken(string headers, string name, string token)
+    {
+        foreach (var line in headers.Split("\r\n"))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || !line.AsSpan(0, colon).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var value in line[(colon + 1)..].Split(','))
+            {
+                var v = value.Trim();
+                var semicolon = v.IndexOf(';', StringComparison.Ordinal);
+                if ((semicolon >= 0 ? v[..semicolon].TrimEnd() : v).Equals(token, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class Side(FlowDirection direction)
+    {
+        public FlowDirection Direction { get; } = direction;
+
+        public Phase Phase { get; set; }
+
+        public GrowableBuffer Headers { get; } = new(MaxHeaderBytes);
+
+        public byte[] Header { get; } = new byte[14];
+
+        public int HeaderHave { get; set; }
+
+        public int HeaderNeed { get; set; } = 2;
+
+        public long PayloadLeft { get; set; }
+
+        public bool Masked { get; set; }
+
+        public byte[] Mask { get; } = new byte[4];
+
+        public int MaskAt { get; set; }
+
+        public bool Deliver { get; set; }
+
+        public bool Closing { get; set; }
+    }
+}
