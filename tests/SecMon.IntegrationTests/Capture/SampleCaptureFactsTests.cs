@@ -155,6 +155,20 @@ public sealed class SampleCaptureFactsTests
     }
 
     [RequiresToolFact("tshark")]
+    public async Task Tshark_WebSocketSample_SeesTwoUpgradesToMqttWithoutCompression()
+    {
+        // Two WebSocket sessions (MQTT.js over ws://): the client offers permessage-deflate, mosquitto does not take
+        // it, so the frames are not compressed. (tshark does not follow MQTT packets that span WebSocket frames, as
+        // MQTT.js writes them, so the MQTT facts are checked against the script in ShippedRulesOnSamplesTests.)
+        var rows = await Tshark.FieldsAsync(SampleCaptures.PathOf("mqtt-websocket.pcap"), "http", ["tcp.port==9001,http"],
+            ["tcp.stream", "http.request.method", "http.response.code", "http.upgrade", "http.sec_websocket_protocol", "http.sec_websocket_extensions"]);
+
+        Assert.Equal(["0 GET websocket mqtt", "0 101 WebSocket mqtt", "1 GET websocket mqtt", "1 101 WebSocket mqtt"],
+            rows.Select(r => string.Join(' ', r[..5].Where(v => v.Length > 0))));
+        Assert.All(rows.Where(r => r[2] == "101"), r => Assert.Equal("", r[5]));
+    }
+
+    [RequiresToolFact("tshark")]
     public async Task Tshark_TlsPasswordSample_SeesOneHandshakeOn8884()
     {
         var path = SampleCaptures.PathOf("mqtt-tls-password.pcap");

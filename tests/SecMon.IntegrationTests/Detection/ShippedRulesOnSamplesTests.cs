@@ -142,6 +142,24 @@ public sealed class ShippedRulesOnSamplesTests
         Assert.Equal(2, relearned.Count(f => Rule(f) == "SECMON-BASE-0002"));
     }
 
+    [Fact]
+    public async Task WebSocket_AnonymousWildcardAndCleartextPassword_FoundLikeOverTcp()
+    {
+        // MQTT.js over ws:// (samples/clients/mqtt-websocket.js): ws-anon without credentials subscribes to '#';
+        // ws-alice logs in as alice with her password, in clear inside the WebSocket frames.
+        var findings = await AnalyzeAsync("mqtt-websocket.pcap");
+
+        var anonymous = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0001");
+        Assert.Contains("ws-anon", anonymous.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(9001, anonymous.GetProperty("source").GetProperty("port").GetInt32()); // the broker's websockets listener
+        var wildcard = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0006");
+        Assert.Equal(73, wildcard.GetProperty("event").GetProperty("severity").GetInt32()); // high: anonymous
+        var cleartext = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0002");
+        Assert.Equal(["alice"], Users(cleartext));
+        Assert.Contains("ws-alice", cleartext.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, findings.Count);
+    }
+
     [Theory]
     [InlineData("mqtt-tls-mutual.pcap")]
     [InlineData("mqtt-tls-password.pcap")]

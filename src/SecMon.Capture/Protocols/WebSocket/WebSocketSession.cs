@@ -61,7 +61,7 @@ internal sealed class WebSocketSession : IStreamSession
     public void OnGap(FlowDirection direction, long length, in PacketMeta meta)
     {
         var side = direction == FlowDirection.ToServer ? _client : _server;
-        if (side.Phase == Phase.Frames && side.HeaderHave == 0 && side.PayloadLeft >= length && side.PayloadLeft > 0)
+        if (side.Phase == Phase.Frames && side.PayloadLeft > 0 && side.PayloadLeft >= length)
         {
             // The hole is inside a frame's payload: the framing is intact, only MQTT bytes are missing.
             side.PayloadLeft -= length;
@@ -69,6 +69,11 @@ internal sealed class WebSocketSession : IStreamSession
             if (side.Deliver)
             {
                 _mqtt?.OnGap(direction, length, meta);
+            }
+
+            if (side.PayloadLeft == 0)
+            {
+                EndFrame(side);
             }
 
             return;
