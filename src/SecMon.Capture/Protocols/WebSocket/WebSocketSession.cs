@@ -25,7 +25,6 @@ internal sealed class WebSocketSession : IStreamSession
     private readonly Side _client = new(FlowDirection.ToServer);
     private readonly Side _server = new(FlowDirection.ToClient);
     private MqttSession? _mqtt;
-    private byte[]? _scratch;
 
     /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
     public WebSocketSession(FlowContext flow, ProtocolServices services)
@@ -160,9 +159,13 @@ internal sealed class WebSocketSession : IStreamSession
         }
 
         var n = (int)Math.Min(side.PayloadLeft, data.Length);
-        if (side.Deliver && _mqtt is not null)
+        if (side.Deliver && _mqtt is not null && side.Masked)
         {
-            _mqtt.OnData(side.Direction, side.Masked ? Unmask(side, data[..n]) : data[..n], meta);
+            DeliverUnmasked(side, data[..n], meta);
+        }
+        else if (side.Deliver && _mqtt is not null)
+        {
+            _mqtt.OnData(side.Direction, data[..n], meta);
         }
         else
         {
@@ -246,21 +249,23 @@ internal sealed class WebSocketSession : IStreamSession
         }
     }
 
-    private ReadOnlySpan<byte> Unmask(Side side, ReadOnlySpan<byte> payload)
+    // Client frames are masked (RFC 6455 §5.3): unmasked piece by piece on the stack, so a session holds no buffer
+    // however large the segments are (the MQTT session copies what it keeps).
+    private void DeliverUnmasked(Side side, ReadOnlySpan<byte> payload, in PacketMeta meta)
     {
-        if (_scratch is null || _scratch.Length < payload.Length)
+        Span<byte> piece = stackalloc byte[2048];
+        while (!payload.IsEmpty)
         {
-            _scratch = new byte[Math.Max(payload.Length, 2048)];
-        }
+            var k = Math.Min(payload.Length, piece.Length);
+            for (var i = 0; i < k; i++)
+            {
+                piece[i] = (byte)(payload[i] ^ side.Mask[side.MaskAt]);
+                side.MaskAt = (side.MaskAt + 1) & 3;
+            }
 
-        var output = _scratch.AsSpan(0, payload.Length);
-        for (var i = 0; i < payload.Length; i++)
-        {
-            output[i] = (byte)(payload[i] ^ side.Mask[side.MaskAt]);
-            side.MaskAt = (side.MaskAt + 1) & 3;
+            _mqtt!.OnData(side.Direction, piece[..k], meta);
+            payload = payload[k..];
         }
-
-        return output;
     }
 
     private void Ignore(Side side, in PacketMeta meta, string why)
