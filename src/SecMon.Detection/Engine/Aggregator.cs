@@ -5,10 +5,12 @@ using SecMon.Detection.Model;
 namespace SecMon.Detection.Engine;
 
 /// <summary>
-/// <c>aggregate: {by, within, collect}</c>: one finding per group and window. The first detection of a group
-/// opens a window of <c>within</c> (capture time); later ones add to its count (and to the distinct values of
+/// <c>aggregate: {by, within, collect, alert_first}</c>: one finding per group and window. The first detection of a
+/// group opens a window of <c>within</c> (capture time); later ones add to its count (and to the distinct values of
 /// the <c>collect</c> fields); the finding is emitted when the window closes, or at the end of input. Its id is
-/// anchored on the first detection, so the same traffic gives the same finding.
+/// anchored on the first detection, so the same traffic gives the same finding. With <c>alert_first</c>, the first
+/// detection is also written at once as a finding of its own (its own id), and the summary at the window's close
+/// only when more detections followed: an analyst sees the first occurrence while it happens, not an hour later.
 /// </summary>
 internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGroups, DeadlineTracker clock)
 {
@@ -41,6 +43,7 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
             g = null;
         }
 
+        var opened = g is null;
         if (g is null)
         {
             // The trigger outlives this event: keep a copy of the flow's joined values as they are now.
@@ -95,6 +98,14 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
                 AddDistinct(list, v);
             }
         }
+
+        if (opened && spec.AlertFirst)
+        {
+            // The window has just opened: its first detection is an alert of its own, with what it collected.
+            var first = FirstOfWindow(t);
+            AddCollected(first, g);
+            rule.Sink.Emit(first);
+        }
     }
 
     private static void AddDistinct(List<object> list, object v)
@@ -131,9 +142,37 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         _ => values.Select(v => v.ToString() ?? "").ToList(),
     };
 
+    // The window's first detection as an alert of its own (the window's summary keeps its own copy).
+    private static Trigger FirstOfWindow(Trigger t)
+    {
+        var first = new Trigger
+        {
+            Rule = t.Rule,
+            AnchorFlowId = t.AnchorFlowId,
+            AnchorMicros = t.AnchorMicros,
+            AnchorPacket = t.AnchorPacket,
+            Subject = t.Subject,
+            Session = t.Session,
+            LastMicros = t.LastMicros,
+            Count = t.Count,
+            Severity = t.Severity,
+            Distinct = t.Distinct,
+            Value = t.Value,
+            Peers = t.Peers,
+            FirstOfWindow = true,
+        };
+        first.Extra.AddRange(t.Extra);
+        return first;
+    }
+
     private void Flush(Group g)
     {
         var t = g.Trigger;
+        if (spec.AlertFirst && t.Count == 1)
+        {
+            return; // the first alert already said all there was
+        }
+
         t.Extra.Add(new("secmon.window", Durations.Format(spec.WindowMicros)));
         if (t.Count > 1)
         {
@@ -141,6 +180,12 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
             t.Extra.Add(new("event.end", FindingFactory.Timestamp(t.LastMicros)));
         }
 
+        AddCollected(t, g);
+        rule.Sink.Emit(t);
+    }
+
+    private void AddCollected(Trigger t, Group g)
+    {
         for (var i = 0; i < spec.Collect.Length; i++)
         {
             if (g.Collected[i].Count > 0 && FindingFactory.IsEvidenceSafe(spec.Collect[i].BaseName))
@@ -148,7 +193,5 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
                 t.Extra.Add(new(spec.Collect[i].BaseName, Typed(g.Collected[i])));
             }
         }
-
-        rule.Sink.Emit(t);
     }
 }

@@ -27,6 +27,9 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     // ...except these harmless facts about them: that a password was present, how big a payload was.
     private static readonly HashSet<string> AllowedLastSegments = new(StringComparer.Ordinal) { "present", "size" };
 
+    // Set apart in the hashed text the id of a window's first alert from the id of the window's summary (same anchor).
+    private const string FirstOfWindowIdSuffix = "\nfirst";
+
     /// <summary>ECS <c>event.id</c>: SHA-256 of rule id, flow id, anchor time and packet; 32 hex digits.</summary>
     public static string FindingId(string ruleId, string flowId, long micros, long packet)
     {
@@ -61,7 +64,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         var users = RelatedUsers(t);
         return new Finding
         {
-            Id = FindingId(rule.Id, t.AnchorFlowId, t.AnchorMicros, t.AnchorPacket),
+            Id = FindingId(t.FirstOfWindow ? rule.Id + FirstOfWindowIdSuffix : rule.Id, t.AnchorFlowId, t.AnchorMicros, t.AnchorPacket),
             TimestampMicros = t.LastMicros,
             RuleId = rule.Id,
             RuleName = rule.Name,

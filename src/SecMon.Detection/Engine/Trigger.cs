@@ -38,6 +38,10 @@ internal sealed class Trigger
 
     public long? Peers { get; set; }
 
+    /// <summary>The alert an <c>aggregate</c> with <c>alert_first</c> writes at its window's first event, before the
+    /// window's summary: a finding of its own, with an id of its own.</summary>
+    public bool FirstOfWindow { get; init; }
+
     /// <summary>Detector evidence (<c>secmon.*</c>) added to the protocol evidence.</summary>
     public List<KeyValuePair<string, object>> Extra { get; } = [];
 

@@ -502,15 +502,16 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
     {
         if (node is not YamlMappingNode map)
         {
-            ctx.Error(node, $"{label}: aggregate is a mapping {{by: [fields], within: 1h, collect: [fields]}}.");
+            ctx.Error(node, $"{label}: aggregate is a mapping {{by: [fields], within: 1h, collect: [fields], alert_first: true}}.");
             return null;
         }
 
-        var a = new MappingReader(ctx, map, $"{label} aggregate", ["by", "within", "collect"]);
+        var a = new MappingReader(ctx, map, $"{label} aggregate", ["by", "within", "collect", "alert_first"]);
         var by = ParseGroupBy(a.Get("by"), scope, $"{label} aggregate by");
         var w = a.Duration("within", required: true);
         var collect = ParseFieldList(a.Get("collect"), scope, $"{label} aggregate collect", allowLists: true);
-        return w is null ? null : new AggregateSpec(by, w.Value, collect);
+        var alertFirst = a.OptionalBoolean("alert_first") ?? false;
+        return w is null ? null : new AggregateSpec(by, w.Value, collect, alertFirst);
     }
 
     private NamespaceSpec? ParseNamespace(YamlNode node, FieldScope scope, string label)

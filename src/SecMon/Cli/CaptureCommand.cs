@@ -55,7 +55,8 @@ internal static class CaptureCommand
             "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
             "Findings are stored in the data directory within a second of being made and printed as they come (one line each on\n" +
             "stderr, or ECS JSON lines on stdout with --json); a summary follows when the capture stops. Findings that aggregate\n" +
-            "over a window (e.g. one per client and hour) are made when their window closes or the capture stops.\n" +
+            "over a window (e.g. one per client and hour) are made when their window closes or the capture stops; rules with\n" +
+            "alert_first (wildcard subscriptions, cross-namespace publishes) also report the first occurrence at once.\n" +
             "Examples:\n" +
             "  sudo secmon capture -i eth0 --bpf \"tcp port 1883 or tcp port 8883\"\n" +
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +

@@ -336,6 +336,43 @@ public sealed class StatefulRuleTests
         Assert.Single(engine.Tick());
     }
 
+    private const string AnonymousAlertFirst = """
+            where: {mqtt.connack.accepted: true, mqtt.username: null}
+            aggregate: {by: [destination.ip, source.ip], within: 10m, collect: [mqtt.client_id], alert_first: true}
+        """;
+
+    [Fact]
+    public void Aggregate_AlertFirst_FirstDetectionAtOnceThenTheSummaryWhenMoreFollowed()
+    {
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connack", AnonymousAlertFirst, message: "anonymous: {mqtt.client_id} ({count})")));
+
+        var first = Assert.Single(engine.Process(Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0, 1, accepted: true, code: 0, clientId: "c0")));
+        Assert.Equal("anonymous: c0 (1)", first.Message);
+        Assert.Equal(1, first.EventCount);
+        Assert.Equal(new List<string> { "c0" }, first.Evidence["mqtt.client_id"]);
+        Assert.Empty(engine.Process(Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0 + Second, 2, accepted: true, code: 0, clientId: "c1")));
+
+        var summary = Assert.Single(engine.Complete());
+        Assert.Equal("anonymous: c0, c1 (2)", summary.Message);
+        Assert.NotEqual(first.Id, summary.Id); // two findings, two ids: neither replaces the other
+    }
+
+    [Fact]
+    public void Aggregate_AlertFirst_NothingMoreInTheWindow_NoSummaryAndTheSameIdsOnTheSameTraffic()
+    {
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+        string[] Run()
+        {
+            var engine = new DetectionEngine(Load(OneRule("mqtt.connack", AnonymousAlertFirst, message: "x")));
+            return [.. Feed(engine, [Connack(flow, T0, 1, accepted: true, code: 0)]).Select(f => f.Id)];
+        }
+
+        var once = Run();
+
+        Assert.Single(once);
+        Assert.Equal(once, Run());
+    }
+
     [Fact]
     public void Aggregate_GroupBoundReached_EmitsEvictedGroupEarlyInsteadOfLosingIt()
     {

@@ -78,6 +78,29 @@ public sealed class LiveCaptureTests
         Assert.Contains(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == "secmon/sigint");
     }
 
+    [RequiresRootFact("mosquitto", "mosquitto_sub", "kill")]
+    public async Task Capture_WildcardSubscription_AlertedAtOnceNotWhenTheHourCloses()
+    {
+        // SECMON-MQTT-0006 aggregates per client and hour, with alert_first: the first subscription is a finding
+        // within a second, while the capture runs.
+        await using var broker = await MosquittoBroker.StartAsync();
+        using var dir = new TempDirectory();
+        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
+            "capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--json", "--data", dir.File("data"), "--duration", "300s"));
+        Assert.True(await secmon.WaitForStdErrAsync(Ready, StartUpLimit), $"secmon capture did not start: {secmon.StdErr}");
+
+        var (exit, _, stderr) = await Tools.RunAsync("mosquitto_sub",
+            ["-h", "127.0.0.1", "-p", broker.Port.ToString(), "-i", "live-snoop", "-t", "#", "-W", "1"], TimeSpan.FromSeconds(30));
+        Assert.True(exit is 0 or 27, $"mosquitto_sub: {exit} {stderr}"); // 27: its -W time ran out, as asked
+
+        Assert.True(await secmon.WaitForStdOutAsync("SECMON-MQTT-0006", TimeSpan.FromSeconds(60)),
+            $"no live wildcard finding; stdout:\n{secmon.StdOut}\nstderr:\n{secmon.StdErr}");
+        Assert.False(secmon.HasExited, $"secmon capture ended early: {secmon.StdErr}");
+        Assert.Contains("live-snoop", secmon.StdOut, StringComparison.Ordinal);
+        await secmon.InterruptAsync();
+        Assert.Equal(0, await secmon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
     [RequiresRootFact("mosquitto", "mosquitto_pub", "kill")]
     public async Task Capture_PasswordGuessing_FindingStoredAndPrintedWhileTheCaptureRuns()
     {

@@ -66,8 +66,17 @@ public sealed class ShippedRulesOnSamplesTests
     {
         var findings = await AnalyzeAsync("mqtt-wildcard.pcap");
 
-        var wildcard = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0006");
-        Assert.Contains("#", wildcard.GetProperty("message").GetString(), StringComparison.Ordinal);
+        // Three wildcard subscribers from one address to one broker: the first at once (wild-hash, '#'), then the
+        // hour's summary with all three (alert_first).
+        var wildcard = findings.Where(f => Rule(f) == "SECMON-MQTT-0006").OrderBy(f => f.GetProperty("secmon").GetProperty("event_count").GetInt64()).ToList();
+        Assert.Equal(2, wildcard.Count);
+        Assert.Contains("'wild-hash'", wildcard[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("[#]", wildcard[0].GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, wildcard[1].GetProperty("secmon").GetProperty("event_count").GetInt64());
+        foreach (var client in new[] { "wild-hash", "wild-plus-hash", "wild-sys" })
+        {
+            Assert.Contains(client, wildcard[1].GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]
