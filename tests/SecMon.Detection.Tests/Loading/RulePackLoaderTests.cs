@@ -104,6 +104,7 @@ public sealed class RulePackLoaderTests
     [InlineData("threshold: {count: 5, within: 60 seconds}", "positive duration with a unit")]
     [InlineData("threshold: {count: 5, within: 60s, by: [mqtt.subscription_qos]}", "unknown field")]
     [InlineData("aggregate: {by: [source.ip]}", "'within' is required")]
+    [InlineData("aggregate: {by: [source.ip], within: 1h, alert_first: soon}", "'alert_first' must be true or false")]
     [InlineData("escalate: [{severity: high}]", "'where' is required")]
     [InlineData("colour: red", "unknown key 'colour'")]
     [InlineData("enabled: sometimes", "must be true or false")]
