@@ -18,7 +18,7 @@ namespace SecMon.Capture.Protocols.WebSocket;
 internal sealed class WebSocketSession : IStreamSession
 {
     /// <summary>Largest request or response header block read.</summary>
-    internal const int MaxHeaderBytes = 16 * 1024;
+    internal const int MaxHeaderBytes = 8 * 1024; // what common servers accept for a request header block
 
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
