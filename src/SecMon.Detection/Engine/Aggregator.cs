@@ -47,24 +47,7 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         if (g is null)
         {
             // The trigger outlives this event: keep a copy of the flow's joined values as they are now.
-            var kept = new Trigger
-            {
-                Rule = t.Rule,
-                AnchorFlowId = t.AnchorFlowId,
-                AnchorMicros = t.AnchorMicros,
-                AnchorPacket = t.AnchorPacket,
-                Subject = t.Subject,
-                Session = t.Session is null ? null : (FieldValue[])t.Session.Clone(),
-                LastMicros = t.LastMicros,
-                Count = t.Count,
-                Severity = t.Severity,
-                Distinct = t.Distinct,
-                WindowMicros = spec.WindowMicros,
-                Value = t.Value,
-                Peers = t.Peers,
-            };
-            kept.Extra.AddRange(t.Extra);
-            g = new Group(kept, t.AnchorMicros, collect.Length);
+            g = new Group(t.Copy(spec.WindowMicros), t.AnchorMicros, collect.Length);
             if (_groups.Add(key, g) is { } evicted)
             {
                 Flush(evicted.Value);
@@ -102,7 +85,7 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         if (opened && spec.AlertFirst)
         {
             // The window has just opened: its first detection is an alert of its own, with what it collected.
-            var first = FirstOfWindow(t);
+            var first = t.Copy(firstOfWindow: true);
             AddCollected(first, g);
             rule.Sink.Emit(first);
         }
@@ -141,29 +124,6 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         bool => values.OfType<bool>().ToList(),
         _ => values.Select(v => v.ToString() ?? "").ToList(),
     };
-
-    // The window's first detection as an alert of its own (the window's summary keeps its own copy).
-    private static Trigger FirstOfWindow(Trigger t)
-    {
-        var first = new Trigger
-        {
-            Rule = t.Rule,
-            AnchorFlowId = t.AnchorFlowId,
-            AnchorMicros = t.AnchorMicros,
-            AnchorPacket = t.AnchorPacket,
-            Subject = t.Subject,
-            Session = t.Session,
-            LastMicros = t.LastMicros,
-            Count = t.Count,
-            Severity = t.Severity,
-            Distinct = t.Distinct,
-            Value = t.Value,
-            Peers = t.Peers,
-            FirstOfWindow = true,
-        };
-        first.Extra.AddRange(t.Extra);
-        return first;
-    }
 
     private void Flush(Group g)
     {

@@ -45,6 +45,31 @@ internal sealed class Trigger
     /// <summary>Detector evidence (<c>secmon.*</c>) added to the protocol evidence.</summary>
     public List<KeyValuePair<string, object>> Extra { get; } = [];
 
+    /// <summary>A copy that may outlive the event: the flow's joined values copied as they are now, the evidence list
+    /// its own.</summary>
+    public Trigger Copy(long? windowMicros = null, bool firstOfWindow = false)
+    {
+        var copy = new Trigger
+        {
+            Rule = Rule,
+            AnchorFlowId = AnchorFlowId,
+            AnchorMicros = AnchorMicros,
+            AnchorPacket = AnchorPacket,
+            Subject = Subject,
+            Session = Session is null ? null : (FieldValue[])Session.Clone(),
+            LastMicros = LastMicros,
+            Count = Count,
+            Severity = Severity,
+            Distinct = Distinct,
+            WindowMicros = windowMicros ?? WindowMicros,
+            Value = Value,
+            Peers = Peers,
+            FirstOfWindow = firstOfWindow,
+        };
+        copy.Extra.AddRange(Extra);
+        return copy;
+    }
+
     /// <summary>A trigger anchored on its own subject event.</summary>
     public static Trigger ForEvent(RuleRuntime rule, ProtocolEvent e, FieldValue[]? session, Severity severity) => new()
     {
