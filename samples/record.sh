@@ -167,6 +167,10 @@ stop_capture() {
   wait "$CAP_PID" || true
   forget_pid "$CAP_PID"
   chmod 644 "$WORK/$CAP_FILE"
+  # tcpdump on lo can miss a packet on a busy machine; a sample must hold the whole conversation.
+  local lost
+  lost=$(tshark -r "$WORK/$CAP_FILE" -n -Y "tcp.analysis.lost_segment or tcp.analysis.ack_lost_segment" 2>/dev/null | wc -l)
+  [ "$lost" -eq 0 ] || die "$CAP_FILE: the capturer missed packets ($lost frames around a hole, tshark); record it again"
   chown --reference="$OUT" "$WORK/$CAP_FILE"
   mv -f "$WORK/$CAP_FILE" "$OUT/$CAP_FILE"
   log "wrote $OUT/$CAP_FILE ($(stat -c %s "$OUT/$CAP_FILE") bytes)"
@@ -501,4 +505,4 @@ make_pki
 for s in "${SCENARIOS[@]}"; do
   "record_$s"
 done
-log "done: $(cd "$OUT" && du -ch -- *.pcap *.pcapng | tail -1 | cut -f1) of captures in $OUT"
+log "done: $(cd "$OUT" && du -ch -- *.pcap* | tail -1 | cut -f1) of captures in $OUT"
