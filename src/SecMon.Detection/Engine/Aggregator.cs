@@ -14,7 +14,7 @@ namespace SecMon.Detection.Engine;
 /// </summary>
 internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGroups, DeadlineTracker clock)
 {
-    private const int MaxCollected = 16;
+    private const int MaxCollected = 32; // as many as an evidence list holds (FindingFactory.MaxListItems)
 
     // Insertion order = opening order = closing order (one window length per rule).
     private readonly LruTable<GroupKey, Group> _groups = new(maxGroups);

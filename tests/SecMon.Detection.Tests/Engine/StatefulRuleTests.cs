@@ -336,6 +336,19 @@ public sealed class StatefulRuleTests
         Assert.Single(engine.Tick());
     }
 
+    [Fact]
+    public void Aggregate_ManyDistinctValues_KeepsTheFirst32InTheEvidence()
+    {
+        // One address, 40 client ids in the hour (mosquitto_pub invents one per run): the evidence names the first 32.
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connack", Anonymous, message: "x")));
+        var events = Enumerable.Range(0, 40).Select(i => Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0 + i, i + 1, accepted: true, code: 0, clientId: $"auto-{i:D2}"));
+
+        var f = Assert.Single(Feed(engine, events));
+
+        Assert.Equal(40, f.EventCount);
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"auto-{i:D2}"), (List<string>)f.Evidence["mqtt.client_id"]);
+    }
+
     private const string AnonymousAlertFirst = """
             where: {mqtt.connack.accepted: true, mqtt.username: null}
             aggregate: {by: [destination.ip, source.ip], within: 10m, collect: [mqtt.client_id], alert_first: true}
