@@ -218,6 +218,37 @@ public sealed class WebSocketSessionTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Session_RandomFramesAndGapsAfterTheUpgrade_NeverThrowsAndSaysAtMostOneThing(int seed)
+    {
+        // Hostile peers after a valid upgrade: random bytes (random frame headers with huge lengths, reserved bits,
+        // control frames), random segment sizes, gaps. Nothing may throw; the session says at most one thing.
+        var (session, events, diagnostics) = Upgraded();
+        var random = new Random(seed);
+        var data = new byte[200_000];
+        random.NextBytes(data);
+
+        for (var i = 0; i < data.Length;)
+        {
+            var n = random.Next(1, 3000);
+            session.OnData(i % 3 == 0 ? FlowDirection.ToClient : FlowDirection.ToServer, data.AsSpan(i, Math.Min(n, data.Length - i)), TestFlows.Meta(i));
+            if (random.Next(25) == 0)
+            {
+                session.OnGap(FlowDirection.ToServer, random.Next(1, 5000), TestFlows.Meta(i));
+            }
+
+            i += n;
+        }
+
+        session.OnClose(TestFlows.Meta(data.Length));
+
+        Assert.True(diagnostics.Diagnostics.Count(d => d.Message.StartsWith("websocket:", StringComparison.Ordinal)) <= 1);
+        Assert.All(events.Events, e => Assert.StartsWith("mqtt.", e.Type, StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData("Upgrade: websocket", "upgrade", "websocket", true)]
     [InlineData("upgrade:  WebSocket ", "Upgrade", "websocket", true)]
     [InlineData("Sec-WebSocket-Protocol: chat, mqtt", "sec-websocket-protocol", "mqtt", true)]
