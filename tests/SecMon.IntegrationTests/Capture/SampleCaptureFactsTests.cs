@@ -152,6 +152,14 @@ public sealed class SampleCaptureFactsTests
         Assert.Equal(2, hellos.Count);
         Assert.Equal(2, certificates.Count);
         Assert.Empty(await Tshark.ReadMqttAsync(path));
+
+        // The TLS 1.3 session's client flight, as tshark sees it: after the compatibility ChangeCipherSpec, the first
+        // encrypted record is far larger than a Finished alone (what SecMon infers the client certificate from).
+        var clientRecords = await Tshark.FieldsAsync(path, "tls && tcp.dstport == 8883 && tcp.stream == 0", [], ["tls.record.content_type", "tls.record.length"]);
+        var afterCcs = clientRecords.SkipWhile(r => !r[0].Contains("20", StringComparison.Ordinal)).First();
+        var lengths = afterCcs[1].Split(',').Select(int.Parse).ToList();
+        Assert.Equal(1, lengths[0]); // the ChangeCipherSpec
+        Assert.True(lengths[1] >= 200, $"first encrypted client record {lengths[1]} bytes");
     }
 
     [RequiresToolFact("tshark")]

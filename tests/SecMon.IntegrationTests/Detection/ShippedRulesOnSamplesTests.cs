@@ -179,6 +179,20 @@ public sealed class ShippedRulesOnSamplesTests
         Assert.DoesNotContain(findings, f => Rule(f) is "SECMON-MQTT-0001" or "SECMON-MQTT-0002" or "SECMON-MQTT-0006");
     }
 
+    [Theory]
+    [InlineData("mqtt-tls-mutual.pcap", "mutual_tls")]   // TLS 1.3 and TLS 1.2, both with a client certificate
+    [InlineData("mqtt-tls-password.pcap", "tls")]        // TLS 1.3, password inside, no client certificate
+    public async Task Tls_Inventory_MutualTlsAlsoWhenTls13HidesTheCertificate(string sample, string auth)
+    {
+        using var dir = new TempDirectory();
+        await RunJsonAsync(Path.Combine(RepoPaths.Samples, sample), dir);
+
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", dir.File("data")));
+        Assert.True(exit == 0, stderr);
+        var device = JsonDocument.Parse(Assert.Single(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal(auth, device.GetProperty("auth").GetString());
+    }
+
     [Fact]
     public async Task SameCaptureTwice_SameFindingIdsAndNoDuplicatesStored()
     {

@@ -77,8 +77,8 @@ internal abstract record TlsCertificateEvent : ProtocolEvent
     /// <summary>True when the client sent it (mutual TLS).</summary>
     public abstract bool FromClient { get; }
 
-    /// <summary>Certificates in the chain (0: a client that was asked but had none).</summary>
-    public int Count { get; init; }
+    /// <summary>Certificates in the chain (0: a client that was asked but had none; null: TLS 1.3 hid the chain).</summary>
+    public int? Count { get; init; }
 
     /// <summary>Leaf subject, when parseable.</summary>
     public string? Subject { get; init; }
@@ -87,17 +87,27 @@ internal abstract record TlsCertificateEvent : ProtocolEvent
     public string? Issuer { get; init; }
 }
 
-/// <summary><c>tls.client_certificate</c>: the client presented a certificate (mutual TLS), seen in TLS 1.2 and
-/// earlier (RFC 5246 §7.4.6); TLS 1.3 encrypts it.</summary>
+/// <summary><c>tls.client_certificate</c>: the client presented a certificate (mutual TLS). Seen in clear in TLS 1.2
+/// and earlier (RFC 5246 §7.4.6). TLS 1.3 encrypts it (RFC 8446 §4.4.2): there it is inferred from the client's
+/// first encrypted handshake record after a full (not resumed) handshake, which holds either its Certificate
+/// (hundreds of bytes or more) or only its Finished (under 100 bytes), and the chain itself stays unknown.</summary>
 internal sealed record TlsClientCertificateEvent : TlsCertificateEvent
 {
     /// <summary>The schema.</summary>
     public static readonly EventSchema SchemaInstance = new("tls.client_certificate",
     [
-        new EventField<TlsClientCertificateEvent>("tls.client.certificate_count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the client's chain (0: it had none)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.certificate_count", FieldKind.Number, e => FieldValue.Of((long?)e.Count), "Certificates in the client's chain (0: it had none); missing when TLS 1.3 hid it."),
         new EventField<TlsClientCertificateEvent>("tls.client.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Client leaf subject DN (ECS)."),
         new EventField<TlsClientCertificateEvent>("tls.client.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Client leaf issuer DN (ECS)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.certificate_inferred", FieldKind.Boolean, e => e.Inferred ? FieldValue.Of(true) : FieldValue.Missing, "TLS 1.3: inferred from the size of the client's encrypted flight, not read."),
+        new EventField<TlsClientCertificateEvent>("tls.client.encrypted_flight_size", FieldKind.Number, e => FieldValue.Of((long?)e.EncryptedFlightSize), "TLS 1.3: bytes of the client's first encrypted handshake record."),
     ]);
+
+    /// <summary>True when TLS 1.3 hid the certificate and its presence was inferred from the record size.</summary>
+    public bool Inferred { get; init; }
+
+    /// <summary>TLS 1.3: the length of the client's first encrypted handshake record.</summary>
+    public int? EncryptedFlightSize { get; init; }
 
     /// <inheritdoc />
     public override bool FromClient => true;
@@ -112,7 +122,7 @@ internal sealed record TlsServerCertificateEvent : TlsCertificateEvent
     /// <summary>The schema.</summary>
     public static readonly EventSchema SchemaInstance = new("tls.server_certificate",
     [
-        new EventField<TlsServerCertificateEvent>("tls.server.certificate_count", FieldKind.Number, e => FieldValue.Of(e.Count), "Certificates in the server's chain."),
+        new EventField<TlsServerCertificateEvent>("tls.server.certificate_count", FieldKind.Number, e => FieldValue.Of((long?)e.Count), "Certificates in the server's chain."),
         new EventField<TlsServerCertificateEvent>("tls.server.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Server leaf subject DN (ECS)."),
         new EventField<TlsServerCertificateEvent>("tls.server.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Server leaf issuer DN (ECS)."),
     ]);

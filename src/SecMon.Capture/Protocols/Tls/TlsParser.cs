@@ -155,6 +155,7 @@ internal static class TlsParser
 
         var version = legacyVersion;
         string? alpn = null;
+        var resumed = false;
         if (r.Remaining > 0 && r.Vec16(out var extensions))
         {
             var e = new Reader(extensions);
@@ -164,6 +165,10 @@ internal static class TlsParser
                 if (type == 43 && x.U16(out var selected))
                 {
                     version = selected;
+                }
+                else if (type == 41)
+                {
+                    resumed = true; // pre_shared_key (RFC 8446 §4.2.11): a resumed session, no certificates sent
                 }
                 else if (type == 16 && x.Vec16(out var list))
                 {
@@ -176,7 +181,7 @@ internal static class TlsParser
             }
         }
 
-        hello = new ServerHello(VersionName(version), version, cipher, alpn);
+        hello = new ServerHello(VersionName(version), version, cipher, alpn, resumed);
         return true;
     }
 
@@ -214,7 +219,7 @@ internal static class TlsParser
     internal readonly record struct ClientHello(string Version, IReadOnlyList<string> SupportedVersions, string? ServerName, IReadOnlyList<string>? Alpn, int CipherCount);
 
     /// <summary>A parsed ServerHello.</summary>
-    internal readonly record struct ServerHello(string Version, ushort WireVersion, int CipherSuite, string? Alpn);
+    internal readonly record struct ServerHello(string Version, ushort WireVersion, int CipherSuite, string? Alpn, bool Resumed = false);
 
     /// <summary>Bounds-checked big-endian reader over a span (every read checks its length first).</summary>
     private ref struct Reader

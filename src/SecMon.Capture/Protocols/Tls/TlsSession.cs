@@ -8,16 +8,33 @@ namespace SecMon.Capture.Protocols.Tls;
 /// Per-flow TLS state: reads records of each direction until that direction turns encrypted (its
 /// ChangeCipherSpec or first application_data record), reassembling handshake messages across records. Memory is
 /// bounded by one record plus one handshake message per direction, and freed when the direction turns encrypted.
+/// After a full TLS 1.3 handshake the client's first encrypted record is still looked at, for its size only: it
+/// holds the client's Certificate when it sent one (see <see cref="TlsClientCertificateEvent"/>).
 /// </summary>
 internal sealed class TlsSession : IStreamSession
 {
     private const int MaxHandshakeMessage = 64 * 1024;
     private const int RecordBufferSize = TlsParser.MaxRecordBody + 5;
 
+    /// <summary>
+    /// Smallest first encrypted client record taken for a Certificate. Without a certificate the record holds the
+    /// Finished alone (32 or 48 bytes of MAC + 4 + 17 of record overhead: 53-69 bytes) or an empty Certificate with
+    /// it (under 100); the smallest useful certificate (an EC leaf) is 250 bytes or more.
+    /// </summary>
+    internal const int MinCertificateRecord = 200;
+
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
     private readonly Direction _client = new();
     private readonly Direction _server = new();
+    private ServerHelloSeen _serverHello;
+
+    private enum ServerHelloSeen
+    {
+        NotYet,
+        Tls13Full,
+        Other, // TLS 1.2 or earlier, or a resumed TLS 1.3 session (no certificates at all)
+    }
 
     /// <summary>Creates the session; a mid-stream session has missed the handshake and emits nothing.</summary>
     public TlsSession(FlowContext flow, ProtocolServices services, bool midStream)
@@ -76,6 +93,12 @@ internal sealed class TlsSession : IStreamSession
             {
                 case TlsParser.ContentHandshake:
                     HandleHandshakeBytes(direction, d, body, meta);
+                    break;
+                case TlsParser.ContentChangeCipherSpec when direction == FlowDirection.ToServer && _serverHello != ServerHelloSeen.Other:
+                    break; // TLS 1.3's compatibility ChangeCipherSpec (RFC 8446 §D.4): the client's flight follows
+                case TlsParser.ContentApplicationData when direction == FlowDirection.ToServer && _serverHello == ServerHelloSeen.Tls13Full:
+                    InferClientCertificate(length, meta);
+                    d.Done = true;
                     break;
                 case TlsParser.ContentChangeCipherSpec or TlsParser.ContentApplicationData:
                     d.Done = true; // from here this direction is encrypted
@@ -161,6 +184,7 @@ internal sealed class TlsSession : IStreamSession
                     Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                     Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
                 });
+                _serverHello = sh.WireVersion == 0x0304 && !sh.Resumed ? ServerHelloSeen.Tls13Full : ServerHelloSeen.Other;
                 if (sh.WireVersion == 0x0304)
                 {
                     // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3.
@@ -197,6 +221,21 @@ internal sealed class TlsSession : IStreamSession
             default:
                 break;
         }
+    }
+
+    // The client's first encrypted record after a full TLS 1.3 handshake: its Certificate, or its Finished alone.
+    private void InferClientCertificate(int recordLength, in PacketMeta meta)
+    {
+        if (recordLength < MinCertificateRecord)
+        {
+            return;
+        }
+
+        Emit(new TlsClientCertificateEvent
+        {
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+            Count = null, Inferred = true, EncryptedFlightSize = recordLength,
+        });
     }
 
     private static (string? Subject, string? Issuer) Names(ReadOnlySpan<byte> der)

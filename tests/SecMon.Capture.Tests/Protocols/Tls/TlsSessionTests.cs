@@ -31,15 +31,31 @@ public sealed class TlsSessionTests
     }
 
     [Fact]
-    public async Task Handshake_Tls13_ReportsHellosOnlyBecauseTheRestIsEncrypted()
+    public async Task Handshake_Tls13Mutual_HellosAndAClientCertificateInferredFromTheEncryptedFlight()
     {
         var wire = await RecordHandshakeAsync(SslProtocols.Tls13, clientCertificate: true);
         var events = Replay(wire);
 
         Assert.Single(events.OfType<TlsClientHelloEvent>());
         Assert.Equal("1.3", Assert.Single(events.OfType<TlsServerHelloEvent>()).Version);
+        Assert.Empty(events.OfType<TlsCertificateRequestEvent>()); // encrypted
+        // The certificate itself is encrypted: only that the client sent one is known, not the chain.
+        var client = Assert.IsType<TlsClientCertificateEvent>(Assert.Single(events.OfType<TlsCertificateEvent>()));
+        Assert.True(client.Inferred);
+        Assert.Null(client.Count);
+        Assert.Null(client.Subject);
+        Assert.True(client.EncryptedFlightSize >= TlsSession.MinCertificateRecord, $"{client.EncryptedFlightSize} bytes");
+        Assert.Equal(FlowDirection.ToServer, client.Flow.Direction);
+    }
+
+    [Fact]
+    public async Task Handshake_Tls13WithoutClientCertificate_NothingInferred()
+    {
+        var wire = await RecordHandshakeAsync(SslProtocols.Tls13, clientCertificate: false);
+        var events = Replay(wire);
+
+        Assert.Equal("1.3", Assert.Single(events.OfType<TlsServerHelloEvent>()).Version);
         Assert.Empty(events.OfType<TlsCertificateEvent>());
-        Assert.Empty(events.OfType<TlsCertificateRequestEvent>());
     }
 
     [Fact]
