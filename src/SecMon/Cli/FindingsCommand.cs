@@ -31,8 +31,72 @@ internal static class FindingsCommand
         command.Subcommands.Add(Search());
         command.Subcommands.Add(Show());
         command.Subcommands.Add(Stats());
+        command.Subcommands.Add(Prune());
         return command;
     }
+
+    private static Command Prune()
+    {
+        var before = new Option<string>("--before")
+        {
+            Description = "Delete findings older than this: a span back from now (90d, 26w) or an ISO-8601 time (2026-01-01).",
+            HelpName = "TIME",
+            Required = true,
+        };
+        var yes = new Option<bool>("--yes") { Description = "Really delete (without it, prune only says how many findings it would delete)." };
+        var data = DataOption();
+        var command = new Command("prune",
+            "Delete old findings (retention): the rows and their full-text entries, oldest first, in short transactions, so a\n" +
+            "running sensor goes on writing meanwhile. Devices and baselines stay. The file keeps its size; SQLite reuses the space.\n" +
+            "Examples:\n" +
+            "  secmon findings prune --before 90d              how many findings are older than 90 days\n" +
+            "  secmon findings prune --before 90d --yes        delete them")
+        {
+            before, yes, data,
+        };
+        command.SetAction(result =>
+        {
+            var error = result.InvocationConfiguration.Error;
+            var text = result.GetValue(before)!;
+            if (!TimeBound.TryParse(text, DateTimeOffset.UtcNow, out var bound, out var problem))
+            {
+                return Fail(error, ExitCodes.Usage, "--before: " + problem);
+            }
+
+            return WithStore(result.GetValue(data)!, error, store =>
+            {
+                var count = store.CountBefore(bound);
+                var older = $"older than {Time.FormatMicros(bound)} in {store.DatabasePath}";
+                if (count == 0)
+                {
+                    error.WriteLine($"secmon: no findings {older}");
+                    return ExitCodes.Ok;
+                }
+
+                if (!result.GetValue(yes))
+                {
+                    return Fail(error, ExitCodes.Usage, $"prune would delete {count:N0} finding{(count == 1 ? "" : "s")} {older}; run again with --yes to delete them");
+                }
+
+                var deleted = store.Prune(bound, n =>
+                {
+                    if (CliHelpers.StderrIsTerminal)
+                    {
+                        error.Write($"\rsecmon: deleted {n:N0} of {count:N0}");
+                    }
+                });
+                if (CliHelpers.StderrIsTerminal && deleted > 0)
+                {
+                    error.WriteLine();
+                }
+
+                error.WriteLine($"secmon: deleted {deleted:N0} finding{(deleted == 1 ? "" : "s")} older than {Time.FormatMicros(bound)}");
+                return ExitCodes.Ok;
+            });
+        });
+        return command;
+    }
+
 
     /// <summary>The <c>--data DIR</c> option shared by the query commands.</summary>
     internal static Option<string> DataOption() => new("--data")

@@ -240,6 +240,45 @@ public sealed class FindingsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Prune_WithoutYes_SaysHowManyAndDeletesNothing()
+    {
+        var (code, _, stderr) = await SecMonRun.Run("findings", "prune", "--before", "30h", "--data", _data);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("would delete 30 findings older than", stderr, StringComparison.Ordinal);
+        Assert.Equal(60, SearchCount());
+    }
+
+    [Fact]
+    public async Task Prune_WithYes_DeletesTheOlderOnesOnly()
+    {
+        var (code, _, stderr) = await SecMonRun.Run("findings", "prune", "--before", "30h", "--yes", "--data", _data);
+
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("deleted 30 findings", stderr, StringComparison.Ordinal);
+        Assert.Equal(30, SearchCount());
+        var (again, _, nothing) = await SecMonRun.Run("findings", "prune", "--before", "30h", "--yes", "--data", _data);
+        Assert.Equal(ExitCodes.Ok, again);
+        Assert.Contains("no findings older than", nothing, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Prune_BadTime_UsageError()
+    {
+        var (code, _, stderr) = await SecMonRun.Run("findings", "prune", "--before", "last tuesday", "--yes", "--data", _data);
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--before", stderr, StringComparison.Ordinal);
+        Assert.Equal(60, SearchCount());
+    }
+
+    private int SearchCount()
+    {
+        using var store = FindingStore.Open(_data).Store!;
+        return (int)store.Count();
+    }
+
+    [Fact]
     public async Task Stats_Table_CountsPerRule()
     {
         var (code, stdout, _) = await SecMonRun.Run("findings", "stats", "--data", _data);
