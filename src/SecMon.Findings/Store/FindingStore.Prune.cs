@@ -34,12 +34,13 @@ public sealed partial class FindingStore
     /// </summary>
     /// <param name="beforeMicros">Capture time bound, UTC microseconds: older findings go.</param>
     /// <param name="progress">Called after each transaction with the number deleted so far.</param>
+    /// <param name="cancellationToken">Stops between transactions (what was committed stays deleted).</param>
     /// <exception cref="FindingStoreException">The database could not be written; what was committed stays deleted.</exception>
-    public long Prune(long beforeMicros, Action<long>? progress = null)
+    public long Prune(long beforeMicros, Action<long>? progress = null, CancellationToken cancellationToken = default)
     {
         var bound = RowKey.Lowest(beforeMicros);
         long deleted = 0;
-        while (true)
+        while (!cancellationToken.IsCancellationRequested)
         {
             int n;
             lock (_gate)
@@ -56,6 +57,8 @@ public sealed partial class FindingStore
             deleted += n;
             progress?.Invoke(deleted);
         }
+
+        return deleted;
     }
 
     private int PruneBatchBefore(long bound)

@@ -50,6 +50,7 @@ internal static class CaptureCommand
         var saveEvery = DurationOption("--save-every",
             "How often the device inventory and the learned baselines are saved to the store while capturing (default 1m);\n" +
             "findings are stored within a second regardless, and everything is saved when the capture stops.");
+        var retention = RetentionOption();
         var detect = new DetectOptions();
         var command = new Command("capture",
             "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
@@ -62,7 +63,7 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
             "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl")
         {
-            iface, bpf, events, duration, data, saveEvery,
+            iface, bpf, events, duration, data, saveEvery, retention,
         };
         foreach (var option in detect.All)
         {
@@ -93,7 +94,7 @@ internal static class CaptureCommand
             }
 
             return RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d, rules,
-                parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), ct);
+                parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), parse.GetValue(retention), ct);
         });
         return command;
     }
@@ -101,7 +102,7 @@ internal static class CaptureCommand
     /// <summary>Captures <paramref name="iface"/> until <paramref name="ct"/> is cancelled or <paramref name="duration"/>
     /// has passed, with <paramref name="rules"/> (null: dissect only); also the sensor of <c>secmon serve</c>.</summary>
     internal static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
-        DetectOptions.Values detect, RuleSet? rules, TimeSpan saveEvery, CancellationToken ct)
+        DetectOptions.Values detect, RuleSet? rules, TimeSpan saveEvery, TimeSpan? retention, CancellationToken ct)
     {
         var dataError = DataDirectory.TryEnsure(dataDir);
         if (dataError is not null)
@@ -160,6 +161,7 @@ internal static class CaptureCommand
             + (duration is null ? "; Ctrl+C to stop" : $" for {duration}"));
         var linkType = live.LinkType;
         var name = live.Name;
+        var pruning = store is not null && retention is { } keep ? PruneEveryHourAsync(store, keep, stop.Token) : Task.CompletedTask;
         live.Start();
         await live.ConsumeAsync(
             (data, originalLength, ts, number) => session.Engine.Process(linkType, data, originalLength, ts, name, number),
@@ -174,6 +176,8 @@ internal static class CaptureCommand
                     stop.Cancel(); // detection is gone (e.g. the disk is full): stop rather than capture blind
                 }
             }).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await pruning.ConfigureAwait(false);
         session.Engine.Complete();
         session.Stats.KernelDrops = stats.KernelDrops;
         session.Stats.ChannelDrops = stats.ChannelDrops;
@@ -202,6 +206,42 @@ internal static class CaptureCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The <c>--retention</c> option of the live commands (<c>capture</c>, <c>serve</c>).</summary>
+    internal static Option<TimeSpan?> RetentionOption() => DurationOption("--retention",
+        "Delete stored findings older than this (e.g. 90d) when the capture starts and every hour after (as 'secmon findings\n" +
+        "prune'); default: keep every finding.");
+
+    // Retention while a live capture runs: at the start and every hour, beside the writers (the store takes turns
+    // between them, a few thousand deletions per transaction).
+    private static async Task PruneEveryHourAsync(FindingStore store, TimeSpan keep, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var bound = Time.ToUnixMicros(DateTimeOffset.UtcNow - keep);
+            try
+            {
+                var deleted = await Task.Run(() => store.Prune(bound, cancellationToken: ct), CancellationToken.None).ConfigureAwait(false);
+                if (deleted > 0)
+                {
+                    Error($"retention: deleted {N(deleted)} finding{(deleted == 1 ? "" : "s")} older than {Time.FormatMicros(bound)}");
+                }
+            }
+            catch (FindingStoreException ex)
+            {
+                Error($"retention: {ex.Message}; the capture goes on, old findings stay until the next try");
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromHours(1), ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     // On the rules thread, once the findings are stored: a line each on stderr, or ECS JSON lines on stdout.

@@ -38,6 +38,7 @@ internal static class ServeCommand
         };
         var bpf = new Option<string?>("--bpf") { Description = "With --interface: BPF capture filter, e.g. \"tcp port 1883 or tcp port 8883\".", HelpName = "EXPR" };
         var saveEvery = CliHelpers.DurationOption("--save-every", "With --interface: how often devices and baselines are saved (default 1m).");
+        var retention = CaptureCommand.RetentionOption();
         var detect = new DetectOptions();
         var cmd = new Command("serve",
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
@@ -47,7 +48,7 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, detect.Rules, detect.Learning })
+        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning })
         {
             cmd.Options.Add(o);
         }
@@ -57,9 +58,9 @@ internal static class ServeCommand
             // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
             var sensorInterface = parse.GetValue(iface);
             var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
-            if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(bpf) is not null))
+            if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(bpf) is not null || parse.GetValue(retention) is not null))
             {
-                Console.Error.WriteLine("secmon: --rules, --learning and --bpf configure the sensor: give --interface IF too.");
+                Console.Error.WriteLine("secmon: --rules, --learning, --bpf and --retention configure the sensor: give --interface IF too.");
                 return ExitCodes.Usage;
             }
 
@@ -152,7 +153,7 @@ internal static class ServeCommand
                 // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var sensorRun = sensorInterface is null ? null : Task.Run(() => CaptureCommand.RunAsync(sensorInterface, parse.GetValue(bpf), null, null,
-                    parse.GetValue(opts.Data)!, sensor, rules, parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), stopSensor.Token), CancellationToken.None);
+                    parse.GetValue(opts.Data)!, sensor, rules, parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), parse.GetValue(retention), stopSensor.Token), CancellationToken.None);
                 var shutdown = server.WaitForShutdownAsync(cancellationToken);
                 if (sensorRun is null)
                 {

@@ -78,6 +78,45 @@ public sealed class LiveCaptureTests
         Assert.Contains(parsed, e => e.Type == "mqtt.publish" && e.Text("mqtt.topic") == "secmon/sigint");
     }
 
+    [RequiresRootFact("kill")]
+    public async Task Capture_Retention_OldFindingsDeletedAtStartRecentOnesKept()
+    {
+        using var dir = new TempDirectory();
+        var data = dir.File("data");
+        var now = SecMon.Core.Time.ToUnixMicros(DateTimeOffset.UtcNow);
+        var (oldId, recentId) = (new string('a', 32), new string('b', 32));
+        using (var store = SecMon.Findings.Store.FindingStore.Open(data).Store!)
+        {
+            store.Write([Finding(oldId, now - (40L * 86_400_000_000)), Finding(recentId, now - 3_600_000_000)]);
+        }
+
+        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
+            "capture", "--interface", "lo", "--bpf", "tcp port 9", "--retention", "30d", "--data", data, "--duration", "300s"));
+        Assert.True(await secmon.WaitForStdErrAsync("retention: deleted 1 finding", TimeSpan.FromSeconds(60)), $"no retention: {secmon.StdErr}");
+        await secmon.InterruptAsync();
+        Assert.Equal(0, await secmon.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        var (exit, found, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("findings", "search", "--json", "--data", data), TimeSpan.FromSeconds(60));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(recentId, found, StringComparison.Ordinal);
+        Assert.DoesNotContain(oldId, found, StringComparison.Ordinal);
+    }
+
+    private static SecMon.Core.Findings.Finding Finding(string id, long micros) => new()
+    {
+        Id = id,
+        TimestampMicros = micros,
+        RuleId = "SECMON-MQTT-0001",
+        RuleName = "MQTT session accepted without credentials",
+        Message = $"finding {id[..4]}",
+        Severity = SecMon.Core.Findings.Severity.Medium,
+        Category = ["network"],
+        EventType = ["info"],
+        RelatedIp = [],
+        RelatedUser = [],
+        Evidence = new Dictionary<string, object>(),
+    };
+
     [RequiresRootFact("mosquitto", "mosquitto_sub", "kill")]
     public async Task Capture_WildcardSubscription_AlertedAtOnceNotWhenTheHourCloses()
     {

@@ -35,6 +35,7 @@ public sealed class ServeCommandTests : IDisposable
     [InlineData("--rules", "rules")]
     [InlineData("--learning", "24h")]
     [InlineData("--bpf", "tcp port 1883")]
+    [InlineData("--retention", "90d")]
     public async Task Serve_SensorOptionsWithoutInterface_UsageError(string option, string value)
     {
         var (code, _, _) = await SecMonRun.Run("serve", option, value, "--ca-home", Path.Combine(_tmp, "certs"), "--data", Path.Combine(_tmp, "data"));
