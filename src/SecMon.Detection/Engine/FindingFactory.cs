@@ -133,6 +133,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
                 "distinct" => (t.Distinct ?? 0).ToString(CultureInfo.InvariantCulture),
                 "window" => t.WindowMicros is { } w ? Durations.Format(w) : "",
                 "device.id" => DeviceIds.Of(t.Subject.Flow, rule.Device),
+                "device" => DeviceWithAddress(t.Subject.Flow, rule.Device),
                 "value" => Sanitise(t.Value ?? "", MaxMessageValueLength),
                 "peers" => (t.Peers ?? 0).ToString(CultureInfo.InvariantCulture),
                 "rule.id" => rule.Id,
@@ -165,6 +166,14 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     }
 
     /// <summary>Removes control characters (log and terminal injection through client ids or topics) and bounds the length.</summary>
+    // {device}: the device id, and its address when the id is a MAC ("00-1A-2B-3C-4D-5E (10.0.0.5)"; "10.0.0.5").
+    private static string DeviceWithAddress(Core.Flows.FlowContext flow, DeviceSide side)
+    {
+        var id = DeviceIds.Of(flow, side);
+        var ip = DeviceIds.IpOf(flow, side);
+        return id == ip ? id : $"{id} ({ip})";
+    }
+
     public static string Sanitise(string s, int max)
     {
         var needs = s.Length > max;

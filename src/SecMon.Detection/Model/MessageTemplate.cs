@@ -12,7 +12,7 @@ internal sealed class MessageTemplate
     /// <summary>Placeholders that are not event fields.</summary>
     public static IReadOnlySet<string> Specials { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
-        "count", "distinct", "window", "device.id", "value", "peers", "rule.id", "rule.name",
+        "count", "distinct", "window", "device.id", "device", "value", "peers", "rule.id", "rule.name",
     };
 
     private MessageTemplate(IReadOnlyList<Part> parts) => Parts = parts;

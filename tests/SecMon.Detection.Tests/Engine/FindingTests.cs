@@ -152,6 +152,18 @@ public sealed class FindingTests
         Assert.Equal(expected, f.Message);
     }
 
+    [Theory]
+    [InlineData("02:00:00:00:00:07", "device 02-00-00-00-00-07 (10.0.0.7)")] // a MAC id: the address follows
+    [InlineData(null, "device 10.0.0.7")]                                       // an IP id: said once
+    public void Create_DevicePlaceholder_AddressOnlyWhenTheIdIsAMac(string? mac, string expected)
+    {
+        var rules = Load(OneRule("mqtt.connect", "", message: "device {device}"));
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(clientIp: "10.0.0.7", clientMac: mac), T0, 1)]));
+
+        Assert.Equal(expected, f.Message);
+    }
+
     [Fact]
     public void Suppression_ByNetworkTopicAndDevice_DropsMatchesAndCountsThem()
     {
