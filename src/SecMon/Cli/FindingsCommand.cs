@@ -97,7 +97,6 @@ internal static class FindingsCommand
         return command;
     }
 
-
     /// <summary>The <c>--data DIR</c> option shared by the query commands.</summary>
     internal static Option<string> DataOption() => new("--data")
     {
