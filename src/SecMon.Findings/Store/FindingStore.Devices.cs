@@ -238,9 +238,32 @@ public sealed partial class FindingStore
     /// <exception cref="FindingStoreException">Kind <see cref="StoreErrorKind.BadInput"/>, listing every bad line.</exception>
     public int ImportBaselines(TextReader input, bool replace = false)
     {
+        var (rows, errors) = ReadBaselineExport(input);
+        if (errors.Count > 0)
+        {
+            throw new FindingStoreException(new StoreError(StoreErrorKind.BadInput, DatabasePath,
+                $"{errors.Count} bad baseline line(s), nothing imported: " + string.Join("; ", errors.Select(e => $"line {e.Line}: {e.Problem}"))));
+        }
+
+        return ImportBaselines(rows, replace);
+    }
+
+    /// <summary>Stores baselines read by <see cref="ReadBaselineExport"/>, keeping their exported update times.</summary>
+    /// <param name="rows">The baselines.</param>
+    /// <param name="replace">Delete every other stored baseline in the same transaction.</param>
+    public int ImportBaselines(IEnumerable<ExportedBaseline> rows, bool replace = false)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        return SaveBaselines(rows.Select(r => (r.DeviceId, r.Json, r.UpdatedMicros)), replace);
+    }
+
+    /// <summary>Parses lines written by <see cref="ExportBaselines"/>: every well-formed line, and every bad one with
+    /// its line number and what is wrong (blank lines are skipped).</summary>
+    public static (List<ExportedBaseline> Rows, List<(int Line, string Problem)> Errors) ReadBaselineExport(TextReader input)
+    {
         ArgumentNullException.ThrowIfNull(input);
-        var rows = new List<(string, string, long)>();
-        var errors = new List<string>();
+        var rows = new List<ExportedBaseline>();
+        var errors = new List<(int, string)>();
         var lineNumber = 0;
         while (input.ReadLine() is { } line)
         {
@@ -259,25 +282,19 @@ public sealed partial class FindingStore
                     || !root.TryGetProperty("baseline", out var baseline)
                     || !root.TryGetProperty("updated", out var updated) || !updated.TryGetDateTimeOffset(out var when))
                 {
-                    errors.Add($"line {lineNumber}: expected {{\"device_id\": text, \"updated\": date, \"baseline\": JSON}}");
+                    errors.Add((lineNumber, "expected {\"device_id\": text, \"updated\": date, \"baseline\": JSON}"));
                     continue;
                 }
 
-                rows.Add((id.GetString()!, baseline.GetRawText(), Time.ToUnixMicros(when)));
+                rows.Add(new ExportedBaseline(lineNumber, id.GetString()!, baseline.GetRawText(), Time.ToUnixMicros(when)));
             }
             catch (JsonException ex)
             {
-                errors.Add($"line {lineNumber}: not JSON ({ex.Message})");
+                errors.Add((lineNumber, $"not JSON ({ex.Message})"));
             }
         }
 
-        if (errors.Count > 0)
-        {
-            throw new FindingStoreException(new StoreError(StoreErrorKind.BadInput, DatabasePath,
-                $"{errors.Count} bad baseline line(s), nothing imported: " + string.Join("; ", errors)));
-        }
-
-        return SaveBaselines(rows, replace);
+        return (rows, errors);
     }
 
     private static bool IsJson(string? json)
@@ -361,3 +378,10 @@ public sealed partial class FindingStore
         return [.. result];
     }
 }
+
+/// <summary>One line of a baselines export (<see cref="FindingStore.ExportBaselines"/>).</summary>
+/// <param name="Line">Its line number in the input.</param>
+/// <param name="DeviceId">The key it is stored under.</param>
+/// <param name="Json">The baseline document.</param>
+/// <param name="UpdatedMicros">When it was last saved, UTC microseconds.</param>
+public sealed record ExportedBaseline(int Line, string DeviceId, string Json, long UpdatedMicros);

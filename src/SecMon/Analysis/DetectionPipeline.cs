@@ -57,7 +57,9 @@ internal sealed class DetectionPipeline : ITickSink
             try
             {
                 baselines = BaselineModel.Import(json, baselineOptions);
-                BaselineNote = DescribeResumed(baselines, baselineOptions is not null, store.DatabasePath);
+                // This run's --learning applies to a baseline still learning (a finished one keeps what it learned).
+                var change = baselineOptions is null ? (LearningChange?)null : baselines.ApplyLearningOptions();
+                BaselineNote = DescribeResumed(baselines, change, store.DatabasePath);
             }
             catch (FormatException ex)
             {
@@ -126,11 +128,11 @@ internal sealed class DetectionPipeline : ITickSink
         }
     }
 
-    private static string DescribeResumed(BaselineModel model, bool learningGiven, string databasePath)
+    private static string DescribeResumed(BaselineModel model, LearningChange? change, string databasePath)
     {
         static string T(long? micros) => micros is { } m ? Time.FormatMicros(m) : "?";
         var from = $"baselines continue from earlier runs ({databasePath})";
-        if (!learningGiven)
+        if (change is null)
         {
             return model.Learned
                 ? $"{from}: learned from {T(model.LearningStartMicros)} to {T(model.LearningEndMicros)}"
@@ -138,7 +140,7 @@ internal sealed class DetectionPipeline : ITickSink
                 : $"{from}: learning since {T(model.LearningStartMicros)}, until {T(model.LearningEndMicros)} of capture time";
         }
 
-        return model.ApplyLearningOptions() switch
+        return change switch
         {
             LearningChange.AlreadyLearned => $"{from}: learned from {T(model.LearningStartMicros)} to {T(model.LearningEndMicros)}; " +
                 "--learning does not change a finished baseline ('secmon baselines reset --yes' first to learn anew)",

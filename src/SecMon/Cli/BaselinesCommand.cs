@@ -195,7 +195,7 @@ internal static class BaselinesCommand
             }
 
             var name = path == "-" ? "stdin" : path;
-            var problems = CheckModels(text, name);
+            var (rows, problems) = CheckModels(text, name);
             if (problems.Count > 0)
             {
                 foreach (var p in problems)
@@ -222,7 +222,7 @@ internal static class BaselinesCommand
             {
                 try
                 {
-                    var n = store.ImportBaselines(new StringReader(text), replace: true);
+                    var n = store.ImportBaselines(rows, replace: true);
                     error.WriteLine($"secmon: imported {n} baseline model{(n == 1 ? "" : "s")} from {name} into {store.DatabasePath}");
                     return ExitCodes.Ok;
                 }
@@ -308,59 +308,37 @@ internal static class BaselinesCommand
     }
 
     // Every line of an export must carry the detection pipeline's model in a form it can read; file:line: problem each.
-    private static List<string> CheckModels(string text, string name)
+    private static (List<ExportedBaseline> Rows, List<string> Problems) CheckModels(string text, string name)
     {
-        var problems = new List<string>();
-        var lineNumber = 0;
-        var models = 0;
-        foreach (var line in text.Split('\n'))
+        var (rows, errors) = FindingStore.ReadBaselineExport(new StringReader(text));
+        foreach (var row in rows)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (row.DeviceId != DetectionPipeline.BaselineKey)
             {
+                errors.Add((row.Line, $"device_id '{row.DeviceId}' is not a SecMon baseline model (exports hold '{DetectionPipeline.BaselineKey}')"));
                 continue;
             }
 
             try
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("device_id", out var id) || id.ValueKind != JsonValueKind.String
-                    || !root.TryGetProperty("baseline", out var baseline) || !root.TryGetProperty("updated", out var updated)
-                    || !updated.TryGetDateTimeOffset(out _))
-                {
-                    problems.Add($"{name}:{lineNumber}: expected {{\"device_id\": \"{DetectionPipeline.BaselineKey}\", \"updated\": date, \"baseline\": {{...}}}} " +
-                        "as 'secmon baselines export' writes it");
-                    continue;
-                }
-
-                if (id.GetString() != DetectionPipeline.BaselineKey)
-                {
-                    problems.Add($"{name}:{lineNumber}: device_id '{id.GetString()}' is not a SecMon baseline model (exports hold '{DetectionPipeline.BaselineKey}')");
-                    continue;
-                }
-
-                BaselineModel.Import(baseline.GetRawText());
-                models++;
-            }
-            catch (JsonException ex)
-            {
-                problems.Add($"{name}:{lineNumber}: not JSON ({ex.Message})");
+                BaselineModel.Import(row.Json);
             }
             catch (FormatException ex)
             {
-                problems.Add($"{name}:{lineNumber}: {ex.Message}");
+                errors.Add((row.Line, ex.Message));
             }
         }
 
-        if (problems.Count == 0 && models != 1)
+        var problems = errors.OrderBy(e => e.Line).Select(e => $"{name}:{e.Line}: {e.Problem}").ToList();
+
+        if (problems.Count == 0 && rows.Count != 1)
         {
-            problems.Add(models == 0
+            problems.Add(rows.Count == 0
                 ? $"{name}: no baselines in it (an export holds one line; 'secmon baselines export FILE' writes one)"
-                : $"{name}: {models} baseline models; an export holds one (which would win is not clear: keep one line)");
+                : $"{name}: {rows.Count} baseline models; an export holds one (which would win is not clear: keep one line)");
         }
 
-        return problems;
+        return (rows, problems);
     }
 
     private static string LearningLine(BaselineModel model)

@@ -76,8 +76,7 @@ internal static class CaptureCommand
             var d = detect.Read(parse, eventsPath);
             if (d?.Learning?.Share is not null)
             {
-                Error("--learning: a share of the capture (25%) needs capture files (secmon analyze); " +
-                    "live capture learns for a duration (--learning 1h) or until a time (--learning 2026-11-24T08:00:00Z)");
+                Error(LearningSpec.ShareNeedsFiles);
                 d = null;
             }
 

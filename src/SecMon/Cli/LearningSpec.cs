@@ -14,6 +14,10 @@ internal sealed record LearningSpec(TimeSpan? Duration, double? Share, long? Unt
     /// <summary>What the option's help says about its forms.</summary>
     public const string Forms = "a duration (10m, 1h), a share of the input files' time span (25%), or the capture time learning ends at (2026-11-24T08:00:00Z)";
 
+    /// <summary>Why a live command (<c>capture</c>, <c>serve</c>) refuses a share of the capture.</summary>
+    public const string ShareNeedsFiles = "--learning: a share of the capture (25%) needs capture files (secmon analyze); " +
+        "live capture learns for a duration (--learning 1h) or until a time (--learning 2026-11-24T08:00:00Z)";
+
     /// <summary>Parses one of the three forms; false with what is wrong.</summary>
     public static bool TryParse(string? text, out LearningSpec? spec, out string error)
     {

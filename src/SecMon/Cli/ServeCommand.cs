@@ -66,7 +66,7 @@ internal static class ServeCommand
 
             if (sensor.Learning?.Share is not null)
             {
-                Console.Error.WriteLine("secmon: --learning: a share of the capture (25%) needs capture files; the sensor learns for a duration (24h) or until a time.");
+                Console.Error.WriteLine("secmon: " + LearningSpec.ShareNeedsFiles);
                 return ExitCodes.Usage;
             }
 
