@@ -28,7 +28,7 @@ for (var round = 1; round <= rounds; round++)
     });
     Measure("read + decode + flows + reassembly", path, (files, stats) =>
     {
-        var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: []);
+        var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: new SecMon.Capture.Protocols.ProtocolCatalogue([]));
         engine.Run(files, null, CancellationToken.None);
         return stats.Packets;
     });

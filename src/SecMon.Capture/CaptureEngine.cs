@@ -16,13 +16,15 @@ internal sealed class CaptureEngine
     private long _packetNumber;
     private PacketMeta _last;
 
-    /// <summary>Creates an engine that sends events to <paramref name="events"/>.</summary>
+    /// <summary>Creates an engine that sends events to <paramref name="events"/>, dissecting the protocols of
+    /// <paramref name="protocols"/> (default: every shipped protocol).</summary>
     public CaptureEngine(CaptureOptions options, IEventSink events, IDiagnosticSink diagnostics, CaptureStats stats, SecretHasher secretHasher,
-        IReadOnlyList<IStreamProtocol>? protocols = null)
+        ProtocolCatalogue? protocols = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _stats = stats;
         _diagnostics = diagnostics;
+        var catalogue = protocols ?? ProtocolCatalogue.Shipped;
         var services = new ProtocolServices
         {
             Events = events,
@@ -30,9 +32,14 @@ internal sealed class CaptureEngine
             Stats = stats,
             SecretHasher = secretHasher,
             Options = options,
+            Catalogue = catalogue,
         };
-        var registry = protocols ?? ProtocolRegistry.StreamProtocols;
-        _processor = new PacketProcessor(options, stats, diagnostics, flow => new StreamDispatcher(flow, services, registry));
+        var stream = catalogue.Stream;
+        var datagram = catalogue.Datagram;
+        _processor = new PacketProcessor(options, stats, diagnostics,
+            flow => stream.Count == 0 ? null : new StreamDispatcher(flow, services, stream),
+            datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
+            catalogue.IsServicePort);
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

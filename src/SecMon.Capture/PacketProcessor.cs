@@ -26,6 +26,8 @@ internal sealed class PacketProcessor
     private readonly CaptureStats _stats;
     private readonly IDiagnosticSink _diagnostics;
     private readonly Func<FlowContext, IStreamSession?> _tcpSessionFactory;
+    private readonly Func<FlowContext, IDatagramSession?>? _udpSessionFactory;
+    private readonly Func<ushort, bool> _isServicePort;
     private readonly FlowTable _flows;
     private readonly Ipv4Defragmenter _defragmenter;
     private readonly ReassemblyContext _reassembly;
@@ -41,8 +43,14 @@ internal sealed class PacketProcessor
     /// <param name="diagnostics">Where malformed input, gaps and hit limits are reported.</param>
     /// <param name="tcpSessionFactory">Given the to-server context of a TCP flow when its first payload arrives;
     /// returns the protocol session, or null to ignore the flow's payload (it is still tracked and counted).</param>
+    /// <param name="udpSessionFactory">The same for UDP flows, asked on a flow's first datagram; null: UDP flows are
+    /// tracked and counted only.</param>
+    /// <param name="isServicePort">Which ports are servers' (to tell the sides of a flow whose opening was not seen);
+    /// default: the shipped catalogue's (<see cref="ProtocolCatalogue.IsServicePort"/>).</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
-                           Func<FlowContext, IStreamSession?> tcpSessionFactory)
+                           Func<FlowContext, IStreamSession?> tcpSessionFactory,
+                           Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
+                           Func<ushort, bool>? isServicePort = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -52,15 +60,13 @@ internal sealed class PacketProcessor
         _stats = stats;
         _diagnostics = diagnostics;
         _tcpSessionFactory = tcpSessionFactory;
+        _udpSessionFactory = udpSessionFactory;
+        _isServicePort = isServicePort ?? ProtocolCatalogue.Shipped.IsServicePort;
         _maxFlows = Math.Max(1, options.MaxFlows);
         _flows = new FlowTable(Math.Min(_maxFlows, 4096));
         _defragmenter = new Ipv4Defragmenter(options, stats);
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
     }
-
-    /// <summary>Receives UDP payloads. Null today: UDP flows are tracked and counted but not dissected yet; a UDP
-    /// protocol (CoAP, DNS) plugs in here.</summary>
-    public IDatagramHandler? DatagramHandler { get; init; }
 
     /// <summary>The flow table (for tests and the run summary).</summary>
     public FlowTable Flows => _flows;
@@ -381,7 +387,7 @@ internal sealed class PacketProcessor
         }
         else
         {
-            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort);
+            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
             openerSeen = false;
         }
 
@@ -410,29 +416,56 @@ internal sealed class PacketProcessor
         if (flow is null)
         {
             // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
-            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort);
+            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
             flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
             _stats.UdpFlows++;
         }
 
         var direction = flow.DirectionOf(sourceIsA);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
-        var handler = DatagramHandler;
-        if (handler is not null)
+        if (!flow.SessionRequested && _udpSessionFactory is not null)
+        {
+            flow.SessionRequested = true;
+            flow.DatagramSession = Isolated(flow, meta, "creating the protocol session", () => _udpSessionFactory(flow.ToServer));
+        }
+
+        if (flow.DatagramSession is { } session)
         {
             try
             {
-                handler.OnDatagram(flow.Context(direction), packet.Payload, meta);
+                session.OnDatagram(direction, packet.Payload, meta);
             }
 #pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
             catch (Exception ex) when (ex is not OutOfMemoryException)
 #pragma warning restore CA1031
             {
-                _stats.MalformedMessages++;
-                _diagnostics.Report(DiagnosticKind.MalformedProtocol, meta,
-                    $"the datagram handler failed with {ex.GetType().Name} on flow {ReassemblyContext.Describe(flow)}");
+                Failed(flow, meta, "a datagram", ex);
             }
         }
+    }
+
+    // A datagram session's bug costs its flow, never the capture: counted, said once, the flow left undissected.
+    private IDatagramSession? Isolated(Flow flow, in PacketMeta meta, string what, Func<IDatagramSession?> action)
+    {
+        try
+        {
+            return action();
+        }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            Failed(flow, meta, what, ex);
+            return null;
+        }
+    }
+
+    private void Failed(Flow flow, in PacketMeta meta, string what, Exception ex)
+    {
+        _stats.MalformedMessages++;
+        _diagnostics.Report(DiagnosticKind.MalformedProtocol, meta,
+            $"the protocol session of flow {ReassemblyContext.Describe(flow)} failed on {what} with {ex.GetType().Name}; the flow is no longer dissected");
+        flow.DatagramSession = null;
     }
 
     private Flow CreateFlow(ref DecodedPacket packet, in FlowKey key, bool sourceIsA, bool senderIsClient, bool openerSeen,
@@ -540,6 +573,22 @@ internal sealed class PacketProcessor
         flow.CloseReason = reason;
         if (!flow.IsTcp)
         {
+            if (flow.DatagramSession is { } datagrams)
+            {
+                try
+                {
+                    datagrams.OnClose(meta);
+                }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+                {
+                    Failed(flow, meta, "closing", ex);
+                }
+
+                flow.DatagramSession = null;
+            }
+
             return;
         }
 
@@ -568,10 +617,14 @@ internal sealed class PacketProcessor
     /// marks the server; when both or neither do, the lower port is the server if both look like services,
     /// otherwise the first sender is the client.
     /// </summary>
-    internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort)
+    internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort) =>
+        SenderLooksLikeClient(sourcePort, destinationPort, ProtocolCatalogue.Shipped.IsServicePort);
+
+    /// <summary>As <see cref="SenderLooksLikeClient(ushort, ushort)"/>, with the run's idea of service ports.</summary>
+    internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort, Func<ushort, bool> isServicePort)
     {
-        var sourceIsService = IsServerPort(sourcePort);
-        var destinationIsService = IsServerPort(destinationPort);
+        var sourceIsService = isServicePort(sourcePort);
+        var destinationIsService = isServicePort(destinationPort);
         if (sourceIsService != destinationIsService)
         {
             return destinationIsService;
@@ -584,13 +637,4 @@ internal sealed class PacketProcessor
 
         return true;
     }
-
-    /// <summary>Ports below 1024 and well-known service ports at or above it (IANA registrations).</summary>
-    internal static bool IsServerPort(ushort port) => port < 1024 || port switch
-    {
-        1433 or 1521 or 1883 or 1900 or 2049 or 2404 or 3306 or 3389 or 4840 or 5060 or 5061 or 5353 or 5432 or
-        5671 or 5672 or 5683 or 5684 or 5900 or 6379 or 6443 or 8000 or 8080 or 8081 or 8443 or 8883 or 8888 or
-        9000 or 9092 or 9200 or 11211 or 20000 or 27017 or 44818 or 47808 or 61613 or 61614 => true,
-        _ => false,
-    };
 }

@@ -189,21 +189,58 @@ public sealed class PacketProcessorTests
     }
 
     [Fact]
-    public void Process_Udp_TrackedCountedAndHandedToTheDatagramHandler()
+    public void Process_Udp_TrackedCountedHandedToTheDatagramSessionAndClosedAtTheEnd()
     {
-        var handler = new RecordingDatagrams();
-        var p = new PacketProcessor(new CaptureOptions(), _stats, _diagnostics, _factory.Create) { DatagramHandler = handler };
+        var session = new RecordingDatagrams();
+        var created = new List<FlowContext>();
+        var p = new PacketProcessor(new CaptureOptions(), _stats, _diagnostics, _factory.Create,
+            flow => { created.Add(flow); return session; });
         var request = TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, TestFrames.Udp(40000, 5683, "GET"u8));
         var response = TestFrames.Ipv4("10.0.0.1", "10.0.0.2", 17, TestFrames.Udp(5683, 40000, "2.05"u8));
 
         p.Process(LinkTypes.Ipv4, request, request.Length, Meta(1));
         p.Process(LinkTypes.Ipv4, response, response.Length, Meta(2));
+        p.Complete(Meta(3));
 
-        Assert.Equal(["ToServer 10.0.0.2:40000 GET", "ToClient 10.0.0.1:5683 2.05"], handler.Seen);
+        Assert.Equal(["ToServer GET", "ToClient 2.05", "close"], session.Seen);
+        var flow = Assert.Single(created);
+        Assert.Equal(("10.0.0.2", 40000, FlowDirection.ToServer), (flow.SourceIp, flow.SourcePort, flow.Direction));
         Assert.Equal(1, _stats.UdpFlows);
         Assert.Equal(1, _stats.Flows);
         Assert.Empty(_factory.Sessions);
-        Assert.True(Assert.Single(p.Flows.All).ToServer.OpenerSeen);
+        Assert.True(flow.OpenerSeen);
+    }
+
+    [Fact]
+    public void Process_UdpIdleTimeout_ClosesTheDatagramSession()
+    {
+        var session = new RecordingDatagrams();
+        var p = new PacketProcessor(new CaptureOptions { UdpIdleTimeoutMicros = 5_000_000 }, _stats, _diagnostics, _factory.Create, _ => session);
+        var request = TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, TestFrames.Udp(40000, 5683, "GET"u8));
+        var later = TestFrames.Ipv4("10.0.0.3", "10.0.0.1", 17, TestFrames.Udp(40001, 5683, "GET"u8));
+
+        p.Process(LinkTypes.Ipv4, request, request.Length, Meta(1));
+        p.Process(LinkTypes.Ipv4, later, later.Length, Meta(2) with { TimestampMicros = 1_700_000_060_000_000 });
+
+        Assert.Equal(["ToServer GET", "close", "ToServer GET"], session.Seen);
+        Assert.Equal(1, _stats.FlowTimeouts);
+    }
+
+    [Fact]
+    public void Process_DatagramSessionThrows_ReportedOnceAndTheFlowIsNoLongerDissected()
+    {
+        var calls = 0;
+        var p = new PacketProcessor(new CaptureOptions(), _stats, _diagnostics, _factory.Create, _ => new ThrowingDatagrams(() => calls++));
+        var request = TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, TestFrames.Udp(40000, 5683, "GET"u8));
+
+        p.Process(LinkTypes.Ipv4, request, request.Length, Meta(1));
+        p.Process(LinkTypes.Ipv4, request, request.Length, Meta(2));
+        p.Complete(Meta(3));
+
+        Assert.Equal(1, calls);
+        Assert.Equal(1, _stats.MalformedMessages);
+        var message = Assert.Single(_diagnostics.Of(DiagnosticKind.MalformedProtocol));
+        Assert.DoesNotContain("secret", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -294,12 +331,25 @@ public sealed class PacketProcessorTests
         Assert.Equal(1, _stats.TcpFlows);
     }
 
-    private sealed class RecordingDatagrams : IDatagramHandler
+    private sealed class RecordingDatagrams : IDatagramSession
     {
         public List<string> Seen { get; } = [];
 
-        public void OnDatagram(FlowContext flow, ReadOnlySpan<byte> payload, in PacketMeta meta) =>
-            Seen.Add($"{flow.Direction} {flow.SourceIp}:{flow.SourcePort} {System.Text.Encoding.ASCII.GetString(payload)}");
+        public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta) =>
+            Seen.Add($"{direction} {System.Text.Encoding.ASCII.GetString(payload)}");
+
+        public void OnClose(in PacketMeta meta) => Seen.Add("close");
+    }
+
+    private sealed class ThrowingDatagrams(Action called) : IDatagramSession
+    {
+        public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
+        {
+            called();
+            throw new InvalidOperationException("secret payload");
+        }
+
+        public void OnClose(in PacketMeta meta) => throw new InvalidOperationException("secret");
     }
 
     private sealed class ThrowingSession : IStreamSession

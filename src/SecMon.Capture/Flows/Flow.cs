@@ -85,8 +85,11 @@ internal sealed class Flow
     /// <summary>The server's stream (TCP only).</summary>
     public TcpStream? ServerStream { get; set; }
 
-    /// <summary>The protocol session; null until the first payload asked the factory, or when it declined.</summary>
+    /// <summary>The protocol session (TCP); null until the first payload asked the factory, or when it declined.</summary>
     public IStreamSession? Session { get; set; }
+
+    /// <summary>The protocol session (UDP); null until the first datagram asked the factory, or when it declined.</summary>
+    public IDatagramSession? DatagramSession { get; set; }
 
     /// <summary>True once the session factory was asked (it is asked at most once per flow).</summary>
     public bool SessionRequested { get; set; }

@@ -1,4 +1,3 @@
-using SecMon.Core.Events;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Protocols;
@@ -16,21 +15,12 @@ internal enum ProbeResult
 
 /// <summary>
 /// An application protocol carried over TCP: a probe that recognises it from its first bytes (the port is
-/// only a hint), and a factory for its per-flow session. One implementation per folder under Protocols/,
-/// listed once in <see cref="ProtocolRegistry"/>.
+/// only a hint, used when no probe recognised a stream, e.g. a capture that starts mid-stream), and a factory for
+/// its per-flow session, fed the reassembled bytes. One implementation per folder under Protocols/, listed once in
+/// <see cref="ProtocolCatalogue.Shipped"/>.
 /// </summary>
-internal interface IStreamProtocol
+internal interface IStreamProtocol : IProtocol
 {
-    /// <summary>Short name, as in <c>network.protocol</c> (<c>mqtt</c>, <c>tls</c>).</summary>
-    string Name { get; }
-
-    /// <summary>Server ports where this protocol is usual. Used only when no probe recognised a stream
-    /// (a capture that starts mid-stream), never to refuse content a probe recognised.</summary>
-    IReadOnlyList<int> PortHints { get; }
-
-    /// <summary>The schemas of every event type this protocol emits.</summary>
-    IReadOnlyList<EventSchema> EventSchemas { get; }
-
     /// <summary>Looks at the bytes a direction has sent so far (from its start). Pure: no state, no allocation.</summary>
     ProbeResult Probe(ReadOnlySpan<byte> data, FlowDirection direction);
 
@@ -55,7 +45,8 @@ internal interface IStreamSession
     void OnClose(in PacketMeta meta);
 }
 
-/// <summary>What a session may use: the event sink, diagnostics, options.</summary>
+/// <summary>What a session may use: the event sink, diagnostics, options, and the catalogue (a protocol that carries
+/// another, as WebSocket carries MQTT, finds the inner one there by name).</summary>
 internal sealed class ProtocolServices
 {
     /// <summary>Where events go.</summary>
@@ -73,4 +64,7 @@ internal sealed class ProtocolServices
 
     /// <summary>Capture options (limits).</summary>
     public required CaptureOptions Options { get; init; }
+
+    /// <summary>The protocols of this run.</summary>
+    public ProtocolCatalogue Catalogue { get; init; } = ProtocolCatalogue.Shipped;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using SecMon.Capture;
 using SecMon.Capture.Output;
+using SecMon.Capture.Protocols;
 using SecMon.Core;
 using SecMon.Core.Events;
 
@@ -17,7 +18,7 @@ internal sealed class AnalysisSession : IDisposable
 
     /// <summary>Creates the session; <paramref name="eventsOut"/> receives JSON lines when given;
     /// <paramref name="consumers"/> (detection, inventory) see every event after it is written.</summary>
-    public AnalysisSession(CaptureOptions options, SecretHasher hasher, Stream? eventsOut, params IEventSink[] consumers)
+    public AnalysisSession(CaptureOptions options, ProtocolCatalogue protocols, SecretHasher hasher, Stream? eventsOut, params IEventSink[] consumers)
     {
         Diagnostics = new DiagnosticReporter(Console.Error);
         var sinks = new List<IEventSink> { Counter };
@@ -28,7 +29,7 @@ internal sealed class AnalysisSession : IDisposable
         }
 
         sinks.AddRange(consumers);
-        Engine = new CaptureEngine(options, new FanOutSink([.. sinks]), Diagnostics, Stats, hasher);
+        Engine = new CaptureEngine(options, new FanOutSink([.. sinks]), Diagnostics, Stats, hasher, protocols);
     }
 
     /// <summary>Counters.</summary>
@@ -63,7 +64,7 @@ internal sealed class AnalysisSession : IDisposable
             : new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
 
     /// <summary>All known event types (for rule validation).</summary>
-    public static IReadOnlyList<EventSchema> EventSchemas => Capture.Protocols.ProtocolRegistry.EventSchemas;
+    public static IReadOnlyList<EventSchema> EventSchemas => ProtocolCatalogue.Shipped.EventSchemas;
 
     /// <inheritdoc />
     public void Dispose() => _eventWriter?.Dispose();

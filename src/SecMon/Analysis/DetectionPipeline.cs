@@ -7,16 +7,19 @@ using SecMon.Detection.Baselines;
 using SecMon.Detection.Inventory;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
+using SecMon.Hosting.Sinks;
 
 namespace SecMon.Analysis;
 
 /// <summary>
 /// The detection half of an analysis: every event goes through the rules (this sink) and the device inventory
 /// (<see cref="InventorySink"/>, a sink of its own so that the two can run on separate threads); findings are
-/// written to the store in batches (one transaction each) as they come, so a long run loses nothing if stopped.
-/// At the end, once both sinks have seen every event, <see cref="Complete"/> saves the inventory and the learned
-/// baselines. Live capture ticks it (<see cref="Tick"/>): windows close on the wall clock and what was found is
-/// written at once, so a finding waits at most a second for the store.
+/// handed to the finding outputs (the store, and whatever else is configured, each on its own thread) in batches as
+/// they come, so a long run loses nothing if stopped. At the end, once both sinks have seen every event,
+/// <see cref="Complete"/> saves the inventory and the learned baselines in the store. Live capture ticks it
+/// (<see cref="Tick"/>): windows close on the wall clock and what was found is handed over at once, so a finding
+/// waits at most a second for the outputs. Saving devices or baselines that fails is remembered
+/// (<see cref="StateError"/>), never thrown at the rules thread.
 /// </summary>
 internal sealed class DetectionPipeline : ITickSink
 {
@@ -28,27 +31,29 @@ internal sealed class DetectionPipeline : ITickSink
     private const int BatchSize = 10_000;
     private readonly DetectionEngine _engine;
     private readonly FindingStore? _store;
+    private readonly FindingOutputs? _outputs;
     private readonly List<Finding> _pending = [];
     private readonly bool _keepFindings;
-    private readonly Action<IReadOnlyList<Finding>>? _found;
     private readonly TimeSpan? _saveEvery;
     private long _lastSave = Environment.TickCount64;
+    private InventoryFeed? _inventoryFeed;
+    private string? _stateError;
 
-    /// <summary>Creates the pipeline; <paramref name="store"/> null means findings are only kept in memory.</summary>
+    /// <summary>Creates the pipeline.</summary>
     /// <param name="rules">The loaded rules.</param>
-    /// <param name="store">Where findings, devices and baselines go; null: nowhere.</param>
+    /// <param name="store">Where devices and baselines are kept (and earlier baselines read); null: nowhere.</param>
+    /// <param name="outputs">Where findings go; null: only kept in memory.</param>
     /// <param name="baselineOptions">Baseline learning options; defaults when null.</param>
     /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis); a live capture
     /// that runs for days does not, and counts them in <see cref="Tally"/> only.</param>
-    /// <param name="found">Called on the rules thread with each group of findings once they are stored.</param>
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
     /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
-    public DetectionPipeline(RuleSet rules, FindingStore? store, BaselineOptions? baselineOptions = null, bool keepFindings = true,
-        Action<IReadOnlyList<Finding>>? found = null, TimeSpan? saveEvery = null)
+    public DetectionPipeline(RuleSet rules, FindingStore? store, FindingOutputs? outputs, BaselineOptions? baselineOptions = null,
+        bool keepFindings = true, TimeSpan? saveEvery = null)
     {
         _store = store;
+        _outputs = outputs;
         _keepFindings = keepFindings;
-        _found = found;
         _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
         if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
@@ -90,14 +95,15 @@ internal sealed class DetectionPipeline : ITickSink
     /// <summary>Findings of this run counted by rule (always kept).</summary>
     public FindingsTally Tally { get; } = new();
 
-    /// <summary>Findings newly stored (not already in the store from an earlier run of the same capture).</summary>
-    public int Inserted { get; private set; }
-
     /// <summary>The device inventory built from the events.</summary>
     public DeviceInventory Inventory { get; } = new();
 
     /// <summary>Feeds <see cref="Inventory"/>: give it every event, as this sink gets them.</summary>
-    public IEventSink InventorySink => new InventoryFeed(Inventory, _store, _saveEvery);
+    public IEventSink InventorySink => _inventoryFeed ??= new InventoryFeed(Inventory, _store, _saveEvery);
+
+    /// <summary>The first failure to save baselines or devices in the store (one line), or null.</summary>
+    public string? StateError => _stateError ?? _inventoryFeed?.Error;
+
 
     /// <summary>Detection counters.</summary>
     public DetectionStats Stats => _engine.Stats;
@@ -110,9 +116,9 @@ internal sealed class DetectionPipeline : ITickSink
     {
         Add(_engine.Tick());
         Flush();
-        if (_store is not null && InventoryFeed.Due(_saveEvery, ref _lastSave))
+        if (_store is not null && _stateError is null && InventoryFeed.Due(_saveEvery, ref _lastSave))
         {
-            _store.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+            SaveBaselines();
         }
     }
 
@@ -123,8 +129,28 @@ internal sealed class DetectionPipeline : ITickSink
         Flush();
         if (_store is not null)
         {
-            _store.UpsertDevices(Inventory.Devices);
-            _store.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+            try
+            {
+                _store.UpsertDevices(Inventory.Devices);
+            }
+            catch (FindingStoreException ex)
+            {
+                _stateError ??= $"the device inventory was not saved: {ex.Message}";
+            }
+
+            SaveBaselines();
+        }
+    }
+
+    private void SaveBaselines()
+    {
+        try
+        {
+            _store!.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+        }
+        catch (FindingStoreException ex)
+        {
+            _stateError ??= $"the learned baselines were not saved: {ex.Message}";
         }
     }
 
@@ -177,17 +203,12 @@ internal sealed class DetectionPipeline : ITickSink
             return;
         }
 
-        if (_store is not null)
-        {
-            Inserted += _store.Write(_pending);
-        }
-
+        _outputs?.Publish(_pending);
         foreach (var f in _pending)
         {
             Tally.Add(f);
         }
 
-        _found?.Invoke(_pending);
         _pending.Clear();
     }
 }
@@ -198,15 +219,25 @@ internal sealed class InventoryFeed(DeviceInventory inventory, FindingStore? sto
 {
     private long _lastSave = Environment.TickCount64;
 
+    /// <summary>The first failure to save the inventory while live (one line), or null; saving stops after it.</summary>
+    public string? Error { get; private set; }
+
     /// <inheritdoc />
     public void Emit(ProtocolEvent e) => inventory.Observe(e);
 
     /// <inheritdoc />
     public void Tick()
     {
-        if (store is not null && inventory.Count > 0 && Due(saveEvery, ref _lastSave))
+        if (store is not null && Error is null && inventory.Count > 0 && Due(saveEvery, ref _lastSave))
         {
-            store.UpsertDevices(inventory.Devices);
+            try
+            {
+                store.UpsertDevices(inventory.Devices);
+            }
+            catch (FindingStoreException ex)
+            {
+                Error = $"the device inventory was not saved: {ex.Message}";
+            }
         }
     }
 

@@ -1,16 +1,7 @@
 using System.CommandLine;
 using SecMon.Analysis;
-using SecMon.Capture;
-using SecMon.Capture.Output;
-using SecMon.Capture.Sources;
-using SecMon.Core;
-using SecMon.Core.Findings;
 using SecMon.Detection;
-using SecMon.Detection.Baselines;
-using SecMon.Findings;
-using SecMon.Findings.Ecs;
-using SecMon.Findings.Store;
-using SecMon.Findings.Summary;
+using SecMon.Hosting;
 using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;
@@ -92,172 +83,22 @@ internal static class CaptureCommand
                 return Task.FromResult(rulesExit);
             }
 
-            return RunAsync(parse.GetValue(iface)!, parse.GetValue(bpf), eventsPath, parse.GetValue(duration), parse.GetValue(data)!, d, rules,
-                parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), parse.GetValue(retention), ct);
+            var options = new SensorOptions
+            {
+                DataDirectory = parse.GetValue(data)!,
+                EventsPath = eventsPath,
+                Rules = rules,
+                Baselines = d.Learning?.ToOptions(),
+                JsonFindings = d.Json,
+                SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
+            };
+            return Sensor.CaptureAsync(options, new LiveSource(parse.GetValue(iface)!, parse.GetValue(bpf), parse.GetValue(duration), parse.GetValue(retention)), ct);
         });
         return command;
-    }
-
-    /// <summary>Captures <paramref name="iface"/> until <paramref name="ct"/> is cancelled or <paramref name="duration"/>
-    /// has passed, with <paramref name="rules"/> (null: dissect only); also the sensor of <c>secmon serve</c>.</summary>
-    internal static async Task<int> RunAsync(string iface, string? bpf, string? eventsPath, TimeSpan? duration, string dataDir,
-        DetectOptions.Values detect, RuleSet? rules, TimeSpan saveEvery, TimeSpan? retention, CancellationToken ct)
-    {
-        var dataError = DataDirectory.TryEnsure(dataDir);
-        if (dataError is not null)
-        {
-            Error(dataError);
-            return ExitCodes.CantCreate;
-        }
-
-        FindingStore? store = null;
-        if (rules is not null)
-        {
-            var opened = FindingStore.Open(dataDir, new FindingStoreOptions { CacheMiB = 8 });
-            if (opened.Store is null)
-            {
-                Error(opened.Error!.Message);
-                return opened.Error.Kind == StoreErrorKind.NotWritable ? ExitCodes.CantCreate : ExitCodes.NoInput;
-            }
-
-            store = opened.Store;
-        }
-
-        using var storeScope = store;
-        var stats = new CaptureStats();
-        using var live = LiveCapture.TryOpen(iface, bpf, stats, out var error);
-        if (live is null)
-        {
-            Error(error!);
-            return error!.Contains("root", StringComparison.Ordinal) ? ExitCodes.NoPermission : ExitCodes.NoInput;
-        }
-
-        var hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(dataDir));
-        using var jsonOut = detect.Json ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) : null;
-        var detection = rules is null ? null : new DetectionPipeline(rules, store,
-            detect.Learning?.ToOptions(),
-            keepFindings: false,
-            found: findings => Print(findings, jsonOut),
-            saveEvery: saveEvery);
-        if (detection?.BaselineNote is { } note)
-        {
-            Error(note);
-        }
-
-        using var rulesThread = detection is null ? null : new BackgroundSink(detection, "secmon-rules");
-        using var inventoryThread = detection is null ? null : new BackgroundSink(detection.InventorySink, "secmon-inventory");
-        IEventSink[] consumers = rulesThread is null ? [] : [rulesThread, inventoryThread!];
-        using var session = new AnalysisSession(new CaptureOptions(), hasher,
-            eventsPath is null ? null : AnalysisSession.OpenEventsOutput(eventsPath), consumers);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (duration is { } d)
-        {
-            stop.CancelAfter(d);
-        }
-
-        Console.Error.WriteLine($"secmon: capturing on {live.Name}" + (bpf is null ? "" : $" ({bpf})")
-            + (rules is null ? ", dissecting only" : $", {rules.Definitions.Count} rules, findings to {store!.DatabasePath}")
-            + (duration is null ? "; Ctrl+C to stop" : $" for {duration}"));
-        var linkType = live.LinkType;
-        var name = live.Name;
-        var pruning = store is not null && retention is { } keep ? PruneEveryHourAsync(store, keep, stop.Token) : Task.CompletedTask;
-        live.Start();
-        await live.ConsumeAsync(
-            (data, originalLength, ts, number) => session.Engine.Process(linkType, data, originalLength, ts, name, number),
-            stop.Token,
-            onTick: () =>
-            {
-                session.FlushEvents();
-                rulesThread?.Tick();
-                inventoryThread?.Tick();
-                if (rulesThread?.HasFailed == true || inventoryThread?.HasFailed == true)
-                {
-                    stop.Cancel(); // detection is gone (e.g. the disk is full): stop rather than capture blind
-                }
-            }).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
-        await pruning.ConfigureAwait(false);
-        session.Engine.Complete();
-        session.Stats.KernelDrops = stats.KernelDrops;
-        session.Stats.ChannelDrops = stats.ChannelDrops;
-        try
-        {
-            rulesThread?.Complete();
-            inventoryThread?.Complete();
-            detection?.Complete();
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FindingStoreException)
-        {
-            session.Finish("capture on " + live.Name);
-            Error($"capture stopped: {ex.Message}; the findings made before were stored");
-            return ExitCodes.Software;
-        }
-
-        jsonOut?.Flush();
-        session.Finish("capture on " + name);
-        if (detection is not null)
-        {
-            Console.Error.WriteLine($"  findings    {N(detection.Tally.Total)} ({N(detection.Inserted)} new in {store!.DatabasePath}); devices {N(detection.Inventory.Count)}");
-            if (!detect.Json)
-            {
-                FindingsSummaryTable.Write(Console.Out, detection.Tally.Rows());
-            }
-        }
-
-        return ExitCodes.Ok;
     }
 
     /// <summary>The <c>--retention</c> option of the live commands (<c>capture</c>, <c>serve</c>).</summary>
     internal static Option<TimeSpan?> RetentionOption() => DurationOption("--retention",
         "Delete stored findings older than this (e.g. 90d) when the capture starts and every hour after (as 'secmon findings\n" +
         "prune'); default: keep every finding.");
-
-    // Retention while a live capture runs: at the start and every hour, beside the writers (the store takes turns
-    // between them, a few thousand deletions per transaction).
-    private static async Task PruneEveryHourAsync(FindingStore store, TimeSpan keep, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            var bound = Time.ToUnixMicros(DateTimeOffset.UtcNow - keep);
-            try
-            {
-                var deleted = await Task.Run(() => store.Prune(bound, cancellationToken: ct), CancellationToken.None).ConfigureAwait(false);
-                if (deleted > 0)
-                {
-                    Error($"retention: deleted {N(deleted)} finding{(deleted == 1 ? "" : "s")} older than {Time.FormatMicros(bound)}");
-                }
-            }
-            catch (FindingStoreException ex)
-            {
-                Error($"retention: {ex.Message}; the capture goes on, old findings stay until the next try");
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromHours(1), ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-
-    // On the rules thread, once the findings are stored: a line each on stderr, or ECS JSON lines on stdout.
-    private static void Print(IReadOnlyList<Finding> findings, StreamWriter? json)
-    {
-        foreach (var f in findings)
-        {
-            if (json is not null)
-            {
-                json.WriteLine(FindingJson.Write(f));
-            }
-            else
-            {
-                Console.Error.WriteLine($"secmon: finding {SeverityNames.Name((int)f.Severity)} {f.RuleId} {TextTable.Safe(f.Message)}");
-            }
-        }
-
-        json?.Flush();
-    }
 }

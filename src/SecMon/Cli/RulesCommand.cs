@@ -246,7 +246,7 @@ internal static class RulesCommand
     };
 
     /// <summary>Every event schema the capture engine produces.</summary>
-    private static IReadOnlyList<EventSchema> Catalogue() => SecMon.Capture.Protocols.ProtocolRegistry.EventSchemas;
+    private static IReadOnlyList<EventSchema> Catalogue() => SecMon.Capture.Protocols.ProtocolCatalogue.Shipped.EventSchemas;
 
     /// <summary>The shipped rules directory: rules/ next to the executable, else ./rules; null when neither exists.</summary>
     public static string? DefaultRulesDirectory()

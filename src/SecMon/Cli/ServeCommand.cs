@@ -152,8 +152,16 @@ internal static class ServeCommand
                 // The sensor stops with serve (Ctrl+C, SIGTERM) and saves what it holds; serve stops with the sensor
                 // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var sensorRun = sensorInterface is null ? null : Task.Run(() => CaptureCommand.RunAsync(sensorInterface, parse.GetValue(bpf), null, null,
-                    parse.GetValue(opts.Data)!, sensor, rules, parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1), parse.GetValue(retention), stopSensor.Token), CancellationToken.None);
+                var sensorOptions = new SecMon.Hosting.SensorOptions
+                {
+                    DataDirectory = parse.GetValue(opts.Data)!,
+                    Rules = rules,
+                    Baselines = sensor.Learning?.ToOptions(),
+                    SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
+                };
+                var source = new SecMon.Hosting.LiveSource(sensorInterface ?? "", parse.GetValue(bpf), Retention: parse.GetValue(retention));
+                var sensorRun = sensorInterface is null ? null
+                    : Task.Run(() => SecMon.Hosting.Sensor.CaptureAsync(sensorOptions, source, stopSensor.Token), CancellationToken.None);
                 var shutdown = server.WaitForShutdownAsync(cancellationToken);
                 if (sensorRun is null)
                 {

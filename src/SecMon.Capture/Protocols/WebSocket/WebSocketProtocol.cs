@@ -13,6 +13,14 @@ namespace SecMon.Capture.Protocols.WebSocket;
 /// </summary>
 internal sealed class WebSocketProtocol : IStreamProtocol
 {
+    /// <summary>WebSocket subprotocol names (<c>Sec-WebSocket-Protocol</c>, RFC 6455 §1.9) and the catalogue protocol
+    /// that each carries: MQTT 5.0 §6 registers <c>mqtt</c>; MQTT 3.1 clients said <c>mqttv3.1</c>.</summary>
+    public static IReadOnlyList<(string Subprotocol, string Protocol)> Subprotocols { get; } =
+    [
+        ("mqtt", "mqtt"),
+        ("mqttv3.1", "mqtt"),
+    ];
+
     /// <inheritdoc />
     public string Name => "websocket";
 

@@ -24,7 +24,7 @@ internal sealed class WebSocketSession : IStreamSession
     private readonly ProtocolServices _services;
     private readonly Side _client = new(FlowDirection.ToServer);
     private readonly Side _server = new(FlowDirection.ToClient);
-    private MqttSession? _mqtt;
+    private IStreamSession? _inner;
 
     /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
     public WebSocketSession(FlowContext flow, ProtocolServices services)
@@ -41,7 +41,7 @@ internal sealed class WebSocketSession : IStreamSession
     }
 
     /// <summary>True once both sides agreed on WebSocket with the mqtt subprotocol.</summary>
-    internal bool CarriesMqtt => _mqtt is not null;
+    internal bool CarriesMqtt => _inner is not null;
 
     /// <summary>Why the stream is not read (null while it is).</summary>
     internal string? IgnoredBecause { get; private set; }
@@ -67,7 +67,7 @@ internal sealed class WebSocketSession : IStreamSession
             side.MaskAt = (int)((side.MaskAt + length) & 3);
             if (side.Deliver)
             {
-                _mqtt?.OnGap(direction, length, meta);
+                _inner?.OnGap(direction, length, meta);
             }
 
             if (side.PayloadLeft == 0)
@@ -80,7 +80,7 @@ internal sealed class WebSocketSession : IStreamSession
 
         if (side.Phase != Phase.Ignored)
         {
-            _mqtt?.OnGap(direction, length, meta);
+            _inner?.OnGap(direction, length, meta);
             Ignore(side, meta, $"{length} bytes of the stream were lost and the WebSocket framing with them");
         }
     }
@@ -88,7 +88,7 @@ internal sealed class WebSocketSession : IStreamSession
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
     {
-        _mqtt?.OnClose(meta);
+        _inner?.OnClose(meta);
         _client.Headers.Release();
         _server.Headers.Release();
     }
@@ -115,19 +115,20 @@ internal sealed class WebSocketSession : IStreamSession
         side.Headers.Release();
         if (side.Direction == FlowDirection.ToServer)
         {
-            if (!IsUpgradeToMqtt(headers, out var why))
+            if (!IsUpgradeToKnownSubprotocol(headers, _services.Catalogue, out var inner, out var why))
             {
                 IgnoreBoth(side, meta, why, report: false); // plain HTTP, or WebSocket for something else: not ours
                 return default;
             }
 
-            // The client may send frames as soon as it has sent the request; the server's answer decides.
-            _mqtt ??= new MqttSession(_flow, _services, midStream: false);
+            // The client may send frames as soon as it has sent the request; the server's answer decides. The inner
+            // protocol comes from the catalogue by the subprotocol's name, so WebSocket names no protocol's types.
+            _inner ??= inner!.CreateSession(_flow, _services, midStream: false);
         }
         else if (!IsSwitchingToWebSocket(headers, out var why))
         {
             // A refused upgrade is the server's business; MQTT the sensor cannot read is worth saying.
-            IgnoreBoth(side, meta, why, report: _mqtt is not null && why.Contains("permessage-deflate", StringComparison.Ordinal));
+            IgnoreBoth(side, meta, why, report: _inner is not null && why.Contains("permessage-deflate", StringComparison.Ordinal));
             return default;
         }
 
@@ -159,13 +160,13 @@ internal sealed class WebSocketSession : IStreamSession
         }
 
         var n = (int)Math.Min(side.PayloadLeft, data.Length);
-        if (side.Deliver && _mqtt is not null && side.Masked)
+        if (side.Deliver && _inner is not null && side.Masked)
         {
             DeliverUnmasked(side, data[..n], meta);
         }
-        else if (side.Deliver && _mqtt is not null)
+        else if (side.Deliver && _inner is not null)
         {
-            _mqtt.OnData(side.Direction, data[..n], meta);
+            _inner.OnData(side.Direction, data[..n], meta);
         }
         else
         {
@@ -263,7 +264,7 @@ internal sealed class WebSocketSession : IStreamSession
                 side.MaskAt = (side.MaskAt + 1) & 3;
             }
 
-            _mqtt!.OnData(side.Direction, piece[..k], meta);
+            _inner!.OnData(side.Direction, piece[..k], meta);
             payload = payload[k..];
         }
     }
@@ -295,24 +296,29 @@ internal sealed class WebSocketSession : IStreamSession
         _server.Headers.Release();
     }
 
-    // The request asks to upgrade to WebSocket (RFC 6455 §4.1) and offers MQTT as a subprotocol (MQTT 5.0 §6:
-    // "mqtt"; 3.1 clients said "mqttv3.1").
-    private static bool IsUpgradeToMqtt(string headers, out string why)
+    // The request asks to upgrade to WebSocket (RFC 6455 §4.1) and offers a subprotocol (RFC 6455 §1.9) that names a
+    // stream protocol of the catalogue (WebSocketProtocol.Subprotocols).
+    private static bool IsUpgradeToKnownSubprotocol(string headers, ProtocolCatalogue catalogue, out IStreamProtocol? inner, out string why)
     {
+        inner = null;
         if (!HasToken(headers, "upgrade", "websocket"))
         {
             why = "an HTTP request that is not a WebSocket upgrade";
             return false;
         }
 
-        if (!HasToken(headers, "sec-websocket-protocol", "mqtt") && !HasToken(headers, "sec-websocket-protocol", "mqttv3.1"))
+        foreach (var (subprotocol, protocol) in WebSocketProtocol.Subprotocols)
         {
-            why = "a WebSocket upgrade for another subprotocol than mqtt";
-            return false;
+            if (HasToken(headers, "sec-websocket-protocol", subprotocol) && catalogue.FindStream(protocol) is { } found)
+            {
+                inner = found;
+                why = "";
+                return true;
+            }
         }
 
-        why = "";
-        return true;
+        why = "a WebSocket upgrade for a subprotocol SecMon does not dissect";
+        return false;
     }
 
     // The response switches protocols (101) without an extension that changes the frames' payload.

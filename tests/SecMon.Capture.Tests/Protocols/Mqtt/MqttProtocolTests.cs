@@ -104,11 +104,11 @@ public sealed class MqttProtocolTests
     [Fact]
     public void Registry_ListsMqttWithItsSchemas()
     {
-        var mqtt = Assert.Single(ProtocolRegistry.StreamProtocols, p => p.Name == "mqtt");
+        var mqtt = Assert.Single(ProtocolCatalogue.Shipped.Stream, p => p.Name == "mqtt");
 
         Assert.Equal([1883], mqtt.PortHints);
         Assert.Equal(mqtt.EventSchemas.Count, mqtt.EventSchemas.Select(s => s.Type).Distinct().Count());
-        Assert.All(mqtt.EventSchemas, s => Assert.Contains(s, ProtocolRegistry.EventSchemas));
+        Assert.All(mqtt.EventSchemas, s => Assert.Contains(s, ProtocolCatalogue.Shipped.EventSchemas));
     }
 
     /// <summary>The event types and field names rules and the tshark comparisons rely on (the contract in the brief).</summary>

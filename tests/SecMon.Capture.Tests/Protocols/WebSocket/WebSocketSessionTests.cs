@@ -207,7 +207,7 @@ public sealed class WebSocketSessionTests
     public void Dispatcher_WithTheRegisteredProtocols_ClaimsTheUpgradeOnAnyPort()
     {
         var events = new RecordingEventSink();
-        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 8080), TestFlows.Services(events), ProtocolRegistry.StreamProtocols);
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 8080), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
 
         dispatcher.OnData(FlowDirection.ToServer, Encoding.ASCII.GetBytes(Request), TestFlows.Meta(1));
         dispatcher.OnData(FlowDirection.ToClient, Encoding.ASCII.GetBytes(Switching), TestFlows.Meta(2));

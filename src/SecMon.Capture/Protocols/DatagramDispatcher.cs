@@ -1,0 +1,62 @@
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols;
+
+/// <summary>
+/// Sits between a UDP flow and the protocol sessions: each datagram of a flow no protocol has claimed yet is shown to
+/// every datagram protocol's probe (content decides); the first that claims one gets a session, which is fed that
+/// datagram and every later one of the flow, and is closed with the flow. A flow whose first
+/// <see cref="MaxProbedDatagrams"/> datagrams no probe claims is left unclassified (its datagrams are only counted).
+/// </summary>
+internal sealed class DatagramDispatcher : IDatagramSession
+{
+    /// <summary>Datagrams of a flow shown to the probes before it is left unclassified.</summary>
+    public const int MaxProbedDatagrams = 4;
+
+    private readonly FlowContext _flow;
+    private readonly ProtocolServices _services;
+    private readonly IReadOnlyList<IDatagramProtocol> _protocols;
+    private IDatagramSession? _session;
+    private int _probed;
+
+    /// <summary>Creates the dispatcher of one UDP flow; <paramref name="flow"/> is its to-server context.</summary>
+    public DatagramDispatcher(FlowContext flow, ProtocolServices services, IReadOnlyList<IDatagramProtocol> protocols)
+    {
+        _flow = flow;
+        _services = services;
+        _protocols = protocols;
+    }
+
+    /// <summary>The protocol that claimed the flow, once one has.</summary>
+    public IDatagramProtocol? Protocol { get; private set; }
+
+    /// <inheritdoc />
+    public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
+    {
+        if (_session is not null)
+        {
+            _session.OnDatagram(direction, payload, meta);
+            return;
+        }
+
+        if (_probed >= MaxProbedDatagrams || payload.IsEmpty)
+        {
+            return;
+        }
+
+        _probed++;
+        foreach (var p in _protocols)
+        {
+            if (p.Probe(payload, direction) == ProbeResult.Mine)
+            {
+                Protocol = p;
+                _session = p.CreateSession(_flow, _services);
+                _session.OnDatagram(direction, payload, meta);
+                return;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnClose(in PacketMeta meta) => _session?.OnClose(meta);
+}

@@ -1,0 +1,77 @@
+using SecMon.Core.Events;
+
+namespace SecMon.Capture.Protocols;
+
+/// <summary>
+/// The protocols a run dissects, stream (TCP) and datagram (UDP) alike. <see cref="Shipped"/> is the one list of
+/// protocols SecMon ships: adding a protocol adds a folder under Protocols/ and one line there. Order matters only
+/// for probes that could both claim the same bytes: the more specific first. A run may use another catalogue (tests
+/// add their own protocols with <see cref="With"/>).
+/// </summary>
+internal sealed class ProtocolCatalogue
+{
+    // Well-known service ports of protocols SecMon does not dissect (IANA registrations), so that a flow whose opening
+    // was not seen still gets its server side right. The dissected protocols' own port hints are added to these.
+    private static readonly int[] OtherServicePorts =
+    [
+        1433, 1521, 1900, 2049, 2404, 3306, 3389, 4840, 5060, 5061, 5353, 5432, 5671, 5672, 5683, 5684, 5900, 6379, 6443,
+        8000, 8080, 8081, 8443, 8888, 9000, 9092, 9200, 11211, 20000, 27017, 44818, 47808, 61613, 61614,
+    ];
+
+    private readonly bool[] _servicePorts = new bool[65536];
+
+    /// <summary>Creates a catalogue of <paramref name="protocols"/>, each a stream or a datagram protocol (or both).</summary>
+    public ProtocolCatalogue(IEnumerable<IProtocol> protocols)
+    {
+        ArgumentNullException.ThrowIfNull(protocols);
+        All = [.. protocols];
+        foreach (var p in All)
+        {
+            if (p is not (IStreamProtocol or IDatagramProtocol))
+            {
+                throw new ArgumentException($"protocol '{p.Name}' is neither a stream nor a datagram protocol", nameof(protocols));
+            }
+        }
+
+        Stream = [.. All.OfType<IStreamProtocol>()];
+        Datagram = [.. All.OfType<IDatagramProtocol>()];
+        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).DistinctBy(s => s.Type)];
+        foreach (var port in OtherServicePorts.Concat(All.SelectMany(p => p.PortHints)))
+        {
+            if (port is > 0 and < 65536)
+            {
+                _servicePorts[port] = true;
+            }
+        }
+    }
+
+    /// <summary>Every protocol SecMon ships.</summary>
+    public static ProtocolCatalogue Shipped { get; } = new(
+    [
+        new Mqtt.MqttProtocol(),
+        new Tls.TlsProtocol(),
+        new WebSocket.WebSocketProtocol(),
+    ]);
+
+    /// <summary>Every protocol, in probing order.</summary>
+    public IReadOnlyList<IProtocol> All { get; }
+
+    /// <summary>The TCP protocols, in probing order.</summary>
+    public IReadOnlyList<IStreamProtocol> Stream { get; }
+
+    /// <summary>The UDP protocols, in probing order.</summary>
+    public IReadOnlyList<IDatagramProtocol> Datagram { get; }
+
+    /// <summary>Every event schema of every protocol (rule validation, <c>secmon rules fields</c>).</summary>
+    public IReadOnlyList<EventSchema> EventSchemas { get; }
+
+    /// <summary>This catalogue with <paramref name="more"/> added after its protocols.</summary>
+    public ProtocolCatalogue With(params IProtocol[] more) => new([.. All, .. more]);
+
+    /// <summary>The stream protocol named <paramref name="name"/> (WebSocket's subprotocol, e.g. <c>mqtt</c>), or null.</summary>
+    public IStreamProtocol? FindStream(string name) =>
+        Stream.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>True for ports below 1024, the dissected protocols' port hints and other well-known service ports.</summary>
+    public bool IsServicePort(ushort port) => port < 1024 || _servicePorts[port];
+}

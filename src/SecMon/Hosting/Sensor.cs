@@ -1,0 +1,336 @@
+using SecMon.Analysis;
+using SecMon.Capture;
+using SecMon.Capture.Output;
+using SecMon.Capture.Sources;
+using SecMon.Cli;
+using SecMon.Core;
+using SecMon.Core.Findings;
+using SecMon.Findings;
+using SecMon.Findings.Ecs;
+using SecMon.Findings.Store;
+using SecMon.Findings.Summary;
+using SecMon.Hosting.Sinks;
+using static SecMon.Cli.CliHelpers;
+
+namespace SecMon.Hosting;
+
+/// <summary>
+/// The one composition root of the sensor pipeline, for <c>analyze</c>, <c>capture</c> and <c>serve</c> alike:
+/// source → capture engine (the protocol catalogue) → event sinks (events file, rules, device inventory, each rule
+/// and inventory on a thread of its own) → finding outputs (the embedded store first, then configured outputs, each
+/// behind its own queue). <see cref="Open"/> builds it from <see cref="SensorOptions"/> or says, with an exit code, why
+/// it cannot; a run feeds it packets; <see cref="Finish"/> drains every stage in order, prints the summary and returns
+/// the exit code. Commands only parse options, call this, and present the findings.
+/// </summary>
+internal sealed class Sensor : IDisposable
+{
+    private readonly SensorOptions _options;
+    private readonly FindingStore? _store;
+    private readonly FindingOutputs? _outputs;
+    private readonly BackgroundSink? _rulesThread;
+    private readonly BackgroundSink? _inventoryThread;
+    private readonly StreamWriter? _jsonOut;
+
+    private Sensor(SensorOptions options, FindingStore? store, SecretHasher hasher, Stream? eventsOut)
+    {
+        _options = options;
+        _store = store;
+        if (options.Rules is not null)
+        {
+            _jsonOut = options.Live && options.JsonFindings
+                ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16)
+                : null;
+            // The embedded store is the first output (live printing follows it: a finding shown is already stored);
+            // configured outputs come after it, each on its own queue.
+            IFindingSink[] sinks = [new StoreFindingSink(store!), .. options.Outputs];
+            var run = options.OutputRun ?? (options.Live ? new SinkRunOptions { StallTimeout = TimeSpan.FromSeconds(1) } : new SinkRunOptions());
+            _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
+            Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
+                keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null);
+            if (Detection.BaselineNote is { } note)
+            {
+                Error(note);
+            }
+
+            // The rules and the device inventory each run on a thread of their own, fed the same events in capture
+            // order: with the capture thread, three threads share the cores (measured in bench/README.md).
+            _rulesThread = new BackgroundSink(Detection, "secmon-rules");
+            _inventoryThread = new BackgroundSink(Detection.InventorySink, "secmon-inventory");
+        }
+
+        IEventSink[] consumers = _rulesThread is null ? [] : [_rulesThread, _inventoryThread!];
+        Session = new AnalysisSession(options.Capture, options.Protocols, hasher, eventsOut, consumers);
+    }
+
+    /// <summary>The capture engine, counters and event outputs.</summary>
+    public AnalysisSession Session { get; }
+
+    /// <summary>Rules and inventory; null when dissecting only.</summary>
+    public DetectionPipeline? Detection { get; }
+
+    /// <summary>The embedded store; null when dissecting only.</summary>
+    public FindingStore? Store => _store;
+
+    /// <summary>The finding outputs (null when dissecting only).</summary>
+    public FindingOutputs? Outputs => _outputs;
+
+    /// <summary>Builds the pipeline: opens the store (or, dissecting only, makes sure the data directory exists), the
+    /// secret-hash key and the events output. On failure says why on stderr, sets <paramref name="exitCode"/> and
+    /// returns null with nothing left open.</summary>
+    public static Sensor? Open(SensorOptions options, out int exitCode)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        FindingStore? store = null;
+        if (options.Rules is not null)
+        {
+            // The run only appends findings (in batches) and saves devices: a small page cache is enough, and it is
+            // part of the run's peak memory (search, with its larger default cache, is another command).
+            var opened = FindingStore.Open(options.DataDirectory, new FindingStoreOptions { CacheMiB = 8 });
+            if (opened.Store is null)
+            {
+                Error(opened.Error!.Message);
+                exitCode = opened.Error.Kind == StoreErrorKind.NotWritable ? ExitCodes.CantCreate : ExitCodes.NoInput;
+                return null;
+            }
+
+            store = opened.Store;
+        }
+        else if (DataDirectory.TryEnsure(options.DataDirectory) is { } dataError)
+        {
+            Error(dataError);
+            exitCode = ExitCodes.CantCreate;
+            return null;
+        }
+
+        SecretHasher hasher;
+        try
+        {
+            // Password tags are keyed per installation even without detection, so exports from runs compare.
+            hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(options.DataDirectory));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            store?.Dispose();
+            Error($"cannot read or create the password-tag key in '{options.DataDirectory}' ({ex.Message}); give a writable --data DIR");
+            exitCode = ex is UnauthorizedAccessException ? ExitCodes.NoPermission : ExitCodes.CantCreate;
+            return null;
+        }
+
+        Stream? eventsOut = null;
+        try
+        {
+            eventsOut = options.EventsPath is null ? null : AnalysisSession.OpenEventsOutput(options.EventsPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            store?.Dispose();
+            Error($"cannot write events to '{options.EventsPath}': {ex.Message}");
+            exitCode = ExitCodes.CantCreate;
+            return null;
+        }
+
+        exitCode = ExitCodes.Ok;
+        return new Sensor(options, store, hasher, eventsOut);
+    }
+
+    /// <summary>
+    /// A live sensor from start to end (<c>capture</c>, and <c>serve --interface</c>): builds the pipeline, opens the
+    /// interface, captures until cancelled or <see cref="LiveSource.Duration"/> has passed, and finishes. Returns the
+    /// exit code (77 without permission to capture, 66 for no such interface).
+    /// </summary>
+    public static async Task<int> CaptureAsync(SensorOptions options, LiveSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(source);
+        options = options with { Live = true };
+        if (DataDirectory.TryEnsure(options.DataDirectory) is { } dataError)
+        {
+            Error(dataError);
+            return ExitCodes.CantCreate;
+        }
+
+        using var sensor = Open(options, out var exit);
+        if (sensor is null)
+        {
+            return exit;
+        }
+
+        var stats = new CaptureStats();
+        using var live = LiveCapture.TryOpen(source.Interface, source.Bpf, stats, out var error);
+        if (live is null)
+        {
+            Error(error!);
+            return error!.Contains("root", StringComparison.Ordinal) ? ExitCodes.NoPermission : ExitCodes.NoInput;
+        }
+
+        Console.Error.WriteLine($"secmon: capturing on {live.Name}" + (source.Bpf is null ? "" : $" ({source.Bpf})")
+            + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
+            + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
+        await sensor.RunLiveAsync(live, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
+        sensor.Session.Stats.KernelDrops = stats.KernelDrops;
+        sensor.Session.Stats.ChannelDrops = stats.ChannelDrops;
+        var code = sensor.Finish("capture on " + live.Name);
+        if (sensor.Detection is not null && !options.JsonFindings)
+        {
+            FindingsSummaryTable.Write(Console.Out, sensor.Detection.Tally.Rows());
+        }
+
+        return code;
+    }
+
+    /// <summary>Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none.</summary>
+    public static CaptureFileSet? OpenFiles(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var sources = new List<PcapFileSource>();
+        foreach (var path in paths)
+        {
+            var source = PcapFileSource.TryOpen(path, out var error);
+            if (source is null)
+            {
+                Error(error!);
+                sources.ForEach(s => s.Dispose());
+                return null;
+            }
+
+            sources.Add(source);
+        }
+
+        return new CaptureFileSet(sources);
+    }
+
+    /// <summary>Reads every packet of <paramref name="files"/> (progress on a terminal) until the end or cancellation.</summary>
+    public void RunFiles(CaptureFileSet files, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var progress = Progress.Create(files.TotalBytes);
+        Session.Engine.Run(files, progress is null ? null : read => progress.Report(read, Session.Stats.Packets), cancellationToken);
+        progress?.Done();
+    }
+
+    /// <summary>Captures from <paramref name="live"/> until <paramref name="cancellationToken"/> is cancelled or
+    /// <paramref name="duration"/> has passed; with <paramref name="retention"/>, prunes old findings at the start and
+    /// every hour. Stops early when detection itself fails (rather than capture blind).</summary>
+    public async Task RunLiveAsync(LiveCapture live, TimeSpan? duration, TimeSpan? retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(live);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (duration is { } d)
+        {
+            stop.CancelAfter(d);
+        }
+
+        var linkType = live.LinkType;
+        var name = live.Name;
+        var pruning = _store is not null && retention is { } keep ? Retention.PruneEveryHourAsync(_store, keep, stop.Token) : Task.CompletedTask;
+        live.Start();
+        await live.ConsumeAsync(
+            (data, originalLength, ts, number) => Session.Engine.Process(linkType, data, originalLength, ts, name, number),
+            stop.Token,
+            onTick: () =>
+            {
+                Session.FlushEvents();
+                _rulesThread?.Tick();
+                _inventoryThread?.Tick();
+                if (_rulesThread?.HasFailed == true || _inventoryThread?.HasFailed == true)
+                {
+                    stop.Cancel(); // detection is gone: stop rather than capture blind
+                }
+            }).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
+        await pruning.ConfigureAwait(false);
+        Session.Engine.Complete();
+    }
+
+    /// <summary>
+    /// Drains every stage in order (the engine's last events, the rules and inventory threads, then every output with
+    /// one deadline), saves devices and baselines, prints the run summary and any output's failure on stderr, and
+    /// returns the exit code: 73 when some output or the store missed something (the others still have everything),
+    /// 70 when detection itself failed, 65 when the input was damaged, else 0.
+    /// </summary>
+    public int Finish(string what)
+    {
+        var code = ExitCodes.Ok;
+        string? detectionFailure = null;
+        try
+        {
+            _rulesThread?.Complete();
+            _inventoryThread?.Complete();
+            Detection?.Complete();
+        }
+        catch (InvalidOperationException ex)
+        {
+            detectionFailure = ex.Message;
+        }
+
+        _outputs?.Complete();
+        _jsonOut?.Flush();
+        Session.Finish(what);
+        if (Detection is not null)
+        {
+            var stored = _outputs!.Runners[0];
+            Console.Error.WriteLine($"  findings    {N(Detection.Tally.Total)} ({N(stored.Stored)} new in {_store!.DatabasePath}); devices {N(Detection.Inventory.Count)}");
+            foreach (var runner in _outputs.Runners.Skip(1))
+            {
+                Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Delivered)} of {N(runner.Received)} findings delivered");
+            }
+
+            if (Detection.LearningHint(_options.DataDirectory == DataDirectory.Default ? "" : $" --data {_options.DataDirectory}") is { } hint)
+            {
+                Error(hint);
+            }
+
+            foreach (var failure in _outputs.Failures())
+            {
+                Error(failure);
+                code = ExitCodes.CantCreate;
+            }
+
+            if (Detection.StateError is { } stateError)
+            {
+                Error(stateError);
+                code = ExitCodes.CantCreate;
+            }
+        }
+
+        if (detectionFailure is not null)
+        {
+            Error($"detection stopped: {detectionFailure}; the findings made before it were handed to the outputs");
+            return ExitCodes.Software;
+        }
+
+        return code != ExitCodes.Ok ? code : Session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _rulesThread?.Dispose();
+        _inventoryThread?.Dispose();
+        _outputs?.Dispose();
+        Session.Dispose();
+        _jsonOut?.Dispose();
+        _store?.Dispose();
+    }
+
+    // Live: once the store has a batch, a line each on stderr, or ECS JSON lines on stdout (on the store's thread).
+    private void Print(IReadOnlyList<Finding> findings)
+    {
+        foreach (var f in findings)
+        {
+            if (_jsonOut is not null)
+            {
+                _jsonOut.WriteLine(FindingJson.Write(f));
+            }
+            else
+            {
+                Console.Error.WriteLine($"secmon: finding {SeverityNames.Name((int)f.Severity)} {f.RuleId} {TextTable.Safe(f.Message)}");
+            }
+        }
+
+        _jsonOut?.Flush();
+    }
+}
+
+/// <summary>A live source: the interface, its capture filter, how long, and the retention of stored findings.</summary>
+internal sealed record LiveSource(string Interface, string? Bpf = null, TimeSpan? Duration = null, TimeSpan? Retention = null);

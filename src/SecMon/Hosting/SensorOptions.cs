@@ -1,0 +1,50 @@
+using SecMon.Capture;
+using SecMon.Capture.Protocols;
+using SecMon.Core.Findings;
+using SecMon.Detection;
+using SecMon.Detection.Baselines;
+using SecMon.Hosting.Sinks;
+
+namespace SecMon.Hosting;
+
+/// <summary>
+/// Everything a sensor run is built from, whatever reads the packets (files for <c>analyze</c>, an interface for
+/// <c>capture</c> and <c>serve</c>). Commands fill this from their options and hand it to <see cref="Sensor"/>.
+/// </summary>
+internal sealed record SensorOptions
+{
+    /// <summary>The data directory: the store (findings, devices, baselines) and the secret-hash key.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Where protocol events go as JSON lines (<c>-</c> = stdout); null: nowhere.</summary>
+    public string? EventsPath { get; init; }
+
+    /// <summary>The rules; null dissects only (no rules, no store, no findings).</summary>
+    public RuleSet? Rules { get; init; }
+
+    /// <summary>Baseline learning options; null keeps the defaults (or what the store continues).</summary>
+    public BaselineOptions? Baselines { get; init; }
+
+    /// <summary>True for a live source: findings are not kept in memory but printed as they are stored, devices and
+    /// baselines are saved every <see cref="SaveEvery"/>, and a stalled output is waited for less.</summary>
+    public bool Live { get; init; }
+
+    /// <summary>Live: print findings as ECS JSON lines on stdout instead of one line each on stderr.</summary>
+    public bool JsonFindings { get; init; }
+
+    /// <summary>Live: how often devices and baselines are saved. Default 1 minute.</summary>
+    public TimeSpan SaveEvery { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Engine limits and timeouts.</summary>
+    public CaptureOptions Capture { get; init; } = new();
+
+    /// <summary>The protocols dissected. Default: every shipped protocol.</summary>
+    public ProtocolCatalogue Protocols { get; init; } = ProtocolCatalogue.Shipped;
+
+    /// <summary>Finding outputs besides the embedded store (configured outputs; tests plug theirs in here).</summary>
+    public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
+
+    /// <summary>How finding outputs are run; null: <see cref="SinkRunOptions"/> defaults (live: a stalled output is
+    /// waited for 1 second, not 30).</summary>
+    public SinkRunOptions? OutputRun { get; init; }
+}

@@ -1,0 +1,74 @@
+using SecMon.Core.Findings;
+
+namespace SecMon.Hosting.Sinks;
+
+/// <summary>
+/// Every finding sink of a run, each behind its own <see cref="FindingSinkRunner"/>: the rules thread publishes a
+/// batch once and each sink takes it at its own pace. At the end, <see cref="Complete"/> gives all of them the same
+/// deadline, so one hung sink does not make the others wait twice.
+/// </summary>
+internal sealed class FindingOutputs : IDisposable
+{
+    private readonly List<FindingSinkRunner> _runners = [];
+
+    /// <summary>Starts a runner for each sink; <paramref name="announce"/> (live printing) follows the first sink: it
+    /// sees each batch once that sink (the store) has had it.</summary>
+    public FindingOutputs(IEnumerable<IFindingSink> sinks, SinkRunOptions? options = null, Action<IReadOnlyList<Finding>>? announce = null)
+    {
+        ArgumentNullException.ThrowIfNull(sinks);
+        Options = options ?? new SinkRunOptions();
+        foreach (var sink in sinks)
+        {
+            _runners.Add(new FindingSinkRunner(sink, Options, _runners.Count == 0 ? announce : null));
+        }
+    }
+
+    /// <summary>How the sinks are run.</summary>
+    public SinkRunOptions Options { get; }
+
+    /// <summary>The runners, in registration order.</summary>
+    public IReadOnlyList<FindingSinkRunner> Runners => _runners;
+
+    /// <summary>True when some finding did not reach some sink (read after <see cref="Complete"/>).</summary>
+    public bool AnyFailed => _runners.Exists(r => r.HasFailed);
+
+    /// <summary>Hands <paramref name="findings"/> to every sink (one shared copy). Called from the rules thread.</summary>
+    public void Publish(IReadOnlyList<Finding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        if (findings.Count == 0 || _runners.Count == 0)
+        {
+            return;
+        }
+
+        var batch = findings.ToArray();
+        foreach (var runner in _runners)
+        {
+            runner.Enqueue(batch);
+        }
+    }
+
+    /// <summary>No more findings: waits (up to <see cref="SinkRunOptions.CompleteTimeout"/> in all) for every sink to write
+    /// what it was given.</summary>
+    public void Complete()
+    {
+        var deadline = DateTime.UtcNow + Options.CompleteTimeout;
+        foreach (var runner in _runners)
+        {
+            runner.Complete(deadline);
+        }
+    }
+
+    /// <summary>One line per sink that missed findings, for stderr after the run summary.</summary>
+    public IEnumerable<string> Failures() => _runners.Where(r => r.HasFailed).Select(r =>
+        $"output '{r.Name}' missed {r.Dropped:N0} of {r.Received:N0} findings: {r.Error ?? "dropped"}");
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var runner in _runners)
+        {
+            runner.Dispose();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+using System.Collections.Concurrent;
+using SecMon.Core.Findings;
+
+namespace SecMon.Hosting.Sinks;
+
+/// <summary>How a finding sink is run. Defaults suit analysing files; live capture waits less for a stalled sink.</summary>
+internal sealed record SinkRunOptions
+{
+    /// <summary>Batches queued for the sink before the producer waits. Default 64 (a batch is at most 10,000 findings).</summary>
+    public int QueuedBatches { get; init; } = 64;
+
+    /// <summary>How long the rules thread waits for room in a full queue before it declares the sink stalled and drops
+    /// (and counts) what the sink cannot take; a stalled sink's later batches are dropped without waiting until its
+    /// queue has room again. Default 30 seconds (a slow sink is waited for; a hung one is not).</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>At the end of a run, how long the host waits for the sink to write what is queued. Default 60 seconds.</summary>
+    public TimeSpan CompleteTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Tries of a batch the sink reports as failed transiently, before it is dropped. Default 4.</summary>
+    public int TransientAttempts { get; init; } = 4;
+
+    /// <summary>Delay before the second try; doubled for each further try, with jitter. Default 500 ms.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>
+/// Runs one <see cref="IFindingSink"/> on a thread of its own behind a bounded queue of batches. The sink never
+/// blocks the rules thread for longer than <see cref="SinkRunOptions.StallTimeout"/>, and its failures never reach
+/// the other sinks: a batch that fails permanently (or throws) is counted as dropped, the sink is marked failed and
+/// sees no more batches, and everything after is counted too. Counters are read after <see cref="Complete"/>.
+/// </summary>
+internal sealed class FindingSinkRunner : IDisposable
+{
+    private readonly IFindingSink _sink;
+    private readonly Action<IReadOnlyList<Finding>>? _afterEachBatch;
+    private readonly SinkRunOptions _options;
+    private readonly BlockingCollection<Finding[]> _queue;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _thread;
+    private long _received;
+    private long _delivered;
+    private long _stored;
+    private long _dropped;
+    private volatile bool _stalled;
+    private volatile string? _error;
+    private volatile bool _failedPermanently;
+    private bool _completed;
+
+    /// <summary>Starts the sink's thread. <paramref name="afterEachBatch"/>, when given, is called on that thread with
+    /// each batch once the sink has had it (delivered or not): live capture prints findings there, so a finding shown
+    /// is one the store already holds.</summary>
+    public FindingSinkRunner(IFindingSink sink, SinkRunOptions? options = null, Action<IReadOnlyList<Finding>>? afterEachBatch = null)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        _sink = sink;
+        _afterEachBatch = afterEachBatch;
+        _options = options ?? new SinkRunOptions();
+        _queue = new BlockingCollection<Finding[]>(Math.Max(1, _options.QueuedBatches));
+        _thread = new Thread(Drain) { Name = "secmon-sink-" + sink.Name, IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>The sink's name.</summary>
+    public string Name => _sink.Name;
+
+    /// <summary>The sink run.</summary>
+    public IFindingSink Sink => _sink;
+
+    /// <summary>Findings handed to the sink.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Findings the sink accepted (new or already held).</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>Findings the sink reported as new.</summary>
+    public long Stored => Interlocked.Read(ref _stored);
+
+    /// <summary>Findings the sink did not get: failed, stalled, or still queued when the host stopped waiting.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>The first failure, as one line; null while the sink has delivered everything.</summary>
+    public string? Error => _error;
+
+    /// <summary>True when some finding did not reach the sink.</summary>
+    public bool HasFailed => _error is not null || Dropped > 0;
+
+    /// <summary>Queues a batch (the runner keeps the array: do not reuse it). Called from the one producer thread.</summary>
+    public void Enqueue(Finding[] batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_completed || batch.Length == 0)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _received, batch.Length);
+        if (_failedPermanently)
+        {
+            Interlocked.Add(ref _dropped, batch.Length);
+            return;
+        }
+
+        var wait = _stalled ? TimeSpan.Zero : _options.StallTimeout;
+        if (_queue.TryAdd(batch, wait))
+        {
+            _stalled = false;
+            return;
+        }
+
+        Interlocked.Add(ref _dropped, batch.Length);
+        if (!_stalled)
+        {
+            _stalled = true;
+            _error ??= $"did not keep up (its queue of {_options.QueuedBatches} batches stayed full for {_options.StallTimeout.TotalSeconds:0.#} s)";
+        }
+    }
+
+    /// <summary>No more batches: waits up to <paramref name="deadline"/> for the sink to write what is queued and finish;
+    /// what it has not taken by then is counted as dropped and its thread is told to stop.</summary>
+    public void Complete(DateTime deadline)
+    {
+        if (_completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        _queue.CompleteAdding();
+        var left = deadline - DateTime.UtcNow;
+        if (!_thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
+        {
+            _stop.Cancel();
+            if (!_thread.Join(TimeSpan.FromMilliseconds(200)))
+            {
+                // Hung in a call that ignores cancellation: what it still holds is lost for this run.
+                _error ??= $"did not finish within {_options.CompleteTimeout.TotalSeconds:0.#} s";
+                var pending = Received - Delivered - Dropped;
+                if (pending > 0)
+                {
+                    Interlocked.Add(ref _dropped, pending);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!_completed)
+        {
+            Complete(DateTime.UtcNow + _options.CompleteTimeout);
+        }
+
+        // A sink hung in a call that ignores cancellation still holds its thread: leave it what it uses.
+        if (!_thread.IsAlive)
+        {
+            _stop.Dispose();
+            _queue.Dispose();
+        }
+    }
+
+    private void Drain()
+    {
+        var ct = _stop.Token;
+        try
+        {
+            foreach (var batch in _queue.GetConsumingEnumerable(ct))
+            {
+                if (_failedPermanently)
+                {
+                    Interlocked.Add(ref _dropped, batch.Length);
+                }
+                else
+                {
+                    Deliver(batch, ct);
+                }
+
+                Announce(batch);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The host stopped waiting: count what was never taken.
+            foreach (var batch in _queue.ToArray())
+            {
+                Interlocked.Add(ref _dropped, batch.Length);
+            }
+
+            _error ??= $"did not finish within {_options.CompleteTimeout.TotalSeconds:0.#} s";
+            return;
+        }
+
+        if (_failedPermanently)
+        {
+            return;
+        }
+
+        try
+        {
+            _sink.Complete(ct);
+        }
+#pragma warning disable CA1031 // Isolation boundary: a sink's failure is counted and reported, never thrown at the host.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            _error ??= Describe(ex);
+        }
+    }
+
+    private void Deliver(Finding[] batch, CancellationToken ct)
+    {
+        var delay = _options.RetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            SinkResult result;
+            try
+            {
+                result = _sink.Write(batch, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+#pragma warning disable CA1031 // Isolation boundary: a sink's exception is its failure, counted and reported.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+            {
+                result = SinkResult.Failed(Describe(ex), transient: false);
+            }
+
+            if (result.Succeeded)
+            {
+                Interlocked.Add(ref _delivered, batch.Length);
+                Interlocked.Add(ref _stored, result.Stored);
+                return;
+            }
+
+            if (!result.Transient || attempt >= _options.TransientAttempts)
+            {
+                _error ??= result.Transient ? $"{result.Error} (gave up after {attempt} tries)" : result.Error;
+                _failedPermanently = !result.Transient;
+                Interlocked.Add(ref _dropped, batch.Length);
+                return;
+            }
+
+            // Backoff with jitter (so many sensors do not retry in step), cancelled when the host stops waiting.
+            var jittered = delay * (0.5 + Random.Shared.NextDouble());
+            if (ct.WaitHandle.WaitOne(jittered))
+            {
+                ct.ThrowIfCancellationRequested();
+            }
+
+            delay *= 2;
+        }
+    }
+
+    private void Announce(Finding[] batch)
+    {
+        try
+        {
+            _afterEachBatch?.Invoke(batch);
+        }
+#pragma warning disable CA1031 // Isolation boundary: printing findings must not stop the sink.
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
+}
