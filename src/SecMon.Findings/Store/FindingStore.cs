@@ -277,7 +277,7 @@ public sealed partial class FindingStore : IDisposable
         {
             11 or 26 => new StoreError(StoreErrorKind.Corrupt, dbPath, CorruptMessage(dbPath, ex.Message)),
             8 or 14 or 23 => new StoreError(StoreErrorKind.NotWritable, dbPath,
-                $"cannot open or write '{dbPath}' ({ex.Message}): make the data directory writable, or choose another with --data DIR"),
+                $"cannot open or write '{dbPath}' ({ex.Message}): make it and the data directory writable by this user, or choose another directory with --data DIR"),
             13 => new StoreError(StoreErrorKind.Io, dbPath, $"the disk holding '{dbPath}' is full: free some space and run again"),
             _ => new StoreError(StoreErrorKind.Io, dbPath, $"database error on '{dbPath}': {ex.Message}"),
         };

@@ -56,7 +56,18 @@ internal sealed class DetectionPipeline : ITickSink
         _keepFindings = keepFindings;
         _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
-        if (store?.LoadBaselines() is { } saved && saved.TryGetValue(BaselineKey, out var json))
+        IReadOnlyDictionary<string, string>? saved = null;
+        try
+        {
+            saved = store?.LoadBaselines();
+        }
+        catch (FindingStoreException ex)
+        {
+            // A damaged store: this run learns anew and its findings still reach the outputs; the end says what was lost.
+            _stateError = $"the saved baselines could not be read (this run learned anew): {ex.Message}";
+        }
+
+        if (store is not null && saved is not null && saved.TryGetValue(BaselineKey, out var json))
         {
             // Continue from what earlier runs learned (a bad saved model is a bug or an edit: say so, start over).
             try
