@@ -9,8 +9,13 @@ namespace SecMon.Core.Findings;
 /// </summary>
 public interface IFindingSink
 {
-    /// <summary>Short name for summaries and errors (<c>sqlite</c>, <c>elasticsearch</c>, <c>webhook:soc</c>).</summary>
+    /// <summary>Short name for summaries, errors and the spool directory (<c>sqlite</c>, <c>elasticsearch</c>, <c>webhook-soc</c>).</summary>
     string Name { get; }
+
+    /// <summary>True for outputs that can be slow or down (anything over the network): the host puts them behind a
+    /// durable spool in the data directory (<c>spool/NAME/</c>), so findings wait there, across restarts, until the
+    /// output confirms them. Default false (a local output written directly).</summary>
+    bool NeedsSpool => false;
 
     /// <summary>Writes one batch. Expected failures are results (<see cref="SinkResult.Failed"/>), not exceptions; an
     /// exception is treated as a permanent failure. <paramref name="cancellationToken"/> is cancelled when the host

@@ -7,6 +7,7 @@ using SecMon.Core;
 using SecMon.Core.Findings;
 using SecMon.Findings;
 using SecMon.Findings.Ecs;
+using SecMon.Findings.Spool;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
 using SecMon.Hosting.Sinks;
@@ -30,8 +31,9 @@ internal sealed class Sensor : IDisposable
     private readonly BackgroundSink? _rulesThread;
     private readonly BackgroundSink? _inventoryThread;
     private readonly StreamWriter? _jsonOut;
+    private readonly List<IDisposable> _owned = [];
 
-    private Sensor(SensorOptions options, FindingStore? store, SecretHasher hasher, Stream? eventsOut)
+    private Sensor(SensorOptions options, FindingStore? store, SecretHasher hasher, Stream? eventsOut, IReadOnlyList<IFindingSink> outputs)
     {
         _options = options;
         _store = store;
@@ -42,7 +44,8 @@ internal sealed class Sensor : IDisposable
                 : null;
             // The embedded store is the first output (live printing follows it: a finding shown is already stored);
             // configured outputs come after it, each on its own queue.
-            IFindingSink[] sinks = [new StoreFindingSink(store!), .. options.Outputs];
+            IFindingSink[] sinks = [new StoreFindingSink(store!), .. outputs];
+            _owned.AddRange(outputs.OfType<SpooledSink>());
             var run = options.OutputRun ?? (options.Live ? new SinkRunOptions { StallTimeout = TimeSpan.FromSeconds(1) } : new SinkRunOptions());
             _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
@@ -61,6 +64,15 @@ internal sealed class Sensor : IDisposable
         IEventSink[] consumers = _rulesThread is null ? [] : [_rulesThread, _inventoryThread!];
         Session = new AnalysisSession(options.Capture, options.Protocols, hasher, eventsOut, consumers);
     }
+
+    // Outputs that can be slow or down go behind a durable spool in DATA/spool/NAME (the bound and drop policy are
+    // SpoolOptions'); findings a run could not deliver go first on the next.
+    private static IFindingSink Spooled(IFindingSink output, string dataDirectory) => output.NeedsSpool
+        ? new SpooledSink(output, FindingSpool.Open(Path.Combine(dataDirectory, "spool", SpoolName(output.Name))))
+        : output;
+
+    private static string SpoolName(string name) =>
+        string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')).TrimStart('.') is { Length: > 0 } n ? n : "output";
 
     /// <summary>The capture engine, counters and event outputs.</summary>
     public AnalysisSession Session { get; }
@@ -129,8 +141,23 @@ internal sealed class Sensor : IDisposable
             return null;
         }
 
+        var outputs = new List<IFindingSink>();
+        try
+        {
+            outputs.AddRange(options.Rules is null ? [] : options.Outputs.Select(o => Spooled(o, options.DataDirectory)));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            outputs.OfType<IDisposable>().ToList().ForEach(o => o.Dispose());
+            store?.Dispose();
+            eventsOut?.Dispose();
+            Error($"cannot open an output's spool in '{Path.Combine(options.DataDirectory, "spool")}': {ex.Message}");
+            exitCode = ExitCodes.CantCreate;
+            return null;
+        }
+
         exitCode = ExitCodes.Ok;
-        return new Sensor(options, store, hasher, eventsOut);
+        return new Sensor(options, store, hasher, eventsOut, outputs);
     }
 
     /// <summary>
@@ -308,6 +335,7 @@ internal sealed class Sensor : IDisposable
         _rulesThread?.Dispose();
         _inventoryThread?.Dispose();
         _outputs?.Dispose();
+        _owned.ForEach(o => o.Dispose());
         Session.Dispose();
         _jsonOut?.Dispose();
         _store?.Dispose();

@@ -134,6 +134,37 @@ public sealed class PluggableSeamTests : IDisposable
         Assert.True(flaky.Calls >= 2);
     }
 
+    [Fact]
+    public void OutputThatNeedsTheSpool_DownForARun_GetsThatRunsFindingsFirstOnTheNextRun()
+    {
+        var data = _tmp.File("data-spooled");
+        var down = new ScriptedSink("remote", (_, _) => SinkResult.Failed("503 Service Unavailable", transient: true)) { NeedsSpool = true };
+        var (code1, sensor1, _) = AnalyzeWithRules(down, new SinkRunOptions { CompleteTimeout = TimeSpan.FromSeconds(1) }, data, "mqtt-guessing.pcap");
+        var firstRun = sensor1.Detection!.Findings.Select(f => f.Id).ToList();
+        Assert.Equal(Cli.ExitCodes.CantCreate, code1);
+        Assert.Contains("for the next run", sensor1.Outputs!.Runners[1].Error, StringComparison.Ordinal);
+        Assert.Contains("503", sensor1.Outputs!.Runners[1].Error, StringComparison.Ordinal);
+
+        var received = new List<string>();
+        var up = new ScriptedSink("remote", (findings, _) =>
+        {
+            received.AddRange(findings.Select(f => f.Id));
+            return SinkResult.Ok(findings.Count);
+        }) { NeedsSpool = true };
+        var (code2, sensor2, _) = AnalyzeWithRules(up, null, data, "mqtt-wildcard.pcap");
+
+        Assert.Equal(0, code2);
+        Assert.NotEmpty(firstRun);
+        Assert.Equal([.. firstRun, .. sensor2.Detection!.Findings.Select(f => f.Id)], received);
+        Assert.False(SpoolHasPending(data), "findings were left in the spool after the output confirmed them");
+    }
+
+    private static bool SpoolHasPending(string data)
+    {
+        using var spool = SecMon.Findings.Spool.FindingSpool.Open(Path.Combine(data, "spool", "remote"));
+        return spool.PendingBytes > 0;
+    }
+
     private string Analyze(string pcap, ProtocolCatalogue catalogue)
     {
         var events = _tmp.File($"events-{Guid.NewGuid():N}.jsonl");
@@ -148,13 +179,14 @@ public sealed class PluggableSeamTests : IDisposable
         return events;
     }
 
-    private (int Code, Sensor Sensor, long Stored) AnalyzeWithRules(IFindingSink? extra, SinkRunOptions? run = null)
+    private (int Code, Sensor Sensor, long Stored) AnalyzeWithRules(IFindingSink? extra, SinkRunOptions? run = null, string? data = null,
+        string capture = "mqtt-guessing.pcap")
     {
         var rules = RulePackLoader.Load([RepoPaths.Rules], Analysis.AnalysisSession.EventSchemas);
         Assert.True(rules.Success);
-        var data = _tmp.File($"data-{Guid.NewGuid():N}");
-        // The wildcard sample makes findings of several rules; learning ends at once so baseline rules report too.
-        var sample = Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap");
+        data ??= _tmp.File($"data-{Guid.NewGuid():N}");
+        // The guessing sample makes findings of several rules; learning ends at once so baseline rules report too.
+        var sample = Path.Combine(RepoPaths.Samples, capture);
         var sensor = Sensor.Open(new SensorOptions
         {
             DataDirectory = data,
@@ -223,6 +255,8 @@ public sealed class PluggableSeamTests : IDisposable
         private int _calls;
 
         public string Name => name;
+
+        public bool NeedsSpool { get; init; }
 
         public int Calls => _calls;
 

@@ -60,8 +60,9 @@ internal sealed class FindingOutputs : IDisposable
     }
 
     /// <summary>One line per sink that missed findings, for stderr after the run summary.</summary>
-    public IEnumerable<string> Failures() => _runners.Where(r => r.HasFailed).Select(r =>
-        $"output '{r.Name}' missed {r.Dropped:N0} of {r.Received:N0} findings: {r.Error ?? "dropped"}");
+    public IEnumerable<string> Failures() => _runners.Where(r => r.HasFailed).Select(r => r.Dropped == 0
+        ? $"output '{r.Name}': {r.Error}"
+        : $"output '{r.Name}' missed {r.Dropped:N0} of {r.Received:N0} findings: {r.Error ?? "dropped"}");
 
     /// <inheritdoc />
     public void Dispose()

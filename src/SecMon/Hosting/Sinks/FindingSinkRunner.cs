@@ -268,5 +268,5 @@ internal sealed class FindingSinkRunner : IDisposable
         }
     }
 
-    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
+    private static string Describe(Exception ex) => ex is IOException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
 }

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
+
+namespace SecMon.Findings.Spool;
+
+/// <summary>Bounds of a spool.</summary>
+public sealed record SpoolOptions
+{
+    /// <summary>Most bytes of findings not yet delivered kept on disk. Beyond it new findings are refused (the newest are
+    /// dropped and counted; what was accepted stays in order and is delivered). Default 256 MiB (about 200,000 findings).</summary>
+    public long MaxBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>A segment file is closed and a new one started beyond this size. Default 8 MiB.</summary>
+    public long SegmentBytes { get; init; } = 8L * 1024 * 1024;
+}
+
+/// <summary>
+/// A durable queue of findings in a directory (<c>DATA/spool/NAME/</c>): append-only segment files of ECS JSON lines
+/// (<c>00000001.jsonl</c>...) and a cursor file (<c>cursor</c>: segment and byte offset of the first finding not yet
+/// delivered, replaced atomically). Appends are flushed to disk before they count as accepted; the cursor moves only
+/// after the output confirmed a batch, so a crash between the two delivers that batch again (at least once; outputs
+/// de-duplicate on <c>event.id</c>). Delivered segments are deleted. Used from two threads: one appends, one reads and
+/// acknowledges.
+/// </summary>
+public sealed class FindingSpool : IDisposable
+{
+    private readonly SpoolOptions _options;
+    private readonly Lock _gate = new();
+    private FileStream? _writer;
+    private int _writeSegment;
+    private int _readSegment;
+    private long _readOffset;
+    private long _pendingBytes;
+
+    private FindingSpool(string directory, SpoolOptions options)
+    {
+        Directory = directory;
+        _options = options;
+    }
+
+    /// <summary>The spool's directory.</summary>
+    public string Directory { get; }
+
+    /// <summary>Bytes accepted and not yet delivered.</summary>
+    public long PendingBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pendingBytes;
+            }
+        }
+    }
+
+    /// <summary>Opens (or creates) the spool in <paramref name="directory"/>, resuming where the last run stopped.</summary>
+    /// <exception cref="IOException">The directory cannot be created or read, or the cursor file is damaged.</exception>
+    public static FindingSpool Open(string directory, SpoolOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        System.IO.Directory.CreateDirectory(directory);
+        var spool = new FindingSpool(directory, options ?? new SpoolOptions());
+        spool.Load();
+        return spool;
+    }
+
+    /// <summary>Appends <paramref name="findings"/> and flushes them to disk. Returns false (nothing written) when they
+    /// would take the spool beyond <see cref="SpoolOptions.MaxBytes"/>.</summary>
+    public bool TryAppend(IReadOnlyList<Finding> findings)
+    {
+        ArgumentNullException.ThrowIfNull(findings);
+        var text = new StringBuilder();
+        foreach (var f in findings)
+        {
+            text.Append(FindingJson.Write(f)).Append('\n');
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        lock (_gate)
+        {
+            if (_pendingBytes + bytes.Length > _options.MaxBytes)
+            {
+                return false;
+            }
+
+            if (_writer is null || _writer.Length >= _options.SegmentBytes)
+            {
+                // A new run continues the last segment unless it is full.
+                if (_writer is not null || SegmentLength(_writeSegment) >= _options.SegmentBytes)
+                {
+                    _writeSegment++;
+                }
+
+                _writer?.Dispose();
+                _writer = new FileStream(SegmentPath(_writeSegment), FileMode.Append, FileAccess.Write, FileShare.Read | FileShare.Delete);
+            }
+
+            _writer.Write(bytes);
+            _writer.Flush(flushToDisk: true);
+            _pendingBytes += bytes.Length;
+            return true;
+        }
+    }
+
+    /// <summary>Reads up to <paramref name="max"/> findings from the cursor on (without moving it). A line that cannot be
+    /// read back (a torn write at a crash) is skipped and returned in <paramref name="unreadable"/>.</summary>
+    public SpoolBatch Peek(int max, List<string>? unreadable = null)
+    {
+        lock (_gate)
+        {
+            var findings = new List<Finding>();
+            var segment = _readSegment;
+            var offset = _readOffset;
+            while (findings.Count < max && segment <= _writeSegment)
+            {
+                var path = SegmentPath(segment);
+                if (!File.Exists(path))
+                {
+                    segment++;
+                    offset = 0;
+                    continue;
+                }
+
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                file.Position = offset;
+                using var reader = new StreamReader(file, Encoding.UTF8, false, 1 << 16, leaveOpen: true);
+                var position = offset;
+                string? line;
+                while (findings.Count < max && (line = ReadCompleteLine(reader, ref position)) is not null)
+                {
+                    try
+                    {
+                        findings.Add(FindingJson.Read(line));
+                    }
+                    catch (FormatException ex)
+                    {
+                        unreadable?.Add($"{path} at byte {position}: {ex.Message}");
+                    }
+                }
+
+                offset = position;
+                if (findings.Count < max)
+                {
+                    if (segment == _writeSegment)
+                    {
+                        break;
+                    }
+
+                    segment++;
+                    offset = 0;
+                }
+            }
+
+            return new SpoolBatch(findings, segment, offset);
+        }
+    }
+
+    /// <summary>The output confirmed <paramref name="batch"/>: moves the cursor past it (durably) and deletes segments
+    /// that are wholly delivered.</summary>
+    public void Acknowledge(SpoolBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        lock (_gate)
+        {
+            var delivered = Distance(_readSegment, _readOffset, batch.Segment, batch.Offset);
+            var cursor = Path.Combine(Directory, "cursor");
+            File.WriteAllText(cursor + ".tmp", string.Create(CultureInfo.InvariantCulture, $"{batch.Segment} {batch.Offset}\n"));
+            File.Move(cursor + ".tmp", cursor, overwrite: true);
+            for (var s = _readSegment; s < batch.Segment; s++)
+            {
+                File.Delete(SegmentPath(s));
+            }
+
+            _readSegment = batch.Segment;
+            _readOffset = batch.Offset;
+            _pendingBytes = Math.Max(0, _pendingBytes - delivered);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+    }
+
+    // A line counts only when its newline was written: a torn last line (a crash mid-append) waits, unread.
+    private static string? ReadCompleteLine(StreamReader reader, ref long position)
+    {
+        var line = new StringBuilder();
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            if (c == '\n')
+            {
+                position += Encoding.UTF8.GetByteCount(line.ToString()) + 1;
+                return line.ToString();
+            }
+
+            line.Append((char)c);
+        }
+
+        return null;
+    }
+
+    private long Distance(int fromSegment, long fromOffset, int toSegment, long toOffset)
+    {
+        if (fromSegment == toSegment)
+        {
+            return toOffset - fromOffset;
+        }
+
+        long total = SegmentLength(fromSegment) - fromOffset;
+        for (var s = fromSegment + 1; s < toSegment; s++)
+        {
+            total += SegmentLength(s);
+        }
+
+        return total + toOffset;
+    }
+
+    private long SegmentLength(int segment) => File.Exists(SegmentPath(segment)) ? new FileInfo(SegmentPath(segment)).Length : 0;
+
+    private string SegmentPath(int segment) => Path.Combine(Directory, segment.ToString("D8", CultureInfo.InvariantCulture) + ".jsonl");
+
+    private void Load()
+    {
+        var segments = System.IO.Directory.GetFiles(Directory, "*.jsonl")
+            .Select(p => int.TryParse(Path.GetFileNameWithoutExtension(p), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1)
+            .Where(n => n > 0).Order().ToList();
+        var cursor = Path.Combine(Directory, "cursor");
+        if (File.Exists(cursor))
+        {
+            var parts = File.ReadAllText(cursor).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out _readSegment)
+                || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _readOffset))
+            {
+                throw new IOException($"the spool cursor '{cursor}' is damaged; move the spool directory aside to start it anew (its findings can be replayed from it)");
+            }
+        }
+        else
+        {
+            _readSegment = segments.Count > 0 ? segments[0] : 1;
+            _readOffset = 0;
+        }
+
+        _writeSegment = Math.Max(_readSegment, segments.Count > 0 ? segments[^1] : _readSegment);
+        TrimTornLine(SegmentPath(_writeSegment));
+        _pendingBytes = Distance(_readSegment, _readOffset, _writeSegment, SegmentLength(_writeSegment));
+    }
+
+    // A crash in the middle of an append leaves a last line without its newline: cut it, so the next append starts
+    // on a line of its own (that finding was never accepted: its batch was not acknowledged to the rules thread).
+    private static void TrimTornLine(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        var end = file.Length;
+        var buffer = new byte[4096];
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - buffer.Length);
+            file.Position = start;
+            file.ReadExactly(buffer, 0, (int)(end - start));
+            var newline = Array.LastIndexOf(buffer, (byte)'\n', (int)(end - start) - 1);
+            if (newline >= 0)
+            {
+                file.SetLength(start + newline + 1);
+                return;
+            }
+
+            end = start;
+        }
+
+        file.SetLength(0);
+    }
+}
+
+/// <summary>Findings read from a spool and the cursor position just past them.</summary>
+/// <param name="Findings">The findings, oldest first.</param>
+/// <param name="Segment">The segment of the position after the batch.</param>
+/// <param name="Offset">The byte offset in that segment.</param>
+public sealed record SpoolBatch(IReadOnlyList<Finding> Findings, int Segment, long Offset);

@@ -1,0 +1,218 @@
+using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
+
+namespace SecMon.Findings.Spool;
+
+/// <summary>
+/// Puts a durable <see cref="FindingSpool"/> in front of an output that can be slow or down (anything over the
+/// network): the host's runner hands batches to the spool (a local append, fast), and a delivery thread of this sink
+/// sends them on, oldest first, acknowledging each batch only once the output confirmed it. Transient failures (the
+/// output down, 429, 5xx) are retried with growing delays (jitter, at most <see cref="SpoolDelivery.MaxRetryDelay"/>) for as long as
+/// the sink runs; a batch the output refuses for good goes to <c>dead-letters.jsonl</c> in the spool directory with the
+/// reason (to be replayed after a fix) and delivery goes on. What is not delivered when the run ends stays in the spool
+/// and goes first on the next run. When the spool is full (<see cref="SpoolOptions.MaxBytes"/>) new findings are
+/// refused (a transient failure to the runner, which counts them once its tries are spent).
+/// </summary>
+public sealed class SpooledSink : IFindingSink, IDisposable
+{
+    private readonly IFindingSink _inner;
+    private readonly SpoolDelivery _delivery;
+    private readonly FindingSpool _spool;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _appended = new(0);
+    private readonly Thread _thread;
+    private volatile bool _completing;
+    private long _delivered;
+    private long _deadLettered;
+
+    /// <summary>Starts delivering what <paramref name="spool"/> holds (from earlier runs too) to <paramref name="inner"/>.</summary>
+    public SpooledSink(IFindingSink inner, FindingSpool spool, SpoolDelivery? delivery = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(spool);
+        _inner = inner;
+        _spool = spool;
+        _delivery = delivery ?? new SpoolDelivery();
+        _thread = new Thread(Deliver) { Name = "secmon-spool-" + inner.Name, IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <inheritdoc />
+    public string Name => _inner.Name;
+
+    /// <summary>Findings the output confirmed.</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    /// <summary>Findings the output refused for good (in <c>dead-letters.jsonl</c>).</summary>
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
+
+    /// <summary>The last failure the output reported (one line), or null.</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>Bytes of findings in the spool, not yet delivered.</summary>
+    public long PendingBytes => _spool.PendingBytes;
+
+    /// <inheritdoc />
+    public SinkResult Write(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!_spool.TryAppend(findings))
+            {
+                return SinkResult.Failed($"the spool in '{_spool.Directory}' is full ({_spool.PendingBytes:N0} bytes not yet delivered{Why()})", transient: true);
+            }
+        }
+        catch (IOException ex)
+        {
+            return SinkResult.Failed($"cannot write the spool in '{_spool.Directory}': {ex.Message}", transient: true);
+        }
+
+        _appended.Release();
+        return SinkResult.Ok(0);
+    }
+
+    /// <inheritdoc />
+    public void Complete(CancellationToken cancellationToken)
+    {
+        // Deliver what the spool holds until it is empty or the host stops waiting; the rest waits for the next run.
+        _completing = true;
+        _appended.Release();
+        using var registration = cancellationToken.Register(_stop.Cancel);
+        _thread.Join();
+        if (_spool.PendingBytes > 0)
+        {
+            throw new IOException($"{_spool.PendingBytes:N0} bytes of findings stay in the spool '{_spool.Directory}' for the next run{Why()}");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _completing = true;
+        _stop.Cancel();
+        _appended.Release();
+        _thread.Join();
+        _spool.Dispose();
+        _stop.Dispose();
+        _appended.Dispose();
+    }
+
+    private string Why() => LastError is null ? "" : $"; the output said: {LastError}";
+
+    private void Deliver()
+    {
+        var ct = _stop.Token;
+        var delay = _delivery.RetryDelay;
+        var unreadable = new List<string>();
+        while (!ct.IsCancellationRequested)
+        {
+            SpoolBatch batch;
+            try
+            {
+                batch = _spool.Peek(_delivery.BatchSize, unreadable);
+            }
+            catch (IOException ex)
+            {
+                LastError = ex.Message;
+                Wait(delay, ct);
+                continue;
+            }
+
+            if (batch.Findings.Count == 0)
+            {
+                if (unreadable.Count > 0)
+                {
+                    _spool.Acknowledge(batch); // only unreadable lines: pass them
+                    DeadLetter([], string.Join("; ", unreadable));
+                    unreadable.Clear();
+                    continue;
+                }
+
+                if (_completing)
+                {
+                    return;
+                }
+
+                _appended.Wait(TimeSpan.FromMilliseconds(500), CancellationToken.None);
+                continue;
+            }
+
+            SinkResult result;
+            try
+            {
+                result = _inner.Write(batch.Findings, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // Isolation boundary: the output's exception is its failure, dead-lettered with the reason.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+            {
+                result = SinkResult.Failed($"{ex.GetType().Name}: {ex.Message}", transient: false);
+            }
+
+            if (result.Succeeded)
+            {
+                _spool.Acknowledge(batch);
+                Interlocked.Add(ref _delivered, batch.Findings.Count);
+                delay = _delivery.RetryDelay;
+            }
+            else if (result.Transient)
+            {
+                LastError = result.Error;
+                Wait(delay, ct);
+                delay = TimeSpan.FromTicks(Math.Min(_delivery.MaxRetryDelay.Ticks, delay.Ticks * 2));
+                continue;
+            }
+            else
+            {
+                LastError = result.Error;
+                DeadLetter(batch.Findings, result.Error!);
+                _spool.Acknowledge(batch);
+            }
+
+            if (unreadable.Count > 0)
+            {
+                DeadLetter([], string.Join("; ", unreadable));
+                unreadable.Clear();
+            }
+        }
+    }
+
+    private void DeadLetter(IReadOnlyList<Finding> findings, string reason)
+    {
+        var path = Path.Combine(_spool.Directory, "dead-letters.jsonl");
+        using var file = new StreamWriter(path, append: true);
+        var at = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        var quotedReason = System.Text.Json.JsonSerializer.Serialize(reason);
+        if (findings.Count == 0)
+        {
+            file.WriteLine($"{{\"dead_letter.at\":\"{at}\",\"dead_letter.reason\":{quotedReason}}}");
+        }
+
+        foreach (var f in findings)
+        {
+            file.WriteLine($"{{\"dead_letter.at\":\"{at}\",\"dead_letter.reason\":{quotedReason},\"finding\":{FindingJson.Write(f)}}}");
+        }
+
+        Interlocked.Add(ref _deadLettered, findings.Count);
+    }
+
+    private static void Wait(TimeSpan delay, CancellationToken ct) =>
+        ct.WaitHandle.WaitOne(delay * (0.5 + Random.Shared.NextDouble()));
+}
+
+/// <summary>How a <see cref="SpooledSink"/> delivers.</summary>
+public sealed record SpoolDelivery
+{
+    /// <summary>Findings per delivery. Default 500.</summary>
+    public int BatchSize { get; init; } = 500;
+
+    /// <summary>Delay before the first retry of a transient failure; doubled for each further one. Default 1 second.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest delay between retries. Default 30 seconds.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+}
