@@ -1,0 +1,98 @@
+using SecMon.Capture.Decoding;
+using SecMon.Capture.Flows;
+using SecMon.Capture.Protocols;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture;
+
+/// <summary>UDP flows of the packet path: tracked by 5-tuple, each with one datagram session (asked of the catalogue's
+/// datagram protocols on the first datagram), isolated so a dissector's bug costs its flow only.</summary>
+internal sealed partial class PacketProcessor
+{
+    private void ProcessUdp(ref DecodedPacket packet, in PacketMeta meta)
+    {
+        var key = FlowKey.Create(packet.Source, packet.SourcePort, packet.Destination, packet.DestinationPort,
+                                 packet.Protocol, packet.VlanId, out var sourceIsA);
+        if (_flows.TryGet(key, out var flow) && IsIdle(flow))
+        {
+            ExpireIdle(flow, meta);
+            flow = null;
+        }
+
+        if (flow is null)
+        {
+            // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
+            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
+            flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
+            _stats.UdpFlows++;
+        }
+
+        var direction = flow.DirectionOf(sourceIsA);
+        Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
+        if (!flow.SessionRequested && _udpSessionFactory is not null)
+        {
+            flow.SessionRequested = true;
+            flow.DatagramSession = Isolated(flow, meta, "creating the protocol session", () => _udpSessionFactory(flow.ToServer));
+        }
+
+        if (flow.DatagramSession is { } session)
+        {
+            try
+            {
+                session.OnDatagram(direction, packet.Payload, meta);
+            }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+            {
+                Failed(flow, meta, "a datagram", ex);
+            }
+        }
+    }
+
+    // A datagram session's bug costs its flow, never the capture: counted, said once, the flow left undissected.
+    private IDatagramSession? Isolated(Flow flow, in PacketMeta meta, string what, Func<IDatagramSession?> action)
+    {
+        try
+        {
+            return action();
+        }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            Failed(flow, meta, what, ex);
+            return null;
+        }
+    }
+
+    private void Failed(Flow flow, in PacketMeta meta, string what, Exception ex)
+    {
+        _stats.MalformedMessages++;
+        _diagnostics.Report(DiagnosticKind.MalformedProtocol, meta,
+            $"the protocol session of flow {ReassemblyContext.Describe(flow)} failed on {what} with {ex.GetType().Name}; the flow is no longer dissected");
+        flow.DatagramSession = null;
+    }
+
+    // The end of a UDP flow (idle timeout, eviction, end of input): its session reports what is left.
+    private void CloseDatagrams(Flow flow, in PacketMeta meta)
+    {
+        if (flow.DatagramSession is not { } datagrams)
+        {
+            return;
+        }
+
+        try
+        {
+            datagrams.OnClose(meta);
+        }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            Failed(flow, meta, "closing", ex);
+        }
+
+        flow.DatagramSession = null;
+    }
+}
