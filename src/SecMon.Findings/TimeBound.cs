@@ -6,7 +6,7 @@ namespace SecMon.Findings;
 /// <summary>
 /// Parses the time bounds users type for <c>--since</c> and <c>--until</c>: an ISO-8601 date or time
 /// (<c>2026-11-24</c>, <c>2026-11-24T08:00:00Z</c>, <c>2026-11-24T09:00+01:00</c>; UTC when no offset is given),
-/// <c>now</c>, or a span back from now (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>, <c>2w</c>). As an upper bound
+/// <c>now</c>, or a span back from now in the duration grammar of <see cref="Durations"/> (<c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>, <c>2w</c>). As an upper bound
 /// a date alone (<c>2026-11-24</c>) means the end of that day, so <c>--until 2026-11-24</c> includes the 24th.
 /// </summary>
 public static class TimeBound
@@ -34,19 +34,10 @@ public static class TimeBound
             return true;
         }
 
-        var unit = char.ToLowerInvariant(t[^1]);
-        if (unit is 's' or 'm' or 'h' or 'd' or 'w' && t.Length > 1
-            && long.TryParse(t.AsSpan(0, t.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
-            && amount <= 100 * 365 * 86_400L)
+        // A span back from now: the one duration grammar (SecMon.Core.Durations), at most 100 years.
+        if (Durations.TryParseMicros(t, out var span))
         {
-            var seconds = amount * unit switch { 's' => 1L, 'm' => 60L, 'h' => 3600L, 'd' => 86_400L, _ => 604_800L };
-            if (seconds > 100 * 365 * 86_400L)
-            {
-                error = $"'{t}' reaches back more than 100 years";
-                return false;
-            }
-
-            micros = Time.ToUnixMicros(now) - (seconds * 1_000_000);
+            micros = Time.ToUnixMicros(now) - span;
             return true;
         }
 
@@ -62,7 +53,7 @@ public static class TimeBound
             return true;
         }
 
-        error = $"'{t}' is not a time: use ISO-8601 (2026-11-24, 2026-11-24T08:00:00Z) or a span back from now (30m, 24h, 7d)";
+        error = $"'{t}' is not a time: use ISO-8601 (2026-11-24, 2026-11-24T08:00:00Z) or a span back from now (30m, 24h, 7d, 2w)";
         return false;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Detection.Baselines;
 using SecMon.Detection.Conditions;

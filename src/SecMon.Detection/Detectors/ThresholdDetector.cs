@@ -1,3 +1,4 @@
+using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Detection.Conditions;
 using SecMon.Detection.Engine;

@@ -1,4 +1,5 @@
 using System.Net;
+using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Detection.Model;
 using YamlDotNet.RepresentationModel;
@@ -192,7 +193,7 @@ internal sealed class ExampleParser(LoadContext ctx)
 
                     continue;
                 case "every":
-                    if (!YamlScalars.TryText(v, out var everyText) || !Durations.TryParseMicros(everyText, out every))
+                    if (!YamlScalars.TryText(v, out var everyText) || !Durations.TryParseMicros(everyText, out every) || every <= 0)
                     {
                         ctx.Error(v, $"{label} example: 'every' is the gap between repeated events (100ms, 1s).");
                         ok = false;

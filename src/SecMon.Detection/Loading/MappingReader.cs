@@ -1,3 +1,4 @@
+using SecMon.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace SecMon.Detection.Loading;
@@ -161,9 +162,9 @@ internal sealed class MappingReader
             return null;
         }
 
-        if (!YamlScalars.TryText(v, out var s) || !Model.Durations.TryParseMicros(s, out var micros))
+        if (!YamlScalars.TryText(v, out var s) || !Durations.TryParseMicros(s, out var micros) || micros <= 0)
         {
-            _ctx.Error(v, $"{What}: '{key}' must be a positive duration with a unit (500ms, 30s, 5m, 1h, 1d), not {YamlScalars.Describe(v)}.");
+            _ctx.Error(v, $"{What}: '{key}' must be a positive duration with a unit (500ms, 30s, 5m, 1h, 1d, 1w), not {YamlScalars.Describe(v)}.");
             return null;
         }
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Findings;
 using SecMon.Detection.Conditions;
@@ -425,9 +426,9 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
                 return null;
             }
 
-            if (!Durations.TryParseMicros(match.Groups["w"].Value, out var window))
+            if (!Durations.TryParseMicros(match.Groups["w"].Value, out var window) || window <= 0)
             {
-                ctx.Error(node, $"{label}: '{match.Groups["w"].Value}' is not a duration (30s, 5m, 1h).");
+                ctx.Error(node, $"{label}: '{match.Groups["w"].Value}' is not a positive duration (30s, 5m, 1h, 1d, 1w).");
                 return null;
             }
 

@@ -83,15 +83,14 @@ internal static class CaCliSupport
     public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 }
 
-/// <summary>Durations as the CLI spells them: <c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>.</summary>
+/// <summary>Lifetimes and windows of the CA commands: <c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>, <c>2w</c>.</summary>
 internal static class CaDurations
 {
-    /// <summary>Parses a number followed by s, m, h or d.</summary>
+    /// <summary>Parses a positive duration in the one grammar (<see cref="SecMon.Core.Durations"/>).</summary>
     public static bool TryParse(string? text, out TimeSpan value)
     {
-        // The shared parser (CliHelpers), with a unit required and zero refused: a TTL or validity of "0" or "24" is a mistake.
-        var t = text?.Trim().ToLowerInvariant();
-        if (t is not { Length: >= 2 } || !char.IsLetter(t[^1]) || !CliHelpers.TryParseDuration(t, out value) || value <= TimeSpan.Zero)
+        // The one duration grammar (SecMon.Core.Durations, a unit required), with zero refused: a TTL of "0s" is a mistake.
+        if (!SecMon.Core.Durations.TryParse(text, out value) || value <= TimeSpan.Zero)
         {
             value = default;
             return false;

@@ -37,7 +37,7 @@ internal sealed record LearningSpec(TimeSpan? Duration, double? Share, long? Unt
             return false;
         }
 
-        if (CliHelpers.TryParseDuration(t, out var duration))
+        if (Durations.TryParse(t, out var duration))
         {
             spec = new LearningSpec(duration, null, null);
             return true;
