@@ -17,4 +17,4 @@ void OnSignal(PosixSignalContext context)
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
-return await SecMonCli.Build().Parse(args).InvokeAsync(configuration, stop.Token).ConfigureAwait(false);
+return await SecMonCli.InvokeAsync(args, configuration, stop.Token).ConfigureAwait(false);

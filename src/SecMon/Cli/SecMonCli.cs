@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using SecMon.Analysis;
 
 namespace SecMon.Cli;
 
@@ -18,6 +20,74 @@ internal static class SecMonCli
         }
 
         return root;
+    }
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>: what <c>secmon</c> does. A command line that cannot be used exits
+    /// 64 (<see cref="ExitCodes.Usage"/>) with what is wrong in words on stderr, never help or anything else on
+    /// stdout (so <c>--json | jq</c> sees nothing); <c>--help</c> goes to stdout, or to stderr beside <c>--json</c>.
+    /// A <see cref="DataDirectoryException"/> ends the run with its message and exit code, and any other exception
+    /// (a bug) with <see cref="ExitCodes.Software"/>, not 1, which <c>--fail-on</c> gives to findings.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var root = Build();
+        var parse = root.Parse(args);
+        var error = configuration.Error;
+        var problems = UsageErrors.Find(parse);
+        if (problems.Count > 0 || parse.Errors.Count > 0 && parse.Action is not { ClearsParseErrors: true })
+        {
+            foreach (var problem in problems)
+            {
+                await error.WriteLineAsync("secmon: " + problem).ConfigureAwait(false);
+            }
+
+            var path = UsageErrors.CommandPath(parse);
+            if (UsageErrors.WantsCommandList(parse))
+            {
+                // 'secmon', 'secmon nosuch', 'secmon findings': the list of commands is the answer, on stderr.
+                await error.WriteLineAsync().ConfigureAwait(false);
+                var helpArgs = path.Split(' ').Skip(1).Append("--help").ToArray();
+                await root.Parse(helpArgs).InvokeAsync(new InvocationConfiguration { Output = error, Error = error }, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await error.WriteLineAsync($"secmon: '{path} --help' lists the options, with examples").ConfigureAwait(false);
+            }
+
+            return ExitCodes.Usage;
+        }
+
+        var run = new InvocationConfiguration
+        {
+            // Help asked for beside --json goes to stderr: stdout is JSON lines only.
+            Output = parse.Action is HelpAction && parse.Tokens.Any(t => t.Value == "--json") ? error : configuration.Output,
+            Error = error,
+            ProcessTerminationTimeout = configuration.ProcessTerminationTimeout,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return await parse.InvokeAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DataDirectoryException ex)
+        {
+            await error.WriteLineAsync("secmon: " + ex.Message).ConfigureAwait(false);
+            return ex.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("secmon: stopped").ConfigureAwait(false);
+            return ExitCodes.Interrupted;
+        }
+#pragma warning disable CA1031 // the last resort: a bug is reported with its stack trace and its own exit code
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await error.WriteLineAsync($"secmon: internal error (a bug; please report it with this message): {ex}").ConfigureAwait(false);
+            return ExitCodes.Software;
+        }
     }
 
     // One line per command group (a command's name is a contract once it exists: see README.md).
