@@ -54,8 +54,14 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>Capture time of the current packet.</summary>
     public long TimestampMicros { get; private set; }
 
-    /// <summary>Opens a capture file. Returns null and a one-line reason when it cannot be opened or is not a capture.</summary>
-    public static PcapFileSource? TryOpen(string path, out string? error)
+    /// <summary>Opens a capture file that was opened before (no named pipe waits here); see the overload with a token.</summary>
+    public static PcapFileSource? TryOpen(string path, out string? error) => TryOpen(path, CancellationToken.None, out error);
+
+    /// <summary>
+    /// Opens a capture file. Returns null and a one-line reason when it cannot be opened, is not a capture, or
+    /// <paramref name="cancellationToken"/> was cancelled while opening it (a named pipe with no writer yet).
+    /// </summary>
+    public static PcapFileSource? TryOpen(string path, CancellationToken cancellationToken, out string? error)
     {
         if (!File.Exists(path))
         {
@@ -65,22 +71,41 @@ internal sealed unsafe class PcapFileSource : IDisposable
             return null;
         }
 
+        // libpcap opens the file with fopen(): on a named pipe (mkfifo) that blocks until a writer opens the other
+        // end, and a thread blocked in open(2) never sees Ctrl+C or SIGTERM. So the open runs on a worker and the
+        // caller stops waiting when cancelled; the worker is then released by opening the pipe's other end.
+        var opening = Task.Run(() => Open(path), CancellationToken.None);
+        try
+        {
+            opening.Wait(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            NamedPipe.ReleaseReader(path, opening.IsCompleted);
+            opening.ContinueWith(t => t.Result.Source?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            error = $"{path}: interrupted while opening it, nothing was read (a named pipe waits until its writer starts, e.g. tcpdump -w {path})";
+            return null;
+        }
+
+        (var source, error) = opening.GetAwaiter().GetResult();
+        return source;
+    }
+
+    private static (PcapFileSource? Source, string? Error) Open(string path)
+    {
         CaptureFileReaderDevice? device = null;
         try
         {
             device = new CaptureFileReaderDevice(path);
             device.Open();
-            var source = new PcapFileSource(path, device) { FileSize = new FileInfo(path).Length };
-            error = null;
-            return source;
+            return (new PcapFileSource(path, device) { FileSize = new FileInfo(path).Length }, null);
         }
         catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException or DllNotFoundException)
         {
             device?.Dispose();
-            error = ex is DllNotFoundException
+            return (null, ex is DllNotFoundException
                 ? "libpcap is not installed; install it (Debian: apt-get install libpcap0.8) and run again"
-                : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})";
-            return null;
+                : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})");
         }
     }
 

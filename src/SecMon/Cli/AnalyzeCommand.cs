@@ -70,7 +70,7 @@ internal static class AnalyzeCommand
             return rulesExit;
         }
 
-        using var files = Sensor.OpenFiles(paths);
+        using var files = Sensor.OpenFiles(paths, ct);
         if (files is null)
         {
             return ExitCodes.NoInput;

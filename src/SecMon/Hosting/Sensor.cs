@@ -120,11 +120,11 @@ internal sealed class Sensor : IDisposable
             // Password tags are keyed per installation even without detection, so exports from runs compare.
             hasher = new SecretHasher(DataDirectory.LoadOrCreateSecretKey(options.DataDirectory));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (DataDirectoryException ex)
         {
             store?.Dispose();
-            Error($"cannot read or create the password-tag key in '{options.DataDirectory}' ({ex.Message}); give a writable --data DIR");
-            exitCode = ex is UnauthorizedAccessException ? ExitCodes.NoPermission : ExitCodes.CantCreate;
+            Error(ex.Message);
+            exitCode = ex.ExitCode;
             return null;
         }
 
@@ -205,14 +205,15 @@ internal sealed class Sensor : IDisposable
         return code;
     }
 
-    /// <summary>Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none.</summary>
-    public static CaptureFileSet? OpenFiles(IReadOnlyList<string> paths)
+    /// <summary>Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none;
+    /// <paramref name="cancellationToken"/> (Ctrl+C, SIGTERM) ends a wait for a named pipe's writer.</summary>
+    public static CaptureFileSet? OpenFiles(IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(paths);
         var sources = new List<PcapFileSource>();
         foreach (var path in paths)
         {
-            var source = PcapFileSource.TryOpen(path, out var error);
+            var source = PcapFileSource.TryOpen(path, cancellationToken, out var error);
             if (source is null)
             {
                 Error(error!);
