@@ -37,7 +37,7 @@ internal sealed class DiagnosticReporter : IDiagnosticSink
             _writer.WriteLine($"secmon: {d}");
             if (n == _printPerKind)
             {
-                _writer.WriteLine($"secmon: (further {Describe(kind)} problems are counted in the summary, not printed)");
+                _writer.WriteLine($"secmon: (further {Describe(kind)}{(kind == DiagnosticKind.ReassemblyGap ? "s" : " problems")} are counted in the summary, not printed)");
             }
         }
     }

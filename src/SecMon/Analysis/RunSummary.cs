@@ -23,10 +23,25 @@ internal static class RunSummary
         w.WriteLine($"  resources   peak memory {FormatBytes(self.PeakWorkingSet64)}, GC gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} (paused {GC.GetTotalPauseDuration().TotalSeconds:F2} s)");
         if (s.InputDamaged)
         {
-            var kinds = string.Join(", ", diagnostics.Counts.OrderBy(kv => kv.Key).Select(kv => $"{DiagnosticReporter.Describe(kv.Key)} {N(kv.Value)}"));
+            var kinds = string.Join(", ", diagnostics.Counts.Where(kv => IsDamage(kv.Key)).OrderBy(kv => kv.Key)
+                .Select(kv => $"{DiagnosticReporter.Describe(kv.Key)} {N(kv.Value)}"));
             w.WriteLine($"  input       DAMAGED ({kinds}); the first problems are listed above; everything readable was analysed");
         }
+
+        if (s.ReassemblyGaps > 0)
+        {
+            // Not damage: segments the capture missed (kernel or switch drops under load, a capture started late).
+            // The streams resynchronised after each gap; the exit code does not change for them (README: exit codes).
+            w.WriteLine($"  gaps        {N(s.ReassemblyGaps)} in TCP streams ({FormatBytes(s.ReassemblyGapBytes)} the capture missed; the first are listed above " +
+                "as 'bytes missing'); not damage: parsing resumed after each");
+        }
     }
+
+    /// <summary>True for the kinds that make the input damaged (exit 65): what <see cref="CaptureStats.InputDamaged"/> counts.
+    /// Reassembly gaps (packets the capture missed) and SecMon's own resource limits are reported, not damage.</summary>
+    public static bool IsDamage(DiagnosticKind kind) =>
+        kind is DiagnosticKind.DamagedFile or DiagnosticKind.UnknownLinkType or DiagnosticKind.TruncatedFrame
+            or DiagnosticKind.MalformedFrame or DiagnosticKind.MalformedProtocol;
 
     /// <summary>Formats a byte count (B, KB, MB, GB; powers of 1024).</summary>
     public static string FormatBytes(long bytes) => bytes switch
