@@ -24,11 +24,6 @@ internal static class UsageErrors
 
         var problems = new List<string>();
         var command = parse.CommandResult;
-        foreach (var token in parse.UnmatchedTokens)
-        {
-            problems.Add(Unmatched(parse, token));
-        }
-
         // A token that looks like an option but landed in a command's argument (System.CommandLine takes '-r' as a
         // FILE): an unknown option, unless it came after '--' (POSIX: everything after '--' is an operand).
         var doubleDash = IndexOfDoubleDash(parse);
@@ -41,6 +36,15 @@ internal static class UsageErrors
                     problems.Add(UnknownOption(parse, token.Value, argument.Argument));
                 }
             }
+        }
+
+        // The first unknown command is the problem (what follows it were its arguments); an unknown option's value
+        // comes back as an unexpected argument, so those wait until the options are right.
+        var unmatched = WantsCommandList(parse) ? parse.UnmatchedTokens.Take(1) : parse.UnmatchedTokens;
+        var unknownOptions = problems.Count > 0 || parse.UnmatchedTokens.Any(LooksLikeOption);
+        foreach (var token in unmatched.Where(t => LooksLikeOption(t) || !unknownOptions))
+        {
+            problems.Add(Unmatched(parse, token));
         }
 
         foreach (var error in parse.Errors)
@@ -82,12 +86,12 @@ internal static class UsageErrors
             return "one of " + string.Join(", ", Enum.GetNames(t).Select(n => n.ToLowerInvariant()));
         }
 
-        var e = example is null ? null : Convert.ToString(example, CultureInfo.InvariantCulture);
+        var e = example is null ? "" : ", e.g. " + Convert.ToString(example, CultureInfo.InvariantCulture);
         return Type.GetTypeCode(t) switch
         {
-            TypeCode.Int32 or TypeCode.Int64 or TypeCode.Int16 => $"a whole number, e.g. {e ?? "10"}",
-            TypeCode.UInt32 or TypeCode.UInt64 or TypeCode.UInt16 or TypeCode.Byte => $"a whole number of 0 or more, e.g. {e ?? "10"}",
-            TypeCode.Double or TypeCode.Single or TypeCode.Decimal => $"a number, e.g. {e ?? "2.5"}",
+            TypeCode.Int32 or TypeCode.Int64 or TypeCode.Int16 => "a whole number" + e,
+            TypeCode.UInt32 or TypeCode.UInt64 or TypeCode.UInt16 or TypeCode.Byte => "a whole number of 0 or more" + e,
+            TypeCode.Double or TypeCode.Single or TypeCode.Decimal => "a number" + e,
             TypeCode.Boolean => "no value (it is a switch), or true or false",
             _ => null,
         };
@@ -204,12 +208,13 @@ internal static class UsageErrors
         // tcpdump habits: 'secmon analyze -r x.pcap' means the file itself.
         if (landedIn is not null && command.Arguments.Any(a => a.Name == "FILE") && name is "-r" or "--read" or "-f" or "--file")
         {
-            return $"{path}: unknown option '{name}'; capture files are given without an option: {path} FILE...";
+            var file = NextArgument(parse, token) ?? "capture.pcap";
+            return $"unknown option '{name}': capture files are given without an option ({path} {file})";
         }
 
         var names = OptionNames(parse.CommandResult).ToList();
         var close = Closest(name, names);
-        var message = $"{path}: unknown option '{name}'";
+        var message = $"unknown option '{name}'";
         if (close is not null)
         {
             return message + $"; did you mean {close}?";
@@ -297,6 +302,20 @@ internal static class UsageErrors
         }
 
         return d[a.Length, b.Length];
+    }
+
+    // The argument token after the one given (what '-r' was meant to name).
+    private static string? NextArgument(ParseResult parse, string token)
+    {
+        for (var i = 0; i + 1 < parse.Tokens.Count; i++)
+        {
+            if (parse.Tokens[i].Value == token && parse.Tokens[i + 1].Type == TokenType.Argument && !LooksLikeOption(parse.Tokens[i + 1].Value))
+            {
+                return parse.Tokens[i + 1].Value;
+            }
+        }
+
+        return null;
     }
 
     private static bool LooksLikeOption(string token) => token.Length > 1 && token[0] == '-';

@@ -9,14 +9,14 @@ using SecMon.Findings.Store;
 
 namespace SecMon.Tests.Cli;
 
-/// <summary>Runs the secmon command tree in-process with captured stdout and stderr.</summary>
+/// <summary>Runs the secmon command tree in-process as Program.cs does (usage errors included), with captured stdout and stderr.</summary>
 internal static class SecMonRun
 {
     public static async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await SecMonCli.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        var code = await SecMonCli.InvokeAsync(args, new InvocationConfiguration { Output = output, Error = error }, CancellationToken.None);
         return (code, output.ToString(), error.ToString());
     }
 
