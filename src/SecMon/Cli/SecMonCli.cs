@@ -27,7 +27,7 @@ internal static class SecMonCli
     /// 64 (<see cref="ExitCodes.Usage"/>) with what is wrong in words on stderr, never help or anything else on
     /// stdout (so <c>--json | jq</c> sees nothing); <c>--help</c> goes to stdout, or to stderr beside <c>--json</c>.
     /// A <see cref="DataDirectoryException"/> ends the run with its message and exit code, and any other exception
-    /// (a bug) with <see cref="ExitCodes.Software"/>, not 1, which <c>--fail-on</c> gives to findings.
+    /// (a bug) with <see cref="ExitCodes.Software"/>, not 1, which <see cref="ExitCodes.FindingsFound"/> means.
     /// </summary>
     public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
     {

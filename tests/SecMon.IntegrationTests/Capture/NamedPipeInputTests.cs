@@ -20,7 +20,9 @@ public sealed class NamedPipeInputTests
         var fifo = dir.File("capture.fifo");
         var (made, _, mkfifoErr) = await Tools.RunAsync("mkfifo", [fifo]);
         Assert.True(made == 0, mkfifoErr);
-        await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command("analyze", fifo, "--no-detect", "--data", dir.File("data")));
+        // Without the runtime's debugger transport, whose own named pipes would also wait in open(2) for a partner.
+        await using var secmon = RunningProcess.Start("env",
+            ["DOTNET_EnableDiagnostics=0", "dotnet", .. SecMonRunner.Command("analyze", fifo, "--no-detect", "--data", dir.File("data"))]);
 
         Assert.True(await WaitUntilBlockedOpeningAsync(secmon.Id, TimeSpan.FromSeconds(60)), $"secmon never waited in open(2); stderr: {secmon.StdErr}");
         var sent = DateTime.UtcNow;
