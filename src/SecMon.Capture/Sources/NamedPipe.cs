@@ -12,9 +12,9 @@ internal static partial class NamedPipe
     /// then returns and reads end-of-file at once (POSIX open(2): O_WRONLY|O_NONBLOCK on a FIFO succeeds when a
     /// reader is waiting and fails with ENXIO, harmlessly, when none is). Regular files are left alone.
     /// </summary>
-    public static void ReleaseReader(string path, bool alreadyOpened)
+    public static void ReleaseReader(string path)
     {
-        if (alreadyOpened || !(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
         {
             return;
         }

@@ -81,10 +81,20 @@ internal sealed unsafe class PcapFileSource : IDisposable
         }
         catch (OperationCanceledException)
         {
-            NamedPipe.ReleaseReader(path, opening.IsCompleted);
+            // The worker may not have reached open(2) yet: release it until it returns (a second at most).
+            for (var i = 0; i < 20 && !opening.IsCompleted; i++)
+            {
+                NamedPipe.ReleaseReader(path);
+                opening.Wait(TimeSpan.FromMilliseconds(50), CancellationToken.None);
+            }
+
             opening.ContinueWith(t => t.Result.Source?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
             error = $"{path}: interrupted while opening it, nothing was read (a named pipe waits until its writer starts, e.g. tcpdump -w {path})";
             return null;
+        }
+        catch (AggregateException)
+        {
+            // Not a reason to give: the worker's own exception is rethrown, unwrapped, just below.
         }
 
         (var source, error) = opening.GetAwaiter().GetResult();
