@@ -212,6 +212,11 @@ internal static class UsageErrors
             return $"unknown option '{name}': capture files are given without an option ({path} {file})";
         }
 
+        if (name == "-r" && command.Arguments.All(a => a.Name != "FILE"))
+        {
+            return $"unknown option '{name}': {path} reads no files; capture files are read by 'secmon analyze FILE...'";
+        }
+
         var names = OptionNames(parse.CommandResult).ToList();
         var close = Closest(name, names);
         var message = $"unknown option '{name}'";

@@ -31,6 +31,7 @@ public sealed class UsageErrorsTests : IDisposable
     [InlineData(new[] { "analyze" }, "secmon analyze needs at least one FILE")]
     [InlineData(new[] { "analyze", "-r", "x.pcap" }, "unknown option '-r': capture files are given without an option (secmon analyze x.pcap)")]
     [InlineData(new[] { "analyze", "x.pcap", "--evnts", "e.jsonl" }, "unknown option '--evnts'; did you mean --events?")]
+    [InlineData(new[] { "capture", "-i", "lo", "-r", "x.pcap" }, "unknown option '-r': secmon capture reads no files; capture files are read by 'secmon analyze FILE...'")]
     [InlineData(new[] { "analyze", "--learning", "1.5h", "x.pcap" }, "--learning: '1.5h' is not a learning period")]
     [InlineData(new[] { "ca", "approve", "abc" }, "ID takes a whole number, not 'abc'")]
     [InlineData(new[] { "findings" }, "secmon findings needs a command: search, show, stats, prune")]
