@@ -104,19 +104,17 @@ public sealed class DataDirectoryTests : IDisposable
     [Theory]
     [InlineData("--no-detect")]
     [InlineData(null)]
-    public async Task Analyze_DamagedKey_Exits66WithOneLineAndNoStackTrace(string? option)
+    public async Task Analyze_DamagedKey_Exits66AndLeavesItUntouched(string? option)
     {
         File.WriteAllBytes(KeyFile, new byte[5]);
         var sample = Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap");
         string[] args = option is null ? ["analyze", sample, "--data", _tmp] : ["analyze", sample, option, "--data", _tmp];
 
-        var (code, stdout, stderr) = await SecMonRun.Run(args);
+        // The message goes to the process's stderr (SecMon.IntegrationTests checks it on the real executable).
+        var (code, stdout, _) = await SecMonRun.Run(args);
 
         Assert.Equal(ExitCodes.NoInput, code);
         Assert.Equal("", stdout);
-        var line = Assert.Single(SecMonRun.Lines(stderr));
-        Assert.StartsWith($"secmon: {KeyFile}: is 5 bytes", line, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
         Assert.Equal(new byte[5], File.ReadAllBytes(KeyFile));
     }
 }
