@@ -143,7 +143,9 @@ internal static class UsageErrors
 
         if (expected is not null && result.Tokens.FirstOrDefault(t => !Converts(t.Value, option.ValueType)) is { } bad)
         {
-            return $"{name} takes {expected}, not '{bad.Value}'";
+            return OutOfRange(bad.Value, option.ValueType) is { } range
+                ? $"{name} takes a whole number from {range}, not '{bad.Value}'"
+                : $"{name} takes {expected}, not '{bad.Value}'";
         }
 
         if (result.Tokens.Count > 1 && option.ValueType != typeof(string[]) && !option.ValueType.IsArray)
@@ -169,7 +171,9 @@ internal static class UsageErrors
         var expected = Expected(argument.ValueType);
         if (expected is not null && result.Tokens.FirstOrDefault(t => !Converts(t.Value, argument.ValueType)) is { } bad)
         {
-            return $"{name} takes {expected}, not '{bad.Value}'";
+            return OutOfRange(bad.Value, argument.ValueType) is { } range
+                ? $"{name} takes a whole number from {range}, not '{bad.Value}'"
+                : $"{name} takes {expected}, not '{bad.Value}'";
         }
 
         return error.Message;
@@ -349,6 +353,30 @@ internal static class UsageErrors
         }
 
         return -1;
+    }
+
+    // "0 to 2147483647" when text is a whole number too large (or too small) for an integer type; null otherwise.
+    private static string? OutOfRange(string text, Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        var digits = text.StartsWith('-') ? text.AsSpan(1) : text.AsSpan();
+        if (t.IsEnum || digits.IsEmpty || digits.ContainsAnyExceptInRange('0', '9'))
+        {
+            return null;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        return Type.GetTypeCode(t) switch
+        {
+            TypeCode.Int32 => string.Create(inv, $"{int.MinValue} to {int.MaxValue}"),
+            TypeCode.Int64 => string.Create(inv, $"{long.MinValue} to {long.MaxValue}"),
+            TypeCode.Int16 => string.Create(inv, $"{short.MinValue} to {short.MaxValue}"),
+            TypeCode.UInt32 => string.Create(inv, $"0 to {uint.MaxValue}"),
+            TypeCode.UInt64 => string.Create(inv, $"0 to {ulong.MaxValue}"),
+            TypeCode.UInt16 => string.Create(inv, $"0 to {ushort.MaxValue}"),
+            TypeCode.Byte => "0 to 255",
+            _ => null,
+        };
     }
 
     private static bool Converts(string text, Type type)

@@ -18,6 +18,7 @@ public sealed class UsageErrorsTests : IDisposable
     [InlineData(new[] { "findings", "serch" }, "did you mean 'secmon findings search'?")]
     [InlineData(new[] { "findings", "search", "--limit", "abc" }, "--limit takes a whole number, e.g. 50, not 'abc'")]
     [InlineData(new[] { "findings", "search", "--limit" }, "--limit needs a value: a whole number")]
+    [InlineData(new[] { "findings", "search", "--limit", "99999999999" }, "--limit takes a whole number from -2147483648 to 2147483647, not '99999999999'")]
     [InlineData(new[] { "findings", "search", "--limit", "5", "--limit", "6" }, "--limit takes one value")]
     [InlineData(new[] { "findings", "search", "--limt", "5" }, "unknown option '--limt'; did you mean --limit?")]
     [InlineData(new[] { "findings", "search", "--josn" }, "unknown option '--josn'; did you mean --json?")]
@@ -71,6 +72,17 @@ public sealed class UsageErrorsTests : IDisposable
         Assert.Equal("", stdout);
         Assert.Contains("Commands:", stderr, StringComparison.Ordinal);
         Assert.Contains(args == "findings" ? "search" : "analyze", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_NoCommand_Exits64WithTheCommandListOnStderr()
+    {
+        var (code, stdout, stderr) = await SecMonRun.Run();
+
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("secmon: secmon needs a command: analyze, capture,", stderr, StringComparison.Ordinal);
+        Assert.Contains("Commands:", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
