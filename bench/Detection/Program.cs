@@ -46,7 +46,7 @@ for (var round = 0; round < 3; round++)
 if (args.Contains("--probe"))
 {
     var pub = events.First(e => e.Type == "mqtt.publish");
-    Probe("DeviceIds.Of", () => _ = SecMon.Detection.DeviceIds.Of(pub.Flow, SecMon.Detection.Model.DeviceSide.Client));
+    Probe("FlowSides.DeviceOf", () => _ = SecMon.Detection.FlowSides.DeviceOf(pub.Flow, SecMon.Detection.Model.DeviceSide.Client));
     Probe("schema field read", () => _ = pub.Schema.Fields[14].Read(pub));
     Probe("TopicPattern", () => _ = SecMon.Detection.Baselines.TopicPattern.Normalise("devices/dev-12/telemetry"));
     var ctx = new SecMon.Detection.Conditions.BindContext(pub.Schema, new Dictionary<string, int>());

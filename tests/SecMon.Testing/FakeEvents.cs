@@ -1,4 +1,5 @@
 using System.Globalization;
+using SecMon.Core.Devices;
 using SecMon.Core.Events;
 using SecMon.Core.Flows;
 
@@ -57,8 +58,8 @@ public sealed record TestEvent : ProtocolEvent
 }
 
 /// <summary>
-/// Schemas for tests, with the MQTT and TLS event types and field names of the capture engine's dissectors
-/// (the contract the MQTT and TLS parsers implement).
+/// Schemas for tests, with the MQTT and TLS event types, field names and device facts of the capture engine's
+/// dissectors (the contract the MQTT and TLS parsers implement; a Capture test checks that the facts match).
 /// </summary>
 public static class FakeSchemas
 {
@@ -86,7 +87,8 @@ public static class FakeSchemas
         ("mqtt.will.present", FieldKind.Boolean),
         ("mqtt.will.topic", FieldKind.Text),
         ("mqtt.will.qos", FieldKind.Number),
-        ("mqtt.will.retain", FieldKind.Boolean));
+        ("mqtt.will.retain", FieldKind.Boolean))
+        .WithFacts(DeviceFact.Identity("mqtt.client_id"), DeviceFact.Username("mqtt.username"), DeviceFact.Login("mqtt.username", "mqtt.password.present"));
 
     /// <summary><c>mqtt.connack</c> (with the session's client id, user name and protocol level joined).</summary>
     public static EventSchema MqttConnack { get; } = Define("mqtt.connack",
@@ -96,7 +98,8 @@ public static class FakeSchemas
         ("mqtt.connack.session_present", FieldKind.Boolean),
         ("mqtt.client_id", FieldKind.Text),
         ("mqtt.username", FieldKind.Text),
-        ("mqtt.protocol_level", FieldKind.Number));
+        ("mqtt.protocol_level", FieldKind.Number))
+        .WithFacts(DeviceFact.Identity("mqtt.client_id"), DeviceFact.Username("mqtt.username"), DeviceFact.Accepted("mqtt.connack.accepted", "mqtt.username"));
 
     /// <summary><c>mqtt.publish</c> (with the session's client id and user name).</summary>
     public static EventSchema MqttPublish { get; } = Define("mqtt.publish",
@@ -106,13 +109,15 @@ public static class FakeSchemas
         ("mqtt.dup", FieldKind.Boolean),
         ("mqtt.packet_id", FieldKind.Number),
         ("mqtt.payload.size", FieldKind.Number),
-        .. Session]);
+        .. Session])
+        .WithFacts(DeviceFact.Identity("mqtt.client_id"), DeviceFact.Username("mqtt.username"), DeviceFact.Values("mqtt.topic", "mqtt.topic", pattern: true), DeviceFact.Count("mqtt.publish"), DeviceFact.SessionActivity());
 
     /// <summary><c>mqtt.subscribe</c>.</summary>
     public static EventSchema MqttSubscribe { get; } = Define("mqtt.subscribe",
         ("mqtt.packet_id", FieldKind.Number),
         ("mqtt.topic_filters", FieldKind.StringList),
-        ("mqtt.subscription_qos", FieldKind.NumberList));
+        ("mqtt.subscription_qos", FieldKind.NumberList))
+        .WithFacts(DeviceFact.Values("mqtt.topic_filters", "mqtt.topic"), DeviceFact.SessionActivity());
 
     /// <summary><c>mqtt.suback</c>.</summary>
     public static EventSchema MqttSuback { get; } = Define("mqtt.suback",
@@ -133,18 +138,20 @@ public static class FakeSchemas
     /// <summary><c>tls.client_hello</c>.</summary>
     public static EventSchema TlsClientHello { get; } = Define("tls.client_hello",
         ("tls.client.server_name", FieldKind.Text),
-        ("tls.version", FieldKind.Text));
+        ("tls.version", FieldKind.Text))
+        .WithFacts(DeviceFact.TlsSession());
 
     /// <summary><c>tls.server_hello</c>.</summary>
     public static EventSchema TlsServerHello { get; } = Define("tls.server_hello",
         ("tls.version", FieldKind.Text));
 
     /// <summary><c>tls.certificate_request</c> (TLS 1.2: the server asks for a client certificate).</summary>
-    public static EventSchema TlsCertificateRequest { get; } = Define("tls.certificate_request");
+    public static EventSchema TlsCertificateRequest { get; } = Define("tls.certificate_request").WithFacts(DeviceFact.ClientCertificate());
 
     /// <summary><c>tls.client_certificate</c> (TLS 1.2: the client's certificate, in clear).</summary>
     public static EventSchema TlsClientCertificate { get; } = Define("tls.client_certificate",
-        ("tls.client.subject", FieldKind.Text));
+        ("tls.client.subject", FieldKind.Text))
+        .WithFacts(DeviceFact.ClientCertificate());
 
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =

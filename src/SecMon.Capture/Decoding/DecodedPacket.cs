@@ -1,3 +1,5 @@
+using SecMon.Core.Devices;
+
 namespace SecMon.Capture.Decoding;
 
 /// <summary>

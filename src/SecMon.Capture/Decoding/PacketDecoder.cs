@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using SecMon.Core.Devices;
 
 namespace SecMon.Capture.Decoding;
 

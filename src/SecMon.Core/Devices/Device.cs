@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace SecMon.Core.Devices;
 
 /// <summary>How a device was seen to authenticate, weakest first (a device's posture is its weakest session).</summary>
@@ -16,12 +18,13 @@ public enum AuthPosture
 }
 
 /// <summary>
-/// A device in the inventory, keyed by MAC where the link layer showed one, else by IP. Never holds a
-/// password; user names and client ids only.
+/// A device in the inventory, keyed by MAC where the link layer showed one, else by IP (<see cref="DeviceId"/>). What
+/// protocols tell about it comes from the facts their event types declare (<see cref="DeviceFact"/>): identities by
+/// kind, user names, values and counts by name, the posture. Never holds a password.
 /// </summary>
 public sealed record Device
 {
-    /// <summary>ECS <c>device.id</c>: the MAC (<c>00-1A-2B-3C-4D-5E</c>) where seen, else the IP.</summary>
+    /// <summary>ECS <c>device.id</c> (<see cref="DeviceId"/>): the MAC (<c>00-1A-2B-3C-4D-5E</c>) where seen, else the IP.</summary>
     public required string Id { get; init; }
 
     /// <summary>The MAC address, when seen.</summary>
@@ -30,23 +33,26 @@ public sealed record Device
     /// <summary>IP addresses the device used.</summary>
     public IReadOnlyList<string> Ips { get; init; } = [];
 
-    /// <summary>MQTT client ids the device used.</summary>
-    public IReadOnlyList<string> ClientIds { get; init; } = [];
+    /// <summary>Names the device went by, per identity kind (<c>mqtt.client_id</c> → its client ids), ordered by kind.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Identities { get; init; } = ReadOnlyDictionary<string, IReadOnlyList<string>>.Empty;
 
-    /// <summary>User names the device logged in with (never passwords).</summary>
+    /// <summary>User names the device logged in with, whatever the protocol (never passwords).</summary>
     public IReadOnlyList<string> Usernames { get; init; } = [];
 
     /// <summary>Application protocols seen (mqtt, tls...).</summary>
     public IReadOnlyList<string> Protocols { get; init; } = [];
 
-    /// <summary>Server ports the device connected to.</summary>
+    /// <summary>Server ports of the device's sessions: for a client the ports it connected to, for a server the ports it served.</summary>
     public IReadOnlyList<int> Ports { get; init; } = [];
 
     /// <summary>Peers (IPs) the device talked to.</summary>
     public IReadOnlyList<string> Peers { get; init; } = [];
 
-    /// <summary>Topics (or topic patterns) the device published or subscribed to, bounded in number.</summary>
-    public IReadOnlyList<string> Topics { get; init; } = [];
+    /// <summary>Values the device used, per name (<c>mqtt.topic</c> → topics and topic filters), each list bounded.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Values { get; init; } = ReadOnlyDictionary<string, IReadOnlyList<string>>.Empty;
+
+    /// <summary>Events counted per name (<c>mqtt.publish</c> → messages published).</summary>
+    public IReadOnlyDictionary<string, long> Counts { get; init; } = ReadOnlyDictionary<string, long>.Empty;
 
     /// <summary>The weakest authentication observed.</summary>
     public AuthPosture Auth { get; init; }
@@ -57,9 +63,15 @@ public sealed record Device
     /// <summary>Last seen, UTC microseconds since the epoch (capture time).</summary>
     public long LastSeenMicros { get; init; }
 
-    /// <summary>Messages published.</summary>
-    public long Publishes { get; init; }
-
-    /// <summary>Whether this device acts as a server (broker) rather than a client.</summary>
+    /// <summary>Whether this device acts as a server (answered a flow) rather than only a client.</summary>
     public bool IsServer { get; init; }
+
+    /// <summary>The identities of <paramref name="kind"/>; empty when none.</summary>
+    public IReadOnlyList<string> IdentitiesOf(string kind) => Identities.TryGetValue(kind, out var v) ? v : [];
+
+    /// <summary>The values named <paramref name="name"/>; empty when none.</summary>
+    public IReadOnlyList<string> ValuesOf(string name) => Values.TryGetValue(name, out var v) ? v : [];
+
+    /// <summary>The count named <paramref name="name"/>; 0 when none.</summary>
+    public long CountOf(string name) => Counts.TryGetValue(name, out var n) ? n : 0;
 }

@@ -1,3 +1,5 @@
+using SecMon.Core.Devices;
+
 namespace SecMon.Core.Events;
 
 /// <summary>A named, typed field of an event type, with its accessor.</summary>
@@ -43,7 +45,8 @@ public sealed class EventField<TEvent> : EventField where TEvent : ProtocolEvent
 
 /// <summary>
 /// The fields an event type carries: the common flow fields (<see cref="CommonFields"/>) followed by
-/// the type's own. The single source for the JSON output, rule validation and rule evaluation.
+/// the type's own, and the device facts they carry (<see cref="Facts"/>). The single source for the JSON output, rule
+/// validation, rule evaluation and the device inventory.
 /// </summary>
 public sealed class EventSchema
 {
@@ -68,6 +71,15 @@ public sealed class EventSchema
         }
     }
 
+    private EventSchema(EventSchema schema, IReadOnlyList<DeviceFact> facts)
+    {
+        Type = schema.Type;
+        Protocol = schema.Protocol;
+        Fields = schema.Fields;
+        _byName = schema._byName;
+        Facts = facts;
+    }
+
     /// <summary>The event type name (<c>mqtt.connect</c>).</summary>
     public string Type { get; }
 
@@ -80,4 +92,59 @@ public sealed class EventSchema
     /// <summary>Looks a field up by its dotted name.</summary>
     public bool TryGetField(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out EventField? field)
         => _byName.TryGetValue(name, out field);
+
+    /// <summary>The device facts events of this type carry (identities, user names, values, counts, posture
+    /// evidence), in declaration order; empty when none.</summary>
+    public IReadOnlyList<DeviceFact> Facts { get; } = [];
+
+    /// <summary>This schema with <paramref name="facts"/> declared after the ones it has.</summary>
+    /// <exception cref="ArgumentException">A fact names a field the schema lacks, of a kind the fact cannot read, or
+    /// keeps a field whose name says it is a password or a secret.</exception>
+    public EventSchema WithFacts(params DeviceFact[] facts)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        foreach (var fact in facts)
+        {
+            ArgumentNullException.ThrowIfNull(fact);
+            Check(fact);
+        }
+
+        return new EventSchema(this, [.. Facts, .. facts]);
+    }
+
+    private void Check(DeviceFact fact)
+    {
+        if (fact.Field is { } name)
+        {
+            var (kinds, what) = fact.Kind == DeviceFactKind.Accepted
+                ? ((FieldKind[])[FieldKind.Boolean], "a boolean")
+                : ([FieldKind.Text, FieldKind.StringList], "text");
+            RequireField(fact, name, kinds, what);
+            // A device keeps identities, user names and values for good, and shows them: never a secret.
+            if (fact.Kind != DeviceFactKind.Accepted &&
+                (name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new ArgumentException($"Event type {Type}: the {fact.Kind} fact would keep {name}; passwords and secrets are never device facts.", nameof(fact));
+            }
+        }
+
+        foreach (var credential in fact.Credentials)
+        {
+            // Only the presence of a credential is read, never its value.
+            RequireField(fact, credential, [FieldKind.Text, FieldKind.Boolean], "text or a boolean");
+        }
+    }
+
+    private void RequireField(DeviceFact fact, string name, FieldKind[] kinds, string what)
+    {
+        if (!_byName.TryGetValue(name, out var field))
+        {
+            throw new ArgumentException($"Event type {Type} declares a {fact.Kind} fact on {name}, which it does not have.", nameof(fact));
+        }
+
+        if (Array.IndexOf(kinds, field.Kind) < 0)
+        {
+            throw new ArgumentException($"Event type {Type}: the {fact.Kind} fact reads {name} as {what}, but it is {field.Kind}.", nameof(fact));
+        }
+    }
 }

@@ -59,20 +59,15 @@ public sealed class FlowContext
     /// <summary>The name of the capture source the flow was seen on (file path or interface).</summary>
     public string? Observer { get; init; }
 
-    /// <summary>
-    /// Reserved for the rule engine, which keeps here what lets the next event of the flow find its state without
-    /// look-ups by key (the handle of its session memory, the last group of each stateful rule). Written and read
-    /// only by the one thread that runs the rules; the capture engine never touches it, and a stale or foreign value
-    /// only costs the ordinary look-up.
-    /// </summary>
-    public object? DetectionHandle { get; set; }
+    private FlowSlots _slots;
 
     /// <summary>
-    /// Reserved for the device inventory, as <see cref="DetectionHandle"/> is for the rule engine (the devices of
-    /// the flow's two ends): written and read only by the one thread that runs the inventory; a stale or foreign
-    /// value only costs the ordinary look-up.
+    /// The state a consumer keeps on this flow context under its <see cref="FlowSlot"/> (the rule engine: its session
+    /// memory and last groups; the device inventory: the devices of the flow's two ends), so the next event of the flow
+    /// finds it without a look-up by key. Each slot is written and read only by the one thread that runs its consumer;
+    /// the capture engine never touches them, and a stale or foreign value only costs the consumer its ordinary look-up.
     /// </summary>
-    public object? InventoryHandle { get; set; }
+    public ref object? Slot(FlowSlot slot) => ref _slots[slot.Index];
 
     /// <summary>The same flow seen from the other direction; set by the flow table once both exist.</summary>
     public FlowContext? Reverse { get; set; }

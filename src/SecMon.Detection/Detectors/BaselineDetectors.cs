@@ -15,7 +15,7 @@ internal static class BaselineEntity
     {
         if (spec.EntitySide is { } side)
         {
-            return DeviceIds.Of(e.Flow, side);
+            return FlowSides.DeviceOf(e.Flow, side);
         }
 
         return Join(fields, e, session);
@@ -66,7 +66,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         // the same string: when the entity is a side of the flow (the same for every event of this flow context)
         // and this value is the one the flow last showed, already in the baseline (values are never removed), there
         // is nothing to learn or report: no normalising, no look-ups.
-        var scratch = spec.EntitySide is not null && valueReaders.Length == 1 ? e.Flow.DetectionHandle as FlowScratch : null;
+        var scratch = spec.EntitySide is not null && valueReaders.Length == 1 ? FlowScratch.Peek(e.Flow) : null;
         var single = valueReaders.Length == 1 ? valueReaders[0].Read(e, session) : FieldValue.Missing;
         if (scratch is not null && single.Kind == FieldKind.Text && single.Text is { } raw && ReferenceEquals(scratch.Memo(Index), raw))
         {
@@ -175,7 +175,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
 
         // When the entity is a side of the flow, the flow context keeps its state: entities are never removed from
         // or replaced in the model while it runs (an import builds a new model), so no look-up after the first.
-        var scratch = spec.EntitySide is not null ? e.Flow.DetectionHandle as FlowScratch : null;
+        var scratch = spec.EntitySide is not null ? FlowScratch.Peek(e.Flow) : null;
         if (scratch?.Memo(Index) is not RateEntity state)
         {
             if (!baseline.Entities.TryGetValue(entity, out var known))

@@ -64,7 +64,7 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
         }
 
         var key = GroupKey.Read(scopeReaders, e, session);
-        var scratch = e.Flow.DetectionHandle as FlowScratch;
+        var scratch = FlowScratch.Peek(e.Flow);
         var scope = scratch is null ? _scopes.Get(key, touch: true) : scratch.Get(Index, _scopes, key);
         if (scope is null)
         {

@@ -139,7 +139,7 @@ internal sealed class ThresholdDetector(RuleRuntime rule, ThresholdSpec spec, in
     {
         var t = e.TimestampMicros;
         var key = GroupKey.Read(by, e, session);
-        var scratch = e.Flow.DetectionHandle as FlowScratch;
+        var scratch = FlowScratch.Peek(e.Flow);
         var state = scratch is null ? _groups.Get(key, touch: true) : scratch.Get(Index, _groups, key);
         if (state is null)
         {

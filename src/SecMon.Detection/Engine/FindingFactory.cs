@@ -85,7 +85,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             Protocol = e.Schema.Protocol,
             CommunityId = flow.CommunityId,
             FlowId = t.AnchorFlowId,
-            DeviceId = DeviceIds.Of(flow, rule.Device),
+            DeviceId = FlowSides.DeviceOf(flow, rule.Device),
             ObserverName = flow.Observer,
             ThreatTechniqueId = rule.Technique?.Id,
             ThreatTechniqueName = rule.Technique?.Name,
@@ -132,7 +132,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
                 "count" => t.Count.ToString(CultureInfo.InvariantCulture),
                 "distinct" => (t.Distinct ?? 0).ToString(CultureInfo.InvariantCulture),
                 "window" => t.WindowMicros is { } w ? Durations.Format(w) : "",
-                "device.id" => DeviceIds.Of(t.Subject.Flow, rule.Device),
+                "device.id" => FlowSides.DeviceOf(t.Subject.Flow, rule.Device),
                 "device" => DeviceWithAddress(t.Subject.Flow, rule.Device),
                 "value" => Sanitise(t.Value ?? "", MaxMessageValueLength),
                 "peers" => (t.Peers ?? 0).ToString(CultureInfo.InvariantCulture),
@@ -169,8 +169,8 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     // {device}: the device id, and its address when the id is a MAC ("00-1A-2B-3C-4D-5E (10.0.0.5)"; "10.0.0.5").
     private static string DeviceWithAddress(Core.Flows.FlowContext flow, DeviceSide side)
     {
-        var id = DeviceIds.Of(flow, side);
-        var ip = DeviceIds.IpOf(flow, side);
+        var id = FlowSides.DeviceOf(flow, side);
+        var ip = FlowSides.IpOf(flow, side);
         return id == ip ? id : $"{id} ({ip})";
     }
 

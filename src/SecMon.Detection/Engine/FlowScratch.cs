@@ -3,7 +3,7 @@ using SecMon.Core.Flows;
 namespace SecMon.Detection.Engine;
 
 /// <summary>
-/// What one <see cref="DetectionEngine"/> remembers on a flow context (<see cref="FlowContext.DetectionHandle"/>) so
+/// What one <see cref="DetectionEngine"/> remembers on a flow context (in the rule engine's <see cref="FlowSlot"/>) so
 /// that the next event of the flow finds its state without look-ups by key: the flow's session memory, and per
 /// detector the last group key with its state. Both are only hints: a state its table evicted says so
 /// (<see cref="GroupState.Evicted"/>), and another engine's scratch is replaced, so either only costs the ordinary
@@ -13,6 +13,9 @@ internal sealed class FlowScratch(object owner, int detectors)
 {
     private readonly LastGroup?[] _groups = new LastGroup?[detectors];
     private readonly object?[] _memos = new object?[detectors];
+
+    // The rule engine's place on every flow context.
+    private static readonly FlowSlot Slot = FlowSlot.Allocate();
 
     /// <summary>The engine the scratch belongs to.</summary>
     public object Owner { get; } = owner;
@@ -24,15 +27,20 @@ internal sealed class FlowScratch(object owner, int detectors)
     /// engine's) when missing.</summary>
     public static FlowScratch Of(FlowContext flow, object owner, int detectors)
     {
-        if (flow.DetectionHandle is FlowScratch s && ReferenceEquals(s.Owner, owner))
+        ref var slot = ref flow.Slot(Slot);
+        if (slot is FlowScratch s && ReferenceEquals(s.Owner, owner))
         {
             return s;
         }
 
         s = new FlowScratch(owner, detectors);
-        flow.DetectionHandle = s;
+        slot = s;
         return s;
     }
+
+    /// <summary>The scratch on <paramref name="flow"/> (of whichever engine last set it; detectors run inside
+    /// <see cref="Of"/>'s engine, which set it first), or null.</summary>
+    public static FlowScratch? Peek(FlowContext flow) => flow.Slot(Slot) as FlowScratch;
 
     /// <summary>The state of <paramref name="key"/> in <paramref name="table"/> when it is the group this flow last
     /// used with detector <paramref name="detector"/>; otherwise a touched look-up by key.</summary>

@@ -1,6 +1,7 @@
 using SecMon.Core.Devices;
 using SecMon.Core.Events;
 using SecMon.Core.Flows;
+using SecMon.Detection.Baselines;
 using SecMon.Detection.Engine;
 
 namespace SecMon.Detection.Inventory;
@@ -17,35 +18,46 @@ public sealed record InventoryOptions
     /// <summary>Most items in each of a device's lists (IPs, client ids, topics, peers...). Default 256.</summary>
     public int MaxListItems { get; init; } = 256;
 
-    /// <summary>Server ports on which a TLS session counts as MQTT over TLS for the posture (IANA: 8883 MQTT over TLS;
-    /// 8884 is commonly used for client-certificate listeners). Default 8883, 8884.</summary>
-    public IReadOnlySet<int> MqttTlsPorts { get; init; } = new HashSet<int> { 8883, 8884 };
+    /// <summary>Server ports on which TLS facts (<see cref="DeviceFactKind.TlsSession"/>, <see
+    /// cref="DeviceFactKind.ClientCertificate"/>) set a session's posture: TLS elsewhere (a web page) says nothing about
+    /// how a device logs in. Default 8883 (IANA: MQTT over TLS), 8884 (commonly the client-certificate listener).</summary>
+    public IReadOnlySet<int> TlsPosturePorts { get; init; } = new HashSet<int> { 8883, 8884 };
 }
 
 /// <summary>
-/// Builds the device inventory from protocol events: devices keyed by MAC where seen (else IP), with their MQTT
-/// client ids and user names (never passwords), protocols, ports, peers, topics, publish counts, first/last
-/// seen, and the authentication posture observed. A session's posture is: <c>anonymous</c> when a CONNECT
-/// without user name or password was accepted; <c>password_cleartext</c> when a user name or password crossed
-/// the network without TLS (accepted or not: it was exposed either way); <c>tls</c> for a TLS session to an MQTT
-/// TLS port; <c>mutual_tls</c> when the server asked for, or the client sent, a certificate (TLS 1.2 shows both in
-/// clear; in TLS 1.3 the certificate is encrypted and only the request may show). A TLS session is never
-/// anonymous: SecMon cannot see inside it. A device's posture is its weakest session's (a broker's: the
-/// weakest session it accepted). <see cref="Device.Ports"/> holds the server ports of the device's sessions:
-/// for a client the ports it connected to, for a server the ports it served. Not thread-safe.
+/// Builds the device inventory from protocol events: devices keyed by MAC where seen (else IP), with their IPs,
+/// protocols, ports, peers, first/last seen, and what the facts declared by each event type (<see
+/// cref="EventSchema.Facts"/>) tell: identities by kind, user names (never passwords), values and counts by name, and
+/// the authentication posture. The inventory names no protocol: a new one declares its facts and nothing here changes.
+/// A session's posture is: <c>anonymous</c> when a login without credential was accepted (by an accepting answer, or
+/// implied by later traffic of the client); <c>password_cleartext</c> when a credential crossed the network without
+/// TLS (accepted or not: it was exposed either way); <c>tls</c> for a TLS session to a posture port
+/// (<see cref="InventoryOptions.TlsPosturePorts"/>); <c>mutual_tls</c> when the server asked for, or the client sent, a
+/// certificate (TLS 1.2 shows both in clear; in TLS 1.3 the certificate is encrypted and only the request may show). A
+/// TLS session is never anonymous: SecMon cannot see inside it. A device's posture is its weakest session's (a
+/// broker's: the weakest session it accepted). <see cref="Device.Ports"/> holds the server ports of the device's
+/// sessions: for a client the ports it connected to, for a server the ports it served. Not thread-safe.
 /// </summary>
 public sealed class DeviceInventory
 {
+    // The inventory's place on every flow context: the devices of the flow's two ends.
+    private static readonly FlowSlot Slot = FlowSlot.Allocate();
+
     private readonly InventoryOptions _options;
     private readonly Dictionary<string, DeviceState> _devices = new(StringComparer.Ordinal);
     private readonly LruTable<string, SessionState> _sessions;
-    private readonly Dictionary<EventSchema, Accessors> _accessors = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<EventSchema, SchemaFacts> _facts = new(ReferenceEqualityComparer.Instance);
     private EventSchema? _lastSchema;
-    private Accessors? _lastAccessors;
+    private SchemaFacts? _lastFacts;
+
+    // Where each declared fact is kept on a device: an index into its sets or counts, one per (kind, name), so the hot
+    // path indexes arrays instead of hashing names.
+    private readonly Dictionary<(DeviceFactKind Kind, string Name), int> _targetIndex = [];
+    private readonly List<(DeviceFactKind Kind, string Name)> _targets = [];
 
     // Devices of each flow direction already resolved (flows are immutable apart from Reverse), so the MAC
     // normalisation and id lookups run once per flow instead of per event. Cleared when MaxFlows is reached.
-    // Each flow context also holds its entry (FlowContext.InventoryHandle), valid while it is this inventory's and
+    // Each flow context also holds its entry (in the inventory's FlowSlot), valid while it is this inventory's and
     // from the current generation of the dictionary: the common event finds its devices without hashing.
     private readonly Dictionary<FlowContext, FlowDevices> _flowDevices = new(ReferenceEqualityComparer.Instance);
     private int _flowGeneration;
@@ -63,43 +75,56 @@ public sealed class DeviceInventory
     /// <summary>Devices tracked.</summary>
     public int Count => _devices.Count;
 
-    private enum EventKind
+    // A fact of a schema, bound to its field and its place on a device.
+    private sealed class FactReader(DeviceFact fact, EventField? field, EventField[] credentials, int target)
     {
-        Other,
-        MqttConnect,
-        MqttConnack,
-        MqttPublish,
-        MqttSubscribe,
-        TlsClientHello,
-        TlsMutual,
+        public DeviceFact Fact { get; } = fact;
+
+        public EventField? Field { get; } = field;
+
+        public EventField[] Credentials { get; } = credentials;
+
+        public int Target { get; } = target;
+
+        // Index of the flow's last value for this target and end (FlowDevices.Last).
+        public int LastIndex { get; } = (target * 2) + (fact.End == DeviceEnd.Server ? 1 : 0);
+
+        public bool IsClient => Fact.End == DeviceEnd.Client;
+
+        /// <summary>True when one of the credential fields is present (a non-empty text, a true flag).</summary>
+        public bool CredentialSent(ProtocolEvent e)
+        {
+            foreach (var c in Credentials)
+            {
+                var v = c.Read(e);
+                if (!v.IsMissing && (v.Kind == FieldKind.Boolean ? v.Boolean : v.Text is { Length: > 0 }))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
-    private sealed class Accessors(EventSchema s)
+    // The facts of one schema, sorted by what the inventory does with them.
+    private sealed class SchemaFacts
     {
-        public EventKind Kind { get; } = s.Type switch
-        {
-            "mqtt.connect" => EventKind.MqttConnect,
-            "mqtt.connack" => EventKind.MqttConnack,
-            "mqtt.publish" => EventKind.MqttPublish,
-            "mqtt.subscribe" => EventKind.MqttSubscribe,
-            "tls.client_hello" => EventKind.TlsClientHello,
-            "tls.certificate_request" or "tls.client_certificate" => EventKind.TlsMutual,
-            _ => EventKind.Other,
-        };
+        /// <summary>Identities and user names: read from events of either direction.</summary>
+        public FactReader[] Names { get; init; } = [];
 
-        public EventField? ClientId { get; } = Field(s, "mqtt.client_id");
+        /// <summary>Values and counts: read from events their device sent.</summary>
+        public FactReader[] Sent { get; init; } = [];
 
-        public EventField? Username { get; } = Field(s, "mqtt.username");
+        public FactReader? Login { get; init; }
 
-        public EventField? PasswordPresent { get; } = Field(s, "mqtt.password.present");
+        public FactReader? Accepted { get; init; }
 
-        public EventField? Accepted { get; } = Field(s, "mqtt.connack.accepted");
+        public bool SessionActivity { get; init; }
 
-        public EventField? Topic { get; } = Field(s, "mqtt.topic");
+        public bool TlsSession { get; init; }
 
-        public EventField? TopicFilters { get; } = Field(s, "mqtt.topic_filters");
-
-        private static EventField? Field(EventSchema s, string name) => s.TryGetField(name, out var f) ? f : null;
+        public bool ClientCertificate { get; init; }
     }
 
     private sealed class FlowDevices(DeviceInventory owner, int generation, DeviceState client, DeviceState server)
@@ -115,14 +140,10 @@ public sealed class DeviceInventory
         /// <summary>Protocol whose set additions were last made for this flow.</summary>
         public string? Protocol { get; set; }
 
-        // What this flow direction last added to its client's sets: the dissector hands every event of a session
-        // the same client id and user name strings, and a device publishes to a few topics over and over, so the
-        // common event needs no hash-set look-up at all.
-        public string? LastClientId { get; set; }
-
-        public string? LastUsername { get; set; }
-
-        public string? LastTopic { get; set; }
+        // What this flow direction last added to each of its devices' sets (index: FactReader.LastIndex): the dissector
+        // hands every event of a session the same client id and user name strings, and a device publishes to a few
+        // topics over and over, so the common event needs no hash-set look-up at all.
+        public string?[] Last { get; set; } = [];
 
         /// <summary>The flow's session once its posture is settled (no further implicit acceptance to look for).</summary>
         public bool Settled { get; set; }
@@ -136,7 +157,7 @@ public sealed class DeviceInventory
 
         public AuthPosture Applied { get; set; }
 
-        /// <summary>Posture a CONNECT announced, applied once the broker accepts the session.</summary>
+        /// <summary>Posture a login announced, applied once the server accepts the session.</summary>
         public AuthPosture Pending { get; set; }
     }
 
@@ -148,23 +169,21 @@ public sealed class DeviceInventory
 
         public BoundedSet<string> Ips { get; } = new(maxItems);
 
-        public BoundedSet<string> ClientIds { get; } = new(maxItems);
-
-        public BoundedSet<string> Usernames { get; } = new(maxItems);
-
         public BoundedSet<string> Protocols { get; } = new(maxItems);
 
         public BoundedSet<int> Ports { get; } = new(maxItems);
 
         public BoundedSet<string> Peers { get; } = new(maxItems);
 
-        public BoundedSet<string> Topics { get; } = new(maxItems);
+        // Identities, user names and values, by target index (null until the device has one).
+        public BoundedSet<string>?[] Sets { get; private set; } = [];
+
+        // Counts by target index.
+        public long[] Counts { get; private set; } = [];
 
         public long First { get; set; } = long.MaxValue;
 
         public long Last { get; set; } = long.MinValue;
-
-        public long Publishes { get; set; }
 
         public bool IsServer { get; set; }
 
@@ -185,6 +204,30 @@ public sealed class DeviceInventory
 
                 return AuthPosture.Unknown;
             }
+        }
+
+        public void Add(int target, string value)
+        {
+            if (target >= Sets.Length)
+            {
+                var sets = Sets;
+                Array.Resize(ref sets, target + 1);
+                Sets = sets;
+            }
+
+            (Sets[target] ??= new BoundedSet<string>(maxItems)).Add(value);
+        }
+
+        public void Increment(int target)
+        {
+            if (target >= Counts.Length)
+            {
+                var counts = Counts;
+                Array.Resize(ref counts, target + 1);
+                Counts = counts;
+            }
+
+            Counts[target]++;
         }
     }
 
@@ -233,11 +276,12 @@ public sealed class DeviceInventory
         DeviceState? server;
         FlowDevices? cached = null;
         // Written once per flow context, not per event: the rule thread reads the same cache line.
-        var known = flow.InventoryHandle as FlowDevices;
+        ref var slot = ref flow.Slot(Slot);
+        var known = slot as FlowDevices;
         if ((known is null || !ReferenceEquals(known.Owner, this) || known.Generation != _flowGeneration) &&
             _flowDevices.TryGetValue(flow, out known))
         {
-            flow.InventoryHandle = known;
+            slot = known;
         }
 
         if (known is not null)
@@ -259,7 +303,7 @@ public sealed class DeviceInventory
 
                 cached = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol };
                 _flowDevices[flow] = cached;
-                flow.InventoryHandle = cached;
+                slot = cached;
             }
         }
 
@@ -285,85 +329,133 @@ public sealed class DeviceInventory
             }
         }
 
-        var a = AccessorsOf(e.Schema);
+        var facts = FactsOf(e.Schema);
         cached ??= known;
-        if (client is not null)
+        foreach (var r in facts.Names)
         {
-            if (Text(a.ClientId, e) is { } clientId && !ReferenceEquals(clientId, cached?.LastClientId))
+            if ((r.IsClient ? client : server) is { } d)
             {
-                client.ClientIds.Add(clientId);
-                cached?.LastClientId = clientId;
-            }
-
-            if (Text(a.Username, e) is { Length: > 0 } user && !ReferenceEquals(user, cached?.LastUsername))
-            {
-                client.Usernames.Add(user);
-                cached?.LastUsername = user;
+                AddValues(d, r, e, cached, identityOrName: true);
             }
         }
 
-        switch (a.Kind)
+        foreach (var r in facts.Sent)
         {
-            case EventKind.MqttConnect when toServer:
+            // Values and counts describe what their device sent.
+            if (r.IsClient != toServer || (r.IsClient ? client : server) is not { } d)
             {
-                var session = Session(flow.FlowId, client, server);
-                var credential = Text(a.Username, e) is { Length: > 0 } || Bool(a.PasswordPresent, e) == true;
-                session.Pending = credential ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
-                if (credential)
-                {
-                    // Exposed on the wire whether or not the broker accepts it.
-                    Apply(session, AuthPosture.PasswordCleartext);
-                }
-
-                break;
+                continue;
             }
 
-            case EventKind.MqttConnack when Bool(a.Accepted, e) == true:
+            if (r.Fact.Kind == DeviceFactKind.Count)
             {
-                var session = Session(flow.FlowId, client, server);
-                if (session.Pending == AuthPosture.Unknown && Text(a.ClientId, e) is not null)
-                {
-                    // CONNECT not seen by us but joined by the dissector.
-                    session.Pending = Text(a.Username, e) is { Length: > 0 } ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
-                }
-
-                Apply(session, session.Pending);
-                break;
+                d.Increment(r.Target);
             }
-
-            case EventKind.MqttPublish when toServer:
-                if (client is not null)
-                {
-                    client.Publishes++;
-                    if (Text(a.Topic, e) is { } topic && !string.Equals(topic, cached?.LastTopic, StringComparison.Ordinal))
-                    {
-                        client.Topics.Add(Baselines.TopicPattern.Normalise(topic));
-                        cached?.LastTopic = topic;
-                    }
-                }
-
-                ImplicitAccept(flow.FlowId, cached);
-                break;
-            case EventKind.MqttSubscribe when toServer:
-                if (client is not null && a.TopicFilters?.Read(e) is { IsMissing: false, Strings: { } filters })
-                {
-                    foreach (var f in filters)
-                    {
-                        client.Topics.Add(f.Length > Baselines.TopicPattern.MaxLength ? f[..Baselines.TopicPattern.MaxLength] : f);
-                    }
-                }
-
-                ImplicitAccept(flow.FlowId, cached);
-                break;
-            case EventKind.TlsClientHello when _options.MqttTlsPorts.Contains(serverPort):
-                Apply(Session(flow.FlowId, client, server), AuthPosture.Tls);
-                break;
-            case EventKind.TlsMutual when _options.MqttTlsPorts.Contains(serverPort):
-                Apply(Session(flow.FlowId, client, server), AuthPosture.MutualTls);
-                break;
-            default:
-                break;
+            else
+            {
+                AddValues(d, r, e, cached, identityOrName: false);
+            }
         }
+
+        if (facts.Login is { } login && toServer)
+        {
+            var session = Session(flow.FlowId, client, server);
+            var credential = login.CredentialSent(e);
+            session.Pending = credential ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
+            if (credential)
+            {
+                // Exposed on the wire whether or not the server accepts it.
+                Apply(session, AuthPosture.PasswordCleartext);
+            }
+        }
+
+        if (facts.Accepted is { } accepted && Bool(accepted.Field, e) == true)
+        {
+            var session = Session(flow.FlowId, client, server);
+            if (session.Pending == AuthPosture.Unknown && HasIdentity(facts, e))
+            {
+                // The login not seen by us but joined to this answer by the dissector.
+                session.Pending = accepted.CredentialSent(e) ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
+            }
+
+            Apply(session, session.Pending);
+        }
+
+        if (facts.SessionActivity && toServer)
+        {
+            ImplicitAccept(flow.FlowId, cached);
+        }
+
+        if ((facts.TlsSession || facts.ClientCertificate) && _options.TlsPosturePorts.Contains(serverPort))
+        {
+            Apply(Session(flow.FlowId, client, server), facts.ClientCertificate ? AuthPosture.MutualTls : AuthPosture.Tls);
+        }
+    }
+
+    // Adds the text (or each text of a list) of a fact's field to its device. A single text equal to what this flow
+    // last added for the fact is skipped without a look-up.
+    private static void AddValues(DeviceState d, FactReader r, ProtocolEvent e, FlowDevices? cached, bool identityOrName)
+    {
+        var v = r.Field!.Read(e);
+        if (v.IsMissing)
+        {
+            return;
+        }
+
+        if (v.Text is { } text)
+        {
+            if (r.Fact.Kind == DeviceFactKind.Username && text.Length == 0)
+            {
+                return;
+            }
+
+            if (cached is not null)
+            {
+                if (r.LastIndex < cached.Last.Length && string.Equals(cached.Last[r.LastIndex], text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                if (r.LastIndex >= cached.Last.Length)
+                {
+                    var last = cached.Last;
+                    Array.Resize(ref last, r.LastIndex + 1);
+                    cached.Last = last;
+                }
+
+                cached.Last[r.LastIndex] = text;
+            }
+
+            d.Add(r.Target, identityOrName ? text : Bounded(r.Fact, text));
+        }
+        else if (v.Strings is { } texts)
+        {
+            foreach (var item in texts)
+            {
+                if (!(r.Fact.Kind == DeviceFactKind.Username && item.Length == 0))
+                {
+                    d.Add(r.Target, identityOrName ? item : Bounded(r.Fact, item));
+                }
+            }
+        }
+    }
+
+    // Values are bounded in length so a hostile peer cannot grow the inventory; a pattern also generalises identifiers.
+    private static string Bounded(DeviceFact fact, string value) =>
+        fact.Pattern ? TopicPattern.Normalise(value)
+        : value.Length > TopicPattern.MaxLength ? value[..TopicPattern.MaxLength] : value;
+
+    private static bool HasIdentity(SchemaFacts facts, ProtocolEvent e)
+    {
+        foreach (var r in facts.Names)
+        {
+            if (r.Fact.Kind == DeviceFactKind.Identity && r.IsClient && !r.Field!.Read(e).IsMissing)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void Stamp(DeviceState? d, long t)
@@ -389,7 +481,7 @@ public sealed class DeviceInventory
         d.Peers.Add(peer);
     }
 
-    // Traffic after a CONNECT means the broker accepted it even if we missed the CONNACK. Once a session's MQTT
+    // Traffic after a login means the server accepted it even if we missed its answer. Once a session's login
     // posture is applied nothing here can change it, so the flow stops looking its session up.
     private void ImplicitAccept(string flowId, FlowDevices? cached)
     {
@@ -410,21 +502,90 @@ public sealed class DeviceInventory
         }
     }
 
-    private Accessors AccessorsOf(EventSchema schema)
+    private SchemaFacts FactsOf(EventSchema schema)
     {
         if (ReferenceEquals(schema, _lastSchema))
         {
-            return _lastAccessors!;
+            return _lastFacts!;
         }
 
-        if (!_accessors.TryGetValue(schema, out var a))
+        if (!_facts.TryGetValue(schema, out var f))
         {
-            a = new Accessors(schema);
-            _accessors[schema] = a;
+            f = Compile(schema);
+            _facts[schema] = f;
         }
 
-        (_lastSchema, _lastAccessors) = (schema, a);
-        return a;
+        (_lastSchema, _lastFacts) = (schema, f);
+        return f;
+    }
+
+    // Binds a schema's declared facts to its fields and to places on a device (EventSchema.WithFacts checked them).
+    private SchemaFacts Compile(EventSchema schema)
+    {
+        var names = new List<FactReader>();
+        var sent = new List<FactReader>();
+        FactReader? login = null;
+        FactReader? accepted = null;
+        var activity = false;
+        var tls = false;
+        var mutual = false;
+        foreach (var fact in schema.Facts)
+        {
+            var field = fact.Field is { } name && schema.TryGetField(name, out var found) ? found : null;
+            var credentials = fact.Credentials.Select(c => schema.TryGetField(c, out var cf) ? cf : null).OfType<EventField>().ToArray();
+            var reader = new FactReader(fact, field, credentials, Target(fact));
+            switch (fact.Kind)
+            {
+                case DeviceFactKind.Identity or DeviceFactKind.Username when field is not null:
+                    names.Add(reader);
+                    break;
+                case DeviceFactKind.Values when field is not null:
+                case DeviceFactKind.Count:
+                    sent.Add(reader);
+                    break;
+                case DeviceFactKind.Login:
+                    login = reader;
+                    break;
+                case DeviceFactKind.Accepted when field is not null:
+                    accepted = reader;
+                    break;
+                case DeviceFactKind.SessionActivity:
+                    activity = true;
+                    break;
+                case DeviceFactKind.TlsSession:
+                    tls = true;
+                    break;
+                case DeviceFactKind.ClientCertificate:
+                    mutual = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+
+        return new SchemaFacts
+        {
+            Names = [.. names],
+            Sent = [.. sent],
+            Login = login,
+            Accepted = accepted,
+            SessionActivity = activity,
+            TlsSession = tls,
+            ClientCertificate = mutual,
+        };
+    }
+
+    private int Target(DeviceFact fact)
+    {
+        var key = (fact.Kind, fact.Name);
+        if (!_targetIndex.TryGetValue(key, out var index))
+        {
+            index = _targets.Count;
+            _targets.Add(key);
+            _targetIndex[key] = index;
+        }
+
+        return index;
     }
 
     private static void Apply(SessionState session, AuthPosture posture)
@@ -434,7 +595,7 @@ public sealed class DeviceInventory
             return;
         }
 
-        // TLS facts only strengthen a session (mutual after plain TLS); MQTT facts are judged once.
+        // TLS facts only strengthen a session (mutual after plain TLS); login facts are judged once.
         if (session.Applied is AuthPosture.Tls or AuthPosture.MutualTls && posture < session.Applied)
         {
             return;
@@ -472,9 +633,8 @@ public sealed class DeviceInventory
 
     private DeviceState? Device(string? mac, string ip)
     {
-        var normalisedMac = mac is { Length: 17 } && mac[2] == ':' ? mac.Replace(':', '-').ToUpperInvariant() : mac;
-        var id = DeviceIds.For(normalisedMac, ip);
-        if (_devices.TryGetValue(id, out var d))
+        var id = DeviceId.ForEnd(mac, ip);
+        if (_devices.TryGetValue(id.Value, out var d))
         {
             return d;
         }
@@ -485,12 +645,10 @@ public sealed class DeviceInventory
             return null;
         }
 
-        d = new DeviceState(id, DeviceIds.IsUsableMac(normalisedMac) ? normalisedMac : null, _options.MaxListItems);
-        _devices[id] = d;
+        d = new DeviceState(id.Value, id.IsMac ? id.Value : null, _options.MaxListItems);
+        _devices[id.Value] = d;
         return d;
     }
-
-    private static string? Text(EventField? f, ProtocolEvent e) => f?.Read(e) is { IsMissing: false } v ? v.Text : null;
 
     private static bool? Bool(EventField? f, ProtocolEvent e) => f?.Read(e) is { IsMissing: false } v ? v.Boolean : null;
 
@@ -501,16 +659,44 @@ public sealed class DeviceInventory
             Id = d.Id,
             Mac = d.Mac,
             Ips = d.Ips.Sorted(),
-            ClientIds = d.ClientIds.Sorted(),
-            Usernames = d.Usernames.Sorted(),
+            Identities = Lists(d, DeviceFactKind.Identity),
+            Usernames = Lists(d, DeviceFactKind.Username).Values.SingleOrDefault() ?? [],
             Protocols = d.Protocols.Sorted(),
             Ports = d.Ports.Sorted(),
             Peers = d.Peers.Sorted(),
-            Topics = d.Topics.Sorted(),
+            Values = Lists(d, DeviceFactKind.Values),
+            Counts = Counts(d),
             Auth = d.Posture,
             FirstSeenMicros = d.First,
             LastSeenMicros = d.Last,
-            Publishes = d.Publishes,
             IsServer = d.IsServer,
         })];
+
+    private SortedDictionary<string, IReadOnlyList<string>> Lists(DeviceState d, DeviceFactKind kind)
+    {
+        var lists = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        for (var i = 0; i < d.Sets.Length; i++)
+        {
+            if (d.Sets[i] is { } set && _targets[i].Kind == kind)
+            {
+                lists[_targets[i].Name] = set.Sorted();
+            }
+        }
+
+        return lists;
+    }
+
+    private SortedDictionary<string, long> Counts(DeviceState d)
+    {
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        for (var i = 0; i < d.Counts.Length; i++)
+        {
+            if (d.Counts[i] > 0)
+            {
+                counts[_targets[i].Name] = d.Counts[i];
+            }
+        }
+
+        return counts;
+    }
 }

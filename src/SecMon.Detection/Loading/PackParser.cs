@@ -1,4 +1,5 @@
 using System.Net;
+using SecMon.Core.Devices;
 using SecMon.Detection.Model;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -145,9 +146,9 @@ internal sealed class PackParser(LoadContext ctx)
             devices = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (d, dn) in devs)
             {
-                if (DeviceIds.TryNormalise(d, out var id))
+                if (DeviceId.TryParseAddress(d, out var id))
                 {
-                    devices.Add(id);
+                    devices.Add(id.Value);
                 }
                 else
                 {

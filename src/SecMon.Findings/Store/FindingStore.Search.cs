@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SecMon.Core.Devices;
 
 namespace SecMon.Findings.Store;
 
@@ -303,28 +304,8 @@ public sealed partial class FindingStore
     }
 
     /// <summary>A device id as stored: a MAC in any common notation (<c>00:1a:2b:3c:4d:5e</c>, <c>001a.2b3c.4d5e</c>)
-    /// becomes the ECS form <c>00-1A-2B-3C-4D-5E</c>; anything else is returned as given.</summary>
-    public static string NormalizeDeviceId(string deviceId)
-    {
-        ArgumentNullException.ThrowIfNull(deviceId);
-        var t = deviceId.Trim();
-        string? hex = t.Length switch
-        {
-            // 00:1a:2b:3c:4d:5e or 00-1a-2b-3c-4d-5e (one separator throughout).
-            17 when (t[2] is ':' or '-') && Enumerable.Range(1, 5).All(i => t[(i * 3) - 1] == t[2]) =>
-                string.Concat(Enumerable.Range(0, 6).Select(i => t.Substring(i * 3, 2))),
-            // 001a.2b3c.4d5e (Cisco).
-            14 when t[4] == '.' && t[9] == '.' => string.Concat(t.AsSpan(0, 4), t.AsSpan(5, 4), t.AsSpan(10, 4)),
-            _ => null,
-        };
-        if (hex is null || hex.Length != 12 || !hex.All(Uri.IsHexDigit))
-        {
-            return deviceId;
-        }
-
-        hex = hex.ToUpperInvariant();
-        return string.Join('-', Enumerable.Range(0, 6).Select(i => hex.Substring(i * 2, 2)));
-    }
+    /// becomes the ECS form <c>00-1A-2B-3C-4D-5E</c>; anything else is returned as given (<see cref="DeviceId.Normalize"/>).</summary>
+    public static string NormalizeDeviceId(string deviceId) => DeviceId.Normalize(deviceId);
 
     private FindingStoreException BadQuery(string message) =>
         new(new StoreError(StoreErrorKind.BadQuery, DatabasePath, message));

@@ -6,7 +6,7 @@ namespace SecMon.Findings.Store;
 
 /// <summary>
 /// The embedded findings store: one SQLite database (WAL) in the data directory holding findings (keyed by
-/// <c>event.id</c>, so writing a finding twice stores it once), the device inventory and per-device baselines.
+/// <c>event.id</c>, so writing a finding twice stores it once), the device inventory and the learned baseline model.
 /// Thread-safe (calls are serialized); one instance per process and data directory is the intended use.
 /// </summary>
 public sealed partial class FindingStore : IDisposable

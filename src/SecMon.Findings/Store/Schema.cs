@@ -84,6 +84,53 @@ internal static class Schema
         """
         INSERT INTO findings_fts(findings_fts, rank) VALUES('automerge', 0);
         """,
+
+        // v4: the learned baseline model gets a table of its own: one model per store (the row with id 1). Until now it
+        // was kept in the baselines table under the device id 'secmon-baseline-model', which names no device; it moves
+        // here with its update time, and the baselines table, which held nothing else, goes.
+        """
+        CREATE TABLE baseline_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            updated INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        );
+        INSERT INTO baseline_model(id, updated, doc)
+            SELECT 1, updated, doc FROM baselines WHERE device_id = 'secmon-baseline-model';
+        DROP TABLE baselines;
+        """,
+
+        // v5: devices keep what protocols declare as device facts generically (DeviceFact): identities by kind, values
+        // and counts by name, each a JSON object. The MQTT columns of v2 move into them under the names the MQTT
+        // dissector declares: client_ids -> identities "mqtt.client_id", topics -> value_lists "mqtt.topic",
+        // publishes -> counts "mqtt.publish" (empty lists and zero counts are left out, as the inventory leaves them).
+        """
+        CREATE TABLE devices_v5 (
+            id TEXT PRIMARY KEY,
+            mac TEXT,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            auth INTEGER NOT NULL,
+            is_server INTEGER NOT NULL,
+            ips TEXT NOT NULL,
+            usernames TEXT NOT NULL,
+            protocols TEXT NOT NULL,
+            ports TEXT NOT NULL,
+            peers TEXT NOT NULL,
+            identities TEXT NOT NULL,
+            value_lists TEXT NOT NULL,
+            counts TEXT NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO devices_v5(id, mac, first_seen, last_seen, auth, is_server, ips, usernames, protocols, ports, peers,
+                               identities, value_lists, counts)
+            SELECT id, mac, first_seen, last_seen, auth, is_server, ips, usernames, protocols, ports, peers,
+                   CASE WHEN json_array_length(client_ids) = 0 THEN '{}' ELSE json_object('mqtt.client_id', json(client_ids)) END,
+                   CASE WHEN json_array_length(topics) = 0 THEN '{}' ELSE json_object('mqtt.topic', json(topics)) END,
+                   CASE WHEN publishes = 0 THEN '{}' ELSE json_object('mqtt.publish', publishes) END
+            FROM devices;
+        DROP TABLE devices;
+        ALTER TABLE devices_v5 RENAME TO devices;
+        CREATE INDEX devices_last_seen ON devices(last_seen);
+        """,
     ];
 
     /// <summary>Applies the migrations after <paramref name="fromVersion"/> up to <paramref name="toVersion"/>.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.X509;
+using SecMon.Core.Devices;
 using SecMon.Pki.Keys;
 using SecMon.Pki.Policy;
 using SecMon.Pki.Profiles;
@@ -316,7 +317,7 @@ public sealed class CertificateAuthority : IDisposable
     /// <exception cref="PkiException">Bad device id, profile or ttl.</exception>
     public (string Token, EnrollmentTokenRecord Record) CreateToken(string deviceId, TimeSpan ttl, string profile, string actor)
     {
-        if (!DeviceIds.IsValid(deviceId) && !(profile == "server" && DeviceIds.IsHostName(deviceId)))
+        if (!DeviceId.IsValidName(deviceId) && !(profile == "server" && DeviceId.IsHostName(deviceId)))
         {
             throw new PkiException($"\"{deviceId}\" is not a valid device id (1-64 of A-Z a-z 0-9 . _ : -, starting with a letter or digit).");
         }

@@ -2,6 +2,7 @@ using System.Net;
 using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Asn1.X509;
+using SecMon.Core.Devices;
 using SecMon.Pki.Keys;
 using SecMon.Pki.Profiles;
 
@@ -308,7 +309,7 @@ public sealed class CsrPolicy
     {
         if (deviceId is null)
         {
-            if (!DeviceIds.IsValid(cn))
+            if (!DeviceId.IsValidName(cn))
             {
                 return $"CSR CN \"{Printable(cn)}\" is not a valid device id";
             }
@@ -336,9 +337,9 @@ public sealed class CsrPolicy
 
         foreach (var u in uris)
         {
-            if (!string.Equals(u, DeviceIds.Urn(deviceId), StringComparison.Ordinal))
+            if (!string.Equals(u, DeviceId.Urn(deviceId), StringComparison.Ordinal))
             {
-                return $"CSR SAN URI:{Printable(u)} does not match the device id (expected {DeviceIds.Urn(deviceId)})";
+                return $"CSR SAN URI:{Printable(u)} does not match the device id (expected {DeviceId.Urn(deviceId)})";
             }
         }
 
@@ -359,7 +360,7 @@ public sealed class CsrPolicy
 
         foreach (var d in dns.Append(cn).Where(n => !IPAddress.TryParse(n, out _)))
         {
-            if (!DeviceIds.IsHostName(d))
+            if (!DeviceId.IsHostName(d))
             {
                 return $"\"{Printable(d)}\" is not a valid host name";
             }

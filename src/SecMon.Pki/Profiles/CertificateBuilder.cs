@@ -4,6 +4,7 @@ using Org.BouncyCastle.Asn1;
 using Org.BouncyCastle.Asn1.X509;
 using Org.BouncyCastle.Math;
 using Org.BouncyCastle.X509;
+using SecMon.Core.Devices;
 using SecMon.Pki.Keys;
 
 namespace SecMon.Pki.Profiles;
@@ -18,9 +19,9 @@ public sealed record CertificateNames(string CommonName, IReadOnlyList<string> D
     /// <summary>The names of a device certificate: CN=id, SAN URI urn:secmon:device:id and DNS id when it is a host name.</summary>
     public static CertificateNames ForDevice(string deviceId) => new(
         deviceId,
-        DeviceIds.IsHostName(deviceId) ? [deviceId] : [],
+        DeviceId.IsHostName(deviceId) ? [deviceId] : [],
         [],
-        [DeviceIds.Urn(deviceId)]);
+        [DeviceId.Urn(deviceId)]);
 
     /// <summary>The names of a server certificate: CN = first DNS name (or first IP), SANs as given.</summary>
     public static CertificateNames ForServer(IReadOnlyList<string> dnsNames, IReadOnlyList<IPAddress> ips)

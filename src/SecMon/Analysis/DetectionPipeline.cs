@@ -56,10 +56,10 @@ internal sealed class DetectionPipeline : ITickSink
         _keepFindings = keepFindings;
         _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
-        IReadOnlyDictionary<string, string>? saved = null;
+        string? json = null;
         try
         {
-            saved = store?.LoadBaselines();
+            json = store?.LoadBaselineModel();
         }
         catch (FindingStoreException ex)
         {
@@ -67,7 +67,7 @@ internal sealed class DetectionPipeline : ITickSink
             _stateError = $"the saved baselines could not be read (this run learned anew): {ex.Message}";
         }
 
-        if (store is not null && saved is not null && saved.TryGetValue(BaselineKey, out var json))
+        if (store is not null && json is not null)
         {
             // Continue from what earlier runs learned (a bad saved model is a bug or an edit: say so, start over).
             try
@@ -157,7 +157,7 @@ internal sealed class DetectionPipeline : ITickSink
     {
         try
         {
-            _store!.SaveBaselines([(BaselineKey, _engine.Baselines.Export())]);
+            _store!.SaveBaselineModel(_engine.Baselines.Export());
         }
         catch (FindingStoreException ex)
         {

@@ -135,12 +135,12 @@ internal static class BaselinesCommand
             {
                 if (path == "-")
                 {
-                    store.ExportBaselines(output);
+                    store.ExportBaselineModel(output);
                     return ExitCodes.Ok;
                 }
 
                 var text = new StringWriter();
-                var n = store.ExportBaselines(text);
+                var n = store.ExportBaselineModel(text);
                 if (n == 0)
                 {
                     return Fail(error, ExitCodes.NoInput, $"no baselines in {store.DatabasePath} to export: 'secmon analyze FILE' learns them");
@@ -222,7 +222,8 @@ internal static class BaselinesCommand
             {
                 try
                 {
-                    var n = store.ImportBaselines(rows, replace: true);
+                    store.ImportBaselineModel(rows.Single());
+                    var n = rows.Count;
                     error.WriteLine($"secmon: imported {n} baseline model{(n == 1 ? "" : "s")} from {name} into {store.DatabasePath}");
                     return ExitCodes.Ok;
                 }
@@ -252,8 +253,8 @@ internal static class BaselinesCommand
             var error = result.InvocationConfiguration.Error;
             return WithStore(result.GetValue(data)!, error, store =>
             {
-                var stored = store.LoadBaselines();
-                if (stored.Count == 0)
+                var stored = store.LoadBaselineModel();
+                if (stored is null)
                 {
                     error.WriteLine($"secmon: no baselines in {store.DatabasePath}; nothing to reset");
                     return ExitCodes.Ok;
@@ -262,7 +263,7 @@ internal static class BaselinesCommand
                 BaselineModel? model = null;
                 try
                 {
-                    model = stored.TryGetValue(DetectionPipeline.BaselineKey, out var json) ? BaselineModel.Import(json) : null;
+                    model = BaselineModel.Import(stored);
                 }
                 catch (FormatException)
                 {
@@ -276,7 +277,7 @@ internal static class BaselinesCommand
                         $"reset forgets {what}; export them first ('secmon baselines export FILE') and run again with --yes");
                 }
 
-                store.DeleteBaselines();
+                store.DeleteBaselineModel();
                 error.WriteLine($"secmon: forgot {what}; the next run learns anew");
                 return ExitCodes.Ok;
             });
@@ -289,7 +290,7 @@ internal static class BaselinesCommand
     {
         model = null;
         code = ExitCodes.Ok;
-        if (!store.LoadBaselines().TryGetValue(DetectionPipeline.BaselineKey, out var json))
+        if (store.LoadBaselineModel() is not { } json)
         {
             return true;
         }

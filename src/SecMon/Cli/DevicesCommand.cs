@@ -12,7 +12,8 @@ internal static class DevicesCommand
     /// <summary>Builds the <c>devices</c> command.</summary>
     public static Command Create()
     {
-        var json = FindingsCommand.JsonOption("each device (id, mac, ips, client_ids, usernames, protocols, ports, peers, topics, auth, first_seen, last_seen, publishes, is_server)");
+        var json = FindingsCommand.JsonOption("each device (id, mac, ips, usernames, protocols, ports, peers, auth, first_seen, last_seen, is_server; " +
+            "identities, values and counts by name, e.g. identities.\"mqtt.client_id\"; and as before client_ids, topics, publishes)");
         var data = FindingsCommand.DataOption();
         var command = new Command("devices",
             "List the devices seen on the network and how they authenticate, weakest first:\n" +
@@ -55,7 +56,7 @@ internal static class DevicesCommand
                     new TextColumn("IPS", MaxWidth: 40),
                     new TextColumn("AUTH"),
                     new TextColumn("PROTOCOLS", MaxWidth: 20),
-                    new TextColumn("CLIENT IDS", MaxWidth: 40),
+                    new TextColumn("IDENTITIES", MaxWidth: 40),
                     new TextColumn("USERS", MaxWidth: 30),
                     new TextColumn("FIRST SEEN (UTC)"),
                     new TextColumn("LAST SEEN (UTC)"));
@@ -66,7 +67,7 @@ internal static class DevicesCommand
                         List(d.Ips),
                         DeviceJson.AuthName(d.Auth),
                         List(d.Protocols),
-                        List(d.ClientIds),
+                        List([.. d.Identities.Values.SelectMany(v => v)]),
                         List(d.Usernames),
                         FindingsCommand.ShortTime(d.FirstSeenMicros),
                         FindingsCommand.ShortTime(d.LastSeenMicros));

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using SecMon.Core.Devices;
 using SecMon.Pki;
 using SecMon.Pki.Est;
 using SecMon.Pki.Keys;
@@ -65,7 +66,7 @@ internal static class EnrollClient
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(files);
-        if (!DeviceIds.IsValid(deviceId))
+        if (!DeviceId.IsValidName(deviceId))
         {
             throw new PkiException($"--device-id {deviceId}: not a valid device id (1-64 of A-Z a-z 0-9 . _ : -).");
         }
@@ -167,8 +168,8 @@ internal static class EnrollClient
             _ => throw new PkiException("unsupported key"),
         };
         var san = new SubjectAlternativeNameBuilder();
-        san.AddUri(new Uri(DeviceIds.Urn(deviceId)));
-        if (DeviceIds.IsHostName(deviceId))
+        san.AddUri(new Uri(DeviceId.Urn(deviceId)));
+        if (DeviceId.IsHostName(deviceId))
         {
             san.AddDnsName(deviceId);
         }

@@ -1,4 +1,5 @@
 using SecMon.Capture.Decoding;
+using SecMon.Core.Devices;
 
 namespace SecMon.Capture.Tests.Decoding;
 

@@ -27,7 +27,7 @@ public sealed class DeviceInventoryTests
 
         var client = Get(inv, "10.0.0.5");
         Assert.Equal(AuthPosture.Anonymous, client.Auth);
-        Assert.Equal(["sensor-1"], client.ClientIds);
+        Assert.Equal(["sensor-1"], client.IdentitiesOf("mqtt.client_id"));
         Assert.Empty(client.Usernames);
         Assert.False(client.IsServer);
         var broker = Get(inv, "10.0.0.1");
@@ -56,10 +56,10 @@ public sealed class DeviceInventoryTests
 
         var first = Get(inv, "10.0.0.5");
         Assert.Equal(T0 + 100, first.LastSeenMicros);
-        Assert.Equal(2, first.Publishes);
-        Assert.Equal(["c0", "c0-again"], first.ClientIds);
-        Assert.Equal(["t/a", "t/b"], first.Topics);
-        Assert.Equal(1, Get(other, "10.0.0.5").Publishes);
+        Assert.Equal(2, first.CountOf("mqtt.publish"));
+        Assert.Equal(["c0", "c0-again"], first.IdentitiesOf("mqtt.client_id"));
+        Assert.Equal(["t/a", "t/b"], first.ValuesOf("mqtt.topic"));
+        Assert.Equal(1, Get(other, "10.0.0.5").CountOf("mqtt.publish"));
     }
 
     [Fact]
@@ -72,9 +72,9 @@ public sealed class DeviceInventoryTests
         ObserveAll(inv, [.. topics.Select((t, i) => Publish(flow, T0 + i, i + 1, t, clientId: i % 2 == 0 ? "z" : "Z"))]);
 
         var client = Get(inv, "10.0.0.5");
-        Assert.Equal(["B/x", "a/x", "b/x"], client.Topics);
-        Assert.Equal(["Z", "z"], client.ClientIds);
-        Assert.Equal(5, client.Publishes);
+        Assert.Equal(["B/x", "a/x", "b/x"], client.ValuesOf("mqtt.topic"));
+        Assert.Equal(["Z", "z"], client.IdentitiesOf("mqtt.client_id"));
+        Assert.Equal(5, client.CountOf("mqtt.publish"));
     }
 
     [Fact]
@@ -170,8 +170,8 @@ public sealed class DeviceInventoryTests
 
         var d = Get(inv, "10.0.0.5");
         Assert.Equal(AuthPosture.Anonymous, d.Auth);
-        Assert.Equal(1, d.Publishes);
-        Assert.Equal(["meters/+/power"], d.Topics);
+        Assert.Equal(1, d.CountOf("mqtt.publish"));
+        Assert.Equal(["meters/+/power"], d.ValuesOf("mqtt.topic"));
     }
 
     [Fact]
@@ -210,7 +210,7 @@ public sealed class DeviceInventoryTests
 
         inv.Observe(Subscribe(FakeFlows.Create(clientIp: "10.0.0.5"), T0, 1, "plant/#", "$SYS/#"));
 
-        Assert.Equal(["$SYS/#", "plant/#"], Get(inv, "10.0.0.5").Topics);
+        Assert.Equal(["$SYS/#", "plant/#"], Get(inv, "10.0.0.5").ValuesOf("mqtt.topic"));
     }
 
     [Fact]

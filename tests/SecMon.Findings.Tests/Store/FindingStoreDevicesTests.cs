@@ -12,16 +12,16 @@ public sealed class FindingStoreDevicesTests
         Id = "00-1A-2B-3C-4D-5E",
         Mac = "00-1A-2B-3C-4D-5E",
         Ips = ["10.0.0.17"],
-        ClientIds = ["sensor-17"],
+        Identities = ClientIds("sensor-17"),
         Usernames = ["plant"],
         Protocols = ["mqtt"],
         Ports = [1883],
         Peers = ["10.0.0.1"],
-        Topics = ["plant/line1/temp"],
+        Values = Topics("plant/line1/temp"),
         Auth = AuthPosture.Tls,
         FirstSeenMicros = 2_000,
         LastSeenMicros = 5_000,
-        Publishes = 40,
+        Counts = Publishes(40),
     };
 
     [Fact]
@@ -37,7 +37,7 @@ public sealed class FindingStoreDevicesTests
         Assert.Equal(Sensor.Ips, d.Ips);
         Assert.Equal(Sensor.Ports, d.Ports);
         Assert.Equal(AuthPosture.Tls, d.Auth);
-        Assert.Equal(40, d.Publishes);
+        Assert.Equal(40, d.CountOf("mqtt.publish"));
     }
 
     [Fact]
@@ -51,13 +51,13 @@ public sealed class FindingStoreDevicesTests
         {
             Mac = null,
             Ips = ["10.0.0.17", "10.0.0.18"],
-            ClientIds = ["sensor-17b"],
+            Identities = ClientIds("sensor-17b"),
             Ports = [8883, 1883],
-            Topics = ["plant/line1/hum"],
+            Values = Topics("plant/line1/hum"),
             Auth = AuthPosture.PasswordCleartext,
             FirstSeenMicros = 1_000,
             LastSeenMicros = 4_000,
-            Publishes = 10,
+            Counts = Publishes(10),
             IsServer = true,
         }]);
 
@@ -65,13 +65,13 @@ public sealed class FindingStoreDevicesTests
         var d = Assert.Single(store.Devices());
         Assert.Equal("00-1A-2B-3C-4D-5E", d.Mac);
         Assert.Equal(["10.0.0.17", "10.0.0.18"], d.Ips);
-        Assert.Equal(["sensor-17", "sensor-17b"], d.ClientIds);
+        Assert.Equal(["sensor-17", "sensor-17b"], d.IdentitiesOf("mqtt.client_id"));
         Assert.Equal([1883, 8883], d.Ports);
-        Assert.Equal(["plant/line1/temp", "plant/line1/hum"], d.Topics);
+        Assert.Equal(["plant/line1/temp", "plant/line1/hum"], d.ValuesOf("mqtt.topic"));
         Assert.Equal(AuthPosture.PasswordCleartext, d.Auth);   // the weakest session seen
         Assert.Equal(1_000, d.FirstSeenMicros);
         Assert.Equal(5_000, d.LastSeenMicros);
-        Assert.Equal(40, d.Publishes);                          // largest count reported, not a sum
+        Assert.Equal(40, d.CountOf("mqtt.publish"));                          // largest count reported, not a sum
         Assert.True(d.IsServer);
     }
 
@@ -108,10 +108,10 @@ public sealed class FindingStoreDevicesTests
     {
         using var tmp = new TempDir();
         using var store = FindingStoreOpenTests.Opened(tmp.Path);
-        store.UpsertDevices([Sensor with { Topics = [.. Enumerable.Range(0, 800).Select(i => $"t/{i}")] }]);
-        store.UpsertDevices([Sensor with { Topics = [.. Enumerable.Range(700, 800).Select(i => $"t/{i}")] }]);
+        store.UpsertDevices([Sensor with { Values = Topics([.. Enumerable.Range(0, 800).Select(i => $"t/{i}")]) }]);
+        store.UpsertDevices([Sensor with { Values = Topics([.. Enumerable.Range(700, 800).Select(i => $"t/{i}")]) }]);
 
-        var topics = Assert.Single(store.Devices()).Topics;
+        var topics = Assert.Single(store.Devices()).ValuesOf("mqtt.topic");
 
         Assert.Equal(FindingStore.MaxDeviceListEntries, topics.Count);
         Assert.Equal("t/0", topics[0]);
@@ -119,103 +119,109 @@ public sealed class FindingStoreDevicesTests
     }
 
     [Fact]
-    public void Baselines_SaveLoad_RoundTripAndReplace()
+    public void BaselineModel_SaveLoad_RoundTripAndReplace()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        Assert.Null(store.LoadBaselineModel());
+
+        store.SaveBaselineModel("""{"publish_rate":1.5}""");
+        store.SaveBaselineModel("""{"publish_rate":2.5}""");
+
+        Assert.Equal("""{"publish_rate":2.5}""", store.LoadBaselineModel());
+    }
+
+    [Fact]
+    public void BaselineModel_InvalidJson_Rejected()
     {
         using var tmp = new TempDir();
         using var store = FindingStoreOpenTests.Opened(tmp.Path);
 
-        Assert.Equal(2, store.SaveBaselines([("dev-1", """{"publish_rate":1.5}"""), ("dev-2", """{"topics":["a","b"]}""")]));
-        store.SaveBaselines([("dev-1", """{"publish_rate":2.5}""")]);
-
-        var loaded = store.LoadBaselines();
-        Assert.Equal(2, loaded.Count);
-        Assert.Equal("""{"publish_rate":2.5}""", loaded["dev-1"]);
-        Assert.Equal("""{"topics":["a","b"]}""", loaded["dev-2"]);
+        Assert.Throws<ArgumentException>(() => store.SaveBaselineModel("{not json"));
+        Assert.Null(store.LoadBaselineModel());
     }
 
     [Fact]
-    public void Baselines_InvalidJson_Rejected()
-    {
-        using var tmp = new TempDir();
-        using var store = FindingStoreOpenTests.Opened(tmp.Path);
-
-        Assert.Throws<ArgumentException>(() => store.SaveBaselines([("dev-1", "{not json")]));
-        Assert.Empty(store.LoadBaselines());
-    }
-
-    [Fact]
-    public void Baselines_ExportImport_MovesThemToAnotherStoreWithTheirTimes()
+    public void BaselineModel_ExportImport_MovesItToAnotherStoreWithItsTime()
     {
         using var tmp = new TempDir();
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero));
         var exported = new StringWriter();
         using (var source = FindingStoreOpenTests.Opened(tmp.Sub("a"), new FindingStoreOptions { TimeProvider = clock }))
         {
-            source.SaveBaselines([("dev-1", """{"rate":1}"""), ("dev-2", """{"rate":2}""")]);
-            Assert.Equal(2, source.ExportBaselines(exported));
+            Assert.Equal(0, source.ExportBaselineModel(exported));
+            source.SaveBaselineModel("""{"rate":1}""");
+            Assert.Equal(1, source.ExportBaselineModel(exported));
         }
 
         var lines = exported.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("""{"device_id":"dev-1","updated":"2026-11-24T08:00:00.000000Z","baseline":{"rate":1}}""", lines[0]);
+        Assert.Equal("""{"device_id":"secmon-baseline-model","updated":"2026-11-24T08:00:00.000000Z","baseline":{"rate":1}}""", Assert.Single(lines));
 
         using var target = FindingStoreOpenTests.Opened(tmp.Sub("b"));
-        Assert.Equal(2, target.ImportBaselines(new StringReader(exported.ToString())));
-        Assert.Equal("""{"rate":2}""", target.LoadBaselines()["dev-2"]);
+        target.ImportBaselineModel(new StringReader(exported.ToString()));
+        Assert.Equal("""{"rate":1}""", target.LoadBaselineModel());
         var again = new StringWriter();
-        target.ExportBaselines(again);
+        target.ExportBaselineModel(again);
         Assert.Equal(exported.ToString(), again.ToString());
     }
 
     [Fact]
-    public void Baselines_ImportWithBadLines_ListsEveryOneAndImportsNothing()
+    public void BaselineModel_ImportWithBadLines_ListsEveryOneAndImportsNothing()
     {
         using var tmp = new TempDir();
         using var store = FindingStoreOpenTests.Opened(tmp.Path);
         var input = string.Join('\n',
-            """{"device_id":"ok","updated":"2026-11-24T08:00:00Z","baseline":{}}""",
+            """{"device_id":"secmon-baseline-model","updated":"2026-11-24T08:00:00Z","baseline":{}}""",
             "garbage",
             "",
             """{"device_id":"","updated":"2026-11-24T08:00:00Z","baseline":{}}""",
-            """{"device_id":"x","baseline":{}}""");
+            """{"device_id":"x","baseline":{}}""",
+            """{"device_id":"dev-1","updated":"2026-11-24T08:00:00Z","baseline":{}}""");
 
-        var ex = Assert.Throws<FindingStoreException>(() => store.ImportBaselines(new StringReader(input)));
+        var ex = Assert.Throws<FindingStoreException>(() => store.ImportBaselineModel(new StringReader(input)));
 
         Assert.Equal(StoreErrorKind.BadInput, ex.Error.Kind);
         Assert.Contains("line 2", ex.Message, StringComparison.Ordinal);
         Assert.Contains("line 4", ex.Message, StringComparison.Ordinal);
         Assert.Contains("line 5", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("line 6: 'dev-1' is not the baseline model", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("line 1:", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(store.LoadBaselines());
+        Assert.Null(store.LoadBaselineModel());
     }
 
     [Fact]
-    public void Baselines_ImportReplacing_LeavesOnlyTheImportedOnes_DeleteForgetsAll()
+    public void BaselineModel_ImportReplaces_DeleteForgetsIt()
     {
         using var tmp = new TempDir();
         using var store = FindingStoreOpenTests.Opened(tmp.Path);
-        store.SaveBaselines([("dev-1", """{"rate":1}"""), ("dev-2", """{"rate":2}""")]);
+        store.SaveBaselineModel("""{"rate":1}""");
 
-        var n = store.ImportBaselines(new StringReader("""{"device_id":"dev-2","updated":"2026-11-24T08:00:00Z","baseline":{"rate":3}}"""), replace: true);
+        store.ImportBaselineModel(new StringReader("""{"device_id":"secmon-baseline-model","updated":"2026-11-24T08:00:00Z","baseline":{"rate":3}}"""));
 
-        Assert.Equal(1, n);
-        Assert.Equal(["dev-2"], store.LoadBaselines().Keys);
-        Assert.Equal("""{"rate":3}""", store.LoadBaselines()["dev-2"]);
-        Assert.Equal(1, store.DeleteBaselines());
-        Assert.Empty(store.LoadBaselines());
+        Assert.Equal("""{"rate":3}""", store.LoadBaselineModel());
+        Assert.True(store.DeleteBaselineModel());
+        Assert.Null(store.LoadBaselineModel());
+        Assert.False(store.DeleteBaselineModel());
     }
 
     [Fact]
-    public void Baselines_ImportReplacingWithABadLine_KeepsWhatWasStored()
+    public void BaselineModel_ImportWithABadLine_KeepsWhatWasStored()
     {
         using var tmp = new TempDir();
         using var store = FindingStoreOpenTests.Opened(tmp.Path);
-        store.SaveBaselines([("dev-1", """{"rate":1}""")]);
+        store.SaveBaselineModel("""{"rate":1}""");
 
-        Assert.Throws<FindingStoreException>(() => store.ImportBaselines(new StringReader("garbage"), replace: true));
+        Assert.Throws<FindingStoreException>(() => store.ImportBaselineModel(new StringReader("garbage")));
 
-        Assert.Equal("""{"rate":1}""", store.LoadBaselines()["dev-1"]);
+        Assert.Equal("""{"rate":1}""", store.LoadBaselineModel());
     }
+
+    private static Dictionary<string, IReadOnlyList<string>> ClientIds(params string[] ids) => new() { ["mqtt.client_id"] = ids };
+
+    private static Dictionary<string, IReadOnlyList<string>> Topics(params string[] topics) => new() { ["mqtt.topic"] = topics };
+
+    private static Dictionary<string, long> Publishes(long n) => new() { ["mqtt.publish"] = n };
 
     private static string Describe(Device d) =>
-        $"{d.Id}|{d.Mac}|{string.Join(",", d.Ips)}|{string.Join(",", d.ClientIds)}|{string.Join(",", d.Ports)}|{d.Auth}|{d.FirstSeenMicros}|{d.LastSeenMicros}|{d.Publishes}|{Time.FormatMicros(d.LastSeenMicros)}";
+        $"{d.Id}|{d.Mac}|{string.Join(",", d.Ips)}|{string.Join(",", d.IdentitiesOf("mqtt.client_id"))}|{string.Join(",", d.Ports)}|{d.Auth}|{d.FirstSeenMicros}|{d.LastSeenMicros}|{d.CountOf("mqtt.publish")}|{Time.FormatMicros(d.LastSeenMicros)}";
 }

@@ -209,14 +209,14 @@ public sealed class BaselinesCommandTests : IDisposable
     {
         var dir = SecMonRun.Store(Path.Combine(_tmp, name), []);
         using var store = FindingStore.Open(dir).Store!;
-        store.SaveBaselines([(DetectionPipeline.BaselineKey, json)]);
+        store.SaveBaselineModel(json);
         return dir;
     }
 
     private static string? StoredModel(string dir)
     {
         using var store = FindingStore.Open(dir).Store!;
-        return store.LoadBaselines().GetValueOrDefault(DetectionPipeline.BaselineKey);
+        return store.LoadBaselineModel();
     }
 
     private static string Canonical(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);

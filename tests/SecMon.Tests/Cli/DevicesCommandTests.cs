@@ -86,8 +86,8 @@ public sealed class DevicesCommandTests : IDisposable
         using var store = opened.Store!;
         store.UpsertDevices(
         [
-            new Device { Id = "02-00-00-00-00-01", Mac = "02-00-00-00-00-01", Ips = ["10.0.0.11"], ClientIds = ["sensor-1"], Usernames = ["plant"], Protocols = ["mqtt"], Ports = [1883], Auth = AuthPosture.PasswordCleartext, FirstSeenMicros = 1_000, LastSeenMicros = 2_000 },
-            new Device { Id = "02-00-00-00-00-02", Mac = "02-00-00-00-00-02", Ips = ["10.0.0.12"], ClientIds = ["sensor-2"], Protocols = ["mqtt"], Ports = [1883], Auth = AuthPosture.Anonymous, FirstSeenMicros = 1_000, LastSeenMicros = 1_500 },
+            new Device { Id = "02-00-00-00-00-01", Mac = "02-00-00-00-00-01", Ips = ["10.0.0.11"], Identities = new Dictionary<string, IReadOnlyList<string>> { ["mqtt.client_id"] = ["sensor-1"] }, Usernames = ["plant"], Protocols = ["mqtt"], Ports = [1883], Auth = AuthPosture.PasswordCleartext, FirstSeenMicros = 1_000, LastSeenMicros = 2_000 },
+            new Device { Id = "02-00-00-00-00-02", Mac = "02-00-00-00-00-02", Ips = ["10.0.0.12"], Identities = new Dictionary<string, IReadOnlyList<string>> { ["mqtt.client_id"] = ["sensor-2"] }, Protocols = ["mqtt"], Ports = [1883], Auth = AuthPosture.Anonymous, FirstSeenMicros = 1_000, LastSeenMicros = 1_500 },
             new Device { Id = "10.0.0.1", Ips = ["10.0.0.1"], Protocols = ["mqtt"], Auth = AuthPosture.MutualTls, IsServer = true, FirstSeenMicros = 1_000, LastSeenMicros = 3_000 },
             new Device { Id = "10.0.0.99", Ips = ["10.0.0.99"], FirstSeenMicros = 500, LastSeenMicros = 9_000 },
         ]);

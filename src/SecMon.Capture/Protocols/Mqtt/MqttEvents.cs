@@ -1,3 +1,4 @@
+using SecMon.Core.Devices;
 using SecMon.Core.Events;
 
 namespace SecMon.Capture.Protocols.Mqtt;
@@ -19,13 +20,13 @@ internal abstract record MqttEvent : ProtocolEvent
 
     /// <summary>Builds a schema: the session fields, then the type's own.</summary>
     protected static EventSchema CreateSchema(string type, params EventField[] own) =>
-        new(type,
+        new EventSchema(type,
         [
             new EventField<MqttEvent>("mqtt.client_id", FieldKind.Text, e => FieldValue.Of(e.ClientId), "Client identifier from the flow's CONNECT."),
             new EventField<MqttEvent>("mqtt.username", FieldKind.Text, e => FieldValue.Of(e.Username), "User name from the flow's CONNECT."),
             new EventField<MqttEvent>("mqtt.protocol_level", FieldKind.Number, e => FieldValue.Of((long?)e.ProtocolLevel), "Protocol level: 3 (3.1), 4 (3.1.1), 5 (5.0)."),
             .. own,
-        ]);
+        ]).WithFacts(DeviceFact.Identity("mqtt.client_id"), DeviceFact.Username("mqtt.username"));
 
     /// <summary>A text field of <typeparamref name="T"/>.</summary>
     protected static EventField Text<T>(string name, Func<T, string?> get, string description) where T : MqttEvent =>
@@ -61,7 +62,8 @@ internal sealed record MqttConnectEvent : MqttEvent
         Number<MqttConnectEvent>("mqtt.properties.maximum_packet_size", e => e.MaximumPacketSize, "5.0 Maximum Packet Size."),
         Number<MqttConnectEvent>("mqtt.properties.topic_alias_maximum", e => e.TopicAliasMaximum, "5.0 Topic Alias Maximum."),
         Text<MqttConnectEvent>("mqtt.properties.authentication_method", e => e.AuthenticationMethod, "5.0 Authentication Method."),
-        Number<MqttConnectEvent>("mqtt.properties.user_property_count", e => e.UserPropertyCount, "5.0 number of User Properties."));
+        Number<MqttConnectEvent>("mqtt.properties.user_property_count", e => e.UserPropertyCount, "5.0 number of User Properties."))
+        .WithFacts(DeviceFact.Login("mqtt.username", "mqtt.password.present"));
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
@@ -113,7 +115,8 @@ internal sealed record MqttConnAckEvent : MqttEvent
         Flag<MqttConnAckEvent>("mqtt.connack.session_present", e => e.SessionPresent, "Session Present (3.1.1, 5.0)."),
         Text<MqttConnAckEvent>("mqtt.properties.assigned_client_identifier", e => e.AssignedClientIdentifier, "5.0 Assigned Client Identifier."),
         Text<MqttConnAckEvent>("mqtt.properties.reason_string", e => e.ReasonString, "5.0 Reason String (first 256 characters)."),
-        Number<MqttConnAckEvent>("mqtt.properties.topic_alias_maximum", e => e.TopicAliasMaximum, "5.0 Topic Alias Maximum."));
+        Number<MqttConnAckEvent>("mqtt.properties.topic_alias_maximum", e => e.TopicAliasMaximum, "5.0 Topic Alias Maximum."))
+        .WithFacts(DeviceFact.Accepted("mqtt.connack.accepted", "mqtt.username"));
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
@@ -148,7 +151,8 @@ internal sealed record MqttPublishEvent : MqttEvent
         Number<MqttPublishEvent>("mqtt.properties.topic_alias", e => e.TopicAlias, "5.0 Topic Alias."),
         Number<MqttPublishEvent>("mqtt.properties.message_expiry_interval", e => e.MessageExpiryInterval, "5.0 Message Expiry Interval, seconds."),
         Text<MqttPublishEvent>("mqtt.properties.content_type", e => e.ContentType, "5.0 Content Type."),
-        Text<MqttPublishEvent>("mqtt.properties.response_topic", e => e.ResponseTopic, "5.0 Response Topic."));
+        Text<MqttPublishEvent>("mqtt.properties.response_topic", e => e.ResponseTopic, "5.0 Response Topic."))
+        .WithFacts(DeviceFact.Values("mqtt.topic", "mqtt.topic", pattern: true), DeviceFact.Count("mqtt.publish"), DeviceFact.SessionActivity());
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
@@ -232,7 +236,8 @@ internal sealed record MqttSubscribeEvent : MqttEvent
     public static EventSchema SchemaInstance { get; } = CreateSchema("mqtt.subscribe",
         Number<MqttSubscribeEvent>("mqtt.packet_id", e => e.PacketId, "Packet identifier."),
         new EventField<MqttSubscribeEvent>("mqtt.topic_filters", FieldKind.StringList, e => FieldValue.Of(e.TopicFilters), "Topic filters, in order."),
-        new EventField<MqttSubscribeEvent>("mqtt.subscription_qos", FieldKind.NumberList, e => FieldValue.Of(e.SubscriptionQos), "Requested QoS per filter, same order."));
+        new EventField<MqttSubscribeEvent>("mqtt.subscription_qos", FieldKind.NumberList, e => FieldValue.Of(e.SubscriptionQos), "Requested QoS per filter, same order."))
+        .WithFacts(DeviceFact.Values("mqtt.topic_filters", "mqtt.topic"), DeviceFact.SessionActivity());
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;

@@ -1,3 +1,4 @@
+using SecMon.Core.Devices;
 using SecMon.Core.Events;
 
 namespace SecMon.Capture.Protocols.Tls;
@@ -6,7 +7,7 @@ namespace SecMon.Capture.Protocols.Tls;
 internal sealed record TlsClientHelloEvent : ProtocolEvent
 {
     /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new("tls.client_hello",
+    public static readonly EventSchema SchemaInstance = new EventSchema("tls.client_hello",
     [
         new EventField<TlsClientHelloEvent>("tls.client.server_name", FieldKind.Text, e => FieldValue.Of(e.ServerName), "SNI host name."),
         new EventField<TlsClientHelloEvent>("tls.version", FieldKind.Text, e => FieldValue.Of(e.Version), "Highest version offered (1.3 when supported_versions lists it)."),
@@ -14,7 +15,7 @@ internal sealed record TlsClientHelloEvent : ProtocolEvent
         new EventField<TlsClientHelloEvent>("tls.client.supported_versions", FieldKind.StringList, e => FieldValue.Of(e.SupportedVersions), "Versions offered."),
         new EventField<TlsClientHelloEvent>("tls.client.alpn", FieldKind.StringList, e => FieldValue.Of(e.Alpn), "ALPN protocols offered (e.g. mqtt)."),
         new EventField<TlsClientHelloEvent>("tls.client.cipher_count", FieldKind.Number, e => FieldValue.Of(e.CipherCount), "Number of cipher suites offered."),
-    ]);
+    ]).WithFacts(DeviceFact.TlsSession());
 
     /// <summary>SNI, when sent.</summary>
     public string? ServerName { get; init; }
@@ -65,7 +66,7 @@ internal sealed record TlsServerHelloEvent : ProtocolEvent
 internal sealed record TlsCertificateRequestEvent : ProtocolEvent
 {
     /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new("tls.certificate_request", []);
+    public static readonly EventSchema SchemaInstance = new EventSchema("tls.certificate_request", []).WithFacts(DeviceFact.ClientCertificate());
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
@@ -94,14 +95,14 @@ internal abstract record TlsCertificateEvent : ProtocolEvent
 internal sealed record TlsClientCertificateEvent : TlsCertificateEvent
 {
     /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new("tls.client_certificate",
+    public static readonly EventSchema SchemaInstance = new EventSchema("tls.client_certificate",
     [
         new EventField<TlsClientCertificateEvent>("tls.client.certificate_count", FieldKind.Number, e => FieldValue.Of((long?)e.Count), "Certificates in the client's chain (0: it had none); missing when TLS 1.3 hid it."),
         new EventField<TlsClientCertificateEvent>("tls.client.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Client leaf subject DN (ECS)."),
         new EventField<TlsClientCertificateEvent>("tls.client.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Client leaf issuer DN (ECS)."),
         new EventField<TlsClientCertificateEvent>("tls.client.certificate_inferred", FieldKind.Boolean, e => e.Inferred ? FieldValue.Of(true) : FieldValue.Missing, "TLS 1.3: inferred from the size of the client's encrypted flight, not read."),
         new EventField<TlsClientCertificateEvent>("tls.client.encrypted_flight_size", FieldKind.Number, e => FieldValue.Of((long?)e.EncryptedFlightSize), "TLS 1.3: bytes of the client's first encrypted handshake record."),
-    ]);
+    ]).WithFacts(DeviceFact.ClientCertificate());
 
     /// <summary>True when TLS 1.3 hid the certificate and its presence was inferred from the record size.</summary>
     public bool Inferred { get; init; }

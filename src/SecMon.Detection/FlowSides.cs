@@ -1,0 +1,25 @@
+using SecMon.Core.Devices;
+using SecMon.Core.Flows;
+using SecMon.Detection.Model;
+
+namespace SecMon.Detection;
+
+/// <summary>The device (<see cref="DeviceId"/>) and the IP on a side of an event's flow, as rules name sides.</summary>
+internal static class FlowSides
+{
+    /// <summary>The device id on <paramref name="side"/> of an event's flow: its MAC when usable, else its IP.</summary>
+    internal static string DeviceOf(FlowContext flow, DeviceSide side) => UseSource(flow, side)
+        ? DeviceId.ForEnd(flow.SourceMac, flow.SourceIp).Value
+        : DeviceId.ForEnd(flow.DestinationMac, flow.DestinationIp).Value;
+
+    /// <summary>The IP on <paramref name="side"/> of an event's flow.</summary>
+    internal static string IpOf(FlowContext flow, DeviceSide side) => UseSource(flow, side) ? flow.SourceIp : flow.DestinationIp;
+
+    private static bool UseSource(FlowContext flow, DeviceSide side) => side switch
+    {
+        DeviceSide.Source => true,
+        DeviceSide.Destination => false,
+        DeviceSide.Client => flow.Direction == FlowDirection.ToServer,
+        _ => flow.Direction == FlowDirection.ToClient,
+    };
+}
