@@ -272,6 +272,7 @@ public sealed class DeviceInventory
         var serverPort = toServer ? flow.DestinationPort : flow.SourcePort;
         var t = e.TimestampMicros;
         var protocol = e.Schema.Protocol;
+        var facts = FactsOf(e.Schema);
         DeviceState? client;
         DeviceState? server;
         FlowDevices? cached = null;
@@ -301,7 +302,8 @@ public sealed class DeviceInventory
                     _flowGeneration++;
                 }
 
-                cached = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol };
+                // Room for the last value of every fact known so far (a protocol seen later grows it once).
+                cached = new FlowDevices(this, _flowGeneration, client, server) { Protocol = protocol, Last = new string?[_targets.Count * 2] };
                 _flowDevices[flow] = cached;
                 slot = cached;
             }
@@ -329,7 +331,6 @@ public sealed class DeviceInventory
             }
         }
 
-        var facts = FactsOf(e.Schema);
         cached ??= known;
         foreach (var r in facts.Names)
         {

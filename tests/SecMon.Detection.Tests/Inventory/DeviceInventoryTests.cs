@@ -226,4 +226,53 @@ public sealed class DeviceInventoryTests
         Assert.Equal(3, inv.Count);
         Assert.Equal(3, inv.DevicesDropped);
     }
+
+    [Fact]
+    public void Observe_ConnackWithoutTheConnect_ItsJoinedSessionFieldsStandInForTheLogin()
+    {
+        var inv = new DeviceInventory();
+        var withUser = FakeFlows.Create(clientIp: "10.0.0.5");
+        var anonymous = FakeFlows.Create(clientIp: "10.0.0.6");
+        var unjoined = FakeFlows.Create(clientIp: "10.0.0.7");
+
+        ObserveAll(inv,
+            Connack(withUser, T0, 1, accepted: true, code: 0, user: "meter"),
+            Connack(anonymous, T0 + 1, 2, accepted: true, code: 0),
+            Connack(unjoined, T0 + 2, 3, accepted: true, code: 0, clientId: null));
+
+        Assert.Equal(AuthPosture.PasswordCleartext, Get(inv, "10.0.0.5").Auth);
+        Assert.Equal(AuthPosture.Anonymous, Get(inv, "10.0.0.6").Auth);
+        Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.7").Auth); // nothing says how it logged in
+        Assert.Equal(["sensor-1"], Get(inv, "10.0.0.6").IdentitiesOf("mqtt.client_id"));
+    }
+
+    [Fact]
+    public void Observe_EventTypeDeclaringNoFacts_OnlyWhatTheFlowShows()
+    {
+        var inv = new DeviceInventory();
+        var schema = FakeSchemas.Define("zproto.hello", ("zproto.node", SecMon.Core.Events.FieldKind.Text), ("zproto.user", SecMon.Core.Events.FieldKind.Text));
+
+        inv.Observe(TestEvent.Of(schema, FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 5999), T0, 1, ("zproto.node", "n1"), ("zproto.user", "u")));
+
+        var d = Get(inv, "10.0.0.5");
+        Assert.Equal(["zproto"], d.Protocols);
+        Assert.Equal([5999], d.Ports);
+        Assert.Empty(d.Identities);
+        Assert.Empty(d.Usernames);
+        Assert.Equal(AuthPosture.Unknown, d.Auth);
+    }
+
+    [Fact]
+    public void Observe_PublishesFromTheBroker_NotCountedForTheClient()
+    {
+        // Values and counts describe what their device sent: a message the broker delivers is not the client's publish.
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+
+        ObserveAll(inv, Publish(flow, T0, 1, "a/b"), Publish(flow.Reverse!, T0 + 1, 2, "c/d"));
+
+        Assert.Equal(1, Get(inv, "10.0.0.5").CountOf("mqtt.publish"));
+        Assert.Equal(["a/b"], Get(inv, "10.0.0.5").ValuesOf("mqtt.topic"));
+        Assert.Equal(0, Get(inv, "10.0.0.1").CountOf("mqtt.publish"));
+    }
 }

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using SecMon.Cli;
 using SecMon.Core.Devices;
+using SecMon.Core.Events;
+using SecMon.Detection.Inventory;
 using SecMon.Findings.Store;
+using SecMon.Testing;
 
 namespace SecMon.Tests.Cli;
 
@@ -47,6 +50,100 @@ public sealed class DevicesCommandTests : IDisposable
         Assert.Equal(1883, sensor.GetProperty("ports")[0].GetInt32());
         Assert.Equal("1970-01-01T00:00:00.002000Z", sensor.GetProperty("last_seen").GetString());
         Assert.True(docs.Single(d => d.GetProperty("id").GetString() == "10.0.0.1").GetProperty("is_server").GetBoolean());
+    }
+
+    // A protocol SecMon does not have, defined only here: its event types declare their device facts, and nothing in src
+    // names it. A login (hello) with a node name, a user name, a key flag and a path; the server's answer (welcome) says
+    // whether it accepted and names the server.
+    private static readonly EventSchema ZHello = FakeSchemas.Define("zproto.hello",
+            ("zproto.node", FieldKind.Text), ("zproto.user", FieldKind.Text), ("zproto.key_present", FieldKind.Boolean), ("zproto.path", FieldKind.Text))
+        .WithFacts(
+            DeviceFact.Identity("zproto.node"),
+            DeviceFact.Username("zproto.user"),
+            DeviceFact.Login("zproto.user", "zproto.key_present"),
+            DeviceFact.Values("zproto.path", "zproto.path"),
+            DeviceFact.Count("zproto.hello"));
+
+    private static readonly EventSchema ZWelcome = FakeSchemas.Define("zproto.welcome",
+            ("zproto.node", FieldKind.Text), ("zproto.ok", FieldKind.Boolean), ("zproto.server_name", FieldKind.Text))
+        .WithFacts(
+            DeviceFact.Identity("zproto.node"),
+            DeviceFact.Identity("zproto.server_name", DeviceEnd.Server),
+            DeviceFact.Accepted("zproto.ok"));
+
+    [Fact]
+    public async Task Devices_ProtocolDefinedOnlyInATest_ItsDeclaredFactsReachTheInventoryTheStoreAndTheJson()
+    {
+        var inventory = new DeviceInventory();
+        var keyed = FakeFlows.Create(clientIp: "10.1.0.5", serverIp: "10.1.0.1", serverPort: 5999, clientMac: "02:00:00:00:01:05");
+        var open = FakeFlows.Create(clientIp: "10.1.0.6", serverIp: "10.1.0.1", serverPort: 5999);
+        inventory.Observe(TestEvent.Of(ZHello, keyed, 1_000, 1, ("zproto.node", "node-a"), ("zproto.user", "op"), ("zproto.key_present", true), ("zproto.path", "/cfg")));
+        inventory.Observe(TestEvent.Of(ZWelcome, keyed.Reverse!, 1_100, 2, ("zproto.node", "node-a"), ("zproto.ok", false), ("zproto.server_name", "gw-1")));
+        inventory.Observe(TestEvent.Of(ZHello, open, 2_000, 3, ("zproto.node", "node-b"), ("zproto.key_present", false)));
+        inventory.Observe(TestEvent.Of(ZHello, open, 2_050, 4, ("zproto.node", "node-b"), ("zproto.path", "/status")));
+        inventory.Observe(TestEvent.Of(ZWelcome, open.Reverse!, 2_100, 5, ("zproto.node", "node-b"), ("zproto.ok", true), ("zproto.server_name", "gw-1")));
+
+        var a = Assert.Single(inventory.Devices, d => d.Id == "02-00-00-00-01-05");
+        Assert.Equal(["node-a"], a.IdentitiesOf("zproto.node"));
+        Assert.Equal(["op"], a.Usernames);
+        Assert.Equal(["/cfg"], a.ValuesOf("zproto.path"));
+        Assert.Equal(1, a.CountOf("zproto.hello"));
+        Assert.Equal(["zproto"], a.Protocols);
+        Assert.Equal(AuthPosture.PasswordCleartext, a.Auth); // the key crossed the network, refused or not
+        var b = Assert.Single(inventory.Devices, d => d.Id == "10.1.0.6");
+        Assert.Equal(AuthPosture.Anonymous, b.Auth);         // no credential, accepted
+        Assert.Equal(2, b.CountOf("zproto.hello"));
+        var server = Assert.Single(inventory.Devices, d => d.Id == "10.1.0.1");
+        Assert.Equal(["gw-1"], server.IdentitiesOf("zproto.server_name"));
+        Assert.Empty(server.IdentitiesOf("zproto.node"));
+        Assert.True(server.IsServer);
+
+        var data = Path.Combine(_tmp, "zproto");
+        using (var store = FindingStore.Open(data).Store!)
+        {
+            store.UpsertDevices(inventory.Devices);
+            var stored = Assert.Single(store.Devices(), d => d.Id == a.Id);
+            Assert.Equal(["node-a"], stored.IdentitiesOf("zproto.node"));
+            Assert.Equal(["/cfg"], stored.ValuesOf("zproto.path"));
+            Assert.Equal(1, stored.CountOf("zproto.hello"));
+            Assert.Equal(AuthPosture.PasswordCleartext, stored.Auth);
+        }
+
+        var (code, stdout, _) = await SecMonRun.Run("devices", "--json", "--data", data);
+
+        Assert.Equal(ExitCodes.Ok, code);
+        var docs = SecMonRun.Lines(stdout).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var json = docs.Single(d => d.GetProperty("id").GetString() == "02-00-00-00-01-05");
+        Assert.Equal(["node-a"], json.GetProperty("identities").GetProperty("zproto.node").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["/cfg"], json.GetProperty("values").GetProperty("zproto.path").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(1, json.GetProperty("counts").GetProperty("zproto.hello").GetInt64());
+        Assert.Equal(["op"], json.GetProperty("usernames").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("password_cleartext", json.GetProperty("auth").GetString());
+        Assert.Equal("anonymous", docs.Single(d => d.GetProperty("id").GetString() == "10.1.0.6").GetProperty("auth").GetString());
+        Assert.Equal(["gw-1"], docs.Single(d => d.GetProperty("id").GetString() == "10.1.0.1")
+            .GetProperty("identities").GetProperty("zproto.server_name").EnumerateArray().Select(e => e.GetString()));
+        // The keys of the JSON before facts were declared are still there, empty for a device that never spoke MQTT.
+        Assert.Equal(0, json.GetProperty("client_ids").GetArrayLength());
+        Assert.Equal(0, json.GetProperty("topics").GetArrayLength());
+        Assert.Equal(0, json.GetProperty("publishes").GetInt64());
+
+        var (_, table, _) = await SecMonRun.Run("devices", "--data", data);
+        Assert.Contains(SecMonRun.Lines(table), l => l.StartsWith("02-00-00-00-01-05", StringComparison.Ordinal) && l.Contains("node-a", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Devices_Json_KeepsTheKeysOfBeforeInTheirOrder()
+    {
+        var data = WithDevices();
+
+        var (_, stdout, _) = await SecMonRun.Run("devices", "--json", "--data", data);
+
+        var sensor = SecMonRun.Lines(stdout).Select(l => JsonDocument.Parse(l).RootElement).Single(d => d.GetProperty("id").GetString() == "02-00-00-00-00-01");
+        Assert.Equal(
+            ["id", "mac", "ips", "client_ids", "usernames", "protocols", "ports", "peers", "topics", "auth", "first_seen", "last_seen", "publishes", "is_server",
+             "identities", "values", "counts"],
+            sensor.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["sensor-1"], sensor.GetProperty("identities").GetProperty("mqtt.client_id").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
