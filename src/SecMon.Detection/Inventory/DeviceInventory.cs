@@ -161,7 +161,7 @@ public sealed class DeviceInventory
         public AuthPosture Pending { get; set; }
     }
 
-    private sealed class DeviceState(string id, string? mac, int maxItems)
+    private sealed class DeviceState(string id, string? mac, int maxItems, int targets)
     {
         public string Id { get; } = id;
 
@@ -176,10 +176,10 @@ public sealed class DeviceInventory
         public BoundedSet<string> Peers { get; } = new(maxItems);
 
         // Identities, user names and values, by target index (null until the device has one).
-        public BoundedSet<string>?[] Sets { get; private set; } = [];
+        public BoundedSet<string>?[] Sets { get; private set; } = new BoundedSet<string>?[targets];
 
         // Counts by target index.
-        public long[] Counts { get; private set; } = [];
+        public long[] Counts { get; private set; } = new long[targets];
 
         public long First { get; set; } = long.MaxValue;
 
@@ -646,7 +646,8 @@ public sealed class DeviceInventory
             return null;
         }
 
-        d = new DeviceState(id.Value, id.IsMac ? id.Value : null, _options.MaxListItems);
+        // Sized for the facts known so far (a protocol seen later grows the arrays once).
+        d = new DeviceState(id.Value, id.IsMac ? id.Value : null, _options.MaxListItems, _targets.Count);
         _devices[id.Value] = d;
         return d;
     }
