@@ -13,7 +13,7 @@ public readonly record struct FlowSlot
     /// <summary>Most slots a process can allocate (each flow context carries this many references).</summary>
     public const int Capacity = 4;
 
-    private static int s_allocated;
+    private static int _allocated;
 
     private FlowSlot(int index) => Index = index;
 
@@ -25,7 +25,7 @@ public readonly record struct FlowSlot
     /// <exception cref="InvalidOperationException">All <see cref="Capacity"/> slots are taken.</exception>
     public static FlowSlot Allocate()
     {
-        var index = Interlocked.Increment(ref s_allocated) - 1;
+        var index = Interlocked.Increment(ref _allocated) - 1;
         if (index >= Capacity)
         {
             throw new InvalidOperationException($"All {Capacity} flow slots are allocated: raise FlowSlot.Capacity.");

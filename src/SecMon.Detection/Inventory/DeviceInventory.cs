@@ -15,7 +15,7 @@ public sealed record InventoryOptions
     /// <summary>Most flows whose authentication state is remembered (least recently active forgotten first). Default 65,536.</summary>
     public int MaxFlows { get; init; } = 65_536;
 
-    /// <summary>Most items in each of a device's lists (IPs, client ids, topics, peers...). Default 256.</summary>
+    /// <summary>Most items in each of a device's lists (IPs, peers, identities of a kind, values of a name...). Default 256.</summary>
     public int MaxListItems { get; init; } = 256;
 
     /// <summary>Server ports on which TLS facts (<see cref="DeviceFactKind.TlsSession"/>, <see
