@@ -41,13 +41,21 @@ public readonly partial record struct DeviceId : IComparable<DeviceId>
     public static DeviceId ForEnd(string? mac, string ip)
     {
         ArgumentNullException.ThrowIfNull(ip);
-        if (mac is null || !MacAddress.TryParse(mac, out var m) || !m.IsUsable)
+        if (mac is null)
         {
             return new DeviceId(ip, isMac: false);
         }
 
-        // The capture writes ECS form already: keep its string (this runs per event in the rules) rather than a copy.
-        return new DeviceId(IsEcsForm(mac) ? mac : m.ToString(), isMac: true);
+        // The capture writes ECS form: judged on its characters and its string kept (this runs per event in the rules),
+        // without parsing. Other notations (tests, other sources) go through the parser.
+        if (IsEcsForm(mac))
+        {
+            var unicast = (char.IsAsciiDigit(mac[1]) ? mac[1] - '0' : mac[1] - 'A' + 10) % 2 == 0;
+            var nonZero = mac.AsSpan().IndexOfAnyExcept('0', '-') >= 0;
+            return unicast && nonZero ? new DeviceId(mac, isMac: true) : new DeviceId(ip, isMac: false);
+        }
+
+        return MacAddress.TryParse(mac, out var m) && m.IsUsable ? new DeviceId(m.ToString(), isMac: true) : new DeviceId(ip, isMac: false);
     }
 
     /// <summary>Reads a device given as an address (a rule's device list, a command's <c>--device</c>): a MAC in any
@@ -112,18 +120,24 @@ public readonly partial record struct DeviceId : IComparable<DeviceId>
     /// <summary>Ordinal order of the text.</summary>
     public static bool operator >=(DeviceId left, DeviceId right) => left.CompareTo(right) >= 0;
 
+    // 00-1A-2B-3C-4D-5E: upper-case hex pairs joined by hyphens.
     private static bool IsEcsForm(string mac)
     {
-        for (var i = 0; i < mac.Length; i++)
+        if (mac.Length != 17)
         {
-            var c = mac[i];
-            if (i % 3 == 2 ? c != '-' : !(char.IsAsciiDigit(c) || c is >= 'A' and <= 'F'))
+            return false;
+        }
+
+        for (var i = 0; i < 17; i += 3)
+        {
+            // IsAsciiHexDigitUpper: 0-9 and A-F.
+            if (!char.IsAsciiHexDigitUpper(mac[i]) || !char.IsAsciiHexDigitUpper(mac[i + 1]) || (i < 15 && mac[i + 2] != '-'))
             {
                 return false;
             }
         }
 
-        return mac.Length == 17;
+        return true;
     }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$", RegexOptions.CultureInvariant)]

@@ -48,6 +48,10 @@ public sealed class DeviceIdTests
     [InlineData("02-00-00-00-00-05", "10.0.0.5", "02-00-00-00-00-05", true)]
     [InlineData("00-00-00-00-00-00", "127.0.0.2", "127.0.0.2", false)]
     [InlineData("FF-FF-FF-FF-FF-FF", "10.0.0.255", "10.0.0.255", false)]
+    [InlineData("01-00-5E-00-00-FB", "10.0.0.9", "10.0.0.9", false)]                // Multicast
+    [InlineData("0B-00-00-00-00-01", "10.0.0.9", "10.0.0.9", false)]                // Multicast (I/G bit of a letter)
+    [InlineData("0A-00-00-00-00-01", "10.0.0.9", "0A-00-00-00-00-01", true)]
+    [InlineData("0a-00-00-00-00-01", "10.0.0.9", "0A-00-00-00-00-01", true)]        // Not ECS form: parsed
     [InlineData(null, "2001:db8::5", "2001:db8::5", false)]
     [InlineData("garbage", "10.0.0.5", "10.0.0.5", false)]
     public void ForEnd_MacWhenUsableElseIp(string? mac, string ip, string expected, bool isMac)
