@@ -8,7 +8,7 @@ namespace SecMon.Capture.Tests.Protocols;
 /// <summary>The device facts the dissectors declare: the inventory's only source of what a protocol tells about devices.</summary>
 public sealed class DeviceFactDeclarationTests
 {
-    private static EventSchema Real(string type) => Assert.Single(ProtocolRegistry.EventSchemas, s => s.Type == type);
+    private static EventSchema Real(string type) => Assert.Single(ProtocolCatalogue.Shipped.EventSchemas, s => s.Type == type);
 
     private static string Describe(DeviceFact f) =>
         $"{f.Kind} {f.Field} {f.Name} {f.End} pattern={f.Pattern} credentials={string.Join(",", f.Credentials)}";
@@ -30,7 +30,7 @@ public sealed class DeviceFactDeclarationTests
     [Fact]
     public void Facts_Mqtt_ClientIdUserNameOnEveryEventPasswordOnlyAsPresence()
     {
-        foreach (var schema in ProtocolRegistry.EventSchemas.Where(s => s.Protocol == "mqtt"))
+        foreach (var schema in ProtocolCatalogue.Shipped.EventSchemas.Where(s => s.Protocol == "mqtt"))
         {
             Assert.Contains(schema.Facts, f => f is { Kind: DeviceFactKind.Identity, Field: "mqtt.client_id", End: DeviceEnd.Client });
             Assert.Contains(schema.Facts, f => f is { Kind: DeviceFactKind.Username, Field: "mqtt.username" });

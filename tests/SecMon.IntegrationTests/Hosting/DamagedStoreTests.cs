@@ -18,7 +18,7 @@ public sealed class DamagedStoreTests
     [Theory]
     [InlineData("findings")]
     [InlineData("devices")]
-    [InlineData("baselines")]
+    [InlineData("baseline_model")]
     public async Task Analyze_StoreWithADamagedTablePage_Exits73WithOneLineAndKeepsTheSummaryAndTheFindings(string table)
     {
         using var dir = new TempDirectory();
