@@ -23,8 +23,8 @@ namespace SecMon.Analysis;
 /// </summary>
 internal sealed class DetectionPipeline : ITickSink
 {
-    /// <summary>Key under which the baseline model is kept in the store (one model per data directory).</summary>
-    public const string BaselineKey = "secmon-baseline-model";
+    /// <summary>The model's key in a baselines export line (the store keeps the model in a table of its own).</summary>
+    public const string BaselineKey = FindingStore.BaselineModelExportKey;
 
     // Findings per store transaction: measured (bench/README.md, findings store) 30 µs per finding in batches of
     // 10,000 against 46 µs in batches of 1,000. Stopping with SIGINT/SIGTERM still writes what is pending.
