@@ -49,7 +49,7 @@ internal sealed class MqttHarness
             Diagnostics = Diagnostics,
             Stats = Stats,
             SecretHasher = Hasher,
-            Options = new CaptureOptions { MaxMqttMessageBytes = maxMessageBytes },
+            Options = new CaptureOptions { Mqtt = new MqttOptions { MaxMessageBytes = maxMessageBytes } },
         };
         Session = (MqttSession)new MqttProtocol().CreateSession(Flow, Services, midStream);
     }
