@@ -178,18 +178,26 @@ internal sealed partial class MqttFramer
     public static bool TryReadFixedHeader(ReadOnlySpan<byte> data, MqttDecoder rules, out MqttFixedHeader header, out ParseError error)
     {
         header = default;
+        error = default;
         if (data.IsEmpty)
         {
-            error = default;
             return false;
         }
 
-        var type = (MqttPacketType)(data[0] >> 4);
-        var flags = (byte)(data[0] & 0x0F);
-        error = rules.CheckFlags(type, flags);
-        if (error.IsError)
+        var first = data[0];
+        var type = (MqttPacketType)(first >> 4);
+        var flags = (byte)(first & 0x0F);
+        if (!rules.IsValidFirstByte(first))
         {
+            error = rules.CheckFlags(type, flags);
             return false;
+        }
+
+        if (data.Length >= 2 && data[1] < 0x80)
+        {
+            // Most packets are shorter than 128 bytes: a one-byte remaining length.
+            header = new MqttFixedHeader(type, flags, data[1], 2);
+            return true;
         }
 
         if (!SpanReader.TryReadVarInt(data[1..], out var remaining, out var length, out var reason))

@@ -32,14 +32,23 @@ internal sealed partial class MqttSession : IStreamSession
     private readonly FlowContext _toServer;
     private readonly ProtocolServices _services;
     private readonly MqttOptions _options;
-    private readonly Side _client;
-    private readonly Side _server;
+    private readonly MqttFramer _clientFramer;
+    private readonly MqttFramer _serverFramer;
     private readonly TopicCache _topics = new();
+    private TopicAliases? _clientAliases;
+    private TopicAliases? _serverAliases;
+    private int[]? _clientRequestsOverflow;
+    private int[]? _serverRequestsOverflow;
     private MqttDecoder _decoder = MqttDecoder.For(MqttVersion.V311);
     private bool _levelKnown;
     private string? _clientId;
     private string? _username;
     private int? _protocolLevel;
+
+    // Beside _protocolLevel, which every event reads: the runtime places struct fields together after the plain ones,
+    // so the requests in flight share its cache line (see InFlight).
+    private InFlight _clientRequests;
+    private InFlight _serverRequests;
     private bool _closed;
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
@@ -51,18 +60,20 @@ internal sealed partial class MqttSession : IStreamSession
         _services = services;
         _options = services.Options.Mqtt;
         var maxMessage = Math.Max(_options.MaxMessageBytes, 64);
-        _client = new Side(new MqttFramer(this, FlowDirection.ToServer, maxMessage, midStream));
-        _server = new Side(new MqttFramer(this, FlowDirection.ToClient, maxMessage, midStream));
+        _clientFramer = new MqttFramer(this, FlowDirection.ToServer, maxMessage, midStream);
+        _serverFramer = new MqttFramer(this, FlowDirection.ToClient, maxMessage, midStream);
+        _clientRequests.Untracked = midStream; // the requests before the capture started are unknown
+        _serverRequests.Untracked = midStream;
     }
 
     /// <summary>Gaps reported by the reassembler on this flow (both directions).</summary>
     internal long Gaps { get; private set; }
 
     /// <summary>Bytes dropped while looking for the next packet after a gap or a broken fixed header.</summary>
-    internal long ResyncSkippedBytes => _client.Framer.ResyncSkippedBytes + _server.Framer.ResyncSkippedBytes;
+    internal long ResyncSkippedBytes => _clientFramer.ResyncSkippedBytes + _serverFramer.ResyncSkippedBytes;
 
     /// <summary>Bytes of candidate validation the resync scans have spent (bounded per byte received).</summary>
-    internal long ResyncScanWork => _client.Framer.ScanWork + _server.Framer.ScanWork;
+    internal long ResyncScanWork => _clientFramer.ScanWork + _serverFramer.ScanWork;
 
     /// <summary>True while no CONNECT has told the protocol level and the layout is a guess.</summary>
     internal bool LevelGuessed => !_levelKnown;
@@ -75,20 +86,20 @@ internal sealed partial class MqttSession : IStreamSession
 
     /// <summary>Whose fixed-header and length rules frame the stream: the decoder's once the level is known; until
     /// then the most permissive (5.0's: AUTH exists, acknowledgments may carry reason codes).</summary>
-    internal MqttDecoder HeaderRules => _levelKnown ? _decoder : MqttV5Decoder.Instance;
+    internal MqttDecoder HeaderRules { get; private set; } = MqttV5Decoder.Instance;
 
     /// <summary>Size of the array a direction holds right now (0 when nothing is pending).</summary>
-    internal int HeldBufferBytes(FlowDirection direction) => SideOf(direction).Framer.HeldBufferBytes;
+    internal int HeldBufferBytes(FlowDirection direction) => FramerOf(direction).HeldBufferBytes;
 
     /// <summary>Most bytes a direction ever held buffered (tests check that payloads are not buffered).</summary>
-    internal int MaxBufferedBytes(FlowDirection direction) => SideOf(direction).Framer.MaxBuffered;
+    internal int MaxBufferedBytes(FlowDirection direction) => FramerOf(direction).MaxBuffered;
 
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
     {
         if (!_closed)
         {
-            SideOf(direction).Framer.Feed(data, meta);
+            FramerOf(direction).Feed(data, meta);
         }
     }
 
@@ -100,17 +111,17 @@ internal sealed partial class MqttSession : IStreamSession
             return;
         }
 
-        var side = SideOf(direction);
+        var framer = FramerOf(direction);
         Gaps++;
-        var at = side.Framer.Offset;
-        var outcome = side.Framer.OnGap(length);
-        if (side.Framer.Resync)
+        var at = framer.Offset;
+        var outcome = framer.OnGap(length);
+        if (framer.Resync)
         {
-            side.Untracked = true; // requests may be lost: acknowledgments of unknown ids are no longer anomalies
+            RequestsOf(direction).Untracked = true; // requests may be lost: acknowledgments of unknown ids are no longer anomalies
         }
 
         _services.Diagnostics.Report(DiagnosticKind.ReassemblyGap, meta,
-            $"mqtt: {length} bytes missing from the {side.Framer.DirectionName} stream at offset {at}; {outcome}");
+            $"mqtt: {length} bytes missing from the {framer.DirectionName} stream at offset {at}; {outcome}");
     }
 
     /// <inheritdoc />
@@ -121,20 +132,20 @@ internal sealed partial class MqttSession : IStreamSession
             return;
         }
 
-        _client.Framer.OnClose(meta);
-        _server.Framer.OnClose(meta);
+        _clientFramer.OnClose(meta);
+        _serverFramer.OnClose(meta);
         _closed = true;
     }
 
     /// <summary>Decodes a whole non-PUBLISH packet body and emits its event. Returns the error when malformed.</summary>
     internal ParseError Decode(MqttFramer from, MqttFixedHeader h, ReadOnlySpan<byte> body, in PacketMeta meta)
     {
-        var error = Decode(_decoder, SideOf(from.Direction), h, body, meta, emit: true);
+        var error = Decode(_decoder, from, h, body, meta, emit: true);
         if (error.IsError && !_levelKnown && h.Type != MqttPacketType.Connect)
         {
             // No CONNECT yet: the packet may be of the other layout (3.1.1 vs 5.0).
             var other = _decoder.Alternate;
-            if (!Decode(other, SideOf(from.Direction), h, body, meta, emit: true).IsError)
+            if (!Decode(other, from, h, body, meta, emit: true).IsError)
             {
                 _decoder = other;
                 error = default;
@@ -182,7 +193,7 @@ internal sealed partial class MqttSession : IStreamSession
         var message = $"mqtt: {error}, in {(known ? MqttDecoder.TypeName(type) : "a packet")} {from.DirectionName} at stream offset {from.Offset}";
         _services.Diagnostics.ReportMalformed(meta, ProtocolName, error.Reason, message);
         _services.Stats.CountMalformed(ProtocolName, error.Reason);
-        SideOf(from.Direction).Untracked = true; // a request we could not read may be acknowledged
+        RequestsOf(from.Direction).Untracked = true; // a request we could not read may be acknowledged
         _services.Events.Emit(new MqttMalformedEvent
         {
             Flow = FlowOf(from.Direction),
@@ -200,19 +211,19 @@ internal sealed partial class MqttSession : IStreamSession
     internal void OnPublish(MqttFramer from, ref MqttPublish p, in PacketMeta meta)
     {
         // Topic aliases are per direction (5.0 §3.3.2.3.4): each sender maps its own.
-        var side = SideOf(from.Direction);
+        ref var aliases = ref from.Direction == FlowDirection.ToServer ? ref _clientAliases : ref _serverAliases;
         string? topic;
         if (!p.Topic.IsEmpty)
         {
             topic = _topics.Get(p.Topic);
             if (p.TopicAlias is { } alias)
             {
-                side.SetAlias(alias, topic, _options);
+                (aliases ??= new TopicAliases()).Set(alias, topic, _options);
             }
         }
         else
         {
-            topic = p.TopicAlias is { } alias ? side.GetAlias(alias) : null;
+            topic = p.TopicAlias is { } alias ? aliases?.Get(alias) : null;
         }
 
         // Stamped with the packet that completed the variable header (the payload may run on for many packets;
@@ -239,13 +250,12 @@ internal sealed partial class MqttSession : IStreamSession
 
         if (p.PacketId is { } id)
         {
-            Request(side, p.Qos == 1 ? Pending.PublishQos1 : Pending.PublishQos2, id);
+            Request(from.Direction, p.Qos == 1 ? Pending.PublishQos1 : Pending.PublishQos2, id);
         }
     }
 
-    private Side SideOf(FlowDirection direction) => direction == FlowDirection.ToServer ? _client : _server;
+    private MqttFramer FramerOf(FlowDirection direction) => direction == FlowDirection.ToServer ? _clientFramer : _serverFramer;
 
-    private Side Opposite(Side side) => ReferenceEquals(side, _client) ? _server : _client;
 
     private FlowContext FlowOf(FlowDirection direction) =>
         direction == FlowDirection.ToServer ? _toServer : _toServer.Reverse ?? _toServer.CreateReverse();
@@ -276,14 +286,14 @@ internal sealed partial class MqttSession : IStreamSession
             return true;
         }
 
-        return !Decode(decoder, _client, h, body, default, emit: false).IsError;
+        return !Decode(decoder, _clientFramer, h, body, default, emit: false).IsError;
     }
 
     /// <summary>
     /// Decodes a complete non-PUBLISH packet with <paramref name="decoder"/>; when <paramref name="emit"/> and it
     /// decoded, emits its event and joins it to its request. Returns the error when malformed.
     /// </summary>
-    private ParseError Decode(MqttDecoder decoder, Side side, MqttFixedHeader h, ReadOnlySpan<byte> body, in PacketMeta meta, bool emit)
+    private ParseError Decode(MqttDecoder decoder, MqttFramer from, MqttFixedHeader h, ReadOnlySpan<byte> body, in PacketMeta meta, bool emit)
     {
         ParseError error;
         switch (h.Type)
@@ -291,14 +301,14 @@ internal sealed partial class MqttSession : IStreamSession
             case MqttPacketType.Connect:
                 if (MqttDecoder.TryReadConnect(body, emit ? _services.SecretHasher : null, out var c, out error) && emit)
                 {
-                    OnConnect(side, c!, meta);
+                    OnConnect(from, c!, meta);
                 }
 
                 return error;
             case MqttPacketType.ConnAck:
                 if (decoder.TryReadConnAck(body, out var ca, out error) && emit)
                 {
-                    OnConnAck(side, ca!, meta);
+                    OnConnAck(from, ca!, meta);
                 }
 
                 return error;
@@ -308,7 +318,7 @@ internal sealed partial class MqttSession : IStreamSession
             case MqttPacketType.PubComp:
                 if (decoder.TryReadPublishAck(body, out var ack, out error) && emit)
                 {
-                    var flow = FlowOf(side.Framer.Direction);
+                    var flow = FlowOf(from.Direction);
                     _services.Events.Emit(h.Type switch
                     {
                         MqttPacketType.PubAck => new MqttPubAckEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
@@ -316,7 +326,7 @@ internal sealed partial class MqttSession : IStreamSession
                         MqttPacketType.PubRel => new MqttPubRelEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
                         _ => new MqttPubCompEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
                     });
-                    OnPublishAck(side, h.Type, ack.PacketId, meta);
+                    OnPublishAck(from, h.Type, ack.PacketId, meta);
                 }
 
                 return error;
@@ -325,11 +335,11 @@ internal sealed partial class MqttSession : IStreamSession
                 {
                     _services.Events.Emit(new MqttSubscribeEvent
                     {
-                        Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                        Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                         ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                         PacketId = sub!.PacketId, TopicFilters = sub.TopicFilters, SubscriptionQos = sub.Qos,
                     });
-                    Request(side, Pending.Subscribe, sub.PacketId);
+                    Request(from.Direction, Pending.Subscribe, sub.PacketId);
                 }
 
                 return error;
@@ -340,17 +350,17 @@ internal sealed partial class MqttSession : IStreamSession
                     _services.Events.Emit(h.Type == MqttPacketType.SubAck
                         ? new MqttSubAckEvent
                         {
-                            Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                            Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                             ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                             PacketId = sa!.PacketId, ReasonCodes = sa.ReasonCodes!,
                         }
                         : new MqttUnsubAckEvent
                         {
-                            Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                            Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                             ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                             PacketId = sa!.PacketId, ReasonCodes = sa.ReasonCodes,
                         });
-                    Acknowledge(side, h.Type == MqttPacketType.SubAck ? Pending.Subscribe : Pending.Unsubscribe, h.Type, sa.PacketId, meta);
+                    Acknowledge(from, h.Type == MqttPacketType.SubAck ? Pending.Subscribe : Pending.Unsubscribe, h.Type, sa.PacketId, meta);
                 }
 
                 return error;
@@ -359,11 +369,11 @@ internal sealed partial class MqttSession : IStreamSession
                 {
                     _services.Events.Emit(new MqttUnsubscribeEvent
                     {
-                        Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                        Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                         ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                         PacketId = unsub!.PacketId, TopicFilters = unsub.TopicFilters,
                     });
-                    Request(side, Pending.Unsubscribe, unsub.PacketId);
+                    Request(from.Direction, Pending.Unsubscribe, unsub.PacketId);
                 }
 
                 return error;
@@ -371,7 +381,7 @@ internal sealed partial class MqttSession : IStreamSession
             case MqttPacketType.PingResp:
                 if (MqttDecoder.TryReadEmpty(body, out error) && emit)
                 {
-                    var flow = FlowOf(side.Framer.Direction);
+                    var flow = FlowOf(from.Direction);
                     _services.Events.Emit(h.Type == MqttPacketType.PingReq
                         ? new MqttPingReqEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel }
                         : new MqttPingRespEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel });
@@ -383,7 +393,7 @@ internal sealed partial class MqttSession : IStreamSession
                 {
                     _services.Events.Emit(new MqttDisconnectEvent
                     {
-                        Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                        Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                         ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                         ReasonCode = d.ReasonCode,
                     });
@@ -395,7 +405,7 @@ internal sealed partial class MqttSession : IStreamSession
                 {
                     _services.Events.Emit(new MqttAuthEvent
                     {
-                        Flow = FlowOf(side.Framer.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
+                        Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
                         ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
                         ReasonCode = a.ReasonCode, AuthenticationMethod = a.AuthenticationMethod,
                     });
@@ -407,18 +417,19 @@ internal sealed partial class MqttSession : IStreamSession
         }
     }
 
-    private void OnConnect(Side side, MqttConnect c, in PacketMeta meta)
+    private void OnConnect(MqttFramer from, MqttConnect c, in PacketMeta meta)
     {
         // The CONNECT fixes the decoder for both directions and names the client for every later event.
         var again = _protocolLevel is not null;
         _decoder = MqttDecoder.For(c.Version);
         _levelKnown = true;
+        HeaderRules = _decoder;
         _protocolLevel = c.ProtocolLevel;
         _clientId = c.ClientId;
         _username = c.Username;
         _services.Events.Emit(new MqttConnectEvent
         {
-            Flow = FlowOf(side.Framer.Direction),
+            Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
             ClientId = _clientId,
@@ -447,17 +458,17 @@ internal sealed partial class MqttSession : IStreamSession
         {
             // A client sends CONNECT once per network connection; a second one is a protocol violation the server
             // must close the connection for (3.1.1 [MQTT-3.1.0-2], 5.0 §3.1).
-            Anomaly(side, MqttAnomaly.SecondConnect, MqttPacketType.Connect, null, meta);
+            Anomaly(from, MqttAnomaly.SecondConnect, MqttPacketType.Connect, null, meta);
         }
     }
 
-    private void OnConnAck(Side side, MqttConnAck ca, in PacketMeta meta)
+    private void OnConnAck(MqttFramer from, MqttConnAck ca, in PacketMeta meta)
     {
         // Joined to the CONNECT: the session's client id, user name and level (the CONNECT's client id, even when
         // the server assigns another; the assigned one names the client on the events after this one).
         _services.Events.Emit(new MqttConnAckEvent
         {
-            Flow = FlowOf(side.Framer.Direction),
+            Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
             ClientId = _clientId,
