@@ -22,26 +22,12 @@ internal abstract class MqttDecoder
     private readonly bool _authAllowed;
     private readonly bool _dupOnRequestsAllowed;
 
-    /// <summary>Per packet type, bit f set when the fixed-header flags value f is valid: the framer's check is one
-    /// lookup; <see cref="CheckFlags"/> says why only when it fails.</summary>
-    private readonly ushort[] _validFlags = new ushort[16];
-
     /// <summary>Creates the decoder of <paramref name="version"/>.</summary>
     protected MqttDecoder(MqttVersion version, bool authAllowed, bool dupOnRequestsAllowed)
     {
         Version = version;
         _authAllowed = authAllowed;
         _dupOnRequestsAllowed = dupOnRequestsAllowed;
-        for (var type = 0; type < 16; type++)
-        {
-            for (var flags = 0; flags < 16; flags++)
-            {
-                if (!CheckFlags((MqttPacketType)type, (byte)flags).IsError)
-                {
-                    _validFlags[type] |= (ushort)(1 << flags);
-                }
-            }
-        }
     }
 
     /// <summary>The layout this decoder reads.</summary>
@@ -60,8 +46,20 @@ internal abstract class MqttDecoder
         _ => MqttV3Decoder.V311,
     };
 
-    /// <summary>True when the first byte of a fixed header has a type and flags this version allows (see <see cref="CheckFlags"/>).</summary>
-    public bool IsValidFirstByte(byte first) => ((_validFlags[first >> 4] >> (first & 0x0F)) & 1) != 0;
+    /// <summary>True when the first byte of a fixed header has a type and flags this version allows: the framer's
+    /// check on every packet, arithmetic only (no table to fetch); <see cref="CheckFlags"/> says why when it fails.</summary>
+    public bool IsValidFirstByte(byte first)
+    {
+        var flags = first & 0x0F;
+        return (MqttPacketType)(first >> 4) switch
+        {
+            MqttPacketType.Reserved => false,
+            MqttPacketType.Publish => (flags & 0x06) != 0x06,
+            MqttPacketType.PubRel or MqttPacketType.Subscribe or MqttPacketType.Unsubscribe => flags == 0x2 || (flags == 0xA && _dupOnRequestsAllowed),
+            MqttPacketType.Auth => flags == 0 && _authAllowed,
+            _ => flags == 0,
+        };
+    }
 
     /// <summary>
     /// Checks a fixed header's flags against the per-type table (3.1.1 §2.2.2 Table 2.2, 5.0 §2.1.3 Table 2-2).

@@ -30,10 +30,15 @@ internal sealed partial class MqttSession
     private void Request(FlowDirection sender, Pending kind, int packetId)
     {
         ref var requests = ref RequestsOf(sender);
-        if (!requests.Untracked)
+        if (requests.Untracked)
         {
-            requests.Add(Key(kind, packetId), _options.MaxInFlightPerDirection, ref OverflowOf(sender));
+            return;
         }
+
+        // The overflow array (in the cold state) is needed only past the inline slots.
+        int[]? none = null;
+        ref var overflow = ref requests.Count < InFlight.InlineSlots ? ref none : ref Cold.OverflowOf(sender);
+        requests.Add(Key(kind, packetId), _maxInFlight, ref overflow);
     }
 
     private void OnPublishAck(MqttFramer from, MqttPacketType type, int packetId, in PacketMeta meta)
@@ -60,7 +65,8 @@ internal sealed partial class MqttSession
     {
         var sender = from.Direction == FlowDirection.ToServer ? FlowDirection.ToClient : FlowDirection.ToServer;
         ref var requester = ref RequestsOf(sender);
-        if (!requester.Remove(Key(kind, packetId), OverflowOf(sender)) && !requester.Untracked)
+        var overflow = requester.Count > InFlight.InlineSlots ? Cold.OverflowOf(sender) : null;
+        if (!requester.Remove(Key(kind, packetId), overflow) && !requester.Untracked)
         {
             Anomaly(from, MqttAnomaly.UnknownPacketId, type, packetId, meta);
         }
@@ -94,14 +100,20 @@ internal sealed partial class MqttSession
         return ref _serverRequests;
     }
 
-    private ref int[]? OverflowOf(FlowDirection sender)
-    {
-        if (sender == FlowDirection.ToServer)
-        {
-            return ref _clientRequestsOverflow;
-        }
 
-        return ref _serverRequestsOverflow;
+    /// <summary>What most flows never need, kept out of the session object so that it stays small (see
+    /// <see cref="InFlight"/>): topic aliases, requests in flight past the inline slots, the gap count.</summary>
+    private sealed class ColdState
+    {
+        public TopicAliases? ClientAliases;
+        public TopicAliases? ServerAliases;
+        public int[]? ClientOverflow;
+        public int[]? ServerOverflow;
+        public long Gaps;
+
+        public ref int[]? OverflowOf(FlowDirection sender) => ref sender == FlowDirection.ToServer ? ref ClientOverflow : ref ServerOverflow;
+
+        public ref TopicAliases? AliasesOf(FlowDirection sender) => ref sender == FlowDirection.ToServer ? ref ClientAliases : ref ServerAliases;
     }
 
     /// <summary>The topic aliases one sender set (5.0 §3.3.2.3.4), within per-direction bounds (count and characters).</summary>
@@ -145,14 +157,18 @@ internal sealed partial class MqttSession
     /// </summary>
     private struct InFlight
     {
-        private const int InlineSlots = 4;
+        /// <summary>Requests kept inside the struct (a client usually waits for one or two).</summary>
+        public const int InlineSlots = 2;
 
         private InFlightSlots _inline;
-        private int _count;
+        private ushort _count;
 
         /// <summary>True when this direction's requests are not (or no longer) all known: acknowledgments of
         /// unknown ids are then not anomalies (a mid-stream start, a gap, a malformed packet, too many in flight).</summary>
         public bool Untracked;
+
+        /// <summary>Requests in flight.</summary>
+        public readonly int Count => _count;
 
         /// <summary>Tracks a request (a resend of one in flight is tracked once). Past <paramref name="max"/> the
         /// direction stops being tracked, so the set stays small and a linear search is cheapest.</summary>
@@ -215,7 +231,7 @@ internal sealed partial class MqttSession
 
         private readonly int IndexOf(int key, int[]? overflow)
         {
-            var inline = Math.Min(_count, InlineSlots);
+            var inline = Math.Min((int)_count, InlineSlots);
             for (var i = 0; i < inline; i++)
             {
                 if (_inline[i] == key)
@@ -237,7 +253,7 @@ internal sealed partial class MqttSession
     }
 
     /// <summary>Room for the usual few requests in flight, inside <see cref="InFlight"/>.</summary>
-    [System.Runtime.CompilerServices.InlineArray(4)]
+    [System.Runtime.CompilerServices.InlineArray(InFlight.InlineSlots)]
     private struct InFlightSlots
     {
         private int _element;

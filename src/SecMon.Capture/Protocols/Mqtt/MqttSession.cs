@@ -31,15 +31,12 @@ internal sealed partial class MqttSession : IStreamSession
 
     private readonly FlowContext _toServer;
     private readonly ProtocolServices _services;
-    private readonly MqttOptions _options;
     private readonly MqttFramer _clientFramer;
     private readonly MqttFramer _serverFramer;
-    private readonly TopicCache _topics = new();
-    private TopicAliases? _clientAliases;
-    private TopicAliases? _serverAliases;
-    private int[]? _clientRequestsOverflow;
-    private int[]? _serverRequestsOverflow;
+    private readonly TopicCache _topics;
+    private ColdState? _cold;
     private MqttDecoder _decoder = MqttDecoder.For(MqttVersion.V311);
+    private readonly int _maxInFlight;
     private bool _levelKnown;
     private string? _clientId;
     private string? _username;
@@ -58,16 +55,20 @@ internal sealed partial class MqttSession : IStreamSession
         ArgumentNullException.ThrowIfNull(services);
         _toServer = toServer;
         _services = services;
-        _options = services.Options.Mqtt;
-        var maxMessage = Math.Max(_options.MaxMessageBytes, 64);
+        var options = services.Options.Mqtt;
+        var maxMessage = Math.Max(options.MaxMessageBytes, 64);
+        _maxInFlight = Math.Clamp(options.MaxInFlightPerDirection, 0, ushort.MaxValue);
+        // Allocated right after the session, in the order a packet reaches them: with thousands of interleaved flows
+        // the session and its client framer then share cache lines (and the adjacent-line prefetch).
         _clientFramer = new MqttFramer(this, FlowDirection.ToServer, maxMessage, midStream);
         _serverFramer = new MqttFramer(this, FlowDirection.ToClient, maxMessage, midStream);
+        _topics = new TopicCache();
         _clientRequests.Untracked = midStream; // the requests before the capture started are unknown
         _serverRequests.Untracked = midStream;
     }
 
     /// <summary>Gaps reported by the reassembler on this flow (both directions).</summary>
-    internal long Gaps { get; private set; }
+    internal long Gaps => _cold?.Gaps ?? 0;
 
     /// <summary>Bytes dropped while looking for the next packet after a gap or a broken fixed header.</summary>
     internal long ResyncSkippedBytes => _clientFramer.ResyncSkippedBytes + _serverFramer.ResyncSkippedBytes;
@@ -86,7 +87,7 @@ internal sealed partial class MqttSession : IStreamSession
 
     /// <summary>Whose fixed-header and length rules frame the stream: the decoder's once the level is known; until
     /// then the most permissive (5.0's: AUTH exists, acknowledgments may carry reason codes).</summary>
-    internal MqttDecoder HeaderRules { get; private set; } = MqttV5Decoder.Instance;
+    internal MqttDecoder HeaderRules => _levelKnown ? _decoder : MqttV5Decoder.Instance;
 
     /// <summary>Size of the array a direction holds right now (0 when nothing is pending).</summary>
     internal int HeldBufferBytes(FlowDirection direction) => FramerOf(direction).HeldBufferBytes;
@@ -112,7 +113,7 @@ internal sealed partial class MqttSession : IStreamSession
         }
 
         var framer = FramerOf(direction);
-        Gaps++;
+        Cold.Gaps++;
         var at = framer.Offset;
         var outcome = framer.OnGap(length);
         if (framer.Resync)
@@ -211,19 +212,18 @@ internal sealed partial class MqttSession : IStreamSession
     internal void OnPublish(MqttFramer from, ref MqttPublish p, in PacketMeta meta)
     {
         // Topic aliases are per direction (5.0 §3.3.2.3.4): each sender maps its own.
-        ref var aliases = ref from.Direction == FlowDirection.ToServer ? ref _clientAliases : ref _serverAliases;
         string? topic;
         if (!p.Topic.IsEmpty)
         {
             topic = _topics.Get(p.Topic);
             if (p.TopicAlias is { } alias)
             {
-                (aliases ??= new TopicAliases()).Set(alias, topic, _options);
+                (Cold.AliasesOf(from.Direction) ??= new TopicAliases()).Set(alias, topic, _services.Options.Mqtt);
             }
         }
         else
         {
-            topic = p.TopicAlias is { } alias ? aliases?.Get(alias) : null;
+            topic = p.TopicAlias is { } alias ? _cold?.AliasesOf(from.Direction)?.Get(alias) : null;
         }
 
         // Stamped with the packet that completed the variable header (the payload may run on for many packets;
@@ -253,6 +253,8 @@ internal sealed partial class MqttSession : IStreamSession
             Request(from.Direction, p.Qos == 1 ? Pending.PublishQos1 : Pending.PublishQos2, id);
         }
     }
+
+    private ColdState Cold => _cold ??= new ColdState();
 
     private MqttFramer FramerOf(FlowDirection direction) => direction == FlowDirection.ToServer ? _clientFramer : _serverFramer;
 
@@ -423,7 +425,6 @@ internal sealed partial class MqttSession : IStreamSession
         var again = _protocolLevel is not null;
         _decoder = MqttDecoder.For(c.Version);
         _levelKnown = true;
-        HeaderRules = _decoder;
         _protocolLevel = c.ProtocolLevel;
         _clientId = c.ClientId;
         _username = c.Username;
