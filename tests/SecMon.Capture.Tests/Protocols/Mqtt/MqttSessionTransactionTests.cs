@@ -205,7 +205,7 @@ public sealed class MqttSessionTransactionTests
     [Fact]
     public void Schemas_AnomalyDeclaredForRules()
     {
-        var schema = Assert.Single(ProtocolRegistry.EventSchemas, s => s.Type == "mqtt.anomaly");
+        var schema = Assert.Single(ProtocolCatalogue.Shipped.EventSchemas, s => s.Type == "mqtt.anomaly");
 
         Assert.True(schema.TryGetField("mqtt.anomaly.kind", out _));
         Assert.Equal("mqtt", schema.Protocol);
