@@ -1,3 +1,5 @@
+using SecMon.Capture.Protocols.Mqtt;
+
 namespace SecMon.Capture;
 
 /// <summary>Limits and timeouts of the capture engine. Defaults suit a sensor watching a few thousand devices.</summary>
@@ -21,9 +23,8 @@ internal sealed record CaptureOptions
     /// <summary>Bytes of a direction a protocol probe may look at before the stream is left unclassified. Default 256.</summary>
     public int MaxProbeBytes { get; init; } = 256;
 
-    /// <summary>Largest MQTT message buffered whole (CONNECT, SUBSCRIBE...). PUBLISH payloads are skipped, never
-    /// buffered, so they have no limit. Default 64 KiB.</summary>
-    public int MaxMqttMessageBytes { get; init; } = 64 * 1024;
+    /// <summary>MQTT's limits (message size, topic aliases, requests in flight); see <see cref="MqttOptions"/>.</summary>
+    public MqttOptions Mqtt { get; init; } = new();
 
     /// <summary>IPv4 fragments buffered at once (all datagrams). Default 4 MiB.</summary>
     public int MaxFragmentBytes { get; init; } = 4 * 1024 * 1024;

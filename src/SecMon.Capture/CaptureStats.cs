@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using SecMon.Capture.Protocols;
+
 namespace SecMon.Capture;
 
 /// <summary>
@@ -63,10 +66,20 @@ internal sealed class CaptureStats
     public long ReassemblyOverflows;
     /// <summary>Application messages that were malformed.</summary>
     public long MalformedMessages;
+    /// <summary>Malformed application messages by protocol and reason, for those a protocol reported through
+    /// <see cref="CountMalformed"/> (each is also in <see cref="MalformedMessages"/>).</summary>
+    public Dictionary<(string Protocol, MalformedReason Reason), long> MalformedByReason { get; } = [];
     /// <summary>Protocol events emitted.</summary>
     public long Events;
     /// <summary>Capture files that were damaged (truncated, corrupt) or not captures.</summary>
     public long DamagedFiles;
+
+    /// <summary>Counts a malformed message of <paramref name="protocol"/> (<c>mqtt</c>, <c>tls</c>) for <paramref name="reason"/>.</summary>
+    public void CountMalformed(string protocol, MalformedReason reason)
+    {
+        MalformedMessages++;
+        CollectionsMarshal.GetValueRefOrAddDefault(MalformedByReason, (protocol, reason), out _)++;
+    }
 
     /// <summary>True when anything in the input was damaged or malformed: the exit code reports it.</summary>
     public bool InputDamaged =>

@@ -1,3 +1,5 @@
+using SecMon.Capture.Protocols;
+
 namespace SecMon.Capture;
 
 /// <summary>What was wrong with a piece of input. Every kind is counted in <see cref="CaptureStats"/>.</summary>
@@ -22,6 +24,12 @@ internal enum DiagnosticKind
 /// <summary>One reportable problem: the file, the packet number in that file, and what was wrong.</summary>
 internal sealed record CaptureDiagnostic(DiagnosticKind Kind, string Source, long SourcePacketNumber, string Message)
 {
+    /// <summary>For a malformed application message: the protocol that reported it (<c>mqtt</c>, <c>tls</c>).</summary>
+    public string? Protocol { get; init; }
+
+    /// <summary>For a malformed application message: why (<see cref="MalformedReason.None"/> otherwise).</summary>
+    public MalformedReason Reason { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Source}: packet {SourcePacketNumber}: {Message}";
 }
@@ -31,4 +39,9 @@ internal interface IDiagnosticSink
 {
     /// <summary>Reports a problem found at <paramref name="meta"/>'s packet.</summary>
     void Report(DiagnosticKind kind, in PacketMeta meta, string message);
+
+    /// <summary>Reports a malformed application message with its protocol and reason, so sinks that keep counts can
+    /// count by reason; by default it is a <see cref="DiagnosticKind.MalformedProtocol"/> report like any other.</summary>
+    void ReportMalformed(in PacketMeta meta, string protocol, MalformedReason reason, string message) =>
+        Report(DiagnosticKind.MalformedProtocol, meta, message);
 }

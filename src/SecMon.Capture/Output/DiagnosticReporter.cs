@@ -1,3 +1,5 @@
+using SecMon.Capture.Protocols;
+
 namespace SecMon.Capture.Output;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal sealed class DiagnosticReporter : IDiagnosticSink
     private readonly int _printPerKind;
     private readonly Dictionary<DiagnosticKind, long> _counts = [];
     private readonly List<CaptureDiagnostic> _first = [];
+    private readonly Dictionary<(string Protocol, MalformedReason Reason), long> _malformed = [];
 
     /// <summary>Prints up to <paramref name="printPerKind"/> diagnostics of each kind to <paramref name="writer"/>.</summary>
     public DiagnosticReporter(TextWriter writer, int printPerKind = 10)
@@ -25,14 +28,27 @@ internal sealed class DiagnosticReporter : IDiagnosticSink
     /// <summary>The diagnostics that were printed (the first of each kind), in order.</summary>
     public IReadOnlyList<CaptureDiagnostic> First => _first;
 
+    /// <summary>Malformed application messages by protocol and reason (those reported through <see cref="ReportMalformed"/>).</summary>
+    public IReadOnlyDictionary<(string Protocol, MalformedReason Reason), long> MalformedCounts => _malformed;
+
     /// <inheritdoc />
-    public void Report(DiagnosticKind kind, in PacketMeta meta, string message)
+    public void Report(DiagnosticKind kind, in PacketMeta meta, string message) => Add(kind, meta, message, null, MalformedReason.None);
+
+    /// <inheritdoc />
+    public void ReportMalformed(in PacketMeta meta, string protocol, MalformedReason reason, string message)
+    {
+        _malformed.TryGetValue((protocol, reason), out var n);
+        _malformed[(protocol, reason)] = n + 1;
+        Add(DiagnosticKind.MalformedProtocol, meta, message, protocol, reason);
+    }
+
+    private void Add(DiagnosticKind kind, in PacketMeta meta, string message, string? protocol, MalformedReason reason)
     {
         _counts.TryGetValue(kind, out var n);
         _counts[kind] = ++n;
         if (n <= _printPerKind)
         {
-            var d = new CaptureDiagnostic(kind, meta.Source, meta.SourcePacketNumber, message);
+            var d = new CaptureDiagnostic(kind, meta.Source, meta.SourcePacketNumber, message) { Protocol = protocol, Reason = reason };
             _first.Add(d);
             _writer.WriteLine($"secmon: {d}");
             if (n == _printPerKind)

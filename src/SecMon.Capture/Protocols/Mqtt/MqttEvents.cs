@@ -366,3 +366,27 @@ internal sealed record MqttMalformedEvent : MqttEvent
     /// <summary>Packet type name.</summary>
     public string? PacketType { get; init; }
 }
+
+/// <summary>
+/// <c>mqtt.anomaly</c>: well-formed packets that do not fit the session (Suricata's MQTT anomaly events): a second
+/// CONNECT on one connection, or an acknowledgment (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) of a packet id the
+/// other side never sent.
+/// </summary>
+internal sealed record MqttAnomalyEvent : MqttEvent
+{
+    /// <summary>The schema of <c>mqtt.anomaly</c>.</summary>
+    public static EventSchema SchemaInstance { get; } = CreateSchema("mqtt.anomaly",
+        Text<MqttAnomalyEvent>("mqtt.anomaly.kind", e => e.Kind, "second_connect (3.1.1 [MQTT-3.1.0-2]) or unknown_packet_id (an acknowledgment of a packet id the other side never sent)."),
+        Text<MqttAnomalyEvent>("mqtt.packet_type", e => e.PacketType, "Type of the packet that does not fit (connect, puback, suback...)."),
+        Number<MqttAnomalyEvent>("mqtt.packet_id", e => e.PacketId, "Its packet identifier, when it has one."));
+
+    /// <inheritdoc />
+    public override EventSchema Schema => SchemaInstance;
+
+    /// <summary>What does not fit.</summary>
+    public required string Kind { get; init; }
+    /// <summary>Packet type name.</summary>
+    public required string PacketType { get; init; }
+    /// <summary>Packet identifier.</summary>
+    public int? PacketId { get; init; }
+}

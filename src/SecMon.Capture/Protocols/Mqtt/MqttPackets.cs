@@ -50,17 +50,6 @@ internal enum MqttVersion : byte
     V500 = 5,
 }
 
-/// <summary>The outcome of a span parser: parsed, needs more bytes, or malformed (with a reason).</summary>
-internal enum MqttStatus
-{
-    /// <summary>Parsed.</summary>
-    Ok,
-    /// <summary>The bytes so far are a valid prefix; more are needed.</summary>
-    NeedMoreData,
-    /// <summary>The bytes violate the specification; the reason says how.</summary>
-    Malformed,
-}
-
 /// <summary>A parsed fixed header (MQTT 3.1.1 §2.2, 5.0 §2.1).</summary>
 /// <param name="Type">Packet type.</param>
 /// <param name="Flags">The low nibble of the first byte.</param>
@@ -70,48 +59,6 @@ internal readonly record struct MqttFixedHeader(MqttPacketType Type, byte Flags,
 {
     /// <summary>Fixed header plus remaining length: the whole packet.</summary>
     public int TotalLength => HeaderLength + RemainingLength;
-}
-
-/// <summary>
-/// The MQTT 5.0 properties SecMon reports (§2.2.2.2), as spans into the parsed buffer. Every other
-/// known property is validated (type and encoding) and skipped; an unknown identifier is malformed.
-/// </summary>
-internal ref struct MqttProperties
-{
-    /// <summary>0x11 Session Expiry Interval.</summary>
-    public long? SessionExpiryInterval;
-    /// <summary>0x21 Receive Maximum.</summary>
-    public int? ReceiveMaximum;
-    /// <summary>0x27 Maximum Packet Size.</summary>
-    public long? MaximumPacketSize;
-    /// <summary>0x22 Topic Alias Maximum.</summary>
-    public int? TopicAliasMaximum;
-    /// <summary>0x23 Topic Alias.</summary>
-    public int? TopicAlias;
-    /// <summary>0x02 Message Expiry Interval.</summary>
-    public long? MessageExpiryInterval;
-    /// <summary>0x15 Authentication Method (valid UTF-8) when <see cref="HasAuthenticationMethod"/>.</summary>
-    public ReadOnlySpan<byte> AuthenticationMethod;
-    /// <summary>True when 0x15 was present.</summary>
-    public bool HasAuthenticationMethod;
-    /// <summary>0x12 Assigned Client Identifier when <see cref="HasAssignedClientIdentifier"/>.</summary>
-    public ReadOnlySpan<byte> AssignedClientIdentifier;
-    /// <summary>True when 0x12 was present.</summary>
-    public bool HasAssignedClientIdentifier;
-    /// <summary>0x1F Reason String when <see cref="HasReasonString"/>.</summary>
-    public ReadOnlySpan<byte> ReasonString;
-    /// <summary>True when 0x1F was present.</summary>
-    public bool HasReasonString;
-    /// <summary>0x03 Content Type when <see cref="HasContentType"/>.</summary>
-    public ReadOnlySpan<byte> ContentType;
-    /// <summary>True when 0x03 was present.</summary>
-    public bool HasContentType;
-    /// <summary>0x08 Response Topic when <see cref="HasResponseTopic"/>.</summary>
-    public ReadOnlySpan<byte> ResponseTopic;
-    /// <summary>True when 0x08 was present.</summary>
-    public bool HasResponseTopic;
-    /// <summary>Number of 0x26 User Property pairs.</summary>
-    public int UserPropertyCount;
 }
 
 /// <summary>A parsed CONNECT (MQTT 3.1 / 3.1.1 §3.1, 5.0 §3.1). Holds no password: only its length and keyed hash.</summary>
@@ -174,7 +121,7 @@ internal sealed record MqttConnAck
     public bool? SessionPresent { get; init; }
     /// <summary>5.0 Assigned Client Identifier.</summary>
     public string? AssignedClientIdentifier { get; init; }
-    /// <summary>5.0 Reason String, cut to <see cref="MqttParser.MaxReasonStringChars"/> characters.</summary>
+    /// <summary>5.0 Reason String, cut to <see cref="MqttDecoder.MaxReasonStringChars"/> characters.</summary>
     public string? ReasonString { get; init; }
     /// <summary>5.0 Topic Alias Maximum (aliases the client may use towards the server).</summary>
     public int? TopicAliasMaximum { get; init; }

@@ -34,6 +34,7 @@ internal sealed class MqttProtocol : IStreamProtocol
         MqttDisconnectEvent.SchemaInstance,
         MqttAuthEvent.SchemaInstance,
         MqttMalformedEvent.SchemaInstance,
+        MqttAnomalyEvent.SchemaInstance,
     ];
 
     /// <inheritdoc />
@@ -62,10 +63,9 @@ internal sealed class MqttProtocol : IStreamProtocol
             return ProbeResult.NotMine;
         }
 
-        var s = MqttParser.TryReadVarInt(data[1..], out var remaining, out var varLength, out _);
-        if (s != MqttStatus.Ok)
+        if (!SpanReader.TryReadVarInt(data[1..], out var remaining, out var varLength, out var reason))
         {
-            return s == MqttStatus.NeedMoreData ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
+            return reason == MalformedReason.None ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
         }
 
         if (remaining < 12)
@@ -144,10 +144,9 @@ internal sealed class MqttProtocol : IStreamProtocol
             return ProbeResult.NotMine;
         }
 
-        var s = MqttParser.TryReadVarInt(data[1..], out var remaining, out var varLength, out _);
-        if (s != MqttStatus.Ok)
+        if (!SpanReader.TryReadVarInt(data[1..], out var remaining, out var varLength, out var reason))
         {
-            return s == MqttStatus.NeedMoreData ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
+            return reason == MalformedReason.None ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
         }
 
         if (remaining < 2)

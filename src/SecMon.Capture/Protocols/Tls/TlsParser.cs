@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace SecMon.Capture.Protocols.Tls;
 
 /// <summary>Stateless span readers for the cleartext part of TLS: record headers and the hello messages.</summary>
@@ -19,25 +17,24 @@ internal static class TlsParser
     /// <summary>Reads a record header: content type, legacy version, body length. False when fewer than 5 bytes.</summary>
     public static bool TryReadRecordHeader(ReadOnlySpan<byte> data, out byte contentType, out ushort version, out int length)
     {
-        if (data.Length < 5)
-        {
-            contentType = 0;
-            version = 0;
-            length = 0;
-            return false;
-        }
-
-        contentType = data[0];
-        version = BinaryPrimitives.ReadUInt16BigEndian(data[1..]);
-        length = BinaryPrimitives.ReadUInt16BigEndian(data[3..]);
-        return true;
+        var r = new SpanReader(data);
+        var ok = r.TryReadByte(out contentType) & r.TryReadUInt16BE(out version) & r.TryReadUInt16BE(out var n);
+        length = n;
+        return ok;
     }
 
     /// <summary>True when a record header is plausible: a known content type, version 3.x, length within bounds.</summary>
     public static bool IsPlausibleRecord(byte contentType, ushort version, int length) =>
-        contentType is >= ContentChangeCipherSpec and <= ContentApplicationData
-        && (version >> 8) == 3 && (version & 0xFF) <= 4
-        && length is > 0 and <= MaxRecordBody;
+        CheckRecord(contentType, version, length) == MalformedReason.None;
+
+    /// <summary>Why a record header is not plausible (<see cref="MalformedReason.None"/> when it is): an unknown
+    /// content type (RFC 8446 §5.1), a version other than 3.x, an empty record or one past the bound.</summary>
+    public static MalformedReason CheckRecord(byte contentType, ushort version, int length) =>
+        contentType is < ContentChangeCipherSpec or > ContentApplicationData ? MalformedReason.UnknownType
+        : (version >> 8) != 3 || (version & 0xFF) > 4 ? MalformedReason.BadValue
+        : length <= 0 ? MalformedReason.BadLength
+        : length > MaxRecordBody ? MalformedReason.TooLarge
+        : MalformedReason.None;
 
     /// <summary>Version name for a wire value (0x0303 → "1.2").</summary>
     public static string VersionName(ushort v) => v switch
@@ -51,13 +48,14 @@ internal static class TlsParser
         _ => $"0x{v:x4}",
     };
 
-    /// <summary>Parses a ClientHello body (after the 4-byte handshake header). False when malformed.</summary>
-    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello)
+    /// <summary>Parses a ClientHello body (after the 4-byte handshake header). False when malformed, with the reason.</summary>
+    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello, out MalformedReason reason)
     {
         hello = default;
-        var r = new Reader(body);
-        if (!r.U16(out var legacyVersion) || !r.Skip(32) || !r.Vec8(out _) || !r.Vec16(out var ciphers) || !r.Vec8(out _))
+        var r = new SpanReader(body);
+        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _) || !r.TryReadVector16(out var ciphers) || !r.TryReadVector8(out _))
         {
+            reason = r.Error.Reason;
             return false;
         }
 
@@ -67,27 +65,29 @@ internal static class TlsParser
         ushort highest = legacyVersion;
         if (r.Remaining > 0)
         {
-            if (!r.Vec16(out var extensions))
+            if (!r.TryReadVector16(out var extensions))
             {
+                reason = r.Error.Reason;
                 return false;
             }
 
-            var e = new Reader(extensions);
+            var e = new SpanReader(extensions);
             while (e.Remaining > 0)
             {
-                if (!e.U16(out var type) || !e.Vec16(out var ext))
+                if (!e.TryReadUInt16BE(out var type) || !e.TryReadVector16(out var ext))
                 {
+                    reason = e.Error.Reason;
                     return false;
                 }
 
                 switch (type)
                 {
                     case 0: // server_name (RFC 6066 §3)
-                        var s = new Reader(ext);
-                        if (s.Vec16(out var list))
+                        var s = new SpanReader(ext);
+                        if (s.TryReadVector16(out var list))
                         {
-                            var l = new Reader(list);
-                            if (l.U8(out var nameType) && nameType == 0 && l.Vec16(out var host) && host.Length <= 255)
+                            var l = new SpanReader(list);
+                            if (l.TryReadByte(out var nameType) && nameType == 0 && l.TryReadVector16(out var host) && host.Length <= 255)
                             {
                                 sni = System.Text.Encoding.ASCII.GetString(host);
                             }
@@ -95,12 +95,12 @@ internal static class TlsParser
 
                         break;
                     case 16: // ALPN (RFC 7301 §3.1)
-                        var a = new Reader(ext);
-                        if (a.Vec16(out var protocols))
+                        var a = new SpanReader(ext);
+                        if (a.TryReadVector16(out var protocols))
                         {
                             alpn = [];
-                            var p = new Reader(protocols);
-                            while (p.Remaining > 0 && p.Vec8(out var name) && alpn.Count < 16)
+                            var p = new SpanReader(protocols);
+                            while (p.Remaining > 0 && p.TryReadVector8(out var name) && alpn.Count < 16)
                             {
                                 alpn.Add(System.Text.Encoding.ASCII.GetString(name));
                             }
@@ -108,11 +108,11 @@ internal static class TlsParser
 
                         break;
                     case 43: // supported_versions (RFC 8446 §4.2.1)
-                        var v = new Reader(ext);
-                        if (v.Vec8(out var vs))
+                        var v = new SpanReader(ext);
+                        if (v.TryReadVector8(out var vs))
                         {
-                            var vr = new Reader(vs);
-                            while (vr.U16(out var ver))
+                            var vr = new SpanReader(vs);
+                            while (vr.TryReadUInt16BE(out var ver))
                             {
                                 if ((ver & 0x0F0F) == 0x0A0A)
                                 {
@@ -140,29 +140,31 @@ internal static class TlsParser
         }
 
         hello = new ClientHello(VersionName(highest), versions, sni, alpn, ciphers.Length / 2);
+        reason = MalformedReason.None;
         return true;
     }
 
-    /// <summary>Parses a ServerHello body. False when malformed.</summary>
-    public static bool TryReadServerHello(ReadOnlySpan<byte> body, out ServerHello hello)
+    /// <summary>Parses a ServerHello body. False when malformed, with the reason.</summary>
+    public static bool TryReadServerHello(ReadOnlySpan<byte> body, out ServerHello hello, out MalformedReason reason)
     {
         hello = default;
-        var r = new Reader(body);
-        if (!r.U16(out var legacyVersion) || !r.Skip(32) || !r.Vec8(out _) || !r.U16(out var cipher) || !r.U8(out _))
+        var r = new SpanReader(body);
+        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _) || !r.TryReadUInt16BE(out var cipher) || !r.TryReadByte(out _))
         {
+            reason = r.Error.Reason;
             return false;
         }
 
         var version = legacyVersion;
         string? alpn = null;
         var resumed = false;
-        if (r.Remaining > 0 && r.Vec16(out var extensions))
+        if (r.Remaining > 0 && r.TryReadVector16(out var extensions))
         {
-            var e = new Reader(extensions);
-            while (e.Remaining > 0 && e.U16(out var type) && e.Vec16(out var ext))
+            var e = new SpanReader(extensions);
+            while (e.Remaining > 0 && e.TryReadUInt16BE(out var type) && e.TryReadVector16(out var ext))
             {
-                var x = new Reader(ext);
-                if (type == 43 && x.U16(out var selected))
+                var x = new SpanReader(ext);
+                if (type == 43 && x.TryReadUInt16BE(out var selected))
                 {
                     version = selected;
                 }
@@ -170,10 +172,10 @@ internal static class TlsParser
                 {
                     resumed = true; // pre_shared_key (RFC 8446 §4.2.11): a resumed session, no certificates sent
                 }
-                else if (type == 16 && x.Vec16(out var list))
+                else if (type == 16 && x.TryReadVector16(out var list))
                 {
-                    var l = new Reader(list);
-                    if (l.Vec8(out var name))
+                    var l = new SpanReader(list);
+                    if (l.TryReadVector8(out var name))
                     {
                         alpn = System.Text.Encoding.ASCII.GetString(name);
                     }
@@ -182,6 +184,7 @@ internal static class TlsParser
         }
 
         hello = new ServerHello(VersionName(version), version, cipher, alpn, resumed);
+        reason = MalformedReason.None;
         return true;
     }
 
@@ -190,16 +193,16 @@ internal static class TlsParser
     {
         count = 0;
         leaf = default;
-        var r = new Reader(body);
-        if (!r.Vec24(out var list))
+        var r = new SpanReader(body);
+        if (!r.TryReadVector24(out var list))
         {
             return false;
         }
 
-        var l = new Reader(list);
+        var l = new SpanReader(list);
         while (l.Remaining > 0)
         {
-            if (!l.Vec24(out var cert))
+            if (!l.TryReadVector24(out var cert))
             {
                 return false;
             }
@@ -220,85 +223,4 @@ internal static class TlsParser
 
     /// <summary>A parsed ServerHello.</summary>
     internal readonly record struct ServerHello(string Version, ushort WireVersion, int CipherSuite, string? Alpn, bool Resumed = false);
-
-    /// <summary>Bounds-checked big-endian reader over a span (every read checks its length first).</summary>
-    private ref struct Reader
-    {
-        private ReadOnlySpan<byte> _data;
-
-        public Reader(ReadOnlySpan<byte> data) => _data = data;
-
-        public readonly int Remaining => _data.Length;
-
-        public bool U8(out byte v)
-        {
-            v = 0;
-            if (_data.Length < 1)
-            {
-                return false;
-            }
-
-            v = _data[0];
-            _data = _data[1..];
-            return true;
-        }
-
-        public bool U16(out ushort v)
-        {
-            v = 0;
-            if (_data.Length < 2)
-            {
-                return false;
-            }
-
-            v = BinaryPrimitives.ReadUInt16BigEndian(_data);
-            _data = _data[2..];
-            return true;
-        }
-
-        public bool Skip(int n)
-        {
-            if (_data.Length < n)
-            {
-                return false;
-            }
-
-            _data = _data[n..];
-            return true;
-        }
-
-        public bool Vec8(out ReadOnlySpan<byte> v) => U8(out var n) ? Take(n, out v) : Fail(out v);
-
-        public bool Vec16(out ReadOnlySpan<byte> v) => U16(out var n) ? Take(n, out v) : Fail(out v);
-
-        public bool Vec24(out ReadOnlySpan<byte> v)
-        {
-            if (_data.Length < 3)
-            {
-                return Fail(out v);
-            }
-
-            var n = (_data[0] << 16) | (_data[1] << 8) | _data[2];
-            _data = _data[3..];
-            return Take(n, out v);
-        }
-
-        private bool Take(int n, out ReadOnlySpan<byte> v)
-        {
-            if (_data.Length < n)
-            {
-                return Fail(out v);
-            }
-
-            v = _data[..n];
-            _data = _data[n..];
-            return true;
-        }
-
-        private static bool Fail(out ReadOnlySpan<byte> v)
-        {
-            v = default;
-            return false;
-        }
-    }
 }

@@ -77,9 +77,10 @@ internal sealed class TlsSession : IStreamSession
     {
         while (!d.Done && TlsParser.TryReadRecordHeader(d.Records.Span, out var type, out var version, out var length))
         {
-            if (!TlsParser.IsPlausibleRecord(type, version, length))
+            var invalid = TlsParser.CheckRecord(type, version, length);
+            if (invalid != MalformedReason.None)
             {
-                Malformed(d, meta, $"tls: invalid record header (type {type}, version 0x{version:x4}, length {length})");
+                Malformed(d, meta, invalid, $"tls: invalid record header (type {type}, version 0x{version:x4}, length {length})");
                 return;
             }
 
@@ -136,7 +137,7 @@ internal sealed class TlsSession : IStreamSession
             var length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
             if (length > MaxHandshakeMessage)
             {
-                Malformed(d, meta, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {MaxHandshakeMessage}-byte bound");
+                Malformed(d, meta, MalformedReason.TooLarge, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {MaxHandshakeMessage}-byte bound");
                 return;
             }
 
@@ -160,9 +161,9 @@ internal sealed class TlsSession : IStreamSession
         switch (type)
         {
             case 1 when direction == FlowDirection.ToServer:
-                if (!TlsParser.TryReadClientHello(body, out var ch))
+                if (!TlsParser.TryReadClientHello(body, out var ch, out var clientHelloError))
                 {
-                    Malformed(d, meta, "tls: malformed ClientHello");
+                    Malformed(d, meta, clientHelloError, "tls: malformed ClientHello");
                     return;
                 }
 
@@ -173,9 +174,9 @@ internal sealed class TlsSession : IStreamSession
                 });
                 break;
             case 2 when direction == FlowDirection.ToClient:
-                if (!TlsParser.TryReadServerHello(body, out var sh))
+                if (!TlsParser.TryReadServerHello(body, out var sh, out var serverHelloError))
                 {
-                    Malformed(d, meta, "tls: malformed ServerHello");
+                    Malformed(d, meta, serverHelloError, "tls: malformed ServerHello");
                     return;
                 }
 
@@ -261,10 +262,10 @@ internal sealed class TlsSession : IStreamSession
         _services.Events.Emit(e);
     }
 
-    private void Malformed(Direction d, in PacketMeta meta, string message)
+    private void Malformed(Direction d, in PacketMeta meta, MalformedReason reason, string message)
     {
-        _services.Stats.MalformedMessages++;
-        _services.Diagnostics.Report(DiagnosticKind.MalformedProtocol, meta, message);
+        _services.Stats.CountMalformed("tls", reason);
+        _services.Diagnostics.ReportMalformed(meta, "tls", reason, message);
         d.Done = true;
         d.Release();
     }

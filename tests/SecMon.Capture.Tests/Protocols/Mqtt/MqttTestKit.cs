@@ -27,7 +27,7 @@ internal sealed class MqttHarness
 {
     private long _packet;
 
-    public MqttHarness(bool midStream = false, int maxMessageBytes = 64 * 1024)
+    public MqttHarness(bool midStream = false, int maxMessageBytes = 64 * 1024, int maxInFlight = 256)
     {
         Flow = new FlowContext
         {
@@ -49,7 +49,7 @@ internal sealed class MqttHarness
             Diagnostics = Diagnostics,
             Stats = Stats,
             SecretHasher = Hasher,
-            Options = new CaptureOptions { MaxMqttMessageBytes = maxMessageBytes },
+            Options = new CaptureOptions { Mqtt = new MqttOptions { MaxMessageBytes = maxMessageBytes, MaxInFlightPerDirection = maxInFlight } },
         };
         Session = (MqttSession)new MqttProtocol().CreateSession(Flow, Services, midStream);
     }

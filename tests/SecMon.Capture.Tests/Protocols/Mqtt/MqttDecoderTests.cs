@@ -1,13 +1,15 @@
+using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Mqtt;
 using SecMon.Core;
 
 namespace SecMon.Capture.Tests.Protocols.Mqtt;
 
 /// <summary>
-/// Hex tables for <see cref="MqttParser"/>. Valid vectors were checked with tshark 4.0 (see
-/// MqttTsharkComparisonTests, which keeps checking them); malformed rows are labelled with the rule they break.
+/// Hex tables for the framer's fixed header and the version decoders (<see cref="MqttDecoder"/>). Valid vectors were
+/// checked with tshark 4.0 (see MqttTsharkComparisonTests, which keeps checking them); malformed rows are labelled
+/// with the rule they break, and the label names the <see cref="MalformedReason"/> expected (see <see cref="ReasonOf"/>).
 /// </summary>
-public sealed class MqttParserTests
+public sealed class MqttDecoderTests
 {
     [Theory]
     [InlineData("00", 0, 1)]
@@ -21,36 +23,30 @@ public sealed class MqttParserTests
     [InlineData("C10299", 321, 2)] // spec example: 321 = 65 + 2*128 -> C1 02; trailing bytes are not read
     public void TryReadVarInt_ValidEncodings_Decodes(string hex, int expected, int expectedLength)
     {
-        var status = MqttParser.TryReadVarInt(Hex.Bytes(hex), out var value, out var length, out var error);
+        var ok = SpanReader.TryReadVarInt(Hex.Bytes(hex), out var value, out var length, out var reason);
 
-        Assert.Equal(MqttStatus.Ok, status);
+        Assert.True(ok);
         Assert.Equal(expected, value);
         Assert.Equal(expectedLength, length);
-        Assert.Null(error);
+        Assert.Equal(MalformedReason.None, reason);
     }
 
     [Theory]
-    [InlineData("Truncated", "", "NeedMoreData", null)]
-    [InlineData("Truncated", "80", "NeedMoreData", null)]
-    [InlineData("Truncated", "FFFFFF", "NeedMoreData", null)]
-    [InlineData("BadVarint", "FFFFFFFF7F", "Malformed", "longer than 4 bytes")]
-    [InlineData("BadVarint", "8080808001", "Malformed", "longer than 4 bytes")]
-    [InlineData("Overlong", "8000", "Malformed", "not minimally encoded")]
-    [InlineData("Overlong", "FF8000", "Malformed", "not minimally encoded")]
-    [InlineData("Overlong", "80808000", "Malformed", "not minimally encoded")]
-    public void TryReadVarInt_BadEncodings_Rejects(string label, string hex, string expected, string? reason)
+    [InlineData("Truncated", "", "NeedMoreData")]
+    [InlineData("Truncated", "80", "NeedMoreData")]
+    [InlineData("Truncated", "FFFFFF", "NeedMoreData")]
+    [InlineData("BadVarint", "FFFFFFFF7F", "Malformed")]
+    [InlineData("BadVarint", "8080808001", "Malformed")]
+    [InlineData("Overlong", "8000", "Malformed")]
+    [InlineData("Overlong", "FF8000", "Malformed")]
+    [InlineData("Overlong", "80808000", "Malformed")]
+    public void TryReadVarInt_BadEncodings_Rejects(string label, string hex, string expected)
     {
-        var status = MqttParser.TryReadVarInt(Hex.Bytes(hex), out _, out _, out var error);
+        var ok = SpanReader.TryReadVarInt(Hex.Bytes(hex), out _, out _, out var reason);
 
-        Assert.True(expected == status.ToString(), $"{label}: {status}");
-        if (reason is null)
-        {
-            Assert.Null(error);
-        }
-        else
-        {
-            Assert.Contains(reason, error, StringComparison.Ordinal);
-        }
+        Assert.False(ok);
+        Assert.True(expected == (reason == MalformedReason.None ? "NeedMoreData" : "Malformed"), $"{label}: {reason}");
+        Assert.Equal(ReasonOf(label), reason);
     }
 
     [Theory]
@@ -63,9 +59,9 @@ public sealed class MqttParserTests
     [InlineData("F000", 0, 15, 0, 0, 2)]
     public void TryReadFixedHeader_Valid_ReturnsHeader(string hex, int level, int type, int flags, int remaining, int headerLength)
     {
-        var status = MqttParser.TryReadFixedHeader(Hex.Bytes(hex), (MqttVersion)level, out var h, out _);
+        var ok = MqttFramer.TryReadFixedHeader(Hex.Bytes(hex), Rules(level), out var h, out var error);
 
-        Assert.Equal(MqttStatus.Ok, status);
+        Assert.True(ok, error.ToString());
         Assert.Equal(new MqttFixedHeader((MqttPacketType)type, (byte)flags, remaining, headerLength), h);
     }
 
@@ -86,12 +82,13 @@ public sealed class MqttParserTests
     [InlineData("Overlong", "308000", 4, "Malformed", "not minimally encoded")]
     public void TryReadFixedHeader_Bad_Rejects(string label, string hex, int level, string expected, string? reason)
     {
-        var status = MqttParser.TryReadFixedHeader(Hex.Bytes(hex), (MqttVersion)level, out _, out var error);
+        MqttFramer.TryReadFixedHeader(Hex.Bytes(hex), Rules(level), out _, out var error);
 
-        Assert.True(expected == status.ToString(), $"{label}: {status} ({error})");
+        Assert.True(expected == Status(error), $"{label}: {Status(error)} ({error})");
+        Assert.Equal(ReasonOf(label), error.Reason);
         if (reason is not null)
         {
-            Assert.Contains(reason, error, StringComparison.Ordinal);
+            Assert.Contains(reason, error.ToString(), StringComparison.Ordinal);
         }
     }
 
@@ -104,7 +101,7 @@ public sealed class MqttParserTests
     [InlineData("LengthPastFrame", "100E00044D5154540402003C00056331", 4, "Malformed", "client identifier: runs past the end of the packet")]
     [InlineData("LengthPastFrame", "3003000561", 4, "Malformed", "topic name: runs past the end of the packet")]
     [InlineData("LengthPastFrame", "300800036 12F62052300", 5, "Malformed", "properties: runs past the end of the packet")]
-    [InlineData("LengthPastFrame", "1010 00044D5154540402003C00026331 0001", 4, "Malformed", "trailing bytes after the CONNECT payload")]
+    [InlineData("TrailingBytes", "1010 00044D5154540402003C00026331 0001", 4, "Malformed", "trailing bytes after the CONNECT payload")]
     [InlineData("LengthPastFrame", "100E00044D5154540482003C00026331", 4, "Malformed", "user name: runs past the end of the packet")]
     // InvalidUtf8: MQTT strings are well-formed UTF-8 (3.1.1 §1.5.3 [MQTT-1.5.3-1], 5.0 §1.5.4).
     [InlineData("InvalidUtf8", "30060002C3286869", 4, "Malformed", "topic name: invalid UTF-8")]
@@ -129,7 +126,7 @@ public sealed class MqttParserTests
     // UnknownProperty: no way to know its length (5.0 §2.2.2.2).
     [InlineData("UnknownProperty", "300A0003612F620205006869", 5, "Malformed", "unknown property identifier 0x05")]
     [InlineData("UnknownProperty", "200500000205 00", 5, "Malformed", "unknown property identifier 0x05")]
-    [InlineData("UnknownProperty", "101100044D5154540502003C02800000026331", 5, "Malformed", "property identifier")]
+    [InlineData("Overlong", "101100044D5154540502003C02800000026331", 5, "Malformed", "property identifier: variable byte integer not minimally encoded")]
     // Other structural rules.
     [InlineData("UnknownProtocolName", "100E00044D5154580402003C00026331", 4, "Malformed", "neither MQTT nor MQIsdp")]
     [InlineData("EmptyTopic", "300400006869", 4, "Malformed", "topic name: empty")]
@@ -148,10 +145,11 @@ public sealed class MqttParserTests
     {
         var (status, error) = ParsePacket(Hex.Bytes(hex), (MqttVersion)level);
 
-        Assert.True(expected == status.ToString(), $"{label}: expected {expected}, got {status} ({error})");
+        Assert.True(expected == status, $"{label}: expected {expected}, got {status} ({error})");
+        Assert.Equal(ReasonOf(label), error.Reason);
         if (reason is not null)
         {
-            Assert.Contains(reason, error, StringComparison.Ordinal);
+            Assert.Contains(reason, error.ToString(), StringComparison.Ordinal);
         }
     }
 
@@ -177,7 +175,8 @@ public sealed class MqttParserTests
     {
         var (status, error) = ParsePacket(Hex.Bytes(hex), (MqttVersion)level);
 
-        Assert.True(status == MqttStatus.Ok, $"{status}: {error}");
+        Assert.True(status == "Ok", $"{status}: {error}");
+        Assert.Equal(MalformedReason.None, error.Reason);
     }
 
     [Fact]
@@ -186,10 +185,10 @@ public sealed class MqttParserTests
         var hasher = new SecretHasher(new byte[32]);
         var packet = Hex.Bytes("101F00044D51545404EE003C0002633100 03772F74 0003627965 000175 00027077");
 
-        var status = MqttParser.TryReadConnect(packet.AsSpan(2), hasher, out var c, out var error);
+        var ok = MqttDecoder.TryReadConnect(packet.AsSpan(2), hasher, out var c, out var error);
 
-        Assert.Equal(MqttStatus.Ok, status);
-        Assert.Null(error);
+        Assert.True(ok);
+        Assert.False(error.IsError);
         Assert.NotNull(c);
         Assert.Equal(("MQTT", 4, MqttVersion.V311, true, 60, "c1"), (c.ProtocolName, c.ProtocolLevel, c.Version, c.CleanStart, c.KeepAlive, c.ClientId));
         Assert.Equal(("w/t", 1, true, 3), (c.WillTopic, c.WillQos!.Value, c.WillRetain!.Value, c.WillPayloadSize!.Value));
@@ -205,9 +204,9 @@ public sealed class MqttParserTests
     {
         var packet = Hex.Bytes("102D00044D51545405C2003C17110000 0E10 210014 2700010000 22000A 2600016B000176 00026331 000175 00027077");
 
-        var status = MqttParser.TryReadConnect(packet.AsSpan(2), null, out var c, out var error);
+        var ok = MqttDecoder.TryReadConnect(packet.AsSpan(2), null, out var c, out var error);
 
-        Assert.True(status == MqttStatus.Ok, error);
+        Assert.True(ok, error.ToString());
         Assert.Equal((3600L, 20, 65536L, 10, 1), (c!.SessionExpiryInterval!.Value, c.ReceiveMaximum!.Value, c.MaximumPacketSize!.Value, c.TopicAliasMaximum!.Value, c.UserPropertyCount!.Value));
         Assert.Null(c.PasswordHash); // no hasher given
         Assert.Equal(2, c.PasswordLength);
@@ -217,9 +216,9 @@ public sealed class MqttParserTests
     public void TryReadConnect_BridgeBitOnLevel_MasksLevel()
     {
         // mosquitto bridges with try_private set send level 0x84.
-        var status = MqttParser.TryReadConnect(Hex.Bytes("00044D5154548402003C00026331"), null, out var c, out _);
+        var ok = MqttDecoder.TryReadConnect(Hex.Bytes("00044D5154548402003C00026331"), null, out var c, out _);
 
-        Assert.Equal(MqttStatus.Ok, status);
+        Assert.True(ok);
         Assert.Equal((4, true, MqttVersion.V311), (c!.ProtocolLevel, c.Bridge, c.Version));
     }
 
@@ -230,9 +229,9 @@ public sealed class MqttParserTests
         var packet = Hex.Bytes("32A78D06 0003612F62 0007");
         var h = ReadHeader(packet, MqttVersion.V311);
 
-        var status = MqttParser.TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, MqttVersion.V311, out var p, out _, out _);
+        var ok = MqttDecoder.For(MqttVersion.V311).TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, out var p, out _, out _);
 
-        Assert.Equal(MqttStatus.Ok, status);
+        Assert.True(ok);
         Assert.Equal(100_007, h.RemainingLength);
         Assert.Equal(("a/b", 1, 7, 100_000, 7), (System.Text.Encoding.UTF8.GetString(p.Topic), p.Qos, p.PacketId!.Value, p.PayloadSize, p.VariableHeaderLength));
     }
@@ -248,9 +247,10 @@ public sealed class MqttParserTests
         var packet = Hex.Bytes(hex);
         var h = ReadHeader(packet, MqttVersion.V500);
 
-        var status = MqttParser.TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, MqttVersion.V500, out _, out _, out var needed);
+        var ok = MqttDecoder.For(MqttVersion.V500).TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, out _, out var error, out var needed);
 
-        Assert.Equal(MqttStatus.NeedMoreData, status);
+        Assert.False(ok);
+        Assert.False(error.IsError, error.ToString());
         Assert.Equal(expectedNeeded, needed);
     }
 
@@ -263,52 +263,78 @@ public sealed class MqttParserTests
         var body = Hex.Bytes("0000" + "EB07" + props);
         Assert.Equal(1003, propsLength);
 
-        var status = MqttParser.TryReadConnAck(body, MqttVersion.V500, out var ca, out var error);
+        var ok = MqttDecoder.For(MqttVersion.V500).TryReadConnAck(body, out var ca, out var error);
 
-        Assert.True(status == MqttStatus.Ok, error);
-        Assert.Equal(MqttParser.MaxReasonStringChars, ca!.ReasonString!.Length);
+        Assert.True(ok, error.ToString());
+        Assert.Equal(MqttDecoder.MaxReasonStringChars, ca!.ReasonString!.Length);
     }
 
     private static MqttFixedHeader ReadHeader(byte[] packet, MqttVersion version)
     {
-        Assert.Equal(MqttStatus.Ok, MqttParser.TryReadFixedHeader(packet, version, out var h, out _));
+        Assert.True(MqttFramer.TryReadFixedHeader(packet, Rules((int)version), out var h, out _));
         return h;
     }
 
-    /// <summary>Fixed header, then the body parser for the type, as the session dispatches.</summary>
-    private static (MqttStatus, string?) ParsePacket(byte[] packet, MqttVersion version)
+    /// <summary>The fixed-header rules of a level; 0 (no CONNECT seen) frames with 5.0's, as the session does.</summary>
+    private static MqttDecoder Rules(int level) => level == 0 ? MqttDecoder.For(MqttVersion.V500) : MqttDecoder.For((MqttVersion)level);
+
+    private static string Status(ParseError error) => error.IsError ? "Malformed" : "NeedMoreData";
+
+    /// <summary>The reason each label stands for.</summary>
+    private static MalformedReason ReasonOf(string label) => label switch
     {
-        var s = MqttParser.TryReadFixedHeader(packet, version, out var h, out var error);
-        if (s != MqttStatus.Ok)
+        "Truncated" => MalformedReason.None, // not malformed: more bytes are needed
+        "LengthPastFrame" => MalformedReason.Truncated,
+        "TrailingBytes" => MalformedReason.TrailingBytes,
+        "InvalidUtf8" or "NulInString" => MalformedReason.BadUtf8,
+        "ReservedFlags" or "WillFlags" or "PasswordWithoutUsername" => MalformedReason.BadFlags,
+        "Qos3" or "RetainHandling3" or "UnknownProtocolName" or "TopicAlias0" => MalformedReason.BadValue,
+        "UnknownProperty" => MalformedReason.UnknownProperty,
+        "ReservedType" or "AuthBefore5" => MalformedReason.UnknownType,
+        "BadVarint" => MalformedReason.LengthOverflow,
+        "Overlong" => MalformedReason.Overlong,
+        "EmptyTopic" or "NoFilter" or "NoCodes" => MalformedReason.Missing,
+        "BadLength" => MalformedReason.BadLength,
+        _ => throw new ArgumentException($"unlabelled row {label}", nameof(label)),
+    };
+
+    /// <summary>Fixed header, then the version decoder's method for the type, as the session dispatches.</summary>
+    private static (string Status, ParseError Error) ParsePacket(byte[] packet, MqttVersion version)
+    {
+        if (!MqttFramer.TryReadFixedHeader(packet, Rules((int)version), out var h, out var error))
         {
-            return (s, error);
+            return (Status(error), error);
         }
 
+        var decoder = MqttDecoder.For(version);
+        bool ok;
         if (h.Type == MqttPacketType.Publish)
         {
-            s = MqttParser.TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, version, out _, out error, out _);
-            return (s, error);
+            ok = decoder.TryReadPublish(packet.AsSpan(h.HeaderLength), h.RemainingLength, h.Flags, out _, out error, out _);
+            return (ok ? "Ok" : Status(error), error);
         }
 
         if (packet.Length < h.TotalLength)
         {
-            return (MqttStatus.NeedMoreData, null);
+            return ("NeedMoreData", default);
         }
 
         Assert.Equal(h.TotalLength, packet.Length); // each row is exactly one packet
         var body = packet.AsSpan(h.HeaderLength, h.RemainingLength);
-        s = h.Type switch
+        ok = h.Type switch
         {
-            MqttPacketType.Connect => MqttParser.TryReadConnect(body, null, out _, out error),
-            MqttPacketType.ConnAck => MqttParser.TryReadConnAck(body, version, out _, out error),
+            MqttPacketType.Connect => MqttDecoder.TryReadConnect(body, null, out _, out error),
+            MqttPacketType.ConnAck => decoder.TryReadConnAck(body, out _, out error),
             MqttPacketType.PubAck or MqttPacketType.PubRec or MqttPacketType.PubRel or MqttPacketType.PubComp =>
-                MqttParser.TryReadPublishAck(body, version, out _, out error),
-            MqttPacketType.Subscribe => MqttParser.TryReadSubscribe(body, version, out _, out error),
-            MqttPacketType.SubAck or MqttPacketType.UnsubAck => MqttParser.TryReadSubscribeAck(body, h.Type, version, out _, out error),
-            MqttPacketType.Unsubscribe => MqttParser.TryReadUnsubscribe(body, version, out _, out error),
-            MqttPacketType.PingReq or MqttPacketType.PingResp => MqttParser.TryReadEmpty(body, out error),
-            _ => MqttParser.TryReadReasonPacket(body, version, out _, out error),
+                decoder.TryReadPublishAck(body, out _, out error),
+            MqttPacketType.Subscribe => decoder.TryReadSubscribe(body, out _, out error),
+            MqttPacketType.SubAck or MqttPacketType.UnsubAck => decoder.TryReadSubscribeAck(body, h.Type, out _, out error),
+            MqttPacketType.Unsubscribe => decoder.TryReadUnsubscribe(body, out _, out error),
+            MqttPacketType.PingReq or MqttPacketType.PingResp => MqttDecoder.TryReadEmpty(body, out error),
+            MqttPacketType.Disconnect => decoder.TryReadDisconnect(body, out _, out error),
+            _ => decoder.TryReadAuth(body, out _, out error),
         };
-        return (s, error);
+        Assert.True(ok != error.IsError); // a verdict and a reason agree
+        return (ok ? "Ok" : "Malformed", error);
     }
 }
