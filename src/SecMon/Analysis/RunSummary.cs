@@ -17,6 +17,14 @@ internal static class RunSummary
         var byType = events.ByType;
         w.WriteLine($"  events      {N(events.Total)}" + (byType.Count == 0 ? "" : ": " + string.Join(", ", byType.Select(kv => $"{kv.Key} {N(kv.Value)}"))));
         w.WriteLine($"  malformed   frames {N(s.MalformedFrames)}, truncated frames {N(s.TruncatedFrames)}, messages {N(s.MalformedMessages)}, unknown link type {N(s.UnknownLinkType)}, damaged files {N(s.DamagedFiles)}");
+        if (s.MalformedByReason.Count > 0)
+        {
+            // Which protocol and why, most frequent first: e.g. "mqtt truncated 12, tls length_overflow 1".
+            w.WriteLine("  malformed   by protocol and reason: " + string.Join(", ", s.MalformedByReason
+                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key.Protocol, StringComparer.Ordinal).ThenBy(kv => kv.Key.Reason)
+                .Select(kv => $"{kv.Key.Protocol} {ReasonName(kv.Key.Reason)} {N(kv.Value)}")));
+        }
+
         w.WriteLine($"  reassembly  gaps {N(s.ReassemblyGaps)} ({FormatBytes(s.ReassemblyGapBytes)}), out-of-order {N(s.OutOfOrderSegments)}, retransmissions {N(s.Retransmissions)}, overlaps {N(s.Overlaps)} (conflicting {N(s.OverlapConflicts)}), buffer overflows {N(s.ReassemblyOverflows)}");
         w.WriteLine($"  drops       kernel {N(s.KernelDrops)}, channel {N(s.ChannelDrops)}, ip fragments {N(s.IpFragmentDrops)} (reassembled {N(s.IpReassembled)}); not IP {N(s.NonIpFrames)}, other transport {N(s.OtherTransport)}");
         using var self = Process.GetCurrentProcess();
@@ -36,6 +44,10 @@ internal static class RunSummary
                 "as 'bytes missing'); not damage: parsing resumed after each");
         }
     }
+
+    // MalformedReason.LengthOverflow -> length_overflow (the names users grep for).
+    private static string ReasonName(SecMon.Capture.Protocols.MalformedReason reason) =>
+        string.Concat(reason.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>True for the kinds that make the input damaged (exit 65): what <see cref="CaptureStats.InputDamaged"/> counts.
     /// Reassembly gaps (packets the capture missed) and SecMon's own resource limits are reported, not damage.</summary>
