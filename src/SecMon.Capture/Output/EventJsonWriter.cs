@@ -65,6 +65,26 @@ internal sealed class EventJsonWriter : IEventSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(e);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var lineStart = _length;
+        try
+        {
+            WriteLine(e);
+        }
+        catch
+        {
+            _length = lineStart; // never half a line in the log (a timestamp outside DateTime's range throws)
+            throw;
+        }
+
+        Written++;
+        if (_length >= WriteOutAt)
+        {
+            WriteOut();
+        }
+    }
+
+    private void WriteLine(ProtocolEvent e)
+    {
         var layout = LayoutOf(e.Schema);
         Append(layout.Opening);
         WriteTimestamp(e.TimestampMicros);
@@ -99,11 +119,6 @@ internal sealed class EventJsonWriter : IEventSink, IDisposable
         }
 
         Append("}\n"u8);
-        Written++;
-        if (_length >= WriteOutAt)
-        {
-            WriteOut();
-        }
     }
 
     /// <summary>Writes buffered lines to the stream and flushes it.</summary>

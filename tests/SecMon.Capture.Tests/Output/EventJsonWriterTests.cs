@@ -197,13 +197,23 @@ public sealed class EventJsonWriterTests
     }
 
     [Fact]
-    public void Emit_TimestampOutsideDateTime_ThrowsAsTimeFormatMicros()
+    public void Emit_TimestampOutsideDateTime_ThrowsAsTimeFormatMicrosAndLeavesNoHalfLine()
     {
-        var e = TestEvent.Of(EveryKind, FakeFlows.Create(), 253_402_300_800_000_000L, 1);
-        using var writer = new EventJsonWriter(new MemoryStream(), ownsStream: true);
+        var flow = FakeFlows.Create();
+        var bad = TestEvent.Of(EveryKind, flow, 253_402_300_800_000_000L, 1);
+        var good = TestEvent.Of(EveryKind, flow, 1_795_940_400_000_000, 2, ("test.text", "after"));
+        var stream = new MemoryStream();
+        using var writer = new EventJsonWriter(stream, ownsStream: false);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => Time.FormatMicros(e.TimestampMicros));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Emit(e));
+        writer.Emit(good);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Time.FormatMicros(bad.TimestampMicros));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Emit(bad));
+        writer.Emit(good);
+        writer.Flush();
+
+        // The failed event left nothing behind: two whole lines, as if it had never been emitted.
+        Assert.Equal(Reference([good, good]), stream.ToArray());
+        Assert.Equal(2, writer.Written);
     }
 
     [Fact]
