@@ -1,12 +1,11 @@
 using System.CommandLine;
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Detection;
 using SecMon.Detection.Baselines;
 using SecMon.Findings.Ecs;
 using SecMon.Findings.Summary;
-using SecMon.Hosting;
 using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;

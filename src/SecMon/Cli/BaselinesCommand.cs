@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Core;
 using SecMon.Detection.Baselines;
 using SecMon.Findings.Store;

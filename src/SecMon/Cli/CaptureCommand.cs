@@ -1,7 +1,6 @@
 using System.CommandLine;
-using SecMon.Analysis;
-using SecMon.Detection;
 using SecMon.Hosting;
+using SecMon.Detection;
 using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Detection;
 using static SecMon.Cli.CliHelpers;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
-using SecMon.Analysis;
+using SecMon.Hosting;
 
 namespace SecMon.Cli;
 

@@ -1,4 +1,4 @@
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Capture;
 using SecMon.Capture.Output;
 using SecMon.Capture.Protocols;

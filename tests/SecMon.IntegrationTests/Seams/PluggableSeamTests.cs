@@ -182,7 +182,7 @@ public sealed class PluggableSeamTests : IDisposable
     private (int Code, Sensor Sensor, long Stored) AnalyzeWithRules(IFindingSink? extra, SinkRunOptions? run = null, string? data = null,
         string capture = "mqtt-guessing.pcap")
     {
-        var rules = RulePackLoader.Load([RepoPaths.Rules], Analysis.AnalysisSession.EventSchemas);
+        var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
         Assert.True(rules.Success);
         data ??= _tmp.File($"data-{Guid.NewGuid():N}");
         // The guessing sample makes findings of several rules; learning ends at once so baseline rules report too.

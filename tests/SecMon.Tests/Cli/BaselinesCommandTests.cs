@@ -1,5 +1,5 @@
 using System.Text.Json;
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Cli;
 using SecMon.Core;
 using SecMon.Findings.Store;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using SecMon.Cli;
 
-namespace SecMon.Analysis;
+namespace SecMon.Hosting;
 
 /// <summary>The data directory (<c>--data</c>, default <c>./data</c>): the store, baselines and the per-installation
 /// secret-hash key live here.</summary>

@@ -5,7 +5,7 @@ using SecMon.Capture.Protocols;
 using SecMon.Core;
 using SecMon.Core.Events;
 
-namespace SecMon.Analysis;
+namespace SecMon.Hosting;
 
 /// <summary>
 /// One analysis run, whatever the source (files or an interface): the engine, the event outputs, counters and

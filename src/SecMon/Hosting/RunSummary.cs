@@ -3,7 +3,7 @@ using SecMon.Capture;
 using SecMon.Capture.Output;
 using static SecMon.Cli.CliHelpers;
 
-namespace SecMon.Analysis;
+namespace SecMon.Hosting;
 
 /// <summary>The end-of-run summary every analysis prints (to stderr): what was read, what came out, what was wrong.</summary>
 internal static class RunSummary

@@ -1,9 +1,9 @@
-using SecMon.Analysis;
+using SecMon.Hosting;
 using SecMon.Cli;
 using SecMon.Testing;
 using SecMon.Tests.Cli;
 
-namespace SecMon.Tests.Analysis;
+namespace SecMon.Tests.Hosting;
 
 /// <summary>The secret-hash key: created once, refused (and left untouched) when damaged, one line and an exit code
 /// when it cannot be read or created, never a stack trace. File modes are POSIX: no Windows.</summary>

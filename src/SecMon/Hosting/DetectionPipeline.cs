@@ -9,7 +9,7 @@ using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
 using SecMon.Hosting.Sinks;
 
-namespace SecMon.Analysis;
+namespace SecMon.Hosting;
 
 /// <summary>
 /// The detection half of an analysis: every event goes through the rules (this sink) and the device inventory
