@@ -1,4 +1,3 @@
-using SecMon.Capture.Protocols.Mqtt;
 
 namespace SecMon.Capture;
 
@@ -22,9 +21,6 @@ internal sealed record CaptureOptions
 
     /// <summary>Bytes of a direction a protocol probe may look at before the stream is left unclassified. Default 256.</summary>
     public int MaxProbeBytes { get; init; } = 256;
-
-    /// <summary>MQTT's limits (message size, topic aliases, requests in flight); see <see cref="MqttOptions"/>.</summary>
-    public MqttOptions Mqtt { get; init; } = new();
 
     /// <summary>IPv4 fragments buffered at once (all datagrams). Default 4 MiB.</summary>
     public int MaxFragmentBytes { get; init; } = 4 * 1024 * 1024;

@@ -6,7 +6,9 @@ namespace SecMon.Capture.Protocols;
 /// What every protocol declares, whatever carries it: its name, the ports where it is usual, and the schemas of the
 /// events it emits (which also declare the device facts those events carry). A protocol is one folder under
 /// Protocols/ and one line in <see cref="ProtocolCatalogue.Shipped"/>; it implements <see cref="IStreamProtocol"/>
-/// (over TCP) or <see cref="IDatagramProtocol"/> (over UDP), and takes its limits from its own options type.
+/// (over TCP) or <see cref="IDatagramProtocol"/> (over UDP), and takes its limits from its own options type, given to
+/// its constructor (<c>new MqttProtocol(new MqttOptions { ... })</c>) and handed by it to its sessions: the shared
+/// <see cref="CaptureOptions"/> names no protocol.
 /// </summary>
 internal interface IProtocol
 {

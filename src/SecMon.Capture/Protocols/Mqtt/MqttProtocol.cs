@@ -7,8 +7,11 @@ namespace SecMon.Capture.Protocols.Mqtt;
 /// MQTT 3.1 / 3.1.1 / 5.0 over TCP. Recognised from content: a client opens with a CONNECT (3.1.1 §3.1.0
 /// [MQTT-3.1.0-1]), whose first bytes are fixed; the port (1883) is only a hint.
 /// </summary>
-internal sealed class MqttProtocol : IStreamProtocol
+internal sealed class MqttProtocol(MqttOptions? options = null) : IStreamProtocol
 {
+    /// <summary>MQTT's own limits (message size, topic aliases, requests in flight); defaults documented there.</summary>
+    public MqttOptions Options { get; } = options ?? new MqttOptions();
+
     /// <inheritdoc />
     public string Name => "mqtt";
 
@@ -43,7 +46,7 @@ internal sealed class MqttProtocol : IStreamProtocol
 
     /// <inheritdoc />
     public IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream) =>
-        new MqttSession(flow, services, midStream);
+        new MqttSession(flow, services, Options, midStream);
 
     /// <summary>
     /// Client side: a CONNECT fixed header (0x10, a valid remaining length of at least 12), protocol name

@@ -31,6 +31,7 @@ internal sealed partial class MqttSession : IStreamSession
 
     private readonly FlowContext _toServer;
     private readonly ProtocolServices _services;
+    private readonly MqttOptions _options;
     private readonly MqttFramer _clientFramer;
     private readonly MqttFramer _serverFramer;
     private readonly TopicCache _topics;
@@ -49,13 +50,14 @@ internal sealed partial class MqttSession : IStreamSession
     private bool _closed;
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
-    public MqttSession(FlowContext toServer, ProtocolServices services, bool midStream)
+    public MqttSession(FlowContext toServer, ProtocolServices services, MqttOptions options, bool midStream)
     {
         ArgumentNullException.ThrowIfNull(toServer);
         ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
         _toServer = toServer;
         _services = services;
-        var options = services.Options.Mqtt;
+        _options = options;
         var maxMessage = Math.Max(options.MaxMessageBytes, 64);
         _maxInFlight = Math.Clamp(options.MaxInFlightPerDirection, 0, ushort.MaxValue);
         // Allocated right after the session, in the order a packet reaches them: with thousands of interleaved flows
@@ -218,7 +220,7 @@ internal sealed partial class MqttSession : IStreamSession
             topic = _topics.Get(p.Topic);
             if (p.TopicAlias is { } alias)
             {
-                (Cold.AliasesOf(from.Direction) ??= new TopicAliases()).Set(alias, topic, _services.Options.Mqtt);
+                (Cold.AliasesOf(from.Direction) ??= new TopicAliases()).Set(alias, topic, _options);
             }
         }
         else

@@ -49,9 +49,10 @@ internal sealed class MqttHarness
             Diagnostics = Diagnostics,
             Stats = Stats,
             SecretHasher = Hasher,
-            Options = new CaptureOptions { Mqtt = new MqttOptions { MaxMessageBytes = maxMessageBytes, MaxInFlightPerDirection = maxInFlight } },
+            Options = new CaptureOptions(),
         };
-        Session = (MqttSession)new MqttProtocol().CreateSession(Flow, Services, midStream);
+        var protocol = new MqttProtocol(new MqttOptions { MaxMessageBytes = maxMessageBytes, MaxInFlightPerDirection = maxInFlight });
+        Session = (MqttSession)protocol.CreateSession(Flow, Services, midStream);
     }
 
     public FlowContext Flow { get; }
