@@ -260,7 +260,6 @@ internal sealed partial class MqttSession : IStreamSession
 
     private MqttFramer FramerOf(FlowDirection direction) => direction == FlowDirection.ToServer ? _clientFramer : _serverFramer;
 
-
     private FlowContext FlowOf(FlowDirection direction) =>
         direction == FlowDirection.ToServer ? _toServer : _toServer.Reverse ?? _toServer.CreateReverse();
 
