@@ -73,6 +73,10 @@ public sealed record StoredFinding
 
     /// <summary>Reads the document back into a <see cref="Finding"/>.</summary>
     public Finding ToFinding() => FindingJson.Read(Json);
+
+    /// <summary>The document's <c>message</c> alone (see <see cref="FindingJson.ReadMessage"/>).</summary>
+    /// <exception cref="FormatException">The document is unreadable.</exception>
+    public string ReadMessage() => FindingJson.ReadMessage(Json);
 }
 
 /// <summary>Counts of stored findings by rule, severity and device.</summary>

@@ -306,7 +306,7 @@ internal static class FindingsCommand
                     string message;
                     try
                     {
-                        message = item.ToFinding().Message;
+                        message = item.ReadMessage();
                     }
                     catch (FormatException)
                     {
