@@ -103,6 +103,17 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     [Fact]
+    public void OutputStoppedMidBatch_TheBatchInItsHandsIsCountedAsMissed()
+    {
+        var (_, sensor, _) = AnalyzeWithRules(new CancellableSink(), new SinkRunOptions { CompleteTimeout = TimeSpan.FromSeconds(1) });
+
+        var runner = sensor.Outputs!.Runners[1];
+        Assert.True(runner.Received > 0);
+        Assert.Equal(runner.Received, runner.Dropped);
+        Assert.Equal(0, runner.Delivered);
+    }
+
+    [Fact]
     public void SlowAndFlakyOutput_IsWaitedForAndRetried_NothingLost()
     {
         var seen = new List<string>();
@@ -247,6 +258,23 @@ public sealed class PluggableSeamTests : IDisposable
         BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
         payload.CopyTo(udp[8..]);
         return frame;
+    }
+
+    /// <summary>An output whose write waits until the host stops waiting, then gives up as cancellation asks.</summary>
+    private sealed class CancellableSink : IFindingSink
+    {
+        public string Name => "cancellable";
+
+        public SinkResult Write(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+        {
+            cancellationToken.WaitHandle.WaitOne();
+            cancellationToken.ThrowIfCancellationRequested();
+            return SinkResult.Ok(findings.Count);
+        }
+
+        public void Complete(CancellationToken cancellationToken)
+        {
+        }
     }
 
     /// <summary>A finding output whose every write runs <c>write(findings, callNumber)</c>.</summary>

@@ -131,15 +131,15 @@ internal sealed class FindingSinkRunner : IDisposable
         if (!_thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
         {
             _stop.Cancel();
-            if (!_thread.Join(TimeSpan.FromMilliseconds(200)))
+            _thread.Join(TimeSpan.FromMilliseconds(200)); // a call that ignores cancellation keeps its thread
+            _error ??= $"did not finish within {_options.CompleteTimeout.TotalSeconds:0.#} s";
+
+            // Whatever the sink had not delivered when the host stopped waiting (queued, or the batch in its hands) is
+            // lost for this run: one count, whichever way the thread ended.
+            var pending = Received - Delivered - Dropped;
+            if (pending > 0)
             {
-                // Hung in a call that ignores cancellation: what it still holds is lost for this run.
-                _error ??= $"did not finish within {_options.CompleteTimeout.TotalSeconds:0.#} s";
-                var pending = Received - Delivered - Dropped;
-                if (pending > 0)
-                {
-                    Interlocked.Add(ref _dropped, pending);
-                }
+                Interlocked.Add(ref _dropped, pending);
             }
         }
     }
@@ -181,14 +181,7 @@ internal sealed class FindingSinkRunner : IDisposable
         }
         catch (OperationCanceledException)
         {
-            // The host stopped waiting: count what was never taken.
-            foreach (var batch in _queue.ToArray())
-            {
-                Interlocked.Add(ref _dropped, batch.Length);
-            }
-
-            _error ??= $"did not finish within {_options.CompleteTimeout.TotalSeconds:0.#} s";
-            return;
+            return; // the host stopped waiting; Complete counts what was left
         }
 
         if (_failedPermanently)
