@@ -32,7 +32,16 @@ internal sealed partial class PacketProcessor
         if (!flow.SessionRequested && _udpSessionFactory is not null)
         {
             flow.SessionRequested = true;
-            flow.DatagramSession = Isolated(flow, meta, "creating the protocol session", () => _udpSessionFactory(flow.ToServer));
+            try
+            {
+                flow.DatagramSession = _udpSessionFactory(flow.ToServer);
+            }
+#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+            {
+                Failed(flow, meta, "creating the protocol session", ex);
+            }
         }
 
         if (flow.DatagramSession is { } session)
@@ -51,21 +60,6 @@ internal sealed partial class PacketProcessor
     }
 
     // A datagram session's bug costs its flow, never the capture: counted, said once, the flow left undissected.
-    private IDatagramSession? Isolated(Flow flow, in PacketMeta meta, string what, Func<IDatagramSession?> action)
-    {
-        try
-        {
-            return action();
-        }
-#pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-#pragma warning restore CA1031
-        {
-            Failed(flow, meta, what, ex);
-            return null;
-        }
-    }
-
     private void Failed(Flow flow, in PacketMeta meta, string what, Exception ex)
     {
         _stats.MalformedMessages++;
