@@ -91,6 +91,24 @@ internal abstract class MqttDecoder
     /// </summary>
     public abstract bool TryReadPublish(ReadOnlySpan<byte> available, int remainingLength, byte flags, out MqttPublish publish, out ParseError error, out int needed);
 
+    /// <summary>The end every version's <see cref="TryReadPublish"/> shares: the reader's failure or need, or the variable
+    /// header's length and the payload's size (the rest of the remaining length).</summary>
+    protected static bool EndPublish(bool ok, in SpanReader r, int remainingLength, ref MqttPublish publish, out ParseError error, out int needed)
+    {
+        if (!ok)
+        {
+            error = r.Error;
+            needed = error.IsError ? 0 : r.Needed;
+            return false;
+        }
+
+        error = default;
+        needed = 0;
+        publish.VariableHeaderLength = r.Position;
+        publish.PayloadSize = remainingLength - r.Position;
+        return true;
+    }
+
     /// <summary>Reads PUBACK, PUBREC, PUBREL or PUBCOMP (3.1.1 §3.4-3.7, 5.0 §3.4-3.7).</summary>
     public abstract bool TryReadPublishAck(ReadOnlySpan<byte> body, out MqttPublishAck ack, out ParseError error);
 

@@ -85,18 +85,7 @@ internal sealed class MqttV3Decoder : MqttDecoder
             ok = r.Fail(MalformedReason.Missing, "topic name", "empty"); // [MQTT-4.7.3-1]
         }
 
-        if (!ok)
-        {
-            error = r.Error;
-            needed = error.IsError ? 0 : r.Needed;
-            return false;
-        }
-
-        error = default;
-        needed = 0;
-        publish.VariableHeaderLength = r.Position;
-        publish.PayloadSize = remainingLength - r.Position;
-        return true;
+        return EndPublish(ok, r, remainingLength, ref publish, out error, out needed);
     }
 
     /// <summary>3.1.1 §3.4-3.7: exactly a packet identifier.</summary>

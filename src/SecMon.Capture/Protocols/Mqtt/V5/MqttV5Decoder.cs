@@ -118,18 +118,7 @@ internal sealed class MqttV5Decoder : MqttDecoder
             ok = r.Fail(MalformedReason.BadValue, "topic alias", "0 is not allowed"); // [MQTT-3.3.2-8]
         }
 
-        if (!ok)
-        {
-            error = r.Error;
-            needed = error.IsError ? 0 : r.Needed;
-            return false;
-        }
-
-        error = default;
-        needed = 0;
-        publish.VariableHeaderLength = r.Position;
-        publish.PayloadSize = remainingLength - r.Position;
-        return true;
+        return EndPublish(ok, r, remainingLength, ref publish, out error, out needed);
     }
 
     /// <summary>§3.4.2: packet identifier, then a reason code when the remaining length exceeds 2, then properties
