@@ -221,3 +221,16 @@ public sealed class EcsConformanceTests
         yield return ("every-custom-field", TestFindings.Full() with { Evidence = evidence });
     }
 }
+
+public sealed class FindingFieldsTests
+{
+    [Fact]
+    public void Custom_IsTheEmbeddedDefinition_SameNamesTypesAndArraysAsTheFile()
+    {
+        var file = EcsDefinitions.Custom.Select(f => (f.Name, f.Type, f.IsArray)).ToList();
+        var embedded = FindingFields.Custom.Select(f => (f.Name, f.Type, f.IsArray)).ToList();
+        Assert.NotEmpty(embedded);
+        Assert.Equal(file, embedded);
+        Assert.All(FindingFields.Custom, f => Assert.False(string.IsNullOrWhiteSpace(f.Description), f.Name));
+    }
+}
