@@ -1,0 +1,139 @@
+using SecMon.Core.Configuration;
+using SecMon.Core.Findings;
+using SecMon.Hosting.Sinks;
+
+namespace SecMon.Hosting.Configuration;
+
+/// <summary>
+/// The configuration file <c>analyze</c>, <c>capture</c> and <c>serve</c> read with <c>--config FILE</c>, and
+/// <c>secmon config check FILE</c> validates: the sensor's identity, the data directory, extra rule packs and the
+/// finding outputs. Every problem is collected with its location; a run starts only from a configuration without
+/// errors. Relative paths are relative to the file's directory. Secrets come from the environment (see
+/// <see cref="ConfigSection"/>).
+/// </summary>
+/// <example>
+/// <code>
+/// sensor:
+///   name: gw-hall-3                 # observer.name of every finding (default: the host name)
+/// data: /var/lib/secmon             # data directory (default ./data; --data wins)
+/// rules: [/etc/secmon/rules.d]      # extra rule pack directories (the shipped rules/ are always loaded)
+/// outputs:
+///   elasticsearch: { nodes: [https://es1:9200], api_key: ${SECMON_ES_API_KEY} }
+///   webhooks:
+///     - { name: soc, url: https://soc.example/hooks/secmon, secret: ${SECMON_SOC_WEBHOOK_SECRET} }
+/// </code>
+/// </example>
+internal sealed record SecMonConfig
+{
+    /// <summary>The file read; null for the built-in defaults (no <c>--config</c>).</summary>
+    public string? Path { get; init; }
+
+    /// <summary>The document as read (a command that binds more of it, such as the findings store, reads it here).</summary>
+    public required ConfigNode Root { get; init; }
+
+    /// <summary><c>sensor.name</c>: the sensor's name in findings; null: the host name.</summary>
+    public string? SensorName { get; init; }
+
+    /// <summary><c>data</c>: the data directory; null: the command's default (<c>--data</c>, else <c>./data</c>).</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary><c>rules</c>: extra rule pack directories.</summary>
+    public IReadOnlyList<string> RuleDirectories { get; init; } = [];
+
+    /// <summary>The outputs made from <c>outputs.*</c> (besides the embedded store, which is always written).</summary>
+    public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
+
+    /// <summary>No file: the defaults.</summary>
+    public static SecMonConfig Defaults { get; } = new() { Root = ConfigNode.Mapping([], new ConfigLocation("(defaults)", 0, 0)) };
+
+    /// <summary>Reads and binds <paramref name="path"/>; null with <paramref name="errors"/> holding every error (and
+    /// warnings either way). <paramref name="exitCode"/>: 66 when the file cannot be read, 78 (EX_CONFIG) when it has
+    /// errors. <paramref name="dataDirectory"/> is the data directory outputs keep their state in when the file
+    /// names none.</summary>
+    public static SecMonConfig? Load(string path, string dataDirectory, ConfigErrors errors, out int exitCode,
+        Func<string, string?>? environment = null, IReadOnlyList<IFindingOutputFactory>? outputs = null)
+    {
+        exitCode = 0;
+        string text;
+        try
+        {
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > ConfigFile.MaxBytes)
+            {
+                errors.Add(new ConfigLocation(path, 0, 0), "", $"is {info.Length} bytes; a configuration file is at most {ConfigFile.MaxBytes} bytes");
+                exitCode = 65;
+                return null;
+            }
+
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            errors.Add(new ConfigLocation(path, 0, 0), "", ex switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "no such file; give the path of a YAML configuration file",
+                UnauthorizedAccessException => "permission denied; make the file readable by this user",
+                _ => $"cannot read: {ex.Message}",
+            });
+            exitCode = ex is UnauthorizedAccessException ? 77 : 66;
+            return null;
+        }
+
+        var root = ConfigFile.Parse(text, path, errors);
+        if (root is null)
+        {
+            exitCode = 78;
+            return null;
+        }
+
+        var config = Bind(root, System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, dataDirectory, errors, environment,
+            outputs ?? OutputCatalogue.Shipped) with { Path = path };
+        if (errors.HasErrors)
+        {
+            exitCode = 78;
+            return null;
+        }
+
+        return config;
+    }
+
+    private static SecMonConfig Bind(ConfigNode root, string baseDirectory, string dataDirectory, ConfigErrors errors,
+        Func<string, string?>? environment, IReadOnlyList<IFindingOutputFactory> factories)
+    {
+        var document = new ConfigSection(root, "", errors, environment);
+        var sensor = document.Section("sensor");
+        var name = sensor.Text("name");
+        sensor.Finish();
+
+        var data = document.Text("data") is { Length: > 0 } d ? System.IO.Path.Combine(baseDirectory, d) : null;
+        var rules = document.Strings("rules").Select(r => System.IO.Path.Combine(baseDirectory, r)).ToArray();
+
+        var outputsSection = document.Section("outputs");
+        var context = new OutputContext(data ?? dataDirectory, TimeProvider.System);
+        var sinks = new List<IFindingSink>();
+        foreach (var factory in factories)
+        {
+            sinks.AddRange(factory.Create(outputsSection, context));
+        }
+
+        outputsSection.Finish();
+        var names = new HashSet<string>(StringComparer.Ordinal) { "sqlite" };
+        foreach (var sink in sinks)
+        {
+            if (!names.Add(sink.Name))
+            {
+                errors.Add(outputsSection.Location, "outputs", $"two outputs are named '{sink.Name}'; give each a name of its own (its spool directory is spool/NAME)");
+            }
+        }
+
+        document.Finish();
+        return new SecMonConfig
+        {
+            Root = root,
+            SensorName = name,
+            DataDirectory = data,
+            RuleDirectories = rules,
+            Outputs = sinks,
+        };
+    }
+}
