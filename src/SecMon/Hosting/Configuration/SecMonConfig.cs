@@ -16,6 +16,7 @@ namespace SecMon.Hosting.Configuration;
 /// sensor:
 ///   name: gw-hall-3                 # observer.name of every finding (default: the host name)
 /// data: /var/lib/secmon             # data directory (default ./data; --data wins)
+/// store: sqlite                     # where findings search reads: sqlite (default) or elasticsearch
 /// rules: [/etc/secmon/rules.d]      # extra rule pack directories (the shipped rules/ are always loaded)
 /// outputs:
 ///   elasticsearch: { nodes: [https://es1:9200], api_key: ${SECMON_ES_API_KEY} }
@@ -39,6 +40,11 @@ internal sealed record SecMonConfig
 
     /// <summary><c>rules</c>: extra rule pack directories.</summary>
     public IReadOnlyList<string> RuleDirectories { get; init; } = [];
+
+    /// <summary><c>store</c>: where <c>secmon findings search|show|stats</c> (and the API) read findings:
+    /// <c>sqlite</c> (default, the data directory's store) or <c>elasticsearch</c> (the cluster of
+    /// <c>outputs.elasticsearch</c>, which then holds every sensor's findings). Devices and baselines stay in SQLite.</summary>
+    public string Store { get; init; } = "sqlite";
 
     /// <summary>The outputs made from <c>outputs.*</c> (besides the embedded store, which is always written).</summary>
     public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
@@ -108,6 +114,7 @@ internal sealed record SecMonConfig
         var data = document.Text("data") is { Length: > 0 } d ? System.IO.Path.Combine(baseDirectory, d) : null;
         var rules = document.Strings("rules").Select(r => System.IO.Path.Combine(baseDirectory, r)).ToArray();
 
+        var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
         var outputsSection = document.Section("outputs");
         var context = new OutputContext(data ?? dataDirectory, TimeProvider.System);
         var sinks = new List<IFindingSink>();
@@ -126,9 +133,15 @@ internal sealed record SecMonConfig
             }
         }
 
+        if (store == "elasticsearch" && !outputsSection.Has("elasticsearch"))
+        {
+            document.Error("store", "store: elasticsearch needs outputs.elasticsearch (the cluster to read from)");
+        }
+
         document.Finish();
         return new SecMonConfig
         {
+            Store = store,
             Root = root,
             SensorName = name,
             DataDirectory = data,
