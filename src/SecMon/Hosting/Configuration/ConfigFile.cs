@@ -5,7 +5,7 @@ using YamlDotNet.RepresentationModel;
 namespace SecMon.Hosting.Configuration;
 
 /// <summary>Reads a YAML configuration file into a <see cref="ConfigNode"/> tree with locations, reporting syntax
-/// errors, duplicate keys, anchors/aliases and non-text keys as located errors.</summary>
+/// errors (a key written twice among them), anchors/aliases and non-text keys as located errors.</summary>
 internal static class ConfigFile
 {
     /// <summary>Largest configuration file read (a configuration is a few kilobytes; this bounds a mistaken path).</summary>
@@ -59,7 +59,6 @@ internal static class ConfigFile
                 return ConfigNode.Sequence(sequence.Children.Select((c, i) => Convert(c, source, $"{path}[{i}]", errors)).ToArray(), location);
             case YamlMappingNode mapping:
                 var entries = new List<KeyValuePair<string, ConfigNode>>(mapping.Children.Count);
-                var seen = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var (keyNode, valueNode) in mapping.Children)
                 {
                     if (keyNode is not YamlScalarNode { Value: { Length: > 0 } key })
@@ -68,13 +67,8 @@ internal static class ConfigFile
                         continue;
                     }
 
+                    // YamlDotNet refuses a key written twice in one mapping (a syntax error above).
                     var childPath = path.Length == 0 ? key : $"{path}.{key}";
-                    if (!seen.Add(key))
-                    {
-                        errors.Add(Where(keyNode, source), childPath, "key written twice in the same mapping; keep one");
-                        continue;
-                    }
-
                     entries.Add(new(key, Convert(valueNode, source, childPath, errors)));
                 }
 
