@@ -20,8 +20,10 @@ public sealed class ConfigErrors
 {
     private readonly List<ConfigError> _items = [];
 
-    /// <summary>Errors and warnings in the order found.</summary>
-    public IReadOnlyList<ConfigError> Items => _items;
+    /// <summary>Errors and warnings in the order they are written in the file (then environment overrides).</summary>
+    public IReadOnlyList<ConfigError> Items =>
+        [.. _items.OrderBy(e => e.Location.Line == 0).ThenBy(e => e.Location.Source, StringComparer.Ordinal)
+            .ThenBy(e => e.Location.Line).ThenBy(e => e.Location.Column)];
 
     /// <summary>True when at least one item is an error (warnings do not count).</summary>
     public bool HasErrors => _items.Exists(e => !e.IsWarning);

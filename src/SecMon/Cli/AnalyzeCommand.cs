@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SecMon.Hosting;
+using SecMon.Hosting.Configuration;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Detection;
@@ -33,6 +34,7 @@ internal static class AnalyzeCommand
             HelpName = "DIR",
         };
         var detect = new DetectOptions();
+        var config = new ConfigOption();
         var command = new Command("analyze",
             "Analyse capture files: dissect MQTT (on any port) and TLS, write protocol events, run the rules.\n" +
             "Examples:\n" +
@@ -40,10 +42,12 @@ internal static class AnalyzeCommand
             "  secmon analyze day1.pcapng day2.pcapng --events events.jsonl\n" +
             "  secmon analyze capture.pcap --events - | jq 'select(.type==\"mqtt.connect\")'\n" +
             "  secmon analyze big.pcap --no-detect --events events.jsonl    dissect only (no rules, no store)\n" +
+            "  secmon analyze capture.pcap --config secmon.yml   also send findings to the outputs it configures\n" +
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
-            "64 options that do not go together, 66 a file could not be opened, 73 an output could not be written.")
+            "64 options that do not go together, 66 a file could not be opened, 73 an output could not be written (or a configured\n" +
+            "output missed findings: they wait in its spool, see 'secmon outputs status'), 78 errors in the configuration file.")
         {
-            files, events, data,
+            files, events, data, config.File,
         };
         foreach (var option in detect.All)
         {
@@ -54,17 +58,23 @@ internal static class AnalyzeCommand
         {
             var eventsPath = parse.GetValue(events);
             var d = detect.Read(parse, eventsPath);
-            return Task.FromResult(d is null ? ExitCodes.Usage : Run(parse.GetValue(files)!, eventsPath, d, parse.GetValue(data)!, ct));
+            if (d is null)
+            {
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            var settings = config.Load(parse, data, out var configExit);
+            return Task.FromResult(settings is null ? configExit : Run(parse.GetValue(files)!, eventsPath, d, settings, ct));
         });
         return command;
     }
 
-    private static int Run(string[] paths, string? eventsPath, DetectOptions.Values detect, string dataDir, CancellationToken ct)
+    private static int Run(string[] paths, string? eventsPath, DetectOptions.Values detect, SecMonConfig config, CancellationToken ct)
     {
         // Rules first: an invalid pack stops the run before any work, with every error listed. --no-detect is the
         // capture engine alone (what bench/ compares analyze with to show detection's cost): no rules, no store.
         RuleSet? rules = null;
-        if (!detect.NoDetect && (rules = DetectOptions.LoadRules(detect.RuleDirs, out var rulesExit)) is null)
+        if (!detect.NoDetect && (rules = DetectOptions.LoadRules([.. config.RuleDirectories, .. detect.RuleDirs], out var rulesExit)) is null)
         {
             return rulesExit;
         }
@@ -77,9 +87,10 @@ internal static class AnalyzeCommand
 
         var options = new SensorOptions
         {
-            DataDirectory = dataDir,
+            DataDirectory = config.DataDirectory,
             EventsPath = eventsPath,
             Rules = rules,
+            Outputs = rules is null ? [] : config.Outputs,
             Baselines = rules is not null && detect.Learning is { } l ? LearningOptions(l, paths) : null,
         };
         using var sensor = Sensor.Open(options, out var openExit);

@@ -42,6 +42,7 @@ internal static class CaptureCommand
             "findings are stored within a second regardless, and everything is saved when the capture stops.");
         var retention = RetentionOption();
         var detect = new DetectOptions();
+        var config = new ConfigOption();
         var command = new Command("capture",
             "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
             "Findings are stored in the data directory within a second of being made and printed as they come (one line each on\n" +
@@ -51,9 +52,10 @@ internal static class CaptureCommand
             "Examples:\n" +
             "  sudo secmon capture -i eth0 --bpf \"tcp port 1883 or tcp port 8883\"\n" +
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
-            "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl")
+            "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl\n" +
+            "  sudo secmon capture -i eth0 --config /etc/secmon/secmon.yml   findings also to Elasticsearch, webhooks, a log...")
         {
-            iface, bpf, events, duration, data, saveEvery, retention,
+            iface, bpf, events, duration, data, saveEvery, retention, config.File,
         };
         foreach (var option in detect.All)
         {
@@ -75,18 +77,25 @@ internal static class CaptureCommand
                 return Task.FromResult(ExitCodes.Usage);
             }
 
-            // Rules first: an invalid pack stops the capture before it opens the interface.
+            // The configuration and the rules first: an error in either stops the capture before it opens the interface.
+            var settings = config.Load(parse, data, out var configExit);
+            if (settings is null)
+            {
+                return Task.FromResult(configExit);
+            }
+
             RuleSet? rules = null;
-            if (!d.NoDetect && (rules = DetectOptions.LoadRules(d.RuleDirs, out var rulesExit)) is null)
+            if (!d.NoDetect && (rules = DetectOptions.LoadRules([.. settings.RuleDirectories, .. d.RuleDirs], out var rulesExit)) is null)
             {
                 return Task.FromResult(rulesExit);
             }
 
             var options = new SensorOptions
             {
-                DataDirectory = parse.GetValue(data)!,
+                DataDirectory = settings.DataDirectory,
                 EventsPath = eventsPath,
                 Rules = rules,
+                Outputs = rules is null ? [] : settings.Outputs,
                 Baselines = d.Learning?.ToOptions(),
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),

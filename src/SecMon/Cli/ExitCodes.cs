@@ -21,6 +21,8 @@ internal static class ExitCodes
     public const int TempFail = 75;
     /// <summary>Permission denied (capture needs CAP_NET_RAW or root).</summary>
     public const int NoPermission = 77;
+    /// <summary>The configuration file has errors (every one is listed on stderr; <c>secmon config check FILE</c>).</summary>
+    public const int Config = 78;
     /// <summary>Stopped by Ctrl+C or SIGTERM before the command could finish what it waited for (128 + SIGINT, as
     /// shells report it). Commands that stop cleanly on a signal (analyze, capture, serve) keep their own code.</summary>
     public const int Interrupted = 130;

@@ -102,5 +102,6 @@ internal static class SecMonCli
         DevicesCommand.Create(),
         BaselinesCommand.Create(),
         RulesCommand.Create(),
+        ConfigCommand.Create(),
     ];
 }

@@ -40,6 +40,7 @@ internal static class ServeCommand
         var saveEvery = CliHelpers.DurationOption("--save-every", "With --interface: how often devices and baselines are saved (default 1m).");
         var retention = CaptureCommand.RetentionOption();
         var detect = new DetectOptions();
+        var config = new ConfigOption();
         var cmd = new Command("serve",
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
             "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
@@ -48,7 +49,7 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning })
+        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning, config.File })
         {
             cmd.Options.Add(o);
         }
@@ -70,8 +71,14 @@ internal static class ServeCommand
                 return ExitCodes.Usage;
             }
 
+            var settings = config.Load(parse, opts.Data, out var configExit);
+            if (settings is null)
+            {
+                return configExit;
+            }
+
             SecMon.Detection.RuleSet? rules = null;
-            if (sensorInterface is not null && (rules = DetectOptions.LoadRules(sensor.RuleDirs, out var rulesExit)) is null)
+            if (sensorInterface is not null && (rules = DetectOptions.LoadRules([.. settings.RuleDirectories, .. sensor.RuleDirs], out var rulesExit)) is null)
             {
                 return rulesExit;
             }
@@ -113,7 +120,7 @@ internal static class ServeCommand
             {
                 server = await PkiServer.StartAsync(new PkiServerOptions
                 {
-                    Ca = opts.Read(parse),
+                    Ca = opts.Read(parse) with { DataDirectory = settings.DataDirectory },
                     Est = new EstOptions
                     {
                         RequireApproval = mode == "manual",
@@ -154,8 +161,9 @@ internal static class ServeCommand
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var sensorOptions = new SecMon.Hosting.SensorOptions
                 {
-                    DataDirectory = parse.GetValue(opts.Data)!,
+                    DataDirectory = settings.DataDirectory,
                     Rules = rules,
+                    Outputs = settings.Outputs,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                 };

@@ -15,7 +15,7 @@ namespace SecMon.Hosting.Configuration;
 /// <code>
 /// sensor:
 ///   name: gw-hall-3                 # observer.name of every finding (default: the host name)
-/// data: /var/lib/secmon             # data directory (default ./data; --data wins)
+/// data: /var/lib/secmon             # data directory (default ./data; --data wins; relative to this file)
 /// store: sqlite                     # where findings search reads: sqlite (default) or elasticsearch
 /// rules: [/etc/secmon/rules.d]      # extra rule pack directories (the shipped rules/ are always loaded)
 /// outputs:
@@ -35,8 +35,8 @@ internal sealed record SecMonConfig
     /// <summary><c>sensor.name</c>: the sensor's name in findings; null: the host name.</summary>
     public string? SensorName { get; init; }
 
-    /// <summary><c>data</c>: the data directory; null: the command's default (<c>--data</c>, else <c>./data</c>).</summary>
-    public string? DataDirectory { get; init; }
+    /// <summary>The data directory: <c>--data</c> when given, else <c>data</c> from the file, else <c>./data</c>.</summary>
+    public string DataDirectory { get; init; } = Hosting.DataDirectory.Default;
 
     /// <summary><c>rules</c>: extra rule pack directories.</summary>
     public IReadOnlyList<string> RuleDirectories { get; init; } = [];
@@ -53,10 +53,10 @@ internal sealed record SecMonConfig
     public static SecMonConfig Defaults { get; } = new() { Root = ConfigNode.Mapping([], new ConfigLocation("(defaults)", 0, 0)) };
 
     /// <summary>Reads and binds <paramref name="path"/>; null with <paramref name="errors"/> holding every error (and
-    /// warnings either way). <paramref name="exitCode"/>: 66 when the file cannot be read, 78 (EX_CONFIG) when it has
-    /// errors. <paramref name="dataDirectory"/> is the data directory outputs keep their state in when the file
-    /// names none.</summary>
-    public static SecMonConfig? Load(string path, string dataDirectory, ConfigErrors errors, out int exitCode,
+    /// warnings either way). <paramref name="exitCode"/>: 66 when the file cannot be read, 77 when it may not be, 78
+    /// (EX_CONFIG) when it has errors. <paramref name="dataDirectory"/>: the data directory given on the command line
+    /// (<c>--data</c>), which wins over the file's <c>data</c>; null when not given.</summary>
+    public static SecMonConfig? Load(string path, string? dataDirectory, ConfigErrors errors, out int exitCode,
         Func<string, string?>? environment = null, IReadOnlyList<IFindingOutputFactory>? outputs = null)
     {
         exitCode = 0;
@@ -103,7 +103,7 @@ internal sealed record SecMonConfig
         return config;
     }
 
-    private static SecMonConfig Bind(ConfigNode root, string baseDirectory, string dataDirectory, ConfigErrors errors,
+    private static SecMonConfig Bind(ConfigNode root, string baseDirectory, string? dataDirectory, ConfigErrors errors,
         Func<string, string?>? environment, IReadOnlyList<IFindingOutputFactory> factories)
     {
         var document = new ConfigSection(root, "", errors, environment);
@@ -111,12 +111,13 @@ internal sealed record SecMonConfig
         var name = sensor.Text("name");
         sensor.Finish();
 
-        var data = document.Text("data") is { Length: > 0 } d ? System.IO.Path.Combine(baseDirectory, d) : null;
+        var written = document.Text("data");
+        var data = dataDirectory ?? (written is { Length: > 0 } ? System.IO.Path.Combine(baseDirectory, written) : Hosting.DataDirectory.Default);
         var rules = document.Strings("rules").Select(r => System.IO.Path.Combine(baseDirectory, r)).ToArray();
 
         var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
         var outputsSection = document.Section("outputs");
-        var context = new OutputContext(data ?? dataDirectory, TimeProvider.System);
+        var context = new OutputContext(data, TimeProvider.System);
         var sinks = new List<IFindingSink>();
         foreach (var factory in factories)
         {

@@ -102,7 +102,7 @@ public sealed class ConfigSectionTests
         Assert.Null(o.Url("url", required: true));
         Assert.Null(o.Text("name", required: true));
 
-        Assert.Equal(["secmon.yml:2:7: out.url: required value is empty", "secmon.yml:2:3: out.name: required key is missing"],
+        Assert.Equal(["secmon.yml:2:3: out.name: required key is missing", "secmon.yml:2:7: out.url: required value is empty"],
             errors.Items.Select(e => e.ToString()));
     }
 

@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Text.Json;
+using SecMon.Core.Configuration;
+using SecMon.Hosting.Configuration;
+
+namespace SecMon.Cli;
+
+/// <summary><c>secmon config check FILE</c>: validates a configuration file without connecting anywhere.</summary>
+internal static class ConfigCommand
+{
+    /// <summary>Builds the <c>config</c> command group.</summary>
+    public static Command Create()
+    {
+        var command = new Command("config", "Validate SecMon's configuration file (the one --config FILE reads).");
+        command.Subcommands.Add(Check());
+        return command;
+    }
+
+    private static Command Check()
+    {
+        var file = new Argument<string>("FILE") { Description = "The YAML configuration file." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per problem on stdout: file, line, column, key, message, severity." };
+        var command = new Command("check",
+            "Read FILE as analyze, capture and serve would (environment overrides and ${NAME} secrets included) and list every\n" +
+            "problem with its location (file:line:column: key: what is wrong), without connecting to any output.\n" +
+            "Exit codes: 0 valid (warnings may be listed), 78 errors, 66 the file cannot be read, 77 it may not be.\n" +
+            "Examples:\n" +
+            "  secmon config check /etc/secmon/secmon.yml\n" +
+            "  SECMON_ES_API_KEY=... secmon config check secmon.yml --json | jq -r .message")
+        {
+            file, json,
+        };
+        command.SetAction(parse =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var path = parse.GetValue(file)!;
+            var errors = new ConfigErrors();
+            var config = SecMonConfig.Load(path, null, errors, out var exit);
+            if (parse.GetValue(json))
+            {
+                foreach (var item in errors.Items)
+                {
+                    using var buffer = new MemoryStream();
+                    using (var writer = new Utf8JsonWriter(buffer))
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("file", item.Location.Source);
+                        writer.WriteNumber("line", item.Location.Line);
+                        writer.WriteNumber("column", item.Location.Column);
+                        writer.WriteString("key", item.Path);
+                        writer.WriteString("message", item.Message);
+                        writer.WriteString("severity", item.IsWarning ? "warning" : "error");
+                        writer.WriteEndObject();
+                    }
+
+                    output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                }
+            }
+            else
+            {
+                ConfigOption.Report(errors, output);
+            }
+
+            if (config is null)
+            {
+                error.WriteLine("secmon: " + (exit == ExitCodes.Config
+                    ? $"{path}: {errors.ErrorCount} error(s), {errors.Items.Count - errors.ErrorCount} warning(s)"
+                    : $"{path}: cannot be checked"));
+                return exit;
+            }
+
+            var outputs = config.Outputs.Count == 0 ? "the embedded store only" : "sqlite, " + string.Join(", ", config.Outputs.Select(o => o.Name));
+            error.WriteLine($"secmon: {path}: valid ({errors.Items.Count} warning(s)); data {config.DataDirectory}; findings go to {outputs}; " +
+                $"search reads {config.Store}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
