@@ -24,11 +24,12 @@ public sealed record SpoolOptions
 /// de-duplicate on <c>event.id</c>). Delivered segments are deleted. Used from two threads: one appends, one reads and
 /// acknowledges.
 /// </summary>
-public sealed class FindingSpool : IDisposable
+public sealed partial class FindingSpool : IDisposable
 {
     private readonly SpoolOptions _options;
     private readonly Lock _gate = new();
     private FileStream? _writer;
+    private FileStream? _lock;
     private int _writeSegment;
     private int _readSegment;
     private long _readOffset;
@@ -55,14 +56,27 @@ public sealed class FindingSpool : IDisposable
         }
     }
 
-    /// <summary>Opens (or creates) the spool in <paramref name="directory"/>, resuming where the last run stopped.</summary>
-    /// <exception cref="IOException">The directory cannot be created or read, or the cursor file is damaged.</exception>
+    /// <summary>Opens (or creates) the spool in <paramref name="directory"/>, resuming where the last run stopped. One
+    /// process at a time holds a spool (an exclusive lock on its <c>lock</c> file): two would deliver and acknowledge
+    /// the same findings.</summary>
+    /// <exception cref="IOException">The directory cannot be created or read, the cursor file is damaged, or another
+    /// process holds the spool (<see cref="SpoolInUseException"/>).</exception>
     public static FindingSpool Open(string directory, SpoolOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         System.IO.Directory.CreateDirectory(directory);
         var spool = new FindingSpool(directory, options ?? new SpoolOptions());
-        spool.Load();
+        spool._lock = TakeLock(directory);
+        try
+        {
+            spool.Load();
+        }
+        catch
+        {
+            spool.Dispose();
+            throw;
+        }
+
         return spool;
     }
 
@@ -186,6 +200,8 @@ public sealed class FindingSpool : IDisposable
         {
             _writer?.Dispose();
             _writer = null;
+            _lock?.Dispose();
+            _lock = null;
         }
     }
 

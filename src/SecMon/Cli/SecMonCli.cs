@@ -103,5 +103,6 @@ internal static class SecMonCli
         BaselinesCommand.Create(),
         RulesCommand.Create(),
         ConfigCommand.Create(),
+        OutputsCommand.Create(),
     ];
 }

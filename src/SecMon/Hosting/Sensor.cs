@@ -67,9 +67,12 @@ internal sealed class Sensor : IDisposable
 
     // Outputs that can be slow or down go behind a durable spool in DATA/spool/NAME (the bound and drop policy are
     // SpoolOptions'); findings a run could not deliver go first on the next.
-    private static IFindingSink Spooled(IFindingSink output, string dataDirectory) => output.NeedsSpool
-        ? new SpooledSink(output, FindingSpool.Open(Path.Combine(dataDirectory, "spool", SpoolName(output.Name))))
+    internal static IFindingSink Spooled(IFindingSink output, string dataDirectory) => output.NeedsSpool
+        ? new SpooledSink(output, FindingSpool.Open(SpoolDirectory(dataDirectory, output.Name)))
         : output;
+
+    /// <summary>Where the output named <paramref name="name"/> keeps its spool: <c>DATA/spool/NAME</c>.</summary>
+    internal static string SpoolDirectory(string dataDirectory, string name) => Path.Combine(dataDirectory, "spool", SpoolName(name));
 
     private static string SpoolName(string name) =>
         string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')).TrimStart('.') is { Length: > 0 } n ? n : "output";
@@ -152,7 +155,7 @@ internal sealed class Sensor : IDisposable
             store?.Dispose();
             eventsOut?.Dispose();
             Error($"cannot open an output's spool in '{Path.Combine(options.DataDirectory, "spool")}': {ex.Message}");
-            exitCode = ExitCodes.CantCreate;
+            exitCode = ex is SpoolInUseException ? ExitCodes.TempFail : ExitCodes.CantCreate;
             return null;
         }
 
