@@ -91,6 +91,7 @@ internal static class AnalyzeCommand
             EventsPath = eventsPath,
             Rules = rules,
             Outputs = rules is null ? [] : config.Outputs,
+            Spool = config.Spool,
             Baselines = rules is not null && detect.Learning is { } l ? LearningOptions(l, paths) : null,
         };
         using var sensor = Sensor.Open(options, out var openExit);

@@ -96,6 +96,7 @@ internal static class CaptureCommand
                 EventsPath = eventsPath,
                 Rules = rules,
                 Outputs = rules is null ? [] : settings.Outputs,
+                Spool = settings.Spool,
                 Baselines = d.Learning?.ToOptions(),
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),

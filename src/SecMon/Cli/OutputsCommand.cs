@@ -186,7 +186,7 @@ internal static class OutputsCommand
                 try
                 {
                     var before = FindingSpool.Inspect(dir);
-                    using var spooled = new SpooledSink(output, FindingSpool.Open(dir));
+                    using var spooled = new SpooledSink(output, FindingSpool.Open(dir, settings.Spool));
                     using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     deadline.CancelAfter(limit);
                     try

@@ -164,6 +164,7 @@ internal static class ServeCommand
                     DataDirectory = settings.DataDirectory,
                     Rules = rules,
                     Outputs = settings.Outputs,
+                    Spool = settings.Spool,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                 };

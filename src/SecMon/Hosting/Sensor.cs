@@ -67,8 +67,8 @@ internal sealed class Sensor : IDisposable
 
     // Outputs that can be slow or down go behind a durable spool in DATA/spool/NAME (the bound and drop policy are
     // SpoolOptions'); findings a run could not deliver go first on the next.
-    internal static IFindingSink Spooled(IFindingSink output, string dataDirectory) => output.NeedsSpool
-        ? new SpooledSink(output, FindingSpool.Open(SpoolDirectory(dataDirectory, output.Name)))
+    internal static IFindingSink Spooled(IFindingSink output, string dataDirectory, SpoolOptions? spool = null) => output.NeedsSpool
+        ? new SpooledSink(output, FindingSpool.Open(SpoolDirectory(dataDirectory, output.Name), spool))
         : output;
 
     /// <summary>Where the output named <paramref name="name"/> keeps its spool: <c>DATA/spool/NAME</c>.</summary>
@@ -147,7 +147,7 @@ internal sealed class Sensor : IDisposable
         var outputs = new List<IFindingSink>();
         try
         {
-            outputs.AddRange(options.Rules is null ? [] : options.Outputs.Select(o => Spooled(o, options.DataDirectory)));
+            outputs.AddRange(options.Rules is null ? [] : options.Outputs.Select(o => Spooled(o, options.DataDirectory, options.Spool)));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

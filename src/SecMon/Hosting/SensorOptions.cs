@@ -3,6 +3,7 @@ using SecMon.Capture.Protocols;
 using SecMon.Core.Findings;
 using SecMon.Detection;
 using SecMon.Detection.Baselines;
+using SecMon.Findings.Spool;
 using SecMon.Hosting.Sinks;
 
 namespace SecMon.Hosting;
@@ -43,6 +44,9 @@ internal sealed record SensorOptions
 
     /// <summary>Finding outputs besides the embedded store (configured outputs; tests plug theirs in here).</summary>
     public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
+
+    /// <summary>The spool of each output that needs one; null: <see cref="SpoolOptions"/> defaults (256 MiB).</summary>
+    public SpoolOptions? Spool { get; init; }
 
     /// <summary>How finding outputs are run; null: <see cref="SinkRunOptions"/> defaults (live: a stalled output is
     /// waited for 1 second, not 30).</summary>

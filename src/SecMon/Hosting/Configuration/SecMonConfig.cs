@@ -1,5 +1,6 @@
 using SecMon.Core.Configuration;
 using SecMon.Core.Findings;
+using SecMon.Findings.Spool;
 using SecMon.Hosting.Sinks;
 
 namespace SecMon.Hosting.Configuration;
@@ -17,6 +18,7 @@ namespace SecMon.Hosting.Configuration;
 ///   name: gw-hall-3                 # observer.name of every finding (default: the host name)
 /// data: /var/lib/secmon             # data directory (default ./data; --data wins; relative to this file)
 /// store: sqlite                     # where findings search reads: sqlite (default) or elasticsearch
+/// spool: { max_size: 256MiB }       # the most each output's spool holds
 /// rules: [/etc/secmon/rules.d]      # extra rule pack directories (the shipped rules/ are always loaded)
 /// outputs:
 ///   elasticsearch: { nodes: [https://es1:9200], api_key: ${SECMON_ES_API_KEY} }
@@ -45,6 +47,10 @@ internal sealed record SecMonConfig
     /// <c>sqlite</c> (default, the data directory's store) or <c>elasticsearch</c> (the cluster of
     /// <c>outputs.elasticsearch</c>, which then holds every sensor's findings). Devices and baselines stay in SQLite.</summary>
     public string Store { get; init; } = "sqlite";
+
+    /// <summary><c>spool.max_size</c>: the most each output's spool holds (default 256 MiB); when full, the newest
+    /// findings are refused and counted.</summary>
+    public SpoolOptions Spool { get; init; } = new();
 
     /// <summary>The outputs made from <c>outputs.*</c> (besides the embedded store, which is always written).</summary>
     public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
@@ -116,6 +122,10 @@ internal sealed record SecMonConfig
         var rules = document.Strings("rules").Select(r => System.IO.Path.Combine(baseDirectory, r)).ToArray();
 
         var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
+        var spoolSection = document.Section("spool");
+        var spool = new SpoolOptions();
+        spool = spool with { MaxBytes = spoolSection.Size("max_size", spool.MaxBytes, min: 1L << 20) };
+        spoolSection.Finish();
         var outputsSection = document.Section("outputs");
         var context = new OutputContext(data, TimeProvider.System);
         var sinks = new List<IFindingSink>();
@@ -143,6 +153,7 @@ internal sealed record SecMonConfig
         return new SecMonConfig
         {
             Store = store,
+            Spool = spool,
             Root = root,
             SensorName = name,
             DataDirectory = data,

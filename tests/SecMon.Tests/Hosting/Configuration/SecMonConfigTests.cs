@@ -61,6 +61,7 @@ public sealed class SecMonConfigTests : IDisposable
               name: gw-hall-3
             data: state
             rules: [extra-rules]
+            spool: {max_size: 16MiB}
             outputs:
               toy:
                 - name: a
@@ -76,6 +77,7 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "state"), config.DataDirectory);
         Assert.Equal([Path.Combine(_dir, "extra-rules")], config.RuleDirectories);
         Assert.Equal("sqlite", config.Store);
+        Assert.Equal(16L << 20, config.Spool.MaxBytes);
         var sink = Assert.IsType<ToySink>(Assert.Single(config.Outputs));
         Assert.Equal(("toy-a", 3, Path.Combine(_dir, "state")), (sink.Name, sink.Level, sink.DataDirectory));
     }
@@ -103,6 +105,7 @@ public sealed class SecMonConfigTests : IDisposable
                   colour: red
               kafka: {brokers: [a]}
             extra: 1
+            spool: {max_size: 1KiB}
             """);
 
         Assert.Null(config);
@@ -115,7 +118,8 @@ public sealed class SecMonConfigTests : IDisposable
             "secmon.yml:6:14: outputs.toy[0].level: '9' is not a whole number from 1 to 5",
             "secmon.yml:8:15: outputs.toy[1].colour: unknown key (known here: enabled, level, name)",
             "secmon.yml:9:10: outputs.kafka: unknown key (known here: toy)",
-            "secmon.yml:10:8: extra: unknown key (known here: data, outputs, rules, sensor, store)",
+            "secmon.yml:10:8: extra: unknown key (known here: data, outputs, rules, sensor, spool, store)",
+            "secmon.yml:11:19: spool.max_size: '1KiB' is not a size of at least 1048576 bytes (write e.g. 512KiB, 100MiB, 1GiB)",
         ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
     }
 
