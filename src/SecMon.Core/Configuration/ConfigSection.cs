@@ -104,6 +104,23 @@ public sealed partial class ConfigSection
         return value;
     }
 
+    /// <summary>A file or directory path; a relative one is relative to the directory of the file it is written in
+    /// (from an environment variable: to the current directory). Nothing is checked on disk.</summary>
+    public string? FilePath(string key, bool required = false)
+    {
+        var text = ScalarText(key, required, false);
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        var written = Override(key) is null ? _node.Get(key)?.Location : null;
+        var baseDirectory = written is { Line: > 0 } w && System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(w.Source)) is { } d
+            ? d
+            : Directory.GetCurrentDirectory();
+        return System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, text));
+    }
+
     /// <summary>true or false (also yes/no, on/off).</summary>
     public bool Bool(string key, bool defaultValue)
     {

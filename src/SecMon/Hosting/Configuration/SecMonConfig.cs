@@ -117,9 +117,8 @@ internal sealed record SecMonConfig
         var name = sensor.Text("name");
         sensor.Finish();
 
-        var written = document.Text("data");
-        var data = dataDirectory ?? (written is { Length: > 0 } ? System.IO.Path.Combine(baseDirectory, written) : Hosting.DataDirectory.Default);
-        var rules = document.Strings("rules").Select(r => System.IO.Path.Combine(baseDirectory, r)).ToArray();
+        var data = document.FilePath("data") is { } written && dataDirectory is null ? written : dataDirectory ?? Hosting.DataDirectory.Default;
+        var rules = document.Strings("rules").Select(r => System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, r))).ToArray();
 
         var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
         var spoolSection = document.Section("spool");

@@ -154,6 +154,19 @@ public sealed class ConfigSectionTests
         Assert.Empty(errors.Items);
     }
 
+    [Fact]
+    public void FilePath_Relative_IsRelativeToTheFileItIsWrittenIn()
+    {
+        var errors = new ConfigErrors();
+        var root = ConfigFile.Parse("ca: certs/ca.pem\nabs: /etc/x.pem\n", "/etc/secmon/secmon.yml", errors)!;
+        var s = new ConfigSection(root, "", errors, _ => null);
+
+        Assert.Equal("/etc/secmon/certs/ca.pem", s.FilePath("ca"));
+        Assert.Equal("/etc/x.pem", s.FilePath("abs"));
+        Assert.Null(s.FilePath("absent"));
+        Assert.Empty(errors.Items);
+    }
+
     [Theory]
     [InlineData("outputs.elasticsearch.api_key", "SECMON_OUTPUTS__ELASTICSEARCH__API_KEY")]
     [InlineData("outputs.webhooks[2].secret", "SECMON_OUTPUTS__WEBHOOKS__2__SECRET")]
