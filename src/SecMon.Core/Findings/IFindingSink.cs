@@ -41,4 +41,16 @@ public readonly record struct SinkResult(int Stored, string? Error = null, bool 
 
     /// <summary>Failure with its reason.</summary>
     public static SinkResult Failed(string error, bool transient) => new(0, error, transient);
+
+    /// <summary>On success: findings of the batch the output refused for good, each with its reason (a webhook
+    /// receiver's 400, a document Elasticsearch cannot map, the last try of a retry schedule spent), while the rest
+    /// was delivered. A spooled output's refused findings go to its dead letters; empty by default.</summary>
+    public IReadOnlyList<RefusedFinding> Refused { get; init; } = [];
+
+    /// <summary>Success: <paramref name="stored"/> findings were new to the sink and <paramref name="refused"/> were
+    /// refused for good.</summary>
+    public static SinkResult Ok(int stored, IReadOnlyList<RefusedFinding> refused) => new(stored) { Refused = refused };
 }
+
+/// <summary>A finding an output refused for good, and why (one line, never a secret).</summary>
+public sealed record RefusedFinding(Finding Finding, string Reason);

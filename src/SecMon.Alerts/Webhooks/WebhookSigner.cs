@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace SecMon.Alerts.Webhooks;
+
+/// <summary>
+/// A Standard Webhooks symmetric secret: <c>whsec_</c> followed by the base64 of 24 to 64 random bytes
+/// (standard-webhooks.md, "Signature scheme": at least 24 bytes). The key bytes never leave this type in text:
+/// <see cref="ToString"/> says only that it is a secret.
+/// </summary>
+internal sealed class WebhookSecret
+{
+    /// <summary>The prefix that marks a serialized secret.</summary>
+    public const string Prefix = "whsec_";
+
+    private readonly byte[] _key;
+
+    private WebhookSecret(byte[] key) => _key = key;
+
+    /// <summary>Reads <paramref name="text"/>; on failure <paramref name="problem"/> says what is wrong without
+    /// repeating the value.</summary>
+    public static bool TryParse(string text, out WebhookSecret? secret, out string? problem)
+    {
+        secret = null;
+        problem = null;
+        var body = text.StartsWith(Prefix, StringComparison.Ordinal) ? text[Prefix.Length..] : null;
+        if (body is null)
+        {
+            problem = "not a Standard Webhooks secret: it must start with whsec_ (make one with: echo whsec_$(openssl rand -base64 32))";
+            return false;
+        }
+
+        var bytes = new byte[body.Length];
+        if (!Convert.TryFromBase64String(body, bytes, out var length))
+        {
+            problem = "not a Standard Webhooks secret: the part after whsec_ is not base64";
+            return false;
+        }
+
+        if (length is < 24 or > 64)
+        {
+            problem = string.Create(CultureInfo.InvariantCulture,
+                $"a Standard Webhooks secret holds 24 to 64 random bytes; this one holds {length} (make one with: echo whsec_$(openssl rand -base64 32))");
+            return false;
+        }
+
+        secret = new WebhookSecret(bytes[..length]);
+        return true;
+    }
+
+    /// <summary>HMAC-SHA256 of <paramref name="content"/> with this key.</summary>
+    public void Sign(ReadOnlySpan<byte> content, Span<byte> mac) => HMACSHA256.HashData(_key, content, mac);
+
+    /// <inheritdoc />
+    public override string ToString() => "whsec_(secret)";
+}
+
+/// <summary>
+/// Makes the <c>webhook-signature</c> header value: <c>v1,BASE64</c> per secret, space-separated, each an HMAC-SHA256
+/// over <c>{webhook-id}.{webhook-timestamp}.{body}</c> (standard-webhooks.md, "Signature scheme" and "Webhook headers").
+/// </summary>
+internal static class WebhookSigner
+{
+    /// <summary>The signature header for one delivery.</summary>
+    public static string Signature(IReadOnlyList<WebhookSecret> secrets, string id, long timestamp, ReadOnlySpan<byte> body)
+    {
+        // The id and the timestamp never hold a '.': event.id is hex and the timestamp digits, so the three parts of
+        // the signed content cannot be shifted into one another (the spec's warning about user-controlled ids).
+        var prefix = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{id}.{timestamp}."));
+        var content = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(content, 0);
+        body.CopyTo(content.AsSpan(prefix.Length));
+        var text = new StringBuilder(secrets.Count * 48);
+        Span<byte> mac = stackalloc byte[32];
+        foreach (var secret in secrets)
+        {
+            secret.Sign(content, mac);
+            if (text.Length > 0)
+            {
+                text.Append(' ');
+            }
+
+            text.Append("v1,").Append(Convert.ToBase64String(mac));
+        }
+
+        return text.ToString();
+    }
+}
