@@ -46,7 +46,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     private readonly List<RefusedFinding> _refused = [];
     private HttpClient? _http;
     private int _storedInBatch;
-    private string? _gone;
+    private volatile string? _gone;
     private long _delivered;
     private long _tries;
     private long _skipped;
@@ -216,8 +216,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
                 return false;
             case OutcomeKind.Gone:
                 _breaker.Success();
-                _gone = $"{Endpoint} answered 410 Gone at {_time.GetUtcNow():u}: it wants no more webhooks, so this endpoint is off until secmon restarts (fix or remove it, then 'secmon webhooks replay')";
-                Refuse(finding, _gone);
+                Refuse(finding, _gone!);
                 return false;
             case OutcomeKind.Permanent:
                 if (outcome.ReachedReceiver)
@@ -296,6 +295,11 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
 
     private async Task<Outcome> DeliverAsync(HttpClient http, Finding finding, CancellationToken cancellationToken)
     {
+        if (_gone is not null)
+        {
+            return new Outcome(OutcomeKind.Gone, null, null, false); // another request of this round was answered 410
+        }
+
         var body = AlertJson.Utf8(finding);
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
@@ -335,6 +339,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
             case >= 200 and < 300:
                 return new Outcome(OutcomeKind.Delivered, null, null, true);
             case 410:
+                _gone ??= $"{Endpoint} answered 410 Gone at {_time.GetUtcNow():u}: it wants no more webhooks, so this endpoint is off until secmon restarts (fix or remove it, then 'secmon webhooks replay')";
                 return new Outcome(OutcomeKind.Gone, null, null, true);
             case 408 or 429 or >= 500:
                 return Outcome.Transient($"{Endpoint} answered {status}", RetryAfter(response));
