@@ -352,6 +352,24 @@ public sealed class WebhookDeliveryTests : IDisposable
         Assert.DoesNotContain(Convert.ToBase64String(key), secret.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Deliver_Receiver429WithRetryAfter_NextTryWaitsAtLeastThatLong()
+    {
+        var secret = NewSecret();
+        await using var receiver = await WebhookReceiver.StartAsync(secret);
+        receiver.Behaviour = (_, attempt) => attempt == 1 ? Reply.TooMany : Reply.Ok;
+        receiver.Decorate = r => r.Headers.RetryAfter = "1";
+        var (spooled, _) = Spooled(Options(receiver.Url, secret), _dir); // schedule: 20 ms first
+        using (spooled)
+        {
+            Deliver(spooled, MakeFindings(1));
+        }
+
+        var tries = receiver.Deliveries.ToList();
+        Assert.Equal([Reply.TooMany, Reply.Ok], tries.Select(d => d.Reply));
+        Assert.True(tries[1].At - tries[0].At >= TimeSpan.FromMilliseconds(950), $"retried after {(tries[1].At - tries[0].At).TotalMilliseconds} ms");
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;
