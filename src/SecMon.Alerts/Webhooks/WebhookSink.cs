@@ -43,7 +43,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     private readonly CircuitBreaker _breaker;
     private readonly Dictionary<string, Attempts> _attempts = new(StringComparer.Ordinal);
     private readonly HashSet<string> _settled = new(StringComparer.Ordinal);
-    private readonly List<RefusedFinding> _refused = [];
+    private readonly List<RejectedFinding> _refused = [];
     private HttpClient? _http;
     private int _storedInBatch;
     private volatile string? _gone;
@@ -174,7 +174,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         }
 
         // The batch is done: every finding delivered, left out or refused.
-        var result = SinkResult.Ok(_storedInBatch, [.. _refused]);
+        var result = SinkResult.Partial(_storedInBatch, [.. _refused]);
         foreach (var f in findings)
         {
             _attempts.Remove(f.Id);
@@ -200,7 +200,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     private void Refuse(Finding finding, string reason)
     {
         _settled.Add(finding.Id);
-        _refused.Add(new RefusedFinding(finding, reason));
+        _refused.Add(new RejectedFinding(finding, reason));
     }
 
     // Records one try's outcome; true when the finding waits for another try.

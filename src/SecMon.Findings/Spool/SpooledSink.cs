@@ -9,8 +9,7 @@ namespace SecMon.Findings.Spool;
 /// sends them on, oldest first, acknowledging each batch only once the output confirmed it. Transient failures (the
 /// output down, 429, 5xx) are retried with growing delays (jitter, at most <see cref="SpoolDelivery.MaxRetryDelay"/>) for as long as
 /// the sink runs; a batch the output refuses for good goes to <c>dead-letters.jsonl</c> in the spool directory with the
-/// reason (to be replayed after a fix), as do the findings an output refused one by one (<see cref="SinkResult.Refused"/>),
-/// and delivery goes on. What is not delivered when the run ends stays in the spool
+/// reason (to be replayed after a fix) and delivery goes on. What is not delivered when the run ends stays in the spool
 /// and goes first on the next run. When the spool is full (<see cref="SpoolOptions.MaxBytes"/>) new findings are
 /// refused (a transient failure to the runner, which counts them once its tries are spent).
 /// </summary>
@@ -156,13 +155,15 @@ public sealed class SpooledSink : IFindingSink, IDisposable
 
             if (result.Succeeded)
             {
-                foreach (var refused in result.Refused.GroupBy(r => r.Reason, StringComparer.Ordinal))
+                // Refused items are written to the dead letters before the batch is acknowledged (a crash between
+                // the two sends the batch again: the delivered ones are de-duplicated, the refused ones refused again).
+                foreach (var rejected in result.Rejected)
                 {
-                    DeadLetter([.. refused.Select(r => r.Finding)], refused.Key);
+                    DeadLetter([rejected.Finding], rejected.Reason);
                 }
 
                 _spool.Acknowledge(batch);
-                Interlocked.Add(ref _delivered, batch.Findings.Count - result.Refused.Count);
+                Interlocked.Add(ref _delivered, batch.Findings.Count - result.Rejected.Count);
                 delay = _delivery.RetryDelay;
             }
             else if (result.Transient)

@@ -3,8 +3,8 @@ using SecMon.Findings.Spool;
 
 namespace SecMon.Findings.Tests.Spool;
 
-/// <summary>An output that delivers a batch but refuses some of its findings one by one (<see cref="SinkResult.Refused"/>).</summary>
-public sealed class SpooledSinkRefusedTests : IDisposable
+/// <summary>An output that delivers a batch but refuses some of its findings one by one (<see cref="SinkResult.Rejected"/>).</summary>
+public sealed class SpooledSinkRejectedTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "secmon-spool-refused-" + Guid.NewGuid().ToString("N"));
 
@@ -43,8 +43,8 @@ public sealed class SpooledSinkRefusedTests : IDisposable
 
         public SinkResult Write(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
         {
-            var refused = findings.Select(f => (f, why: refuse(f))).Where(x => x.why is not null).Select(x => new RefusedFinding(x.f, x.why!)).ToList();
-            return SinkResult.Ok(findings.Count - refused.Count, refused);
+            var refused = findings.Select(f => (f, why: refuse(f))).Where(x => x.why is not null).Select(x => new RejectedFinding(x.f, x.why!)).ToList();
+            return SinkResult.Partial(findings.Count - refused.Count, refused);
         }
 
         public void Complete(CancellationToken cancellationToken)
