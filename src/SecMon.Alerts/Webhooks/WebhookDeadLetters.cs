@@ -56,14 +56,19 @@ internal static class WebhookDeadLetters
     }
 
     /// <summary>Moves the dead letters of <paramref name="endpoint"/> that <paramref name="select"/> picks (and that hold
-    /// a finding) back into its spool, and removes them from <c>dead-letters.jsonl</c>. Returns how many moved. Run it
-    /// while no secmon run uses the data directory (a spool has one writer). A crash between the two steps leaves a
+    /// a finding) back into its spool, and removes them from <c>dead-letters.jsonl</c>. Returns how many moved. A spool
+    /// a running secmon holds is not touched (<see cref="SpoolInUseException"/>). A crash between the two steps leaves a
     /// finding in both: it is delivered again under the same webhook-id (receivers de-duplicate on it).</summary>
+    /// <exception cref="SpoolInUseException">A running secmon holds the spool.</exception>
     /// <exception cref="IOException">The spool or the dead letters cannot be written.</exception>
     public static int Replay(string dataDirectory, string endpoint, Func<DeadLetter, bool> select)
     {
         ArgumentNullException.ThrowIfNull(select);
         var dir = SpoolOf(dataDirectory, endpoint);
+
+        // Holding the spool (its lock) for the whole move: a running secmon that delivers this spool (and may add
+        // dead letters meanwhile) makes Open throw SpoolInUseException instead.
+        using var spool = FindingSpool.Open(dir);
         var letters = Read(dataDirectory, endpoint);
         var chosen = letters.Where(l => l.Finding is not null && select(l)).ToList();
         if (chosen.Count == 0)
@@ -77,12 +82,9 @@ internal static class WebhookDeadLetters
             findings.Add(FindingJson.Read(letter.Finding!.Value.GetRawText()));
         }
 
-        using (var spool = FindingSpool.Open(dir))
+        if (!spool.TryAppend(findings))
         {
-            if (!spool.TryAppend(findings))
-            {
-                throw new IOException($"the spool '{dir}' is full: deliver what it holds first (run secmon with the webhook configured)");
-            }
+            throw new IOException($"the spool '{dir}' is full: deliver what it holds first (secmon outputs flush)");
         }
 
         var path = Path.Combine(dir, "dead-letters.jsonl");

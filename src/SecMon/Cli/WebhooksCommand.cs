@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SecMon.Alerts.Webhooks;
+using SecMon.Findings.Spool;
 using SecMon.Findings.Summary;
 
 namespace SecMon.Cli;
@@ -116,8 +117,8 @@ internal static class WebhooksCommand
         var command = new Command("replay",
             "Move dead letters back into their endpoint's spool (DATA/spool/webhook-NAME/), to be delivered again, under their\n" +
             "same webhook-id, by the next secmon run that has the endpoint configured (analyze, capture or serve with --config).\n" +
-            "Nothing is sent by this command. Fix what the reason says first (the URL, the receiver, allow_addresses), and run it\n" +
-            "while no secmon run uses the data directory.\n" +
+            "Nothing is sent by this command ('secmon outputs flush' sends the spool now). Fix what the reason says first (the URL,\n" +
+            "the receiver, allow_addresses). A spool that a running secmon holds is left alone (exit 75: try again when it stops).\n" +
             "Examples:\n" +
             "  secmon webhooks replay                                  every dead letter of every endpoint\n" +
             "  secmon webhooks replay --endpoint soc --id 3f2a...9c    one finding")
@@ -158,6 +159,10 @@ internal static class WebhooksCommand
 
                     total += moved;
                 }
+            }
+            catch (SpoolInUseException ex)
+            {
+                return FindingsCommand.Fail(error, ExitCodes.TempFail, $"{ex.Message} ({total} replayed before it)");
             }
             catch (IOException ex)
             {
