@@ -25,8 +25,13 @@ internal sealed record WebhookOptions
     public required Uri Url { get; init; }
 
     /// <summary>Signing secrets, the current one first (<c>secret</c>, then <c>previous_secrets</c> during a key
-    /// rotation): each signs every delivery, so the header carries one <c>v1,</c> signature per secret. Required.</summary>
-    public required IReadOnlyList<WebhookSecret> Secrets { get; init; }
+    /// rotation): each signs every delivery, so the header carries one <c>v1,</c> signature per secret. Required unless
+    /// <see cref="SigningKeys"/> is set.</summary>
+    public IReadOnlyList<WebhookSecret> Secrets { get; init; } = [];
+
+    /// <summary>Ed25519 signing keys (<c>signing_key</c>, then <c>previous_signing_keys</c>): one asymmetric <c>v1a,</c>
+    /// signature each, after the <c>v1,</c> ones. Default none.</summary>
+    public IReadOnlyList<WebhookSigningKey> SigningKeys { get; init; } = [];
 
     /// <summary>Findings below this severity are not sent. Default low (every finding).</summary>
     public Severity MinSeverity { get; init; } = Severity.Low;

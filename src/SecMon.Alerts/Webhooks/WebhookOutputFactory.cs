@@ -17,6 +17,7 @@ namespace SecMon.Alerts.Webhooks;
 ///       url: https://soc.example.net/hooks/secmon
 ///       secret: ${SOC_WEBHOOK_SECRET}          # whsec_ + base64 of 24-64 random bytes
 ///       previous_secrets: [${SOC_WEBHOOK_OLD}]   # during a rotation: both sign
+///       signing_key: ${SOC_WEBHOOK_KEY}        # optional: whsk_ Ed25519 key, adds a v1a signature (or alone, without secret)
 ///       min_severity: high                     # low | medium | high | critical
 ///       rules: [mqtt.auth.*]                   # ids or globs
 ///       devices: []                            # device ids or globs
@@ -117,8 +118,34 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
             }
         }
 
+        var keys = new List<WebhookSigningKey>();
+        if (s.Secret("signing_key") is { } keyText)
+        {
+            if (WebhookSigningKey.TryParse(keyText, out var key, out var problem))
+            {
+                keys.Add(key!);
+            }
+            else
+            {
+                s.Error("signing_key", problem!);
+            }
+        }
+
+        var previousKeys = s.Strings("previous_signing_keys");
+        for (var i = 0; i < previousKeys.Count; i++)
+        {
+            if (WebhookSigningKey.TryParse(previousKeys[i], out var key, out var problem))
+            {
+                keys.Add(key!);
+            }
+            else
+            {
+                s.Error("previous_signing_keys", $"item {i + 1}: {problem}");
+            }
+        }
+
         var secrets = new List<WebhookSecret>();
-        if (s.Secret("secret", required: true) is { } secretText)
+        if (s.Secret("secret", required: !s.Has("signing_key")) is { } secretText)
         {
             if (WebhookSecret.TryParse(secretText, out var secret, out var problem))
             {
@@ -174,7 +201,7 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
         var failures = circuit.Number("failures", 5, 1, 1_000_000);
         var coolDown = circuit.Duration("cool_down", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
         circuit.Finish();
-        if (!enabled || name is null || url is null || secrets.Count == 0)
+        if (!enabled || name is null || url is null || secrets.Count + keys.Count == 0)
         {
             return null;
         }
@@ -184,6 +211,7 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
             Name = name,
             Url = url,
             Secrets = secrets,
+            SigningKeys = keys,
             MinSeverity = severity,
             Rules = rules,
             Devices = devices,

@@ -306,7 +306,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.TryAddWithoutValidation("webhook-id", finding.Id);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSigner.Signature(_options.Secrets, finding.Id, timestamp, body));
+        request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSigner.Signature(_options.Secrets, _options.SigningKeys, finding.Id, timestamp, body));
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);

@@ -370,6 +370,39 @@ public sealed class WebhookDeliveryTests : IDisposable
         Assert.True(tries[1].At - tries[0].At >= TimeSpan.FromMilliseconds(950), $"retried after {(tries[1].At - tries[0].At).TotalMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task Deliver_Ed25519SigningKeyBesideASecret_V1aSignatureVerifiesWithThePublicKeyAndV1StillFirst()
+    {
+        var secret = NewSecret();
+        var seed = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        Assert.True(WebhookSigningKey.TryParse("whsk_" + Convert.ToBase64String(seed), out var key, out var problem), problem);
+        await using var receiver = await WebhookReceiver.StartAsync(secret);
+        var (spooled, _) = Spooled(Options(receiver.Url, secret) with { SigningKeys = [key!] }, _dir);
+        using (spooled)
+        {
+            Deliver(spooled, MakeFindings(10));
+        }
+
+        var deliveries = receiver.Deliveries.ToList();
+        Assert.Equal(10, deliveries.Count);
+        Assert.All(deliveries, d =>
+        {
+            Assert.Matches("^v1,[A-Za-z0-9+/=]{44} v1a,[A-Za-z0-9+/=]{88}$", d.Signature);
+            Assert.True(d.VerifiedBySecret[0]);
+        });
+        var (verified, failures) = await receiver.VerifyWithNode("verify-v1a.mjs", "WEBHOOK_PUBLIC_KEY", key!.PublicKey);
+        Assert.Empty(failures);
+        Assert.Equal(10, verified.Count);
+        var (symmetric, symmetricFailures) = await receiver.VerifyWithNode(secret);
+        Assert.Empty(symmetricFailures);
+        Assert.Equal(10, symmetric.Count);
+
+        // Another key's public half verifies none: the verifier does check.
+        Assert.True(WebhookSigningKey.TryParse("whsk_" + Convert.ToBase64String(new byte[32]), out var other, out _));
+        var (_, otherFailures) = await receiver.VerifyWithNode("verify-v1a.mjs", "WEBHOOK_PUBLIC_KEY", other!.PublicKey);
+        Assert.Equal(10, otherFailures.Count);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

@@ -126,6 +126,28 @@ public sealed class WebhookOutputFactoryTests
         Assert.Empty(none.Items);
     }
 
+    [Fact]
+    public void Create_SigningKeyOnly_AcceptedAndABadKeyLocatedWithoutRepeatingIt()
+    {
+        var key = "whsk_" + Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        var (sinks, errors) = Create(new Dictionary<string, string> { ["K"] = key, ["BAD"] = "whsk_AAAA" },
+            Endpoint(2, ("name", S("soc", 3)), ("url", S("https://a.example/", 4)), ("signing_key", S("${K}", 5))),
+            Endpoint(6, ("name", S("two", 7)), ("url", S("https://b.example/", 8)), ("signing_key", S("${BAD}", 9))));
+
+        Assert.Empty(sinks);
+        var error = Assert.Single(errors.Items);
+        Assert.StartsWith("secmon.yaml:9:", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("outputs.webhooks[1].signing_key: not a Standard Webhooks signing key", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("AAAA", error.ToString(), StringComparison.Ordinal);
+
+        (sinks, errors) = Create(new Dictionary<string, string> { ["K"] = key },
+            Endpoint(2, ("name", S("soc", 3)), ("url", S("https://a.example/", 4)), ("signing_key", S("${K}", 5))));
+        Assert.Empty(errors.Items);
+        var options = ((WebhookSink)Assert.Single(sinks)).Options;
+        Assert.Empty(options.Secrets);
+        Assert.StartsWith("whpk_", Assert.Single(options.SigningKeys).PublicKey, StringComparison.Ordinal);
+    }
+
     private static void AssertError(List<string> errors, string location, string path, string message) =>
         Assert.Contains(errors, e => e.StartsWith(location, StringComparison.Ordinal) && e.Contains(path + ": ", StringComparison.Ordinal)
             && e.Contains(message, StringComparison.Ordinal));

@@ -84,7 +84,12 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     /// <summary>Runs tests/node/verify.mjs (npm standardwebhooks) over every recorded request with
     /// <paramref name="secret"/>; returns the ids it verified and the failures.</summary>
-    public async Task<(List<string> Verified, List<string> Failures)> VerifyWithNode(string secret)
+    public async Task<(List<string> Verified, List<string> Failures)> VerifyWithNode(string secret) =>
+        await VerifyWithNode("verify.mjs", "WEBHOOK_SECRET", secret);
+
+    /// <summary>Runs tests/node/<paramref name="script"/> over every recorded request with <paramref name="key"/> in the
+    /// environment variable <paramref name="variable"/>.</summary>
+    public async Task<(List<string> Verified, List<string> Failures)> VerifyWithNode(string script, string variable, string key)
     {
         var dir = Path.Combine(RepoPaths.Root, "tests", "node");
         Assert.True(Directory.Exists(Path.Combine(dir, "node_modules", "standardwebhooks")),
@@ -100,11 +105,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 },
                 body = d.Body,
             })));
-            var start = new ProcessStartInfo("node", ["verify.mjs", file])
+            var start = new ProcessStartInfo("node", [script, file])
             {
                 WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true,
             };
-            start.Environment["WEBHOOK_SECRET"] = secret;
+            start.Environment[variable] = key;
             using var node = Process.Start(start)!;
             var stdout = node.StandardOutput.ReadToEndAsync();
             var stderr = node.StandardError.ReadToEndAsync();
@@ -126,7 +131,7 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 }
             }
 
-            Assert.True(node.ExitCode is 0 or 1, $"node verify.mjs exited {node.ExitCode}: {await stderr}");
+            Assert.True(node.ExitCode is 0 or 1, $"node {script} exited {node.ExitCode}: {await stderr}");
             return (verified, failures);
         }
         finally
