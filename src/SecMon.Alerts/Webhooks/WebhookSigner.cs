@@ -81,7 +81,7 @@ internal sealed class WebhookSigningKey
     {
         key = null;
         problem = "not a Standard Webhooks signing key: expected whsk_ followed by the base64 of a 32-byte Ed25519 private key " +
-            "(make one with: echo whsk_$(openssl genpkey -algorithm ed25519 -outform DER | tail -c 32 | base64))";
+            "(make one with: openssl genpkey -algorithm ed25519 -out key.pem; echo whsk_$(openssl pkey -in key.pem -outform DER | tail -c 32 | base64))";
         if (!text.StartsWith(Prefix, StringComparison.Ordinal))
         {
             return false;
