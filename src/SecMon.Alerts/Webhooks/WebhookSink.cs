@@ -194,6 +194,13 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     /// <inheritdoc />
     public void Dispose() => _http?.Dispose();
 
+    // A span in the one duration grammar, rounded for reading: whole seconds from a second on, else milliseconds.
+    private static string Human(TimeSpan span)
+    {
+        var micros = Math.Max(0, span.Ticks / 10);
+        return Core.Durations.Format(micros >= 1_000_000 ? micros - (micros % 1_000_000) : micros - (micros % 1_000));
+    }
+
     private static bool IsHeaderSafe(string id) =>
         id.Length is > 0 and <= 256 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
@@ -243,7 +250,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         if (a.Tries > schedule.Count)
         {
             Refuse(finding, string.Create(CultureInfo.InvariantCulture,
-                $"gave up after {a.Tries} tries over {Core.Durations.Format((long)((now - a.First).Ticks / 10))}: {outcome.Error}"));
+                $"gave up after {a.Tries} tries over {Human(now - a.First)}: {outcome.Error}"));
             return false;
         }
 
@@ -308,8 +315,8 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSigner.Signature(_options.Secrets, _options.SigningKeys, finding.Id, timestamp, body));
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
+        using var expiry = new CancellationTokenSource(_options.Timeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         Interlocked.Increment(ref _tries);
         try
         {
@@ -318,7 +325,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Outcome.Transient($"{Endpoint} gave no answer within {Core.Durations.Format((long)(_options.Timeout.Ticks / 10))}", null);
+            return Outcome.Transient($"{Endpoint} gave no answer within {Human(_options.Timeout)}", null);
         }
         catch (HttpRequestException ex) when (Refusal(ex) is { } refused)
         {
