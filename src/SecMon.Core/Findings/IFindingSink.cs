@@ -36,9 +36,22 @@ public readonly record struct SinkResult(int Stored, string? Error = null, bool 
     /// <summary>True when the batch was delivered.</summary>
     public bool Succeeded => Error is null;
 
+    /// <summary>For a delivered batch: the findings the output refused for good, each with its reason (an
+    /// Elasticsearch mapping error on one document); the rest of the batch was delivered. Behind the spool they go
+    /// to its dead letters. Empty by default.</summary>
+    public IReadOnlyList<RejectedFinding> Rejected { get; init; } = [];
+
     /// <summary>Success: <paramref name="stored"/> findings were new to the sink.</summary>
     public static SinkResult Ok(int stored) => new(stored);
+
+    /// <summary>The batch was delivered except <paramref name="rejected"/>, which the output refused for good.</summary>
+    public static SinkResult Partial(int stored, IReadOnlyList<RejectedFinding> rejected) => new(stored) { Rejected = rejected };
 
     /// <summary>Failure with its reason.</summary>
     public static SinkResult Failed(string error, bool transient) => new(0, error, transient);
 }
+
+/// <summary>A finding an output refused for good, with the output's reason (one line, no secrets).</summary>
+/// <param name="Finding">The finding.</param>
+/// <param name="Reason">Why (e.g. <c>400 document_parsing_exception: failed to parse field [source.ip] of type [ip]</c>).</param>
+public sealed record RejectedFinding(Finding Finding, string Reason);

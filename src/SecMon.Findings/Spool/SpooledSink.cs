@@ -155,8 +155,15 @@ public sealed class SpooledSink : IFindingSink, IDisposable
 
             if (result.Succeeded)
             {
+                // Refused items are written to the dead letters before the batch is acknowledged (a crash between
+                // the two sends the batch again: the delivered ones are de-duplicated, the refused ones refused again).
+                foreach (var rejected in result.Rejected)
+                {
+                    DeadLetter([rejected.Finding], rejected.Reason);
+                }
+
                 _spool.Acknowledge(batch);
-                Interlocked.Add(ref _delivered, batch.Findings.Count);
+                Interlocked.Add(ref _delivered, batch.Findings.Count - result.Rejected.Count);
                 delay = _delivery.RetryDelay;
             }
             else if (result.Transient)

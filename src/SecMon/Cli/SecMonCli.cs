@@ -104,5 +104,6 @@ internal static class SecMonCli
         RulesCommand.Create(),
         ConfigCommand.Create(),
         OutputsCommand.Create(),
+        WebhooksCommand.Create(),
     ];
 }

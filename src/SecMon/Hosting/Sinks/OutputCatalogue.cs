@@ -11,5 +11,6 @@ internal static class OutputCatalogue
     /// <summary>Every shipped output.</summary>
     public static IReadOnlyList<IFindingOutputFactory> Shipped { get; } =
     [
+        new SecMon.Alerts.Webhooks.WebhookOutputFactory(),
     ];
 }
