@@ -303,7 +303,24 @@ internal sealed class Sensor : IDisposable
             Console.Error.WriteLine($"  findings    {N(Detection.Tally.Total)} ({N(stored.Stored)} new in {_store!.DatabasePath}); devices {N(Detection.Inventory.Count)}");
             foreach (var runner in _outputs.Runners.Skip(1))
             {
-                Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Delivered)} of {N(runner.Received)} findings delivered");
+                if (runner.Sink is SpooledSink spooled)
+                {
+                    // Behind a spool the runner's count is what the spool accepted; what the output took (this run's
+                    // findings and any left from earlier runs) and refused for good is the spool's.
+                    Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Received)} findings this run; {N(spooled.Delivered)} delivered" +
+                        (spooled.DeadLettered > 0 ? $", {N(spooled.DeadLettered)} refused for good" : "") +
+                        (spooled.PendingBytes > 0 ? $", {N(spooled.PendingBytes)} bytes wait in the spool" : ""));
+                    if (spooled.DeadLettered > 0)
+                    {
+                        Error($"{runner.Name}: {N(spooled.DeadLettered)} finding(s) refused for good, kept with the reasons in " +
+                            $"{Path.Combine(SpoolDirectory(_options.DataDirectory, runner.Name), FindingSpool.DeadLetterFile)} ('secmon outputs status'; webhooks: 'secmon webhooks list-dead|replay')");
+                        code = ExitCodes.CantCreate;
+                    }
+                }
+                else
+                {
+                    Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Delivered)} of {N(runner.Received)} findings delivered");
+                }
             }
 
             if (Detection.LearningHint(_options.DataDirectory == DataDirectory.Default ? "" : $" --data {_options.DataDirectory}") is { } hint)
