@@ -110,7 +110,8 @@ internal sealed class MessageTemplate
             var value = resolve(p);
             var portFollows = i + 2 < Parts.Count && Parts[i + 1].Literal == ":" &&
                 Parts[i + 2].Placeholder?.EndsWith(".port", StringComparison.Ordinal) == true;
-            if (portFollows && p.Field?.Kind == Core.Events.FieldKind.Ip && value.Contains(':', StringComparison.Ordinal))
+            var isIp = p.Field?.Kind == Core.Events.FieldKind.Ip || p.Placeholder is "client.ip" or "server.ip";
+            if (portFollows && isIp && value.Contains(':', StringComparison.Ordinal))
             {
                 sb.Append('[').Append(value).Append(']');
             }
