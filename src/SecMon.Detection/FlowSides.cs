@@ -18,8 +18,10 @@ internal static class FlowSides
     /// <summary>The port on <paramref name="side"/> of an event's flow.</summary>
     internal static int PortOf(FlowContext flow, DeviceSide side) => UseSource(flow, side) ? flow.SourcePort : flow.DestinationPort;
 
-    /// <summary>The MAC on <paramref name="side"/> of an event's flow, when the link layer carried one.</summary>
-    internal static string? MacOf(FlowContext flow, DeviceSide side) => UseSource(flow, side) ? flow.SourceMac : flow.DestinationMac;
+    /// <summary>The MAC on <paramref name="side"/> of an event's flow when it names a device (not the loopback's zeros,
+    /// not broadcast or multicast: <see cref="MacAddress.IsUsable"/>), in ECS form; null otherwise.</summary>
+    internal static string? MacOf(FlowContext flow, DeviceSide side) =>
+        MacAddress.TryParse(UseSource(flow, side) ? flow.SourceMac : flow.DestinationMac, out var mac) && mac.IsUsable ? mac.ToString() : null;
 
     private static bool UseSource(FlowContext flow, DeviceSide side) => side switch
     {
