@@ -32,10 +32,21 @@ public sealed record SensorIdentity
     public static string SecMonVersion { get; } = ReadVersion();
 
     /// <summary>The default identity: this host's name as name and host name, an id derived from it, SecMon's version.</summary>
-    public static SensorIdentity ForThisHost()
+    public static SensorIdentity ForThisHost() => ForThisHost(null, null);
+
+    /// <summary>This host's identity with the configured <paramref name="name"/> (<c>sensor.name</c>; null: the host
+    /// name) and <paramref name="id"/> (a configured or persisted id; null: derived from the host name, so renaming the
+    /// sensor keeps its id).</summary>
+    public static SensorIdentity ForThisHost(string? name, string? id)
     {
         var host = HostName();
-        return new SensorIdentity { Name = host, Hostname = host, Id = StableId(host), Version = SecMonVersion };
+        return new SensorIdentity
+        {
+            Name = string.IsNullOrWhiteSpace(name) ? host : name,
+            Hostname = host,
+            Id = string.IsNullOrWhiteSpace(id) ? StableId(host) : id,
+            Version = SecMonVersion,
+        };
     }
 
     /// <summary>A stable id derived from <paramref name="seed"/> (a host name, a configured name): 32 hex digits of

@@ -113,6 +113,9 @@ public sealed class FindingTests
         Assert.Matches("^[0-9a-f]{32}$", a.Id);
         Assert.NotEqual(SensorIdentity.StableId("sensor-a"), SensorIdentity.StableId("sensor-b"));
         Assert.DoesNotContain('+', a.Version!);
+        var named = SensorIdentity.ForThisHost("gw-hall-3", null);
+        Assert.Equal(("gw-hall-3", a.Hostname, a.Id), (named.Name, named.Hostname, named.Id)); // a rename keeps the id
+        Assert.Equal("given-id", SensorIdentity.ForThisHost(null, "given-id").Id);
     }
 
     [Fact]
