@@ -90,7 +90,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             RuleReference = rule.References.Count > 0 ? rule.References[0] : null,
             RuleCategory = rule.RuleCategory,
             Severity = t.Severity,
-            RiskScore = RiskScore(t.Severity),
+            RiskScore = RiskScore(rule, t.Severity),
             Category = rule.Category,
             EventType = rule.EventType,
             Message = Message(t),
@@ -128,9 +128,14 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         };
     }
 
-    /// <summary>ECS <c>event.risk_score</c> from the severity: the values Kibana maps to its four severities (21 low,
-    /// 47 medium, 73 high, 99 critical), which are SecMon's <c>event.severity</c> numbers.</summary>
-    public static double RiskScore(Severity severity) => Math.Clamp((int)severity, 0, 100);
+    /// <summary>ECS <c>event.risk_score</c>: the rule's <c>risk_score</c> at its own severity, else the severity's number (the
+    /// values Kibana maps to its four severities: 21 low, 47 medium, 73 high, 99 critical, SecMon's
+    /// <c>event.severity</c>); an escalated finding never scores below its raised severity's number.</summary>
+    public static double RiskScore(RuleDefinition rule, Severity severity)
+    {
+        var bySeverity = Math.Clamp((int)severity, 0, 100);
+        return rule.RiskScore is not { } own ? bySeverity : severity > rule.Severity ? Math.Max(own, bySeverity) : own;
+    }
 
     private FieldValue Read(Trigger t, FieldRef field) => Read(t, field.Name, field.IsSession);
 

@@ -13,7 +13,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
 {
     private static readonly string[] RuleKeys =
     [
-        "id", "name", "description", "severity", "version", "category", "type", "rule_category", "references", "technique",
+        "id", "name", "description", "severity", "risk_score", "version", "category", "type", "rule_category", "references", "technique",
         "events", "where", "message", "device", "aggregate", "threshold", "sequence", "namespace", "baseline",
         "escalate", "examples", "enabled",
     ];
@@ -54,6 +54,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
         var category = ParseCategories(m);
         var eventType = ParseEventTypes(m, category);
         var ruleCategory = m.OptionalText("rule_category");
+        var riskScore = m.OptionalInteger("risk_score", 0, 100);
         var references = ParseReferences(m);
         var technique = ParseTechnique(m);
         var device = ParseSide(m.Get("device"), m.What) ?? DeviceSide.Client;
@@ -132,6 +133,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             Category = category,
             EventType = eventType,
             RuleCategory = ruleCategory,
+            RiskScore = (int?)riskScore,
             References = references,
             Technique = technique,
             Events = events,

@@ -118,6 +118,9 @@ internal sealed record RuleDefinition
     public IReadOnlyList<string> Category { get; init; } = ["network"];
     public IReadOnlyList<string> EventType { get; init; } = ["info"];
     public string? RuleCategory { get; init; }
+
+    /// <summary><c>risk_score</c> (0-100): <c>event.risk_score</c> at the rule's own severity; null: the severity's number.</summary>
+    public int? RiskScore { get; init; }
     public IReadOnlyList<string> References { get; init; } = [];
     public TechniqueRef? Technique { get; init; }
     public required IReadOnlyList<string> Events { get; init; }

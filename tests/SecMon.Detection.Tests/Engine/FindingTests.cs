@@ -102,6 +102,20 @@ public sealed class FindingTests
         Assert.Null(f.SourceFile);
     }
 
+    [Theory]
+    [InlineData("", "medium", 47)]                 // the severity's number
+    [InlineData("    risk_score: 30", "medium", 30)] // the rule's own score
+    [InlineData("    risk_score: 30\n    escalate: [{where: {mqtt.username: u}, severity: critical}]", "critical", 99)] // raised: never below
+    public void Create_RiskScore_FromSeverityOrTheRule(string body, string severity, double expected)
+    {
+        var rules = Load(OneRule("mqtt.connect", body));
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(), T0, 1, user: "u")]));
+
+        Assert.Equal(severity, f.Severity.ToString().ToLowerInvariant());
+        Assert.Equal(expected, f.RiskScore);
+    }
+
     [Fact]
     public void SensorIdentity_ForThisHost_StableIdFromTheHostName()
     {

@@ -98,6 +98,7 @@ public sealed class RulePackLoaderTests
     [InlineData("type: [connection]\n    category: [authentication]", "ECS does not expect event.type 'connection'")]
     [InlineData("type: [allowed]\n    category: [network, authentication]", "ECS does not expect event.type 'allowed' with category 'authentication'")]
     [InlineData("technique: {id: X123}", "must look like T0859")]
+    [InlineData("risk_score: 101", "risk_score")]
     [InlineData("technique: {id: T0859, tactic: Credential Access}", "'Credential Access' is not a tactic of MITRE ATT&CK for ICS")]
     [InlineData("technique: {id: T1110.001, tactic: Inhibit Response Function}", "is not a tactic of MITRE ATT&CK (technique T1110.001)")]
     [InlineData("technique: {id: T0859, tactic: Lateral Movement, tactic_id: TA0008}", "tactic 'Lateral Movement' of MITRE ATT&CK for ICS is TA0109, not TA0008")]
