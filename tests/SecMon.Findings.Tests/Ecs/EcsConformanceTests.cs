@@ -298,6 +298,9 @@ public sealed class FindingFieldsTests
         var reserved = EcsDefinitions.Written.Concat(EcsDefinitions.Custom).Where(f => f.Reserved is not null).ToDictionary(f => f.Name, f => f.Reserved!);
         Assert.Equal(reserved.OrderBy(p => p.Key), FindingFields.Reserved.OrderBy(p => p.Key));
         Assert.Contains("event.ingested", FindingFields.Reserved.Keys);
+        // Mappings are generated from it: a leaf cannot also be an object (mqtt.will and mqtt.will.topic).
+        var names = FindingFields.All.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(names, n => names.Any(m => m.StartsWith(n + ".", StringComparison.Ordinal)));
         // The fields the Elasticsearch output and Kibana rely on are defined with their ECS types.
         var byName = FindingFields.All.ToDictionary(f => f.Name);
         Assert.Equal(("date", false), (byName["@timestamp"].Type, byName["@timestamp"].IsArray));
