@@ -51,7 +51,7 @@ public sealed class DetectionEngine
         Baselines = baselines ?? new BaselineModel();
         _suppressions = [.. rules.Suppressions];
         Stats = new DetectionStats([.. _suppressions.Select(s => s.Name)]);
-        _sink = new FindingSink(new FindingFactory(rules.SessionSlots), Stats);
+        _sink = new FindingSink(new FindingFactory(rules.SessionSlots, _options), Stats);
         _flows = rules.SessionSlots.Count > 0 ? new FlowMemory(rules.SessionSlots.Count, _options.MaxFlows) : null;
         _runtimes = [.. rules.Definitions.Select(CreateRuntime)];
         for (var i = 0; i < _runtimes.Length; i++)

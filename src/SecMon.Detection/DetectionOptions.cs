@@ -1,3 +1,5 @@
+using SecMon.Core.Findings;
+
 namespace SecMon.Detection;
 
 /// <summary>Bounds of the detection engine's state. Defaults suit a sensor watching a site's IoT network.</summary>
@@ -10,6 +12,15 @@ public sealed record DetectionOptions
     /// <summary>Most flows whose <c>session.</c> values are remembered; the least recently active are forgotten.
     /// Default 65,536.</summary>
     public int MaxFlows { get; init; } = 65_536;
+
+    /// <summary>The sensor named in every finding (<c>observer.*</c>, <c>agent.id</c>). Default (null):
+    /// <see cref="SensorIdentity.ForThisHost"/>, the host name with an id derived from it. The host sets the configured
+    /// name and id here.</summary>
+    public SensorIdentity? Sensor { get; init; }
+
+    /// <summary>True when events come from a live interface: the flow's capture source is then written as
+    /// <c>observer.ingress.interface.name</c>; false (the default) writes it as the analysed file, <c>log.file.path</c>.</summary>
+    public bool LiveCapture { get; init; }
 }
 
 /// <summary>

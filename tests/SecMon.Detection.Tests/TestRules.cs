@@ -13,6 +13,14 @@ internal static class TestRules
 
     public const long Second = 1_000_000;
 
+    /// <summary>A finding's message after its rule name ("&lt;rule name&gt;: &lt;subject&gt;"), checking that it starts with it.</summary>
+    public static string Subject(Finding f)
+    {
+        var prefix = f.RuleName + ": ";
+        Assert.StartsWith(prefix, f.Message, StringComparison.Ordinal);
+        return f.Message[prefix.Length..];
+    }
+
     public static RuleSet Load(string yaml)
     {
         var r = RulePackLoader.LoadTexts([("test.yaml", yaml)], FakeSchemas.Catalogue);

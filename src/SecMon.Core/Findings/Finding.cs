@@ -4,6 +4,9 @@ namespace SecMon.Core.Findings;
 /// A finding: one ECS alert document (DESIGN.md "The spine"). The typed properties are the ECS fields every
 /// finding has; <see cref="Evidence"/> holds the protocol evidence under the protocol's own field set
 /// (<c>mqtt.client_id</c>, <c>tls.version</c>) as flat dotted names. Never a password or a payload.
+/// <c>Source*</c> is always the client that opened the exchange and <c>Destination*</c> the server (ECS
+/// <c>source.*</c>/<c>destination.*</c>, repeated as <c>client.*</c>/<c>server.*</c>), whichever way the triggering
+/// packet went: a finding about a CONNACK still names the device that connected as its source.
 /// </summary>
 public sealed record Finding
 {
@@ -38,13 +41,21 @@ public sealed record Finding
     /// <summary>ECS <c>event.category</c> (allowed values: network, authentication, intrusion_detection...).</summary>
     public IReadOnlyList<string> Category { get; init; } = ["network"];
 
-    /// <summary>ECS <c>event.type</c> (allowed values: info, denied, allowed, access, connection...).</summary>
+    /// <summary>ECS <c>event.type</c>: values ECS expects with every one of <see cref="Category"/>.</summary>
     public IReadOnlyList<string> EventType { get; init; } = ["info"];
 
-    /// <summary>ECS <c>message</c>: one human sentence naming the device and what it did.</summary>
+    /// <summary>ECS <c>event.risk_score</c> (0-100); null writes none.</summary>
+    public double? RiskScore { get; init; }
+
+    /// <summary>ECS <c>rule.category</c>: what kind of weakness or attack the rule detects.</summary>
+    public string? RuleCategory { get; init; }
+
+    /// <summary>ECS <c>message</c>: the rule's name, a colon and a short subject ("MQTT wildcard subscription: client
+    /// 'dash' at 10.0.0.5 subscribed to [#] on broker 10.0.0.1:1883"). Kibana's External Alerts rule names each alert
+    /// by it, so it starts with the rule name.</summary>
     public required string Message { get; init; }
 
-    /// <summary>ECS <c>source.ip</c>.</summary>
+    /// <summary>ECS <c>source.ip</c> (and <c>client.ip</c>): the client's address.</summary>
     public string? SourceIp { get; init; }
 
     /// <summary>ECS <c>source.port</c>.</summary>
@@ -53,11 +64,14 @@ public sealed record Finding
     /// <summary>ECS <c>source.mac</c>.</summary>
     public string? SourceMac { get; init; }
 
-    /// <summary>ECS <c>destination.ip</c>.</summary>
+    /// <summary>ECS <c>destination.ip</c> (and <c>server.ip</c>): the server's address.</summary>
     public string? DestinationIp { get; init; }
 
     /// <summary>ECS <c>destination.port</c>.</summary>
     public int? DestinationPort { get; init; }
+
+    /// <summary>ECS <c>destination.mac</c>.</summary>
+    public string? DestinationMac { get; init; }
 
     /// <summary>ECS <c>network.transport</c>.</summary>
     public string? Transport { get; init; }
@@ -74,15 +88,52 @@ public sealed record Finding
     /// <summary>ECS <c>device.id</c>: the device the finding is about (MAC where seen, else IP).</summary>
     public string? DeviceId { get; init; }
 
-    /// <summary>ECS <c>observer.name</c>: the sensor (host name) or the analysed file.</summary>
+    /// <summary>ECS <c>host.ip</c>: the device's address.</summary>
+    public string? DeviceIp { get; init; }
+
+    /// <summary>ECS <c>host.mac</c>: the device's MAC, when the link layer carried one.</summary>
+    public string? DeviceMac { get; init; }
+
+    /// <summary>ECS <c>user.name</c>: the user the session logged in as (never a password).</summary>
+    public string? UserName { get; init; }
+
+    /// <summary>ECS <c>observer.name</c> (and <c>agent.name</c>): the sensor's name (<see cref="SensorIdentity.Name"/>).</summary>
     public string? ObserverName { get; init; }
 
-    /// <summary>ECS <c>threat.technique.id</c> (MITRE ATT&amp;CK for ICS, e.g. <c>T0859</c>), with framework
-    /// <c>MITRE ATT&amp;CK</c>.</summary>
+    /// <summary>ECS <c>observer.hostname</c>.</summary>
+    public string? ObserverHostname { get; init; }
+
+    /// <summary>ECS <c>agent.id</c>: the sensor's stable id (ECS has no <c>observer.id</c>).</summary>
+    public string? ObserverId { get; init; }
+
+    /// <summary>ECS <c>observer.version</c> (and <c>agent.version</c>): SecMon's version.</summary>
+    public string? ObserverVersion { get; init; }
+
+    /// <summary>ECS <c>observer.ip</c>: the sensor's addresses, when configured.</summary>
+    public IReadOnlyList<string> ObserverIps { get; init; } = [];
+
+    /// <summary>ECS <c>log.file.path</c>: the capture file the finding was read from (<c>secmon analyze</c>).</summary>
+    public string? SourceFile { get; init; }
+
+    /// <summary>ECS <c>observer.ingress.interface.name</c>: the interface the traffic was captured on (live capture).</summary>
+    public string? CaptureInterface { get; init; }
+
+    /// <summary>ECS <c>threat.framework</c>: <c>MITRE ATT&amp;CK for ICS</c> for T08xx ids, <c>MITRE ATT&amp;CK</c> for
+    /// Enterprise ids (T1110.001).</summary>
+    public string? ThreatFramework { get; init; }
+
+    /// <summary>ECS <c>threat.technique.id</c>: a technique id (<c>T0859</c>), or a sub-technique's id
+    /// (<c>T1110.001</c>; written as technique <c>T1110</c> with <c>threat.technique.subtechnique.id</c>).</summary>
     public string? ThreatTechniqueId { get; init; }
 
-    /// <summary>ECS <c>threat.technique.name</c>.</summary>
+    /// <summary>ECS <c>threat.technique.name</c> (of a sub-technique: written as <c>threat.technique.subtechnique.name</c>).</summary>
     public string? ThreatTechniqueName { get; init; }
+
+    /// <summary>The parent technique's name of a sub-technique (ECS <c>threat.technique.name</c>), e.g. Brute Force.</summary>
+    public string? ThreatParentTechniqueName { get; init; }
+
+    /// <summary>ECS <c>threat.tactic.id</c> (<c>TA0109</c> for ICS, <c>TA0006</c> for Enterprise).</summary>
+    public string? ThreatTacticId { get; init; }
 
     /// <summary>ECS <c>threat.tactic.name</c>.</summary>
     public string? ThreatTacticName { get; init; }

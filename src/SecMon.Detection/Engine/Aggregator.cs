@@ -151,7 +151,7 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         {
             if (g.Collected[i].Count > 0 && FindingFactory.IsEvidenceSafe(spec.Collect[i].BaseName))
             {
-                t.Extra.Add(new(spec.Collect[i].BaseName, Typed(g.Collected[i])));
+                t.Extra.Add(new(FindingFactory.CollectedName(spec.Collect[i]), Typed(g.Collected[i])));
             }
         }
     }

@@ -4,6 +4,7 @@ using System.Text;
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Findings;
+using SecMon.Core.Flows;
 using SecMon.Detection.Model;
 
 namespace SecMon.Detection.Engine;
@@ -12,8 +13,12 @@ namespace SecMon.Detection.Engine;
 /// Turns triggers into ECS findings: deterministic id, rule metadata, addresses, device, technique, a message
 /// from the rule's template and the protocol evidence (never a password, a secret hash or a payload).
 /// </summary>
-internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlots)
+internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlots, DetectionOptions? options = null)
 {
+    private static readonly Lazy<SensorIdentity> ThisHost = new(SensorIdentity.ForThisHost);
+    private readonly SensorIdentity _sensor = options?.Sensor ?? ThisHost.Value;
+    private readonly bool _live = options?.LiveCapture ?? false;
+
     private const int MaxTextLength = 512;
     private const int MaxMessageValueLength = 128;
     private const int MaxListItems = 32;
@@ -55,6 +60,11 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         return !secret || AllowedLastSegments.Contains(segments[^1]);
     }
 
+    /// <summary>The evidence name of an aggregate's collected values of <paramref name="field"/>: the field's own name
+    /// when it is a list (<c>mqtt.topic_filters</c>), else its plural (<c>mqtt.client_id</c> → <c>mqtt.client_ids</c>),
+    /// so a field keeps one JSON type in every finding.</summary>
+    public static string CollectedName(FieldRef field) => field.IsList ? field.BaseName : field.BaseName + "s";
+
     public Finding Create(Trigger t)
     {
         var rule = t.Rule.Definition;
@@ -62,6 +72,12 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         var flow = e.Flow;
         var evidence = Evidence(t);
         var users = RelatedUsers(t);
+        var technique = rule.Technique;
+
+        // source.* is the client that opened the exchange, destination.* the server, whichever way the triggering
+        // packet went (a CONNACK goes from the broker to the client): a search by the device's address finds it.
+        var toServer = flow.Direction == FlowDirection.ToServer;
+        var deviceIp = FlowSides.IpOf(flow, rule.Device);
         return new Finding
         {
             Id = FindingId(t.FirstOfWindow ? rule.Id + FirstOfWindowIdSuffix : rule.Id, t.AnchorFlowId, t.AnchorMicros, t.AnchorPacket),
@@ -72,29 +88,53 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             Ruleset = rule.Pack.Name,
             RuleVersion = rule.Version,
             RuleReference = rule.References.Count > 0 ? rule.References[0] : null,
+            RuleCategory = rule.RuleCategory,
             Severity = t.Severity,
+            RiskScore = RiskScore(rule, t.Severity),
             Category = rule.Category,
             EventType = rule.EventType,
             Message = Message(t),
-            SourceIp = flow.SourceIp,
-            SourcePort = flow.SourcePort,
-            SourceMac = flow.SourceMac,
-            DestinationIp = flow.DestinationIp,
-            DestinationPort = flow.DestinationPort,
+            SourceIp = toServer ? flow.SourceIp : flow.DestinationIp,
+            SourcePort = toServer ? flow.SourcePort : flow.DestinationPort,
+            SourceMac = toServer ? flow.SourceMac : flow.DestinationMac,
+            DestinationIp = toServer ? flow.DestinationIp : flow.SourceIp,
+            DestinationPort = toServer ? flow.DestinationPort : flow.SourcePort,
+            DestinationMac = toServer ? flow.DestinationMac : flow.SourceMac,
             Transport = flow.Transport,
             Protocol = e.Schema.Protocol,
             CommunityId = flow.CommunityId,
             FlowId = t.AnchorFlowId,
             DeviceId = FlowSides.DeviceOf(flow, rule.Device),
-            ObserverName = flow.Observer,
-            ThreatTechniqueId = rule.Technique?.Id,
-            ThreatTechniqueName = rule.Technique?.Name,
-            ThreatTacticName = rule.Technique?.Tactic,
+            DeviceIp = deviceIp,
+            DeviceMac = FlowSides.MacOf(flow, rule.Device),
+            UserName = users.Count > 0 ? users[0] : null,
+            ObserverName = _sensor.Name,
+            ObserverHostname = _sensor.Hostname,
+            ObserverId = _sensor.Id,
+            ObserverVersion = _sensor.Version,
+            ObserverIps = _sensor.Ips,
+            SourceFile = _live ? null : flow.Observer,
+            CaptureInterface = _live ? flow.Observer : null,
+            ThreatFramework = technique?.Framework,
+            ThreatTechniqueId = technique?.Id,
+            ThreatTechniqueName = technique?.Name,
+            ThreatParentTechniqueName = technique?.Parent,
+            ThreatTacticId = technique?.TacticId,
+            ThreatTacticName = technique?.Tactic,
             RelatedIp = flow.SourceIp == flow.DestinationIp ? [flow.SourceIp] : [flow.SourceIp, flow.DestinationIp],
             RelatedUser = users,
             EventCount = t.Count,
             Evidence = evidence,
         };
+    }
+
+    /// <summary>ECS <c>event.risk_score</c>: the rule's <c>risk_score</c> at its own severity, else the severity's number (the
+    /// values Kibana maps to its four severities: 21 low, 47 medium, 73 high, 99 critical, SecMon's
+    /// <c>event.severity</c>); an escalated finding never scores below its raised severity's number.</summary>
+    public static double RiskScore(RuleDefinition rule, Severity severity)
+    {
+        var bySeverity = Math.Clamp((int)severity, 0, 100);
+        return rule.RiskScore is not { } own ? bySeverity : severity > rule.Severity ? Math.Max(own, bySeverity) : own;
     }
 
     private FieldValue Read(Trigger t, FieldRef field) => Read(t, field.Name, field.IsSession);
@@ -110,10 +150,12 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         return t.Subject.Schema.TryGetField(name, out var f) ? f.Read(t.Subject) : FieldValue.Missing;
     }
 
+    // "<rule name>: <subject>": Kibana's External Alerts rule names each alert by its message, so every alert of a rule
+    // starts the same way (sortable, groupable by prefix) and says whom it is about after the colon.
     private string Message(Trigger t)
     {
         var rule = t.Rule.Definition;
-        return rule.Message.Render(p =>
+        return rule.Name + ": " + rule.Message.Render(p =>
         {
             if (p.Field is { } f)
             {
@@ -138,6 +180,10 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
                 "peers" => (t.Peers ?? 0).ToString(CultureInfo.InvariantCulture),
                 "rule.id" => rule.Id,
                 "rule.name" => rule.Name,
+                "client.ip" => FlowSides.IpOf(t.Subject.Flow, DeviceSide.Client),
+                "client.port" => FlowSides.PortOf(t.Subject.Flow, DeviceSide.Client).ToString(CultureInfo.InvariantCulture),
+                "server.ip" => FlowSides.IpOf(t.Subject.Flow, DeviceSide.Server),
+                "server.port" => FlowSides.PortOf(t.Subject.Flow, DeviceSide.Server).ToString(CultureInfo.InvariantCulture),
                 _ => "",
             };
         });
@@ -152,9 +198,11 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             return null;
         }
 
+        var collected = t.Rule.Definition.Aggregate!.Collect.First(c => c.BaseName == baseName);
+        var name = CollectedName(collected);
         foreach (var (key, value) in t.Extra)
         {
-            if (key == baseName && value is System.Collections.IList { Count: > 1 } list)
+            if (key == name && value is System.Collections.IList { Count: > 1 } list)
             {
                 var text = string.Join(", ", list.Cast<object>().Select(o => Convert.ToString(o, CultureInfo.InvariantCulture)));
                 var isList = t.Subject.Schema.TryGetField(baseName, out var field) && field.Kind is FieldKind.StringList or FieldKind.NumberList;

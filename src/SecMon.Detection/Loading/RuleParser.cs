@@ -13,7 +13,7 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
 {
     private static readonly string[] RuleKeys =
     [
-        "id", "name", "description", "severity", "version", "category", "type", "references", "technique",
+        "id", "name", "description", "severity", "risk_score", "version", "category", "type", "rule_category", "references", "technique",
         "events", "where", "message", "device", "aggregate", "threshold", "sequence", "namespace", "baseline",
         "escalate", "examples", "enabled",
     ];
@@ -53,6 +53,8 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
         var version = m.OptionalText("version") ?? "1";
         var category = ParseCategories(m);
         var eventType = ParseEventTypes(m, category);
+        var ruleCategory = m.OptionalText("rule_category");
+        var riskScore = m.OptionalInteger("risk_score", 0, 100);
         var references = ParseReferences(m);
         var technique = ParseTechnique(m);
         var device = ParseSide(m.Get("device"), m.What) ?? DeviceSide.Client;
@@ -130,6 +132,8 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             Version = version,
             Category = category,
             EventType = eventType,
+            RuleCategory = ruleCategory,
+            RiskScore = (int?)riskScore,
             References = references,
             Technique = technique,
             Events = events,
@@ -261,10 +265,13 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             {
                 ctx.Error(node, $"{m.What}: '{t}' is not an ECS event.type{Suggestions.DidYouMean(t, EcsVocabulary.Types)}; allowed: {string.Join(", ", EcsVocabulary.Types.Order(StringComparer.Ordinal))}.");
             }
-            else if (!categories.Any(c => EcsVocabulary.Categories.TryGetValue(c, out var types) && types.Contains(t)))
+            else if (categories.FirstOrDefault(c => EcsVocabulary.Categories.TryGetValue(c, out var types) && !types.Contains(t)) is { } c)
             {
-                var expected = categories.SelectMany(c => EcsVocabulary.Categories.TryGetValue(c, out var types) ? types : []).Distinct();
-                ctx.Error(node, $"{m.What}: ECS does not expect event.type '{t}' with category {string.Join("/", categories)}; expected: {string.Join(", ", expected)}.");
+                // ECS lists the event types expected with each category (ecs_flat.yml expected_event_types); a type must
+                // fit every category of the finding: 'allowed' fits network but not authentication (start, end, info).
+                var expected = categories.Select(x => EcsVocabulary.Categories.TryGetValue(x, out var types) ? types : [])
+                    .Aggregate((a, b) => [.. a.Intersect(b)]);
+                ctx.Error(node, $"{m.What}: ECS does not expect event.type '{t}' with category '{c}'; types expected with every one of {string.Join("/", categories)}: {(expected.Length == 0 ? "none" : string.Join(", ", expected))}.");
             }
         }
 
@@ -295,11 +302,11 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
 
         if (node is not YamlMappingNode map)
         {
-            ctx.Error(node, $"{m.What}: technique is a mapping: {{id: T0859, name: Valid Accounts, tactic: Persistence}}.");
+            ctx.Error(node, $"{m.What}: technique is a mapping: {{id: T0859, name: Valid Accounts, tactic: Lateral Movement}}.");
             return null;
         }
 
-        var t = new MappingReader(ctx, map, $"{m.What} technique", ["id", "name", "tactic"]);
+        var t = new MappingReader(ctx, map, $"{m.What} technique", ["id", "name", "tactic", "tactic_id", "parent"]);
         var id = t.RequiredText("id", "a MITRE ATT&CK technique id such as T0859");
         if (id is not null && !TechniquePattern().IsMatch(id))
         {
@@ -307,7 +314,42 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
             return null;
         }
 
-        return id is null ? null : new TechniqueRef(id, t.OptionalText("name"), t.OptionalText("tactic"));
+        if (id is null)
+        {
+            return null;
+        }
+
+        // T08xx ids are ATT&CK for ICS, the others Enterprise: their tactics differ (Lateral Movement is TA0109 in ICS,
+        // TA0008 in Enterprise), so the tactic is checked against the technique's own framework.
+        var framework = MitreAttack.FrameworkOf(id);
+        var tactic = t.OptionalText("tactic");
+        var tacticId = t.OptionalText("tactic_id");
+        var known = MitreAttack.Tactics(framework);
+        if (tactic is not null && MitreAttack.TacticId(framework, tactic) is not { } expected)
+        {
+            ctx.Error(t.Get("tactic"), $"{m.What}: '{tactic}' is not a tactic of {framework} (technique {id}){Suggestions.DidYouMean(tactic, known.Keys)}; tactics: {string.Join(", ", known.Keys)}.");
+        }
+        else if (tactic is not null && tacticId is not null && tacticId != MitreAttack.TacticId(framework, tactic))
+        {
+            ctx.Error(t.Get("tactic_id"), $"{m.What}: tactic '{tactic}' of {framework} is {MitreAttack.TacticId(framework, tactic)}, not {tacticId}.");
+        }
+        else if (tactic is null && tacticId is not null)
+        {
+            ctx.Error(t.Get("tactic_id"), $"{m.What}: give the tactic's name with its id: tactic: <name>.");
+        }
+
+        var parent = t.OptionalText("parent");
+        if (parent is not null && !id.Contains('.', StringComparison.Ordinal))
+        {
+            ctx.Error(t.Get("parent"), $"{m.What}: 'parent' names the technique of a sub-technique (T1110.001: Brute Force); {id} is not a sub-technique.");
+        }
+
+        return new TechniqueRef(id, t.OptionalText("name"), tactic)
+        {
+            Framework = framework,
+            TacticId = tactic is null ? null : MitreAttack.TacticId(framework, tactic),
+            Parent = parent,
+        };
     }
 
     /// <summary>Parses a device side word.</summary>

@@ -5,7 +5,9 @@ namespace SecMon.Detection.Model;
 /// <summary>
 /// A finding's <c>message</c>: text with <c>{placeholders}</c> naming event fields (<c>{mqtt.client_id}</c>,
 /// <c>{session.mqtt.username}</c>) or values the detector computed (<c>{count}</c>, <c>{distinct}</c>,
-/// <c>{window}</c>, <c>{device.id}</c>, <c>{value}</c>, <c>{peers}</c>). <c>{{</c> and <c>}}</c> are literal braces.
+/// <c>{window}</c>, <c>{device.id}</c>, <c>{value}</c>, <c>{peers}</c>, and the flow's ends whichever way the event
+/// went: <c>{client.ip}</c>, <c>{client.port}</c>, <c>{server.ip}</c>, <c>{server.port}</c>). <c>{{</c> and <c>}}</c>
+/// are literal braces. The finding's message is the rule's name, a colon and this text.
 /// </summary>
 internal sealed class MessageTemplate
 {
@@ -13,6 +15,7 @@ internal sealed class MessageTemplate
     public static IReadOnlySet<string> Specials { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "count", "distinct", "window", "device.id", "device", "value", "peers", "rule.id", "rule.name",
+        "client.ip", "client.port", "server.ip", "server.port",
     };
 
     private MessageTemplate(IReadOnlyList<Part> parts) => Parts = parts;
@@ -107,7 +110,8 @@ internal sealed class MessageTemplate
             var value = resolve(p);
             var portFollows = i + 2 < Parts.Count && Parts[i + 1].Literal == ":" &&
                 Parts[i + 2].Placeholder?.EndsWith(".port", StringComparison.Ordinal) == true;
-            if (portFollows && p.Field?.Kind == Core.Events.FieldKind.Ip && value.Contains(':', StringComparison.Ordinal))
+            var isIp = p.Field?.Kind == Core.Events.FieldKind.Ip || p.Placeholder is "client.ip" or "server.ip";
+            if (portFollows && isIp && value.Contains(':', StringComparison.Ordinal))
             {
                 sb.Append('[').Append(value).Append(']');
             }

@@ -26,8 +26,18 @@ internal readonly record struct SourceLocation(string File, int Line, int Column
 /// <summary>A rule pack's header: <c>rule.ruleset</c> is its name.</summary>
 internal sealed record PackInfo(string Name, string File, string? Version, string? Description);
 
-/// <summary>A MITRE ATT&amp;CK technique a rule maps to.</summary>
-internal sealed record TechniqueRef(string Id, string? Name, string? Tactic);
+/// <summary>A MITRE ATT&amp;CK technique a rule maps to, in its framework (ICS for T08xx ids, Enterprise otherwise).</summary>
+internal sealed record TechniqueRef(string Id, string? Name, string? Tactic)
+{
+    /// <summary><see cref="MitreAttack.Ics"/> or <see cref="MitreAttack.Enterprise"/>.</summary>
+    public string Framework { get; init; } = MitreAttack.FrameworkOf(Id);
+
+    /// <summary>The tactic's id in <see cref="Framework"/> (TA0109, TA0006), when the tactic is named.</summary>
+    public string? TacticId { get; init; }
+
+    /// <summary>The parent technique's name of a sub-technique (T1110.001: Brute Force).</summary>
+    public string? Parent { get; init; }
+}
 
 /// <summary>A severity override when a condition holds on the event the finding is about.</summary>
 internal sealed record Escalation(Cond Where, Severity Severity);
@@ -107,6 +117,10 @@ internal sealed record RuleDefinition
     public string Version { get; init; } = "1";
     public IReadOnlyList<string> Category { get; init; } = ["network"];
     public IReadOnlyList<string> EventType { get; init; } = ["info"];
+    public string? RuleCategory { get; init; }
+
+    /// <summary><c>risk_score</c> (0-100): <c>event.risk_score</c> at the rule's own severity; null: the severity's number.</summary>
+    public int? RiskScore { get; init; }
     public IReadOnlyList<string> References { get; init; } = [];
     public TechniqueRef? Technique { get; init; }
     public required IReadOnlyList<string> Events { get; init; }

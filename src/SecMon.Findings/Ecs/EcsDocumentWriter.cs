@@ -30,7 +30,8 @@ internal sealed class EcsDocumentWriter : IDisposable
     // Top-level objects the typed properties own, in output order. Evidence under "ecs." and "threat." is refused:
     // those objects hold nested typed objects (threat.technique) that evidence cannot be merged into.
     private static readonly string[] Sections =
-        ["ecs", "event", "rule", "source", "destination", "network", "observer", "device", "threat", "related", "flow", "secmon"];
+        ["ecs", "event", "rule", "source", "destination", "client", "server", "network", "observer", "agent", "log", "device", "host",
+         "user", "threat", "related", "flow", "secmon"];
 
     private readonly Utf8JsonWriter _writer = new(Stream.Null, WriterOptions);
     private readonly List<string> _names = [];          // names written at each open level, innermost last
@@ -45,7 +46,7 @@ internal sealed class EcsDocumentWriter : IDisposable
     public void Dispose() => _writer.Dispose();
 
     /// <summary>Writes <paramref name="f"/> to <paramref name="output"/>; dropped evidence keys go to <paramref name="dropped"/>.</summary>
-    public void Write(Finding f, IBufferWriter<byte> output, List<string>? dropped)
+    public void Write(Finding f, IBufferWriter<byte> output, List<string>? dropped, DateTimeOffset? ingested = null)
     {
         _dropped = dropped;
         _writer.Reset(output);
@@ -72,9 +73,22 @@ internal sealed class EcsDocumentWriter : IDisposable
         List("category", f.Category);
         List("type", f.EventType);
         Num("severity", (int)f.Severity);
+        if (f.RiskScore is { } risk && double.IsFinite(risk))
+        {
+            Typed("risk_score");
+            _writer.WriteNumber("risk_score", risk);
+        }
+
         Str("id", f.Id);
         Str("dataset", FindingJson.Dataset);
         Str("module", FindingJson.Module);
+        if (ingested is { } at)
+        {
+            // Only when the caller asks (an output at the time it sends): it would make the document depend on when
+            // it was written.
+            Str("ingested", Time.FormatMicros(Time.ToUnixMicros(at)));
+        }
+
         EvidenceIn("event");
         Close();
 
@@ -82,6 +96,7 @@ internal sealed class EcsDocumentWriter : IDisposable
         Str("id", f.RuleId);
         Str("name", f.RuleName);
         Str("description", f.RuleDescription);
+        Str("category", f.RuleCategory);
         Str("ruleset", f.Ruleset);
         Str("version", f.RuleVersion);
         Str("reference", f.RuleReference);
@@ -91,24 +106,12 @@ internal sealed class EcsDocumentWriter : IDisposable
         Typed("message");
         w.WriteString("message", JsonStrings.Clean(f.Message));
 
-        if (f.SourceIp is not null || f.SourcePort is not null || f.SourceMac is not null || HasEvidenceIn("source"))
-        {
-            Open("source");
-            Str("ip", f.SourceIp);
-            Num("port", f.SourcePort);
-            Str("mac", f.SourceMac);
-            EvidenceIn("source");
-            Close();
-        }
-
-        if (f.DestinationIp is not null || f.DestinationPort is not null || HasEvidenceIn("destination"))
-        {
-            Open("destination");
-            Str("ip", f.DestinationIp);
-            Num("port", f.DestinationPort);
-            EvidenceIn("destination");
-            Close();
-        }
+        // source = client and destination = server (Finding's contract): ECS client.*/server.* repeat them, so a
+        // query on either pair finds the device that opened the exchange.
+        Endpoint("source", f.SourceIp, f.SourcePort, f.SourceMac);
+        Endpoint("destination", f.DestinationIp, f.DestinationPort, f.DestinationMac);
+        Endpoint("client", f.SourceIp, f.SourcePort, f.SourceMac);
+        Endpoint("server", f.DestinationIp, f.DestinationPort, f.DestinationMac);
 
         if (f.Transport is not null || f.Protocol is not null || f.CommunityId is not null || HasEvidenceIn("network"))
         {
@@ -122,11 +125,46 @@ internal sealed class EcsDocumentWriter : IDisposable
 
         Open("observer");
         Str("name", f.ObserverName);
+        Str("hostname", f.ObserverHostname);
+        List("ip", f.ObserverIps);
+        Str("version", f.ObserverVersion);
         Str("type", "ids");
         Str("vendor", "SecMon");
         Str("product", "SecMon");
+        if (f.CaptureInterface is not null)
+        {
+            Open("ingress");
+            Open("interface");
+            Str("name", f.CaptureInterface);
+            Close();
+            Close();
+        }
+
         EvidenceIn("observer");
         Close();
+
+        // ECS has no observer.id: the sensor's stable id is agent.id (the software that observed the traffic).
+        if (f.ObserverId is not null || HasEvidenceIn("agent"))
+        {
+            Open("agent");
+            Str("id", f.ObserverId);
+            Str("name", f.ObserverName);
+            Str("type", FindingJson.Module);
+            Str("version", f.ObserverVersion);
+            EvidenceIn("agent");
+            Close();
+        }
+
+        if (f.SourceFile is not null)
+        {
+            Open("log");
+            Open("file");
+            Str("path", f.SourceFile);
+            Close();
+            Close();
+        }
+
+        RefuseSection("log");
 
         if (f.DeviceId is not null || HasEvidenceIn("device"))
         {
@@ -136,19 +174,58 @@ internal sealed class EcsDocumentWriter : IDisposable
             Close();
         }
 
+        if (f.DeviceIp is not null || f.DeviceMac is not null || HasEvidenceIn("host"))
+        {
+            // The device the finding is about, as a host: Kibana's host views and host.ip queries find it.
+            Open("host");
+            One("ip", f.DeviceIp);
+            One("mac", f.DeviceMac);
+            EvidenceIn("host");
+            Close();
+        }
+
+        if (f.UserName is not null || HasEvidenceIn("user"))
+        {
+            Open("user");
+            Str("name", f.UserName);
+            EvidenceIn("user");
+            Close();
+        }
+
         if (f.ThreatTechniqueId is not null || f.ThreatTechniqueName is not null || f.ThreatTacticName is not null)
         {
-            // ECS normalizes threat.technique.* and threat.tactic.* to arrays.
+            // ECS normalizes threat.technique.* and threat.tactic.* to arrays. A sub-technique (T1110.001) is written as
+            // ECS has it: technique T1110 with subtechnique T1110.001.
             Open("threat");
-            Str("framework", FindingJson.ThreatFramework);
+            Str("framework", f.ThreatFramework ?? (f.ThreatTechniqueId is { } tid ? MitreAttack.FrameworkOf(tid) : null));
+            var id = f.ThreatTechniqueId;
+            var dot = id?.IndexOf('.', StringComparison.Ordinal) ?? -1;
             Open("technique");
-            One("id", f.ThreatTechniqueId);
-            One("name", f.ThreatTechniqueName);
+            if (dot > 0)
+            {
+                One("id", id![..dot]);
+                One("name", f.ThreatParentTechniqueName);
+                One("reference", MitreAttack.TechniqueReference(id[..dot]));
+                Open("subtechnique");
+                One("id", id);
+                One("name", f.ThreatTechniqueName);
+                One("reference", MitreAttack.TechniqueReference(id));
+                Close();
+            }
+            else
+            {
+                One("id", id);
+                One("name", f.ThreatTechniqueName);
+                One("reference", id is null ? null : MitreAttack.TechniqueReference(id));
+            }
+
             Close();
-            if (f.ThreatTacticName is not null)
+            if (f.ThreatTacticName is not null || f.ThreatTacticId is not null)
             {
                 Open("tactic");
+                One("id", f.ThreatTacticId);
                 One("name", f.ThreatTacticName);
+                One("reference", f.ThreatTacticId is null ? null : MitreAttack.TacticReference(f.ThreatTacticId));
                 Close();
             }
 
@@ -444,6 +521,19 @@ internal sealed class EcsDocumentWriter : IDisposable
                 break;
             default:
                 throw new InvalidOperationException("unexpected evidence value " + value.GetType());
+        }
+    }
+
+    private void Endpoint(string section, string? ip, int? port, string? mac)
+    {
+        if (ip is not null || port is not null || mac is not null || HasEvidenceIn(section))
+        {
+            Open(section);
+            Str("ip", ip);
+            Num("port", port);
+            Str("mac", mac);
+            EvidenceIn(section);
+            Close();
         }
     }
 

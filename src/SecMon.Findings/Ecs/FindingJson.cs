@@ -15,28 +15,30 @@ namespace SecMon.Findings.Ecs;
 /// same document when a capture is analysed twice.
 /// </summary>
 /// <remarks>
-/// Layout (ECS 9.4.0, <c>../shared/ecs/generated/ecs/ecs_flat.yml</c>): <c>@timestamp</c>, <c>ecs.version</c>,
-/// <c>event.*</c> (kind <c>alert</c>, dataset <c>secmon.alerts</c>), <c>rule.*</c>, <c>message</c>,
-/// <c>source.*</c>, <c>destination.*</c>, <c>network.*</c>, <c>observer.*</c>, <c>device.id</c>, <c>threat.*</c>
-/// (arrays where ECS normalizes to arrays), <c>related.*</c>, the custom <c>flow.id</c> and
-/// <c>secmon.event_count</c>, then the evidence merged into the tree by its dotted names. Custom fields are
-/// documented in <c>Ecs/custom-fields.yml</c>. Evidence never overrides a typed field, and evidence whose
-/// last name part is <c>password</c> or <c>payload</c> is dropped (defence in depth: findings never carry secrets
-/// or payload bytes).
+/// Layout (ECS 9.4.0, <c>../shared/ecs/generated/ecs/ecs_flat.yml</c>): <c>@timestamp</c> (capture time),
+/// <c>ecs.version</c>, <c>event.*</c> (kind <c>alert</c>, dataset <c>secmon.alert</c>, severity and risk score),
+/// <c>rule.*</c>, <c>message</c> (rule name: subject), <c>source.*</c>/<c>client.*</c> (the client) and
+/// <c>destination.*</c>/<c>server.*</c> (the server), <c>network.*</c>, <c>observer.*</c> and <c>agent.*</c> (the
+/// sensor), <c>log.file.path</c> (the analysed capture), <c>device.id</c>, <c>host.*</c> (the device),
+/// <c>user.name</c>, <c>threat.*</c> (arrays where ECS normalizes to arrays), <c>related.*</c>, the custom
+/// <c>flow.id</c> and <c>secmon.event_count</c>, then the evidence merged into the tree by its dotted names. Every
+/// field is defined in <see cref="FindingFields.All"/> (<c>Ecs/ecs-fields.yml</c> and <c>Ecs/custom-fields.yml</c>).
+/// Evidence never overrides a typed field, and evidence whose last name part is <c>password</c> or <c>payload</c> is
+/// dropped (defence in depth: findings never carry secrets or payload bytes). <c>event.ingested</c> is written only
+/// when the caller passes the time (<see cref="Write(Finding, IBufferWriter{byte}, DateTimeOffset?)"/>): an output
+/// adds it when it sends, and the stored document stays the same bytes on every run.
 /// </remarks>
 public static class FindingJson
 {
     /// <summary>The ECS version the documents follow (<c>ecs.version</c>).</summary>
     public const string EcsVersion = "9.4.0";
 
-    /// <summary>ECS <c>event.dataset</c> of SecMon alerts.</summary>
-    public const string Dataset = "secmon.alerts";
+    /// <summary>ECS <c>event.dataset</c> of SecMon alerts: the dataset part of the data stream they are written to
+    /// (<c>logs-secmon.alert-default</c>).</summary>
+    public const string Dataset = "secmon.alert";
 
     /// <summary>ECS <c>event.module</c> of SecMon alerts.</summary>
     public const string Module = "secmon";
-
-    /// <summary>ECS <c>threat.framework</c> used when a finding names a technique.</summary>
-    public const string ThreatFramework = "MITRE ATT&CK";
 
     /// <summary>Returns the ECS document of <paramref name="finding"/> as one line of JSON.</summary>
     public static string Write(Finding finding)
@@ -47,11 +49,24 @@ public static class FindingJson
     }
 
     /// <summary>Writes the ECS document of <paramref name="finding"/> as UTF-8 JSON to <paramref name="output"/>.</summary>
-    public static void Write(Finding finding, IBufferWriter<byte> output)
+    public static void Write(Finding finding, IBufferWriter<byte> output) => Write(finding, output, null);
+
+    /// <summary>Writes the ECS document of <paramref name="finding"/>, with <c>event.ingested</c> =
+    /// <paramref name="ingested"/> when given (an output sending the finding now; Kibana's External Alerts rule reads
+    /// new alerts by <c>event.ingested</c>, and <c>@timestamp</c> is the capture time, which may be long past).</summary>
+    public static void Write(Finding finding, IBufferWriter<byte> output, DateTimeOffset? ingested)
     {
         ArgumentNullException.ThrowIfNull(finding);
         ArgumentNullException.ThrowIfNull(output);
-        (t_writer ??= new EcsDocumentWriter()).Write(finding, output, null);
+        (t_writer ??= new EcsDocumentWriter()).Write(finding, output, null, ingested);
+    }
+
+    /// <summary>Returns the ECS document of <paramref name="finding"/> with <c>event.ingested</c> = <paramref name="ingested"/>.</summary>
+    public static string Write(Finding finding, DateTimeOffset ingested)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        Write(finding, buffer, ingested);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     [ThreadStatic]
@@ -158,9 +173,8 @@ public static class FindingJson
             }
         }
 
-        var techniqueIds = Strs("threat.technique.id");
-        var techniqueNames = Strs("threat.technique.name");
-        var tacticNames = Strs("threat.tactic.name");
+        string? First(string name) => Strs(name) is { Count: > 0 } list ? list[0] : null;
+        var subtechnique = First("threat.technique.subtechnique.id");
         return new Finding
         {
             Id = Required("event.id"),
@@ -171,6 +185,8 @@ public static class FindingJson
             Ruleset = Str("rule.ruleset"),
             RuleVersion = Str("rule.version"),
             RuleReference = Str("rule.reference"),
+            RuleCategory = Str("rule.category"),
+            RiskScore = fields.TryGetValue("event.risk_score", out var risk) && risk.ValueKind == JsonValueKind.Number ? risk.GetDouble() : null,
             Severity = (Severity)(int)Math.Clamp(severity, int.MinValue, int.MaxValue),
             Category = Strs("event.category"),
             EventType = Strs("event.type"),
@@ -180,15 +196,28 @@ public static class FindingJson
             SourceMac = Str("source.mac"),
             DestinationIp = Str("destination.ip"),
             DestinationPort = (int?)Num("destination.port"),
+            DestinationMac = Str("destination.mac"),
             Transport = Str("network.transport"),
             Protocol = Str("network.protocol"),
             CommunityId = Str("network.community_id"),
             FlowId = Str("flow.id"),
             DeviceId = Str("device.id"),
+            DeviceIp = First("host.ip"),
+            DeviceMac = First("host.mac"),
+            UserName = Str("user.name"),
             ObserverName = Str("observer.name"),
-            ThreatTechniqueId = techniqueIds.Count > 0 ? techniqueIds[0] : null,
-            ThreatTechniqueName = techniqueNames.Count > 0 ? techniqueNames[0] : null,
-            ThreatTacticName = tacticNames.Count > 0 ? tacticNames[0] : null,
+            ObserverHostname = Str("observer.hostname"),
+            ObserverId = Str("agent.id"),
+            ObserverVersion = Str("observer.version"),
+            ObserverIps = Strs("observer.ip"),
+            SourceFile = Str("log.file.path"),
+            CaptureInterface = Str("observer.ingress.interface.name"),
+            ThreatFramework = Str("threat.framework"),
+            ThreatTechniqueId = subtechnique ?? First("threat.technique.id"),
+            ThreatTechniqueName = subtechnique is not null ? First("threat.technique.subtechnique.name") : First("threat.technique.name"),
+            ThreatParentTechniqueName = subtechnique is not null ? First("threat.technique.name") : null,
+            ThreatTacticId = First("threat.tactic.id"),
+            ThreatTacticName = First("threat.tactic.name"),
             RelatedIp = Strs("related.ip"),
             RelatedUser = Strs("related.user"),
             EventCount = Num("secmon.event_count") ?? 1,
@@ -200,12 +229,18 @@ public static class FindingJson
     private static readonly HashSet<string> TypedFields = new(StringComparer.Ordinal)
     {
         "@timestamp", "ecs.version", "message",
-        "event.kind", "event.category", "event.type", "event.severity", "event.id", "event.dataset", "event.module",
-        "rule.id", "rule.name", "rule.description", "rule.ruleset", "rule.version", "rule.reference",
-        "source.ip", "source.port", "source.mac", "destination.ip", "destination.port",
+        "event.kind", "event.category", "event.type", "event.severity", "event.risk_score", "event.id", "event.dataset",
+        "event.module", "event.ingested",
+        "rule.id", "rule.name", "rule.description", "rule.category", "rule.ruleset", "rule.version", "rule.reference",
+        "source.ip", "source.port", "source.mac", "destination.ip", "destination.port", "destination.mac",
+        "client.ip", "client.port", "client.mac", "server.ip", "server.port", "server.mac",
         "network.transport", "network.protocol", "network.community_id",
-        "observer.name", "observer.type", "observer.vendor", "observer.product",
-        "device.id", "threat.framework", "threat.technique.id", "threat.technique.name", "threat.tactic.name",
+        "observer.name", "observer.hostname", "observer.ip", "observer.version", "observer.type", "observer.vendor",
+        "observer.product", "observer.ingress.interface.name", "agent.id", "agent.name", "agent.type", "agent.version",
+        "log.file.path", "device.id", "host.ip", "host.mac", "user.name",
+        "threat.framework", "threat.technique.id", "threat.technique.name", "threat.technique.reference",
+        "threat.technique.subtechnique.id", "threat.technique.subtechnique.name", "threat.technique.subtechnique.reference",
+        "threat.tactic.id", "threat.tactic.name", "threat.tactic.reference",
         "related.ip", "related.user", "flow.id", "secmon.event_count",
     };
 

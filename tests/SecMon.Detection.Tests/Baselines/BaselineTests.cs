@@ -68,7 +68,7 @@ public sealed class BaselineTests
             Connect(FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1", serverPort: 1884), T0 + (14 * Minute), 5),
         ]);
 
-        Assert.Equal(["10.0.0.5 talks to 10.0.0.66, 8883", "10.0.0.5 talks to 10.0.0.1, 1884"], findings.Select(f => f.Message));
+        Assert.Equal(["10.0.0.5 talks to 10.0.0.66, 8883", "10.0.0.5 talks to 10.0.0.1, 1884"], findings.Select(Subject));
         Assert.All(findings, f => Assert.Equal("BASE-PEER", f.RuleId));
         Assert.True(engine.Baselines.Learned);
     }
@@ -99,7 +99,7 @@ public sealed class BaselineTests
         ]);
 
         var f = Assert.Single(findings, x => x.RuleId == "BASE-TOPIC");
-        Assert.Equal("10.0.0.5 publishes to meters/+/valve", f.Message);
+        Assert.Equal("10.0.0.5 publishes to meters/+/valve", Subject(f));
         Assert.Equal("meters/+/valve", f.Evidence["secmon.baseline.value"]);
     }
 
@@ -143,7 +143,7 @@ public sealed class BaselineTests
         ]);
 
         var f = Assert.Single(findings, x => x.RuleId == "BASE-TOPIC");
-        Assert.Equal("10.0.0.6 publishes to plant/valve", f.Message);
+        Assert.Equal("10.0.0.6 publishes to plant/valve", Subject(f));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class BaselineTests
             Subscribe(flow, T0 + (11 * Minute), 2, "plant/+/temp", "#"),
         ]);
 
-        Assert.Equal("192.0.2.10 subscribes to #", Assert.Single(findings).Message);
+        Assert.Equal("192.0.2.10 subscribes to #", Subject(Assert.Single(findings)));
     }
 
     private static IEnumerable<TestEvent> Publishes(Core.Flows.FlowContext flow, long fromMinute, long toMinute, int perMinute, long packetBase)
@@ -184,7 +184,7 @@ public sealed class BaselineTests
         // Learned 10 per minute; tolerance 3 allows up to 30; two minutes at 40 → one finding each.
         Assert.Equal(2, findings.Count);
         Assert.Equal(31, findings[0].EventCount);
-        Assert.Equal("10.0.0.5 publishes 31 per 1m, above the learned 10-10 per 1m", findings[0].Message);
+        Assert.Equal("10.0.0.5 publishes 31 per 1m, above the learned 10-10 per 1m", Subject(findings[0]));
         Assert.Equal("above", findings[0].Evidence["secmon.baseline.direction"]);
     }
 
@@ -256,7 +256,7 @@ public sealed class BaselineTests
             Publish(again, T0 + 1, 3, "a/c"),
         ]);
 
-        Assert.Equal("10.0.0.5 publishes to a/c", Assert.Single(findings).Message);
+        Assert.Equal("10.0.0.5 publishes to a/c", Subject(Assert.Single(findings)));
     }
 
     [Fact]
@@ -322,7 +322,7 @@ public sealed class BaselineTests
             Publish(again, T0 + (3 * Minute) + 1, 3, "a/d"),
         ]);
 
-        Assert.Equal("10.0.0.5 publishes to a/d", Assert.Single(findings).Message);
+        Assert.Equal("10.0.0.5 publishes to a/d", Subject(Assert.Single(findings)));
     }
 
     [Fact]

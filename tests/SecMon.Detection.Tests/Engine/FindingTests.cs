@@ -54,16 +54,82 @@ public sealed class FindingTests
         Assert.Equal(Severity.High, f.Severity);
         Assert.Equal(["network", "authentication"], f.Category);
         Assert.Equal(["info"], f.EventType);
-        Assert.Equal("meter-7 sent meter's password in clear to 10.0.0.1", f.Message);
+        Assert.Equal("meter-7 sent meter's password in clear to 10.0.0.1", Subject(f));
         Assert.Equal(("10.0.0.7", "10.0.0.1", 1883), (f.SourceIp, f.DestinationIp, f.DestinationPort));
         Assert.Equal(("tcp", "mqtt", flow.FlowId, flow.CommunityId), (f.Transport, f.Protocol, f.FlowId, f.CommunityId));
         Assert.Equal("02-00-00-00-00-07", f.DeviceId);
-        Assert.Equal("test", f.ObserverName);
+        Assert.Equal("test", f.SourceFile); // the capture source of the flow: a file unless LiveCapture
+        Assert.Null(f.CaptureInterface);
+        Assert.Equal(SensorIdentity.ForThisHost().Name, f.ObserverName);
+        Assert.Equal(SensorIdentity.ForThisHost().Id, f.ObserverId);
         Assert.Equal(("T0842", "Network Sniffing", "Discovery"), (f.ThreatTechniqueId, f.ThreatTechniqueName, f.ThreatTacticName));
+        Assert.Equal((MitreAttack.Ics, "TA0102"), (f.ThreatFramework, f.ThreatTacticId));
+        Assert.Equal(("10.0.0.7", "02-00-00-00-00-07", "meter"), (f.DeviceIp, f.DeviceMac, f.UserName));
+        Assert.Equal(73d, f.RiskScore);
         Assert.Equal(["10.0.0.7", "10.0.0.1"], f.RelatedIp);
         Assert.Equal(["meter"], f.RelatedUser);
         Assert.Equal(T0, f.TimestampMicros);
         Assert.Equal(1, f.EventCount);
+    }
+
+    [Fact]
+    public void Create_EventFromServerToClient_SourceIsStillTheClient()
+    {
+        // A CONNACK goes from the broker to the client; the finding is about the client's session, and
+        // 'findings search --source-ip CLIENT' must find it.
+        var rules = Load(OneRule("mqtt.connack", "    where: {mqtt.connack.accepted: true}", message: "{client.ip}:{client.port} to {server.ip}:{server.port}"));
+        var flow = FakeFlows.Create(clientIp: "10.0.0.7", serverIp: "10.0.0.1", clientPort: 50000, clientMac: "02-00-00-00-00-07", serverMac: "02-00-00-00-00-01");
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connack(flow, T0, 2, accepted: true, code: 0)]));
+
+        Assert.Equal(("10.0.0.7", 50000, "02-00-00-00-00-07"), (f.SourceIp, f.SourcePort, f.SourceMac));
+        Assert.Equal(("10.0.0.1", 1883, "02-00-00-00-00-01"), (f.DestinationIp, f.DestinationPort, f.DestinationMac));
+        Assert.Equal("10.0.0.7:50000 to 10.0.0.1:1883", Subject(f));
+    }
+
+    [Fact]
+    public void Create_SensorAndLiveCaptureFromOptions_WrittenAsObserverAndInterface()
+    {
+        var rules = Load(OneRule("mqtt.connect", Credentials));
+        var sensor = new SensorIdentity { Name = "plant-7", Hostname = "sensor-host", Id = "abc123", Version = "9.9.9", Ips = ["192.0.2.250"] };
+        var options = new DetectionOptions { Sensor = sensor, LiveCapture = true };
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules, options), [Connect(FakeFlows.Create(), T0, 1, user: "u", passwordHash: "h")]));
+
+        Assert.Equal(("plant-7", "sensor-host", "abc123", "9.9.9"), (f.ObserverName, f.ObserverHostname, f.ObserverId, f.ObserverVersion));
+        Assert.Equal(["192.0.2.250"], f.ObserverIps);
+        Assert.Equal("test", f.CaptureInterface);
+        Assert.Null(f.SourceFile);
+    }
+
+    [Theory]
+    [InlineData("", "medium", 47)]                 // the severity's number
+    [InlineData("    risk_score: 30", "medium", 30)] // the rule's own score
+    [InlineData("    risk_score: 30\n    escalate: [{where: {mqtt.username: u}, severity: critical}]", "critical", 99)] // raised: never below
+    public void Create_RiskScore_FromSeverityOrTheRule(string body, string severity, double expected)
+    {
+        var rules = Load(OneRule("mqtt.connect", body));
+
+        var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(), T0, 1, user: "u")]));
+
+        Assert.Equal(severity, f.Severity.ToString().ToLowerInvariant());
+        Assert.Equal(expected, f.RiskScore);
+    }
+
+    [Fact]
+    public void SensorIdentity_ForThisHost_StableIdFromTheHostName()
+    {
+        var a = SensorIdentity.ForThisHost();
+        var b = SensorIdentity.ForThisHost();
+
+        Assert.Equal(a, b with { Ips = a.Ips });
+        Assert.Equal(SensorIdentity.StableId(a.Name), a.Id);
+        Assert.Matches("^[0-9a-f]{32}$", a.Id);
+        Assert.NotEqual(SensorIdentity.StableId("sensor-a"), SensorIdentity.StableId("sensor-b"));
+        Assert.DoesNotContain('+', a.Version!);
+        var named = SensorIdentity.ForThisHost("gw-hall-3", null);
+        Assert.Equal(("gw-hall-3", a.Hostname, a.Id), (named.Name, named.Hostname, named.Id)); // a rename keeps the id
+        Assert.Equal("given-id", SensorIdentity.ForThisHost(null, "given-id").Id);
     }
 
     [Fact]
@@ -123,8 +189,8 @@ public sealed class FindingTests
 
         var f = Assert.Single(Feed(new DetectionEngine(rules), [Connack(flow, T0, 1, accepted: true, code: 0)]));
 
-        Assert.Equal("02-00-00-00-00-01", f.DeviceId);
-        Assert.Equal("10.0.0.1", f.SourceIp);
+        Assert.Equal(("02-00-00-00-00-01", "10.0.0.1", "02-00-00-00-00-01"), (f.DeviceId, f.DeviceIp, f.DeviceMac));
+        Assert.Equal(("10.0.0.7", "10.0.0.1"), (f.SourceIp, f.DestinationIp)); // source is the client, whoever the device is
     }
 
     [Fact]
@@ -149,7 +215,7 @@ public sealed class FindingTests
 
         var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(clientIp: client, serverIp: server), T0, 1)]));
 
-        Assert.Equal(expected, f.Message);
+        Assert.Equal(expected, Subject(f));
     }
 
     [Theory]
@@ -161,7 +227,7 @@ public sealed class FindingTests
 
         var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(FakeFlows.Create(clientIp: "10.0.0.7", clientMac: mac), T0, 1)]));
 
-        Assert.Equal(expected, f.Message);
+        Assert.Equal(expected, Subject(f));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ public sealed class StatefulRuleTests
 
         var f = Assert.Single(findings);
         Assert.Equal(3, f.EventCount);
-        Assert.Equal("3 refused logins from 10.9.9.9, 2 passwords", f.Message);
+        Assert.Equal("3 refused logins from 10.9.9.9, 2 passwords", Subject(f));
         Assert.Equal(2L, f.Evidence["secmon.distinct_count"]);
         Assert.Equal("destination.ip=10.9.9.9", f.Evidence["secmon.group"]);
         // Reported when the third refusal arrived; anchored on the first.
@@ -103,7 +103,7 @@ public sealed class StatefulRuleTests
         var findings = Feed(engine, topics.Select((t, i) => Publish(flow, T0 + (i * Second), i + 1, t)));
 
         var f = Assert.Single(findings);
-        Assert.Equal("3 on a", f.Message);
+        Assert.Equal("3 on a", Subject(f));
         Assert.Equal(T0 + (4 * Second), f.TimestampMicros);
     }
 
@@ -228,7 +228,7 @@ public sealed class StatefulRuleTests
         var f = Assert.Single(findings);
         Assert.Equal(Severity.Critical, f.Severity);
         Assert.Equal(6, f.EventCount);
-        Assert.Equal("10.6.6.6 logged in as admin after 6 attempts", f.Message);
+        Assert.Equal("10.6.6.6 logged in as admin after 6 attempts", Subject(f));
         Assert.Equal("refused x5 -> accepted x1", f.Evidence["secmon.sequence"]);
         // h0 and h1 alternate in the refused attempts; the accepted step counts no distinct values.
         Assert.Equal(2L, f.Evidence["secmon.distinct_count"]);
@@ -291,7 +291,7 @@ public sealed class StatefulRuleTests
 
         var f = Assert.Single(findings);
         Assert.Equal(4, f.EventCount);
-        Assert.Equal(new List<string> { "c0", "c1" }, f.Evidence["mqtt.client_id"]);
+        Assert.Equal(new List<string> { "c0", "c1" }, f.Evidence["mqtt.client_ids"]);
         Assert.Equal("10m", f.Evidence["secmon.window"]);
         Assert.Equal(T0 + (180 * Second), f.TimestampMicros);
 
@@ -310,7 +310,7 @@ public sealed class StatefulRuleTests
 
         var f = Assert.Single(Feed(engine, events));
 
-        Assert.Equal(expected, f.Message);
+        Assert.Equal(expected, Subject(f));
     }
 
     [Fact]
@@ -346,7 +346,9 @@ public sealed class StatefulRuleTests
         var f = Assert.Single(Feed(engine, events));
 
         Assert.Equal(40, f.EventCount);
-        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"auto-{i:D2}"), (List<string>)f.Evidence["mqtt.client_id"]);
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => $"auto-{i:D2}"), (List<string>)f.Evidence["mqtt.client_ids"]);
+        // The field itself keeps its one type: the subject's client id, a string (a list goes under the plural name).
+        Assert.Equal("auto-00", Assert.IsType<string>(f.Evidence["mqtt.client_id"]));
     }
 
     private const string AnonymousAlertFirst = """
@@ -360,13 +362,13 @@ public sealed class StatefulRuleTests
         var engine = new DetectionEngine(Load(OneRule("mqtt.connack", AnonymousAlertFirst, message: "anonymous: {mqtt.client_id} ({count})")));
 
         var first = Assert.Single(engine.Process(Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0, 1, accepted: true, code: 0, clientId: "c0")));
-        Assert.Equal("anonymous: c0 (1)", first.Message);
+        Assert.Equal("anonymous: c0 (1)", Subject(first));
         Assert.Equal(1, first.EventCount);
-        Assert.Equal(new List<string> { "c0" }, first.Evidence["mqtt.client_id"]);
+        Assert.Equal(new List<string> { "c0" }, first.Evidence["mqtt.client_ids"]);
         Assert.Empty(engine.Process(Connack(FakeFlows.Create(clientIp: "10.0.0.5"), T0 + Second, 2, accepted: true, code: 0, clientId: "c1")));
 
         var summary = Assert.Single(engine.Complete());
-        Assert.Equal("anonymous: c0, c1 (2)", summary.Message);
+        Assert.Equal("anonymous: c0, c1 (2)", Subject(summary));
         Assert.NotEqual(first.Id, summary.Id); // two findings, two ids: neither replaces the other
     }
 
@@ -426,7 +428,7 @@ public sealed class StatefulRuleTests
 
         Assert.Equal(2, findings.Count);
         Assert.Equal(Severity.Medium, findings[0].Severity);
-        Assert.Equal("intruder published to devices/sensor-b/temp (2 peers)", findings[0].Message);
+        Assert.Equal("intruder published to devices/sensor-b/temp (2 peers)", Subject(findings[0]));
         Assert.Equal(Severity.High, findings[1].Severity);
         Assert.Equal(2L, findings[1].Evidence["secmon.namespace.peers"]);
     }
@@ -454,7 +456,7 @@ public sealed class StatefulRuleTests
             Publish(c, T0 + 4, 5, "devices/pump-3/set", clientId: "intruder"),
         ]);
 
-        Assert.Equal("1 peers", Assert.Single(findings).Message);
+        Assert.Equal("1 peers", Subject(Assert.Single(findings)));
     }
 
     [Fact]

@@ -99,10 +99,15 @@ public sealed class ShippedRulesTests
         ]);
 
         var anonymous = Assert.Single(findings, f => f.RuleId == "SECMON-MQTT-0001");
-        Assert.Equal("Broker 10.0.0.1:1883 accepted an MQTT session without user name or password from 10.0.0.5 (client id 'mosqsub|123'); 1 such session(s) within 1h", anonymous.Message);
+        Assert.Equal("MQTT session accepted without credentials: client id 'mosqsub|123' from 10.0.0.5 to broker 10.0.0.1:1883 (1 session(s) within 1h)", anonymous.Message);
         Assert.Equal("10.0.0.5", anonymous.DeviceId);
+        // The finding is made on the CONNACK (broker to client) and still names the client as its source.
+        Assert.Equal(("10.0.0.5", "10.0.0.1", 1883), (anonymous.SourceIp, anonymous.DestinationIp, anonymous.DestinationPort));
+        Assert.Equal((MitreAttack.Ics, "T0886", "TA0108"), (anonymous.ThreatFramework, anonymous.ThreatTechniqueId, anonymous.ThreatTacticId));
+        Assert.Equal(["start"], anonymous.EventType);
         var wildcard = Assert.Single(findings, f => f.RuleId == "SECMON-MQTT-0006");
         Assert.Equal(Severity.High, wildcard.Severity);
-        Assert.Equal(new List<string> { "mosqsub|123" }, wildcard.Evidence["mqtt.client_id"]);
+        Assert.Equal(new List<string> { "mosqsub|123" }, wildcard.Evidence["mqtt.client_ids"]);
+        Assert.Equal("mosqsub|123", wildcard.Evidence["mqtt.client_id"]);
     }
 }

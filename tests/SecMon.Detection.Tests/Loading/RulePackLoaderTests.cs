@@ -96,7 +96,13 @@ public sealed class RulePackLoaderTests
     [InlineData("where: {any: {mqtt.username: a}}", "takes a non-empty list")]
     [InlineData("category: [alerting]", "is not an ECS event.category")]
     [InlineData("type: [connection]\n    category: [authentication]", "ECS does not expect event.type 'connection'")]
+    [InlineData("type: [allowed]\n    category: [network, authentication]", "ECS does not expect event.type 'allowed' with category 'authentication'")]
     [InlineData("technique: {id: X123}", "must look like T0859")]
+    [InlineData("risk_score: 101", "risk_score")]
+    [InlineData("technique: {id: T0859, tactic: Credential Access}", "'Credential Access' is not a tactic of MITRE ATT&CK for ICS")]
+    [InlineData("technique: {id: T1110.001, tactic: Inhibit Response Function}", "is not a tactic of MITRE ATT&CK (technique T1110.001)")]
+    [InlineData("technique: {id: T0859, tactic: Lateral Movement, tactic_id: TA0008}", "tactic 'Lateral Movement' of MITRE ATT&CK for ICS is TA0109, not TA0008")]
+    [InlineData("technique: {id: T0859, parent: Valid Accounts}", "T0859 is not a sub-technique")]
     [InlineData("references: [not a url]", "must be an http(s) URL")]
     [InlineData("device: broker", "device must be client, server, source or destination")]
     [InlineData("threshold: {count: 5}", "'within' is required")]
@@ -115,6 +121,18 @@ public sealed class RulePackLoaderTests
         var errors = Errors(yaml);
 
         Assert.Contains(errors, e => e.Message.Contains(expected, StringComparison.Ordinal) && e.Line > 0);
+    }
+
+    [Theory]
+    [InlineData("{id: T0859, name: Valid Accounts, tactic: Lateral Movement}", "MITRE ATT&CK for ICS", "TA0109", null)]
+    [InlineData("{id: T1110.001, name: Password Guessing, parent: Brute Force, tactic: Credential Access}", "MITRE ATT&CK", "TA0006", "Brute Force")]
+    [InlineData("{id: T1078, tactic: Lateral Movement, tactic_id: TA0008}", "MITRE ATT&CK", "TA0008", null)]
+    public void LoadTexts_Technique_FrameworkAndTacticIdFromTheId(string technique, string framework, string tacticId, string? parent)
+    {
+        var rule = Assert.Single(Load(OneRule("mqtt.connack", "    technique: " + technique + "\n    rule_category: Password guessing")).Definitions);
+
+        Assert.Equal((framework, tacticId, parent), (rule.Technique!.Framework, rule.Technique.TacticId, rule.Technique.Parent));
+        Assert.Equal("Password guessing", rule.RuleCategory);
     }
 
     [Fact]

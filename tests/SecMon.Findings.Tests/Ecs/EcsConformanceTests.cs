@@ -34,18 +34,27 @@ internal static class EcsDefinitions
         return deserializer.Deserialize<Dictionary<string, FieldDefinition>>(File.ReadAllText(FlatPath!));
     });
 
-    private static readonly Lazy<List<FieldDefinition>> LazyCustom = new(() =>
+    private static readonly Lazy<List<FieldDefinition>> LazyCustom = new(() => ReadDefinition(CustomPath));
+
+    private static readonly Lazy<List<FieldDefinition>> LazyWritten = new(() => ReadDefinition(EcsFieldsPath));
+
+    private static List<FieldDefinition> ReadDefinition(string path)
     {
         var deserializer = new DeserializerBuilder()
             .WithNamingConvention(UnderscoredNamingConvention.Instance)
             .Build();
-        return deserializer.Deserialize<List<FieldDefinition>>(File.ReadAllText(CustomPath));
-    });
+        return deserializer.Deserialize<List<FieldDefinition>>(File.ReadAllText(path));
+    }
 
     public static string? FlatPath =>
         RepoPaths.Shared is { } shared && Path.Combine(shared, "ecs", "generated", "ecs", "ecs_flat.yml") is var p && File.Exists(p) ? p : null;
 
     public static string CustomPath => Path.Combine(RepoPaths.Root, "src", "SecMon.Findings", "Ecs", "custom-fields.yml");
+
+    public static string EcsFieldsPath => Path.Combine(RepoPaths.Root, "src", "SecMon.Findings", "Ecs", "ecs-fields.yml");
+
+    /// <summary>The ECS fields SecMon writes, as Ecs/ecs-fields.yml lists them.</summary>
+    public static List<FieldDefinition> Written => LazyWritten.Value;
 
     public static Dictionary<string, FieldDefinition> Ecs => LazyEcs.Value;
 
@@ -59,6 +68,7 @@ internal sealed class FieldDefinition
     public List<string>? Normalize { get; set; }
     public string? Description { get; set; }
     public List<AllowedValue>? AllowedValues { get; set; }
+    public string? Reserved { get; set; }
 
     public bool IsArray => Normalize?.Contains("array") == true;
 }
@@ -72,23 +82,57 @@ internal sealed class AllowedValue
 public sealed class EcsConformanceTests
 {
     private static readonly HashSet<string> StringTypes = ["keyword", "constant_keyword", "wildcard", "text", "match_only_text"];
+
+    [SharedEcsFact]
+    public void EcsFields_EachIsAnEcsFieldWithItsEcsTypeAndArrayness()
+    {
+        var problems = new List<string>();
+        foreach (var f in EcsDefinitions.Written)
+        {
+            if (!EcsDefinitions.Ecs.TryGetValue(f.Name, out var ecs))
+            {
+                problems.Add($"'{f.Name}' is in ecs-fields.yml but not an ECS field: move it to custom-fields.yml");
+                continue;
+            }
+
+            if (ecs.Type != f.Type)
+            {
+                problems.Add($"'{f.Name}' has type '{f.Type}' in ecs-fields.yml, ECS says '{ecs.Type}'");
+            }
+
+            if (ecs.IsArray != f.IsArray)
+            {
+                problems.Add($"'{f.Name}' normalize [array] is {f.IsArray} in ecs-fields.yml, {ecs.IsArray} in ECS");
+            }
+
+            if (string.IsNullOrWhiteSpace(f.Description))
+            {
+                problems.Add($"'{f.Name}' has no description");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        Assert.Equal(EcsDefinitions.Written.Count, EcsDefinitions.Written.Select(f => f.Name).Distinct(StringComparer.Ordinal).Count());
+    }
     private static readonly HashSet<string> IntegerTypes = ["long", "integer", "short", "byte", "unsigned_long"];
     private static readonly HashSet<string> FloatTypes = ["float", "double", "half_float", "scaled_float"];
 
     [SharedEcsFact]
     public void Samples_EveryLeafField_IsEcsOrDocumentedCustomWithTheRightType()
     {
-        var custom = EcsDefinitions.Custom.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        // Every leaf must be in the one definition (FindingFields.All: ecs-fields.yml + custom-fields.yml), and an ECS
+        // one must also be an ECS field (EcsFields_EachIsAnEcsField... checks the types agree).
+        var all = FindingFields.All.ToDictionary(f => f.Name, f => new FieldDefinition { Name = f.Name, Type = f.Type, Normalize = f.IsArray ? ["array"] : null }, StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var (name, finding) in Samples())
         {
-            using var doc = JsonDocument.Parse(FindingJson.Write(finding));
+            using var doc = JsonDocument.Parse(FindingJson.Write(finding, DateTimeOffset.UnixEpoch));
             foreach (var (field, value) in Leaves(doc.RootElement, ""))
             {
-                var definition = EcsDefinitions.Ecs.GetValueOrDefault(field) ?? custom.GetValueOrDefault(field);
+                var definition = all.GetValueOrDefault(field);
                 if (definition is null)
                 {
-                    problems.Add($"{name}: '{field}' is neither an ECS field nor in custom-fields.yml");
+                    problems.Add($"{name}: '{field}' is in neither ecs-fields.yml nor custom-fields.yml");
                     continue;
                 }
 
@@ -106,6 +150,11 @@ public sealed class EcsConformanceTests
                 }
                 else
                 {
+                    if (definition.IsArray)
+                    {
+                        problems.Add($"{name}: '{field}' normalizes to an array but is written as a single value");
+                    }
+
                     CheckType(name, field, definition.Type, value, problems);
                 }
             }
@@ -130,9 +179,13 @@ public sealed class EcsConformanceTests
             Assert.All(cats, c => Assert.True(categories.ContainsKey(c), $"{name}: event.category '{c}' is not an ECS allowed value"));
             Assert.All(typs, t => Assert.True(types.Contains(t), $"{name}: event.type '{t}' is not an ECS allowed value"));
 
-            // ECS lists the event types expected with each category; every type must be expected by one of them.
-            var expected = cats.SelectMany(c => categories[c].ExpectedEventTypes ?? []).ToHashSet();
-            Assert.All(typs, t => Assert.True(expected.Contains(t), $"{name}: event.type '{t}' is not expected with categories {string.Join(",", cats)}"));
+            // ECS lists the event types expected with each category; every type must be expected by every one of them
+            // (authentication expects start, end and info: 'allowed' fits network but not authentication).
+            foreach (var c in cats)
+            {
+                var expected = categories[c].ExpectedEventTypes ?? [];
+                Assert.All(typs, t => Assert.True(expected.Contains(t), $"{name}: event.type '{t}' is not expected with category {c}"));
+            }
         }
     }
 
@@ -140,6 +193,7 @@ public sealed class EcsConformanceTests
     public void CustomFields_AreWellFormedAndDoNotRedefineEcs()
     {
         var known = StringTypes.Concat(IntegerTypes).Concat(FloatTypes).Concat(["ip", "date", "boolean"]).ToHashSet();
+        Assert.Empty(EcsDefinitions.Custom.Select(f => f.Name).Intersect(EcsDefinitions.Written.Select(f => f.Name)));
         var custom = EcsDefinitions.Custom;
 
         Assert.NotEmpty(custom);
@@ -205,7 +259,7 @@ public sealed class EcsConformanceTests
 
         // One finding carrying every documented custom field, with a value of its documented type.
         var evidence = new Dictionary<string, object>();
-        foreach (var f in EcsDefinitions.Custom.Where(f => f.Name is not ("flow.id" or "secmon.event_count")))
+        foreach (var f in EcsDefinitions.Custom.Where(f => f.Name is not ("flow.id" or "secmon.event_count")).Concat(EcsDefinitions.Written.Where(f => f.Name.StartsWith("tls.", StringComparison.Ordinal))))
         {
             object one = f.Type switch
             {
@@ -232,5 +286,27 @@ public sealed class FindingFieldsTests
         Assert.NotEmpty(embedded);
         Assert.Equal(file, embedded);
         Assert.All(FindingFields.Custom, f => Assert.False(string.IsNullOrWhiteSpace(f.Description), f.Name));
+    }
+
+    [Fact]
+    public void All_IsEcsThenCustom_EachNameOnceAndReservedFromBothFiles()
+    {
+        var ecsFile = EcsDefinitions.Written.Select(f => (f.Name, f.Type, f.IsArray)).ToList();
+        Assert.Equal(ecsFile, FindingFields.Ecs.Select(f => (f.Name, f.Type, f.IsArray)));
+        Assert.Equal(FindingFields.Ecs.Concat(FindingFields.Custom), FindingFields.All);
+        Assert.Equal(FindingFields.All.Count, FindingFields.All.Select(f => f.Name).Distinct(StringComparer.Ordinal).Count());
+        var reserved = EcsDefinitions.Written.Concat(EcsDefinitions.Custom).Where(f => f.Reserved is not null).ToDictionary(f => f.Name, f => f.Reserved!);
+        Assert.Equal(reserved.OrderBy(p => p.Key), FindingFields.Reserved.OrderBy(p => p.Key));
+        Assert.Contains("event.ingested", FindingFields.Reserved.Keys);
+        // Mappings are generated from it: a leaf cannot also be an object (mqtt.will and mqtt.will.topic).
+        var names = FindingFields.All.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain(names, n => names.Any(m => m.StartsWith(n + ".", StringComparison.Ordinal)));
+        // The fields the Elasticsearch output and Kibana rely on are defined with their ECS types.
+        var byName = FindingFields.All.ToDictionary(f => f.Name);
+        Assert.Equal(("date", false), (byName["@timestamp"].Type, byName["@timestamp"].IsArray));
+        Assert.Equal(("float", false), (byName["event.risk_score"].Type, byName["event.risk_score"].IsArray));
+        Assert.Equal(("ip", true), (byName["related.ip"].Type, byName["related.ip"].IsArray));
+        Assert.Equal(("keyword", false), (byName["mqtt.client_id"].Type, byName["mqtt.client_id"].IsArray));
+        Assert.Equal(("keyword", true), (byName["mqtt.client_ids"].Type, byName["mqtt.client_ids"].IsArray));
     }
 }

@@ -18,20 +18,77 @@ public sealed class FindingJsonTests
         Assert.Equal(73, root.GetProperty("event").GetProperty("severity").GetInt32());
         Assert.Equal("4f1c2a9e8b7d6c5a4f1c2a9e8b7d6c5a", root.GetProperty("event").GetProperty("id").GetString());
         Assert.Equal(["authentication", "intrusion_detection"], root.GetProperty("event").GetProperty("category").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal("secmon.alerts", root.GetProperty("event").GetProperty("dataset").GetString());
+        Assert.Equal("secmon.alert", root.GetProperty("event").GetProperty("dataset").GetString());
+        Assert.Equal(73, root.GetProperty("event").GetProperty("risk_score").GetDouble());
+        Assert.False(root.GetProperty("event").TryGetProperty("ingested", out _)); // only when an output asks
         Assert.Equal("SECMON-MQTT-0002", root.GetProperty("rule").GetProperty("id").GetString());
+        Assert.Equal("Password guessing", root.GetProperty("rule").GetProperty("category").GetString());
         Assert.Equal(50123, root.GetProperty("source").GetProperty("port").GetInt32());
+        Assert.Equal("00-1A-2B-3C-4D-01", root.GetProperty("destination").GetProperty("mac").GetString());
+        // client.* and server.* repeat source.* and destination.* (source is the client by Finding's contract).
+        Assert.Equal(root.GetProperty("source").GetRawText(), root.GetProperty("client").GetRawText());
+        Assert.Equal(root.GetProperty("destination").GetRawText(), root.GetProperty("server").GetRawText());
         Assert.Equal("00-1A-2B-3C-4D-5E", root.GetProperty("device").GetProperty("id").GetString());
-        Assert.Equal("MITRE ATT&CK", root.GetProperty("threat").GetProperty("framework").GetString());
-        Assert.Equal("T0859", root.GetProperty("threat").GetProperty("technique").GetProperty("id")[0].GetString());
+        Assert.Equal(["10.0.0.17"], root.GetProperty("host").GetProperty("ip").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("admin", root.GetProperty("user").GetProperty("name").GetString());
+        var observer = root.GetProperty("observer");
+        Assert.Equal(("sensor-a", "sensor-a.plant.example", "1.0.0"), (observer.GetProperty("name").GetString(), observer.GetProperty("hostname").GetString(), observer.GetProperty("version").GetString()));
+        Assert.Equal("0f1e2d3c4b5a69788796a5b4c3d2e1f0", root.GetProperty("agent").GetProperty("id").GetString());
+        Assert.Equal("captures/plant.pcap", root.GetProperty("log").GetProperty("file").GetProperty("path").GetString());
+        Assert.DoesNotContain("plant.pcap", observer.GetRawText(), StringComparison.Ordinal);
+        var threat = root.GetProperty("threat");
+        Assert.Equal("MITRE ATT&CK", threat.GetProperty("framework").GetString());
+        // A sub-technique as ECS writes it: the technique T1110 with subtechnique T1110.001.
+        Assert.Equal("T1110", threat.GetProperty("technique").GetProperty("id")[0].GetString());
+        Assert.Equal("Brute Force", threat.GetProperty("technique").GetProperty("name")[0].GetString());
+        Assert.Equal("https://attack.mitre.org/techniques/T1110/", threat.GetProperty("technique").GetProperty("reference")[0].GetString());
+        Assert.Equal("T1110.001", threat.GetProperty("technique").GetProperty("subtechnique").GetProperty("id")[0].GetString());
+        Assert.Equal("https://attack.mitre.org/techniques/T1110/001/", threat.GetProperty("technique").GetProperty("subtechnique").GetProperty("reference")[0].GetString());
+        Assert.Equal("TA0006", threat.GetProperty("tactic").GetProperty("id")[0].GetString());
+        Assert.Equal("https://attack.mitre.org/tactics/TA0006/", threat.GetProperty("tactic").GetProperty("reference")[0].GetString());
         Assert.Equal("sensor-17", root.GetProperty("mqtt").GetProperty("client_id").GetString());
         Assert.Equal(5, root.GetProperty("mqtt").GetProperty("connack").GetProperty("return_code").GetInt64());
         Assert.Equal(["plant/#", "$SYS/#"], root.GetProperty("mqtt").GetProperty("topic_filters").EnumerateArray().Select(e => e.GetString()));
-        // Evidence under an ECS field set merges into that set's object rather than a second "network" key.
-        Assert.Equal("12", root.GetProperty("network").GetProperty("vlan").GetProperty("id").GetString());
-        Assert.Equal("tcp", root.GetProperty("network").GetProperty("transport").GetString());
-        Assert.Equal(1, root.EnumerateObject().Count(p => p.Name == "network"));
+        // Evidence under an ECS field set merges into that set's object rather than a second "event" key.
+        Assert.Equal("2026-11-24T07:59:00.123456Z", root.GetProperty("event").GetProperty("start").GetString());
+        Assert.Equal("alert", root.GetProperty("event").GetProperty("kind").GetString());
+        Assert.Equal(1, root.EnumerateObject().Count(p => p.Name == "event"));
         Assert.Equal(12, root.GetProperty("secmon").GetProperty("event_count").GetInt64());
+    }
+
+    [Fact]
+    public void Write_IcsTechnique_FrameworkIcsWithTacticIdAndReferences()
+    {
+        var f = TestFindings.Full() with
+        {
+            ThreatFramework = MitreAttack.Ics, ThreatTechniqueId = "T0859", ThreatTechniqueName = "Valid Accounts",
+            ThreatParentTechniqueName = null, ThreatTacticId = "TA0109", ThreatTacticName = "Lateral Movement",
+        };
+
+        using var doc = JsonDocument.Parse(FindingJson.Write(f));
+        var threat = doc.RootElement.GetProperty("threat");
+
+        Assert.Equal("MITRE ATT&CK for ICS", threat.GetProperty("framework").GetString());
+        Assert.Equal("T0859", threat.GetProperty("technique").GetProperty("id")[0].GetString());
+        Assert.Equal("https://attack.mitre.org/techniques/T0859/", threat.GetProperty("technique").GetProperty("reference")[0].GetString());
+        Assert.False(threat.GetProperty("technique").TryGetProperty("subtechnique", out _));
+        Assert.Equal("TA0109", threat.GetProperty("tactic").GetProperty("id")[0].GetString());
+    }
+
+    [Fact]
+    public void Write_WithIngestedTime_AddsEventIngestedAndChangesNothingElse()
+    {
+        var f = TestFindings.Full();
+        var at = new DateTimeOffset(2026, 12, 5, 9, 30, 0, TimeSpan.Zero).AddTicks(1234560);
+
+        using var with = JsonDocument.Parse(FindingJson.Write(f, at));
+        using var without = JsonDocument.Parse(FindingJson.Write(f));
+
+        Assert.Equal("2026-12-05T09:30:00.123456Z", with.RootElement.GetProperty("event").GetProperty("ingested").GetString());
+        var strip = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(with.RootElement.GetProperty("event").GetRawText())!;
+        strip.Remove("ingested");
+        Assert.Equal(without.RootElement.GetProperty("event").GetRawText(), JsonSerializer.Serialize(strip));
+        Assert.Equal(FindingJson.Write(f), FindingJson.Write(f)); // deterministic without it
     }
 
     [Fact]
@@ -154,9 +211,14 @@ public sealed class FindingJsonTests
         Assert.Equal(original.EventCount, back.EventCount);
         Assert.Equal(original.Evidence.Keys.Order(StringComparer.Ordinal), back.Evidence.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(4L, back.Evidence["mqtt.protocol_level"]);
-        Assert.Equal(true, back.Evidence["mqtt.clean_session"]);
+        Assert.Equal(true, back.Evidence["mqtt.clean_start"]);
         Assert.Equal(new[] { "plant/#", "$SYS/#" }, (string[])back.Evidence["mqtt.topic_filters"]);
-        Assert.Equal(new[] { 0L, 1L }, (long[])back.Evidence["mqtt.qoss"]);
+        Assert.Equal(new[] { 0L, 1L }, (long[])back.Evidence["mqtt.subscription_qos"]);
+        Assert.Equal((original.DestinationMac, original.UserName, original.DeviceIp, original.DeviceMac), (back.DestinationMac, back.UserName, back.DeviceIp, back.DeviceMac));
+        Assert.Equal((original.ObserverName, original.ObserverHostname, original.ObserverId, original.ObserverVersion), (back.ObserverName, back.ObserverHostname, back.ObserverId, back.ObserverVersion));
+        Assert.Equal((original.SourceFile, original.RiskScore, original.RuleCategory), (back.SourceFile, back.RiskScore, back.RuleCategory));
+        Assert.Equal((original.ThreatFramework, original.ThreatTechniqueId, original.ThreatTechniqueName, original.ThreatParentTechniqueName, original.ThreatTacticId),
+            (back.ThreatFramework, back.ThreatTechniqueId, back.ThreatTechniqueName, back.ThreatParentTechniqueName, back.ThreatTacticId));
         Assert.Equal(FindingJson.Write(original), FindingJson.Write(back));
     }
 

@@ -160,7 +160,7 @@ public sealed class ShippedRulesOnSamplesTests
 
         var anonymous = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0001");
         Assert.Contains("ws-anon", anonymous.GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Equal(9001, anonymous.GetProperty("source").GetProperty("port").GetInt32()); // the broker's websockets listener
+        Assert.Equal(9001, anonymous.GetProperty("destination").GetProperty("port").GetInt32()); // the broker's websockets listener
         var wildcard = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0006");
         Assert.Equal(73, wildcard.GetProperty("event").GetProperty("severity").GetInt32()); // high: anonymous
         var cleartext = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0002");
