@@ -92,6 +92,7 @@ internal static class AnalyzeCommand
             Rules = rules,
             Outputs = rules is null ? [] : config.Outputs,
             Spool = config.Spool,
+            Identity = config.Identity,
             Baselines = rules is not null && detect.Learning is { } l ? LearningOptions(l, paths) : null,
         };
         using var sensor = Sensor.Open(options, out var openExit);

@@ -97,6 +97,7 @@ internal static class CaptureCommand
                 Rules = rules,
                 Outputs = rules is null ? [] : settings.Outputs,
                 Spool = settings.Spool,
+                Identity = settings.Identity,
                 Baselines = d.Learning?.ToOptions(),
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),

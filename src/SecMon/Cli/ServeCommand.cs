@@ -165,6 +165,7 @@ internal static class ServeCommand
                     Rules = rules,
                     Outputs = settings.Outputs,
                     Spool = settings.Spool,
+                    Identity = settings.Identity,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                 };

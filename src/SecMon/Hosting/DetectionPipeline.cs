@@ -49,7 +49,7 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
     /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
     public DetectionPipeline(RuleSet rules, FindingStore? store, FindingOutputs? outputs, BaselineOptions? baselineOptions = null,
-        bool keepFindings = true, TimeSpan? saveEvery = null)
+        bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null)
     {
         _store = store;
         _outputs = outputs;
@@ -83,7 +83,7 @@ internal sealed class DetectionPipeline : ITickSink
             }
         }
 
-        _engine = new DetectionEngine(rules, baselines: baselines);
+        _engine = new DetectionEngine(rules, detection, baselines: baselines);
     }
 
     /// <summary>When the baselines continue from a model earlier runs saved in the store: one line saying how far it

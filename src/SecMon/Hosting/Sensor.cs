@@ -7,6 +7,7 @@ using SecMon.Core;
 using SecMon.Core.Findings;
 using SecMon.Findings;
 using SecMon.Findings.Ecs;
+using SecMon.Detection;
 using SecMon.Findings.Spool;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
@@ -49,7 +50,8 @@ internal sealed class Sensor : IDisposable
             var run = options.OutputRun ?? (options.Live ? new SinkRunOptions { StallTimeout = TimeSpan.FromSeconds(1) } : new SinkRunOptions());
             _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
-                keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null);
+                keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null,
+                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live });
             if (Detection.BaselineNote is { } note)
             {
                 Error(note);

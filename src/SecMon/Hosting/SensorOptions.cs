@@ -26,6 +26,10 @@ internal sealed record SensorOptions
     /// <summary>Baseline learning options; null keeps the defaults (or what the store continues).</summary>
     public BaselineOptions? Baselines { get; init; }
 
+    /// <summary>The sensor named in every finding (<c>observer.*</c>, <c>agent.id</c>); null: this host's name, with an
+    /// id derived from it (<see cref="SensorIdentity.ForThisHost()"/>).</summary>
+    public SensorIdentity? Identity { get; init; }
+
     /// <summary>True for a live source: findings are not kept in memory but printed as they are stored, devices and
     /// baselines are saved every <see cref="SaveEvery"/>, and a stalled output is waited for less.</summary>
     public bool Live { get; init; }

@@ -16,6 +16,8 @@ namespace SecMon.Hosting.Configuration;
 /// <code>
 /// sensor:
 ///   name: gw-hall-3                 # observer.name of every finding (default: the host name)
+///   id: hall-3                      # agent.id (default: derived from the host name, the same on every run)
+///   ips: [192.0.2.10]               # observer.ip (default: none)
 /// data: /var/lib/secmon             # data directory (default ./data; --data wins; relative to this file)
 /// store: sqlite                     # where findings search reads: sqlite (default) or elasticsearch
 /// spool: { max_size: 256MiB }       # the most each output's spool holds
@@ -26,7 +28,7 @@ namespace SecMon.Hosting.Configuration;
 ///     - { name: soc, url: https://soc.example/hooks/secmon, secret: ${SECMON_SOC_WEBHOOK_SECRET} }
 /// </code>
 /// </example>
-internal sealed record SecMonConfig
+internal sealed partial record SecMonConfig
 {
     /// <summary>The file read; null for the built-in defaults (no <c>--config</c>).</summary>
     public string? Path { get; init; }
@@ -36,6 +38,10 @@ internal sealed record SecMonConfig
 
     /// <summary><c>sensor.name</c>: the sensor's name in findings; null: the host name.</summary>
     public string? SensorName { get; init; }
+
+    /// <summary>The sensor named in every finding: <c>sensor.name</c> (default the host name), <c>sensor.id</c>
+    /// (default derived from the host name, so the same on every run) and <c>sensor.ips</c> (default none).</summary>
+    public SensorIdentity Identity { get; init; } = SensorIdentity.ForThisHost();
 
     /// <summary>The data directory: <c>--data</c> when given, else <c>data</c> from the file, else <c>./data</c>.</summary>
     public string DataDirectory { get; init; } = Hosting.DataDirectory.Default;
@@ -115,6 +121,26 @@ internal sealed record SecMonConfig
         var document = new ConfigSection(root, "", errors, environment);
         var sensor = document.Section("sensor");
         var name = sensor.Text("name");
+        var id = sensor.Text("id");
+        if (id is not null && !SensorIdPattern().IsMatch(id))
+        {
+            sensor.Error("id", $"'{id}' is not a sensor id: 1 to 64 letters, digits, '-', '_' or '.'");
+            id = null;
+        }
+
+        var ips = new List<string>();
+        foreach (var ip in sensor.Strings("ips"))
+        {
+            if (System.Net.IPAddress.TryParse(ip, out var address))
+            {
+                ips.Add(address.ToString());
+            }
+            else
+            {
+                sensor.Error("ips", $"'{ip}' is not an IP address");
+            }
+        }
+
         sensor.Finish();
 
         var data = document.FilePath("data") is { } written && dataDirectory is null ? written : dataDirectory ?? Hosting.DataDirectory.Default;
@@ -155,9 +181,13 @@ internal sealed record SecMonConfig
             Spool = spool,
             Root = root,
             SensorName = name,
+            Identity = SensorIdentity.ForThisHost(name, id) with { Ips = ips },
             DataDirectory = data,
             RuleDirectories = rules,
             Outputs = sinks,
         };
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex SensorIdPattern();
 }

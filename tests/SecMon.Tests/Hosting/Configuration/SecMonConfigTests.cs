@@ -59,6 +59,8 @@ public sealed class SecMonConfigTests : IDisposable
         var (config, errors, exit) = Load("""
             sensor:
               name: gw-hall-3
+              id: hall-3
+              ips: [192.0.2.10, "2001:db8::a"]
             data: state
             rules: [extra-rules]
             spool: {max_size: 16MiB}
@@ -74,6 +76,8 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.Equal(0, exit);
         Assert.NotNull(config);
         Assert.Equal("gw-hall-3", config.SensorName);
+        Assert.Equal(("gw-hall-3", "hall-3"), (config.Identity.Name, config.Identity.Id));
+        Assert.Equal(["192.0.2.10", "2001:db8::a"], config.Identity.Ips);
         Assert.Equal(Path.Combine(_dir, "state"), config.DataDirectory);
         Assert.Equal([Path.Combine(_dir, "extra-rules")], config.RuleDirectories);
         Assert.Equal("sqlite", config.Store);
@@ -112,7 +116,7 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.Equal(78, exit);
         Assert.Equal(
         [
-            "secmon.yml:2:9: sensor.nmae: unknown key (known here: name)",
+            "secmon.yml:2:9: sensor.nmae: unknown key (known here: id, ips, name)",
             "secmon.yml:3:8: store: 'elastic' is not one of: sqlite, elasticsearch",
             "secmon.yml:6:7: outputs.toy[0].name: required key is missing",
             "secmon.yml:6:14: outputs.toy[0].level: '9' is not a whole number from 1 to 5",
@@ -157,7 +161,7 @@ public sealed class SecMonConfigTests : IDisposable
     public async Task ConfigCheck_BadFile_ListsEveryErrorOnStdoutAndExits78()
     {
         var path = Path.Combine(_dir, "bad.yml");
-        await File.WriteAllTextAsync(path, "store: nowhere\nsensor: {name: a, id: b}\n");
+        await File.WriteAllTextAsync(path, "store: nowhere\nsensor: {name: a, id: b c}\n");
 
         var (code, stdout, stderr) = await SecMonRun.Run("config", "check", path);
 
@@ -165,7 +169,7 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.Equal(
         [
             $"{path}:1:8: store: 'nowhere' is not one of: sqlite, elasticsearch",
-            $"{path}:2:23: sensor.id: unknown key (known here: name)",
+            $"{path}:2:23: sensor.id: 'b c' is not a sensor id: 1 to 64 letters, digits, '-', '_' or '.'",
         ], SecMonRun.Lines(stdout));
         Assert.Contains("2 error(s)", stderr, StringComparison.Ordinal);
     }
