@@ -11,8 +11,32 @@ internal static class ConfigCommand
     /// <summary>Builds the <c>config</c> command group.</summary>
     public static Command Create()
     {
-        var command = new Command("config", "Validate SecMon's configuration file (the one --config FILE reads).");
+        var command = new Command("config", "Check SecMon's configuration file (the one --config FILE reads), or print an example to start from.");
         command.Subcommands.Add(Check());
+        command.Subcommands.Add(Example());
+        return command;
+    }
+
+    /// <summary>The commented example configuration shipped with secmon.</summary>
+    internal static string ExampleText()
+    {
+        using var stream = typeof(ConfigCommand).Assembly.GetManifestResourceStream("secmon.example.yml")!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    private static Command Example()
+    {
+        var command = new Command("example",
+            "Print a commented configuration with every section (the sensor, the data directory, the store, Elasticsearch,\n" +
+            "webhooks, MQTT alerts, the findings log) to start from.\n" +
+            "Example:\n" +
+            "  secmon config example > /etc/secmon/secmon.yml && secmon config check /etc/secmon/secmon.yml");
+        command.SetAction(parse =>
+        {
+            parse.InvocationConfiguration.Output.Write(ExampleText());
+            return ExitCodes.Ok;
+        });
         return command;
     }
 

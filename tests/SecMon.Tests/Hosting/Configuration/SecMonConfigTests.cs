@@ -215,3 +215,51 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "data")));
     }
 }
+
+public sealed class ConfigExampleTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("secmon-config-example-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Example_PrintedAndCheckedWithTheSecretsInTheEnvironment_IsValidWithEveryOutputSection()
+    {
+        var (code, stdout, _) = await SecMonRun.Run("config", "example");
+        Assert.Equal(0, code);
+        var path = Path.Combine(_dir, "secmon.yml");
+        await File.WriteAllTextAsync(path, stdout);
+
+        var env = new Dictionary<string, string>
+        {
+            ["SECMON_ES_API_KEY"] = "a2V5OnNlY3JldA==",
+            ["SECMON_SOC_WEBHOOK_SECRET"] = "whsec_" + Convert.ToBase64String(new byte[32]),
+        };
+        var errors = new ConfigErrors();
+        var config = SecMonConfig.Load(path, null, errors, out var exit, env.GetValueOrDefault);
+
+        Assert.True(config is not null, string.Join("\n", errors.Items));
+        Assert.Empty(errors.Items);
+        Assert.Equal(0, exit);
+        Assert.Equal("gw-hall-3", config.Identity.Name);
+        Assert.Equal(["elasticsearch", "webhook-soc", "log"], config.Outputs.Select(o => o.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Example_WithoutTheSecrets_NamesTheMissingVariables()
+    {
+        var path = Path.Combine(_dir, "secmon.yml");
+        File.WriteAllText(path, ConfigCommandAccess.Example());
+        var errors = new ConfigErrors();
+
+        Assert.Null(SecMonConfig.Load(path, null, errors, out var exit, _ => null));
+        Assert.Equal(78, exit);
+        Assert.Contains(errors.Items, e => e.Message.Contains("SECMON_ES_API_KEY is not set", StringComparison.Ordinal));
+        Assert.Contains(errors.Items, e => e.Message.Contains("SECMON_SOC_WEBHOOK_SECRET is not set", StringComparison.Ordinal));
+    }
+
+    private static class ConfigCommandAccess
+    {
+        public static string Example() => SecMon.Cli.ConfigCommand.ExampleText();
+    }
+}
