@@ -13,5 +13,6 @@ internal static class OutputCatalogue
     [
         new SecMon.Alerts.Webhooks.WebhookOutputFactory(),
         new SecMon.Findings.Log.FindingsLogOutputFactory(),
+        new SecMon.Alerts.Mqtt.MqttAlertOutputFactory(),
     ];
 }
