@@ -64,6 +64,11 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
     /// <summary>Findings the broker acknowledged.</summary>
     public long Published => Interlocked.Read(ref _published);
 
+    /// <summary>Publishes awaiting acknowledgement at once on the current connection: <see cref="MqttAlertOptions.MaxInflight"/>,
+    /// or the broker's MQTT 5 receive maximum when lower (mosquitto's is its <c>max_inflight_messages</c>, 20 unless
+    /// configured). 0 before the first connection.</summary>
+    public int Window => _window;
+
     /// <summary>Successful connections made (1 while the first one lasts).</summary>
     public long Connections => Interlocked.Read(ref _connections);
 
