@@ -291,47 +291,62 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
             builder.WithCredentials(_options.Username, _options.Password);
         }
 
+        // TCP and TLS are set up by MqttConnection (its stream gathers MQTTnet's writes): MQTTnet's own TLS stays off.
+        Func<Stream, CancellationToken, Task<Stream>>? secure = null;
         if (_options.UseTls)
         {
-            var tls = new MqttClientTlsOptions
-            {
-                UseTls = true,
-                TargetHost = _options.ServerName ?? _options.Broker.Host,
-                SslProtocol = SslProtocols.Tls12 | SslProtocols.Tls13,
-                CertificateValidationHandler = ValidateBroker,
-            };
-            if (_options.CaFile is { } caFile)
-            {
-                _trust = LoadCertificates(caFile, "ca_file");
-            }
-
-            if (_options.CertFile is { } certFile && _options.KeyFile is { } keyFile)
-            {
-                tls.ClientCertificatesProvider = new ClientCertificate(LoadClientCertificate(certFile, keyFile));
-            }
-
-            builder.WithTlsOptions(tls);
+            _trust = _options.CaFile is { } caFile ? LoadCertificates(caFile, "ca_file") : null;
+            var clientCertificate = _options.CertFile is { } certFile && _options.KeyFile is { } keyFile ? LoadClientCertificate(certFile, keyFile) : null;
+            secure = (stream, ct) => SecureAsync(stream, clientCertificate, ct);
         }
 
+        builder.WithStreamProvider(new MqttConnection(secure));
         return builder.Build();
+    }
+
+    private async Task<Stream> SecureAsync(Stream stream, X509Certificate2? clientCertificate, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = _options.ServerName ?? _options.Broker.Host,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ValidateBroker(certificate, chain, errors),
+                LocalCertificateSelectionCallback = clientCertificate is null ? null : (_, _, _, _, _) => clientCertificate,
+            }, cancellationToken).ConfigureAwait(false);
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     // With ca_file, the broker's certificate must chain to one of its certificates (and to nothing else: the system's
     // roots are not consulted, as mosquitto's cafile); without it, the system's validation stands. The name is checked
     // either way (SslStream's RemoteCertificateNameMismatch).
-    private bool ValidateBroker(MqttClientCertificateValidationEventArgs e)
+    private bool ValidateBroker(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
     {
-        if ((e.SslPolicyErrors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+        if (certificate is null)
         {
-            _tlsRejection = $"the broker's certificate {(e.SslPolicyErrors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) ? "is missing" : $"does not name '{_options.ServerName ?? _options.Broker.Host}'")}";
+            errors |= SslPolicyErrors.RemoteCertificateNotAvailable;
+        }
+
+        if ((errors & (SslPolicyErrors.RemoteCertificateNotAvailable | SslPolicyErrors.RemoteCertificateNameMismatch)) != 0)
+        {
+            _tlsRejection = $"the broker's certificate {(errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) ? "is missing" : $"does not name '{_options.ServerName ?? _options.Broker.Host}'")}";
             return false;
         }
 
         if (_trust is null)
         {
-            if (e.SslPolicyErrors != SslPolicyErrors.None)
+            if (errors != SslPolicyErrors.None)
             {
-                _tlsRejection = $"the broker's certificate does not verify against the system's trusted roots ({e.SslPolicyErrors}); set outputs.mqtt.tls.ca_file";
+                _tlsRejection = $"the broker's certificate does not verify against the system's trusted roots ({errors}); set outputs.mqtt.tls.ca_file";
                 return false;
             }
 
@@ -344,7 +359,7 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.1")); // serverAuth
-        if (e.Chain is { } presented)
+        if (presented is not null)
         {
             foreach (var element in presented.ChainElements)
             {
@@ -352,7 +367,7 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
             }
         }
 
-        using var leaf = X509CertificateLoader.LoadCertificate(e.Certificate.GetRawCertData());
+        using var leaf = X509CertificateLoader.LoadCertificate(certificate!.GetRawCertData());
         if (chain.Build(leaf))
         {
             return true;
@@ -441,8 +456,4 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         }
     }
 
-    private sealed class ClientCertificate(X509Certificate2 certificate) : IMqttClientCertificatesProvider
-    {
-        public X509CertificateCollection GetCertificates() => [certificate];
-    }
 }
