@@ -20,8 +20,8 @@ public static class YamlConfig
 
     /// <summary>The <c>outputs</c> section of <paramref name="yaml"/>, recording problems in <paramref name="errors"/>;
     /// <paramref name="environment"/> stands in for the process environment (empty when null).</summary>
-    public static ConfigSection Outputs(string yaml, ConfigErrors errors, IReadOnlyDictionary<string, string>? environment = null) =>
-        new ConfigSection(Parse(yaml), "", errors, name => environment?.GetValueOrDefault(name)).Section("outputs");
+    public static ConfigSection Outputs(string yaml, ConfigErrors errors, IReadOnlyDictionary<string, string>? environment = null, string source = "secmon.yml") =>
+        new ConfigSection(Parse(yaml, source), "", errors, name => environment?.GetValueOrDefault(name)).Section("outputs");
 
     private static ConfigNode Convert(YamlNode node, string source)
     {

@@ -25,7 +25,7 @@ namespace SecMon.Alerts.Mqtt;
 ///     timeout: 10s                           # to connect, and for the acknowledgements of a batch
 ///     max_inflight: 1000
 ///     tls:
-///       ca_file: /etc/secmon/chain.pem       # the broker's certificate must chain to these
+///       ca_file: /etc/secmon/chain.pem       # the broker's certificate must chain to these (relative: from the file's directory)
 ///       cert_file: /etc/secmon/device.crt.pem  # mutual TLS: a certificate from SecMon's CA
 ///       key_file: /etc/secmon/device.key.pem
 ///       server_name: broker.lan              # default: the URL's host
@@ -98,9 +98,9 @@ public sealed class MqttAlertOutputFactory : IFindingOutputFactory
         }
 
         var tls = section.Section("tls");
-        var caFile = tls.Text("ca_file");
-        var certFile = tls.Text("cert_file");
-        var keyFile = tls.Text("key_file");
+        var caFile = FilePath(tls, "ca_file");
+        var certFile = FilePath(tls, "cert_file");
+        var keyFile = FilePath(tls, "key_file");
         var serverName = tls.Text("server_name");
         tls.Finish();
         if ((certFile is null) != (keyFile is null))
@@ -145,4 +145,10 @@ public sealed class MqttAlertOutputFactory : IFindingOutputFactory
         };
         return url is null ? null : options with { Broker = url };
     }
+
+    // A relative path is taken from the configuration file's directory, as every relative path in it (SecMonConfig).
+    private static string? FilePath(ConfigSection section, string key) =>
+        section.Text(key) is { Length: > 0 } written
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(section.LocationOf(key).Source)) ?? "", written)
+            : null;
 }

@@ -8,7 +8,7 @@ namespace SecMon.Findings.Log;
 /// <code>
 /// outputs:
 ///   log:
-///     path: /var/log/secmon/findings.jsonl   # default DATA/findings.jsonl; a relative path is taken from DATA
+///     path: /var/log/secmon/findings.jsonl   # default DATA/findings.jsonl; relative: from the file's directory
 ///     max_size: 100MiB                        # rotate before a line would go beyond it; 0 = never by size
 ///     rotate_every: 1d                        # also rotate when a new UTC day (hour, ...) starts; default off
 ///     keep: 7                                 # rotated files kept: findings.jsonl.1 ... .7
@@ -45,7 +45,10 @@ public sealed class FindingsLogOutputFactory : IFindingOutputFactory
     public static FindingsLogOptions Bind(ConfigSection section, string dataDirectory)
     {
         ArgumentNullException.ThrowIfNull(section);
-        var path = section.Text("path") is { Length: > 0 } written ? Path.Combine(dataDirectory, written) : Path.Combine(dataDirectory, "findings.jsonl");
+        // A path written in the file is taken from the file's directory, as every relative path in it (SecMonConfig).
+        var path = section.Text("path") is { Length: > 0 } written
+            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(section.LocationOf("path").Source)) ?? "", written)
+            : Path.Combine(dataDirectory, "findings.jsonl");
         if (path.EndsWith('/') || path.Contains('\0', StringComparison.Ordinal))
         {
             section.Error("path", "is not a file name; write the path of the log file (e.g. /var/log/secmon/findings.jsonl)");

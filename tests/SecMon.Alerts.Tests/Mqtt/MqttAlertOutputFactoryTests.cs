@@ -159,6 +159,19 @@ public sealed class MqttAlertOutputFactoryTests
     }
 
     [Fact]
+    public void Create_RelativeTlsFiles_TakenFromTheConfigurationFilesDirectory()
+    {
+        var errors = new ConfigErrors();
+        var yaml = "outputs:\n  mqtt:\n    url: mqtts://broker.lan\n    tls:\n      ca_file: pki/chain.pem\n      cert_file: /abs/device.crt.pem\n      key_file: device.key.pem\n";
+        var sink = (MqttAlertSink)new MqttAlertOutputFactory().Create(YamlConfig.Outputs(yaml, errors, source: "/etc/secmon/secmon.yml"), Context)[0];
+
+        Assert.Empty(errors.Items);
+        Assert.Equal("/etc/secmon/pki/chain.pem", sink.Options.CaFile);
+        Assert.Equal("/abs/device.crt.pem", sink.Options.CertFile);
+        Assert.Equal("/etc/secmon/device.key.pem", sink.Options.KeyFile);
+    }
+
+    [Fact]
     public void Create_Disabled_NoSink()
     {
         var (sinks, errors) = Create("outputs:\n  mqtt:\n    enabled: false\n    url: mqtt://broker.lan\n");

@@ -104,10 +104,11 @@ public sealed class FindingsLogOutputFactoryTests
     }
 
     [Fact]
-    public void Create_RelativePath_TakenFromTheDataDirectory()
+    public void Create_RelativePath_TakenFromTheConfigurationFilesDirectory()
     {
         var errors = new ConfigErrors();
-        var sink = (FindingsLogSink)new FindingsLogOutputFactory().Create(YamlConfig.Outputs("outputs:\n  log:\n    path: logs/alerts.jsonl\n", errors), Context)[0];
-        Assert.Equal("/var/lib/secmon/logs/alerts.jsonl", sink.Options.Path);
+        var sink = (FindingsLogSink)new FindingsLogOutputFactory().Create(
+            YamlConfig.Outputs("outputs:\n  log:\n    path: logs/alerts.jsonl\n", errors, source: "/etc/secmon/secmon.yml"), Context)[0];
+        Assert.Equal("/etc/secmon/logs/alerts.jsonl", sink.Options.Path);
     }
 }
