@@ -98,9 +98,9 @@ public sealed class MqttAlertOutputFactory : IFindingOutputFactory
         }
 
         var tls = section.Section("tls");
-        var caFile = FilePath(tls, "ca_file");
-        var certFile = FilePath(tls, "cert_file");
-        var keyFile = FilePath(tls, "key_file");
+        var caFile = tls.FilePath("ca_file");
+        var certFile = tls.FilePath("cert_file");
+        var keyFile = tls.FilePath("key_file");
         var serverName = tls.Text("server_name");
         tls.Finish();
         if ((certFile is null) != (keyFile is null))
@@ -145,10 +145,4 @@ public sealed class MqttAlertOutputFactory : IFindingOutputFactory
         };
         return url is null ? null : options with { Broker = url };
     }
-
-    // A relative path is taken from the configuration file's directory, as every relative path in it (SecMonConfig).
-    private static string? FilePath(ConfigSection section, string key) =>
-        section.Text(key) is { Length: > 0 } written
-            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(section.LocationOf(key).Source)) ?? "", written)
-            : null;
 }

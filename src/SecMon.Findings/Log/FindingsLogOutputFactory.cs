@@ -45,10 +45,8 @@ public sealed class FindingsLogOutputFactory : IFindingOutputFactory
     public static FindingsLogOptions Bind(ConfigSection section, string dataDirectory)
     {
         ArgumentNullException.ThrowIfNull(section);
-        // A path written in the file is taken from the file's directory, as every relative path in it (SecMonConfig).
-        var path = section.Text("path") is { Length: > 0 } written
-            ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(section.LocationOf("path").Source)) ?? "", written)
-            : Path.Combine(dataDirectory, "findings.jsonl");
+        // A path written in the file is taken from the file's directory, as every relative path in it.
+        var path = section.FilePath("path") ?? Path.Combine(dataDirectory, "findings.jsonl");
         if (path.EndsWith('/') || path.Contains('\0', StringComparison.Ordinal))
         {
             section.Error("path", "is not a file name; write the path of the log file (e.g. /var/log/secmon/findings.jsonl)");
