@@ -33,8 +33,8 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
     private readonly TimeProvider _time;
     private readonly MqttClientFactory _factory = new();
     private IMqttClient? _client;
-    private MqttClientOptions? _clientOptions;
     private X509Certificate2Collection? _trust;
+    private X509Certificate2? _clientCertificate;
     private int _window;
     private TimeSpan _delay;
     private DateTimeOffset _nextAttempt;
@@ -125,7 +125,11 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
     public void Complete(CancellationToken cancellationToken) => Disconnect();
 
     /// <inheritdoc />
-    public void Dispose() => Disconnect();
+    public void Dispose()
+    {
+        Disconnect();
+        _clientCertificate?.Dispose();
+    }
 
     private string Where() => $"MQTT broker {_options.Broker.Scheme}://{_options.Broker.Host}:{_options.Port}";
 
@@ -146,7 +150,9 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         string error;
         try
         {
-            _clientOptions ??= BuildClientOptions();
+            // Built for every connection: a renewed client certificate (SecMon's device certificates are short-lived)
+            // or CA file is picked up on the next reconnection.
+            var clientOptions = BuildClientOptions();
             _tlsRejection = null;
             var client = _factory.CreateMqttClient();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -154,7 +160,7 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
             MqttClientConnectResult result;
             try
             {
-                result = client.ConnectAsync(_clientOptions, timeout.Token).GetAwaiter().GetResult();
+                result = client.ConnectAsync(clientOptions, timeout.Token).GetAwaiter().GetResult();
             }
             catch
             {
@@ -208,19 +214,33 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         using var window = new SemaphoreSlim(_window);
         var pending = new List<Task<MqttClientPublishResult>>(findings.Count);
         var failed = 0;
-        foreach (var finding in findings)
+        OperationCanceledException? stopped = null;
+        try
         {
-            await window.WaitAsync(ct).ConfigureAwait(false);
-            if (Volatile.Read(ref failed) != 0)
+            foreach (var finding in findings)
             {
-                window.Release();
-                break; // the connection is gone: do not queue the rest behind it
-            }
+                await window.WaitAsync(ct).ConfigureAwait(false);
+                if (Volatile.Read(ref failed) != 0)
+                {
+                    window.Release();
+                    break; // the connection is gone: do not queue the rest behind it
+                }
 
-            pending.Add(PublishOneAsync(client, Message(finding), window, () => Volatile.Write(ref failed, 1), ct));
+                pending.Add(PublishOneAsync(client, Message(finding), window, () => Volatile.Write(ref failed, 1), ct));
+            }
+        }
+        catch (OperationCanceledException ex)
+        {
+            stopped = ex; // the acknowledgements are late; the publishes started end with the same token
         }
 
+        // Every started publish ends (acknowledged, failed or cancelled by the same token) before the window goes.
         var results = await Task.WhenAll(pending).ConfigureAwait(false);
+        if (stopped is not null)
+        {
+            throw stopped;
+        }
+
         var refused = 0;
         string? reason = null;
         foreach (var r in results)
@@ -297,6 +317,8 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         {
             _trust = _options.CaFile is { } caFile ? LoadCertificates(caFile, "ca_file") : null;
             var clientCertificate = _options.CertFile is { } certFile && _options.KeyFile is { } keyFile ? LoadClientCertificate(certFile, keyFile) : null;
+            _clientCertificate?.Dispose();
+            _clientCertificate = clientCertificate;
             secure = (stream, ct) => SecureAsync(stream, clientCertificate, ct);
         }
 

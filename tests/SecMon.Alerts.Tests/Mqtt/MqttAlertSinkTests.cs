@@ -251,6 +251,19 @@ public sealed class MqttAlertSinkTests : IDisposable
     }
 
     [Fact]
+    public void Write_MissingCaFile_TransientErrorNamingTheFile()
+    {
+        var missing = Path.Combine(_dir, "no-such-chain.pem");
+        using var sink = new MqttAlertSink(Plain(Mosquitto.FreePort()) with { Broker = new Uri("mqtts://127.0.0.1:8883"), CaFile = missing });
+
+        var result = sink.Write(MqttFindings.Many(1), CancellationToken.None);
+
+        Assert.False(result.Succeeded);
+        Assert.True(result.Transient);
+        Assert.Contains($"outputs.mqtt.tls.ca_file '{missing}'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Write_OnlyFindingsBelowMinSeverity_DeliveredWithoutConnecting()
     {
         using var sink = new MqttAlertSink(Plain(Mosquitto.FreePort()) with { MinSeverity = 100 });
