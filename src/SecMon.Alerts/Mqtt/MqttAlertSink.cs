@@ -22,8 +22,8 @@ namespace SecMon.Alerts.Mqtt;
 /// <see cref="MqttAlertOptions.ReconnectDelay"/> to <see cref="MqttAlertOptions.MaxReconnectDelay"/>, with jitter), so
 /// a broker that is down is not dialled on every retry. A batch whose acknowledgements did not all arrive is sent again
 /// whole: subscribers may see a finding twice, always with the same <c>event.id</c> (at least once). A refusal the
-/// broker gives per message (MQTT 5 PUBACK: not authorized, topic name invalid, payload format invalid) is permanent,
-/// and the spool puts the batch in its dead letters with the reason. Refused connections (bad user name or password,
+/// broker gives per message (MQTT 5 PUBACK: not authorized, topic name invalid, payload format invalid) is permanent
+/// for that finding alone (<see cref="SinkResult.Partial"/>): the spool puts it in its dead letters with the reason. Refused connections (bad user name or password,
 /// not authorized, a broker certificate that does not verify) stay transient: nothing is lost while the configuration is
 /// fixed, and the error says what the broker answered.
 /// </remarks>
@@ -97,14 +97,9 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
 
         try
         {
-            var (refused, reason) = PublishAllAsync(_client!, selected, cancellationToken).GetAwaiter().GetResult();
-            if (refused > 0)
-            {
-                return SinkResult.Failed($"{Where()}: the broker refused {refused} of {selected.Count} findings: {reason}", transient: false);
-            }
-
-            Interlocked.Add(ref _published, selected.Count);
-            return SinkResult.Ok(selected.Count);
+            var refused = PublishAllAsync(_client!, selected, cancellationToken).GetAwaiter().GetResult();
+            Interlocked.Add(ref _published, selected.Count - refused.Count);
+            return refused.Count == 0 ? SinkResult.Ok(selected.Count) : SinkResult.Partial(selected.Count - refused.Count, refused);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -206,7 +201,7 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
         return $"{Where()}: {error}; next attempt in {wait.TotalSeconds:0.#} s (findings wait in the spool)";
     }
 
-    private async Task<(int Refused, string? Reason)> PublishAllAsync(IMqttClient client, List<Finding> findings, CancellationToken cancellationToken)
+    private async Task<List<RejectedFinding>> PublishAllAsync(IMqttClient client, List<Finding> findings, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
@@ -241,21 +236,19 @@ public sealed class MqttAlertSink : IFindingSink, IDisposable
             throw stopped;
         }
 
-        var refused = 0;
-        string? reason = null;
-        foreach (var r in results)
+        // Results are in the order of the findings (every one was started: a failure throws above).
+        var refused = new List<RejectedFinding>();
+        for (var i = 0; i < results.Length; i++)
         {
             // MQTT 5.0 §3.4.2.1: 0x10 No matching subscribers is a success code.
-            if (r.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers)
+            var r = results[i];
+            if (r.ReasonCode is not (MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers))
             {
-                continue;
+                refused.Add(new RejectedFinding(findings[i], $"{Where()} refused the publish to '{_options.Topic.Render(findings[i])}': {r.ReasonCode}{Reason(r.ReasonString)}"));
             }
-
-            refused++;
-            reason ??= $"{r.ReasonCode}{Reason(r.ReasonString)}";
         }
 
-        return (refused, reason);
+        return refused;
     }
 
     private static async Task<MqttClientPublishResult> PublishOneAsync(IMqttClient client, MqttApplicationMessage message, SemaphoreSlim window,

@@ -122,6 +122,26 @@ public sealed class MqttAlertSinkTests : IDisposable
     }
 
     [RequiresToolFact("mosquitto")]
+    public async Task Write_BrokerAclRefusesSomeTopics_OnlyThoseFindingsRejectedWithTheReason()
+    {
+        var acl = Path.Combine(_dir, "acl");
+        await File.WriteAllTextAsync(acl, "topic write secmon/alerts/high/#\ntopic read secmon/#\n");
+        await using var broker = await Mosquitto.StartAsync(_dir, p => $"listener {p[0]} 127.0.0.1\nallow_anonymous true\nacl_file {acl}\n");
+        await using var subscriber = await Subscriber.StartAsync(broker.Port);
+        var findings = MqttFindings.Many(8); // two of each severity
+        using var sink = new MqttAlertSink(Plain(broker.Port));
+
+        var result = sink.Write(findings, CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Error + broker.Log);
+        Assert.Equal(2, result.Stored);
+        Assert.Equal(findings.Where(f => f.Severity != Severity.High).Select(f => f.Id), result.Rejected.Select(r => r.Finding.Id));
+        Assert.All(result.Rejected, r => Assert.Contains("NotAuthorized", r.Reason, StringComparison.Ordinal));
+        Assert.True(await subscriber.WaitAsync(m => m.Count >= 2, TimeSpan.FromSeconds(10)));
+        Assert.All(subscriber.Messages, m => Assert.StartsWith("secmon/alerts/high/", m.Topic, StringComparison.Ordinal));
+    }
+
+    [RequiresToolFact("mosquitto")]
     public async Task Write_MutualTlsWithACertificateFromSecMonsCa_Delivered()
     {
         using var pki = new TestPki(_dir);
