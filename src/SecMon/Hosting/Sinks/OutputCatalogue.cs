@@ -12,5 +12,7 @@ internal static class OutputCatalogue
     public static IReadOnlyList<IFindingOutputFactory> Shipped { get; } =
     [
         new SecMon.Alerts.Webhooks.WebhookOutputFactory(),
+        new SecMon.Findings.Log.FindingsLogOutputFactory(),
+        new SecMon.Alerts.Mqtt.MqttAlertOutputFactory(),
     ];
 }
