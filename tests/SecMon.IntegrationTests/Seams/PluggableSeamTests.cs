@@ -103,6 +103,29 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     [Fact]
+    public void HungOutputBeforeAnother_TheOtherStillFinishesWithinTheSharedDeadline()
+    {
+        using var never = new ManualResetEventSlim();
+        var hung = new ScriptedSink("hung", (_, _) =>
+        {
+            never.Wait();
+            return SinkResult.Ok(0);
+        });
+        var quick = new ScriptedSink("quick", (f, _) => SinkResult.Ok(f.Count));
+
+        var (code, sensor, _) = AnalyzeWithOutputs([hung, quick],
+            new SinkRunOptions { QueuedBatches = 1, StallTimeout = TimeSpan.FromMilliseconds(200), CompleteTimeout = TimeSpan.FromSeconds(2) });
+
+        Assert.Equal(Cli.ExitCodes.CantCreate, code);
+        var after = sensor.Outputs!.Runners[2];
+        Assert.Equal("quick", after.Name);
+        Assert.Null(after.Error);
+        Assert.Equal(0, after.Dropped);
+        Assert.Equal(sensor.Detection!.Tally.Total, after.Delivered);
+        never.Set();
+    }
+
+    [Fact]
     public void OutputStoppedMidBatch_TheBatchInItsHandsIsCountedAsMissed()
     {
         var (_, sensor, _) = AnalyzeWithRules(new CancellableSink(), new SinkRunOptions { CompleteTimeout = TimeSpan.FromSeconds(1) });
@@ -191,6 +214,10 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     private (int Code, Sensor Sensor, long Stored) AnalyzeWithRules(IFindingSink? extra, SinkRunOptions? run = null, string? data = null,
+        string capture = "mqtt-guessing.pcap") =>
+        AnalyzeWithOutputs(extra is null ? [] : [extra], run, data, capture);
+
+    private (int Code, Sensor Sensor, long Stored) AnalyzeWithOutputs(IReadOnlyList<IFindingSink> extras, SinkRunOptions? run = null, string? data = null,
         string capture = "mqtt-guessing.pcap")
     {
         var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
@@ -203,7 +230,7 @@ public sealed class PluggableSeamTests : IDisposable
             DataDirectory = data,
             Rules = rules.RuleSet,
             Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
-            Outputs = extra is null ? [] : [extra],
+            Outputs = extras,
             OutputRun = run,
         }, out var exit);
         Assert.True(sensor is not null, $"exit {exit}");

@@ -52,7 +52,14 @@ internal sealed class FindingOutputs : IDisposable
     /// what it was given.</summary>
     public void Complete()
     {
+        // Every sink is told first, so they all finish side by side: a sink waited for in turn after a slow one would
+        // find the shared deadline spent although it had finished long before.
         var deadline = DateTime.UtcNow + Options.CompleteTimeout;
+        foreach (var runner in _runners)
+        {
+            runner.NoMoreBatches();
+        }
+
         foreach (var runner in _runners)
         {
             runner.Complete(deadline);

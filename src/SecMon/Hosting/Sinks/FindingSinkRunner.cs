@@ -116,6 +116,15 @@ internal sealed class FindingSinkRunner : IDisposable
         }
     }
 
+    /// <summary>No more batches will come: the sink finishes what is queued and completes, without anyone waiting yet.</summary>
+    public void NoMoreBatches()
+    {
+        if (!_queue.IsAddingCompleted)
+        {
+            _queue.CompleteAdding();
+        }
+    }
+
     /// <summary>No more batches: waits up to <paramref name="deadline"/> for the sink to write what is queued and finish;
     /// what it has not taken by then is counted as dropped and its thread is told to stop.</summary>
     public void Complete(DateTime deadline)
@@ -126,7 +135,7 @@ internal sealed class FindingSinkRunner : IDisposable
         }
 
         _completed = true;
-        _queue.CompleteAdding();
+        NoMoreBatches();
         var left = deadline - DateTime.UtcNow;
         if (!_thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero))
         {
