@@ -1,0 +1,255 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using SecMon.Findings.Ecs;
+
+namespace SecMon.Findings.Elasticsearch;
+
+/// <summary>
+/// What SecMon installs in the cluster before writing: a component template with the mappings of every field a
+/// finding carries (generated from <see cref="FindingFields"/>, the one definition), the composable index template
+/// of the data stream, and the optional lifecycle policy. The bodies are deterministic (the same options give the
+/// same bytes), so installing them again on every start is harmless.
+/// </summary>
+/// <remarks>
+/// Kibana's Security app reads alerts from <c>logs-*</c> with its External Alerts rule (<c>event.kind: alert</c>), so
+/// the data stream is named Elastic's way and the template is a data stream template (<c>data_stream: {}</c>) whose
+/// priority (200) is above the built-in <c>logs</c> template (100, <c>logs-*-*</c>), which would otherwise apply. It
+/// composes the cluster's <c>ecs@mappings</c> (dynamic templates typing any other ECS field the way ECS says) and a
+/// <c>NAME@custom</c> component the operator may add, both ignored when missing.
+/// </remarks>
+public static class IndexTemplate
+{
+    /// <summary>Priority of the template: above the built-in <c>logs</c> template (100).</summary>
+    public const int Priority = 200;
+
+    /// <summary>The fields the mappings are generated from: SecMon's custom fields and the ECS fields every finding's
+    /// typed part writes (<see cref="FindingJson"/>). Switch to the complete definition of every field here.</summary>
+    public static IEnumerable<FindingField> Fields => EcsTypedFields.Concat(FindingFields.Custom);
+
+    /// <summary>The ECS fields <see cref="FindingJson"/> writes from a finding's typed properties, with their ECS types
+    /// (ECS 9.4.0 <c>ecs_flat.yml</c>; a test compares them).</summary>
+    internal static readonly FindingField[] EcsTypedFields =
+    [
+        new("@timestamp", "date", false, "Capture time of the triggering event."),
+        new("ecs.version", "keyword", false, ""),
+        new("message", "match_only_text", false, ""),
+        new("event.kind", "keyword", false, ""),
+        new("event.category", "keyword", true, ""),
+        new("event.type", "keyword", true, ""),
+        new("event.severity", "long", false, ""),
+        new("event.id", "keyword", false, ""),
+        new("event.dataset", "keyword", false, ""),
+        new("event.module", "keyword", false, ""),
+        new("rule.id", "keyword", false, ""),
+        new("rule.name", "keyword", false, ""),
+        new("rule.description", "keyword", false, ""),
+        new("rule.ruleset", "keyword", false, ""),
+        new("rule.version", "keyword", false, ""),
+        new("rule.reference", "keyword", false, ""),
+        new("source.ip", "ip", false, ""),
+        new("source.port", "long", false, ""),
+        new("source.mac", "keyword", false, ""),
+        new("destination.ip", "ip", false, ""),
+        new("destination.port", "long", false, ""),
+        new("network.transport", "keyword", false, ""),
+        new("network.protocol", "keyword", false, ""),
+        new("network.community_id", "keyword", false, ""),
+        new("observer.name", "keyword", false, ""),
+        new("observer.type", "keyword", false, ""),
+        new("observer.vendor", "keyword", false, ""),
+        new("observer.product", "keyword", false, ""),
+        new("device.id", "keyword", false, ""),
+        new("threat.framework", "keyword", false, ""),
+        new("threat.technique.id", "keyword", true, ""),
+        new("threat.technique.name", "keyword", true, ""),
+        new("threat.tactic.name", "keyword", true, ""),
+        new("related.ip", "ip", true, ""),
+        new("related.user", "keyword", true, ""),
+    ];
+
+    /// <summary>The component template holding SecMon's mappings (<c>NAME@secmon</c>).</summary>
+    public static string ComponentName(ElasticsearchOptions options) => options.TemplateName + "@secmon";
+
+    /// <summary>The body of <c>PUT _component_template/NAME@secmon</c>: the mappings of <paramref name="fields"/>.</summary>
+    public static byte[] ComponentTemplate(IEnumerable<FindingField> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        return Json(w =>
+        {
+            w.WriteStartObject("template");
+            w.WriteStartObject("mappings");
+            WriteMappings(w, fields);
+            w.WriteEndObject();
+            w.WriteEndObject();
+            Meta(w);
+        });
+    }
+
+    /// <summary>The mappings of <paramref name="fields"/> as Elasticsearch <c>properties</c> (nested objects for
+    /// dotted names), with <c>dynamic_templates</c> that map other strings as <c>keyword</c> (as ECS does).</summary>
+    public static void WriteMappings(Utf8JsonWriter writer, IEnumerable<FindingField> fields)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(fields);
+        var root = new Node();
+        foreach (var f in fields)
+        {
+            var node = root;
+            foreach (var part in f.Name.Split('.'))
+            {
+                node = node.Children.TryGetValue(part, out var child) ? child : node.Children[part] = new Node();
+            }
+
+            if (node.Type is not null && node.Type != f.Type)
+            {
+                throw new InvalidOperationException($"field {f.Name} is defined twice, as {node.Type} and {f.Type}");
+            }
+
+            node.Type = f.Type;
+        }
+
+        writer.WriteStartArray("dynamic_templates");
+        writer.WriteStartObject();
+        writer.WriteStartObject("strings_as_keyword");
+        writer.WriteString("match_mapping_type", "string");
+        writer.WriteStartObject("mapping");
+        writer.WriteString("type", "keyword");
+        writer.WriteNumber("ignore_above", 1024);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        writer.WriteStartObject("properties");
+        WriteProperties(writer, root);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The body of <c>PUT _index_template/NAME</c>.</summary>
+    public static byte[] ComposableTemplate(ElasticsearchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var custom = options.TemplateName + "@custom";
+        return Json(w =>
+        {
+            w.WriteStartArray("index_patterns");
+            w.WriteStringValue(options.IndexPattern);
+            w.WriteEndArray();
+            w.WriteStartObject("data_stream");
+            w.WriteEndObject();
+            w.WriteNumber("priority", Priority);
+            w.WriteStartArray("composed_of");
+            w.WriteStringValue("ecs@mappings");
+            w.WriteStringValue(ComponentName(options));
+            w.WriteStringValue(custom);
+            w.WriteEndArray();
+            w.WriteStartArray("ignore_missing_component_templates");
+            w.WriteStringValue("ecs@mappings");
+            w.WriteStringValue(custom);
+            w.WriteEndArray();
+            if (options.IlmPolicy is { } ilm)
+            {
+                w.WriteStartObject("template");
+                w.WriteStartObject("settings");
+                w.WriteString("index.lifecycle.name", ilm.Name);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            Meta(w);
+        });
+    }
+
+    /// <summary>The body of <c>PUT _ilm/policy/NAME</c>: hot with rollover by size and age, then delete (when set).</summary>
+    public static byte[] LifecyclePolicy(IlmPolicyOptions ilm)
+    {
+        ArgumentNullException.ThrowIfNull(ilm);
+        return Json(w =>
+        {
+            w.WriteStartObject("policy");
+            w.WriteStartObject("phases");
+            w.WriteStartObject("hot");
+            w.WriteStartObject("actions");
+            w.WriteStartObject("rollover");
+            w.WriteString("max_primary_shard_size", ilm.RolloverSize.ToString(System.Globalization.CultureInfo.InvariantCulture) + "b");
+            w.WriteString("max_age", ElasticsearchOptions.TimeValue(ilm.RolloverAge));
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+            if (ilm.DeleteAfter is { } after)
+            {
+                w.WriteStartObject("delete");
+                w.WriteString("min_age", ElasticsearchOptions.TimeValue(after));
+                w.WriteStartObject("actions");
+                w.WriteStartObject("delete");
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            Meta(w);
+            w.WriteEndObject();
+        });
+    }
+
+    private static void Meta(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("_meta");
+        w.WriteString("managed_by", "secmon");
+        w.WriteString("description", "SecMon findings (ECS alerts); installed by secmon on start");
+        w.WriteEndObject();
+    }
+
+    private static void WriteProperties(Utf8JsonWriter w, Node node)
+    {
+        foreach (var (name, child) in node.Children.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartObject(name);
+            if (child.Children.Count > 0)
+            {
+                if (child.Type is not null)
+                {
+                    throw new InvalidOperationException($"field {name} is both a {child.Type} and an object");
+                }
+
+                w.WriteStartObject("properties");
+                WriteProperties(w, child);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteString("type", child.Type);
+                if (child.Type == "keyword")
+                {
+                    w.WriteNumber("ignore_above", 1024);
+                }
+            }
+
+            w.WriteEndObject();
+        }
+    }
+
+    private static byte[] Json(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private sealed class Node
+    {
+        public Dictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
+
+        public string? Type { get; set; }
+    }
+
+    /// <summary>UTF-8 text of a body (for errors and tests).</summary>
+    internal static string Text(byte[] body) => Encoding.UTF8.GetString(body);
+}
