@@ -651,7 +651,10 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
     private static JsonObject ParseObject(byte[] body) =>
         JsonNode.Parse(body) as JsonObject ?? throw new JsonException("the body is not a JSON object");
 
-    private static (int, byte[], string?) Ok(JsonObject body) => (200, Encoding.UTF8.GetBytes(body.ToJsonString()), null);
+    // Relaxed escaping: a stored source comes back as it was sent (Elasticsearch returns the source's own bytes).
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static (int, byte[], string?) Ok(JsonObject body) => (200, Encoding.UTF8.GetBytes(body.ToJsonString(Relaxed)), null);
 
     private static (int, byte[], string?) Error(int status, string type, string reason) =>
         (status, Encoding.UTF8.GetBytes(new JsonObject

@@ -612,7 +612,15 @@ public static class FakeQuery
                         }
                     }
 
-                    var ordered = groups.Values.OrderByDescending(g => g.Docs.Count).ThenBy(g => g.Key.ToJsonString(), StringComparer.Ordinal).ToList();
+                    var byKey = Comparer<JsonNode>.Create((a, b) => a is JsonValue va && vb(b) is { } bv && va.TryGetValue<long>(out var la) && bv.TryGetValue<long>(out var lb)
+                        ? la.CompareTo(lb) : string.CompareOrdinal(a.ToJsonString(), b.ToJsonString()));
+                    static JsonValue? vb(JsonNode n) => n as JsonValue;
+                    var order = arg["order"] as JsonObject;
+                    var ordered = order?["_key"]?.GetValue<string>() is { } keyOrder
+                        ? (keyOrder == "desc" ? groups.Values.OrderByDescending(g => g.Key, byKey) : groups.Values.OrderBy(g => g.Key, byKey)).ToList()
+                        : order?["_count"]?.GetValue<string>() == "asc"
+                            ? groups.Values.OrderBy(g => g.Docs.Count).ThenBy(g => g.Key, byKey).ToList()
+                            : groups.Values.OrderByDescending(g => g.Docs.Count).ThenBy(g => g.Key, byKey).ToList();
                     var buckets = new JsonArray();
                     foreach (var g in ordered.Take(size))
                     {
