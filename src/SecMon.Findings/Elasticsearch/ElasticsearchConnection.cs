@@ -34,10 +34,12 @@ public sealed class ElasticsearchConnection : IDisposable
         var pool = new StaticNodePool(options.Nodes, randomize: false);
         var settings = new ElasticsearchClientSettings(pool)
             .RequestTimeout(options.RequestTimeout)
+            .EnableHttpCompression(options.Compression)
             .MaximumRetries(Math.Max(0, options.Nodes.Count - 1))
             .ThrowExceptions(false)
             .ResponseHeadersToParse(new HeadersList(["Retry-After", "X-Elastic-Product"]))
             .PingTimeout(TimeSpan.FromSeconds(Math.Min(5, options.RequestTimeout.TotalSeconds)))
+            .DisablePing() // a failed node is tried again after its dead time; a ping would hide a 401 as "unreachable"
             .DeadTimeout(TimeSpan.FromSeconds(10))
             .MaxDeadTimeout(TimeSpan.FromMinutes(2));
         if (options.ApiKey is { } key)

@@ -207,7 +207,17 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
         var response = context.Response;
         response.Headers["X-Elastic-Product"] = "Elasticsearch";
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        if (string.Equals(request.Headers.ContentEncoding.ToString(), "gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            // The client compresses request bodies (EnableHttpCompression); Elasticsearch accepts gzip.
+            await using var gzip = new System.IO.Compression.GZipStream(request.Body, System.IO.Compression.CompressionMode.Decompress);
+            await gzip.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        }
+
         var body = buffer.ToArray();
         var query = request.Query.SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string>(q.Key, v ?? ""))).ToList();
         var path = request.Path.Value ?? "/";
