@@ -23,10 +23,6 @@ public sealed class ElasticsearchFindingReader : IFindingReader
     /// <summary>Most buckets asked for at each level of the statistics' grouping.</summary>
     public const int MaxStatsBuckets = 10_000;
 
-    // The fields the free text searches: those the SQLite store's full-text index holds (FindingText).
-    private static readonly string[] TextFields =
-        ["message", "rule.id", "rule.name", "mqtt.client_id", "mqtt.username", "user.name", "mqtt.topic", "device.id", "source.ip", "destination.ip"];
-
     private readonly ElasticsearchConnection _connection;
     private readonly string _searchPath;
 
@@ -167,7 +163,6 @@ public sealed class ElasticsearchFindingReader : IFindingReader
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
-            w.WriteEndObject();
         });
         using var doc = Post(body);
 
@@ -272,12 +267,10 @@ public sealed class ElasticsearchFindingReader : IFindingReader
             w.WriteStartObject();
             w.WriteStartObject("simple_query_string");
             w.WriteString("query", q.Text);
+            // One analysed field the searched fields are copied to (IndexTemplate.IsSearched): words as the SQLite
+            // store's full-text index has them.
             w.WriteStartArray("fields");
-            foreach (var f in TextFields)
-            {
-                w.WriteStringValue(f);
-            }
-
+            w.WriteStringValue(IndexTemplate.SearchTextField);
             w.WriteEndArray();
             w.WriteString("default_operator", "and");
             w.WriteBoolean("lenient", true);

@@ -66,7 +66,23 @@ public static class IndexTemplate
         new("threat.tactic.name", "keyword", true, ""),
         new("related.ip", "ip", true, ""),
         new("related.user", "keyword", true, ""),
+        new("user.name", "keyword", false, ""),
     ];
+
+    /// <summary>The analysed field the searched fields are copied to (<c>copy_to</c>): findings search matches its words
+    /// as the SQLite store's full-text index does. Indexed only, never in a document.</summary>
+    public const string SearchTextField = "secmon.text";
+
+    /// <summary>Whether the free text of a findings search looks in <paramref name="field"/>: the fields the SQLite
+    /// store's full-text index holds (message, rule, client ids, user names, topics, device and addresses).</summary>
+    public static bool IsSearched(string field)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        var last = field[(field.LastIndexOf('.') + 1)..];
+        return field is "message" or "rule.name" or "rule.id" or "user.name" or "related.user" or "device.id" or "source.ip" or "source.mac" or "destination.ip"
+            || last is "client_id" or "client_ids" or "username" or "usernames"
+            || last.StartsWith("topic", StringComparison.Ordinal) || last.EndsWith("_topic", StringComparison.Ordinal);
+    }
 
     /// <summary>The component template holding SecMon's mappings (<c>NAME@secmon</c>).</summary>
     public static string ComponentName(ElasticsearchOptions options) => options.TemplateName + "@secmon";
@@ -93,7 +109,7 @@ public static class IndexTemplate
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(fields);
         var root = new Node();
-        foreach (var f in fields)
+        foreach (var f in fields.Append(new FindingField(SearchTextField, "text", false, "")))
         {
             var node = root;
             foreach (var part in f.Name.Split('.'))
@@ -107,6 +123,7 @@ public static class IndexTemplate
             }
 
             node.Type = f.Type;
+            node.CopyTo = f.Name != SearchTextField && IsSearched(f.Name) && f.Type is "keyword" or "match_only_text" or "text" or "ip";
         }
 
         writer.WriteStartArray("dynamic_templates");
@@ -224,6 +241,11 @@ public static class IndexTemplate
                 {
                     w.WriteNumber("ignore_above", 1024);
                 }
+
+                if (child.CopyTo)
+                {
+                    w.WriteString("copy_to", SearchTextField);
+                }
             }
 
             w.WriteEndObject();
@@ -248,6 +270,8 @@ public static class IndexTemplate
         public Dictionary<string, Node> Children { get; } = new(StringComparer.Ordinal);
 
         public string? Type { get; set; }
+
+        public bool CopyTo { get; set; }
     }
 
     /// <summary>UTF-8 text of a body (for errors and tests).</summary>

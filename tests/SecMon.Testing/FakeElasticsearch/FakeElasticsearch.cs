@@ -630,10 +630,13 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
             }
 
             docs = [.. names.SelectMany(n => _indices[n].Docs.Values)];
-            mappings = new FakeMappings();
-            foreach (var n in names)
+            mappings = names.Count == 1 ? _indices[names[0]].Mappings : new FakeMappings();
+            if (names.Count != 1)
             {
-                mappings.Add(ToMappings(_indices[n].Mappings));
+                foreach (var n in names)
+                {
+                    mappings.Add(ToMappings(_indices[n].Mappings));
+                }
             }
         }
 

@@ -15,6 +15,10 @@ public sealed class FakeMappings
 {
     private readonly Dictionary<string, string> _types = new(StringComparer.Ordinal);
     private readonly HashSet<string> _objects = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _copiedFrom = new(StringComparer.Ordinal);
+
+    /// <summary>For a <c>copy_to</c> target: the fields copied into it.</summary>
+    public IReadOnlyDictionary<string, List<string>> CopiedFrom => _copiedFrom;
 
     /// <summary>Leaf field → type (<c>keyword</c>, <c>long</c>, <c>ip</c>...).</summary>
     public IReadOnlyDictionary<string, string> Types => _types;
@@ -47,6 +51,15 @@ public sealed class FakeMappings
                 else
                 {
                     _types[path] = type;
+                }
+
+                foreach (var target in value?["copy_to"] switch { JsonArray a => a.Select(x => x!.GetValue<string>()), JsonValue v => [v.GetValue<string>()], _ => [] })
+                {
+                    var list = _copiedFrom.TryGetValue(target, out var l) ? l : _copiedFrom[target] = [];
+                    if (!list.Contains(path))
+                    {
+                        list.Add(path);
+                    }
                 }
             }
         }

@@ -315,7 +315,11 @@ public static class FakeQuery
     private static bool FieldMatches(string field, string term, bool phrase, bool prefix, FakeDocument doc, FakeMappings mappings, bool lenient)
     {
         var type = TypeOf(mappings, field);
-        foreach (var v in doc.Values(field))
+        // A copy_to target holds the values of the fields copied into it (each analysed by the target's type).
+        var values = mappings.CopiedFrom.TryGetValue(field, out var sources)
+            ? [.. doc.Values(field), .. sources.SelectMany(doc.Values)]
+            : doc.Values(field);
+        foreach (var v in values)
         {
             switch (type)
             {
