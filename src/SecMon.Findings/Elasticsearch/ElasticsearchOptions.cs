@@ -83,15 +83,12 @@ public sealed partial record ElasticsearchOptions
     public static ElasticsearchOptions? Bind(ConfigSection section, string baseDirectory)
     {
         ArgumentNullException.ThrowIfNull(section);
-        if (!section.Bool("enabled", true))
-        {
-            section.Finish();
-            return null;
-        }
+        // A disabled output is still checked (it is about to be turned on again), and then left out.
+        var enabled = section.Bool("enabled", true);
 
         var nodes = new List<Uri>();
         var nodeTexts = section.Strings("nodes");
-        if (nodeTexts.Count == 0)
+        if (nodeTexts.Count == 0 && enabled)
         {
             section.Error("nodes", "give at least one node URL (nodes: [https://es1:9200])");
         }
@@ -117,7 +114,7 @@ public sealed partial record ElasticsearchOptions
             section.Error("api_key", "give either api_key or username and password, not both");
         }
 
-        if ((username is null) != (password is null))
+        if ((username is null) != (password is null) && !(username is not null && section.Has("password")))
         {
             section.Error(username is null ? "password" : "username", "username and password go together");
         }
@@ -201,7 +198,7 @@ public sealed partial record ElasticsearchOptions
             MaxRetryDelay = section.Duration("max_retry_delay", TimeSpan.FromSeconds(30), min: TimeSpan.FromMilliseconds(1)),
         };
         section.Finish();
-        return options;
+        return enabled ? options : null;
     }
 
     /// <summary>Why <paramref name="name"/> is not a data stream name of Elastic's scheme

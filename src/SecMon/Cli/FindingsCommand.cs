@@ -2,9 +2,12 @@ using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using SecMon.Core;
+using SecMon.Core.Configuration;
 using SecMon.Findings;
+using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
+using SecMon.Hosting.Configuration;
 
 namespace SecMon.Cli;
 
@@ -105,6 +108,15 @@ internal static class FindingsCommand
         DefaultValueFactory = _ => DefaultDataDirectory,
     };
 
+    /// <summary>The <c>--config FILE</c> option of the query commands: with <c>store: elasticsearch</c> they read the
+    /// cluster of <c>outputs.elasticsearch</c>; else the data directory's store (the file's <c>data</c> unless
+    /// <c>--data</c> is given).</summary>
+    internal static Option<string?> ConfigOption() => new("--config")
+    {
+        Description = "Configuration file (YAML): 'store: elasticsearch' searches the cluster of outputs.elasticsearch; 'data' names the data directory.",
+        HelpName = "FILE",
+    };
+
     /// <summary>The <c>--json</c> option shared by the query commands.</summary>
     internal static Option<bool> JsonOption(string what) => new("--json")
     {
@@ -157,6 +169,12 @@ internal static class FindingsCommand
             HelpName = "IP",
         };
 
+        public Option<string?> Sensor { get; } = new("--sensor")
+        {
+            Description = "Only findings of this sensor (observer.name): several sensors write to one Elasticsearch cluster.",
+            HelpName = "NAME",
+        };
+
         public void AddTo(Command command)
         {
             command.Arguments.Add(Query);
@@ -166,6 +184,7 @@ internal static class FindingsCommand
             command.Options.Add(Rule);
             command.Options.Add(Device);
             command.Options.Add(SourceIp);
+            command.Options.Add(Sensor);
         }
 
         // Builds the query, or returns the usage error to print.
@@ -224,6 +243,7 @@ internal static class FindingsCommand
                 RuleId = result.GetValue(Rule),
                 DeviceId = result.GetValue(Device),
                 SourceIp = result.GetValue(SourceIp),
+                Sensor = result.GetValue(Sensor),
             };
         }
     }
@@ -244,6 +264,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the matching findings (their ECS documents)");
         var data = DataOption();
+        var config = ConfigOption();
         var command = new Command("search",
             "Search findings, newest first, one page at a time.\n" +
             "Examples:\n" +
@@ -257,6 +278,7 @@ internal static class FindingsCommand
         command.Options.Add(after);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -268,7 +290,7 @@ internal static class FindingsCommand
             }
 
             query = query with { Limit = result.GetValue(limit), After = result.GetValue(after) };
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var page = store.Search(query);
                 var asJson = result.GetValue(json);
@@ -341,6 +363,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the finding's ECS document on one line");
         var data = DataOption();
+        var config = ConfigOption();
         var command = new Command("show",
             "Show one finding's full ECS document (rule, source, destination, device, threat, protocol evidence).\n" +
             "Examples:\n" +
@@ -349,6 +372,7 @@ internal static class FindingsCommand
         command.Arguments.Add(id);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -359,7 +383,7 @@ internal static class FindingsCommand
                 return Fail(error, ExitCodes.Usage, "give the id of a finding (see 'secmon findings search')");
             }
 
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var found = store.Get(wanted);
                 if (found is null && wanted.Length >= 6)
@@ -377,7 +401,7 @@ internal static class FindingsCommand
                 if (found is null)
                 {
                     return Fail(error, ExitCodes.NoInput,
-                        $"no finding with id '{wanted}' in {store.DatabasePath} (find ids with 'secmon findings search'" +
+                        $"no finding with id '{wanted}' in {store.Location} (find ids with 'secmon findings search'" +
                         (wanted.Length < 6 ? "; give at least 6 characters of an id" : "") + ")");
                 }
 
@@ -407,6 +431,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the counts (objects with \"by\": \"rule\", \"severity\" or \"device\")");
         var data = DataOption();
+        var config = ConfigOption();
         var command = new Command("stats",
             "Count stored findings by rule, severity and device; the same filters as 'search' narrow what is counted.\n" +
             "Examples:\n" +
@@ -417,6 +442,7 @@ internal static class FindingsCommand
         command.Options.Add(top);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -433,7 +459,7 @@ internal static class FindingsCommand
                 return Fail(error, ExitCodes.Usage, "--top must be 0 or more");
             }
 
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var stats = store.Stats(query, maxDevices);
                 if (result.GetValue(json))
@@ -511,6 +537,54 @@ internal static class FindingsCommand
         try
         {
             return action(store);
+        }
+        catch (FindingStoreException ex)
+        {
+            return Fail(error, ExitCodeFor(ex.Error.Kind), ex.Message);
+        }
+    }
+
+    /// <summary>Opens where findings are read for <c>search</c>, <c>show</c> and <c>stats</c>: the Elasticsearch data
+    /// stream when <c>--config FILE</c> says <c>store: elasticsearch</c>, else the data directory's SQLite store
+    /// (<c>--data</c>, else the file's <c>data</c>, else <c>./data</c>). Configuration errors are printed with their
+    /// locations (exit 78, or 66 when the file cannot be read).</summary>
+    internal static int WithReader(ParseResult result, Option<string> dataOption, Option<string?> configOption, TextWriter error,
+        Func<IFindingReader, int> action)
+    {
+        var dataGiven = result.GetResult(dataOption) is { Implicit: false };
+        var data = result.GetValue(dataOption)!;
+        if (result.GetValue(configOption) is not { } path)
+        {
+            return WithStore(data, error, action);
+        }
+
+        var errors = new ConfigErrors();
+        var config = SecMonConfig.Load(path, data, errors, out var code);
+        foreach (var e in errors.Items.Where(e => e.IsWarning || config is null))
+        {
+            error.WriteLine("secmon: " + e);
+        }
+
+        if (config is null)
+        {
+            return code;
+        }
+
+        if (config.Store != "elasticsearch")
+        {
+            return WithStore(dataGiven ? data : config.DataDirectory ?? data, error, action);
+        }
+
+        var options = ElasticsearchOutputFactory.Bind(new ConfigSection(config.Root, "", new ConfigErrors()).Section("outputs"));
+        if (options is null)
+        {
+            return Fail(error, 78, $"{path}: store: elasticsearch needs outputs.elasticsearch enabled and valid (secmon config check {path})");
+        }
+
+        using var reader = new ElasticsearchFindingReader(options);
+        try
+        {
+            return action(reader);
         }
         catch (FindingStoreException ex)
         {
