@@ -277,7 +277,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
 
         var filterPath = query.Where(q => q.Key == "filter_path").Select(q => q.Value).FirstOrDefault();
         var result = Route(method, path, query, body, api);
-        if (filterPath is not null && result.Status < 300 && JsonNode.Parse(result.Body) is JsonObject o)
+        if (filterPath is not null && api != "bulk" && result.Status < 300 && JsonNode.Parse(result.Body) is JsonObject o)
         {
             result = (result.Status, Encoding.UTF8.GetBytes(FilterPath(o, filterPath).ToJsonString()), result.RetryAfter);
         }
@@ -430,7 +430,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
         System.Text.RegularExpressions.Regex.IsMatch(name, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$");
 
     // The index (or data stream) a write to `name` goes to, created as Elasticsearch would; null with the item error.
-    private FakeIndex? Resolve(string name, bool requireDataStream, out JsonObject? error)
+    private FakeIndex? Resolve(string name, bool requireDataStream, out ItemResult? error)
     {
         error = null;
         if (_indices.TryGetValue(name, out var existing))
@@ -475,8 +475,6 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
     private (int, byte[], string?) Bulk(string? defaultIndex, List<KeyValuePair<string, string>> query, byte[] body)
     {
         var requireDataStream = query.Any(q => q.Key == "require_data_stream" && q.Value is "true" or "");
-        var items = new JsonArray();
-        var errors = false;
         var span = body.AsMemory();
         var lineStart = 0;
         var lines = new List<ReadOnlyMemory<byte>>();
@@ -498,21 +496,17 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
             return Error(400, "illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]");
         }
 
+        var results = new List<(string Op, ItemResult Item)>(lines.Count / 2);
         lock (_gate)
         {
             for (var l = 0; l < lines.Count; l++)
             {
-                using var actionDoc = JsonDocument.Parse(lines[l]);
-                var action = actionDoc.RootElement.EnumerateObject().First();
-                var op = action.Name;
-                var meta = action.Value;
-                var indexName = meta.TryGetProperty("_index", out var ix) ? ix.GetString() : defaultIndex;
-                var id = meta.TryGetProperty("_id", out var idv) ? idv.GetString() : null;
-                if (op is not ("create" or "index" or "update" or "delete"))
+                if (!TryReadAction(lines[l].Span, out var op, out var indexName, out var id))
                 {
                     return Error(400, "illegal_argument_exception", $"Malformed action/metadata line [{l + 1}], expected one of [create, delete, index, update] but found [{op}]");
                 }
 
+                indexName ??= defaultIndex;
                 ReadOnlyMemory<byte> source = default;
                 if (op != "delete")
                 {
@@ -524,7 +518,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
                     source = lines[l];
                 }
 
-                JsonObject item;
+                ItemResult item;
                 if (indexName is null)
                 {
                     item = ItemError(400, "action_request_validation_exception", "Validation Failed: 1: index is missing;");
@@ -541,22 +535,143 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
                     item = Write(op, indexName, id, source, requireDataStream);
                 }
 
-                var status = item["status"]!.GetValue<int>();
-                errors |= status >= 300;
-                item["_id"] ??= id;
-                items.Add(new JsonObject { [op] = item });
+                results.Add((op, item with { Id = item.Id ?? id }));
             }
         }
 
-        return Ok(new JsonObject { ["errors"] = errors, ["took"] = 1, ["items"] = items });
+        // Written straight (a _bulk answer has an item per document), with filter_path applied while writing.
+        var filter = query.Where(q => q.Key == "filter_path").Select(q => q.Value).FirstOrDefault() is { } f
+            ? f.Split(',').Select(p => p.Split('.')).ToList()
+            : null;
+        bool Keep(params string[] path) => filter is null || filter.Any(p => p.Length <= path.Length && p.Select((part, i) => part == "*" || part == path[i]).All(x => x));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 + (results.Count * 64));
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            if (Keep("errors"))
+            {
+                w.WriteBoolean("errors", results.Exists(r => r.Item.Status >= 300));
+            }
+
+            if (Keep("took"))
+            {
+                w.WriteNumber("took", 1);
+            }
+
+            w.WriteStartArray("items");
+            foreach (var (op, item) in results)
+            {
+                w.WriteStartObject();
+                w.WriteStartObject(op);
+                if (item.Index is not null && Keep("items", op, "_index"))
+                {
+                    w.WriteString("_index", item.Index);
+                }
+
+                if (item.Id is not null && Keep("items", op, "_id"))
+                {
+                    w.WriteString("_id", item.Id);
+                }
+
+                if (item.Status < 300)
+                {
+                    if (Keep("items", op, "_version"))
+                    {
+                        w.WriteNumber("_version", 1);
+                    }
+
+                    if (Keep("items", op, "result"))
+                    {
+                        w.WriteString("result", "created");
+                    }
+
+                    if (Keep("items", op, "_seq_no"))
+                    {
+                        w.WriteNumber("_seq_no", item.SeqNo);
+                    }
+
+                    if (Keep("items", op, "_primary_term"))
+                    {
+                        w.WriteNumber("_primary_term", 1);
+                    }
+                }
+
+                if (Keep("items", op, "status"))
+                {
+                    w.WriteNumber("status", item.Status);
+                }
+
+                if (item.ErrorType is not null && (Keep("items", op, "error", "type") || Keep("items", op, "error", "reason")))
+                {
+                    w.WriteStartObject("error");
+                    if (Keep("items", op, "error", "type"))
+                    {
+                        w.WriteString("type", item.ErrorType);
+                    }
+
+                    if (Keep("items", op, "error", "reason"))
+                    {
+                        w.WriteString("reason", item.ErrorReason);
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return (200, buffer.WrittenSpan.ToArray(), null);
     }
 
-    private JsonObject Write(string op, string name, string? id, ReadOnlyMemory<byte> source, bool requireDataStream)
+    private static bool TryReadAction(ReadOnlySpan<byte> line, out string op, out string? index, out string? id)
+    {
+        op = "";
+        index = null;
+        id = null;
+        var reader = new Utf8JsonReader(line);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || !reader.Read() || reader.TokenType != JsonTokenType.PropertyName)
+        {
+            return false;
+        }
+
+        op = reader.GetString()!;
+        if (op is not ("create" or "index" or "update" or "delete") || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString();
+            reader.Read();
+            if (name == "_index" && reader.TokenType == JsonTokenType.String)
+            {
+                index = reader.GetString();
+            }
+            else if (name == "_id" && reader.TokenType == JsonTokenType.String)
+            {
+                id = reader.GetString();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return true;
+    }
+
+    private ItemResult Write(string op, string name, string? id, ReadOnlyMemory<byte> source, bool requireDataStream)
     {
         var index = Resolve(name, requireDataStream, out var error);
         if (index is null)
         {
-            return error!;
+            return error!.Value;
         }
 
         if (index.IsDataStream && op != "create")
@@ -603,17 +718,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
             doc.Dispose();
         }
 
-        return new JsonObject
-        {
-            ["_index"] = index.BackingIndex,
-            ["_id"] = id,
-            ["_version"] = 1,
-            ["result"] = "created",
-            ["_shards"] = new JsonObject { ["total"] = 1, ["successful"] = 1, ["failed"] = 0 },
-            ["_seq_no"] = _seqNo++,
-            ["_primary_term"] = 1,
-            ["status"] = 201,
-        };
+        return new ItemResult(201, index.BackingIndex, id, null, null, _seqNo++);
     }
 
     private (int, byte[], string?) Search(string? target, byte[] body)
@@ -654,12 +759,9 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
         return new JsonObject { ["properties"] = properties };
     }
 
-    private static JsonObject ItemError(int status, string type, string reason, string? index = null) => new()
-    {
-        ["_index"] = index,
-        ["status"] = status,
-        ["error"] = new JsonObject { ["type"] = type, ["reason"] = reason },
-    };
+    private static ItemResult ItemError(int status, string type, string reason, string? index = null) => new(status, index, null, type, reason, -1);
+
+    private readonly record struct ItemResult(int Status, string? Index, string? Id, string? ErrorType, string? ErrorReason, long SeqNo);
 
     private static JsonObject ParseObject(byte[] body) =>
         JsonNode.Parse(body) as JsonObject ?? throw new JsonException("the body is not a JSON object");

@@ -106,35 +106,46 @@ public sealed class FakeMappings
                 return $"object mapping for [{path}] tried to parse field [{p.Name}] as object, but found a concrete value";
             }
 
-            var values = p.Value.ValueKind == JsonValueKind.Array ? p.Value.EnumerateArray().ToList() : [p.Value];
-            foreach (var v in values)
+            if (p.Value.ValueKind == JsonValueKind.Array)
             {
-                if (v.ValueKind == JsonValueKind.Null)
+                foreach (var v in p.Value.EnumerateArray())
                 {
-                    continue;
-                }
-
-                if (!_types.TryGetValue(path, out var type))
-                {
-                    type = DynamicType(v) ?? "keyword";
-                    if (added.Find(a => a.Item1 == path) is { Item2: { } earlier })
+                    if (Leaf(path, v, id, added) is { } problem)
                     {
-                        type = earlier;
-                    }
-                    else
-                    {
-                        added.Add((path, type));
+                        return problem;
                     }
                 }
-
-                if (!Fits(type, v))
-                {
-                    return $"failed to parse field [{path}] of type [{type}] in document with id '{id}'. Preview of field's value: '{Preview(v)}'";
-                }
+            }
+            else if (Leaf(path, p.Value, id, added) is { } problem)
+            {
+                return problem;
             }
         }
 
         return null;
+    }
+
+    private string? Leaf(string path, JsonElement v, string id, List<(string, string)> added)
+    {
+        if (v.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (!_types.TryGetValue(path, out var type))
+        {
+            type = DynamicType(v) ?? "keyword";
+            if (added.Find(a => a.Item1 == path) is { Item2: { } earlier })
+            {
+                type = earlier;
+            }
+            else
+            {
+                added.Add((path, type));
+            }
+        }
+
+        return Fits(type, v) ? null : $"failed to parse field [{path}] of type [{type}] in document with id '{id}'. Preview of field's value: '{Preview(v)}'";
     }
 
     private static string? DynamicType(JsonElement v) => v.ValueKind switch
