@@ -1,6 +1,8 @@
 using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Store;
 
+using SecMon.Testing.FakeElasticsearch;
+
 namespace SecMon.Findings.Tests.Elasticsearch;
 
 /// <summary>Findings search on the fake cluster: the same results and paging as the SQLite store.</summary>
@@ -10,7 +12,7 @@ public sealed class ElasticsearchSearchTests : IDisposable
 
     public void Dispose() => _target?.Dispose();
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Search_SameFindingsInSqliteAndElasticsearch_SameResultsPagesAndCounts()
     {
         using var parity = new SearchParity(_target!);
@@ -18,7 +20,7 @@ public sealed class ElasticsearchSearchTests : IDisposable
         Assert.Contains(_target!.Fake!.Requests, r => r.Api == "search" && r.Method == "POST");
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Search_BadCursorOrText_BadQueryLikeSqlite()
     {
         using var parity = new SearchParity(_target!);
@@ -31,7 +33,7 @@ public sealed class ElasticsearchSearchTests : IDisposable
         Assert.Contains("not an IP address", ip.Message, StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Search_ClusterDown_ErrorSaysWhereAndWhatToCheck()
     {
         using var reader = new ElasticsearchFindingReader(_target!.Options with { Nodes = [new Uri("http://127.0.0.1:9")] });

@@ -27,19 +27,19 @@ public sealed class ElasticsearchSinkTests : IDisposable
 
     private FakeElasticsearch Fake => _target!.Fake!;
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_FirstTime_TemplateInstalledAbovePriority100() => SinkScenarios.TemplateInstalled_DataStreamTemplateAbovePriority100_WithGeneratedMappings(Target);
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_Findings_StoredUnderEventIdAsFindingJson() => SinkScenarios.BulkCreate_StoresEachFindingUnderItsEventId_AsFindingJsonWroteIt(Target);
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_SameFindingsAgain_NothingStoredTwice() => SinkScenarios.SameFindingsAgain_NothingStoredTwice_CountedAsDeliveredNotNew(Target);
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_MappingError_DeadLetteredRestDelivered() => SinkScenarios.MappingError_DeadLetteredWithTheReason_TheRestOfTheBatchDelivered(Target, _tmp);
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_FirstTime_DataStreamMappedFromTheGeneratedComponentTemplate()
     {
         using var sink = new ElasticsearchSink(Target.Options);
@@ -60,7 +60,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal("long", types["secmon.event_count"]);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_IlmPolicyConfigured_PolicyInstalledAndNamedInTheTemplate()
     {
         var options = Target.Options with { IlmPolicy = new IlmPolicyOptions { Name = "secmon-test", RolloverAge = TimeSpan.FromDays(7), DeleteAfter = TimeSpan.FromDays(90) } };
@@ -73,7 +73,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal("secmon-test", Fake.IndexTemplate(options.TemplateName)!["template"]!["settings"]!["index.lifecycle.name"]!.GetValue<string>());
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_BulkAnswered429Twice_RetriedThenDelivered()
     {
         using var sink = new ElasticsearchSink(Target.Options);
@@ -87,7 +87,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal(10, Fake.Count(Target.DataStream));
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_SomeItemsRefusedWith429_OnlyThoseSentAgain()
     {
         using var sink = new ElasticsearchSink(Target.Options);
@@ -102,7 +102,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal(3, Fake.Requests.Count(r => r.Api == "bulk"));
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_RetryAfterSent_NotRetriedSooner()
     {
         using var sink = new ElasticsearchSink(Target.Options);
@@ -116,7 +116,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(950), $"retried after {clock.ElapsedMilliseconds} ms; Retry-After said 1 s (retry_delay is 20 ms)");
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_503BeyondTheRetries_TransientFailureThenRecovers()
     {
         using var sink = new ElasticsearchSink(Target.Options);
@@ -132,7 +132,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal(4, up.Stored);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_Elasticsearch8_RefusedForGoodSayingWhatWasFoundAndWhatIsNeeded()
     {
         Fake.Version = "8.17.0";
@@ -147,7 +147,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.DoesNotContain(Fake.Requests, r => r.Api is "bulk" or "indices.put_index_template");
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Fake_Elasticsearch8_RefusesThe9xClientsMediaTypes()
     {
         Fake.Version = "8.17.0";
@@ -159,7 +159,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Contains("media_type_header_exception", typed.Describe(), StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_ClusterUnreachable_TransientFailureNamingTheNode()
     {
         var port = FreePort();
@@ -172,7 +172,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Contains($"127.0.0.1:{port}", result.Error, StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_FirstNodeDown_FailsOverToTheNext()
     {
         var down = new Uri($"http://127.0.0.1:{FreePort()}");
@@ -184,7 +184,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal(5, Fake.Count(Target.DataStream));
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_WrongApiKey_TransientFailureWithoutTheKey()
     {
         Fake.RequiredApiKey = "the-right-key";
@@ -198,7 +198,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.DoesNotContain("c2VjcmV0LWtleS12YWx1ZS05ODc2", result.Error, StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Write_RightApiKey_Delivered()
     {
         Fake.RequiredApiKey = "dGhlLXJpZ2h0LWtleQ==";
@@ -209,7 +209,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.True(result.Succeeded, result.Error);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Spool_ClusterDownThenUp_FindingsKeptThenDeliveredOnce()
     {
         var findings = TestFindings.Many(12);
@@ -237,7 +237,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Equal(15, Fake.Count(Target.DataStream));
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Fake_WriteToANameWithoutADataStreamTemplate_RefusedWhenADataStreamIsRequired()
     {
         using var connection = new ElasticsearchConnection(Target.Options);
@@ -250,7 +250,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Contains("index_not_found_exception", System.Text.Encoding.UTF8.GetString(r.Body), StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Fake_TemplateWithTheBuiltInLogsPriority_Refused()
     {
         using var connection = new ElasticsearchConnection(Target.Options);
@@ -262,7 +262,7 @@ public sealed class ElasticsearchSinkTests : IDisposable
         Assert.Contains("same priority [100]", r.Describe(), StringComparison.Ordinal);
     }
 
-    [FakeClusterFact]
+    [FakeElasticsearchFact]
     public void Fake_UndocumentedParameter_RecordedAsAContractViolation()
     {
         // A fake of its own: the shared one must end this class's tests with no violation.

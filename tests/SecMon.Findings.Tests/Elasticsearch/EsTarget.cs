@@ -89,16 +89,3 @@ public sealed class RealClusterFactAttribute : FactAttribute
         }
     }
 }
-
-/// <summary>A fact that needs the REST API specification beside the repository (for the fake).</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class FakeClusterFactAttribute : FactAttribute
-{
-    public FakeClusterFactAttribute()
-    {
-        if (RestApiSpec.Shipped is null)
-        {
-            Skip = RestApiSpec.MissingReason;
-        }
-    }
-}

@@ -63,7 +63,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
             """);
     }
 
-    [FakeClusterCliFact]
+    [FakeElasticsearchFact]
     public async Task Search_StoreElasticsearch_ReadsTheClusterNewestFirst()
     {
         Populate();
@@ -79,7 +79,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
         Assert.Equal(_findings.Skip(5).Take(5).Select(f => f.Id), SecMonRun.Lines(stdout2).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event").GetProperty("id").GetString()));
     }
 
-    [FakeClusterCliFact]
+    [FakeElasticsearchFact]
     public async Task Search_BySensor_OnlyThatSensorsFindings()
     {
         Populate();
@@ -91,7 +91,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
             SecMonRun.Lines(stdout).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event").GetProperty("id").GetString()));
     }
 
-    [FakeClusterCliFact]
+    [FakeElasticsearchFact]
     public async Task ShowAndStats_StoreElasticsearch_ReadTheCluster()
     {
         Populate();
@@ -110,7 +110,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
         Assert.Contains("data stream logs-secmon.alert-default", missing, StringComparison.Ordinal);
     }
 
-    [FakeClusterCliFact]
+    [FakeElasticsearchFact]
     public async Task Search_ConfigWithErrors_EveryErrorWithItsLine_Exit78()
     {
         var config = Path.Combine(_tmp, "bad.yml");
@@ -123,7 +123,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
         Assert.Contains("logs-<dataset>-<namespace>", stderr, StringComparison.Ordinal);
     }
 
-    [FakeClusterCliFact]
+    [FakeElasticsearchFact]
     public async Task Search_ClusterDown_OneLineSayingWhereAndExit66()
     {
         var config = Path.Combine(_tmp, "down.yml");
@@ -133,18 +133,5 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
 
         Assert.NotEqual(ExitCodes.Ok, code);
         Assert.Contains("127.0.0.1:9", stderr, StringComparison.Ordinal);
-    }
-}
-
-/// <summary>A fact that needs the REST API specification beside the repository (the fake Elasticsearch checks against it).</summary>
-[AttributeUsage(AttributeTargets.Method)]
-public sealed class FakeClusterCliFactAttribute : FactAttribute
-{
-    public FakeClusterCliFactAttribute()
-    {
-        if (RestApiSpec.Shipped is null)
-        {
-            Skip = RestApiSpec.MissingReason;
-        }
     }
 }
