@@ -39,7 +39,9 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
         _fields = fields ?? (() => IndexTemplate.Fields);
         // The response carries only what is read (filter_path); a refused document is not echoed back
         // (include_source_on_error=false: findings hold no secrets, but the cluster's logs and ours need not hold them twice).
-        _bulkPath = $"/{options.DataStream}/_bulk?include_source_on_error=false&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+        // require_data_stream: never a plain index by mistake (a template that went missing makes a 404, not an index
+        // with guessed mappings).
+        _bulkPath = $"/{options.DataStream}/_bulk?require_data_stream=true&include_source_on_error=false&filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
     }
 
     /// <inheritdoc />
@@ -106,9 +108,16 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
             if (response.Ok)
             {
                 var retry = new List<Finding>();
-                if (!ReadItems(response.Body, pending, ref stored, rejected, retry, out var problem))
+                if (!ReadItems(response.Body, pending, ref stored, rejected, retry, out var problem, out var missing))
                 {
                     return SinkResult.Failed($"Elasticsearch answered _bulk with a response SecMon cannot read ({problem}); the batch stays in the spool", transient: true);
+                }
+
+                if (missing)
+                {
+                    _ready = false;
+                    return SinkResult.Failed($"Elasticsearch: the data stream {_options.DataStream} is missing and no template makes it ({FirstRetryReason(response.Body)}); " +
+                        "the template is installed again on the next try", transient: true);
                 }
 
                 if (retry.Count == 0)
@@ -197,9 +206,10 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
     // Reads items[i].create.status (in request order, as _bulk answers) and sorts each finding into stored,
     // delivered, refused for good, or to be sent again.
     private static bool ReadItems(byte[] body, IReadOnlyList<Finding> sent, ref int stored, List<RejectedFinding> rejected,
-        List<Finding> retry, out string? problem)
+        List<Finding> retry, out string? problem, out bool missing)
     {
         problem = null;
+        missing = false;
         try
         {
             using var doc = JsonDocument.Parse(body);
@@ -237,6 +247,10 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
                     case 429 or >= 500:
                         retry.Add(finding);
                         break;
+                    case 404:
+                        missing = true; // no data stream and no template to make one: install it again, then resend
+                        retry.Add(finding);
+                        break;
                     default:
                         rejected.Add(new RejectedFinding(finding, ItemReason(status, result)));
                         break;
@@ -272,7 +286,7 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
         foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
         {
             var r = item.GetProperty("create");
-            if (r.GetProperty("status").GetInt32() is 429 or >= 500)
+            if (r.GetProperty("status").GetInt32() is 404 or 429 or >= 500)
             {
                 return ItemReason(r.GetProperty("status").GetInt32(), r)["Elasticsearch refused the document: ".Length..];
             }

@@ -133,6 +133,30 @@ public sealed class ElasticsearchSinkTests : IDisposable
     }
 
     [FakeElasticsearchFact]
+    public void Write_DataStreamAndTemplatesGone_TransientFailureThenInstalledAgainAndDelivered()
+    {
+        using var sink = new ElasticsearchSink(Target.Options);
+        Assert.True(sink.Write([TestFindings.Minimal()], CancellationToken.None).Succeeded);
+        using (var connection = new ElasticsearchConnection(Target.Options))
+        {
+            // An operator removes the data stream and every template that could make it (the built-in logs one too).
+            Assert.True(connection.Send(HttpMethod.DELETE, "/_data_stream/" + Target.DataStream, null, CancellationToken.None).Ok);
+            Assert.True(connection.Send(HttpMethod.DELETE, "/_index_template/" + Target.Options.TemplateName, null, CancellationToken.None).Ok);
+            Assert.True(connection.Send(HttpMethod.DELETE, "/_index_template/logs", null, CancellationToken.None).Ok);
+        }
+
+        var missing = sink.Write(TestFindings.Many(3), CancellationToken.None);
+        var again = sink.Write(TestFindings.Many(3), CancellationToken.None);
+
+        Assert.False(missing.Succeeded);
+        Assert.True(missing.Transient);
+        Assert.Contains("index_not_found_exception", missing.Error, StringComparison.Ordinal);
+        Assert.True(again.Succeeded, again.Error);
+        Assert.Equal(3, Fake.Count(Target.DataStream));
+        Assert.True(Fake.IsDataStream(Target.DataStream));
+    }
+
+    [FakeElasticsearchFact]
     public void Write_Elasticsearch8_RefusedForGoodSayingWhatWasFoundAndWhatIsNeeded()
     {
         Fake.Version = "8.17.0";

@@ -343,6 +343,14 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
                             : Error(404, "resource_not_found_exception", $"index template matching [{parts[1]}] not found");
                     }
 
+                case "indices.delete_index_template":
+                    lock (_gate)
+                    {
+                        return _indexTemplates.Remove(parts[1])
+                            ? Ok(new JsonObject { ["acknowledged"] = true })
+                            : Error(404, "index_template_missing_exception", $"index_template [{parts[1]}] missing");
+                    }
+
                 case "indices.get_data_stream":
                     lock (_gate)
                     {
