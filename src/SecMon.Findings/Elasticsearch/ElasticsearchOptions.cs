@@ -79,8 +79,8 @@ public sealed partial record ElasticsearchOptions
     public string IndexPattern => TemplateName + "-*";
 
     /// <summary>Binds <c>outputs.elasticsearch</c>; null when absent or <c>enabled: false</c>. Errors go to the
-    /// section's error list, located; secrets never appear in them.</summary>
-    public static ElasticsearchOptions? Bind(ConfigSection section, string baseDirectory)
+    /// section's error list, located; secrets never appear in them. Relative paths are relative to the file.</summary>
+    public static ElasticsearchOptions? Bind(ConfigSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
         // A disabled output is still checked (it is about to be turned on again), and then left out.
@@ -124,7 +124,7 @@ public sealed partial record ElasticsearchOptions
             section.Warn("nodes", "credentials would cross the network in clear text: use https nodes");
         }
 
-        var ca = section.Text("ca_certificate") is { Length: > 0 } c ? Path.Combine(baseDirectory, c) : null;
+        var ca = section.FilePath("ca_certificate");
         var fingerprint = section.Text("fingerprint");
         if (ca is not null && fingerprint is not null)
         {

@@ -29,10 +29,7 @@ public sealed class ElasticsearchOutputFactory : IFindingOutputFactory
         }
 
         var errorsBefore = outputs.Errors.ErrorCount;
-        var section = outputs.Section("elasticsearch");
-        var source = section.Location.Source;
-        var baseDirectory = File.Exists(source) ? Path.GetDirectoryName(Path.GetFullPath(source))! : Directory.GetCurrentDirectory();
-        var options = ElasticsearchOptions.Bind(section, baseDirectory);
+        var options = ElasticsearchOptions.Bind(outputs.Section("elasticsearch"));
         return outputs.Errors.ErrorCount > errorsBefore ? null : options;
     }
 }

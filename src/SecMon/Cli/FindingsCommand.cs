@@ -7,7 +7,6 @@ using SecMon.Findings;
 using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
-using SecMon.Hosting.Configuration;
 
 namespace SecMon.Cli;
 
@@ -106,15 +105,6 @@ internal static class FindingsCommand
         Description = "Data directory holding the store (secmon.db).",
         HelpName = "DIR",
         DefaultValueFactory = _ => DefaultDataDirectory,
-    };
-
-    /// <summary>The <c>--config FILE</c> option of the query commands: with <c>store: elasticsearch</c> they read the
-    /// cluster of <c>outputs.elasticsearch</c>; else the data directory's store (the file's <c>data</c> unless
-    /// <c>--data</c> is given).</summary>
-    internal static Option<string?> ConfigOption() => new("--config")
-    {
-        Description = "Configuration file (YAML): 'store: elasticsearch' searches the cluster of outputs.elasticsearch; 'data' names the data directory.",
-        HelpName = "FILE",
     };
 
     /// <summary>The <c>--json</c> option shared by the query commands.</summary>
@@ -264,7 +254,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the matching findings (their ECS documents)");
         var data = DataOption();
-        var config = ConfigOption();
+        var config = new ConfigOption();
         var command = new Command("search",
             "Search findings, newest first, one page at a time.\n" +
             "Examples:\n" +
@@ -278,7 +268,7 @@ internal static class FindingsCommand
         command.Options.Add(after);
         command.Options.Add(json);
         command.Options.Add(data);
-        command.Options.Add(config);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -363,7 +353,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the finding's ECS document on one line");
         var data = DataOption();
-        var config = ConfigOption();
+        var config = new ConfigOption();
         var command = new Command("show",
             "Show one finding's full ECS document (rule, source, destination, device, threat, protocol evidence).\n" +
             "Examples:\n" +
@@ -372,7 +362,7 @@ internal static class FindingsCommand
         command.Arguments.Add(id);
         command.Options.Add(json);
         command.Options.Add(data);
-        command.Options.Add(config);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -431,7 +421,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the counts (objects with \"by\": \"rule\", \"severity\" or \"device\")");
         var data = DataOption();
-        var config = ConfigOption();
+        var config = new ConfigOption();
         var command = new Command("stats",
             "Count stored findings by rule, severity and device; the same filters as 'search' narrow what is counted.\n" +
             "Examples:\n" +
@@ -442,7 +432,7 @@ internal static class FindingsCommand
         command.Options.Add(top);
         command.Options.Add(json);
         command.Options.Add(data);
-        command.Options.Add(config);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -545,26 +535,18 @@ internal static class FindingsCommand
     }
 
     /// <summary>Opens where findings are read for <c>search</c>, <c>show</c> and <c>stats</c>: the Elasticsearch data
-    /// stream when <c>--config FILE</c> says <c>store: elasticsearch</c>, else the data directory's SQLite store
-    /// (<c>--data</c>, else the file's <c>data</c>, else <c>./data</c>). Configuration errors are printed with their
-    /// locations (exit 78, or 66 when the file cannot be read).</summary>
-    internal static int WithReader(ParseResult result, Option<string> dataOption, Option<string?> configOption, TextWriter error,
+    /// stream when <c>--config FILE</c> (or <c>SECMON_CONFIG</c>) says <c>store: elasticsearch</c>, else the data
+    /// directory's SQLite store (<c>--data</c>, else the file's <c>data</c>, else <c>./data</c>). Configuration errors
+    /// are listed with their locations (exit 78, or 66 when the file cannot be read).</summary>
+    internal static int WithReader(ParseResult result, Option<string> dataOption, ConfigOption configOption, TextWriter error,
         Func<IFindingReader, int> action)
     {
-        var dataGiven = result.GetResult(dataOption) is { Implicit: false };
-        var data = result.GetValue(dataOption)!;
-        if (result.GetValue(configOption) is not { } path)
+        if (result.GetValue(configOption.File) is null && Environment.GetEnvironmentVariable(ConfigOption.EnvironmentVariable) is not { Length: > 0 })
         {
-            return WithStore(data, error, action);
+            return WithStore(result.GetValue(dataOption)!, error, action);
         }
 
-        var errors = new ConfigErrors();
-        var config = SecMonConfig.Load(path, data, errors, out var code);
-        foreach (var e in errors.Items.Where(e => e.IsWarning || config is null))
-        {
-            error.WriteLine("secmon: " + e);
-        }
-
+        var config = configOption.Load(result, dataOption, out var code);
         if (config is null)
         {
             return code;
@@ -572,13 +554,13 @@ internal static class FindingsCommand
 
         if (config.Store != "elasticsearch")
         {
-            return WithStore(dataGiven ? data : config.DataDirectory ?? data, error, action);
+            return WithStore(config.DataDirectory, error, action);
         }
 
         var options = ElasticsearchOutputFactory.Bind(new ConfigSection(config.Root, "", new ConfigErrors()).Section("outputs"));
         if (options is null)
         {
-            return Fail(error, 78, $"{path}: store: elasticsearch needs outputs.elasticsearch enabled and valid (secmon config check {path})");
+            return Fail(error, 78, $"{config.Path}: store: elasticsearch needs outputs.elasticsearch enabled and valid (secmon config check {config.Path})");
         }
 
         using var reader = new ElasticsearchFindingReader(options);
