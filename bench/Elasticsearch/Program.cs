@@ -14,7 +14,17 @@ if (args.Length > 0 && args[0] == "serve")
     using var fake = FakeElasticsearch.Start(RestApiSpec.Shipped ?? throw new InvalidOperationException(RestApiSpec.MissingReason));
     fake.KeepDocuments = false; // ids are kept (409s), documents are parsed and checked against the mappings, not stored
     Console.WriteLine(fake.Url);
-    Console.In.ReadToEnd(); // until the parent closes stdin
+    // "cpu" asks for this process's CPU time (the server's cost per finding); end of input ends it.
+    while (Console.ReadLine() is { } line)
+    {
+        if (line == "cpu")
+        {
+            var me = Process.GetCurrentProcess();
+            me.Refresh();
+            Console.WriteLine(me.TotalProcessorTime.TotalMilliseconds.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
     Console.Error.WriteLine($"fake: {fake.Requests.Count} requests, {fake.Violations.Count} contract violations");
     return 0;
 }
@@ -68,6 +78,7 @@ for (var round = 1; round <= rounds; round++)
     sink.Write([findings[0]], CancellationToken.None); // the cluster check and template, outside the timing
 
     var me = Process.GetCurrentProcess();
+    var serverCpu0 = ServerCpu(server);
     var cpu0 = me.TotalProcessorTime;
     var alloc0 = GC.GetTotalAllocatedBytes(precise: true);
     var clock = Stopwatch.StartNew();
@@ -87,17 +98,26 @@ for (var round = 1; round <= rounds; round++)
 
     clock.Stop();
     me.Refresh();
+    var serverCpu = ServerCpu(server) - serverCpu0;
     var cpu = me.TotalProcessorTime - cpu0;
     var allocated = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
     var n = findings.Count - 1;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"round {round}: {stored:N0} stored in {clock.Elapsed.TotalSeconds:F2} s = {n / clock.Elapsed.TotalSeconds:N0} findings/s; " +
-        $"client CPU {cpu.TotalMilliseconds:N0} ms = {cpu.TotalMicroseconds / n:F2} us/finding; {allocated / n:N0} B allocated/finding"));
+        $"client CPU {cpu.TotalMilliseconds:N0} ms = {cpu.TotalMicroseconds / n:F2} us/finding; {allocated / n:N0} B allocated/finding; " +
+        $"fake server CPU {serverCpu * 1000 / n:F2} us/finding"));
 }
 
 server.StandardInput.Close();
 server.WaitForExit();
 return 0;
+
+static double ServerCpu(Process server)
+{
+    server.StandardInput.WriteLine("cpu");
+    server.StandardInput.Flush();
+    return double.Parse(server.StandardOutput.ReadLine()!, CultureInfo.InvariantCulture);
+}
 
 // Findings shaped as the shipped MQTT rules make them: typed ECS fields and a handful of evidence fields.
 static List<Finding> Make(int count)
