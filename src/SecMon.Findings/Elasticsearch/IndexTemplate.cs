@@ -23,51 +23,9 @@ public static class IndexTemplate
     /// <summary>Priority of the template: above the built-in <c>logs</c> template (100).</summary>
     public const int Priority = 200;
 
-    /// <summary>The fields the mappings are generated from: SecMon's custom fields and the ECS fields every finding's
-    /// typed part writes (<see cref="FindingJson"/>). Switch to the complete definition of every field here.</summary>
-    public static IEnumerable<FindingField> Fields => EcsTypedFields.Concat(FindingFields.Custom);
-
-    /// <summary>The ECS fields <see cref="FindingJson"/> writes from a finding's typed properties, with their ECS types
-    /// (ECS 9.4.0 <c>ecs_flat.yml</c>; a test compares them).</summary>
-    internal static readonly FindingField[] EcsTypedFields =
-    [
-        new("@timestamp", "date", false, "Capture time of the triggering event."),
-        new("ecs.version", "keyword", false, ""),
-        new("message", "match_only_text", false, ""),
-        new("event.kind", "keyword", false, ""),
-        new("event.category", "keyword", true, ""),
-        new("event.type", "keyword", true, ""),
-        new("event.severity", "long", false, ""),
-        new("event.id", "keyword", false, ""),
-        new("event.dataset", "keyword", false, ""),
-        new("event.module", "keyword", false, ""),
-        new("rule.id", "keyword", false, ""),
-        new("rule.name", "keyword", false, ""),
-        new("rule.description", "keyword", false, ""),
-        new("rule.ruleset", "keyword", false, ""),
-        new("rule.version", "keyword", false, ""),
-        new("rule.reference", "keyword", false, ""),
-        new("source.ip", "ip", false, ""),
-        new("source.port", "long", false, ""),
-        new("source.mac", "keyword", false, ""),
-        new("destination.ip", "ip", false, ""),
-        new("destination.port", "long", false, ""),
-        new("network.transport", "keyword", false, ""),
-        new("network.protocol", "keyword", false, ""),
-        new("network.community_id", "keyword", false, ""),
-        new("observer.name", "keyword", false, ""),
-        new("observer.type", "keyword", false, ""),
-        new("observer.vendor", "keyword", false, ""),
-        new("observer.product", "keyword", false, ""),
-        new("device.id", "keyword", false, ""),
-        new("threat.framework", "keyword", false, ""),
-        new("threat.technique.id", "keyword", true, ""),
-        new("threat.technique.name", "keyword", true, ""),
-        new("threat.tactic.name", "keyword", true, ""),
-        new("related.ip", "ip", true, ""),
-        new("related.user", "keyword", true, ""),
-        new("user.name", "keyword", false, ""),
-    ];
+    /// <summary>The fields the mappings are generated from: every field a finding carries, ECS and custom, with its
+    /// type (<see cref="FindingFields.All"/>, the one definition).</summary>
+    public static IEnumerable<FindingField> Fields => FindingFields.All;
 
     /// <summary>The analysed field the searched fields are copied to (<c>copy_to</c>): findings search matches its words
     /// as the SQLite store's full-text index does. Indexed only, never in a document.</summary>
