@@ -32,6 +32,9 @@ public sealed record FindingQuery
     /// <summary>Only findings with this <c>source.ip</c>.</summary>
     public string? SourceIp { get; init; }
 
+    /// <summary>Only findings of this sensor (<c>observer.name</c>, exact): several sensors write to one cluster.</summary>
+    public string? Sensor { get; init; }
+
     /// <summary>Page size, 1..<see cref="MaxLimit"/>. Default 50.</summary>
     public int Limit { get; init; } = 50;
 

@@ -163,6 +163,9 @@ public sealed partial class FindingStore
         }
     }
 
+    /// <inheritdoc />
+    string IFindingReader.Location => DatabasePath;
+
     /// <summary>How many findings are stored.</summary>
     public long Count()
     {
@@ -219,6 +222,13 @@ public sealed partial class FindingStore
             terms.Add(FindingText.SourceIpToken(canonical));
             checks.Append(" AND f.source_ip = $source_ip");
             cmd.Parameters.AddWithValue("$source_ip", canonical);
+        }
+
+        if (!string.IsNullOrEmpty(q.Sensor))
+        {
+            // No token for it: a store holds the findings of the sensors that wrote to its data directory (one, mostly).
+            checks.Append(" AND json_extract(f.doc, '$.observer.name') = $sensor");
+            cmd.Parameters.AddWithValue("$sensor", q.Sensor);
         }
 
         if (q.MinSeverity is { } sev)
@@ -284,7 +294,7 @@ public sealed partial class FindingStore
 
     // IPAddress.TryParse also takes shorthand ("10.0.0" is 10.0.0.0, "1" is 0.0.0.1): as a filter that would
     // silently search for another address, so IPv4 must have its four dotted parts.
-    private static bool TryParseIp(string text, out IPAddress ip)
+    internal static bool TryParseIp(string text, out IPAddress ip)
     {
         ip = IPAddress.None;
         var t = text.Trim();

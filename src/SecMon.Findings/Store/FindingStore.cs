@@ -9,7 +9,7 @@ namespace SecMon.Findings.Store;
 /// <c>event.id</c>, so writing a finding twice stores it once), the device inventory and the learned baseline model.
 /// Thread-safe (calls are serialized); one instance per process and data directory is the intended use.
 /// </summary>
-public sealed partial class FindingStore : IDisposable
+public sealed partial class FindingStore : IFindingReader
 {
     private readonly SqliteConnection _connection;
     private readonly FindingStoreOptions _options;

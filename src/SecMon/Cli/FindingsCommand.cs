@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using SecMon.Core;
+using SecMon.Core.Configuration;
 using SecMon.Findings;
+using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Store;
 using SecMon.Findings.Summary;
 
@@ -157,6 +159,12 @@ internal static class FindingsCommand
             HelpName = "IP",
         };
 
+        public Option<string?> Sensor { get; } = new("--sensor")
+        {
+            Description = "Only findings of this sensor (observer.name): several sensors write to one Elasticsearch cluster.",
+            HelpName = "NAME",
+        };
+
         public void AddTo(Command command)
         {
             command.Arguments.Add(Query);
@@ -166,6 +174,7 @@ internal static class FindingsCommand
             command.Options.Add(Rule);
             command.Options.Add(Device);
             command.Options.Add(SourceIp);
+            command.Options.Add(Sensor);
         }
 
         // Builds the query, or returns the usage error to print.
@@ -224,6 +233,7 @@ internal static class FindingsCommand
                 RuleId = result.GetValue(Rule),
                 DeviceId = result.GetValue(Device),
                 SourceIp = result.GetValue(SourceIp),
+                Sensor = result.GetValue(Sensor),
             };
         }
     }
@@ -244,6 +254,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the matching findings (their ECS documents)");
         var data = DataOption();
+        var config = new ConfigOption();
         var command = new Command("search",
             "Search findings, newest first, one page at a time.\n" +
             "Examples:\n" +
@@ -257,6 +268,7 @@ internal static class FindingsCommand
         command.Options.Add(after);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -268,7 +280,7 @@ internal static class FindingsCommand
             }
 
             query = query with { Limit = result.GetValue(limit), After = result.GetValue(after) };
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var page = store.Search(query);
                 var asJson = result.GetValue(json);
@@ -341,6 +353,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the finding's ECS document on one line");
         var data = DataOption();
+        var config = new ConfigOption();
         var command = new Command("show",
             "Show one finding's full ECS document (rule, source, destination, device, threat, protocol evidence).\n" +
             "Examples:\n" +
@@ -349,6 +362,7 @@ internal static class FindingsCommand
         command.Arguments.Add(id);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -359,7 +373,7 @@ internal static class FindingsCommand
                 return Fail(error, ExitCodes.Usage, "give the id of a finding (see 'secmon findings search')");
             }
 
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var found = store.Get(wanted);
                 if (found is null && wanted.Length >= 6)
@@ -377,7 +391,7 @@ internal static class FindingsCommand
                 if (found is null)
                 {
                     return Fail(error, ExitCodes.NoInput,
-                        $"no finding with id '{wanted}' in {store.DatabasePath} (find ids with 'secmon findings search'" +
+                        $"no finding with id '{wanted}' in {store.Location} (find ids with 'secmon findings search'" +
                         (wanted.Length < 6 ? "; give at least 6 characters of an id" : "") + ")");
                 }
 
@@ -407,6 +421,7 @@ internal static class FindingsCommand
         };
         var json = JsonOption("the counts (objects with \"by\": \"rule\", \"severity\" or \"device\")");
         var data = DataOption();
+        var config = new ConfigOption();
         var command = new Command("stats",
             "Count stored findings by rule, severity and device; the same filters as 'search' narrow what is counted.\n" +
             "Examples:\n" +
@@ -417,6 +432,7 @@ internal static class FindingsCommand
         command.Options.Add(top);
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(config.File);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -433,7 +449,7 @@ internal static class FindingsCommand
                 return Fail(error, ExitCodes.Usage, "--top must be 0 or more");
             }
 
-            return WithStore(result.GetValue(data)!, error, store =>
+            return WithReader(result, data, config, error, store =>
             {
                 var stats = store.Stats(query, maxDevices);
                 if (result.GetValue(json))
@@ -511,6 +527,46 @@ internal static class FindingsCommand
         try
         {
             return action(store);
+        }
+        catch (FindingStoreException ex)
+        {
+            return Fail(error, ExitCodeFor(ex.Error.Kind), ex.Message);
+        }
+    }
+
+    /// <summary>Opens where findings are read for <c>search</c>, <c>show</c> and <c>stats</c>: the Elasticsearch data
+    /// stream when <c>--config FILE</c> (or <c>SECMON_CONFIG</c>) says <c>store: elasticsearch</c>, else the data
+    /// directory's SQLite store (<c>--data</c>, else the file's <c>data</c>, else <c>./data</c>). Configuration errors
+    /// are listed with their locations (exit 78, or 66 when the file cannot be read).</summary>
+    internal static int WithReader(ParseResult result, Option<string> dataOption, ConfigOption configOption, TextWriter error,
+        Func<IFindingReader, int> action)
+    {
+        if (result.GetValue(configOption.File) is null && Environment.GetEnvironmentVariable(ConfigOption.EnvironmentVariable) is not { Length: > 0 })
+        {
+            return WithStore(result.GetValue(dataOption)!, error, action);
+        }
+
+        var config = configOption.Load(result, dataOption, out var code);
+        if (config is null)
+        {
+            return code;
+        }
+
+        if (config.Store != "elasticsearch")
+        {
+            return WithStore(config.DataDirectory, error, action);
+        }
+
+        var options = ElasticsearchOutputFactory.Bind(new ConfigSection(config.Root, "", new ConfigErrors()).Section("outputs"));
+        if (options is null)
+        {
+            return Fail(error, 78, $"{config.Path}: store: elasticsearch needs outputs.elasticsearch enabled and valid (secmon config check {config.Path})");
+        }
+
+        using var reader = new ElasticsearchFindingReader(options);
+        try
+        {
+            return action(reader);
         }
         catch (FindingStoreException ex)
         {

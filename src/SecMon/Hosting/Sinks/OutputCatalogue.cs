@@ -11,6 +11,7 @@ internal static class OutputCatalogue
     /// <summary>Every shipped output.</summary>
     public static IReadOnlyList<IFindingOutputFactory> Shipped { get; } =
     [
+        new SecMon.Findings.Elasticsearch.ElasticsearchOutputFactory(),
         new SecMon.Alerts.Webhooks.WebhookOutputFactory(),
         new SecMon.Findings.Log.FindingsLogOutputFactory(),
         new SecMon.Alerts.Mqtt.MqttAlertOutputFactory(),

@@ -242,7 +242,7 @@ public sealed class ConfigExampleTests : IDisposable
         Assert.Empty(errors.Items);
         Assert.Equal(0, exit);
         Assert.Equal("gw-hall-3", config.Identity.Name);
-        Assert.Equal(["elasticsearch", "webhook-soc", "log"], config.Outputs.Select(o => o.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["elasticsearch", "log", "webhook-soc"], config.Outputs.Select(o => o.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]
