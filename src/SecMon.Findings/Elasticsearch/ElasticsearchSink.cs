@@ -164,12 +164,15 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
     {
         var body = _body;
         body.ResetWrittenCount();
+        // event.ingested: Kibana's External Alerts rule looks back by it (a few minutes), so findings from an old
+        // capture are raised when they arrive, not lost behind their capture-time @timestamp.
+        var ingested = _time.GetUtcNow();
         foreach (var f in findings)
         {
             body.Write(CreatePrefix);
             WriteJsonString(body, f.Id);
             body.Write(CreateSuffix);
-            FindingJson.Write(f, body);
+            FindingJson.Write(f, body, ingested);
             body.Write("\n"u8);
         }
 

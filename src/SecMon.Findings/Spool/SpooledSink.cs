@@ -74,11 +74,14 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     /// <inheritdoc />
     public void Complete(CancellationToken cancellationToken)
     {
-        // Deliver what the spool holds until it is empty or the host stops waiting; the rest waits for the next run.
+        // Deliver what the spool holds until it is empty, the output has failed SpoolDelivery.TriesAtEnd times in a row
+        // (it is down: the run need not wait out the host's deadline for it) or the host stops waiting; the rest waits
+        // for the next run or 'secmon outputs flush'.
         _completing = true;
         _appended.Release();
         using var registration = cancellationToken.Register(_stop.Cancel);
         _thread.Join();
+        _inner.Complete(cancellationToken);
         if (_spool.PendingBytes > 0)
         {
             throw new IOException($"{_spool.PendingBytes:N0} bytes of findings stay in the spool '{_spool.Directory}' for the next run{Why()}");
@@ -93,6 +96,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         _appended.Release();
         _thread.Join();
         _spool.Dispose();
+        (_inner as IDisposable)?.Dispose();
         _stop.Dispose();
         _appended.Dispose();
     }
@@ -103,6 +107,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     {
         var ct = _stop.Token;
         var delay = _delivery.RetryDelay;
+        var failuresAtEnd = 0;
         var unreadable = new List<string>();
         while (!ct.IsCancellationRequested)
         {
@@ -165,10 +170,16 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                 _spool.Acknowledge(batch);
                 Interlocked.Add(ref _delivered, batch.Findings.Count - result.Rejected.Count);
                 delay = _delivery.RetryDelay;
+                failuresAtEnd = 0;
             }
             else if (result.Transient)
             {
                 LastError = result.Error;
+                if (_completing && ++failuresAtEnd >= _delivery.TriesAtEnd)
+                {
+                    return;
+                }
+
                 Wait(delay, ct);
                 delay = TimeSpan.FromTicks(Math.Min(_delivery.MaxRetryDelay.Ticks, delay.Ticks * 2));
                 continue;
@@ -222,4 +233,8 @@ public sealed record SpoolDelivery
 
     /// <summary>Longest delay between retries. Default 30 seconds.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Once the run is ending: transient failures in a row after which delivery stops and what is left waits in
+    /// the spool (an output that is down does not hold the end of a run for the host's whole deadline). Default 3.</summary>
+    public int TriesAtEnd { get; init; } = 3;
 }
