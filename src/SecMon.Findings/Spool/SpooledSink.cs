@@ -75,8 +75,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     public void Complete(CancellationToken cancellationToken)
     {
         // Deliver what the spool holds until it is empty, the output has failed SpoolDelivery.TriesAtEnd times in a row
-        // (it is down: the run need not wait out the host's deadline for it) or the host stops waiting; the rest waits
-        // for the next run or 'secmon outputs flush'.
+        // or the host stops waiting; the rest waits for the next run or 'secmon outputs flush'.
         _completing = true;
         _appended.Release();
         using var registration = cancellationToken.Register(_stop.Cancel);
@@ -234,7 +233,9 @@ public sealed record SpoolDelivery
     /// <summary>Longest delay between retries. Default 30 seconds.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Once the run is ending: transient failures in a row after which delivery stops and what is left waits in
-    /// the spool (an output that is down does not hold the end of a run for the host's whole deadline). Default 3.</summary>
-    public int TriesAtEnd { get; init; } = 3;
+    /// <summary>Once <see cref="SpooledSink.Complete"/> was called: transient failures in a row after which delivery
+    /// stops and what is left waits in the spool, so an output that is down does not hold the end of a run for the
+    /// host's whole deadline (the sensor uses 3). Default: no limit (delivery goes on until the caller stops waiting,
+    /// as <c>secmon outputs flush</c> wants).</summary>
+    public int TriesAtEnd { get; init; } = int.MaxValue;
 }

@@ -70,8 +70,12 @@ internal sealed class Sensor : IDisposable
     // Outputs that can be slow or down go behind a durable spool in DATA/spool/NAME (the bound and drop policy are
     // SpoolOptions'); findings a run could not deliver go first on the next.
     internal static IFindingSink Spooled(IFindingSink output, string dataDirectory, SpoolOptions? spool = null) => output.NeedsSpool
-        ? new SpooledSink(output, FindingSpool.Open(SpoolDirectory(dataDirectory, output.Name), spool))
+        ? new SpooledSink(output, FindingSpool.Open(SpoolDirectory(dataDirectory, output.Name), spool), AtTheEndOfARun)
         : output;
+
+    // An output still failing after 3 tries once the input is done is down: the run ends without waiting out the
+    // host's deadline for it, and what is left waits in its spool.
+    private static readonly SpoolDelivery AtTheEndOfARun = new() { TriesAtEnd = 3 };
 
     /// <summary>Where the output named <paramref name="name"/> keeps its spool: <c>DATA/spool/NAME</c>.</summary>
     internal static string SpoolDirectory(string dataDirectory, string name) => Path.Combine(dataDirectory, "spool", SpoolName(name));
