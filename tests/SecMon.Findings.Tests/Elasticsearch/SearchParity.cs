@@ -2,6 +2,7 @@ using System.Text.Json;
 using SecMon.Core.Findings;
 using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Store;
+using SecMon.Testing;
 
 namespace SecMon.Findings.Tests.Elasticsearch;
 
@@ -95,8 +96,9 @@ internal sealed class SearchParity : IDisposable
         }
 
         var one = Findings[17];
-        Assert.Equal(Sqlite.Get(one.Id)!.Json, Elastic.Get(one.Id)!.Json);
-        Assert.Equal(Sqlite.Get(one.Id), Elastic.Get(one.Id));
+        var (inSqlite, inElastic) = (Sqlite.Get(one.Id)!, Elastic.Get(one.Id)!);
+        Assert.Equal(EcsDocuments.WithoutIngested(inSqlite.Json), EcsDocuments.WithoutIngested(inElastic.Json));
+        Assert.Equal(inSqlite with { Json = "" }, inElastic with { Json = "" });
         Assert.Null(Elastic.Get("no-such-id"));
         Assert.Equal(Sqlite.FindByIdPrefix("f0000", 5).Select(f => f.Id), Elastic.FindByIdPrefix("f0000", 5).Select(f => f.Id));
         Assert.Equal(Json(Sqlite.Stats()), Json(Elastic.Stats()));

@@ -4,6 +4,7 @@ using SecMon.Findings.Ecs;
 using SecMon.Findings.Elasticsearch;
 using SecMon.Findings.Spool;
 using SecMon.Findings.Store;
+using SecMon.Testing;
 using HttpMethod = Elastic.Transport.HttpMethod;
 
 namespace SecMon.Findings.Tests.Elasticsearch;
@@ -46,7 +47,9 @@ internal static class SinkScenarios
         Assert.Equal(findings.Select(f => f.Id).Order(StringComparer.Ordinal), page.Items.Select(i => i.Id).Order(StringComparer.Ordinal));
         foreach (var item in page.Items)
         {
-            Assert.Equal(FindingJson.Write(findings.Single(f => f.Id == item.Id)), item.Json);
+            // The stored document is FindingJson's, with the time Elasticsearch received it (event.ingested) added.
+            Assert.True(EcsDocuments.HasIngested(item.Json), item.Json);
+            Assert.Equal(EcsDocuments.WithoutIngested(FindingJson.Write(findings.Single(f => f.Id == item.Id))), EcsDocuments.WithoutIngested(item.Json));
         }
     }
 

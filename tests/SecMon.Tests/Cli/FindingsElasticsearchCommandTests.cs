@@ -4,6 +4,7 @@ using SecMon.Core;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
 using SecMon.Findings.Elasticsearch;
+using SecMon.Testing;
 using SecMon.Testing.FakeElasticsearch;
 
 namespace SecMon.Tests.Cli;
@@ -71,7 +72,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
         var (code, stdout, stderr) = await SecMonRun.Run("findings", "search", "--json", "--limit", "5", "--config", _config);
 
         Assert.Equal(ExitCodes.Ok, code);
-        Assert.Equal(_findings.Take(5).Select(FindingJson.Write), SecMonRun.Lines(stdout));
+        Assert.Equal(_findings.Take(5).Select(f => EcsDocuments.WithoutIngested(FindingJson.Write(f))), SecMonRun.Lines(stdout).Select(EcsDocuments.WithoutIngested));
         Assert.Contains("next page: --after ", stderr, StringComparison.Ordinal);
         var cursor = stderr.Trim().Split(' ')[^1];
         var (code2, stdout2, _) = await SecMonRun.Run("findings", "search", "--json", "--limit", "5", "--after", cursor, "--config", _config);
@@ -101,7 +102,7 @@ public sealed class FindingsElasticsearchCommandTests : IDisposable
         var (missingCode, _, missing) = await SecMonRun.Run("findings", "show", "ffffffffffff", "--config", _config);
 
         Assert.Equal(ExitCodes.Ok, showCode);
-        Assert.Equal(FindingJson.Write(_findings[3]), shown.Trim());
+        Assert.Equal(EcsDocuments.WithoutIngested(FindingJson.Write(_findings[3])), EcsDocuments.WithoutIngested(shown.Trim()));
         Assert.Equal(ExitCodes.Ok, statsCode);
         var rules = SecMonRun.Lines(stats).Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("by").GetString() == "rule").ToList();
         Assert.Equal(2, rules.Count);
