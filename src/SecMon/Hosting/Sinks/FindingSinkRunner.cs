@@ -174,8 +174,9 @@ internal sealed class FindingSinkRunner : IDisposable
         var ct = _stop.Token;
         try
         {
-            foreach (var batch in _queue.GetConsumingEnumerable(ct))
+            foreach (var first in _queue.GetConsumingEnumerable(ct))
             {
+                var batch = Gather(first);
                 if (_failedPermanently)
                 {
                     Interlocked.Add(ref _dropped, batch.Length);
@@ -209,6 +210,27 @@ internal sealed class FindingSinkRunner : IDisposable
             _error ??= Describe(ex);
         }
     }
+
+    // Batches that queued up while the sink was busy go to it as one (at most GatherLimit findings): a sink with a
+    // fixed cost per write (a spool's flush to disk, a bulk request, a transaction) then catches up instead of holding
+    // the rules thread, and with it capture, behind its queue (measured in bench/README.md, issue 13).
+    private Finding[] Gather(Finding[] first)
+    {
+        if (first.Length >= GatherLimit || _queue.Count == 0)
+        {
+            return first;
+        }
+
+        var gathered = new List<Finding>(first);
+        while (gathered.Count < GatherLimit && _queue.TryTake(out var next))
+        {
+            gathered.AddRange(next);
+        }
+
+        return [.. gathered];
+    }
+
+    private const int GatherLimit = 1000;
 
     private void Deliver(Finding[] batch, CancellationToken ct)
     {
