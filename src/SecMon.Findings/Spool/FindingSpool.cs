@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using SecMon.Core.Findings;
@@ -30,6 +31,7 @@ public sealed partial class FindingSpool : IDisposable
     private readonly Lock _gate = new();
     private FileStream? _writer;
     private FileStream? _lock;
+    private readonly ArrayBufferWriter<byte> _appendBuffer = new(64 * 1024);
     private int _writeSegment;
     private int _readSegment;
     private long _readOffset;
@@ -85,15 +87,19 @@ public sealed partial class FindingSpool : IDisposable
     public bool TryAppend(IReadOnlyList<Finding> findings)
     {
         ArgumentNullException.ThrowIfNull(findings);
-        var text = new StringBuilder();
-        foreach (var f in findings)
-        {
-            text.Append(FindingJson.Write(f)).Append('\n');
-        }
-
-        var bytes = Encoding.UTF8.GetBytes(text.ToString());
         lock (_gate)
         {
+            // The documents are written as UTF-8 straight into one reused buffer, not through strings: appending was
+            // most of a spooled output's cost in a findings-heavy run (bench/README.md, issue 13).
+            var buffer = _appendBuffer;
+            buffer.ResetWrittenCount();
+            foreach (var f in findings)
+            {
+                FindingJson.Write(f, buffer);
+                buffer.Write("\n"u8);
+            }
+
+            var bytes = buffer.WrittenSpan;
             if (_pendingBytes + bytes.Length > _options.MaxBytes)
             {
                 return false;
