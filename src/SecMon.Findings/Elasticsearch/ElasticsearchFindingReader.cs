@@ -166,10 +166,7 @@ public sealed class ElasticsearchFindingReader : IFindingReader
         });
         using var doc = Post(body);
 
-        var rules = new Dictionary<string, (string Name, int Severity, long Count, HashSet<string> Devices)>(StringComparer.Ordinal);
-        var bands = new Dictionary<string, long>(StringComparer.Ordinal);
-        var devices = new Dictionary<string, (long Count, HashSet<string> Rules, int Severity, long Last)>(StringComparer.Ordinal);
-        long total = 0;
+        var fold = new FindingStatsFold();
         foreach (var rule in Buckets(doc.RootElement.GetProperty("aggregations"), "rules"))
         {
             var ruleId = KeyText(rule);
@@ -182,36 +179,12 @@ public sealed class ElasticsearchFindingReader : IFindingReader
                     var device = KeyText(dev);
                     var count = dev.GetProperty("doc_count").GetInt64();
                     var last = dev.GetProperty("last").GetProperty("value") is { ValueKind: JsonValueKind.Number } v ? (long)v.GetDouble() * 1000 : 0;
-                    total += count;
-
-                    var r = rules.GetValueOrDefault(ruleId, (ruleName, severity, 0, new HashSet<string>(StringComparer.Ordinal)));
-                    if (device.Length > 0)
-                    {
-                        r.Devices.Add(device);
-                    }
-
-                    rules[ruleId] = (r.Name, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
-                    var band = SeverityNames.Name(severity);
-                    bands[band] = bands.GetValueOrDefault(band) + count;
-                    var d = devices.GetValueOrDefault(device, (0, new HashSet<string>(StringComparer.Ordinal), severity, last));
-                    d.Rules.Add(ruleId);
-                    devices[device] = (d.Count + count, d.Rules, Math.Max(d.Severity, severity), Math.Max(d.Last, last));
+                    fold.Add(ruleId, ruleName, severity, device, count, last);
                 }
             }
         }
 
-        return new FindingStats
-        {
-            Total = total,
-            ByRule = [.. rules
-                .Select(r => new RuleCount(r.Key, r.Value.Name, r.Value.Severity, r.Value.Count, r.Value.Devices.Count))
-                .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
-            BySeverity = [.. SeverityNames.All.Reverse().Where(bands.ContainsKey).Select(b => new SeverityCount(b, bands[b]))],
-            ByDevice = [.. devices
-                .Select(d => new DeviceCount(d.Key, d.Value.Count, d.Value.Rules.Count, d.Value.Severity, d.Value.Last))
-                .OrderByDescending(d => d.Count).ThenBy(d => d.DeviceId, StringComparer.Ordinal)
-                .Take(Math.Max(0, maxDevices))],
-        };
+        return fold.Build(maxDevices);
     }
 
     /// <inheritdoc />

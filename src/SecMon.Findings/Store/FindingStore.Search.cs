@@ -109,10 +109,7 @@ public sealed partial class FindingStore
             {
                 // One pass over the findings (a full scan reads every document, so three GROUP BYs would read
                 // the table three times), grouped by (rule, severity, device); the three views are folded here.
-                var rules = new Dictionary<string, (string Name, int Severity, long Count, HashSet<string> Devices)>(StringComparer.Ordinal);
-                var bands = new Dictionary<string, long>(StringComparer.Ordinal);
-                var devices = new Dictionary<string, (long Count, HashSet<string> Rules, int Severity, long Last)>(StringComparer.Ordinal);
-                long total = 0;
+                var fold = new FindingStatsFold();
                 using (var cmd = _connection.CreateCommand())
                 {
                     var f = BuildFilter(cmd, filter, withCursor: false);
@@ -122,43 +119,12 @@ public sealed partial class FindingStore
                     using var reader = cmd.ExecuteReader();
                     while (reader.Read())
                     {
-                        var ruleId = reader.GetString(0);
-                        var severity = reader.GetInt32(2);
-                        var device = reader.IsDBNull(3) ? null : reader.GetString(3);
-                        var count = reader.GetInt64(4);
-                        var last = reader.GetInt64(5);
-                        total += count;
-
-                        var r = rules.GetValueOrDefault(ruleId, (reader.GetString(1), severity, 0, new HashSet<string>(StringComparer.Ordinal)));
-                        if (device is not null)
-                        {
-                            r.Devices.Add(device);
-                        }
-
-                        rules[ruleId] = (r.Name, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
-
-                        var band = SeverityNames.Name(severity);
-                        bands[band] = bands.GetValueOrDefault(band) + count;
-
-                        var key = device ?? "";
-                        var d = devices.GetValueOrDefault(key, (0, new HashSet<string>(StringComparer.Ordinal), severity, last));
-                        d.Rules.Add(ruleId);
-                        devices[key] = (d.Count + count, d.Rules, Math.Max(d.Severity, severity), Math.Max(d.Last, last));
+                        fold.Add(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                            reader.GetInt64(4), reader.GetInt64(5));
                     }
                 }
 
-                return new FindingStats
-                {
-                    Total = total,
-                    ByRule = [.. rules
-                        .Select(r => new RuleCount(r.Key, r.Value.Name, r.Value.Severity, r.Value.Count, r.Value.Devices.Count))
-                        .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Count).ThenBy(r => r.RuleId, StringComparer.Ordinal)],
-                    BySeverity = [.. SeverityNames.All.Reverse().Where(bands.ContainsKey).Select(b => new SeverityCount(b, bands[b]))],
-                    ByDevice = [.. devices
-                        .Select(d => new DeviceCount(d.Key, d.Value.Count, d.Value.Rules.Count, d.Value.Severity, d.Value.Last))
-                        .OrderByDescending(d => d.Count).ThenBy(d => d.DeviceId, StringComparer.Ordinal)
-                        .Take(Math.Max(0, maxDevices))],
-                };
+                return fold.Build(maxDevices);
             });
         }
     }
