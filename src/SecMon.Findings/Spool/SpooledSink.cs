@@ -20,6 +20,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     private readonly FindingSpool _spool;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _appended = new(0);
+    private readonly ManualResetEventSlim _ending = new();
     private readonly Thread _thread;
     private volatile bool _completing;
     private long _delivered;
@@ -77,6 +78,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         // Deliver what the spool holds until it is empty, the output has failed SpoolDelivery.TriesAtEnd times in a row
         // or the host stops waiting; the rest waits for the next run or 'secmon outputs flush'.
         _completing = true;
+        _ending.Set();
         _appended.Release();
         using var registration = cancellationToken.Register(_stop.Cancel);
         _thread.Join();
@@ -91,6 +93,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     public void Dispose()
     {
         _completing = true;
+        _ending.Set();
         _stop.Cancel();
         _appended.Release();
         _thread.Join();
@@ -98,6 +101,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         (_inner as IDisposable)?.Dispose();
         _stop.Dispose();
         _appended.Dispose();
+        _ending.Dispose();
     }
 
     private string Why() => LastError is null ? "" : $"; the output said: {LastError}";
@@ -106,7 +110,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     {
         var ct = _stop.Token;
         var delay = _delivery.RetryDelay;
-        var failuresAtEnd = 0;
+        var failuresInRow = 0;
         var unreadable = new List<string>();
         while (!ct.IsCancellationRequested)
         {
@@ -169,12 +173,14 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                 _spool.Acknowledge(batch);
                 Interlocked.Add(ref _delivered, batch.Findings.Count - result.Rejected.Count);
                 delay = _delivery.RetryDelay;
-                failuresAtEnd = 0;
+                failuresInRow = 0;
             }
             else if (result.Transient)
             {
                 LastError = result.Error;
-                if (_completing && ++failuresAtEnd >= _delivery.TriesAtEnd)
+                // Failures before the end count too: an output that was down for the run gets one more try when the
+                // run ends (the backoff wait is cut short), not a series of growing waits that hold the run's end.
+                if (++failuresInRow >= _delivery.TriesAtEnd && _completing)
                 {
                     return;
                 }
@@ -217,8 +223,20 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         Interlocked.Add(ref _deadLettered, findings.Count);
     }
 
-    private static void Wait(TimeSpan delay, CancellationToken ct) =>
-        ct.WaitHandle.WaitOne(delay * (0.5 + Random.Shared.NextDouble()));
+    // Waits with jitter. A wait that began before the run's end is cut short by it (Complete); at the end the waits
+    // are at most the first retry delay, not the one grown over a run with the output down.
+    private void Wait(TimeSpan delay, CancellationToken ct)
+    {
+        var jittered = delay * (0.5 + Random.Shared.NextDouble());
+        if (_completing)
+        {
+            ct.WaitHandle.WaitOne(TimeSpan.FromTicks(Math.Min(jittered.Ticks, _delivery.RetryDelay.Ticks)));
+        }
+        else
+        {
+            WaitHandle.WaitAny([ct.WaitHandle, _ending.WaitHandle], jittered);
+        }
+    }
 }
 
 /// <summary>How a <see cref="SpooledSink"/> delivers.</summary>
@@ -233,9 +251,9 @@ public sealed record SpoolDelivery
     /// <summary>Longest delay between retries. Default 30 seconds.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Once <see cref="SpooledSink.Complete"/> was called: transient failures in a row after which delivery
-    /// stops and what is left waits in the spool, so an output that is down does not hold the end of a run for the
-    /// host's whole deadline (the sensor uses 3). Default: no limit (delivery goes on until the caller stops waiting,
+    /// <summary>Once <see cref="SpooledSink.Complete"/> was called: transient failures in a row (those before the call
+    /// count too) after which delivery stops and what is left waits in the spool, so an output that is down does not
+    /// hold the end of a run (the sensor uses 3: an output down for the run gets one more try at its end, at once). Default: no limit (delivery goes on until the caller stops waiting,
     /// as <c>secmon outputs flush</c> wants).</summary>
     public int TriesAtEnd { get; init; } = int.MaxValue;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SecMon.Core.Findings;
 using SecMon.Findings.Spool;
 
@@ -136,17 +137,44 @@ public sealed class FindingSpoolTests : IDisposable
         Assert.Equal(findings.Select(f => f.Id), up.Received);
     }
 
+    [Fact]
+    public void SpooledSink_RunEndsWhileTheOutputIsDownAndBackingOff_OneMoreTryAtOnceNotTheGrownWait()
+    {
+        // Down from the start: retries at 0.1, 0.2, 0.4, 0.8, 1.6 s (with jitter), so after six tries the next wait
+        // is at least 1.6 s. The run's end cuts that wait short, tries once more and stops (TriesAtEnd 3 is spent).
+        var down = new Output(int.MaxValue, transient: true);
+        var delivery = new SpoolDelivery { RetryDelay = TimeSpan.FromMilliseconds(100), MaxRetryDelay = TimeSpan.FromMinutes(1), TriesAtEnd = 3 };
+        using var sink = new SpooledSink(down, FindingSpool.Open(_dir), delivery);
+        Assert.True(sink.Write(TestFindings.Many(3), CancellationToken.None).Succeeded);
+        var waited = Stopwatch.StartNew();
+        while (down.Calls < 6)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"the output was tried {down.Calls} times in 30 s");
+            Thread.Sleep(10);
+        }
+
+        var before = down.Calls;
+        var ending = Stopwatch.StartNew();
+        var error = Assert.Throws<IOException>(() => sink.Complete(CancellationToken.None));
+
+        Assert.Equal(before + 1, down.Calls);
+        Assert.True(ending.Elapsed < TimeSpan.FromSeconds(1.5), $"the end waited {ending.Elapsed} for an output that was down");
+        Assert.Contains("stay in the spool", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed class Output(int failFirst, bool transient) : IFindingSink
     {
         private int _calls;
 
         public List<string> Received { get; } = [];
 
+        public int Calls => Volatile.Read(ref _calls);
+
         public string Name => "test-output";
 
         public SinkResult Write(IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
         {
-            if (++_calls <= failFirst)
+            if (Interlocked.Increment(ref _calls) <= failFirst)
             {
                 return SinkResult.Failed(transient ? "503 Service Unavailable" : "400 mapper_parsing_exception on field x", transient);
             }
