@@ -46,6 +46,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     private readonly List<RejectedFinding> _refused = [];
     private HttpClient? _http;
     private int _storedInBatch;
+    private int _roundFailures;
     private volatile string? _gone;
     private long _delivered;
     private long _tries;
@@ -233,6 +234,8 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
 
                 Refuse(finding, outcome.Error!);
                 return false;
+            case OutcomeKind.NotTried:
+                return true; // waits, without a try counted against it
         }
 
         _breaker.Failure();
@@ -269,6 +272,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
     {
         var http = _http ??= CreateClient();
         var outcomes = new Outcome[due.Count];
+        _roundFailures = 0;
         if (due.Count == 1)
         {
             outcomes[0] = DeliverAsync(http, due[0], cancellationToken).GetAwaiter().GetResult();
@@ -307,6 +311,13 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
             return new Outcome(OutcomeKind.Gone, null, null, false); // another request of this round was answered 410
         }
 
+        // Enough requests of this round failed to open the circuit: the rest are not sent (a receiver that does not
+        // answer would otherwise cost a timeout per finding of the batch, a closed port a connection per finding).
+        if (Volatile.Read(ref _roundFailures) >= _options.CircuitFailures)
+        {
+            return new Outcome(OutcomeKind.NotTried, null, null, false);
+        }
+
         var body = AlertJson.Utf8(finding);
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
@@ -318,9 +329,20 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         using var expiry = new CancellationTokenSource(_options.Timeout, _time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         Interlocked.Increment(ref _tries);
+        var outcome = await TryAsync(http, request, timeout.Token, cancellationToken).ConfigureAwait(false);
+        if (outcome.Kind == OutcomeKind.Transient)
+        {
+            Interlocked.Increment(ref _roundFailures);
+        }
+
+        return outcome;
+    }
+
+    private async Task<Outcome> TryAsync(HttpClient http, HttpRequestMessage request, CancellationToken timeout, CancellationToken cancellationToken)
+    {
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout).ConfigureAwait(false);
             return Classify(response);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -407,6 +429,7 @@ internal sealed class WebhookSink : IFindingSink, IDisposable
         Transient,
         Permanent,
         Gone,
+        NotTried,
     }
 
     private readonly record struct Outcome(OutcomeKind Kind, string? Error, TimeSpan? RetryAfter, bool ReachedReceiver)

@@ -170,6 +170,33 @@ public sealed class WebhookDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_ReceiverHangsForABatchOf100_TheRoundStopsOnceEnoughFailedToOpenTheCircuit()
+    {
+        var secret = NewSecret();
+        await using var receiver = await WebhookReceiver.StartAsync(secret);
+        receiver.Behaviour = (_, _) => Reply.Hang;
+        var options = Options(receiver.Url, secret) with
+        {
+            Timeout = TimeSpan.FromMilliseconds(300),
+            MaxInFlight = 4,
+            CircuitFailures = 3,
+            CircuitCoolDown = TimeSpan.FromMinutes(5),
+        };
+        using var sink = new WebhookSink(options, TimeProvider.System);
+
+        var result = sink.Write(MakeFindings(100), CancellationToken.None);
+
+        // Before, every finding of the batch was sent and waited for (100 tries, 25 timeouts in a row); now the
+        // requests already in flight when the third failed are the last of the round.
+        Assert.False(result.Succeeded);
+        Assert.True(result.Transient);
+        Assert.InRange(sink.Tries, options.CircuitFailures, options.CircuitFailures + options.MaxInFlight);
+        Assert.Equal(CircuitState.Open, sink.Circuit.State);
+        Assert.Contains("100 findings", result.Error, StringComparison.Ordinal);
+        Assert.Contains("no answer", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Deliver_SpoolReopenedAfterAStop_UndeliveredFindingsGoOutOnTheNextRunUnderTheSameIds()
     {
         var secret = NewSecret();
