@@ -2,6 +2,7 @@
 // in a temporary directory, then WebhookSink: one signed POST per finding) to a Kestrel receiver on 127.0.0.1 that
 // reads each body and answers 204. In one process: the receiver's CPU shares the machine with the sender's.
 //   dotnet bench/Webhooks/bin/Release/net10.0/SecMon.Bench.dll [FINDINGS] [MAX_IN_FLIGHT] [ROUNDS]
+//   dotnet bench/Webhooks/bin/Release/net10.0/SecMon.Bench.dll serve      (the receiver alone: bench/outputs.sh)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -14,7 +15,7 @@ using SecMon.Alerts.Webhooks;
 using SecMon.Core.Findings;
 using SecMon.Findings.Spool;
 
-var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20_000;
+var count = args.Length > 0 && args[0] != "serve" ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20_000;
 var inFlight = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 16;
 var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
 
@@ -35,6 +36,20 @@ app.Run(async context =>
 });
 await app.StartAsync();
 var url = new Uri(app.Urls.First() + "/hook");
+
+// "serve": only the receiver, for a secmon process to deliver to (bench/outputs.sh); prints its URL, then on end of
+// input how many webhooks it received.
+if (args.Length > 0 && args[0] == "serve")
+{
+    Console.WriteLine(url);
+    while (Console.ReadLine() is not null)
+    {
+    }
+
+    Console.Error.WriteLine($"receiver: {Interlocked.Read(ref received)} webhooks");
+    await app.StopAsync();
+    return 0;
+}
 
 if (!WebhookSecret.TryParse("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), out var secret, out var problem))
 {
