@@ -27,6 +27,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
 {
     private readonly WebApplication _app;
     private readonly Lock _gate = new();
+    private int _conflicts;
     private readonly Dictionary<string, JsonObject> _indexTemplates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _componentTemplates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _policies = new(StringComparer.Ordinal);
@@ -59,6 +60,13 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
 
     /// <summary>The version <c>GET /</c> reports. Default 9.1.5.</summary>
     public string Version { get; set; } = "9.1.5";
+
+    /// <summary>How long a <c>_bulk</c> answer waits after its items were stored (a slow cluster: a client killed
+    /// meanwhile has written documents it never saw confirmed). Default none.</summary>
+    public TimeSpan BulkDelay { get; set; }
+
+    /// <summary>Bulk items answered 409 (the <c>_id</c> was already there): repeats the client sent.</summary>
+    public int Conflicts => Volatile.Read(ref _conflicts);
 
     /// <summary>Whether documents are kept for <c>_search</c> (a benchmark turns it off: ids are still kept for 409s).</summary>
     public bool KeepDocuments { get; set; } = true;
@@ -229,6 +237,11 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
 
         var compatible = (request.Headers.Accept.ToString() + " " + request.ContentType).Contains("compatible-with=", StringComparison.Ordinal);
         var (status, json, retryAfter) = Handle(request.Method, path, query, body, api, violation, request, compatible);
+        if (api == "bulk" && BulkDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(BulkDelay, context.RequestAborted).ConfigureAwait(false);
+        }
+
         response.StatusCode = status;
         if (retryAfter is not null)
         {
@@ -706,6 +719,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
 
         if (op == "create" && index.Ids.Contains(id))
         {
+            Interlocked.Increment(ref _conflicts);
             doc.Dispose();
             return ItemError(409, "version_conflict_engine_exception", $"[{id}]: version conflict, document already exists (current version [1])", index.BackingIndex);
         }
