@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SecMon.IntegrationTests.Capture;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Testing;
 
