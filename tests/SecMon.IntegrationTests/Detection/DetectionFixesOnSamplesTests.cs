@@ -17,10 +17,11 @@ public sealed class DetectionFixesOnSamplesTests
     {
         var findings = await AnalyzeAsync("mqtt-guessing-listeners.pcap");
 
-        // The guessing itself is there (four refusals from one address: SECMON-MQTT-0003 needs three), and the anonymous
-        // session on the other listener is reported for what it is.
-        var guessing = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0003");
-        Assert.Equal(SampleCaptures.PasswordBrokerPort, guessing.GetProperty("destination").GetProperty("port").GetInt32());
+        // The four guesses are there (SECMON-MQTT-0005 needs three refusals; the cleartext rule counts the CONNECTs), and
+        // the anonymous session on the other listener is reported for what it is.
+        var guesses = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0002");
+        Assert.Equal(SampleCaptures.PasswordBrokerPort, guesses.GetProperty("destination").GetProperty("port").GetInt32());
+        Assert.Equal(4, guesses.GetProperty("secmon").GetProperty("event_count").GetInt64());
         var anonymous = Assert.Single(findings, f => Rule(f) == "SECMON-MQTT-0001");
         Assert.Equal(1883, anonymous.GetProperty("destination").GetProperty("port").GetInt32());
         Assert.Contains("lobby-display", anonymous.GetProperty("message").GetString(), StringComparison.Ordinal);
