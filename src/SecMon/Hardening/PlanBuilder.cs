@@ -94,8 +94,8 @@ internal static class PlanBuilder
         return new HardeningPlan { Brokers = brokers };
     }
 
-    /// <summary>The devices seen as clients (they went by an identity or logged in with a user name) and the broker
-    /// endpoints each opened sessions to.</summary>
+    /// <summary>The devices seen as clients (they went by an identity or logged in with a user name, or only opened
+    /// sessions and were seen authenticating) and the broker endpoints each opened sessions to.</summary>
     internal static List<(Device Device, IReadOnlyList<BrokerEndpoint> Endpoints)> Clients(HardeningInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -111,7 +111,9 @@ internal static class PlanBuilder
         var result = new List<(Device, IReadOnlyList<BrokerEndpoint>)>();
         foreach (var d in inputs.Devices)
         {
-            if (d.Identities.Count == 0 && d.Usernames.Count == 0)
+            // A client went by an identity or a user name, or (inside TLS, where neither shows) is a device that only
+            // opened sessions and was seen authenticating.
+            if (d.Identities.Count == 0 && d.Usernames.Count == 0 && (d.IsServer || HardeningInputs.PostureOf(d) == AuthPosture.Unknown))
             {
                 continue;
             }

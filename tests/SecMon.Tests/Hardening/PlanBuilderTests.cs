@@ -35,7 +35,10 @@ public sealed class PlanBuilderTests
                 Broker("10.0.0.1", 1883, 1884, 8883),
                 Client("02-00-00-00-00-01", "10.0.0.11", "10.0.0.1", [1883], AuthPosture.Anonymous, ["sensor-1"]),
                 Client("02-00-00-00-00-02", "10.0.0.12", "10.0.0.1", [1884], AuthPosture.PasswordCleartext, ["meter-2"], ["meter"]),
-                Client("02-00-00-00-00-03", "10.0.0.13", "10.0.0.1", [8883], AuthPosture.MutualTls, ["valve-3"]),
+                // Inside TLS: no client id or user name shows, only the posture.
+                Client("02-00-00-00-00-03", "10.0.0.13", "10.0.0.1", [8883], AuthPosture.MutualTls),
+                // Seen, never authenticating: not a client of any broker.
+                Client("02-00-00-00-00-04", "10.0.0.14", "10.0.0.1", [1883], AuthPosture.Unknown),
             ],
         };
 
