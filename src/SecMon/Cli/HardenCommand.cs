@@ -218,7 +218,7 @@ internal static class HardenCommand
                 var devices = MosquittoConfig.DevicesOf(inputs, target);
                 if (devices.Count == 0)
                 {
-                    return FindingsCommand.Fail(error, ExitCodes.Usage, $"no MQTT clients of broker {target} in the inventory");
+                    return FindingsCommand.Fail(error, ExitCodes.Usage, $"no MQTT clients of broker {target.Display} in the inventory");
                 }
 
                 var acl = files[2] ?? Path.Combine(dir, "secmon.acl");
@@ -243,7 +243,7 @@ internal static class HardenCommand
                     return FindingsCommand.Fail(error, ExitCodes.CantCreate, $"cannot write into {dir}: {ex.Message}");
                 }
 
-                output.WriteLine($"Broker {target}: {generated.Identities.Count} identit{(generated.Identities.Count == 1 ? "y" : "ies")} " +
+                output.WriteLine($"Broker {target.Display}: {generated.Identities.Count} identit{(generated.Identities.Count == 1 ? "y" : "ies")} " +
                     $"({string.Join(", ", generated.Identities.Select(i => i.Identity))}).");
                 output.WriteLine(generated.Pattern is { } p
                     ? $"ACL: {p} (every device used topics under its own client id)."

@@ -11,6 +11,9 @@ internal readonly record struct BrokerEndpoint(string Address, int Port) : IComp
     public override string ToString() =>
         (Address.Contains(':', StringComparison.Ordinal) ? "[" + Address + "]" : Address) + ":" + Port.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>For people: <see cref="ToString"/>, or the address and "every port" for a filter without a port (0).</summary>
+    public string Display => Port != 0 ? ToString() : Address + " (every port)";
+
     /// <summary>Orders by address (as IP bytes where both parse, else as text), then port.</summary>
     public int CompareTo(BrokerEndpoint other)
     {

@@ -95,7 +95,7 @@ internal static class MosquittoConfig
         ArgumentNullException.ThrowIfNull(settings);
         var breaks = new List<AclBreakage>();
         var acl = new StringBuilder();
-        acl.AppendLine(CultureInfo.InvariantCulture, $"# mosquitto ACL for the mutual-TLS listener of broker {broker}, written by `secmon harden mosquitto` on {now.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
+        acl.AppendLine(CultureInfo.InvariantCulture, $"# mosquitto ACL for the mutual-TLS listener of broker {broker.Display}, written by `secmon harden mosquitto` on {now.UtcDateTime:yyyy-MM-dd HH:mm} UTC");
         acl.AppendLine("# from the topics each device was seen using. The user name is the client certificate's CN (use_identity_as_username).");
         acl.AppendLine("# Lines starting with '# would break:' are topics a device used that this ACL does not allow: allow them");
         acl.AppendLine("# (uncomment) only if that device should write or read there.");
@@ -223,7 +223,7 @@ internal static class MosquittoConfig
     private static string Listener(BrokerEndpoint broker, MosquittoSettings s, DateTimeOffset now)
     {
         var c = new StringBuilder();
-        c.AppendLine(CultureInfo.InvariantCulture, $"# Mutual-TLS listener for the devices of broker {broker}, written by `secmon harden mosquitto` on {now.UtcDateTime:yyyy-MM-dd HH:mm} UTC.");
+        c.AppendLine(CultureInfo.InvariantCulture, $"# Mutual-TLS listener for the devices of broker {broker.Display}, written by `secmon harden mosquitto` on {now.UtcDateTime:yyyy-MM-dd HH:mm} UTC.");
         c.AppendLine("# Add it to mosquitto.conf (paste it, or `include_dir` its directory) and reload mosquitto (SIGHUP, or systemctl reload).");
         c.AppendLine("# Devices present a certificate from SecMon's CA; its CN becomes their user name, and the ACL confines each to its topics.");
         c.AppendLine("# acl_file: with per_listener_settings false (mosquitto's default) it applies to EVERY listener of the broker, and");

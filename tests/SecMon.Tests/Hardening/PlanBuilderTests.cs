@@ -156,6 +156,16 @@ public sealed class PlanBuilderTests
     }
 
     [Theory]
+    [InlineData("10.0.0.1", "10.0.0.1 (every port)")]
+    [InlineData("[fd00::1]:1883", "[fd00::1]:1883")]
+    public void Display_AddressOnlyFilter_SaysEveryPort(string text, string expected)
+    {
+        Assert.True(BrokerEndpoint.TryParse(text, portOptional: true, out var ep));
+
+        Assert.Equal(expected, ep.Display);
+    }
+
+    [Theory]
     [InlineData("10.0.0.1:1883", true, "10.0.0.1:1883")]
     [InlineData("[fd00::1]:8883", true, "[fd00::1]:8883")]
     [InlineData("fd00::1", true, "[fd00::1]:0")]
