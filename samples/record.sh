@@ -292,6 +292,24 @@ record_guessing_distributed() {
   stop_broker
 }
 
+# ---- 3c. guessing on one listener, then an anonymous login on another listener of the same host -----
+record_guessing_listeners() {
+  start_broker guessing-listeners "$PW_PORT" "per_listener_settings true" "allow_anonymous false" "password_file $WORK/passwd" \
+    "listener 1883 127.0.0.1" "allow_anonymous true"
+  start_capture mqtt-guessing-listeners.pcap "tcp port $PW_PORT or tcp port 1883"
+
+  # Four wrong passwords for admin on the password listener, then the same address logs in anonymously (no user
+  # name, no password) on the anonymous listener: not a guessed password.
+  local pw
+  for pw in admin password 123456 letmein; do
+    pub -p "$PW_PORT" -V mqttv311 -i guesser -u admin -P "$pw" -t admin/test -m x -q 0 --quiet || true
+  done
+  pub -p 1883 -V mqttv311 -i lobby-display -t lobby/status -m on -q 1
+
+  stop_capture
+  stop_broker
+}
+
 # ---- 4. wildcard subscriptions ----------------------------------------------------------------------
 record_wildcard() {
   # sys_interval 1: the $SYS tree is published (retained) every second, so $SYS/# has traffic.
@@ -354,6 +372,28 @@ record_namespace() {
   pub -V mqttv311 -A 127.0.0.12 -i dev-b -t devices/dev-b/firmware -m 1.2.3 -q 1
   pub -V mqttv311 -A 127.0.0.13 -i dev-c -t devices/dev-a/setpoint -m 99 -q 1 -r
   pub -p 1884 -V mqttv311 -A 127.0.0.11 -i dev-a -t devices/dev-a/telemetry -m '{"n":4}' -q 0
+
+  stop_capture
+  stop_broker
+}
+
+# ---- 5c. a lone visible client writes into another client id's namespace --------------------------------
+record_namespace_alone() {
+  local d="$WORK/pki"
+  start_broker namespace-alone 1883 "allow_anonymous true" \
+    "listener 8883 127.0.0.1" "cafile $d/ca.crt" "certfile $d/server.crt" "keyfile $d/server.key" \
+    "require_certificate true" "use_identity_as_username true"
+  start_capture mqtt-namespace-alone.pcap "tcp port 1883 or tcp port 8883"
+
+  # dev-a (127.0.0.11) publishes only under devices/dev-a/ in clear; dev-b (127.0.0.12) publishes under its own
+  # namespace over TLS (not visible); then dev-a writes dev-b's setpoint.
+  local n
+  for n in 1 2 3; do
+    pub -V mqttv311 -A 127.0.0.11 -i dev-a -t devices/dev-a/telemetry -m "{\"n\":$n}" -q 0
+  done
+  in_ns mosquitto_pub -h 127.0.0.1 -p 8883 -A 127.0.0.12 --cafile "$d/ca.crt" --cert "$d/client.crt" --key "$d/client.key" \
+    -V mqttv311 -i dev-b -t devices/dev-b/telemetry -m '{"n":1}' -q 1
+  pub -V mqttv311 -A 127.0.0.11 -i dev-a -t devices/dev-b/setpoint -m 99 -q 1
 
   stop_capture
   stop_broker
@@ -488,17 +528,18 @@ record_websocket() {
 }
 
 # ---- main -------------------------------------------------------------------------------------------
-if [ ! -d "$HERE/clients/node_modules/mqtt" ]; then
-  log "installing the node MQTT client (npm ci in samples/clients)"
-  (cd "$HERE/clients" && npm ci --no-audit --no-fund --silent)
-fi
-
-ALL=(anonymous password guessing guessing_distributed wildcard burst namespace mqtt5_properties tls_mutual tls_password mqtt31 any websocket)
+ALL=(anonymous password guessing guessing_distributed guessing_listeners wildcard burst namespace namespace_alone mqtt5_properties tls_mutual tls_password mqtt31 any websocket)
 SCENARIOS=("$@")
 [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL[@]}")
 for s in "${SCENARIOS[@]}"; do
   declare -F "record_$s" >/dev/null || die "unknown scenario '$s'; known: ${ALL[*]}"
 done
+
+# Only the scenarios with a node client need it installed.
+if [[ " ${SCENARIOS[*]} " =~ \ (mqtt5_properties|websocket)\  ]] && [ ! -d "$HERE/clients/node_modules/mqtt" ]; then
+  log "installing the node MQTT client (npm ci in samples/clients)"
+  (cd "$HERE/clients" && npm ci --no-audit --no-fund --silent)
+fi
 
 make_passwords
 make_pki

@@ -10,6 +10,10 @@ namespace SecMon.Detection.Detectors;
 /// identity (client id) as a whole level establish the convention; a client acting on a resource that does not
 /// carry its identity, while at least <c>min_peers</c> other clients keep to theirs, is reported. Before the
 /// convention is seen nothing is reported, so the first events of a capture are never judged.
+/// A client that itself kept to its namespace (<c>devices/sensor-a/...</c>) and then acts in another identity's
+/// namespace under the same prefix (<c>devices/pump-1/...</c>) is reported however few other clients are visible: its
+/// own history shows the convention, and the others' sessions may be encrypted. Once it has acted outside its
+/// namespace anywhere else (<c>alerts/fire</c>), only the peers' convention judges it.
 /// </summary>
 internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, int maxGroups) : Detector
 {
@@ -20,6 +24,18 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
     private sealed class Scope : GroupState
     {
         public HashSet<string> Followers { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Per follower: the levels before its identity in the first resource that carried it
+        /// (<c>devices</c> for <c>devices/sensor-a/temp</c>), and whether it has acted outside its namespace elsewhere
+        /// than in another identity's under that prefix.</summary>
+        public Dictionary<string, OwnNamespace> Owners { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class OwnNamespace(string prefix)
+    {
+        public string Prefix { get; } = prefix;
+
+        public bool Strayed { get; set; }
     }
 
     public override long Evicted => _scopes.Evicted;
@@ -54,6 +70,32 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
         }
     }
 
+    /// <summary>The levels of <paramref name="resource"/> before the first level equal to <paramref name="identity"/>
+    /// (empty when it is the first level).</summary>
+    public static string PrefixOf(string resource, string identity)
+    {
+        var levels = resource.Split('/');
+        var k = Array.IndexOf(levels, identity);
+        return k <= 0 ? "" : string.Join('/', levels, 0, k);
+    }
+
+    /// <summary>True when <paramref name="resource"/> is <c>prefix/&lt;another identity&gt;[/...]</c>: the same non-empty
+    /// prefix as the client's own namespace, then a level that is not its identity (an empty prefix would make every
+    /// resource another's namespace, so it judges nothing).</summary>
+    public static bool InAnotherNamespace(string resource, string prefix, string identity)
+    {
+        if (prefix.Length == 0 || resource.Length <= prefix.Length + 1 ||
+            !resource.StartsWith(prefix, StringComparison.Ordinal) || resource[prefix.Length] != '/')
+        {
+            return false;
+        }
+
+        var rest = resource.AsSpan(prefix.Length + 1);
+        var slash = rest.IndexOf('/');
+        var level = slash < 0 ? rest : rest[..slash];
+        return level.Length > 0 && !level.SequenceEqual(identity) && level is not "+" and not "#";
+    }
+
     private void Observe(RuleBinding binding, ValueReader identityReader, ValueReader resourceReader, ValueReader[] scopeReaders, ProtocolEvent e, FieldValue[]? session)
     {
         // An empty client id (MQTT 3.1.1 §3.1.3.1: the broker assigns one) names no namespace.
@@ -84,9 +126,9 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
                 return;
             }
 
-            if (followers.Count < MaxIdentitiesPerScope)
+            if (followers.Count < MaxIdentitiesPerScope && followers.Add(identity))
             {
-                followers.Add(identity);
+                scope.Owners[identity] = new OwnNamespace(PrefixOf(resource, identity));
             }
 
             scratch?.SetNote(Index, identity);
@@ -97,7 +139,17 @@ internal sealed class NamespaceDetector(RuleRuntime rule, NamespaceSpec spec, in
         var peers = followers.Count - (self ? 1 : 0);
         if (peers < spec.MinPeers)
         {
-            return;
+            // Fewer peers than the convention needs: the client's own history may still show it.
+            if (!self || !scope.Owners.TryGetValue(identity, out var own) || own.Strayed)
+            {
+                return;
+            }
+
+            if (!InAnotherNamespace(resource, own.Prefix, identity))
+            {
+                own.Strayed = true;
+                return;
+            }
         }
 
         var trigger = Trigger.ForEvent(rule, e, session, binding.SeverityOf(e, session));

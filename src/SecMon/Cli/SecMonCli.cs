@@ -100,6 +100,7 @@ internal static class SecMonCli
         ServeCommand.Create(),
         FindingsCommand.Create(),
         DevicesCommand.Create(),
+        HardenCommand.Create(),
         BaselinesCommand.Create(),
         RulesCommand.Create(),
         ConfigCommand.Create(),
