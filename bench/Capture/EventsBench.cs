@@ -22,7 +22,7 @@ internal static class EventsBench
     private const int WarmWindow = 1_000;
     private const int WarmRepeats = 400;
 
-    public static int Run(string path, int rounds, bool writerOnly)
+    public static int Run(string path, int rounds, bool writerOnly, bool coldOnly = false)
     {
         var events = new ListSink();
         RunEngine(path, events);
@@ -42,6 +42,14 @@ internal static class EventsBench
                         () => WriteAll(warm, Stream.Null, WarmRepeats));
                     Measure($"fields read only, no output, {warm.Count:N0} x {WarmRepeats} (cached)", warm.Count * WarmRepeats,
                         () => ReadFields(warm, WarmRepeats));
+                    continue;
+                }
+
+                if (coldOnly)
+                {
+                    // Only the strict figure, many rounds in one process (alternate builds with this): each round a new
+                    // writer, so whatever it keeps per flow is made again.
+                    Measure("writer alone, all events (cold), Stream.Null", counted, () => WriteAll(events.Events, Stream.Null, 1));
                     continue;
                 }
 

@@ -6,10 +6,10 @@ using SecMon.Core;
 
 // Times each stage of the capture pipeline on one file, several rounds, and prints packets/s, allocated bytes per
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
-// The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only]
+// The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only | --cold-only]
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only]");
+    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
     return 64;
 }
 
@@ -17,12 +17,12 @@ if (args[0] == "events")
 {
     if (args.Length < 2)
     {
-        Console.Error.WriteLine("usage: SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only]");
+        Console.Error.WriteLine("usage: SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
         return 64;
     }
 
     return EventsBench.Run(args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5,
-        writerOnly: args.Contains("--writer-only"));
+        writerOnly: args.Contains("--writer-only"), coldOnly: args.Contains("--cold-only"));
 }
 
 var path = args[0];

@@ -14,7 +14,9 @@ public sealed partial class FindingStore : IFindingReader
     private readonly SqliteConnection _connection;
     private readonly FindingStoreOptions _options;
     private readonly Lock _gate = new();
-    private readonly FindingWriter _writer;
+    // Prepared on the first Write: the query commands (findings search, show, stats) never write, and preparing the
+    // insert statements was a few ms of their start-up (bench/README.md, "CLI start-up").
+    private FindingWriter? _writer;
     private bool _disposed;
 
     private FindingStore(SqliteConnection connection, string dataDirectory, string databasePath, FindingStoreOptions options)
@@ -23,7 +25,6 @@ public sealed partial class FindingStore : IFindingReader
         _options = options;
         DataDirectory = dataDirectory;
         DatabasePath = databasePath;
-        _writer = new FindingWriter(connection);
     }
 
     /// <summary>The data directory (absolute).</summary>
@@ -222,6 +223,7 @@ public sealed partial class FindingStore : IFindingReader
                 inserted += Guard(() =>
                 {
                     using var tx = _connection.BeginTransaction();
+                    _writer ??= new FindingWriter(_connection);
                     var n = _writer.Write(findings, start, end);
                     tx.Commit();
                     return n;
@@ -253,7 +255,7 @@ public sealed partial class FindingStore : IFindingReader
                 // Closing must not fail because statistics could not be written (read-only file system).
             }
 
-            _writer.Dispose();
+            _writer?.Dispose();
             _connection.Dispose();
         }
     }

@@ -8,15 +8,31 @@ namespace SecMon.Cli;
 internal static class SecMonCli
 {
     /// <summary>Builds the root command with every subcommand.</summary>
-    public static RootCommand Build()
+    public static RootCommand Build() => Build([]);
+
+    /// <summary>
+    /// Builds the root command for <paramref name="args"/>: when the first argument names a command, with that command
+    /// alone (its options, subcommands, help and errors are the same as in the whole tree), else with every command.
+    /// A short command such as <c>secmon findings search</c> then builds no other command's options (with the store's
+    /// insert statements left unprepared, 8-9% less CPU time: bench/README.md, "CLI start-up").
+    /// </summary>
+    public static RootCommand Build(IReadOnlyList<string> args)
     {
+        ArgumentNullException.ThrowIfNull(args);
         var root = new RootCommand(
             "SecMon: security monitoring and device hardening for IoT networks.\n" +
             "Reads IoT traffic (pcap/pcapng files or a live interface), dissects MQTT and other IoT protocols,\n" +
             "flags unauthenticated and anomalous behaviour, and issues per-device mTLS certificates.");
-        foreach (var command in Commands())
+        var named = args.Count > 0 ? Array.Find(Commands, c => c.Name == args[0]) : default;
+        if (named.Create is not null)
         {
-            root.Subcommands.Add(command);
+            root.Subcommands.Add(named.Create());
+            return root;
+        }
+
+        foreach (var (_, create) in Commands)
+        {
+            root.Subcommands.Add(create());
         }
 
         return root;
@@ -32,7 +48,7 @@ internal static class SecMonCli
     public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var root = Build();
+        var root = Build(args);
         var parse = root.Parse(args);
         var error = configuration.Error;
         var problems = UsageErrors.Find(parse);
@@ -90,21 +106,22 @@ internal static class SecMonCli
         }
     }
 
-    // One line per command group (a command's name is a contract once it exists: see README.md).
-    private static IEnumerable<Command> Commands() =>
+    // One line per command group (a command's name is a contract once it exists: see README.md), with its name so that
+    // a command line builds only the command it names (a test checks each name against its command).
+    internal static readonly (string Name, Func<Command> Create)[] Commands =
     [
-        AnalyzeCommand.Create(),
-        CaptureCommand.Create(),
-        CaCommand.Create(),
-        EnrollCommand.Create(),
-        ServeCommand.Create(),
-        FindingsCommand.Create(),
-        DevicesCommand.Create(),
-        HardenCommand.Create(),
-        BaselinesCommand.Create(),
-        RulesCommand.Create(),
-        ConfigCommand.Create(),
-        OutputsCommand.Create(),
-        WebhooksCommand.Create(),
+        ("analyze", AnalyzeCommand.Create),
+        ("capture", CaptureCommand.Create),
+        ("ca", CaCommand.Create),
+        ("enroll", EnrollCommand.Create),
+        ("serve", ServeCommand.Create),
+        ("findings", FindingsCommand.Create),
+        ("devices", DevicesCommand.Create),
+        ("harden", HardenCommand.Create),
+        ("baselines", BaselinesCommand.Create),
+        ("rules", RulesCommand.Create),
+        ("config", ConfigCommand.Create),
+        ("outputs", OutputsCommand.Create),
+        ("webhooks", WebhooksCommand.Create),
     ];
 }

@@ -197,6 +197,46 @@ public sealed class EventJsonWriterTests
     }
 
     [Fact]
+    public void Emit_FlowsInterleavedAcrossWritersAndTypes_EachFlowDirectionsFieldsExact()
+    {
+        // The flow's fields are written once per flow direction and writer, then copied: every line must still be the
+        // one of its own flow, whichever flow and event type came before it and whichever writer wrote the flow first.
+        var other = FakeSchemas.Define("test.other", ("test.text", FieldKind.Text));
+        var flows = new List<FlowContext>
+        {
+            FakeFlows.Create(clientMac: "00-1A-2B-3C-4D-5E", serverMac: "02-00-00-00-00-01"),
+            FakeFlows.Create(clientIp: "2001:db8::7", serverIp: "2001:db8::1", serverPort: 8883),
+            FakeFlows.Create(clientIp: "198.51.100.\"9\\", flowId: "quote\"\u0001\ud83d"),
+            new FlowContext
+            {
+                FlowId = "00000000000000aa", CommunityId = "1:vlan", Transport = "udp", SourceIp = "10.0.0.2", SourcePort = 5683,
+                DestinationIp = "10.0.0.1", DestinationPort = 5683, VlanId = 42, Direction = FlowDirection.ToClient, StartMicros = 0,
+            },
+        };
+        flows.AddRange([.. flows.Where(f => f.Reverse is not null).Select(f => f.Reverse!)]);
+        var events = new List<ProtocolEvent>();
+        for (var i = 0; i < 40; i++)
+        {
+            var flow = flows[(i * 7) % flows.Count];
+            events.Add(i % 3 == 0
+                ? TestEvent.Of(other, flow, 1_795_940_400_000_000 + i, i + 1, ("test.text", $"o{i}"))
+                : TestEvent.Of(EveryKind, flow, 1_795_940_400_000_000 + i, i + 1, ("test.text", $"e{i}"), ("test.number", (long)i)));
+        }
+
+        var (first, _) = Write(events[..25]);
+        var (whole, written) = Write(events);
+        var (again, _) = Write(events);
+
+        Assert.Equal(Reference(events[..25]), first);
+        Assert.Equal(Reference(events), whole);
+        Assert.Equal(whole, again);
+        Assert.Equal(40, written);
+        var line = JsonDocument.Parse(Encoding.UTF8.GetString(whole).Split('\n')[2]).RootElement;
+        Assert.Equal(events[2].Flow.FlowId, line.GetProperty("flow.id").GetString());
+        Assert.Equal(events[2].Flow.SourcePort, line.GetProperty("source.port").GetInt32());
+    }
+
+    [Fact]
     public void Emit_TimestampOutsideDateTime_ThrowsAsTimeFormatMicrosAndLeavesNoHalfLine()
     {
         var flow = FakeFlows.Create();
