@@ -4,6 +4,7 @@
 # loopback port for the MQTT alerts, and the findings log. Runs alternate; wall and CPU from /usr/bin/time; the run
 # ends only when every output has every finding (analyze drains the spools before it exits).
 #   bash bench/outputs.sh [FILE] [PAIRS]     (defaults: bench/out/bench-1x.pcap, 3 pairs)
+# WRAP="perf record -F 499 -g -o /tmp/perf.data" runs each analyze under that command (with DOTNET_PerfMapEnabled=1 for symbols).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 f=${1:-bench/out/bench-1x.pcap}
@@ -50,7 +51,7 @@ one() { # label [options...]
   local label=$1; shift
   rm -rf "$out/data" "$out"/findings*.jsonl
   local code=0
-  /usr/bin/time -f "%e %U %S %M" -o "$out/time.txt" $secmon analyze "$f" --data "$out/data" "$@" 2>"$out/run.log" >/dev/null || code=$?
+  /usr/bin/time -f "%e %U %S %M" -o "$out/time.txt" ${WRAP:-} $secmon analyze "$f" --data "$out/data" "$@" 2>"$out/run.log" >/dev/null || code=$?
   read -r secs user sys peak <"$out/time.txt"
   printf '%-22s wall %6.2fs  cpu %6.2fs user + %5.2fs sys  peak RSS %4d MB  exit %d  %s\n' \
     "$label" "$secs" "$user" "$sys" "$((peak / 1024))" "$code" "$(grep -c '^  output' "$out/run.log" || true) spooled outputs"
