@@ -17,6 +17,9 @@ public sealed record EndpointPosture
 
     /// <summary>The last traffic seen at this endpoint, UTC microseconds.</summary>
     public long LastSeenMicros { get; init; }
+
+    /// <summary>The start of the latest session at this endpoint that showed a posture, UTC microseconds.</summary>
+    public long LatestSessionMicros { get; init; }
 }
 
 /// <summary>A change of a device's current posture (<see cref="Device.CurrentAuth"/>): from, to, when, at which endpoint.</summary>
@@ -127,7 +130,7 @@ public sealed record ListenerPosture
 /// <summary>
 /// The rules that turn a device's endpoints into its current posture, shared by the inventory and the store (which
 /// merges runs): each endpoint keeps the posture of its latest session; an endpoint is left behind when the device
-/// started a stronger posture elsewhere after its last traffic there (a device that moved from a password on port
+/// started a session of a stronger posture elsewhere after its last traffic there (a device that moved from a password on port
 /// 1884 to a client certificate on 8883); the current posture is the weakest of the endpoints not left behind.
 /// </summary>
 public static class DevicePosture
@@ -153,7 +156,7 @@ public static class DevicePosture
         EndpointPosture? weakest = null;
         foreach (var e in known)
         {
-            var leftBehind = known.Any(f => f.Auth > e.Auth && f.SinceMicros > e.LastSeenMicros);
+            var leftBehind = known.Any(f => f.Auth > e.Auth && Math.Max(f.SinceMicros, f.LatestSessionMicros) > e.LastSeenMicros);
             if (!leftBehind && (weakest is null || e.Auth < weakest.Auth || (e.Auth == weakest.Auth && e.SinceMicros < weakest.SinceMicros)))
             {
                 weakest = e;

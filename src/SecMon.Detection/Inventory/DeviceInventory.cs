@@ -206,11 +206,15 @@ public sealed class DeviceInventory
 
         public long SessionStart { get; set; }
 
+        /// <summary>The latest time a session applied a posture here (the start of the latest session, near enough).</summary>
+        public long LatestSession { get; set; }
+
         public AuthPosture PreviousPosture { get; set; }
 
         public long PreviousSince { get; set; }
 
-        public EndpointPosture Snapshot() => new() { Endpoint = Key, Auth = Posture, SinceMicros = Since, LastSeenMicros = Last };
+        public EndpointPosture Snapshot() =>
+            new() { Endpoint = Key, Auth = Posture, SinceMicros = Since, LastSeenMicros = Last, LatestSessionMicros = LatestSession };
     }
 
     private sealed class HistoryEntry
@@ -517,7 +521,7 @@ public sealed class DeviceInventory
 
         if (facts.SessionActivity && toServer)
         {
-            ImplicitAccept(flow.FlowId, cached, t);
+            touched = ImplicitAccept(flow.FlowId, cached, t) ?? touched;
         }
 
         if (facts.Certificate is { } certificate && toServer && client is not null)
@@ -703,11 +707,11 @@ public sealed class DeviceInventory
 
     // Traffic after a login means the server accepted it even if we missed its answer. Once a session's login
     // posture is applied nothing here can change it, so the flow stops looking its session up.
-    private void ImplicitAccept(string flowId, FlowDevices? cached, long t)
+    private SessionState? ImplicitAccept(string flowId, FlowDevices? cached, long t)
     {
         if (cached is { Settled: true })
         {
-            return;
+            return null;
         }
 
         var session = _sessions.Get(flowId, touch: true);
@@ -725,6 +729,8 @@ public sealed class DeviceInventory
         {
             cached.Settled = true;
         }
+
+        return session;
     }
 
     private SchemaFacts FactsOf(EventSchema schema)
@@ -873,9 +879,15 @@ public sealed class DeviceInventory
         {
             if (server && ep.Posture != AuthPosture.Unknown && posture >= ep.Posture)
             {
+                if (posture == ep.Posture)
+                {
+                    ep.LatestSession = Math.Max(ep.LatestSession, t);
+                }
+
                 return ep;
             }
 
+            ep.LatestSession = Math.Max(ep.LatestSession, t);
             ep.Session = session;
             ep.PreviousPosture = ep.Posture;
             ep.PreviousSince = ep.Since;

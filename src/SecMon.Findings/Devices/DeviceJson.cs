@@ -143,6 +143,7 @@ public static class DeviceJson
             w.WriteString("auth", AuthName(e.Auth));
             w.WriteString("since", Time.FormatMicros(e.SinceMicros));
             w.WriteString("last_seen", Time.FormatMicros(e.LastSeenMicros));
+            w.WriteString("latest_session", Time.FormatMicros(e.LatestSessionMicros));
             w.WriteEndObject();
         }
 

@@ -235,6 +235,7 @@ public sealed partial class FindingStore
             merged[e.Endpoint] = later with
             {
                 SinceMicros = later.Auth == earlier.Auth ? Math.Min(later.SinceMicros, earlier.SinceMicros) : later.SinceMicros,
+                LatestSessionMicros = later.Auth == earlier.Auth ? Math.Max(later.LatestSessionMicros, earlier.LatestSessionMicros) : later.LatestSessionMicros,
             };
         }
 
