@@ -134,7 +134,7 @@ internal static class DevicesCommand
                     new TextColumn("IDENTITIES", MaxWidth: 40),
                     new TextColumn("USERS", MaxWidth: 30),
                     new TextColumn("CERTIFICATE", MaxWidth: 60),
-                    new TextColumn("ACCEPTS", MaxWidth: 100),
+                    new TextColumn("ACCEPTS", MaxWidth: 160),
                     new TextColumn("FINDINGS"),
                     new TextColumn("FIRST SEEN (UTC)"),
                     new TextColumn("LAST SEEN (UTC)"));
@@ -184,7 +184,8 @@ internal static class DevicesCommand
             return null;
         }
 
-        var c = d.Certificates.MaxBy(c => c.LastSeenMicros)!;
+        // The latest certificate read (a TLS 1.3 one is only inferred: it names nothing).
+        var c = d.Certificates.Where(c => !c.Inferred).MaxBy(c => c.LastSeenMicros) ?? d.Certificates.MaxBy(c => c.LastSeenMicros)!;
         var name = c.Inferred ? "inferred (TLS 1.3)" : c.Subject ?? c.Serial ?? "?";
         var record = ca?.Find(c);
         var text = record is null ? name : $"{name} [CA: {record.State}, issued for {record.DeviceId}]";
