@@ -82,12 +82,13 @@ internal static class DevicesCommand
             var dataDirectory = result.GetValue(data)!;
             return FindingsCommand.WithStore(dataDirectory, error, store =>
             {
-                var vendors = MacVendors.System;
+                // The vendor table is read only when a device has a MAC to look up.
+                string? VendorOf(Device d) => d.Mac is null ? null : MacVendors.System.Lookup(d.Mac);
                 // Weakest current posture first (Unknown last: not seen authenticating is not a weakness), then most recent.
                 var devices = store.Devices()
                     .Where(d => wanted is null || d.CurrentAuth == wanted)
                     .Where(d => sinceMicros is null || d.LastSeenMicros >= sinceMicros)
-                    .Where(d => string.IsNullOrEmpty(vendorText) || (vendors.Lookup(d.Mac) is { } v && v.Contains(vendorText, StringComparison.OrdinalIgnoreCase)))
+                    .Where(d => string.IsNullOrEmpty(vendorText) || (VendorOf(d) is { } v && v.Contains(vendorText, StringComparison.OrdinalIgnoreCase)))
                     .OrderBy(d => d.CurrentAuth == AuthPosture.Unknown ? int.MaxValue : (int)d.CurrentAuth)
                     .ThenByDescending(d => d.LastSeenMicros)
                     .ThenBy(d => d.Id, StringComparer.Ordinal)
@@ -101,7 +102,7 @@ internal static class DevicesCommand
 
                 DeviceContext Context(Device d) => new()
                 {
-                    Vendor = vendors.Lookup(d.Mac),
+                    Vendor = VendorOf(d),
                     FindingsCount = findings.TryGetValue(d.Id, out var f) ? f.Count : 0,
                     MaxSeverity = findings.TryGetValue(d.Id, out var g) ? g.MaxSeverity : null,
                     Ca = ca,

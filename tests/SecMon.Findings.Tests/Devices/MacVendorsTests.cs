@@ -54,7 +54,18 @@ public sealed class MacVendorsTests(ITestOutputHelper output)
     {
         var watch = Stopwatch.StartNew();
         var table = MacVendors.Load(MacVendors.DefaultPath);
-        output.WriteLine($"{table.Count} prefixes read from {MacVendors.DefaultPath} in {watch.Elapsed.TotalMilliseconds:F1} ms");
+        var first = watch.Elapsed;
+        // A figure for the notes, not an assertion: the best of five loads once JIT-compiled.
+        var best = TimeSpan.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            watch.Restart();
+            Assert.Equal(table.Count, MacVendors.Load(MacVendors.DefaultPath).Count);
+            best = watch.Elapsed < best ? watch.Elapsed : best;
+        }
+
+        output.WriteLine($"{table.Count} prefixes read from {MacVendors.DefaultPath} in {first.TotalMilliseconds:F1} ms (first, with JIT), " +
+            $"best of 5 after: {best.TotalMilliseconds:F1} ms");
 
         Assert.True(table.Count > 30_000, $"{table.Count} prefixes");
         Assert.Contains("Cisco", table.Lookup("00:00:0C:00:00:01"), StringComparison.OrdinalIgnoreCase);
