@@ -2,7 +2,7 @@ using System.Collections.ObjectModel;
 
 namespace SecMon.Core.Devices;
 
-/// <summary>How a device was seen to authenticate, weakest first (a device's posture is its weakest session).</summary>
+/// <summary>How a device was seen to authenticate, weakest first.</summary>
 public enum AuthPosture
 {
     /// <summary>Not seen authenticating (no session of a dissected protocol yet).</summary>
@@ -54,8 +54,30 @@ public sealed record Device
     /// <summary>Events counted per name (<c>mqtt.publish</c> → messages published).</summary>
     public IReadOnlyDictionary<string, long> Counts { get; init; } = ReadOnlyDictionary<string, long>.Empty;
 
-    /// <summary>The weakest authentication observed.</summary>
+    /// <summary>The weakest authentication ever observed (a device that moved to mutual TLS keeps its old
+    /// <c>password_cleartext</c> here; see <see cref="CurrentAuth"/>).</summary>
     public AuthPosture Auth { get; init; }
+
+    /// <summary>How the device authenticates now: the weakest posture among its endpoints still in use, each endpoint
+    /// holding the posture of its latest session (<see cref="DevicePosture.Current"/>).</summary>
+    public AuthPosture CurrentAuth { get; init; }
+
+    /// <summary>Per endpoint (server address:port), the posture of the latest session there; most recent last.</summary>
+    public IReadOnlyList<EndpointPosture> Endpoints { get; init; } = [];
+
+    /// <summary>Changes of <see cref="CurrentAuth"/>, oldest first, at most <see cref="DevicePosture.MaxHistory"/> (the most recent).</summary>
+    public IReadOnlyList<PostureChange> PostureHistory { get; init; } = [];
+
+    /// <summary>Client certificates the device presented (or, TLS 1.3, was inferred to present), at most
+    /// <see cref="DevicePosture.MaxCertificates"/>.</summary>
+    public IReadOnlyList<DeviceCertificate> Certificates { get; init; } = [];
+
+    /// <summary>For a server: what each of its listeners (ports) was seen to accept, ordered by port.</summary>
+    public IReadOnlyList<ListenerPosture> Listeners { get; init; } = [];
+
+    /// <summary>When the device moved from anonymous or cleartext-password sessions to mutual TLS (its current posture):
+    /// the time of that change; null otherwise.</summary>
+    public long? HardenedSinceMicros => DevicePosture.HardenedSince(Auth, CurrentAuth, PostureHistory);
 
     /// <summary>First seen, UTC microseconds since the epoch (capture time).</summary>
     public long FirstSeenMicros { get; init; }

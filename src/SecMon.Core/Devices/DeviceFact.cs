@@ -37,8 +37,17 @@ public enum DeviceFactKind
     TlsSession,
 
     /// <summary>Posture evidence: the server asked for, or the client sent, a certificate (<see
-    /// cref="AuthPosture.MutualTls"/>) on such a port.</summary>
+    /// cref="AuthPosture.MutualTls"/>) on such a port. With <see cref="DeviceFact.Certificate"/> the event also names the
+    /// certificate, kept in <see cref="Device.Certificates"/>.</summary>
     ClientCertificate,
+}
+
+/// <summary>The fields of an event that name the client certificate it shows (each optional): subject and issuer DNs,
+/// serial (hex), SHA-256 fingerprint (hex), and a boolean true when the certificate was only inferred (TLS 1.3).</summary>
+public sealed record CertificateFields(string? Subject, string? Issuer, string? Serial, string? Sha256, string? Inferred)
+{
+    /// <summary>The text fields, in order: subject, issuer, serial, SHA-256.</summary>
+    public IEnumerable<string> TextFields => new[] { Subject, Issuer, Serial, Sha256 }.OfType<string>();
 }
 
 /// <summary>Which end of a flow a fact describes.</summary>
@@ -87,6 +96,9 @@ public sealed record DeviceFact
     /// (a non-empty text, a true flag) means the client sent a credential.</summary>
     public IReadOnlyList<string> Credentials { get; init; } = [];
 
+    /// <summary><see cref="DeviceFactKind.ClientCertificate"/>: the fields naming the certificate, when the event carries it.</summary>
+    public CertificateFields? Certificate { get; init; }
+
     /// <summary>A field that names the device at <paramref name="end"/>; the identity kind is the field's name.</summary>
     public static DeviceFact Identity(string field, DeviceEnd end = DeviceEnd.Client) =>
         new(DeviceFactKind.Identity, Checked(field), field) { End = end };
@@ -119,6 +131,13 @@ public sealed record DeviceFact
 
     /// <summary>The event shows a client certificate asked for or sent.</summary>
     public static DeviceFact ClientCertificate() => new(DeviceFactKind.ClientCertificate, null, DeviceFactKind.ClientCertificate.ToString());
+
+    /// <summary>The event shows the certificate the client sent, named by <paramref name="fields"/>.</summary>
+    public static DeviceFact ClientCertificate(CertificateFields fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        return new(DeviceFactKind.ClientCertificate, null, DeviceFactKind.ClientCertificate.ToString()) { Certificate = fields };
+    }
 
     private static string Checked(string field)
     {

@@ -128,6 +128,19 @@ public sealed class EventSchema
             }
         }
 
+        if (fact.Certificate is { } cert)
+        {
+            foreach (var certField in cert.TextFields)
+            {
+                RequireField(fact, certField, [FieldKind.Text], "text");
+            }
+
+            if (cert.Inferred is { } inferred)
+            {
+                RequireField(fact, inferred, [FieldKind.Boolean], "a boolean");
+            }
+        }
+
         foreach (var credential in fact.Credentials)
         {
             // Only the presence of a credential is read, never its value.

@@ -108,6 +108,44 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
 
     private string Normalise(string value) => spec.TopicPattern ? TopicPattern.Normalise(value) : value;
 
+    // A device that opens a TLS session (its event type declares the TlsSession fact) to a host it already used, on
+    // another port (1883 then 8883), is moving to that server's TLS listener: the device inventory records it as a
+    // posture change (a device hardened since T), and it is no new peer. Values of several fields are joined "a, b"
+    // (BaselineEntity.Join), so "the same host on another port" is a learned value with the same text up to the last
+    // ", ". A TLS session to a host the device never used is still reported.
+    private static bool IsMoveToTls(NewValueBaseline baseline, string entity, string value, ProtocolEvent e)
+    {
+        var comma = value.LastIndexOf(", ", StringComparison.Ordinal);
+        if (comma <= 0 || !baseline.Entities.TryGetValue(entity, out var known) || !OpensTls(e.Schema))
+        {
+            return false;
+        }
+
+        var host = value.AsSpan(0, comma + 2);
+        foreach (var v in known)
+        {
+            if (v.AsSpan().StartsWith(host, StringComparison.Ordinal) && v.AsSpan(comma + 2).IndexOf(',') < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool OpensTls(EventSchema schema)
+    {
+        foreach (var f in schema.Facts)
+        {
+            if (f.Kind == SecMon.Core.Devices.DeviceFactKind.TlsSession)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Consider(RuleBinding binding, NewValueBaseline baseline, bool learning, string entity, string value, ProtocolEvent e, FieldValue[]? session)
     {
         if (learning)
@@ -118,6 +156,12 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
 
         if (baseline.Contains(entity, value))
         {
+            return;
+        }
+
+        if (IsMoveToTls(baseline, entity, value, e))
+        {
+            baseline.Learn(entity, value, model);
             return;
         }
 

@@ -51,7 +51,8 @@ internal sealed class SyntheticEvents
                 fields.Add(new EventField<SyntheticEvent>(own[i].Name, own[i].Kind, e => e.Values[slot], own[i].Description));
             }
 
-            _mirrors[s.Type] = (new EventSchema(s.Type, fields), index);
+            // The declared device facts too: a detector may read them (a TLS session opened, SECMON-BASE-0001).
+            _mirrors[s.Type] = (new EventSchema(s.Type, fields).WithFacts([.. s.Facts]), index);
         }
     }
 

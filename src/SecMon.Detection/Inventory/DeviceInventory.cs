@@ -125,7 +125,13 @@ public sealed class DeviceInventory
         public bool TlsSession { get; init; }
 
         public bool ClientCertificate { get; init; }
+
+        /// <summary>The fields naming the client certificate, when the schema declares them.</summary>
+        public CertificateReaders? Certificate { get; init; }
     }
+
+    // The fields of a schema that name a client certificate (DeviceFact.Certificate).
+    private sealed record CertificateReaders(EventField? Subject, EventField? Issuer, EventField? Serial, EventField? Sha256, EventField? Inferred);
 
     private sealed class FlowDevices(DeviceInventory owner, int generation, DeviceState client, DeviceState server)
     {
@@ -147,6 +153,12 @@ public sealed class DeviceInventory
 
         /// <summary>The flow's session once its posture is settled (no further implicit acceptance to look for).</summary>
         public bool Settled { get; set; }
+
+        /// <summary>The session's endpoint on the client and on the server, once it has a posture: stamped with every
+        /// event of this flow direction, so an endpoint's last traffic is known without a look-up.</summary>
+        public EndpointState? ClientEndpoint { get; set; }
+
+        public EndpointState? ServerEndpoint { get; set; }
     }
 
     private sealed class SessionState
@@ -155,10 +167,76 @@ public sealed class DeviceInventory
 
         public DeviceState? Server { get; set; }
 
+        /// <summary>The server end, ADDRESS:PORT.</summary>
+        public required string Endpoint { get; init; }
+
+        public int ServerPort { get; init; }
+
+        public EndpointState? ClientEndpoint { get; set; }
+
+        public EndpointState? ServerEndpoint { get; set; }
+
+        /// <summary>The session's accepted login was counted on the server's listener.</summary>
+        public bool LoginCounted { get; set; }
+
+        /// <summary>The session was counted as TLS (and with a client certificate) on the server's listener.</summary>
+        public bool TlsCounted { get; set; }
+
+        public bool CertificateCounted { get; set; }
+
         public AuthPosture Applied { get; set; }
 
         /// <summary>Posture a login announced, applied once the server accepts the session.</summary>
         public AuthPosture Pending { get; set; }
+    }
+
+    // A device's posture at one endpoint (see EndpointPosture): the posture of its latest session there, revised while
+    // that session's evidence comes in (TLS, then the certificate request), and what it was before that session.
+    private sealed class EndpointState(string key)
+    {
+        public string Key { get; } = key;
+
+        public AuthPosture Posture { get; set; }
+
+        public long Since { get; set; }
+
+        public long Last { get; set; }
+
+        public SessionState? Session { get; set; }
+
+        public long SessionStart { get; set; }
+
+        /// <summary>The latest time a session applied a posture here (the start of the latest session, near enough).</summary>
+        public long LatestSession { get; set; }
+
+        public AuthPosture PreviousPosture { get; set; }
+
+        public long PreviousSince { get; set; }
+
+        public EndpointPosture Snapshot() =>
+            new() { Endpoint = Key, Auth = Posture, SinceMicros = Since, LastSeenMicros = Last, LatestSessionMicros = LatestSession };
+    }
+
+    private sealed class HistoryEntry
+    {
+        public AuthPosture From { get; set; }
+
+        public AuthPosture To { get; set; }
+
+        public long At { get; init; }
+
+        public string? Endpoint { get; init; }
+
+        // The session that made the change: while its evidence comes in it revises the change instead of adding one.
+        public SessionState? Session { get; init; }
+    }
+
+    private sealed class ListenerCounts
+    {
+        public long Anonymous;
+        public long Password;
+        public long Tls;
+        public long ClientCertificate;
     }
 
     private sealed class DeviceState(string id, string? mac, int maxItems, int targets)
@@ -189,6 +267,51 @@ public sealed class DeviceInventory
 
         /// <summary>Sessions per posture (index = <see cref="AuthPosture"/> value).</summary>
         public long[] Postures { get; } = new long[5];
+
+        /// <summary>Per endpoint, the posture of the latest session (bounded: the least recently seen goes).</summary>
+        public Dictionary<string, EndpointState> Endpoints { get; } = new(StringComparer.Ordinal);
+
+        public List<HistoryEntry> History { get; } = [];
+
+        /// <summary>The current posture (DevicePosture.Current of the endpoints), as of the last posture applied.</summary>
+        public AuthPosture Current { get; set; }
+
+        public Dictionary<string, DeviceCertificate>? Certificates { get; set; }
+
+        public SortedDictionary<int, ListenerCounts>? Listeners { get; set; }
+
+        public EndpointState Endpoint(string key)
+        {
+            if (!Endpoints.TryGetValue(key, out var ep))
+            {
+                if (Endpoints.Count >= DevicePosture.MaxEndpoints)
+                {
+                    Endpoints.Remove(Endpoints.Values.MinBy(e => e.Last)!.Key);
+                }
+
+                ep = new EndpointState(key);
+                Endpoints[key] = ep;
+            }
+
+            return ep;
+        }
+
+        public ListenerCounts? Listener(int port)
+        {
+            Listeners ??= [];
+            if (!Listeners.TryGetValue(port, out var l))
+            {
+                if (Listeners.Count >= DevicePosture.MaxListeners)
+                {
+                    return null;
+                }
+
+                l = new ListenerCounts();
+                Listeners[port] = l;
+            }
+
+            return l;
+        }
 
         public AuthPosture Posture
         {
@@ -311,6 +434,19 @@ public sealed class DeviceInventory
 
         Stamp(client, t);
         Stamp(server, t);
+        if (known is not null)
+        {
+            // The endpoints of this flow's session, once it has a posture: their last traffic is this event's.
+            if (known.ClientEndpoint is { } ce)
+            {
+                ce.Last = Math.Max(ce.Last, t);
+            }
+
+            if (known.ServerEndpoint is { } se)
+            {
+                se.Last = Math.Max(se.Last, t);
+            }
+        }
 
         // The sets only grow (or stay full for good), so repeating a flow's additions for the same protocol
         // changes nothing: they are made on the flow's first event and whenever its protocol changes.
@@ -358,40 +494,127 @@ public sealed class DeviceInventory
             }
         }
 
+        SessionState? touched = null;
         if (facts.Login is { } login && toServer)
         {
-            var session = Session(flow.FlowId, client, server);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
             var credential = login.CredentialSent(e);
             session.Pending = credential ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
             if (credential)
             {
                 // Exposed on the wire whether or not the server accepts it.
-                Apply(session, AuthPosture.PasswordCleartext);
+                Apply(session, AuthPosture.PasswordCleartext, t);
             }
         }
 
         if (facts.Accepted is { } accepted && Bool(accepted.Field, e) == true)
         {
-            var session = Session(flow.FlowId, client, server);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
             if (session.Pending == AuthPosture.Unknown && HasIdentity(facts, e))
             {
                 // The login not seen by us but joined to this answer by the dissector.
                 session.Pending = accepted.CredentialSent(e) ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
             }
 
-            Apply(session, session.Pending);
+            Accept(session, t);
         }
 
         if (facts.SessionActivity && toServer)
         {
-            ImplicitAccept(flow.FlowId, cached);
+            touched = ImplicitAccept(flow.FlowId, cached, t) ?? touched;
+        }
+
+        if (facts.Certificate is { } certificate && toServer && client is not null)
+        {
+            AddCertificate(client, certificate, e, Endpoint(serverFlowSide.Ip, serverPort), t);
         }
 
         if ((facts.TlsSession || facts.ClientCertificate) && _options.TlsPosturePorts.Contains(serverPort))
         {
-            Apply(Session(flow.FlowId, client, server), facts.ClientCertificate ? AuthPosture.MutualTls : AuthPosture.Tls);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
+            if (server?.Listener(serverPort) is { } listener)
+            {
+                if (!session.TlsCounted)
+                {
+                    session.TlsCounted = true;
+                    listener.Tls++;
+                }
+
+                if (facts.ClientCertificate && !session.CertificateCounted)
+                {
+                    session.CertificateCounted = true;
+                    listener.ClientCertificate++;
+                }
+            }
+
+            Apply(session, facts.ClientCertificate ? AuthPosture.MutualTls : AuthPosture.Tls, t);
+        }
+
+        if (touched is not null && cached is not null && cached.ClientEndpoint is null)
+        {
+            cached.ClientEndpoint = touched.ClientEndpoint;
+            cached.ServerEndpoint = touched.ServerEndpoint;
         }
     }
+
+    // The server accepted the session's login: counted on its listener, and the login's posture applies.
+    private static void Accept(SessionState session, long t)
+    {
+        if (!session.LoginCounted && session.Pending is AuthPosture.Anonymous or AuthPosture.PasswordCleartext &&
+            session.Server?.Listener(session.ServerPort) is { } listener)
+        {
+            session.LoginCounted = true;
+            if (session.Pending == AuthPosture.Anonymous)
+            {
+                listener.Anonymous++;
+            }
+            else
+            {
+                listener.Password++;
+            }
+        }
+
+        Apply(session, session.Pending, t);
+    }
+
+    // A client certificate the event names (TLS 1.2: read; TLS 1.3: inferred), kept on the client, bounded.
+    private static void AddCertificate(DeviceState client, CertificateReaders r, ProtocolEvent e, string endpoint, long t)
+    {
+        var inferred = r.Inferred?.Read(e) is { IsMissing: false, Boolean: true };
+        var cert = new DeviceCertificate
+        {
+            Subject = Text(r.Subject, e),
+            Issuer = Text(r.Issuer, e),
+            Serial = Text(r.Serial, e),
+            Sha256 = Text(r.Sha256, e),
+            Inferred = inferred,
+            Endpoint = endpoint,
+            FirstSeenMicros = t,
+            LastSeenMicros = t,
+        };
+        if (!inferred && cert.Sha256 is null && cert.Serial is null && cert.Subject is null)
+        {
+            return; // an empty Certificate message: asked, but the client had none
+        }
+
+        var certificates = client.Certificates ??= new Dictionary<string, DeviceCertificate>(StringComparer.Ordinal);
+        var key = cert.Key;
+        if (certificates.TryGetValue(key, out var known))
+        {
+            certificates[key] = known with { LastSeenMicros = Math.Max(known.LastSeenMicros, t), FirstSeenMicros = Math.Min(known.FirstSeenMicros, t) };
+        }
+        else if (certificates.Count < DevicePosture.MaxCertificates)
+        {
+            certificates[key] = cert;
+        }
+    }
+
+    // Hostile input bounds: a DN is kept to the length of a topic value.
+    private static string? Text(EventField? f, ProtocolEvent e) =>
+        f?.Read(e) is { IsMissing: false, Text: { Length: > 0 } v } ? (v.Length > TopicPattern.MaxLength ? v[..TopicPattern.MaxLength] : v) : null;
+
+    private static string Endpoint(string ip, int port) =>
+        ip.Contains(':', StringComparison.Ordinal) ? $"[{ip}]:{port}" : $"{ip}:{port}";
 
     // Adds the text (or each text of a list) of a fact's field to its device. A single text equal to what this flow
     // last added for the fact is skipped without a look-up.
@@ -484,23 +707,30 @@ public sealed class DeviceInventory
 
     // Traffic after a login means the server accepted it even if we missed its answer. Once a session's login
     // posture is applied nothing here can change it, so the flow stops looking its session up.
-    private void ImplicitAccept(string flowId, FlowDevices? cached)
+    private SessionState? ImplicitAccept(string flowId, FlowDevices? cached, long t)
     {
         if (cached is { Settled: true })
         {
-            return;
+            return null;
         }
 
         var session = _sessions.Get(flowId, touch: true);
         if (session is { Pending: not AuthPosture.Unknown, Applied: AuthPosture.Unknown })
         {
-            Apply(session, session.Pending);
+            Accept(session, t);
+        }
+        else if (session is { Pending: AuthPosture.PasswordCleartext, LoginCounted: false })
+        {
+            // A password login (applied when sent) that its traffic shows accepted.
+            Accept(session, t);
         }
 
         if (cached is not null && session is { Applied: not AuthPosture.Unknown })
         {
             cached.Settled = true;
         }
+
+        return session;
     }
 
     private SchemaFacts FactsOf(EventSchema schema)
@@ -530,6 +760,7 @@ public sealed class DeviceInventory
         var activity = false;
         var tls = false;
         var mutual = false;
+        CertificateReaders? certificate = null;
         foreach (var fact in schema.Facts)
         {
             var field = fact.Field is { } name && schema.TryGetField(name, out var found) ? found : null;
@@ -558,6 +789,12 @@ public sealed class DeviceInventory
                     break;
                 case DeviceFactKind.ClientCertificate:
                     mutual = true;
+                    if (fact.Certificate is { } c)
+                    {
+                        EventField? F(string? n) => n is not null && schema.TryGetField(n, out var cf) ? cf : null;
+                        certificate = new CertificateReaders(F(c.Subject), F(c.Issuer), F(c.Serial), F(c.Sha256), F(c.Inferred));
+                    }
+
                     break;
                 default:
                     break;
@@ -573,6 +810,7 @@ public sealed class DeviceInventory
             SessionActivity = activity,
             TlsSession = tls,
             ClientCertificate = mutual,
+            Certificate = certificate,
         };
     }
 
@@ -589,7 +827,7 @@ public sealed class DeviceInventory
         return index;
     }
 
-    private static void Apply(SessionState session, AuthPosture posture)
+    private static void Apply(SessionState session, AuthPosture posture, long t)
     {
         if (posture == AuthPosture.Unknown || posture == session.Applied)
         {
@@ -618,14 +856,80 @@ public sealed class DeviceInventory
         }
 
         session.Applied = posture;
+        if (session.Client is { } client)
+        {
+            session.ClientEndpoint = Track(client, session, posture, t, server: false);
+        }
+
+        if (session.Server is { } server)
+        {
+            session.ServerEndpoint = Track(server, session, posture, t, server: true);
+        }
     }
 
-    private SessionState Session(string flowId, DeviceState? client, DeviceState? server)
+    // The session's posture at its endpoint on one of its devices, and the device's current posture after it. On a
+    // server an endpoint is a listener that many clients share: it keeps its weakest session's posture, so one client's
+    // certificate does not hide another's anonymous login there (the listener is left behind once no weaker session
+    // comes after a stronger posture started on another listener).
+    private static EndpointState Track(DeviceState d, SessionState session, AuthPosture posture, long t, bool server)
+    {
+        var ep = d.Endpoint(session.Endpoint);
+        ep.Last = Math.Max(ep.Last, t);
+        if (!ReferenceEquals(ep.Session, session))
+        {
+            if (server && ep.Posture != AuthPosture.Unknown && posture >= ep.Posture)
+            {
+                if (posture == ep.Posture)
+                {
+                    ep.LatestSession = Math.Max(ep.LatestSession, t);
+                }
+
+                return ep;
+            }
+
+            ep.LatestSession = Math.Max(ep.LatestSession, t);
+            ep.Session = session;
+            ep.PreviousPosture = ep.Posture;
+            ep.PreviousSince = ep.Since;
+            ep.SessionStart = t;
+        }
+
+        ep.Posture = posture;
+        ep.Since = posture == ep.PreviousPosture ? ep.PreviousSince : ep.SessionStart;
+        var (current, _) = DevicePosture.Current(d.Endpoints.Values.Select(e => e.Snapshot()));
+        if (current != d.Current)
+        {
+            var last = d.History.Count > 0 ? d.History[^1] : null;
+            if (last is not null && ReferenceEquals(last.Session, session))
+            {
+                // The same session's later evidence (the certificate request after the ClientHello): one change.
+                last.To = current;
+                if (last.From == last.To)
+                {
+                    d.History.RemoveAt(d.History.Count - 1);
+                }
+            }
+            else
+            {
+                d.History.Add(new HistoryEntry { From = d.Current, To = current, At = ep.SessionStart, Endpoint = ep.Key, Session = session });
+                if (d.History.Count > 2 * DevicePosture.MaxHistory)
+                {
+                    d.History.RemoveRange(0, d.History.Count - DevicePosture.MaxHistory);
+                }
+            }
+
+            d.Current = current;
+        }
+
+        return ep;
+    }
+
+    private SessionState Session(string flowId, DeviceState? client, DeviceState? server, string serverIp, int serverPort)
     {
         var s = _sessions.Get(flowId, touch: true);
         if (s is null)
         {
-            s = new SessionState { Client = client, Server = server };
+            s = new SessionState { Client = client, Server = server, Endpoint = Endpoint(serverIp, serverPort), ServerPort = serverPort };
             _sessions.Add(flowId, s);
         }
 
@@ -669,6 +973,17 @@ public sealed class DeviceInventory
             Values = Lists(d, DeviceFactKind.Values),
             Counts = Counts(d),
             Auth = d.Posture,
+            CurrentAuth = DevicePosture.Current(d.Endpoints.Values.Select(ep => ep.Snapshot())).Auth,
+            Endpoints = [.. d.Endpoints.Values.OrderBy(ep => ep.Last).ThenBy(ep => ep.Key, StringComparer.Ordinal).Select(ep => ep.Snapshot())],
+            PostureHistory = DevicePosture.Chain(d.History.Select(h => new PostureChange { From = h.From, To = h.To, AtMicros = h.At, Endpoint = h.Endpoint })),
+            Certificates = d.Certificates is { } certs ? [.. certs.Values.OrderBy(c => c.FirstSeenMicros).ThenBy(c => c.Key, StringComparer.Ordinal)] : [],
+            Listeners = d.Listeners is { } listeners
+                ? [.. listeners.Select(l => new ListenerPosture
+                {
+                    Port = l.Key, Anonymous = l.Value.Anonymous, PasswordCleartext = l.Value.Password, Tls = l.Value.Tls,
+                    ClientCertificate = l.Value.ClientCertificate,
+                })]
+                : [],
             FirstSeenMicros = d.First,
             LastSeenMicros = d.Last,
             IsServer = d.IsServer,

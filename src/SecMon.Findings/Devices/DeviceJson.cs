@@ -7,11 +7,33 @@ using SecMon.Core.Devices;
 
 namespace SecMon.Findings.Devices;
 
+/// <summary>What <c>secmon devices</c> adds to a device from outside the inventory.</summary>
+public sealed record DeviceContext
+{
+    /// <summary>The vendor of the device's MAC (<see cref="MacVendors"/>); null when unknown.</summary>
+    public string? Vendor { get; init; }
+
+    /// <summary>Findings the store holds for the device.</summary>
+    public long FindingsCount { get; init; }
+
+    /// <summary>The highest <c>event.severity</c> among them; null when none.</summary>
+    public int? MaxSeverity { get; init; }
+
+    /// <summary>SecMon's CA, when the data directory has one: links the device's certificates to its records.</summary>
+    public CaCertificates? Ca { get; init; }
+
+    /// <summary>Most peers written; <c>peers_count</c> says how many there are. Default 50.</summary>
+    public int MaxPeers { get; init; } = 50;
+}
+
 /// <summary>
 /// A device of the inventory as one line of JSON (for <c>secmon devices --json</c> and the API):
 /// <c>{"id", "mac", "ips", "client_ids", "usernames", "protocols", "ports", "peers", "topics", "auth", "first_seen",
-/// "last_seen", "publishes", "is_server", "identities", "values", "counts"}</c>, times in RFC 3339 UTC; <c>identities</c> and <c>values</c> map a name
+/// "last_seen", "publishes", "is_server", "identities", "values", "counts", "current_auth", "hardened_since",
+/// "endpoints", "posture_history", "certificates", "listeners" (servers), "peers_count", "vendor", "findings_count",
+/// "max_severity"}</c>, times in RFC 3339 UTC; <c>identities</c> and <c>values</c> map a name
 /// (<c>mqtt.client_id</c>, <c>mqtt.topic</c>) to a list, <c>counts</c> a name (<c>mqtt.publish</c>) to a number.
+/// <c>auth</c> is the weakest posture ever seen, <c>current_auth</c> the posture now (see <see cref="Device.CurrentAuth"/>).
 /// The keys of the JSON from before protocols declared device facts are still written, for the scripts that read
 /// them: <c>client_ids</c>, <c>topics</c> and <c>publishes</c> (<see cref="LegacyKeys"/>).
 /// </summary>
@@ -41,8 +63,9 @@ public static class DeviceJson
         _ => "unknown",
     };
 
-    /// <summary>Returns <paramref name="device"/> as one line of JSON.</summary>
-    public static string Write(Device device)
+    /// <summary>Returns <paramref name="device"/> as one line of JSON; <paramref name="context"/> adds the vendor, the
+    /// findings, the CA's records and caps the peers (without it: all peers, no vendor, no findings).</summary>
+    public static string Write(Device device, DeviceContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         var buffer = new ArrayBufferWriter<byte>(512);
@@ -66,9 +89,10 @@ public static class DeviceJson
             }
 
             w.WriteEndArray();
-            Strings(w, "peers", device.Peers);
+            Strings(w, "peers", context is null ? device.Peers : [.. device.Peers.Take(context.MaxPeers)]);
             Legacy(w, device, 1);
             w.WriteString("auth", AuthName(device.Auth));
+
             w.WriteString("first_seen", Time.FormatMicros(device.FirstSeenMicros));
             w.WriteString("last_seen", Time.FormatMicros(device.LastSeenMicros));
             Legacy(w, device, 2);
@@ -82,10 +106,109 @@ public static class DeviceJson
             }
 
             w.WriteEndObject();
+            // Keys added after the first 17, which keep their order for the scripts that read them.
+            w.WriteString("current_auth", AuthName(device.CurrentAuth));
+            if (device.HardenedSinceMicros is { } hardened)
+            {
+                w.WriteString("hardened_since", Time.FormatMicros(hardened));
+            }
+            else
+            {
+                w.WriteNull("hardened_since");
+            }
+
+            Posture(w, device, context);
+            w.WriteNumber("peers_count", device.Peers.Count);
+            if (context is not null)
+            {
+                w.WriteString("vendor", context.Vendor is null ? null : JsonStrings.Clean(context.Vendor));
+                w.WriteNumber("findings_count", context.FindingsCount);
+                w.WriteString("max_severity", context.MaxSeverity is { } sev ? SeverityNames.Name(sev) : null);
+            }
+
             w.WriteEndObject();
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    // endpoints, posture_history, certificates (with the CA's record), and a server's listeners.
+    private static void Posture(Utf8JsonWriter w, Device device, DeviceContext? context)
+    {
+        w.WriteStartArray("endpoints");
+        foreach (var e in device.Endpoints)
+        {
+            w.WriteStartObject();
+            w.WriteString("endpoint", JsonStrings.Clean(e.Endpoint));
+            w.WriteString("auth", AuthName(e.Auth));
+            w.WriteString("since", Time.FormatMicros(e.SinceMicros));
+            w.WriteString("last_seen", Time.FormatMicros(e.LastSeenMicros));
+            w.WriteString("latest_session", Time.FormatMicros(e.LatestSessionMicros));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("posture_history");
+        foreach (var c in device.PostureHistory)
+        {
+            w.WriteStartObject();
+            w.WriteString("from", AuthName(c.From));
+            w.WriteString("to", AuthName(c.To));
+            w.WriteString("at", Time.FormatMicros(c.AtMicros));
+            w.WriteString("endpoint", c.Endpoint is null ? null : JsonStrings.Clean(c.Endpoint));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("certificates");
+        foreach (var c in device.Certificates)
+        {
+            w.WriteStartObject();
+            w.WriteString("subject", c.Subject is null ? null : JsonStrings.Clean(c.Subject));
+            w.WriteString("issuer", c.Issuer is null ? null : JsonStrings.Clean(c.Issuer));
+            w.WriteString("serial", c.Serial is null ? null : JsonStrings.Clean(c.Serial));
+            w.WriteString("sha256", c.Sha256 is null ? null : JsonStrings.Clean(c.Sha256));
+            w.WriteBoolean("inferred", c.Inferred);
+            w.WriteString("endpoint", c.Endpoint is null ? null : JsonStrings.Clean(c.Endpoint));
+            w.WriteString("first_seen", Time.FormatMicros(c.FirstSeenMicros));
+            w.WriteString("last_seen", Time.FormatMicros(c.LastSeenMicros));
+            if (context?.Ca is { } ca)
+            {
+                if (ca.Find(c) is { } record)
+                {
+                    w.WriteStartObject("ca");
+                    w.WriteString("state", record.State);
+                    w.WriteString("device_id", JsonStrings.Clean(record.DeviceId));
+                    w.WriteString("serial", JsonStrings.Clean(record.Serial));
+                    w.WriteEndObject();
+                }
+                else
+                {
+                    w.WriteNull("ca");
+                }
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (device.IsServer)
+        {
+            w.WriteStartArray("listeners");
+            foreach (var l in device.Listeners)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("port", l.Port);
+                w.WriteNumber("anonymous", l.Anonymous);
+                w.WriteNumber("password_cleartext", l.PasswordCleartext);
+                w.WriteNumber("tls", l.Tls);
+                w.WriteNumber("client_certificate", l.ClientCertificate);
+                w.WriteString("accepts", l.Describe());
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
     }
 
     // A legacy key where it was before (the keys keep their order).

@@ -14,7 +14,8 @@ public sealed partial class FindingStore
     // identities, value_lists and counts are JSON objects (name -> list or number): what protocols declare as device
     // facts is stored without a column per protocol.
     private const string DeviceColumns =
-        "id, mac, first_seen, last_seen, auth, is_server, ips, usernames, protocols, ports, peers, identities, value_lists, counts";
+        "id, mac, first_seen, last_seen, auth, is_server, ips, usernames, protocols, ports, peers, identities, value_lists, counts, " +
+        "current_auth, endpoints, posture_history, certificates, listeners";
 
     /// <summary>
     /// Adds or merges devices into the inventory, in one transaction. Merging with a stored device keeps the
@@ -41,10 +42,12 @@ public sealed partial class FindingStore
                 upsert.Transaction = tx;
                 upsert.CommandText =
                     $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES ($id, $mac, $first_seen, $last_seen, $auth, $is_server, " +
-                    "$ips, $usernames, $protocols, $ports, $peers, $identities, $value_lists, $counts)";
+                    "$ips, $usernames, $protocols, $ports, $peers, $identities, $value_lists, $counts, " +
+                    "$current_auth, $endpoints, $posture_history, $certificates, $listeners)";
                 // One parameter object per column, values replaced per device (the statement is prepared once).
                 foreach (var name in (string[])["$id", "$mac", "$first_seen", "$last_seen", "$auth", "$is_server",
-                             "$ips", "$usernames", "$protocols", "$ports", "$peers", "$identities", "$value_lists", "$counts"])
+                             "$ips", "$usernames", "$protocols", "$ports", "$peers", "$identities", "$value_lists", "$counts",
+                             "$current_auth", "$endpoints", "$posture_history", "$certificates", "$listeners"])
                 {
                     upsert.Parameters.Add(new SqliteParameter { ParameterName = name });
                 }
@@ -81,6 +84,11 @@ public sealed partial class FindingStore
                     Set("$identities", JsonSerializer.Serialize(merged.Identities));
                     Set("$value_lists", JsonSerializer.Serialize(merged.Values));
                     Set("$counts", JsonSerializer.Serialize(merged.Counts));
+                    Set("$current_auth", (int)merged.CurrentAuth);
+                    Set("$endpoints", JsonSerializer.Serialize(merged.Endpoints));
+                    Set("$posture_history", JsonSerializer.Serialize(merged.PostureHistory));
+                    Set("$certificates", JsonSerializer.Serialize(merged.Certificates));
+                    Set("$listeners", JsonSerializer.Serialize(merged.Listeners));
                     upsert.ExecuteNonQuery();
                 }
 
@@ -128,7 +136,35 @@ public sealed partial class FindingStore
         Identities = Lists(r.GetString(11)),
         Values = Lists(r.GetString(12)),
         Counts = new SortedDictionary<string, long>(JsonSerializer.Deserialize<Dictionary<string, long>>(r.GetString(13)) ?? [], StringComparer.Ordinal),
+        CurrentAuth = (AuthPosture)r.GetInt32(14),
+        Endpoints = JsonSerializer.Deserialize<EndpointPosture[]>(r.GetString(15)) ?? [],
+        PostureHistory = JsonSerializer.Deserialize<PostureChange[]>(r.GetString(16)) ?? [],
+        Certificates = JsonSerializer.Deserialize<DeviceCertificate[]>(r.GetString(17)) ?? [],
+        Listeners = JsonSerializer.Deserialize<ListenerPosture[]>(r.GetString(18)) ?? [],
     };
+
+    /// <summary>Per device id (<c>device.id</c>), how many findings the store holds and the highest <c>event.severity</c>
+    /// among them.</summary>
+    public IReadOnlyDictionary<string, (long Count, int MaxSeverity)> DeviceFindingStats()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "SELECT device_id, COUNT(*), MAX(severity) FROM findings WHERE device_id IS NOT NULL GROUP BY device_id";
+                var stats = new Dictionary<string, (long, int)>(StringComparer.Ordinal);
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    stats[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt32(2));
+                }
+
+                return (IReadOnlyDictionary<string, (long, int)>)stats;
+            });
+        }
+    }
 
     private static SortedDictionary<string, IReadOnlyList<string>> Lists(string json)
     {
@@ -145,6 +181,7 @@ public sealed partial class FindingStore
     {
         Ips = [], Usernames = [], Protocols = [], Ports = [], Peers = [],
         Identities = new Dictionary<string, IReadOnlyList<string>>(), Values = new Dictionary<string, IReadOnlyList<string>>(),
+        Endpoints = [], PostureHistory = [], Certificates = [], Listeners = [], CurrentAuth = AuthPosture.Unknown,
     }, d);
 
     /// <summary>Merges <paramref name="update"/> into <paramref name="stored"/> (see <see cref="UpsertDevices"/>).</summary>
@@ -160,15 +197,90 @@ public sealed partial class FindingStore
         Values = Union(stored.Values, update.Values),
         Counts = MaxOf(stored.Counts, update.Counts),
         // The posture is the weakest session seen; Unknown means "not seen authenticating", not weak.
-        Auth = stored.Auth == AuthPosture.Unknown ? update.Auth
-            : update.Auth == AuthPosture.Unknown ? stored.Auth
-            : (AuthPosture)Math.Min((int)stored.Auth, (int)update.Auth),
+        Auth = WeakestOf(stored.Auth, update.Auth),
         FirstSeenMicros = stored.FirstSeenMicros == 0 ? update.FirstSeenMicros
             : update.FirstSeenMicros == 0 ? stored.FirstSeenMicros
             : Math.Min(stored.FirstSeenMicros, update.FirstSeenMicros),
         LastSeenMicros = Math.Max(stored.LastSeenMicros, update.LastSeenMicros),
         IsServer = stored.IsServer || update.IsServer,
+        Endpoints = MergeEndpoints(stored.Endpoints, update.Endpoints),
+        // Current: from the merged endpoints; a device stored before endpoints were kept (schema v5) keeps what it had.
+        CurrentAuth = MergeEndpoints(stored.Endpoints, update.Endpoints) is { Length: > 0 } endpoints ? DevicePosture.Current(endpoints).Auth
+            : update.CurrentAuth != AuthPosture.Unknown ? update.CurrentAuth
+            : stored.CurrentAuth != AuthPosture.Unknown ? stored.CurrentAuth
+            : WeakestOf(stored.Auth, update.Auth),
+        PostureHistory = DevicePosture.Chain(stored.PostureHistory.Concat(update.PostureHistory)),
+        Certificates = MergeCertificates(stored.Certificates, update.Certificates),
+        Listeners = MergeListeners(stored.Listeners, update.Listeners),
     };
+
+    private static AuthPosture WeakestOf(AuthPosture a, AuthPosture b) =>
+        a == AuthPosture.Unknown ? b : b == AuthPosture.Unknown ? a : (AuthPosture)Math.Min((int)a, (int)b);
+
+    // Per endpoint: the posture of the later-seen one (the latest session there), since the earlier start when both
+    // show the same posture. The most recently seen are kept.
+    private static EndpointPosture[] MergeEndpoints(IReadOnlyList<EndpointPosture> first, IReadOnlyList<EndpointPosture> second)
+    {
+        var merged = new Dictionary<string, EndpointPosture>(StringComparer.Ordinal);
+        foreach (var e in first.Concat(second))
+        {
+            if (!merged.TryGetValue(e.Endpoint, out var known))
+            {
+                merged[e.Endpoint] = e;
+                continue;
+            }
+
+            var later = e.LastSeenMicros >= known.LastSeenMicros ? e : known;
+            var earlier = ReferenceEquals(later, e) ? known : e;
+            merged[e.Endpoint] = later with
+            {
+                SinceMicros = later.Auth == earlier.Auth ? Math.Min(later.SinceMicros, earlier.SinceMicros) : later.SinceMicros,
+                LatestSessionMicros = later.Auth == earlier.Auth ? Math.Max(later.LatestSessionMicros, earlier.LatestSessionMicros) : later.LatestSessionMicros,
+            };
+        }
+
+        return [.. merged.Values.OrderByDescending(e => e.LastSeenMicros).Take(DevicePosture.MaxEndpoints)
+            .OrderBy(e => e.LastSeenMicros).ThenBy(e => e.Endpoint, StringComparer.Ordinal)];
+    }
+
+    private static DeviceCertificate[] MergeCertificates(IReadOnlyList<DeviceCertificate> first, IReadOnlyList<DeviceCertificate> second)
+    {
+        var merged = new Dictionary<string, DeviceCertificate>(StringComparer.Ordinal);
+        foreach (var c in first.Concat(second))
+        {
+            merged[c.Key] = merged.TryGetValue(c.Key, out var known)
+                ? known with
+                {
+                    FirstSeenMicros = Math.Min(known.FirstSeenMicros, c.FirstSeenMicros),
+                    LastSeenMicros = Math.Max(known.LastSeenMicros, c.LastSeenMicros),
+                }
+                : c;
+        }
+
+        return [.. merged.Values.OrderByDescending(c => c.LastSeenMicros).Take(DevicePosture.MaxCertificates)
+            .OrderBy(c => c.FirstSeenMicros).ThenBy(c => c.Key, StringComparer.Ordinal)];
+    }
+
+    // Per port, the larger of each count (a count is a run's total, as Counts).
+    private static ListenerPosture[] MergeListeners(IReadOnlyList<ListenerPosture> first, IReadOnlyList<ListenerPosture> second)
+    {
+        var merged = new SortedDictionary<int, ListenerPosture>();
+        foreach (var l in first.Concat(second))
+        {
+            merged[l.Port] = merged.TryGetValue(l.Port, out var known)
+                ? new ListenerPosture
+                {
+                    Port = l.Port,
+                    Anonymous = Math.Max(known.Anonymous, l.Anonymous),
+                    PasswordCleartext = Math.Max(known.PasswordCleartext, l.PasswordCleartext),
+                    Tls = Math.Max(known.Tls, l.Tls),
+                    ClientCertificate = Math.Max(known.ClientCertificate, l.ClientCertificate),
+                }
+                : l;
+        }
+
+        return [.. merged.Values.Take(DevicePosture.MaxListeners)];
+    }
 
     // Per name, the union of both lists (names ordered, so the stored JSON is the same for the same content).
     private static SortedDictionary<string, IReadOnlyList<string>> Union(

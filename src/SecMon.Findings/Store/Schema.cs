@@ -131,6 +131,20 @@ internal static class Schema
         ALTER TABLE devices_v5 RENAME TO devices;
         CREATE INDEX devices_last_seen ON devices(last_seen);
         """,
+
+        // v6: posture over time. auth stays the weakest posture ever seen; current_auth is how the device authenticates
+        // now (DevicePosture.Current of its endpoints), endpoints the posture per server address:port, posture_history
+        // the changes of current_auth, certificates the client certificates it presented, listeners what a server's
+        // ports accept (JSON arrays). A device stored before knew only its weakest posture: that is its current one
+        // until a new run shows its endpoints.
+        """
+        ALTER TABLE devices ADD COLUMN current_auth INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE devices ADD COLUMN endpoints TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE devices ADD COLUMN posture_history TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE devices ADD COLUMN certificates TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE devices ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]';
+        UPDATE devices SET current_auth = auth;
+        """,
     ];
 
     /// <summary>Applies the migrations after <paramref name="fromVersion"/> up to <paramref name="toVersion"/>.</summary>

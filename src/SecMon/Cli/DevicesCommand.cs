@@ -1,45 +1,118 @@
 using System.CommandLine;
+using SecMon.Core;
 using SecMon.Core.Devices;
+using SecMon.Findings;
 using SecMon.Findings.Devices;
 using SecMon.Findings.Summary;
 
 namespace SecMon.Cli;
 
 /// <summary><c>secmon devices</c>: the device inventory that <c>secmon analyze</c> and <c>secmon serve</c> keep in
-/// the data directory, weakest authentication first.</summary>
+/// the data directory, weakest current authentication first.</summary>
 internal static class DevicesCommand
 {
+    private static readonly string[] PostureNames = ["anonymous", "password_cleartext", "tls", "mutual_tls"];
+
     /// <summary>Builds the <c>devices</c> command.</summary>
     public static Command Create()
     {
-        var json = FindingsCommand.JsonOption("each device (id, mac, ips, usernames, protocols, ports, peers, auth, first_seen, last_seen, is_server; " +
+        var json = FindingsCommand.JsonOption("each device (id, mac, ips, usernames, protocols, ports, peers (at most 50) and peers_count, " +
+            "auth (weakest ever), current_auth, hardened_since, endpoints, posture_history, certificates (with the CA's record: ca.state, " +
+            "ca.device_id), listeners (servers), vendor, findings_count, max_severity, first_seen, last_seen, is_server; " +
             "identities, values and counts by name, e.g. identities.\"mqtt.client_id\"; and as before client_ids, topics, publishes)");
         var data = FindingsCommand.DataOption();
+        var posture = new Option<string?>("--posture")
+        {
+            Description = "Only devices whose current posture is this: anonymous, password_cleartext, tls or mutual_tls.",
+            HelpName = "POSTURE",
+        };
+        var since = new Option<string?>("--since")
+        {
+            Description = "Only devices seen at or after this time: ISO-8601 (2026-11-24T08:00:00Z) or back from now (30m, 24h, 7d).",
+            HelpName = "TIME",
+        };
+        var vendor = new Option<string?>("--vendor")
+        {
+            Description = "Only devices whose MAC vendor (from the OUI, Wireshark's manuf table) contains this text, case-insensitive.",
+            HelpName = "TEXT",
+        };
         var command = new Command("devices",
-            "List the devices seen on the network and how they authenticate, weakest first:\n" +
+            "List the devices seen on the network and how they authenticate now, weakest first:\n" +
             "anonymous, password_cleartext (a password readable on the wire), tls, mutual_tls (client certificate); unknown when not seen logging in.\n" +
+            "A device that moved to mutual TLS shows it, with when it was hardened and the posture it had before; a server shows\n" +
+            "what each of its listeners accepts; a client certificate issued by SecMon's CA shows the CA's state of it.\n" +
             "Examples:\n" +
             "  secmon devices\n" +
-            "  secmon devices --data /var/lib/secmon --json | jq 'select(.auth == \"anonymous\")'");
+            "  secmon devices --posture anonymous --since 24h\n" +
+            "  secmon devices --vendor espressif\n" +
+            "  secmon devices --data /var/lib/secmon --json | jq 'select(.current_auth == \"password_cleartext\")'");
         command.Options.Add(json);
         command.Options.Add(data);
+        command.Options.Add(posture);
+        command.Options.Add(since);
+        command.Options.Add(vendor);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
-            return FindingsCommand.WithStore(result.GetValue(data)!, error, store =>
+            AuthPosture? wanted = null;
+            if (result.GetValue(posture) is { } p)
             {
-                // Weakest posture first (Unknown last: not seen authenticating is not a weakness), then most recent.
+                var index = Array.IndexOf(PostureNames, p.Trim().ToLowerInvariant());
+                if (index < 0)
+                {
+                    return FindingsCommand.Fail(error, ExitCodes.Usage, $"--posture: '{p}' is not one of {string.Join(", ", PostureNames)}");
+                }
+
+                wanted = (AuthPosture)(index + 1);
+            }
+
+            long? sinceMicros = null;
+            if (result.GetValue(since) is { } s)
+            {
+                if (!TimeBound.TryParse(s, DateTimeOffset.UtcNow, out var v, out var e))
+                {
+                    return FindingsCommand.Fail(error, ExitCodes.Usage, "--since: " + e);
+                }
+
+                sinceMicros = v;
+            }
+
+            var vendorText = result.GetValue(vendor);
+            var dataDirectory = result.GetValue(data)!;
+            return FindingsCommand.WithStore(dataDirectory, error, store =>
+            {
+                // The vendor table is read only when a device has a MAC to look up.
+                string? VendorOf(Device d) => d.Mac is null ? null : MacVendors.System.Lookup(d.Mac);
+                // Weakest current posture first (Unknown last: not seen authenticating is not a weakness), then most recent.
                 var devices = store.Devices()
-                    .OrderBy(d => d.Auth == AuthPosture.Unknown ? int.MaxValue : (int)d.Auth)
+                    .Where(d => wanted is null || d.CurrentAuth == wanted)
+                    .Where(d => sinceMicros is null || d.LastSeenMicros >= sinceMicros)
+                    .Where(d => string.IsNullOrEmpty(vendorText) || (VendorOf(d) is { } v && v.Contains(vendorText, StringComparison.OrdinalIgnoreCase)))
+                    .OrderBy(d => d.CurrentAuth == AuthPosture.Unknown ? int.MaxValue : (int)d.CurrentAuth)
                     .ThenByDescending(d => d.LastSeenMicros)
                     .ThenBy(d => d.Id, StringComparer.Ordinal)
                     .ToList();
+                var findings = store.DeviceFindingStats();
+                var ca = CaCertificates.TryRead(dataDirectory, DateTimeOffset.UtcNow, out var caError);
+                if (caError is not null)
+                {
+                    error.WriteLine($"secmon: {caError}");
+                }
+
+                DeviceContext Context(Device d) => new()
+                {
+                    Vendor = VendorOf(d),
+                    FindingsCount = findings.TryGetValue(d.Id, out var f) ? f.Count : 0,
+                    MaxSeverity = findings.TryGetValue(d.Id, out var g) ? g.MaxSeverity : null,
+                    Ca = ca,
+                };
+
                 if (result.GetValue(json))
                 {
                     foreach (var d in devices)
                     {
-                        output.WriteLine(DeviceJson.Write(d));
+                        output.WriteLine(DeviceJson.Write(d, Context(d)));
                     }
 
                     return ExitCodes.Ok;
@@ -47,28 +120,39 @@ internal static class DevicesCommand
 
                 if (devices.Count == 0)
                 {
-                    output.WriteLine("No devices yet: run 'secmon analyze FILE' to build the inventory.");
+                    output.WriteLine(wanted is null && sinceMicros is null && string.IsNullOrEmpty(vendorText)
+                        ? "No devices yet: run 'secmon analyze FILE' to build the inventory."
+                        : "No devices match.");
                     return ExitCodes.Ok;
                 }
 
                 var table = new TextTable(
                     new TextColumn("DEVICE", MaxWidth: 40),
+                    new TextColumn("VENDOR", MaxWidth: 24),
                     new TextColumn("IPS", MaxWidth: 40),
-                    new TextColumn("AUTH"),
+                    new TextColumn("AUTH", MaxWidth: 60),
                     new TextColumn("PROTOCOLS", MaxWidth: 20),
                     new TextColumn("IDENTITIES", MaxWidth: 40),
                     new TextColumn("USERS", MaxWidth: 30),
+                    new TextColumn("CERTIFICATE", MaxWidth: 60),
+                    new TextColumn("ACCEPTS", MaxWidth: 160),
+                    new TextColumn("FINDINGS"),
                     new TextColumn("FIRST SEEN (UTC)"),
                     new TextColumn("LAST SEEN (UTC)"));
                 foreach (var d in devices)
                 {
+                    var context = Context(d);
                     table.Add(
                         d.Id + (d.IsServer ? " (server)" : ""),
+                        context.Vendor,
                         List(d.Ips),
-                        DeviceJson.AuthName(d.Auth),
+                        Auth(d),
                         List(d.Protocols),
                         List([.. d.Identities.Values.SelectMany(v => v)]),
                         List(d.Usernames),
+                        Certificate(d, ca),
+                        d.IsServer ? Accepts(d) : null,
+                        context.FindingsCount == 0 ? null : $"{context.FindingsCount} ({SeverityNames.Name(context.MaxSeverity ?? 0)})",
                         FindingsCommand.ShortTime(d.FirstSeenMicros),
                         FindingsCommand.ShortTime(d.LastSeenMicros));
                 }
@@ -79,6 +163,61 @@ internal static class DevicesCommand
             });
         });
         return command;
+    }
+
+    // "mutual_tls, hardened 2026-12-05 10:00:00 (was password_cleartext)"; "password_cleartext"; "tls (weakest seen: anonymous)".
+    private static string Auth(Device d)
+    {
+        var current = DeviceJson.AuthName(d.CurrentAuth);
+        if (d.HardenedSinceMicros is { } hardened)
+        {
+            return $"{current}, hardened {FindingsCommand.ShortTime(hardened)} (was {DeviceJson.AuthName(d.Auth)})";
+        }
+
+        return d.Auth != d.CurrentAuth && d.Auth != AuthPosture.Unknown ? $"{current} (weakest seen: {DeviceJson.AuthName(d.Auth)})" : current;
+    }
+
+    // The most recent certificate: its subject (or "inferred, TLS 1.3") and the CA's state of it.
+    private static string? Certificate(Device d, CaCertificates? ca)
+    {
+        if (d.Certificates.Count == 0)
+        {
+            return null;
+        }
+
+        // The latest certificate read (a TLS 1.3 one is only inferred: it names nothing).
+        var c = d.Certificates.Where(c => !c.Inferred).MaxBy(c => c.LastSeenMicros) ?? d.Certificates.MaxBy(c => c.LastSeenMicros)!;
+        var name = c.Inferred ? "inferred (TLS 1.3)" : c.Subject ?? c.Serial ?? "?";
+        var record = ca?.Find(c);
+        var text = record is null ? name : $"{name} [CA: {record.State}, issued for {record.DeviceId}]";
+        return d.Certificates.Count > 1 ? $"{text} +{d.Certificates.Count - 1}" : text;
+    }
+
+    // "accepts anonymous clients on 1883; passwords in cleartext on 1884; requires client certificates on 8883".
+    private static string? Accepts(Device d)
+    {
+        var phrases = d.Listeners.Select(l => l.Describe()).OfType<string>().ToList();
+        if (phrases.Count == 0)
+        {
+            return null;
+        }
+
+        // "accepts" once: the later phrases of that kind drop the verb.
+        var seenAccepts = false;
+        for (var i = 0; i < phrases.Count; i++)
+        {
+            if (phrases[i].StartsWith("accepts ", StringComparison.Ordinal))
+            {
+                if (seenAccepts)
+                {
+                    phrases[i] = phrases[i]["accepts ".Length..];
+                }
+
+                seenAccepts = true;
+            }
+        }
+
+        return string.Join("; ", phrases);
     }
 
     private static string? List(IReadOnlyList<string> values) => values.Count == 0 ? null : string.Join(",", values);

@@ -86,6 +86,12 @@ internal abstract record TlsCertificateEvent : ProtocolEvent
 
     /// <summary>Leaf issuer, when parseable.</summary>
     public string? Issuer { get; init; }
+
+    /// <summary>Leaf serial number (upper-case hex), when parseable.</summary>
+    public string? Serial { get; init; }
+
+    /// <summary>SHA-256 of the leaf's DER (lower-case hex), when a leaf was sent.</summary>
+    public string? Sha256 { get; init; }
 }
 
 /// <summary><c>tls.client_certificate</c>: the client presented a certificate (mutual TLS). Seen in clear in TLS 1.2
@@ -100,9 +106,12 @@ internal sealed record TlsClientCertificateEvent : TlsCertificateEvent
         new EventField<TlsClientCertificateEvent>("tls.client.certificate_count", FieldKind.Number, e => FieldValue.Of((long?)e.Count), "Certificates in the client's chain (0: it had none); missing when TLS 1.3 hid it."),
         new EventField<TlsClientCertificateEvent>("tls.client.subject", FieldKind.Text, e => FieldValue.Of(e.Subject), "Client leaf subject DN (ECS)."),
         new EventField<TlsClientCertificateEvent>("tls.client.issuer", FieldKind.Text, e => FieldValue.Of(e.Issuer), "Client leaf issuer DN (ECS)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.x509.serial_number", FieldKind.Text, e => FieldValue.Of(e.Serial), "Client leaf serial number, upper-case hex (ECS)."),
+        new EventField<TlsClientCertificateEvent>("tls.client.hash.sha256", FieldKind.Text, e => FieldValue.Of(e.Sha256), "SHA-256 of the client leaf's DER, lower-case hex (ECS)."),
         new EventField<TlsClientCertificateEvent>("tls.client.certificate_inferred", FieldKind.Boolean, e => e.Inferred ? FieldValue.Of(true) : FieldValue.Missing, "TLS 1.3: inferred from the size of the client's encrypted flight, not read."),
         new EventField<TlsClientCertificateEvent>("tls.client.encrypted_flight_size", FieldKind.Number, e => FieldValue.Of((long?)e.EncryptedFlightSize), "TLS 1.3: bytes of the client's first encrypted handshake record."),
-    ]).WithFacts(DeviceFact.ClientCertificate());
+    ]).WithFacts(DeviceFact.ClientCertificate(new CertificateFields(
+        "tls.client.subject", "tls.client.issuer", "tls.client.x509.serial_number", "tls.client.hash.sha256", "tls.client.certificate_inferred")));
 
     /// <summary>True when TLS 1.3 hid the certificate and its presence was inferred from the record size.</summary>
     public bool Inferred { get; init; }

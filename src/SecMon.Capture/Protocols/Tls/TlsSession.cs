@@ -196,13 +196,14 @@ internal sealed class TlsSession : IStreamSession
             case 11:
                 if (TlsParser.TryReadCertificateList(body, out var count, out var leaf))
                 {
-                    var (subject, issuer) = Names(leaf);
+                    var (subject, issuer, serial) = Names(leaf);
                     if (direction == FlowDirection.ToServer)
                     {
                         Emit(new TlsClientCertificateEvent
                         {
                             Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                            Count = count, Subject = subject, Issuer = issuer,
+                            Count = count, Subject = subject, Issuer = issuer, Serial = serial,
+                            Sha256 = leaf.IsEmpty ? null : Convert.ToHexStringLower(SHA256.HashData(leaf)),
                         });
                     }
                     else
@@ -239,21 +240,21 @@ internal sealed class TlsSession : IStreamSession
         });
     }
 
-    private static (string? Subject, string? Issuer) Names(ReadOnlySpan<byte> der)
+    private static (string? Subject, string? Issuer, string? Serial) Names(ReadOnlySpan<byte> der)
     {
         if (der.IsEmpty)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         try
         {
             using var cert = X509CertificateLoader.LoadCertificate(der);
-            return (cert.Subject, cert.Issuer);
+            return (cert.Subject, cert.Issuer, cert.SerialNumber);
         }
         catch (CryptographicException)
         {
-            return (null, null); // an unparseable certificate: the count still says one was sent
+            return (null, null, null); // an unparseable certificate: the count still says one was sent
         }
     }
 
