@@ -32,14 +32,14 @@ internal sealed class HardeningInputs
     public IReadOnlySet<int> TlsPorts { get; init; } = new InventoryOptions().TlsPosturePorts;
 
     /// <summary>
-    /// THE one place that says which posture of a device the plan reads. Today the inventory keeps the weakest posture
-    /// ever seen (<see cref="Device.Auth"/>), so a device that moved to a client certificate still reads as needing work;
-    /// when the inventory gives a current posture, switch this to it (and nothing else in the plan changes).
+    /// The one place that says which posture of a device the plan reads: how it authenticates now
+    /// (<see cref="Device.CurrentAuth"/>), so a device that moved to a client certificate no longer needs work although
+    /// its weakest posture ever (<see cref="Device.Auth"/>) stays in the inventory's history.
     /// </summary>
     public static AuthPosture PostureOf(Device device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return device.Auth;
+        return device.CurrentAuth;
     }
 
     /// <summary>Reads the devices and the learned baselines from an open store (a missing or unreadable baseline model

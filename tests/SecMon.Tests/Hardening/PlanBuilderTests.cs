@@ -8,7 +8,7 @@ public sealed class PlanBuilderTests
     internal static Device Broker(string ip, params int[] ports) =>
         new() { Id = ip, Ips = [ip], Ports = ports, Peers = [], Protocols = ["mqtt"], IsServer = true, Auth = AuthPosture.Anonymous, LastSeenMicros = 1 };
 
-    internal static Device Client(string id, string ip, string broker, int[] ports, AuthPosture auth, string[]? clientIds = null, string[]? users = null, string[]? topics = null) =>
+    internal static Device Client(string id, string ip, string broker, int[] ports, AuthPosture auth, string[]? clientIds = null, string[]? users = null, string[]? topics = null, AuthPosture? current = null) =>
         new()
         {
             Id = id,
@@ -21,6 +21,7 @@ public sealed class PlanBuilderTests
             Usernames = users ?? [],
             Values = topics is null ? new Dictionary<string, IReadOnlyList<string>>() : new Dictionary<string, IReadOnlyList<string>> { ["mqtt.topic"] = topics },
             Auth = auth,
+            CurrentAuth = current ?? auth,
             FirstSeenMicros = 1_000,
             LastSeenMicros = 2_000,
         };
@@ -57,6 +58,27 @@ public sealed class PlanBuilderTests
         Assert.Equal([AuthPosture.MutualTls], plan.Brokers[2].Accepts);
         Assert.StartsWith("requires client certificates", plan.Brokers[2].Summary, StringComparison.Ordinal);
         Assert.Equal(2, plan.DevicesNeedingWork);
+    }
+
+    [Fact]
+    public void Build_DeviceThatMovedFromAPasswordToItsCertificate_NoLongerNeedsWork()
+    {
+        var inputs = new HardeningInputs
+        {
+            Devices =
+            [
+                Broker("10.0.0.1", 1884, 8883),
+                // Its weakest posture ever stays password_cleartext (the history); it authenticates with a certificate now.
+                Client("02-00-00-00-00-05", "10.0.0.15", "10.0.0.1", [1884, 8883], AuthPosture.PasswordCleartext, ["meter-5"], ["meter"],
+                    current: AuthPosture.MutualTls),
+                Client("02-00-00-00-00-06", "10.0.0.16", "10.0.0.1", [1884], AuthPosture.PasswordCleartext, ["meter-6"], ["meter"]),
+            ],
+        };
+
+        var plan = PlanBuilder.Build(inputs);
+
+        Assert.Equal(1, plan.DevicesNeedingWork);
+        Assert.Equal("meter-6", Assert.Single(plan.Brokers.SelectMany(b => b.Devices)).Identity);
     }
 
     [Fact]
