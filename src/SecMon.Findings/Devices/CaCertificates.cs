@@ -24,6 +24,7 @@ public sealed class CaCertificates
 
     private readonly Dictionary<string, CaCertificateRecord> _byFingerprint = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<(string Issuer, string Serial), CaCertificateRecord> _bySerial = [];
+    private readonly Dictionary<string, List<(CaCertificateRecord Record, long NotBefore)>> _byDevice = new(StringComparer.Ordinal);
 
     private CaCertificates()
     {
@@ -72,6 +73,12 @@ public sealed class CaCertificates
                     : r.GetInt64(2) > seconds ? "not_yet_valid"
                     : "valid";
                 var record = new CaCertificateRecord(serial, r.GetString(1), state);
+                if (!ca._byDevice.TryGetValue(record.DeviceId, out var issued))
+                {
+                    ca._byDevice[record.DeviceId] = issued = [];
+                }
+
+                issued.Add((record, r.GetInt64(2)));
                 var der = (byte[])r.GetValue(6);
                 ca._byFingerprint[Convert.ToHexStringLower(SHA256.HashData(der))] = record;
                 try
@@ -107,6 +114,12 @@ public sealed class CaCertificates
             ? bySerial
             : null;
     }
+
+    /// <summary>The certificates the CA issued for <paramref name="deviceId"/> (its CN), newest first.</summary>
+    public IReadOnlyList<CaCertificateRecord> ForDevice(string deviceId) =>
+        _byDevice.TryGetValue(deviceId, out var issued)
+            ? [.. issued.OrderByDescending(i => i.NotBefore).ThenByDescending(i => i.Record.Serial, StringComparer.Ordinal).Select(i => i.Record)]
+            : [];
 
     // Serials compare as numbers: one writer pads a leading zero byte, another does not.
     private static string TrimSerial(string serial) => serial.TrimStart('0').ToUpperInvariant();

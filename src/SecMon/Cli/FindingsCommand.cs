@@ -355,7 +355,8 @@ internal static class FindingsCommand
         var data = DataOption();
         var config = new ConfigOption();
         var command = new Command("show",
-            "Show one finding's full ECS document (rule, source, destination, device, threat, protocol evidence).\n" +
+            "Show one finding's full ECS document (rule, source, destination, device, threat, protocol evidence), then the\n" +
+            "device's posture now, the certificates SecMon's CA issued it and the command that revokes them (not with --json).\n" +
             "Examples:\n" +
             "  secmon findings show 4f1c2a9e8b7d6c5a4f1c2a9e8b7d6c5a\n" +
             "  secmon findings show 4f1c2a9e8b7d --json | jq .mqtt");
@@ -402,6 +403,10 @@ internal static class FindingsCommand
                 else
                 {
                     WriteIndented(output, found.Json);
+                    if (store is FindingStore local && Path.GetDirectoryName(local.DatabasePath) is { Length: > 0 } dataDirectory)
+                    {
+                        FindingDeviceCertificates.Write(output, error, found.Json, local, dataDirectory, DateTimeOffset.UtcNow);
+                    }
                 }
 
                 return ExitCodes.Ok;

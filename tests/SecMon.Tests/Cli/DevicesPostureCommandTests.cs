@@ -241,4 +241,38 @@ public sealed class DevicesPostureCommandTests : IDisposable
         var (_, table, _) = await SecMonRun.Run("devices", "--data", data);
         Assert.Contains("[CA: ", table, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task FindingsShow_DeviceWithACertificateFromSecMonsCa_NamesItAndTheCommandThatRevokesIt()
+    {
+        var data = Path.Combine(_tmp, "data");
+        var home = Path.Combine(_tmp, "certs");
+        var passphrase = Path.Combine(_tmp, "passphrase");
+        await File.WriteAllTextAsync(passphrase, "correct horse battery staple\n");
+        var (code, _, stderr) = await SecMonRun.Run("ca", "init", "--data", data, "--ca-home", home, "--passphrase-file", passphrase, "--kdf-iterations", "10000");
+        Assert.True(code == 0, stderr);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var csr = Path.Combine(_tmp, "meter.csr");
+        await File.WriteAllTextAsync(csr, new CertificateRequest("CN=meter-5", key, HashAlgorithmName.SHA256).CreateSigningRequestPem());
+        var pem = Path.Combine(_tmp, "meter.pem");
+        (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr, "--device", "meter-5", "--out", pem, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
+        Assert.True(code == 0, stderr);
+        using var issued = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(pem));
+        WithDevices([new DeviceCertificate { Subject = issued.Subject, Issuer = issued.Issuer, Sha256 = Convert.ToHexStringLower(SHA256.HashData(issued.RawData)) }]);
+
+        var (shown, meter, showErr) = await SecMonRun.Run("findings", "show", Finding("a", "00-00-0C-00-00-05", Severity.Medium).Id, "--data", data);
+        var (shownAnonymous, camera, _) = await SecMonRun.Run("findings", "show", Finding("c", "02-00-00-00-00-06", Severity.Low).Id, "--data", data);
+        var (json, jsonOut, _) = await SecMonRun.Run("findings", "show", Finding("a", "00-00-0C-00-00-05", Severity.Medium).Id, "--data", data, "--json");
+
+        Assert.True(shown == 0, showErr);
+        Assert.Contains("Device 00-00-0C-00-00-05: mutual TLS (client certificate) now (was password in cleartext)", meter, StringComparison.Ordinal);
+        Assert.Contains($"from SecMon's CA for 'meter-5': valid", meter, StringComparison.Ordinal);
+        Assert.Contains($"secmon ca revoke --device meter-5 --data {data}", meter, StringComparison.Ordinal);
+        Assert.Equal(0, shownAnonymous);
+        Assert.Contains("Device 02-00-00-00-00-06: anonymous now", camera, StringComparison.Ordinal);
+        Assert.Contains("no certificate from SecMon's CA for this device: 'secmon harden plan", camera, StringComparison.Ordinal);
+        Assert.DoesNotContain("revoke", camera, StringComparison.Ordinal);
+        Assert.Equal(0, json);
+        Assert.Single(SecMonRun.Lines(jsonOut)); // --json stays the document alone
+    }
 }
