@@ -103,6 +103,7 @@ public sealed partial class CertificateAuthority : IDisposable
             allowed.Add(a);
         }
 
+        _ = settings.SupersedeGraceSpan; // a bad supersedeGrace in ca.json stops the CA at open, not at every CRL refresh
         Policy = new CsrPolicy(allowed);
         _profiles = new Dictionary<string, CertificateProfile>(StringComparer.Ordinal)
         {

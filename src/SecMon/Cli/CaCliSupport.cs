@@ -84,7 +84,8 @@ internal static class CaCliSupport
     {
         Description = "After every new CRL (written atomically to CA_HOME/crl.pem and crl.der), run CMD with /bin/sh -c, with " +
             "$SECMON_CRL_FILE = the absolute path of crl.pem (point mosquitto's crlfile at it), $SECMON_CRL_DER_FILE and $SECMON_CRL_NUMBER; " +
-            "e.g. 'kill -HUP $(pidof mosquitto)'. A failing hook is reported (exit code, last stderr line); it never undoes a revocation.",
+            "e.g. 'kill -HUP $(pidof mosquitto)'. A failing hook is reported (exit code, last stderr line); it never undoes a revocation " +
+            "(`ca revoke` exits 75; running it again runs the hook again).",
         HelpName = "CMD",
     };
 

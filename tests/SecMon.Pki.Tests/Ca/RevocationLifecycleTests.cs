@@ -156,6 +156,17 @@ public class RevocationLifecycleTests
     }
 
     [Fact]
+    public void Open_BadSupersedeGraceInSettings_RefusedNamingIt()
+    {
+        using var t = new TestCa();
+        (t.Ca.Settings with { SupersedeGrace = "a while" }).Save(t.Ca.Paths.Settings);
+
+        var e = Assert.Throws<PkiException>(() => CertificateAuthority.Open(t.Options, t.Time));
+
+        Assert.Contains("supersedeGrace \"a while\"", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CreateToken_WrongPassphrase_RefusedAndNothingStored()
     {
         using var t = new TestCa();
