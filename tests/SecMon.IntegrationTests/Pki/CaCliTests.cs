@@ -309,6 +309,32 @@ public sealed class CaCliTests : IDisposable
     }
 
     [Fact]
+    public async Task TokenCreateFromPlan_RealHardenPlanOfARecordedCapture_OneTokenPerIdentity()
+    {
+        InitCa();
+        var inventory = Path.Combine(_dir, "inventory");
+        var (analyzed, _, analyzeErr) = await Tools.RunAsync("dotnet",
+            [RepoPaths.SecMonDll, "analyze", Capture.SampleCaptures.PathOf("mqtt-anonymous.pcap"), Capture.SampleCaptures.PathOf("mqtt-password.pcap"), "--data", inventory],
+            TimeSpan.FromMinutes(2));
+        Assert.True(analyzed is 0 or 1, analyzeErr);
+        var (planned, plan, planErr) = await Tools.RunAsync("dotnet", [RepoPaths.SecMonDll, "harden", "plan", "--json", "--data", inventory], TimeSpan.FromSeconds(90));
+        Assert.True(planned == 0, planErr);
+        var identities = plan.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == "device").Select(e => e.GetProperty("identity").GetString()).Distinct().ToList();
+        Assert.NotEmpty(identities);
+
+        var (code, stdout, stderr) = await Tools.RunAsync("dotnet",
+            [RepoPaths.SecMonDll, "ca", "token", "create", "--from-plan", "-", "--json", "--ca-home", CaHome, "--data", Data, "--passphrase-file", PassphraseFile],
+            TimeSpan.FromSeconds(90), stdin: plan);
+
+        Assert.True(code == 0, stderr);
+        var made = stdout.Trim().Split('\n').Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(identities, made.Select(m => m.GetProperty("identity").GetString()));
+        using var ca = CertificateAuthority.Open(Options, TimeProvider.System);
+        Assert.All(made, m => Assert.True(ca.CheckToken(m.GetProperty("token").GetString()).Ok));
+    }
+
+    [Fact]
     public async Task TokenCreateFromPlan_BadLines_Exit65NamedAndNothingCreated()
     {
         InitCa();
