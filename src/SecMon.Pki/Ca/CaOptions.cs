@@ -16,6 +16,12 @@ public sealed record CaOptions
     public string? Passphrase { get; init; }
 
     /// <summary>
+    /// A shell command run after every CRL change (<c>--on-crl-change</c>), e.g. <c>kill -HUP $(pidof mosquitto)</c>;
+    /// null for none. See <see cref="Revocation.CrlChangeHook"/>.
+    /// </summary>
+    public string? OnCrlChange { get; init; }
+
+    /// <summary>
     /// Reads the passphrase from <paramref name="passphraseFile"/> (first line) when given, else from
     /// <see cref="PassphraseVariable"/>; null when neither is set. Never from the command line, where
     /// other users could read it in the process list.

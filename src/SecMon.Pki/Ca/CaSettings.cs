@@ -46,6 +46,21 @@ public sealed record CaSettings
     /// <summary>URL of the OCSP responder put in certificates' AIA. Default <c>http://localhost:8080/pki/ocsp</c>.</summary>
     public string OcspUrl { get; init; } = "http://localhost:8080/pki/ocsp";
 
+    /// <summary>
+    /// How long a renewed (superseded) certificate stays valid after its renewal was issued, so a device can
+    /// switch to its new certificate; then it is revoked (reason superseded) at the next CRL regeneration, which
+    /// <c>secmon serve</c> makes as soon as one is due. A duration (<c>24h</c>, <c>7d</c>, <c>0s</c> = at once).
+    /// Default <c>24h</c>.
+    /// </summary>
+    public string SupersedeGrace { get; init; } = "24h";
+
+    /// <summary><see cref="SupersedeGrace"/> parsed.</summary>
+    /// <exception cref="PkiException">Not a duration.</exception>
+    [JsonIgnore]
+    public TimeSpan SupersedeGraceSpan => SecMon.Core.Durations.TryParse(SupersedeGrace, out var grace)
+        ? grace
+        : throw new PkiException($"supersedeGrace \"{SupersedeGrace}\" in ca.json is not a duration ({SecMon.Core.Durations.Forms}).");
+
     /// <summary>True when the root key is kept elsewhere (offline root): <c>ca init --issuing-csr</c>.</summary>
     public bool OfflineRoot { get; init; }
 

@@ -69,7 +69,7 @@ public sealed record TokenCheck(EnrollmentTokenRecord? Record, string? Reason)
 /// CSR policy and the state store. Every issuance, renewal, revocation and token use is written to the audit
 /// log in the same transaction as the change it records.
 /// </summary>
-public sealed class CertificateAuthority : IDisposable
+public sealed partial class CertificateAuthority : IDisposable
 {
     /// <summary>The actor name for commands run from the CLI.</summary>
     public const string CliActor = "cli";
@@ -103,6 +103,7 @@ public sealed class CertificateAuthority : IDisposable
             allowed.Add(a);
         }
 
+        _ = settings.SupersedeGraceSpan; // a bad supersedeGrace in ca.json stops the CA at open, not at every CRL refresh
         Policy = new CsrPolicy(allowed);
         _profiles = new Dictionary<string, CertificateProfile>(StringComparer.Ordinal)
         {
@@ -238,64 +239,6 @@ public sealed class CertificateAuthority : IDisposable
         return new IssueResult(cert, record, null);
     }
 
-    /// <summary>Revokes a certificate and regenerates the CRL. False when the serial is unknown or already revoked.</summary>
-    public bool Revoke(string serialHex, RevocationReason reason, string actor)
-    {
-        var now = Time.GetUtcNow();
-        var cert = Store.GetCertificate(serialHex);
-        var done = Store.Write(tx =>
-        {
-            if (!PkiStore.RevokeCertificate(tx, serialHex, now, reason))
-            {
-                return false;
-            }
-
-            PkiStore.AppendAudit(tx, now, AuditActions.Revoke, actor, cert?.DeviceId, serialHex, "ok", "reason=" + reason.Name());
-            return true;
-        });
-        if (!done)
-        {
-            Store.Audit(now, AuditActions.Revoke, actor, cert?.DeviceId, serialHex, "refused", cert is null ? "unknown serial" : "already revoked");
-            return false;
-        }
-
-        GenerateCrl();
-        return true;
-    }
-
-    /// <summary>Signs a new CRL (next CRL number), stores it, and writes crl.der and crl.pem in the CA home.</summary>
-    public (long Number, DateTimeOffset ThisUpdate, DateTimeOffset NextUpdate, byte[] Der) GenerateCrl()
-    {
-        var now = Time.GetUtcNow();
-        var next = now.AddHours(Settings.CrlValidityHours);
-        var revoked = Store.ListRevoked(now).Select(r => new RevokedEntry(r.Serial, r.RevokedAt, r.Reason));
-        var key = IssuingKey;
-        var result = Store.Write(tx =>
-        {
-            var number = PkiStore.NextCrlNumber(tx);
-            var der = CrlBuilder.Build(IssuingCertificate, key, number, now, next, revoked);
-            PkiStore.InsertCrl(tx, number, now, next, der);
-            return (number, der);
-        });
-        SecureFiles.WritePublic(Paths.CrlDer, result.der);
-        SecureFiles.WritePublic(Paths.CrlPem, PemEncoding.WriteString("X509 CRL", result.der) + "\n");
-        return (result.number, now, next, result.der);
-    }
-
-    /// <summary>Regenerates the CRL when there is none or half its validity has passed. Returns true when it did.</summary>
-    public bool RefreshCrlIfDue()
-    {
-        var latest = Store.LatestCrlInfo();
-        var now = Time.GetUtcNow();
-        if (latest is { } l && now < l.ThisUpdate + ((l.NextUpdate - l.ThisUpdate) / 2))
-        {
-            return false;
-        }
-
-        GenerateCrl();
-        return true;
-    }
-
     /// <summary>Approves (or rejects) an enrollment held for manual approval; false when no such pending request.</summary>
     public bool DecidePending(long id, bool approve, string actor)
     {
@@ -311,40 +254,6 @@ public sealed class CertificateAuthority : IDisposable
             PkiStore.AppendAudit(tx, now, AuditActions.Approve, actor, pending?.DeviceId, null, "ok", $"request {id} {(approve ? "approved" : "rejected")}");
             return true;
         });
-    }
-
-    /// <summary>Creates a one-time enrollment token for a device; returns its text (shown once, never stored).</summary>
-    /// <exception cref="PkiException">Bad device id, profile or ttl.</exception>
-    public (string Token, EnrollmentTokenRecord Record) CreateToken(string deviceId, TimeSpan ttl, string profile, string actor)
-    {
-        if (!DeviceId.IsValidName(deviceId) && !(profile == "server" && DeviceId.IsHostName(deviceId)))
-        {
-            throw new PkiException($"\"{deviceId}\" is not a valid device id (1-64 of A-Z a-z 0-9 . _ : -, starting with a letter or digit).");
-        }
-
-        if (FindProfile(profile) is null)
-        {
-            throw new PkiException($"unknown profile \"{profile}\" ({string.Join(", ", _profiles.Keys)}).");
-        }
-
-        if (ttl <= TimeSpan.Zero || ttl > TimeSpan.FromDays(365))
-        {
-            throw new PkiException("the token lifetime must be between 1s and 365d.");
-        }
-
-        var (text, id, hash) = EnrollmentTokens.Create();
-        var now = Time.GetUtcNow();
-        var record = new EnrollmentTokenRecord
-        {
-            Id = id, SecretHash = hash, DeviceId = deviceId, Profile = profile, CreatedAt = now, ExpiresAt = now + ttl,
-        };
-        Store.Write(tx =>
-        {
-            PkiStore.InsertToken(tx, record);
-            PkiStore.AppendAudit(tx, now, AuditActions.TokenCreate, actor, deviceId, null, "ok", $"token {id} profile={profile} expires={record.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}");
-            return true;
-        });
-        return (text, record);
     }
 
     /// <summary>Checks a presented token: known id, secret equal in constant time, unused, unexpired.</summary>
@@ -366,6 +275,11 @@ public sealed class CertificateAuthority : IDisposable
         if (record.UsedAt is not null)
         {
             return new TokenCheck(null, $"token {id} already used");
+        }
+
+        if (record.RevokedAt is not null)
+        {
+            return new TokenCheck(null, $"token {id} revoked");
         }
 
         if (Time.GetUtcNow() >= record.ExpiresAt)

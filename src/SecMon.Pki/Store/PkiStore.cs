@@ -80,6 +80,11 @@ public sealed class PkiStore : IDisposable
         );
         CREATE INDEX pending_device ON pending(device_id, csr_hash);
         """,
+        // 2: tokens can be revoked before use; renewals are found from the certificate they supersede.
+        """
+        ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+        CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
+        """,
     ];
 
     private readonly SqliteConnection _connection;
@@ -133,6 +138,23 @@ public sealed class PkiStore : IDisposable
             connection.Dispose();
             throw new PkiException($"{path}: cannot open the PKI database ({e.Message}).", e);
         }
+    }
+
+    /// <summary>
+    /// Opens an existing <c>pki.db</c> for commands that only read (<c>ca list</c>, <c>ca token list</c>): never
+    /// creates the data directory or the database, so a wrong <c>--data</c> is reported, not papered over.
+    /// </summary>
+    /// <exception cref="PkiException">There is no <c>pki.db</c> in <paramref name="dataDirectory"/>, or it cannot be opened.</exception>
+    public static PkiStore OpenExisting(string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(dataDirectory);
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            throw new PkiException($"{path}: no CA here (no PKI database); run `secmon ca init`, or pass --data DIR.");
+        }
+
+        return Open(dataDirectory);
     }
 
     /// <summary>The schema version of the open database.</summary>
@@ -325,16 +347,25 @@ public sealed class PkiStore : IDisposable
     /// <summary>One certificate by serial (uppercase hex), or null.</summary>
     public IssuedCertificate? GetCertificate(string serial) => Read(conn =>
     {
-        var cmd = Prepared(conn, null, CertificateColumns + " WHERE serial = $s");
+        var cmd = Prepared(conn, null, CertificateColumns + " WHERE c.serial = $s");
         cmd.Parameters.AddWithValue("$s", serial);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadCertificateRow(r) : null;
     });
 
+    /// <summary>One certificate by serial inside <paramref name="tx"/>, or null.</summary>
+    public static IssuedCertificate? GetCertificate(SqliteTransaction tx, string serial)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, CertificateColumns + " WHERE c.serial = $s");
+        cmd.Parameters.AddWithValue("$s", serial);
+        return ReadCertificates(cmd).FirstOrDefault();
+    }
+
     /// <summary>Certificates, newest first, optionally for one device and/or only revoked ones.</summary>
     public IReadOnlyList<IssuedCertificate> ListCertificates(string? deviceId = null, bool revokedOnly = false, int limit = 1000) => Read(conn =>
     {
-        var sql = CertificateColumns + " WHERE ($d IS NULL OR device_id = $d) AND ($r = 0 OR revoked_at IS NOT NULL) ORDER BY issued_at DESC, rowid DESC LIMIT $l";
+        var sql = CertificateColumns + " WHERE ($d IS NULL OR c.device_id = $d) AND ($r = 0 OR c.revoked_at IS NOT NULL) ORDER BY c.issued_at DESC, c.rowid DESC LIMIT $l";
         using var cmd = Command(conn, null, sql);
         cmd.Parameters.AddWithValue("$d", (object?)deviceId ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$r", revokedOnly ? 1 : 0);
@@ -348,6 +379,57 @@ public sealed class PkiStore : IDisposable
 
         return (IReadOnlyList<IssuedCertificate>)list;
     });
+
+    /// <summary>
+    /// The certificates of a device that are neither revoked nor expired at <paramref name="now"/> (superseded
+    /// ones included: they still open the door until revoked), inside <paramref name="tx"/>.
+    /// </summary>
+    public static IReadOnlyList<IssuedCertificate> ListValidForDevice(SqliteTransaction tx, string deviceId, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, CertificateColumns + " WHERE c.device_id = $d AND c.revoked_at IS NULL AND c.not_after >= $n ORDER BY c.issued_at, c.rowid");
+        cmd.Parameters.AddWithValue("$d", deviceId);
+        cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
+        return ReadCertificates(cmd);
+    }
+
+    /// <summary>
+    /// Superseded certificates whose grace period has passed at <paramref name="now"/>: not revoked, not expired,
+    /// renewed by a certificate issued at or before <paramref name="now"/> - <paramref name="grace"/>.
+    /// </summary>
+    public static IReadOnlyList<IssuedCertificate> ListSupersededDue(SqliteTransaction tx, DateTimeOffset now, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, SupersededDueSql);
+        cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$cut", (now - grace).ToUnixTimeSeconds());
+        return ReadCertificates(cmd);
+    }
+
+    /// <summary>True when some superseded certificate's grace period has passed (cheap enough to poll every second).</summary>
+    public bool AnySupersededDue(DateTimeOffset now, TimeSpan grace) => Read(conn =>
+    {
+        using var cmd = Command(conn, null, "SELECT EXISTS (" + SupersededDueSql + ")");
+        cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$cut", (now - grace).ToUnixTimeSeconds());
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
+    });
+
+    private const string SupersededDueSql =
+        CertificateColumns + " WHERE c.revoked_at IS NULL AND c.not_after >= $n AND EXISTS " +
+        "(SELECT 1 FROM certificates n WHERE n.renewed_from = c.serial AND n.issued_at <= $cut) ORDER BY c.issued_at, c.rowid";
+
+    private static List<IssuedCertificate> ReadCertificates(SqliteCommand cmd)
+    {
+        using var r = cmd.ExecuteReader();
+        var list = new List<IssuedCertificate>();
+        while (r.Read())
+        {
+            list.Add(ReadCertificateRow(r));
+        }
+
+        return list;
+    }
 
     /// <summary>Marks a certificate revoked inside <paramref name="tx"/>; false when unknown or already revoked.</summary>
     public static bool RevokeCertificate(SqliteTransaction tx, string serial, DateTimeOffset time, RevocationReason reason)
@@ -363,9 +445,19 @@ public sealed class PkiStore : IDisposable
 
     /// <summary>Revoked certificates that have not yet expired at <paramref name="now"/> (RFC 5280 §3.3: an
     /// expired certificate may leave the CRL): serial, revocation time, reason.</summary>
-    public IReadOnlyList<(string Serial, DateTimeOffset RevokedAt, RevocationReason Reason)> ListRevoked(DateTimeOffset now) => Read(conn =>
+    public IReadOnlyList<(string Serial, DateTimeOffset RevokedAt, RevocationReason Reason)> ListRevoked(DateTimeOffset now) =>
+        Read(conn => ListRevoked(conn, null, now));
+
+    /// <summary>The same inside <paramref name="tx"/>, so a CRL can be built from the rows the transaction just changed.</summary>
+    public static IReadOnlyList<(string Serial, DateTimeOffset RevokedAt, RevocationReason Reason)> ListRevoked(SqliteTransaction tx, DateTimeOffset now)
     {
-        using var cmd = Command(conn, null,
+        ArgumentNullException.ThrowIfNull(tx);
+        return ListRevoked(tx.Connection!, tx, now);
+    }
+
+    private static List<(string Serial, DateTimeOffset RevokedAt, RevocationReason Reason)> ListRevoked(SqliteConnection conn, SqliteTransaction? tx, DateTimeOffset now)
+    {
+        using var cmd = Command(conn, tx,
             "SELECT serial, revoked_at, revocation_reason FROM certificates WHERE revoked_at IS NOT NULL AND not_after >= $n ORDER BY revoked_at, serial");
         cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
         using var r = cmd.ExecuteReader();
@@ -375,8 +467,8 @@ public sealed class PkiStore : IDisposable
             list.Add((r.GetString(0), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(1)), (RevocationReason)r.GetInt32(2)));
         }
 
-        return (IReadOnlyList<(string, DateTimeOffset, RevocationReason)>)list;
-    });
+        return list;
+    }
 
     // ---- tokens -------------------------------------------------------------------------------------------
 
@@ -396,34 +488,66 @@ public sealed class PkiStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    private const string TokenColumns = "SELECT id, secret_hash, device_id, profile, created_at, expires_at, used_at, used_serial, revoked_at FROM tokens";
+
     /// <summary>A token by id, or null.</summary>
     public EnrollmentTokenRecord? GetToken(string id) => Read(conn =>
     {
-        var cmd = Prepared(conn, null, "SELECT id, secret_hash, device_id, profile, created_at, expires_at, used_at FROM tokens WHERE id = $i");
+        var cmd = Prepared(conn, null, TokenColumns + " WHERE id = $i");
         cmd.Parameters.AddWithValue("$i", id);
         using var r = cmd.ExecuteReader();
-        if (!r.Read())
-        {
-            return null;
-        }
-
-        return new EnrollmentTokenRecord
-        {
-            Id = r.GetString(0),
-            SecretHash = (byte[])r[1],
-            DeviceId = r.GetString(2),
-            Profile = r.GetString(3),
-            CreatedAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(4)),
-            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(5)),
-            UsedAt = r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(6)),
-        };
+        return r.Read() ? ReadTokenRow(r) : null;
     });
 
-    /// <summary>Marks a token used inside <paramref name="tx"/>; false when it was already used (a race lost).</summary>
+    /// <summary>
+    /// Tokens, newest first: all of them, or only those still usable at <paramref name="now"/> (unused, unrevoked,
+    /// unexpired) when <paramref name="all"/> is false.
+    /// </summary>
+    public IReadOnlyList<EnrollmentTokenRecord> ListTokens(bool all, DateTimeOffset now, int limit = 1000) => Read(conn =>
+    {
+        using var cmd = Command(conn, null,
+            TokenColumns + " WHERE $all = 1 OR (used_at IS NULL AND revoked_at IS NULL AND expires_at > $n) ORDER BY created_at DESC, rowid DESC LIMIT $l");
+        cmd.Parameters.AddWithValue("$all", all ? 1 : 0);
+        cmd.Parameters.AddWithValue("$n", now.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$l", limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<EnrollmentTokenRecord>();
+        while (r.Read())
+        {
+            list.Add(ReadTokenRow(r));
+        }
+
+        return (IReadOnlyList<EnrollmentTokenRecord>)list;
+    });
+
+    /// <summary>Marks an unused token revoked inside <paramref name="tx"/>; false when unknown, used or already revoked.</summary>
+    public static bool RevokeToken(SqliteTransaction tx, string id, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        using var cmd = Command(tx.Connection!, tx, "UPDATE tokens SET revoked_at = $t WHERE id = $i AND used_at IS NULL AND revoked_at IS NULL");
+        cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
+        cmd.Parameters.AddWithValue("$i", id);
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    private static EnrollmentTokenRecord ReadTokenRow(SqliteDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        SecretHash = (byte[])r[1],
+        DeviceId = r.GetString(2),
+        Profile = r.GetString(3),
+        CreatedAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(4)),
+        ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(5)),
+        UsedAt = r.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(6)),
+        UsedSerial = r.IsDBNull(7) ? null : r.GetString(7),
+        RevokedAt = r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(8)),
+    };
+
+    /// <summary>Marks a token used inside <paramref name="tx"/>; false when it was already used or was revoked meanwhile (a race lost).</summary>
     public static bool ConsumeToken(SqliteTransaction tx, string id, DateTimeOffset time, string serial)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        var cmd = Prepared(tx.Connection!, tx, "UPDATE tokens SET used_at = $t, used_serial = $s WHERE id = $i AND used_at IS NULL");
+        var cmd = Prepared(tx.Connection!, tx, "UPDATE tokens SET used_at = $t, used_serial = $s WHERE id = $i AND used_at IS NULL AND revoked_at IS NULL");
         cmd.Parameters.AddWithValue("$t", time.ToUnixTimeSeconds());
         cmd.Parameters.AddWithValue("$s", serial);
         cmd.Parameters.AddWithValue("$i", id);
@@ -570,8 +694,11 @@ public sealed class PkiStore : IDisposable
 
     // ---- helpers ------------------------------------------------------------------------------------------
 
+    // The renewal that superseded a certificate is the row whose renewed_from names it (indexed).
     private const string CertificateColumns =
-        "SELECT serial, device_id, profile, subject, not_before, not_after, issued_at, der, renewed_from, revoked_at, revocation_reason FROM certificates";
+        "SELECT c.serial, c.device_id, c.profile, c.subject, c.not_before, c.not_after, c.issued_at, c.der, c.renewed_from, c.revoked_at, c.revocation_reason, " +
+        "s.serial, s.issued_at FROM certificates c " +
+        "LEFT JOIN certificates s ON s.rowid = (SELECT n.rowid FROM certificates n WHERE n.renewed_from = c.serial ORDER BY n.issued_at, n.rowid LIMIT 1)";
 
     private const string PendingColumns = "SELECT id, device_id, profile, csr_hash, client, created_at, status FROM pending";
 
@@ -616,6 +743,8 @@ public sealed class PkiStore : IDisposable
         RenewedFrom = r.IsDBNull(8) ? null : r.GetString(8),
         RevokedAt = r.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(9)),
         RevocationReason = r.IsDBNull(10) ? RevocationReason.Unspecified : (RevocationReason)r.GetInt32(10),
+        SupersededBy = r.IsDBNull(11) ? null : r.GetString(11),
+        SupersededAt = r.IsDBNull(12) ? null : DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(12)),
     };
 
     private static PendingEnrollment ReadPendingRow(SqliteDataReader r) => new()

@@ -105,6 +105,52 @@ public sealed record IssuedCertificate
 
     /// <summary>True when revoked.</summary>
     public bool IsRevoked => RevokedAt is not null;
+
+    /// <summary>The serial of the certificate that renewed this one (EST simplereenroll), or null: a renewed
+    /// certificate is superseded, and revoked (reason superseded) once the CA's grace period has passed.</summary>
+    public string? SupersededBy { get; init; }
+
+    /// <summary>When the renewal that superseded it was issued, or null.</summary>
+    public DateTimeOffset? SupersededAt { get; init; }
+
+    /// <summary>The state at <paramref name="now"/>: revoked, expired, superseded (renewed, not yet revoked) or valid.</summary>
+    public CertificateLifecycle StateAt(DateTimeOffset now) =>
+        IsRevoked ? CertificateLifecycle.Revoked
+        : NotAfter < now ? CertificateLifecycle.Expired
+        : SupersededBy is not null ? CertificateLifecycle.Superseded
+        : CertificateLifecycle.Valid;
+}
+
+/// <summary>Where an issued certificate stands (<c>ca list</c>'s STATE column).</summary>
+public enum CertificateLifecycle
+{
+    /// <summary>In force.</summary>
+    Valid,
+
+    /// <summary>Renewed; still in force until the grace period ends, then revoked with reason superseded.</summary>
+    Superseded,
+
+    /// <summary>Past its notAfter.</summary>
+    Expired,
+
+    /// <summary>Revoked (on the CRL, OCSP says revoked).</summary>
+    Revoked,
+}
+
+/// <summary>Where an enrollment token stands (<c>ca token list</c>).</summary>
+public enum TokenState
+{
+    /// <summary>Can still enroll.</summary>
+    Unused,
+
+    /// <summary>Consumed by an enrollment.</summary>
+    Used,
+
+    /// <summary>Past its expiry, never used.</summary>
+    Expired,
+
+    /// <summary>Revoked by <c>ca token revoke</c> before use.</summary>
+    Revoked,
 }
 
 /// <summary>A stored one-time enrollment token (the secret itself is never stored: only its SHA-256).</summary>
@@ -130,6 +176,19 @@ public sealed record EnrollmentTokenRecord
 
     /// <summary>When it was used, or null while unused.</summary>
     public DateTimeOffset? UsedAt { get; init; }
+
+    /// <summary>The serial of the certificate it enrolled, or null.</summary>
+    public string? UsedSerial { get; init; }
+
+    /// <summary>When it was revoked (<c>ca token revoke</c>), or null.</summary>
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    /// <summary>The state at <paramref name="now"/>: used and revoked first (they are final), then expired, else unused.</summary>
+    public TokenState StateAt(DateTimeOffset now) =>
+        UsedAt is not null ? TokenState.Used
+        : RevokedAt is not null ? TokenState.Revoked
+        : now >= ExpiresAt ? TokenState.Expired
+        : TokenState.Unused;
 }
 
 /// <summary>One audit-log row: the hash chain links each row to the one before it.</summary>
@@ -180,6 +239,12 @@ public static class AuditActions
 
     /// <summary>An enrollment token created.</summary>
     public const string TokenCreate = "token.create";
+
+    /// <summary>An enrollment token revoked before use.</summary>
+    public const string TokenRevoke = "token.revoke";
+
+    /// <summary>A CRL signed and published (by a revocation, a regeneration or a repair).</summary>
+    public const string Crl = "crl";
 
     /// <summary>An enrollment token used (consumed by an issuance).</summary>
     public const string TokenUse = "token.use";

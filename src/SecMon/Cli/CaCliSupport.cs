@@ -79,6 +79,49 @@ internal static class CaCliSupport
         }
     }
 
+    /// <summary><c>--on-crl-change CMD</c>, shared by <c>serve</c>, <c>ca revoke</c> and <c>ca crl</c>.</summary>
+    public static Option<string?> OnCrlChange() => new("--on-crl-change")
+    {
+        Description = "After every new CRL (written atomically to CA_HOME/crl.pem and crl.der), run CMD with /bin/sh -c, with " +
+            "$SECMON_CRL_FILE = the absolute path of crl.pem (point mosquitto's crlfile at it), $SECMON_CRL_DER_FILE and $SECMON_CRL_NUMBER; " +
+            "e.g. 'kill -HUP $(pidof mosquitto)'. A failing hook is reported (exit code, last stderr line); it never undoes a revocation " +
+            "(`ca revoke` exits 75; running it again runs the hook again).",
+        HelpName = "CMD",
+    };
+
+    /// <summary>
+    /// Runs the CRL hook after the CLI changed the CRL; reports its outcome on stderr. Returns <see cref="ExitCodes.Ok"/>,
+    /// or <see cref="ExitCodes.TempFail"/> when it failed (the revocation and the CRL stand; the broker may not have reloaded).
+    /// </summary>
+    public static int RunCrlHook(string? command, CertificateAuthority ca, long crlNumber)
+    {
+        ArgumentNullException.ThrowIfNull(ca);
+        if (string.IsNullOrEmpty(command))
+        {
+            return ExitCodes.Ok;
+        }
+
+        var result = SecMon.Pki.Revocation.CrlChangeHook.RunAsync(command, ca.Paths, crlNumber, CancellationToken.None).GetAwaiter().GetResult();
+        if (result.Ok)
+        {
+            Console.Error.WriteLine($"on-crl-change: ran (exit 0) for CRL {crlNumber}");
+            return ExitCodes.Ok;
+        }
+
+        Console.Error.WriteLine($"secmon: on-crl-change hook failed ({result.Describe()}); the CRL change stands ({Path.GetFullPath(ca.Paths.CrlPem)}): " +
+            "reload the broker by hand, or run this command again to retry the hook.");
+        return ExitCodes.TempFail;
+    }
+
+    /// <summary>SHA-256 fingerprint of a certificate as <c>openssl x509 -fingerprint -sha256</c> prints it (AB:CD:...),
+    /// which <c>secmon enroll --ca-fingerprint</c> accepts.</summary>
+    public static string Fingerprint(Org.BouncyCastle.X509.X509Certificate certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.GetEncoded())).Chunk(2).Aggregate(
+            new System.Text.StringBuilder(), (b, pair) => (b.Length > 0 ? b.Append(':') : b).Append(pair)).ToString();
+    }
+
     /// <summary>Writes one JSON object line to stdout.</summary>
     public static void WriteJson<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Json));
 }

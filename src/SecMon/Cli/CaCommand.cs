@@ -45,6 +45,12 @@ internal static class CaCommand
         var ocspUrl = new Option<string>("--ocsp-url") { Description = "OCSP URL written into certificates. Default: http://localhost:8080/pki/ocsp", DefaultValueFactory = _ => "http://localhost:8080/pki/ocsp" };
         var deviceDays = new Option<int>("--device-days") { Description = "Device certificate validity in days. Default: 30", DefaultValueFactory = _ => 30 };
         var kdf = new Option<int>("--kdf-iterations") { Description = "PBKDF2-HMAC-SHA256 iterations protecting the keys at rest (min 10000). Default: 600000", DefaultValueFactory = _ => 600_000 };
+        var grace = new Option<string>("--supersede-grace")
+        {
+            Description = "How long a renewed certificate stays valid after its renewal, then it is revoked (reason superseded) at the next CRL; " +
+                "0s = at once. Stored in ca.json as supersedeGrace. Default: 24h",
+            DefaultValueFactory = _ => "24h",
+        };
         var issuingCsr = new Option<bool>("--issuing-csr") { Description = "Offline root: create only the issuing key and write issuing-ca.csr.pem; sign it with your root, then run `secmon ca import`." };
         var cmd = new Command("init",
             "Create a root CA and an issuing CA (ECDSA P-384 root, P-256 issuing by default), the OCSP responder certificate and the first CRL.\n" +
@@ -52,7 +58,7 @@ internal static class CaCommand
             "Example: SECMON_CA_PASSPHRASE=... secmon ca init --crl-url http://ca.lan:8080/pki/crl --ocsp-url http://ca.lan:8080/pki/ocsp\n" +
             "Offline root: secmon ca init --issuing-csr   (then sign certs/issuing-ca.csr.pem elsewhere and `secmon ca import`)");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { name, rootKey, issuingKey, crlUrl, ocspUrl, deviceDays, kdf, issuingCsr })
+        foreach (var o in new Option[] { name, rootKey, issuingKey, crlUrl, ocspUrl, deviceDays, kdf, grace, issuingCsr })
         {
             cmd.Options.Add(o);
         }
@@ -60,6 +66,12 @@ internal static class CaCommand
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
             var options = opts.Read(parse);
+            if (!SecMon.Core.Durations.TryParse(parse.GetValue(grace), out _))
+            {
+                Console.Error.WriteLine($"secmon: --supersede-grace {parse.GetValue(grace)}: not a duration ({SecMon.Core.Durations.Forms}).");
+                return ExitCodes.Usage;
+            }
+
             var settings = new CaSettings
             {
                 Name = parse.GetValue(name)!,
@@ -69,6 +81,7 @@ internal static class CaCommand
                 OcspUrl = parse.GetValue(ocspUrl)!,
                 DeviceValidityDays = parse.GetValue(deviceDays),
                 KdfIterations = Math.Max(10_000, parse.GetValue(kdf)),
+                SupersedeGrace = parse.GetValue(grace)!,
             };
             var written = CaInitializer.Init(options, new CaInitOptions { Settings = settings, IssuingCsrOnly = parse.GetValue(issuingCsr) }, TimeProvider.System);
             foreach (var w in written)
@@ -79,8 +92,10 @@ internal static class CaCommand
             if (parse.GetValue(issuingCsr))
             {
                 Console.Error.WriteLine($"next: sign {new CaPaths(options.CaHome).IssuingCsr} with your offline root (CA:TRUE, pathlen 0, keyCertSign+cRLSign), then `secmon ca import --cert FILE --root ROOT.pem`.");
+                return ExitCodes.Ok;
             }
 
+            PrintRootFingerprint(new CaPaths(options.CaHome));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -99,11 +114,13 @@ internal static class CaCommand
         cmd.Options.Add(root);
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
-            foreach (var w in CaInitializer.Import(opts.Read(parse), parse.GetValue(cert)!, parse.GetValue(root)!, TimeProvider.System))
+            var options = opts.Read(parse);
+            foreach (var w in CaInitializer.Import(options, parse.GetValue(cert)!, parse.GetValue(root)!, TimeProvider.System))
             {
                 Console.Error.WriteLine("wrote " + w);
             }
 
+            PrintRootFingerprint(new CaPaths(options.CaHome));
             return ExitCodes.Ok;
         }));
         return cmd;
@@ -180,7 +197,10 @@ internal static class CaCommand
         var revoked = new Option<bool>("--revoked") { Description = "Only revoked certificates." };
         var json = new Option<bool>("--json") { Description = "One JSON object per certificate on stdout." };
         var limit = new Option<int>("--limit") { Description = "At most this many, newest first. Default: 1000", DefaultValueFactory = _ => 1000 };
-        var cmd = new Command("list", "List issued certificates, newest first.\nExample: secmon ca list --device sensor-42   |   secmon ca list --revoked --json");
+        var cmd = new Command("list",
+            "List issued certificates, newest first, with their state: valid, superseded (renewed; revoked once the grace period ends),\n" +
+            "expired or revoked. Reads only: exit 66 when there is no CA database in --data.\n" +
+            "Example: secmon ca list --device sensor-42   |   secmon ca list --revoked --json");
         opts.AddTo(cmd);
         foreach (var o in new Option[] { device, revoked, json, limit })
         {
@@ -189,7 +209,7 @@ internal static class CaCommand
 
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
-            using var store = PkiStore.Open(parse.GetValue(opts.Data)!);
+            using var store = PkiStore.OpenExisting(parse.GetValue(opts.Data)!);
             var now = DateTimeOffset.UtcNow;
             var rows = store.ListCertificates(parse.GetValue(device), parse.GetValue(revoked), parse.GetValue(limit));
             if (parse.GetValue(json))
@@ -201,7 +221,7 @@ internal static class CaCommand
                         serial = c.Serial, deviceId = c.DeviceId, profile = c.Profile, subject = c.Subject,
                         notBefore = c.NotBefore, notAfter = c.NotAfter, issuedAt = c.IssuedAt,
                         status = Status(c, now), revokedAt = c.RevokedAt, revocationReason = c.IsRevoked ? c.RevocationReason.Name() : null,
-                        renewedFrom = c.RenewedFrom,
+                        renewedFrom = c.RenewedFrom, supersededBy = c.SupersededBy, supersededAt = c.SupersededAt,
                     });
                 }
 
@@ -223,23 +243,40 @@ internal static class CaCommand
     private static Command Revoke()
     {
         var opts = CaCliSupport.NewCaOptions();
-        var serial = new Argument<string>("SERIAL") { Description = "The serial number (hex, as `ca list` or `openssl x509 -serial` print it)." };
+        var serial = new Argument<string?>("SERIAL") { Description = "The serial number (hex, as `ca list` or `openssl x509 -serial` print it).", Arity = ArgumentArity.ZeroOrOne };
+        var device = new Option<string?>("--device") { Description = "Instead of SERIAL: revoke every unexpired certificate this device id holds (superseded ones too), with one new CRL.", HelpName = "ID" };
         var reason = new Option<string>("--reason")
         {
             Description = "Why: " + string.Join(", ", RevocationReasons.AllNames) + ". Default: unspecified",
             DefaultValueFactory = _ => "unspecified",
         };
+        var onCrlChange = CaCliSupport.OnCrlChange();
         var cmd = new Command("revoke",
-            "Revoke a certificate and regenerate the CRL (certs/crl.pem, crl.der; `secmon serve` picks it up within a second).\n" +
-            "Example: secmon ca revoke 3A5F09C2... --reason keyCompromise");
+            "Revoke a certificate, or everything a device holds, and publish a new CRL: all or nothing (a wrong passphrase changes nothing).\n" +
+            "The CRL is written atomically to CA_HOME/crl.pem (PEM: point mosquitto's crlfile at this path) and crl.der; `secmon serve` serves it within a second.\n" +
+            "Running it again on an already revoked certificate checks that the latest CRL lists it and re-issues the CRL if not.\n" +
+            "Exit 0 done, 66 unknown serial or device / no passphrase, 75 the --on-crl-change hook failed (the revocation stands).\n" +
+            "Examples: secmon ca revoke 3A5F09C2... --reason keyCompromise\n" +
+            "          secmon ca revoke --device sensor-42 --on-crl-change 'kill -HUP $(pidof mosquitto)'");
         opts.AddTo(cmd);
         cmd.Arguments.Add(serial);
+        cmd.Options.Add(device);
         cmd.Options.Add(reason);
+        cmd.Options.Add(onCrlChange);
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
-            if (!CertificateBuilder.TryParseSerial(parse.GetValue(serial), out var hex))
+            var serialText = parse.GetValue(serial);
+            var deviceId = parse.GetValue(device);
+            if ((serialText is null) == (deviceId is null))
             {
-                Console.Error.WriteLine($"secmon: \"{parse.GetValue(serial)}\" is not a serial number (hex digits, as `secmon ca list` prints).");
+                Console.Error.WriteLine("secmon: give a SERIAL or --device ID (one of them); see `secmon ca list`.");
+                return ExitCodes.Usage;
+            }
+
+            var hex = "";
+            if (serialText is not null && !CertificateBuilder.TryParseSerial(serialText, out hex))
+            {
+                Console.Error.WriteLine($"secmon: \"{serialText}\" is not a serial number (hex digits, as `secmon ca list` prints).");
                 return ExitCodes.Usage;
             }
 
@@ -250,30 +287,71 @@ internal static class CaCommand
             }
 
             using var ca = CertificateAuthority.Open(opts.Read(parse), TimeProvider.System);
-            var existing = ca.Store.GetCertificate(hex);
-            if (!ca.Revoke(hex, why, CertificateAuthority.CliActor))
+            var result = deviceId is null ? ca.RevokeSerial(hex, why, CertificateAuthority.CliActor) : ca.RevokeDevice(deviceId, why, CertificateAuthority.CliActor);
+            if (result is null)
             {
-                Console.Error.WriteLine(existing is null
-                    ? $"secmon: no certificate with serial {hex}; see `secmon ca list`."
-                    : $"secmon: {hex} is already revoked.");
+                Console.Error.WriteLine($"secmon: no certificate with serial {hex}; see `secmon ca list`.");
                 return ExitCodes.NoInput;
             }
 
-            Console.Error.WriteLine($"revoked {hex} ({existing!.DeviceId}, {why.Name()}); CRL regenerated: {ca.Paths.CrlPem}");
-            return ExitCodes.Ok;
+            if (result.Revoked.Count == 0 && result.AlreadyRevoked.Count == 0)
+            {
+                Console.Error.WriteLine($"secmon: device {deviceId} holds no unexpired certificate; see `secmon ca list --device {deviceId}`.");
+                return ExitCodes.NoInput;
+            }
+
+            ReportRevocation(ca, result);
+            var hook = parse.GetValue(onCrlChange);
+            // A retry on an already revoked certificate runs the hook again too: the earlier run may have failed.
+            var number = result.Crl?.Number ?? ca.Store.LatestCrlNumber();
+            return CaCliSupport.RunCrlHook(hook, ca, number);
         }));
         return cmd;
+    }
+
+    private static void ReportRevocation(CertificateAuthority ca, RevocationResult result)
+    {
+        foreach (var c in result.Revoked)
+        {
+            Console.Out.WriteLine($"revoked\t{c.Serial}\t{c.DeviceId}\t{c.RevocationReason.Name()}");
+        }
+
+        foreach (var c in result.AlreadyRevoked)
+        {
+            var repaired = result.Repaired.Contains(c);
+            Console.Out.WriteLine($"{(repaired ? "repaired" : "already-revoked")}\t{c.Serial}\t{c.DeviceId}\t{c.RevocationReason.Name()}");
+            Console.Error.WriteLine(repaired
+                ? $"{c.Serial} was already revoked ({c.RevokedAt:yyyy-MM-ddTHH:mm:ssZ}) but the CRL did not list it: CRL re-issued"
+                : $"{c.Serial} is already revoked ({c.RevokedAt:yyyy-MM-ddTHH:mm:ssZ}, {c.RevocationReason.Name()}); the CRL lists it");
+        }
+
+        foreach (var c in result.Crl?.SupersededRevoked ?? [])
+        {
+            Console.Out.WriteLine($"revoked\t{c.Serial}\t{c.DeviceId}\tsuperseded");
+        }
+
+        var pem = Path.GetFullPath(ca.Paths.CrlPem);
+        Console.Error.WriteLine(result.Crl is { } crl
+            ? $"revoked {result.Revoked.Count} certificate(s)" + (result.Repaired.Count > 0 ? $", repaired {result.Repaired.Count}" : "") +
+              (crl.SupersededRevoked.Count > 0 ? $", {crl.SupersededRevoked.Count} superseded past their grace period" : "") +
+              $"; CRL {crl.Number} written: {pem}"
+            : result.FilesRewritten ? $"nothing to revoke; the CRL files did not hold the latest CRL and were rewritten: {pem}"
+            : $"nothing to change; CRL: {pem}");
     }
 
     private static Command Crl()
     {
         var opts = CaCliSupport.NewCaOptions();
-        var output = new Option<string?>("--out") { Description = "Also write the CRL (PEM) to this file." };
+        var output = new Option<string?>("--out") { Description = "Also write a copy of the CRL (PEM) to this file (a copy is not updated by later revocations: prefer CA_HOME/crl.pem, or copy it in --on-crl-change)." };
+        var onCrlChange = CaCliSupport.OnCrlChange();
         var cmd = new Command("crl",
-            "Generate a fresh CRL now (it is also regenerated on every revocation and by `secmon serve` before nextUpdate).\n" +
-            "Writes certs/crl.der and certs/crl.pem. Example: secmon ca crl --out /etc/mosquitto/secmon-crl.pem");
+            "Sign a fresh CRL now (it is also made on every revocation, and by `secmon serve` before nextUpdate and when a superseded\n" +
+            "certificate's grace period ends). Superseded certificates past their grace period are revoked (reason superseded) into it.\n" +
+            "Writes CA_HOME/crl.pem (point mosquitto's crlfile at this path) and crl.der atomically.\n" +
+            "Example: secmon ca crl --on-crl-change 'kill -HUP $(pidof mosquitto)'");
         opts.AddTo(cmd);
         cmd.Options.Add(output);
+        cmd.Options.Add(onCrlChange);
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
             using var ca = CertificateAuthority.Open(opts.Read(parse), TimeProvider.System);
@@ -284,34 +362,70 @@ internal static class CaCommand
                 SecureFiles.WritePublic(outPath, PemEncoding.WriteString("X509 CRL", crl.Der) + "\n");
             }
 
-            Console.Error.WriteLine($"CRL number {crl.Number}, next update {crl.NextUpdate:yyyy-MM-ddTHH:mm:ssZ}: {ca.Paths.CrlPem}" + (outPath is null ? "" : ", " + outPath));
-            return ExitCodes.Ok;
+            foreach (var c in crl.SupersededRevoked)
+            {
+                Console.Out.WriteLine($"revoked\t{c.Serial}\t{c.DeviceId}\tsuperseded");
+            }
+
+            Console.Error.WriteLine($"CRL number {crl.Number}, next update {crl.NextUpdate:yyyy-MM-ddTHH:mm:ssZ}: {Path.GetFullPath(ca.Paths.CrlPem)}" + (outPath is null ? "" : ", " + outPath) +
+                (crl.SupersededRevoked.Count > 0 ? $"; {crl.SupersededRevoked.Count} superseded certificate(s) revoked" : ""));
+            return CaCliSupport.RunCrlHook(parse.GetValue(onCrlChange), ca, crl.Number);
         }));
         return cmd;
     }
 
     private static Command Token()
     {
+        var cmd = new Command("token",
+            "Enrollment tokens (one use, short-lived, stored only hashed).\n" +
+            "Example: secmon ca token create --device sensor-42 --ttl 24h;  secmon ca token list;  secmon ca token revoke ID");
+        cmd.Subcommands.Add(TokenCreate());
+        cmd.Subcommands.Add(TokenList());
+        cmd.Subcommands.Add(TokenRevoke());
+        return cmd;
+    }
+
+    private static Command TokenCreate()
+    {
         var opts = CaCliSupport.NewCaOptions();
-        var device = new Option<string>("--device") { Description = "The device id the token enrolls (becomes the certificate's CN and SAN).", Required = true };
+        var device = new Option<string?>("--device") { Description = "The device id the token enrolls (becomes the certificate's CN and SAN)." };
+        var plan = new Option<string?>("--from-plan")
+        {
+            Description = "Instead of --device: one token per device line of `secmon harden plan --json` output (FILE, or - for stdin); " +
+                "lines of other kinds are skipped. Every line is checked first: a bad one is named and nothing is created (exit 65).",
+            HelpName = "FILE|-",
+        };
         var ttl = new Option<string>("--ttl") { Description = "How long the token is valid: 90s, 30m, 24h, 7d. Default: 24h", DefaultValueFactory = _ => "24h" };
         var profile = new Option<string>("--profile") { Description = "device (default) or server.", DefaultValueFactory = _ => "device" };
-        var json = new Option<bool>("--json") { Description = "Print {\"token\":...,\"id\":...,\"expiresAt\":...} on stdout." };
+        var json = new Option<bool>("--json") { Description = "Print {\"token\":...,\"id\":...,\"expiresAt\":...} on stdout (with --from-plan: one object per device, with identity and device_id)." };
         var create = new Command("create",
-            "Create a one-time bootstrap token for EST simpleenroll. The token is printed once (stdout) and stored only hashed.\n" +
-            "Example: TOKEN=$(secmon ca token create --device sensor-42 --ttl 24h)");
+            "Create a one-time bootstrap token for EST simpleenroll. Needs the CA passphrase (exit 66 without it or when wrong).\n" +
+            "The token is printed once (stdout) and stored only hashed.\n" +
+            "Example: TOKEN=$(secmon ca token create --device sensor-42 --ttl 24h)\n" +
+            "         secmon harden plan --json | secmon ca token create --from-plan - > tokens.tsv   (IDENTITY<TAB>TOKEN per line)");
         opts.AddTo(create);
-        foreach (var o in new Option[] { device, ttl, profile, json })
+        foreach (var o in new Option[] { device, plan, ttl, profile, json })
         {
             create.Options.Add(o);
         }
 
         create.SetAction(parse => CaCliSupport.Run(() =>
         {
+            if ((parse.GetValue(device) is null) == (parse.GetValue(plan) is null))
+            {
+                Console.Error.WriteLine("secmon: give --device ID or --from-plan FILE (one of them).");
+                return ExitCodes.Usage;
+            }
+
             if (!CaDurations.TryParse(parse.GetValue(ttl), out var lifetime))
             {
                 Console.Error.WriteLine($"secmon: --ttl {parse.GetValue(ttl)}: not a duration (e.g. 30m, 24h, 7d).");
                 return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(plan) is { } planPath)
+            {
+                return CreateFromPlan(opts.Read(parse), planPath, lifetime, parse.GetValue(profile)!, parse.GetValue(json));
             }
 
             using var ca = CertificateAuthority.Open(opts.Read(parse), TimeProvider.System);
@@ -328,8 +442,190 @@ internal static class CaCommand
 
             return ExitCodes.Ok;
         }));
-        var cmd = new Command("token", "Enrollment tokens. Example: secmon ca token create --device sensor-42 --ttl 24h");
-        cmd.Subcommands.Add(create);
+        return create;
+    }
+
+    private static int CreateFromPlan(CaOptions options, string planPath, TimeSpan lifetime, string profile, bool json)
+    {
+        string text;
+        try
+        {
+            if (planPath == "-")
+            {
+                text = Console.In.ReadToEnd();
+            }
+            else
+            {
+                if (new FileInfo(planPath) is { Exists: true, Length: > TokenPlan.MaxBytes })
+                {
+                    Console.Error.WriteLine($"secmon: {planPath}: larger than {TokenPlan.MaxBytes / (1024 * 1024)} MiB; not a plan.");
+                    return ExitCodes.InputDamaged;
+                }
+
+                text = File.ReadAllText(planPath);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"secmon: {planPath}: cannot read the plan ({e.Message}).");
+            return ExitCodes.NoInput;
+        }
+
+        var name = planPath == "-" ? "stdin" : planPath;
+        var (devices, problems) = TokenPlan.Parse(text);
+        using var ca = CertificateAuthority.Open(options, TimeProvider.System);
+        // One token per identity: a device seen on two brokers enrolls once and uses its certificate on both.
+        var unique = new List<PlanDevice>();
+        var seen = new Dictionary<string, PlanDevice>(StringComparer.Ordinal);
+        foreach (var d in devices)
+        {
+            if (ca.CheckTokenRequest(new TokenRequest(d.Identity, lifetime, profile)) is { } problem)
+            {
+                problems = [.. problems, new PlanProblem(d.Line, "\"identity\": " + problem)];
+                continue;
+            }
+
+            if (seen.TryGetValue(d.Identity, out var first))
+            {
+                Console.Error.WriteLine($"{name}: line {d.Line}: {d.Identity} again (broker {d.Broker}); the token of line {first.Line} serves both");
+                continue;
+            }
+
+            seen[d.Identity] = d;
+            unique.Add(d);
+        }
+
+        if (problems.Count > 0)
+        {
+            foreach (var p in problems.OrderBy(p => p.Line))
+            {
+                Console.Error.WriteLine($"secmon: {name}: {p}");
+            }
+
+            Console.Error.WriteLine($"secmon: {name}: {problems.Count} bad line(s); no token created.");
+            return ExitCodes.InputDamaged;
+        }
+
+        if (unique.Count == 0)
+        {
+            Console.Error.WriteLine($"{name}: no device lines (\"kind\":\"device\"): no token created.");
+            return ExitCodes.Ok;
+        }
+
+        var made = ca.CreateTokens([.. unique.Select(d => new TokenRequest(d.Identity, lifetime, profile))], CertificateAuthority.CliActor);
+        for (var i = 0; i < unique.Count; i++)
+        {
+            var (token, record) = made[i];
+            if (json)
+            {
+                CaCliSupport.WriteJson(new { token, id = record.Id, identity = record.DeviceId, device_id = unique[i].DeviceId, expiresAt = record.ExpiresAt });
+            }
+            else
+            {
+                Console.Out.WriteLine($"{record.DeviceId}\t{token}");
+            }
+        }
+
+        Console.Error.WriteLine($"{made.Count} token(s) ({profile}, one use each) for the devices of {name}, expiring {made[0].Record.ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}");
+        return ExitCodes.Ok;
+    }
+
+    private static Command TokenList()
+    {
+        var opts = CaCliSupport.NewCaOptions();
+        var all = new Option<bool>("--all") { Description = "Also used, expired and revoked tokens (default: only those that can still enroll)." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per token on stdout." };
+        var cmd = new Command("list",
+            "List enrollment tokens, newest first: id, device, profile, created, expires, state (unused, used, expired, revoked).\n" +
+            "Never the secret (it is stored only hashed). Reads only: exit 66 when there is no CA database in --data.\n" +
+            "Example: secmon ca token list --all");
+        opts.AddTo(cmd);
+        cmd.Options.Add(all);
+        cmd.Options.Add(json);
+        cmd.SetAction(parse => CaCliSupport.Run(() =>
+        {
+            using var store = PkiStore.OpenExisting(parse.GetValue(opts.Data)!);
+            var now = DateTimeOffset.UtcNow;
+            var rows = store.ListTokens(parse.GetValue(all), now);
+            if (parse.GetValue(json))
+            {
+                foreach (var t in rows)
+                {
+                    CaCliSupport.WriteJson(new
+                    {
+                        id = t.Id, deviceId = t.DeviceId, profile = t.Profile, createdAt = t.CreatedAt, expiresAt = t.ExpiresAt,
+                        state = t.StateAt(now).ToString().ToLowerInvariant(), usedAt = t.UsedAt, usedSerial = t.UsedSerial, revokedAt = t.RevokedAt,
+                    });
+                }
+
+                return ExitCodes.Ok;
+            }
+
+            Console.Out.WriteLine($"{"ID",-12}  {"DEVICE",-24} {"PROFILE",-8} {"CREATED",-20} {"EXPIRES",-20} STATE");
+            foreach (var t in rows)
+            {
+                Console.Out.WriteLine($"{t.Id,-12}  {t.DeviceId,-24} {t.Profile,-8} {t.CreatedAt,-20:yyyy-MM-ddTHH:mm:ssZ} {t.ExpiresAt,-20:yyyy-MM-ddTHH:mm:ssZ} {t.StateAt(now).ToString().ToLowerInvariant()}");
+            }
+
+            Console.Error.WriteLine($"{rows.Count} token(s)" + (parse.GetValue(all) ? "" : " that can still enroll (--all for every token)"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command TokenRevoke()
+    {
+        var opts = CaCliSupport.NewCaOptions();
+        var ids = new Argument<string[]>("ID") { Description = "Token ids (as `ca token list` prints them; a whole token ID.SECRET is accepted too).", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("revoke",
+            "Revoke unused enrollment tokens: EST enrollment refuses them from now on (a leaked token no longer lives until its TTL).\n" +
+            "Exit 66 when an id is unknown or its token was already used (revoke the certificate it enrolled instead).\n" +
+            "Example: secmon ca token revoke 3fa9c01b22de");
+        opts.AddTo(cmd);
+        cmd.Arguments.Add(ids);
+        cmd.SetAction(parse => CaCliSupport.Run(() =>
+        {
+            var given = parse.GetValue(ids) ?? [];
+            var parsed = new List<string>();
+            foreach (var g in given)
+            {
+                // Only the id part is kept and echoed: a pasted whole token's secret is never printed.
+                var id = g.Split('.')[0].ToLowerInvariant();
+                if (id.Length != 12 || !id.All(Uri.IsHexDigit))
+                {
+                    Console.Error.WriteLine($"secmon: \"{(id.Length > 24 ? id[..24] + "..." : id)}\" is not a token id (12 hex digits, as `secmon ca token list` prints).");
+                    return ExitCodes.Usage;
+                }
+
+                parsed.Add(id);
+            }
+
+            using var ca = CertificateAuthority.Open(opts.Read(parse), TimeProvider.System);
+            var exit = ExitCodes.Ok;
+            foreach (var id in parsed)
+            {
+                switch (ca.RevokeToken(id, CertificateAuthority.CliActor))
+                {
+                    case TokenRevocation.Revoked:
+                        Console.Error.WriteLine($"revoked token {id}");
+                        break;
+                    case TokenRevocation.AlreadyRevoked:
+                        Console.Error.WriteLine($"token {id} was already revoked");
+                        break;
+                    case TokenRevocation.AlreadyUsed:
+                        var serial = ca.Store.GetToken(id)?.UsedSerial;
+                        Console.Error.WriteLine($"secmon: token {id} was already used" + (serial is null ? "" : $" (it enrolled {serial}: `secmon ca revoke {serial}`)"));
+                        exit = ExitCodes.NoInput;
+                        break;
+                    default:
+                        Console.Error.WriteLine($"secmon: no token {id}; see `secmon ca token list --all`.");
+                        exit = ExitCodes.NoInput;
+                        break;
+                }
+            }
+
+            return exit;
+        }));
         return cmd;
     }
 
@@ -397,7 +693,7 @@ internal static class CaCommand
         opts.AddTo(cmd);
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
-            using var store = PkiStore.Open(parse.GetValue(data)!);
+            using var store = PkiStore.OpenExisting(parse.GetValue(data)!);
             var rows = store.ListPending();
             foreach (var p in rows)
             {
@@ -432,8 +728,26 @@ internal static class CaCommand
         return cmd;
     }
 
-    private static string Status(IssuedCertificate c, DateTimeOffset now) =>
-        c.IsRevoked ? "revoked" : c.NotAfter < now ? "expired" : "valid";
+    private static string Status(IssuedCertificate c, DateTimeOffset now) => c.StateAt(now) switch
+    {
+        CertificateLifecycle.Revoked => "revoked",
+        CertificateLifecycle.Expired => "expired",
+        CertificateLifecycle.Superseded => "superseded",
+        _ => "valid",
+    };
+
+    private static void PrintRootFingerprint(CaPaths paths)
+    {
+        if (!File.Exists(paths.RootCertificate))
+        {
+            return;
+        }
+
+        var fingerprint = CaCliSupport.Fingerprint(CertificateAuthority.ReadCertificate(paths.RootCertificate, ""));
+        Console.Out.WriteLine(fingerprint);
+        Console.Error.WriteLine($"root CA SHA-256 fingerprint: {fingerprint}\n" +
+            $"  devices check it with: secmon enroll --server https://HOST:8443 --ca-fingerprint {fingerprint} ...");
+    }
 
     /// <summary>Reads a CSR file: PEM (CERTIFICATE REQUEST / NEW CERTIFICATE REQUEST) or DER.</summary>
     internal static byte[] ReadCsr(string path)

@@ -29,6 +29,7 @@ internal static class ServeCommand
         var rate = new Option<double>("--rate-limit") { Description = "EST requests per second per client address (burst 5x); 0 = unlimited. Default: 20", DefaultValueFactory = _ => 20 };
         var tokenRate = new Option<double>("--token-rate-limit") { Description = "Attempts per minute per enrollment token; 0 = unlimited. Default: 10", DefaultValueFactory = _ => 10 };
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
+        var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
         var iface = new Option<string?>("--interface", "-i")
         {
@@ -49,7 +50,7 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning, config.File })
+        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning, config.File })
         {
             cmd.Options.Add(o);
         }
@@ -120,7 +121,7 @@ internal static class ServeCommand
             {
                 server = await PkiServer.StartAsync(new PkiServerOptions
                 {
-                    Ca = opts.Read(parse) with { DataDirectory = settings.DataDirectory },
+                    Ca = opts.Read(parse) with { DataDirectory = settings.DataDirectory, OnCrlChange = parse.GetValue(onCrlChange) },
                     Est = new EstOptions
                     {
                         RequireApproval = mode == "manual",

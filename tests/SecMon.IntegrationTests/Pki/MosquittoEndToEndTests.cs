@@ -89,6 +89,62 @@ public sealed class MosquittoEndToEndTests(PkiServerFixture pki) : IClassFixture
         Assert.Contains("certificate verify failed", broker.Log, StringComparison.Ordinal);
     }
 
+    [RequiresToolFact("mosquitto", "mosquitto_pub", "openssl")]
+    public async Task RevokeDevice_HookReloadsBrokerReadingTheCaCrlFile_DeviceLockedOut()
+    {
+        var dir = pki.NewWorkDir("mosquitto-hook");
+        foreach (var device in new[] { "valve-1", "valve-2" })
+        {
+            var (enrolled, _, err) = await PkiServerFixture.Secmon("enroll", "--server", pki.Https, "--ca-cert", pki.Root,
+                "--token", await pki.Token(device), "--device-id", device, "--out", Path.Combine(dir, device));
+            Assert.True(enrolled == 0, err);
+        }
+
+        var (made, _, madeErr) = await pki.Bash(
+            "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -subj /CN=localhost -out broker.csr 2>/dev/null", dir);
+        Assert.True(made == 0, madeErr);
+        var (issued, _, issueErr) = await pki.Ca("issue", "--csr", Path.Combine(dir, "broker.csr"), "--profile", "server", "--dns", "localhost", "--ip", "127.0.0.1",
+            "--out", Path.Combine(dir, "broker.crt"));
+        Assert.True(issued == 0, issueErr);
+
+        // The broker reads the CA's own CRL file (the stable path the CLI and serve rewrite atomically): no copying.
+        var port = FreePort();
+        File.WriteAllText(Path.Combine(dir, "mosquitto.conf"), $"""
+            user root
+            per_listener_settings true
+            listener {port} 127.0.0.1
+            cafile {pki.Chain}
+            certfile {Path.Combine(dir, "broker.crt")}
+            keyfile {Path.Combine(dir, "broker.key")}
+            tls_version tlsv1.2
+            require_certificate true
+            use_identity_as_username true
+            crlfile {Path.Combine(pki.CaHome, "crl.pem")}
+            allow_anonymous false
+            log_dest stderr
+            log_type all
+
+            """);
+        using var broker = new Broker(Path.Combine(dir, "mosquitto.conf"));
+        await broker.WaitForLogAsync("running", TimeSpan.FromSeconds(10));
+        var (before, _, beforeErr) = await Client("mosquitto_pub", dir, "valve-1", port, "-t", "plant/valve-1/state", "-m", "open");
+        Assert.True(before == 0, beforeErr + broker.Log);
+
+        var pid = broker.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (revoked, stdout, revokeErr) = await pki.Ca("revoke", "--device", "valve-1", "--reason", "keyCompromise", "--on-crl-change", $"kill -HUP {pid}");
+
+        Assert.True(revoked == 0, revokeErr);
+        Assert.StartsWith("revoked\t", stdout, StringComparison.Ordinal);
+        Assert.Contains("on-crl-change: ran (exit 0)", revokeErr, StringComparison.Ordinal);
+        await broker.WaitForLogAsync("Reloading config", TimeSpan.FromSeconds(10));
+        await Task.Delay(300);
+        var (pubRevoked, _, revokedErr) = await Client("mosquitto_pub", dir, "valve-1", port, "-t", "plant/valve-1/state", "-m", "closed");
+        var (pubGood, _, goodErr) = await Client("mosquitto_pub", dir, "valve-2", port, "-t", "plant/valve-2/state", "-m", "open");
+        Assert.True(pubRevoked != 0, "the revoked device still published: " + revokedErr + broker.Log);
+        Assert.True(pubGood == 0, "the unrevoked device was refused: " + goodErr + broker.Log);
+        Assert.Contains("certificate verify failed", broker.Log, StringComparison.Ordinal);
+    }
+
     private static Task<(int ExitCode, string StdOut, string StdErr)> Client(string tool, string dir, string device, int port, params string[] args) =>
         Tools.RunAsync(tool, [
             "-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
