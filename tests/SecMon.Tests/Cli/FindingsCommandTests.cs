@@ -220,7 +220,11 @@ public sealed class FindingsCommandTests : IDisposable
         var (prefixCode, prefixOut, _) = await SecMonRun.Run("findings", "show", f.Id[..16], "--json", "--data", _data);
 
         Assert.Equal(ExitCodes.Ok, code);
-        using var pretty = JsonDocument.Parse(stdout);
+        // The indented document, then (human output only) what SecMon knows of the finding's device.
+        var end = stdout.IndexOf("\n}\n", StringComparison.Ordinal);
+        Assert.True(end > 0, stdout);
+        using var pretty = JsonDocument.Parse(stdout[..(end + 2)]);
+        Assert.StartsWith("\nDevice ", stdout[(end + 3)..], StringComparison.Ordinal);
         Assert.Equal(f.Id, pretty.RootElement.GetProperty("event").GetProperty("id").GetString());
         Assert.Contains("\n  \"event\": {", stdout, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Ok, prefixCode);
