@@ -161,6 +161,7 @@ public sealed class CertificateAuthority : IDisposable
         var store = PkiStore.Open(options.DataDirectory);
         try
         {
+            store.UseAuditKey(new AuditKeySource(new CaPaths(options.CaHome).AuditKey, options.Passphrase, settings.KdfIterations));
             return new CertificateAuthority(options, settings, store, time)
             {
                 CrlUrl = settings.CrlUrl,
