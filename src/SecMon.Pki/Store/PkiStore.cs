@@ -188,6 +188,24 @@ public sealed class PkiStore : IDisposable
     }
 
     /// <summary>
+    /// Loads the audit key now (or makes it, for a log without one), instead of at the first append: a server
+    /// pays the key derivation at start, not inside its first request, and a wrong passphrase stops it there.
+    /// Does nothing for a store without <see cref="UseAuditKey"/>.
+    /// </summary>
+    /// <exception cref="PkiException">No passphrase, the wrong one, or the key file is missing from a keyed log.</exception>
+    public void PrepareAuditKey() => Write(tx =>
+    {
+        if (AuditKeySources.TryGetValue(tx.Connection!, out var source))
+        {
+            using var r = Prepared(tx.Connection!, tx, "SELECT seq, hash, mac FROM audit ORDER BY seq DESC LIMIT 1").ExecuteReader();
+            var (next, keyed) = r.Read() ? (r.GetInt64(0) + 1, !r.IsDBNull(2)) : (1L, false);
+            source.Get(next, keyed);
+        }
+
+        return 0;
+    });
+
+    /// <summary>
     /// Appends a row to the audit log inside <paramref name="tx"/>: hash = SHA-256(prev_hash || fields),
     /// each field length-prefixed so that no two rows encode alike, and mac = HMAC(audit key, hash) when the
     /// store has an audit key (<see cref="UseAuditKey"/>). A store without one appends unkeyed rows only to a

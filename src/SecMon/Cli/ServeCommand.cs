@@ -36,7 +36,12 @@ internal static class ServeCommand
         };
         var approval = new Option<string>("--approval") { Description = "auto (default): enroll at once; manual: hold each enrollment (202 + Retry-After) until `secmon ca approve ID`.", DefaultValueFactory = _ => "auto" };
         var rate = new Option<double>("--rate-limit") { Description = "EST requests per second per client address (burst 5x); 0 = unlimited. Default: 20", DefaultValueFactory = _ => 20 };
-        var tokenRate = new Option<double>("--token-rate-limit") { Description = "Attempts per minute per enrollment token; 0 = unlimited. Default: 10", DefaultValueFactory = _ => 10 };
+        var tokenRate = new Option<double>("--token-rate-limit")
+        {
+            Description = "Token attempts per minute: per token, counting attempts whose secret verified, and per client address, counting failed ones " +
+                "(so a stranger who knows a token's id cannot lock its device out); 0 = unlimited. Default: 10",
+            DefaultValueFactory = _ => 10,
+        };
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
         var iface = new Option<string?>("--interface", "-i")

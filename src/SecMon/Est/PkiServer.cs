@@ -93,6 +93,7 @@ internal sealed class PkiServer : IAsyncDisposable
         try
         {
             _ = ca.IssuingKey; // fail now, not at the first enrollment, when the passphrase is wrong
+            ca.Store.PrepareAuditKey(); // likewise, and the key derivation is paid here rather than in a request
             if (options.PublicUrl is { } url && url != "auto")
             {
                 SetPublicUrl(ca, url);
