@@ -112,11 +112,12 @@ public sealed class PkiServerFixture : IAsyncLifetime
     }
 }
 
-/// <summary>The same server issuing device certificates valid for 20 seconds (renewal daemon tests).</summary>
+/// <summary>The same server issuing device certificates valid for 30 seconds (renewal daemon tests; long enough for two
+/// process start-ups on a loaded machine).</summary>
 [UnsupportedOSPlatform("windows")]
 public sealed class ShortLivedServerFixture : IAsyncLifetime
 {
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
 
     internal PkiServerFixture Inner { get; } = new() { DeviceValidityDays = Lifetime.TotalDays };
 
