@@ -358,7 +358,9 @@ public sealed class PkiStore : IDisposable
                 return Broken(e.Seq, $"row {e.Seq} has no MAC but row {firstMac} before it has (rows were rewritten without the audit key)");
             }
 
-            if (key is not null && e.Seq >= key.KeyedFrom && !key.Verify(e.Hash, e.Mac))
+            // Every MAC present is checked, not only from KeyedFrom on (a data directory started afresh under an
+            // existing key has MACs below it).
+            if (key is not null && (e.Seq >= key.KeyedFrom || e.Mac is not null) && !key.Verify(e.Hash, e.Mac))
             {
                 return Broken(e.Seq, e.Mac is null
                     ? $"row {e.Seq} has no MAC but the audit key covers rows from {key.KeyedFrom} (rows were rewritten without the key)"

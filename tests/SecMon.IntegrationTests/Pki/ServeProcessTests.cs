@@ -61,7 +61,7 @@ public sealed class ServeProcessFixture : IAsyncLifetime
     public Task<(int ExitCode, string StdOut, string StdErr)> Bash(string script)
     {
         var work = Directory.CreateDirectory(Path.Combine(Dir, "work", Guid.NewGuid().ToString("N")[..8])).FullName;
-        return Tools.RunAsync("bash", ["-c", $"set -o pipefail; cd '{work}'; HTTPS='{Https}'; ROOT='{Root}';\n" + script], TimeSpan.FromSeconds(90));
+        return Tools.RunAsync("bash", ["-c", $"set -o pipefail; cd '{work}'; HTTPS='{Https}'; HTTP='{Http}'; ROOT='{Root}';\n" + script], TimeSpan.FromSeconds(90));
     }
 
     public IReadOnlyList<AuditEntry> Audit()
@@ -120,6 +120,22 @@ public sealed class ServeProcessTests(ServeProcessFixture serve) : IClassFixture
         Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
         Assert.DoesNotContain(token.Trim().Split('.')[1], log, StringComparison.Ordinal);
         Assert.All(serve.Serve.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.Matches(LogLine, l));
+    }
+
+    [RequiresToolFact("openssl", "curl")]
+    public async Task OcspPost_BodyOverOneMebibyte_MalformedRequestNoStackTrace()
+    {
+        var (code, stdout, stderr) = await serve.Bash(
+            "head -c 2000000 /dev/zero > big.der\n" +
+            "echo status=$(curl -s -o resp.der -w '%{http_code}' -H 'Content-Type: application/ocsp-request' --data-binary @big.der \"$HTTP/pki/ocsp\")\n" +
+            "openssl ocsp -respin resp.der -resp_text -noverify 2>&1 || true"); // openssl exits 1 on an error status
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("status=200", stdout, StringComparison.Ordinal);
+        Assert.Contains("malformedrequest (1)", stdout, StringComparison.OrdinalIgnoreCase); // RFC 6960 §4.2.1
+        var log = serve.Serve.StdOut + serve.Serve.StdErr;
+        Assert.DoesNotContain("Exception", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
     }
 
     [RequiresToolFact("openssl", "curl")]
