@@ -37,6 +37,9 @@ public sealed record CaPaths(string Home)
     /// <summary>SecMon's own HTTPS key (encrypted PEM).</summary>
     public string ServerKey => Path.Combine(Home, "server.key.pem");
 
+    /// <summary>The key of the audit log's MACs (encrypted with the passphrase, 0600; see <c>AuditKey</c>).</summary>
+    public string AuditKey => Path.Combine(Home, "audit.key.json");
+
     /// <summary>The latest CRL, DER.</summary>
     public string CrlDer => Path.Combine(Home, "crl.der");
 

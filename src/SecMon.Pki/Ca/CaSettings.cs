@@ -22,8 +22,8 @@ public sealed record CaSettings
     /// <summary>Key types accepted in device and server CSRs. Default P-256, P-384, RSA 2048/3072/4096.</summary>
     public IReadOnlyList<string> AllowedKeys { get; init; } = ["ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"];
 
-    /// <summary>Device certificate validity in days. Default 30.</summary>
-    public int DeviceValidityDays { get; init; } = 30;
+    /// <summary>Device certificate validity in days (fractions allowed: short-lived certificates, renewal tests). Default 30.</summary>
+    public double DeviceValidityDays { get; init; } = 30;
 
     /// <summary>Server certificate validity in days. Default 90.</summary>
     public int ServerValidityDays { get; init; } = 90;

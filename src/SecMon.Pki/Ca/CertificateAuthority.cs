@@ -162,6 +162,7 @@ public sealed partial class CertificateAuthority : IDisposable
         var store = PkiStore.Open(options.DataDirectory);
         try
         {
+            store.UseAuditKey(new AuditKeySource(new CaPaths(options.CaHome).AuditKey, options.Passphrase, settings.KdfIterations));
             return new CertificateAuthority(options, settings, store, time)
             {
                 CrlUrl = settings.CrlUrl,

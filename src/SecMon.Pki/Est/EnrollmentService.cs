@@ -25,7 +25,11 @@ public sealed record EstOptions
     /// <summary>Burst per client address. Default 100.</summary>
     public double ClientBurst { get; init; } = 100;
 
-    /// <summary>Attempts per minute allowed per token id (0 = unlimited). Default 10.</summary>
+    /// <summary>
+    /// Token attempts per minute (0 = unlimited). Default 10. Two limits use it: per token id, counting only attempts
+    /// whose secret verified; and per client address, counting token attempts that failed (see
+    /// <see cref="EnrollmentService"/>).
+    /// </summary>
     public double TokenPerMinute { get; init; } = 10;
 }
 
@@ -100,6 +104,7 @@ public sealed class EnrollmentService
     private readonly EstOptions _options;
     private readonly KeyedRateLimiter _byClient;
     private readonly KeyedRateLimiter _byToken;
+    private readonly KeyedRateLimiter _failuresByClient;
     private readonly byte[] _caCerts;
     private readonly byte[] _issuingSpki;
 
@@ -112,6 +117,7 @@ public sealed class EnrollmentService
         _options = options;
         _byClient = new KeyedRateLimiter(ca.Time, options.ClientPerSecond, options.ClientBurst);
         _byToken = new KeyedRateLimiter(ca.Time, options.TokenPerMinute / 60.0, Math.Max(1, options.TokenPerMinute));
+        _failuresByClient = new KeyedRateLimiter(ca.Time, options.TokenPerMinute / 60.0, Math.Max(1, options.TokenPerMinute));
         _caCerts = EstEncoding.CertsOnly(ca.Chain);
         _issuingSpki = ca.IssuingCertificate.SubjectPublicKeyInfo.GetDerEncoded();
     }
@@ -379,25 +385,44 @@ public sealed class EnrollmentService
         return null;
     }
 
+    // Token rate limits. The token id is not secret (it is in every audit row and log line), so a limit keyed by the
+    // id alone, counting every attempt, let a stranger lock a device out: ten wrong secrets for its id and the real
+    // token got 429. Instead:
+    //  - failed attempts (malformed, unknown id, wrong secret, used, expired) count against the client address, and
+    //    an address out of failures is refused before its token is even looked at: guessing stays limited to
+    //    TokenPerMinute per address (on top of the per-address request limit), and a stranger only limits itself;
+    //  - the per-token limit counts only attempts whose secret verified, so only the token's holder can spend it (a
+    //    device retrying a refused CSR in a loop).
+    // An attacker with many addresses gets TokenPerMinute guesses per address and minute against a 256-bit secret
+    // (EnrollmentTokens): no useful number. Devices behind the same NAT as a guesser share its failure budget;
+    // the device's own successful attempt does not spend it.
     private EnrollmentTokenRecord? AuthenticateToken(EstCredentials credentials, out EnrollmentResult? refusal)
     {
         refusal = null;
-        if (!EnrollmentTokens.TryParse(credentials.Token, out var id, out _))
+        if (!_failuresByClient.HasPermit(credentials.ClientAddress, out var wait))
         {
-            refusal = Refuse(EnrollmentOutcome.Unauthorized, "malformed enrollment token", credentials, null);
+            refusal = Refuse(EnrollmentOutcome.TooManyRequests, "too many failed token attempts from this address", credentials, null, wait);
             return null;
         }
 
-        if (!_byToken.TryAcquire(id, out var wait))
+        if (!EnrollmentTokens.TryParse(credentials.Token, out var id, out _))
         {
-            refusal = Refuse(EnrollmentOutcome.TooManyRequests, $"too many attempts with token {id}", credentials, null, wait);
+            _failuresByClient.TryAcquire(credentials.ClientAddress, out _);
+            refusal = Refuse(EnrollmentOutcome.Unauthorized, "malformed enrollment token", credentials, null);
             return null;
         }
 
         var check = _ca.CheckToken(credentials.Token);
         if (!check.Ok)
         {
+            _failuresByClient.TryAcquire(credentials.ClientAddress, out _);
             refusal = Refuse(EnrollmentOutcome.Unauthorized, check.Reason!, credentials, null);
+            return null;
+        }
+
+        if (!_byToken.TryAcquire(id, out wait))
+        {
+            refusal = Refuse(EnrollmentOutcome.TooManyRequests, $"too many attempts with token {id}", credentials, check.Record!.DeviceId, wait);
             return null;
         }
 

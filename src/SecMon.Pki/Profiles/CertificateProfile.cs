@@ -41,7 +41,7 @@ public sealed record CertificateProfile
     public bool OcspNoCheck { get; init; }
 
     /// <summary>The device profile: clientAuth, digitalSignature, device id in CN and SAN, 30 days by default.</summary>
-    public static CertificateProfile Device(int validityDays) => new()
+    public static CertificateProfile Device(double validityDays) => new()
     {
         Name = "device",
         Kind = ProfileKind.Device,

@@ -85,6 +85,8 @@ public sealed class PkiStore : IDisposable
         ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
         CREATE INDEX certificates_renewed_from ON certificates(renewed_from) WHERE renewed_from IS NOT NULL;
         """,
+        // 3: the audit log is keyed (AuditKey): mac = HMAC-SHA256(key, hash); NULL on rows written before the key.
+        "ALTER TABLE audit ADD COLUMN mac TEXT;",
     ];
 
     private readonly SqliteConnection _connection;
@@ -195,9 +197,43 @@ public sealed class PkiStore : IDisposable
     // ---- audit ----------------------------------------------------------------------------------------
 
     /// <summary>
-    /// Appends a row to the audit log inside <paramref name="tx"/>: hash = SHA-256(prev_hash || fields),
-    /// each field length-prefixed so that no two rows encode alike.
+    /// Keys this store's audit appends: from now on every row appended through it carries a MAC (the key is loaded,
+    /// or made for a log that has none, at the first append). <c>CertificateAuthority.Open</c> calls it.
     /// </summary>
+    public void UseAuditKey(AuditKeySource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        lock (_lock)
+        {
+            AuditKeySources.AddOrUpdate(_connection, source);
+        }
+    }
+
+    /// <summary>
+    /// Loads the audit key now (or makes it, for a log without one), instead of at the first append: a server
+    /// pays the key derivation at start, not inside its first request, and a wrong passphrase stops it there.
+    /// Does nothing for a store without <see cref="UseAuditKey"/>.
+    /// </summary>
+    /// <exception cref="PkiException">No passphrase, the wrong one, or the key file is missing from a keyed log.</exception>
+    public void PrepareAuditKey() => Write(tx =>
+    {
+        if (AuditKeySources.TryGetValue(tx.Connection!, out var source))
+        {
+            using var r = Prepared(tx.Connection!, tx, "SELECT seq, hash, mac FROM audit ORDER BY seq DESC LIMIT 1").ExecuteReader();
+            var (next, keyed) = r.Read() ? (r.GetInt64(0) + 1, !r.IsDBNull(2)) : (1L, false);
+            source.Get(next, keyed);
+        }
+
+        return 0;
+    });
+
+    /// <summary>
+    /// Appends a row to the audit log inside <paramref name="tx"/>: hash = SHA-256(prev_hash || fields),
+    /// each field length-prefixed so that no two rows encode alike, and mac = HMAC(audit key, hash) when the
+    /// store has an audit key (<see cref="UseAuditKey"/>). A store without one appends unkeyed rows only to a
+    /// log that has no MACs yet (tests, a log from before the key).
+    /// </summary>
+    /// <exception cref="PkiException">The log is keyed and the key is not available (no passphrase, wrong one, missing file).</exception>
     public static AuditEntry AppendAudit(
         SqliteTransaction tx, DateTimeOffset time, string action, string actor, string? deviceId, string? serial, string outcome, string? detail)
     {
@@ -205,20 +241,32 @@ public sealed class PkiStore : IDisposable
         var conn = tx.Connection!;
         long seq = 1;
         var prev = GenesisHash;
-        using (var r = Prepared(conn, tx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").ExecuteReader())
+        var keyed = false;
+        using (var r = Prepared(conn, tx, "SELECT seq, hash, mac FROM audit ORDER BY seq DESC LIMIT 1").ExecuteReader())
         {
             if (r.Read())
             {
                 seq = r.GetInt64(0) + 1;
                 prev = r.GetString(1);
+                keyed = !r.IsDBNull(2);
             }
         }
 
         var micros = SecMon.Core.Time.ToUnixMicros(time);
         var hash = ComputeAuditHash(prev, seq, micros, action, actor, deviceId, serial, outcome, detail);
+        string? mac = null;
+        if (AuditKeySources.TryGetValue(conn, out var source))
+        {
+            mac = source.Get(seq, keyed).Mac(hash);
+        }
+        else if (keyed)
+        {
+            throw new PkiException("the audit log is keyed: append through the CA opened with its passphrase.");
+        }
+
         {
             var cmd = Prepared(conn, tx,
-                "INSERT INTO audit (seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash) VALUES ($s,$t,$a,$ac,$d,$se,$o,$de,$p,$h)");
+                "INSERT INTO audit (seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash, mac) VALUES ($s,$t,$a,$ac,$d,$se,$o,$de,$p,$h,$m)");
             cmd.Parameters.AddWithValue("$s", seq);
             cmd.Parameters.AddWithValue("$t", micros);
             cmd.Parameters.AddWithValue("$a", action);
@@ -229,13 +277,14 @@ public sealed class PkiStore : IDisposable
             cmd.Parameters.AddWithValue("$de", (object?)detail ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$p", prev);
             cmd.Parameters.AddWithValue("$h", hash);
+            cmd.Parameters.AddWithValue("$m", (object?)mac ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         }
 
         return new AuditEntry
         {
             Seq = seq, TimeMicros = micros, Action = action, Actor = actor, DeviceId = deviceId, Serial = serial,
-            Outcome = outcome, Detail = detail, PrevHash = prev, Hash = hash,
+            Outcome = outcome, Detail = detail, PrevHash = prev, Hash = hash, Mac = mac,
         };
     }
 
@@ -267,8 +316,8 @@ public sealed class PkiStore : IDisposable
     public IReadOnlyList<AuditEntry> ReadAudit(int? limit = null) => Read(conn =>
     {
         var sql = limit is null
-            ? "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq"
-            : "SELECT * FROM (SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq DESC LIMIT $l) ORDER BY seq";
+            ? "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash, mac FROM audit ORDER BY seq"
+            : "SELECT * FROM (SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash, mac FROM audit ORDER BY seq DESC LIMIT $l) ORDER BY seq";
         using var cmd = Command(conn, null, sql);
         if (limit is not null)
         {
@@ -287,40 +336,69 @@ public sealed class PkiStore : IDisposable
 
     /// <summary>
     /// Walks the audit log and checks every link: sequence numbers contiguous from 1, each row's prev_hash
-    /// equal to the previous row's hash, each hash recomputed from the row. An edited, inserted or deleted
-    /// row breaks the chain at that row. (Removing rows from the end leaves a shorter valid chain: compare
-    /// <see cref="AuditVerification.HeadHash"/> with a copy kept elsewhere to detect that.)
+    /// equal to the previous row's hash, each hash recomputed from the row, and with <paramref name="key"/> each
+    /// row's MAC from <see cref="AuditKey.KeyedFrom"/> on. An edited, inserted or deleted row breaks the chain at
+    /// that row; one edited with every later hash recomputed breaks the MACs (which need the key). Rows before
+    /// the key are a legacy prefix, checked by the hash chain only. Without a key only the hashes are checked
+    /// (<see cref="AuditVerification.MacsVerified"/> false). Removing rows from the end leaves a shorter valid
+    /// chain: give a head kept elsewhere as <paramref name="expectHead"/>, and <see cref="AuditVerification.ExpectedHeadSeq"/>
+    /// says which verified row has that hash (null: none, rows were removed or the log rewritten).
     /// </summary>
-    public AuditVerification VerifyAudit() => Read(conn =>
+    public AuditVerification VerifyAudit(AuditKey? key = null, string? expectHead = null) => Read(conn =>
     {
-        using var cmd = Command(conn, null, "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash FROM audit ORDER BY seq");
+        using var cmd = Command(conn, null, "SELECT seq, time, action, actor, device_id, serial, outcome, detail, prev_hash, hash, mac FROM audit ORDER BY seq");
         using var r = cmd.ExecuteReader();
         long expected = 1;
         var prev = GenesisHash;
+        long? firstMac = null;
+        long? headSeq = null;
+        var want = expectHead?.Trim().ToLowerInvariant();
+        AuditVerification Broken(long seq, string problem) =>
+            new(false, expected - 1, seq, problem, prev) { FirstMacRow = firstMac, MacsVerified = key is not null, ExpectedHeadSeq = headSeq };
         while (r.Read())
         {
             var e = ReadAuditRow(r);
             if (e.Seq != expected)
             {
-                return new AuditVerification(false, expected - 1, expected, $"row {expected} is missing (next row is {e.Seq})", prev);
+                return Broken(expected, $"row {expected} is missing (next row is {e.Seq})");
             }
 
             if (!string.Equals(e.PrevHash, prev, StringComparison.Ordinal))
             {
-                return new AuditVerification(false, expected - 1, e.Seq, $"row {e.Seq}: prev_hash does not match row {e.Seq - 1}'s hash", prev);
+                return Broken(e.Seq, $"row {e.Seq}: prev_hash does not match row {e.Seq - 1}'s hash");
             }
 
             var computed = ComputeAuditHash(e.PrevHash, e.Seq, e.TimeMicros, e.Action, e.Actor, e.DeviceId, e.Serial, e.Outcome, e.Detail);
             if (!string.Equals(computed, e.Hash, StringComparison.Ordinal))
             {
-                return new AuditVerification(false, expected - 1, e.Seq, $"row {e.Seq}: contents do not match its hash (the row was edited)", prev);
+                return Broken(e.Seq, $"row {e.Seq}: contents do not match its hash (the row was edited)");
+            }
+
+            firstMac ??= e.Mac is null ? null : e.Seq;
+            if (firstMac is not null && e.Mac is null)
+            {
+                return Broken(e.Seq, $"row {e.Seq} has no MAC but row {firstMac} before it has (rows were rewritten without the audit key)");
+            }
+
+            // Every MAC present is checked, not only from KeyedFrom on (a data directory started afresh under an
+            // existing key has MACs below it).
+            if (key is not null && (e.Seq >= key.KeyedFrom || e.Mac is not null) && !key.Verify(e.Hash, e.Mac))
+            {
+                return Broken(e.Seq, e.Mac is null
+                    ? $"row {e.Seq} has no MAC but the audit key covers rows from {key.KeyedFrom} (rows were rewritten without the key)"
+                    : $"row {e.Seq}: its MAC does not verify with the audit key (the row or one before it was rewritten and rehashed)");
             }
 
             prev = e.Hash;
+            if (string.Equals(e.Hash, want, StringComparison.Ordinal))
+            {
+                headSeq = e.Seq;
+            }
+
             expected++;
         }
 
-        return new AuditVerification(true, expected - 1, null, null, prev);
+        return new AuditVerification(true, expected - 1, null, null, prev) { FirstMacRow = firstMac, MacsVerified = key is not null, ExpectedHeadSeq = headSeq };
     });
 
     // ---- certificates -------------------------------------------------------------------------------------
@@ -770,6 +848,7 @@ public sealed class PkiStore : IDisposable
         Detail = r.IsDBNull(7) ? null : r.GetString(7),
         PrevHash = r.GetString(8),
         Hash = r.GetString(9),
+        Mac = r.IsDBNull(10) ? null : r.GetString(10),
     };
 
     private static void AppendField(IncrementalHash h, string? value)
@@ -795,6 +874,10 @@ public sealed class PkiStore : IDisposable
     // store's lock, or the caller's own serialization for a connection it owns), and closing it finalizes
     // the statements (Microsoft.Data.Sqlite disposes a connection's commands on Close).
     private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> PreparedStatements = new();
+
+    // The audit key of a store's connection: AppendAudit is static (it runs inside callers' transactions) and finds
+    // the key through the connection, as it finds its prepared statements.
+    private static readonly ConditionalWeakTable<SqliteConnection, AuditKeySource> AuditKeySources = new();
 
     /// <summary>A cached prepared command for constant <paramref name="sql"/>, its parameters cleared. Not to be disposed by the caller.</summary>
     private static SqliteCommand Prepared(SqliteConnection conn, SqliteTransaction? tx, string sql)
@@ -840,4 +923,18 @@ public sealed class PkiStore : IDisposable
 /// <param name="FirstBadSeq">The first row that does not verify, or null.</param>
 /// <param name="Problem">What is wrong, or null.</param>
 /// <param name="HeadHash">The hash of the last verified row (keep a copy elsewhere to detect truncation).</param>
-public sealed record AuditVerification(bool Ok, long VerifiedRows, long? FirstBadSeq, string? Problem, string HeadHash);
+public sealed record AuditVerification(bool Ok, long VerifiedRows, long? FirstBadSeq, string? Problem, string HeadHash)
+{
+    /// <summary>The first row that carries a MAC (rows before it are the unkeyed legacy prefix), or null when none does.</summary>
+    public long? FirstMacRow { get; init; }
+
+    /// <summary>True when the MACs were checked with the audit key (false: the hash chain only).</summary>
+    public bool MacsVerified { get; init; }
+
+    /// <summary>
+    /// The verified row whose hash is the expected head given to <see cref="PkiStore.VerifyAudit"/>, or null: a head
+    /// recorded earlier is still in the log (rows appended since are fine); null means rows were removed from the end
+    /// or the log was rewritten.
+    /// </summary>
+    public long? ExpectedHeadSeq { get; init; }
+}

@@ -223,6 +223,9 @@ public sealed record AuditEntry
 
     /// <summary>Hex SHA-256 over <see cref="PrevHash"/> and this row's fields.</summary>
     public required string Hash { get; init; }
+
+    /// <summary>Hex HMAC-SHA256 of <see cref="Hash"/> with the audit key (<see cref="AuditKey"/>); null on rows from before the key.</summary>
+    public string? Mac { get; init; }
 }
 
 /// <summary>Audit action names.</summary>

@@ -633,21 +633,59 @@ internal static class CaCommand
     {
         var verifyOpts = CaCliSupport.NewCaOptions();
         var data = verifyOpts.Data;
+        var expectHead = new Option<string?>("--expect-head")
+        {
+            Description = "A head hash printed by an earlier verify and kept elsewhere: fail unless that row is still in the log " +
+                "(rows appended since are fine; rows removed from the end or a rewritten log are not).",
+            HelpName = "HASH",
+        };
         var verify = new Command("verify",
-            "Verify the audit log's hash chain: every row links to the one before; an edited, inserted or deleted row is reported.\n" +
-            "Prints the head hash: keep a copy elsewhere to detect rows removed from the end. Exit 65 when the chain is broken.");
+            "Verify the audit log: every row links to the one before by its SHA-256 hash, and carries an HMAC made with the audit key\n" +
+            "(certs/audit.key.json, encrypted with the CA passphrase), so a row edited with every hash recomputed is found too.\n" +
+            "Rows written before the key existed (older SecMon) are a legacy prefix checked by the hashes only; the first keyed row covers them.\n" +
+            "Prints the head hash: keep a copy elsewhere and pass it later as --expect-head to detect rows removed from the end.\n" +
+            "Exit 65 when the log is broken or the expected head is gone. Example: secmon ca audit verify --expect-head 3f2a...");
         verifyOpts.AddTo(verify);
+        verify.Options.Add(expectHead);
         verify.SetAction(parse => CaCliSupport.Run(() =>
         {
+            var want = parse.GetValue(expectHead);
+            if (want is not null && !System.Text.RegularExpressions.Regex.IsMatch(want.Trim(), "^[0-9a-fA-F]{64}$"))
+            {
+                Console.Error.WriteLine($"secmon: --expect-head {want}: not a head hash (64 hex digits, as `secmon ca audit verify` prints).");
+                return ExitCodes.Usage;
+            }
+
+            var options = verifyOpts.Read(parse);
+            var keyPath = new CaPaths(options.CaHome).AuditKey;
+            var key = File.Exists(keyPath) ? AuditKey.Load(keyPath, options.Passphrase) : null;
             using var store = PkiStore.Open(parse.GetValue(data)!);
-            var v = store.VerifyAudit();
+            var v = store.VerifyAudit(key, want);
             if (!v.Ok)
             {
                 Console.Error.WriteLine($"secmon: audit log BROKEN at row {v.FirstBadSeq}: {v.Problem} ({v.VerifiedRows} rows before it verify).");
                 return ExitCodes.InputDamaged;
             }
 
-            Console.Out.WriteLine($"audit log OK: {v.VerifiedRows} rows, head {v.HeadHash}");
+            if (key is null && v.FirstMacRow is not null)
+            {
+                Console.Error.WriteLine($"secmon: the audit log is keyed from row {v.FirstMacRow} but {keyPath} is missing: its MACs cannot be checked. " +
+                    "Restore the file from a backup of the CA home (or give --ca-home).");
+                return ExitCodes.NoInput;
+            }
+
+            if (want is not null && v.ExpectedHeadSeq is null)
+            {
+                Console.Error.WriteLine($"secmon: audit log head {want.Trim().ToLowerInvariant()} is NOT in the log: rows were removed from the end or the log was rewritten " +
+                    $"(it has {v.VerifiedRows} rows now, head {v.HeadHash}).");
+                return ExitCodes.InputDamaged;
+            }
+
+            var keyed = key is null
+                ? "NOT keyed yet (hash chain only; the key is made at the next CA operation with the passphrase)"
+                : v.FirstMacRow is null ? "keyed, no rows yet" : $"HMACs verified from row {v.FirstMacRow}" + (v.FirstMacRow > 1 ? $" (rows 1-{v.FirstMacRow - 1}: legacy, hash chain only)" : "");
+            var since = want is null ? "" : $"; expected head is row {v.ExpectedHeadSeq}, {v.VerifiedRows - v.ExpectedHeadSeq} rows appended since";
+            Console.Out.WriteLine($"audit log OK: {v.VerifiedRows} rows, {keyed}{since}, head {v.HeadHash}");
             return ExitCodes.Ok;
         }));
         var listOpts = CaCliSupport.NewCaOptions();
@@ -679,7 +717,7 @@ internal static class CaCommand
 
             return ExitCodes.Ok;
         }));
-        var cmd = new Command("audit", "The append-only, hash-chained audit log. Example: secmon ca audit verify");
+        var cmd = new Command("audit", "The append-only, hash-chained and keyed (HMAC) audit log. Example: secmon ca audit verify");
         cmd.Subcommands.Add(verify);
         cmd.Subcommands.Add(list);
         return cmd;

@@ -78,11 +78,24 @@ internal static class EnrollCommand
         var before = new Option<string>("--before") { Description = "Renew when the certificate expires within this long: 7d, 36h. Default: 7d", DefaultValueFactory = _ => "7d" };
         var server = new Option<string?>("--server") { Description = "EST server (default: the one in enroll.json)." };
         var force = new Option<bool>("--force") { Description = "Renew now, however long the certificate has left." };
+        var daemon = new Option<bool>("--daemon")
+        {
+            Description = "Keep running: renew at two thirds of each certificate's lifetime (less up to 5% jitter, at most 1h), retry failures " +
+                "with backoff (1s doubling to 10m, within a quarter of the time left), log each step with a UTC timestamp, stop on SIGINT/SIGTERM. " +
+                "Ends with an error when the certificate expired or the CA refuses it (revoked): enroll again with a new token. --before is not used.",
+        };
+        var exec = new Option<string?>("--exec")
+        {
+            Description = "With --daemon: run this through /bin/sh -c after each renewal (e.g. \"systemctl reload mosquitto\"); " +
+                "SECMON_CERT_FILE, SECMON_KEY_FILE and SECMON_CHAIN_FILE give the files.",
+            HelpName = "CMD",
+        };
         var cmd = new Command("renew",
             "Re-enroll over mutual TLS with the current certificate when it is close to expiry (EST simplereenroll): a new key, the same subject.\n" +
-            "Idempotent: exits 0 and does nothing while the certificate is not due, so it can run from a timer.\n" +
-            "Example: secmon enroll renew --out /etc/secmon --before 7d");
-        foreach (var o in new Option[] { output, before, server, force })
+            "Idempotent: exits 0 and does nothing while the certificate is not due, so it can run from a timer; or --daemon keeps it running.\n" +
+            "Example: secmon enroll renew --out /etc/secmon --before 7d\n" +
+            "         secmon enroll renew --out /etc/secmon --daemon --exec 'systemctl restart my-mqtt-client'");
+        foreach (var o in new Option[] { output, before, server, force, daemon, exec })
         {
             cmd.Options.Add(o);
         }
@@ -100,6 +113,18 @@ internal static class EnrollCommand
             {
                 Console.Error.WriteLine($"secmon: --server {s}: give an https:// URL.");
                 return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(exec) is not null && !parse.GetValue(daemon))
+            {
+                Console.Error.WriteLine("secmon: --exec runs after each renewal of --daemon; give --daemon too (or run the command after a renew that exits 0).");
+                return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(daemon))
+            {
+                var loop = new RenewDaemon(new DeviceFiles(parse.GetValue(output)!), url, parse.GetValue(exec), TimeProvider.System, Random.Shared, Console.Error);
+                return await Run(() => loop.RunAsync(cancellationToken)).ConfigureAwait(false);
             }
 
             return await Run(async () => Report(await EnrollClient.RenewAsync(new DeviceFiles(parse.GetValue(output)!), url, window, parse.GetValue(force), TimeProvider.System, cancellationToken)

@@ -16,8 +16,17 @@ internal static class ServeCommand
     public static Command Create()
     {
         var opts = CaCliSupport.NewCaOptions();
-        var https = new Option<string>("--https") { Description = "HTTPS listen address for EST. Default: 0.0.0.0:8443", DefaultValueFactory = _ => "0.0.0.0:8443" };
-        var http = new Option<string>("--http") { Description = "HTTP listen address for the CRL and OCSP (\"none\" to disable). Default: 0.0.0.0:8080", DefaultValueFactory = _ => "0.0.0.0:8080" };
+        var https = new Option<string>("--https")
+        {
+            Description = "HTTPS listen address for EST. Default: 0.0.0.0:8443 (every address of this host, so devices can reach it; " +
+                "127.0.0.1:8443 for this host only, or this host's address on the device network)",
+            DefaultValueFactory = _ => "0.0.0.0:8443",
+        };
+        var http = new Option<string>("--http")
+        {
+            Description = "HTTP listen address for the CRL and OCSP (\"none\" to disable). Default: 0.0.0.0:8080 (every address, as --https)",
+            DefaultValueFactory = _ => "0.0.0.0:8080",
+        };
         var names = new Option<string[]>("--server-name") { Description = "DNS name devices use to reach this server, for its TLS certificate (repeat). Default: localhost" };
         var ips = new Option<string[]>("--server-ip") { Description = "IP address devices use to reach this server, for its TLS certificate (repeat). Default: 127.0.0.1" };
         var publicUrl = new Option<string?>("--public-url")
@@ -27,7 +36,12 @@ internal static class ServeCommand
         };
         var approval = new Option<string>("--approval") { Description = "auto (default): enroll at once; manual: hold each enrollment (202 + Retry-After) until `secmon ca approve ID`.", DefaultValueFactory = _ => "auto" };
         var rate = new Option<double>("--rate-limit") { Description = "EST requests per second per client address (burst 5x); 0 = unlimited. Default: 20", DefaultValueFactory = _ => 20 };
-        var tokenRate = new Option<double>("--token-rate-limit") { Description = "Attempts per minute per enrollment token; 0 = unlimited. Default: 10", DefaultValueFactory = _ => 10 };
+        var tokenRate = new Option<double>("--token-rate-limit")
+        {
+            Description = "Token attempts per minute: per token, counting attempts whose secret verified, and per client address, counting failed ones " +
+                "(so a stranger who knows a token's id cannot lock its device out); 0 = unlimited. Default: 10",
+            DefaultValueFactory = _ => 10,
+        };
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
         var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
@@ -46,6 +60,8 @@ internal static class ServeCommand
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
             "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
             "with --interface, also the sensor. An invalid rule pack stops it before it listens (every error listed).\n" +
+            "It listens on every address of the host by default (devices must reach EST) and says so at start, with the bound\n" +
+            "addresses and ports; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps it to this host.\n" +
             "Examples:\n" +
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
@@ -157,6 +173,11 @@ internal static class ServeCommand
                 }
 
                 Console.Error.WriteLine($"secmon serve: EST {server.HttpsUrl}.well-known/est/  CRL {server.Ca.CrlUrl}  OCSP {server.Ca.OcspUrl}  (Ctrl+C stops)");
+                foreach (var line in PkiServer.DescribeListeners(server.HttpsUrl, server.HttpUrl))
+                {
+                    Console.Error.WriteLine("secmon serve: " + line);
+                }
+
                 // The sensor stops with serve (Ctrl+C, SIGTERM) and saves what it holds; serve stops with the sensor
                 // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

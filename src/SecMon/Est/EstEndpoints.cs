@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -126,7 +125,7 @@ internal static class EstEndpoints
             return;
         }
 
-        var (body, tooLarge) = await ReadBody(ctx.Request.BodyReader, MaxBodyBytes, ctx.RequestAborted).ConfigureAwait(false);
+        var (body, tooLarge) = await ReadBody(ctx.Request, MaxBodyBytes, ctx.RequestAborted).ConfigureAwait(false);
         if (tooLarge)
         {
             await Finish(ctx, logger, operation, est.Refuse(EnrollmentOutcome.PayloadTooLarge, $"request body larger than {MaxBodyBytes} bytes", credentials, null)).ConfigureAwait(false);
@@ -240,7 +239,7 @@ internal static class EstEndpoints
     private static async Task OcspPost(HttpContext ctx)
     {
         var responder = ctx.RequestServices.GetRequiredService<RevocationPublisher>().Responder;
-        var (body, tooLarge) = await ReadBody(ctx.Request.BodyReader, OcspResponder.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false);
+        var (body, tooLarge) = await ReadBody(ctx.Request, OcspResponder.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false);
         await WriteOcsp(ctx, tooLarge ? OcspResponder.Malformed : responder.Respond(body)).ConfigureAwait(false);
     }
 
@@ -329,26 +328,43 @@ internal static class EstEndpoints
         return null;
     }
 
-    private static async Task<(byte[] Body, bool TooLarge)> ReadBody(PipeReader reader, int limit, CancellationToken cancellationToken)
+    // A body over the limit is refused as a result, never an exception: a Content-Length above it is refused before
+    // a byte is read (above Kestrel's MaxRequestBodySize the first read would throw BadHttpRequestException, which
+    // the host logged as an unhandled error with a stack trace and no audit row); a chunked body is read until it
+    // passes the limit. Kestrel's own limit stays as a backstop and is caught here too.
+    private static async Task<(byte[] Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
-        while (true)
+        if (request.ContentLength > limit)
         {
-            var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = read.Buffer;
-            if (buffer.Length > limit)
+            return ([], true);
+        }
+
+        var reader = request.BodyReader;
+        try
+        {
+            while (true)
             {
+                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = read.Buffer;
+                if (buffer.Length > limit)
+                {
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    return ([], true);
+                }
+
+                if (read.IsCompleted)
+                {
+                    var body = buffer.ToArray();
+                    reader.AdvanceTo(buffer.End);
+                    return (body, false);
+                }
+
                 reader.AdvanceTo(buffer.Start, buffer.End);
-                return ([], true);
             }
-
-            if (read.IsCompleted)
-            {
-                var body = buffer.ToArray();
-                reader.AdvanceTo(buffer.End);
-                return (body, false);
-            }
-
-            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return ([], true);
         }
     }
 

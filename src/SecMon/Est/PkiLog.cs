@@ -9,7 +9,16 @@ internal static partial class PkiLog
     public static partial void Issued(ILogger logger, string operation, string serial, string deviceId, string client);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "EST {Operation}: refused {Status} for {Client}: {Reason}")]
-    public static partial void Refused(ILogger logger, string operation, int status, string client, string reason);
+    private static partial void RefusedCore(ILogger logger, string operation, int status, string client, string reason);
+
+    /// <summary>A refusal. The reason can quote what the client sent (a label, a CSR's name): control characters are
+    /// replaced, so that a client cannot forge log lines. Reasons never hold a token's secret (only its id).</summary>
+    public static void Refused(ILogger logger, string operation, int status, string client, string reason) =>
+        RefusedCore(logger, operation, status, client, OneLine(reason));
+
+    /// <summary><paramref name="text"/> with control characters (CR, LF, ESC ...) replaced by '?'.</summary>
+    public static string OneLine(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? '?' : c)) : text;
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "CRL {Number} loaded (next update {NextUpdate:o})")]
     public static partial void CrlLoaded(ILogger logger, long number, DateTimeOffset nextUpdate);

@@ -93,6 +93,7 @@ internal sealed class PkiServer : IAsyncDisposable
         try
         {
             _ = ca.IssuingKey; // fail now, not at the first enrollment, when the passphrase is wrong
+            ca.Store.PrepareAuditKey(); // likewise, and the key derivation is paid here rather than in a request
             if (options.PublicUrl is { } url && url != "auto")
             {
                 SetPublicUrl(ca, url);
@@ -101,7 +102,7 @@ internal sealed class PkiServer : IAsyncDisposable
             var serverCert = LoadOrIssueServerCertificate(ca, options.ServerNames, options.ServerIps);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.AddSimpleConsole(ConfigureConsole);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("SecMon", options.LogLevel);
             builder.Services.AddSingleton(options.Time);
@@ -140,6 +141,45 @@ internal sealed class PkiServer : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The console log format of the server: one line per message, starting with an ISO-8601 UTC timestamp
+    /// (<c>2026-12-05T11:30:00.123Z info: SecMon.Est[3001] ...</c>), no colours (the lines go to journals and files).
+    /// </summary>
+    internal static void ConfigureConsole(Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.SingleLine = true;
+        options.UseUtcTimestamp = true;
+        options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        options.ColorBehavior = Microsoft.Extensions.Logging.Console.LoggerColorBehavior.Disabled;
+        options.IncludeScopes = false;
+    }
+
+    /// <summary>
+    /// What <c>secmon serve</c> says at start about where it listens: the bound addresses and ports, and when one is
+    /// a wildcard (0.0.0.0, [::]), that every address of the host accepts connections and how to restrict that.
+    /// </summary>
+    internal static IReadOnlyList<string> DescribeListeners(Uri https, Uri? http)
+    {
+        ArgumentNullException.ThrowIfNull(https);
+        var lines = new List<string>
+        {
+            $"listening on {https.Authority} (HTTPS: EST)" + (http is null ? "; no HTTP listener (CRL, OCSP)" : $" and {http.Authority} (HTTP: CRL, OCSP)"),
+        };
+        var wildcard = new[] { https, http }.Where(u => u is not null && IsWildcard(u.Host)).Select(u => u!.Authority).ToList();
+        if (wildcard.Count > 0)
+        {
+            lines.Add($"{string.Join(" and ", wildcard)}: every address of this host accepts connections (devices on the network must reach EST); " +
+                $"to restrict, give one address: --https 127.0.0.1:{https.Port}" + (http is null ? "" : $" --http 127.0.0.1:{http.Port}") +
+                " (this host only) or this host's address on the device network");
+        }
+
+        return lines;
+    }
+
+    private static bool IsWildcard(string host) =>
+        IPAddress.TryParse(host.Trim('[', ']'), out var a) && (a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any));
 
     /// <summary>
     /// SecMon's own HTTPS certificate (server profile): reused from the CA home while it is valid for more than

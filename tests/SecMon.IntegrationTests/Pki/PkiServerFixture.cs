@@ -42,11 +42,14 @@ public sealed class PkiServerFixture : IAsyncLifetime
     /// <summary>Manual approval mode (a fixture of its own).</summary>
     internal bool RequireApproval { get; init; }
 
+    /// <summary>Device certificate validity (a fixture of its own for short-lived certificates). Default 30 days.</summary>
+    internal double DeviceValidityDays { get; init; } = 30;
+
     public async Task InitializeAsync()
     {
         File.WriteAllText(PassphraseFile, Passphrase + "\n");
         var options = new CaOptions { CaHome = CaHome, DataDirectory = Data, Passphrase = Passphrase };
-        CaInitializer.Init(options, new CaInitOptions { Settings = new CaSettings { KdfIterations = 10_000 } }, TimeProvider.System);
+        CaInitializer.Init(options, new CaInitOptions { Settings = new CaSettings { KdfIterations = 10_000, DeviceValidityDays = DeviceValidityDays } }, TimeProvider.System);
         Server = await PkiServer.StartAsync(new PkiServerOptions
         {
             Ca = options,
@@ -107,6 +110,20 @@ public sealed class PkiServerFixture : IAsyncLifetime
         using var store = PkiStore.Open(Data);
         return (store.ReadAudit(), store.ListCertificates(limit: 100_000), store.VerifyAudit().Ok);
     }
+}
+
+/// <summary>The same server issuing device certificates valid for 30 seconds (renewal daemon tests; long enough for two
+/// process start-ups on a loaded machine).</summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class ShortLivedServerFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
+
+    internal PkiServerFixture Inner { get; } = new() { DeviceValidityDays = Lifetime.TotalDays };
+
+    public Task InitializeAsync() => Inner.InitializeAsync();
+
+    public Task DisposeAsync() => Inner.DisposeAsync();
 }
 
 /// <summary>The same server in manual-approval mode.</summary>

@@ -206,6 +206,32 @@ public class EnrollmentServiceTests
     }
 
     [Fact]
+    public void SimpleEnroll_WrongSecretsForTheTokenIdFromOneAddress_RightTokenFromAnotherStillIssued()
+    {
+        using var t = new TestCa();
+        var est = new EnrollmentService(t.Ca, new EstOptions { TokenPerMinute = 10 });
+        var (token, record) = t.Ca.CreateToken("sensor-42", TimeSpan.FromHours(1), "device", "test");
+        var stranger = Anonymous with { ClientAddress = "192.0.2.66" };
+        var csr = TestCa.Csr("CN=sensor-42");
+
+        // A stranger who knows the token id (it is in logs and audit rows) sends wrong secrets for it.
+        var outcomes = Enumerable.Range(0, 25)
+            .Select(i => est.SimpleEnroll(null, csr, stranger with { Token = record.Id + "." + new string((char)('A' + i), 43) }).Outcome)
+            .ToList();
+
+        Assert.Equal(10, outcomes.Count(o => o == EnrollmentOutcome.Unauthorized));
+        Assert.Equal(15, outcomes.Count(o => o == EnrollmentOutcome.TooManyRequests)); // guessing stays limited
+        Assert.Equal(EnrollmentOutcome.TooManyRequests, est.SimpleEnroll(null, csr, stranger with { Token = token }).Outcome);
+        var device = est.SimpleEnroll(null, csr, Anonymous with { ClientAddress = "10.0.0.42", Token = token });
+        Assert.Equal(EnrollmentOutcome.Issued, device.Outcome);
+        Assert.Contains(t.Ca.Store.ReadAudit(), a => a.Action == AuditActions.Refuse && a.Detail!.StartsWith("429 too many failed token attempts from this address", StringComparison.Ordinal));
+
+        // A minute later the stranger's budget has refilled.
+        t.Time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(EnrollmentOutcome.Unauthorized, est.SimpleEnroll(null, csr, stranger with { Token = record.Id + ".wrong" }).Outcome);
+    }
+
+    [Fact]
     public void ServerKeyGen_Token_ReturnsKeyMatchingCertificate()
     {
         using var t = new TestCa();
