@@ -659,7 +659,7 @@ internal static class CaCommand
             var options = verifyOpts.Read(parse);
             var keyPath = new CaPaths(options.CaHome).AuditKey;
             var key = File.Exists(keyPath) ? AuditKey.Load(keyPath, options.Passphrase) : null;
-            using var store = PkiStore.Open(parse.GetValue(data)!);
+            using var store = PkiStore.OpenExisting(parse.GetValue(data)!);
             var v = store.VerifyAudit(key, want);
             if (!v.Ok)
             {
@@ -698,7 +698,7 @@ internal static class CaCommand
         list.Options.Add(json);
         list.SetAction(parse => CaCliSupport.Run(() =>
         {
-            using var store = PkiStore.Open(parse.GetValue(listData)!);
+            using var store = PkiStore.OpenExisting(parse.GetValue(listData)!);
             foreach (var a in store.ReadAudit(parse.GetValue(last)))
             {
                 if (parse.GetValue(json))

@@ -374,6 +374,8 @@ public sealed class CaCliTests : IDisposable
     [InlineData("list")]
     [InlineData("token", "list")]
     [InlineData("pending")]
+    [InlineData("audit", "list")]
+    [InlineData("audit", "verify")]
     public async Task ReadOnlyCommand_NoCa_Exit66AndNothingCreated(params string[] command)
     {
         var data = Path.Combine(_dir, "nowhere", "data");
