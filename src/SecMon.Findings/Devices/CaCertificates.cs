@@ -10,7 +10,9 @@ namespace SecMon.Findings.Devices;
 /// <param name="DeviceId">The device id the CA issued it for.</param>
 /// <param name="State"><c>valid</c>, <c>expired</c>, <c>not_yet_valid</c>, <c>revoked</c> or <c>superseded</c> (revoked
 /// as superseded, or renewed by a later certificate).</param>
-public sealed record CaCertificateRecord(string Serial, string DeviceId, string State);
+/// <param name="IssuedMicros">When the CA issued it (Unix microseconds).</param>
+/// <param name="ExpiresMicros">Its notAfter (Unix microseconds).</param>
+public sealed record CaCertificateRecord(string Serial, string DeviceId, string State, long IssuedMicros, long ExpiresMicros);
 
 /// <summary>
 /// Reads the certificates SecMon's CA issued from <c>pki.db</c> in the data directory, read-only (never creating it,
@@ -24,7 +26,7 @@ public sealed class CaCertificates
 
     private readonly Dictionary<string, CaCertificateRecord> _byFingerprint = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<(string Issuer, string Serial), CaCertificateRecord> _bySerial = [];
-    private readonly Dictionary<string, List<(CaCertificateRecord Record, long NotBefore)>> _byDevice = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<CaCertificateRecord>> _byDevice = new(StringComparer.Ordinal);
 
     private CaCertificates()
     {
@@ -60,7 +62,7 @@ public sealed class CaCertificates
             using var cmd = connection.CreateCommand();
             cmd.CommandText =
                 "SELECT c.serial, c.device_id, c.not_before, c.not_after, c.revoked_at, c.revocation_reason, c.der, " +
-                "EXISTS (SELECT 1 FROM certificates n WHERE n.renewed_from = c.serial) FROM certificates c";
+                "EXISTS (SELECT 1 FROM certificates n WHERE n.renewed_from = c.serial), c.issued_at FROM certificates c ORDER BY c.issued_at, c.rowid";
             var ca = new CaCertificates();
             var seconds = now.ToUnixTimeSeconds();
             using var r = cmd.ExecuteReader();
@@ -72,13 +74,13 @@ public sealed class CaCertificates
                     : r.GetInt64(3) < seconds ? "expired"
                     : r.GetInt64(2) > seconds ? "not_yet_valid"
                     : "valid";
-                var record = new CaCertificateRecord(serial, r.GetString(1), state);
+                var record = new CaCertificateRecord(serial, r.GetString(1), state, r.GetInt64(8) * 1_000_000, r.GetInt64(3) * 1_000_000);
                 if (!ca._byDevice.TryGetValue(record.DeviceId, out var issued))
                 {
                     ca._byDevice[record.DeviceId] = issued = [];
                 }
 
-                issued.Add((record, r.GetInt64(2)));
+                issued.Add(record);
                 var der = (byte[])r.GetValue(6);
                 ca._byFingerprint[Convert.ToHexStringLower(SHA256.HashData(der))] = record;
                 try
@@ -115,10 +117,11 @@ public sealed class CaCertificates
             : null;
     }
 
-    /// <summary>The certificates the CA issued for <paramref name="deviceId"/> (its CN), newest first.</summary>
+    /// <summary>The certificates the CA issued for <paramref name="deviceId"/> (its CN), newest first: the device's
+    /// enrolment history (first enrolment, renewals, revocations).</summary>
     public IReadOnlyList<CaCertificateRecord> ForDevice(string deviceId) =>
         _byDevice.TryGetValue(deviceId, out var issued)
-            ? [.. issued.OrderByDescending(i => i.NotBefore).ThenByDescending(i => i.Record.Serial, StringComparer.Ordinal).Select(i => i.Record)]
+            ? [.. Enumerable.Reverse(issued)] // read in issue order (issued_at, then rowid): newest first
             : [];
 
     // Serials compare as numbers: one writer pads a leading zero byte, another does not.

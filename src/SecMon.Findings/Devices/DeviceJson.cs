@@ -180,6 +180,20 @@ public static class DeviceJson
                     w.WriteString("state", record.State);
                     w.WriteString("device_id", JsonStrings.Clean(record.DeviceId));
                     w.WriteString("serial", JsonStrings.Clean(record.Serial));
+                    w.WriteString("expires", Time.FormatMicros(record.ExpiresMicros));
+                    // The enrolment history of the device the CA issued it for: every certificate, newest first.
+                    w.WriteStartArray("enrolments");
+                    foreach (var e in ca.ForDevice(record.DeviceId))
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("serial", JsonStrings.Clean(e.Serial));
+                        w.WriteString("state", e.State);
+                        w.WriteString("issued", Time.FormatMicros(e.IssuedMicros));
+                        w.WriteString("expires", Time.FormatMicros(e.ExpiresMicros));
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
                     w.WriteEndObject();
                 }
                 else

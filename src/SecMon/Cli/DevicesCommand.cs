@@ -18,7 +18,7 @@ internal static class DevicesCommand
     {
         var json = FindingsCommand.JsonOption("each device (id, mac, ips, usernames, protocols, ports, peers (at most 50) and peers_count, " +
             "auth (weakest ever), current_auth, hardened_since, endpoints, posture_history, certificates (with the CA's record: ca.state, " +
-            "ca.device_id), listeners (servers), vendor, findings_count, max_severity, first_seen, last_seen, is_server; " +
+            "ca.device_id, ca.enrolments: every certificate the CA issued that device), listeners (servers), vendor, findings_count, max_severity, first_seen, last_seen, is_server; " +
             "identities, values and counts by name, e.g. identities.\"mqtt.client_id\"; and as before client_ids, topics, publishes)");
         var data = FindingsCommand.DataOption();
         var posture = new Option<string?>("--posture")
@@ -189,7 +189,9 @@ internal static class DevicesCommand
         var c = d.Certificates.Where(c => !c.Inferred).MaxBy(c => c.LastSeenMicros) ?? d.Certificates.MaxBy(c => c.LastSeenMicros)!;
         var name = c.Inferred ? "inferred (TLS 1.3)" : c.Subject ?? c.Serial ?? "?";
         var record = ca?.Find(c);
-        var text = record is null ? name : $"{name} [CA: {record.State}, issued for {record.DeviceId}]";
+        var enrolments = record is null || ca is null ? 0 : ca.ForDevice(record.DeviceId).Count;
+        var text = record is null ? name
+            : $"{name} [CA: {record.State}, issued for {record.DeviceId}{(enrolments > 1 ? $", {enrolments} certificates issued" : "")}]";
         return d.Certificates.Count > 1 ? $"{text} +{d.Certificates.Count - 1}" : text;
     }
 

@@ -234,6 +234,19 @@ public sealed class DevicesPostureCommandTests : IDisposable
         Assert.Equal(JsonValueKind.Null, certs[2].GetProperty("ca").ValueKind); // inferred: nothing to link
 
         var serial = certs[0].GetProperty("ca").GetProperty("serial").GetString()!;
+        var history = certs[0].GetProperty("ca").GetProperty("enrolments").EnumerateArray().ToList();
+        Assert.Equal(serial, Assert.Single(history).GetProperty("serial").GetString());
+
+        // A second certificate for the same device (a new enrolment): the history lists both, newest first.
+        var csr2 = Path.Combine(_tmp, "meter2.csr");
+        using var key2 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await File.WriteAllTextAsync(csr2, new CertificateRequest("CN=meter-5", key2, HashAlgorithmName.SHA256).CreateSigningRequestPem());
+        (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr2, "--device", "meter-5", "--out", Path.Combine(_tmp, "meter2.pem"), "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
+        Assert.True(code == 0, stderr);
+        history = [.. (await Json("--data", data)).Single(d => Id(d) == "00-00-0C-00-00-05").GetProperty("certificates")[0].GetProperty("ca").GetProperty("enrolments").EnumerateArray()];
+        Assert.Equal(2, history.Count);
+        Assert.Equal(serial, history[1].GetProperty("serial").GetString());
+        Assert.All(history, e => Assert.Equal("valid", e.GetProperty("state").GetString()));
         (code, _, stderr) = await SecMonRun.Run("ca", "revoke", serial, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
         Assert.True(code == 0, stderr);
         var revoked = (await Json("--data", data)).Single(d => Id(d) == "00-00-0C-00-00-05").GetProperty("certificates")[0];
