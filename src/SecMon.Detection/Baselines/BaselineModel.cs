@@ -384,6 +384,11 @@ internal sealed class RateEntity
 
     public bool LowActive { get; set; }
 
+    /// <summary>The bucket of the entity's latest TLS session (its publishes may go encrypted since: a device that
+    /// moved to its broker's TLS listener is not reported as falling silent); <see cref="long.MinValue"/> when none.
+    /// Not saved: a run that sees the device only in TLS judges it from its first clear publish on.</summary>
+    public long TlsBucket { get; set; } = long.MinValue;
+
     /// <summary>The first event of the entity's latest flow (what a report about a silent entity is about).</summary>
     public Core.Events.ProtocolEvent? LastEvent { get; set; }
 

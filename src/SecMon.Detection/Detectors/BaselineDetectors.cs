@@ -133,7 +133,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         return false;
     }
 
-    private static bool OpensTls(EventSchema schema)
+    internal static bool OpensTls(EventSchema schema)
     {
         foreach (var f in schema.Facts)
         {
@@ -216,6 +216,16 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         var bucket = Math.DivRem(t, spec.PerMicros).Quotient;
         model.IsLearning(t);
         var entity = BaselineEntity.Of(spec, entityReaders, e, session);
+        if (NewValueDetector.OpensTls(e.Schema))
+        {
+            // Not a publish: a TLS session of a device already counted (the rule lists tls.client_hello for this).
+            if (baseline.Entities.TryGetValue(entity, out var moving))
+            {
+                moving.TlsBucket = bucket;
+            }
+
+            return;
+        }
 
         // When the entity is a side of the flow, the flow context keeps its state: entities are never removed from
         // or replaced in the model while it runs (an import builds a new model), so no look-up after the first.
@@ -335,6 +345,14 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         var low = (long)Math.Floor(state.Min / spec.Tolerance);
         if (count < low)
         {
+            // A device that opened a TLS session in this bucket or the one before publishes encrypted now (it moved to
+            // its broker's TLS listener: the inventory records the posture change): its clear rate is not its rate.
+            if (state.TlsBucket >= bucket - 1 && state.TlsBucket != long.MinValue)
+            {
+                state.TlsBucket = Math.Max(state.TlsBucket, bucket); // still quiet: still encrypted
+                return;
+            }
+
             if (!state.LowActive && state.LastEvent is { } last && state.LastBinding is RuleBinding binding)
             {
                 state.LowActive = true;
