@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.Versioning;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Pki.Ca;
@@ -42,7 +41,7 @@ public sealed class HardenMosquittoTests
             Assert.True(issued == 0, issueErr);
         }
 
-        var port = FreePort();
+        var port = MosquittoBroker.FreeTcpPort();
         var outDir = dir.File("conf.d");
         var (code, stdout, stderr) = await Secmon("harden", "mosquitto", "--data", data, "--broker", "127.0.0.1:1883", "--ca-home", caHome,
             "--out", outDir, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
@@ -61,7 +60,7 @@ public sealed class HardenMosquittoTests
         var conf = dir.File("mosquitto.conf");
         await File.WriteAllTextAsync(conf, $"user root\npersistence false\nper_listener_settings true\nlog_dest stderr\nlog_type all\ninclude_dir {outDir}\n");
         await using var broker = RunningProcess.Start("mosquitto", ["-c", conf]);
-        await WaitForPortAsync(port, broker);
+        await Ports.WaitForPortAsync(IPAddress.Loopback, port, broker);
 
         var sub = Client("mosquitto_sub", dir, "dev-b", port, "-i", "dev-b-sub", "-t", "devices/dev-b/#", "-v", "-C", "1", "-W", "20");
         Assert.True(await broker.WaitForStdErrAsync("dev-b-sub", TimeSpan.FromSeconds(10)), broker.StdErr);
@@ -91,30 +90,4 @@ public sealed class HardenMosquittoTests
             "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture),
             "--cafile", Path.Combine(dir.File("certs"), "chain.pem"),
             "--cert", dir.File(device + ".crt"), "--key", dir.File(device + ".key"), .. args], TimeSpan.FromSeconds(40));
-
-    private static async Task WaitForPortAsync(int port, RunningProcess broker)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            Assert.False(broker.HasExited, "mosquitto did not start with the generated configuration: " + broker.StdErr);
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text.Json;
 using SecMon.IntegrationTests.Pki;
@@ -30,7 +29,7 @@ public sealed class HardeningLoopTests(PkiServerFixture pki) : IClassFixture<Pki
     {
         var dir = pki.NewWorkDir("loop");
         var data = pki.Data; // one data directory: the CA's pki.db beside the sensor's store, as `secmon serve` has it
-        var anonymousPort = FreePort();
+        var anonymousPort = MosquittoBroker.FreeTcpPort();
         var confd = Path.Combine(dir, "conf.d");
         Directory.CreateDirectory(confd);
         var conf = Path.Combine(dir, "mosquitto.conf");
@@ -54,7 +53,7 @@ public sealed class HardeningLoopTests(PkiServerFixture pki) : IClassFixture<Pki
         var broker = RunningProcess.Start("mosquitto", ["-c", conf]);
         try
         {
-            await WaitForPortAsync(anonymousPort, broker);
+            await Ports.WaitForPortAsync(IPAddress.Parse(BrokerAddress), anonymousPort, broker);
             var (published, _, publishErr) = await Tools.RunAsync("mosquitto_pub", ["-h", BrokerAddress, "-p", Port(anonymousPort), "-A", DeviceAddress,
                 "-i", Device, "-t", $"site/{Device}/energy", "-m", "1.5", "-q", "1"], TimeSpan.FromSeconds(30));
             Assert.True(published == 0, publishErr + broker.StdErr);
@@ -97,7 +96,7 @@ public sealed class HardeningLoopTests(PkiServerFixture pki) : IClassFixture<Pki
         }
 
         await using var hardened = RunningProcess.Start("mosquitto", ["-c", conf]);
-        await WaitForPortAsync(TlsPort, hardened);
+        await Ports.WaitForPortAsync(IPAddress.Parse(BrokerAddress), TlsPort, hardened);
 
         // 4. The device reconnects with its certificate; the inventory shows it hardened, linked to the CA's record.
         var (withCert, _, withCertErr) = await DevicePublishAsync(dir, "2.5");
@@ -179,31 +178,4 @@ public sealed class HardeningLoopTests(PkiServerFixture pki) : IClassFixture<Pki
         Tools.RunAsync("dotnet", SecMonRunner.Command(args), TimeSpan.FromMinutes(2));
 
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    private static async Task WaitForPortAsync(int port, RunningProcess broker)
-    {
-        var address = IPAddress.Parse(BrokerAddress);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            Assert.False(broker.HasExited, "mosquitto did not start: " + broker.StdErr);
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(address, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }

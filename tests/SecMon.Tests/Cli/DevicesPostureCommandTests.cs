@@ -192,8 +192,8 @@ public sealed class DevicesPostureCommandTests : IDisposable
         Assert.False(cert.TryGetProperty("ca", out _));
     }
 
-    [Fact]
-    public async Task Devices_CertificateIssuedBySecMonsCa_LinkedByFingerprintOrSerial_ValidThenRevoked()
+    // A CA made by the real 'secmon ca init' in the test's directory: (data directory, CA home, passphrase file).
+    private async Task<(string Data, string Home, string Passphrase)> InitCa()
     {
         var data = Path.Combine(_tmp, "data");
         var home = Path.Combine(_tmp, "certs");
@@ -206,13 +206,28 @@ public sealed class DevicesPostureCommandTests : IDisposable
 
         var (code, _, stderr) = await SecMonRun.Run("ca", "init", "--data", data, "--ca-home", home, "--passphrase-file", passphrase, "--kdf-iterations", "10000");
         Assert.True(code == 0, stderr);
+        return (data, home, passphrase);
+    }
+
+    // A certificate for device meter-5 from that CA ('secmon ca issue' on a fresh key's CSR); name keeps the files apart.
+    private async Task<X509Certificate2> IssueMeter((string Data, string Home, string Passphrase) ca, string name)
+    {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csr = Path.Combine(_tmp, "meter.csr");
+        var csr = Path.Combine(_tmp, name + ".csr");
         await File.WriteAllTextAsync(csr, new CertificateRequest("CN=meter-5", key, HashAlgorithmName.SHA256).CreateSigningRequestPem());
-        var pem = Path.Combine(_tmp, "meter.pem");
-        (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr, "--device", "meter-5", "--out", pem, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
+        var pem = Path.Combine(_tmp, name + ".pem");
+        var (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr, "--device", "meter-5", "--out", pem,
+            "--data", ca.Data, "--ca-home", ca.Home, "--passphrase-file", ca.Passphrase);
         Assert.True(code == 0, stderr);
-        using var issued = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(pem));
+        return X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(pem));
+    }
+
+    [Fact]
+    public async Task Devices_CertificateIssuedBySecMonsCa_LinkedByFingerprintOrSerial_ValidThenRevoked()
+    {
+        var ca = await InitCa();
+        var (data, home, passphrase) = ca;
+        using var issued = await IssueMeter(ca, "meter");
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(issued.RawData));
         // As the TLS dissector reports them: one with the fingerprint, one (another handshake) with serial and issuer only.
         WithDevices(
@@ -238,16 +253,12 @@ public sealed class DevicesPostureCommandTests : IDisposable
         Assert.Equal(serial, Assert.Single(history).GetProperty("serial").GetString());
 
         // A second certificate for the same device (a new enrolment): the history lists both, newest first.
-        var csr2 = Path.Combine(_tmp, "meter2.csr");
-        using var key2 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await File.WriteAllTextAsync(csr2, new CertificateRequest("CN=meter-5", key2, HashAlgorithmName.SHA256).CreateSigningRequestPem());
-        (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr2, "--device", "meter-5", "--out", Path.Combine(_tmp, "meter2.pem"), "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
-        Assert.True(code == 0, stderr);
+        using var second = await IssueMeter(ca, "meter2");
         history = [.. (await Json("--data", data)).Single(d => Id(d) == "00-00-0C-00-00-05").GetProperty("certificates")[0].GetProperty("ca").GetProperty("enrolments").EnumerateArray()];
         Assert.Equal(2, history.Count);
         Assert.Equal(serial, history[1].GetProperty("serial").GetString());
         Assert.All(history, e => Assert.Equal("valid", e.GetProperty("state").GetString()));
-        (code, _, stderr) = await SecMonRun.Run("ca", "revoke", serial, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
+        var (code, _, stderr) = await SecMonRun.Run("ca", "revoke", serial, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
         Assert.True(code == 0, stderr);
         var revoked = (await Json("--data", data)).Single(d => Id(d) == "00-00-0C-00-00-05").GetProperty("certificates")[0];
         Assert.Equal("revoked", revoked.GetProperty("ca").GetProperty("state").GetString());
@@ -258,19 +269,9 @@ public sealed class DevicesPostureCommandTests : IDisposable
     [Fact]
     public async Task FindingsShow_DeviceWithACertificateFromSecMonsCa_NamesItAndTheCommandThatRevokesIt()
     {
-        var data = Path.Combine(_tmp, "data");
-        var home = Path.Combine(_tmp, "certs");
-        var passphrase = Path.Combine(_tmp, "passphrase");
-        await File.WriteAllTextAsync(passphrase, "correct horse battery staple\n");
-        var (code, _, stderr) = await SecMonRun.Run("ca", "init", "--data", data, "--ca-home", home, "--passphrase-file", passphrase, "--kdf-iterations", "10000");
-        Assert.True(code == 0, stderr);
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var csr = Path.Combine(_tmp, "meter.csr");
-        await File.WriteAllTextAsync(csr, new CertificateRequest("CN=meter-5", key, HashAlgorithmName.SHA256).CreateSigningRequestPem());
-        var pem = Path.Combine(_tmp, "meter.pem");
-        (code, _, stderr) = await SecMonRun.Run("ca", "issue", "--csr", csr, "--device", "meter-5", "--out", pem, "--data", data, "--ca-home", home, "--passphrase-file", passphrase);
-        Assert.True(code == 0, stderr);
-        using var issued = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(pem));
+        var ca = await InitCa();
+        var data = ca.Data;
+        using var issued = await IssueMeter(ca, "meter");
         WithDevices([new DeviceCertificate { Subject = issued.Subject, Issuer = issued.Issuer, Sha256 = Convert.ToHexStringLower(SHA256.HashData(issued.RawData)) }]);
 
         var (shown, meter, showErr) = await SecMonRun.Run("findings", "show", Finding("a", "00-00-0C-00-00-05", Severity.Medium).Id, "--data", data);
