@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages SecMon and its tests use, when they are missing (Debian/Ubuntu).
 # libpcap for capture; tshark, tcpdump, mosquitto and its clients, openssl and curl as the real peers
+# (with coap, dnsmasq, dig, udhcpc, mbpoll, vsftpd, telnetd for the other protocols)
 # and independent verifiers of the integration tests; node with the npm standardwebhooks package (tests/node) verifies
 # webhook signatures.
 set -euo pipefail
 
-PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl iproute2 ca-certificates)
+PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl iproute2 ca-certificates
+  # real peers of the protocol tests: CoAP (with DTLS), DNS, DHCP, Modbus, FTP, Telnet, scans
+  libcoap3-bin dnsmasq-base bind9-dnsutils udhcpc mbpoll vsftpd inetutils-telnetd inetutils-inetd expect netcat-openbsd)
 missing=()
 # node and npm may come from elsewhere than Debian's packages (NodeSource's nodejs carries npm): the commands count.
 command -v node >/dev/null || missing+=(nodejs)
