@@ -41,15 +41,47 @@ public static class FindingJson
     public const string Module = "secmon";
 
     /// <summary>Returns the ECS document of <paramref name="finding"/> as one line of JSON.</summary>
-    public static string Write(Finding finding)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        Write(finding, buffer);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    public static string Write(Finding finding) => Encoding.UTF8.GetString(Utf8(finding));
 
     /// <summary>Writes the ECS document of <paramref name="finding"/> as UTF-8 JSON to <paramref name="output"/>.</summary>
-    public static void Write(Finding finding, IBufferWriter<byte> output) => Write(finding, output, null);
+    public static void Write(Finding finding, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var bytes = Utf8(finding);
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
+
+    /// <summary>The ECS document of <paramref name="finding"/> as UTF-8 bytes (no newline), made once per finding:
+    /// the store, the findings log, each output's spool and the alert outputs all take the same bytes, so a run with
+    /// every output on encodes each finding once, not once per destination (bench/README.md, issue 13). A finding read
+    /// back from a spool line keeps that line's bytes (<see cref="Remember"/>). Callers must not modify the array.</summary>
+    public static byte[] Utf8(Finding finding)
+    {
+        ArgumentNullException.ThrowIfNull(finding);
+        if (Encoded.TryGetValue(finding, out var cached))
+        {
+            return cached;
+        }
+
+        var buffer = t_encodeBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        Write(finding, buffer, null);
+        var bytes = buffer.WrittenSpan.ToArray();
+        // Two threads may encode the same finding at once: both made the same bytes (the document is deterministic),
+        // and the first one kept is the one every later caller gets.
+        return Encoded.TryAdd(finding, bytes) ? bytes : Encoded.TryGetValue(finding, out var other) ? other : bytes;
+    }
+
+    /// <summary>Records that <paramref name="utf8"/> (one document, no newline) is <paramref name="finding"/>'s ECS
+    /// document, as when it was just read from those bytes.</summary>
+    internal static void Remember(Finding finding, byte[] utf8) => Encoded.TryAdd(finding, utf8);
+
+    // Keyed by reference (a Finding is immutable: a changed one is a new instance); an entry lives as long as its finding.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Finding, byte[]> Encoded = new();
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_encodeBuffer;
 
     /// <summary>Writes the ECS document of <paramref name="finding"/>, with <c>event.ingested</c> =
     /// <paramref name="ingested"/> when given (an output sending the finding now; Kibana's External Alerts rule reads
@@ -126,6 +158,21 @@ public static class FindingJson
         try
         {
             using var doc = JsonDocument.Parse(json);
+            return Read(doc.RootElement);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException("not a JSON document: " + ex.Message, ex);
+        }
+    }
+
+    /// <summary>Reads a document written by <see cref="Write(Finding)"/>, as UTF-8 bytes, back into a <see cref="Finding"/>.</summary>
+    /// <exception cref="FormatException">The bytes are not a SecMon ECS finding document.</exception>
+    public static Finding Read(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(utf8);
             return Read(doc.RootElement);
         }
         catch (JsonException ex)

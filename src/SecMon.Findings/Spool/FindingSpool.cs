@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
 
@@ -32,6 +31,7 @@ public sealed partial class FindingSpool : IDisposable
     private FileStream? _writer;
     private FileStream? _lock;
     private readonly ArrayBufferWriter<byte> _appendBuffer = new(64 * 1024);
+    private byte[] _readBuffer = new byte[64 * 1024];
     private int _writeSegment;
     private int _readSegment;
     private long _readOffset;
@@ -95,7 +95,7 @@ public sealed partial class FindingSpool : IDisposable
             buffer.ResetWrittenCount();
             foreach (var f in findings)
             {
-                FindingJson.Write(f, buffer);
+                buffer.Write(FindingJson.Utf8(f)); // the bytes the store (or another spool) already made
                 buffer.Write("\n"u8);
             }
 
@@ -143,21 +143,52 @@ public sealed partial class FindingSpool : IDisposable
                     continue;
                 }
 
-                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
                 file.Position = offset;
-                using var reader = new StreamReader(file, Encoding.UTF8, false, 1 << 16, leaveOpen: true);
                 var position = offset;
-                string? line;
-                while (findings.Count < max && (line = ReadCompleteLine(reader, ref position)) is not null)
+                var buffer = _readBuffer;
+                int filled = 0, next = 0;
+                while (findings.Count < max)
                 {
+                    // A line counts only when its newline was written: a torn last line (a crash mid-append) waits, unread.
+                    var newline = buffer.AsSpan(next, filled - next).IndexOf((byte)'\n');
+                    if (newline < 0)
+                    {
+                        buffer.AsSpan(next, filled - next).CopyTo(buffer);
+                        filled -= next;
+                        next = 0;
+                        if (filled == buffer.Length)
+                        {
+                            Array.Resize(ref buffer, buffer.Length * 2); // a line longer than the buffer
+                            _readBuffer = buffer;
+                        }
+
+                        var read = file.Read(buffer, filled, buffer.Length - filled);
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        filled += read;
+                        continue;
+                    }
+
+                    // The line's bytes are the finding's document: outputs that send the document send them as read
+                    // (FindingJson.Utf8), without encoding the finding again.
+                    var line = buffer.AsSpan(next, newline).ToArray();
                     try
                     {
-                        findings.Add(FindingJson.Read(line));
+                        var finding = FindingJson.Read(line);
+                        FindingJson.Remember(finding, line);
+                        findings.Add(finding);
                     }
                     catch (FormatException ex)
                     {
                         unreadable?.Add($"{path} at byte {position}: {ex.Message}");
                     }
+
+                    position += newline + 1;
+                    next += newline + 1;
                 }
 
                 offset = position;
@@ -209,25 +240,6 @@ public sealed partial class FindingSpool : IDisposable
             _lock?.Dispose();
             _lock = null;
         }
-    }
-
-    // A line counts only when its newline was written: a torn last line (a crash mid-append) waits, unread.
-    private static string? ReadCompleteLine(StreamReader reader, ref long position)
-    {
-        var line = new StringBuilder();
-        int c;
-        while ((c = reader.Read()) >= 0)
-        {
-            if (c == '\n')
-            {
-                position += Encoding.UTF8.GetByteCount(line.ToString()) + 1;
-                return line.ToString();
-            }
-
-            line.Append((char)c);
-        }
-
-        return null;
     }
 
     private long Distance(int fromSegment, long fromOffset, int toSegment, long toOffset)

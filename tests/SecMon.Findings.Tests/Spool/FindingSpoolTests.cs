@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SecMon.Core.Findings;
+using SecMon.Findings.Ecs;
 using SecMon.Findings.Spool;
 
 namespace SecMon.Findings.Tests.Spool;
@@ -72,6 +73,45 @@ public sealed class FindingSpoolTests : IDisposable
         var unreadable = new List<string>();
         Assert.Equal(findings.Select(f => f.Id), reopened.Peek(10, unreadable).Findings.Select(f => f.Id));
         Assert.Empty(unreadable);
+    }
+
+    [Fact]
+    public void Peek_ALineLongerThanTheReadBuffer_IsReadWhole()
+    {
+        var big = TestFindings.Many(3);
+        big[1] = big[1] with { Message = "long " + new string('m', 200_000) }; // past the 64 KiB read buffer, twice over
+        using var spool = FindingSpool.Open(_dir);
+        Assert.True(spool.TryAppend(big));
+        var batch = spool.Peek(10);
+        Assert.Equal(big.Select(f => f.Id), batch.Findings.Select(f => f.Id));
+        Assert.Equal(big[1].Message, batch.Findings[1].Message);
+    }
+
+    [Fact]
+    public void Peek_ReadBack_OutputsGetTheSpooledLineBytesNotANewEncoding()
+    {
+        // A line as another version of SecMon (or a hand) may have written it: spaces FindingJson never writes. The
+        // finding read from it carries exactly those bytes to the outputs (the webhook body, the MQTT payload).
+        var finding = TestFindings.Many(1)[0];
+        var line = System.Text.Encoding.UTF8.GetString(FindingJson.Utf8(finding)).Replace("\"message\":", "\"message\" :  ", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(_dir, "00000001.jsonl"), line + "\n");
+        using var spool = FindingSpool.Open(_dir);
+        var read = spool.Peek(10).Findings.Single();
+        Assert.Equal(finding.Id, read.Id);
+        Assert.Equal(line, System.Text.Encoding.UTF8.GetString(FindingJson.Utf8(read)));
+    }
+
+    [Fact]
+    public void Utf8_SameFindingTwice_EncodedOnceAndTheSameBytesAsWrite()
+    {
+        var finding = TestFindings.Full();
+        var first = FindingJson.Utf8(finding);
+        Assert.Same(first, FindingJson.Utf8(finding));
+        var fresh = new System.Buffers.ArrayBufferWriter<byte>();
+        FindingJson.Write(finding, fresh, ingested: null); // the encoder itself, not the cache
+        Assert.Equal(fresh.WrittenSpan.ToArray(), first);
+        var changed = finding with { Message = "another message" };
+        Assert.NotEqual(first, FindingJson.Utf8(changed)); // a changed finding is a new instance, encoded anew
     }
 
     [Fact]
