@@ -43,6 +43,8 @@ internal sealed class CaptureStats
     public long UdpFlows;
     /// <summary>Flows evicted because the table was full.</summary>
     public long FlowEvictions;
+    /// <summary>Of <see cref="FlowEvictions"/>, TCP flows that had carried no payload (evicted first: floods, scans).</summary>
+    public long QuietFlowEvictions;
     /// <summary>Flows closed by idle timeout.</summary>
     public long FlowTimeouts;
     /// <summary>TCP flows whose handshake was not seen (capture started mid-stream).</summary>

@@ -40,6 +40,10 @@ internal interface IDiagnosticSink
     /// <summary>Reports a problem found at <paramref name="meta"/>'s packet.</summary>
     void Report(DiagnosticKind kind, in PacketMeta meta, string message);
 
+    /// <summary>False when a report of <paramref name="kind"/> would only be counted, not shown: a caller on a path an
+    /// attacker can drive (one eviction per packet of a flood) then passes a fixed message instead of formatting one.</summary>
+    bool Shows(DiagnosticKind kind) => true;
+
     /// <summary>Reports a malformed application message with its protocol and reason, so sinks that keep counts can
     /// count by reason; by default it is a <see cref="DiagnosticKind.MalformedProtocol"/> report like any other.</summary>
     void ReportMalformed(in PacketMeta meta, string protocol, MalformedReason reason, string message) =>

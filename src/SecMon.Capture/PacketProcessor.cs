@@ -35,6 +35,7 @@ internal sealed partial class PacketProcessor
     private readonly List<Flow> _expired = [];
     private readonly List<Flow> _lingered = [];
     private readonly int _maxFlows;
+    private readonly AddressNames _names = new();
     private long _nowMicros = long.MinValue;
     private long _lastSweepMicros = long.MinValue;
 

@@ -1,13 +1,17 @@
 namespace SecMon.Capture.Flows;
 
 /// <summary>
-/// The flows being tracked: a dictionary for O(1) lookup by canonical key, plus three intrusive
-/// least-recently-seen lists (open TCP, open UDP, closed TCP lingering) so that idle expiry and eviction cost
-/// O(1) per flow expired, never a scan. Touching a flow moves it to the newest end of its list.
+/// The flows being tracked: a dictionary for O(1) lookup by canonical key, plus four intrusive
+/// least-recently-seen lists (TCP that has carried no payload yet, open TCP, open UDP, closed TCP lingering) so that
+/// idle expiry and eviction cost O(1) per flow expired, never a scan. Touching a flow moves it to the newest end of
+/// its list. TCP flows start in the quiet list and move to the open list with their first payload byte: when the
+/// table is full, quiet flows (a SYN flood, a port scan, half-open connections) are evicted before any connection
+/// that carried data, so a flood of new flows does not push out the sessions SecMon is watching.
 /// </summary>
 internal sealed class FlowTable
 {
     private readonly Dictionary<FlowKey, Flow> _flows;
+    private readonly FlowList _quiet = new();
     private readonly FlowList _tcp = new();
     private readonly FlowList _udp = new();
     private readonly FlowList _closed = new();
@@ -19,7 +23,10 @@ internal sealed class FlowTable
     public int Count => _flows.Count;
 
     /// <summary>Open flows.</summary>
-    public int OpenCount => _tcp.Count + _udp.Count;
+    public int OpenCount => _quiet.Count + _tcp.Count + _udp.Count;
+
+    /// <summary>Open TCP flows that have carried no payload yet.</summary>
+    public int QuietCount => _quiet.Count;
 
     /// <summary>Every flow held (allocates an enumerator: not for the packet path).</summary>
     public IEnumerable<Flow> All => _flows.Values;
@@ -31,7 +38,17 @@ internal sealed class FlowTable
     public void Add(Flow flow)
     {
         _flows.Add(flow.Key, flow);
-        (flow.IsTcp ? _tcp : _udp).AddNewest(flow);
+        (flow.IsTcp ? _quiet : _udp).AddNewest(flow);
+    }
+
+    /// <summary>A TCP flow carried payload: from now on it is evicted only after every quiet flow.</summary>
+    public void Carried(Flow flow)
+    {
+        if (flow.List == _quiet)
+        {
+            _quiet.Remove(flow);
+            _tcp.AddNewest(flow);
+        }
     }
 
     /// <summary>Marks a flow as just seen.</summary>
@@ -62,7 +79,10 @@ internal sealed class FlowTable
     /// <summary>The least recently seen closed flow, if any.</summary>
     public Flow? OldestClosed => _closed.Oldest;
 
-    /// <summary>The least recently seen open flow (TCP or UDP), if any.</summary>
+    /// <summary>The least recently seen open TCP flow that has carried no payload, if any.</summary>
+    public Flow? OldestQuiet => _quiet.Oldest;
+
+    /// <summary>The least recently seen open flow that carried payload (TCP) or any UDP flow, if any.</summary>
     public Flow? OldestOpen
     {
         get
@@ -83,6 +103,7 @@ internal sealed class FlowTable
     public void CollectExpired(long nowMicros, long tcpIdleMicros, long udpIdleMicros, long lingerMicros,
                                List<Flow> idle, List<Flow> lingered)
     {
+        Collect(_quiet, nowMicros - tcpIdleMicros, idle);
         Collect(_tcp, nowMicros - tcpIdleMicros, idle);
         Collect(_udp, nowMicros - udpIdleMicros, idle);
         Collect(_closed, nowMicros - lingerMicros, lingered);

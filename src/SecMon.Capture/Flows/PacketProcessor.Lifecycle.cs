@@ -66,8 +66,8 @@ internal sealed partial class PacketProcessor
         IpAddress clientIp, serverIp;
         ushort clientPort, serverPort;
         string? clientMac, serverMac;
-        var sourceMac = packet.HasSourceMac ? packet.SourceMac.ToString() : null;
-        var destinationMac = packet.HasDestinationMac ? packet.DestinationMac.ToString() : null;
+        var sourceMac = packet.HasSourceMac ? _names.Of(packet.SourceMac) : null;
+        var destinationMac = packet.HasDestinationMac ? _names.Of(packet.DestinationMac) : null;
         if (senderIsClient)
         {
             (clientIp, clientPort, clientMac) = (packet.Source, packet.SourcePort, sourceMac);
@@ -84,10 +84,10 @@ internal sealed partial class PacketProcessor
             FlowId = FlowIdentity.ComputeFlowId(clientIp, clientPort, serverIp, serverPort, key.Protocol, key.VlanId, meta.TimestampMicros),
             CommunityId = FlowIdentity.ComputeCommunityId(clientIp, clientPort, serverIp, serverPort, key.Protocol),
             Transport = transport,
-            SourceIp = clientIp.ToString(),
+            SourceIp = _names.Of(clientIp),
             SourcePort = clientPort,
             SourceMac = clientMac,
-            DestinationIp = serverIp.ToString(),
+            DestinationIp = _names.Of(serverIp),
             DestinationPort = serverPort,
             DestinationMac = serverMac,
             VlanId = key.VlanId == 0 ? null : key.VlanId,
@@ -114,22 +114,37 @@ internal sealed partial class PacketProcessor
                 continue;
             }
 
-            var victim = _flows.OldestOpen;
+            // A flow that never carried payload goes before one that did (FlowTable: floods and scans do not push out
+            // the sessions being watched).
+            var quiet = _flows.OldestQuiet;
+            var victim = quiet ?? _flows.OldestOpen;
             if (victim is null)
             {
                 return;
             }
 
             _stats.FlowEvictions++;
-            _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
-                $"flow table full ({_maxFlows} flows, MaxFlows): evicted the least recently seen flow {ReassemblyContext.Describe(victim)}");
+            if (quiet is not null)
+            {
+                _stats.QuietFlowEvictions++;
+            }
+
+            _diagnostics.Report(DiagnosticKind.ResourceLimit, meta, !_diagnostics.Shows(DiagnosticKind.ResourceLimit) ? "flow table full: flow evicted"
+                : quiet is not null
+                ? $"flow table full ({_maxFlows} flows, MaxFlows): evicted the least recently seen flow that carried no payload {ReassemblyContext.Describe(victim)}"
+                : $"flow table full ({_maxFlows} flows, MaxFlows): evicted the least recently seen flow {ReassemblyContext.Describe(victim)}");
             Close(victim, FlowCloseReason.Evicted, meta);
             _flows.Remove(victim);
         }
     }
 
-    private static void Count(Flow flow, FlowDirection direction, int payloadBytes, long timestampMicros)
+    private void Count(Flow flow, FlowDirection direction, int payloadBytes, long timestampMicros)
     {
+        if (payloadBytes > 0)
+        {
+            _flows.Carried(flow);
+        }
+
         if (direction == FlowDirection.ToServer)
         {
             flow.PacketsToServer++;

@@ -32,6 +32,9 @@ internal sealed class DiagnosticReporter : IDiagnosticSink
     public IReadOnlyDictionary<(string Protocol, MalformedReason Reason), long> MalformedCounts => _malformed;
 
     /// <inheritdoc />
+    public bool Shows(DiagnosticKind kind) => !_counts.TryGetValue(kind, out var n) || n < _printPerKind;
+
+    /// <inheritdoc />
     public void Report(DiagnosticKind kind, in PacketMeta meta, string message) => Add(kind, meta, message, null, MalformedReason.None);
 
     /// <inheritdoc />

@@ -104,6 +104,45 @@ public sealed class FlowLifecycleTests
     }
 
     [Fact]
+    public void Process_SynFloodFillsTheTable_ConnectionsThatCarriedDataOutliveEveryQuietFlow()
+    {
+        // Two sessions that carried data, then a flood of SYNs (none ever answered): the flood's own flows are
+        // evicted, oldest first, and the sessions stay although they are the least recently seen.
+        var p = Create(new CaptureOptions { MaxFlows = 8 });
+        var mqtt = new TcpConversation(p, clientPort: 40001);
+        mqtt.Handshake();
+        mqtt.Client(mqtt.C(0), "connect");
+        var modbus = new TcpConversation(p, clientPort: 40002) { Now = mqtt.Now };
+        modbus.Handshake();
+        modbus.Client(modbus.C(0), "read");
+        for (var i = 0; i < 500; i++)
+        {
+            var syn = new TcpConversation(p, clientPort: (ushort)(20000 + i)) { Now = modbus.Now + 10 + i };
+            syn.Client(0, "", TcpFlags.Syn);
+        }
+
+        Assert.Equal(8, p.Flows.Count);
+        Assert.Equal(500 - 6, _stats.FlowEvictions);
+        Assert.Equal(500 - 6, _stats.QuietFlowEvictions);
+        Assert.Equal(0, _factory.Sessions.Count(s => s.Closes > 0 && (s.Text(Core.Flows.FlowDirection.ToServer) is "connect" or "read")));
+        Assert.Contains(p.Flows.All, f => f.ToServer.SourcePort == 40001);
+        Assert.Contains(p.Flows.All, f => f.ToServer.SourcePort == 40002);
+
+        // Once only flows with data are left, the least recently seen of them goes as before.
+        var late = new TcpConversation(p, clientPort: 40003) { Now = modbus.Now + 1_000 };
+        late.Handshake();
+        late.Client(late.C(0), "late");
+        for (var i = 0; i < 6; i++)
+        {
+            var more = new TcpConversation(p, clientPort: (ushort)(41000 + i)) { Now = late.Now + 1 + i };
+            more.Client(more.C(0), "data");
+        }
+
+        Assert.DoesNotContain(p.Flows.All, f => f.ToServer.SourcePort == 40001);
+        Assert.Contains(p.Flows.All, f => f.ToServer.SourcePort == 40003);
+    }
+
+    [Fact]
     public void Process_TableFullWithAClosedFlow_ForgetsTheClosedOneWithoutCountingAnEviction()
     {
         var p = Create(new CaptureOptions { MaxFlows = 2 });
