@@ -7,23 +7,28 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K]
+//
+// --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
+// one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K]");
     return 64;
 }
 
 var output = args[0];
 var devices = 5000;
 var publishes = 25;
+var synFlood = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
     {
         case "--devices": devices = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -40,6 +45,7 @@ for (var d = 0; d < devices; d++)
 // Round-robin over live sessions with a small random skip: interleaved, deterministic.
 long time = 1_764_000_000L * 1_000_000;
 var live = new List<Session>(sessions);
+var flood = new SynFlood();
 long packets = 0;
 while (live.Count > 0)
 {
@@ -54,8 +60,18 @@ while (live.Count > 0)
         else
         {
             packets++;
+            if (flood.Sent < synFlood)
+            {
+                flood.Next(writer, time);
+            }
         }
     }
+}
+
+while (flood.Sent < synFlood)
+{
+    time += 7;
+    flood.Next(writer, time);
 }
 
 file.Flush();
