@@ -112,6 +112,7 @@ internal static class SecMonCli
     [
         ("analyze", AnalyzeCommand.Create),
         ("capture", CaptureCommand.Create),
+        ("interfaces", InterfacesCommand.Create),
         ("ca", CaCommand.Create),
         ("enroll", EnrollCommand.Create),
         ("serve", ServeCommand.Create),
