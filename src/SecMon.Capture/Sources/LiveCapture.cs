@@ -6,43 +6,92 @@ using SharpPcap.LibPcap;
 namespace SecMon.Capture.Sources;
 
 /// <summary>
-/// Captures from a live interface with libpcap. A dedicated thread reads packets, copies each into a pooled
-/// buffer and hands it to the analysis thread through a bounded channel. Drop policy: when the channel is
-/// full (analysis slower than the wire), the NEW packet is dropped and counted in
-/// <see cref="CaptureStats.ChannelDrops"/> — the capture thread never blocks, so the kernel buffer never
-/// overflows silently; kernel drops are read from libpcap's statistics and counted too.
+/// Captures from one or more live interfaces with libpcap. A dedicated thread per interface reads packets, copies each
+/// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface
+/// (packets of different interfaces interleave in arrival order). Drop policy: when the channel is full (analysis
+/// slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/> — the capture
+/// threads never block, so the kernel buffers never overflow silently; kernel drops are read from libpcap's statistics
+/// of every interface and counted too.
 /// </summary>
 internal sealed class LiveCapture : IDisposable
 {
-    private readonly LibPcapLiveDevice _device;
+    private readonly LibPcapLiveDevice[] _devices;
     private readonly Channel<LivePacket> _channel;
     private readonly CaptureStats _stats;
-    private Thread? _reader;
+    private readonly Thread?[] _readers;
+    private int _running;
     private volatile bool _stopping;
 
-    private LiveCapture(LibPcapLiveDevice device, int capacity, CaptureStats stats)
+    private LiveCapture(LibPcapLiveDevice[] devices, int capacity, CaptureStats stats)
     {
-        _device = device;
+        _devices = devices;
+        _readers = new Thread?[devices.Length];
         _stats = stats;
         _channel = Channel.CreateBounded<LivePacket>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait, // never used to wait: the writer uses TryWrite and counts a drop
+            SingleWriter = devices.Length == 1,
+            FullMode = BoundedChannelFullMode.Wait, // never used to wait: the writers use TryWrite and count a drop
         });
     }
 
-    /// <summary>The interface name.</summary>
-    public string Name => _device.Name;
+    /// <summary>The interface names, comma-separated.</summary>
+    public string Name => string.Join(",", _devices.Select(d => d.Name));
 
-    /// <summary>The interface's link type.</summary>
-    public int LinkType => (int)_device.LinkType;
+    /// <summary>The interfaces, in the order given.</summary>
+    public IReadOnlyList<string> Names => [.. _devices.Select(d => d.Name)];
+
+    /// <summary>The first interface's link type (each packet carries its own interface's).</summary>
+    public int LinkType => (int)_devices[0].LinkType;
 
     /// <summary>The kernel ring's size (pcap_set_buffer_size): room for bursts while the reader thread is not running.</summary>
     public const int KernelBufferBytes = 32 << 20;
 
     /// <summary>Opens <paramref name="interfaceName"/> with an optional BPF filter; null and a one-line reason on failure.</summary>
-    public static LiveCapture? TryOpen(string interfaceName, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536)
+    public static LiveCapture? TryOpen(string interfaceName, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536) =>
+        TryOpen([interfaceName], bpf, stats, out error, channelCapacity);
+
+    /// <summary>Opens every interface of <paramref name="interfaceNames"/> with the same optional BPF filter; null and a
+    /// one-line reason when one of them cannot be opened (then none is).</summary>
+    public static LiveCapture? TryOpen(IReadOnlyList<string> interfaceNames, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536)
+    {
+        ArgumentNullException.ThrowIfNull(interfaceNames);
+        if (interfaceNames.Count == 0)
+        {
+            error = "no interface given";
+            return null;
+        }
+
+        if (interfaceNames.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            error = $"interface '{twice.Key}' is given twice: each packet would be analysed twice";
+            return null;
+        }
+
+        if (interfaceNames.Count > 1 && interfaceNames.Contains("any"))
+        {
+            error = "'any' already captures on every interface: give it alone, or name the interfaces without it";
+            return null;
+        }
+
+        var opened = new List<LibPcapLiveDevice>();
+        foreach (var name in interfaceNames)
+        {
+            var device = OpenOne(name, bpf, out error);
+            if (device is null)
+            {
+                opened.ForEach(d => d.Close());
+                return null;
+            }
+
+            opened.Add(device);
+        }
+
+        error = null;
+        return new LiveCapture([.. opened], channelCapacity, stats);
+    }
+
+    private static LibPcapLiveDevice? OpenOne(string interfaceName, string? bpf, out string? error)
     {
         LibPcapLiveDevice? device;
         try
@@ -58,7 +107,7 @@ internal sealed class LiveCapture : IDisposable
         if (device is null)
         {
             var names = string.Join(", ", LibPcapLiveDeviceList.Instance.Select(d => d.Name));
-            error = $"no interface named '{interfaceName}'; available: {names}";
+            error = $"no interface named '{interfaceName}'; available: {names} ('secmon interfaces' lists them with their addresses)";
             return null;
         }
 
@@ -92,18 +141,23 @@ internal sealed class LiveCapture : IDisposable
         }
 
         error = null;
-        return new LiveCapture(device, channelCapacity, stats);
+        return device;
     }
 
-    /// <summary>Starts the reader thread.</summary>
+    /// <summary>Starts a reader thread per interface.</summary>
     public void Start()
     {
-        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "secmon-capture-" + _device.Name };
-        _reader.Start();
+        _running = _devices.Length;
+        for (var i = 0; i < _devices.Length; i++)
+        {
+            var index = i;
+            _readers[i] = new Thread(() => ReadLoop(index)) { IsBackground = true, Name = "secmon-capture-" + _devices[i].Name };
+            _readers[i]!.Start();
+        }
     }
 
     /// <summary>Reads packets until <paramref name="cancellationToken"/> fires, calling <paramref name="onPacket"/> for each
-    /// on the calling thread; the span is valid only during the call. <paramref name="onTick"/>, when given, is called
+    /// on the calling thread with its interface's link type and name; the span is valid only during the call. <paramref name="onTick"/>, when given, is called
     /// on the same thread every <paramref name="tickEvery"/> (default 1 s), with traffic or without.</summary>
     public async Task ConsumeAsync(PacketHandler onPacket, CancellationToken cancellationToken, Action? onTick = null, TimeSpan? tickEvery = null)
     {
@@ -118,8 +172,7 @@ internal sealed class LiveCapture : IDisposable
             {
                 while (reader.TryRead(out var p))
                 {
-                    onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number);
-                    ArrayPool<byte>.Shared.Return(p.Buffer);
+                    Deliver(onPacket, p);
                 }
 
                 if (onTick is not null && Environment.TickCount64 >= nextTick)
@@ -155,8 +208,7 @@ internal sealed class LiveCapture : IDisposable
             Stop();
             while (reader.TryRead(out var p))
             {
-                onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number);
-                ArrayPool<byte>.Shared.Return(p.Buffer);
+                Deliver(onPacket, p);
             }
         }
     }
@@ -170,16 +222,26 @@ internal sealed class LiveCapture : IDisposable
         }
 
         _stopping = true;
-        _reader?.Join(TimeSpan.FromSeconds(2));
-        try
+        long drops = 0;
+        foreach (var reader in _readers)
         {
-            var s = _device.Statistics;
-            _stats.KernelDrops = s.DroppedPackets + s.InterfaceDroppedPackets;
+            reader?.Join(TimeSpan.FromSeconds(2));
         }
-        catch (PcapException)
+
+        foreach (var device in _devices)
         {
-            // Statistics are best effort (not every link supports them).
+            try
+            {
+                var s = device.Statistics;
+                drops += s.DroppedPackets + s.InterfaceDroppedPackets;
+            }
+            catch (PcapException)
+            {
+                // Statistics are best effort (not every link supports them).
+            }
         }
+
+        _stats.KernelDrops = drops;
 
         _channel.Writer.TryComplete();
     }
@@ -188,11 +250,22 @@ internal sealed class LiveCapture : IDisposable
     public void Dispose()
     {
         Stop();
-        _device.Close();
+        foreach (var device in _devices)
+        {
+            device.Close();
+        }
     }
 
-    private unsafe void ReadLoop()
+    private void Deliver(PacketHandler onPacket, in LivePacket p)
     {
+        var device = _devices[p.Device];
+        onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number, (int)device.LinkType, device.Name);
+        ArrayPool<byte>.Shared.Return(p.Buffer);
+    }
+
+    private unsafe void ReadLoop(int index)
+    {
+        var device = _devices[index];
         long number = 0;
         var writer = _channel.Writer;
         while (!_stopping)
@@ -202,7 +275,7 @@ internal sealed class LiveCapture : IDisposable
             int rc;
             try
             {
-                rc = _device.GetNextPacketPointers(ref headerPtr, ref dataPtr);
+                rc = device.GetNextPacketPointers(ref headerPtr, ref dataPtr);
             }
             catch (PcapException)
             {
@@ -227,18 +300,21 @@ internal sealed class LiveCapture : IDisposable
             number++;
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(caplen, 1));
             new ReadOnlySpan<byte>((void*)dataPtr, caplen).CopyTo(buffer);
-            if (!writer.TryWrite(new LivePacket(buffer, caplen, len, ts, number)))
+            if (!writer.TryWrite(new LivePacket(buffer, caplen, len, ts, number, index)))
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 Interlocked.Increment(ref _stats.ChannelDrops);
             }
         }
 
-        writer.TryComplete();
+        if (Interlocked.Decrement(ref _running) == 0)
+        {
+            writer.TryComplete(); // the last interface's reader ended
+        }
     }
 
-    private readonly record struct LivePacket(byte[] Buffer, int Length, int OriginalLength, long TimestampMicros, long Number);
+    private readonly record struct LivePacket(byte[] Buffer, int Length, int OriginalLength, long TimestampMicros, long Number, int Device);
 }
 
 /// <summary>Receives one captured packet; the span is valid only during the call.</summary>
-internal delegate void PacketHandler(ReadOnlySpan<byte> data, int originalLength, long timestampMicros, long number);
+internal delegate void PacketHandler(ReadOnlySpan<byte> data, int originalLength, long timestampMicros, long number, int linkType, string source);

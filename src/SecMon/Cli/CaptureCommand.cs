@@ -14,12 +14,8 @@ internal static class CaptureCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var iface = new Option<string>("--interface", "-i")
-        {
-            Description = "Interface to capture on (e.g. eth0, lo, any).",
-            Required = true,
-            HelpName = "IF",
-        };
+        var iface = InterfaceOption("Interface to capture on (e.g. eth0, lo, any; 'secmon interfaces' lists them). Several at once:\n" +
+            "-i eth0 -i wlan0 (or -i eth0,wlan0): their packets are analysed together, each known by its interface.", required: true);
         var bpf = new Option<string?>("--bpf")
         {
             Description = "BPF capture filter (man pcap-filter), e.g. \"tcp port 1883 or tcp port 8883\".",
@@ -44,7 +40,7 @@ internal static class CaptureCommand
         var detect = new DetectOptions();
         var config = new ConfigOption();
         var command = new Command("capture",
-            "Capture live traffic from an interface, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
+            "Capture live traffic from one or more interfaces, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
             "Findings are stored in the data directory within a second of being made and printed as they come (one line each on\n" +
             "stderr, or ECS JSON lines on stdout with --json); a summary follows when the capture stops. Findings that aggregate\n" +
             "over a window (e.g. one per client and hour) are made when their window closes or the capture stops; rules with\n" +
@@ -53,6 +49,7 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --bpf \"tcp port 1883 or tcp port 8883\"\n" +
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
             "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl\n" +
+            "  sudo secmon capture -i eth0 -i eth1 --bpf \"tcp port 1883\"             two segments at once\n" +
             "  sudo secmon capture -i eth0 --config /etc/secmon/secmon.yml   findings also to Elasticsearch, webhooks, a log...")
         {
             iface, bpf, events, duration, data, saveEvery, retention, config.File,
@@ -102,7 +99,7 @@ internal static class CaptureCommand
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
             };
-            return Sensor.CaptureAsync(options, new LiveSource(parse.GetValue(iface)!, parse.GetValue(bpf), parse.GetValue(duration), parse.GetValue(retention)), ct);
+            return Sensor.CaptureAsync(options, new LiveSource(Interfaces(parse, iface), parse.GetValue(bpf), parse.GetValue(duration), parse.GetValue(retention)), ct);
         });
         return command;
     }

@@ -16,6 +16,21 @@ internal static class CliHelpers
     public static string DurationExpected(string name) =>
         $"{name} takes a duration: a whole number and a unit (ms, s, m, h, d, w), such as 30s, 10m, 2h, 1d, 1w";
 
+    /// <summary>The <c>--interface</c>/<c>-i</c> option of the live commands: one or more interfaces, repeated
+    /// (<c>-i eth0 -i eth1</c>) or comma-separated (<c>-i eth0,eth1</c>); read them with <see cref="Interfaces"/>.</summary>
+    internal static Option<string[]> InterfaceOption(string description, bool required) => new("--interface", "-i")
+    {
+        Description = description,
+        Required = required,
+        HelpName = "IF",
+        Arity = required ? ArgumentArity.OneOrMore : ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>The interfaces given to <paramref name="option"/>, commas split, in order; empty when none.</summary>
+    internal static IReadOnlyList<string> Interfaces(ParseResult parse, Option<string[]> option) =>
+        [.. (parse.GetValue(option) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+
     /// <summary>An option whose value is a positive duration in the one grammar (<see cref="Durations"/>), validated at parse time.</summary>
     public static Option<TimeSpan?> DurationOption(string name, string description)
     {

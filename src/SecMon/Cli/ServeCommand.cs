@@ -45,12 +45,8 @@ internal static class ServeCommand
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
         var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
-        var iface = new Option<string?>("--interface", "-i")
-        {
-            Description = "Also run the sensor on this interface, as 'secmon capture' does (root or CAP_NET_RAW): rules, findings,\n" +
-                "devices and baselines in the --data directory; findings are logged on stderr as they are made.",
-            HelpName = "IF",
-        };
+        var iface = CliHelpers.InterfaceOption("Also run the sensor on this interface (or several: -i eth0 -i eth1), as 'secmon capture' does (root or\n" +
+            "CAP_NET_RAW): rules, findings, devices and baselines in the --data directory; findings are logged on stderr as they are made.", required: false);
         var bpf = new Option<string?>("--bpf") { Description = "With --interface: BPF capture filter, e.g. \"tcp port 1883 or tcp port 8883\".", HelpName = "EXPR" };
         var saveEvery = CliHelpers.DurationOption("--save-every", "With --interface: how often devices and baselines are saved (default 1m).");
         var retention = CaptureCommand.RetentionOption();
@@ -74,7 +70,8 @@ internal static class ServeCommand
         cmd.SetAction(async (parse, cancellationToken) =>
         {
             // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
-            var sensorInterface = parse.GetValue(iface);
+            var interfaces = CliHelpers.Interfaces(parse, iface);
+            var sensorInterface = interfaces.Count == 0 ? null : string.Join(",", interfaces);
             var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
             if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(bpf) is not null || parse.GetValue(retention) is not null))
             {
@@ -191,7 +188,7 @@ internal static class ServeCommand
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                 };
-                var source = new SecMon.Hosting.LiveSource(sensorInterface ?? "", parse.GetValue(bpf), Retention: parse.GetValue(retention));
+                var source = new SecMon.Hosting.LiveSource(interfaces, parse.GetValue(bpf), Retention: parse.GetValue(retention));
                 var sensorRun = sensorInterface is null ? null
                     : Task.Run(() => SecMon.Hosting.Sensor.CaptureAsync(sensorOptions, source, stopSensor.Token), CancellationToken.None);
                 var shutdown = server.WaitForShutdownAsync(cancellationToken);

@@ -192,7 +192,7 @@ internal sealed class Sensor : IDisposable
         }
 
         var stats = new CaptureStats();
-        using var live = LiveCapture.TryOpen(source.Interface, source.Bpf, stats, out var error);
+        using var live = LiveCapture.TryOpen(source.Interfaces, source.Bpf, stats, out var error);
         if (live is null)
         {
             Error(error!);
@@ -257,12 +257,10 @@ internal sealed class Sensor : IDisposable
             stop.CancelAfter(d);
         }
 
-        var linkType = live.LinkType;
-        var name = live.Name;
         var pruning = _store is not null && retention is { } keep ? Retention.PruneEveryHourAsync(_store, keep, stop.Token) : Task.CompletedTask;
         live.Start();
         await live.ConsumeAsync(
-            (data, originalLength, ts, number) => Session.Engine.Process(linkType, data, originalLength, ts, name, number),
+            (data, originalLength, ts, number, linkType, name) => Session.Engine.Process(linkType, data, originalLength, ts, name, number),
             stop.Token,
             onTick: () =>
             {
@@ -387,5 +385,5 @@ internal sealed class Sensor : IDisposable
     }
 }
 
-/// <summary>A live source: the interface, its capture filter, how long, and the retention of stored findings.</summary>
-internal sealed record LiveSource(string Interface, string? Bpf = null, TimeSpan? Duration = null, TimeSpan? Retention = null);
+/// <summary>A live source: the interfaces (one or more), their capture filter, how long, and the retention of stored findings.</summary>
+internal sealed record LiveSource(IReadOnlyList<string> Interfaces, string? Bpf = null, TimeSpan? Duration = null, TimeSpan? Retention = null);
