@@ -119,7 +119,9 @@ internal sealed class DnsConversation
             QuestionClass = questionClass ?? query?.QuestionClass,
             LabelCount = m.QuestionName is null ? query?.LabelCount : m.QuestionInfo.LabelCount,
             LongestLabel = m.QuestionName is null ? query?.LongestLabel : m.QuestionInfo.LongestLabel,
-            Parts = m.QuestionName is null ? query?.Parts ?? default : DnsNames.Split(m.QuestionName),
+            Parts = m.QuestionName is null || (query is not null && string.Equals(query.QuestionName, m.QuestionName, StringComparison.Ordinal))
+                ? query?.Parts ?? default
+                : DnsNames.Split(m.QuestionName),
             ResponseCode = DnsTypes.ResponseCode(m.ResponseCode),
             AnswerCount = m.Header.AnswerCount, AuthorityCount = m.Header.AuthorityCount, AdditionalCount = m.Header.AdditionalCount,
             AnswerNames = m.AnswerNames, AnswerTypes = m.AnswerTypes, AnswerClasses = m.AnswerClasses, AnswerTtls = m.AnswerTtls,
@@ -151,41 +153,27 @@ internal sealed class DnsConversation
         return null;
     }
 
+    // Every combination of AA, TC, RD, RA, AD, CD and DO, built once: the events share these arrays (never mutated).
+    private static readonly string[][] FlagSets = BuildFlagSets();
+
+    private static string[][] BuildFlagSets()
+    {
+        string[] names = ["AA", "TC", "RD", "RA", "AD", "CD", "DO"];
+        var sets = new string[1 << names.Length][];
+        for (var bits = 0; bits < sets.Length; bits++)
+        {
+            sets[bits] = [.. names.Where((_, i) => (bits & (1 << i)) != 0)];
+        }
+
+        return sets;
+    }
+
     private static string[] Flags(DnsMessage m)
     {
         var f = m.Header.Flags;
-        var count = 0;
-        Span<int> bits = [0x0400, 0x0200, 0x0100, 0x0080, 0x0020, 0x0010];
-        foreach (var b in bits)
-        {
-            if ((f & b) != 0)
-            {
-                count++;
-            }
-        }
-
-        if (count == 0 && !m.DnssecOk)
-        {
-            return [];
-        }
-
-        var flags = new string[count + (m.DnssecOk ? 1 : 0)];
-        var i = 0;
-        string[] names = ["AA", "TC", "RD", "RA", "AD", "CD"];
-        for (var j = 0; j < bits.Length; j++)
-        {
-            if ((f & bits[j]) != 0)
-            {
-                flags[i++] = names[j];
-            }
-        }
-
-        if (m.DnssecOk)
-        {
-            flags[i] = "DO";
-        }
-
-        return flags;
+        var bits = ((f >> 10) & 1) | (((f >> 9) & 1) << 1) | (((f >> 8) & 1) << 2) | (((f >> 7) & 1) << 3) |
+                   (((f >> 5) & 1) << 4) | (((f >> 4) & 1) << 5) | ((m.DnssecOk ? 1 : 0) << 6);
+        return FlagSets[bits];
     }
 
     private void Malformed(FlowContext flow, in DnsHeader header, bool haveHeader, in ParseError error, in PacketMeta meta)

@@ -24,19 +24,19 @@ internal sealed class DnsMessage
     public DnsNameInfo QuestionInfo { get; set; }
 
     /// <summary>Owner names of the reported answers.</summary>
-    public List<string>? AnswerNames { get; set; }
+    public string[]? AnswerNames { get; set; }
 
     /// <summary>Types of the reported answers.</summary>
-    public List<string>? AnswerTypes { get; set; }
+    public string[]? AnswerTypes { get; set; }
 
     /// <summary>Classes of the reported answers.</summary>
-    public List<string>? AnswerClasses { get; set; }
+    public string[]? AnswerClasses { get; set; }
 
     /// <summary>TTLs of the reported answers.</summary>
-    public List<long>? AnswerTtls { get; set; }
+    public long[]? AnswerTtls { get; set; }
 
     /// <summary>Data of the reported answers (presentation form).</summary>
-    public List<string>? AnswerData { get; set; }
+    public string[]? AnswerData { get; set; }
 
     /// <summary>Addresses of the A and AAAA answers.</summary>
     public List<string>? ResolvedIps { get; set; }
@@ -96,11 +96,23 @@ internal static class DnsDecoder
 
         var total = header.AnswerCount + header.AuthorityCount + header.AdditionalCount;
         var reported = 0;
+        if (decoded is not null && header.AnswerCount > 0)
+        {
+            // Sized by what can be here: the bound, the count, and the records the bytes left can hold (11 bytes each).
+            var n = Math.Min(Math.Min(header.AnswerCount, Math.Max(0, options.MaxAnswersPerEvent)), (message.Length - pos) / 11);
+            decoded.AnswerNames = new string[n];
+            decoded.AnswerTypes = new string[n];
+            decoded.AnswerClasses = new string[n];
+            decoded.AnswerData = new string[n];
+            decoded.AnswerTtls = new long[n];
+        }
+
         for (var i = 0; i < total; i++)
         {
             var section = i < header.AnswerCount ? 0 : i < header.AnswerCount + header.AuthorityCount ? 1 : 2;
             var inAnswers = section == 0;
-            var write = decoded is not null && ((inAnswers && reported < options.MaxAnswersPerEvent) || (mdns && header.IsResponse && section != 1));
+            var report = inAnswers && decoded?.AnswerNames is { } slots && reported < slots.Length;
+            var write = decoded is not null && (report || (mdns && header.IsResponse && section != 1));
             if (!DnsParser.TryReadRecord(message, ref pos, write ? text : default, out var record, out var error))
             {
                 return Where(error, section switch { 0 => "answer", 1 => "authority", _ => "additional" }, i);
@@ -119,18 +131,21 @@ internal static class DnsDecoder
                 continue;
             }
 
-            var owner = Encoding.ASCII.GetString(text[..record.Name.TextLength]);
-            if (inAnswers && reported < options.MaxAnswersPerEvent)
+            // Owners are mostly the question's name (a pointer to it): share its string.
+            var ownerText = text[..record.Name.TextLength];
+            var owner = decoded!.QuestionName is { } q && System.Text.Ascii.Equals(ownerText, q) ? q : Encoding.ASCII.GetString(ownerText);
+            if (report)
             {
+                decoded!.AnswerNames![reported] = owner;
+                decoded.AnswerTypes![reported] = DnsTypes.Name(record.Type);
+                decoded.AnswerClasses![reported] = DnsTypes.ClassName(record.Class, mdns);
+                decoded.AnswerTtls![reported] = record.Ttl;
+                var data = Data(message, record, options);
+                decoded.AnswerData![reported] = data;
                 reported++;
-                (decoded!.AnswerNames ??= []).Add(owner);
-                (decoded.AnswerTypes ??= []).Add(DnsTypes.Name(record.Type));
-                (decoded.AnswerClasses ??= []).Add(DnsTypes.ClassName(record.Class, mdns));
-                (decoded.AnswerTtls ??= []).Add(record.Ttl);
-                (decoded.AnswerData ??= []).Add(Data(message, record, options));
                 if (record.Type is DnsTypes.A or DnsTypes.Aaaa)
                 {
-                    (decoded.ResolvedIps ??= []).Add(new IPAddress(message.Slice(record.DataOffset, record.DataLength)).ToString());
+                    (decoded.ResolvedIps ??= []).Add(data);
                 }
             }
 
@@ -147,6 +162,16 @@ internal static class DnsDecoder
                     list.Add(owner);
                 }
             }
+        }
+
+        if (decoded?.AnswerNames is { } names && reported < names.Length)
+        {
+            // Fewer answers than slots (an OPT among them): keep the lists as long as what was reported.
+            decoded.AnswerNames = names[..reported];
+            decoded.AnswerTypes = decoded.AnswerTypes![..reported];
+            decoded.AnswerClasses = decoded.AnswerClasses![..reported];
+            decoded.AnswerData = decoded.AnswerData![..reported];
+            decoded.AnswerTtls = decoded.AnswerTtls![..reported];
         }
 
         if (pos != message.Length)
@@ -168,7 +193,9 @@ internal static class DnsDecoder
         var rdata = message.Slice(r.DataOffset, r.DataLength);
         switch (r.Type)
         {
-            case DnsTypes.A or DnsTypes.Aaaa:
+            case DnsTypes.A:
+                return string.Create(CultureInfo.InvariantCulture, $"{rdata[0]}.{rdata[1]}.{rdata[2]}.{rdata[3]}");
+            case DnsTypes.Aaaa:
                 return new IPAddress(rdata).ToString();
             case DnsTypes.Cname or DnsTypes.Ns or DnsTypes.Ptr:
                 return Name(message, r.DataOffset);

@@ -51,6 +51,8 @@ internal static class DnsNames
         "co.ke", "or.ke", "co.tz", "co.ug",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SuffixLookup = MultiPartSuffixes.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>Splits <paramref name="name"/> (presentation form, no trailing dot but for the root <c>.</c>).</summary>
     public static DnsNameParts Split(string name)
     {
@@ -59,7 +61,7 @@ internal static class DnsNames
             return default;
         }
 
-        var lower = name.ToLowerInvariant();
+        var lower = name.AsSpan().ContainsAnyInRange('A', 'Z') ? name.ToLowerInvariant() : name;
         var last = LabelStart(lower, lower.Length);
         if (last == 0)
         {
@@ -68,12 +70,13 @@ internal static class DnsNames
 
         var secondLast = LabelStart(lower, last - 1);
         var suffixStart = last;
-        if (MultiPartSuffixes.Contains(lower[secondLast..]) && secondLast > 0)
+        var multiPart = SuffixLookup.Contains(lower.AsSpan(secondLast));
+        if (multiPart && secondLast > 0)
         {
             suffixStart = secondLast;
             secondLast = LabelStart(lower, secondLast - 1);
         }
-        else if (MultiPartSuffixes.Contains(lower[secondLast..]))
+        else if (multiPart)
         {
             // The name is itself a public suffix (co.uk): no registered domain under it.
             return new DnsNameParts(null, null, lower, 0, 0);

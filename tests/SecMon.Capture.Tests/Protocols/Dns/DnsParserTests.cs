@@ -54,8 +54,8 @@ public sealed class DnsParserTests
         var (error, d) = Walk(w.ToArray());
         Assert.False(error.IsError, error.ToString());
         Assert.Equal(["plant.example"], d.AnswerNames!.Distinct());
-        Assert.Equal(["A", "AAAA", "CNAME", "MX", "SRV", "TXT", "NULL"], d.AnswerTypes);
-        Assert.Equal(["192.0.2.1", "2001:db8::1", "www", "10 mail.plant.example", "1 5 1883 plant.example", "\"a\\\"b\" \"\"", @"\# 2 dead"], d.AnswerData);
+        Assert.Equal(["A", "AAAA", "CNAME", "MX", "SRV", "TXT", "NULL"], d.AnswerTypes!);
+        Assert.Equal(["192.0.2.1", "2001:db8::1", "www", "10 mail.plant.example", "1 5 1883 plant.example", "\"a\\\"b\" \"\"", @"\# 2 dead"], d.AnswerData!);
         Assert.Equal(["192.0.2.1", "2001:db8::1"], d.ResolvedIps);
         Assert.All(d.AnswerTtls!, t => Assert.Equal(60, t));
     }
@@ -79,7 +79,7 @@ public sealed class DnsParserTests
         w.Name("sensor-7.local").U16(DnsTypes.A).U16(0x8001).U32(120).U16(4).Bytes(10, 0, 0, 7);
         var (error, d) = Walk(w.ToArray(), mdns: true);
         Assert.False(error.IsError, error.ToString());
-        Assert.Equal(["IN", "IN"], d.AnswerClasses);
+        Assert.Equal(["IN", "IN"], d.AnswerClasses!);
         Assert.Equal(["sensor-7.local"], d.MdnsHostnames);
         Assert.Equal(["sensor-7._mqtt._tcp.local"], d.MdnsServices);
     }
