@@ -8,13 +8,14 @@ using SecMon.Testing;
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | --dns N");
     return 64;
 }
 
@@ -22,6 +23,7 @@ var output = args[0];
 var devices = 5000;
 var publishes = 25;
 var synFlood = 0;
+var dns = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -29,12 +31,21 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--devices": devices = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
 
 using var file = new BufferedStream(File.Create(output), 1 << 20);
 var writer = new PcapWriter(file);
+if (dns > 0)
+{
+    DnsMix.Write(writer, dns);
+    file.Flush();
+    Console.Error.WriteLine($"wrote {output}: {dns} DNS exchanges, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+    return 0;
+}
+
 var random = new Random(42);
 var sessions = new List<Session>(devices);
 for (var d = 0; d < devices; d++)
@@ -96,6 +107,19 @@ internal sealed class PcapWriter
     }
 
     public long Packets { get; private set; }
+
+    // One frame as given (Ethernet onwards).
+    public void Raw(long timeMicros, ReadOnlySpan<byte> frame)
+    {
+        Span<byte> header = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)(timeMicros / 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)(timeMicros % 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], (uint)frame.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], (uint)frame.Length);
+        _out.Write(header);
+        _out.Write(frame);
+        Packets++;
+    }
 
     // One Ethernet/IPv4/TCP frame.
     public void Tcp(long timeMicros, byte[] srcMac, byte[] dstMac, uint srcIp, uint dstIp, ushort srcPort, ushort dstPort,

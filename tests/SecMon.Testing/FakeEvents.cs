@@ -153,11 +153,23 @@ public static class FakeSchemas
         ("tls.client.subject", FieldKind.Text))
         .WithFacts(DeviceFact.ClientCertificate());
 
+    /// <summary><c>dns.query</c> (the fields rules/dns.yaml reads).</summary>
+    public static EventSchema DnsQuery { get; } = Define("dns.query",
+        ("dns.question.name", FieldKind.Text),
+        ("dns.question.type", FieldKind.Text),
+        ("dns.question.registered_domain", FieldKind.Text),
+        ("dns.question.top_level_domain", FieldKind.Text),
+        ("dns.question.label_count", FieldKind.Number),
+        ("dns.question.longest_label", FieldKind.Number),
+        ("dns.question.subdomain_length", FieldKind.Number),
+        ("dns.question.subdomain_entropy", FieldKind.Number))
+        .WithFacts(DeviceFact.Values("dns.question.name", "dns.question.name"));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
         MqttConnect, MqttConnack, MqttPublish, MqttSubscribe, MqttSuback, MqttUnsubscribe, MqttDisconnect, MqttPingreq,
-        TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate,
+        TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery,
     ];
 }
 

@@ -120,6 +120,8 @@ public sealed class FindingFieldsOnSamplesTests(SampleFindingsFixture samples) :
                 FieldKind.Number or FieldKind.NumberList => field.Type == "long",
                 FieldKind.Boolean => field.Type == "boolean",
                 FieldKind.Ip => field.Type == "ip",
+                // A list of addresses (dns.resolved_ip) is an ip array.
+                FieldKind.StringList => StringTypes.Contains(field.Type) || field.Type == "ip",
                 _ => StringTypes.Contains(field.Type),
             };
             if (!typeFits || isList != field.IsArray)

@@ -1,0 +1,191 @@
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols.Dns;
+
+/// <summary>
+/// Per-flow DNS state shared by the UDP and TCP sessions: decodes each message, emits its event, and joins a response to
+/// its query by id and question (RFC 1035 §7.3: a resolver matches replies by id and question). Queries still waiting
+/// at the flow's end are reported as <c>dns.unanswered</c>; mDNS is not joined, its answers go to the multicast group on
+/// other flows (RFC 6762 §6).
+/// </summary>
+internal sealed class DnsConversation
+{
+    private readonly FlowContext _flow;
+    private readonly ProtocolServices _services;
+    private readonly DnsOptions _options;
+    private readonly bool _mdns;
+    private readonly string _protocol;
+    private List<DnsQueryEvent>? _pending;
+
+    /// <summary>Creates the state of one flow; <paramref name="flow"/> is the to-server context.</summary>
+    public DnsConversation(FlowContext flow, ProtocolServices services, DnsOptions options)
+    {
+        _flow = flow;
+        _services = services;
+        _options = options;
+        _mdns = DnsProtocol.IsMdnsGroup(flow.DestinationIp) || DnsProtocol.IsMdnsGroup(flow.SourceIp);
+        _protocol = _mdns ? "mdns" : "dns";
+    }
+
+    /// <summary>True when the flow is multicast DNS.</summary>
+    public bool IsMdns => _mdns;
+
+    /// <summary>Decodes one message of <paramref name="direction"/> and emits its event. Returns false when it was
+    /// malformed (reported and counted).</summary>
+    public bool OnMessage(FlowDirection direction, ReadOnlySpan<byte> message, in PacketMeta meta)
+    {
+        var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse ?? _flow;
+        DnsParser.TryReadHeader(message, out var header);
+        var decoded = new DnsMessage { Header = header };
+        var error = DnsDecoder.Walk(message, decoded, _options, _mdns);
+        if (error.IsError)
+        {
+            Malformed(flow, header, message.Length >= DnsParser.HeaderLength, error, meta);
+            if (error.Reason != MalformedReason.TrailingBytes)
+            {
+                return false;
+            }
+        }
+
+        if (header.IsResponse)
+        {
+            Answer(flow, decoded, meta);
+        }
+        else
+        {
+            Query(flow, decoded, meta);
+        }
+
+        return !error.IsError;
+    }
+
+    /// <summary>The flow ended: report the queries never answered.</summary>
+    public void OnClose()
+    {
+        if (_pending is null)
+        {
+            return;
+        }
+
+        foreach (var q in _pending)
+        {
+            _services.Events.Emit(new DnsUnansweredEvent
+            {
+                Flow = q.Flow, TimestampMicros = q.TimestampMicros, PacketNumber = q.PacketNumber,
+                Id = q.Id, OpCode = q.OpCode, HeaderFlags = q.HeaderFlags, QuestionCount = q.QuestionCount,
+                QuestionName = q.QuestionName, QuestionType = q.QuestionType, QuestionClass = q.QuestionClass,
+                LabelCount = q.LabelCount, LongestLabel = q.LongestLabel, Parts = q.Parts,
+            });
+        }
+
+        _pending = null;
+    }
+
+    private void Query(FlowContext flow, DnsMessage m, in PacketMeta meta)
+    {
+        var e = new DnsQueryEvent
+        {
+            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Mdns = _mdns,
+            Id = m.Header.Id, OpCode = DnsTypes.OpCode(m.Header.OpCode), HeaderFlags = Flags(m), QuestionCount = m.Header.QuestionCount,
+            QuestionName = m.QuestionName, QuestionType = m.QuestionName is null ? null : DnsTypes.Name(m.QuestionType),
+            QuestionClass = m.QuestionName is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns),
+            LabelCount = m.QuestionName is null ? null : m.QuestionInfo.LabelCount,
+            LongestLabel = m.QuestionName is null ? null : m.QuestionInfo.LongestLabel,
+            Parts = m.QuestionName is null ? default : DnsNames.Split(m.QuestionName),
+        };
+        _services.Events.Emit(e);
+        if (!_mdns && m.Header.OpCode == 0)
+        {
+            _pending ??= [];
+            if (_pending.Count < _options.MaxPendingQueriesPerFlow)
+            {
+                _pending.Add(e);
+            }
+        }
+    }
+
+    private void Answer(FlowContext flow, DnsMessage m, in PacketMeta meta)
+    {
+        var questionType = m.QuestionName is null ? null : DnsTypes.Name(m.QuestionType);
+        var questionClass = m.QuestionName is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns);
+        var query = Join(m, questionType, questionClass);
+        _services.Events.Emit(new DnsAnswerEvent
+        {
+            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Mdns = _mdns,
+            Id = m.Header.Id, OpCode = DnsTypes.OpCode(m.Header.OpCode), HeaderFlags = Flags(m), QuestionCount = m.Header.QuestionCount,
+            // A response without a question (allowed, RFC 1035 §4.1.2) takes its query's.
+            QuestionName = m.QuestionName ?? query?.QuestionName,
+            QuestionType = questionType ?? query?.QuestionType,
+            QuestionClass = questionClass ?? query?.QuestionClass,
+            LabelCount = m.QuestionName is null ? query?.LabelCount : m.QuestionInfo.LabelCount,
+            LongestLabel = m.QuestionName is null ? query?.LongestLabel : m.QuestionInfo.LongestLabel,
+            Parts = m.QuestionName is null || (query is not null && string.Equals(query.QuestionName, m.QuestionName, StringComparison.Ordinal))
+                ? query?.Parts ?? default
+                : DnsNames.Split(m.QuestionName),
+            ResponseCode = DnsTypes.ResponseCode(m.ResponseCode),
+            AnswerCount = m.Header.AnswerCount, AuthorityCount = m.Header.AuthorityCount, AdditionalCount = m.Header.AdditionalCount,
+            AnswerNames = m.AnswerNames, AnswerTypes = m.AnswerTypes, AnswerClasses = m.AnswerClasses, AnswerTtls = m.AnswerTtls,
+            AnswerData = m.AnswerData, ResolvedIps = m.ResolvedIps,
+            ResponseTimeMicros = query is null ? null : meta.TimestampMicros - query.TimestampMicros,
+            MdnsHostnames = m.MdnsHostnames, MdnsServices = m.MdnsServices,
+        });
+    }
+
+    // The oldest waiting query with the response's id and question (name compared ignoring case: RFC 4343).
+    private DnsQueryEvent? Join(DnsMessage m, string? type, string? @class)
+    {
+        if (_pending is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < _pending.Count; i++)
+        {
+            var q = _pending[i];
+            if (q.Id == m.Header.Id && (m.QuestionName is null ||
+                (string.Equals(q.QuestionName, m.QuestionName, StringComparison.OrdinalIgnoreCase) && q.QuestionType == type && q.QuestionClass == @class)))
+            {
+                _pending.RemoveAt(i);
+                return q;
+            }
+        }
+
+        return null;
+    }
+
+    // Every combination of AA, TC, RD, RA, AD, CD and DO, built once: the events share these arrays (never mutated).
+    private static readonly string[][] FlagSets = BuildFlagSets();
+
+    private static string[][] BuildFlagSets()
+    {
+        string[] names = ["AA", "TC", "RD", "RA", "AD", "CD", "DO"];
+        var sets = new string[1 << names.Length][];
+        for (var bits = 0; bits < sets.Length; bits++)
+        {
+            sets[bits] = [.. names.Where((_, i) => (bits & (1 << i)) != 0)];
+        }
+
+        return sets;
+    }
+
+    private static string[] Flags(DnsMessage m)
+    {
+        var f = m.Header.Flags;
+        var bits = ((f >> 10) & 1) | (((f >> 9) & 1) << 1) | (((f >> 8) & 1) << 2) | (((f >> 7) & 1) << 3) |
+                   (((f >> 5) & 1) << 4) | (((f >> 4) & 1) << 5) | ((m.DnssecOk ? 1 : 0) << 6);
+        return FlagSets[bits];
+    }
+
+    private void Malformed(FlowContext flow, in DnsHeader header, bool haveHeader, in ParseError error, in PacketMeta meta)
+    {
+        var message = $"{_protocol}: {error}";
+        _services.Stats.CountMalformed(_protocol, error.Reason);
+        _services.Diagnostics.ReportMalformed(meta, _protocol, error.Reason, message);
+        _services.Events.Emit(new DnsMalformedEvent
+        {
+            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Mdns = _mdns,
+            Id = haveHeader ? header.Id : 0, OpCode = DnsTypes.OpCode(header.OpCode), HeaderFlags = [], QuestionCount = header.QuestionCount,
+            IsResponse = header.IsResponse, ErrorMessage = message, Reason = ParseError.Name(error.Reason),
+        });
+    }
+}
