@@ -172,7 +172,9 @@ internal static class ModbusParser
             ModbusFunctions.ReadExceptionStatus or ModbusFunctions.GetCommEventCounter or ModbusFunctions.GetCommEventLog
                 or ModbusFunctions.ReportServerId => End(ref r),
             ModbusFunctions.ReadFifoQueue => ReadU16(ref r, out var fifo, "FIFO pointer address") && Set(ref p.Address, fifo) && End(ref r),
-            _ => true, // file records, user-defined and reserved codes: the function is what is reported
+            // File records (spec §6.14, §6.15): a byte count, then sub-requests SecMon does not report.
+            ModbusFunctions.ReadFileRecord or ModbusFunctions.WriteFileRecord => r.Remaining == 0 || (r.TryReadByte(out var bc, "byte count") && Set(ref p.ByteCount, bc) && r.TrySkip(r.Remaining)),
+            _ => true, // user-defined and reserved codes: the function is what is reported
         };
         error = r.Error;
         return ok;

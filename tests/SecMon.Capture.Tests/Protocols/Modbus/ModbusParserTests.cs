@@ -18,15 +18,15 @@ public sealed class ModbusParserTests
     }
 
     [Theory]
-    [InlineData("0001 0001 0006 01 03", MalformedReason.BadValue)]   // protocol id 1
-    [InlineData("0001 0000 0001 01 03", MalformedReason.BadLength)]  // length 1: no function code
-    [InlineData("0001 0000 00FF 01 03", MalformedReason.BadLength)]  // length 255: ADU over 260 bytes
-    [InlineData("0001 0000 0000 01 03", MalformedReason.BadLength)]
-    [InlineData("0001 0000 FFFF 01 03", MalformedReason.BadLength)]
-    public void TryReadHeader_BadHeader_ReportsReason(string hex, MalformedReason reason)
+    [InlineData("0001 0001 0006 01 03", nameof(MalformedReason.BadValue))]   // protocol id 1
+    [InlineData("0001 0000 0001 01 03", nameof(MalformedReason.BadLength))]  // length 1: no function code
+    [InlineData("0001 0000 00FF 01 03", nameof(MalformedReason.BadLength))]  // length 255: ADU over 260 bytes
+    [InlineData("0001 0000 0000 01 03", nameof(MalformedReason.BadLength))]
+    [InlineData("0001 0000 FFFF 01 03", nameof(MalformedReason.BadLength))]
+    public void TryReadHeader_BadHeader_ReportsReason(string hex, string reason)
     {
         Assert.False(ModbusParser.TryReadHeader(ModbusHarness.Bytes(hex), out _, out var error));
-        Assert.Equal(reason, error.Reason);
+        Assert.Equal(Enum.Parse<MalformedReason>(reason), error.Reason);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class ModbusParserTests
         Assert.Equal(256, p.Address);
         Assert.Equal(20, p.Quantity);
         Assert.Equal(40, p.ByteCount);
-        Assert.Equal([1L, 2, 3, 4], p.Values);
+        Assert.Equal([1L, 2, 3, 4], p.Values!);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class ModbusParserTests
     {
         // Spec §6.11 example: 10 coils from 20, CD 01 = 1011 0011 / 01.
         Assert.True(ModbusParser.TryReadRequest(ModbusHarness.Bytes("0F 0013 000A 02 CD01"), 16, out var p, out var error), error.ToString());
-        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1, 1, 0], p.Values);
+        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1, 1, 0], p.Values!);
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class ModbusParserTests
 
         Assert.True(ModbusParser.TryReadRequest(ModbusHarness.Bytes("17 0003 0006 000E 0003 06 00FF 00FF 00FF"), 16, out var rw, out var error), error.ToString());
         Assert.Equal((3, 6, 14, 3), (rw.Address!.Value, rw.Quantity!.Value, rw.WriteAddress!.Value, rw.WriteQuantity!.Value));
-        Assert.Equal([255L, 255, 255], rw.Values);
+        Assert.Equal([255L, 255, 255], rw.Values!);
     }
 
     [Fact]
@@ -103,20 +103,20 @@ public sealed class ModbusParserTests
     }
 
     [Theory]
-    [InlineData("03 0064", MalformedReason.Truncated)]                 // quantity missing
-    [InlineData("03 0064 000A 00", MalformedReason.TrailingBytes)]
-    [InlineData("00", MalformedReason.UnknownType)]                    // function code 0
-    [InlineData("83 02", MalformedReason.UnknownType)]                 // exception bit in a request
-    [InlineData("10 0000 0002 04 0001", MalformedReason.BadLength)]    // byte count 4, 2 bytes follow
-    [InlineData("10 0000 0002 02 0001", MalformedReason.BadValue)]     // byte count not twice the quantity
-    [InlineData("0F 0000 0010 01 FF", MalformedReason.BadValue)]       // 16 coils in 1 byte
-    [InlineData("16 0004 00F2", MalformedReason.Truncated)]
-    [InlineData("2B 0E 01", MalformedReason.Truncated)]
-    [InlineData("07 00", MalformedReason.TrailingBytes)]
-    public void TryReadRequest_Malformed_ReportsReason(string hex, MalformedReason reason)
+    [InlineData("03 0064", nameof(MalformedReason.Truncated))]                 // quantity missing
+    [InlineData("03 0064 000A 00", nameof(MalformedReason.TrailingBytes))]
+    [InlineData("00", nameof(MalformedReason.UnknownType))]                    // function code 0
+    [InlineData("83 02", nameof(MalformedReason.UnknownType))]                 // exception bit in a request
+    [InlineData("10 0000 0002 04 0001", nameof(MalformedReason.BadLength))]    // byte count 4, 2 bytes follow
+    [InlineData("10 0000 0002 02 0001", nameof(MalformedReason.BadValue))]     // byte count not twice the quantity
+    [InlineData("0F 0000 0010 01 FF", nameof(MalformedReason.BadValue))]       // 16 coils in 1 byte
+    [InlineData("16 0004 00F2", nameof(MalformedReason.Truncated))]
+    [InlineData("2B 0E 01", nameof(MalformedReason.Truncated))]
+    [InlineData("07 00", nameof(MalformedReason.TrailingBytes))]
+    public void TryReadRequest_Malformed_ReportsReason(string hex, string reason)
     {
         Assert.False(ModbusParser.TryReadRequest(ModbusHarness.Bytes(hex), 16, out _, out var error));
-        Assert.Equal(reason, error.Reason);
+        Assert.Equal(Enum.Parse<MalformedReason>(reason), error.Reason);
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class ModbusParserTests
     {
         Assert.True(ModbusParser.TryReadResponse(ModbusHarness.Bytes("03 06 022B 0000 0064"), null, 16, out var p, out _));
         Assert.Equal((6, 3), (p.ByteCount!.Value, p.Quantity!.Value));
-        Assert.Equal([555L, 0, 100], p.Values);
+        Assert.Equal([555L, 0, 100], p.Values!);
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class ModbusParserTests
         // Spec §6.1 example: 19 coils, CD 6B 05.
         Assert.True(ModbusParser.TryReadResponse(ModbusHarness.Bytes("01 03 CD6B05"), 19, 32, out var p, out _));
         Assert.Equal(19, p.Values!.Length);
-        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1], p.Values[..8]);
+        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1], p.Values![..8]);
         Assert.Equal([1L, 0, 1], p.Values[16..]);
     }
 
@@ -160,16 +160,16 @@ public sealed class ModbusParserTests
     }
 
     [Theory]
-    [InlineData("03 05 0001 0002 00", MalformedReason.BadValue)]      // odd register byte count
-    [InlineData("03 06 0001", MalformedReason.BadLength)]             // byte count past the PDU
-    [InlineData("83", MalformedReason.Truncated)]                     // exception without a code
-    [InlineData("83 02 00", MalformedReason.TrailingBytes)]
-    [InlineData("2B 0E 01 01 00 00 02 00 04 4142", MalformedReason.Truncated)] // object runs past the PDU
-    [InlineData("80 01", MalformedReason.UnknownType)]
-    public void TryReadResponse_Malformed_ReportsReason(string hex, MalformedReason reason)
+    [InlineData("03 05 0001 0002 00", nameof(MalformedReason.BadValue))]      // odd register byte count
+    [InlineData("03 06 0001", nameof(MalformedReason.BadLength))]             // byte count past the PDU
+    [InlineData("83", nameof(MalformedReason.Truncated))]                     // exception without a code
+    [InlineData("83 02 00", nameof(MalformedReason.TrailingBytes))]
+    [InlineData("2B 0E 01 01 00 00 02 00 04 4142", nameof(MalformedReason.Truncated))] // object runs past the PDU
+    [InlineData("80 01", nameof(MalformedReason.UnknownType))]
+    public void TryReadResponse_Malformed_ReportsReason(string hex, string reason)
     {
         Assert.False(ModbusParser.TryReadResponse(ModbusHarness.Bytes(hex), null, 16, out _, out var error));
-        Assert.Equal(reason, error.Reason);
+        Assert.Equal(Enum.Parse<MalformedReason>(reason), error.Reason);
     }
 
     [Fact]

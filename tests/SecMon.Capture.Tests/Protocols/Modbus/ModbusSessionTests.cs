@@ -181,21 +181,21 @@ public sealed class ModbusSessionTests
     }
 
     [Theory]
-    [InlineData("0001 0000 0006 01 03 0000 000A", FlowDirection.ToServer, ProbeResult.Mine)]
-    [InlineData("0001 0000 0006 01 03 0000", FlowDirection.ToServer, ProbeResult.NeedMoreData)]
-    [InlineData("0001 0000 0006", FlowDirection.ToServer, ProbeResult.NeedMoreData)]
-    [InlineData("0001 0000 0003 01 83 02", FlowDirection.ToClient, ProbeResult.Mine)]
-    [InlineData("0001 0000 0003 01 83 02", FlowDirection.ToServer, ProbeResult.NotMine)] // exception bit in a request
-    [InlineData("0001 0000 0007 01 03 0000 000A 00", FlowDirection.ToServer, ProbeResult.NotMine)] // read with trailing byte
-    [InlineData("0001 0001 0006 01 03 0000 000A", FlowDirection.ToServer, ProbeResult.NotMine)]
-    [InlineData("0001 0000 0006 01 63 0000 000A", FlowDirection.ToServer, ProbeResult.NotMine)]  // function 99
-    [InlineData("1603 0100 2C01 0000 2803 03", FlowDirection.ToServer, ProbeResult.NotMine)]   // a TLS ClientHello
-    [InlineData("101F 0004 4D51 5454 04EE", FlowDirection.ToServer, ProbeResult.NotMine)]     // an MQTT CONNECT
-    [InlineData("4745 5420 2F20 4854 5450", FlowDirection.ToServer, ProbeResult.NotMine)]     // GET / HTTP
-    [InlineData("0001 0000 0006 01 03 0000 000A 0002 0001", FlowDirection.ToServer, ProbeResult.NotMine)] // next protocol id 1
-    public void Probe_FirstBytes_Verdict(string hex, FlowDirection direction, ProbeResult expected)
+    [InlineData("0001 0000 0006 01 03 0000 000A", FlowDirection.ToServer, nameof(ProbeResult.Mine))]
+    [InlineData("0001 0000 0006 01 03 0000", FlowDirection.ToServer, nameof(ProbeResult.NeedMoreData))]
+    [InlineData("0001 0000 0006", FlowDirection.ToServer, nameof(ProbeResult.NeedMoreData))]
+    [InlineData("0001 0000 0003 01 83 02", FlowDirection.ToClient, nameof(ProbeResult.Mine))]
+    [InlineData("0001 0000 0003 01 83 02", FlowDirection.ToServer, nameof(ProbeResult.NotMine))] // exception bit in a request
+    [InlineData("0001 0000 0007 01 03 0000 000A 00", FlowDirection.ToServer, nameof(ProbeResult.NotMine))] // read with trailing byte
+    [InlineData("0001 0001 0006 01 03 0000 000A", FlowDirection.ToServer, nameof(ProbeResult.NotMine))]
+    [InlineData("0001 0000 0006 01 63 0000 000A", FlowDirection.ToServer, nameof(ProbeResult.NotMine))]  // function 99
+    [InlineData("1603 0100 2C01 0000 2803 03", FlowDirection.ToServer, nameof(ProbeResult.NotMine))]   // a TLS ClientHello
+    [InlineData("101F 0004 4D51 5454 04EE", FlowDirection.ToServer, nameof(ProbeResult.NotMine))]     // an MQTT CONNECT
+    [InlineData("4745 5420 2F20 4854 5450", FlowDirection.ToServer, nameof(ProbeResult.NotMine))]     // GET / HTTP
+    [InlineData("0001 0000 0006 01 03 0000 000A 0002 0001", FlowDirection.ToServer, nameof(ProbeResult.NotMine))] // next protocol id 1
+    public void Probe_FirstBytes_Verdict(string hex, FlowDirection direction, string expected)
     {
-        Assert.Equal(expected, new ModbusProtocol().Probe(ModbusHarness.Bytes(hex), direction));
+        Assert.Equal(Enum.Parse<ProbeResult>(expected), new ModbusProtocol().Probe(ModbusHarness.Bytes(hex), direction));
     }
 
     [Fact]
@@ -206,6 +206,7 @@ public sealed class ModbusSessionTests
         Assert.Contains(ProtocolCatalogue.Shipped.EventSchemas, s => s.Type == "modbus.response");
     }
 
+    // Packet numbers and times differ when the same bytes come in more packets.
     private static string Describe(SecMon.Core.Events.ProtocolEvent e) =>
-        EventText.Describe(e).Replace($"event.sequence={e.PacketNumber}", "", StringComparison.Ordinal);
+        System.Text.RegularExpressions.Regex.Replace(EventText.Describe(e), @"(event\.sequence|modbus\.response_time_us)=\d+", "");
 }
