@@ -66,7 +66,8 @@ public sealed class ModbusTsharkComparisonTests
 
         // client.cjs: 8 requests, function codes 1-40, unit ids 2-24 (the comments of the script).
         Assert.Equal(8 + 40 + 23, requests.Count);
-        Assert.Equal(40, requests.Where(e => EventText.Field(e, "modbus.unit_id") == "1").Select(e => EventText.Field(e, "modbus.function_code")).Distinct().Count());
+        // To unit 1: the sweep's 1-40 and device identification's 43.
+        Assert.Equal(41, requests.Where(e => EventText.Field(e, "modbus.unit_id") == "1").Select(e => EventText.Field(e, "modbus.function_code")).Distinct().Count());
         Assert.Contains(events, e => e.Type == "modbus.response" && EventText.Field(e, "modbus.device.vendor") == "SecMon Lab" && EventText.Field(e, "modbus.device.product_code") == "MB-SIM-1" && EventText.Field(e, "modbus.device.revision") == "1.4.2");
         Assert.Contains(requests, e => EventText.Field(e, "modbus.function") == "write_multiple_registers" && EventText.Field(e, "modbus.values") == "[1, 2, 3]");
         // The server answers unit 1 only: the unit sweep's 23 requests, and the bare 7/11/12/17, stay unanswered.
