@@ -9,13 +9,14 @@ using SecMon.Testing;
 //
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | --dns N");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -24,6 +25,8 @@ var devices = 5000;
 var publishes = 25;
 var synFlood = 0;
 var dns = 0;
+var modbus = 0;
+var polls = 50;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -32,8 +35,15 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--modbus": modbus = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--polls": polls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
+}
+
+if (modbus > 0)
+{
+    return ModbusMix.Write(output, modbus, polls);
 }
 
 using var file = new BufferedStream(File.Create(output), 1 << 20);

@@ -164,12 +164,35 @@ public static class FakeSchemas
         ("dns.question.subdomain_length", FieldKind.Number),
         ("dns.question.subdomain_entropy", FieldKind.Number))
         .WithFacts(DeviceFact.Values("dns.question.name", "dns.question.name"));
+    private static readonly (string, FieldKind)[] ModbusOperation =
+    [
+        ("modbus.transaction_id", FieldKind.Number),
+        ("modbus.unit_id", FieldKind.Number),
+        ("modbus.function_code", FieldKind.Number),
+        ("modbus.function", FieldKind.Text),
+        ("modbus.address", FieldKind.Number),
+        ("modbus.quantity", FieldKind.Number),
+        ("modbus.value", FieldKind.Number),
+        ("modbus.byte_count", FieldKind.Number),
+        ("modbus.values", FieldKind.NumberList),
+        ("modbus.diagnostic.sub_function", FieldKind.Number),
+        ("modbus.mei_type", FieldKind.Number),
+    ];
+
+    /// <summary><c>modbus.request</c> (the fields rules/modbus.yaml reads).</summary>
+    public static EventSchema ModbusRequest { get; } = Define("modbus.request", ModbusOperation)
+        .WithFacts(DeviceFact.Values("modbus.function", "modbus.function"), DeviceFact.Count("modbus.request"));
+
+    /// <summary><c>modbus.response</c>.</summary>
+    public static EventSchema ModbusResponse { get; } = Define("modbus.response",
+        [.. ModbusOperation, ("modbus.exception.code", FieldKind.Number), ("modbus.exception.name", FieldKind.Text), ("modbus.device.vendor", FieldKind.Text)])
+        .WithFacts(DeviceFact.Identity("modbus.device.vendor", DeviceEnd.Server));
 
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
         MqttConnect, MqttConnack, MqttPublish, MqttSubscribe, MqttSuback, MqttUnsubscribe, MqttDisconnect, MqttPingreq,
-        TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery,
+        TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
     ];
 }
 
