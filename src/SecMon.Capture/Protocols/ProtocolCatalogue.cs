@@ -52,6 +52,7 @@ internal sealed class ProtocolCatalogue
         new Tls.TlsProtocol(),
         new WebSocket.WebSocketProtocol(),
         new Dns.DnsProtocol(),
+        new Coap.CoapProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
