@@ -16,10 +16,21 @@ internal sealed class CoapSession : IDatagramSession
     // The last CON message ids of each direction, to recognise retransmissions (§4.5: same message id).
     private const int RecentConfirmables = 8;
 
+    // Request lines (method and URI) recently built on this flow, reused when a request repeats one: a device is asked
+    // for the same few resources again and again, so most requests cost no string.
+    private const int RecentLines = 4;
+    private const int MaxLineKey = 128;
+
+    // Hex of every one-byte token (most clients start with one), built once.
+    private static readonly string[] OneByteTokens = [.. Enumerable.Range(0, 256).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))];
+
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
     private readonly CoapOptions _options;
     private readonly List<Pending> _pending = [];
+    private readonly Stack<Pending> _free = new();
+    private readonly RecentLine[] _lines = new RecentLine[RecentLines];
+    private int _linesNext;
     private readonly int[] _recentToServer = NewRecent();
     private readonly int[] _recentToClient = NewRecent();
     private int _recentToServerNext;
@@ -50,7 +61,7 @@ internal sealed class CoapSession : IDatagramSession
 
         if (m.Type == CoapType.Confirmable && IsRetransmission(direction, m.MessageId))
         {
-            if (m.IsRequest && Find(direction, m.MessageId, m.Token, byToken: false) is { } again)
+            if (m.IsRequest && Find(direction, m.MessageId, TokenKey(m.Token), m.Token.Length, byToken: false) is { } again)
             {
                 again.Transmissions++;
             }
@@ -89,8 +100,9 @@ internal sealed class CoapSession : IDatagramSession
 
     private void OnRequest(FlowDirection direction, ref CoapMessage m, in PacketMeta meta)
     {
-        var line = RequestLine(ref m);
-        var token = Convert.ToHexStringLower(m.Token);
+        var line = CachedRequestLine(ref m);
+        var token = TokenHex(m.Token);
+        var tokenKey = TokenKey(m.Token);
         var e = new CoapRequestEvent
         {
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
@@ -105,9 +117,10 @@ internal sealed class CoapSession : IDatagramSession
         for (var i = 0; i < _pending.Count; i++)
         {
             var old = _pending[i];
-            if (old.Direction == direction && old.Token.AsSpan().SequenceEqual(m.Token))
+            if (old.Direction == direction && old.TokenKey == tokenKey && old.TokenLength == m.Token.Length)
             {
                 _pending.RemoveAt(i);
+                _free.Push(old);
                 if (!old.Answered)
                 {
                     Unanswered(old, "token_reused", meta);
@@ -125,26 +138,36 @@ internal sealed class CoapSession : IDatagramSession
             {
                 Unanswered(oldest, "evicted", meta);
             }
+
+            _free.Push(oldest);
         }
 
-        _pending.Add(new Pending
-        {
-            Direction = direction, MessageId = m.MessageId, Token = m.Token.ToArray(), TokenHex = token, Line = line,
-            Type = m.Type, Code = m.Code, Micros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            Observe = m.Observe == 0,
-        });
+        var p = _free.Count > 0 ? _free.Pop() : new Pending();
+        p.Direction = direction;
+        p.MessageId = m.MessageId;
+        p.TokenKey = tokenKey;
+        p.TokenLength = m.Token.Length;
+        p.TokenHex = token;
+        p.Line = line;
+        p.Type = m.Type;
+        p.Code = m.Code;
+        p.Micros = meta.TimestampMicros;
+        p.PacketNumber = meta.PacketNumber;
+        p.Observe = m.Observe == 0;
+        p.Answered = false;
+        p.Acknowledged = false;
+        p.Transmissions = 1;
+        _pending.Add(p);
     }
 
     private void OnResponse(FlowDirection direction, ref CoapMessage m, in PacketMeta meta)
     {
         var requester = Opposite(direction);
-        var p = m.Type == CoapType.Acknowledgement
-            ? Find(requester, m.MessageId, m.Token, byToken: false)
-            : Find(requester, m.MessageId, m.Token, byToken: true);
+        var p = Find(requester, m.MessageId, TokenKey(m.Token), m.Token.Length, byToken: m.Type != CoapType.Acknowledgement);
         _services.Events.Emit(new CoapResponseEvent
         {
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            MessageType = m.Type, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? Convert.ToHexStringLower(m.Token),
+            MessageType = m.Type, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? TokenHex(m.Token),
             Request = p?.Line, ResponseTimeMicros = p is null ? null : meta.TimestampMicros - p.Micros,
             ContentFormat = Optional(m.ContentFormat), Observe = Optional(m.Observe),
             Block1 = Block(m.Block1), Block2 = Block(m.Block2), OptionCount = m.OptionCount, PayloadSize = m.PayloadLength,
@@ -159,7 +182,7 @@ internal sealed class CoapSession : IDatagramSession
         // An observation lasts while notifications carry Observe (RFC 7641 §3.2); a final response without it ends it.
         if (!(p.Observe && m.Observe >= 0 && m.CodeClass == 2))
         {
-            _pending.Remove(p);
+            Release(p);
         }
     }
 
@@ -168,10 +191,10 @@ internal sealed class CoapSession : IDatagramSession
         var requester = Opposite(direction);
         switch (m.Type)
         {
-            case CoapType.Acknowledgement when Find(requester, m.MessageId, default, byToken: false) is { } p:
+            case CoapType.Acknowledgement when Find(requester, m.MessageId, 0, 0, byToken: false) is { } p:
                 p.Acknowledged = true; // the separate response follows (§5.2.2)
                 break;
-            case CoapType.Reset when Find(requester, m.MessageId, default, byToken: false) is { } p:
+            case CoapType.Reset when Find(requester, m.MessageId, 0, 0, byToken: false) is { } p:
                 // The request was rejected (§4.2, §4.3), or a notification's RST cancels an observation (RFC 7641 §3.6).
                 _services.Events.Emit(new CoapResponseEvent
                 {
@@ -179,7 +202,7 @@ internal sealed class CoapSession : IDatagramSession
                     MessageType = m.Type, Code = 0, MessageId = m.MessageId, Token = p.TokenHex, Request = p.Line,
                     ResponseTimeMicros = meta.TimestampMicros - p.Micros, OptionCount = 0, PayloadSize = 0,
                 });
-                _pending.Remove(p);
+                Release(p);
                 break;
             default:
                 break; // an ACK of a notification or separate response, a CoAP ping (empty CON) and its RST
@@ -188,7 +211,8 @@ internal sealed class CoapSession : IDatagramSession
 
     // The request awaiting an answer from the other side: by message id (an ACK or RST answers the CON with that id;
     // its token must match when it carries one), or by token (a separate response or a notification).
-    private Pending? Find(FlowDirection requester, int messageId, ReadOnlySpan<byte> token, bool byToken)
+    // An empty message (tokenLength 0) matches by message id alone.
+    private Pending? Find(FlowDirection requester, int messageId, ulong tokenKey, int tokenLength, bool byToken)
     {
         foreach (var p in _pending)
         {
@@ -197,14 +221,86 @@ internal sealed class CoapSession : IDatagramSession
                 continue;
             }
 
-            if (byToken ? p.Token.AsSpan().SequenceEqual(token)
-                        : p.MessageId == messageId && p.Type == CoapType.Confirmable && (token.IsEmpty || p.Token.AsSpan().SequenceEqual(token)))
+            var sameToken = p.TokenKey == tokenKey && p.TokenLength == tokenLength;
+            if (byToken ? sameToken : p.MessageId == messageId && p.Type == CoapType.Confirmable && (tokenLength == 0 || sameToken))
             {
                 return p;
             }
         }
 
         return null;
+    }
+
+    private void Release(Pending p)
+    {
+        _pending.Remove(p);
+        p.Line = null!;
+        _free.Push(p);
+    }
+
+    // A token (0-8 bytes, §5.3.1) as a number; with its length it tells tokens apart exactly.
+    private static ulong TokenKey(ReadOnlySpan<byte> token)
+    {
+        ulong key = 0;
+        foreach (var b in token)
+        {
+            key = (key << 8) | b;
+        }
+
+        return key;
+    }
+
+    private static string TokenHex(ReadOnlySpan<byte> token) => token.Length switch
+    {
+        0 => "",
+        1 => OneByteTokens[token[0]],
+        _ => Convert.ToHexStringLower(token),
+    };
+
+    // The request line for this message: one of the flow's recent ones when the method and the URI options (bytes of
+    // Uri-Host, Uri-Port, Uri-Path, Uri-Query, Proxy-Uri, in order) are the same, else built and remembered.
+    private CoapRequestLine CachedRequestLine(ref CoapMessage m)
+    {
+        Span<byte> key = stackalloc byte[MaxLineKey];
+        var length = 0;
+        key[length++] = m.Code;
+        var reader = new CoapOptionReader(m.Options);
+        while (reader.MoveNext() && length >= 0)
+        {
+            if (reader.Number is CoapOptionNumbers.UriHost or CoapOptionNumbers.UriPort or CoapOptionNumbers.UriPath or CoapOptionNumbers.UriQuery or CoapOptionNumbers.ProxyUri)
+            {
+                var value = reader.Value;
+                if (length + 2 + value.Length > MaxLineKey)
+                {
+                    length = -1; // too long to remember: built each time
+                    break;
+                }
+
+                key[length++] = (byte)reader.Number;
+                key[length++] = (byte)value.Length;
+                value.CopyTo(key[length..]);
+                length += value.Length;
+            }
+        }
+
+        if (length < 0)
+        {
+            return RequestLine(ref m);
+        }
+
+        key = key[..length];
+        foreach (var recent in _lines)
+        {
+            if (recent.Line is not null && key.SequenceEqual(recent.Key))
+            {
+                return recent.Line;
+            }
+        }
+
+        var line = RequestLine(ref m);
+        _lines[_linesNext] = new RecentLine(key.ToArray(), line);
+        _linesNext = (_linesNext + 1) % RecentLines;
+        return line;
     }
 
     private bool IsRetransmission(FlowDirection direction, int messageId)
@@ -324,13 +420,16 @@ internal sealed class CoapSession : IDatagramSession
         return a;
     }
 
+    private readonly record struct RecentLine(byte[] Key, CoapRequestLine Line);
+
     private sealed class Pending
     {
         public FlowDirection Direction;
         public int MessageId;
-        public required byte[] Token;
-        public required string TokenHex;
-        public required CoapRequestLine Line;
+        public ulong TokenKey;
+        public int TokenLength;
+        public string TokenHex = "";
+        public CoapRequestLine Line = null!;
         public CoapType Type;
         public byte Code;
         public long Micros;
