@@ -173,7 +173,7 @@ public static class FakeSchemas
         ("url.domain", FieldKind.Text),
         ("url.path", FieldKind.Text),
         ("url.query", FieldKind.Text))
-        .WithFacts(DeviceFact.Values("url.path", "coap.path", pattern: true), DeviceFact.Count("coap.request"));
+        .WithFacts(DeviceFact.Values("url.path", "coap.path", pattern: true), DeviceFact.Values("url.domain", "coap.host"), DeviceFact.Count("coap.request"));
 
     /// <summary><c>coap.response</c>.</summary>
     public static EventSchema CoapResponse { get; } = Define("coap.response",
