@@ -7,16 +7,18 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
+// --coap D adds D datagrams of CoAP over UDP after the MQTT sessions (CoapMix.cs: controllers and D/160 devices on
+// 5683); `--devices 0 --coap D` writes CoAP alone. Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -27,6 +29,7 @@ var synFlood = 0;
 var dns = 0;
 var modbus = 0;
 var polls = 50;
+var coap = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -37,6 +40,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--modbus": modbus = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--polls": polls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--coap": coap = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -95,8 +99,13 @@ while (flood.Sent < synFlood)
     flood.Next(writer, time);
 }
 
+if (coap > 0)
+{
+    CoapMix.Write(writer, coap, coap / 160, time + 1_000_000);
+}
+
 file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter

@@ -188,11 +188,30 @@ public static class FakeSchemas
         [.. ModbusOperation, ("modbus.exception.code", FieldKind.Number), ("modbus.exception.name", FieldKind.Text), ("modbus.device.vendor", FieldKind.Text)])
         .WithFacts(DeviceFact.Identity("modbus.device.vendor", DeviceEnd.Server));
 
+    /// <summary><c>coap.request</c> (the fields rules/coap.yaml reads).</summary>
+    public static EventSchema CoapRequest { get; } = Define("coap.request",
+        ("coap.type", FieldKind.Text),
+        ("coap.code", FieldKind.Text),
+        ("coap.method", FieldKind.Text),
+        ("url.domain", FieldKind.Text),
+        ("url.path", FieldKind.Text),
+        ("url.query", FieldKind.Text))
+        .WithFacts(DeviceFact.Values("url.path", "coap.path", pattern: true), DeviceFact.Values("url.domain", "coap.host"), DeviceFact.Count("coap.request"));
+
+    /// <summary><c>coap.response</c>.</summary>
+    public static EventSchema CoapResponse { get; } = Define("coap.response",
+        ("coap.type", FieldKind.Text),
+        ("coap.code", FieldKind.Text),
+        ("coap.status", FieldKind.Text),
+        ("coap.method", FieldKind.Text),
+        ("url.path", FieldKind.Text));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
         MqttConnect, MqttConnack, MqttPublish, MqttSubscribe, MqttSuback, MqttUnsubscribe, MqttDisconnect, MqttPingreq,
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
+        CoapRequest, CoapResponse,
     ];
 }
 

@@ -53,6 +53,7 @@ internal sealed class ProtocolCatalogue
         new WebSocket.WebSocketProtocol(),
         new Dns.DnsProtocol(),
         new Modbus.ModbusProtocol(),
+        new Coap.CoapProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
