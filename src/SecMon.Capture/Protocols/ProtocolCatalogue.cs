@@ -51,6 +51,7 @@ internal sealed class ProtocolCatalogue
         new Mqtt.MqttProtocol(),
         new Tls.TlsProtocol(),
         new WebSocket.WebSocketProtocol(),
+        new Dtls.DtlsProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
