@@ -39,7 +39,14 @@ internal static class TlsFingerprint
     /// <summary>MD5 of a JA3/JA3S string, lower-case hex (MD5 is what the JA3 specification uses: a fingerprint, not a
     /// security function).</summary>
 #pragma warning disable CA5351 // JA3 is defined as MD5; it identifies, it protects nothing
-    public static string Md5(string text) => Convert.ToHexStringLower(MD5.HashData(Encoding.ASCII.GetBytes(text)));
+    public static string Md5(string text)
+    {
+        Span<byte> ascii = text.Length <= 4096 ? stackalloc byte[text.Length] : new byte[text.Length];
+        Encoding.ASCII.GetBytes(text, ascii);
+        Span<byte> hash = stackalloc byte[16];
+        MD5.HashData(ascii, hash);
+        return Convert.ToHexStringLower(hash);
+    }
 #pragma warning restore CA5351
 
     /// <summary>
@@ -51,16 +58,27 @@ internal static class TlsFingerprint
     {
         var sb = new StringBuilder(40);
         sb.Append(transport).Append(Ja4Version(h.HighestVersion)).Append(h.HasServerName ? 'd' : 'i');
-        sb.Append(Math.Min(h.Ciphers.Count, 99).ToString("00", CultureInfo.InvariantCulture));
-        sb.Append(Math.Min(h.Extensions.Count, 99).ToString("00", CultureInfo.InvariantCulture));
+        sb.Append((char)('0' + (Math.Min(h.Ciphers.Count, 99) / 10))).Append((char)('0' + (Math.Min(h.Ciphers.Count, 99) % 10)));
+        sb.Append((char)('0' + (Math.Min(h.Extensions.Count, 99) / 10))).Append((char)('0' + (Math.Min(h.Extensions.Count, 99) % 10)));
         sb.Append(Ja4Alpn(h.AlpnFirstByte, h.AlpnLastByte)).Append('_');
 
-        var ciphers = h.Ciphers.ToArray();
-        Array.Sort(ciphers);
+        Span<int> sorted = stackalloc int[Math.Max(h.Ciphers.Count, h.Extensions.Count)];
+        var ciphers = sorted[..h.Ciphers.Count];
+        h.Ciphers.CopyTo(ciphers);
+        ciphers.Sort();
         sb.Append(Hash12(ciphers, null)).Append('_');
 
-        var extensions = h.Extensions.Where(e => e is not (0x0000 or 0x0010)).ToArray();
-        Array.Sort(extensions);
+        var count = 0;
+        foreach (var e in h.Extensions)
+        {
+            if (e is not (0x0000 or 0x0010))
+            {
+                sorted[count++] = e; // JA4.md: SNI and ALPN are already in the first part
+            }
+        }
+
+        var extensions = sorted[..count];
+        extensions.Sort();
         sb.Append(Hash12(extensions, h.SignatureAlgorithms));
         return sb.ToString();
     }
@@ -98,39 +116,54 @@ internal static class TlsFingerprint
         return string.Concat(hex[f >> 4], hex[l & 0xF]);
     }
 
-    private static string Hash12(int[] values, List<int>? then)
+    // Hashes "v1,v2,...[_w1,w2,...]" (4-digit lower-case hex) without building a string: the text is written as ASCII
+    // into a stack buffer (a hello holds at most MaxListed values of each list, 5 bytes each).
+    private static string Hash12(ReadOnlySpan<int> values, List<int>? then)
     {
-        if (values.Length == 0)
+        if (values.IsEmpty)
         {
             return "000000000000";
         }
 
-        var sb = new StringBuilder((values.Length + (then?.Count ?? 0)) * 5);
+        Span<byte> text = stackalloc byte[((values.Length + (then?.Count ?? 0)) * 5) + 1];
+        var n = 0;
         for (var i = 0; i < values.Length; i++)
         {
             if (i > 0)
             {
-                sb.Append(',');
+                text[n++] = (byte)',';
             }
 
-            sb.Append(values[i].ToString("x4", CultureInfo.InvariantCulture));
+            n += Hex4(values[i], text[n..]);
         }
 
         if (then is { Count: > 0 })
         {
-            sb.Append('_');
+            text[n++] = (byte)'_';
             for (var i = 0; i < then.Count; i++)
             {
                 if (i > 0)
                 {
-                    sb.Append(',');
+                    text[n++] = (byte)',';
                 }
 
-                sb.Append(then[i].ToString("x4", CultureInfo.InvariantCulture));
+                n += Hex4(then[i], text[n..]);
             }
         }
 
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sb.ToString())))[..12];
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(text[..n], hash);
+        return Convert.ToHexStringLower(hash[..6]);
+    }
+
+    private static int Hex4(int value, Span<byte> into)
+    {
+        const string hex = "0123456789abcdef";
+        into[0] = (byte)hex[(value >> 12) & 0xF];
+        into[1] = (byte)hex[(value >> 8) & 0xF];
+        into[2] = (byte)hex[(value >> 4) & 0xF];
+        into[3] = (byte)hex[value & 0xF];
+        return 4;
     }
 
     private static void Join(StringBuilder sb, IReadOnlyList<int> values, char separator)
@@ -142,7 +175,7 @@ internal static class TlsFingerprint
                 sb.Append(separator);
             }
 
-            sb.Append(values[i].ToString(CultureInfo.InvariantCulture));
+            sb.Append(values[i]);
         }
     }
 }
