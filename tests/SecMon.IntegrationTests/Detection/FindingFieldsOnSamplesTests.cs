@@ -120,7 +120,8 @@ public sealed class FindingFieldsOnSamplesTests(SampleFindingsFixture samples) :
                 FieldKind.Number or FieldKind.NumberList => field.Type == "long",
                 FieldKind.Boolean => field.Type == "boolean",
                 FieldKind.Ip => field.Type == "ip",
-                _ => StringTypes.Contains(field.Type),
+                // A text field may be an ECS date when it holds ISO 8601 text (tls.server.not_after).
+                _ => StringTypes.Contains(field.Type) || field.Type == "date",
             };
             if (!typeFits || isList != field.IsArray)
             {
