@@ -7,18 +7,20 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
 // --coap D adds D datagrams of CoAP over UDP after the MQTT sessions (CoapMix.cs: controllers and D/160 devices on
-// 5683); `--devices 0 --coap D` writes CoAP alone. Without these options the file is as before.
+// 5683); `--devices 0 --coap D` writes CoAP alone.
+// --tls N adds N TLS sessions (TlsMix.cs: the recorded openssl mutual-TLS handshake replayed between new addresses),
+// interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone. Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -30,6 +32,8 @@ var dns = 0;
 var modbus = 0;
 var polls = 50;
 var coap = 0;
+var tls = 0;
+var tlsSample = Path.Combine("tests", "SecMon.Capture.Tests", "Protocols", "Tls", "Samples", "tls12-mutual.pcap");
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -41,6 +45,8 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--modbus": modbus = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--polls": polls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--coap": coap = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--tls": tls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--tls-sample": tlsSample = args[i + 1]; break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -61,15 +67,25 @@ if (dns > 0)
 }
 
 var random = new Random(42);
-var sessions = new List<Session>(devices);
+var sessions = new List<IBenchSession>(devices + tls);
 for (var d = 0; d < devices; d++)
 {
     sessions.Add(new Session(d, publishes, random));
 }
 
+if (tls > 0)
+{
+    var flights = TlsBenchSession.ReadFlights(tlsSample, 8884);
+    for (var t = 0; t < tls; t++)
+    {
+        // Spread among the MQTT sessions, so the mix interleaves as on a real network.
+        sessions.Insert(devices == 0 ? t : (int)((long)t * sessions.Count / tls), new TlsBenchSession(t, flights, random));
+    }
+}
+
 // Round-robin over live sessions with a small random skip: interleaved, deterministic.
 long time = 1_764_000_000L * 1_000_000;
-var live = new List<Session>(sessions);
+var live = new List<IBenchSession>(sessions);
 var flood = new SynFlood();
 long packets = 0;
 while (live.Count > 0)
@@ -106,6 +122,7 @@ if (coap > 0)
 
 file.Flush();
 Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {tls} TLS sessions, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter
@@ -164,7 +181,12 @@ internal sealed class PcapWriter
     }
 }
 
-internal sealed class Session
+internal interface IBenchSession
+{
+    bool Next(PcapWriter w, long time);
+}
+
+internal sealed class Session : IBenchSession
 {
     private const byte Fin = 0x01, Syn = 0x02, Psh = 0x08, Ack = 0x10;
     private static readonly byte[] BrokerMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];

@@ -135,15 +135,51 @@ public static class FakeSchemas
     /// <summary><c>mqtt.pingreq</c>.</summary>
     public static EventSchema MqttPingreq { get; } = Define("mqtt.pingreq");
 
+    private static readonly (string, FieldKind)[] TlsClientHelloFields =
+    [
+        ("tls.client.server_name", FieldKind.Text), ("tls.version", FieldKind.Text), ("tls.version_protocol", FieldKind.Text),
+        ("tls.client.cipher_count", FieldKind.Number), ("tls.client.weak_ciphers", FieldKind.StringList), ("tls.client.ja4", FieldKind.Text),
+    ];
+
+    private static readonly (string, FieldKind)[] TlsServerHelloFields =
+    [
+        ("tls.version", FieldKind.Text), ("tls.version_protocol", FieldKind.Text), ("tls.cipher_suite", FieldKind.Number),
+        ("tls.server.weak_cipher", FieldKind.StringList),
+    ];
+
+    private static readonly (string, FieldKind)[] TlsServerCertificateFields =
+    [
+        ("tls.server.certificate_count", FieldKind.Number), ("tls.server.subject", FieldKind.Text), ("tls.server.not_before", FieldKind.Text),
+        ("tls.server.not_after", FieldKind.Text), ("tls.server.certificate_self_signed", FieldKind.Boolean),
+        ("tls.server.certificate_expired", FieldKind.Boolean), ("tls.server.certificate_not_yet_valid", FieldKind.Boolean),
+    ];
+
+    private static readonly (string, FieldKind)[] TlsHandshakeFields =
+    [
+        ("tls.version", FieldKind.Text), ("tls.resumed", FieldKind.Boolean), ("tls.client.certificate_requested", FieldKind.Boolean),
+        ("tls.client.certificate_presented", FieldKind.Boolean),
+    ];
+
     /// <summary><c>tls.client_hello</c>.</summary>
-    public static EventSchema TlsClientHello { get; } = Define("tls.client_hello",
-        ("tls.client.server_name", FieldKind.Text),
-        ("tls.version", FieldKind.Text))
-        .WithFacts(DeviceFact.TlsSession());
+    public static EventSchema TlsClientHello { get; } = Define("tls.client_hello", TlsClientHelloFields).WithFacts(DeviceFact.TlsSession());
+
+    /// <summary><c>dtls.client_hello</c>: the same fields.</summary>
+    public static EventSchema DtlsClientHello { get; } = Define("dtls.client_hello", TlsClientHelloFields).WithFacts(DeviceFact.TlsSession());
 
     /// <summary><c>tls.server_hello</c>.</summary>
-    public static EventSchema TlsServerHello { get; } = Define("tls.server_hello",
-        ("tls.version", FieldKind.Text));
+    public static EventSchema TlsServerHello { get; } = Define("tls.server_hello", TlsServerHelloFields);
+
+    /// <summary><c>dtls.server_hello</c>.</summary>
+    public static EventSchema DtlsServerHello { get; } = Define("dtls.server_hello", TlsServerHelloFields);
+
+    /// <summary><c>tls.server_certificate</c> (TLS 1.2: the server's chain).</summary>
+    public static EventSchema TlsServerCertificate { get; } = Define("tls.server_certificate", TlsServerCertificateFields);
+
+    /// <summary><c>dtls.server_certificate</c>.</summary>
+    public static EventSchema DtlsServerCertificate { get; } = Define("dtls.server_certificate", TlsServerCertificateFields);
+
+    /// <summary><c>tls.handshake</c> (the summary of one handshake).</summary>
+    public static EventSchema TlsHandshake { get; } = Define("tls.handshake", TlsHandshakeFields);
 
     /// <summary><c>tls.certificate_request</c> (TLS 1.2: the server asks for a client certificate).</summary>
     public static EventSchema TlsCertificateRequest { get; } = Define("tls.certificate_request").WithFacts(DeviceFact.ClientCertificate());
@@ -212,6 +248,7 @@ public static class FakeSchemas
         MqttConnect, MqttConnack, MqttPublish, MqttSubscribe, MqttSuback, MqttUnsubscribe, MqttDisconnect, MqttPingreq,
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
         CoapRequest, CoapResponse,
+        DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
     ];
 }
 

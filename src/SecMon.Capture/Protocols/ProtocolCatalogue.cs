@@ -54,6 +54,7 @@ internal sealed class ProtocolCatalogue
         new Dns.DnsProtocol(),
         new Modbus.ModbusProtocol(),
         new Coap.CoapProtocol(),
+        new Dtls.DtlsProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>

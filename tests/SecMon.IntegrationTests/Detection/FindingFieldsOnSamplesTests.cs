@@ -122,7 +122,8 @@ public sealed class FindingFieldsOnSamplesTests(SampleFindingsFixture samples) :
                 FieldKind.Ip => field.Type == "ip",
                 // A list of addresses (dns.resolved_ip) is an ip array.
                 FieldKind.StringList => StringTypes.Contains(field.Type) || field.Type == "ip",
-                _ => StringTypes.Contains(field.Type),
+                // A text field may be an ECS date when it holds ISO 8601 text (tls.server.not_after).
+                _ => StringTypes.Contains(field.Type) || field.Type == "date",
             };
             if (!typeFits || isList != field.IsArray)
             {

@@ -36,7 +36,7 @@ internal static class TlsParser
         : length > MaxRecordBody ? MalformedReason.TooLarge
         : MalformedReason.None;
 
-    /// <summary>Version name for a wire value (0x0303 → "1.2").</summary>
+    /// <summary>Version name for a wire value (0x0303 → "1.2"; DTLS 0xfefd → "1.2", RFC 6347 §4.1).</summary>
     public static string VersionName(ushort v) => v switch
     {
         0x0300 => "ssl3",
@@ -44,25 +44,50 @@ internal static class TlsParser
         0x0302 => "1.1",
         0x0303 => "1.2",
         0x0304 => "1.3",
+        0xFEFF => "1.0",
+        0xFEFD => "1.2",
+        0xFEFC => "1.3",
         _ when (v & 0x0F0F) == 0x0A0A => "grease",
         _ => $"0x{v:x4}",
     };
 
-    /// <summary>Parses a ClientHello body (after the 4-byte handshake header). False when malformed, with the reason.</summary>
-    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello, out MalformedReason reason)
+    /// <summary>Orders TLS and DTLS versions alike (DTLS counts down: 1.0 = 0xfeff, 1.2 = 0xfefd, 1.3 = 0xfefc;
+    /// DTLS 1.0 is TLS 1.1's counterpart, RFC 4347 §1); 0 for an unknown value.</summary>
+    public static int VersionRank(ushort v) => v switch
     {
-        hello = default;
+        >= 0x0300 and <= 0x0304 => v - 0x0300 + 30,
+        0xFEFF => 32,
+        0xFEFD => 33,
+        0xFEFC => 34,
+        _ => 0,
+    };
+
+    /// <summary>Parses a ClientHello body (after the handshake header). <paramref name="datagram"/>: DTLS, whose
+    /// ClientHello has a cookie after the session id (RFC 6347 §4.2.1). False when malformed, with the reason.</summary>
+    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello, out MalformedReason reason, bool datagram = false)
+    {
+        hello = null!;
         var r = new SpanReader(body);
-        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _) || !r.TryReadVector16(out var ciphers) || !r.TryReadVector8(out _))
+        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _)
+            || (datagram && !r.TryReadVector8(out _)) || !r.TryReadVector16(out var cipherBytes) || !r.TryReadVector8(out _))
         {
             reason = r.Error.Reason;
             return false;
         }
 
-        string? sni = null;
-        List<string>? alpn = null;
+        var h = new ClientHello { LegacyVersion = legacyVersion, CipherCount = cipherBytes.Length / 2 };
+        var c = new SpanReader(cipherBytes);
+        h.Ciphers = new List<int>(cipherBytes.Length / 2);
+        while (c.TryReadUInt16BE(out var suite))
+        {
+            if (!CipherSuites.IsGrease(suite))
+            {
+                h.Ciphers.Add(suite);
+            }
+        }
+
         var versions = new List<string>();
-        ushort highest = legacyVersion;
+        var highest = legacyVersion;
         if (r.Remaining > 0)
         {
             if (!r.TryReadVector16(out var extensions))
@@ -80,29 +105,63 @@ internal static class TlsParser
                     return false;
                 }
 
+                if (CipherSuites.IsGrease(type))
+                {
+                    continue; // RFC 8701: GREASE values say nothing about the client (JA3 and JA4 drop them)
+                }
+
+                if (h.Extensions.Count < MaxListed)
+                {
+                    h.Extensions.Add(type);
+                }
+
                 switch (type)
                 {
                     case 0: // server_name (RFC 6066 §3)
+                        h.HasServerName = true;
                         var s = new SpanReader(ext);
                         if (s.TryReadVector16(out var list))
                         {
                             var l = new SpanReader(list);
                             if (l.TryReadByte(out var nameType) && nameType == 0 && l.TryReadVector16(out var host) && host.Length <= 255)
                             {
-                                sni = System.Text.Encoding.ASCII.GetString(host);
+                                h.ServerName = System.Text.Encoding.ASCII.GetString(host);
                             }
                         }
 
+                        break;
+                    case 10: // supported_groups (RFC 8422 §5.1.1, RFC 8446 §4.2.7)
+                        ReadUInt16List(ext, h.Groups);
+                        break;
+                    case 11: // ec_point_formats (RFC 8422 §5.1.2)
+                        var pf = new SpanReader(ext);
+                        if (pf.TryReadVector8(out var formats))
+                        {
+                            foreach (var f in formats[..Math.Min(formats.Length, MaxListed)])
+                            {
+                                h.PointFormats.Add(f);
+                            }
+                        }
+
+                        break;
+                    case 13: // signature_algorithms (RFC 8446 §4.2.3)
+                        ReadUInt16List(ext, h.SignatureAlgorithms);
                         break;
                     case 16: // ALPN (RFC 7301 §3.1)
                         var a = new SpanReader(ext);
                         if (a.TryReadVector16(out var protocols))
                         {
-                            alpn = [];
+                            h.Alpn = [];
                             var p = new SpanReader(protocols);
-                            while (p.Remaining > 0 && p.TryReadVector8(out var name) && alpn.Count < 16)
+                            while (p.Remaining > 0 && p.TryReadVector8(out var name) && h.Alpn.Count < 16)
                             {
-                                alpn.Add(System.Text.Encoding.ASCII.GetString(name));
+                                if (h.Alpn.Count == 0 && !name.IsEmpty)
+                                {
+                                    h.AlpnFirstByte = name[0];
+                                    h.AlpnLastByte = name[^1];
+                                }
+
+                                h.Alpn.Add(System.Text.Encoding.ASCII.GetString(name));
                             }
                         }
 
@@ -114,13 +173,13 @@ internal static class TlsParser
                             var vr = new SpanReader(vs);
                             while (vr.TryReadUInt16BE(out var ver))
                             {
-                                if ((ver & 0x0F0F) == 0x0A0A)
+                                if (CipherSuites.IsGrease(ver))
                                 {
-                                    continue; // GREASE (RFC 8701)
+                                    continue;
                                 }
 
                                 versions.Add(VersionName(ver));
-                                if (ver > highest && ver <= 0x0304)
+                                if (VersionRank(ver) > VersionRank(highest))
                                 {
                                     highest = ver;
                                 }
@@ -139,12 +198,37 @@ internal static class TlsParser
             versions.Add(VersionName(legacyVersion));
         }
 
-        hello = new ClientHello(VersionName(highest), versions, sni, alpn, ciphers.Length / 2);
+        h.HighestVersion = highest;
+        h.Version = VersionName(highest);
+        h.SupportedVersions = versions;
+        hello = h;
         reason = MalformedReason.None;
         return true;
     }
 
-    /// <summary>Parses a ServerHello body. False when malformed, with the reason.</summary>
+    /// <summary>Most values kept of each list of a hello (extensions, groups, signature algorithms): a real client
+    /// sends a few dozen; the rest of a longer list is not kept.</summary>
+    public const int MaxListed = 128;
+
+    private static void ReadUInt16List(ReadOnlySpan<byte> ext, List<int> into)
+    {
+        var r = new SpanReader(ext);
+        if (!r.TryReadVector16(out var list))
+        {
+            return;
+        }
+
+        var l = new SpanReader(list);
+        while (into.Count < MaxListed && l.TryReadUInt16BE(out var value))
+        {
+            if (!CipherSuites.IsGrease(value))
+            {
+                into.Add(value);
+            }
+        }
+    }
+
+    /// <summary>Parses a ServerHello body (the same in TLS and DTLS). False when malformed, with the reason.</summary>
     public static bool TryReadServerHello(ReadOnlySpan<byte> body, out ServerHello hello, out MalformedReason reason)
     {
         hello = default;
@@ -158,11 +242,17 @@ internal static class TlsParser
         var version = legacyVersion;
         string? alpn = null;
         var resumed = false;
+        var extensionTypes = new List<int>();
         if (r.Remaining > 0 && r.TryReadVector16(out var extensions))
         {
             var e = new SpanReader(extensions);
             while (e.Remaining > 0 && e.TryReadUInt16BE(out var type) && e.TryReadVector16(out var ext))
             {
+                if (!CipherSuites.IsGrease(type) && extensionTypes.Count < MaxListed)
+                {
+                    extensionTypes.Add(type);
+                }
+
                 var x = new SpanReader(ext);
                 if (type == 43 && x.TryReadUInt16BE(out var selected))
                 {
@@ -183,13 +273,23 @@ internal static class TlsParser
             }
         }
 
-        hello = new ServerHello(VersionName(version), version, cipher, alpn, resumed);
+        hello = new ServerHello(VersionName(version), version, cipher, alpn, resumed)
+        {
+            LegacyVersion = legacyVersion,
+            ExtensionTypes = extensionTypes,
+        };
         reason = MalformedReason.None;
         return true;
     }
 
-    /// <summary>Reads the certificate_list of a TLS 1.2 Certificate message: the count and the leaf's DER.</summary>
-    public static bool TryReadCertificateList(ReadOnlySpan<byte> body, out int count, out ReadOnlySpan<byte> leaf)
+    /// <summary>
+    /// Reads the certificate_list of a TLS 1.2 (or DTLS 1.2) Certificate message (RFC 5246 §7.4.2): the count, the
+    /// leaf's DER, and into <paramref name="chain"/> the summaries of the first <paramref name="maxCertificates"/>
+    /// certificates of at most <paramref name="maxCertificateBytes"/> each (null for one not read: too large or
+    /// unreadable). False when the list is malformed.
+    /// </summary>
+    public static bool TryReadCertificateList(ReadOnlySpan<byte> body, out int count, out ReadOnlySpan<byte> leaf,
+        List<X509Summary?>? chain = null, int maxCertificates = 0, int maxCertificateBytes = 0)
     {
         count = 0;
         leaf = default;
@@ -212,15 +312,96 @@ internal static class TlsParser
                 leaf = cert;
             }
 
+            if (chain is not null && count < maxCertificates)
+            {
+                chain.Add(cert.Length <= maxCertificateBytes ? X509Reader.Read(cert) : null);
+            }
+
             count++;
         }
 
         return true;
     }
 
-    /// <summary>A parsed ClientHello.</summary>
-    internal readonly record struct ClientHello(string Version, IReadOnlyList<string> SupportedVersions, string? ServerName, IReadOnlyList<string>? Alpn, int CipherCount);
+    /// <summary>The PSK identity (ClientKeyExchange) or identity hint (ServerKeyExchange) of a PSK suite: the first
+    /// field of both, <c>opaque psk_identity&lt;0..2^16-1&gt;</c> (RFC 4279 §2-§4, RFC 5489 §2). Null when absent or
+    /// not printable text; cut at 128 characters.</summary>
+    public static string? ReadPskIdentity(ReadOnlySpan<byte> body)
+    {
+        var r = new SpanReader(body);
+        if (!r.TryReadVector16(out var identity))
+        {
+            return null;
+        }
+
+        identity = identity[..Math.Min(identity.Length, 128)];
+        foreach (var b in identity)
+        {
+            if (b is < 0x20 or > 0x7E)
+            {
+                return Convert.ToHexStringLower(identity); // RFC 4279 §5.1 asks for UTF-8 text; show anything else as hex
+            }
+        }
+
+        return System.Text.Encoding.ASCII.GetString(identity);
+    }
+
+    /// <summary>A parsed ClientHello: what the events report and what JA3/JA4 are computed from (GREASE removed).</summary>
+    internal sealed class ClientHello
+    {
+        /// <summary>The legacy client_version field.</summary>
+        public ushort LegacyVersion { get; init; }
+
+        /// <summary>The highest version offered (supported_versions, else the legacy version).</summary>
+        public ushort HighestVersion { get; set; }
+
+        /// <summary>Its name.</summary>
+        public string Version { get; set; } = "";
+
+        /// <summary>Versions offered, by name.</summary>
+        public IReadOnlyList<string> SupportedVersions { get; set; } = [];
+
+        /// <summary>SNI host name.</summary>
+        public string? ServerName { get; set; }
+
+        /// <summary>True when a server_name extension was sent (JA4's d/i), even one SecMon could not read.</summary>
+        public bool HasServerName { get; set; }
+
+        /// <summary>ALPN protocols offered.</summary>
+        public List<string>? Alpn { get; set; }
+
+        /// <summary>First byte of the first ALPN protocol (JA4).</summary>
+        public byte? AlpnFirstByte { get; set; }
+
+        /// <summary>Last byte of the first ALPN protocol (JA4).</summary>
+        public byte? AlpnLastByte { get; set; }
+
+        /// <summary>Number of cipher suites offered, GREASE included (as before: tls.client.cipher_count).</summary>
+        public int CipherCount { get; init; }
+
+        /// <summary>Cipher suites offered, in order, GREASE removed.</summary>
+        public List<int> Ciphers { get; set; } = [];
+
+        /// <summary>Extension types, in order, GREASE removed.</summary>
+        public List<int> Extensions { get; } = [];
+
+        /// <summary>supported_groups, in order, GREASE removed.</summary>
+        public List<int> Groups { get; } = [];
+
+        /// <summary>ec_point_formats, in order.</summary>
+        public List<int> PointFormats { get; } = [];
+
+        /// <summary>signature_algorithms, in order, GREASE removed.</summary>
+        public List<int> SignatureAlgorithms { get; } = [];
+    }
 
     /// <summary>A parsed ServerHello.</summary>
-    internal readonly record struct ServerHello(string Version, ushort WireVersion, int CipherSuite, string? Alpn, bool Resumed = false);
+    internal readonly record struct ServerHello(string Version, ushort WireVersion, int CipherSuite, string? Alpn, bool Resumed = false)
+    {
+        /// <summary>The legacy server_version field (JA3S).</summary>
+        public ushort LegacyVersion { get; init; }
+
+        /// <summary>Extension types, in order, GREASE removed (JA3S).</summary>
+        public IReadOnlyList<int> ExtensionTypes { get; init; } = [];
+    }
 }

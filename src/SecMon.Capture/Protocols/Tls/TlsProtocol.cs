@@ -5,11 +5,17 @@ namespace SecMon.Capture.Protocols.Tls;
 
 /// <summary>
 /// TLS, recognised by its first record (a handshake record carrying a ClientHello), on any port. SecMon reads
-/// only the cleartext handshake: versions, SNI, ALPN and, in TLS 1.2, whether the server asked for and the client
-/// sent a certificate (mutual TLS). MQTT over TLS (8883) is therefore reported as TLS, never as an MQTT session.
+/// only the cleartext handshake: versions, SNI, ALPN, offered and chosen suites, JA3/JA3S/JA4 fingerprints, the
+/// server's chain (TLS 1.2 and earlier) and whether the server asked for and the client sent a certificate (mutual
+/// TLS; in TLS 1.3 inferred). MQTT over TLS (8883) is therefore reported as TLS, never as an MQTT session.
 /// </summary>
 internal sealed class TlsProtocol : IStreamProtocol
 {
+    private readonly TlsOptions _options;
+
+    /// <summary>Creates the protocol with its limits (default <see cref="TlsOptions"/>).</summary>
+    public TlsProtocol(TlsOptions? options = null) => _options = options ?? new TlsOptions();
+
     /// <inheritdoc />
     public string Name => "tls";
 
@@ -24,6 +30,7 @@ internal sealed class TlsProtocol : IStreamProtocol
         TlsCertificateRequestEvent.SchemaInstance,
         TlsClientCertificateEvent.SchemaInstance,
         TlsServerCertificateEvent.SchemaInstance,
+        TlsHandshakeEvent.SchemaInstance,
     ];
 
     /// <inheritdoc />
@@ -68,5 +75,5 @@ internal sealed class TlsProtocol : IStreamProtocol
 
     /// <inheritdoc />
     public IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream) =>
-        new TlsSession(flow, services, midStream);
+        new TlsSession(flow, services, midStream, _options);
 }

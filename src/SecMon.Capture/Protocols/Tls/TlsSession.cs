@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Protocols.Tls;
@@ -13,7 +11,6 @@ namespace SecMon.Capture.Protocols.Tls;
 /// </summary>
 internal sealed class TlsSession : IStreamSession
 {
-    private const int MaxHandshakeMessage = 64 * 1024;
     private const int RecordBufferSize = TlsParser.MaxRecordBody + 5;
 
     /// <summary>
@@ -25,8 +22,10 @@ internal sealed class TlsSession : IStreamSession
 
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
-    private readonly Direction _client = new();
-    private readonly Direction _server = new();
+    private readonly TlsHandshake _handshake;
+    private readonly int _maxHandshakeMessage;
+    private readonly Direction _client;
+    private readonly Direction _server;
     private ServerHelloSeen _serverHello;
 
     private enum ServerHelloSeen
@@ -37,10 +36,15 @@ internal sealed class TlsSession : IStreamSession
     }
 
     /// <summary>Creates the session; a mid-stream session has missed the handshake and emits nothing.</summary>
-    public TlsSession(FlowContext flow, ProtocolServices services, bool midStream)
+    public TlsSession(FlowContext flow, ProtocolServices services, bool midStream, TlsOptions? options = null)
     {
         _flow = flow;
         _services = services;
+        options ??= new TlsOptions();
+        _handshake = new TlsHandshake(flow, services, options, datagram: false);
+        _maxHandshakeMessage = options.HandshakeBound;
+        _client = new Direction(_maxHandshakeMessage);
+        _server = new Direction(_maxHandshakeMessage);
         if (midStream)
         {
             _client.Done = true;
@@ -99,10 +103,16 @@ internal sealed class TlsSession : IStreamSession
                     break; // TLS 1.3's compatibility ChangeCipherSpec (RFC 8446 §D.4): the client's flight follows
                 case TlsParser.ContentApplicationData when direction == FlowDirection.ToServer && _serverHello == ServerHelloSeen.Tls13Full:
                     InferClientCertificate(length, meta);
+                    _handshake.ClientEncrypted(meta, certificateInferred: length >= MinCertificateRecord);
                     d.Done = true;
                     break;
                 case TlsParser.ContentChangeCipherSpec or TlsParser.ContentApplicationData:
                     d.Done = true; // from here this direction is encrypted
+                    if (direction == FlowDirection.ToServer)
+                    {
+                        _handshake.ClientEncrypted(meta);
+                    }
+
                     break;
                 default:
                     break; // alerts: nothing to read
@@ -124,6 +134,7 @@ internal sealed class TlsSession : IStreamSession
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
     {
+        _handshake.Close(meta);
         _client.Release();
         _server.Release();
     }
@@ -135,9 +146,9 @@ internal sealed class TlsSession : IStreamSession
         {
             var hs = d.Handshake.Span;
             var length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
-            if (length > MaxHandshakeMessage)
+            if (length > _maxHandshakeMessage)
             {
-                Malformed(d, meta, MalformedReason.TooLarge, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {MaxHandshakeMessage}-byte bound");
+                Malformed(d, meta, MalformedReason.TooLarge, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {_maxHandshakeMessage}-byte bound");
                 return;
             }
 
@@ -157,73 +168,34 @@ internal sealed class TlsSession : IStreamSession
 
     private void HandleMessage(FlowDirection direction, Direction d, byte type, ReadOnlySpan<byte> body, in PacketMeta meta)
     {
-        var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse!;
-        switch (type)
+        if (!_handshake.OnMessage(direction, type, body, meta, out var reason))
         {
-            case 1 when direction == FlowDirection.ToServer:
-                if (!TlsParser.TryReadClientHello(body, out var ch, out var clientHelloError))
-                {
-                    Malformed(d, meta, clientHelloError, "tls: malformed ClientHello");
-                    return;
-                }
+            Malformed(d, meta, reason, $"tls: malformed {MessageName(type)}");
+            return;
+        }
 
-                Emit(new TlsClientHelloEvent
-                {
-                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                    ServerName = ch.ServerName, Version = ch.Version, SupportedVersions = ch.SupportedVersions, Alpn = ch.Alpn, CipherCount = ch.CipherCount,
-                });
-                break;
-            case 2 when direction == FlowDirection.ToClient:
-                if (!TlsParser.TryReadServerHello(body, out var sh, out var serverHelloError))
-                {
-                    Malformed(d, meta, serverHelloError, "tls: malformed ServerHello");
-                    return;
-                }
-
-                Emit(new TlsServerHelloEvent
-                {
-                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                    Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
-                });
-                _serverHello = sh.WireVersion == 0x0304 && !sh.Resumed ? ServerHelloSeen.Tls13Full : ServerHelloSeen.Other;
-                if (sh.WireVersion == 0x0304)
-                {
-                    // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3.
-                    d.Done = true;
-                }
-
-                break;
-            case 11:
-                if (TlsParser.TryReadCertificateList(body, out var count, out var leaf))
-                {
-                    var (subject, issuer, serial) = Names(leaf);
-                    if (direction == FlowDirection.ToServer)
-                    {
-                        Emit(new TlsClientCertificateEvent
-                        {
-                            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                            Count = count, Subject = subject, Issuer = issuer, Serial = serial,
-                            Sha256 = leaf.IsEmpty ? null : Convert.ToHexStringLower(SHA256.HashData(leaf)),
-                        });
-                    }
-                    else
-                    {
-                        Emit(new TlsServerCertificateEvent
-                        {
-                            Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                            Count = count, Subject = subject, Issuer = issuer,
-                        });
-                    }
-                }
-
-                break;
-            case 13 when direction == FlowDirection.ToClient:
-                Emit(new TlsCertificateRequestEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber });
-                break;
-            default:
-                break;
+        if (type == 2 && direction == FlowDirection.ToClient && _handshake.ServerHello is { } sh)
+        {
+            _serverHello = sh.WireVersion == 0x0304 && !sh.Resumed ? ServerHelloSeen.Tls13Full : ServerHelloSeen.Other;
+            if (sh.WireVersion == 0x0304)
+            {
+                // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3.
+                d.Done = true;
+            }
         }
     }
+
+    /// <summary>Name of a handshake message type (RFC 8446 §4, RFC 5246 §7.4) for diagnostics.</summary>
+    internal static string MessageName(byte type) => type switch
+    {
+        1 => "ClientHello",
+        2 => "ServerHello",
+        11 => "Certificate",
+        12 => "ServerKeyExchange",
+        13 => "CertificateRequest",
+        16 => "ClientKeyExchange",
+        _ => $"handshake message type {type}",
+    };
 
     // The client's first encrypted record after a full TLS 1.3 handshake: its Certificate, or its Finished alone.
     private void InferClientCertificate(int recordLength, in PacketMeta meta)
@@ -240,24 +212,6 @@ internal sealed class TlsSession : IStreamSession
         });
     }
 
-    private static (string? Subject, string? Issuer, string? Serial) Names(ReadOnlySpan<byte> der)
-    {
-        if (der.IsEmpty)
-        {
-            return (null, null, null);
-        }
-
-        try
-        {
-            using var cert = X509CertificateLoader.LoadCertificate(der);
-            return (cert.Subject, cert.Issuer, cert.SerialNumber);
-        }
-        catch (CryptographicException)
-        {
-            return (null, null, null); // an unparseable certificate: the count still says one was sent
-        }
-    }
-
     private void Emit(Core.Events.ProtocolEvent e)
     {
         _services.Events.Emit(e);
@@ -271,11 +225,11 @@ internal sealed class TlsSession : IStreamSession
         d.Release();
     }
 
-    private sealed class Direction
+    private sealed class Direction(int maxHandshakeMessage)
     {
         public bool Done;
         public readonly GrowableBuffer Records = new(RecordBufferSize);
-        public readonly GrowableBuffer Handshake = new(MaxHandshakeMessage + 4);
+        public readonly GrowableBuffer Handshake = new(maxHandshakeMessage + 4);
 
         public void Release()
         {

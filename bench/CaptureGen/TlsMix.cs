@@ -1,0 +1,96 @@
+using System.Buffers.Binary;
+
+// TLS sessions for the capture benchmark (--tls N): each replays the real TLS 1.2 mutual-TLS handshake recorded from
+// openssl (tests/SecMon.Capture.Tests/Protocols/Tls/Samples/tls12-mutual.pcap: ClientHello, the server's flight with
+// its chain and CertificateRequest, the client's certificate flight, the server's Finished) between its own addresses
+// and ports, then a few encrypted records each way and a close: handshake-heavy traffic, every session dissected from
+// its ClientHello to its summary event.
+internal sealed class TlsBenchSession : IBenchSession
+{
+    private const byte Fin = 0x01, Syn = 0x02, Psh = 0x08, Ack = 0x10;
+    private const uint ServerIp = 0x0A000002; // 10.0.0.2 in the synthetic capture only
+    private static readonly byte[] ServerMac = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02];
+
+    private readonly byte[] _mac;
+    private readonly uint _ip;
+    private readonly ushort _port;
+    private readonly IReadOnlyList<(bool ToServer, byte[] Payload)> _flights;
+    private uint _clientSeq;
+    private uint _serverSeq;
+    private IEnumerator<(bool ToServer, int Flags, byte[] Payload)>? _steps;
+
+    public TlsBenchSession(int index, IReadOnlyList<(bool ToServer, byte[] Payload)> flights, Random random)
+    {
+        _mac = [0x02, 0x20, (byte)(index >> 16), (byte)(index >> 8), (byte)index, 0x01];
+        _ip = 0x0A020000u + (uint)index + 2; // 10.2.x.y
+        _port = (ushort)(20000 + (index % 40000));
+        _flights = flights;
+        _clientSeq = (uint)random.Next();
+        _serverSeq = (uint)random.Next();
+    }
+
+    /// <summary>The TCP payloads of a recorded TLS conversation (classic pcap, Ethernet, IPv4), in order.</summary>
+    public static List<(bool ToServer, byte[] Payload)> ReadFlights(string pcap, int serverPort)
+    {
+        var data = File.ReadAllBytes(pcap);
+        var flights = new List<(bool, byte[])>();
+        for (var offset = 24; offset + 16 <= data.Length;)
+        {
+            var captured = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset + 8));
+            var frame = data.AsSpan(offset + 16, captured);
+            offset += 16 + captured;
+            if (frame.Length < 54 || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != 0x0800 || frame[14 + 9] != 6)
+            {
+                continue;
+            }
+
+            var ip = frame[14..];
+            var l4 = ip[((ip[0] & 0x0F) * 4)..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])];
+            var payload = l4[((l4[12] >> 4) * 4)..];
+            if (!payload.IsEmpty)
+            {
+                flights.Add((BinaryPrimitives.ReadUInt16BigEndian(l4[2..]) == serverPort, payload.ToArray()));
+            }
+        }
+
+        return flights;
+    }
+
+    public bool Next(PcapWriter w, long time)
+    {
+        _steps ??= Steps().GetEnumerator();
+        if (!_steps.MoveNext())
+        {
+            return false;
+        }
+
+        var (toServer, flags, payload) = _steps.Current;
+        if (toServer)
+        {
+            w.Tcp(time, _mac, ServerMac, _ip, ServerIp, _port, 8884, _clientSeq, _serverSeq, (byte)flags, payload);
+            _clientSeq += (uint)payload.Length + ((flags & (Syn | Fin)) != 0 ? 1u : 0u);
+        }
+        else
+        {
+            w.Tcp(time, ServerMac, _mac, ServerIp, _ip, 8884, _port, _serverSeq, _clientSeq, (byte)flags, payload);
+            _serverSeq += (uint)payload.Length + ((flags & (Syn | Fin)) != 0 ? 1u : 0u);
+        }
+
+        return true;
+    }
+
+    private IEnumerable<(bool ToServer, int Flags, byte[] Payload)> Steps()
+    {
+        yield return (true, Syn, []);
+        yield return (false, Syn | Ack, []);
+        yield return (true, Ack, []);
+        foreach (var (toServer, payload) in _flights)
+        {
+            yield return (toServer, Psh | Ack, payload);
+        }
+
+        yield return (true, Fin | Ack, []);
+        yield return (false, Fin | Ack, []);
+        yield return (true, Ack, []);
+    }
+}

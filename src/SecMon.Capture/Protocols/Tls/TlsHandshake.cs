@@ -1,0 +1,176 @@
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols.Tls;
+
+/// <summary>
+/// The handshake messages of one TLS or DTLS session, shared by <see cref="TlsSession"/> (records over TCP) and
+/// <c>Dtls.DtlsSession</c> (records in datagrams): each feeds it whole handshake messages (type and body, after the
+/// 4-byte TLS or 12-byte DTLS header), and it emits the events: client and server hello with their fingerprints, the
+/// certificate request, each side's certificates, and once per session the <see cref="TlsHandshakeEvent"/> summary.
+/// </summary>
+internal sealed class TlsHandshake
+{
+    private readonly FlowContext _flow;
+    private readonly ProtocolServices _services;
+    private readonly TlsOptions _options;
+    private readonly bool _datagram;
+    private bool _summaryDone;
+    private bool _certificateRequested;
+    private bool? _clientCertificate;
+    private bool _serverCertificate;
+    private string? _serverName;
+    private string? _ja4;
+    private string? _pskIdentity;
+    private string? _pskIdentityHint;
+
+    /// <summary>Creates the state of one session; <paramref name="flow"/> is its to-server context.</summary>
+    public TlsHandshake(FlowContext flow, ProtocolServices services, TlsOptions options, bool datagram)
+    {
+        _flow = flow;
+        _services = services;
+        _options = options;
+        _datagram = datagram;
+    }
+
+    /// <summary>The ServerHello, once seen.</summary>
+    public TlsParser.ServerHello? ServerHello { get; private set; }
+
+    /// <summary>True once a ServerHello chose TLS 1.3 or DTLS 1.3 (everything after it is encrypted, RFC 8446 §2).</summary>
+    public bool Version13 => ServerHello is { } sh && TlsParser.VersionRank(sh.WireVersion) >= 34;
+
+    /// <summary>Handles one whole handshake message; false when it is malformed (with the reason).</summary>
+    public bool OnMessage(FlowDirection direction, byte type, ReadOnlySpan<byte> body, in PacketMeta meta, out MalformedReason reason)
+    {
+        reason = MalformedReason.None;
+        var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse!;
+        switch (type)
+        {
+            case 1 when direction == FlowDirection.ToServer:
+                if (!TlsParser.TryReadClientHello(body, out var ch, out reason, _datagram))
+                {
+                    return false;
+                }
+
+                var ja3 = TlsFingerprint.Ja3String(ch);
+                var weak = CipherWeakness.None;
+                foreach (var c in ch.Ciphers)
+                {
+                    weak |= CipherSuites.Weakness(c);
+                }
+
+                _serverName = ch.ServerName;
+                _ja4 = TlsFingerprint.Ja4(ch, _datagram ? 'd' : 't');
+                Emit(new TlsClientHelloEvent
+                {
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                    ServerName = ch.ServerName, Version = ch.Version, SupportedVersions = ch.SupportedVersions, Alpn = ch.Alpn, CipherCount = ch.CipherCount,
+                    CipherSuites = [.. ch.Ciphers.Select(c => (long)c)], WeakCiphers = CipherSuites.Names(weak),
+                    Ja3String = ja3, Ja3 = TlsFingerprint.Md5(ja3), Ja4 = _ja4,
+                });
+                return true;
+            case 2 when direction == FlowDirection.ToClient:
+                if (!TlsParser.TryReadServerHello(body, out var sh, out reason))
+                {
+                    return false;
+                }
+
+                if (_datagram && sh.WireVersion < 0xFE00)
+                {
+                    // A DTLS ServerHello carries DTLS versions (RFC 6347 §4.1); a TLS value here is not DTLS.
+                    reason = MalformedReason.BadValue;
+                    return false;
+                }
+
+                ServerHello = sh;
+                var ja3s = TlsFingerprint.Ja3sString(sh);
+                Emit(new TlsServerHelloEvent
+                {
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                    Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
+                    WeakCipher = CipherSuites.Names(CipherSuites.Weakness(sh.CipherSuite)), Psk = CipherSuites.IsPsk(sh.CipherSuite),
+                    Ja3sString = ja3s, Ja3s = TlsFingerprint.Md5(ja3s),
+                });
+                return true;
+            case 11:
+                var chain = direction == FlowDirection.ToClient ? new List<X509Summary?>() : null;
+                if (!TlsParser.TryReadCertificateList(body, out var count, out var leaf, chain, _options.MaxCertificates, _options.MaxCertificateBytes))
+                {
+                    reason = MalformedReason.Truncated;
+                    return false;
+                }
+
+                if (direction == FlowDirection.ToServer)
+                {
+                    _clientCertificate = count > 0;
+                    var summary = leaf.IsEmpty || leaf.Length > _options.MaxCertificateBytes ? null : X509Reader.Read(leaf);
+                    Emit(new TlsClientCertificateEvent
+                    {
+                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                        Count = count, Subject = summary?.Subject, Issuer = summary?.Issuer, Serial = summary?.Serial,
+                        Sha256 = leaf.IsEmpty ? null : summary?.Sha256 ?? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(leaf)),
+                    });
+                }
+                else
+                {
+                    _serverCertificate = count > 0;
+                    var l = chain!.Count > 0 ? chain[0] : null;
+                    Emit(new TlsServerCertificateEvent
+                    {
+                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                        Count = count, Subject = l?.Subject, Issuer = l?.Issuer, Serial = l?.Serial, Sha256 = l?.Sha256, Chain = chain,
+                    });
+                }
+
+                return true;
+            case 12 when direction == FlowDirection.ToClient && ServerHello is { } s1 && CipherSuites.IsPsk(s1.CipherSuite):
+                _pskIdentityHint = TlsParser.ReadPskIdentity(body); // ServerKeyExchange of a PSK suite (RFC 4279 §2)
+                return true;
+            case 13 when direction == FlowDirection.ToClient:
+                _certificateRequested = true;
+                Emit(new TlsCertificateRequestEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram });
+                return true;
+            case 16 when direction == FlowDirection.ToServer && ServerHello is { } s2 && CipherSuites.IsPsk(s2.CipherSuite):
+                _pskIdentity = TlsParser.ReadPskIdentity(body); // ClientKeyExchange of a PSK suite (RFC 4279 §2)
+                return true;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>The client's direction turned encrypted: emits the summary. <paramref name="certificateInferred"/>: in
+    /// TLS 1.3, whether the first encrypted flight held a certificate (null: unknown).</summary>
+    public void ClientEncrypted(in PacketMeta meta, bool? certificateInferred = null) => Summary(meta, established: true, certificateInferred);
+
+    /// <summary>The flow ended: emits the summary if a ServerHello was seen and it was not emitted yet.</summary>
+    public void Close(in PacketMeta meta) => Summary(meta, established: false, null);
+
+    private void Summary(in PacketMeta meta, bool established, bool? certificateInferred)
+    {
+        if (_summaryDone || ServerHello is not { } sh)
+        {
+            return;
+        }
+
+        _summaryDone = true;
+        var v13 = Version13;
+        bool? presented = v13 ? (sh.Resumed ? null : certificateInferred) : (_clientCertificate ?? false);
+        if (!established && !v13 && _clientCertificate is null)
+        {
+            presented = null; // the flow ended before the client's flight: unknown
+        }
+
+        Emit(new TlsHandshakeEvent
+        {
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+            Version = sh.Version, CipherSuite = sh.CipherSuite, Established = established, Resumed = v13 ? sh.Resumed : null,
+            ServerName = _serverName, Ja4 = _ja4,
+            CertificateRequested = v13 ? null : _certificateRequested,
+            CertificatePresented = presented,
+            ServerCertificatePresented = v13 ? null : _serverCertificate,
+            Psk = CipherSuites.IsPsk(sh.CipherSuite) || (v13 && sh.Resumed),
+            PskIdentity = _pskIdentity, PskIdentityHint = _pskIdentityHint,
+        });
+    }
+
+    private void Emit(Core.Events.ProtocolEvent e) => _services.Events.Emit(e);
+}
