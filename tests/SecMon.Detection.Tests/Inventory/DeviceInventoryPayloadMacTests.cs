@@ -14,13 +14,9 @@ public sealed class DeviceInventoryPayloadMacTests
 {
     private const string Mac = "02-53-4D-00-00-10";
 
-    private static readonly EventSchema Request = FakeSchemas.Define("dhcp.request",
-        ("dhcp.client_mac", FieldKind.Text), ("dhcp.hostname", FieldKind.Text), ("dhcp.vendor_class", FieldKind.Text))
-        .WithFacts(DeviceFact.Mac("dhcp.client_mac"), DeviceFact.Identity("dhcp.hostname"), DeviceFact.Values("dhcp.vendor_class", "dhcp.vendor_class"));
+    private static readonly EventSchema Request = FakeSchemas.DhcpRequest;
 
-    private static readonly EventSchema Reply = FakeSchemas.Define("dhcp.reply",
-        ("dhcp.client_mac", FieldKind.Text), ("dhcp.assigned_address", FieldKind.Ip))
-        .WithFacts(DeviceFact.Mac("dhcp.client_mac"), DeviceFact.Values("dhcp.assigned_address", "dhcp.assigned_address"));
+    private static readonly EventSchema Reply = FakeSchemas.DhcpReply;
 
     [Fact]
     public void Observe_DiscoverFromZeroToBroadcast_FactsOnTheChaddrDevice_NoDeviceForTheAddresses()
@@ -36,7 +32,7 @@ public sealed class DeviceInventoryPayloadMacTests
         Assert.Equal(["acme 2.1"], device.ValuesOf("dhcp.vendor_class"));
         Assert.Empty(device.Ips);
         Assert.Empty(device.Peers);
-        Assert.Equal(["test"], device.Protocols);
+        Assert.Equal(["dhcp"], device.Protocols);
     }
 
     [Fact]
@@ -49,7 +45,7 @@ public sealed class DeviceInventoryPayloadMacTests
 
         inv.Observe(TestEvent.Of(Reply, offer, T0, 1, ("dhcp.client_mac", Mac), ("dhcp.assigned_address", "192.0.2.82")));
 
-        Assert.Equal([Mac, "02-53-4D-00-00-01"], inv.Devices.Select(d => d.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["02-53-4D-00-00-01", Mac], inv.Devices.Select(d => d.Id).Order(StringComparer.Ordinal));
         var client = inv.Devices.Single(d => d.Id == Mac);
         Assert.Equal(["192.0.2.82"], client.ValuesOf("dhcp.assigned_address"));
         Assert.Equal(["192.0.2.1"], client.Peers);
