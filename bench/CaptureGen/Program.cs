@@ -7,15 +7,16 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--dhcp K]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
+// --dhcp K adds K DHCP messages (DhcpMix.cs) after the rest; --devices 0 --dhcp K writes DHCP alone.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | --dns N");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--dhcp K] | --dns N");
     return 64;
 }
 
@@ -24,6 +25,7 @@ var devices = 5000;
 var publishes = 25;
 var synFlood = 0;
 var dns = 0;
+var dhcp = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -32,6 +34,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -85,8 +88,13 @@ while (flood.Sent < synFlood)
     flood.Next(writer, time);
 }
 
+if (dhcp > 0)
+{
+    DhcpMix.Write(writer, dhcp, time);
+}
+
 file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {dhcp} DHCP messages, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter
@@ -140,6 +148,47 @@ internal sealed class PcapWriter
         BinaryPrimitives.WriteUInt32BigEndian(addresses[4..], dstIp);
         PcapBuilder.WriteIpv4Tcp(f[14..], addresses[..4], addresses[4..], srcPort, dstPort, seq, ack, flags, payload,
             ipId: (ushort)Packets, window: 64240);
+        _out.Write(r);
+        Packets++;
+    }
+
+    // One Ethernet/IPv4/UDP frame (UDP checksum 0: none, allowed over IPv4 by RFC 768).
+    public void Udp(long timeMicros, byte[] srcMac, byte[] dstMac, uint srcIp, uint dstIp, ushort srcPort, ushort dstPort, ReadOnlySpan<byte> payload)
+    {
+        var frameLength = 14 + 20 + 8 + payload.Length;
+        var r = _record.AsSpan(0, 16 + frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)(timeMicros / 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[4..], (uint)(timeMicros % 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[8..], (uint)frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r[12..], (uint)frameLength);
+        var f = r[16..];
+        dstMac.CopyTo(f);
+        srcMac.CopyTo(f[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
+        var ip = f[14..];
+        ip[..20].Clear();
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + 8 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)Packets);
+        ip[8] = 64;
+        ip[9] = 17;
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], srcIp);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dstIp);
+        uint sum = 0;
+        for (var i = 0; i < 20; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        }
+
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        var udp = ip[20..];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, srcPort);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dstPort);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], 0);
+        payload.CopyTo(udp[8..]);
         _out.Write(r);
         Packets++;
     }
