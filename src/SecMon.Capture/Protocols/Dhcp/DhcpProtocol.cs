@@ -14,7 +14,7 @@ namespace SecMon.Capture.Protocols.Dhcp;
 internal sealed class DhcpProtocol(DhcpOptions? options = null) : IDatagramProtocol
 {
     // One transaction table per run (a run has one ProtocolServices): requests and replies are on different flows.
-    private readonly ConditionalWeakTable<ProtocolServices, DhcpTransactions> _transactions = [];
+    private readonly ConditionalWeakTable<ProtocolServices, DhcpRun> _runs = [];
 
     /// <summary>DHCP's own limits; defaults documented there.</summary>
     public DhcpOptions Options { get; } = options ?? new DhcpOptions();
@@ -36,7 +36,9 @@ internal sealed class DhcpProtocol(DhcpOptions? options = null) : IDatagramProto
     public IDatagramSession CreateSession(FlowContext flow, ProtocolServices services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var transactions = _transactions.GetValue(services, _ => new DhcpTransactions(Math.Max(16, Options.MaxTransactions)));
-        return new DhcpSession(flow, services, transactions);
+        var run = _runs.GetValue(services, _ => new DhcpRun(new DhcpTransactions(Math.Max(16, Options.MaxTransactions)), new DhcpTextCache()));
+        return new DhcpSession(flow, services, run.Transactions, run.Texts);
     }
+
+    private sealed record DhcpRun(DhcpTransactions Transactions, DhcpTextCache Texts);
 }

@@ -10,7 +10,7 @@ namespace SecMon.Capture.Protocols.Dhcp;
 /// <c>dhcp.reply</c> by its op, whichever way the flow's ports made it travel. Requests are remembered in the run's
 /// <see cref="DhcpTransactions"/> and replies name the request they answer. No per-flow state beyond that.
 /// </summary>
-internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, DhcpTransactions transactions) : IDatagramSession
+internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, DhcpTransactions transactions, DhcpTextCache texts) : IDatagramSession
 {
     /// <summary>Longest text kept from an option (host name, vendor class): options are at most 255 bytes anyway.</summary>
     internal const int MaxTextBytes = 255;
@@ -41,16 +41,12 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
         string? fingerprint = null;
         if (m.HasParameterRequestList)
         {
-            var codes = new long[m.ParameterRequestList.Length];
-            for (var i = 0; i < codes.Length; i++)
-            {
-                codes[i] = m.ParameterRequestList[i];
-            }
-
-            prl = codes;
-            fingerprint = Fingerprint(m.ParameterRequestList);
+            var cached = texts.Find(DhcpTextCache.Kind.Fingerprint, m.ParameterRequestList) ?? AddFingerprint(m.ParameterRequestList);
+            prl = cached.Codes;
+            fingerprint = cached.Text;
         }
 
+        Span<byte> address = stackalloc byte[4];
         services.Events.Emit(new DhcpMessageEvent
         {
             Flow = direction == FlowDirection.ToServer ? flow : flow.Reverse!,
@@ -59,22 +55,61 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
             IsRequest = m.Op == 1,
             MessageType = TypeName(m.MessageType),
             MessageTypeCode = m.MessageType == 0 ? null : m.MessageType,
-            TransactionId = "0x" + m.Xid.ToString("x8", CultureInfo.InvariantCulture),
-            ClientMac = mac?.ToString(),
-            ClientIp = Ip(m.ClientIp),
-            AssignedAddress = Ip(m.YourIp),
-            RelayIp = Ip(m.RelayIp),
-            HostName = Text(m.HostName),
-            VendorClass = Text(m.VendorClass),
+            TransactionId = TransactionId(m.Xid),
+            ClientMac = mac is null ? null : Cached(DhcpTextCache.Kind.Hex, m.ClientHardware, static b => MacAddress.Read(b).ToString()),
+            ClientIp = m.ClientIp == 0 ? null : Address(m.ClientIp, address),
+            AssignedAddress = m.YourIp == 0 ? null : Address(m.YourIp, address),
+            RelayIp = m.RelayIp == 0 ? null : Address(m.RelayIp, address),
+            HostName = m.HostName.IsEmpty ? null : Cached(DhcpTextCache.Kind.Text, m.HostName, Text),
+            VendorClass = m.VendorClass.IsEmpty ? null : Cached(DhcpTextCache.Kind.Text, m.VendorClass, Text),
             ParameterRequestList = prl,
             Fingerprint = fingerprint,
-            ClientId = HexColons(m.ClientId),
-            RequestedAddress = m.RequestedIp is { } r ? Ip(r, keepZero: true) : null,
-            ServerId = m.ServerId is { } s ? Ip(s, keepZero: true) : null,
+            ClientId = m.ClientId.IsEmpty ? null : Cached(DhcpTextCache.Kind.Hex, m.ClientId, HexColons),
+            RequestedAddress = m.RequestedIp is { } r ? Address(r, address) : null,
+            ServerId = m.ServerId is { } s ? Address(s, address) : null,
             LeaseTime = m.LeaseTime,
             RequestMessageType = requestType,
         });
     }
+
+    private DhcpTextCache.Entry AddFingerprint(ReadOnlySpan<byte> list)
+    {
+        var codes = new long[list.Length];
+        for (var i = 0; i < codes.Length; i++)
+        {
+            codes[i] = list[i];
+        }
+
+        return texts.Add(DhcpTextCache.Kind.Fingerprint, list, Fingerprint(list), codes);
+    }
+
+    private delegate string? Decode(ReadOnlySpan<byte> bytes);
+
+    // The text of an option value; an empty text (a host name of NULs) is missing.
+    private string? Cached(DhcpTextCache.Kind kind, ReadOnlySpan<byte> bytes, Decode decode)
+    {
+        if (texts.Find(kind, bytes) is { } hit)
+        {
+            return hit.Text.Length == 0 ? null : hit.Text;
+        }
+
+        var text = decode(bytes) ?? "";
+        texts.Add(kind, bytes, text);
+        return text.Length == 0 ? null : text;
+    }
+
+    private string? Address(uint value, Span<byte> scratch)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(scratch, value);
+        return Cached(DhcpTextCache.Kind.Address, scratch, static b => string.Create(CultureInfo.InvariantCulture, $"{b[0]}.{b[1]}.{b[2]}.{b[3]}"));
+    }
+
+    private static string TransactionId(uint xid) => string.Create(10, xid, static (span, x) =>
+    {
+        span[0] = '0';
+        span[1] = 'x';
+        x.TryFormat(span[2..], out _, "x8", CultureInfo.InvariantCulture);
+    });
 
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
@@ -142,9 +177,6 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
 
         return end == 0 ? null : Encoding.UTF8.GetString(value[..Math.Min(end, MaxTextBytes)]);
     }
-
-    private static string? Ip(uint address, bool keepZero = false) =>
-        address == 0 && !keepZero ? null : string.Create(CultureInfo.InvariantCulture, $"{address >> 24}.{(address >> 16) & 0xFF}.{(address >> 8) & 0xFF}.{address & 0xFF}");
 
     private static string? HexColons(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? null : Colons(Convert.ToHexStringLower(bytes));
 

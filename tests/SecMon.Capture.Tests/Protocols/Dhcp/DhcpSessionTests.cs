@@ -114,6 +114,29 @@ public sealed class DhcpSessionTests
     }
 
     [Fact]
+    public void OnDatagram_ManyDistinctValues_EachEventHasItsOwnText()
+    {
+        // More values than the run's text cache has slots: every event still carries its own message's text.
+        var session = _protocol.CreateSession(TestFlows.Flow(67), _services);
+        for (var i = 0; i < 3 * DhcpTextCache.Slots; i++)
+        {
+            session.OnDatagram(FlowDirection.ToServer, Build(1, (uint)i, [Type(1), Text(12, $"host-{i}"), Text(60, $"v{i % 3}"), (55, [1, (byte)(i % 7)]), Ip(50, 10, 0, (byte)(i >> 8), (byte)i)]), TestFlows.Meta(i + 1));
+        }
+
+        for (var i = 0; i < _events.Events.Count; i++)
+        {
+            var e = _events.Events[i];
+            Assert.Equal($"host-{i}", Field(e, "dhcp.hostname"));
+            Assert.Equal($"v{i % 3}", Field(e, "dhcp.vendor_class"));
+            Assert.Equal($"1,{i % 7}", Field(e, "dhcp.fingerprint"));
+            Assert.Equal([1L, i % 7], ((DhcpMessageEvent)e).ParameterRequestList);
+            Assert.Equal($"10.0.{(i >> 8) & 0xFF}.{i & 0xFF}", Field(e, "dhcp.requested_address"));
+        }
+
+        Assert.Equal(3 * DhcpTextCache.Slots, _events.Events.Count);
+    }
+
+    [Fact]
     public void OnDatagram_NonEthernetChaddr_NoClientMac()
     {
         var msg = Discover();
