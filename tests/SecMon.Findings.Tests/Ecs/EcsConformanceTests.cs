@@ -265,6 +265,7 @@ public sealed class EcsConformanceTests
             {
                 "long" => 3L,
                 "boolean" => true,
+                "ip" => "192.0.2.7",
                 _ => "value-of-" + f.Name,
             };
             evidence[f.Name] = f.IsArray
