@@ -7,7 +7,7 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
@@ -16,11 +16,13 @@ using SecMon.Testing;
 // --coap D adds D datagrams of CoAP over UDP after the MQTT sessions (CoapMix.cs: controllers and D/160 devices on
 // 5683); `--devices 0 --coap D` writes CoAP alone.
 // --tls N adds N TLS sessions (TlsMix.cs: the recorded openssl mutual-TLS handshake replayed between new addresses),
-// interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone. Without these options the file is as before.
+// interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone.
+// --dhcp K adds K DHCP messages (DhcpMix.cs) after the rest; --devices 0 --dhcp K writes DHCP alone.
+// Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -34,6 +36,7 @@ var polls = 50;
 var coap = 0;
 var tls = 0;
 var tlsSample = Path.Combine("tests", "SecMon.Capture.Tests", "Protocols", "Tls", "Samples", "tls12-mutual.pcap");
+var dhcp = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -47,6 +50,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--coap": coap = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls": tls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls-sample": tlsSample = args[i + 1]; break;
+        case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -120,9 +124,13 @@ if (coap > 0)
     CoapMix.Write(writer, coap, coap / 160, time + 1_000_000);
 }
 
+if (dhcp > 0)
+{
+    DhcpMix.Write(writer, dhcp, time);
+}
+
 file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {tls} TLS sessions, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter
@@ -176,6 +184,47 @@ internal sealed class PcapWriter
         BinaryPrimitives.WriteUInt32BigEndian(addresses[4..], dstIp);
         PcapBuilder.WriteIpv4Tcp(f[14..], addresses[..4], addresses[4..], srcPort, dstPort, seq, ack, flags, payload,
             ipId: (ushort)Packets, window: 64240);
+        _out.Write(r);
+        Packets++;
+    }
+
+    // One Ethernet/IPv4/UDP frame (UDP checksum 0: none, allowed over IPv4 by RFC 768).
+    public void Udp(long timeMicros, byte[] srcMac, byte[] dstMac, uint srcIp, uint dstIp, ushort srcPort, ushort dstPort, ReadOnlySpan<byte> payload)
+    {
+        var frameLength = 14 + 20 + 8 + payload.Length;
+        var r = _record.AsSpan(0, 16 + frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r, (uint)(timeMicros / 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[4..], (uint)(timeMicros % 1_000_000));
+        BinaryPrimitives.WriteUInt32LittleEndian(r[8..], (uint)frameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(r[12..], (uint)frameLength);
+        var f = r[16..];
+        dstMac.CopyTo(f);
+        srcMac.CopyTo(f[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
+        var ip = f[14..];
+        ip[..20].Clear();
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + 8 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)Packets);
+        ip[8] = 64;
+        ip[9] = 17;
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], srcIp);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dstIp);
+        uint sum = 0;
+        for (var i = 0; i < 20; i += 2)
+        {
+            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        }
+
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        var udp = ip[20..];
+        BinaryPrimitives.WriteUInt16BigEndian(udp, srcPort);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dstPort);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], 0);
+        payload.CopyTo(udp[8..]);
         _out.Write(r);
         Packets++;
     }

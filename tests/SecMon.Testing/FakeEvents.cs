@@ -242,6 +242,34 @@ public static class FakeSchemas
         ("coap.method", FieldKind.Text),
         ("url.path", FieldKind.Text));
 
+    private static readonly (string, FieldKind)[] Dhcp =
+    [
+        ("dhcp.message_type", FieldKind.Text),
+        ("dhcp.transaction_id", FieldKind.Text),
+        ("dhcp.client_mac", FieldKind.Text),
+        ("dhcp.client_ip", FieldKind.Ip),
+        ("dhcp.assigned_address", FieldKind.Ip),
+        ("dhcp.hostname", FieldKind.Text),
+        ("dhcp.vendor_class", FieldKind.Text),
+        ("dhcp.fingerprint", FieldKind.Text),
+        ("dhcp.parameter_request_list", FieldKind.NumberList),
+        ("dhcp.requested_address", FieldKind.Ip),
+    ];
+
+    /// <summary><c>dhcp.request</c> (a BOOTREQUEST: DISCOVER, REQUEST, RELEASE...; the device is chaddr).</summary>
+    public static EventSchema DhcpRequest { get; } = Define("dhcp.request", Dhcp)
+        .WithFacts(
+            DeviceFact.Mac("dhcp.client_mac"),
+            DeviceFact.Identity("dhcp.hostname"),
+            DeviceFact.Values("dhcp.vendor_class", "dhcp.vendor_class"),
+            DeviceFact.Values("dhcp.fingerprint", "dhcp.fingerprint"));
+
+    /// <summary><c>dhcp.reply</c> (a BOOTREPLY: OFFER, ACK, NAK).</summary>
+    public static EventSchema DhcpReply { get; } = Define("dhcp.reply", [.. Dhcp, ("dhcp.request.message_type", FieldKind.Text)])
+        .WithFacts(
+            DeviceFact.Mac("dhcp.client_mac"),
+            DeviceFact.Values("dhcp.assigned_address", "dhcp.assigned_address"));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -249,6 +277,7 @@ public static class FakeSchemas
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
+        DhcpRequest, DhcpReply,
     ];
 }
 

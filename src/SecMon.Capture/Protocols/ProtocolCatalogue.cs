@@ -51,6 +51,7 @@ internal sealed class ProtocolCatalogue
         new Mqtt.MqttProtocol(),
         new Tls.TlsProtocol(),
         new WebSocket.WebSocketProtocol(),
+        new Dhcp.DhcpProtocol(),
         new Dns.DnsProtocol(),
         new Modbus.ModbusProtocol(),
         new Coap.CoapProtocol(),

@@ -40,6 +40,13 @@ public enum DeviceFactKind
     /// cref="AuthPosture.MutualTls"/>) on such a port. With <see cref="DeviceFact.Certificate"/> the event also names the
     /// certificate, kept in <see cref="Device.Certificates"/>.</summary>
     ClientCertificate,
+
+    /// <summary>The field holds the hardware (MAC) address of the device at the fact's end as the payload gives it (a
+    /// DHCP chaddr, an ARP sender address), whatever addresses the frame carried: a DHCP client asks from 0.0.0.0 and is
+    /// answered at 255.255.255.255 or through a relay. When the field holds a usable MAC, the event's facts for that
+    /// end (identities, values, counts) go to the device of that MAC, and its values are read whichever way the event
+    /// travelled (the payload says whose they are). Otherwise the flow's address decides, as without the fact.</summary>
+    Mac,
 }
 
 /// <summary>The fields of an event that name the client certificate it shows (each optional): subject and issuer DNs,
@@ -103,10 +110,15 @@ public sealed record DeviceFact
     public static DeviceFact Identity(string field, DeviceEnd end = DeviceEnd.Client) =>
         new(DeviceFactKind.Identity, Checked(field), field) { End = end };
 
+    /// <summary>A text field holding the MAC address of the device at <paramref name="end"/>, taken from the payload
+    /// (<see cref="DeviceFactKind.Mac"/>).</summary>
+    public static DeviceFact Mac(string field, DeviceEnd end = DeviceEnd.Client) =>
+        new(DeviceFactKind.Mac, Checked(field), DeviceFactKind.Mac.ToString()) { End = end };
+
     /// <summary>A field holding the user name the client logged in with (never a password).</summary>
     public static DeviceFact Username(string field) => new(DeviceFactKind.Username, Checked(field), DeviceFactKind.Username.ToString());
 
-    /// <summary>A text or text-list field whose values the client used, kept under <paramref name="name"/> (several
+    /// <summary>A text, IP address or text-list field whose values the client used, kept under <paramref name="name"/> (several
     /// fields may share one name: MQTT topics and topic filters).</summary>
     public static DeviceFact Values(string field, string name, bool pattern = false) =>
         new(DeviceFactKind.Values, Checked(field), CheckedName(name)) { Pattern = pattern };

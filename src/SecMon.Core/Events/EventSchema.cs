@@ -118,7 +118,9 @@ public sealed class EventSchema
         {
             var (kinds, what) = fact.Kind == DeviceFactKind.Accepted
                 ? ((FieldKind[])[FieldKind.Boolean], "a boolean")
-                : ([FieldKind.Text, FieldKind.StringList], "text");
+                : fact.Kind == DeviceFactKind.Values
+                    ? ([FieldKind.Text, FieldKind.Ip, FieldKind.StringList], "text or an IP address")
+                    : ([FieldKind.Text, FieldKind.StringList], "text");
             RequireField(fact, name, kinds, what);
             // A device keeps identities, user names and values for good, and shows them: never a secret.
             if (fact.Kind != DeviceFactKind.Accepted &&

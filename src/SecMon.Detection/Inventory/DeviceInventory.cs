@@ -126,6 +126,11 @@ public sealed class DeviceInventory
 
         public bool ClientCertificate { get; init; }
 
+        /// <summary>The fields naming the MAC of the client's and of the server's device in the payload (DeviceFact.Mac).</summary>
+        public FactReader? ClientMac { get; init; }
+
+        public FactReader? ServerMac { get; init; }
+
         /// <summary>The fields naming the client certificate, when the schema declares them.</summary>
         public CertificateReaders? Certificate { get; init; }
     }
@@ -432,6 +437,10 @@ public sealed class DeviceInventory
             }
         }
 
+        // A device the payload names by its MAC (DeviceFact.Mac: a DHCP client asking from 0.0.0.0): that end's facts are
+        // its own, resolved per event (one broadcast flow carries many clients), never from the flow's cache.
+        var payloadClient = PayloadDevice(facts.ClientMac, e, clientFlowSide.Mac, clientFlowSide.Ip, serverFlowSide.Ip, protocol, serverPort, t);
+        var payloadServer = PayloadDevice(facts.ServerMac, e, serverFlowSide.Mac, serverFlowSide.Ip, clientFlowSide.Ip, protocol, serverPort, t);
         Stamp(client, t);
         Stamp(server, t);
         if (known is not null)
@@ -454,10 +463,18 @@ public sealed class DeviceInventory
         {
             Touch(client, serverFlowSide.Ip, protocol, serverPort);
             Touch(server, clientFlowSide.Ip, protocol, serverPort);
-            client?.Ips.Add(clientFlowSide.Ip);
+            if (IsHostAddress(clientFlowSide.Ip))
+            {
+                client?.Ips.Add(clientFlowSide.Ip);
+            }
+
             if (server is not null)
             {
-                server.Ips.Add(serverFlowSide.Ip);
+                if (IsHostAddress(serverFlowSide.Ip))
+                {
+                    server.Ips.Add(serverFlowSide.Ip);
+                }
+
                 server.IsServer = true;
             }
 
@@ -470,16 +487,18 @@ public sealed class DeviceInventory
         cached ??= known;
         foreach (var r in facts.Names)
         {
-            if ((r.IsClient ? client : server) is { } d)
+            var payload = r.IsClient ? payloadClient : payloadServer;
+            if ((payload ?? (r.IsClient ? client : server)) is { } d)
             {
-                AddValues(d, r, e, cached, identityOrName: true);
+                AddValues(d, r, e, payload is null ? cached : null, identityOrName: true);
             }
         }
 
         foreach (var r in facts.Sent)
         {
-            // Values and counts describe what their device sent.
-            if (r.IsClient != toServer || (r.IsClient ? client : server) is not { } d)
+            // Values and counts describe what their device sent, unless the payload names the device.
+            var payload = r.IsClient ? payloadClient : payloadServer;
+            if ((payload is null && r.IsClient != toServer) || (payload ?? (r.IsClient ? client : server)) is not { } d)
             {
                 continue;
             }
@@ -490,7 +509,7 @@ public sealed class DeviceInventory
             }
             else
             {
-                AddValues(d, r, e, cached, identityOrName: false);
+                AddValues(d, r, e, payload is null ? cached : null, identityOrName: false);
             }
         }
 
@@ -682,6 +701,50 @@ public sealed class DeviceInventory
         return false;
     }
 
+    // The device a DeviceFact.Mac field names, when it holds a usable MAC: stamped and touched like a flow end. The
+    // frame's IP address is the device's only when the frame's MAC is (not a relay's, not a broadcast).
+    private DeviceState? PayloadDevice(FactReader? reader, ProtocolEvent e, string? frameMac, string ip, string peer, string protocol, int serverPort, long t)
+    {
+        if (reader?.Field!.Read(e) is not { IsMissing: false, Text: { } text })
+        {
+            return null;
+        }
+
+        var id = DeviceId.ForEnd(text, ip);
+        if (!id.IsMac || Device(id.Value, ip) is not { } d)
+        {
+            return null;
+        }
+
+        Stamp(d, t);
+        Touch(d, peer, protocol, serverPort);
+        if (frameMac is not null && IsHostAddress(ip) && string.Equals(DeviceId.ForEnd(frameMac, ip).Value, id.Value, StringComparison.Ordinal))
+        {
+            d.Ips.Add(ip);
+        }
+
+        return d;
+    }
+
+    // False for addresses that name no one device: unspecified, limited broadcast, multicast (a DHCP DISCOVER goes
+    // from 0.0.0.0 to 255.255.255.255). Such an address is never a device's id, IP or peer. Judged on the text the
+    // capture writes (dotted quad, RFC 5952 IPv6), without parsing: this runs per flow.
+    internal static bool IsHostAddress(string ip)
+    {
+        if (ip.Contains(':', StringComparison.Ordinal))
+        {
+            return ip != "::" && !ip.StartsWith("ff", StringComparison.OrdinalIgnoreCase);
+        }
+
+        if (ip is "0.0.0.0" or "255.255.255.255")
+        {
+            return false;
+        }
+
+        var dot = ip.IndexOf('.', StringComparison.Ordinal);
+        return !(dot is 3 && int.TryParse(ip.AsSpan(0, 3), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var first) && first is >= 224 and <= 239);
+    }
+
     private static void Stamp(DeviceState? d, long t)
     {
         if (d is null)
@@ -702,7 +765,10 @@ public sealed class DeviceInventory
 
         d.Protocols.Add(protocol);
         d.Ports.Add(serverPort);
-        d.Peers.Add(peer);
+        if (IsHostAddress(peer))
+        {
+            d.Peers.Add(peer);
+        }
     }
 
     // Traffic after a login means the server accepted it even if we missed its answer. Once a session's login
@@ -761,6 +827,8 @@ public sealed class DeviceInventory
         var tls = false;
         var mutual = false;
         CertificateReaders? certificate = null;
+        FactReader? clientMac = null;
+        FactReader? serverMac = null;
         foreach (var fact in schema.Facts)
         {
             var field = fact.Field is { } name && schema.TryGetField(name, out var found) ? found : null;
@@ -783,6 +851,17 @@ public sealed class DeviceInventory
                     break;
                 case DeviceFactKind.SessionActivity:
                     activity = true;
+                    break;
+                case DeviceFactKind.Mac when field is not null:
+                    if (reader.IsClient)
+                    {
+                        clientMac = reader;
+                    }
+                    else
+                    {
+                        serverMac = reader;
+                    }
+
                     break;
                 case DeviceFactKind.TlsSession:
                     tls = true;
@@ -811,6 +890,8 @@ public sealed class DeviceInventory
             TlsSession = tls,
             ClientCertificate = mutual,
             Certificate = certificate,
+            ClientMac = clientMac,
+            ServerMac = serverMac,
         };
     }
 
@@ -942,6 +1023,11 @@ public sealed class DeviceInventory
         if (_devices.TryGetValue(id.Value, out var d))
         {
             return d;
+        }
+
+        if (!id.IsMac && !IsHostAddress(ip))
+        {
+            return null; // 0.0.0.0, a broadcast or a multicast group is no device
         }
 
         if (_devices.Count >= _options.MaxDevices)

@@ -266,6 +266,7 @@ public sealed class EcsConformanceTests
                 "long" => 3L,
                 "boolean" => true,
                 "date" => "2026-01-01T00:00:00Z",
+                "ip" => "192.0.2.7",
                 _ => "value-of-" + f.Name,
             };
             evidence[f.Name] = f.IsArray
