@@ -154,7 +154,7 @@ internal sealed partial class HttpSession : IStreamSession
         }
         else
         {
-            StartResync(side, atLineStart: false);
+            StartResync(side, atLineStart: true); // the next segment often starts a message; a candidate is checked
             LoseTrack(); // requests or responses were lost: joins would be wrong
             outcome = "resynchronising at the next message";
         }
@@ -246,6 +246,8 @@ internal sealed partial class HttpSession : IStreamSession
                 StartResync(side, atLineStart: true);
                 return data[(next - held)..];
             }
+
+            side.Resyncing = false; // a valid start line: what is wrong with this message from here on is reported
         }
 
         if (end < 0)
