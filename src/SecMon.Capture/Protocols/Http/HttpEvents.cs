@@ -26,6 +26,9 @@ internal abstract record HttpEvent : ProtocolEvent
     /// <summary>Authorization scheme (<c>Basic</c>, <c>Bearer</c>, <c>Digest</c>).</summary>
     public string? AuthorizationScheme { get; init; }
 
+    /// <summary>The Basic pair is a well-known default; null without a Basic credential.</summary>
+    public bool? DefaultCredentials { get; init; }
+
     /// <summary>The schema fields every HTTP event has, then the type's own.</summary>
     protected static EventField[] Common(params EventField[] own) =>
     [
@@ -34,6 +37,7 @@ internal abstract record HttpEvent : ProtocolEvent
         Text<HttpEvent>("url.domain", e => e.Domain, "Host of the request (Host header or absolute target), without the port; IPv6 in brackets."),
         Text<HttpEvent>("http.request.username", e => e.Username, "User name of a Basic credential (RFC 7617); the password is never kept."),
         Text<HttpEvent>("http.request.authorization_scheme", e => e.AuthorizationScheme, "Scheme of the Authorization header (Basic, Bearer, Digest...)."),
+        Flag<HttpEvent>("http.request.default_credentials", e => e.DefaultCredentials, "The Basic user name and password are a well-known factory default (HttpOptions.DefaultCredentials, compared by keyed hash)."),
         .. own,
     ];
 
@@ -66,8 +70,7 @@ internal sealed record HttpRequestEvent : HttpEvent
         Flag<HttpRequestEvent>("http.request.chunked", e => e.Chunked, "The body is chunked (Transfer-Encoding: chunked)."),
         Text<HttpRequestEvent>("http.request.upgrade", e => e.Upgrade, "Upgrade header (websocket, h2c...), lower case."),
         Flag<HttpRequestEvent>("http.request.password.present", e => e.PasswordPresent, "A Basic credential with its password crossed the network (true only for Basic)."),
-        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible)."),
-        Flag<HttpRequestEvent>("http.request.default_credentials", e => e.DefaultCredentials, "The Basic user name and password are a well-known factory default (HttpOptions.DefaultCredentials, compared by keyed hash).")))
+        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible).")))
         .WithFacts(
             DeviceFact.Identity("user_agent.original"),
             DeviceFact.Username("http.request.username"),
@@ -98,12 +101,10 @@ internal sealed record HttpRequestEvent : HttpEvent
     public bool? PasswordPresent { get; init; }
     /// <summary>Keyed hash of the Basic password.</summary>
     public string? PasswordHash { get; init; }
-    /// <summary>The Basic pair is a well-known default.</summary>
-    public bool? DefaultCredentials { get; init; }
 }
 
 /// <summary><c>http.response</c>: a response's status line and headers, joined to its request (method, path, host, user,
-/// scheme) in order (RFC 9112 §9.3.2: responses come in the order of the requests). Interim 1xx responses are events of
+/// scheme, default credentials) in order (RFC 9112 §9.3.2: responses come in the order of the requests). Interim 1xx responses are events of
 /// their own, joined to the request they precede.</summary>
 internal sealed record HttpResponseEvent : HttpEvent
 {

@@ -111,7 +111,7 @@ internal sealed partial class HttpSession
         });
 
         var kind = ReferenceEquals(method, "HEAD") ? PendingKind.Head : connect ? PendingKind.Connect : webSocket ? PendingKind.WebSocket : PendingKind.Other;
-        Remember(new Pending(method, pathText, domain, basic?.Username, scheme, kind));
+        Remember(new Pending(method, pathText, domain, basic?.Username, scheme, basic?.IsDefault, kind));
 
         // The body (RFC 9112 §6.3): chunked wins over Content-Length; a request with neither has none.
         if (h.Chunked)
@@ -179,6 +179,7 @@ internal sealed partial class HttpSession
             Domain = request?.Domain,
             Username = request?.Username,
             AuthorizationScheme = request?.Scheme,
+            DefaultCredentials = request?.DefaultCredentials,
             Version = http10 ? "1.0" : "1.1",
             StatusCode = status,
             ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastResponseType),
@@ -264,5 +265,5 @@ internal sealed partial class HttpSession
     }
 
     /// <summary>A request waiting for its response: what its response event repeats.</summary>
-    private sealed record Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, PendingKind Kind);
+    private sealed record Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind);
 }
