@@ -12,10 +12,11 @@ using SecMon.Testing;
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
+// --http N adds N HTTP/1.1 keep-alive clients after the MQTT sessions (HttpMix.cs); --devices 0 --http N is HTTP alone.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] | --dns N");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--http N] | --dns N");
     return 64;
 }
 
@@ -24,6 +25,7 @@ var devices = 5000;
 var publishes = 25;
 var synFlood = 0;
 var dns = 0;
+var httpClients = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -32,6 +34,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -84,6 +87,8 @@ while (flood.Sent < synFlood)
     time += 7;
     flood.Next(writer, time);
 }
+
+time = HttpMix.Write(writer, httpClients, time);
 
 file.Flush();
 Console.Error.WriteLine($"wrote {output}: {devices} devices, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
