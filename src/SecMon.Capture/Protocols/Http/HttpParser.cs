@@ -358,13 +358,20 @@ internal static class HttpParser
     }
 
     /// <summary>Client side: a request line (<see cref="TryReadRequestLine"/>) from its first bytes. NotMine as soon
-    /// as a byte contradicts; Mine once the whole line is here and valid.</summary>
+    /// as a byte contradicts; Mine once the whole line is here and valid, or as soon as a registered method is followed
+    /// by <c>" /"</c> (so a request target longer than the bytes a probe may see, <see cref="CaptureOptions.MaxProbeBytes"/>,
+    /// is still recognised).</summary>
     public static ProbeResult ProbeRequest(ReadOnlySpan<byte> data)
     {
         var i = 0;
-        while (i < data.Length && i <= MaxMethodLength && data[i] is >= (byte)'A' and <= (byte)'Z')
+        while (i < data.Length && i <= MaxMethodLength && (data[i] is >= (byte)'A' and <= (byte)'Z' || (i > 0 && data[i] is (byte)'-' or (byte)'_')))
         {
             i++;
+        }
+
+        if (i + 1 < data.Length && data[i] == ' ' && data[i + 1] == '/' && IsRegisteredMethod(data[..i]))
+        {
+            return ProbeResult.Mine;
         }
 
         if (i == data.Length)
@@ -428,6 +435,10 @@ internal static class HttpParser
 
         return ProbeResult.Mine;
     }
+
+    private static bool IsRegisteredMethod(ReadOnlySpan<byte> method) =>
+        method.SequenceEqual("GET"u8) || method.SequenceEqual("POST"u8) || method.SequenceEqual("PUT"u8) || method.SequenceEqual("HEAD"u8) ||
+        method.SequenceEqual("DELETE"u8) || method.SequenceEqual("PATCH"u8) || method.SequenceEqual("OPTIONS"u8);
 
     private static ProbeResult ProbeVersionThenLineEnd(ReadOnlySpan<byte> rest)
     {

@@ -352,6 +352,14 @@ internal sealed partial class HttpSession : IStreamSession
         if (held > 0)
         {
             side.Buffer.Append(data[..(lf + 1)]);
+            if (side.Buffer.Overflowed)
+            {
+                Malformed(side, meta, new ParseError(MalformedReason.TooLarge, "chunk size line", $"longer than {_maxHeaderBytes} bytes"));
+                StartResync(side, atLineStart: true);
+                LoseTrack();
+                return data[(lf + 1)..];
+            }
+
             line = side.Buffer.Span;
         }
         else

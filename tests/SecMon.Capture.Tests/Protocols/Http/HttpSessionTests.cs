@@ -336,7 +336,9 @@ public sealed class HttpSessionTests
         Assert.Equal(ProbeResult.Mine, Req("POST /api HTTP/1.0\n"));
         Assert.Equal(ProbeResult.Mine, Req("PROPFIND /dav HTTP/1.1\r\n"));
         Assert.Equal(ProbeResult.NeedMoreData, Req("GE"));
-        Assert.Equal(ProbeResult.NeedMoreData, Req("GET /very/long"));
+        Assert.Equal(ProbeResult.Mine, Req("GET /very/long")); // a registered method and an origin-form target
+        Assert.Equal(ProbeResult.NeedMoreData, Req("SUBSCRIBE /very/long"));
+        Assert.Equal(ProbeResult.Mine, Req("VERSION-CONTROL /x HTTP/1.1\r\n"));
         Assert.Equal(ProbeResult.NeedMoreData, Req("GET / HTTP/1.1\r"));
         Assert.Equal(ProbeResult.NotMine, Req("get / HTTP/1.1\r\n"));
         Assert.Equal(ProbeResult.NotMine, Req("PRI * HTTP/2.0\r\n"));
@@ -347,6 +349,19 @@ public sealed class HttpSessionTests
         Assert.Equal(ProbeResult.NeedMoreData, Resp("HTTP/1.1 20"));
         Assert.Equal(ProbeResult.NotMine, Resp("HTTP/2 200"));
         Assert.Equal(ProbeResult.NotMine, Resp("SSH-2.0-OpenSSH"));
+    }
+
+    [Fact]
+    public void Dispatcher_RequestTargetLongerThanTheProbeMaySee_StillHttpOnAnyPort()
+    {
+        var events = new RecordingEventSink();
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 18080), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
+        var path = "/api/" + new string('a', 1000);
+
+        dispatcher.OnData(FlowDirection.ToServer, Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"), TestFlows.Meta(1));
+
+        Assert.Equal("http", dispatcher.Protocol!.Name);
+        Assert.Equal(path, Assert.IsType<HttpRequestEvent>(Assert.Single(events.Events)).Path);
     }
 
     private static string B64(string s) => Convert.ToBase64String(Encoding.UTF8.GetBytes(s));
