@@ -339,7 +339,7 @@ public sealed class HttpSessionTests
         Assert.Equal(ProbeResult.Mine, Req("GET /very/long")); // a registered method and an origin-form target
         Assert.Equal(ProbeResult.NeedMoreData, Req("SUBSCRIBE /very/long"));
         Assert.Equal(ProbeResult.Mine, Req("VERSION-CONTROL /x HTTP/1.1\r\n"));
-        Assert.Equal(ProbeResult.NeedMoreData, Req("GET / HTTP/1.1\r"));
+        Assert.Equal(ProbeResult.NeedMoreData, Req("SUBSCRIBE / HTTP/1.1\r")); // not a registered method: the whole line decides
         Assert.Equal(ProbeResult.NotMine, Req("get / HTTP/1.1\r\n"));
         Assert.Equal(ProbeResult.NotMine, Req("PRI * HTTP/2.0\r\n"));
         Assert.Equal(ProbeResult.NotMine, Req("GET  / HTTP/1.1\r\n"));
