@@ -7,7 +7,7 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
@@ -18,11 +18,12 @@ using SecMon.Testing;
 // --tls N adds N TLS sessions (TlsMix.cs: the recorded openssl mutual-TLS handshake replayed between new addresses),
 // interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone.
 // --dhcp K adds K DHCP messages (DhcpMix.cs) after the rest; --devices 0 --dhcp K writes DHCP alone.
+// --http N adds N HTTP/1.1 keep-alive clients after the MQTT sessions (HttpMix.cs); --devices 0 --http N is HTTP alone.
 // Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -37,6 +38,7 @@ var coap = 0;
 var tls = 0;
 var tlsSample = Path.Combine("tests", "SecMon.Capture.Tests", "Protocols", "Tls", "Samples", "tls12-mutual.pcap");
 var dhcp = 0;
+var httpClients = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -51,6 +53,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--tls": tls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls-sample": tlsSample = args[i + 1]; break;
         case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -118,6 +121,8 @@ while (flood.Sent < synFlood)
     time += 7;
     flood.Next(writer, time);
 }
+
+time = HttpMix.Write(writer, httpClients, time);
 
 if (coap > 0)
 {

@@ -58,7 +58,7 @@ public sealed record TestEvent : ProtocolEvent
 }
 
 /// <summary>
-/// Schemas for tests, with the MQTT and TLS event types, field names and device facts of the capture engine's
+/// Schemas for tests, with the MQTT, TLS and HTTP event types, field names and device facts of the capture engine's
 /// dissectors (the contract the MQTT and TLS parsers implement; a Capture test checks that the facts match).
 /// </summary>
 public static class FakeSchemas
@@ -270,6 +270,30 @@ public static class FakeSchemas
             DeviceFact.Mac("dhcp.client_mac"),
             DeviceFact.Values("dhcp.assigned_address", "dhcp.assigned_address"));
 
+    /// <summary><c>http.request</c>.</summary>
+    public static EventSchema HttpRequest { get; } = Define("http.request",
+        ("http.request.method", FieldKind.Text),
+        ("url.path", FieldKind.Text),
+        ("url.domain", FieldKind.Text),
+        ("url.query", FieldKind.Text),
+        ("user_agent.original", FieldKind.Text),
+        ("http.request.username", FieldKind.Text),
+        ("http.request.authorization_scheme", FieldKind.Text),
+        ("http.request.password.present", FieldKind.Boolean),
+        ("http.request.password.hash", FieldKind.Text),
+        ("http.request.default_credentials", FieldKind.Boolean))
+        .WithFacts(DeviceFact.Identity("user_agent.original"), DeviceFact.Username("http.request.username"), DeviceFact.Login("http.request.password.present"),
+            DeviceFact.Values("url.path", "http.path", pattern: true), DeviceFact.Values("url.domain", "http.host", pattern: true));
+
+    /// <summary><c>http.response</c> (with its request's method, path, host, user and default-credential flag joined).</summary>
+    public static EventSchema HttpResponse { get; } = Define("http.response",
+        ("http.request.method", FieldKind.Text),
+        ("url.path", FieldKind.Text),
+        ("url.domain", FieldKind.Text),
+        ("http.request.username", FieldKind.Text),
+        ("http.request.default_credentials", FieldKind.Boolean),
+        ("http.response.status_code", FieldKind.Number));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -277,7 +301,7 @@ public static class FakeSchemas
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
-        DhcpRequest, DhcpReply,
+        DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
     ];
 }
 

@@ -50,6 +50,7 @@ internal sealed class ProtocolCatalogue
     [
         new Mqtt.MqttProtocol(),
         new Tls.TlsProtocol(),
+        new Http.HttpProtocol(), // before websocket, whose upgrades it hands over (HttpProtocol remarks)
         new WebSocket.WebSocketProtocol(),
         new Dhcp.DhcpProtocol(),
         new Dns.DnsProtocol(),

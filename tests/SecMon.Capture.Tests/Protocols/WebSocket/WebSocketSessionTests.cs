@@ -213,8 +213,10 @@ public sealed class WebSocketSessionTests
         dispatcher.OnData(FlowDirection.ToClient, Encoding.ASCII.GetBytes(Switching), TestFlows.Meta(2));
         dispatcher.OnData(FlowDirection.ToServer, Frame(2, Connect("over-ws", null, null), masked: true), TestFlows.Meta(3));
 
-        Assert.IsType<WebSocketProtocol>(dispatcher.Protocol);
-        Assert.Equal("over-ws", Assert.IsType<MqttConnectEvent>(Assert.Single(events.Events)).ClientId);
+        // HTTP claims the stream (it is listed before websocket) and hands the upgrade to the WebSocket protocol.
+        Assert.Equal("http", dispatcher.Protocol!.Name);
+        Assert.Equal(["http.request", "http.response", "mqtt.connect"], events.Events.Select(e => e.Type));
+        Assert.Equal("over-ws", Assert.IsType<MqttConnectEvent>(events.Events[2]).ClientId);
     }
 
     [Theory]

@@ -1,0 +1,269 @@
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Protocols.Http;
+
+/// <summary>
+/// Requests and their responses (Suricata's HTTP transactions): each request is emitted when its head is complete and
+/// remembered; responses come back in request order on a connection (RFC 9112 §9.3.2, pipelining included), so each
+/// final response is joined to the oldest request waiting, and an interim 1xx to that request without taking it. The
+/// join also decides the response's framing: no body for HEAD, 204 and 304 (RFC 9112 §6.3 item 1), a tunnel after a
+/// 2xx to CONNECT (item 2).
+/// </summary>
+/// <remarks>
+/// After a gap, a malformed message or a mid-stream start the requests in flight are forgotten and responses are not
+/// joined (<c>http.response.joined</c> false) until both sides are idle at a message boundary again; past
+/// <see cref="HttpOptions.MaxPipelinedRequests"/> waiting requests the same happens, so the queue stays bounded.
+/// </remarks>
+internal sealed partial class HttpSession
+{
+    private Queue<Pending>? _pending;
+    private bool _untracked;
+
+    // The last text of each often repeated value on this flow: a keep-alive flow names the same host, user agent and
+    // user on every request, so they are decoded once.
+    private string? _lastHost;
+    private string? _lastAgent;
+    private string? _lastRequestType;
+    private string? _lastResponseType;
+    private string? _lastUpgrade;
+
+    /// <summary>Requests waiting for their responses.</summary>
+    internal int PendingRequests => _pending?.Count ?? 0;
+
+    private enum PendingKind : byte
+    {
+        Other,
+        Head,
+        Connect,
+        WebSocket,
+    }
+
+    /// <summary>A request's head is complete: emit it, remember it, set up its body. <paramref name="rest"/> is what
+    /// followed it in this segment, handed with it to the WebSocket session when the request asks for WebSocket.</summary>
+    private ParseError OnRequest(ReadOnlySpan<byte> head, ReadOnlySpan<byte> rest, in PacketMeta meta, out bool handedOver)
+    {
+        handedOver = false;
+        HttpParser.TryFirstLine(head, out var line, out var next);
+        if (!HttpParser.TryReadRequestLine(line, out var methodBytes, out var target, out var http10, out var error))
+        {
+            return error;
+        }
+
+        var h = default(HttpHeaders);
+        error = HttpParser.ReadHeaders(head[next..], _options.MaxHeaders, ref h);
+        if (error.IsError)
+        {
+            return error;
+        }
+
+        if (h.HasTransferEncoding && !h.Chunked)
+        {
+            // RFC 9112 §6.3 item 4: the request's length cannot be determined; a server answers 400 and closes.
+            return new ParseError(MalformedReason.BadValue, "Transfer-Encoding", "a request whose last transfer coding is not chunked");
+        }
+
+        var method = HttpValues.Method(methodBytes);
+        var connect = ReferenceEquals(method, "CONNECT");
+        HttpValues.SplitTarget(target, connect, out var path, out var query, out var authority);
+        string? domain = null;
+        int? port = null;
+        if (HttpValues.SplitHost(authority.IsEmpty ? h.Host : authority, out var d, out port))
+        {
+            domain = HttpValues.LowerText(d, ref _lastHost);
+        }
+
+        string? scheme = null;
+        BasicCredential? basic = null;
+        if (!h.Authorization.IsEmpty)
+        {
+            scheme = HttpValues.Scheme(h.Authorization);
+            if (ReferenceEquals(scheme, "Basic") &&
+                HttpValues.TryReadBasic(h.Authorization, _services.SecretHasher, _protocol.DefaultCredentials, out var credential))
+            {
+                basic = credential;
+            }
+        }
+
+        var upgrade = h.Upgrade.IsEmpty ? null : HttpValues.LowerText(h.Upgrade, ref _lastUpgrade);
+        var webSocket = !h.Upgrade.IsEmpty && HttpParser.ListHas(h.Upgrade, "websocket"u8);
+        var pathText = System.Text.Encoding.Latin1.GetString(path);
+        _services.Events.Emit(new HttpRequestEvent
+        {
+            Flow = _toServer,
+            TimestampMicros = meta.TimestampMicros,
+            PacketNumber = meta.PacketNumber,
+            Method = method,
+            Path = pathText,
+            Domain = domain,
+            Username = basic?.Username,
+            AuthorizationScheme = scheme,
+            Version = http10 ? "1.0" : "1.1",
+            Query = HttpValues.Query(query, _options.Query, _protocol.SecretNames),
+            Port = port,
+            UserAgent = h.UserAgent.IsEmpty ? null : HttpValues.Text(h.UserAgent, ref _lastAgent),
+            ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastRequestType),
+            BodyBytes = h.Chunked ? null : h.ContentLength,
+            Chunked = h.Chunked,
+            Upgrade = upgrade,
+            PasswordPresent = basic is null ? null : true,
+            PasswordHash = basic?.PasswordHash,
+            DefaultCredentials = basic?.IsDefault,
+        });
+
+        var kind = ReferenceEquals(method, "HEAD") ? PendingKind.Head : connect ? PendingKind.Connect : webSocket ? PendingKind.WebSocket : PendingKind.Other;
+        Remember(new Pending(method, pathText, domain, basic?.Username, scheme, basic?.IsDefault, kind));
+
+        // The body (RFC 9112 §6.3): chunked wins over Content-Length; a request with neither has none.
+        if (h.Chunked)
+        {
+            _client.State = State.ChunkLine;
+        }
+        else if (h.ContentLength is > 0 and var length)
+        {
+            _client.State = State.Body;
+            _client.Left = length;
+        }
+        else
+        {
+            _client.State = State.Head;
+        }
+
+        if (webSocket && _upgrade is null && _services.Catalogue.FindStream("websocket") is { } ws && ws is not HttpProtocol)
+        {
+            // The WebSocket session reads the upgrade itself (it needs the request's Sec-WebSocket-Protocol): it gets the
+            // request and everything after it; HTTP waits for the server's answer before reading the client again.
+            _upgrade = ws.CreateSession(_toServer, _services, midStream: false);
+            _upgrade.OnData(FlowDirection.ToServer, head, meta);
+            if (!rest.IsEmpty)
+            {
+                _upgrade.OnData(FlowDirection.ToServer, rest, meta);
+            }
+
+            _client.State = State.Ignored;
+            handedOver = true;
+        }
+
+        return default;
+    }
+
+    /// <summary>A response's head is complete: join it to its request, emit it, set up its body.</summary>
+    private ParseError OnResponse(ReadOnlySpan<byte> head, in PacketMeta meta)
+    {
+        HttpParser.TryFirstLine(head, out var line, out var next);
+        if (!HttpParser.TryReadStatusLine(line, out var http10, out var status, out var error))
+        {
+            return error;
+        }
+
+        var h = default(HttpHeaders);
+        error = HttpParser.ReadHeaders(head[next..], _options.MaxHeaders, ref h);
+        if (error.IsError)
+        {
+            return error;
+        }
+
+        var interim = status is >= 100 and < 200 && status != 101;
+        Pending? request = null;
+        if (!_untracked && _pending is { Count: > 0 })
+        {
+            request = interim ? _pending.Peek() : _pending.Dequeue();
+        }
+
+        _services.Events.Emit(new HttpResponseEvent
+        {
+            Flow = FlowOf(FlowDirection.ToClient),
+            TimestampMicros = meta.TimestampMicros,
+            PacketNumber = meta.PacketNumber,
+            Method = request?.Method,
+            Path = request?.Path,
+            Domain = request?.Domain,
+            Username = request?.Username,
+            AuthorizationScheme = request?.Scheme,
+            DefaultCredentials = request?.DefaultCredentials,
+            Version = http10 ? "1.0" : "1.1",
+            StatusCode = status,
+            ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastResponseType),
+            BodyBytes = h.Chunked ? null : h.ContentLength,
+            Chunked = h.Chunked,
+            AuthenticateScheme = h.WwwAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.WwwAuthenticate),
+            Joined = request is not null,
+        });
+
+        var kind = request?.Kind ?? PendingKind.Other;
+        if (status == 101 || (kind == PendingKind.Connect && status is >= 200 and < 300))
+        {
+            // Switching protocols (RFC 9110 §15.2.2) or a tunnel (§9.3.6): the rest is not HTTP.
+            _server.State = State.Ignored;
+            _client.State = State.Ignored;
+            _client.Buffer.Release();
+            return default;
+        }
+
+        if (_upgrade is not null && !interim && kind == PendingKind.WebSocket)
+        {
+            // The upgrade was refused: the connection goes on as HTTP.
+            _upgrade.OnClose(meta);
+            _upgrade = null;
+            if (_client.State == State.Ignored)
+            {
+                StartResync(_client, atLineStart: true);
+            }
+        }
+
+        // The body (RFC 9112 §6.3).
+        if (interim || kind == PendingKind.Head || status is 204 or 304)
+        {
+            _server.State = State.Head;
+        }
+        else if (h.HasTransferEncoding)
+        {
+            _server.State = h.Chunked ? State.ChunkLine : State.UntilClose;
+        }
+        else if (h.ContentLength is { } length)
+        {
+            _server.State = length > 0 ? State.Body : State.Head;
+            _server.Left = length;
+        }
+        else
+        {
+            _server.State = State.UntilClose;
+        }
+
+        return default;
+    }
+
+    private void Remember(Pending request)
+    {
+        if (_untracked)
+        {
+            // Joins resume once both sides are idle at a message boundary: nothing is in flight that we lost.
+            if (_server.State == State.Head && !_server.Resyncing && _server.Buffer.Length == 0)
+            {
+                _untracked = false;
+            }
+            else
+            {
+                return;
+            }
+        }
+
+        _pending ??= new Queue<Pending>();
+        if (_pending.Count >= _options.MaxPipelinedRequests)
+        {
+            LoseTrack();
+            return;
+        }
+
+        _pending.Enqueue(request);
+    }
+
+    /// <summary>Requests or responses were lost: forget the requests in flight and stop joining for now.</summary>
+    private void LoseTrack()
+    {
+        _untracked = true;
+        _pending?.Clear();
+    }
+
+    /// <summary>A request waiting for its response: what its response event repeats.</summary>
+    private sealed record Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind);
+}

@@ -1,0 +1,149 @@
+using System.Text;
+using SecMon.Capture.Protocols;
+using SecMon.Capture.Protocols.Http;
+using SecMon.Capture.Protocols.Mqtt;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Tests.Protocols.Http;
+
+public sealed class HttpHandoverAndFuzzTests
+{
+    private const string Upgrade =
+        "GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+
+    private const string Switching =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n";
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void Session_WebSocketUpgradeAccepted_HttpEventsThenMqttOverWebSocket(int segment)
+    {
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+        var frame = MaskedFrame(Connect("ws-dev"));
+
+        // The client sends its first frame right behind the request, in the same segment.
+        h.Feed(FlowDirection.ToServer, [.. Encoding.ASCII.GetBytes(Upgrade), .. frame], segment);
+        h.Server(Switching, segment);
+        h.Feed(FlowDirection.ToServer, MaskedFrame(Connect("again")), segment);
+
+        Assert.True(h.Session.HandedOver);
+        var request = h.Requests.Single();
+        Assert.Equal(("websocket", "alice", true), (request.Upgrade, request.Username, request.PasswordPresent));
+        Assert.Equal(101, h.Responses.Single().StatusCode);
+        Assert.Equal(["ws-dev", "again"], h.Events.Events.OfType<MqttConnectEvent>().Select(c => c.ClientId));
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Session_WebSocketUpgradeRefused_ConnectionGoesOnAsHttp()
+    {
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client(Upgrade);
+        h.Server("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"broker\"\r\nContent-Length: 0\r\n\r\n");
+        h.Client("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.Server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        Assert.False(h.Session.HandedOver);
+        Assert.Equal(["/mqtt", "/index.html"], h.Requests.Select(r => r.Path));
+        Assert.Equal([(401, "/mqtt"), (200, "/index.html")], h.Responses.Select(r => (r.StatusCode, r.Path!)));
+        Assert.Empty(h.Events.Events.OfType<MqttConnectEvent>());
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Catalogue_HttpProbesBeforeWebSocket()
+    {
+        var names = ProtocolCatalogue.Shipped.Stream.Select(p => p.Name).ToList();
+
+        Assert.True(names.IndexOf("http") < names.IndexOf("websocket"));
+    }
+
+    /// <summary>Mutations of real messages: truncation at every length, bit flips, lengths at 0 and at their maximum.
+    /// No exception escapes, the session stays bounded, and every malformed verdict is counted.</summary>
+    [Fact]
+    public void Session_MutatedRealMessages_NeverThrowBoundedCounted()
+    {
+        var requests = Encoding.ASCII.GetBytes(
+            "POST /cgi-bin/luci?user=a&pwd=b HTTP/1.1\r\nHost: cam:81\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\nContent-Length: 5\r\n\r\nhello" +
+            "PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+        var responses = Encoding.ASCII.GetBytes(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 3\r\n\r\nabc" +
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.0 404 Not Found\r\n\r\nbody until close");
+        var random = new Random(1234);
+        var runs = 0;
+
+        foreach (var (original, direction) in new[] { (requests, FlowDirection.ToServer), (responses, FlowDirection.ToClient) })
+        {
+            // Truncation at every length, then the flow closes.
+            for (var n = 0; n <= original.Length; n++)
+            {
+                Run(original[..n], direction, segment: 1 + (n % 7));
+            }
+
+            // Bit flips, one and several.
+            for (var i = 0; i < 2000; i++)
+            {
+                var m = (byte[])original.Clone();
+                for (var k = random.Next(1, 4); k > 0; k--)
+                {
+                    m[random.Next(m.Length)] ^= (byte)(1 << random.Next(8));
+                }
+
+                Run(m, direction, segment: random.Next(1, 40));
+            }
+
+            // Length fields at their extremes.
+            var text = Encoding.ASCII.GetString(original);
+            foreach (var (from, to) in new[] { ("Content-Length: 5", "Content-Length: 0"), ("Content-Length: 5", "Content-Length: 999999999999999999"),
+                ("Content-Length: 3", "Content-Length: 0"), ("Content-Length: 3", "Content-Length: 999999999999999999"), ("5\r\nhello", "fffffffffffffff\r\nhello"),
+                ("3\r\nabc", "0\r\nabc"), ("3\r\nabc", "7fffffffffffffff\r\nabc") })
+            {
+                Run(Encoding.ASCII.GetBytes(text.Replace(from, to, StringComparison.Ordinal)), direction, segment: 3);
+            }
+        }
+
+        Assert.True(runs > 4000);
+
+        void Run(byte[] data, FlowDirection direction, int segment)
+        {
+            runs++;
+            var h = new HttpHarness(new HttpOptions { MaxHeaderBytes = 512, MaxHeaders = 8 });
+            if (direction == FlowDirection.ToClient)
+            {
+                h.Client("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+            }
+
+            h.Feed(direction, data, segment);
+            h.Session.OnGap(direction, 17, TestFlows.Meta(999));
+            h.Feed(direction, data, segment);
+            h.Close();
+            Assert.True(h.Session.MaxBufferedBytes(direction) <= 512);
+            Assert.True(h.Events.Events.Count <= 40, $"{h.Events.Events.Count} events from {data.Length} bytes");
+            var malformed = h.Services.Stats.MalformedByReason.Where(kv => kv.Key.Protocol == "http").Sum(kv => kv.Value);
+            Assert.Equal(h.Malformed.Count, malformed);
+            Assert.All(h.Malformed, m => Assert.StartsWith("http: ", m.ErrorMessage, StringComparison.Ordinal));
+        }
+    }
+
+    private static byte[] MaskedFrame(byte[] payload)
+    {
+        byte[] mask = [0x37, 0xfa, 0x21, 0x3d];
+        var frame = new List<byte> { 0x82, (byte)(0x80 | payload.Length) };
+        frame.AddRange(mask);
+        frame.AddRange(payload.Select((b, i) => (byte)(b ^ mask[i & 3])));
+        return [.. frame];
+    }
+
+    // MQTT 3.1.1 CONNECT (§3.1): level 4, clean session, keep alive 60, the client id only.
+    private static byte[] Connect(string clientId)
+    {
+        var id = Encoding.UTF8.GetBytes(clientId);
+        byte[] body = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0x02, 0, 60, 0, (byte)id.Length, .. id];
+        return [0x10, (byte)body.Length, .. body];
+    }
+}

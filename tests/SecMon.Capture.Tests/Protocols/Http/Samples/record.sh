@@ -1,0 +1,51 @@
+#!/bin/sh
+# Records the HTTP samples: curl (the client) against server.js (node, beside this script) and nc (pipelining) on 127.0.0.2:18080, a port
+# no HTTP hint names, so a dissector must recognise HTTP by content. Needs root (tcpdump on lo), node and curl.
+#  http-curl.pcap   GET, keep-alive with several URLs on one connection, POST with a body, a chunked response, 204,
+#                   HEAD, a query with a secret parameter, 401 then 200 with Basic (alice), an HTTP/1.0 request, two
+#                   pipelined requests (nc).
+#  http-default.pcap  Basic with the factory default admin:admin (the default-credentials rule) from 127.0.0.1.
+#  http-admin.pcap  /admin from 127.0.0.1 (learned), then 4 s later /admin and /cgi-bin/ from 127.0.0.3 (new peer).
+# Usage: sh record.sh   (writes the pcaps in the current directory)
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+HOST=127.0.0.2
+PORT=18080
+URL=http://$HOST:$PORT
+
+node "$HERE/server.js" $HOST $PORT & NPID=$!
+trap 'kill $NPID 2>/dev/null || true' EXIT
+sleep 1
+
+record() { # record FILE, then the commands to run
+  tcpdump -i lo -s 0 -U -w "$1" "tcp port $PORT" 2>/dev/null & TPID=$!
+  sleep 1
+}
+stop() {
+  sleep 1
+  kill $TPID
+  wait $TPID 2>/dev/null || true
+}
+
+record http-curl.pcap
+curl -s -A 'sensor-fw/2.1' "$URL/" "$URL/status?verbose=1&token=abc123" "$URL/chunked" "$URL/empty" >/dev/null
+curl -s -o /dev/null -d 'temperature=21.5&unit=C' "$URL/readings"
+curl -s -o /dev/null -I "$URL/"
+curl -s -o /dev/null "$URL/private"
+curl -s -o /dev/null -u alice:S3cret-pass "$URL/private"
+curl -s -o /dev/null -0 "$URL/legacy"
+# Two requests pipelined in one segment (curl no longer pipelines): the responses must be joined in order.
+printf 'GET /first HTTP/1.1\r\nHost: %s:%s\r\n\r\nGET /second HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n' \
+  $HOST $PORT $HOST $PORT | nc -q 2 $HOST $PORT >/dev/null
+stop
+
+record http-default.pcap
+curl -s -u admin:admin "$URL/admin/" "$URL/admin/network" >/dev/null
+stop
+
+record http-admin.pcap
+curl -s -o /dev/null --interface 127.0.0.1 -u alice:S3cret-pass "$URL/admin/"
+sleep 4
+curl -s --interface 127.0.0.3 -u alice:S3cret-pass "$URL/admin/" "$URL/cgi-bin/luci" >/dev/null
+curl -s -o /dev/null --interface 127.0.0.1 -u alice:S3cret-pass "$URL/admin/"
+stop
