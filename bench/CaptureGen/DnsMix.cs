@@ -14,14 +14,14 @@ internal static class DnsMix
     public static void Write(PcapWriter writer, int exchanges)
     {
         var random = new Random(53);
-        var frame = new byte[1600];
+        var resolverMac = Mac(ResolverIpAddress);
         var message = new byte[1500];
         long time = 1_764_000_000L * 1_000_000;
         for (var i = 0; i < exchanges; i++)
         {
             var device = i % 2000;
             var clientIp = 0x0A010000u + (uint)device + 2;
-            const uint ResolverIp = 0x0A000035; // 10.0.0.53 in the synthetic capture only
+            const uint ResolverIp = ResolverIpAddress;
             var port = (ushort)(1024 + (i % 64000));
             var id = (ushort)random.Next(65536);
             var kind = random.Next(100);
@@ -32,9 +32,10 @@ internal static class DnsMix
 
             var q = Query(message, id, name, type);
             time += 40;
-            writer.Raw(time, Udp(frame, clientIp, ResolverIp, port, 53, message.AsSpan(0, q)));
+            var clientMac = Mac(clientIp);
+            writer.Udp(time, clientMac, resolverMac, clientIp, ResolverIp, port, 53, message.AsSpan(0, q));
             var r = Response(message, id, name, type, nxdomain: kind is >= 90 and < 95, random);
-            writer.Raw(time + 20, Udp(frame, ResolverIp, clientIp, 53, port, message.AsSpan(0, r)));
+            writer.Udp(time + 20, resolverMac, clientMac, ResolverIp, clientIp, 53, port, message.AsSpan(0, r));
         }
     }
 
@@ -132,44 +133,8 @@ internal static class DnsMix
         return 1 + Encoding.ASCII.GetBytes(s, m[(at + 1)..]);
     }
 
-    private static ReadOnlySpan<byte> Udp(byte[] frame, uint srcIp, uint dstIp, ushort srcPort, ushort dstPort, ReadOnlySpan<byte> payload)
-    {
-        var f = frame.AsSpan();
-        f[..12].Clear();
-        f[0] = 0x02;
-        f[6] = 0x02;
-        f[11] = (byte)srcIp;
-        f[5] = (byte)dstIp;
-        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
-        var ip = f[14..];
-        var total = 20 + 8 + payload.Length;
-        ip[0] = 0x45;
-        ip[1] = 0;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)total);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[4..], 0x00004000); // id 0, don't fragment
-        ip[8] = 64;
-        ip[9] = 17;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], srcIp);
-        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dstIp);
-        uint sum = 0;
-        for (var i = 0; i < 20; i += 2)
-        {
-            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
-        }
+    private const uint ResolverIpAddress = 0x0A000035; // 10.0.0.53 in the synthetic capture only
 
-        while (sum > 0xFFFF)
-        {
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        }
-
-        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
-        var udp = ip[20..];
-        BinaryPrimitives.WriteUInt16BigEndian(udp, srcPort);
-        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dstPort);
-        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload.Length));
-        BinaryPrimitives.WriteUInt16BigEndian(udp[6..], 0); // no checksum (allowed over IPv4, RFC 768)
-        payload.CopyTo(udp[8..]);
-        return f[..(14 + total)];
-    }
+    // 02:00:00:00:00:NN, NN the address's last byte.
+    private static byte[] Mac(uint ip) => [0x02, 0, 0, 0, 0, (byte)ip];
 }

@@ -25,9 +25,6 @@ internal sealed class FlowTable
     /// <summary>Open flows.</summary>
     public int OpenCount => _quiet.Count + _tcp.Count + _udp.Count;
 
-    /// <summary>Open TCP flows that have carried no payload yet.</summary>
-    public int QuietCount => _quiet.Count;
-
     /// <summary>Every flow held (allocates an enumerator: not for the packet path).</summary>
     public IEnumerable<Flow> All => _flows.Values;
 

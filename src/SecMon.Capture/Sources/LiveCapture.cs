@@ -38,12 +38,6 @@ internal sealed class LiveCapture : IDisposable
     /// <summary>The interface names, comma-separated.</summary>
     public string Name => string.Join(",", _devices.Select(d => d.Name));
 
-    /// <summary>The interfaces, in the order given.</summary>
-    public IReadOnlyList<string> Names => [.. _devices.Select(d => d.Name)];
-
-    /// <summary>The first interface's link type (each packet carries its own interface's).</summary>
-    public int LinkType => (int)_devices[0].LinkType;
-
     /// <summary>The kernel ring's size (pcap_set_buffer_size): room for bursts while the reader thread is not running.</summary>
     public const int KernelBufferBytes = 32 << 20;
 
