@@ -19,6 +19,7 @@ internal sealed class LiveCapture : IDisposable
     private readonly Channel<LivePacket> _channel;
     private readonly CaptureStats _stats;
     private readonly Thread?[] _readers;
+    private readonly InterfaceCounters?[] _counters;
     private int _running;
     private volatile bool _stopping;
 
@@ -26,6 +27,7 @@ internal sealed class LiveCapture : IDisposable
     {
         _devices = devices;
         _readers = new Thread?[devices.Length];
+        _counters = new InterfaceCounters?[devices.Length];
         _stats = stats;
         _channel = Channel.CreateBounded<LivePacket>(new BoundedChannelOptions(capacity)
         {
@@ -38,40 +40,38 @@ internal sealed class LiveCapture : IDisposable
     /// <summary>The interface names, comma-separated.</summary>
     public string Name => string.Join(",", _devices.Select(d => d.Name));
 
-    /// <summary>The kernel ring's size (pcap_set_buffer_size): room for bursts while the reader thread is not running.</summary>
-    public const int KernelBufferBytes = 32 << 20;
-
-    /// <summary>Opens <paramref name="interfaceName"/> with an optional BPF filter; null and a one-line reason on failure.</summary>
+    /// <summary>Opens <paramref name="interfaceName"/> with an optional BPF filter and the default snap length and buffer;
+    /// null and a one-line reason on failure.</summary>
     public static LiveCapture? TryOpen(string interfaceName, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536) =>
-        TryOpen([interfaceName], bpf, stats, out error, channelCapacity);
+        TryOpen([new LiveInterface(interfaceName) { Bpf = bpf }], stats, out error, channelCapacity);
 
-    /// <summary>Opens every interface of <paramref name="interfaceNames"/> with the same optional BPF filter; null and a
-    /// one-line reason when one of them cannot be opened (then none is).</summary>
-    public static LiveCapture? TryOpen(IReadOnlyList<string> interfaceNames, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536)
+    /// <summary>Opens every interface of <paramref name="interfaces"/>, each with its own filter, snap length and kernel
+    /// buffer; null and a one-line reason when one of them cannot be opened (then none is).</summary>
+    public static LiveCapture? TryOpen(IReadOnlyList<LiveInterface> interfaces, CaptureStats stats, out string? error, int channelCapacity = 65_536)
     {
-        ArgumentNullException.ThrowIfNull(interfaceNames);
-        if (interfaceNames.Count == 0)
+        ArgumentNullException.ThrowIfNull(interfaces);
+        if (interfaces.Count == 0)
         {
             error = "no interface given";
             return null;
         }
 
-        if (interfaceNames.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        if (interfaces.GroupBy(i => i.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
             error = $"interface '{twice.Key}' is given twice: each packet would be analysed twice";
             return null;
         }
 
-        if (interfaceNames.Count > 1 && interfaceNames.Contains("any"))
+        if (interfaces.Count > 1 && interfaces.Any(i => i.Name == "any"))
         {
             error = "'any' already captures on every interface: give it alone, or name the interfaces without it";
             return null;
         }
 
         var opened = new List<LibPcapLiveDevice>();
-        foreach (var name in interfaceNames)
+        foreach (var settings in interfaces)
         {
-            var device = OpenOne(name, bpf, out error);
+            var device = OpenOne(settings, out error);
             if (device is null)
             {
                 opened.ForEach(d => d.Close());
@@ -85,8 +85,15 @@ internal sealed class LiveCapture : IDisposable
         return new LiveCapture([.. opened], channelCapacity, stats);
     }
 
-    private static LibPcapLiveDevice? OpenOne(string interfaceName, string? bpf, out string? error)
+    /// <summary>Every interface's libpcap counters as last read (about once a second while capturing, and at the stop).</summary>
+    public IReadOnlyList<InterfaceCounters> Counters => [.. _devices.Select((d, i) => Volatile.Read(ref _counters[i]) ?? new InterfaceCounters(d.Name, 0, 0, 0))];
+
+    /// <summary>Packets the kernel or the interfaces dropped, every interface together, as last read.</summary>
+    public long KernelDrops => Counters.Sum(c => c.KernelDrops + c.InterfaceDrops);
+
+    private static LibPcapLiveDevice? OpenOne(LiveInterface settings, out string? error)
     {
+        var interfaceName = settings.Name;
         LibPcapLiveDevice? device;
         try
         {
@@ -111,7 +118,7 @@ internal sealed class LiveCapture : IDisposable
             // them over at least every ReadTimeout. Immediate mode falls back to TPACKET_V2, whose ring has one
             // snaplen-sized frame per packet: with the default 2 MB buffer that was 8 packets, and a burst of
             // 9 while the reader waited for a core was lost (seen on lo with three MQTT clients on a loaded machine).
-            device.Open(new DeviceConfiguration { Snaplen = 262_144, ReadTimeout = 100, Immediate = false, BufferSize = KernelBufferBytes });
+            device.Open(new DeviceConfiguration { Snaplen = settings.Snaplen, ReadTimeout = 100, Immediate = false, BufferSize = settings.BufferBytes });
         }
         catch (Exception ex) when (ex is PcapException)
         {
@@ -120,6 +127,7 @@ internal sealed class LiveCapture : IDisposable
             return null;
         }
 
+        var bpf = settings.Bpf;
         if (!string.IsNullOrWhiteSpace(bpf))
         {
             try
@@ -129,7 +137,7 @@ internal sealed class LiveCapture : IDisposable
             catch (Exception ex) when (ex is PcapException)
             {
                 device.Close();
-                error = $"invalid BPF filter '{bpf}': {ex.Message} (see man pcap-filter; e.g. \"tcp port 1883\")";
+                error = $"invalid BPF filter '{bpf}' for '{interfaceName}': {ex.Message} (see man pcap-filter; e.g. \"tcp port 1883\")";
                 return null;
             }
         }
@@ -216,26 +224,17 @@ internal sealed class LiveCapture : IDisposable
         }
 
         _stopping = true;
-        long drops = 0;
         foreach (var reader in _readers)
         {
             reader?.Join(TimeSpan.FromSeconds(2));
         }
 
-        foreach (var device in _devices)
+        for (var i = 0; i < _devices.Length; i++)
         {
-            try
-            {
-                var s = device.Statistics;
-                drops += s.DroppedPackets + s.InterfaceDroppedPackets;
-            }
-            catch (PcapException)
-            {
-                // Statistics are best effort (not every link supports them).
-            }
+            ReadStatistics(i); // the readers have stopped: their last counts
         }
 
-        _stats.KernelDrops = drops;
+        _stats.KernelDrops = KernelDrops;
 
         _channel.Writer.TryComplete();
     }
@@ -262,8 +261,16 @@ internal sealed class LiveCapture : IDisposable
         var device = _devices[index];
         long number = 0;
         var writer = _channel.Writer;
+        var nextStatistics = Environment.TickCount64 + StatisticsEveryMs;
         while (!_stopping)
         {
+            if (Environment.TickCount64 >= nextStatistics)
+            {
+                // On the reader's own thread: libpcap's handle is not shared between threads.
+                ReadStatistics(index);
+                nextStatistics = Environment.TickCount64 + StatisticsEveryMs;
+            }
+
             var headerPtr = IntPtr.Zero;
             var dataPtr = IntPtr.Zero;
             int rc;
@@ -304,6 +311,22 @@ internal sealed class LiveCapture : IDisposable
         if (Interlocked.Decrement(ref _running) == 0)
         {
             writer.TryComplete(); // the last interface's reader ended
+        }
+    }
+
+    private const int StatisticsEveryMs = 1000;
+
+    private void ReadStatistics(int index)
+    {
+        var device = _devices[index];
+        try
+        {
+            var s = device.Statistics;
+            Volatile.Write(ref _counters[index], new InterfaceCounters(device.Name, s.ReceivedPackets, s.DroppedPackets, s.InterfaceDroppedPackets));
+        }
+        catch (PcapException)
+        {
+            // Statistics are best effort (not every link supports them).
         }
     }
 

@@ -14,13 +14,7 @@ internal static class CaptureCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var iface = InterfaceOption("Interface to capture on (e.g. eth0, lo, any; 'secmon interfaces' lists them). Several at once:\n" +
-            "-i eth0 -i wlan0 (or -i eth0,wlan0): their packets are analysed together, each known by its interface.", required: true);
-        var bpf = new Option<string?>("--bpf")
-        {
-            Description = "BPF capture filter (man pcap-filter), e.g. \"tcp port 1883 or tcp port 8883\".",
-            HelpName = "EXPR",
-        };
+        var source = new CaptureSourceOptions();
         var events = new Option<string?>("--events")
         {
             Description = "Write every protocol event as one JSON object per line to PATH, or to stdout with '-' (flushed every second).",
@@ -40,7 +34,8 @@ internal static class CaptureCommand
         var detect = new DetectOptions();
         var config = new ConfigOption();
         var command = new Command("capture",
-            "Capture live traffic from one or more interfaces, dissect it and run the rules as 'analyze' does for files. Needs root or CAP_NET_RAW.\n" +
+            "Capture live traffic from one or more interfaces (or read a directory of rotating capture files as they are written),\n" +
+            "dissect it and run the rules as 'analyze' does for files. Interfaces need root or CAP_NET_RAW.\n" +
             "Findings are stored in the data directory within a second of being made and printed as they come (one line each on\n" +
             "stderr, or ECS JSON lines on stdout with --json); a summary follows when the capture stops. Findings that aggregate\n" +
             "over a window (e.g. one per client and hour) are made when their window closes or the capture stops; rules with\n" +
@@ -50,10 +45,17 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --json | jq 'select(.event.severity >= 73)'\n" +
             "  sudo secmon capture -i any --duration 10m --no-detect --events events.jsonl\n" +
             "  sudo secmon capture -i eth0 -i eth1 --bpf \"tcp port 1883\"             two segments at once\n" +
-            "  sudo secmon capture -i eth0 --config /etc/secmon/secmon.yml   findings also to Elasticsearch, webhooks, a log...")
+            "  sudo secmon capture -i eth0 --config /etc/secmon/secmon.yml   findings also to Elasticsearch, webhooks, a log...\n" +
+            "  sudo secmon capture -i eth0 --snaplen 512 --buffer 128MiB      headers and short messages only, more room for bursts\n" +
+            "  secmon capture --watch /var/spool/pcap     files that 'tcpdump -i eth0 -G 300 -w /var/spool/pcap/cap-%s.pcap' writes")
         {
-            iface, bpf, events, duration, data, saveEvery, retention, config.File,
+            events, duration, data, saveEvery, retention, config.File,
         };
+        foreach (var option in source.All)
+        {
+            command.Options.Add(option);
+        }
+
         foreach (var option in detect.All)
         {
             command.Options.Add(option);
@@ -99,7 +101,14 @@ internal static class CaptureCommand
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
             };
-            return Sensor.CaptureAsync(options, new LiveSource(Interfaces(parse, iface), parse.GetValue(bpf), parse.GetValue(duration), parse.GetValue(retention)), ct);
+            if (!source.TryResolve(parse, settings, optional: false, out var interfaces, out var watch))
+            {
+                return Task.FromResult(ExitCodes.Usage);
+            }
+
+            return watch is not null
+                ? Sensor.WatchAsync(options, new WatchSource(watch, parse.GetValue(duration), parse.GetValue(retention)), ct)
+                : Sensor.CaptureAsync(options, new LiveSource(interfaces!, parse.GetValue(duration), parse.GetValue(retention)), ct);
         });
         return command;
     }

@@ -45,9 +45,10 @@ internal static class ServeCommand
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
         var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
-        var iface = CliHelpers.InterfaceOption("Also run the sensor on this interface (or several: -i eth0 -i eth1), as 'secmon capture' does (root or\n" +
-            "CAP_NET_RAW): rules, findings, devices and baselines in the --data directory; findings are logged on stderr as they are made.", required: false);
-        var bpf = new Option<string?>("--bpf") { Description = "With --interface: BPF capture filter, e.g. \"tcp port 1883 or tcp port 8883\".", HelpName = "EXPR" };
+        var source = new CaptureSourceOptions();
+        source.Interface.Description = "Also run the sensor on this interface (or several: -i eth0 -i eth1), as 'secmon capture' does (root or\n" +
+            "CAP_NET_RAW): rules, findings, devices and baselines in the --data directory; findings are logged on stderr as they are made.\n" +
+            "Without -i or --watch, the configuration's capture.interfaces or capture.watch, when given.";
         var saveEvery = CliHelpers.DurationOption("--save-every", "With --interface: how often devices and baselines are saved (default 1m).");
         var retention = CaptureCommand.RetentionOption();
         var detect = new DetectOptions();
@@ -62,7 +63,7 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, iface, bpf, saveEvery, retention, detect.Rules, detect.Learning, config.File })
+        foreach (var o in (Option[])[https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File])
         {
             cmd.Options.Add(o);
         }
@@ -70,15 +71,7 @@ internal static class ServeCommand
         cmd.SetAction(async (parse, cancellationToken) =>
         {
             // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
-            var interfaces = CliHelpers.Interfaces(parse, iface);
-            var sensorInterface = interfaces.Count == 0 ? null : string.Join(",", interfaces);
             var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
-            if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(bpf) is not null || parse.GetValue(retention) is not null))
-            {
-                Console.Error.WriteLine("secmon: --rules, --learning, --bpf and --retention configure the sensor: give --interface IF too.");
-                return ExitCodes.Usage;
-            }
-
             if (sensor.Learning?.Share is not null)
             {
                 Console.Error.WriteLine("secmon: " + LearningSpec.ShareNeedsFiles);
@@ -89,6 +82,18 @@ internal static class ServeCommand
             if (settings is null)
             {
                 return configExit;
+            }
+
+            if (!source.TryResolve(parse, settings, optional: true, out var interfaces, out var watch))
+            {
+                return ExitCodes.Usage;
+            }
+
+            var sensorInterface = interfaces is not null ? string.Join(",", interfaces.Select(i => i.Name)) : watch?.Directory;
+            if (sensorInterface is null && (sensor.RuleDirs.Length > 0 || sensor.Learning is not null || parse.GetValue(retention) is not null))
+            {
+                Console.Error.WriteLine("secmon: --rules, --learning and --retention configure the sensor: give --interface IF (or --watch DIR) too.");
+                return ExitCodes.Usage;
             }
 
             SecMon.Detection.RuleSet? rules = null;
@@ -188,9 +193,10 @@ internal static class ServeCommand
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                 };
-                var source = new SecMon.Hosting.LiveSource(interfaces, parse.GetValue(bpf), Retention: parse.GetValue(retention));
                 var sensorRun = sensorInterface is null ? null
-                    : Task.Run(() => SecMon.Hosting.Sensor.CaptureAsync(sensorOptions, source, stopSensor.Token), CancellationToken.None);
+                    : watch is not null
+                    ? Task.Run(() => SecMon.Hosting.Sensor.WatchAsync(sensorOptions, new SecMon.Hosting.WatchSource(watch, Retention: parse.GetValue(retention)), stopSensor.Token), CancellationToken.None)
+                    : Task.Run(() => SecMon.Hosting.Sensor.CaptureAsync(sensorOptions, new SecMon.Hosting.LiveSource(interfaces!, Retention: parse.GetValue(retention)), stopSensor.Token), CancellationToken.None);
                 var shutdown = server.WaitForShutdownAsync(cancellationToken);
                 if (sensorRun is null)
                 {

@@ -192,19 +192,17 @@ internal sealed class Sensor : IDisposable
         }
 
         var stats = new CaptureStats();
-        using var live = LiveCapture.TryOpen(source.Interfaces, source.Bpf, stats, out var error);
+        using var live = LiveCapture.TryOpen(source.Interfaces, stats, out var error);
         if (live is null)
         {
             Error(error!);
             return error!.Contains("root", StringComparison.Ordinal) ? ExitCodes.NoPermission : ExitCodes.NoInput;
         }
 
-        Console.Error.WriteLine($"secmon: capturing on {live.Name}" + (source.Bpf is null ? "" : $" ({source.Bpf})")
+        Console.Error.WriteLine($"secmon: capturing on {string.Join(", ", source.Interfaces.Select(i => i.Describe()))}"
             + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
             + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
-        await sensor.RunLiveAsync(live, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
-        sensor.Session.Stats.KernelDrops = stats.KernelDrops;
-        sensor.Session.Stats.ChannelDrops = stats.ChannelDrops;
+        await sensor.RunLiveAsync(live, stats, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
         var code = sensor.Finish("capture on " + live.Name);
         if (sensor.Detection is not null && !options.JsonFindings)
         {
@@ -248,9 +246,10 @@ internal sealed class Sensor : IDisposable
     /// <summary>Captures from <paramref name="live"/> until <paramref name="cancellationToken"/> is cancelled or
     /// <paramref name="duration"/> has passed; with <paramref name="retention"/>, prunes old findings at the start and
     /// every hour. Stops early when detection itself fails (rather than capture blind).</summary>
-    public async Task RunLiveAsync(LiveCapture live, TimeSpan? duration, TimeSpan? retention, CancellationToken cancellationToken)
+    public async Task RunLiveAsync(LiveCapture live, CaptureStats liveStats, TimeSpan? duration, TimeSpan? retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(live);
+        ArgumentNullException.ThrowIfNull(liveStats);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (duration is { } d)
         {
@@ -264,17 +263,189 @@ internal sealed class Sensor : IDisposable
             stop.Token,
             onTick: () =>
             {
-                Session.FlushEvents();
-                _rulesThread?.Tick();
-                _inventoryThread?.Tick();
-                if (_rulesThread?.HasFailed == true || _inventoryThread?.HasFailed == true)
-                {
-                    stop.Cancel(); // detection is gone: stop rather than capture blind
-                }
+                // The capture threads' drop counts, as last read, into the run's counters (this is the capture thread).
+                Session.Stats.KernelDrops = live.KernelDrops;
+                Session.Stats.ChannelDrops = Interlocked.Read(ref liveStats.ChannelDrops);
+                TickStages(stop);
             }).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         await pruning.ConfigureAwait(false);
         Session.Engine.Complete();
+        live.Stop();
+        Session.Stats.KernelDrops = liveStats.KernelDrops; // read once more when the capture stopped
+        Session.Stats.ChannelDrops = liveStats.ChannelDrops;
+    }
+
+    // Once a second while live: events out, a partial batch to the rules and the inventory (windows close, findings are
+    // stored); detection gone means stop rather than capture blind.
+    private void TickStages(CancellationTokenSource stop)
+    {
+        Session.FlushEvents();
+        _rulesThread?.Tick();
+        _inventoryThread?.Tick();
+        if (_rulesThread?.HasFailed == true || _inventoryThread?.HasFailed == true)
+        {
+            stop.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// A watched directory of rotating capture files from start to end (<c>capture --watch</c>): builds the pipeline,
+    /// reads each file once as the writer finishes it (see <see cref="WatchedDirectory"/>), until cancelled or
+    /// <see cref="WatchSource.Duration"/> has passed, and finishes; what was read is saved in the data directory, so a
+    /// restart goes on where this run stopped. Flows go on across files, as in a rotated capture.
+    /// </summary>
+    public static async Task<int> WatchAsync(SensorOptions options, WatchSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(source);
+        options = options with { Live = true };
+        if (DataDirectory.TryEnsure(options.DataDirectory) is { } dataError)
+        {
+            Error(dataError);
+            return ExitCodes.CantCreate;
+        }
+
+        var watch = WatchedDirectory.TryOpen(source.Options, options.DataDirectory, out var watchError);
+        if (watch is null)
+        {
+            Error(watchError!);
+            return ExitCodes.NoInput;
+        }
+
+        using var sensor = Open(options, out var exit);
+        if (sensor is null)
+        {
+            return exit;
+        }
+
+        Console.Error.WriteLine($"secmon: watching {watch.Options.Directory} ({watch.KnownFiles} file(s) read before, kept in {watch.StatePath})"
+            + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
+            + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
+        var files = await sensor.RunWatchAsync(watch, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
+        var code = sensor.Finish($"{files} file(s) in {watch.Options.Directory}");
+        try
+        {
+            watch.Save(TimeSpan.Zero); // every stage has drained: what was read is stored
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Error($"cannot save what was read to {watch.StatePath}: {ex.Message}; the next run reads the last files again (findings are kept once)");
+            code = code == ExitCodes.Ok ? ExitCodes.CantCreate : code;
+        }
+
+        if (sensor.Detection is not null && !options.JsonFindings)
+        {
+            FindingsSummaryTable.Write(Console.Out, sensor.Detection.Tally.Rows());
+        }
+
+        return code;
+    }
+
+    // How long a file's progress waits before the state file says it was read: longer than the live store's flush (1 s)
+    // and the outputs' hand-over, so that a crash makes a file read again rather than its findings lost.
+    private static readonly TimeSpan WatchSaveLag = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reads the ready files of <paramref name="watch"/> until cancelled or <paramref name="duration"/> has passed;
+    /// returns how many files (or parts of files) were read.</summary>
+    public async Task<int> RunWatchAsync(WatchedDirectory watch, TimeSpan? duration, TimeSpan? retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(watch);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (duration is { } d)
+        {
+            stop.CancelAfter(d);
+        }
+
+        var pruning = _store is not null && retention is { } keep ? Retention.PruneEveryHourAsync(_store, keep, stop.Token) : Task.CompletedTask;
+        var files = 0;
+        var nextTick = Environment.TickCount64 + 1000;
+        while (!stop.IsCancellationRequested)
+        {
+            if (watch.Next() is { } file)
+            {
+                var packets = ReadWatched(file, stop, ref nextTick, out var ended);
+                watch.Record(file, packets, ended);
+                files++;
+                continue;
+            }
+
+            TickStages(stop);
+            nextTick = Environment.TickCount64 + 1000;
+            try
+            {
+                watch.Save(WatchSaveLag);
+                await Task.Delay(watch.Options.Poll, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Error($"cannot save what was read to {watch.StatePath}: {ex.Message}; stopping (a restart would read files again)");
+                break;
+            }
+        }
+
+        await stop.CancelAsync().ConfigureAwait(false);
+        await pruning.ConfigureAwait(false);
+        Session.Engine.Complete();
+        return files;
+    }
+
+    // Reads one ready file on from the packets already read; returns the packets read of it in all (skipped ones too).
+    // A file that is not a capture, or is damaged, is reported and counted as read to where it could be read; the newest
+    // file ending mid-record is its writer mid-write, read on later.
+    private long ReadWatched(ReadyFile file, CancellationTokenSource stop, ref long nextTick, out bool ended)
+    {
+        ended = true;
+        var source = PcapFileSource.TryOpen(file.Path, out var error);
+        if (source is null)
+        {
+            Error($"{error}; skipped (it is read again only if it changes)");
+            Session.Stats.DamagedFiles++;
+            return file.SkipPackets;
+        }
+
+        using (source)
+        {
+            long read = 0;
+            while (read < file.SkipPackets && source.Read() == ReadStatus.Packet)
+            {
+                read++;
+            }
+
+            while (true)
+            {
+                var status = source.Read();
+                if (status == ReadStatus.Packet)
+                {
+                    Session.Engine.Process(source.LinkType, source.Data, source.OriginalLength, source.TimestampMicros, source.Path, source.PacketsRead);
+                    read++;
+                    if ((read & 0x3FF) == 0 && Environment.TickCount64 >= nextTick)
+                    {
+                        TickStages(stop);
+                        nextTick = Environment.TickCount64 + 1000;
+                        if (stop.IsCancellationRequested)
+                        {
+                            ended = false;
+                            return read;
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (status == ReadStatus.Damaged && !file.Newest)
+                {
+                    Session.Stats.DamagedFiles++;
+                    Error($"{file.Path}: damaged after {read} good packets ({source.Error}); the packets before it were analysed");
+                }
+
+                return read;
+            }
+        }
     }
 
     /// <summary>
@@ -385,5 +556,9 @@ internal sealed class Sensor : IDisposable
     }
 }
 
-/// <summary>A live source: the interfaces (one or more), their capture filter, how long, and the retention of stored findings.</summary>
-internal sealed record LiveSource(IReadOnlyList<string> Interfaces, string? Bpf = null, TimeSpan? Duration = null, TimeSpan? Retention = null);
+/// <summary>A live source: the interfaces (one or more, each with its filter, snap length and buffer), how long, and the
+/// retention of stored findings.</summary>
+internal sealed record LiveSource(IReadOnlyList<LiveInterface> Interfaces, TimeSpan? Duration = null, TimeSpan? Retention = null);
+
+/// <summary>A watched directory of rotating capture files, how long, and the retention of stored findings.</summary>
+internal sealed record WatchSource(WatchOptions Options, TimeSpan? Duration = null, TimeSpan? Retention = null);

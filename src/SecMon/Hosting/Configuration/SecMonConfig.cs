@@ -1,3 +1,4 @@
+using SecMon.Capture.Sources;
 using SecMon.Core.Configuration;
 using SecMon.Core.Findings;
 using SecMon.Findings.Spool;
@@ -60,6 +61,14 @@ internal sealed partial record SecMonConfig
 
     /// <summary>The outputs made from <c>outputs.*</c> (besides the embedded store, which is always written).</summary>
     public IReadOnlyList<IFindingSink> Outputs { get; init; } = [];
+
+    /// <summary>The interfaces <c>capture</c> and <c>serve</c> capture on when no <c>-i</c> is given, each with its filter,
+    /// snap length and kernel buffer (<c>capture.interfaces</c>); with <c>-i</c>, a named interface's settings here are its
+    /// defaults.</summary>
+    public IReadOnlyList<LiveInterface> CaptureInterfaces { get; init; } = [];
+
+    /// <summary>A directory of rotating capture files to read as they are written (<c>capture.watch</c>), or null.</summary>
+    public WatchOptions? Watch { get; init; }
 
     /// <summary>No file: the defaults.</summary>
     public static SecMonConfig Defaults { get; } = new() { Root = ConfigNode.Mapping([], new ConfigLocation("(defaults)", 0, 0)) };
@@ -146,6 +155,7 @@ internal sealed partial record SecMonConfig
         var data = document.FilePath("data") is { } written && dataDirectory is null ? written : dataDirectory ?? Hosting.DataDirectory.Default;
         var rules = document.Strings("rules").Select(r => System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, r))).ToArray();
 
+        var (captureInterfaces, watch) = BindCapture(document.Section("capture"));
         var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
         var spoolSection = document.Section("spool");
         var spool = new SpoolOptions();
@@ -185,7 +195,69 @@ internal sealed partial record SecMonConfig
             DataDirectory = data,
             RuleDirectories = rules,
             Outputs = sinks,
+            CaptureInterfaces = captureInterfaces,
+            Watch = watch,
         };
+    }
+
+    // capture: {interfaces: [{name, bpf, snaplen, buffer}], watch: {directory, pattern, settle}}
+    private static (IReadOnlyList<LiveInterface>, WatchOptions?) BindCapture(ConfigSection capture)
+    {
+        var interfaces = new List<LiveInterface>();
+        foreach (var entry in capture.Sections("interfaces"))
+        {
+            var name = entry.Text("name", required: true);
+            var bpf = entry.Text("bpf");
+            var snaplen = entry.Number("snaplen", LiveInterface.DefaultSnaplen,
+                min: LiveInterface.MinSnaplen, max: LiveInterface.DefaultSnaplen);
+            var buffer = entry.Size("buffer", LiveInterface.DefaultBufferBytes, min: LiveInterface.MinBufferBytes);
+            if (buffer > LiveInterface.MaxBufferBytes)
+            {
+                entry.Error("buffer", $"{buffer} bytes is more than the 1GiB a kernel capture buffer may take here; write e.g. 64MiB");
+                buffer = LiveInterface.DefaultBufferBytes;
+            }
+
+            entry.Finish();
+            if (name is null)
+            {
+                continue;
+            }
+
+            if (interfaces.Any(i => i.Name == name))
+            {
+                entry.Error("name", $"interface '{name}' is listed twice: each packet would be analysed twice");
+                continue;
+            }
+
+            interfaces.Add(new LiveInterface(name) { Bpf = bpf, Snaplen = snaplen, BufferBytes = (int)buffer });
+        }
+
+        WatchOptions? watch = null;
+        if (capture.Has("watch"))
+        {
+            var section = capture.Section("watch");
+            var directory = section.FilePath("directory", required: true);
+            var defaults = new WatchOptions(".");
+            var pattern = section.Text("pattern", defaults.Pattern)!;
+            var settle = section.Duration("settle", defaults.Settle);
+            section.Finish();
+            if (pattern.IndexOfAny(['/', '\\']) >= 0)
+            {
+                section.Error("pattern", $"'{pattern}' is a path; the pattern matches file names in the directory (e.g. *.pcap)");
+            }
+            else if (directory is not null)
+            {
+                watch = defaults with { Directory = directory, Pattern = pattern, Settle = settle };
+            }
+        }
+
+        if (interfaces.Count > 0 && watch is not null)
+        {
+            capture.Error("watch", "capture.interfaces and capture.watch are both given; a sensor reads one kind of source: keep one");
+        }
+
+        capture.Finish();
+        return (interfaces, watch);
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
