@@ -122,7 +122,7 @@ public sealed class SecMonConfigTests : IDisposable
             "secmon.yml:6:14: outputs.toy[0].level: '9' is not a whole number from 1 to 5",
             "secmon.yml:8:15: outputs.toy[1].colour: unknown key (known here: enabled, level, name)",
             "secmon.yml:9:10: outputs.kafka: unknown key (known here: toy)",
-            "secmon.yml:10:8: extra: unknown key (known here: data, outputs, rules, sensor, spool, store)",
+            "secmon.yml:10:8: extra: unknown key (known here: capture, data, outputs, rules, sensor, spool, store)",
             "secmon.yml:11:19: spool.max_size: '1KiB' is not a size of at least 1048576 bytes (write e.g. 512KiB, 100MiB, 1GiB)",
         ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
     }
