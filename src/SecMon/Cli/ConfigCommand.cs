@@ -95,8 +95,11 @@ internal static class ConfigCommand
             }
 
             var outputs = config.Outputs.Count == 0 ? "the embedded store only" : "sqlite, " + string.Join(", ", config.Outputs.Select(o => o.Name));
+            var capture = config.Watch is { } watch ? $"; capture watches {watch.Directory}"
+                : config.CaptureInterfaces.Count > 0 ? "; capture on " + string.Join(", ", config.CaptureInterfaces.Select(i => i.Describe()))
+                : "";
             error.WriteLine($"secmon: {path}: valid ({errors.Items.Count} warning(s)); data {config.DataDirectory}; findings go to {outputs}; " +
-                $"search reads {config.Store}");
+                $"search reads {config.Store}{capture}");
             return ExitCodes.Ok;
         });
         return command;
