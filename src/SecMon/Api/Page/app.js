@@ -271,7 +271,7 @@ function dialog(title, ...content) {
 
 async function createToken(item) {
   try {
-    const t = await api("/api/v1/devices/" + encodeURIComponent(item.device_id) + "/enrollment-token", { method: "POST", body: { identity: item.identity } });
+    const t = await api("/api/v1/enrollment-tokens", { method: "POST", body: { identity: item.identity } });
     dialog(`Enrolment token for ${t.identity}`,
       el("p", {}, `Shown once; valid until ${t.expires} (UTC). On the device:`),
       el("pre", { id: "token-command" }, t.enroll_command),
@@ -282,7 +282,7 @@ async function createToken(item) {
 async function revoke(item) {
   if (!confirm(`Revoke every certificate of ${item.identity}? The device can no longer connect with them.`)) return;
   try {
-    const r = await api("/api/v1/devices/" + encodeURIComponent(item.device_id) + "/revoke", { method: "POST", body: { identity: item.identity } });
+    const r = await api("/api/v1/certificates/" + encodeURIComponent(item.identity) + "/revoke", { method: "POST", body: {} });
     dialog(`Certificates of ${r.identity}`,
       el("p", {}, `${r.revoked.length} certificate(s) revoked${r.already_revoked ? `, ${r.already_revoked} already` : ""}; CRL number ${r.crl_number}.`),
       el("ul", {}, ...r.revoked.map((s) => el("li", { class: "mono" }, s))));
