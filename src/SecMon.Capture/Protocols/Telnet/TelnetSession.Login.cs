@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using SecMon.Core.Flows;
 
@@ -10,14 +11,17 @@ namespace SecMon.Capture.Protocols.Telnet;
 /// a new user or password prompt after an answer is a failure too. The client's line is assembled only while a prompt
 /// waits for it (character mode sends one keystroke per segment: backspace, DEL, IAC EC and IAC EL edit it; CR NUL,
 /// CR LF or LF ends it). A user name is kept as text; a password is hashed with the run's keyed hasher and its bytes
-/// zeroed at once. While the password is typed and until the server ends that line, the server's bytes are skipped
-/// unread: with its echo on they are the password (only whether it was echoed is kept).
+/// zeroed at once. While the password is typed the server's bytes are skipped unread: with its echo on they are the
+/// password (only whether it was echoed is kept); the server's first line after it is dropped (and zeroed) when it is
+/// the password's echo (same keyed hash, or as many '*'), and read as a server line otherwise.
 /// </summary>
 internal sealed partial class TelnetSession
 {
     private LoginState _login;
     private bool _attemptOpen;
     private bool _skipEcho;
+    private bool _echoPending;
+    private int _passwordLength;
     private bool _echoed;
     private bool _passwordPresent;
     private string? _passwordHash;
@@ -131,8 +135,11 @@ internal sealed partial class TelnetSession
             // The password: hashed, then its bytes zeroed (ClearLine). An empty password is a password too.
             _passwordPresent = true;
             _passwordHash = _services.SecretHasher.Hash(line);
+            _passwordLength = line.Length;
             _attemptOpen = true;
             _login = LoginState.PasswordSent;
+            _skipEcho = false;
+            _echoPending = true;
         }
 
         side.ClearLine();
@@ -145,14 +152,10 @@ internal sealed partial class TelnetSession
             var b = run[i];
             if (_skipEcho)
             {
-                if (b is (byte)'\r' or (byte)'\n')
+                // The password is being typed: with the server's echo on these bytes are it. Never read.
+                if (b > 0x20 && b != '*')
                 {
-                    // The line of the password prompt ends: with the password answered, what follows is the verdict.
-                    _skipEcho = _login != LoginState.PasswordSent;
-                }
-                else if (b > 0x20 && b != '*')
-                {
-                    _echoed = true; // never read further: it is the password
+                    _echoed = true;
                 }
 
                 continue;
@@ -160,7 +163,7 @@ internal sealed partial class TelnetSession
 
             if (b is (byte)'\r' or (byte)'\n')
             {
-                if (side.LineLength > 0)
+                if (side.LineLength > 0 || _echoPending)
                 {
                     ServerLine(side, meta);
                 }
@@ -179,6 +182,7 @@ internal sealed partial class TelnetSession
                 // Keep the line's end, where a prompt is: drop its first half.
                 var half = side.Line.Length / 2;
                 side.Line.AsSpan(half).CopyTo(side.Line);
+                CryptographicOperations.ZeroMemory(side.Line.AsSpan(side.Line.Length - half));
                 side.LineLength -= half;
             }
 
@@ -187,7 +191,10 @@ internal sealed partial class TelnetSession
             side.Fresh = true;
         }
 
-        if (side.Fresh && _login != LoginState.Done && !_skipEcho)
+        // The line right after the password may be its echo: no prompt is looked for in it while it is shorter than the
+        // password or is its echo.
+        if (side.Fresh && _login != LoginState.Done && !_skipEcho &&
+            !(_echoPending && (side.LineLength < _passwordLength || (side.LineLength == _passwordLength && IsEcho(side.Line.AsSpan(0, side.LineLength))))))
         {
             side.Fresh = false;
             ServerPrompt(side, meta);
@@ -196,14 +203,31 @@ internal sealed partial class TelnetSession
 
     private void ServerLine(Side side, in PacketMeta meta)
     {
-        if (_login is LoginState.UserSent or LoginState.PasswordSent && _text.IsFailure(side.Line.AsSpan(0, side.LineLength)))
+        var line = side.Line.AsSpan(0, side.LineLength);
+        if (_echoPending)
+        {
+            // The first line after the password: its echo when it hashes to the password (a line-mode client's
+            // answer echoed whole), then zeroed; or all '*' of its length. Anything else is read as a server line.
+            _echoPending = false;
+            if (IsEcho(line))
+            {
+                _echoed |= line.IndexOfAnyExcept((byte)'*') >= 0;
+                side.ClearLine();
+                return;
+            }
+        }
+
+        if (_login is LoginState.UserSent or LoginState.PasswordSent && _text.IsFailure(line))
         {
             Verdict(TelnetOutcome.Failure, meta);
         }
 
-        side.LineLength = 0;
-        side.Fresh = false;
+        side.ClearLine();
     }
+
+    private bool IsEcho(ReadOnlySpan<byte> line) =>
+        line.Length == _passwordLength && line.Length > 0 &&
+        (line.IndexOfAnyExcept((byte)'*') < 0 || _services.SecretHasher.Hash(line) == _passwordHash);
 
     // The end of the server's unfinished line: a prompt?
     private void ServerPrompt(Side side, in PacketMeta meta)
@@ -285,6 +309,7 @@ internal sealed partial class TelnetSession
         _passwordPresent = false;
         _passwordHash = null;
         _skipEcho = false;
+        _echoPending = false;
         _login = LoginState.None;
         if (outcome == TelnetOutcome.Success)
         {
@@ -307,6 +332,7 @@ internal sealed partial class TelnetSession
         Verdict(TelnetOutcome.Unknown, meta);
         _login = LoginState.None;
         _skipEcho = false;
+        _echoPending = false;
         _client.ClearLine();
         _server.ClearLine();
     }

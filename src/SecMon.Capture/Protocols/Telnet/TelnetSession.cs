@@ -70,6 +70,9 @@ internal sealed partial class TelnetSession : IStreamSession
     /// <summary>True when the server agreed to echo (ECHO, RFC 857).</summary>
     internal bool ServerEchoes => _serverWill.Get(TelnetCodes.OptEcho) && _clientDo.Get(TelnetCodes.OptEcho);
 
+    /// <summary>A direction's line buffer, whole (tests check that a password's bytes are zeroed); null when released.</summary>
+    internal byte[]? LineBuffer(FlowDirection direction) => SideOf(direction).Line;
+
     /// <summary>Most bytes a direction's line buffer ever held (tests check the bound).</summary>
     internal int MaxBuffered(FlowDirection direction) => SideOf(direction).MaxBuffered;
 
