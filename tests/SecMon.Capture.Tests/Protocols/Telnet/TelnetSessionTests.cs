@@ -2,6 +2,7 @@ using System.Text;
 using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Telnet;
 using SecMon.Capture.Tests.Protocols.Mqtt;
+using SecMon.Core.Devices;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Tests.Protocols.Telnet;
@@ -380,5 +381,41 @@ public sealed class TelnetSessionTests
 
         Assert.Equal([telnet], claimed);
         Assert.Equal([23, 2323], telnet.PortHints);
+    }
+
+    [Fact]
+    public void Shell_KeystrokesAfterLogin_NoAllocationPerSegment()
+    {
+        var h = new TelnetHarness();
+        h.Server("login: ");
+        h.Client("admin\r\n");
+        h.Server("Password: ");
+        h.Client("pw\r\n");
+        h.Server("\r\n$ ");
+        h.Keystrokes("warm-up\r", echo: true);
+        byte[] key = [(byte)'l'];
+        byte[] echo = [(byte)'l'];
+        var meta = h.NextMeta();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            h.Session.OnData(FlowDirection.ToServer, key, meta);
+            h.Session.OnData(FlowDirection.ToClient, echo, meta);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"{allocated} bytes allocated for 20,000 segments");
+        Assert.Single(h.Logins);
+    }
+
+    [Fact]
+    public void Facts_LoginEvent_UserNameCleartextLoginAndAcceptedNeverThePassword()
+    {
+        var login = TelnetLoginEvent.SchemaInstance.Facts;
+        Assert.Contains(login, f => f is { Kind: DeviceFactKind.Username, Field: "telnet.username" });
+        Assert.Equal(["telnet.password.present"], Assert.Single(login, f => f.Kind == DeviceFactKind.Login).Credentials);
+        Assert.Equal("telnet.login.success", Assert.Single(login, f => f.Kind == DeviceFactKind.Accepted).Field);
+        Assert.DoesNotContain(login.Concat(TelnetSessionEvent.SchemaInstance.Facts), f => f.Kind != DeviceFactKind.Accepted && f.Field?.Contains("password", StringComparison.Ordinal) == true);
     }
 }
