@@ -7,7 +7,7 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
@@ -19,11 +19,13 @@ using SecMon.Testing;
 // interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone.
 // --dhcp K adds K DHCP messages (DhcpMix.cs) after the rest; --devices 0 --dhcp K writes DHCP alone.
 // --http N adds N HTTP/1.1 keep-alive clients after the MQTT sessions (HttpMix.cs); --devices 0 --http N is HTTP alone.
+// --telnet N adds N Telnet connections (logins and shells typed key by key) after them (TelnetMix.cs); --devices 0
+// --telnet N is Telnet alone.
 // Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -39,6 +41,7 @@ var tls = 0;
 var tlsSample = Path.Combine("tests", "SecMon.Capture.Tests", "Protocols", "Tls", "Samples", "tls12-mutual.pcap");
 var dhcp = 0;
 var httpClients = 0;
+var telnetClients = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -54,6 +57,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--tls-sample": tlsSample = args[i + 1]; break;
         case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--telnet": telnetClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -123,6 +127,7 @@ while (flood.Sent < synFlood)
 }
 
 time = HttpMix.Write(writer, httpClients, time);
+time = TelnetMix.Write(writer, telnetClients, time);
 
 if (coap > 0)
 {
@@ -135,7 +140,7 @@ if (dhcp > 0)
 }
 
 file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{(telnetClients > 0 ? $"{telnetClients} Telnet connections, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter

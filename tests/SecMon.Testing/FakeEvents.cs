@@ -294,6 +294,30 @@ public static class FakeSchemas
         ("http.request.default_credentials", FieldKind.Boolean),
         ("http.response.status_code", FieldKind.Number));
 
+    /// <summary><c>telnet.login</c>.</summary>
+    public static EventSchema TelnetLogin { get; } = Define("telnet.login",
+        ("telnet.username", FieldKind.Text),
+        ("telnet.password.present", FieldKind.Boolean),
+        ("telnet.password.hash", FieldKind.Text),
+        ("telnet.password.echoed", FieldKind.Boolean),
+        ("telnet.login.outcome", FieldKind.Text),
+        ("telnet.login.success", FieldKind.Boolean),
+        ("telnet.login.attempt", FieldKind.Number))
+        .WithFacts(DeviceFact.Username("telnet.username"), DeviceFact.Login("telnet.password.present"),
+            DeviceFact.Accepted("telnet.login.success", "telnet.password.present"));
+
+    /// <summary><c>telnet.session</c>.</summary>
+    public static EventSchema TelnetSession { get; } = Define("telnet.session",
+        ("telnet.username", FieldKind.Text),
+        ("telnet.server.options", FieldKind.StringList),
+        ("telnet.client.options", FieldKind.StringList),
+        ("telnet.terminal_type", FieldKind.Text),
+        ("telnet.echo", FieldKind.Boolean),
+        ("telnet.login.attempts", FieldKind.Number),
+        ("telnet.login.failures", FieldKind.Number),
+        ("telnet.login.outcome", FieldKind.Text))
+        .WithFacts(DeviceFact.Username("telnet.username"), DeviceFact.Values("telnet.terminal_type", "telnet.terminal_type"));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -302,6 +326,7 @@ public static class FakeSchemas
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
+        TelnetLogin, TelnetSession,
     ];
 }
 

@@ -57,6 +57,7 @@ internal sealed class ProtocolCatalogue
         new Modbus.ModbusProtocol(),
         new Coap.CoapProtocol(),
         new Dtls.DtlsProtocol(),
+        new Telnet.TelnetProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
