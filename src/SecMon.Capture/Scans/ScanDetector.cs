@@ -101,7 +101,7 @@ internal sealed class ScanDetector
         {
             if (flow.PacketsToServer == 1 && flow.PacketsToClient == 0 && (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
             {
-                Probe(client, server, serverPort, flow, flow.ToServer, meta);
+                Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, flow.ToServer, meta);
             }
             else if (flow.PacketsToServer == 2 && flow.PacketsToClient == 1 &&
                      _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
@@ -122,11 +122,11 @@ internal sealed class ScanDetector
         {
             if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack))
             {
-                Answer(client, server, serverPort, flow, open: true);
+                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
             }
             else if ((flags & TcpFlags.Rst) != 0)
             {
-                Answer(client, server, serverPort, flow, open: false);
+                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: false);
             }
         }
     }
@@ -150,19 +150,19 @@ internal sealed class ScanDetector
         var receiverPort = senderIsA ? flow.Key.PortB : flow.Key.PortA;
         if (received == 0)
         {
-            Probe(sender, receiver, receiverPort, flow, flow.Context(direction), meta);
+            Probe(sender, receiver, receiverPort, flow.Key.Protocol, flow.Key.VlanId, flow.Context(direction), meta);
         }
         else
         {
-            Answer(receiver, sender, senderPort, flow, open: true);
+            Answer(receiver, sender, senderPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
         }
     }
 
-    private void Probe(IpAddress scanner, IpAddress host, ushort port, Flow flow, FlowContext sender, in PacketMeta meta)
+    /// <summary>A probe of <paramref name="host"/>:<paramref name="port"/> from <paramref name="scanner"/>, whose sender
+    /// context is <paramref name="sender"/> (the flow hooks call it; tests too).</summary>
+    internal void Probe(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, FlowContext sender, in PacketMeta meta)
     {
         var now = meta.TimestampMicros;
-        var protocol = flow.Key.Protocol;
-        var vlan = flow.Key.VlanId;
         CountProbe(Get(ScanKey.Vertical(scanner, host, protocol, vlan), now, meta), host, port, sender, _options.PortThreshold, meta);
         CountProbe(Get(ScanKey.Sweep(scanner, port, protocol, vlan), now, meta), host, port, sender, _options.HostThreshold, meta);
     }
@@ -195,10 +195,9 @@ internal sealed class ScanDetector
         }
     }
 
-    private void Answer(IpAddress scanner, IpAddress host, ushort port, Flow flow, bool open)
+    /// <summary>The first answer of <paramref name="host"/>:<paramref name="port"/> to a probe of <paramref name="scanner"/>.</summary>
+    internal void Answer(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, bool open)
     {
-        var protocol = flow.Key.Protocol;
-        var vlan = flow.Key.VlanId;
         if (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical))
         {
             Record(vertical, host, port, open);
@@ -240,17 +239,23 @@ internal sealed class ScanDetector
                 continue;
             }
 
-            t.Pending = false;
-            var threshold = t.Key.IsSweep ? _options.HostThreshold : _options.PortThreshold;
-            if (t.Unanswered >= threshold)
-            {
-                t.Reported = true;
-                t.ScanFlow = ScanFlowOf(t);
-                _events.Emit(EventOf(t, "started", meta));
-            }
+            Judge(t, meta);
         }
 
         _pending.RemoveRange(kept, _pending.Count - kept);
+    }
+
+    // A crossing whose grace is over (or that must be decided now): still over the threshold, it is a scan.
+    private void Judge(ScanTracker t, in PacketMeta meta)
+    {
+        t.Pending = false;
+        var threshold = t.Key.IsSweep ? _options.HostThreshold : _options.PortThreshold;
+        if (t.Unanswered >= threshold)
+        {
+            t.Reported = true;
+            t.ScanFlow = ScanFlowOf(t);
+            _events.Emit(EventOf(t, "started", meta));
+        }
     }
 
     // The summary of a reported scan (a tracker about to be forgotten or reset).
@@ -273,6 +278,11 @@ internal sealed class ScanDetector
         {
             var victim = _oldest!;
             _stats.ScanTrackerEvictions++;
+            if (victim.Pending)
+            {
+                Judge(victim, meta); // forgotten before its grace ended: judged on the answers seen so far
+            }
+
             End(victim, meta);
             Release(victim);
         }

@@ -126,8 +126,9 @@ internal sealed class ScanTracker
     internal ScanTracker? Older { get; set; }
     internal ScanTracker? Newer { get; set; }
 
-    /// <summary>Distinct values probed: exact up to <see cref="ExactLimit"/>, then estimated from the sketch.</summary>
-    public long Distinct => _overflowed ? Math.Max(ExactLimit + 1, Estimate()) : _exactCount;
+    /// <summary>Distinct values probed: exact up to <see cref="ExactLimit"/>, then estimated from the sketch (never more
+    /// than the probes seen: linear counting rounds 40 values to 41).</summary>
+    public long Distinct => _overflowed ? Math.Clamp(Estimate(), ExactLimit + 1, Math.Max(ExactLimit + 1, Probes)) : _exactCount;
 
     /// <summary>Distinct values probed that did not answer: what a threshold counts.</summary>
     public long Unanswered => Math.Max(0, Distinct - OpenCount);
