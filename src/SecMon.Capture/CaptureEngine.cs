@@ -39,7 +39,8 @@ internal sealed class CaptureEngine
         _processor = new PacketProcessor(options, stats, diagnostics,
             flow => stream.Count == 0 ? null : new StreamDispatcher(flow, services, stream),
             datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
-            catalogue.IsServicePort);
+            catalogue.IsServicePort,
+            options.Scans.Enabled ? new Scans.ScanDetector(options.Scans, events, stats) : null);
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

@@ -30,4 +30,7 @@ internal sealed record CaptureOptions
 
     /// <summary>An incomplete fragmented datagram is dropped after this long. Default 30 seconds.</summary>
     public long FragmentTimeoutMicros { get; init; } = 30_000_000;
+
+    /// <summary>The scan detector's thresholds, window and bound (<see cref="Scans.ScanOptions"/>); on by default.</summary>
+    public Scans.ScanOptions Scans { get; init; } = new();
 }

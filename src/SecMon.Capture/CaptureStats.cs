@@ -45,6 +45,8 @@ internal sealed class CaptureStats
     public long FlowEvictions;
     /// <summary>Of <see cref="FlowEvictions"/>, TCP flows that had carried no payload (evicted first: floods, scans).</summary>
     public long QuietFlowEvictions;
+    /// <summary>Scan detector trackers forgotten to stay within their bound (Scans/ScanOptions.MaxTrackers).</summary>
+    public long ScanTrackerEvictions;
     /// <summary>Flows closed by idle timeout.</summary>
     public long FlowTimeouts;
     /// <summary>TCP flows whose handshake was not seen (capture started mid-stream).</summary>

@@ -1,6 +1,7 @@
 using SecMon.Capture.Decoding;
 using SecMon.Capture.Flows;
 using SecMon.Capture.Protocols;
+using SecMon.Capture.Scans;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture;
@@ -36,6 +37,7 @@ internal sealed partial class PacketProcessor
     private readonly List<Flow> _lingered = [];
     private readonly int _maxFlows;
     private readonly AddressNames _names = new();
+    private readonly ScanDetector? _scans;
     private long _nowMicros = long.MinValue;
     private long _lastSweepMicros = long.MinValue;
 
@@ -49,10 +51,12 @@ internal sealed partial class PacketProcessor
     /// tracked and counted only.</param>
     /// <param name="isServicePort">Which ports are servers' (to tell the sides of a flow whose opening was not seen);
     /// default: the shipped catalogue's (<see cref="ProtocolCatalogue.IsServicePort"/>).</param>
+    /// <param name="scans">The scan detector fed from new flows and their first answers; null: none.</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
                            Func<FlowContext, IStreamSession?> tcpSessionFactory,
                            Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
-                           Func<ushort, bool>? isServicePort = null)
+                           Func<ushort, bool>? isServicePort = null,
+                           ScanDetector? scans = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -68,6 +72,7 @@ internal sealed partial class PacketProcessor
         _flows = new FlowTable(Math.Min(_maxFlows, 4096));
         _defragmenter = new Ipv4Defragmenter(options, stats);
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
+        _scans = scans;
     }
 
     /// <summary>The flow table (for tests and the run summary).</summary>
@@ -78,6 +83,9 @@ internal sealed partial class PacketProcessor
 
     /// <summary>The IPv4 defragmenter (for tests and the run summary).</summary>
     public Ipv4Defragmenter Defragmenter => _defragmenter;
+
+    /// <summary>The scan detector, if any (for tests and the run summary).</summary>
+    public ScanDetector? Scans => _scans;
 
     /// <summary>One frame: decode, flow lookup, reassembly, hand-off. Never throws for bad input.</summary>
     /// <param name="linkType">pcap LINKTYPE of the frame.</param>
@@ -174,5 +182,6 @@ internal sealed partial class PacketProcessor
         }
 
         _defragmenter.Clear();
+        _scans?.Complete(last);
     }
 }

@@ -318,6 +318,22 @@ public static class FakeSchemas
         ("telnet.login.outcome", FieldKind.Text))
         .WithFacts(DeviceFact.Username("telnet.username"), DeviceFact.Values("telnet.terminal_type", "telnet.terminal_type"));
 
+    /// <summary><c>network.scan</c> (the capture engine's scan detector; the fields rules/scan.yaml reads).</summary>
+    public static EventSchema NetworkScan { get; } = Define("network.scan",
+        ("scan.kind", FieldKind.Text),
+        ("scan.phase", FieldKind.Text),
+        ("scan.probes", FieldKind.Number),
+        ("scan.ports.count", FieldKind.Number),
+        ("scan.ports.low", FieldKind.Number),
+        ("scan.ports.high", FieldKind.Number),
+        ("scan.hosts.count", FieldKind.Number),
+        ("scan.hosts.low", FieldKind.Ip),
+        ("scan.hosts.high", FieldKind.Ip),
+        ("scan.open.count", FieldKind.Number),
+        ("scan.open.ports", FieldKind.NumberList),
+        ("scan.open.hosts", FieldKind.StringList),
+        ("scan.closed.count", FieldKind.Number));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -326,7 +342,7 @@ public static class FakeSchemas
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
-        TelnetLogin, TelnetSession,
+        TelnetLogin, TelnetSession, NetworkScan,
     ];
 }
 

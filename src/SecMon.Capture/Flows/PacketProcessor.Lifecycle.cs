@@ -46,6 +46,7 @@ internal sealed partial class PacketProcessor
         _expired.Clear();
         _lingered.Clear();
         _defragmenter.Expire(_nowMicros);
+        _scans?.Advance(_nowMicros, meta);
     }
 
     private void ExpireIdle(Flow flow, in PacketMeta meta)

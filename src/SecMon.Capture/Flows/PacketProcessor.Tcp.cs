@@ -48,6 +48,7 @@ internal sealed partial class PacketProcessor
         flow ??= CreateTcpFlow(ref packet, key, sourceIsA, meta);
         var direction = flow.DirectionOf(sourceIsA);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
+        _scans?.OnTcp(flow, direction, flags, meta);
 
         TcpStream sender, receiver;
         if (direction == FlowDirection.ToServer)

@@ -29,6 +29,7 @@ internal sealed partial class PacketProcessor
 
         var direction = flow.DirectionOf(sourceIsA);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
+        _scans?.OnUdp(flow, direction, meta);
         if (!flow.SessionRequested && _udpSessionFactory is not null)
         {
             flow.SessionRequested = true;

@@ -35,7 +35,8 @@ internal sealed class ProtocolCatalogue
 
         Stream = [.. All.OfType<IStreamProtocol>()];
         Datagram = [.. All.OfType<IDatagramProtocol>()];
-        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).DistinctBy(s => s.Type)];
+        // The capture engine's own events (network.scan) come with every catalogue: they need no protocol.
+        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).DistinctBy(s => s.Type)];
         foreach (var port in OtherServicePorts.Concat(All.SelectMany(p => p.PortHints)))
         {
             if (port is > 0 and < 65536)

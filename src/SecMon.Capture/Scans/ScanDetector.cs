@@ -1,0 +1,407 @@
+using System.Runtime.CompilerServices;
+using SecMon.Capture.Decoding;
+using SecMon.Capture.Flows;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Scans;
+
+/// <summary>
+/// Finds scans at the capture level, from the flow table's new flows and their first answers (never per data packet):
+/// a probe is a TCP SYN that opens a flow or the first datagram of a UDP flow; its answer is the first packet back
+/// (SYN-ACK or a UDP reply: open; RST: closed). Each probe counts for two trackers, its (source, host) pair (the ports it
+/// probed: a vertical scan) and its (source, port) pair (the hosts probed: a sweep). When a tracker's unanswered distinct
+/// probes reach the threshold within the window, and still do after <see cref="ScanOptions.AnswerGraceMicros"/>, one
+/// <see cref="ScanEvent"/> (started) is written; when the scan has been quiet for the window, one more (ended, the
+/// totals). Memory is fixed: at most <see cref="ScanOptions.MaxTrackers"/> trackers of fixed size, the least recently
+/// probing forgotten first (counted), so a flood of new flows costs table churn, never growth. One instance per capture
+/// run, on the capture thread.
+/// </summary>
+internal sealed class ScanDetector
+{
+    private readonly ScanOptions _options;
+    private readonly IEventSink _events;
+    private readonly CaptureStats _stats;
+    private readonly Dictionary<ScanKey, ScanTracker> _table;
+    private readonly Stack<ScanTracker> _free = new();
+    private readonly List<(ScanTracker Tracker, int Generation)> _pending = [];
+    private readonly int _capacity;
+    private ScanTracker? _oldest;
+    private ScanTracker? _newest;
+
+    /// <summary>Creates a detector that writes its events to <paramref name="events"/>.</summary>
+    public ScanDetector(ScanOptions options, IEventSink events, CaptureStats stats)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(stats);
+        _options = options;
+        _events = events;
+        _stats = stats;
+        _capacity = Math.Max(2, options.MaxTrackers);
+        _table = new Dictionary<ScanKey, ScanTracker>(Math.Min(_capacity, 1024));
+    }
+
+    /// <summary>Trackers held (never more than <see cref="ScanOptions.MaxTrackers"/>).</summary>
+    public int Count => _table.Count;
+
+    /// <summary>Trackers allocated so far (held or pooled): the detector's memory.</summary>
+    public int Allocated => _table.Count + _free.Count;
+
+    /// <summary>A TCP packet of <paramref name="flow"/>, after the flow counted it. Cheap for every packet but the first
+    /// three of a flow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void OnTcp(Flow flow, FlowDirection direction, TcpFlags flags, in PacketMeta meta)
+    {
+        if (flow.PacketsToServer + flow.PacketsToClient <= 3 && flow.ToServer.OpenerSeen)
+        {
+            Tcp(flow, direction, flags, meta);
+        }
+    }
+
+    /// <summary>A UDP datagram of <paramref name="flow"/>, after the flow counted it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void OnUdp(Flow flow, FlowDirection direction, in PacketMeta meta)
+    {
+        if (flow.PacketsToServer + flow.PacketsToClient <= 2)
+        {
+            Udp(flow, direction, meta);
+        }
+    }
+
+    /// <summary>Capture time moved on (the flow table's sweep, once a second): confirm the crossings whose answers had
+    /// time to come, write the summaries of scans quiet for the window, forget quiet trackers.</summary>
+    public void Advance(long nowMicros, in PacketMeta meta)
+    {
+        Confirm(nowMicros, final: false, meta);
+        var quietSince = nowMicros - _options.WindowMicros;
+        while (_oldest is { } t && t.LastProbe < quietSince)
+        {
+            End(t, meta);
+            Release(t);
+        }
+    }
+
+    /// <summary>End of input: confirm what is pending, write the summary of every reported scan (oldest first).</summary>
+    public void Complete(in PacketMeta meta)
+    {
+        Confirm(long.MaxValue, final: true, meta);
+        while (_oldest is { } t)
+        {
+            End(t, meta);
+            Release(t);
+        }
+    }
+
+    private void Tcp(Flow flow, FlowDirection direction, TcpFlags flags, in PacketMeta meta)
+    {
+        var client = flow.ClientIsA ? flow.Key.AddressA : flow.Key.AddressB;
+        var server = flow.ClientIsA ? flow.Key.AddressB : flow.Key.AddressA;
+        var serverPort = flow.ClientIsA ? flow.Key.PortB : flow.Key.PortA;
+        if (direction == FlowDirection.ToServer)
+        {
+            if (flow.PacketsToServer == 1 && flow.PacketsToClient == 0 && (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
+            {
+                Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, flow.ToServer, meta);
+            }
+            else if (flow.PacketsToServer == 2 && flow.PacketsToClient == 1 &&
+                     _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
+            {
+                // The scanner's reply to an answered SYN (a refused one closed the flow): a RST is a half-open (SYN) scan,
+                // an ACK a completed handshake (a connect scan).
+                if ((flags & TcpFlags.Rst) != 0)
+                {
+                    t.HalfOpen++;
+                }
+                else if ((flags & (TcpFlags.Ack | TcpFlags.Syn)) == TcpFlags.Ack)
+                {
+                    t.Completed++;
+                }
+            }
+        }
+        else if (flow.PacketsToClient == 1 && flow.PacketsToServer >= 1)
+        {
+            if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack))
+            {
+                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+            }
+            else if ((flags & TcpFlags.Rst) != 0)
+            {
+                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: false);
+            }
+        }
+    }
+
+    private void Udp(Flow flow, FlowDirection direction, in PacketMeta meta)
+    {
+        long sent, received;
+        (sent, received) = direction == FlowDirection.ToServer
+            ? (flow.PacketsToServer, flow.PacketsToClient)
+            : (flow.PacketsToClient, flow.PacketsToServer);
+        if (sent != 1)
+        {
+            return;
+        }
+
+        // The side that sent first probed; the other side's first datagram answers it (whichever the flow calls client).
+        var senderIsA = (direction == FlowDirection.ToServer) == flow.ClientIsA;
+        var sender = senderIsA ? flow.Key.AddressA : flow.Key.AddressB;
+        var receiver = senderIsA ? flow.Key.AddressB : flow.Key.AddressA;
+        var senderPort = senderIsA ? flow.Key.PortA : flow.Key.PortB;
+        var receiverPort = senderIsA ? flow.Key.PortB : flow.Key.PortA;
+        if (received == 0)
+        {
+            Probe(sender, receiver, receiverPort, flow.Key.Protocol, flow.Key.VlanId, flow.Context(direction), meta);
+        }
+        else
+        {
+            Answer(receiver, sender, senderPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+        }
+    }
+
+    /// <summary>A probe of <paramref name="host"/>:<paramref name="port"/> from <paramref name="scanner"/>, whose sender
+    /// context is <paramref name="sender"/> (the flow hooks call it; tests too).</summary>
+    internal void Probe(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, FlowContext sender, in PacketMeta meta)
+    {
+        var now = meta.TimestampMicros;
+        CountProbe(Get(ScanKey.Vertical(scanner, host, protocol, vlan), now, meta), host, port, sender, _options.PortThreshold, meta);
+        CountProbe(Get(ScanKey.Sweep(scanner, port, protocol, vlan), now, meta), host, port, sender, _options.HostThreshold, meta);
+    }
+
+    private void CountProbe(ScanTracker t, IpAddress host, ushort port, FlowContext sender, int threshold, in PacketMeta meta)
+    {
+        var now = meta.TimestampMicros;
+        if (t.Reported)
+        {
+            if (now - t.LastProbe > _options.WindowMicros)
+            {
+                // Quiet for a window, then probing again: the old scan's summary, then a new window.
+                End(t, meta);
+                t.Reset(t.Key, now);
+            }
+        }
+        else if (!t.Pending && now - t.WindowStart > _options.WindowMicros)
+        {
+            t.Reset(t.Key, now); // the window passed below the threshold: start a new one
+        }
+
+        t.First ??= sender;
+        t.AddProbe(host, port, now);
+        Touch(t);
+        if (!t.Reported && !t.Pending && t.Unanswered >= threshold)
+        {
+            t.Pending = true;
+            t.PendingSince = now;
+            _pending.Add((t, t.Generation));
+        }
+    }
+
+    /// <summary>The first answer of <paramref name="host"/>:<paramref name="port"/> to a probe of <paramref name="scanner"/>.</summary>
+    internal void Answer(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, bool open)
+    {
+        if (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical))
+        {
+            Record(vertical, host, port, open);
+        }
+
+        if (_table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep))
+        {
+            Record(sweep, host, port, open);
+        }
+
+        void Record(ScanTracker t, IpAddress host, ushort port, bool open)
+        {
+            if (open)
+            {
+                t.OpenCount++;
+                t.ListOpen(host, port, Math.Max(1, _options.MaxOpenListed));
+            }
+            else
+            {
+                t.ClosedCount++;
+            }
+        }
+    }
+
+    private void Confirm(long now, bool final, in PacketMeta meta)
+    {
+        var kept = 0;
+        for (var i = 0; i < _pending.Count; i++)
+        {
+            var (t, generation) = _pending[i];
+            if (t.Generation != generation || !t.Pending)
+            {
+                continue; // forgotten (evicted, expired) since
+            }
+
+            if (!final && now - t.PendingSince < _options.AnswerGraceMicros)
+            {
+                _pending[kept++] = (t, generation);
+                continue;
+            }
+
+            Judge(t, meta);
+        }
+
+        _pending.RemoveRange(kept, _pending.Count - kept);
+    }
+
+    // A crossing whose grace is over (or that must be decided now): still over the threshold, it is a scan.
+    private void Judge(ScanTracker t, in PacketMeta meta)
+    {
+        t.Pending = false;
+        var threshold = t.Key.IsSweep ? _options.HostThreshold : _options.PortThreshold;
+        if (t.Unanswered >= threshold)
+        {
+            t.Reported = true;
+            t.ScanFlow = ScanFlowOf(t);
+            _events.Emit(EventOf(t, "started", meta));
+        }
+    }
+
+    // The summary of a reported scan (a tracker about to be forgotten or reset).
+    private void End(ScanTracker t, in PacketMeta meta)
+    {
+        if (t.Reported)
+        {
+            _events.Emit(EventOf(t, "ended", meta));
+        }
+    }
+
+    private ScanTracker Get(in ScanKey key, long now, in PacketMeta meta)
+    {
+        if (_table.TryGetValue(key, out var t))
+        {
+            return t;
+        }
+
+        if (_table.Count >= _capacity)
+        {
+            var victim = _oldest!;
+            _stats.ScanTrackerEvictions++;
+            if (victim.Pending)
+            {
+                Judge(victim, meta); // forgotten before its grace ended: judged on the answers seen so far
+            }
+
+            End(victim, meta);
+            Release(victim);
+        }
+
+        t = _free.Count > 0 ? _free.Pop() : new ScanTracker();
+        t.Reset(key, now);
+        _table.Add(key, t);
+        AddNewest(t);
+        return t;
+    }
+
+    private void Release(ScanTracker t)
+    {
+        Unlink(t);
+        _table.Remove(t.Key);
+        t.Reset(default, 0); // bumps the generation: a pending reference to it is now stale
+        _free.Push(t);
+    }
+
+    private void Touch(ScanTracker t)
+    {
+        if (_newest != t)
+        {
+            Unlink(t);
+            AddNewest(t);
+        }
+    }
+
+    private void AddNewest(ScanTracker t)
+    {
+        t.Older = _newest;
+        t.Newer = null;
+        if (_newest is null)
+        {
+            _oldest = t;
+        }
+        else
+        {
+            _newest.Newer = t;
+        }
+
+        _newest = t;
+    }
+
+    private void Unlink(ScanTracker t)
+    {
+        if (t.Older is null)
+        {
+            _oldest = t.Newer;
+        }
+        else
+        {
+            t.Older.Newer = t.Newer;
+        }
+
+        if (t.Newer is null)
+        {
+            _newest = t.Older;
+        }
+        else
+        {
+            t.Newer.Older = t.Older;
+        }
+
+        t.Older = t.Newer = null;
+    }
+
+    private static FlowContext ScanFlowOf(ScanTracker t)
+    {
+        var first = t.First!;
+        var key = t.Key;
+        var scan = new FlowContext
+        {
+            // The scan's own id: its source, what it targets and when its window began (the same capture, the same id).
+            FlowId = FlowIdentity.ComputeFlowId(key.Scanner, 0, key.Host, key.Port, key.Protocol, key.VlanId, t.WindowStart),
+            CommunityId = first.CommunityId,
+            Transport = first.Transport,
+            SourceIp = first.SourceIp,
+            SourcePort = first.SourcePort,
+            SourceMac = first.SourceMac,
+            DestinationIp = first.DestinationIp,
+            DestinationPort = first.DestinationPort,
+            DestinationMac = first.DestinationMac,
+            VlanId = first.VlanId,
+            Direction = FlowDirection.ToServer,
+            OpenerSeen = true,
+            StartMicros = t.WindowStart,
+            Observer = first.Observer,
+        };
+        scan.CreateReverse();
+        return scan;
+    }
+
+    private static ScanEvent EventOf(ScanTracker t, string phase, in PacketMeta meta)
+    {
+        var key = t.Key;
+        var kind = key.IsSweep ? "sweep"
+            : key.Protocol == PacketDecoder.ProtocolUdp ? "udp"
+            : t.Completed > t.HalfOpen ? "tcp_connect" : "tcp_syn";
+        return new ScanEvent
+        {
+            Flow = t.ScanFlow!,
+            TimestampMicros = Math.Max(meta.TimestampMicros, t.LastProbe),
+            PacketNumber = meta.PacketNumber,
+            Kind = kind,
+            Phase = phase,
+            Probes = t.Probes,
+            PortCount = key.IsSweep ? 1 : t.Distinct,
+            PortLow = t.PortLow,
+            PortHigh = t.PortHigh,
+            HostCount = key.IsSweep ? t.Distinct : 1,
+            HostLow = t.HostLow.ToString(),
+            HostHigh = t.HostHigh.ToString(),
+            OpenCount = t.OpenCount,
+            OpenPorts = key.IsSweep ? null : t.OpenPorts(),
+            OpenHosts = key.IsSweep ? t.OpenHosts() : null,
+            ClosedCount = t.ClosedCount,
+            WindowStartMicros = t.WindowStart,
+            WindowEndMicros = t.LastProbe,
+        };
+    }
+}

@@ -1,0 +1,279 @@
+using System.Numerics;
+using SecMon.Capture.Decoding;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Scans;
+
+/// <summary>What a tracker counts: the ports of one host (a vertical scan) or the hosts on one port (a sweep).</summary>
+internal readonly record struct ScanKey
+{
+    /// <summary>A (source, host) pair: the ports it probes.</summary>
+    public static ScanKey Vertical(IpAddress scanner, IpAddress host, byte protocol, ushort vlanId) =>
+        new() { Scanner = scanner, Host = host, Port = 0, Protocol = protocol, IsSweep = false, VlanId = vlanId };
+
+    /// <summary>A (source, port) pair: the hosts it probes.</summary>
+    public static ScanKey Sweep(IpAddress scanner, ushort port, byte protocol, ushort vlanId) =>
+        new() { Scanner = scanner, Host = default, Port = port, Protocol = protocol, IsSweep = true, VlanId = vlanId };
+
+    /// <summary>The probing address.</summary>
+    public IpAddress Scanner { get; init; }
+    /// <summary>The host probed (vertical); default for a sweep.</summary>
+    public IpAddress Host { get; init; }
+    /// <summary>The port probed (sweep); 0 for a vertical scan.</summary>
+    public ushort Port { get; init; }
+    /// <summary>6 or 17.</summary>
+    public byte Protocol { get; init; }
+    /// <summary>True for a sweep.</summary>
+    public bool IsSweep { get; init; }
+    /// <summary>Outer VLAN id, 0 when untagged.</summary>
+    public ushort VlanId { get; init; }
+
+    /// <summary>Field-wise equality, written out for the table's look-up.</summary>
+    public bool Equals(ScanKey other) =>
+        Scanner.Low == other.Scanner.Low && Host.Low == other.Host.Low && Port == other.Port &&
+        Protocol == other.Protocol && IsSweep == other.IsSweep && VlanId == other.VlanId &&
+        Scanner.High == other.Scanner.High && Host.High == other.Host.High &&
+        Scanner.IsV6 == other.Scanner.IsV6 && Host.IsV6 == other.Host.IsV6;
+
+    /// <summary>Seeded per process by <see cref="HashCode"/>, so colliding keys cannot be precomputed.</summary>
+    public override int GetHashCode() =>
+        HashCode.Combine(Scanner.Low, Scanner.High, Host.Low, Host.High,
+                         Port | (Protocol << 16) | (IsSweep ? 1 << 24 : 0) | (Scanner.IsV6 ? 1 << 25 : 0), VlanId);
+}
+
+/// <summary>
+/// One (source, host) or (source, port) pair of the scan detector, with a fixed-size memory whatever it sees: the
+/// distinct values probed (ports, or hosts) in a small exact set that holds the first <see cref="ExactLimit"/> and a
+/// 1,024-bit linear-counting sketch (Whang et al., "A linear-time probabilistic counting algorithm", 1990) for
+/// beyond; the ranges; the answers. Trackers are pooled by the detector: <see cref="Reset"/> readies one for a new pair.
+/// </summary>
+internal sealed class ScanTracker
+{
+    /// <summary>Distinct values counted exactly; beyond, the count is the sketch's estimate.</summary>
+    public const int ExactLimit = 24;
+
+    private const int ExactSlots = 32; // open addressing, at most 75 % full
+    private const int SketchBits = 1024;
+
+    private readonly uint[] _exact = new uint[ExactSlots];
+    private readonly ulong[] _sketch = new ulong[SketchBits / 64];
+    private int _exactCount;
+    private bool _overflowed;
+    private long[]? _openPorts;
+    private IpAddress[]? _openHosts;
+
+    /// <summary>The pair.</summary>
+    public ScanKey Key { get; private set; }
+
+    /// <summary>Bumped at every reset, so a stale reference (the pending list) can tell the tracker was reused.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>Probes in the current window or episode.</summary>
+    public long Probes { get; set; }
+
+    /// <summary>Probes answered (SYN-ACK, a UDP reply).</summary>
+    public long OpenCount { get; set; }
+
+    /// <summary>Probes refused (RST).</summary>
+    public long ClosedCount { get; set; }
+
+    /// <summary>Answered TCP handshakes the scanner completed with an ACK.</summary>
+    public long Completed { get; set; }
+
+    /// <summary>Answered TCP handshakes the scanner reset instead.</summary>
+    public long HalfOpen { get; set; }
+
+    /// <summary>Capture time of the window's first probe.</summary>
+    public long WindowStart { get; set; }
+
+    /// <summary>Capture time of the latest probe.</summary>
+    public long LastProbe { get; set; }
+
+    /// <summary>Lowest port probed.</summary>
+    public ushort PortLow { get; private set; }
+
+    /// <summary>Highest port probed.</summary>
+    public ushort PortHigh { get; private set; }
+
+    /// <summary>Lowest host probed.</summary>
+    public IpAddress HostLow { get; private set; }
+
+    /// <summary>Highest host probed.</summary>
+    public IpAddress HostHigh { get; private set; }
+
+    /// <summary>The sender's context of the window's first probe (addresses, MACs, community id of the event).</summary>
+    public FlowContext? First { get; set; }
+
+    /// <summary>The scan's own flow context, made when it is reported, shared by its started and ended events.</summary>
+    public FlowContext? ScanFlow { get; set; }
+
+    /// <summary>The threshold was crossed and confirmed: a started event was written.</summary>
+    public bool Reported { get; set; }
+
+    /// <summary>The threshold was crossed; waiting for the answer grace before confirming.</summary>
+    public bool Pending { get; set; }
+
+    /// <summary>When <see cref="Pending"/> was set.</summary>
+    public long PendingSince { get; set; }
+
+    /// <summary>Open ports listed (vertical scans).</summary>
+    public int OpenPortsListed { get; private set; }
+
+    /// <summary>Answering hosts listed (sweeps).</summary>
+    public int OpenHostsListed { get; private set; }
+
+    // Intrusive least-recently-probed list, owned by the detector.
+    internal ScanTracker? Older { get; set; }
+    internal ScanTracker? Newer { get; set; }
+
+    /// <summary>Distinct values probed: exact up to <see cref="ExactLimit"/>, then estimated from the sketch (never more
+    /// than the probes seen: linear counting rounds 40 values to 41).</summary>
+    public long Distinct => _overflowed ? Math.Clamp(Estimate(), ExactLimit + 1, Math.Max(ExactLimit + 1, Probes)) : _exactCount;
+
+    /// <summary>Distinct values probed that did not answer: what a threshold counts.</summary>
+    public long Unanswered => Math.Max(0, Distinct - OpenCount);
+
+    /// <summary>Readies the tracker for <paramref name="key"/> (or a new window of the same pair) at <paramref name="now"/>.</summary>
+    public void Reset(in ScanKey key, long now)
+    {
+        Key = key;
+        Generation++;
+        Array.Clear(_exact);
+        Array.Clear(_sketch);
+        _exactCount = 0;
+        _overflowed = false;
+        OpenPortsListed = 0;
+        OpenHostsListed = 0;
+        Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
+        WindowStart = LastProbe = now;
+        PortLow = ushort.MaxValue;
+        PortHigh = 0;
+        HostLow = HostHigh = default;
+        First = null;
+        ScanFlow = null;
+        Reported = Pending = false;
+        PendingSince = 0;
+    }
+
+    /// <summary>Counts a probe of <paramref name="host"/>:<paramref name="port"/>.</summary>
+    public void AddProbe(IpAddress host, ushort port, long now)
+    {
+        Probes++;
+        LastProbe = Math.Max(LastProbe, now);
+        PortLow = Math.Min(PortLow, port);
+        PortHigh = Math.Max(PortHigh, port);
+        if (Probes == 1 || host.CompareTo(HostLow) < 0)
+        {
+            HostLow = host;
+        }
+
+        if (Probes == 1 || host.CompareTo(HostHigh) > 0)
+        {
+            HostHigh = host;
+        }
+
+        Add(Key.IsSweep ? HostValue(host) : (uint)port + 1);
+    }
+
+    /// <summary>Lists an answering port (vertical) or host (sweep), once each, up to <paramref name="max"/>.</summary>
+    public void ListOpen(IpAddress host, ushort port, int max)
+    {
+        if (Key.IsSweep)
+        {
+            _openHosts ??= new IpAddress[max];
+            if (OpenHostsListed < _openHosts.Length && Array.IndexOf(_openHosts, host, 0, OpenHostsListed) < 0)
+            {
+                _openHosts[OpenHostsListed++] = host;
+            }
+        }
+        else
+        {
+            _openPorts ??= new long[max];
+            if (OpenPortsListed < _openPorts.Length && Array.IndexOf(_openPorts, port, 0, OpenPortsListed) < 0)
+            {
+                _openPorts[OpenPortsListed++] = port;
+            }
+        }
+    }
+
+    /// <summary>The listed open ports, sorted (allocates: for an event).</summary>
+    public long[] OpenPorts()
+    {
+        var ports = _openPorts is null ? [] : _openPorts.AsSpan(0, OpenPortsListed).ToArray();
+        Array.Sort(ports);
+        return ports;
+    }
+
+    /// <summary>The listed answering hosts, sorted (allocates: for an event).</summary>
+    public string[] OpenHosts()
+    {
+        if (_openHosts is null)
+        {
+            return [];
+        }
+
+        var hosts = _openHosts.AsSpan(0, OpenHostsListed).ToArray();
+        Array.Sort(hosts, (a, b) => a.CompareTo(b));
+        return [.. hosts.Select(h => h.ToString())];
+    }
+
+    private void Add(uint value)
+    {
+        // The sketch sees every value (its bit from a second, independent multiplicative hash).
+        var bit = (int)((value * 0x85EBCA6Bu) >> 22);
+        _sketch[bit >> 6] |= 1UL << (bit & 63);
+        if (_overflowed)
+        {
+            return;
+        }
+
+        var i = (int)((value * 0x9E3779B1u) >> 27);
+        while (true)
+        {
+            var slot = _exact[i];
+            if (slot == value)
+            {
+                return;
+            }
+
+            if (slot == 0)
+            {
+                if (_exactCount == ExactLimit)
+                {
+                    _overflowed = true;
+                    return;
+                }
+
+                _exact[i] = value;
+                _exactCount++;
+                return;
+            }
+
+            i = (i + 1) & (ExactSlots - 1);
+        }
+    }
+
+    private long Estimate()
+    {
+        var set = 0;
+        foreach (var word in _sketch)
+        {
+            set += BitOperations.PopCount(word);
+        }
+
+        var zero = SketchBits - set;
+        // n = -m ln(V), V the share of zero bits; a full sketch is capped at its useful range (m ln m).
+        return zero == 0
+            ? (long)(SketchBits * Math.Log(SketchBits))
+            : (long)Math.Round(-SketchBits * Math.Log((double)zero / SketchBits));
+    }
+
+    // A host as a non-zero 32-bit value: IPv4 as itself, IPv6 folded.
+    private static uint HostValue(IpAddress host)
+    {
+        var v = host.IsV6
+            ? (uint)((host.High * 0x9E3779B97F4A7C15UL ^ host.Low) >> 32) ^ (uint)host.Low
+            : (uint)host.Low;
+        return v == 0 ? 0x80000000u : v;
+    }
+}
