@@ -1,0 +1,17 @@
+namespace SecMon.Capture.Protocols.Arp;
+
+/// <summary>ARP's own limits and window. Every bound here is what a hostile sender could otherwise grow.</summary>
+internal sealed record ArpOptions
+{
+    /// <summary>How long after a request a reply to it counts as solicited (capture time). Default 5 s: Linux retries an
+    /// unanswered request every second, three times (<c>ucast_solicit</c>/<c>mcast_solicit</c> 3).</summary>
+    public TimeSpan ReplyWindow { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most requests remembered to tell solicited replies from unsolicited ones; when full the table is emptied
+    /// (a flood of requests costs at most some replies wrongly called unsolicited). Default 4,096.</summary>
+    public int MaxPendingRequests { get; init; } = 4096;
+
+    /// <summary>Most ARP conversations (sender, target, Ethernet addresses, VLAN) whose flow context is kept, so their
+    /// events share one <c>flow.id</c>; when full the table is emptied. Default 4,096.</summary>
+    public int MaxConversations { get; init; } = 4096;
+}
