@@ -12,6 +12,8 @@ internal sealed record ArpOptions
     public int MaxPendingRequests { get; init; } = 4096;
 
     /// <summary>Most ARP conversations (sender, target, Ethernet addresses, VLAN) whose flow context is kept, so their
-    /// events share one <c>flow.id</c>; when full the table is emptied. Default 4,096.</summary>
-    public int MaxConversations { get; init; } = 4096;
+    /// events share one <c>flow.id</c>; when full the table is emptied. A conversation costs about 500 bytes (two flow
+    /// contexts and a key), a new one a SHA-256 for its id. Default 16,384 (8 MB at most): a LAN of a few thousand
+    /// hosts each asking for its gateway and a few peers.</summary>
+    public int MaxConversations { get; init; } = 16_384;
 }
