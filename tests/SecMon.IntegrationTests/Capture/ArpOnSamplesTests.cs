@@ -49,7 +49,8 @@ public sealed class ArpOnSamplesTests
         Assert.Equal("02-00-00-00-00-03", finding.GetProperty("device").GetProperty("id").GetString());
         Assert.Equal("192.0.2.3", finding.GetProperty("arp").GetProperty("sender").GetProperty("ip").GetString());
         Assert.Equal("192.0.2.1", finding.GetProperty("arp").GetProperty("target").GetProperty("ip").GetString());
-        Assert.False(finding.GetProperty("secmon").GetProperty("baseline").GetProperty("known_entity").GetBoolean());
+        // The baseline's one entity is the segment (network.protocol arp), learned; the MAC is its new value.
+        Assert.Equal("02-00-00-00-00-03", finding.GetProperty("secmon").GetProperty("baseline").GetProperty("value").GetString());
 
         // Without learning to end, nothing is new; with the whole capture learned, nothing either.
         var learned = await FindingsAsync("newdevice.pcap", "--learning", "100%");
