@@ -8,7 +8,9 @@ set -euo pipefail
 
 PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl iproute2 ca-certificates
   # real peers of the protocol tests: CoAP (with DTLS), DNS, DHCP, Modbus, FTP, Telnet, scans
-  libcoap3-bin dnsmasq-base bind9-dnsutils udhcpc mbpoll vsftpd inetutils-telnetd inetutils-inetd inetutils-telnet expect netcat-openbsd nmap)
+  libcoap3-bin dnsmasq-base bind9-dnsutils udhcpc mbpoll vsftpd inetutils-telnetd inetutils-inetd inetutils-telnet expect netcat-openbsd nmap
+  # ARP and new devices: arping and ping in network namespaces
+  iputils-arping iputils-ping)
 missing=()
 # node and npm may come from elsewhere than Debian's packages (NodeSource's nodejs carries npm): the commands count.
 command -v node >/dev/null || missing+=(nodejs)

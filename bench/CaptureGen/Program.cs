@@ -7,7 +7,7 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--arp N]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
@@ -21,11 +21,12 @@ using SecMon.Testing;
 // --http N adds N HTTP/1.1 keep-alive clients after the MQTT sessions (HttpMix.cs); --devices 0 --http N is HTTP alone.
 // --telnet N adds N Telnet connections (logins and shells typed key by key) after them (TelnetMix.cs); --devices 0
 // --telnet N is Telnet alone.
+// --arp N adds N ARP frames (ArpMix.cs) after the rest; --devices 0 --arp N writes ARP alone.
 // Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--arp N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -42,6 +43,7 @@ var tlsSample = Path.Combine("tests", "SecMon.Capture.Tests", "Protocols", "Tls"
 var dhcp = 0;
 var httpClients = 0;
 var telnetClients = 0;
+var arp = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -56,6 +58,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--tls": tls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls-sample": tlsSample = args[i + 1]; break;
         case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--arp": arp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--telnet": telnetClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
@@ -139,8 +142,13 @@ if (dhcp > 0)
     DhcpMix.Write(writer, dhcp, time);
 }
 
+if (arp > 0)
+{
+    ArpMix.Write(writer, arp, time);
+}
+
 file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{(telnetClients > 0 ? $"{telnetClients} Telnet connections, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{(telnetClients > 0 ? $"{telnetClients} Telnet connections, " : "")}{(arp > 0 ? $"{arp} ARP frames, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
 return 0;
 
 internal sealed class PcapWriter

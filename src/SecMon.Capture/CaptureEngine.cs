@@ -40,7 +40,8 @@ internal sealed class CaptureEngine
             flow => stream.Count == 0 ? null : new StreamDispatcher(flow, services, stream),
             datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
             catalogue.IsServicePort,
-            options.Scans.Enabled ? new Scans.ScanDetector(options.Scans, events, stats) : null);
+            options.Scans.Enabled ? new Scans.ScanDetector(options.Scans, events, stats) : null,
+            catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link));
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

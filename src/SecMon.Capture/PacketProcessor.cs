@@ -30,6 +30,7 @@ internal sealed partial class PacketProcessor
     private readonly Func<FlowContext, IStreamSession?> _tcpSessionFactory;
     private readonly Func<FlowContext, IDatagramSession?>? _udpSessionFactory;
     private readonly Func<ushort, bool> _isServicePort;
+    private readonly LinkDispatcher? _link;
     private readonly FlowTable _flows;
     private readonly Ipv4Defragmenter _defragmenter;
     private readonly ReassemblyContext _reassembly;
@@ -52,11 +53,13 @@ internal sealed partial class PacketProcessor
     /// <param name="isServicePort">Which ports are servers' (to tell the sides of a flow whose opening was not seen);
     /// default: the shipped catalogue's (<see cref="ProtocolCatalogue.IsServicePort"/>).</param>
     /// <param name="scans">The scan detector fed from new flows and their first answers; null: none.</param>
+    /// <param name="link">Where non-IP frames go (ARP); null: they are only counted.</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
                            Func<FlowContext, IStreamSession?> tcpSessionFactory,
                            Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
                            Func<ushort, bool>? isServicePort = null,
-                           ScanDetector? scans = null)
+                           ScanDetector? scans = null,
+                           LinkDispatcher? link = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -68,6 +71,7 @@ internal sealed partial class PacketProcessor
         _tcpSessionFactory = tcpSessionFactory;
         _udpSessionFactory = udpSessionFactory;
         _isServicePort = isServicePort ?? ProtocolCatalogue.Shipped.IsServicePort;
+        _link = link;
         _maxFlows = Math.Max(1, options.MaxFlows);
         _flows = new FlowTable(Math.Min(_maxFlows, 4096));
         _defragmenter = new Ipv4Defragmenter(options, stats);
@@ -148,6 +152,7 @@ internal sealed partial class PacketProcessor
                     break;
                 case DecodeResult.NonIp:
                     _stats.NonIpFrames++;
+                    _link?.OnFrame(ref packet, meta);
                     break;
                 case DecodeResult.OtherTransport:
                     _stats.OtherTransport++;

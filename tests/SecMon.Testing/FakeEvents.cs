@@ -270,6 +270,26 @@ public static class FakeSchemas
             DeviceFact.Mac("dhcp.client_mac"),
             DeviceFact.Values("dhcp.assigned_address", "dhcp.assigned_address"));
 
+    private static readonly (string, FieldKind)[] Arp =
+    [
+        ("arp.opcode", FieldKind.Number),
+        ("arp.sender.mac", FieldKind.Text),
+        ("arp.sender.ip", FieldKind.Ip),
+        ("arp.target.mac", FieldKind.Text),
+        ("arp.target.ip", FieldKind.Ip),
+        ("arp.gratuitous", FieldKind.Boolean),
+        ("arp.probe", FieldKind.Boolean),
+        ("arp.mac_mismatch", FieldKind.Boolean),
+    ];
+
+    /// <summary><c>arp.request</c> (the device is the sender hardware address).</summary>
+    public static EventSchema ArpRequest { get; } = Define("arp.request", Arp)
+        .WithFacts(DeviceFact.Mac("arp.sender.mac"), DeviceFact.Mac("arp.target.mac", DeviceEnd.Server));
+
+    /// <summary><c>arp.reply</c>.</summary>
+    public static EventSchema ArpReply { get; } = Define("arp.reply", [.. Arp, ("arp.unsolicited", FieldKind.Boolean)])
+        .WithFacts(DeviceFact.Mac("arp.sender.mac"), DeviceFact.Mac("arp.target.mac", DeviceEnd.Server));
+
     /// <summary><c>http.request</c>.</summary>
     public static EventSchema HttpRequest { get; } = Define("http.request",
         ("http.request.method", FieldKind.Text),
@@ -342,7 +362,7 @@ public static class FakeSchemas
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
-        TelnetLogin, TelnetSession, NetworkScan,
+        TelnetLogin, TelnetSession, NetworkScan, ArpRequest, ArpReply,
     ];
 }
 

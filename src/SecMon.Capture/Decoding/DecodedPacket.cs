@@ -24,6 +24,11 @@ internal ref struct DecodedPacket
     /// <summary>The outer 802.1Q/802.1ad VLAN id; 0 when untagged (VID 0 is a priority tag, IEEE 802.1Q §9.6).</summary>
     public ushort VlanId;
 
+    /// <summary>For <see cref="DecodeResult.NonIp"/> from Ethernet or Linux cooked captures: the innermost EtherType (after
+    /// any VLAN tags), with <see cref="Payload"/> the bytes after it and <see cref="MissingPayloadBytes"/> what the
+    /// capture cut. 0 otherwise (an 802.3 length field, a loopback family).</summary>
+    public ushort EtherType;
+
     /// <summary>Source address.</summary>
     public IpAddress Source;
 

@@ -200,12 +200,21 @@ internal static class PacketDecoder
             offset += 4;
         }
 
-        return etherType switch
+        switch (etherType)
         {
-            EtherTypeIpv4 => DecodeIpv4(frame[offset..], uncaptured, ref packet, out error),
-            EtherTypeIpv6 => DecodeIpv6(frame[offset..], uncaptured, ref packet, out error),
-            _ => DecodeResult.NonIp, // ARP, LLDP, 802.3 LLC (etherType < 0x0600 is a length), MPLS, PPPoE...
-        };
+            case EtherTypeIpv4:
+                return DecodeIpv4(frame[offset..], uncaptured, ref packet, out error);
+            case EtherTypeIpv6:
+                return DecodeIpv6(frame[offset..], uncaptured, ref packet, out error);
+            case >= EtherTypeMinimum:
+                // ARP, LLDP, MPLS, PPPoE...: the link-layer protocols (Protocols/LinkDispatcher) may read the payload.
+                packet.EtherType = (ushort)etherType;
+                packet.Payload = frame[offset..];
+                packet.MissingPayloadBytes = uncaptured;
+                return DecodeResult.NonIp;
+            default:
+                return DecodeResult.NonIp; // 802.3 LLC: below 0x0600 the field is a length, not an EtherType
+        }
     }
 
     private static DecodeResult DecodeLoopback(ReadOnlySpan<byte> frame, int uncaptured, bool networkOrderOnly,

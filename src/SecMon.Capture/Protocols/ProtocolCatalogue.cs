@@ -3,7 +3,7 @@ using SecMon.Core.Events;
 namespace SecMon.Capture.Protocols;
 
 /// <summary>
-/// The protocols a run dissects, stream (TCP) and datagram (UDP) alike. <see cref="Shipped"/> is the one list of
+/// The protocols a run dissects, stream (TCP), datagram (UDP) and link-layer (ARP) alike. <see cref="Shipped"/> is the one list of
 /// protocols SecMon ships: adding a protocol adds a folder under Protocols/ and one line there. Order matters only
 /// for probes that could both claim the same bytes: the more specific first. A run may use another catalogue (tests
 /// add their own protocols with <see cref="With"/>).
@@ -27,14 +27,15 @@ internal sealed class ProtocolCatalogue
         All = [.. protocols];
         foreach (var p in All)
         {
-            if (p is not (IStreamProtocol or IDatagramProtocol))
+            if (p is not (IStreamProtocol or IDatagramProtocol or ILinkProtocol))
             {
-                throw new ArgumentException($"protocol '{p.Name}' is neither a stream nor a datagram protocol", nameof(protocols));
+                throw new ArgumentException($"protocol '{p.Name}' is neither a stream, a datagram nor a link-layer protocol", nameof(protocols));
             }
         }
 
         Stream = [.. All.OfType<IStreamProtocol>()];
         Datagram = [.. All.OfType<IDatagramProtocol>()];
+        Link = [.. All.OfType<ILinkProtocol>()];
         // The capture engine's own events (network.scan) come with every catalogue: they need no protocol.
         EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).DistinctBy(s => s.Type)];
         foreach (var port in OtherServicePorts.Concat(All.SelectMany(p => p.PortHints)))
@@ -59,6 +60,7 @@ internal sealed class ProtocolCatalogue
         new Coap.CoapProtocol(),
         new Dtls.DtlsProtocol(),
         new Telnet.TelnetProtocol(),
+        new Arp.ArpProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
@@ -69,6 +71,9 @@ internal sealed class ProtocolCatalogue
 
     /// <summary>The UDP protocols, in probing order.</summary>
     public IReadOnlyList<IDatagramProtocol> Datagram { get; }
+
+    /// <summary>The protocols carried by the link layer beside IP (ARP).</summary>
+    public IReadOnlyList<ILinkProtocol> Link { get; }
 
     /// <summary>Every event schema of every protocol (rule validation, <c>secmon rules fields</c>).</summary>
     public IReadOnlyList<EventSchema> EventSchemas { get; }

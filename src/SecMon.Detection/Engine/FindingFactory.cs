@@ -100,9 +100,9 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             DestinationIp = toServer ? flow.DestinationIp : flow.SourceIp,
             DestinationPort = toServer ? flow.DestinationPort : flow.SourcePort,
             DestinationMac = toServer ? flow.DestinationMac : flow.SourceMac,
-            Transport = flow.Transport,
+            Transport = flow.Transport.Length == 0 ? null : flow.Transport, // empty: not an IP flow (ARP)
             Protocol = e.Schema.Protocol,
-            CommunityId = flow.CommunityId,
+            CommunityId = flow.CommunityId.Length == 0 ? null : flow.CommunityId,
             FlowId = t.AnchorFlowId,
             DeviceId = FlowSides.DeviceOf(flow, rule.Device),
             DeviceIp = deviceIp,

@@ -745,6 +745,24 @@ public sealed class DeviceInventory
         return !(dot is 3 && int.TryParse(ip.AsSpan(0, 3), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var first) && first is >= 224 and <= 239);
     }
 
+    // True for a broadcast or multicast MAC (the I/G bit, IEEE 802 §8.2), as the capture writes it (ECS form) or in any
+    // notation MacAddress reads.
+    private static bool IsGroupMac(string? mac)
+    {
+        if (mac is null)
+        {
+            return false;
+        }
+
+        if (mac.Length == 17 && char.IsAsciiHexDigit(mac[1]))
+        {
+            var c = mac[1];
+            return ((c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10) & 1) == 1;
+        }
+
+        return MacAddress.TryParse(mac, out var m) && (m.Value & (1UL << 40)) != 0;
+    }
+
     private static void Stamp(DeviceState? d, long t)
     {
         if (d is null)
@@ -1025,9 +1043,11 @@ public sealed class DeviceInventory
             return d;
         }
 
-        if (!id.IsMac && !IsHostAddress(ip))
+        if (!id.IsMac && (!IsHostAddress(ip) || IsGroupMac(mac)))
         {
-            return null; // 0.0.0.0, a broadcast or a multicast group is no device
+            // 0.0.0.0, a broadcast or a multicast group is no device; nor is an address a frame was sent to at a
+            // broadcast or multicast MAC (an ARP request's target, a subnet broadcast 192.0.2.255).
+            return null;
         }
 
         if (_devices.Count >= _options.MaxDevices)
