@@ -270,7 +270,7 @@ public sealed class EcsConformanceTests
                 _ => "value-of-" + f.Name,
             };
             evidence[f.Name] = f.IsArray
-                ? one switch { long l => new[] { l, l + 1 }, bool b => new[] { b }, _ => new[] { (string)one, "second" } }
+                ? one switch { long l => new[] { l, l + 1 }, bool b => new[] { b }, _ => new[] { (string)one, f.Type == "ip" ? "192.0.2.8" : "second" } }
                 : one;
         }
 
