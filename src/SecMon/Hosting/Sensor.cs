@@ -51,7 +51,7 @@ internal sealed class Sensor : IDisposable
             _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
                 keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null,
-                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live });
+                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live }, ruleSwitch: options.RuleSwitch);
             if (Detection.BaselineNote is { } note)
             {
                 Error(note);

@@ -23,6 +23,10 @@ internal sealed record SensorOptions
     /// <summary>The rules; null dissects only (no rules, no store, no findings).</summary>
     public RuleSet? Rules { get; init; }
 
+    /// <summary>Live: where the rules can be replaced while the sensor runs (the API of <c>serve</c>); its current set
+    /// wins over <see cref="Rules"/>. Null: the rules are fixed for the run.</summary>
+    public RuleSwitch? RuleSwitch { get; init; }
+
     /// <summary>Baseline learning options; null keeps the defaults (or what the store continues).</summary>
     public BaselineOptions? Baselines { get; init; }
 
