@@ -231,7 +231,9 @@ internal sealed class DetectionPipeline : ITickSink
         }
 
         _pending.AddRange(findings);
-        if (_pending.Count >= BatchSize)
+        // Live (findings not kept), a finding goes to the outputs as soon as it is made rather than at the next tick: the
+        // API of serve has it within milliseconds, not up to a second later (findings are rare next to events).
+        if (_pending.Count >= BatchSize || !_keepFindings)
         {
             Flush();
         }
