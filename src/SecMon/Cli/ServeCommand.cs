@@ -267,6 +267,7 @@ internal static class ServeCommand
                     Identity = settings.Identity,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
+                    TickEvery = TimeSpan.FromMilliseconds(200),
                 };
                 var sensorRun = sensorInterface is null ? null
                     : watch is not null

@@ -267,7 +267,7 @@ internal sealed class Sensor : IDisposable
                 Session.Stats.KernelDrops = live.KernelDrops;
                 Session.Stats.ChannelDrops = Interlocked.Read(ref liveStats.ChannelDrops);
                 TickStages(stop);
-            }).ConfigureAwait(false);
+            }, _options.TickEvery).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         await pruning.ConfigureAwait(false);
         Session.Engine.Complete();
