@@ -79,6 +79,20 @@ public sealed class RuleSet
     /// <summary>Slot of each <c>session.</c> base field name in a flow's joined values.</summary>
     internal IReadOnlyDictionary<string, int> SessionSlots { get; }
 
+    /// <summary>This rule set with the rules whose ids are in <paramref name="ids"/> switched off (listed in
+    /// <see cref="DisabledRuleIds"/> as if their packs said <c>enabled: false</c>); ids it does not hold are ignored.</summary>
+    public RuleSet Without(IReadOnlySet<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (!Definitions.Any(r => ids.Contains(r.Id)))
+        {
+            return this;
+        }
+
+        return new RuleSet([.. Definitions.Where(r => !ids.Contains(r.Id))], Suppressions, Files,
+            [.. DisabledRuleIds, .. Definitions.Where(r => ids.Contains(r.Id)).Select(r => r.Id)], Catalogue, Guard);
+    }
+
     /// <summary>A rule set with one rule and no suppressions (for running a rule's examples in isolation).</summary>
     internal RuleSet Only(RuleDefinition rule) => new([rule], [], Files, [], Catalogue, Guard);
 }

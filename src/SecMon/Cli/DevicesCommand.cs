@@ -11,8 +11,6 @@ namespace SecMon.Cli;
 /// the data directory, weakest current authentication first.</summary>
 internal static class DevicesCommand
 {
-    private static readonly string[] PostureNames = ["anonymous", "password_cleartext", "tls", "mutual_tls"];
-
     /// <summary>Builds the <c>devices</c> command.</summary>
     public static Command Create()
     {
@@ -58,13 +56,11 @@ internal static class DevicesCommand
             AuthPosture? wanted = null;
             if (result.GetValue(posture) is { } p)
             {
-                var index = Array.IndexOf(PostureNames, p.Trim().ToLowerInvariant());
-                if (index < 0)
+                wanted = SecMon.Hosting.DeviceViews.ParsePosture(p);
+                if (wanted is null)
                 {
-                    return FindingsCommand.Fail(error, ExitCodes.Usage, $"--posture: '{p}' is not one of {string.Join(", ", PostureNames)}");
+                    return FindingsCommand.Fail(error, ExitCodes.Usage, $"--posture: '{p}' is not one of {string.Join(", ", SecMon.Hosting.DeviceViews.PostureNames)}");
                 }
-
-                wanted = (AuthPosture)(index + 1);
             }
 
             long? sinceMicros = null;
@@ -82,37 +78,17 @@ internal static class DevicesCommand
             var dataDirectory = result.GetValue(data)!;
             return FindingsCommand.WithStore(dataDirectory, error, store =>
             {
-                // The vendor table is read only when a device has a MAC to look up.
-                string? VendorOf(Device d) => d.Mac is null ? null : MacVendors.System.Lookup(d.Mac);
-                // Weakest current posture first (Unknown last: not seen authenticating is not a weakness), then most recent.
-                var devices = store.Devices()
-                    .Where(d => wanted is null || d.CurrentAuth == wanted)
-                    .Where(d => sinceMicros is null || d.LastSeenMicros >= sinceMicros)
-                    .Where(d => string.IsNullOrEmpty(vendorText) || (VendorOf(d) is { } v && v.Contains(vendorText, StringComparison.OrdinalIgnoreCase)))
-                    .OrderBy(d => d.CurrentAuth == AuthPosture.Unknown ? int.MaxValue : (int)d.CurrentAuth)
-                    .ThenByDescending(d => d.LastSeenMicros)
-                    .ThenBy(d => d.Id, StringComparer.Ordinal)
-                    .ToList();
-                var findings = store.DeviceFindingStats();
-                var ca = CaCertificates.TryRead(dataDirectory, DateTimeOffset.UtcNow, out var caError);
+                var (devices, contextOf) = SecMon.Hosting.DeviceViews.Read(store, dataDirectory, DateTimeOffset.UtcNow, wanted, sinceMicros, vendorText, out var caError);
                 if (caError is not null)
                 {
                     error.WriteLine($"secmon: {caError}");
                 }
 
-                DeviceContext Context(Device d) => new()
-                {
-                    Vendor = VendorOf(d),
-                    FindingsCount = findings.TryGetValue(d.Id, out var f) ? f.Count : 0,
-                    MaxSeverity = findings.TryGetValue(d.Id, out var g) ? g.MaxSeverity : null,
-                    Ca = ca,
-                };
-
                 if (result.GetValue(json))
                 {
                     foreach (var d in devices)
                     {
-                        output.WriteLine(DeviceJson.Write(d, Context(d)));
+                        output.WriteLine(DeviceJson.Write(d, contextOf(d)));
                     }
 
                     return ExitCodes.Ok;
@@ -141,7 +117,7 @@ internal static class DevicesCommand
                     new TextColumn("LAST SEEN (UTC)"));
                 foreach (var d in devices)
                 {
-                    var context = Context(d);
+                    var context = contextOf(d);
                     table.Add(
                         d.Id + (d.IsServer ? " (server)" : ""),
                         context.Vendor,
@@ -150,7 +126,7 @@ internal static class DevicesCommand
                         List(d.Protocols),
                         List([.. d.Identities.Values.SelectMany(v => v)]),
                         List(d.Usernames),
-                        Certificate(d, ca),
+                        Certificate(d, context.Ca),
                         d.IsServer ? Accepts(d) : null,
                         context.FindingsCount == 0 ? null : $"{context.FindingsCount} ({SeverityNames.Name(context.MaxSeverity ?? 0)})",
                         FindingsCommand.ShortTime(d.FirstSeenMicros),

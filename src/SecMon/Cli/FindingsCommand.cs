@@ -177,65 +177,18 @@ internal static class FindingsCommand
             command.Options.Add(Sensor);
         }
 
-        // Builds the query, or returns the usage error to print.
-        public FindingQuery? Build(ParseResult result, out string error)
+        // Builds the query, or returns the usage error to print (the parsing is FindingFilter's, shared with the API).
+        public FindingQuery? Build(ParseResult result, out string error) => new FindingFilter
         {
-            error = "";
-            var now = DateTimeOffset.UtcNow;
-            long? since = null;
-            long? until = null;
-            if (result.GetValue(Since) is { } s)
-            {
-                if (!TimeBound.TryParse(s, now, out var v, out var e))
-                {
-                    error = "--since: " + e;
-                    return null;
-                }
-
-                since = v;
-            }
-
-            if (result.GetValue(Until) is { } u)
-            {
-                if (!TimeBound.TryParse(u, now, out var v, out var e, upperBound: true))
-                {
-                    error = "--until: " + e;
-                    return null;
-                }
-
-                until = v;
-            }
-
-            if (since > until)
-            {
-                error = $"--since ({Time.FormatMicros(since.Value)}) is after --until ({Time.FormatMicros(until.Value)})";
-                return null;
-            }
-
-            int? severity = null;
-            if (result.GetValue(Severity) is { } sev)
-            {
-                if (!SeverityNames.TryParse(sev, out var v))
-                {
-                    error = $"--severity: '{sev}' is not low, medium, high, critical or a number 0-100";
-                    return null;
-                }
-
-                severity = v;
-            }
-
-            return new FindingQuery
-            {
-                Text = result.GetValue(Query),
-                SinceMicros = since,
-                UntilMicros = until,
-                MinSeverity = severity,
-                RuleId = result.GetValue(Rule),
-                DeviceId = result.GetValue(Device),
-                SourceIp = result.GetValue(SourceIp),
-                Sensor = result.GetValue(Sensor),
-            };
-        }
+            Text = result.GetValue(Query),
+            Since = result.GetValue(Since),
+            Until = result.GetValue(Until),
+            Severity = result.GetValue(Severity),
+            Rule = result.GetValue(Rule),
+            Device = result.GetValue(Device),
+            SourceIp = result.GetValue(SourceIp),
+            Sensor = result.GetValue(Sensor),
+        }.TryBuild(DateTimeOffset.UtcNow, n => "--" + n, out error);
     }
 
     private static Command Search()
@@ -562,13 +515,12 @@ internal static class FindingsCommand
             return WithStore(config.DataDirectory, error, action);
         }
 
-        var options = ElasticsearchOutputFactory.Bind(new ConfigSection(config.Root, "", new ConfigErrors()).Section("outputs"));
-        if (options is null)
+        using var reader = SecMon.Hosting.FindingReaders.OpenElasticsearch(config, out var problem);
+        if (reader is null)
         {
-            return Fail(error, 78, $"{config.Path}: store: elasticsearch needs outputs.elasticsearch enabled and valid (secmon config check {config.Path})");
+            return Fail(error, 78, problem!);
         }
 
-        using var reader = new ElasticsearchFindingReader(options);
         try
         {
             return action(reader);

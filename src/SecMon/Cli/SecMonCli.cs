@@ -116,6 +116,7 @@ internal static class SecMonCli
         ("ca", CaCommand.Create),
         ("enroll", EnrollCommand.Create),
         ("serve", ServeCommand.Create),
+        ("apikey", ApiKeyCommand.Create),
         ("findings", FindingsCommand.Create),
         ("devices", DevicesCommand.Create),
         ("harden", HardenCommand.Create),

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Net;
+using SecMon.Api;
 using SecMon.Est;
+using SecMon.Findings.Store;
+using SecMon.Pki.Ca;
 using SecMon.Pki.Est;
 
 namespace SecMon.Cli;
@@ -42,7 +45,21 @@ internal static class ServeCommand
                 "(so a stranger who knows a token's id cannot lock its device out); 0 = unlimited. Default: 10",
             DefaultValueFactory = _ => 10,
         };
-        var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL} here (for scripts that start the server with port 0)." };
+        var api = new Option<string>("--api")
+        {
+            Description = "HTTPS listen address of the analysts' API (/api/v1/..., API keys from 'secmon apikey create'; \"none\" to disable).\n" +
+                "Default: 127.0.0.1:8444 (this host only; 0.0.0.0:8444 for every address). Always HTTPS: SecMon's server certificate\n" +
+                "from the CA, or without a CA a self-signed one kept in DATA/api-tls.pfx whose SHA-256 fingerprint is printed at start.",
+            DefaultValueFactory = _ => "127.0.0.1:8444",
+            HelpName = "ADDRESS:PORT",
+        };
+        var apiRate = new Option<int>("--api-rate-limit")
+        {
+            Description = "API requests per second per key (burst 5x), and twice that per client address; over it: 429 with Retry-After. Default: 20",
+            DefaultValueFactory = _ => 20,
+            HelpName = "N",
+        };
+        var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL,\"api\":URL} here (for scripts that start the server with port 0; null for what does not run)." };
         var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
         var source = new CaptureSourceOptions();
@@ -54,16 +71,25 @@ internal static class ServeCommand
         var detect = new DetectOptions();
         var config = new ConfigOption();
         var cmd = new Command("serve",
-            "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
-            "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
-            "with --interface, also the sensor. An invalid rule pack stops it before it listens (every error listed).\n" +
-            "It listens on every address of the host by default (devices must reach EST) and says so at start, with the bound\n" +
-            "addresses and ports; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps it to this host.\n" +
+            "The long-running service: the analysts' HTTPS API, the CA's endpoints when there is a CA, and with --interface the sensor.\n" +
+            "  API   https://127.0.0.1:8444/api/v1/ (--api): findings search and workflow, stats, devices, the hardening plan, rules;\n" +
+            "        every request needs a key: 'secmon apikey create --name alice --scope read' prints one, sent as\n" +
+            "        'Authorization: Bearer KEY'. The OpenAPI document is /api/openapi.json. README.md, section API, has curl examples.\n" +
+            "  CA    when the CA home (--ca-home) holds a CA ('secmon ca init'): EST (RFC 7030) at https://HOST:8443/.well-known/est/\n" +
+            "        (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen), the CRL at http://HOST:8080/pki/crl (DER) and\n" +
+            "        /pki/crl.pem, OCSP at http://HOST:8080/pki/ocsp (RFC 6960). Without a CA these do not run, and serve says so.\n" +
+            "  Sensor with --interface (root or CAP_NET_RAW): rules, findings, devices and baselines in the --data directory; rules\n" +
+            "        switched off or reloaded through the API apply to it at once, without a restart.\n" +
+            "An invalid rule pack stops it before it listens (every error listed). EST and CRL/OCSP listen on every address by\n" +
+            "default (devices must reach them) and serve says so at start; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps them\n" +
+            "to this host. The API listens on this host only unless --api says otherwise.\n" +
             "Examples:\n" +
+            "  secmon serve                                     # the API alone, on 127.0.0.1:8444, with the embedded store\n" +
+            "  secmon apikey create --name alice --scope read  # then: curl --cacert ... -H \"Authorization: Bearer KEY\" https://127.0.0.1:8444/api/v1/findings\n" +
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in (Option[])[https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File])
+        foreach (var o in (Option[])[api, apiRate, https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File])
         {
             cmd.Options.Add(o);
         }
@@ -96,8 +122,11 @@ internal static class ServeCommand
                 return ExitCodes.Usage;
             }
 
-            SecMon.Detection.RuleSet? rules = null;
-            if (sensorInterface is not null && (rules = DetectOptions.LoadRules([.. settings.RuleDirectories, .. sensor.RuleDirs], out var rulesExit)) is null)
+            // The rules always load (the API lists them; the sensor runs them): an invalid pack stops serve before it listens.
+            var shipped = RulesCommand.DefaultRulesDirectory();
+            string[] rulePaths = [.. (shipped is null ? [] : new[] { shipped }), .. settings.RuleDirectories, .. sensor.RuleDirs];
+            var rules = DetectOptions.LoadRules([.. settings.RuleDirectories, .. sensor.RuleDirs], out var rulesExit);
+            if (rules is null)
             {
                 return rulesExit;
             }
@@ -112,6 +141,19 @@ internal static class ServeCommand
             if (parse.GetValue(http) != "none" && !IPEndPoint.TryParse(parse.GetValue(http)!, out httpEndpoint))
             {
                 Console.Error.WriteLine($"secmon: --http {parse.GetValue(http)}: not an ADDRESS:PORT (e.g. 0.0.0.0:8080) or none.");
+                return ExitCodes.Usage;
+            }
+
+            IPEndPoint? apiEndpoint = null;
+            if (parse.GetValue(api) != "none" && !IPEndPoint.TryParse(parse.GetValue(api)!, out apiEndpoint))
+            {
+                Console.Error.WriteLine($"secmon: --api {parse.GetValue(api)}: not an ADDRESS:PORT (e.g. 127.0.0.1:8444) or none.");
+                return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(apiRate) < 1)
+            {
+                Console.Error.WriteLine("secmon: --api-rate-limit must be 1 or more (requests per second per key).");
                 return ExitCodes.Usage;
             }
 
@@ -134,34 +176,66 @@ internal static class ServeCommand
                 return ExitCodes.Usage;
             }
 
-            PkiServer server;
+            var serverNames = parse.GetValue(names) is { Length: > 0 } n ? n : ["localhost"];
+            var caOptions = opts.Read(parse) with { DataDirectory = settings.DataDirectory, OnCrlChange = parse.GetValue(onCrlChange) };
+            var hasCa = File.Exists(new CaPaths(caOptions.CaHome).Settings);
+            var logLevel = parse.GetValue(quiet) ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Information;
+            var control = new RuleControl(rulePaths, rules, settings.DataDirectory);
+            ApiContext? apiContext = null;
+            if (apiEndpoint is not null)
+            {
+                apiContext = OpenApi(settings, control, out var apiExit);
+                if (apiContext is null)
+                {
+                    return apiExit;
+                }
+            }
+
+            ServiceHost server;
             try
             {
-                server = await PkiServer.StartAsync(new PkiServerOptions
+                server = await ServiceHost.StartAsync(new ServiceHostOptions
                 {
-                    Ca = opts.Read(parse) with { DataDirectory = settings.DataDirectory, OnCrlChange = parse.GetValue(onCrlChange) },
-                    Est = new EstOptions
+                    Pki = !hasCa ? null : new PkiServerOptions
                     {
-                        RequireApproval = mode == "manual",
-                        ClientPerSecond = parse.GetValue(rate),
-                        ClientBurst = Math.Max(1, parse.GetValue(rate) * 5),
-                        TokenPerMinute = parse.GetValue(tokenRate),
+                        Ca = caOptions,
+                        Est = new EstOptions
+                        {
+                            RequireApproval = mode == "manual",
+                            ClientPerSecond = parse.GetValue(rate),
+                            ClientBurst = Math.Max(1, parse.GetValue(rate) * 5),
+                            TokenPerMinute = parse.GetValue(tokenRate),
+                        },
+                        Https = httpsEndpoint,
+                        Http = httpEndpoint,
+                        ServerNames = serverNames,
+                        ServerIps = serverIps,
+                        PublicUrl = parse.GetValue(publicUrl),
+                        LogLevel = logLevel,
                     },
-                    Https = httpsEndpoint,
-                    Http = httpEndpoint,
-                    ServerNames = parse.GetValue(names) is { Length: > 0 } n ? n : ["localhost"],
+                    Api = apiContext is null ? null : new ApiHostOptions
+                    {
+                        Context = apiContext,
+                        Endpoint = apiEndpoint!,
+                        KeyPerSecond = parse.GetValue(apiRate),
+                        KeyBurst = parse.GetValue(apiRate) * 5,
+                        AddressPerSecond = parse.GetValue(apiRate) * 2,
+                        AddressBurst = parse.GetValue(apiRate) * 10,
+                    },
+                    ServerNames = serverNames,
                     ServerIps = serverIps,
-                    PublicUrl = parse.GetValue(publicUrl),
-                    LogLevel = parse.GetValue(quiet) ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.Information,
+                    LogLevel = logLevel,
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (SecMon.Pki.PkiException e)
             {
+                apiContext?.Dispose();
                 Console.Error.WriteLine("secmon: " + e.Message);
                 return ExitCodes.NoInput;
             }
             catch (IOException e)
             {
+                apiContext?.Dispose();
                 Console.Error.WriteLine($"secmon: cannot listen: {e.Message}");
                 return ExitCodes.CantCreate;
             }
@@ -171,11 +245,11 @@ internal static class ServeCommand
                 if (parse.GetValue(ready) is { } readyFile)
                 {
                     await File.WriteAllTextAsync(readyFile,
-                        System.Text.Json.JsonSerializer.Serialize(new { https = server.HttpsUrl.ToString(), http = server.HttpUrl?.ToString() }), cancellationToken).ConfigureAwait(false);
+                        System.Text.Json.JsonSerializer.Serialize(new { https = server.HttpsUrl?.ToString(), http = server.HttpUrl?.ToString(), api = server.ApiUrl?.ToString() }),
+                        cancellationToken).ConfigureAwait(false);
                 }
 
-                Console.Error.WriteLine($"secmon serve: EST {server.HttpsUrl}.well-known/est/  CRL {server.Ca.CrlUrl}  OCSP {server.Ca.OcspUrl}  (Ctrl+C stops)");
-                foreach (var line in PkiServer.DescribeListeners(server.HttpsUrl, server.HttpUrl))
+                foreach (var line in Describe(server, caOptions.CaHome, sensorInterface))
                 {
                     Console.Error.WriteLine("secmon serve: " + line);
                 }
@@ -186,12 +260,14 @@ internal static class ServeCommand
                 var sensorOptions = new SecMon.Hosting.SensorOptions
                 {
                     DataDirectory = settings.DataDirectory,
-                    Rules = rules,
+                    Rules = control.Switch.Current,
+                    RuleSwitch = control.Switch,
                     Outputs = settings.Outputs,
                     Spool = settings.Spool,
                     Identity = settings.Identity,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
+                    TickEvery = TimeSpan.FromMilliseconds(200),
                 };
                 var sensorRun = sensorInterface is null ? null
                     : watch is not null
@@ -219,6 +295,103 @@ internal static class ServeCommand
         return cmd;
     }
 
+    // What the API reads and writes: the data directory's store (created when missing: serve alone runs with the
+    // embedded store), or Elasticsearch for findings when the configuration says so; the workflow and audit database;
+    // the keys. Null with the exit code after saying why.
+    private static ApiContext? OpenApi(SecMon.Hosting.Configuration.SecMonConfig settings, RuleControl control, out int exitCode)
+    {
+        exitCode = ExitCodes.Ok;
+        var opened = FindingStore.Open(settings.DataDirectory);
+        if (opened.Store is null)
+        {
+            Console.Error.WriteLine("secmon: " + opened.Error!.Message);
+            exitCode = FindingsCommand.ExitCodeFor(opened.Error.Kind);
+            return null;
+        }
+
+        var local = opened.Store;
+        IFindingReader findings = local;
+        if (settings.Store == "elasticsearch")
+        {
+            if (SecMon.Hosting.FindingReaders.OpenElasticsearch(settings, out var problem) is not { } reader)
+            {
+                local.Dispose();
+                Console.Error.WriteLine("secmon: " + problem);
+                exitCode = ExitCodes.Config;
+                return null;
+            }
+
+            findings = reader;
+        }
+
+        ApiStateStore state;
+        try
+        {
+            state = ApiStateStore.Open(settings.DataDirectory);
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            if (!ReferenceEquals(findings, local))
+            {
+                findings.Dispose();
+            }
+
+            local.Dispose();
+            Console.Error.WriteLine($"secmon: cannot open {Path.Combine(settings.DataDirectory, ApiStateStore.FileName)}: {ex.Message}");
+            exitCode = ExitCodes.CantCreate;
+            return null;
+        }
+
+        return new ApiContext
+        {
+            DataDirectory = settings.DataDirectory,
+            Findings = findings,
+            Local = local,
+            State = state,
+            Rules = control,
+            Keys = new ApiKeyStore(settings.DataDirectory),
+        };
+    }
+
+    // What runs and what does not, where, and how to reach it.
+    private static IEnumerable<string> Describe(ServiceHost server, string caHome, string? sensorInterface)
+    {
+        if (server.ApiUrl is { } api)
+        {
+            yield return $"API {api}api/v1/  (OpenAPI: {api}api/openapi.json; keys: secmon apikey create --name NAME --scope read|write|admin)";
+            if (server.ApiSelfSignedFingerprint is { } fingerprint)
+            {
+                yield return $"API certificate: self-signed (no CA), SHA-256 {fingerprint}; clients check this fingerprint, or trust {ApiCertificate.FileName} in the data directory";
+            }
+
+            if (IPAddress.TryParse(api.Host.Trim('[', ']'), out var a) && (a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any)))
+            {
+                yield return $"{api.Authority}: every address of this host accepts API connections (HTTPS, with API keys); --api 127.0.0.1:{api.Port} keeps the API to this host";
+            }
+        }
+        else
+        {
+            yield return "no API (--api none)";
+        }
+
+        if (server.Ca is { } ca)
+        {
+            yield return $"EST {server.HttpsUrl}.well-known/est/  CRL {ca.CrlUrl}  OCSP {ca.OcspUrl}";
+            foreach (var line in PkiServer.DescribeListeners(server.HttpsUrl!, server.HttpUrl))
+            {
+                yield return line;
+            }
+        }
+        else
+        {
+            yield return $"no CA in {Path.GetFullPath(caHome)}: EST, CRL and OCSP do not run ('secmon ca init' makes a CA; then restart serve)";
+        }
+
+        yield return sensorInterface is null
+            ? "no sensor (give --interface IF to capture)"
+            : $"sensor on {sensorInterface}";
+        yield return "(Ctrl+C stops)";
+    }
     private static async Task Stopped(Task shutdown)
     {
         try

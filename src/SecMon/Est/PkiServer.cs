@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecMon.Api;
 using SecMon.Pki;
 using SecMon.Pki.Ca;
 using SecMon.Pki.Est;
@@ -53,93 +54,40 @@ internal sealed record PkiServerOptions
 }
 
 /// <summary>
-/// A Kestrel host with only the PKI endpoints: what <c>secmon serve</c> runs until the full service host
-/// exists, and what the integration tests start in-process. The full host mounts the same module with
+/// The PKI module alone on a <see cref="ServiceHost"/> (no API): what the integration tests start in-process.
+/// <c>secmon serve</c> runs the same host with the API beside it; both mount the module with
 /// <see cref="EstEndpoints.AddSecMonPki"/>, <see cref="EstEndpoints.MapSecMonPki"/> and
 /// <see cref="PkiKestrel.UseSecMonPkiHttps"/>.
 /// </summary>
 internal sealed class PkiServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly X509Certificate2 _serverCertificate;
+    private readonly ServiceHost _host;
 
-    private PkiServer(WebApplication app, CertificateAuthority ca, X509Certificate2 serverCertificate, Uri httpsUrl, Uri? httpUrl)
+    private PkiServer(ServiceHost host)
     {
-        _app = app;
-        Ca = ca;
-        _serverCertificate = serverCertificate;
-        HttpsUrl = httpsUrl;
-        HttpUrl = httpUrl;
+        _host = host;
     }
 
     /// <summary>The CA being served.</summary>
-    public CertificateAuthority Ca { get; }
+    public CertificateAuthority Ca => _host.Ca!;
 
     /// <summary>The bound HTTPS base URL (port resolved when 0 was asked).</summary>
-    public Uri HttpsUrl { get; }
+    public Uri HttpsUrl => _host.HttpsUrl!;
 
     /// <summary>The bound HTTP base URL, or null.</summary>
-    public Uri? HttpUrl { get; }
+    public Uri? HttpUrl => _host.HttpUrl;
 
     /// <summary>The service provider (tests reach the revocation publisher through it).</summary>
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _host.Services;
 
     /// <summary>Opens the CA, makes sure SecMon has a server certificate, and starts listening.</summary>
     /// <exception cref="PkiException">No CA, wrong passphrase.</exception>
     public static async Task<PkiServer> StartAsync(PkiServerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var ca = CertificateAuthority.Open(options.Ca, options.Time);
-        try
-        {
-            _ = ca.IssuingKey; // fail now, not at the first enrollment, when the passphrase is wrong
-            ca.Store.PrepareAuditKey(); // likewise, and the key derivation is paid here rather than in a request
-            if (options.PublicUrl is { } url && url != "auto")
-            {
-                SetPublicUrl(ca, url);
-            }
-
-            var serverCert = LoadOrIssueServerCertificate(ca, options.ServerNames, options.ServerIps);
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(ConfigureConsole);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            builder.Logging.AddFilter("SecMon", options.LogLevel);
-            builder.Services.AddSingleton(options.Time);
-            builder.Services.AddSecMonPki(ca, options.Est);
-            builder.WebHost.ConfigureKestrel(k =>
-            {
-                k.AddServerHeader = false;
-                k.Limits.MaxRequestBodySize = 1024 * 1024;
-                k.Listen(options.Https, listen => listen.UseSecMonPkiHttps(ca, serverCert));
-                if (options.Http is not null)
-                {
-                    k.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
-                }
-            });
-            var app = builder.Build();
-            app.MapSecMonPki();
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-            var https = new Uri(addresses.First(a => a.StartsWith("https://", StringComparison.Ordinal)));
-            var httpAddress = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.Ordinal));
-            var http = httpAddress is null ? null : new Uri(httpAddress);
-            if (options.PublicUrl == "auto" && http is not null)
-            {
-                SetPublicUrl(ca, http.GetLeftPart(UriPartial.Authority));
-            }
-
-            var server = new PkiServer(app, ca, serverCert, https, http);
-            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecMon.Est");
-            var httpsBase = https.GetLeftPart(UriPartial.Authority);
-            PkiLog.Listening(log, httpsBase, ca.CrlUrl, ca.OcspUrl);
-            return server;
-        }
-        catch
-        {
-            ca.Dispose();
-            throw;
-        }
+        var host = await ServiceHost.StartAsync(new ServiceHostOptions { Pki = options, Time = options.Time, LogLevel = options.LogLevel }, cancellationToken)
+            .ConfigureAwait(false);
+        return new PkiServer(host);
     }
 
     /// <summary>
@@ -224,7 +172,7 @@ internal sealed class PkiServer : IAsyncDisposable
         _ => throw new PkiException("unsupported server key"),
     };
 
-    private static void SetPublicUrl(CertificateAuthority ca, string baseUrl)
+    internal static void SetPublicUrl(CertificateAuthority ca, string baseUrl)
     {
         var b = baseUrl.TrimEnd('/');
         ca.CrlUrl = b + EstEndpoints.CrlPath;
@@ -232,16 +180,10 @@ internal sealed class PkiServer : IAsyncDisposable
     }
 
     /// <summary>Waits until the host stops (Ctrl+C, SIGTERM).</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => ((IHost)_app).WaitForShutdownAsync(cancellationToken);
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _host.WaitForShutdownAsync(cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
-        _serverCertificate.Dispose();
-        Ca.Dispose();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }
 
 /// <summary>Kestrel configuration for the EST listener.</summary>

@@ -29,7 +29,10 @@ internal sealed class DetectionPipeline : ITickSink
     // Findings per store transaction: measured (bench/README.md, findings store) 30 µs per finding in batches of
     // 10,000 against 46 µs in batches of 1,000. Stopping with SIGINT/SIGTERM still writes what is pending.
     private const int BatchSize = 10_000;
-    private readonly DetectionEngine _engine;
+    private readonly DetectionOptions? _detection;
+    private readonly RuleSwitch? _ruleSwitch;
+    private DetectionEngine _engine;
+    private int _ruleVersion;
     private readonly FindingStore? _store;
     private readonly FindingOutputs? _outputs;
     private readonly List<Finding> _pending = [];
@@ -49,8 +52,12 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
     /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
     public DetectionPipeline(RuleSet rules, FindingStore? store, FindingOutputs? outputs, BaselineOptions? baselineOptions = null,
-        bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null)
+        bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null, RuleSwitch? ruleSwitch = null)
     {
+        _detection = detection;
+        _ruleSwitch = ruleSwitch;
+        _ruleVersion = ruleSwitch?.Version ?? 0;
+        rules = ruleSwitch?.Current ?? rules;
         _store = store;
         _outputs = outputs;
         _keepFindings = keepFindings;
@@ -120,11 +127,34 @@ internal sealed class DetectionPipeline : ITickSink
     public DetectionStats Stats => _engine.Stats;
 
     /// <inheritdoc />
-    public void Emit(ProtocolEvent e) => Add(_engine.Process(e));
+    public void Emit(ProtocolEvent e)
+    {
+        if (_ruleSwitch is not null && _ruleSwitch.Version != _ruleVersion)
+        {
+            SwapRules();
+        }
+
+        Add(_engine.Process(e));
+    }
+
+    /// <summary>Rules replaced while running (<see cref="RuleSwitch"/>), on this thread between two events: the findings
+    /// the old engine completed are handed over, then a new engine runs the new set with the same learned baselines.
+    /// Open windows of the old rules (counts, sequences under way) start again; detection counters restart with it.</summary>
+    private void SwapRules()
+    {
+        _ruleVersion = _ruleSwitch!.Version;
+        Flush();
+        _engine = new DetectionEngine(_ruleSwitch.Current, _detection, baselines: _engine.Baselines);
+    }
 
     /// <summary>Live: closes the windows the wall clock has passed and writes every finding made so far.</summary>
     public void Tick()
     {
+        if (_ruleSwitch is not null && _ruleSwitch.Version != _ruleVersion)
+        {
+            SwapRules();
+        }
+
         Add(_engine.Tick());
         Flush();
         if (_store is not null && _stateError is null && InventoryFeed.Due(_saveEvery, ref _lastSave))
@@ -201,7 +231,9 @@ internal sealed class DetectionPipeline : ITickSink
         }
 
         _pending.AddRange(findings);
-        if (_pending.Count >= BatchSize)
+        // Live (findings not kept), a finding goes to the outputs as soon as it is made rather than at the next tick: the
+        // API of serve has it within milliseconds, not up to a second later (findings are rare next to events).
+        if (_pending.Count >= BatchSize || !_keepFindings)
         {
             Flush();
         }

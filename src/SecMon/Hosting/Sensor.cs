@@ -51,7 +51,7 @@ internal sealed class Sensor : IDisposable
             _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
                 keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null,
-                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live });
+                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live }, ruleSwitch: options.RuleSwitch);
             if (Detection.BaselineNote is { } note)
             {
                 Error(note);
@@ -267,7 +267,7 @@ internal sealed class Sensor : IDisposable
                 Session.Stats.KernelDrops = live.KernelDrops;
                 Session.Stats.ChannelDrops = Interlocked.Read(ref liveStats.ChannelDrops);
                 TickStages(stop);
-            }).ConfigureAwait(false);
+            }, _options.TickEvery).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         await pruning.ConfigureAwait(false);
         Session.Engine.Complete();

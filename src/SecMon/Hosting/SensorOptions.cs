@@ -23,6 +23,10 @@ internal sealed record SensorOptions
     /// <summary>The rules; null dissects only (no rules, no store, no findings).</summary>
     public RuleSet? Rules { get; init; }
 
+    /// <summary>Live: where the rules can be replaced while the sensor runs (the API of <c>serve</c>); its current set
+    /// wins over <see cref="Rules"/>. Null: the rules are fixed for the run.</summary>
+    public RuleSwitch? RuleSwitch { get; init; }
+
     /// <summary>Baseline learning options; null keeps the defaults (or what the store continues).</summary>
     public BaselineOptions? Baselines { get; init; }
 
@@ -36,6 +40,11 @@ internal sealed record SensorOptions
 
     /// <summary>Live: print findings as ECS JSON lines on stdout instead of one line each on stderr.</summary>
     public bool JsonFindings { get; init; }
+
+    /// <summary>Live: how often events waiting in a short batch are handed to the rules and inventory threads, and
+    /// windows closed on the wall clock (the bound on how long a finding waits when traffic is slow). Default 1 second;
+    /// <c>serve</c> uses 200 ms so that its API shows a finding well within a second of the traffic.</summary>
+    public TimeSpan TickEvery { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Live: how often devices and baselines are saved. Default 1 minute.</summary>
     public TimeSpan SaveEvery { get; init; } = TimeSpan.FromMinutes(1);

@@ -27,7 +27,7 @@ public sealed class ServeSensorTests
         var ready = dir.File("ready.json");
 
         await using var serve = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "serve", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--https", "127.0.0.1:0", "--http", "none",
+            "serve", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--https", "127.0.0.1:0", "--http", "none", "--api", "127.0.0.1:0",
             "--ca-home", caHome, "--data", data, "--passphrase-file", passphraseFile, "--ready-file", ready, "--quiet", "--save-every", "1s"));
         Assert.True(await serve.WaitForStdErrAsync("capturing on lo", TimeSpan.FromSeconds(60)), $"the sensor did not start: {serve.StdErr}");
         Assert.True(File.Exists(ready), $"serve did not write its ready file: {serve.StdErr}");
@@ -70,7 +70,7 @@ public sealed class ServeSensorTests
             new CaInitOptions { Settings = new CaSettings { KdfIterations = 10_000 } }, TimeProvider.System);
 
         var (exit, _, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command(
-            "serve", "--interface", "secmon-no-such-if", "--https", "127.0.0.1:0", "--http", "none",
+            "serve", "--interface", "secmon-no-such-if", "--https", "127.0.0.1:0", "--http", "none", "--api", "127.0.0.1:0",
             "--ca-home", caHome, "--data", data, "--passphrase-file", passphraseFile, "--quiet"), TimeSpan.FromSeconds(60));
 
         Assert.Equal(66, exit);

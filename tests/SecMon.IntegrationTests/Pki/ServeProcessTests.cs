@@ -39,7 +39,7 @@ public sealed class ServeProcessFixture : IAsyncLifetime
         Assert.True(code == 0, stderr);
         var ready = Path.Combine(Dir, "ready.json");
         Serve = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "serve", "--https", "127.0.0.1:0", "--http", "127.0.0.1:0", "--ready-file", ready,
+            "serve", "--https", "127.0.0.1:0", "--http", "127.0.0.1:0", "--api", "127.0.0.1:0", "--ready-file", ready,
             "--ca-home", CaHome, "--data", Data, "--passphrase-file", PassphraseFile));
         Assert.True(await Serve.WaitForStdErrAsync("(Ctrl+C stops)", TimeSpan.FromSeconds(90)), "serve did not start: " + Serve.StdErr + Serve.StdOut);
         using var doc = JsonDocument.Parse(File.ReadAllText(ready));
