@@ -27,7 +27,7 @@ public sealed class UsageErrorsTests : IDisposable
     [InlineData(new[] { "capture", "-i", "lo", "--duration", "30" }, "--duration takes a duration")]
     [InlineData(new[] { "capture", "-i", "lo", "--duration", "0s" }, "--duration takes a duration")]
     [InlineData(new[] { "capture", "-i", "lo", "--retention", "1.5d" }, "--retention takes a duration")]
-    [InlineData(new[] { "capture", "--duration", "10s" }, "secmon capture needs --interface IF")]
+    [InlineData(new[] { "capture", "--duration", "10s" }, "nothing to capture: give --interface IF (or several), --watch DIR")]
     [InlineData(new[] { "capture", "-i", "lo", "--bogus" }, "unknown option '--bogus'")]
     [InlineData(new[] { "analyze" }, "secmon analyze needs at least one FILE")]
     [InlineData(new[] { "analyze", "-r", "x.pcap" }, "unknown option '-r': capture files are given without an option (secmon analyze x.pcap)")]
