@@ -59,6 +59,7 @@ internal sealed class ProtocolCatalogue
         new Coap.CoapProtocol(),
         new Dtls.DtlsProtocol(),
         new Telnet.TelnetProtocol(),
+        new Ftp.FtpProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
