@@ -71,7 +71,7 @@ public sealed class FtpSessionTests
 
         Assert.Equal("Welcome", Assert.Single(h.Replies).Banner);
         Assert.Equal(
-            [("FEAT", null, 211, null, "Features:"), ("RETR", "a.bin", 226, 150, "Transfer complete.")],
+            new (string, string?, int?, int?, string?)[] { ("FEAT", null, 211, null, "Features:"), ("RETR", "a.bin", 226, 150, "Transfer complete.") },
             h.Commands.Select(c => (c.Command, c.Argument, c.ReplyCode, c.PreliminaryCode, c.ReplyText)));
         Assert.Empty(h.Malformed);
     }
@@ -107,7 +107,7 @@ public sealed class FtpSessionTests
         h.Server("200 NOOP ok.\r\n");
         h.Close();
 
-        Assert.Equal([("NOOP", (int?)200), ("QUIT", null)], h.Commands.Select(c => (c.Command, c.ReplyCode)));
+        Assert.Equal(new (string, int?)[] { ("NOOP", 200), ("QUIT", null) }, h.Commands.Select(c => (c.Command, c.ReplyCode)));
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class FtpSessionTests
         h.Client("tial\r\nSTAT\r\n");
         h.Server("211 status\r\n");
 
-        Assert.Equal([("NOOP", (int?)null), ("STAT", 211)], h.Commands.Select(c => (c.Command, c.ReplyCode)));
+        Assert.Equal(new (string, int?)[] { ("NOOP", null), ("STAT", 211) }, h.Commands.Select(c => (c.Command, c.ReplyCode)));
         Assert.Empty(h.Malformed);
         Assert.Contains(h.Diagnostics.Diagnostics, r => r.Kind == DiagnosticKind.ReassemblyGap);
     }

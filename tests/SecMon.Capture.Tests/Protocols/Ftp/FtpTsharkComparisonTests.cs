@@ -79,7 +79,11 @@ public sealed class FtpTsharkComparisonTests
 
         var data = events.OfType<FtpDataEvent>().ToList();
         Assert.Equal(
-            [("EPSV", "passive", "LIST", null, 0L, 129L), ("PASV", "passive", "RETR", "readme.txt", 0, 22), ("EPRT", "active", "RETR", "version.txt", 7, 0), ("PORT", "active", "RETR", "readme.txt", 22, 0)],
+            new (string, string, string?, string?, long, long)[]
+            {
+                ("EPSV", "passive", "LIST", null, 0, 129), ("PASV", "passive", "RETR", "readme.txt", 0, 22),
+                ("EPRT", "active", "RETR", "version.txt", 7, 0), ("PORT", "active", "RETR", "readme.txt", 22, 0),
+            },
             data.Select(d => (d.AnnouncedBy, d.Mode, d.Command, d.Argument, d.BytesToServer, d.BytesToClient)));
         Assert.All(data, d => Assert.Equal("anonymous", d.User));
         // Each data connection's control flow announced its port.
