@@ -47,7 +47,7 @@ public sealed class FtpDataChannelTests
         Assert.DoesNotContain(h.Events.Events, e => e.Type.StartsWith("http.", StringComparison.Ordinal));
         var e = Assert.Single(h.Events.Events.OfType<FtpDataEvent>());
         Assert.Equal((h.Flow.FlowId, "passive", "PASV", "RETR", "page.html", "alice"), (e.ControlFlowId, e.Mode, e.AnnouncedBy, e.Command, e.Argument, e.User));
-        Assert.Equal((26L, 19L), (e.BytesToServer, e.BytesToClient));
+        Assert.Equal((27L, 19L), (e.BytesToServer, e.BytesToClient));
         Assert.Same(data, e.Flow);
         Assert.Equal(0, h.Protocol.Channels(h.Services).Count); // claimed once
     }

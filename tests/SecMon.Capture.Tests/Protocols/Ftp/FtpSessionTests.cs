@@ -256,24 +256,24 @@ public sealed class FtpSessionTests
     }
 
     [Theory]
-    [InlineData("220 (vsFTPd 3.0.3)\r\n", FlowDirection.ToClient, ProbeResult.Mine)]
-    [InlineData("220-FileZilla Server\r\n", FlowDirection.ToClient, ProbeResult.Mine)]
-    [InlineData("120 ready in 5 minutes\r\n", FlowDirection.ToClient, ProbeResult.Mine)]
-    [InlineData("220 mail.example.com ESMTP Postfix\r\n", FlowDirection.ToClient, ProbeResult.NotMine)]
-    [InlineData("220 ready", FlowDirection.ToClient, ProbeResult.NeedMoreData)]
-    [InlineData("22", FlowDirection.ToClient, ProbeResult.NeedMoreData)]
-    [InlineData("221 bye\r\n", FlowDirection.ToClient, ProbeResult.NotMine)]
-    [InlineData("HTTP/1.1 200 OK\r\n", FlowDirection.ToClient, ProbeResult.NotMine)]
-    [InlineData("220\u0001\r\n", FlowDirection.ToClient, ProbeResult.NotMine)]
-    [InlineData("USER anonymous\r\n", FlowDirection.ToServer, ProbeResult.Mine)]
-    [InlineData("user admin\r\n", FlowDirection.ToServer, ProbeResult.Mine)]
-    [InlineData("AUTH TLS\r\n", FlowDirection.ToServer, ProbeResult.Mine)]
-    [InlineData("AUTH PLAIN dGVzdA==\r\n", FlowDirection.ToServer, ProbeResult.NotMine)]
-    [InlineData("USER a b c\r\n", FlowDirection.ToServer, ProbeResult.NotMine)]
-    [InlineData("USE", FlowDirection.ToServer, ProbeResult.NeedMoreData)]
-    [InlineData("GET / HTTP/1.1\r\n", FlowDirection.ToServer, ProbeResult.NotMine)]
-    public void Probe_FirstBytes_Verdict(string text, FlowDirection direction, ProbeResult expected)
+    [InlineData("220 (vsFTPd 3.0.3)\r\n", FlowDirection.ToClient, "Mine")]
+    [InlineData("220-FileZilla Server\r\n", FlowDirection.ToClient, "Mine")]
+    [InlineData("120 ready in 5 minutes\r\n", FlowDirection.ToClient, "Mine")]
+    [InlineData("220 mail.example.com ESMTP Postfix\r\n", FlowDirection.ToClient, "NotMine")]
+    [InlineData("220 ready", FlowDirection.ToClient, "NeedMoreData")]
+    [InlineData("22", FlowDirection.ToClient, "NeedMoreData")]
+    [InlineData("221 bye\r\n", FlowDirection.ToClient, "NotMine")]
+    [InlineData("HTTP/1.1 200 OK\r\n", FlowDirection.ToClient, "NotMine")]
+    [InlineData("220\u0001\r\n", FlowDirection.ToClient, "NotMine")]
+    [InlineData("USER anonymous\r\n", FlowDirection.ToServer, "Mine")]
+    [InlineData("user admin\r\n", FlowDirection.ToServer, "Mine")]
+    [InlineData("AUTH TLS\r\n", FlowDirection.ToServer, "Mine")]
+    [InlineData("AUTH PLAIN dGVzdA==\r\n", FlowDirection.ToServer, "NotMine")]
+    [InlineData("USER a b c\r\n", FlowDirection.ToServer, "NotMine")]
+    [InlineData("USE", FlowDirection.ToServer, "NeedMoreData")]
+    [InlineData("GET / HTTP/1.1\r\n", FlowDirection.ToServer, "NotMine")]
+    public void Probe_FirstBytes_Verdict(string text, FlowDirection direction, string expected)
     {
-        Assert.Equal(expected, new FtpProtocol().Probe(System.Text.Encoding.Latin1.GetBytes(text), direction));
+        Assert.Equal(Enum.Parse<ProbeResult>(expected), new FtpProtocol().Probe(System.Text.Encoding.Latin1.GetBytes(text), direction));
     }
 }
