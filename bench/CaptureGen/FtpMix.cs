@@ -116,7 +116,7 @@ internal sealed class FtpMix
         yield return (false, false, Psh | Ack, A("200 Switching to Binary mode.\r\n"));
         for (var t = 0; t < 4; t++)
         {
-            _dataServerPort = (ushort)(30000 + ((_index * 4) + t) % 30000);
+            _dataServerPort = (ushort)(1024 + (((_index * 4) + t) % 64000)); // unique per live session up to 16,000 sessions
             _dataClientPort = (ushort)(_port + 20000 + t);
             _dataClientSeq = (uint)(_index * 7919) + (uint)t;
             _dataServerSeq = (uint)(_index * 104729) + (uint)t;

@@ -29,8 +29,8 @@ internal sealed record FtpOptions
 
     /// <summary>Data endpoints announced (PASV/EPSV replies, PORT/EPRT commands) and not yet connected to, per run. When
     /// full the oldest is forgotten (counted in <see cref="FtpDataChannels.Forgotten"/>). Clamped to 1..1,000,000.
-    /// Default 4,096.</summary>
-    public int MaxAnnouncedDataChannels { get; init; } = 4096;
+    /// Default 16,384 (about 3 MB when full).</summary>
+    public int MaxAnnouncedDataChannels { get; init; } = 16_384;
 
     /// <summary>How long (capture time) an announced endpoint waits for its connection; later it is forgotten. vsftpd
     /// waits 60 s (accept_timeout) for a passive connection and 60 s (connect_timeout) to make an active one.
