@@ -7,7 +7,7 @@ using SecMon.Testing;
 // SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
 // the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--arp N]
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--ftp N] [--arp N]
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
 //
@@ -22,11 +22,13 @@ using SecMon.Testing;
 // --telnet N adds N Telnet connections (logins and shells typed key by key) after them (TelnetMix.cs); --devices 0
 // --telnet N is Telnet alone.
 // --arp N adds N ARP frames (ArpMix.cs) after the rest; --devices 0 --arp N writes ARP alone.
+// --ftp N adds N FTP sessions, each with four passive data connections, after them (FtpMix.cs); --devices 0
+// --ftp N is FTP alone.
 // Without these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--arp N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--ftp N] [--arp N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
     return 64;
 }
 
@@ -44,6 +46,7 @@ var dhcp = 0;
 var httpClients = 0;
 var telnetClients = 0;
 var arp = 0;
+var ftpSessions = 0;
 for (var i = 1; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -61,6 +64,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--arp": arp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--telnet": telnetClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--ftp": ftpSessions = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
@@ -131,6 +135,7 @@ while (flood.Sent < synFlood)
 
 time = HttpMix.Write(writer, httpClients, time);
 time = TelnetMix.Write(writer, telnetClients, time);
+time = FtpMix.Write(writer, ftpSessions, time);
 
 if (coap > 0)
 {

@@ -354,6 +354,49 @@ public static class FakeSchemas
         ("scan.open.hosts", FieldKind.StringList),
         ("scan.closed.count", FieldKind.Number));
 
+    /// <summary><c>ftp.command</c> (the fields rules/ftp.yaml and tests read).</summary>
+    public static EventSchema FtpCommand { get; } = Define("ftp.command",
+        ("user.name", FieldKind.Text),
+        ("ftp.request.command", FieldKind.Text),
+        ("ftp.request.arg", FieldKind.Text),
+        ("ftp.response.code", FieldKind.Number),
+        ("ftp.response.arg", FieldKind.Text),
+        ("ftp.data_channel.ip", FieldKind.Ip),
+        ("ftp.data_channel.port", FieldKind.Number),
+        ("ftp.control.encrypted", FieldKind.Boolean))
+        .WithFacts(DeviceFact.Values("ftp.request.command", "ftp.command"));
+
+    /// <summary><c>ftp.login</c> (travels as the client's; the password only as present and a keyed hash).</summary>
+    public static EventSchema FtpLogin { get; } = Define("ftp.login",
+        ("user.name", FieldKind.Text),
+        ("ftp.login.outcome", FieldKind.Text),
+        ("ftp.login.accepted", FieldKind.Boolean),
+        ("ftp.login.anonymous", FieldKind.Boolean),
+        ("ftp.response.code", FieldKind.Number),
+        ("ftp.response.arg", FieldKind.Text),
+        ("ftp.password.present", FieldKind.Boolean),
+        ("ftp.password.hash", FieldKind.Text))
+        .WithFacts(DeviceFact.Username("user.name"), DeviceFact.Login("ftp.password.present"), DeviceFact.Accepted("ftp.login.accepted", "ftp.password.present"));
+
+    /// <summary><c>ftp.reply</c> (the greeting or an unsolicited reply).</summary>
+    public static EventSchema FtpReply { get; } = Define("ftp.reply",
+        ("user.name", FieldKind.Text),
+        ("ftp.response.code", FieldKind.Number),
+        ("ftp.response.arg", FieldKind.Text),
+        ("ftp.banner", FieldKind.Text))
+        .WithFacts(DeviceFact.Identity("ftp.banner", DeviceEnd.Server));
+
+    /// <summary><c>ftp.data</c> (a data connection linked to its control connection).</summary>
+    public static EventSchema FtpData { get; } = Define("ftp.data",
+        ("user.name", FieldKind.Text),
+        ("ftp.control.flow_id", FieldKind.Text),
+        ("ftp.data.mode", FieldKind.Text),
+        ("ftp.data.announced_by", FieldKind.Text),
+        ("ftp.request.command", FieldKind.Text),
+        ("ftp.request.arg", FieldKind.Text),
+        ("ftp.data.bytes_to_server", FieldKind.Number),
+        ("ftp.data.bytes_to_client", FieldKind.Number));
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -363,6 +406,7 @@ public static class FakeSchemas
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
         TelnetLogin, TelnetSession, NetworkScan, ArpRequest, ArpReply,
+        FtpCommand, FtpLogin, FtpReply, FtpData,
     ];
 }
 

@@ -28,6 +28,11 @@ internal interface IStreamProtocol : IProtocol
     /// <paramref name="midStream"/> is true when the session starts without the stream's beginning
     /// (port-hint fallback), so the parser must resynchronise first.</summary>
     IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream);
+
+    /// <summary>Claims a new flow before any probe sees its bytes, because another flow of this protocol announced it
+    /// (an FTP data connection to the endpoint the control channel gave): its session, or null to let the probes
+    /// decide. Called once per TCP flow, when its first payload arrives; the default claims nothing.</summary>
+    IStreamSession? ClaimAnnounced(FlowContext flow, ProtocolServices services) => null;
 }
 
 /// <summary>Per-flow state of one application protocol on a reassembled TCP stream.</summary>

@@ -61,6 +61,7 @@ internal sealed class ProtocolCatalogue
         new Dtls.DtlsProtocol(),
         new Telnet.TelnetProtocol(),
         new Arp.ArpProtocol(),
+        new Ftp.FtpProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>

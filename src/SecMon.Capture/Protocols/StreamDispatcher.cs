@@ -27,6 +27,16 @@ internal sealed class StreamDispatcher : IStreamSession
         _flow = flow;
         _services = services;
         _protocols = protocols;
+        foreach (var p in protocols)
+        {
+            // A flow another flow announced (an FTP data connection) is that protocol's, whatever its bytes look like.
+            if (p.ClaimAnnounced(flow, services) is { } announced)
+            {
+                Protocol = p;
+                _session = announced;
+                break;
+            }
+        }
     }
 
     /// <summary>The protocol that claimed the stream, once one has.</summary>
