@@ -33,6 +33,7 @@ internal static class CaptureCommand
         var retention = RetentionOption();
         var detect = new DetectOptions();
         var config = new ConfigOption();
+        var logFormat = LogFormatOption();
         var command = new Command("capture",
             "Capture live traffic from one or more interfaces (or read a directory of rotating capture files as they are written),\n" +
             "dissect it and run the rules as 'analyze' does for files. Interfaces need root or CAP_NET_RAW.\n" +
@@ -49,7 +50,7 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --snaplen 512 --buffer 128MiB      headers and short messages only, more room for bursts\n" +
             "  secmon capture --watch /var/spool/pcap     files that 'tcpdump -i eth0 -G 300 -w /var/spool/pcap/cap-%s.pcap' writes")
         {
-            events, duration, data, saveEvery, retention, config.File,
+            events, duration, data, saveEvery, retention, config.File, logFormat,
         };
         foreach (var option in source.All)
         {
@@ -63,6 +64,7 @@ internal static class CaptureCommand
 
         command.SetAction((parse, ct) =>
         {
+            InstallLog(parse, logFormat);
             var eventsPath = parse.GetValue(events);
             var d = detect.Read(parse, eventsPath);
             if (d?.Learning?.Share is not null)

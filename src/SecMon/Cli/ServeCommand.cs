@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using SecMon.Est;
 using SecMon.Pki.Est;
 
@@ -53,6 +54,7 @@ internal static class ServeCommand
         var retention = CaptureCommand.RetentionOption();
         var detect = new DetectOptions();
         var config = new ConfigOption();
+        var logFormat = CliHelpers.LogFormatOption();
         var cmd = new Command("serve",
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
             "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
@@ -63,13 +65,14 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in (Option[])[https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File])
+        foreach (var o in (Option[])[https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(async (parse, cancellationToken) =>
         {
+            CliHelpers.InstallLog(parse, logFormat);
             // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
             var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
             if (sensor.Learning?.Share is not null)
@@ -183,6 +186,13 @@ internal static class ServeCommand
                 // The sensor stops with serve (Ctrl+C, SIGTERM) and saves what it holds; serve stops with the sensor
                 // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var monitor = server.Services.GetRequiredService<SecMon.Ops.SensorMonitor>();
+                monitor.DataDirectory = settings.DataDirectory;
+                if (sensorInterface is not null)
+                {
+                    monitor.Expect(sensorInterface);
+                }
+
                 var sensorOptions = new SecMon.Hosting.SensorOptions
                 {
                     DataDirectory = settings.DataDirectory,
@@ -192,6 +202,7 @@ internal static class ServeCommand
                     Identity = settings.Identity,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
+                    Monitor = monitor,
                 };
                 var sensorRun = sensorInterface is null ? null
                     : watch is not null

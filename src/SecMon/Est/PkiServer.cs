@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SecMon.Ops;
 using SecMon.Pki;
 using SecMon.Pki.Ca;
 using SecMon.Pki.Est;
@@ -102,11 +103,12 @@ internal sealed class PkiServer : IAsyncDisposable
             var serverCert = LoadOrIssueServerCertificate(ca, options.ServerNames, options.ServerIps);
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(ConfigureConsole);
+            builder.Logging.AddSecMonConsole(ConfigureConsole);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("SecMon", options.LogLevel);
             builder.Services.AddSingleton(options.Time);
             builder.Services.AddSecMonPki(ca, options.Est);
+            builder.Services.AddSecMonOps();
             builder.WebHost.ConfigureKestrel(k =>
             {
                 k.AddServerHeader = false;
@@ -119,6 +121,7 @@ internal sealed class PkiServer : IAsyncDisposable
             });
             var app = builder.Build();
             app.MapSecMonPki();
+            app.MapSecMonOps();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
             var https = new Uri(addresses.First(a => a.StartsWith("https://", StringComparison.Ordinal)));
