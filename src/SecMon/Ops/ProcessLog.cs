@@ -92,6 +92,10 @@ internal sealed class LogLineWriter(TextWriter inner, LogFormat format, TimeProv
     private readonly StringBuilder _line = new();
     private readonly ArrayBufferWriter<byte> _json = new(512);
 
+    // As Microsoft's JSON console formatter: quotes, '+' and non-ASCII stay readable (the log is not HTML); control
+    // characters are still escaped, so a line stays one line.
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The format written.</summary>
     public LogFormat Format => format;
 
@@ -207,7 +211,7 @@ internal sealed class LogLineWriter(TextWriter inner, LogFormat format, TimeProv
         }
 
         _json.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(_json))
+        using (var w = new Utf8JsonWriter(_json, JsonOptions))
         {
             w.WriteStartObject();
             w.WriteString("Timestamp", now.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
