@@ -59,6 +59,8 @@ internal static class ServeCommand
             "Serve the CA: EST (RFC 7030) at https://HOST:8443/.well-known/est/ (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen),\n" +
             "the CRL at http://HOST:8080/pki/crl (DER) and /pki/crl.pem, and OCSP at http://HOST:8080/pki/ocsp (RFC 6960, GET and POST);\n" +
             "with --interface, also the sensor. An invalid rule pack stops it before it listens (every error listed).\n" +
+            "The HTTP listener also answers /metrics (Prometheus), /healthz and /readyz (503 with the reasons when not ready).\n" +
+            "SIGTERM or Ctrl+C drains the sensor: every finding is stored, and what an output has not taken waits in its spool.\n" +
             "It listens on every address of the host by default (devices must reach EST) and says so at start, with the bound\n" +
             "addresses and ports; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps it to this host.\n" +
             "Examples:\n" +
