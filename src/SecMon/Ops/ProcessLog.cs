@@ -65,13 +65,14 @@ internal static class ProcessLog
     }
 
     /// <summary>
-    /// The server's console log: through the process log when one is installed (its format, on stderr), otherwise
-    /// Microsoft's simple console formatter with <paramref name="configureText"/>.
+    /// The server's console log: with a JSON process log, through it (one object per line on stderr, with SecMon's own
+    /// lines); otherwise, as always, Microsoft's simple console formatter with <paramref name="configureText"/> on stdout
+    /// (its lines start with their UTC time too).
     /// </summary>
     public static ILoggingBuilder AddSecMonConsole(this ILoggingBuilder builder, Action<Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions> configureText)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        if (Writer is { } writer)
+        if (Writer is { Format: LogFormat.Json } writer)
         {
             builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoggerProvider>(new LineLoggerProvider(writer)));
             return builder;
