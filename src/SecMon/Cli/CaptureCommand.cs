@@ -64,7 +64,6 @@ internal static class CaptureCommand
 
         command.SetAction((parse, ct) =>
         {
-            InstallLog(parse, logFormat);
             var eventsPath = parse.GetValue(events);
             var d = detect.Read(parse, eventsPath);
             if (d?.Learning?.Share is not null)
@@ -108,6 +107,8 @@ internal static class CaptureCommand
                 return Task.FromResult(ExitCodes.Usage);
             }
 
+            // The command line and the configuration are valid: from here on stderr is the run's log.
+            InstallLog(parse, logFormat);
             return watch is not null
                 ? Sensor.WatchAsync(options, new WatchSource(watch, parse.GetValue(duration), parse.GetValue(retention)), ct)
                 : Sensor.CaptureAsync(options, new LiveSource(interfaces!, parse.GetValue(duration), parse.GetValue(retention)), ct);

@@ -74,7 +74,6 @@ internal static class ServeCommand
 
         cmd.SetAction(async (parse, cancellationToken) =>
         {
-            CliHelpers.InstallLog(parse, logFormat);
             // The sensor's options and rules first: an invalid rule pack stops serve before it listens.
             var sensor = new DetectOptions.Values(false, parse.GetValue(detect.Rules) ?? [], parse.GetValue(detect.Learning), false);
             if (sensor.Learning?.Share is not null)
@@ -139,6 +138,8 @@ internal static class ServeCommand
                 return ExitCodes.Usage;
             }
 
+            // The command line and the configuration are valid: from here on stderr is the service's log.
+            CliHelpers.InstallLog(parse, logFormat);
             PkiServer server;
             try
             {

@@ -28,22 +28,28 @@ internal enum LogFormat
 internal static class ProcessLog
 {
     private static LogLineWriter? s_writer;
+    private static TextWriter? s_installed;
+    private static readonly Lock s_gate = new();
 
     /// <summary>The installed writer, or null.</summary>
     internal static LogLineWriter? Writer => Volatile.Read(ref s_writer);
 
-    /// <summary>Routes stderr through a <see cref="LogLineWriter"/> of <paramref name="format"/> (once per process).</summary>
+    /// <summary>Routes stderr through a <see cref="LogLineWriter"/> of <paramref name="format"/> (once per process, unless
+    /// stderr was replaced since: a host that runs commands in-process, such as the tests, gets a log on its own writer).</summary>
     public static void Install(LogFormat format)
     {
-        if (Writer is not null)
+        lock (s_gate)
         {
-            return;
-        }
+            if (s_writer is not null && ReferenceEquals(Console.Error, s_installed) && s_writer.Format == format)
+            {
+                return;
+            }
 
-        var writer = new LogLineWriter(Console.Error, format, TimeProvider.System);
-        if (Interlocked.CompareExchange(ref s_writer, writer, null) is null)
-        {
+            var inner = s_writer is not null && ReferenceEquals(Console.Error, s_installed) ? s_writer.Inner : Console.Error;
+            var writer = new LogLineWriter(inner, format, TimeProvider.System);
             Console.SetError(writer);
+            s_installed = Console.Error;
+            Volatile.Write(ref s_writer, writer);
         }
     }
 
@@ -99,6 +105,9 @@ internal sealed class LogLineWriter(TextWriter inner, LogFormat format, TimeProv
 
     /// <summary>The format written.</summary>
     public LogFormat Format => format;
+
+    /// <summary>Where the lines go.</summary>
+    public TextWriter Inner => inner;
 
     /// <inheritdoc />
     public override Encoding Encoding => Encoding.UTF8;
