@@ -25,6 +25,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     private volatile bool _completing;
     private long _delivered;
     private long _deadLettered;
+    private long _failures;
 
     /// <summary>Starts delivering what <paramref name="spool"/> holds (from earlier runs too) to <paramref name="inner"/>.</summary>
     public SpooledSink(IFindingSink inner, FindingSpool spool, SpoolDelivery? delivery = null)
@@ -46,6 +47,9 @@ public sealed class SpooledSink : IFindingSink, IDisposable
 
     /// <summary>Findings the output refused for good (in <c>dead-letters.jsonl</c>).</summary>
     public long DeadLettered => Interlocked.Read(ref _deadLettered);
+
+    /// <summary>Deliveries the output failed transiently (each is retried: the output down, 429, 5xx).</summary>
+    public long TransientFailures => Interlocked.Read(ref _failures);
 
     /// <summary>The last failure the output reported (one line), or null.</summary>
     public string? LastError { get; private set; }
@@ -178,6 +182,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
             else if (result.Transient)
             {
                 LastError = result.Error;
+                Interlocked.Increment(ref _failures);
                 // Failures before the end count too: an output that was down for the run gets one more try when the
                 // run ends (the backoff wait is cut short), not a series of growing waits that hold the run's end.
                 if (++failuresInRow >= _delivery.TriesAtEnd && _completing)

@@ -16,6 +16,7 @@ public sealed class FindingsTally
         public string Name = "";
         public int Severity;
         public long Count;
+        public readonly long[] ByBand = new long[4]; // low, medium, high, critical (SeverityNames.All)
         public readonly HashSet<string> Devices = new(StringComparer.Ordinal);
     }
 
@@ -38,6 +39,7 @@ public sealed class FindingsTally
 
         row.Severity = Math.Max(row.Severity, (int)finding.Severity);
         row.Count++;
+        row.ByBand[SeverityNames.Name((int)finding.Severity) switch { "medium" => 1, "high" => 2, "critical" => 3, _ => 0 }]++;
         if (finding.DeviceId is not null)
         {
             row.Devices.Add(finding.DeviceId);
@@ -45,6 +47,11 @@ public sealed class FindingsTally
 
         Total++;
     }
+
+    /// <summary>Findings counted by rule and severity band (<see cref="SeverityNames"/>), for the metrics: a rule whose
+    /// severity depends on the event counts under each band it reported.</summary>
+    public IReadOnlyList<(string RuleId, string Severity, long Count)> BySeverity() =>
+        [.. _rules.SelectMany(kv => kv.Value.ByBand.Select((n, band) => (kv.Key, SeverityNames.All[band], n)).Where(t => t.n > 0))];
 
     /// <summary>One row per rule, most severe first, then most findings, then by rule id.</summary>
     public IReadOnlyList<RuleCount> Rows() =>

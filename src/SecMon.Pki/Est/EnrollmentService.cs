@@ -80,6 +80,22 @@ public sealed record EnrollmentResult
     public TimeSpan? RetryAfter { get; init; }
 }
 
+/// <summary>EST enrollment outcomes since the service was created, safe to read from any thread (the metrics endpoint
+/// reads them when scraped). Counted where the outcome is decided: <see cref="EnrollmentService.Refuse"/> for refusals
+/// the service makes, and the CA's answer for issuance and the CSR refusals of its policy.</summary>
+public sealed class EstCounters
+{
+    private readonly long[] _byOutcome = new long[Enum.GetValues<EnrollmentOutcome>().Length];
+
+    /// <summary>Certificates issued.</summary>
+    public long Issued => Count(EnrollmentOutcome.Issued);
+
+    /// <summary>Requests that ended with <paramref name="outcome"/>.</summary>
+    public long Count(EnrollmentOutcome outcome) => Interlocked.Read(ref _byOutcome[(int)outcome]);
+
+    internal void Add(EnrollmentOutcome outcome) => Interlocked.Increment(ref _byOutcome[(int)outcome]);
+}
+
 /// <summary>Who is asking.</summary>
 public sealed record EstCredentials
 {
@@ -121,6 +137,9 @@ public sealed class EnrollmentService
         _caCerts = EstEncoding.CertsOnly(ca.Chain);
         _issuingSpki = ca.IssuingCertificate.SubjectPublicKeyInfo.GetDerEncoded();
     }
+
+    /// <summary>Outcomes counted since the service was created (issued, refused by outcome).</summary>
+    public EstCounters Counters { get; } = new();
 
     /// <summary>The CA this service enrolls into.</summary>
     public CertificateAuthority Authority => _ca;
@@ -339,6 +358,7 @@ public sealed class EnrollmentService
     {
         ArgumentNullException.ThrowIfNull(credentials);
         _ca.Store.Audit(_ca.Time.GetUtcNow(), AuditActions.Refuse, Actor(credentials), deviceId, null, "refused", $"{(int)ToStatus(outcome)} {reason}");
+        Counters.Add(outcome);
         return new EnrollmentResult { Outcome = outcome, Reason = reason, RetryAfter = retryAfter };
     }
 
@@ -454,13 +474,18 @@ public sealed class EnrollmentService
         }
     }
 
-    private static EnrollmentResult ToResult(IssueResult result) => result.Ok
-        ? new EnrollmentResult { Outcome = EnrollmentOutcome.Issued, Certificate = result.Certificate }
-        : new EnrollmentResult
-        {
-            Outcome = result.Reason == "enrollment token already used" ? EnrollmentOutcome.Unauthorized : EnrollmentOutcome.BadRequest,
-            Reason = result.Reason,
-        };
+    private EnrollmentResult ToResult(IssueResult result)
+    {
+        var r = result.Ok
+            ? new EnrollmentResult { Outcome = EnrollmentOutcome.Issued, Certificate = result.Certificate }
+            : new EnrollmentResult
+            {
+                Outcome = result.Reason == "enrollment token already used" ? EnrollmentOutcome.Unauthorized : EnrollmentOutcome.BadRequest,
+                Reason = result.Reason,
+            };
+        Counters.Add(r.Outcome);
+        return r;
+    }
 
     private static string Actor(EstCredentials c) => "est:" + c.ClientAddress;
 }

@@ -14,6 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SecMon.Est;
+using SecMon.Ops;
 using SecMon.Pki.Ca;
 
 namespace SecMon.Api;
@@ -117,10 +118,11 @@ internal sealed class ServiceHost : IAsyncDisposable
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(PkiServer.ConfigureConsole);
+            builder.Logging.AddSecMonConsole(PkiServer.ConfigureConsole);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("SecMon", options.LogLevel);
             builder.Services.AddSingleton(options.Time);
+            builder.Services.AddSecMonOps();
             if (options.Pki is { } pki)
             {
                 ca = CertificateAuthority.Open(pki.Ca, pki.Time);
@@ -195,6 +197,8 @@ internal sealed class ServiceHost : IAsyncDisposable
             {
                 app.MapSecMonPki();
             }
+
+            app.MapSecMonOps();
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();

@@ -33,6 +33,7 @@ internal static class CaptureCommand
         var retention = RetentionOption();
         var detect = new DetectOptions();
         var config = new ConfigOption();
+        var logFormat = LogFormatOption();
         var command = new Command("capture",
             "Capture live traffic from one or more interfaces (or read a directory of rotating capture files as they are written),\n" +
             "dissect it and run the rules as 'analyze' does for files. Interfaces need root or CAP_NET_RAW.\n" +
@@ -49,7 +50,7 @@ internal static class CaptureCommand
             "  sudo secmon capture -i eth0 --snaplen 512 --buffer 128MiB      headers and short messages only, more room for bursts\n" +
             "  secmon capture --watch /var/spool/pcap     files that 'tcpdump -i eth0 -G 300 -w /var/spool/pcap/cap-%s.pcap' writes")
         {
-            events, duration, data, saveEvery, retention, config.File,
+            events, duration, data, saveEvery, retention, config.File, logFormat,
         };
         foreach (var option in source.All)
         {
@@ -106,6 +107,8 @@ internal static class CaptureCommand
                 return Task.FromResult(ExitCodes.Usage);
             }
 
+            // The command line and the configuration are valid: from here on stderr is the run's log.
+            InstallLog(parse, logFormat);
             return watch is not null
                 ? Sensor.WatchAsync(options, new WatchSource(watch, parse.GetValue(duration), parse.GetValue(retention)), ct)
                 : Sensor.CaptureAsync(options, new LiveSource(interfaces!, parse.GetValue(duration), parse.GetValue(retention)), ct);

@@ -9,6 +9,27 @@ internal static class CliHelpers
     /// <summary>True when stderr is an interactive terminal (progress bars go there only then).</summary>
     public static bool StderrIsTerminal => !Console.IsErrorRedirected;
 
+    /// <summary>The <c>--log-format text|json</c> option of the long-running commands (<c>capture</c>, <c>serve</c>).</summary>
+    public static Option<string> LogFormatOption()
+    {
+        var option = new Option<string>("--log-format")
+        {
+            Description = "How the log on stderr is written: text (default: each line starts with its UTC time, ISO 8601) or json\n" +
+                "(one JSON object per line: Timestamp, EventId, LogLevel, Category, Message).",
+            DefaultValueFactory = _ => "text",
+            HelpName = "text|json",
+        };
+        option.AcceptOnlyFromAmong("text", "json");
+        return option;
+    }
+
+    /// <summary>Installs the process log in the format <paramref name="option"/> asks for (see <see cref="LogFormatOption"/>).</summary>
+    public static void InstallLog(ParseResult parse, Option<string> option)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        SecMon.Ops.ProcessLog.Install(parse.GetValue(option) == "json" ? SecMon.Ops.LogFormat.Json : SecMon.Ops.LogFormat.Text);
+    }
+
     /// <summary>Writes one line to stderr prefixed with <c>secmon: </c>.</summary>
     public static void Error(string message) => Console.Error.WriteLine("secmon: " + message);
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using SecMon.Api;
+using Microsoft.Extensions.DependencyInjection;
 using SecMon.Est;
 using SecMon.Findings.Store;
 using SecMon.Pki.Ca;
@@ -70,6 +71,7 @@ internal static class ServeCommand
         var retention = CaptureCommand.RetentionOption();
         var detect = new DetectOptions();
         var config = new ConfigOption();
+        var logFormat = CliHelpers.LogFormatOption();
         var cmd = new Command("serve",
             "The long-running service: the analysts' HTTPS API, the CA's endpoints when there is a CA, and with --interface the sensor.\n" +
             "  API   https://127.0.0.1:8444/api/v1/ (--api): findings search and workflow, stats, devices, the hardening plan, rules;\n" +
@@ -83,13 +85,15 @@ internal static class ServeCommand
             "An invalid rule pack stops it before it listens (every error listed). EST and CRL/OCSP listen on every address by\n" +
             "default (devices must reach them) and serve says so at start; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps them\n" +
             "to this host. The API listens on this host only unless --api says otherwise.\n" +
+            "The HTTP listener (CRL/OCSP) also answers /metrics (Prometheus), /healthz and /readyz (503 with the reasons when not ready).\n" +
+            "SIGTERM or Ctrl+C drains the sensor: every finding is stored, and what an output has not taken waits in its spool.\n" +
             "Examples:\n" +
             "  secmon serve                                     # the API alone, on 127.0.0.1:8444, with the embedded store\n" +
             "  secmon apikey create --name alice --scope read  # then: curl --cacert ... -H \"Authorization: Bearer KEY\" https://127.0.0.1:8444/api/v1/findings\n" +
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in (Option[])[api, apiRate, https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File])
+        foreach (var o in (Option[])[api, apiRate, https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
         {
             cmd.Options.Add(o);
         }
@@ -176,6 +180,8 @@ internal static class ServeCommand
                 return ExitCodes.Usage;
             }
 
+            // The command line and the configuration are valid: from here on stderr is the service's log.
+            CliHelpers.InstallLog(parse, logFormat);
             var serverNames = parse.GetValue(names) is { Length: > 0 } n ? n : ["localhost"];
             var caOptions = opts.Read(parse) with { DataDirectory = settings.DataDirectory, OnCrlChange = parse.GetValue(onCrlChange) };
             var hasCa = File.Exists(new CaPaths(caOptions.CaHome).Settings);
@@ -257,6 +263,13 @@ internal static class ServeCommand
                 // The sensor stops with serve (Ctrl+C, SIGTERM) and saves what it holds; serve stops with the sensor
                 // when it cannot run (no such interface, no permission, the store failing), with the sensor's exit code.
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var monitor = server.Services.GetRequiredService<SecMon.Ops.SensorMonitor>();
+                monitor.DataDirectory = settings.DataDirectory;
+                if (sensorInterface is not null)
+                {
+                    monitor.Expect(sensorInterface);
+                }
+
                 var sensorOptions = new SecMon.Hosting.SensorOptions
                 {
                     DataDirectory = settings.DataDirectory,
@@ -268,6 +281,7 @@ internal static class ServeCommand
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                     TickEvery = TimeSpan.FromMilliseconds(200),
+                    Monitor = monitor,
                 };
                 var sensorRun = sensorInterface is null ? null
                     : watch is not null

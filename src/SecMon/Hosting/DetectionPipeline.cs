@@ -123,6 +123,12 @@ internal sealed class DetectionPipeline : ITickSink
     public string? StateError => _stateError ?? _inventoryFeed?.Error;
 
 
+    /// <summary>Findings by rule and severity band as of the last hand-over to the outputs: a copy of <see cref="Tally"/>'s
+    /// counts that other threads may read (the metrics endpoint), replaced on the rules thread after each hand-over.</summary>
+    public IReadOnlyList<(string RuleId, string Severity, long Count)> FindingsBySeverity => Volatile.Read(ref _bySeverity);
+
+    private IReadOnlyList<(string RuleId, string Severity, long Count)> _bySeverity = [];
+
     /// <summary>Detection counters.</summary>
     public DetectionStats Stats => _engine.Stats;
 
@@ -253,6 +259,7 @@ internal sealed class DetectionPipeline : ITickSink
         }
 
         _pending.Clear();
+        Volatile.Write(ref _bySeverity, Tally.BySeverity());
     }
 }
 

@@ -46,7 +46,7 @@ internal static class RunSummary
     }
 
     // MalformedReason.LengthOverflow -> length_overflow (the names users grep for).
-    private static string ReasonName(SecMon.Capture.Protocols.MalformedReason reason) =>
+    internal static string ReasonName(SecMon.Capture.Protocols.MalformedReason reason) =>
         string.Concat(reason.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>True for the kinds that make the input damaged (exit 65): what <see cref="CaptureStats.InputDamaged"/> counts.

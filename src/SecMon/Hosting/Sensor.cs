@@ -182,12 +182,14 @@ internal sealed class Sensor : IDisposable
         if (DataDirectory.TryEnsure(options.DataDirectory) is { } dataError)
         {
             Error(dataError);
+            options.Monitor?.Stopped(ExitCodes.CantCreate);
             return ExitCodes.CantCreate;
         }
 
         using var sensor = Open(options, out var exit);
         if (sensor is null)
         {
+            options.Monitor?.Stopped(exit);
             return exit;
         }
 
@@ -196,14 +198,20 @@ internal sealed class Sensor : IDisposable
         if (live is null)
         {
             Error(error!);
-            return error!.Contains("root", StringComparison.Ordinal) ? ExitCodes.NoPermission : ExitCodes.NoInput;
+            var refused = error!.Contains("root", StringComparison.Ordinal) ? ExitCodes.NoPermission : ExitCodes.NoInput;
+            options.Monitor?.Stopped(refused);
+            return refused;
         }
+
+        options.Monitor?.Started(sensor);
 
         Console.Error.WriteLine($"secmon: capturing on {string.Join(", ", source.Interfaces.Select(i => i.Describe()))}"
             + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
             + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
         await sensor.RunLiveAsync(live, stats, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
+        options.Monitor?.Draining();
         var code = sensor.Finish("capture on " + live.Name);
+        options.Monitor?.Stopped(code);
         if (sensor.Detection is not null && !options.JsonFindings)
         {
             FindingsSummaryTable.Write(Console.Out, sensor.Detection.Tally.Rows());
@@ -283,6 +291,7 @@ internal sealed class Sensor : IDisposable
         Session.FlushEvents();
         _rulesThread?.Tick();
         _inventoryThread?.Tick();
+        _options.Monitor?.Publish(); // the counters kept in dictionaries, for the metrics
         if (_rulesThread?.HasFailed == true || _inventoryThread?.HasFailed == true)
         {
             stop.Cancel();
@@ -303,6 +312,7 @@ internal sealed class Sensor : IDisposable
         if (DataDirectory.TryEnsure(options.DataDirectory) is { } dataError)
         {
             Error(dataError);
+            options.Monitor?.Stopped(ExitCodes.CantCreate);
             return ExitCodes.CantCreate;
         }
 
@@ -310,19 +320,24 @@ internal sealed class Sensor : IDisposable
         if (watch is null)
         {
             Error(watchError!);
+            options.Monitor?.Stopped(ExitCodes.NoInput);
             return ExitCodes.NoInput;
         }
 
         using var sensor = Open(options, out var exit);
         if (sensor is null)
         {
+            options.Monitor?.Stopped(exit);
             return exit;
         }
+
+        options.Monitor?.Started(sensor);
 
         Console.Error.WriteLine($"secmon: watching {watch.Options.Directory} ({watch.KnownFiles} file(s) read before, kept in {watch.StatePath})"
             + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
             + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
         var files = await sensor.RunWatchAsync(watch, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
+        options.Monitor?.Draining();
         var code = sensor.Finish($"{files} file(s) in {watch.Options.Directory}");
         try
         {
@@ -333,6 +348,8 @@ internal sealed class Sensor : IDisposable
             Error($"cannot save what was read to {watch.StatePath}: {ex.Message}; the next run reads the last files again (findings are kept once)");
             code = code == ExitCodes.Ok ? ExitCodes.CantCreate : code;
         }
+
+        options.Monitor?.Stopped(code);
 
         if (sensor.Detection is not null && !options.JsonFindings)
         {
@@ -472,6 +489,7 @@ internal sealed class Sensor : IDisposable
         _outputs?.Complete();
         _jsonOut?.Flush();
         Session.Finish(what);
+        _options.Monitor?.Publish(); // the last counters, as the summary says them
         if (Detection is not null)
         {
             var stored = _outputs!.Runners[0];

@@ -64,4 +64,8 @@ internal sealed record SensorOptions
     /// <summary>How finding outputs are run; null: <see cref="SinkRunOptions"/> defaults (live: a stalled output is
     /// waited for 1 second, not 30).</summary>
     public SinkRunOptions? OutputRun { get; init; }
+
+    /// <summary>Live: where the sensor reports its state and counters for the host's metrics and readiness
+    /// (<c>serve</c>); null: nowhere.</summary>
+    public SecMon.Ops.SensorMonitor? Monitor { get; init; }
 }

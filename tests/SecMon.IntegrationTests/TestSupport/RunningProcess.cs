@@ -140,6 +140,16 @@ internal sealed class RunningProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGTERM (what systemd and container runtimes send to stop a service) to the program.</summary>
+    public async Task TerminateAsync()
+    {
+        var (exit, _, stderr) = await Tools.RunAsync("kill", ["-TERM", Id.ToString()]);
+        if (exit != 0 && !HasExited)
+        {
+            throw new InvalidOperationException($"kill -TERM {Id} failed: {stderr}");
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -42,6 +42,7 @@ internal sealed class FindingSinkRunner : IDisposable
     private long _delivered;
     private long _stored;
     private long _dropped;
+    private long _retries;
     private volatile bool _stalled;
     private volatile string? _error;
     private volatile bool _failedPermanently;
@@ -78,6 +79,12 @@ internal sealed class FindingSinkRunner : IDisposable
 
     /// <summary>Findings the sink did not get: failed, stalled, or still queued when the host stopped waiting.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Tries of a batch after a transient failure (each retry counts once).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
+
+    /// <summary>Findings handed to the runner that the sink has not yet taken or been counted as dropped: its queue.</summary>
+    public long Queued => Math.Max(0, Received - Delivered - Dropped);
 
     /// <summary>The first failure, as one line; null while the sink has delivered everything.</summary>
     public string? Error => _error;
@@ -276,6 +283,7 @@ internal sealed class FindingSinkRunner : IDisposable
             }
 
             delay *= 2;
+            Interlocked.Increment(ref _retries);
         }
     }
 
