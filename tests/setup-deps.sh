@@ -10,7 +10,9 @@ PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl ipr
   # real peers of the protocol tests: CoAP (with DTLS), DNS, DHCP, Modbus, FTP, Telnet, scans
   libcoap3-bin dnsmasq-base bind9-dnsutils udhcpc mbpoll vsftpd inetutils-telnetd inetutils-inetd inetutils-telnet expect netcat-openbsd nmap
   # ARP and new devices: arping and ping in network namespaces
-  iputils-arping iputils-ping)
+  iputils-arping iputils-ping
+  # the analysts' page in a real browser (Playwright drives it; no browser download)
+  chromium)
 missing=()
 # node and npm may come from elsewhere than Debian's packages (NodeSource's nodejs carries npm): the commands count.
 command -v node >/dev/null || missing+=(nodejs)

@@ -98,7 +98,7 @@ internal static class ApiEndpoints
 
     private static string PolicyName(ApiScope scope) => "secmon-" + scope.ToString().ToLowerInvariant();
 
-    private static TBuilder Needs<TBuilder>(this TBuilder builder, ApiScope scope) where TBuilder : IEndpointConventionBuilder =>
+    internal static TBuilder Needs<TBuilder>(this TBuilder builder, ApiScope scope) where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(PolicyName(scope)).WithMetadata(new ApiScopeRequirement(scope));
 
     /// <summary>Maps the API's routes.</summary>

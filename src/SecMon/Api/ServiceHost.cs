@@ -123,6 +123,7 @@ internal sealed class ServiceHost : IAsyncDisposable
             builder.Logging.AddFilter("SecMon", options.LogLevel);
             builder.Services.AddSingleton(options.Time);
             builder.Services.AddSecMonOps();
+            builder.Services.AddSingleton<EstAddress>();
             if (options.Pki is { } pki)
             {
                 ca = CertificateAuthority.Open(pki.Ca, pki.Time);
@@ -191,6 +192,8 @@ internal sealed class ServiceHost : IAsyncDisposable
                 app.UseRateLimiter();
                 app.UseAuthorization();
                 app.MapSecMonApi();
+                app.MapSecMonPkiActions();
+                app.MapSecMonPage(() => host.ApiUrl?.Port);
             }
 
             if (options.Pki is not null)
@@ -205,6 +208,11 @@ internal sealed class ServiceHost : IAsyncDisposable
             if (options.Pki is { } pk)
             {
                 host.HttpsUrl = addresses.First(u => u.Scheme == "https"); // EST's listener was added first
+                // Devices reach EST by the name in SecMon's server certificate when it listens on every address.
+                var est = host.HttpsUrl;
+                app.Services.GetRequiredService<EstAddress>().Url = est.Host is "0.0.0.0" or "[::]"
+                    ? new UriBuilder(est) { Host = pk.ServerNames.Count > 0 ? pk.ServerNames[0] : "localhost" }.Uri
+                    : est;
 
                 host.HttpUrl = addresses.FirstOrDefault(u => u.Scheme == "http");
                 if (pk.PublicUrl == "auto" && host.HttpUrl is not null)

@@ -68,6 +68,8 @@ internal sealed class CaptureSourceOptions
         ArgumentNullException.ThrowIfNull(settings);
         interfaces = null;
         watch = null;
+        var error = parse.InvocationConfiguration.Error;
+        void Error(string message) => error.WriteLine("secmon: " + message);
         var names = CliHelpers.Interfaces(parse, Interface);
         var watchDir = parse.GetValue(Watch);
         var bpf = parse.GetValue(Bpf);
@@ -77,7 +79,7 @@ internal sealed class CaptureSourceOptions
         {
             if (!ConfigSection.TryParseSize(bufferText, out var bytes) || bytes < LiveInterface.MinBufferBytes || bytes > LiveInterface.MaxBufferBytes)
             {
-                CliHelpers.Error($"--buffer {bufferText}: not a size from 1MiB to 1GiB (write e.g. 64MiB)");
+                Error($"--buffer {bufferText}: not a size from 1MiB to 1GiB (write e.g. 64MiB)");
                 return false;
             }
 
@@ -86,13 +88,13 @@ internal sealed class CaptureSourceOptions
 
         if (snaplen is { } s && (s < LiveInterface.MinSnaplen || s > LiveInterface.DefaultSnaplen))
         {
-            CliHelpers.Error($"--snaplen {s}: give {LiveInterface.MinSnaplen} to {LiveInterface.DefaultSnaplen} bytes");
+            Error($"--snaplen {s}: give {LiveInterface.MinSnaplen} to {LiveInterface.DefaultSnaplen} bytes");
             return false;
         }
 
         if (names.Count > 0 && watchDir is not null)
         {
-            CliHelpers.Error("give --interface or --watch, not both: a sensor reads one kind of source");
+            Error("give --interface or --watch, not both: a sensor reads one kind of source");
             return false;
         }
 
@@ -100,7 +102,7 @@ internal sealed class CaptureSourceOptions
         {
             if (bpf is not null || snaplen is not null || buffer is not null)
             {
-                CliHelpers.Error("--bpf, --snaplen and --buffer are for interfaces; a watched directory is read as its files were written");
+                Error("--bpf, --snaplen and --buffer are for interfaces; a watched directory is read as its files were written");
                 return false;
             }
 
@@ -113,7 +115,7 @@ internal sealed class CaptureSourceOptions
 
         if (parse.GetValue(Settle) is not null)
         {
-            CliHelpers.Error("--settle is for --watch DIR");
+            Error("--settle is for --watch DIR");
             return false;
         }
 
@@ -127,7 +129,7 @@ internal sealed class CaptureSourceOptions
                 return true;
             }
 
-            CliHelpers.Error("nothing to capture: give --interface IF (or several), --watch DIR, or capture.interfaces / capture.watch in --config" +
+            Error("nothing to capture: give --interface IF (or several), --watch DIR, or capture.interfaces / capture.watch in --config" +
                 ("; 'secmon interfaces' lists what can be captured"));
             return false;
         }

@@ -35,7 +35,7 @@ public sealed class MultiInterfaceCaptureTests
             await using var broker = RunningProcess.Start("ip", ["netns", "exec", sensorNs, "mosquitto", "-c", conf, "-v"]);
             await using var secmon = RunningProcess.Start("ip", ["netns", "exec", sensorNs, "dotnet",
                 .. SecMonRunner.Command("capture", "-i", veth, "-i", "lo", "--bpf", "tcp port 1883", "--json", "--duration", "20s", "--data", dir.File("data"))]);
-            Assert.True(await secmon.WaitForStdErrAsync($"capturing on {veth},lo", TimeSpan.FromSeconds(60)), $"secmon capture did not start: {secmon.StdErr}");
+            Assert.True(await secmon.WaitForStdErrAsync($"capturing on {veth} (tcp port 1883), lo (tcp port 1883)", TimeSpan.FromSeconds(60)), $"secmon capture did not start: {secmon.StdErr}");
             Assert.True(await broker.WaitForStdErrAsync("listen socket on port 1883", TimeSpan.FromSeconds(10)), $"mosquitto did not start: {broker.StdErr}");
 
             await Run("ip", "netns", "exec", clientNs, "mosquitto_pub", "-h", "198.51.100.1", "-i", "over-veth", "-t", "site/veth", "-m", "1");
