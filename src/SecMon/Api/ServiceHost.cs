@@ -193,6 +193,7 @@ internal sealed class ServiceHost : IAsyncDisposable
                 app.UseAuthorization();
                 app.MapSecMonApi();
                 app.MapSecMonPkiActions();
+                app.MapGet(ApiEndpoints.Prefix + "/metrics", OpsEndpoints.WriteMetrics).Needs(ApiScope.Read).ExcludeFromDescription();
                 app.MapSecMonPage(() => host.ApiUrl?.Port);
             }
 

@@ -284,7 +284,7 @@ internal sealed class Sensor : IDisposable
         Session.Stats.ChannelDrops = liveStats.ChannelDrops;
     }
 
-    // Once a second while live: events out, a partial batch to the rules and the inventory (windows close, findings are
+    // Every tick while live (TickEvery: 1 s, 200 ms under serve): events out, a partial batch to the rules and the inventory (windows close, findings are
     // stored); detection gone means stop rather than capture blind.
     private void TickStages(CancellationTokenSource stop)
     {

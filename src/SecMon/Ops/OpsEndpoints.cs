@@ -53,6 +53,14 @@ internal static class OpsEndpoints
             return;
         }
 
+        await WriteMetrics(ctx).ConfigureAwait(false);
+    }
+
+    /// <summary>The exposition, for <c>/metrics</c> on the HTTP listener and for <c>/api/metrics</c> on the API's (with a
+    /// read key: a server without a CA has no HTTP listener, and the API's needs no anonymous access).</summary>
+    internal static async Task WriteMetrics(HttpContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
         var metrics = ctx.RequestServices.GetRequiredService<SecMonMetrics>();
         ctx.Response.StatusCode = StatusCodes.Status200OK;
         ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";

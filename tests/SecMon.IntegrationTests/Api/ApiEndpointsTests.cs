@@ -70,6 +70,23 @@ public sealed class ApiEndpointsTests(ApiServeFixture fixture) : IClassFixture<A
     }
 
     [Fact]
+    public async Task Metrics_OnTheApiListener_NeedAReadKey()
+    {
+        using (var anonymous = fixture.Serve.Client(null))
+        using (var refused = await anonymous.GetAsync(new Uri("api/metrics", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using var client = fixture.Serve.Client(fixture.Read);
+        using var response = await client.GetAsync(new Uri("api/metrics", UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        Assert.Contains("# TYPE secmon_packets_total counter", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Findings_ForgedKey_401()
     {
         // A key of the right shape whose secret is not the stored one.
