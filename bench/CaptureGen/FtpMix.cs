@@ -40,19 +40,7 @@ internal sealed class FtpMix
     {
         var random = new Random(21);
         var live = Enumerable.Range(0, sessions).Select(i => new FtpMix(i, random)).ToList();
-        while (live.Count > 0)
-        {
-            for (var i = live.Count - 1; i >= 0; i--)
-            {
-                time += 7;
-                if (!live[i].Next(writer, time))
-                {
-                    live.RemoveAt(i);
-                }
-            }
-        }
-
-        return time;
+        return Interleave.Run(live, time, (c, t) => c.Next(writer, t));
     }
 
     private bool Next(PcapWriter w, long time)

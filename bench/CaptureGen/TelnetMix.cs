@@ -49,19 +49,7 @@ internal sealed class TelnetMix
     {
         var random = new Random(23);
         var live = Enumerable.Range(0, clients).Select(i => new TelnetMix(i, random)).ToList();
-        while (live.Count > 0)
-        {
-            for (var i = live.Count - 1; i >= 0; i--)
-            {
-                time += 7;
-                if (!live[i].Next(writer, time))
-                {
-                    live.RemoveAt(i);
-                }
-            }
-        }
-
-        return time;
+        return Interleave.Run(live, time, (c, t) => c.Next(writer, t));
     }
 
     private bool Next(PcapWriter w, long time)
