@@ -28,27 +28,42 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                var rows = new List<(long Key, StoredFinding Item)>(Math.Min(query.Limit + 1, 1024));
-                Fetch(query, rows, query.Limit + 1);
-                var more = rows.Count > query.Limit;
-                var items = rows.Take(query.Limit).Select(r => r.Item).ToList();
-                return new FindingPage(items, more ? RowKey.ToCursor(rows[query.Limit - 1].Key) : null);
+                // One row more than the page tells whether there is a next page; its cursor is the page's last key.
+                var items = new List<StoredFinding>(Math.Min(query.Limit + 1, 1024));
+                var lastKey = Fetch(query, items, query.Limit + 1, keyOf: query.Limit - 1);
+                var more = items.Count > query.Limit;
+                if (more)
+                {
+                    items.RemoveAt(query.Limit);
+                }
+
+                return new FindingPage(items, more ? RowKey.ToCursor(lastKey) : null);
             });
         }
     }
 
-    // Appends up to count matching rows, newest first.
-    private void Fetch(FindingQuery q, List<(long, StoredFinding)> rows, int count)
+    // Appends up to count matching rows, newest first, and returns the key of row keyOf (0 when there are fewer).
+    // No (key, finding) tuples: List and LINQ over a tuple of a long have no precompiled code (bench/README.md,
+    // "CLI start-up"), and compiling them cost every search at start-up.
+    private long Fetch(FindingQuery q, List<StoredFinding> rows, int count, int keyOf)
     {
         using var cmd = _connection.CreateCommand();
         var f = BuildFilter(cmd, q, withCursor: true);
         cmd.CommandText = $"SELECT {Columns} {f.From} WHERE {f.Where} ORDER BY {f.Key} DESC LIMIT $limit";
         cmd.Parameters.AddWithValue("$limit", count);
         using var reader = cmd.ExecuteReader();
+        long key = 0;
         while (reader.Read())
         {
-            rows.Add((reader.GetInt64(0), ReadStored(reader)));
+            if (rows.Count == keyOf)
+            {
+                key = reader.GetInt64(0);
+            }
+
+            rows.Add(ReadStored(reader));
         }
+
+        return key;
     }
 
     /// <summary>The finding with <c>event.id</c> <paramref name="id"/>, or null.</summary>

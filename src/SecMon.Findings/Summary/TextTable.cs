@@ -18,9 +18,17 @@ public sealed class TextTable
     public TextTable(params TextColumn[] columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
-        _headers = [.. columns.Select(c => c.Header)];
-        _rightAligned = [.. columns.Select(c => c.RightAligned)];
-        _maxWidths = [.. columns.Select(c => c.MaxWidth)];
+        // Plain loops rather than LINQ: generic instantiations over bool and int have no precompiled code, and
+        // each would be compiled at run time on the start-up path of every table (bench/README.md, "CLI start-up").
+        _headers = new string[columns.Length];
+        _rightAligned = new bool[columns.Length];
+        _maxWidths = new int[columns.Length];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            _headers[i] = columns[i].Header;
+            _rightAligned[i] = columns[i].RightAligned;
+            _maxWidths[i] = columns[i].MaxWidth;
+        }
     }
 
     /// <summary>Rows added so far.</summary>
@@ -35,14 +43,29 @@ public sealed class TextTable
             throw new ArgumentException($"expected {_headers.Length} cells, got {cells.Length}", nameof(cells));
         }
 
-        _rows.Add([.. cells.Select((c, i) => Cut(Safe(c ?? "-"), _maxWidths[i]))]);
+        var row = new string[cells.Length];
+        for (var i = 0; i < cells.Length; i++)
+        {
+            row[i] = Cut(Safe(cells[i] ?? "-"), _maxWidths[i]);
+        }
+
+        _rows.Add(row);
     }
 
     /// <summary>Writes the header and the rows.</summary>
     public void Write(TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var widths = _headers.Select((h, i) => Math.Max(h.Length, _rows.Count == 0 ? 0 : _rows.Max(r => r[i].Length))).ToArray();
+        var widths = new int[_headers.Length];
+        for (var i = 0; i < widths.Length; i++)
+        {
+            widths[i] = _headers[i].Length;
+            foreach (var row in _rows)
+            {
+                widths[i] = Math.Max(widths[i], row[i].Length);
+            }
+        }
+
         WriteRow(output, _headers, widths);
         foreach (var row in _rows)
         {

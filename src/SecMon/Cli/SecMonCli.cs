@@ -23,11 +23,13 @@ internal static class SecMonCli
             "SecMon: security monitoring and device hardening for IoT networks.\n" +
             "Reads IoT traffic (pcap/pcapng files or a live interface), dissects MQTT and other IoT protocols,\n" +
             "flags unauthenticated and anomalous behaviour, and issues per-device mTLS certificates.");
-        var named = args.Count > 0 ? Array.Find(Commands, c => c.Name == args[0]) : default;
-        if (named.Create is not null)
+        foreach (var (name, create) in Commands)
         {
-            root.Subcommands.Add(named.Create());
-            return root;
+            if (args.Count > 0 && name == args[0])
+            {
+                root.Subcommands.Add(create());
+                return root;
+            }
         }
 
         foreach (var (_, create) in Commands)
