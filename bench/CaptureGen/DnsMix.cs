@@ -11,12 +11,12 @@ internal static class DnsMix
 {
     private static readonly string[] Domains = ["plant.example", "cloud.example.com", "time.example.org", "updates.vendor.example", "api.example.co.uk"];
 
-    public static void Write(PcapWriter writer, int exchanges)
+    /// <summary>Writes <paramref name="exchanges"/> exchanges from <paramref name="time"/> on; returns the time after the last.</summary>
+    public static long Write(PcapWriter writer, int exchanges, long time)
     {
         var random = new Random(53);
         var resolverMac = Mac(ResolverIpAddress);
         var message = new byte[1500];
-        long time = 1_764_000_000L * 1_000_000;
         for (var i = 0; i < exchanges; i++)
         {
             var device = i % 2000;
@@ -37,6 +37,8 @@ internal static class DnsMix
             var r = Response(message, id, name, type, nxdomain: kind is >= 90 and < 95, random);
             writer.Udp(time + 20, resolverMac, clientMac, ResolverIp, clientIp, 53, port, message.AsSpan(0, r));
         }
+
+        return time + 40;
     }
 
     private static int Name(Span<byte> m, int at, string name)

@@ -7,12 +7,12 @@ using System.Buffers.Binary;
 // interleaved as a busy network tap sees them. Deterministic: the same arguments give the same file.
 //
 //   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]
+// (Modbus alone; with other options, and --devices for MQTT, it is one part of a mix: Program.cs.)
 internal static class ModbusMix
 {
-    public static int Write(string output, int sessions, int polls)
+    /// <summary>Writes <paramref name="sessions"/> interleaved sessions from <paramref name="time"/> on; returns the time after the last packet.</summary>
+    public static long Write(PcapWriter writer, int sessions, int polls, long time)
     {
-        using var file = new BufferedStream(File.Create(output), 1 << 20);
-        var writer = new PcapWriter(file);
         var random = new Random(502);
         var live = new List<IEnumerator<bool>>(sessions);
         for (var s = 0; s < sessions; s++)
@@ -20,7 +20,6 @@ internal static class ModbusMix
             live.Add(Session(writer, s, polls, random).GetEnumerator());
         }
 
-        long time = 1_764_000_000L * 1_000_000;
         while (live.Count > 0)
         {
             for (var i = live.Count - 1; i >= 0; i--)
@@ -34,9 +33,7 @@ internal static class ModbusMix
             }
         }
 
-        file.Flush();
-        Console.Error.WriteLine($"wrote {output}: {sessions} Modbus sessions, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
-        return 0;
+        return time;
     }
 
     private static long Clock { get; set; }

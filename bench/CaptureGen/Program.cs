@@ -2,38 +2,42 @@ using System.Buffers.Binary;
 using System.Text;
 using SecMon.Testing;
 
-// Synthesises an MQTT-heavy pcap for the capture benchmark (bench/README.md): thousands of devices, each a TCP
-// session to a broker on 1883 with a handshake, CONNECT/CONNACK (a third with user name and password), a
-// SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in time
-// the way a busy broker sees them. Deterministic: the same arguments give the same file.
+// Synthesises captures for the capture benchmark (bench/README.md). By default an MQTT-heavy pcap: thousands of
+// devices, each a TCP session to a broker on 1883 with a handshake, CONNECT/CONNACK (a third with user name and
+// password), a SUBSCRIBE, QoS 0 and QoS 1 publishes (with PUBACKs), pings and a clean close. Sessions are interleaved in
+// time the way a busy broker sees them. Deterministic: the same arguments give the same file.
 //
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--ftp N] [--arp N]
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --dns N    (N DNS exchanges instead: DnsMix.cs)
-//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap --modbus N [--polls M]   (Modbus only: ModbusMix.cs)
+//   dotnet run -c Release --project bench/CaptureGen -- OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--tls N]
+//       [--http N] [--telnet N] [--ftp N] [--coap D] [--dhcp K] [--arp N] [--dns N] [--modbus N [--polls M]] [--scan N]
+//       [--interleave]
 //
 // --syn-flood K adds K SYNs, each from a new source address and port (a flood of new flows that are never answered),
 // one after each packet of the sessions and the rest after them: the memory budget's benchmark (bench/README.md).
-// --coap D adds D datagrams of CoAP over UDP after the MQTT sessions (CoapMix.cs: controllers and D/160 devices on
-// 5683); `--devices 0 --coap D` writes CoAP alone.
 // --tls N adds N TLS sessions (TlsMix.cs: the recorded openssl mutual-TLS handshake replayed between new addresses),
-// interleaved with the MQTT ones; --devices 0 --tls N gives TLS alone.
-// --dhcp K adds K DHCP messages (DhcpMix.cs) after the rest; --devices 0 --dhcp K writes DHCP alone.
-// --http N adds N HTTP/1.1 keep-alive clients after the MQTT sessions (HttpMix.cs); --devices 0 --http N is HTTP alone.
-// --telnet N adds N Telnet connections (logins and shells typed key by key) after them (TelnetMix.cs); --devices 0
-// --telnet N is Telnet alone.
-// --arp N adds N ARP frames (ArpMix.cs) after the rest; --devices 0 --arp N writes ARP alone.
-// --ftp N adds N FTP sessions, each with four passive data connections, after them (FtpMix.cs); --devices 0
-// --ftp N is FTP alone.
-// Without these options the file is as before.
+// interleaved with the MQTT ones.
+// --http N adds N HTTP/1.1 keep-alive clients (HttpMix.cs); --telnet N, N Telnet connections (logins and shells typed
+// key by key, TelnetMix.cs); --ftp N, N FTP sessions each with four passive data connections (FtpMix.cs); --coap D, D
+// datagrams of CoAP over UDP (CoapMix.cs: controllers and D/160 devices on 5683); --dhcp K, K DHCP messages
+// (DhcpMix.cs); --arp N, N ARP frames (ArpMix.cs); --dns N, N DNS exchanges (DnsMix.cs); --modbus N, N Modbus/TCP
+// sessions of M poll rounds (ModbusMix.cs, --polls M, default 50); --scan N, a SYN scan of N ports of one host and a
+// sweep of one port over N hosts, documentation-range addresses (ScanMix.cs).
+// --devices 0 with one of them writes that protocol alone; --dns and --modbus write their protocol alone unless
+// --devices is given (they were modes of their own, and their captures are unchanged).
+// Without --interleave each part follows the one before in the file, as before (every capture named in
+// bench/README.md is byte-identical to what earlier versions wrote). With --interleave every part starts at the same
+// capture time and runs at its own pace, and the parts are merged in timestamp order (ties: the order above): one
+// network carrying all of them at once, as a sensor on a busy IoT segment sees it.
+// Without any of these options the file is as before.
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--coap D] [--tls N] [--dhcp K] [--http N] [--telnet N] [--ftp N] [--arp N] | OUT.pcap --dns N | OUT.pcap --modbus N [--polls M]");
+    Console.Error.WriteLine("usage: SecMon.Bench.CaptureGen OUT.pcap [--devices N] [--publishes M] [--syn-flood K] [--tls N] [--http N] [--telnet N] [--ftp N] [--coap D] [--dhcp K] [--arp N] [--dns N] [--modbus N [--polls M]] [--scan N] [--interleave]");
     return 64;
 }
 
 var output = args[0];
 var devices = 5000;
+var devicesGiven = false;
 var publishes = 25;
 var synFlood = 0;
 var dns = 0;
@@ -47,11 +51,25 @@ var httpClients = 0;
 var telnetClients = 0;
 var arp = 0;
 var ftpSessions = 0;
-for (var i = 1; i + 1 < args.Length; i += 2)
+var scan = 0;
+var interleave = false;
+for (var i = 1; i < args.Length; i += 2)
 {
+    if (args[i] == "--interleave")
+    {
+        interleave = true;
+        i--;
+        continue;
+    }
+
+    if (i + 1 >= args.Length)
+    {
+        break;
+    }
+
     switch (args[i])
     {
-        case "--devices": devices = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--devices": devices = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); devicesGiven = true; break;
         case "--publishes": publishes = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--syn-flood": synFlood = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--dns": dns = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
@@ -65,96 +83,174 @@ for (var i = 1; i + 1 < args.Length; i += 2)
         case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--telnet": telnetClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--ftp": ftpSessions = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+        case "--scan": scan = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 64;
     }
 }
 
-if (modbus > 0)
+if ((dns > 0 || modbus > 0) && !devicesGiven)
 {
-    return ModbusMix.Write(output, modbus, polls);
+    devices = 0;
 }
 
-using var file = new BufferedStream(File.Create(output), 1 << 20);
-var writer = new PcapWriter(file);
+const long Start = 1_764_000_000L * 1_000_000;
+
+// The parts, in file order without --interleave: each writes from the time given and returns the time the next part
+// starts from (CoAP, DHCP and ARP hand on the time they were given, as they always have).
+var parts = new List<(string Name, Func<PcapWriter, long, long> Write)>();
+if (devices > 0 || tls > 0 || synFlood > 0)
+{
+    parts.Add(("MQTT", (w, t) => MqttPart(w, t, devices, publishes, tls, tlsSample, synFlood)));
+}
+
+if (httpClients > 0)
+{
+    parts.Add(("HTTP", (w, t) => HttpMix.Write(w, httpClients, t)));
+}
+
+if (telnetClients > 0)
+{
+    parts.Add(("Telnet", (w, t) => TelnetMix.Write(w, telnetClients, t)));
+}
+
+if (ftpSessions > 0)
+{
+    parts.Add(("FTP", (w, t) => FtpMix.Write(w, ftpSessions, t)));
+}
+
+if (coap > 0)
+{
+    parts.Add(("CoAP", (w, t) =>
+    {
+        CoapMix.Write(w, coap, coap / 160, t + 1_000_000);
+        return t;
+    }));
+}
+
+if (dhcp > 0)
+{
+    parts.Add(("DHCP", (w, t) =>
+    {
+        DhcpMix.Write(w, dhcp, t);
+        return t;
+    }));
+}
+
+if (arp > 0)
+{
+    parts.Add(("ARP", (w, t) =>
+    {
+        ArpMix.Write(w, arp, t);
+        return t;
+    }));
+}
+
 if (dns > 0)
 {
-    DnsMix.Write(writer, dns);
-    file.Flush();
-    Console.Error.WriteLine($"wrote {output}: {dns} DNS exchanges, {writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
-    return 0;
+    parts.Add(("DNS", (w, t) => DnsMix.Write(w, dns, t)));
 }
 
-var random = new Random(42);
-var sessions = new List<IBenchSession>(devices + tls);
-for (var d = 0; d < devices; d++)
+if (modbus > 0)
 {
-    sessions.Add(new Session(d, publishes, random));
+    parts.Add(("Modbus", (w, t) => ModbusMix.Write(w, modbus, polls, t)));
 }
 
-if (tls > 0)
+if (scan > 0)
 {
-    var flights = TlsBenchSession.ReadFlights(tlsSample, 8884);
-    for (var t = 0; t < tls; t++)
+    parts.Add(("scan", (w, t) => ScanMix.Write(w, scan, t)));
+}
+
+long packets;
+if (interleave && parts.Count > 1)
+{
+    packets = InterleavedCapture.Write(output, parts);
+}
+else
+{
+    using var file = new BufferedStream(File.Create(output), 1 << 20);
+    var writer = new PcapWriter(file);
+    var time = Start;
+    foreach (var (_, write) in parts)
     {
-        // Spread among the MQTT sessions, so the mix interleaves as on a real network.
-        sessions.Insert(devices == 0 ? t : (int)((long)t * sessions.Count / tls), new TlsBenchSession(t, flights, random));
+        time = write(writer, time);
+    }
+
+    file.Flush();
+    packets = writer.Packets;
+}
+
+var described = new List<string>();
+void Describe(int count, string what)
+{
+    if (count > 0)
+    {
+        described.Add($"{count} {what}");
     }
 }
 
-// Round-robin over live sessions with a small random skip: interleaved, deterministic.
-long time = 1_764_000_000L * 1_000_000;
-var live = new List<IBenchSession>(sessions);
-var flood = new SynFlood();
-long packets = 0;
-while (live.Count > 0)
+Describe(devices, "MQTT devices");
+Describe(tls, "TLS sessions");
+Describe(synFlood, "flood SYNs");
+Describe(httpClients, "HTTP clients");
+Describe(telnetClients, "Telnet connections");
+Describe(ftpSessions, "FTP sessions");
+Describe(coap, "CoAP datagrams");
+Describe(dhcp, "DHCP messages");
+Describe(arp, "ARP frames");
+Describe(dns, "DNS exchanges");
+Describe(modbus, "Modbus sessions");
+Describe(scan, "scan probes (ports and hosts each)");
+Console.Error.WriteLine($"wrote {output}{(interleave && parts.Count > 1 ? " (interleaved)" : "")}: {string.Join(", ", described)}{(described.Count > 0 ? ", " : "")}{packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
+return 0;
+
+// The MQTT sessions, with the TLS sessions spread among them and the SYN flood one after each of their packets.
+static long MqttPart(PcapWriter writer, long time, int devices, int publishes, int tls, string tlsSample, int synFlood)
 {
-    for (var i = live.Count - 1; i >= 0; i--)
+    var random = new Random(42);
+    var sessions = new List<IBenchSession>(devices + tls);
+    for (var d = 0; d < devices; d++)
     {
-        var s = live[i];
-        time += 7;
-        if (!s.Next(writer, time))
+        sessions.Add(new Session(d, publishes, random));
+    }
+
+    if (tls > 0)
+    {
+        var flights = TlsBenchSession.ReadFlights(tlsSample, 8884);
+        for (var t = 0; t < tls; t++)
         {
-            live.RemoveAt(i);
+            // Spread among the MQTT sessions, so the mix interleaves as on a real network.
+            sessions.Insert(devices == 0 ? t : (int)((long)t * sessions.Count / tls), new TlsBenchSession(t, flights, random));
         }
-        else
+    }
+
+    // Round-robin over live sessions with a small random skip: interleaved, deterministic.
+    var live = new List<IBenchSession>(sessions);
+    var flood = new SynFlood();
+    while (live.Count > 0)
+    {
+        for (var i = live.Count - 1; i >= 0; i--)
         {
-            packets++;
-            if (flood.Sent < synFlood)
+            var s = live[i];
+            time += 7;
+            if (!s.Next(writer, time))
+            {
+                live.RemoveAt(i);
+            }
+            else if (flood.Sent < synFlood)
             {
                 flood.Next(writer, time);
             }
         }
     }
+
+    while (flood.Sent < synFlood)
+    {
+        time += 7;
+        flood.Next(writer, time);
+    }
+
+    return time;
 }
-
-while (flood.Sent < synFlood)
-{
-    time += 7;
-    flood.Next(writer, time);
-}
-
-time = HttpMix.Write(writer, httpClients, time);
-time = TelnetMix.Write(writer, telnetClients, time);
-time = FtpMix.Write(writer, ftpSessions, time);
-
-if (coap > 0)
-{
-    CoapMix.Write(writer, coap, coap / 160, time + 1_000_000);
-}
-
-if (dhcp > 0)
-{
-    DhcpMix.Write(writer, dhcp, time);
-}
-
-if (arp > 0)
-{
-    ArpMix.Write(writer, arp, time);
-}
-
-file.Flush();
-Console.Error.WriteLine($"wrote {output}: {devices} devices, {(coap > 0 ? $"{coap} CoAP datagrams, " : "")}{(tls > 0 ? $"{tls} TLS sessions, " : "")}{(dhcp > 0 ? $"{dhcp} DHCP messages, " : "")}{(telnetClients > 0 ? $"{telnetClients} Telnet connections, " : "")}{(arp > 0 ? $"{arp} ARP frames, " : "")}{writer.Packets} packets, {new FileInfo(output).Length / (1024 * 1024)} MB");
-return 0;
 
 internal sealed class PcapWriter
 {
