@@ -81,6 +81,7 @@ CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 metric() { # metric NAME LABELS FILE: the value of one sample of the exposition, 0 when absent
   local want="$1"; [ -n "$2" ] && want="$1{$2}"
+  [ -f "$3" ] || { echo "?"; return; }
   awk -v want="$want" '$1 == want {printf "%d", $2; found=1} END {if (!found) print 0}' "$3"
 }
 
@@ -103,7 +104,6 @@ for rate in $RATES; do
   done
   grep -q "capturing on" "$WORK/serve-$rate.err" || { echo "load.sh: serve did not start capturing in 60 s" >&2; exit 70; }
   api=$(sed -E 's/.*"api":"([^"]+)".*/\1/' "$ready")
-  curl_api() { ip netns exec "$NS" curl -sk -o /dev/null -H "Authorization: Bearer $key" "$@"; }
 
   # The client: searches during the replay, bounded by the replay's length; per request the time from the request sent
   # on the established TLS connection to the last byte (curl's time_total - time_pretransfer), in ms.
@@ -134,7 +134,7 @@ for rate in $RATES; do
   elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {print a - b}')
   after=$(cpu_ticks "$SERVE_PID")
   peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
-  curl_api -o "$WORK/metrics-$rate.txt" "${api}api/metrics" || true
+  ip netns exec "$NS" curl -sk -H "Authorization: Bearer $key" -o "$WORK/metrics-$rate.txt" "${api}api/metrics" || true
   kill -TERM "$SERVE_PID"
   wait "$SERVE_PID" || true
   SERVE_PID=""
