@@ -143,7 +143,7 @@ for rate in $RATES; do
   captured=$(metric secmon_packets_total "" "$WORK/metrics-$rate.txt")
   kernel=$(metric secmon_drops_total 'kind="kernel"' "$WORK/metrics-$rate.txt")
   channel=$(metric secmon_drops_total 'kind="channel"' "$WORK/metrics-$rate.txt")
-  summary_drops=$(grep -m1 -E '^\s*drops\s+kernel' "$WORK/serve-$rate.err" | sed -E 's/^\s+//' || true)
+  summary_drops=$(grep -m1 -E ' drops +kernel' "$WORK/serve-$rate.err" | sed -E 's/^.* drops +/drops /' || true)
   cpu=$(awk -v d="$((after - before))" -v hz="$CLK_TCK" -v t="$elapsed" 'BEGIN {printf "%d", 100 * d / hz / t}')
   total=$(wc -l <"$WORK/latency-$rate.txt")
   awk '$1 == "200" {printf "%.3f\n", ($3 - $2) * 1000}' "$WORK/latency-$rate.txt" | sort -n >"$WORK/ms-$rate.txt"

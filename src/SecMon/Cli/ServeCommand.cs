@@ -81,7 +81,8 @@ internal static class ServeCommand
             "The long-running service: the analysts' HTTPS API, the CA's endpoints when there is a CA, and with --interface the sensor.\n" +
             "  API   https://127.0.0.1:8444/api/v1/ (--api): findings search and workflow, stats, devices, the hardening plan, rules;\n" +
             "        every request needs a key: 'secmon apikey create --name alice --scope read' prints one, sent as\n" +
-            "        'Authorization: Bearer KEY'. The OpenAPI document is /api/openapi.json. README.md, section API, has curl examples.\n" +
+            "        'Authorization: Bearer KEY'; or, with a CA, an analyst's client certificate ('secmon ca issue --profile analyst\n" +
+            "        --scope read|write|admin'). The OpenAPI document is /api/openapi.json. README.md, section API, has curl examples.\n" +
             "  CA    when the CA home (--ca-home) holds a CA ('secmon ca init'): EST (RFC 7030) at https://HOST:8443/.well-known/est/\n" +
             "        (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen), the CRL at http://HOST:8080/pki/crl (DER) and\n" +
             "        /pki/crl.pem, OCSP at http://HOST:8080/pki/ocsp (RFC 6960). Without a CA these do not run, and serve says so.\n" +
