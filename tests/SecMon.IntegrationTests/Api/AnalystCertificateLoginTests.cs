@@ -22,6 +22,8 @@ namespace SecMon.IntegrationTests.Api;
 public sealed class AnalystCertificateLoginTests
 {
     private const string Passphrase = "analyst certificate test passphrase";
+    private static X509Certificate2? s_root;
+    private static X509Certificate2? s_issuing;
 
     private sealed class ShiftedTime(TimeSpan by) : TimeProvider
     {
@@ -65,6 +67,8 @@ public sealed class AnalystCertificateLoginTests
         Assert.True(await serve.WaitForStdErrAsync("(Ctrl+C stops)", TimeSpan.FromSeconds(90)), serve.StdErr);
         using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(ready));
         var api = new Uri(doc.RootElement.GetProperty("api").GetString()!);
+        s_root = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(caHome, "root-ca.crt.pem"));
+        s_issuing = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(caHome, "issuing-ca.crt.pem"));
 
         // Revoked while serve runs (as 'secmon ca revoke' would): the next request is refused.
         using (var ca = CertificateAuthority.Open(options, TimeProvider.System))
@@ -140,7 +144,15 @@ public sealed class AnalystCertificateLoginTests
     private static async Task<(HttpStatusCode Status, string Body)> Send(Uri api, X509Certificate2? cert, HttpMethod method, string path, string? json = null, string? bearer = null)
     {
         using var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true; // the server's chain is ApiWithCaTests' subject
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, server, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(s_root!);
+            chain.ChainPolicy.ExtraStore.Add(s_issuing!);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return server is X509Certificate2 c && chain.Build(c) && c.MatchesHostname("127.0.0.1");
+        };
         if (cert is not null)
         {
             // Sent whatever issuers the server names (so another CA's certificate reaches the server and is refused there).
