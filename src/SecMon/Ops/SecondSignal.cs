@@ -28,6 +28,6 @@ internal static class SecondSignal
             pending = $"(what was pending could not be read: {ex.Message})";
         }
 
-        return "secmon: second signal: exiting at once without finishing the drain (exit 130); " + (pending ?? "nothing was known to be pending");
+        return "secmon: second signal: exiting at once without finishing the drain (exit 130); " + (pending ?? "this command does not tell what was not flushed");
     }
 }
