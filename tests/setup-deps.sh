@@ -12,7 +12,9 @@ PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl ipr
   # ARP and new devices: arping and ping in network namespaces
   iputils-arping iputils-ping
   # the analysts' page in a real browser (Playwright drives it; no browser download)
-  chromium)
+  chromium
+  # bench/load.sh: replays a capture onto a veth pair at fixed rates (tcpreplay, tcprewrite)
+  tcpreplay)
 missing=()
 # node and npm may come from elsewhere than Debian's packages (NodeSource's nodejs carries npm): the commands count.
 command -v node >/dev/null || missing+=(nodejs)

@@ -193,7 +193,7 @@ public sealed partial class CertificateAuthority : IDisposable
         var profile = request.Profile;
         var expect = new CsrExpectation(
             profile,
-            profile.Kind == ProfileKind.Device ? request.DeviceId : null,
+            profile.Kind is ProfileKind.Device or ProfileKind.Analyst ? request.DeviceId : null,
             profile.Kind == ProfileKind.Server ? request.DnsNames : null,
             VerifySignature: request.ServerGeneratedKey is null);
         var check = Policy.Check(request.CsrDer, expect);
@@ -207,6 +207,7 @@ public sealed partial class CertificateAuthority : IDisposable
         var names = profile.Kind == ProfileKind.Server
             ? CertificateNames.ForServer(request.DnsNames ?? csr.DnsNames.Append(csr.CommonName).Where(n => !IPAddress.TryParse(n, out _)).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
                 request.IpAddresses ?? csr.IpAddresses)
+            : profile.Kind == ProfileKind.Analyst ? CertificateNames.ForAnalyst(request.DeviceId ?? csr.CommonName)
             : CertificateNames.ForDevice(request.DeviceId ?? csr.CommonName);
         var now = Time.GetUtcNow();
         var cert = CertificateBuilder.IssueEndEntity(profile, names, request.ServerGeneratedKey ?? csr.PublicKey, IssuingCertificate, IssuingKey, now, CrlUrl, OcspUrl);

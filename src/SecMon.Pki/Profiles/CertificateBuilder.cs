@@ -23,6 +23,9 @@ public sealed record CertificateNames(string CommonName, IReadOnlyList<string> D
         [],
         [DeviceId.Urn(deviceId)]);
 
+    /// <summary>The names of an analyst's certificate: CN=name, SAN URI urn:secmon:analyst:name.</summary>
+    public static CertificateNames ForAnalyst(string name) => new(name, [], [], [AnalystProfile.UrnPrefix + name]);
+
     /// <summary>The names of a server certificate: CN = first DNS name (or first IP), SANs as given.</summary>
     public static CertificateNames ForServer(IReadOnlyList<string> dnsNames, IReadOnlyList<IPAddress> ips)
     {
@@ -136,7 +139,9 @@ public static class CertificateBuilder
         }
 
         ext.AddExtension(X509Extensions.KeyUsage, true, new KeyUsage(keyUsage));
-        ext.AddExtension(X509Extensions.ExtendedKeyUsage, false, new ExtendedKeyUsage(profile.ExtendedKeyUsages.ToArray()));
+        ext.AddExtension(X509Extensions.ExtendedKeyUsage, false, profile.OwnExtendedKeyUsages.Count == 0
+            ? new ExtendedKeyUsage(profile.ExtendedKeyUsages.ToArray())
+            : new DerSequence(profile.ExtendedKeyUsages.Cast<Asn1Encodable>().Concat(profile.OwnExtendedKeyUsages).ToArray())); // ExtKeyUsageSyntax, RFC 5280 §4.2.1.12
         var sans = new List<GeneralName>();
         sans.AddRange(names.DnsNames.Select(d => new GeneralName(GeneralName.DnsName, d)));
         sans.AddRange(names.IpAddresses.Select(ip => new GeneralName(GeneralName.IPAddress, new DerOctetString(ip.GetAddressBytes()))));
@@ -159,6 +164,12 @@ public static class CertificateBuilder
         {
             ext.AddExtension(X509Extensions.AuthorityInfoAccess, false, new AuthorityInformationAccess(
                 new AccessDescription(AccessDescription.IdADOcsp, new GeneralName(GeneralName.UniformResourceIdentifier, ocspUrl))));
+        }
+
+        if (profile.Policies.Count > 0)
+        {
+            ext.AddExtension(X509Extensions.CertificatePolicies, false,
+                new CertificatePolicies(profile.Policies.Select(p => new PolicyInformation(p)).ToArray()));
         }
 
         if (profile.OcspNoCheck)

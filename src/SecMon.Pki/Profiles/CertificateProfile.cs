@@ -14,6 +14,9 @@ public enum ProfileKind
 
     /// <summary>The delegated OCSP responder (RFC 6960 §4.2.2.2: id-kp-OCSPSigning, id-pkix-ocsp-nocheck).</summary>
     OcspResponder,
+
+    /// <summary>An analyst's TLS client certificate for SecMon's API (<see cref="AnalystProfile"/>), named like a device.</summary>
+    Analyst,
 }
 
 /// <summary>A certificate profile: validity, key usage, extended key usage, and whether revocation pointers are added.</summary>
@@ -40,6 +43,12 @@ public sealed record CertificateProfile
     /// <summary>Adds id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): only for the responder itself.</summary>
     public bool OcspNoCheck { get; init; }
 
+    /// <summary>Extended key usages of SecMon's own, after <see cref="ExtendedKeyUsages"/>: none by default.</summary>
+    public IReadOnlyList<DerObjectIdentifier> OwnExtendedKeyUsages { get; init; } = [];
+
+    /// <summary>Certificate policies to write (RFC 5280 §4.2.1.4), none by default; the analyst's scope is one.</summary>
+    public IReadOnlyList<DerObjectIdentifier> Policies { get; init; } = [];
+
     /// <summary>The device profile: clientAuth, digitalSignature, device id in CN and SAN, 30 days by default.</summary>
     public static CertificateProfile Device(double validityDays) => new()
     {
@@ -58,6 +67,19 @@ public sealed record CertificateProfile
         Validity = TimeSpan.FromDays(validityDays),
         KeyUsage = Org.BouncyCastle.Asn1.X509.KeyUsage.DigitalSignature,
         ExtendedKeyUsages = [KeyPurposeID.id_kp_serverAuth],
+    };
+
+    /// <summary>The analyst profile: clientAuth and SecMon's analyst EKU, the scope as a policy, the analyst's name in CN and
+    /// SAN (<c>urn:secmon:analyst:NAME</c>); not an EST label (analysts' certificates are issued with <c>secmon ca issue</c>).</summary>
+    public static CertificateProfile Analyst(AnalystScope scope, double validityDays) => new()
+    {
+        Name = AnalystProfile.NamePrefix + AnalystProfile.Name(scope),
+        Kind = ProfileKind.Analyst,
+        Validity = TimeSpan.FromDays(validityDays),
+        KeyUsage = Org.BouncyCastle.Asn1.X509.KeyUsage.DigitalSignature,
+        ExtendedKeyUsages = [KeyPurposeID.id_kp_clientAuth],
+        OwnExtendedKeyUsages = [AnalystProfile.Eku],
+        Policies = [AnalystProfile.ScopePolicy(scope)],
     };
 
     /// <summary>The delegated OCSP responder profile (one year).</summary>

@@ -4,14 +4,19 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SecMon.Pki.Ca;
 
 namespace SecMon.Api;
 
 /// <summary>
 /// Authenticates API requests (<c>/api/...</c> only: EST, CRL and OCSP keep their own rules) by the key in
-/// <c>Authorization: Bearer KEY</c> or <c>X-API-Key: KEY</c> (<see cref="ApiKeyStore"/>). The principal's name is the
-/// key's name and its <see cref="ScopeClaim"/> the key's scope. The key is never logged. Refusals are answered with
-/// problem details (RFC 9457): 401 with <c>WWW-Authenticate: Bearer</c>, 403 when the scope is too small.
+/// <c>Authorization: Bearer KEY</c> or <c>X-API-Key: KEY</c> (<see cref="ApiKeyStore"/>), or, without a key, by the TLS
+/// client certificate when the server has a CA: an analyst's certificate from that CA
+/// (<see cref="CertificateAuthority.CheckAnalyst"/>: issued by it, valid now, the analyst profile, not revoked in its
+/// store). The principal's name is the key's name, or the certificate's subject (<c>CN=alice</c>: what the audit log
+/// records), and its <see cref="ScopeClaim"/> the key's or the certificate's scope. The key is never logged. Refusals are
+/// answered with problem details (RFC 9457): 401 with <c>WWW-Authenticate: Bearer</c> saying why, 403 when the scope is
+/// too small.
 /// </summary>
 internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
     ApiKeyStore keys, TimeProvider time) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -21,6 +26,9 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
 
     /// <summary>The claim holding the scope (read, write or admin).</summary>
     public const string ScopeClaim = "secmon_scope";
+
+    /// <summary>The claim holding the serial of the client certificate that authenticated the request, if one did.</summary>
+    public const string CertificateSerialClaim = "secmon_certificate_serial";
 
     private const string FailureItem = "secmon.auth.failure";
 
@@ -45,7 +53,13 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
 
         if (string.IsNullOrEmpty(presented))
         {
-            Context.Items[FailureItem] = "no API key: send 'Authorization: Bearer KEY' (make one with 'secmon apikey create')";
+            if (Context.Connection.ClientCertificate is { } certificate && Context.RequestServices.GetService(typeof(CertificateAuthority)) is CertificateAuthority ca)
+            {
+                return Task.FromResult(ByCertificate(certificate, ca));
+            }
+
+            Context.Items[FailureItem] = "no API key: send 'Authorization: Bearer KEY' (make one with 'secmon apikey create'), " +
+                "or connect with an analyst's client certificate from this server's CA";
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
@@ -66,6 +80,25 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
+    private AuthenticateResult ByCertificate(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, CertificateAuthority ca)
+    {
+        var check = ca.CheckAnalyst(certificate.RawData);
+        if (!check.Ok)
+        {
+            var why = check.Reason ?? "the client certificate grants no scope";
+            Context.Items[FailureItem] = why;
+            return AuthenticateResult.Fail(why);
+        }
+
+        var identity = new ClaimsIdentity(
+        [
+            new Claim(ClaimTypes.Name, check.Subject!),
+            new Claim(ScopeClaim, check.Scope!.Value.ToString().ToLowerInvariant()),
+            new Claim(CertificateSerialClaim, check.Serial!),
+        ], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
     /// <inheritdoc />
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
@@ -80,7 +113,7 @@ internal sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeO
         var scope = Context.User.FindFirst(ScopeClaim)?.Value ?? "?";
         var needed = Context.GetEndpoint()?.Metadata.GetMetadata<ApiScopeRequirement>()?.Scope.ToString().ToLowerInvariant() ?? "more";
         return ApiProblems.Write(Context, StatusCodes.Status403Forbidden, "Forbidden",
-            $"this needs an API key with scope {needed}; '{Context.User.Identity?.Name}' has scope {scope}");
+            $"this needs scope {needed} (an API key or an analyst's certificate); '{Context.User.Identity?.Name}' has scope {scope}");
     }
 
     /// <summary>The scope of an authenticated principal, or null.</summary>

@@ -15,7 +15,7 @@ internal enum ApiScope
     /// <summary>Read, and the findings' workflow (acknowledge, assign, close).</summary>
     Write = 2,
 
-    /// <summary>Write, and the rules (enable, disable, reload).</summary>
+    /// <summary>Write, and the rules (enable, disable, reload), the CA's actions and the API keys.</summary>
     Admin = 3,
 }
 

@@ -51,7 +51,7 @@ internal static class PkiActionEndpoints
     private static IResult NoCa() => Problem(StatusCodes.Status409Conflict,
         "this server has no CA: 'secmon ca init' makes one, then restart serve (EST, tokens and revocation need it)");
 
-    private static async Task<(JsonDocument? Body, IResult? Refusal)> ReadBody(HttpContext http, params string[] allowed)
+    internal static async Task<(JsonDocument? Body, IResult? Refusal)> ReadBody(HttpContext http, params string[] allowed)
     {
         // Read whole and bounded (a body may come without a Content-Length); an empty body is {}.
         using var buffer = new MemoryStream();
@@ -97,7 +97,7 @@ internal static class PkiActionEndpoints
         return (body, null);
     }
 
-    private static string? Text(JsonDocument body, string name) =>
+    internal static string? Text(JsonDocument body, string name) =>
         body.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Trim() is { Length: > 0 } s ? s : null;
 
     private static async Task<IResult> CreateToken(HttpContext http, ApiContext api, TimeProvider time)

@@ -61,6 +61,9 @@ internal sealed record ServiceHostOptions
 
     /// <summary>Minimum log level for SecMon's own messages. Default Information.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>True to serve <c>/metrics</c> anonymously on the plain-HTTP listener (<see cref="OpsOptions.MetricsOnHttp"/>). Default false.</summary>
+    public bool MetricsOnHttp { get; init; }
 }
 
 /// <summary>
@@ -122,7 +125,11 @@ internal sealed class ServiceHost : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("SecMon", options.LogLevel);
             builder.Services.AddSingleton(options.Time);
-            builder.Services.AddSecMonOps();
+            // Signals are the process's (Program.cs: the first stops the command, which stops this host; a second ends the
+            // process at once). The console lifetime would take SIGINT and SIGTERM too, and swallow the second.
+            builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
+            var ops = new OpsOptions { MetricsOnHttp = options.MetricsOnHttp };
+            builder.Services.AddSecMonOps(ops);
             builder.Services.AddSingleton<EstAddress>();
             if (options.Pki is { } pki)
             {
@@ -168,6 +175,13 @@ internal sealed class ServiceHost : IAsyncDisposable
                             ServerCertificate = apiCert,
                             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                             ServerCertificateChain = ca is null ? null : [X509CertificateLoader.LoadCertificate(ca.IssuingCertificate.GetEncoded())],
+                            // With a CA, analysts may log in with a client certificate it issued (the analyst profile). TLS
+                            // takes any certificate (proof of possession is the handshake); the authentication handler
+                            // decides per request with the CA's records (CertificateAuthority.CheckAnalyst), so a refusal is
+                            // a 401 that says why (revoked, expired, another CA, a device's) rather than a failed handshake.
+                            ClientCertificateMode = ca is null ? ClientCertificateMode.NoCertificate : ClientCertificateMode.AllowCertificate,
+                            ClientCertificateValidation = ca is null ? null : (_, _, _) => true,
+                            CheckCertificateRevocation = false,
                         });
                     });
                 }
@@ -193,6 +207,7 @@ internal sealed class ServiceHost : IAsyncDisposable
                 app.UseAuthorization();
                 app.MapSecMonApi();
                 app.MapSecMonPkiActions();
+                app.MapSecMonApiKeys();
                 app.MapGet(ApiEndpoints.Prefix + "/metrics", OpsEndpoints.WriteMetrics).Needs(ApiScope.Read).ExcludeFromDescription();
                 app.MapSecMonPage(() => host.ApiUrl?.Port);
             }
@@ -230,6 +245,7 @@ internal sealed class ServiceHost : IAsyncDisposable
             {
                 // Kestrel binds (and reports) listeners in the order they were added: the API's is the last HTTPS one.
                 host.ApiUrl = addresses.Last(u => u.Scheme == "https");
+                ops.ApiPort = host.ApiUrl.Port;
                 host.ApiSelfSignedFingerprint = ca is null ? ApiCertificate.Fingerprint(apiCert!) : null;
             }
 
@@ -293,4 +309,15 @@ internal sealed class ServiceHost : IAsyncDisposable
         _api?.Dispose();
         Ca?.Dispose();
     }
+}
+
+/// <summary>The host's lifetime under a command: starts at once, and stops when the command stops the host (its token,
+/// cancelled by the process's signal handlers), never on a signal of its own.</summary>
+internal sealed class CommandLifetime : IHostLifetime
+{
+    /// <inheritdoc />
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

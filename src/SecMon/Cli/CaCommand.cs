@@ -130,7 +130,14 @@ internal static class CaCommand
     {
         var opts = CaCliSupport.NewCaOptions();
         var csr = new Option<string>("--csr") { Description = "The PKCS#10 CSR file (PEM or DER).", Required = true };
-        var profile = new Option<string>("--profile") { Description = "device (default: clientAuth, device id in CN and SAN) or server (serverAuth: brokers, SecMon's HTTPS).", DefaultValueFactory = _ => "device" };
+        var profile = new Option<string>("--profile")
+        {
+            Description = "device (default: clientAuth, device id in CN and SAN), server (serverAuth: brokers, SecMon's HTTPS) or analyst\n" +
+                "(a person's client certificate for the API of 'secmon serve', with --scope; the CSR's CN is the analyst's name).",
+            DefaultValueFactory = _ => "device",
+        };
+        var scope = new Option<string?>("--scope") { Description = "analyst profile: what the certificate lets its holder do in the API: read, write or admin (as API keys' scopes).", HelpName = "read|write|admin" };
+        var days = new Option<int?>("--days") { Description = "analyst profile: validity in days (1-397). Default: 30", HelpName = "N" };
         var device = new Option<string?>("--device") { Description = "device profile: the device id the CSR must name (default: the CSR's CN)." };
         var dns = new Option<string[]>("--dns") { Description = "server profile: a DNS name for the SAN (repeat for more; default: the CSR's names)." };
         var ip = new Option<string[]>("--ip") { Description = "server profile: an IP address for the SAN (repeat for more)." };
@@ -138,17 +145,35 @@ internal static class CaCommand
         var cmd = new Command("issue",
             "Issue a certificate from a CSR file, after the same policy checks EST applies.\n" +
             "Example: secmon ca issue --csr sensor-42.csr --device sensor-42 --out sensor-42.crt\n" +
-            "         secmon ca issue --csr broker.csr --profile server --dns broker.lan --ip 10.0.0.5 --out broker.crt");
+            "         secmon ca issue --csr broker.csr --profile server --dns broker.lan --ip 10.0.0.5 --out broker.crt\n" +
+            "         secmon ca issue --csr alice.csr --profile analyst --scope write --out alice.crt   (then: curl --cert alice.crt --key alice.key ...)");
         opts.AddTo(cmd);
-        foreach (var o in new Option[] { csr, profile, device, dns, ip, output })
+        foreach (var o in new Option[] { csr, profile, scope, days, device, dns, ip, output })
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(parse => CaCliSupport.Run(() =>
         {
+            var isAnalyst = parse.GetValue(profile) == "analyst";
+            AnalystScope analystScope = default;
+            if (isAnalyst != (parse.GetValue(scope) is not null) || (isAnalyst && !AnalystProfile.TryParseScope(parse.GetValue(scope), out analystScope)))
+            {
+                Console.Error.WriteLine(isAnalyst
+                    ? $"secmon: --profile analyst needs --scope read, write or admin{(parse.GetValue(scope) is { } given ? $" (not '{given}')" : "")}."
+                    : "secmon: --scope is for --profile analyst.");
+                return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(days) is { } d && (!isAnalyst || d is < 1 or > 397))
+            {
+                Console.Error.WriteLine(isAnalyst ? "secmon: --days: 1 to 397." : "secmon: --days is for --profile analyst (devices' and servers' validity is in ca.json).");
+                return ExitCodes.Usage;
+            }
+
             using var ca = CertificateAuthority.Open(opts.Read(parse), TimeProvider.System);
-            var p = ca.FindProfile(parse.GetValue(profile)!) ?? throw new PkiException($"unknown profile \"{parse.GetValue(profile)}\" (device, server).");
+            var p = isAnalyst ? CertificateProfile.Analyst(analystScope, parse.GetValue(days) ?? 30)
+                : ca.FindProfile(parse.GetValue(profile)!) ?? throw new PkiException($"unknown profile \"{parse.GetValue(profile)}\" (device, server, analyst).");
             var csrPath = parse.GetValue(csr)!;
             var der = ReadCsr(csrPath);
             var dnsNames = parse.GetValue(dns) ?? [];

@@ -60,6 +60,11 @@ internal static class ServeCommand
             DefaultValueFactory = _ => 20,
             HelpName = "N",
         };
+        var httpMetrics = new Option<bool>("--http-metrics")
+        {
+            Description = "Also answer /metrics (Prometheus) without authentication on the HTTP listener (CRL/OCSP), for a scraper without\n" +
+                "credentials on a network you trust. Default: off (devices reach that listener); /api/metrics serves it with a read key.",
+        };
         var ready = new Option<string?>("--ready-file") { Description = "Once listening, write {\"https\":URL,\"http\":URL,\"api\":URL} here (for scripts that start the server with port 0; null for what does not run)." };
         var onCrlChange = CaCliSupport.OnCrlChange();
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings only (not every issuance)." };
@@ -76,7 +81,8 @@ internal static class ServeCommand
             "The long-running service: the analysts' HTTPS API, the CA's endpoints when there is a CA, and with --interface the sensor.\n" +
             "  API   https://127.0.0.1:8444/api/v1/ (--api): findings search and workflow, stats, devices, the hardening plan, rules;\n" +
             "        every request needs a key: 'secmon apikey create --name alice --scope read' prints one, sent as\n" +
-            "        'Authorization: Bearer KEY'. The OpenAPI document is /api/openapi.json. README.md, section API, has curl examples.\n" +
+            "        'Authorization: Bearer KEY'; or, with a CA, an analyst's client certificate ('secmon ca issue --profile analyst\n" +
+            "        --scope read|write|admin'). The OpenAPI document is /api/openapi.json. README.md, section API, has curl examples.\n" +
             "  CA    when the CA home (--ca-home) holds a CA ('secmon ca init'): EST (RFC 7030) at https://HOST:8443/.well-known/est/\n" +
             "        (cacerts, simpleenroll, simplereenroll, csrattrs, serverkeygen), the CRL at http://HOST:8080/pki/crl (DER) and\n" +
             "        /pki/crl.pem, OCSP at http://HOST:8080/pki/ocsp (RFC 6960). Without a CA these do not run, and serve says so.\n" +
@@ -85,15 +91,17 @@ internal static class ServeCommand
             "An invalid rule pack stops it before it listens (every error listed). EST and CRL/OCSP listen on every address by\n" +
             "default (devices must reach them) and serve says so at start; --https 127.0.0.1:8443 --http 127.0.0.1:8080 keeps them\n" +
             "to this host. The API listens on this host only unless --api says otherwise.\n" +
-            "The HTTP listener (CRL/OCSP) also answers /metrics (Prometheus), /healthz and /readyz (503 with the reasons when not ready).\n" +
-            "SIGTERM or Ctrl+C drains the sensor: every finding is stored, and what an output has not taken waits in its spool.\n" +
+            "Health: /healthz and /readyz (503 with the reasons when not ready) on the API's listener (brief reasons, no key needed) and on\n" +
+            "the HTTP listener (whole reasons); metrics: /api/metrics with a read key, and /metrics on the HTTP listener with --http-metrics.\n" +
+            "SIGTERM or Ctrl+C drains the sensor: every finding is stored, and what an output has not taken waits in its spool. A second\n" +
+            "SIGTERM or Ctrl+C during the drain exits at once with 130, saying what was not flushed (spools stay for the next start).\n" +
             "Examples:\n" +
             "  secmon serve                                     # the API alone, on 127.0.0.1:8444, with the embedded store\n" +
             "  secmon apikey create --name alice --scope read  # then: curl --cacert ... -H \"Authorization: Bearer KEY\" https://127.0.0.1:8444/api/v1/findings\n" +
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in (Option[])[api, apiRate, https, http, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
+        foreach (var o in (Option[])[api, apiRate, https, http, httpMetrics, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
         {
             cmd.Options.Add(o);
         }
@@ -231,6 +239,7 @@ internal static class ServeCommand
                     ServerNames = serverNames,
                     ServerIps = serverIps,
                     LogLevel = logLevel,
+                    MetricsOnHttp = parse.GetValue(httpMetrics),
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (SecMon.Pki.PkiException e)
@@ -265,6 +274,7 @@ internal static class ServeCommand
                 using var stopSensor = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 var monitor = server.Services.GetRequiredService<SecMon.Ops.SensorMonitor>();
                 monitor.DataDirectory = settings.DataDirectory;
+                SecMon.Ops.SecondSignal.Tell(monitor.Unflushed);
                 if (sensorInterface is not null)
                 {
                     monitor.Expect(sensorInterface);

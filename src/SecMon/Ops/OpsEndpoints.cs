@@ -9,13 +9,17 @@ namespace SecMon.Ops;
 /// <summary>
 /// The operator's endpoints as a module a host mounts:
 /// <code>
-/// builder.Services.AddSecMonOps();
+/// builder.Services.AddSecMonOps(new OpsOptions { MetricsOnHttp = false });
 /// app.MapSecMonOps();
 /// </code>
-/// <c>/metrics</c> (Prometheus text format), <c>/healthz</c> (200 while the process serves) and <c>/readyz</c> (200 when
-/// ready, 503 with one line per reason otherwise: <see cref="Readiness"/>). Served on plain HTTP only, beside the CRL
-/// and OCSP, for the monitoring on the operator's side; on the HTTPS listener (which devices reach for EST) they answer
-/// 404. The host's sensor reports to the <see cref="SensorMonitor"/> registered here.
+/// <c>/healthz</c> (200 while the process serves) and <c>/readyz</c> (200 when ready, 503 with one line per reason
+/// otherwise: <see cref="Readiness"/>) answer on the plain-HTTP listener (beside the CRL and OCSP) and on the API's HTTPS
+/// listener, without authentication (a load balancer or an orchestrator probes them). On the API's listener, which may be
+/// reached from other hosts, the reasons are brief (what is wrong, without paths or error texts); on the HTTP listener
+/// they are whole. <c>/metrics</c> (Prometheus text format) answers anonymously on the HTTP listener only when
+/// <see cref="OpsOptions.MetricsOnHttp"/> says so (off by default); the API's <c>/api/metrics</c> serves it with a read
+/// key. On the EST listener (HTTPS, reached by devices) all three answer 404. The host's sensor reports to the
+/// <see cref="SensorMonitor"/> registered here.
 /// </summary>
 internal static class OpsEndpoints
 {
@@ -28,9 +32,10 @@ internal static class OpsEndpoints
     /// <summary>The readiness path.</summary>
     public const string ReadyPath = "/readyz";
 
-    /// <summary>Registers the sensor monitor and the metrics.</summary>
-    public static IServiceCollection AddSecMonOps(this IServiceCollection services)
+    /// <summary>Registers the sensor monitor, the metrics and where the endpoints answer (default: <see cref="OpsOptions"/>'s).</summary>
+    public static IServiceCollection AddSecMonOps(this IServiceCollection services, OpsOptions? options = null)
     {
+        services.TryAddSingleton(options ?? new OpsOptions());
         services.TryAddSingleton<SensorMonitor>();
         services.TryAddSingleton<SecMonMetrics>();
         return services;
@@ -41,20 +46,13 @@ internal static class OpsEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet(MetricsPath, Metrics);
-        app.MapGet(HealthPath, ctx => PlainHttp(ctx) ? Text(ctx, StatusCodes.Status200OK, "ok\n") : Task.CompletedTask);
+        app.MapGet(HealthPath, ctx => Where(ctx) != Listener.Est ? Text(ctx, StatusCodes.Status200OK, "ok\n") : NotFound(ctx));
         app.MapGet(ReadyPath, Ready);
         return app;
     }
 
-    private static async Task Metrics(HttpContext ctx)
-    {
-        if (!PlainHttp(ctx))
-        {
-            return;
-        }
-
-        await WriteMetrics(ctx).ConfigureAwait(false);
-    }
+    private static Task Metrics(HttpContext ctx) =>
+        Where(ctx) == Listener.Http && ctx.RequestServices.GetRequiredService<OpsOptions>().MetricsOnHttp ? WriteMetrics(ctx) : NotFound(ctx);
 
     /// <summary>The exposition, for <c>/metrics</c> on the HTTP listener and for <c>/api/metrics</c> on the API's (with a
     /// read key: a server without a CA has no HTTP listener, and the API's needs no anonymous access).</summary>
@@ -70,27 +68,36 @@ internal static class OpsEndpoints
 
     private static Task Ready(HttpContext ctx)
     {
-        if (!PlainHttp(ctx))
+        var where = Where(ctx);
+        if (where == Listener.Est)
         {
-            return Task.CompletedTask;
+            return NotFound(ctx);
         }
 
-        var problems = Readiness.Problems(ctx.RequestServices.GetRequiredService<SensorMonitor>(), ctx.RequestServices);
+        var problems = Readiness.Check(ctx.RequestServices.GetRequiredService<SensorMonitor>(), ctx.RequestServices);
         return problems.Count == 0
             ? Text(ctx, StatusCodes.Status200OK, "ready\n")
-            : Text(ctx, StatusCodes.Status503ServiceUnavailable, string.Concat(problems.Select(p => p + "\n")));
+            : Text(ctx, StatusCodes.Status503ServiceUnavailable, string.Concat(problems.Select(p => (where == Listener.Api ? p.Brief : p.Detail) + "\n")));
     }
 
-    // Devices reach the HTTPS listener (EST); what the host says about itself is for the operator's side only.
-    private static bool PlainHttp(HttpContext ctx)
+    private enum Listener
     {
-        if (!ctx.Request.IsHttps)
-        {
-            return true;
-        }
+        Http,
+        Api,
+        Est,
+    }
 
+    // Devices reach the EST listener (HTTPS): what the host says about itself is for the operator's side only. The API's
+    // listener is HTTPS too; its port tells it apart.
+    private static Listener Where(HttpContext ctx) =>
+        !ctx.Request.IsHttps ? Listener.Http
+        : ctx.RequestServices.GetRequiredService<OpsOptions>().ApiPort == ctx.Connection.LocalPort ? Listener.Api
+        : Listener.Est;
+
+    private static Task NotFound(HttpContext ctx)
+    {
         ctx.Response.StatusCode = StatusCodes.Status404NotFound;
-        return false;
+        return Task.CompletedTask;
     }
 
     private static Task Text(HttpContext ctx, int status, string body)

@@ -5,41 +5,43 @@ namespace SecMon.Ops;
 /// <summary>
 /// What <c>/readyz</c> checks: the sensor captures (or the host runs none), the store can be written (a file created and
 /// removed in the data directory, where SQLite must create its journal, and the sensor's store output has not failed),
-/// and the CA, when the host serves one, is loaded and within its validity. Each problem is one line saying what is wrong.
+/// and the CA, when the host serves one, is loaded and within its validity. Each problem is one line saying what is wrong,
+/// whole (with the data directory's path and the error) for the operator's HTTP listener and brief (no path, no error
+/// text, no interface name) for the API's listener, which other hosts may reach without a key.
 /// </summary>
 internal static class Readiness
 {
     /// <summary>The name of the file written and removed to prove the data directory writable.</summary>
     public const string ProbeFile = ".secmon-ready-probe";
 
-    /// <summary>Why the host is not ready; empty when it is.</summary>
-    public static IReadOnlyList<string> Problems(SensorMonitor monitor, IServiceProvider services)
+    /// <summary>Why the host is not ready, each reason whole and brief; empty when it is.</summary>
+    public static IReadOnlyList<ReadinessProblem> Check(SensorMonitor monitor, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(monitor);
         ArgumentNullException.ThrowIfNull(services);
-        var problems = new List<string>();
+        var problems = new List<ReadinessProblem>();
         var ca = services.GetService(typeof(CertificateAuthority)) as CertificateAuthority;
         switch (monitor.State)
         {
             case SensorState.Starting:
-                problems.Add($"sensor: starting on {monitor.Interfaces}");
+                problems.Add(new("sensor: starting", $"sensor: starting on {monitor.Interfaces}"));
                 break;
             case SensorState.Draining:
-                problems.Add($"sensor: stopping on {monitor.Interfaces} (draining the pipeline)");
+                problems.Add(new("sensor: stopping", $"sensor: stopping on {monitor.Interfaces} (draining the pipeline)"));
                 break;
             case SensorState.Stopped:
-                problems.Add($"sensor: stopped on {monitor.Interfaces} (exit {monitor.ExitCode})");
+                problems.Add(new("sensor: stopped", $"sensor: stopped on {monitor.Interfaces} (exit {monitor.ExitCode})"));
                 break;
         }
 
         if ((monitor.DataDirectory ?? ca?.Options.DataDirectory) is { } data && ProbeWrite(data) is { } notWritable)
         {
-            problems.Add($"store: the data directory '{data}' cannot be written: {notWritable}");
+            problems.Add(new("store: the data directory cannot be written", $"store: the data directory '{data}' cannot be written: {notWritable}"));
         }
 
         if (monitor.Current?.Sensor.Outputs?.Runners is [var store, ..] && store.HasFailed)
         {
-            problems.Add($"store: the findings store failed: {store.Error ?? "findings were dropped"}");
+            problems.Add(new("store: the findings store failed", $"store: the findings store failed: {store.Error ?? "findings were dropped"}"));
         }
 
         if (ca is not null)
@@ -48,7 +50,8 @@ internal static class Readiness
             var issuing = ca.IssuingCertificate;
             if (now < issuing.NotBefore || now > issuing.NotAfter)
             {
-                problems.Add($"ca: the issuing certificate is not valid now (valid {issuing.NotBefore:yyyy-MM-ddTHH:mm:ssZ} to {issuing.NotAfter:yyyy-MM-ddTHH:mm:ssZ})");
+                problems.Add(new("ca: the issuing certificate is not valid now",
+                    $"ca: the issuing certificate is not valid now (valid {issuing.NotBefore:yyyy-MM-ddTHH:mm:ssZ} to {issuing.NotAfter:yyyy-MM-ddTHH:mm:ssZ})"));
             }
         }
 
@@ -76,3 +79,8 @@ internal static class Readiness
         }
     }
 }
+
+/// <summary>One reason the host is not ready.</summary>
+/// <param name="Brief">What is wrong, without paths, error texts or names (for the API's listener).</param>
+/// <param name="Detail">What is wrong, whole (for the operator's HTTP listener).</param>
+internal sealed record ReadinessProblem(string Brief, string Detail);

@@ -1,3 +1,4 @@
+using SecMon.Findings.Spool;
 using SecMon.Hosting;
 
 namespace SecMon.Ops;
@@ -106,6 +107,37 @@ internal sealed class SensorMonitor
         var s = r.Sensor.Session;
         r.EventsByType = s.Counter.ByType;
         r.MalformedByReason = [.. s.Stats.MalformedByReason.Select(kv => (kv.Key.Protocol, RunSummary.ReasonName(kv.Key.Reason), kv.Value))];
+    }
+
+    /// <summary>
+    /// What is not flushed yet, for the line of a second signal (<see cref="SecondSignal"/>): findings each output still
+    /// holds in memory (lost if the process ends now) and the bytes waiting in each spool (kept on disk, delivered at the
+    /// next start). Events still inside the capture and rules threads are not counted here.
+    /// </summary>
+    internal string Unflushed()
+    {
+        if (_running is not { } r || r.Sensor.Outputs is not { } outputs)
+        {
+            return State == SensorState.None ? "no sensor ran: nothing was pending" : "the sensor had not started capturing: nothing was pending";
+        }
+
+        var lost = new List<string>();
+        var kept = new List<string>();
+        foreach (var runner in outputs.Runners)
+        {
+            if (runner.Queued > 0)
+            {
+                lost.Add($"{runner.Queued} for {runner.Name}");
+            }
+
+            if (runner.Sink is SpooledSink spooled && spooled.PendingBytes > 0)
+            {
+                kept.Add($"{runner.Name}: {spooled.PendingBytes} bytes" + (_dataDirectory is { } d ? $" in {Sensor.SpoolDirectory(d, runner.Name)}" : ""));
+            }
+        }
+
+        return "not flushed: " + (lost.Count == 0 ? "no findings held in memory" : "findings held in memory, lost: " + string.Join(", ", lost))
+            + "; " + (kept.Count == 0 ? "no spool waits" : "spools kept for the next start: " + string.Join(", ", kept));
     }
 
     /// <summary>The capture stopped; the pipeline drains.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using SecMon.Api;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Testing;
 
@@ -84,6 +85,106 @@ public sealed class ApiEndpointsTests(ApiServeFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
         Assert.Contains("# TYPE secmon_packets_total counter", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Keys_AdminCreatesListsRevokes_SecretShownOnceAndAudited()
+    {
+        using var admin = fixture.Serve.Client(fixture.Admin);
+        using var created = await admin.PostAsync(new Uri("api/v1/keys", UriKind.Relative), Body("{\"name\": \"svc-grafana\", \"scope\": \"read\", \"expires\": \"30d\"}"));
+        var made = await JsonOf(created);
+        Assert.True(created.StatusCode == HttpStatusCode.Created, made.ToString());
+        var key = made.GetProperty("key").GetString()!;
+        Assert.StartsWith("secmon_" + made.GetProperty("id").GetString() + ".", key, StringComparison.Ordinal);
+        Assert.Equal("read", made.GetProperty("scope").GetString());
+        var expires = DateTimeOffset.Parse(made.GetProperty("expires").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires - DateTimeOffset.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30.1));
+
+        // The new key works, with its scope only.
+        using (var svc = fixture.Serve.Client(key))
+        {
+            using var search = await svc.GetAsync(new Uri("api/v1/findings?limit=1", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, search.StatusCode);
+            using var write = await svc.PostAsync(new Uri("api/v1/keys", UriKind.Relative), Body("{\"name\": \"escalate\", \"scope\": \"admin\"}"));
+            Assert.Equal(HttpStatusCode.Forbidden, write.StatusCode);
+        }
+
+        // Listed without its secret or hash; the same name again is a conflict.
+        using (var list = await admin.GetAsync(new Uri("api/v1/keys", UriKind.Relative)))
+        {
+            var text = await list.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.DoesNotContain(key.Split('.')[1], text, StringComparison.Ordinal);
+            Assert.DoesNotContain("sha256", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("\"key\"", text, StringComparison.Ordinal);
+            using var doc = JsonDocument.Parse(text);
+            var row = doc.RootElement.GetProperty("items").EnumerateArray().Single(k => k.GetProperty("name").GetString() == "svc-grafana");
+            Assert.Equal("active", row.GetProperty("state").GetString());
+        }
+
+        using (var again = await admin.PostAsync(new Uri("api/v1/keys", UriKind.Relative), Body("{\"name\": \"svc-grafana\", \"scope\": \"read\"}")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        }
+
+        using (var bad = await admin.PostAsync(new Uri("api/v1/keys", UriKind.Relative), Body("{\"name\": \"x y\", \"scope\": \"root\"}")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        // A write key may not manage keys.
+        using (var writer = fixture.Serve.Client(fixture.Write))
+        using (var refused = await writer.GetAsync(new Uri("api/v1/keys", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        // Revoked: refused from its next request on; a second revocation finds nothing active.
+        using (var revoked = await admin.PostAsync(new Uri("api/v1/keys/svc-grafana/revoke", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        using (var svc = fixture.Serve.Client(key))
+        using (var after = await svc.GetAsync(new Uri("api/v1/findings?limit=1", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+            Assert.Contains("revoked", (await JsonOf(after)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        using (var twice = await admin.PostAsync(new Uri("api/v1/keys/svc-grafana/revoke", UriKind.Relative), null))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, twice.StatusCode);
+        }
+
+        using var state = ApiStateStore.Open(fixture.Data);
+        var audit = state.ReadAudit(max: 10_000);
+        Assert.Contains(audit, a => a.By == "admin" && a.Action == "apikey.create" && a.Target == "svc-grafana" && a.Detail!.Contains("scope read", StringComparison.Ordinal));
+        Assert.Single(audit, a => a.By == "admin" && a.Action == "apikey.revoke" && a.Target == "svc-grafana");
+        Assert.DoesNotContain(audit, a => (a.Detail ?? "").Contains(key.Split('.')[1], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task HealthAndReadiness_OnTheApiListener_AnonymousAndBrief()
+    {
+        using var anonymous = fixture.Serve.Client(null);
+        using (var health = await anonymous.GetAsync(new Uri("healthz", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal("ok\n", await health.Content.ReadAsStringAsync());
+        }
+
+        using (var ready = await anonymous.GetAsync(new Uri("readyz", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("ready\n", await ready.Content.ReadAsStringAsync());
+        }
+
+        // No anonymous metrics here (and no HTTP listener in this serve): /api/metrics needs a key.
+        using (var metrics = await anonymous.GetAsync(new Uri("metrics", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+        }
     }
 
     [Fact]

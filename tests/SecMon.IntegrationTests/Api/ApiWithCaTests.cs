@@ -8,7 +8,7 @@ using SecMon.Testing;
 namespace SecMon.IntegrationTests.Api;
 
 /// <summary>serve with a CA: the API's certificate is SecMon's server certificate (it chains to the CA's root), EST
-/// answers beside it, and the API is not reachable on the plain-HTTP CRL/OCSP listener.</summary>
+/// answers beside it, and the API is not reachable on the plain-HTTP CRL/OCSP listener (nor, by default, /metrics).</summary>
 public sealed class ApiWithCaTests
 {
     private const string Passphrase = "api with ca test passphrase";
@@ -68,6 +68,17 @@ public sealed class ApiWithCaTests
 
         using var crl = await plain.GetAsync(new Uri(http, "pki/crl"));
         Assert.Equal(HttpStatusCode.OK, crl.StatusCode);
+
+        // Devices reach this listener: no anonymous metrics on it unless serve is given --http-metrics; health answers.
+        using (var metrics = await plain.GetAsync(new Uri(http, "metrics")))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+        }
+
+        using (var readyz = await plain.GetAsync(new Uri(http, "readyz")))
+        {
+            Assert.Equal(HttpStatusCode.OK, readyz.StatusCode);
+        }
         await serve.InterruptAsync();
         Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }

@@ -66,6 +66,35 @@ public sealed class ReadinessTests
         Assert.False(File.Exists(Path.Combine(options.DataDirectory, SecMon.Ops.Readiness.ProbeFile)), "the probe file was left behind");
     }
 
+    [Fact]
+    public async Task Readyz_OnTheApiListener_AnonymousWithBriefReasonsOnly()
+    {
+        using var dir = new TempDirectory();
+        var data = dir.File("data");
+        await using var serve = await SecMon.IntegrationTests.Api.ApiServe.StartAsync(dir.Path, data);
+        using var client = serve.Client(null);
+
+        var (status, body) = await Get(client, "readyz");
+        Assert.True(status == HttpStatusCode.OK, body);
+
+        Directory.Move(data, data + ".moved");
+        try
+        {
+            (status, body) = await Get(client, "readyz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            // What is wrong, and nothing of the host's layout or the error's text (anyone who reaches the API may ask).
+            Assert.Equal("store: the data directory cannot be written\n", body);
+            Assert.Equal(HttpStatusCode.OK, (await Get(client, "healthz")).Status);
+        }
+        finally
+        {
+            Directory.Move(data + ".moved", data);
+        }
+
+        (status, body) = await Get(client, "readyz");
+        Assert.True(status == HttpStatusCode.OK, body);
+    }
+
     private static async Task<(HttpStatusCode Status, string Body)> Get(HttpClient client, string path)
     {
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative));

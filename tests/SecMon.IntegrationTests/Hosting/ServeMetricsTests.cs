@@ -29,7 +29,7 @@ public sealed partial class ServeMetricsTests
 
         await using var serve = RunningProcess.Start("dotnet", SecMonRunner.Command(
             "serve", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--https", "127.0.0.1:0", "--http", "127.0.0.1:0",
-            "--ca-home", caHome, "--data", data, "--passphrase-file", passphraseFile, "--ready-file", ready, "--save-every", "1s"));
+            "--ca-home", caHome, "--data", data, "--passphrase-file", passphraseFile, "--ready-file", ready, "--save-every", "1s", "--http-metrics"));
         Assert.True(await serve.WaitForStdErrAsync("capturing on lo", TimeSpan.FromSeconds(60)), $"the sensor did not start: {serve.StdErr}");
         using var urls = JsonDocument.Parse(await File.ReadAllTextAsync(ready));
         var http = new Uri(urls.RootElement.GetProperty("http").GetString()!);
