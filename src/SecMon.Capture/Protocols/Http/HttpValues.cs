@@ -274,10 +274,19 @@ internal static class HttpValues
         return last;
     }
 
+    /// <summary>Longest value <see cref="Recent"/> remembers: a flow holds at most a few short strings.</summary>
+    public const int MaxRecentBytes = 64;
+
     /// <summary>Latin-1 text of <paramref name="value"/>, taken from <paramref name="recent"/> when one of its strings is
-    /// the same text, otherwise made and put in the slot <paramref name="next"/> names (round robin).</summary>
+    /// the same text, otherwise made and, when at most <see cref="MaxRecentBytes"/> long, put in the slot
+    /// <paramref name="next"/> names (round robin).</summary>
     public static string Recent(ReadOnlySpan<byte> value, string?[] recent, ref int next)
     {
+        if (value.Length > MaxRecentBytes)
+        {
+            return Encoding.Latin1.GetString(value);
+        }
+
         foreach (var s in recent)
         {
             if (s is null)
@@ -298,10 +307,11 @@ internal static class HttpValues
     }
 
     /// <summary>A Basic user name (UTF-8), reusing <paramref name="last"/> when the bytes are ASCII and the same text
-    /// (only then is a char-by-byte comparison the same as comparing decoded text).</summary>
+    /// (only then is comparing chars with bytes the same as comparing decoded text; <see cref="Equal"/> is false
+    /// otherwise).</summary>
     private static string User(ReadOnlySpan<byte> user, ref string? last)
     {
-        if (last is not null && Ascii.IsValid(user) && Equal(last, user))
+        if (last is not null && Equal(last, user))
         {
             return last;
         }
@@ -334,23 +344,9 @@ internal static class HttpValues
     /// <summary>ASCII lower case of one octet.</summary>
     public static byte Lower(byte b) => b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
 
-    private static bool Equal(string s, ReadOnlySpan<byte> b)
-    {
-        if (s.Length != b.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < b.Length; i++)
-        {
-            if (s[i] != b[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    // Same text when Latin-1 decoded: a vectorised comparison that is true only for ASCII, so a value with other octets
+    // is never reused, only made again (the same text).
+    private static bool Equal(string s, ReadOnlySpan<byte> b) => s.Length == b.Length && Ascii.Equals(b, s);
 }
 
 /// <summary>Query parameter names that hold secrets (<see cref="HttpOptions.SecretQueryParameters"/>), compared
