@@ -26,6 +26,33 @@ public sealed class SecretHasherTests
     }
 
     [Fact]
+    public void Hash_TwoKeysAlternatingOnOneThreadAndOtherThreads_EachTheHmacOfItsOwnKey()
+    {
+        // The hasher reuses one keyed HMAC state per thread: switching keys on a thread, and hashing on several threads at
+        // once, must still give HMAC-SHA-256(key, secret) truncated to 64 bits, hex.
+        var keyA = Enumerable.Repeat((byte)1, 32).ToArray();
+        var keyB = Enumerable.Repeat((byte)2, 32).ToArray();
+        var a = new SecretHasher(keyA);
+        var b = new SecretHasher(keyB);
+        static string Expected(byte[] key, string secret) =>
+            Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, System.Text.Encoding.UTF8.GetBytes(secret))[..8]);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(Expected(keyA, $"pw-{i}"), a.Hash(System.Text.Encoding.UTF8.GetBytes($"pw-{i}")));
+            Assert.Equal(Expected(keyB, $"pw-{i}"), b.Hash(System.Text.Encoding.UTF8.GetBytes($"pw-{i}")));
+        }
+
+        Assert.Equal(Expected(keyA, ""), a.Hash(default));
+        Parallel.For(0, 64, i =>
+        {
+            var h = i % 2 == 0 ? a : b;
+            var key = i % 2 == 0 ? keyA : keyB;
+            Assert.Equal(Expected(key, $"t{i}"), h.Hash(System.Text.Encoding.UTF8.GetBytes($"t{i}")));
+        });
+    }
+
+    [Fact]
     public void Constructor_ShortKey_Refused() =>
         Assert.Throws<ArgumentException>(() => new SecretHasher(new byte[8]));
 }

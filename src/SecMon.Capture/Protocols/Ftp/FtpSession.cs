@@ -40,6 +40,10 @@ internal sealed class FtpSession : IStreamSession
     private readonly Side _client = new(FlowDirection.ToServer);
     private readonly Side _server = new(FlowDirection.ToClient);
     private readonly Queue<Pending> _pending = new();
+
+    // The preliminary reply (1xx) of the oldest command waiting: only that one can get one, so it lives here rather than
+    // in each queued command (which is a struct, no object per command).
+    private int? _headPreliminary;
     private string? _user;
     private bool _anonymous;
     private bool _passwordSent;
@@ -256,6 +260,7 @@ internal sealed class FtpSession : IStreamSession
             // A TLS record (handshake, RFC 8446 §5.1) after AUTH: the acceptance was missed, the rest is encrypted.
             _encrypted = true;
             _pending.Clear();
+            _headPreliminary = null;
             return;
         }
 
@@ -268,7 +273,6 @@ internal sealed class FtpSession : IStreamSession
         _client.MalformedInARow = 0;
         var verb = FtpParser.Verb(verbBytes);
         string? argument = null;
-        var pending = new Pending(verb, meta.TimestampMicros, meta.PacketNumber);
         if (verb == "PASS")
         {
             // The password never leaves this span: a keyed tag of it for a named account, nothing for anonymous.
@@ -280,8 +284,7 @@ internal sealed class FtpSession : IStreamSession
             argument = FtpParser.Text(arg, _maxLine);
         }
 
-        pending.Argument = argument;
-        pending.RawArgument = verb is "PORT" or "EPRT" ? argument : null;
+        var pending = new Pending(verb, meta.TimestampMicros, meta.PacketNumber, argument, verb is "PORT" or "EPRT" ? argument : null);
         switch (verb)
         {
             case "USER":
@@ -305,9 +308,9 @@ internal sealed class FtpSession : IStreamSession
                 break;
         }
 
-        if (_pending.Count >= _maxPending && _pending.TryDequeue(out var oldest))
+        if (_pending.Count >= _maxPending && TryDequeue(out var oldest, out var preliminary))
         {
-            Unanswered(oldest);
+            Unanswered(oldest, preliminary);
         }
 
         _pending.Enqueue(pending);
@@ -363,9 +366,9 @@ internal sealed class FtpSession : IStreamSession
         if (code < 200)
         {
             // Preliminary (1xx): the command waits for its final reply.
-            if (_pending.TryPeek(out var waiting))
+            if (_pending.Count > 0)
             {
-                waiting.Preliminary ??= code;
+                _headPreliminary ??= code;
             }
             else
             {
@@ -375,7 +378,7 @@ internal sealed class FtpSession : IStreamSession
             return;
         }
 
-        if (!_pending.TryDequeue(out var p))
+        if (!TryDequeue(out var p, out var pPreliminary))
         {
             Unsolicited(code, text, meta);
             return;
@@ -424,7 +427,7 @@ internal sealed class FtpSession : IStreamSession
             Command = p.Verb,
             Argument = p.Argument,
             ReplyCode = code,
-            PreliminaryCode = p.Preliminary,
+            PreliminaryCode = pPreliminary,
             ReplyText = text,
             DataIp = dataIp,
             DataPort = dataPort,
@@ -495,7 +498,7 @@ internal sealed class FtpSession : IStreamSession
         });
     }
 
-    private void Unanswered(Pending p) =>
+    private void Unanswered(in Pending p, int? preliminary) =>
         _services.Events.Emit(new FtpCommandEvent
         {
             Flow = _toServer,
@@ -504,15 +507,29 @@ internal sealed class FtpSession : IStreamSession
             User = _user,
             Command = p.Verb,
             Argument = p.Argument,
-            PreliminaryCode = p.Preliminary,
+            PreliminaryCode = preliminary,
         });
 
     private void FlushPending()
     {
-        while (_pending.TryDequeue(out var p))
+        while (TryDequeue(out var p, out var preliminary))
         {
-            Unanswered(p);
+            Unanswered(p, preliminary);
         }
+    }
+
+    /// <summary>Takes the oldest command waiting, with the preliminary reply it got.</summary>
+    private bool TryDequeue(out Pending pending, out int? preliminary)
+    {
+        preliminary = null;
+        if (!_pending.TryDequeue(out pending))
+        {
+            return false;
+        }
+
+        preliminary = _headPreliminary;
+        _headPreliminary = null;
+        return true;
     }
 
     private void StartTls()
@@ -553,16 +570,8 @@ internal sealed class FtpSession : IStreamSession
         }
     }
 
-    /// <summary>A command waiting for its final reply.</summary>
-    private sealed class Pending(string verb, long micros, long packetNumber)
-    {
-        public string Verb { get; } = verb;
-        public long Micros { get; } = micros;
-        public long PacketNumber { get; } = packetNumber;
-        public string? Argument { get; set; }
-        public string? RawArgument { get; set; }
-        public int? Preliminary { get; set; }
-    }
+    /// <summary>A command waiting for its final reply (its preliminary reply, if any, is <c>_headPreliminary</c>).</summary>
+    private readonly record struct Pending(string Verb, long Micros, long PacketNumber, string? Argument, string? RawArgument);
 
     /// <summary>One direction's line state.</summary>
     private sealed class Side(FlowDirection direction)

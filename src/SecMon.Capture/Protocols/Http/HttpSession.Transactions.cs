@@ -26,6 +26,15 @@ internal sealed partial class HttpSession
     private string? _lastRequestType;
     private string? _lastResponseType;
     private string? _lastUpgrade;
+    private string? _lastQuery;
+    private string? _lastUser;
+
+    // The paths this flow asked for lately (a device polls the same few resources on one connection), made once each.
+    private string?[]? _paths;
+    private int _nextPath;
+
+    /// <summary>Paths remembered per flow (<see cref="HttpValues.Recent"/>).</summary>
+    private const int RecentPaths = 8;
 
     /// <summary>Requests waiting for their responses.</summary>
     internal int PendingRequests => _pending?.Count ?? 0;
@@ -78,7 +87,7 @@ internal sealed partial class HttpSession
         {
             scheme = HttpValues.Scheme(h.Authorization);
             if (ReferenceEquals(scheme, "Basic") &&
-                HttpValues.TryReadBasic(h.Authorization, _services.SecretHasher, _protocol.DefaultCredentials, out var credential))
+                HttpValues.TryReadBasic(h.Authorization, _services.SecretHasher, _protocol.DefaultCredentials, ref _lastUser, out var credential))
             {
                 basic = credential;
             }
@@ -86,7 +95,7 @@ internal sealed partial class HttpSession
 
         var upgrade = h.Upgrade.IsEmpty ? null : HttpValues.LowerText(h.Upgrade, ref _lastUpgrade);
         var webSocket = !h.Upgrade.IsEmpty && HttpParser.ListHas(h.Upgrade, "websocket"u8);
-        var pathText = System.Text.Encoding.Latin1.GetString(path);
+        var pathText = HttpValues.Recent(path, _paths ??= new string?[RecentPaths], ref _nextPath);
         _services.Events.Emit(new HttpRequestEvent
         {
             Flow = _toServer,
@@ -98,7 +107,7 @@ internal sealed partial class HttpSession
             Username = basic?.Username,
             AuthorizationScheme = scheme,
             Version = http10 ? "1.0" : "1.1",
-            Query = HttpValues.Query(query, _options.Query, _protocol.SecretNames),
+            Query = HttpValues.Query(query, _options.Query, _protocol.SecretNames, ref _lastQuery),
             Port = port,
             UserAgent = h.UserAgent.IsEmpty ? null : HttpValues.Text(h.UserAgent, ref _lastAgent),
             ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastRequestType),
@@ -163,10 +172,12 @@ internal sealed partial class HttpSession
         }
 
         var interim = status is >= 100 and < 200 && status != 101;
-        Pending? request = null;
+        var joined = false;
+        Pending request = default;
         if (!_untracked && _pending is { Count: > 0 })
         {
             request = interim ? _pending.Peek() : _pending.Dequeue();
+            joined = true;
         }
 
         _services.Events.Emit(new HttpResponseEvent
@@ -174,22 +185,22 @@ internal sealed partial class HttpSession
             Flow = FlowOf(FlowDirection.ToClient),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            Method = request?.Method,
-            Path = request?.Path,
-            Domain = request?.Domain,
-            Username = request?.Username,
-            AuthorizationScheme = request?.Scheme,
-            DefaultCredentials = request?.DefaultCredentials,
+            Method = joined ? request.Method : null,
+            Path = joined ? request.Path : null,
+            Domain = request.Domain,
+            Username = request.Username,
+            AuthorizationScheme = request.Scheme,
+            DefaultCredentials = request.DefaultCredentials,
             Version = http10 ? "1.0" : "1.1",
             StatusCode = status,
             ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastResponseType),
             BodyBytes = h.Chunked ? null : h.ContentLength,
             Chunked = h.Chunked,
             AuthenticateScheme = h.WwwAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.WwwAuthenticate),
-            Joined = request is not null,
+            Joined = joined,
         });
 
-        var kind = request?.Kind ?? PendingKind.Other;
+        var kind = joined ? request.Kind : PendingKind.Other;
         if (status == 101 || (kind == PendingKind.Connect && status is >= 200 and < 300))
         {
             // Switching protocols (RFC 9110 §15.2.2) or a tunnel (§9.3.6): the rest is not HTTP.
@@ -264,6 +275,7 @@ internal sealed partial class HttpSession
         _pending?.Clear();
     }
 
-    /// <summary>A request waiting for its response: what its response event repeats.</summary>
-    private sealed record Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind);
+    /// <summary>A request waiting for its response: what its response event repeats (a struct: the queue holds it
+    /// without an object per request).</summary>
+    private readonly record struct Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind);
 }

@@ -161,7 +161,8 @@ internal static class HttpValues
     /// as a yes/no against <paramref name="defaults"/>. False when the value is not Basic, is too long, or does not
     /// decode to a pair.
     /// </summary>
-    public static bool TryReadBasic(ReadOnlySpan<byte> authorization, Core.SecretHasher hasher, DefaultCredentials defaults, out BasicCredential credential)
+    public static bool TryReadBasic(ReadOnlySpan<byte> authorization, Core.SecretHasher hasher, DefaultCredentials defaults, ref string? lastUser,
+        out BasicCredential credential)
     {
         credential = default;
         var sp = authorization.IndexOfAny((byte)' ', (byte)'\t');
@@ -193,7 +194,7 @@ internal static class HttpValues
 
             var user = pair[..colon];
             credential = new BasicCredential(
-                user.IsEmpty ? null : Encoding.UTF8.GetString(user),
+                user.IsEmpty ? null : User(user, ref lastUser),
                 hasher.Hash(pair[(colon + 1)..]),
                 defaults.Contains(hasher, pair));
             return true;
@@ -204,8 +205,9 @@ internal static class HttpValues
         }
     }
 
-    /// <summary>The query as <paramref name="mode"/> says (see <see cref="HttpQueryMode"/>); null when empty or omitted.</summary>
-    public static string? Query(ReadOnlySpan<byte> query, HttpQueryMode mode, SecretNames names)
+    /// <summary>The query as <paramref name="mode"/> says (see <see cref="HttpQueryMode"/>); null when empty or omitted.
+    /// A query kept whole reuses <paramref name="last"/> when it is the same text.</summary>
+    public static string? Query(ReadOnlySpan<byte> query, HttpQueryMode mode, SecretNames names, ref string? last)
     {
         if (query.IsEmpty || mode == HttpQueryMode.Omit)
         {
@@ -214,7 +216,7 @@ internal static class HttpValues
 
         if (mode == HttpQueryMode.Full)
         {
-            return Encoding.Latin1.GetString(query);
+            return Text(query, ref last);
         }
 
         var any = false;
@@ -231,7 +233,7 @@ internal static class HttpValues
 
         if (!any)
         {
-            return Encoding.Latin1.GetString(query);
+            return Text(query, ref last);
         }
 
         var sb = new StringBuilder(query.Length);
@@ -272,6 +274,52 @@ internal static class HttpValues
         return last;
     }
 
+    /// <summary>Longest value <see cref="Recent"/> remembers: a flow holds at most a few short strings.</summary>
+    public const int MaxRecentBytes = 64;
+
+    /// <summary>Latin-1 text of <paramref name="value"/>, taken from <paramref name="recent"/> when one of its strings is
+    /// the same text, otherwise made and, when at most <see cref="MaxRecentBytes"/> long, put in the slot
+    /// <paramref name="next"/> names (round robin).</summary>
+    public static string Recent(ReadOnlySpan<byte> value, string?[] recent, ref int next)
+    {
+        if (value.Length > MaxRecentBytes)
+        {
+            return Encoding.Latin1.GetString(value);
+        }
+
+        foreach (var s in recent)
+        {
+            if (s is null)
+            {
+                break; // filled in order: the rest is empty too
+            }
+
+            if (Equal(s, value))
+            {
+                return s;
+            }
+        }
+
+        var made = Encoding.Latin1.GetString(value);
+        recent[next] = made;
+        next = next + 1 == recent.Length ? 0 : next + 1;
+        return made;
+    }
+
+    /// <summary>A Basic user name (UTF-8), reusing <paramref name="last"/> when the bytes are ASCII and the same text
+    /// (only then is comparing chars with bytes the same as comparing decoded text; <see cref="Equal"/> is false
+    /// otherwise).</summary>
+    private static string User(ReadOnlySpan<byte> user, ref string? last)
+    {
+        if (last is not null && Equal(last, user))
+        {
+            return last;
+        }
+
+        last = Encoding.UTF8.GetString(user);
+        return last;
+    }
+
     /// <summary>Lower-case Latin-1 text, reusing <paramref name="last"/> when equal.</summary>
     public static string LowerText(ReadOnlySpan<byte> value, ref string? last)
     {
@@ -296,23 +344,9 @@ internal static class HttpValues
     /// <summary>ASCII lower case of one octet.</summary>
     public static byte Lower(byte b) => b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
 
-    private static bool Equal(string s, ReadOnlySpan<byte> b)
-    {
-        if (s.Length != b.Length)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < b.Length; i++)
-        {
-            if (s[i] != b[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    // Same text when Latin-1 decoded: a vectorised comparison that is true only for ASCII, so a value with other octets
+    // is never reused, only made again (the same text).
+    private static bool Equal(string s, ReadOnlySpan<byte> b) => s.Length == b.Length && Ascii.Equals(b, s);
 }
 
 /// <summary>Query parameter names that hold secrets (<see cref="HttpOptions.SecretQueryParameters"/>), compared
@@ -373,12 +407,18 @@ internal sealed class SecretNames
 /// </summary>
 internal sealed class DefaultCredentials(IReadOnlyList<string> pairs)
 {
+    // The user names of the list (the part before the first colon; factory names such as admin, not secrets): a pair
+    // whose user is none of them cannot be in the list, so its keyed hash is not computed. A pair without a colon in the
+    // list matches nothing on the wire (a Basic pair always has one).
+    private readonly byte[][] _users =
+        [.. pairs.Where(p => p.Contains(':', StringComparison.Ordinal)).Select(p => Encoding.UTF8.GetBytes(p[..p.IndexOf(':', StringComparison.Ordinal)])).Distinct(ByteArrayComparer.Instance)];
+
     private (Core.SecretHasher Hasher, HashSet<string> Hashes)? _cache;
 
     /// <summary>True when the decoded <c>user:password</c> pair is in the list.</summary>
     public bool Contains(Core.SecretHasher hasher, ReadOnlySpan<byte> pair)
     {
-        if (pairs.Count == 0)
+        if (pairs.Count == 0 || !HasDefaultUser(pair))
         {
             return false;
         }
@@ -392,5 +432,29 @@ internal sealed class DefaultCredentials(IReadOnlyList<string> pairs)
         }
 
         return cache.Value.Hashes.Contains(hasher.Hash(pair));
+    }
+
+    private bool HasDefaultUser(ReadOnlySpan<byte> pair)
+    {
+        var colon = pair.IndexOf((byte)':');
+        var user = colon < 0 ? pair : pair[..colon];
+        foreach (var u in _users)
+        {
+            if (user.SequenceEqual(u))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly ByteArrayComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => obj.Length;
     }
 }

@@ -129,6 +129,39 @@ public sealed class HttpSessionTests
     }
 
     [Fact]
+    public void Session_KeepAliveRepeatedPathsUsersAndQueries_EachEventCarriesItsOwnValues()
+    {
+        // A flow remembers recent paths (eight, up to 64 bytes), its last query and Basic user name: reused values must
+        // still be the ones of each request, with long and non-ASCII values and more distinct paths than are remembered.
+        var h = new HttpHarness();
+        var hasher = h.Services.SecretHasher;
+        var longPath = "/" + new string('p', 100);
+        string[] paths = ["/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i", "/a", longPath, "/caf\u00e9", "/caf\u00e8", longPath, "/i", "/a"];
+        string[] users = ["alice", "alice", "bob", "alice", "j\u00f6rg", "j\u00f6rg", "alice", "alice"];
+        for (var i = 0; i < paths.Length; i++)
+        {
+            var user = users[i % users.Length];
+            var password = i % 3 == 0 ? "pw-a" : "pw-b";
+            var pair = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}"));
+            var query = i % 4 == 0 ? "?since=120" : i % 4 == 1 ? "?since=121" : "";
+            h.Client($"GET {paths[i]}{query} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {pair}\r\n\r\n");
+            h.Server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+
+        var requests = h.Requests;
+        Assert.Equal(paths.Length, requests.Count);
+        for (var i = 0; i < paths.Length; i++)
+        {
+            Assert.Equal(paths[i], requests[i].Path); // the harness sends Latin-1: é is the one octet E9, read back as é
+            Assert.Equal(paths[i], h.Responses[i].Path);
+            Assert.Equal(users[i % users.Length], requests[i].Username);
+            Assert.Equal(hasher.Hash(Encoding.UTF8.GetBytes(i % 3 == 0 ? "pw-a" : "pw-b")), requests[i].PasswordHash);
+            Assert.Equal(i % 4 == 0 ? "since=120" : i % 4 == 1 ? "since=121" : null, requests[i].Query);
+            Assert.False(requests[i].DefaultCredentials);
+        }
+    }
+
+    [Fact]
     public void Session_DefaultCredentialsFromOptions_ReplaceTheShippedList()
     {
         var h = new HttpHarness(new HttpOptions { DefaultCredentials = ["meter:meter"] });
