@@ -15,7 +15,10 @@ internal sealed class DnsConversation
     private readonly DnsOptions _options;
     private readonly bool _mdns;
     private readonly string _protocol;
-    private readonly DnsMessage _message = new();
+    // Every message is decoded into the thread's one instance (nothing keeps it past OnMessage): no object per message
+    // nor per flow.
+    [ThreadStatic]
+    private static DnsMessage? t_message;
 
     // Queries waiting for their answer, oldest first: the first inline (a flow mostly has one at a time), the rest after.
     private DnsQueryEvent? _oldest;
@@ -40,7 +43,7 @@ internal sealed class DnsConversation
     {
         var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse ?? _flow;
         DnsParser.TryReadHeader(message, out var header);
-        var decoded = _message;
+        var decoded = t_message ??= new DnsMessage();
         decoded.Reset(header);
         var error = DnsDecoder.Walk(message, decoded, _options, _mdns);
         if (error.IsError)

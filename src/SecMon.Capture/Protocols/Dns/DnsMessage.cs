@@ -126,11 +126,11 @@ internal static class DnsDecoder
         var reported = 0;
         var addresses = 0;
         var slots = 0;
+        string[]? owners = null; // made when an owner is not the question's name (else a shared run of it, at the end)
         if (decoded is not null && header.AnswerCount > 0)
         {
             // Sized by what can be here: the bound, the count, and the records the bytes left can hold (11 bytes each).
             slots = Math.Min(Math.Min(header.AnswerCount, Math.Max(0, options.MaxAnswersPerEvent)), (message.Length - pos) / 11);
-            decoded.AnswerNames = new string[slots];
             decoded.AnswerData = new string[slots];
         }
 
@@ -180,7 +180,17 @@ internal static class DnsDecoder
 
             if (report)
             {
-                decoded.AnswerNames![reported] = owner;
+                if (owners is null && !ReferenceEquals(owner, decoded.QuestionName))
+                {
+                    owners = new string[slots];
+                    Array.Fill(owners, decoded.QuestionName, 0, reported);
+                }
+
+                if (owners is not null)
+                {
+                    owners[reported] = owner;
+                }
+
                 types[reported] = record.Type;
                 classes[reported] = mdns ? (ushort)(record.Class & 0x7FFF) : record.Class;
                 ttls[reported] = record.Ttl;
@@ -207,14 +217,16 @@ internal static class DnsDecoder
             }
         }
 
-        if (decoded?.AnswerNames is { } names)
+        if (decoded?.AnswerData is { } data)
         {
-            if (reported < names.Length)
+            if (reported < data.Length)
             {
                 // Fewer answers than slots (an OPT among them): keep the lists as long as what was reported.
-                decoded.AnswerNames = names[..reported];
-                decoded.AnswerData = decoded.AnswerData![..reported];
+                decoded.AnswerData = data[..reported];
+                owners = owners?[..reported];
             }
+
+            decoded.AnswerNames = owners ?? DnsNameCache.Run(decoded.QuestionName, decoded.QuestionSlot, reported);
 
             decoded.AnswerTypes = DnsAnswerLists.Types(types[..reported]);
             decoded.AnswerClasses = DnsAnswerLists.Classes(classes[..reported]);

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Numerics;
 using System.Text;
 
 namespace SecMon.Capture.Protocols.Dns;
@@ -23,9 +25,7 @@ internal static class DnsNameCache
     public static string Name(ReadOnlySpan<byte> text, out int slot)
     {
         var entries = t_entries ??= new Entry[Slots];
-        var hash = new HashCode();
-        hash.AddBytes(text);
-        slot = hash.ToHashCode() & (Slots - 1);
+        slot = Hash(text) & (Slots - 1);
         ref var e = ref entries[slot];
         if (e.Name is { } known && Ascii.Equals(text, known))
         {
@@ -57,10 +57,49 @@ internal static class DnsNameCache
         return e.Parts;
     }
 
+    /// <summary>A list of <paramref name="n"/> times <paramref name="name"/> (the owners of answers that all point at the
+    /// question): for one or two, the one kept with the name at <paramref name="slot"/>, else a new one. Never written once
+    /// handed out.</summary>
+    public static string[] Run(string? name, int slot, int n)
+    {
+        var entries = t_entries;
+        if (name is null || n is < 1 or > 2 || entries is null || (uint)slot >= (uint)entries.Length || !ReferenceEquals(entries[slot].Name, name))
+        {
+            var run = new string[n];
+            Array.Fill(run, name);
+            return run!;
+        }
+
+        ref var e = ref entries[slot];
+        return n == 1 ? e.Run1 ??= [name] : e.Run2 ??= [name, name];
+    }
+
+    // A multiplicative hash of the text, 8 bytes at a time (names are short; a collision costs only a miss).
+    private static int Hash(ReadOnlySpan<byte> text)
+    {
+        var h = (ulong)text.Length * 0x9E3779B97F4A7C15UL;
+        while (text.Length >= 8)
+        {
+            h = BitOperations.RotateLeft((h ^ BinaryPrimitives.ReadUInt64LittleEndian(text)) * 0x100000001B3UL, 29);
+            text = text[8..];
+        }
+
+        ulong tail = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            tail |= (ulong)text[i] << (8 * i);
+        }
+
+        h = (h ^ tail) * 0x9E3779B97F4A7C15UL;
+        return (int)(h >> 32);
+    }
+
     private struct Entry
     {
         public string? Name;
         public DnsNameParts Parts;
         public bool HasParts;
+        public string[]? Run1;
+        public string[]? Run2;
     }
 }
