@@ -45,7 +45,7 @@ internal sealed class DnsMessage
 
     /// <summary>Addresses of the A and AAAA answers (the same list as <see cref="AnswerData"/> when every reported answer
     /// is one).</summary>
-    public string[]? ResolvedIps { get; set; }
+    public IReadOnlyList<string>? ResolvedIps { get; set; }
 
     /// <summary>mDNS responses: host names of A/AAAA records (answers and additionals).</summary>
     public List<string>? MdnsHostnames { get; set; }
