@@ -71,23 +71,37 @@ internal abstract record CoapEvent : ProtocolEvent
 /// <param name="ProxyUri">Proxy-Uri.</param>
 internal sealed record CoapRequestLine(string Method, string? Host, int? Port, string Path, string? Query, string? ProxyUri);
 
-/// <summary>Block1/Block2 decoded (RFC 7959 §2.2).</summary>
-/// <param name="Number">Block number.</param>
-/// <param name="More">More blocks follow.</param>
-/// <param name="Size">Block size in bytes.</param>
-internal readonly record struct CoapBlock(long Number, bool More, int Size);
+/// <summary>Block1/Block2 (RFC 7959 §2.2), kept as the option's value and decoded when read.</summary>
+/// <param name="Raw">The option's uint value: NUM, M and SZX.</param>
+internal readonly record struct CoapBlock(long Raw)
+{
+    /// <summary>Block number.</summary>
+    public long Number => Raw >> 4;
+
+    /// <summary>More blocks follow.</summary>
+    public bool More => (Raw & 0x08) != 0;
+
+    /// <summary>Block size in bytes, 2^(SZX+4) (SZX 7 is reserved: 0).</summary>
+    public int Size => (Raw & 7) == 7 ? 0 : 1 << (int)((Raw & 7) + 4);
+}
 
 /// <summary>Base of the events of one message on the wire (a request, a response).</summary>
 internal abstract record CoapMessageEvent : CoapEvent
 {
+    // The optional options kept as their wire values with -1 for absent (no Nullable<T> per field: an event per message).
+    private readonly int _contentFormat = -1;
+    private readonly long _observe = -1;
+    private readonly long _block1 = -1;
+    private readonly long _block2 = -1;
+
     /// <summary>Content-Format.</summary>
-    public int? ContentFormat { get; init; }
+    public int? ContentFormat { get => _contentFormat < 0 ? null : _contentFormat; init => _contentFormat = value ?? -1; }
     /// <summary>Observe.</summary>
-    public long? Observe { get; init; }
+    public long? Observe { get => _observe < 0 ? null : _observe; init => _observe = value ?? -1; }
     /// <summary>Block1.</summary>
-    public CoapBlock? Block1 { get; init; }
+    public CoapBlock? Block1 { get => _block1 < 0 ? null : new CoapBlock(_block1); init => _block1 = value?.Raw ?? -1; }
     /// <summary>Block2.</summary>
-    public CoapBlock? Block2 { get; init; }
+    public CoapBlock? Block2 { get => _block2 < 0 ? null : new CoapBlock(_block2); init => _block2 = value?.Raw ?? -1; }
     /// <summary>Options present.</summary>
     public int OptionCount { get; init; }
     /// <summary>Payload size.</summary>
@@ -112,8 +126,10 @@ internal sealed record CoapRequestEvent : CoapMessageEvent
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
 
+    private readonly int _accept = -1;
+
     /// <summary>Accept.</summary>
-    public int? Accept { get; init; }
+    public int? Accept { get => _accept < 0 ? null : _accept; init => _accept = value ?? -1; }
 }
 
 /// <summary><c>coap.response</c>: a response joined to its request: piggybacked in the ACK of a CON request (same message

@@ -16,11 +16,6 @@ internal sealed class CoapSession : IDatagramSession
     // The last CON message ids of each direction, to recognise retransmissions (§4.5: same message id).
     private const int RecentConfirmables = 8;
 
-    // Request lines (method and URI) recently built on this flow, reused when a request repeats one: a device is asked
-    // for the same few resources again and again, so most requests cost no string.
-    private const int RecentLines = 4;
-    private const int MaxLineKey = 128;
-
     // Hex of every one-byte token (most clients start with one), built once.
     private static readonly string[] OneByteTokens = [.. Enumerable.Range(0, 256).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture))];
 
@@ -29,8 +24,6 @@ internal sealed class CoapSession : IDatagramSession
     private readonly CoapOptions _options;
     private readonly List<Pending> _pending = [];
     private readonly Stack<Pending> _free = new();
-    private readonly RecentLine[] _lines = new RecentLine[RecentLines];
-    private int _linesNext;
     private readonly int[] _recentToServer = NewRecent();
     private readonly int[] _recentToClient = NewRecent();
     private int _recentToServerNext;
@@ -257,23 +250,23 @@ internal sealed class CoapSession : IDatagramSession
         _ => Convert.ToHexStringLower(token),
     };
 
-    // The request line for this message: one of the flow's recent ones when the method and the URI options (bytes of
-    // Uri-Host, Uri-Port, Uri-Path, Uri-Query, Proxy-Uri, in order) are the same, else built and remembered.
+    // The request line for this message: one already built on this thread when the method and the URI options (bytes of
+    // Uri-Host, Uri-Port, Uri-Path, Uri-Query, Proxy-Uri, in order) are the same (CoapRequestLines), else built and
+    // remembered there.
     private CoapRequestLine CachedRequestLine(ref CoapMessage m)
     {
-        Span<byte> key = stackalloc byte[MaxLineKey];
+        Span<byte> key = stackalloc byte[CoapRequestLines.MaxKey];
         var length = 0;
         key[length++] = m.Code;
         var reader = new CoapOptionReader(m.Options);
-        while (reader.MoveNext() && length >= 0)
+        while (reader.MoveNext())
         {
             if (reader.Number is CoapOptionNumbers.UriHost or CoapOptionNumbers.UriPort or CoapOptionNumbers.UriPath or CoapOptionNumbers.UriQuery or CoapOptionNumbers.ProxyUri)
             {
                 var value = reader.Value;
-                if (length + 2 + value.Length > MaxLineKey)
+                if (length + 2 + value.Length > CoapRequestLines.MaxKey)
                 {
-                    length = -1; // too long to remember: built each time
-                    break;
+                    return RequestLine(ref m); // too long to remember: built each time
                 }
 
                 key[length++] = (byte)reader.Number;
@@ -283,23 +276,15 @@ internal sealed class CoapSession : IDatagramSession
             }
         }
 
-        if (length < 0)
-        {
-            return RequestLine(ref m);
-        }
-
         key = key[..length];
-        foreach (var recent in _lines)
+        var max = MaxUriChars;
+        if (CoapRequestLines.Find(key, max, out var slot) is { } known)
         {
-            if (recent.Line is not null && key.SequenceEqual(recent.Key))
-            {
-                return recent.Line;
-            }
+            return known;
         }
 
         var line = RequestLine(ref m);
-        _lines[_linesNext] = new RecentLine(key.ToArray(), line);
-        _linesNext = (_linesNext + 1) % RecentLines;
+        CoapRequestLines.Store(slot, key, max, line);
         return line;
     }
 
@@ -402,16 +387,7 @@ internal sealed class CoapSession : IDatagramSession
 
     private static long? Optional(long value) => value < 0 ? null : value;
 
-    private static CoapBlock? Block(long raw)
-    {
-        if (raw < 0)
-        {
-            return null;
-        }
-
-        var (number, more, size) = CoapParser.Block(raw);
-        return new CoapBlock(number, more, size);
-    }
+    private static CoapBlock? Block(long raw) => raw < 0 ? null : new CoapBlock(raw);
 
     private static int[] NewRecent()
     {
@@ -419,8 +395,6 @@ internal sealed class CoapSession : IDatagramSession
         Array.Fill(a, -1);
         return a;
     }
-
-    private readonly record struct RecentLine(byte[] Key, CoapRequestLine Line);
 
     private sealed class Pending
     {

@@ -15,7 +15,14 @@ internal sealed class DnsConversation
     private readonly DnsOptions _options;
     private readonly bool _mdns;
     private readonly string _protocol;
-    private List<DnsQueryEvent>? _pending;
+    // Every message is decoded into the thread's one instance (nothing keeps it past OnMessage): no object per message
+    // nor per flow.
+    [ThreadStatic]
+    private static DnsMessage? t_message;
+
+    // Queries waiting for their answer, oldest first: the first inline (a flow mostly has one at a time), the rest after.
+    private DnsQueryEvent? _oldest;
+    private List<DnsQueryEvent>? _newer;
 
     /// <summary>Creates the state of one flow; <paramref name="flow"/> is the to-server context.</summary>
     public DnsConversation(FlowContext flow, ProtocolServices services, DnsOptions options)
@@ -36,7 +43,8 @@ internal sealed class DnsConversation
     {
         var flow = direction == FlowDirection.ToServer ? _flow : _flow.Reverse ?? _flow;
         DnsParser.TryReadHeader(message, out var header);
-        var decoded = new DnsMessage { Header = header };
+        var decoded = t_message ??= new DnsMessage();
+        decoded.Reset(header);
         var error = DnsDecoder.Walk(message, decoded, _options, _mdns);
         if (error.IsError)
         {
@@ -62,23 +70,30 @@ internal sealed class DnsConversation
     /// <summary>The flow ended: report the queries never answered.</summary>
     public void OnClose()
     {
-        if (_pending is null)
+        if (_oldest is null)
         {
             return;
         }
 
-        foreach (var q in _pending)
+        Unanswered(_oldest);
+        foreach (var q in _newer ?? [])
         {
-            _services.Events.Emit(new DnsUnansweredEvent
-            {
-                Flow = q.Flow, TimestampMicros = q.TimestampMicros, PacketNumber = q.PacketNumber,
-                Id = q.Id, OpCode = q.OpCode, HeaderFlags = q.HeaderFlags, QuestionCount = q.QuestionCount,
-                QuestionName = q.QuestionName, QuestionType = q.QuestionType, QuestionClass = q.QuestionClass,
-                LabelCount = q.LabelCount, LongestLabel = q.LongestLabel, Parts = q.Parts,
-            });
+            Unanswered(q);
         }
 
-        _pending = null;
+        _oldest = null;
+        _newer = null;
+    }
+
+    private void Unanswered(DnsQueryEvent q)
+    {
+        _services.Events.Emit(new DnsUnansweredEvent
+        {
+            Flow = q.Flow, TimestampMicros = q.TimestampMicros, PacketNumber = q.PacketNumber,
+            Id = q.Id, OpCode = q.OpCode, HeaderFlags = q.HeaderFlags, QuestionCount = q.QuestionCount,
+            QuestionName = q.QuestionName, QuestionType = q.QuestionType, QuestionClass = q.QuestionClass,
+            LabelCount = q.LabelCount, LongestLabel = q.LongestLabel, Parts = q.Parts,
+        });
     }
 
     private void Query(FlowContext flow, DnsMessage m, in PacketMeta meta)
@@ -91,15 +106,18 @@ internal sealed class DnsConversation
             QuestionClass = m.QuestionName is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns),
             LabelCount = m.QuestionName is null ? null : m.QuestionInfo.LabelCount,
             LongestLabel = m.QuestionName is null ? null : m.QuestionInfo.LongestLabel,
-            Parts = m.QuestionName is null ? default : DnsNames.Split(m.QuestionName),
+            Parts = m.QuestionName is null ? default : DnsNameCache.Parts(m.QuestionName, m.QuestionSlot),
         };
         _services.Events.Emit(e);
         if (!_mdns && m.Header.OpCode == 0)
         {
-            _pending ??= [];
-            if (_pending.Count < _options.MaxPendingQueriesPerFlow)
+            if (_oldest is null && _options.MaxPendingQueriesPerFlow > 0)
             {
-                _pending.Add(e);
+                _oldest = e;
+            }
+            else if (_oldest is not null && 1 + (_newer?.Count ?? 0) < _options.MaxPendingQueriesPerFlow)
+            {
+                (_newer ??= []).Add(e);
             }
         }
     }
@@ -119,9 +137,7 @@ internal sealed class DnsConversation
             QuestionClass = questionClass ?? query?.QuestionClass,
             LabelCount = m.QuestionName is null ? query?.LabelCount : m.QuestionInfo.LabelCount,
             LongestLabel = m.QuestionName is null ? query?.LongestLabel : m.QuestionInfo.LongestLabel,
-            Parts = m.QuestionName is null || (query is not null && string.Equals(query.QuestionName, m.QuestionName, StringComparison.Ordinal))
-                ? query?.Parts ?? default
-                : DnsNames.Split(m.QuestionName),
+            Parts = m.QuestionName is null ? query?.Parts ?? default : DnsNameCache.Parts(m.QuestionName, m.QuestionSlot),
             ResponseCode = DnsTypes.ResponseCode(m.ResponseCode),
             AnswerCount = m.Header.AnswerCount, AuthorityCount = m.Header.AuthorityCount, AdditionalCount = m.Header.AdditionalCount,
             AnswerNames = m.AnswerNames, AnswerTypes = m.AnswerTypes, AnswerClasses = m.AnswerClasses, AnswerTtls = m.AnswerTtls,
@@ -134,24 +150,45 @@ internal sealed class DnsConversation
     // The oldest waiting query with the response's id and question (name compared ignoring case: RFC 4343).
     private DnsQueryEvent? Join(DnsMessage m, string? type, string? @class)
     {
-        if (_pending is null)
+        if (_oldest is null)
         {
             return null;
         }
 
-        for (var i = 0; i < _pending.Count; i++)
+        if (Matches(_oldest, m, type, @class))
         {
-            var q = _pending[i];
-            if (q.Id == m.Header.Id && (m.QuestionName is null ||
-                (string.Equals(q.QuestionName, m.QuestionName, StringComparison.OrdinalIgnoreCase) && q.QuestionType == type && q.QuestionClass == @class)))
+            var q = _oldest;
+            _oldest = null;
+            if (_newer is { Count: > 0 })
             {
-                _pending.RemoveAt(i);
+                _oldest = _newer[0];
+                _newer.RemoveAt(0);
+            }
+
+            return q;
+        }
+
+        if (_newer is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < _newer.Count; i++)
+        {
+            var q = _newer[i];
+            if (Matches(q, m, type, @class))
+            {
+                _newer.RemoveAt(i);
                 return q;
             }
         }
 
         return null;
     }
+
+    private static bool Matches(DnsQueryEvent q, DnsMessage m, string? type, string? @class) =>
+        q.Id == m.Header.Id && (m.QuestionName is null ||
+            (string.Equals(q.QuestionName, m.QuestionName, StringComparison.OrdinalIgnoreCase) && q.QuestionType == type && q.QuestionClass == @class));
 
     // Every combination of AA, TC, RD, RA, AD, CD and DO, built once: the events share these arrays (never mutated).
     private static readonly string[][] FlagSets = BuildFlagSets();

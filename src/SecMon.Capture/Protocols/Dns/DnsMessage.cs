@@ -5,14 +5,19 @@ using System.Text;
 
 namespace SecMon.Capture.Protocols.Dns;
 
-/// <summary>One decoded DNS message: the header, the first question, the answers (bounded) and EDNS's DO bit.</summary>
+/// <summary>One decoded DNS message: the header, the first question, the answers (bounded) and EDNS's DO bit. A flow
+/// decodes every message into the same instance (<see cref="Reset"/>); the lists it hands to an event are new or shared
+/// read-only ones, never refilled.</summary>
 internal sealed class DnsMessage
 {
     /// <summary>The header.</summary>
-    public DnsHeader Header { get; init; }
+    public DnsHeader Header { get; set; }
 
     /// <summary>The first question's name (presentation form), null when there is no question.</summary>
     public string? QuestionName { get; set; }
+
+    /// <summary>Where <see cref="DnsNameCache"/> keeps the question's name (for its parts).</summary>
+    public int QuestionSlot { get; set; } = -1;
 
     /// <summary>The first question's type.</summary>
     public ushort QuestionType { get; set; }
@@ -38,8 +43,9 @@ internal sealed class DnsMessage
     /// <summary>Data of the reported answers (presentation form).</summary>
     public string[]? AnswerData { get; set; }
 
-    /// <summary>Addresses of the A and AAAA answers.</summary>
-    public List<string>? ResolvedIps { get; set; }
+    /// <summary>Addresses of the A and AAAA answers (the same list as <see cref="AnswerData"/> when every reported answer
+    /// is one).</summary>
+    public IReadOnlyList<string>? ResolvedIps { get; set; }
 
     /// <summary>mDNS responses: host names of A/AAAA records (answers and additionals).</summary>
     public List<string>? MdnsHostnames { get; set; }
@@ -55,6 +61,27 @@ internal sealed class DnsMessage
 
     /// <summary>The full response code.</summary>
     public int ResponseCode => (ExtendedResponseCode << 4) | Header.ResponseCode;
+
+    /// <summary>Empties the message for the next one, whose header is <paramref name="header"/>.</summary>
+    public void Reset(in DnsHeader header)
+    {
+        Header = header;
+        QuestionName = null;
+        QuestionSlot = -1;
+        QuestionType = 0;
+        QuestionClass = 0;
+        QuestionInfo = default;
+        AnswerNames = null;
+        AnswerTypes = null;
+        AnswerClasses = null;
+        AnswerTtls = null;
+        AnswerData = null;
+        ResolvedIps = null;
+        MdnsHostnames = null;
+        MdnsServices = null;
+        DnssecOk = false;
+        ExtendedResponseCode = 0;
+    }
 }
 
 /// <summary>
@@ -87,7 +114,8 @@ internal static class DnsDecoder
 
             if (write)
             {
-                decoded!.QuestionName = Encoding.ASCII.GetString(text[..info.TextLength]);
+                decoded!.QuestionName = DnsNameCache.Name(text[..info.TextLength], out var slot);
+                decoded.QuestionSlot = slot;
                 decoded.QuestionType = type;
                 decoded.QuestionClass = @class;
                 decoded.QuestionInfo = info;
@@ -96,24 +124,31 @@ internal static class DnsDecoder
 
         var total = header.AnswerCount + header.AuthorityCount + header.AdditionalCount;
         var reported = 0;
+        var addresses = 0;
+        var slots = 0;
+        string[]? owners = null; // made when an owner is not the question's name (else a shared run of it, at the end)
         if (decoded is not null && header.AnswerCount > 0)
         {
             // Sized by what can be here: the bound, the count, and the records the bytes left can hold (11 bytes each).
-            var n = Math.Min(Math.Min(header.AnswerCount, Math.Max(0, options.MaxAnswersPerEvent)), (message.Length - pos) / 11);
-            decoded.AnswerNames = new string[n];
-            decoded.AnswerTypes = new string[n];
-            decoded.AnswerClasses = new string[n];
-            decoded.AnswerData = new string[n];
-            decoded.AnswerTtls = new long[n];
+            slots = Math.Min(Math.Min(header.AnswerCount, Math.Max(0, options.MaxAnswersPerEvent)), (message.Length - pos) / 11);
+            decoded.AnswerData = new string[slots];
         }
 
+        // Types, classes and TTLs of the reported answers, made lists at the end (shared when they repeat one value).
+        const int Inline = 16;
+        Span<ushort> types = slots <= Inline ? stackalloc ushort[Inline] : new ushort[slots];
+        Span<ushort> classes = slots <= Inline ? stackalloc ushort[Inline] : new ushort[slots];
+        Span<uint> ttls = slots <= Inline ? stackalloc uint[Inline] : new uint[slots];
         for (var i = 0; i < total; i++)
         {
             var section = i < header.AnswerCount ? 0 : i < header.AnswerCount + header.AuthorityCount ? 1 : 2;
-            var inAnswers = section == 0;
-            var report = inAnswers && decoded?.AnswerNames is { } slots && reported < slots.Length;
+            var report = section == 0 && reported < slots;
             var write = decoded is not null && (report || (mdns && header.IsResponse && section != 1));
-            if (!DnsParser.TryReadRecord(message, ref pos, write ? text : default, out var record, out var error))
+
+            // An owner that is a pointer to the first question's name (offset 12) is that name: not written out again.
+            var ownerIsQuestion = write && decoded!.QuestionName is not null && pos + 1 < message.Length &&
+                                  message[pos] == 0xC0 && message[pos + 1] == DnsParser.HeaderLength;
+            if (!DnsParser.TryReadRecord(message, ref pos, write && !ownerIsQuestion ? text : default, out var record, out var error))
             {
                 return Where(error, section switch { 0 => "answer", 1 => "authority", _ => "additional" }, i);
             }
@@ -132,20 +167,38 @@ internal static class DnsDecoder
             }
 
             // Owners are mostly the question's name (a pointer to it): share its string.
-            var ownerText = text[..record.Name.TextLength];
-            var owner = decoded!.QuestionName is { } q && System.Text.Ascii.Equals(ownerText, q) ? q : Encoding.ASCII.GetString(ownerText);
+            string owner;
+            if (ownerIsQuestion)
+            {
+                owner = decoded!.QuestionName!;
+            }
+            else
+            {
+                var ownerText = text[..record.Name.TextLength];
+                owner = decoded!.QuestionName is { } q && Ascii.Equals(ownerText, q) ? q : DnsNameCache.Name(ownerText, out _);
+            }
+
             if (report)
             {
-                decoded!.AnswerNames![reported] = owner;
-                decoded.AnswerTypes![reported] = DnsTypes.Name(record.Type);
-                decoded.AnswerClasses![reported] = DnsTypes.ClassName(record.Class, mdns);
-                decoded.AnswerTtls![reported] = record.Ttl;
-                var data = Data(message, record, options);
-                decoded.AnswerData![reported] = data;
+                if (owners is null && !ReferenceEquals(owner, decoded.QuestionName))
+                {
+                    owners = new string[slots];
+                    Array.Fill(owners, decoded.QuestionName, 0, reported);
+                }
+
+                if (owners is not null)
+                {
+                    owners[reported] = owner;
+                }
+
+                types[reported] = record.Type;
+                classes[reported] = mdns ? (ushort)(record.Class & 0x7FFF) : record.Class;
+                ttls[reported] = record.Ttl;
+                decoded.AnswerData![reported] = Data(message, record, options);
                 reported++;
                 if (record.Type is DnsTypes.A or DnsTypes.Aaaa)
                 {
-                    (decoded.ResolvedIps ??= []).Add(data);
+                    addresses++;
                 }
             }
 
@@ -153,8 +206,8 @@ internal static class DnsDecoder
             {
                 var list = record.Type switch
                 {
-                    DnsTypes.A or DnsTypes.Aaaa => decoded!.MdnsHostnames ??= [],
-                    DnsTypes.Srv => decoded!.MdnsServices ??= [],
+                    DnsTypes.A or DnsTypes.Aaaa => decoded.MdnsHostnames ??= [],
+                    DnsTypes.Srv => decoded.MdnsServices ??= [],
                     _ => null,
                 };
                 if (list is not null && list.Count < options.MaxAnswersPerEvent && !list.Contains(owner, StringComparer.OrdinalIgnoreCase))
@@ -164,14 +217,24 @@ internal static class DnsDecoder
             }
         }
 
-        if (decoded?.AnswerNames is { } names && reported < names.Length)
+        if (decoded?.AnswerData is { } data)
         {
-            // Fewer answers than slots (an OPT among them): keep the lists as long as what was reported.
-            decoded.AnswerNames = names[..reported];
-            decoded.AnswerTypes = decoded.AnswerTypes![..reported];
-            decoded.AnswerClasses = decoded.AnswerClasses![..reported];
-            decoded.AnswerData = decoded.AnswerData![..reported];
-            decoded.AnswerTtls = decoded.AnswerTtls![..reported];
+            if (reported < data.Length)
+            {
+                // Fewer answers than slots (an OPT among them): keep the lists as long as what was reported.
+                decoded.AnswerData = data[..reported];
+                owners = owners?[..reported];
+            }
+
+            decoded.AnswerNames = owners ?? DnsNameCache.Run(decoded.QuestionName, decoded.QuestionSlot, reported);
+
+            decoded.AnswerTypes = DnsAnswerLists.Types(types[..reported]);
+            decoded.AnswerClasses = DnsAnswerLists.Classes(classes[..reported]);
+            decoded.AnswerTtls = DnsAnswerLists.Ttls(ttls[..reported]);
+            if (addresses > 0)
+            {
+                decoded.ResolvedIps = addresses == reported ? decoded.AnswerData : DnsAnswerLists.Addresses(decoded.AnswerData!, types[..reported], addresses);
+            }
         }
 
         if (pos != message.Length)
@@ -221,7 +284,7 @@ internal static class DnsDecoder
     {
         Span<byte> text = stackalloc byte[DnsParser.MaxNameTextLength];
         DnsParser.TryReadName(message, offset, text, out var info, out _, out _);
-        return Encoding.ASCII.GetString(text[..info.TextLength]);
+        return DnsNameCache.Name(text[..info.TextLength], out _);
     }
 
     // "first" "second": each character-string quoted, '"' and '\' escaped, other non-printable bytes as \DDD (as dig).

@@ -35,6 +35,32 @@ public sealed class DnsSessionTests
     }
 
     [Fact]
+    public void OnDatagram_ListsSharedAcrossMessages_EarlierEventsKeepTheirValues()
+    {
+        // Answers decode into one message per thread and share the runs of equal values (["A", "A"], ["IN", "IN"], the
+        // owners when every one is the question): later messages must never change what earlier events carry.
+        var h = new DnsHarness();
+        h.Send(FlowDirection.ToClient, Answer(1, "a.example", 1, 0x8180, [192, 0, 2, 1], [192, 0, 2, 2]), 1);
+        var mixed = new DnsWire(2, 0x8180, 1, 3).Question("a.example")
+            .Record("b.example", DnsTypes.A, 60, [192, 0, 2, 3])
+            .Record(null, DnsTypes.Txt, 300, [2, (byte)'h', (byte)'i'])
+            .Record(null, DnsTypes.A, 300, [192, 0, 2, 4], @class: 3)
+            .ToArray();
+        h.Send(FlowDirection.ToClient, mixed, 2);
+        h.Send(FlowDirection.ToClient, Answer(3, "a.example", 1, 0x8180, [198, 51, 100, 1], [198, 51, 100, 2]), 3);
+        h.Send(FlowDirection.ToClient, Answer(4, "A.example", 1, 0x8180, [198, 51, 100, 3]), 4);
+
+        var e = h.Events.Events;
+        Assert.Equal(4, e.Count);
+        Mqtt.EventText.AssertFields(e[0], "dns.answer.name=[a.example, a.example];dns.answer.type=[A, A];dns.answer.class=[IN, IN];dns.answer.ttl=[300, 300];dns.answer.data=[192.0.2.1, 192.0.2.2];dns.resolved_ip=[192.0.2.1, 192.0.2.2]");
+        Mqtt.EventText.AssertFields(e[1], "dns.answer.name=[b.example, a.example, a.example];dns.answer.type=[A, TXT, A];dns.answer.class=[IN, IN, CH];dns.answer.ttl=[60, 300, 300];dns.resolved_ip=[192.0.2.3, 192.0.2.4]");
+        Mqtt.EventText.AssertFields(e[2], "dns.answer.name=[a.example, a.example];dns.answer.type=[A, A];dns.answer.data=[198.51.100.1, 198.51.100.2];dns.resolved_ip=[198.51.100.1, 198.51.100.2]");
+        Mqtt.EventText.AssertFields(e[3], "dns.question.name=A.example;dns.answer.name=[A.example];dns.question.registered_domain=a.example;dns.resolved_ip=[198.51.100.3]");
+        Assert.Equal("[a.example, a.example]", DnsHarness.Field(e[0], "dns.answer.name"));
+        Assert.Equal("[192.0.2.1, 192.0.2.2]", DnsHarness.Field(e[0], "dns.resolved_ip"));
+    }
+
+    [Fact]
     public void OnClose_QueryNeverAnswered_ReportedUnanswered()
     {
         var h = new DnsHarness();
