@@ -286,10 +286,10 @@ internal static class TlsParser
     /// Reads the certificate_list of a TLS 1.2 (or DTLS 1.2) Certificate message (RFC 5246 §7.4.2): the count, the
     /// leaf's DER, and into <paramref name="chain"/> the summaries of the first <paramref name="maxCertificates"/>
     /// certificates of at most <paramref name="maxCertificateBytes"/> each (null for one not read: too large or
-    /// unreadable). False when the list is malformed.
+    /// unreadable), from <paramref name="caches"/> when given. False when the list is malformed.
     /// </summary>
     public static bool TryReadCertificateList(ReadOnlySpan<byte> body, out int count, out ReadOnlySpan<byte> leaf,
-        List<X509Summary?>? chain = null, int maxCertificates = 0, int maxCertificateBytes = 0)
+        List<X509Summary?>? chain = null, int maxCertificates = 0, int maxCertificateBytes = 0, TlsCaches? caches = null)
     {
         count = 0;
         leaf = default;
@@ -314,7 +314,7 @@ internal static class TlsParser
 
             if (chain is not null && count < maxCertificates)
             {
-                chain.Add(cert.Length <= maxCertificateBytes ? X509Reader.Read(cert) : null);
+                chain.Add(cert.Length > maxCertificateBytes ? null : caches is not null ? caches.ReadCertificate(cert) : X509Reader.Read(cert));
             }
 
             count++;
