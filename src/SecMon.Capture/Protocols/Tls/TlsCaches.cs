@@ -32,6 +32,10 @@ internal sealed class TlsCaches
     /// <summary>ServerHello fingerprints by the JA3S text.</summary>
     public ByteKeyCache<ServerHelloFingerprints> ServerHellos { get; }
 
+    /// <summary>The run's ClientHello, filled again by each parse (<see cref="TlsParser.TryReadClientHello"/>): the lists
+    /// JA3 and JA4 read keep their capacity from one hello to the next.</summary>
+    public TlsParser.ClientHello Hello { get; } = new();
+
     /// <summary>The summary of a certificate (null when unreadable), from the cache or read and added.</summary>
     public X509Summary? ReadCertificate(ReadOnlySpan<byte> der)
     {

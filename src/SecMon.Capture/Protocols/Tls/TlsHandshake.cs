@@ -49,7 +49,7 @@ internal sealed class TlsHandshake
         switch (type)
         {
             case 1 when direction == FlowDirection.ToServer:
-                if (!TlsParser.TryReadClientHello(body, out var ch, out reason, _datagram))
+                if (!TlsParser.TryReadClientHello(body, out var ch, out reason, _datagram, _caches?.Hello))
                 {
                     return false;
                 }

@@ -160,9 +160,9 @@ public sealed class TlsCacheTests
         // Records whole in a segment are read in place, cut ones through the buffer: both give the same events.
         var wire = Flights(TlsSamples.PathOf("tls12-mutual.pcap"));
 
-        var whole = Fields(Replay(wire, null));
-        var bytes = Fields(Replay(wire, null, piece: 1));
-        var odd = Fields(Replay(wire, null, piece: 1000));
+        var whole = Fields(Replay(wire, null), withPacket: false);
+        var bytes = Fields(Replay(wire, null, piece: 1), withPacket: false);
+        var odd = Fields(Replay(wire, null, piece: 1000), withPacket: false);
 
         Assert.Equal(whole, bytes);
         Assert.Equal(whole, odd);
@@ -193,9 +193,12 @@ public sealed class TlsCacheTests
         return events.Events;
     }
 
-    // Every field of every event as text, in order: what the event log and the rules see.
-    private static List<string> Fields(List<ProtocolEvent> events) =>
-        [.. events.Select(e => e.Type + ": " + string.Join("; ", e.Schema.Fields.Select(f => f.Name + "=" + f.Read(e))))];
+    // Every field of every event as text, in order: what the event log and the rules see. Without the packet's number
+    // when the same bytes were fed in other pieces (each piece is a packet).
+    private static List<string> Fields(List<ProtocolEvent> events, bool withPacket = true) =>
+        [.. events.Select(e => e.Type + ": " + string.Join("; ", e.Schema.Fields
+            .Where(f => withPacket || f.Name != "event.sequence")
+            .Select(f => f.Name + "=" + f.Read(e))))];
 
     // The TCP payloads of a recorded conversation (classic pcap, Ethernet, IPv4), in order.
     private static List<(bool ToServer, byte[] Bytes)> Flights(string pcap)
