@@ -48,7 +48,7 @@ internal sealed class DhcpTextCache
     {
         if (bytes.Length > MaxKeyBytes)
         {
-            return new Entry(bytes.Length) { Text = text, Codes = codes };
+            return new Entry(0) { Text = text, Codes = codes }; // not kept: only the caller reads it
         }
 
         ref var slot = ref _entries[Index(kind, bytes)];

@@ -110,7 +110,15 @@ internal sealed class ByteKeyCache<T>
             }
         }
 
-        _keys[victim] = key.ToArray();
+        if (_keys[victim] is { } old && old.Length == key.Length)
+        {
+            key.CopyTo(old); // same length: the replaced entry's copy is reused
+        }
+        else
+        {
+            _keys[victim] = key.ToArray();
+        }
+
         _hashes[victim] = hash;
         _values[victim] = value;
         _used[victim] = ++_clock;
