@@ -78,6 +78,7 @@ for (var i = 1; i < args.Length; i += 2)
         case "--coap": coap = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls": tls = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--tls-sample": tlsSample = args[i + 1]; break;
+        case "--tls-records": TlsBenchSession.DataRecords = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--dhcp": dhcp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--arp": arp = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--http": httpClients = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;

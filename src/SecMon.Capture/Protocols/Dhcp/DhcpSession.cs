@@ -55,7 +55,7 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
             IsRequest = m.Op == 1,
             MessageType = TypeName(m.MessageType),
             MessageTypeCode = m.MessageType == 0 ? null : m.MessageType,
-            TransactionId = TransactionId(m.Xid),
+            TransactionId = texts.TransactionId(m.Xid),
             ClientMac = mac is null ? null : Cached(DhcpTextCache.Kind.Hex, m.ClientHardware, static b => MacAddress.Read(b).ToString()),
             ClientIp = m.ClientIp == 0 ? null : Address(m.ClientIp, address),
             AssignedAddress = m.YourIp == 0 ? null : Address(m.YourIp, address),
@@ -103,13 +103,6 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(scratch, value);
         return Cached(DhcpTextCache.Kind.Address, scratch, static b => string.Create(CultureInfo.InvariantCulture, $"{b[0]}.{b[1]}.{b[2]}.{b[3]}"));
     }
-
-    private static string TransactionId(uint xid) => string.Create(10, xid, static (span, x) =>
-    {
-        span[0] = '0';
-        span[1] = 'x';
-        x.TryFormat(span[2..], out _, "x8", CultureInfo.InvariantCulture);
-    });
 
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)

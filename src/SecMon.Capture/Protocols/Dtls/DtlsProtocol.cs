@@ -14,9 +14,14 @@ namespace SecMon.Capture.Protocols.Dtls;
 internal sealed class DtlsProtocol : IDatagramProtocol
 {
     private readonly TlsOptions _options;
+    private readonly TlsCaches.PerRun _caches;
 
     /// <summary>Creates the protocol with its limits (the TLS ones: <see cref="TlsOptions"/>).</summary>
-    public DtlsProtocol(TlsOptions? options = null) => _options = options ?? new TlsOptions();
+    public DtlsProtocol(TlsOptions? options = null)
+    {
+        _options = options ?? new TlsOptions();
+        _caches = new TlsCaches.PerRun(_options);
+    }
 
     /// <inheritdoc />
     public string Name => "dtls";
@@ -58,5 +63,5 @@ internal sealed class DtlsProtocol : IDatagramProtocol
     }
 
     /// <inheritdoc />
-    public IDatagramSession CreateSession(FlowContext flow, ProtocolServices services) => new DtlsSession(flow, services, _options);
+    public IDatagramSession CreateSession(FlowContext flow, ProtocolServices services) => new DtlsSession(flow, services, _options, _caches.For(services));
 }

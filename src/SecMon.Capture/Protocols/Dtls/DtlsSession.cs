@@ -19,11 +19,12 @@ internal sealed class DtlsSession : IDatagramSession
     private readonly Direction _client;
     private readonly Direction _server;
 
-    /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
-    public DtlsSession(FlowContext flow, ProtocolServices services, TlsOptions options)
+    /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context; <paramref name="caches"/>
+    /// are the run's (none: every certificate and fingerprint is computed).</summary>
+    public DtlsSession(FlowContext flow, ProtocolServices services, TlsOptions options, TlsCaches? caches = null)
     {
         _services = services;
-        _handshake = new TlsHandshake(flow, services, options, datagram: true);
+        _handshake = new TlsHandshake(flow, services, options, datagram: true, caches);
         _maxMessage = options.HandshakeBound;
         _client = new Direction(_maxMessage);
         _server = new Direction(_maxMessage);

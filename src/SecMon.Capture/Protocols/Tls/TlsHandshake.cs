@@ -14,6 +14,7 @@ internal sealed class TlsHandshake
     private readonly ProtocolServices _services;
     private readonly TlsOptions _options;
     private readonly bool _datagram;
+    private readonly TlsCaches? _caches;
     private bool _summaryDone;
     private bool _certificateRequested;
     private bool? _clientCertificate;
@@ -23,13 +24,15 @@ internal sealed class TlsHandshake
     private string? _pskIdentity;
     private string? _pskIdentityHint;
 
-    /// <summary>Creates the state of one session; <paramref name="flow"/> is its to-server context.</summary>
-    public TlsHandshake(FlowContext flow, ProtocolServices services, TlsOptions options, bool datagram)
+    /// <summary>Creates the state of one session; <paramref name="flow"/> is its to-server context. With
+    /// <paramref name="caches"/> (the run's), certificates and fingerprints seen before are not computed again.</summary>
+    public TlsHandshake(FlowContext flow, ProtocolServices services, TlsOptions options, bool datagram, TlsCaches? caches = null)
     {
         _flow = flow;
         _services = services;
         _options = options;
         _datagram = datagram;
+        _caches = caches;
     }
 
     /// <summary>The ServerHello, once seen.</summary>
@@ -46,26 +49,20 @@ internal sealed class TlsHandshake
         switch (type)
         {
             case 1 when direction == FlowDirection.ToServer:
-                if (!TlsParser.TryReadClientHello(body, out var ch, out reason, _datagram))
+                if (!TlsParser.TryReadClientHello(body, out var ch, out reason, _datagram, _caches?.Hello))
                 {
                     return false;
                 }
 
-                var ja3 = TlsFingerprint.Ja3String(ch);
-                var weak = CipherWeakness.None;
-                foreach (var c in ch.Ciphers)
-                {
-                    weak |= CipherSuites.Weakness(c);
-                }
-
+                var fp = TlsFingerprint.Client(ch, _datagram ? 'd' : 't', _caches?.ClientHellos);
                 _serverName = ch.ServerName;
-                _ja4 = TlsFingerprint.Ja4(ch, _datagram ? 'd' : 't');
+                _ja4 = fp.Ja4;
                 Emit(new TlsClientHelloEvent
                 {
                     Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
                     ServerName = ch.ServerName, Version = ch.Version, SupportedVersions = ch.SupportedVersions, Alpn = ch.Alpn, CipherCount = ch.CipherCount,
-                    CipherSuites = [.. ch.Ciphers.Select(c => (long)c)], WeakCiphers = CipherSuites.Names(weak),
-                    Ja3String = ja3, Ja3 = TlsFingerprint.Md5(ja3), Ja4 = _ja4,
+                    CipherSuites = fp.CipherSuites, WeakCiphers = fp.WeakCiphers,
+                    Ja3String = fp.Ja3String, Ja3 = fp.Ja3, Ja4 = fp.Ja4,
                 });
                 return true;
             case 2 when direction == FlowDirection.ToClient:
@@ -82,18 +79,18 @@ internal sealed class TlsHandshake
                 }
 
                 ServerHello = sh;
-                var ja3s = TlsFingerprint.Ja3sString(sh);
+                var ja3s = TlsFingerprint.Server(sh, _caches?.ServerHellos);
                 Emit(new TlsServerHelloEvent
                 {
                     Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
                     Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
                     WeakCipher = CipherSuites.Names(CipherSuites.Weakness(sh.CipherSuite)), Psk = CipherSuites.IsPsk(sh.CipherSuite),
-                    Ja3sString = ja3s, Ja3s = TlsFingerprint.Md5(ja3s),
+                    Ja3sString = ja3s.Ja3sString, Ja3s = ja3s.Ja3s,
                 });
                 return true;
             case 11:
                 var chain = direction == FlowDirection.ToClient ? new List<X509Summary?>() : null;
-                if (!TlsParser.TryReadCertificateList(body, out var count, out var leaf, chain, _options.MaxCertificates, _options.MaxCertificateBytes))
+                if (!TlsParser.TryReadCertificateList(body, out var count, out var leaf, chain, _options.MaxCertificates, _options.MaxCertificateBytes, _caches))
                 {
                     reason = MalformedReason.Truncated;
                     return false;
@@ -102,7 +99,7 @@ internal sealed class TlsHandshake
                 if (direction == FlowDirection.ToServer)
                 {
                     _clientCertificate = count > 0;
-                    var summary = leaf.IsEmpty || leaf.Length > _options.MaxCertificateBytes ? null : X509Reader.Read(leaf);
+                    var summary = leaf.IsEmpty || leaf.Length > _options.MaxCertificateBytes ? null : _caches is { } c ? c.ReadCertificate(leaf) : X509Reader.Read(leaf);
                     Emit(new TlsClientCertificateEvent
                     {
                         Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,

@@ -63,8 +63,11 @@ internal static class TlsParser
     };
 
     /// <summary>Parses a ClientHello body (after the handshake header). <paramref name="datagram"/>: DTLS, whose
-    /// ClientHello has a cookie after the session id (RFC 6347 §4.2.1). False when malformed, with the reason.</summary>
-    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello, out MalformedReason reason, bool datagram = false)
+    /// ClientHello has a cookie after the session id (RFC 6347 §4.2.1). False when malformed, with the reason.
+    /// <paramref name="reuse"/>: a hello of an earlier call to fill again (its lists keep their capacity), so a run
+    /// parses hellos without allocating the lists JA3 and JA4 are read from; what an event keeps
+    /// (<see cref="ClientHello.SupportedVersions"/>, <see cref="ClientHello.Alpn"/>, the names) is made anew.</summary>
+    public static bool TryReadClientHello(ReadOnlySpan<byte> body, out ClientHello hello, out MalformedReason reason, bool datagram = false, ClientHello? reuse = null)
     {
         hello = null!;
         var r = new SpanReader(body);
@@ -75,9 +78,9 @@ internal static class TlsParser
             return false;
         }
 
-        var h = new ClientHello { LegacyVersion = legacyVersion, CipherCount = cipherBytes.Length / 2 };
+        var h = reuse ?? new ClientHello();
+        h.Reset(legacyVersion, cipherBytes.Length / 2);
         var c = new SpanReader(cipherBytes);
-        h.Ciphers = new List<int>(cipherBytes.Length / 2);
         while (c.TryReadUInt16BE(out var suite))
         {
             if (!CipherSuites.IsGrease(suite))
@@ -286,10 +289,10 @@ internal static class TlsParser
     /// Reads the certificate_list of a TLS 1.2 (or DTLS 1.2) Certificate message (RFC 5246 §7.4.2): the count, the
     /// leaf's DER, and into <paramref name="chain"/> the summaries of the first <paramref name="maxCertificates"/>
     /// certificates of at most <paramref name="maxCertificateBytes"/> each (null for one not read: too large or
-    /// unreadable). False when the list is malformed.
+    /// unreadable), from <paramref name="caches"/> when given. False when the list is malformed.
     /// </summary>
     public static bool TryReadCertificateList(ReadOnlySpan<byte> body, out int count, out ReadOnlySpan<byte> leaf,
-        List<X509Summary?>? chain = null, int maxCertificates = 0, int maxCertificateBytes = 0)
+        List<X509Summary?>? chain = null, int maxCertificates = 0, int maxCertificateBytes = 0, TlsCaches? caches = null)
     {
         count = 0;
         leaf = default;
@@ -314,7 +317,7 @@ internal static class TlsParser
 
             if (chain is not null && count < maxCertificates)
             {
-                chain.Add(cert.Length <= maxCertificateBytes ? X509Reader.Read(cert) : null);
+                chain.Add(cert.Length > maxCertificateBytes ? null : caches is not null ? caches.ReadCertificate(cert) : X509Reader.Read(cert));
             }
 
             count++;
@@ -349,8 +352,11 @@ internal static class TlsParser
     /// <summary>A parsed ClientHello: what the events report and what JA3/JA4 are computed from (GREASE removed).</summary>
     internal sealed class ClientHello
     {
+        // Lists longer than this are not kept for the next hello (a hostile one may offer 32,767 suites).
+        private const int KeptCapacity = 256;
+
         /// <summary>The legacy client_version field.</summary>
-        public ushort LegacyVersion { get; init; }
+        public ushort LegacyVersion { get; private set; }
 
         /// <summary>The highest version offered (supported_versions, else the legacy version).</summary>
         public ushort HighestVersion { get; set; }
@@ -377,10 +383,10 @@ internal static class TlsParser
         public byte? AlpnLastByte { get; set; }
 
         /// <summary>Number of cipher suites offered, GREASE included (as before: tls.client.cipher_count).</summary>
-        public int CipherCount { get; init; }
+        public int CipherCount { get; private set; }
 
         /// <summary>Cipher suites offered, in order, GREASE removed.</summary>
-        public List<int> Ciphers { get; set; } = [];
+        public List<int> Ciphers { get; private set; } = [];
 
         /// <summary>Extension types, in order, GREASE removed.</summary>
         public List<int> Extensions { get; } = [];
@@ -393,6 +399,32 @@ internal static class TlsParser
 
         /// <summary>signature_algorithms, in order, GREASE removed.</summary>
         public List<int> SignatureAlgorithms { get; } = [];
+
+        // Empties the hello for the next parse (TryReadClientHello's reuse).
+        internal void Reset(ushort legacyVersion, int cipherCount)
+        {
+            LegacyVersion = legacyVersion;
+            CipherCount = cipherCount;
+            HighestVersion = 0;
+            Version = "";
+            SupportedVersions = [];
+            ServerName = null;
+            HasServerName = false;
+            Alpn = null;
+            AlpnFirstByte = null;
+            AlpnLastByte = null;
+            if (Ciphers.Capacity > KeptCapacity)
+            {
+                Ciphers = [];
+            }
+
+            Ciphers.Clear();
+            Ciphers.EnsureCapacity(cipherCount);
+            Extensions.Clear();
+            Groups.Clear();
+            PointFormats.Clear();
+            SignatureAlgorithms.Clear();
+        }
     }
 
     /// <summary>A parsed ServerHello.</summary>

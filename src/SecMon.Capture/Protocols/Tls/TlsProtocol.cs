@@ -12,9 +12,14 @@ namespace SecMon.Capture.Protocols.Tls;
 internal sealed class TlsProtocol : IStreamProtocol
 {
     private readonly TlsOptions _options;
+    private readonly TlsCaches.PerRun _caches;
 
     /// <summary>Creates the protocol with its limits (default <see cref="TlsOptions"/>).</summary>
-    public TlsProtocol(TlsOptions? options = null) => _options = options ?? new TlsOptions();
+    public TlsProtocol(TlsOptions? options = null)
+    {
+        _options = options ?? new TlsOptions();
+        _caches = new TlsCaches.PerRun(_options);
+    }
 
     /// <inheritdoc />
     public string Name => "tls";
@@ -75,5 +80,5 @@ internal sealed class TlsProtocol : IStreamProtocol
 
     /// <inheritdoc />
     public IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream) =>
-        new TlsSession(flow, services, midStream, _options);
+        new TlsSession(flow, services, midStream, _options, _caches.For(services));
 }

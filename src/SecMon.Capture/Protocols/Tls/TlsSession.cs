@@ -5,7 +5,8 @@ namespace SecMon.Capture.Protocols.Tls;
 /// <summary>
 /// Per-flow TLS state: reads records of each direction until that direction turns encrypted (its
 /// ChangeCipherSpec or first application_data record), reassembling handshake messages across records. Memory is
-/// bounded by one record plus one handshake message per direction, and freed when the direction turns encrypted.
+/// bounded by one record plus one handshake message per direction, and freed when the direction turns encrypted;
+/// records and messages that arrive whole are read in place, without a copy.
 /// After a full TLS 1.3 handshake the client's first encrypted record is still looked at, for its size only: it
 /// holds the client's Certificate when it sent one (see <see cref="TlsClientCertificateEvent"/>).
 /// </summary>
@@ -35,13 +36,14 @@ internal sealed class TlsSession : IStreamSession
         Other, // TLS 1.2 or earlier, or a resumed TLS 1.3 session (no certificates at all)
     }
 
-    /// <summary>Creates the session; a mid-stream session has missed the handshake and emits nothing.</summary>
-    public TlsSession(FlowContext flow, ProtocolServices services, bool midStream, TlsOptions? options = null)
+    /// <summary>Creates the session; a mid-stream session has missed the handshake and emits nothing. <paramref name="caches"/>
+    /// are the run's (none: every certificate and fingerprint is computed).</summary>
+    public TlsSession(FlowContext flow, ProtocolServices services, bool midStream, TlsOptions? options = null, TlsCaches? caches = null)
     {
         _flow = flow;
         _services = services;
         options ??= new TlsOptions();
-        _handshake = new TlsHandshake(flow, services, options, datagram: false);
+        _handshake = new TlsHandshake(flow, services, options, datagram: false, caches);
         _maxHandshakeMessage = options.HandshakeBound;
         _client = new Direction(_maxHandshakeMessage);
         _server = new Direction(_maxHandshakeMessage);
@@ -61,14 +63,24 @@ internal sealed class TlsSession : IStreamSession
             return;
         }
 
-        // Append what fits, parse the complete records, repeat: a large segment holding many records never
-        // needs more than one record of buffer.
+        // Records that are whole in the segment are read where they are; only a record the segment cuts is copied,
+        // and completed from the next segments. The buffer holds at most one record: a large segment holding many
+        // records is parsed piece by piece.
         while (!data.IsEmpty && !d.Done)
         {
+            if (d.Records.Length == 0)
+            {
+                data = data[ParseRecords(direction, d, data, meta)..];
+                if (data.IsEmpty || d.Done)
+                {
+                    break;
+                }
+            }
+
             var take = Math.Min(data.Length, RecordBufferSize - d.Records.Length);
             d.Records.Append(data[..take]);
             data = data[take..];
-            ParseRecords(direction, d, meta);
+            d.Records.Consume(ParseRecords(direction, d, d.Records.Span, meta));
         }
 
         if (d.Done)
@@ -77,23 +89,25 @@ internal sealed class TlsSession : IStreamSession
         }
     }
 
-    private void ParseRecords(FlowDirection direction, Direction d, in PacketMeta meta)
+    // Reads the complete records at the start of `records`; returns the bytes they took.
+    private int ParseRecords(FlowDirection direction, Direction d, ReadOnlySpan<byte> records, in PacketMeta meta)
     {
-        while (!d.Done && TlsParser.TryReadRecordHeader(d.Records.Span, out var type, out var version, out var length))
+        var used = 0;
+        while (!d.Done && TlsParser.TryReadRecordHeader(records[used..], out var type, out var version, out var length))
         {
             var invalid = TlsParser.CheckRecord(type, version, length);
             if (invalid != MalformedReason.None)
             {
                 Malformed(d, meta, invalid, $"tls: invalid record header (type {type}, version 0x{version:x4}, length {length})");
-                return;
+                return used;
             }
 
-            if (d.Records.Length < 5 + length)
+            if (records.Length - used < 5 + length)
             {
-                return; // the rest of the record is in a later segment
+                return used; // the rest of the record is in a later segment
             }
 
-            var body = d.Records.Span.Slice(5, length);
+            var body = records.Slice(used + 5, length);
             switch (type)
             {
                 case TlsParser.ContentHandshake:
@@ -118,8 +132,10 @@ internal sealed class TlsSession : IStreamSession
                     break; // alerts: nothing to read
             }
 
-            d.Records.Consume(5 + length);
+            used += 5 + length;
         }
+
+        return used;
     }
 
     /// <inheritdoc />
@@ -141,29 +157,48 @@ internal sealed class TlsSession : IStreamSession
 
     private void HandleHandshakeBytes(FlowDirection direction, Direction d, ReadOnlySpan<byte> bytes, in PacketMeta meta)
     {
-        d.Handshake.Append(bytes);
-        while (d.Handshake.Length >= 4)
+        if (d.Handshake.Length == 0)
         {
-            var hs = d.Handshake.Span;
-            var length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
-            if (length > _maxHandshakeMessage)
-            {
-                Malformed(d, meta, MalformedReason.TooLarge, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {_maxHandshakeMessage}-byte bound");
-                return;
-            }
-
-            if (hs.Length < 4 + length)
-            {
-                return;
-            }
-
-            HandleMessage(direction, d, hs[0], hs.Slice(4, length), meta);
-            d.Handshake.Consume(4 + length);
-            if (d.Done)
+            // Messages whole in the record are read where they are; only one split across records is copied.
+            bytes = bytes[HandleMessages(direction, d, bytes, meta)..];
+            if (bytes.IsEmpty || d.Done)
             {
                 return;
             }
         }
+
+        d.Handshake.Append(bytes);
+        d.Handshake.Consume(HandleMessages(direction, d, d.Handshake.Span, meta));
+    }
+
+    // Handles the complete handshake messages at the start of `messages`; returns the bytes they took.
+    private int HandleMessages(FlowDirection direction, Direction d, ReadOnlySpan<byte> messages, in PacketMeta meta)
+    {
+        var used = 0;
+        while (messages.Length - used >= 4)
+        {
+            var hs = messages[used..];
+            var length = (hs[1] << 16) | (hs[2] << 8) | hs[3];
+            if (length > _maxHandshakeMessage)
+            {
+                Malformed(d, meta, MalformedReason.TooLarge, $"tls: handshake message type {hs[0]} of {length} bytes exceeds the {_maxHandshakeMessage}-byte bound");
+                return used;
+            }
+
+            if (hs.Length < 4 + length)
+            {
+                return used;
+            }
+
+            HandleMessage(direction, d, hs[0], hs.Slice(4, length), meta);
+            used += 4 + length;
+            if (d.Done)
+            {
+                return used;
+            }
+        }
+
+        return used;
     }
 
     private void HandleMessage(FlowDirection direction, Direction d, byte type, ReadOnlySpan<byte> body, in PacketMeta meta)

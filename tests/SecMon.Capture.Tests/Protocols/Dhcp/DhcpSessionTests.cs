@@ -137,6 +137,34 @@ public sealed class DhcpSessionTests
     }
 
     [Fact]
+    public void OnDatagram_TransactionIdsSharingACacheSlot_EachEventHasItsOwn()
+    {
+        // 0x00000001, 0x00000100 and 0x01000000 fold to the same slot of the run's text cache: alternating them, each
+        // event still carries its own xid.
+        var session = _protocol.CreateSession(TestFlows.Flow(67), _services);
+        uint[] xids = [1, 0x100, 1, 0x100, 0x01000000, 1];
+        for (var i = 0; i < xids.Length; i++)
+        {
+            session.OnDatagram(FlowDirection.ToServer, Build(1, xids[i], [Type(1)]), TestFlows.Meta(i + 1));
+        }
+
+        Assert.Equal(["0x00000001", "0x00000100", "0x00000001", "0x00000100", "0x01000000", "0x00000001"],
+            _events.Events.Select(e => Field(e, "dhcp.transaction_id")));
+    }
+
+    [Fact]
+    public void OnDatagram_OneTransaction_ItsMessagesShareOneXidText()
+    {
+        var requests = _protocol.CreateSession(TestFlows.Flow(67), _services);
+
+        requests.OnDatagram(FlowDirection.ToServer, Discover(7), TestFlows.Meta(1));
+        requests.OnDatagram(FlowDirection.ToClient, Ack(7), TestFlows.Meta(2));
+
+        Assert.Same(((DhcpMessageEvent)_events.Events[0]).TransactionId, ((DhcpMessageEvent)_events.Events[1]).TransactionId);
+        Assert.Equal("0x00000007", ((DhcpMessageEvent)_events.Events[1]).TransactionId);
+    }
+
+    [Fact]
     public void OnDatagram_NonEthernetChaddr_NoClientMac()
     {
         var msg = Discover();
