@@ -212,9 +212,10 @@ internal static class Dhcpv6Parser
     {
         inner = default;
         var found = false;
-        while (!options.IsEmpty)
+        var at = 0;
+        while (at < options.Length)
         {
-            if (!TryNextOption(ref options, out var code, out var value, "relay options", out error))
+            if (!TryNextOption(options, ref at, out var code, out var value, "relay options", out error))
             {
                 return false;
             }
@@ -230,27 +231,29 @@ internal static class Dhcpv6Parser
         return found;
     }
 
-    private static bool TryNextOption(ref ReadOnlySpan<byte> options, out ushort code, out ReadOnlySpan<byte> value, string field, out ParseError error)
+    // The option at <at> of <area>: its code and value (a slice of <area>); <at> moves past it.
+    private static bool TryNextOption(ReadOnlySpan<byte> area, scoped ref int at, out ushort code, out ReadOnlySpan<byte> value, string field, out ParseError error)
     {
         error = default;
         code = 0;
         value = default;
-        if (options.Length < 4)
+        var left = area.Length - at;
+        if (left < 4)
         {
-            error = new ParseError(MalformedReason.Truncated, field, $"{options.Length} bytes left, an option header has 4");
+            error = new ParseError(MalformedReason.Truncated, field, $"{left} bytes left, an option header has 4");
             return false;
         }
 
-        code = BinaryPrimitives.ReadUInt16BigEndian(options);
-        int length = BinaryPrimitives.ReadUInt16BigEndian(options[2..]);
-        if (length > options.Length - 4)
+        code = BinaryPrimitives.ReadUInt16BigEndian(area[at..]);
+        int length = BinaryPrimitives.ReadUInt16BigEndian(area[(at + 2)..]);
+        if (length > left - 4)
         {
             error = new ParseError(MalformedReason.Truncated, field, $"option {code} of {length} bytes runs past the end");
             return false;
         }
 
-        value = options.Slice(4, length);
-        options = options[(4 + length)..];
+        value = area.Slice(at + 4, length);
+        at += 4 + length;
         return true;
     }
 
@@ -258,9 +261,10 @@ internal static class Dhcpv6Parser
     private static bool TryReadOptions(ReadOnlySpan<byte> options, ref Dhcpv6Message m, string field, out ParseError error)
     {
         error = default;
-        while (!options.IsEmpty)
+        var at = 0;
+        while (at < options.Length)
         {
-            if (!TryNextOption(ref options, out var code, out var value, field, out error))
+            if (!TryNextOption(options, ref at, out var code, out var value, field, out error))
             {
                 return false;
             }
@@ -355,9 +359,10 @@ internal static class Dhcpv6Parser
         }
 
         var options = value[12..];
-        while (!options.IsEmpty)
+        var at = 0;
+        while (at < options.Length)
         {
-            if (!TryNextOption(ref options, out var code, out var inner, "option 3 (IA_NA)", out error))
+            if (!TryNextOption(options, ref at, out var code, out var inner, "option 3 (IA_NA)", out error))
             {
                 return false;
             }
@@ -373,9 +378,10 @@ internal static class Dhcpv6Parser
 
                 m.AddressCount++;
                 var addressOptions = inner[24..];
-                while (!addressOptions.IsEmpty)
+                var at2 = 0;
+                while (at2 < addressOptions.Length)
                 {
-                    if (!TryNextOption(ref addressOptions, out var c, out var v, "option 5 (IA address)", out error))
+                    if (!TryNextOption(addressOptions, ref at2, out var c, out var v, "option 5 (IA address)", out error))
                     {
                         return false;
                     }
@@ -448,8 +454,11 @@ internal static class Dhcpv6Parser
     /// <summary>Walks the IA Address options of IA_NA options; lenient: it only ever sees a message that parsed.</summary>
     internal ref struct AddressEnumerator
     {
-        private ReadOnlySpan<byte> _options;
-        private ReadOnlySpan<byte> _ia;
+        private readonly ReadOnlySpan<byte> _options;
+        private int _at;
+        private int _iaStart;
+        private int _iaEnd;
+        private int _iaAt;
         private int _left;
 
         internal AddressEnumerator(ReadOnlySpan<byte> options, int max)
@@ -469,32 +478,41 @@ internal static class Dhcpv6Parser
         {
             while (_left > 0)
             {
-                if (!_ia.IsEmpty)
+                // Inside an IA_NA: its next IA Address.
+                var ia = _options[_iaStart.._iaEnd];
+                while (_iaAt < ia.Length)
                 {
-                    if (TryNextOption(ref _ia, out var code, out var value, "", out _))
+                    if (!TryNextOption(ia, ref _iaAt, out var code, out var value, "", out _))
                     {
-                        if (code == 5 && value.Length >= 24)
-                        {
-                            Current = value[..16];
-                            _left--;
-                            return true;
-                        }
-
-                        continue;
+                        _iaAt = ia.Length;
+                        break;
                     }
 
-                    _ia = default;
+                    if (code == 5 && value.Length >= 24)
+                    {
+                        Current = value[..16];
+                        _left--;
+                        return true;
+                    }
                 }
 
-                if (_options.IsEmpty || !TryNextOption(ref _options, out var c, out var v, "", out _))
+                // The next IA_NA.
+                ushort c;
+                ReadOnlySpan<byte> v;
+                do
                 {
-                    return false;
-                }
+                    var before = _at;
+                    if (_at >= _options.Length || !TryNextOption(_options, ref _at, out c, out v, "", out _))
+                    {
+                        return false;
+                    }
 
-                if (c == 3 && v.Length >= 12)
-                {
-                    _ia = v[12..];
+                    _iaStart = before + 4 + 12;
+                    _iaEnd = before + 4 + v.Length;
                 }
+                while (c != 3 || v.Length < 12);
+
+                _iaAt = 0;
             }
 
             return false;
