@@ -111,31 +111,25 @@ switch (args[0])
             return 0;
         }
 
+    // Instrumented code runs only inside Fuzzer.*.Run, which maps AFL's coverage map first: nothing of SecMon.Capture
+    // (not even the catalogue, to check the name) may run before. run.sh checks the name with the plain build.
     case "afl" when args.Length == 2:
         {
-            if (FuzzTargets.Find(args[1]) is not { } protocol)
-            {
-                return UnknownTarget(args[1]);
-            }
-
+            var name = args[1];
             // Out of process: a stack overflow in a parser is a crash AFL records, not the end of the fork server.
             Fuzzer.OutOfProcess.Run(stream =>
             {
                 using var buffer = new MemoryStream();
                 stream.CopyTo(buffer);
-                FuzzTargets.Run(protocol, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+                FuzzTargets.Run(Target(name), buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
             });
             return 0;
         }
 
     case "libfuzzer" when args.Length == 2:
         {
-            if (FuzzTargets.Find(args[1]) is not { } protocol)
-            {
-                return UnknownTarget(args[1]);
-            }
-
-            Fuzzer.LibFuzzer.Run(span => FuzzTargets.Run(protocol, span));
+            var name = args[1];
+            Fuzzer.LibFuzzer.Run(span => FuzzTargets.Run(Target(name), span));
             return 0;
         }
 
@@ -143,6 +137,9 @@ switch (args[0])
         Console.Error.WriteLine(Usage);
         return 64;
 }
+
+static SecMon.Capture.Protocols.IProtocol Target(string name) =>
+    FuzzTargets.Find(name) ?? throw new ArgumentException($"no target '{name}'", nameof(name));
 
 static int UnknownTarget(string name)
 {

@@ -16,6 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=${SECMON_FUZZ_WORK:-$here/.work}
 bin=$work/bin
+# The same harness uninstrumented (instrumented code runs only under a fuzzer): for listing targets and making seeds.
+plain=$here/bin/Release/net10.0/SecMon.Fuzz.dll
 tools=$here/.tools
 sharpfuzz_version=2.3.0
 
@@ -35,7 +37,8 @@ build() {
 
     rm -rf "$bin"
     # Plain IL (no ReadyToRun): sharpfuzz instruments IL, and the runtime must not use precompiled code instead.
-    dotnet publish "$here/SecMon.Fuzz.csproj" -c Release -nologo -v q -o "$bin" -p:PublishReadyToRun=false >&2
+    dotnet build "$here/SecMon.Fuzz.csproj" -c Release -nologo -v q >&2
+    dotnet publish "$here/SecMon.Fuzz.csproj" -c Release -nologo -v q --no-build -o "$bin" -p:PublishReadyToRun=false >&2
     for dll in SecMon.Capture.dll SecMon.Core.dll; do
         # The tool targets an older runtime than the SDK's: roll forward to the one installed.
         DOTNET_ROLL_FORWARD=Major "$tools/sharpfuzz" "$bin/$dll" >&2
@@ -45,7 +48,7 @@ build() {
 
 if [[ $1 == --list ]]; then
     build
-    dotnet "$bin/SecMon.Fuzz.dll" list
+    dotnet "$plain" list
     exit 0
 fi
 
@@ -58,11 +61,11 @@ if ! command -v afl-fuzz >/dev/null; then
 fi
 
 build
-dotnet "$bin/SecMon.Fuzz.dll" list | grep -qx "$target" || { echo "run.sh: no target '$target'" >&2; dotnet "$bin/SecMon.Fuzz.dll" list >&2; exit 64; }
+dotnet "$plain" list | grep -qx "$target" || { echo "run.sh: no target '$target'" >&2; dotnet "$plain" list >&2; exit 64; }
 
 seeds=$work/seeds
 if [[ ! -d $seeds/$target ]]; then
-    (cd "$root" && dotnet "$bin/SecMon.Fuzz.dll" seeds "$seeds") >&2
+    (cd "$root" && dotnet "$plain" seeds "$seeds") >&2
 fi
 
 out=$work/$target
