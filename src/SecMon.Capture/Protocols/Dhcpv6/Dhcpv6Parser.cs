@@ -333,7 +333,8 @@ internal static class Dhcpv6Parser
                         return false;
                     }
 
-                    if (!m.HasFqdn)
+                    // RFC 4704 §4: only SOLICIT, ADVERTISE, REQUEST, RENEW, REBIND and REPLY carry it; others are ignored.
+                    if (!m.HasFqdn && m.MessageType is 1 or 2 or 3 or 5 or 6 or 7)
                     {
                         m.FqdnName = value[1..];
                         m.HasFqdn = true;

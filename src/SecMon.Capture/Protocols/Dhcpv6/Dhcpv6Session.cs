@@ -17,6 +17,8 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
     /// <summary>Longest text kept from a host name or a vendor class.</summary>
     internal const int MaxTextBytes = 255;
 
+    private FlowContext? _swapped;
+
     /// <inheritdoc />
     public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
     {
@@ -51,7 +53,7 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
         var mac = Dhcpv6Parser.EthernetAddress(m.ClientDuid);
         services.Events.Emit(new Dhcpv6MessageEvent
         {
-            Flow = direction == FlowDirection.ToServer ? flow : flow.Reverse!,
+            Flow = EventFlow(direction, isRequest),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
             IsRequest = isRequest,
@@ -80,6 +82,44 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
     {
+    }
+
+    // The message says who the client is: a client message travels to the server. The flow table guesses the server
+    // from the ports, and with two well-known ports it takes the lower one (DHCPv4's 67 < 68), which for DHCPv6 is the
+    // client's 546. When the guess and the message disagree, the events carry the flow with its ends swapped (made once
+    // per flow), so source.* is the client and flow.direction says which way the message went.
+    private FlowContext EventFlow(FlowDirection direction, bool isRequest)
+    {
+        if ((direction == FlowDirection.ToServer) == isRequest)
+        {
+            return direction == FlowDirection.ToServer ? flow : flow.Reverse!;
+        }
+
+        _swapped ??= Swapped(flow);
+        return isRequest ? _swapped : _swapped.Reverse!;
+    }
+
+    private static FlowContext Swapped(FlowContext f)
+    {
+        var swapped = new FlowContext
+        {
+            FlowId = f.FlowId,
+            CommunityId = f.CommunityId,
+            Transport = f.Transport,
+            SourceIp = f.DestinationIp,
+            SourcePort = f.DestinationPort,
+            SourceMac = f.DestinationMac,
+            DestinationIp = f.SourceIp,
+            DestinationPort = f.SourcePort,
+            DestinationMac = f.SourceMac,
+            VlanId = f.VlanId,
+            Direction = FlowDirection.ToServer,
+            OpenerSeen = f.OpenerSeen,
+            StartMicros = f.StartMicros,
+            Observer = f.Observer,
+        };
+        swapped.CreateReverse();
+        return swapped;
     }
 
     private string[] Addresses(ReadOnlySpan<byte> options)
