@@ -270,6 +270,34 @@ public static class FakeSchemas
             DeviceFact.Mac("dhcp.client_mac"),
             DeviceFact.Values("dhcp.assigned_address", "dhcp.assigned_address"));
 
+    private static readonly (string, FieldKind)[] Dhcpv6 =
+    [
+        ("dhcpv6.message_type", FieldKind.Text),
+        ("dhcpv6.transaction_id", FieldKind.Text),
+        ("dhcpv6.client_duid", FieldKind.Text),
+        ("dhcpv6.client_mac", FieldKind.Text),
+        ("dhcpv6.hostname", FieldKind.Text),
+        ("dhcpv6.vendor_class", FieldKind.Text),
+        ("dhcpv6.fingerprint", FieldKind.Text),
+        ("dhcpv6.option_request_list", FieldKind.NumberList),
+        ("dhcpv6.addresses", FieldKind.StringList),
+    ];
+
+    /// <summary><c>dhcpv6.request</c> (SOLICIT, REQUEST, RENEW, RELEASE...; the device is the client DUID's MAC).</summary>
+    public static EventSchema Dhcpv6Request { get; } = Define("dhcpv6.request", Dhcpv6)
+        .WithFacts(
+            DeviceFact.Mac("dhcpv6.client_mac"),
+            DeviceFact.Identity("dhcpv6.client_duid"),
+            DeviceFact.Identity("dhcpv6.hostname"),
+            DeviceFact.Values("dhcpv6.vendor_class", "dhcpv6.vendor_class"),
+            DeviceFact.Values("dhcpv6.fingerprint", "dhcpv6.fingerprint"));
+
+    /// <summary><c>dhcpv6.reply</c> (ADVERTISE, REPLY...).</summary>
+    public static EventSchema Dhcpv6Reply { get; } = Define("dhcpv6.reply", [.. Dhcpv6, ("dhcpv6.request.message_type", FieldKind.Text)])
+        .WithFacts(
+            DeviceFact.Mac("dhcpv6.client_mac"),
+            DeviceFact.Values("dhcpv6.addresses", "dhcpv6.assigned_addresses"));
+
     private static readonly (string, FieldKind)[] Arp =
     [
         ("arp.opcode", FieldKind.Number),
@@ -404,7 +432,7 @@ public static class FakeSchemas
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
-        DhcpRequest, DhcpReply, HttpRequest, HttpResponse,
+        DhcpRequest, DhcpReply, Dhcpv6Request, Dhcpv6Reply, HttpRequest, HttpResponse,
         TelnetLogin, TelnetSession, NetworkScan, ArpRequest, ArpReply,
         FtpCommand, FtpLogin, FtpReply, FtpData,
     ];

@@ -55,6 +55,7 @@ internal sealed class ProtocolCatalogue
         new Http.HttpProtocol(), // before websocket, whose upgrades it hands over (HttpProtocol remarks)
         new WebSocket.WebSocketProtocol(),
         new Dhcp.DhcpProtocol(),
+        new Dhcpv6.Dhcpv6Protocol(),
         new Dns.DnsProtocol(),
         new Modbus.ModbusProtocol(),
         new Coap.CoapProtocol(),
