@@ -226,13 +226,13 @@ public sealed class SecMonConfigTests : IDisposable
         [
             "secmon.yml:2:19: scans.port_threshold: '1' is not a whole number from 2 to 65535",
             "secmon.yml:3:11: scans.window: '10ms' is not a duration of at least 1s (write e.g. 500ms, 30s, 5m, 2h, 7d, 1w)",
-            "secmon.yml:4:3: scans.sweep: unknown key (known here: answer_grace, enabled, host_threshold, max_open_listed, max_trackers, port_threshold, window)",
+            "secmon.yml:4:10: scans.sweep: unknown key (known here: answer_grace, enabled, host_threshold, max_open_listed, max_trackers, port_threshold, window)",
+            "secmon.yml:6:8: protocols.dns: unknown key (known here: arp, ftp, telnet)",
             "secmon.yml:7:28: protocols.arp.max_conversations: '0' is not a whole number from 16 to 1000000",
             "secmon.yml:8:25: protocols.ftp.max_line_bytes: '10' is not a whole number from 64 to 65536",
             "secmon.yml:8:51: protocols.ftp.data_channel_timeout: 'soon' is not a duration of at least 1s (write e.g. 500ms, 30s, 5m, 2h, 7d, 1w)",
-            "secmon.yml:9:11: protocols.telnet.user_prompts: is a list of 1 to 64 words of 1 to 64 characters each (e.g. [\"login:\", \"username:\"])",
-            "secmon.yml:9:50: protocols.telnet.shell_prompt_endings: is empty; give the last characters of a shell prompt (default $#>%)",
-            "secmon.yml:6:3: protocols.dns: unknown key (known here: arp, ftp, telnet)",
+            "secmon.yml:9:26: protocols.telnet.user_prompts: is a list of 1 to 64 words of 1 to 64 characters each (e.g. [\"login:\", \"username:\"])",
+            "secmon.yml:9:52: protocols.telnet.shell_prompt_endings: is empty; give the last characters of a shell prompt (default $#>%)",
         ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
     }
 
@@ -244,12 +244,14 @@ public sealed class SecMonConfigTests : IDisposable
         var config = Path.Combine(_dir, "scans.yml");
         await File.WriteAllTextAsync(config, "scans: {host_threshold: 40}\n");
 
-        var (code, stdout, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", "-", "--data", Path.Combine(_dir, "d1"));
+        var defaults = Path.Combine(_dir, "defaults.jsonl");
+        var configured = Path.Combine(_dir, "configured.jsonl");
+        var (code, _, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", defaults, "--data", Path.Combine(_dir, "d1"));
         Assert.True(code == 0, stderr);
-        Assert.Contains("ping_sweep", stdout, StringComparison.Ordinal);
-        (code, stdout, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", "-", "--data", Path.Combine(_dir, "d2"), "--config", config);
+        Assert.Contains("ping_sweep", await File.ReadAllTextAsync(defaults), StringComparison.Ordinal);
+        (code, _, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", configured, "--data", Path.Combine(_dir, "d2"), "--config", config);
         Assert.True(code == 0, stderr);
-        Assert.DoesNotContain("network.scan", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("network.scan", await File.ReadAllTextAsync(configured), StringComparison.Ordinal);
     }
 
     [Fact]
