@@ -25,6 +25,7 @@ internal sealed class CaptureEngine
         _stats = stats;
         _diagnostics = diagnostics;
         var catalogue = protocols ?? ProtocolCatalogue.Shipped;
+        var scans = options.Scans.Enabled ? new Scans.ScanDetector(options.Scans, events, stats) : null;
         var services = new ProtocolServices
         {
             Events = events,
@@ -33,6 +34,7 @@ internal sealed class CaptureEngine
             SecretHasher = secretHasher,
             Options = options,
             Catalogue = catalogue,
+            Scans = scans,
         };
         var stream = catalogue.Stream;
         var datagram = catalogue.Datagram;
@@ -40,7 +42,7 @@ internal sealed class CaptureEngine
             flow => stream.Count == 0 ? null : new StreamDispatcher(flow, services, stream),
             datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
             catalogue.IsServicePort,
-            options.Scans.Enabled ? new Scans.ScanDetector(options.Scans, events, stats) : null,
+            scans,
             catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link));
     }
 

@@ -156,6 +156,7 @@ internal sealed partial class PacketProcessor
                     break;
                 case DecodeResult.OtherTransport:
                     _stats.OtherTransport++;
+                    _scans?.OnOtherTransport(ref packet, meta);
                     break;
                 case DecodeResult.Ipv6Fragment:
                     _stats.Ipv6Fragments++;

@@ -21,6 +21,11 @@ public sealed record DetectionOptions
     /// <summary>True when events come from a live interface: the flow's capture source is then written as
     /// <c>observer.ingress.interface.name</c>; false (the default) writes it as the analysed file, <c>log.file.path</c>.</summary>
     public bool LiveCapture { get; init; }
+
+    /// <summary>The vendor of a device's MAC, written as <c>secmon.device.vendor</c> in every finding whose device has a
+    /// MAC with a registered OUI. Default (null): <see cref="Core.Devices.MacVendors.System"/>, Wireshark's manuf table,
+    /// read on the first finding with a MAC.</summary>
+    public Func<string, string?>? VendorOf { get; init; }
 }
 
 /// <summary>

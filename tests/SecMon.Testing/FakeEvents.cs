@@ -303,6 +303,7 @@ public static class FakeSchemas
         ("arp.opcode", FieldKind.Number),
         ("arp.sender.mac", FieldKind.Text),
         ("arp.sender.ip", FieldKind.Ip),
+        ("arp.sender.previous_mac", FieldKind.Text),
         ("arp.target.mac", FieldKind.Text),
         ("arp.target.ip", FieldKind.Ip),
         ("arp.gratuitous", FieldKind.Boolean),
@@ -380,7 +381,9 @@ public static class FakeSchemas
         ("scan.open.count", FieldKind.Number),
         ("scan.open.ports", FieldKind.NumberList),
         ("scan.open.hosts", FieldKind.StringList),
-        ("scan.closed.count", FieldKind.Number));
+        ("scan.closed.count", FieldKind.Number),
+        ("scan.closed.ports", FieldKind.NumberList),
+        ("scan.unanswered.count", FieldKind.Number));
 
     /// <summary><c>ftp.command</c> (the fields rules/ftp.yaml and tests read).</summary>
     public static EventSchema FtpCommand { get; } = Define("ftp.command",

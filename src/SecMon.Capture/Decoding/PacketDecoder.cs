@@ -158,6 +158,9 @@ internal static class PacketDecoder
             return DecodeResult.Ok;
         }
 
+        // ICMP and the rest: the IP payload, for the scan detector (Decoding/IcmpReader).
+        packet.Payload = segment;
+        packet.MissingPayloadBytes = missing;
         return DecodeResult.OtherTransport;
     }
 

@@ -72,4 +72,8 @@ internal sealed class ProtocolServices
 
     /// <summary>The protocols of this run.</summary>
     public ProtocolCatalogue Catalogue { get; init; } = ProtocolCatalogue.Shipped;
+
+    /// <summary>The run's scan detector, for a protocol that sees probes the flow table does not (ARP requests); null
+    /// when it is off.</summary>
+    public Scans.ScanDetector? Scans { get; init; }
 }

@@ -8,16 +8,23 @@ namespace SecMon.Capture.Scans;
 /// <summary>
 /// Finds scans at the capture level, from the flow table's new flows and their first answers (never per data packet):
 /// a probe is a TCP SYN that opens a flow or the first datagram of a UDP flow; its answer is the first packet back
-/// (SYN-ACK or a UDP reply: open; RST: closed). Each probe counts for two trackers, its (source, host) pair (the ports it
+/// (SYN-ACK or a UDP reply: open; RST or an ICMP port unreachable quoting the probe: closed). Each probe counts for two trackers, its (source, host) pair (the ports it
 /// probed: a vertical scan) and its (source, port) pair (the hosts probed: a sweep). When a tracker's unanswered distinct
 /// probes reach the threshold within the window, and still do after <see cref="ScanOptions.AnswerGraceMicros"/>, one
 /// <see cref="ScanEvent"/> (started) is written; when the scan has been quiet for the window, one more (ended, the
 /// totals). Memory is fixed: at most <see cref="ScanOptions.MaxTrackers"/> trackers of fixed size, the least recently
 /// probing forgotten first (counted), so a flood of new flows costs table churn, never growth. One instance per capture
-/// run, on the capture thread.
+/// run, on the capture thread. Host discovery is a sweep too, counted in the (source, port 0) tracker only: ICMP and
+/// ICMPv6 echo requests answered by echo replies (<c>ping_sweep</c>), and ARP requests for other addresses answered by
+/// ARP replies (<c>arp_sweep</c>, fed by the ARP session).
 /// </summary>
 internal sealed class ScanDetector
 {
+    /// <summary>The <see cref="ScanKey.Protocol"/> of ARP sweeps (no IP protocol number: 0 is never a flow's, IPv6's
+    /// hop-by-hop header being read past).</summary>
+    public const byte ProtocolArp = 0;
+
+    private readonly AddressNames _names = new();
     private readonly ScanOptions _options;
     private readonly IEventSink _events;
     private readonly CaptureStats _stats;
@@ -66,6 +73,79 @@ internal sealed class ScanDetector
         {
             Udp(flow, direction, meta);
         }
+    }
+
+    /// <summary>An IP packet that is neither TCP nor UDP (<see cref="DecodeResult.OtherTransport"/>): ICMP and ICMPv6
+    /// echo requests are ping-sweep probes, echo replies their answers, and a port unreachable quoting a UDP probe
+    /// answers it as closed. Other protocols return at once.</summary>
+    public void OnOtherTransport(ref DecodedPacket packet, in PacketMeta meta)
+    {
+        var protocol = packet.Protocol;
+        if (protocol is not (IcmpReader.ProtocolIcmp or IcmpReader.ProtocolIcmpV6))
+        {
+            return;
+        }
+
+        var icmp = IcmpReader.Read(protocol, packet.Payload);
+        switch (icmp.Kind)
+        {
+            case IcmpKind.EchoRequest:
+                PingProbe(ref packet, meta);
+                break;
+            case IcmpKind.EchoReply:
+                Answer(packet.Destination, packet.Source, 0, protocol, packet.VlanId, open: true);
+                break;
+            case IcmpKind.UdpPortUnreachable:
+                // Sent by the refusing host (or a router for it) about the probe it quotes: the prober is the quoted source.
+                Answer(icmp.QuotedSource, icmp.QuotedDestination, icmp.QuotedDestinationPort, PacketDecoder.ProtocolUdp,
+                    packet.VlanId, open: false);
+                break;
+            default:
+                break;
+        }
+    }
+
+    /// <summary>An ARP request from <paramref name="sender"/> for <paramref name="target"/> (not an announcement, not a
+    /// probe from 0.0.0.0): a probe of an ARP sweep. <paramref name="conversation"/> is the ARP event's flow context.</summary>
+    public void OnArpRequest(IpAddress sender, IpAddress target, ushort vlan, FlowContext conversation, in PacketMeta meta)
+    {
+        var t = Get(ScanKey.Sweep(sender, 0, ProtocolArp, vlan), meta.TimestampMicros, meta);
+        CountProbe(t, target, 0, conversation, _options.HostThreshold, meta);
+    }
+
+    /// <summary>An ARP reply from <paramref name="sender"/> to <paramref name="target"/>: answers the target's request.</summary>
+    public void OnArpReply(IpAddress sender, IpAddress target, ushort vlan)
+    {
+        if (_table.TryGetValue(ScanKey.Sweep(target, 0, ProtocolArp, vlan), out var t))
+        {
+            Record(t, sender, 0, open: true);
+        }
+    }
+
+    private void PingProbe(ref DecodedPacket packet, in PacketMeta meta)
+    {
+        var now = meta.TimestampMicros;
+        var t = Get(ScanKey.Sweep(packet.Source, 0, packet.Protocol, packet.VlanId), now, meta);
+
+        // The sender's context is made once per tracker window (the first probe's), never per echo request.
+        var first = t.First is not null && !(now - t.WindowStart > _options.WindowMicros) ? t.First : new FlowContext
+        {
+            FlowId = FlowIdentity.ComputeFlowId(packet.Source, 0, packet.Destination, 0, packet.Protocol, packet.VlanId, now),
+            CommunityId = "",
+            Transport = packet.Protocol == IcmpReader.ProtocolIcmp ? "icmp" : "ipv6-icmp",
+            SourceIp = _names.Of(packet.Source),
+            SourcePort = 0,
+            SourceMac = packet.HasSourceMac ? _names.Of(packet.SourceMac) : null,
+            DestinationIp = _names.Of(packet.Destination),
+            DestinationPort = 0,
+            DestinationMac = packet.HasDestinationMac ? _names.Of(packet.DestinationMac) : null,
+            VlanId = packet.VlanId == 0 ? null : packet.VlanId,
+            Direction = FlowDirection.ToServer,
+            OpenerSeen = true,
+            StartMicros = now,
+            Observer = meta.Source,
+        };
+        CountProbe(t, packet.Destination, 0, first, _options.HostThreshold, meta);
     }
 
     /// <summary>Capture time moved on (the flow table's sweep, once a second): confirm the crossings whose answers had
@@ -207,18 +287,18 @@ internal sealed class ScanDetector
         {
             Record(sweep, host, port, open);
         }
+    }
 
-        void Record(ScanTracker t, IpAddress host, ushort port, bool open)
+    private void Record(ScanTracker t, IpAddress host, ushort port, bool open)
+    {
+        if (open)
         {
-            if (open)
-            {
-                t.OpenCount++;
-                t.ListOpen(host, port, Math.Max(1, _options.MaxOpenListed));
-            }
-            else
-            {
-                t.ClosedCount++;
-            }
+            t.OpenCount++;
+            t.ListOpen(host, port, Math.Max(1, _options.MaxOpenListed));
+        }
+        else if (t.Key.IsSweep || t.ListClosed(port, Math.Max(1, _options.MaxOpenListed)))
+        {
+            t.ClosedCount++;
         }
     }
 
@@ -379,7 +459,13 @@ internal sealed class ScanDetector
     private static ScanEvent EventOf(ScanTracker t, string phase, in PacketMeta meta)
     {
         var key = t.Key;
-        var kind = key.IsSweep ? "sweep"
+        var kind = key.IsSweep
+            ? key.Protocol switch
+            {
+                IcmpReader.ProtocolIcmp or IcmpReader.ProtocolIcmpV6 => "ping_sweep",
+                ProtocolArp => "arp_sweep",
+                _ => "sweep",
+            }
             : key.Protocol == PacketDecoder.ProtocolUdp ? "udp"
             : t.Completed > t.HalfOpen ? "tcp_connect" : "tcp_syn";
         return new ScanEvent
@@ -400,6 +486,8 @@ internal sealed class ScanDetector
             OpenPorts = key.IsSweep ? null : t.OpenPorts(),
             OpenHosts = key.IsSweep ? t.OpenHosts() : null,
             ClosedCount = t.ClosedCount,
+            ClosedPorts = key.IsSweep ? null : t.ClosedPorts(),
+            UnansweredCount = Math.Max(0, t.Distinct - t.OpenCount - t.ClosedCount),
             WindowStartMicros = t.WindowStart,
             WindowEndMicros = t.LastProbe,
         };

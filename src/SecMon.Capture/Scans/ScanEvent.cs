@@ -4,8 +4,8 @@ using SecMon.Core.Events;
 namespace SecMon.Capture.Scans;
 
 /// <summary>
-/// <c>network.scan</c>: one source probed many ports of one host (<c>tcp_syn</c>, <c>tcp_connect</c>, <c>udp</c>) or one
-/// port on many hosts (<c>sweep</c>) within the detector's window. Written once when the threshold is crossed
+/// <c>network.scan</c>: one source probed many ports of one host (<c>tcp_syn</c>, <c>tcp_connect</c>, <c>udp</c>), one
+/// port on many hosts (<c>sweep</c>), or many hosts by ICMP echo (<c>ping_sweep</c>) or ARP (<c>arp_sweep</c>) within the detector's window. Written once when the threshold is crossed
 /// (<c>scan.phase: started</c>, the counts so far) and once when the scan has been quiet for the window, was
 /// forgotten to make room, or the input ended (<c>scan.phase: ended</c>, the totals): never one event per probe.
 /// The flow fields describe the scan: <c>source.*</c> the scanner (the port and MAC of its first probe),
@@ -18,22 +18,32 @@ internal sealed record ScanEvent : ProtocolEvent
     /// <summary>The schema of <c>network.scan</c>.</summary>
     public static EventSchema SchemaInstance { get; } = new("network.scan",
     [
-        Text("scan.kind", e => e.Kind, "tcp_syn (half-open: the scanner reset the answered handshakes, or nothing answered), tcp_connect (the scanner completed the answered handshakes), udp, or sweep (one port on many hosts; network.transport says tcp or udp)."),
+        Text("scan.kind", e => e.Kind, KindDescription),
         Text("scan.phase", e => e.Phase, "started: the threshold was crossed (counts so far); ended: the scan stopped, was forgotten to make room, or the input ended (totals)."),
-        Number("scan.probes", e => e.Probes, "Probes seen: TCP SYNs opening a connection, first datagrams of UDP flows."),
+        Number("scan.probes", e => e.Probes, ProbesDescription),
         Number("scan.ports.count", e => e.PortCount, "Distinct destination ports probed (1 for a sweep); exact up to 24, estimated beyond."),
         Number("scan.ports.low", e => e.PortLow, "Lowest destination port probed."),
         Number("scan.ports.high", e => e.PortHigh, "Highest destination port probed."),
         Number("scan.hosts.count", e => e.HostCount, "Distinct destination hosts probed (1 for a vertical scan); exact up to 24, estimated beyond."),
         Ip("scan.hosts.low", e => e.HostLow, "Lowest destination address probed."),
         Ip("scan.hosts.high", e => e.HostHigh, "Highest destination address probed."),
-        Number("scan.open.count", e => e.OpenCount, "Probes answered: SYN-ACK (TCP) or any reply (UDP)."),
+        Number("scan.open.count", e => e.OpenCount, OpenCountDescription),
         new EventField<ScanEvent>("scan.open.ports", FieldKind.NumberList, e => FieldValue.Of(e.OpenPorts), "Ports that answered, in order (a vertical scan); bounded (32 by default)."),
         new EventField<ScanEvent>("scan.open.hosts", FieldKind.StringList, e => FieldValue.Of(e.OpenHosts), "Hosts that answered (a sweep), in order; bounded (32 by default)."),
-        Number("scan.closed.count", e => e.ClosedCount, "Probes refused: a TCP RST."),
+        Number("scan.closed.count", e => e.ClosedCount, ClosedCountDescription),
+        new EventField<ScanEvent>("scan.closed.ports", FieldKind.NumberList, e => FieldValue.Of(e.ClosedPorts), ClosedPortsDescription),
+        Number("scan.unanswered.count", e => e.UnansweredCount, UnansweredDescription),
         Text("scan.window.start", e => Iso(e.WindowStartMicros), "Capture time of the scan's first probe (ISO 8601)."),
         Text("scan.window.end", e => Iso(e.WindowEndMicros), "Capture time of its latest probe (ISO 8601)."),
     ]);
+
+    // Kept beside the schema so that the field definitions (Ecs/custom-fields.yml) can be compared with them.
+    internal const string KindDescription = "tcp_syn (half-open: the scanner reset the answered handshakes, or nothing answered), tcp_connect (the scanner completed the answered handshakes), udp, sweep (one port on many hosts; network.transport says tcp or udp), ping_sweep (ICMP or ICMPv6 echo requests to many hosts) or arp_sweep (ARP requests for many addresses of the segment).";
+    internal const string ProbesDescription = "Probes seen: TCP SYNs opening a connection, first datagrams of UDP flows, ICMP echo requests, ARP requests.";
+    internal const string OpenCountDescription = "Probes answered: SYN-ACK (TCP), any reply (UDP), an echo reply (ping_sweep), an ARP reply (arp_sweep).";
+    internal const string ClosedCountDescription = "Probes refused: a TCP RST, or an ICMP/ICMPv6 port unreachable quoting a UDP probe (each port once while the list holds).";
+    internal const string ClosedPortsDescription = "Ports that refused (TCP RST, ICMP port unreachable), in order (a vertical scan); bounded (32 by default).";
+    internal const string UnansweredDescription = "Distinct ports (or hosts) probed that neither answered nor refused: filtered, down, or their answer not seen.";
 
     /// <inheritdoc />
     public override EventSchema Schema => SchemaInstance;
@@ -64,6 +74,10 @@ internal sealed record ScanEvent : ProtocolEvent
     public IReadOnlyList<string>? OpenHosts { get; init; }
     /// <summary>Probes refused.</summary>
     public long ClosedCount { get; init; }
+    /// <summary>Ports that refused (vertical scans).</summary>
+    public IReadOnlyList<long>? ClosedPorts { get; init; }
+    /// <summary>Probed, neither answered nor refused.</summary>
+    public long UnansweredCount { get; init; }
     /// <summary>First probe.</summary>
     public long WindowStartMicros { get; init; }
     /// <summary>Latest probe.</summary>

@@ -11,7 +11,7 @@ internal readonly record struct ScanKey
     public static ScanKey Vertical(IpAddress scanner, IpAddress host, byte protocol, ushort vlanId) =>
         new() { Scanner = scanner, Host = host, Port = 0, Protocol = protocol, IsSweep = false, VlanId = vlanId };
 
-    /// <summary>A (source, port) pair: the hosts it probes.</summary>
+    /// <summary>A (source, port) pair: the hosts it probes (ICMP echo and ARP sweeps: port 0).</summary>
     public static ScanKey Sweep(IpAddress scanner, ushort port, byte protocol, ushort vlanId) =>
         new() { Scanner = scanner, Host = default, Port = port, Protocol = protocol, IsSweep = true, VlanId = vlanId };
 
@@ -21,7 +21,7 @@ internal readonly record struct ScanKey
     public IpAddress Host { get; init; }
     /// <summary>The port probed (sweep); 0 for a vertical scan.</summary>
     public ushort Port { get; init; }
-    /// <summary>6 or 17.</summary>
+    /// <summary>6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, or <see cref="ScanDetector.ProtocolArp"/>.</summary>
     public byte Protocol { get; init; }
     /// <summary>True for a sweep.</summary>
     public bool IsSweep { get; init; }
@@ -60,6 +60,7 @@ internal sealed class ScanTracker
     private int _exactCount;
     private bool _overflowed;
     private long[]? _openPorts;
+    private long[]? _closedPorts;
     private IpAddress[]? _openHosts;
 
     /// <summary>The pair.</summary>
@@ -74,7 +75,7 @@ internal sealed class ScanTracker
     /// <summary>Probes answered (SYN-ACK, a UDP reply).</summary>
     public long OpenCount { get; set; }
 
-    /// <summary>Probes refused (RST).</summary>
+    /// <summary>Probes refused: a TCP RST, an ICMP port unreachable (distinct ports while they fit the list).</summary>
     public long ClosedCount { get; set; }
 
     /// <summary>Answered TCP handshakes the scanner completed with an ACK.</summary>
@@ -122,6 +123,9 @@ internal sealed class ScanTracker
     /// <summary>Answering hosts listed (sweeps).</summary>
     public int OpenHostsListed { get; private set; }
 
+    /// <summary>Refusing ports listed (vertical scans).</summary>
+    public int ClosedPortsListed { get; private set; }
+
     // Intrusive least-recently-probed list, owned by the detector.
     internal ScanTracker? Older { get; set; }
     internal ScanTracker? Newer { get; set; }
@@ -144,6 +148,7 @@ internal sealed class ScanTracker
         _overflowed = false;
         OpenPortsListed = 0;
         OpenHostsListed = 0;
+        ClosedPortsListed = 0;
         Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
         WindowStart = LastProbe = now;
         PortLow = ushort.MaxValue;
@@ -194,6 +199,32 @@ internal sealed class ScanTracker
                 _openPorts[OpenPortsListed++] = port;
             }
         }
+    }
+
+    /// <summary>Lists a refusing port (vertical scans), once each, up to <paramref name="max"/>: false when it was listed
+    /// already (a second refusal of the same port: a retransmitted probe).</summary>
+    public bool ListClosed(ushort port, int max)
+    {
+        _closedPorts ??= new long[max];
+        if (Array.IndexOf(_closedPorts, port, 0, ClosedPortsListed) >= 0)
+        {
+            return false;
+        }
+
+        if (ClosedPortsListed < _closedPorts.Length)
+        {
+            _closedPorts[ClosedPortsListed++] = port;
+        }
+
+        return true;
+    }
+
+    /// <summary>The listed refusing ports, sorted (allocates: for an event).</summary>
+    public long[] ClosedPorts()
+    {
+        var ports = _closedPorts is null ? [] : _closedPorts.AsSpan(0, ClosedPortsListed).ToArray();
+        Array.Sort(ports);
+        return ports;
     }
 
     /// <summary>The listed open ports, sorted (allocates: for an event).</summary>

@@ -18,6 +18,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     private static readonly Lazy<SensorIdentity> ThisHost = new(SensorIdentity.ForThisHost);
     private readonly SensorIdentity _sensor = options?.Sensor ?? ThisHost.Value;
     private readonly bool _live = options?.LiveCapture ?? false;
+    private readonly Func<string, string?> _vendorOf = options?.VendorOf ?? (mac => Core.Devices.MacVendors.System.Lookup(mac));
 
     private const int MaxTextLength = 512;
     private const int MaxMessageValueLength = 128;
@@ -78,6 +79,13 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         // packet went (a CONNACK goes from the broker to the client): a search by the device's address finds it.
         var toServer = flow.Direction == FlowDirection.ToServer;
         var deviceIp = FlowSides.IpOf(flow, rule.Device);
+        var deviceMac = FlowSides.MacOf(flow, rule.Device);
+        if (deviceMac is not null && _vendorOf(deviceMac) is { Length: > 0 } vendor)
+        {
+            // ECS has no vendor field for a host: SecMon's own (Ecs/custom-fields.yml).
+            evidence["secmon.device.vendor"] = Sanitise(vendor, MaxTextLength);
+        }
+
         return new Finding
         {
             Id = FindingId(t.FirstOfWindow ? rule.Id + FirstOfWindowIdSuffix : rule.Id, t.AnchorFlowId, t.AnchorMicros, t.AnchorPacket),
@@ -106,7 +114,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             FlowId = t.AnchorFlowId,
             DeviceId = FlowSides.DeviceOf(flow, rule.Device),
             DeviceIp = deviceIp,
-            DeviceMac = FlowSides.MacOf(flow, rule.Device),
+            DeviceMac = deviceMac,
             UserName = users.Count > 0 ? users[0] : null,
             ObserverName = _sensor.Name,
             ObserverHostname = _sensor.Hostname,

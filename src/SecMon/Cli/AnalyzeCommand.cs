@@ -93,6 +93,8 @@ internal static class AnalyzeCommand
             Outputs = rules is null ? [] : config.Outputs,
             Spool = config.Spool,
             Identity = config.Identity,
+            Capture = config.Capture,
+            Protocols = config.Protocols,
             Baselines = rules is not null && detect.Learning is { } l ? LearningOptions(l, paths) : null,
         };
         using var sensor = Sensor.Open(options, out var openExit);

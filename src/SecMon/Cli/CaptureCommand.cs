@@ -98,6 +98,8 @@ internal static class CaptureCommand
                 Outputs = rules is null ? [] : settings.Outputs,
                 Spool = settings.Spool,
                 Identity = settings.Identity,
+                Capture = settings.Capture,
+                Protocols = settings.Protocols,
                 Baselines = d.Learning?.ToOptions(),
                 JsonFindings = d.Json,
                 SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),

@@ -288,6 +288,8 @@ internal static class ServeCommand
                     Outputs = settings.Outputs,
                     Spool = settings.Spool,
                     Identity = settings.Identity,
+                    Capture = settings.Capture,
+                    Protocols = settings.Protocols,
                     Baselines = sensor.Learning?.ToOptions(),
                     SaveEvery = parse.GetValue(saveEvery) ?? TimeSpan.FromMinutes(1),
                     TickEvery = TimeSpan.FromMilliseconds(200),

@@ -205,6 +205,173 @@ public sealed class ScanDetectorTests
     }
 
     [Fact]
+    public void Process_UdpScanRefusedByIcmpPortUnreachable_ListsTheClosedPortsApartFromTheUnanswered()
+    {
+        int[] closed = [20050, 20051, 20052, 20070];
+        for (var port = 20050; port < 20080; port++)
+        {
+            var t = Start + (port - 20050) * 1000;
+            Udp(t, Scanner, 51000, Target, (ushort)port);
+            if (port is 20053 or 20061)
+            {
+                Udp(t + 50, Target, (ushort)port, Scanner, 51000);
+            }
+            else if (closed.Contains(port))
+            {
+                Icmp(t + 60, Target, Scanner, PortUnreachableV4(Scanner, 51000, Target, (ushort)port));
+                Icmp(t + 70, Target, Scanner, PortUnreachableV4(Scanner, 51000, Target, (ushort)port)); // a retransmission's
+            }
+        }
+
+        // The scanner's own host refusing a reply (another quoted direction) answers nothing of this scan.
+        Icmp(Start + 40_000, Scanner, Target, PortUnreachableV4(Target, 20055, Scanner, 51000));
+        Complete(Start + 1_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.Equal("udp", started.Kind);
+        Assert.Equal(30, started.PortCount);
+        Assert.Equal([20053L, 20061], started.OpenPorts);
+        Assert.Equal(4, started.ClosedCount);
+        Assert.Equal([20050L, 20051, 20052, 20070], started.ClosedPorts);
+        Assert.Equal(24, started.UnansweredCount);
+    }
+
+    [Fact]
+    public void Process_UdpScanOverIpv6RefusedByIcmpv6PortUnreachable_CountsTheClosedPorts()
+    {
+        const string scanner = "2001:db8::66";
+        const string target = "2001:db8::1";
+        for (var port = 20050; port < 20075; port++)
+        {
+            var t = Start + (port - 20050) * 1000;
+            Udp6(t, scanner, 51000, target, (ushort)port);
+            if (port < 20055)
+            {
+                var quoted = TestFrames.Ipv6(scanner, target, 17, TestFrames.Udp(51000, (ushort)port, [1, 2, 3]));
+                Icmp6(t + 60, target, scanner, [1, 4, 0, 0, 0, 0, 0, 0, .. quoted]);
+            }
+        }
+
+        Complete(Start + 1_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.Equal("udp", started.Kind);
+        Assert.Equal(25, started.PortCount);
+        Assert.Equal(5, started.ClosedCount);
+        Assert.Equal([20050L, 20051, 20052, 20053, 20054], started.ClosedPorts);
+        Assert.Equal(20, started.UnansweredCount);
+    }
+
+    [Fact]
+    public void Process_PingSweepOf30HostsWithTwoUp_ReportsAPingSweepWithTheAnsweringHosts()
+    {
+        for (var i = 1; i <= 30; i++)
+        {
+            var host = $"10.0.1.{i}";
+            var t = Start + i * 1000;
+            Icmp(t, Scanner, host, Echo(8, (ushort)i));
+            if (i is 7 or 23)
+            {
+                Icmp(t + 300, host, Scanner, Echo(0, (ushort)i));
+            }
+        }
+
+        Complete(Start + 1_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.Equal("ping_sweep", started.Kind);
+        Assert.Equal("icmp", started.Flow.Transport);
+        Assert.Equal(Scanner, started.Flow.SourceIp);
+        Assert.Equal("10.0.1.1", started.Flow.DestinationIp);
+        Assert.Equal(30, started.HostCount);
+        Assert.Equal("10.0.1.1", started.HostLow);
+        Assert.Equal("10.0.1.30", started.HostHigh);
+        Assert.Equal(["10.0.1.7", "10.0.1.23"], started.OpenHosts);
+        Assert.Equal(2, started.OpenCount);
+        Assert.Equal(28, started.UnansweredCount);
+    }
+
+    [Fact]
+    public void Process_Icmpv6EchoRequestsTo25Hosts_IsAPingSweepOverIcmpv6()
+    {
+        for (var i = 1; i <= 25; i++)
+        {
+            Icmp6(Start + i * 1000, "2001:db8::66", $"2001:db8::{i:x}", [128, 0, 0, 0, 0, 1, 0, (byte)i]);
+        }
+
+        Complete(Start + 1_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.Equal("ping_sweep", started.Kind);
+        Assert.Equal("ipv6-icmp", started.Flow.Transport);
+        Assert.Equal(25, started.HostCount);
+    }
+
+    [Fact]
+    public void Process_PingingOneHostEverySecondOrTwentyHostsThatAnswer_IsNotASweep()
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            Icmp(Start + i * 1_000_000L, Scanner, Target, Echo(8, (ushort)i)); // ping -c 100, one host (down)
+        }
+
+        for (var i = 1; i <= 25; i++)
+        {
+            Icmp(Start + i * 1000, "10.0.0.5", $"10.0.2.{i}", Echo(8, (ushort)i)); // a monitor: every host answers
+            Icmp(Start + i * 1000 + 400, $"10.0.2.{i}", "10.0.0.5", Echo(0, (ushort)i));
+        }
+
+        Complete(Start + 200_000_000);
+        Assert.Empty(Scans);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x45 }, "quoted header cut at 1 byte")]
+    [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x65, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7, 0x38, 0x4E, 0x52 }, "quoted version 6 in ICMP")]
+    [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x4F, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7, 0x38, 0x4E, 0x52 }, "header length 60 past the quote")]
+    [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7 }, "ports cut")]
+    [InlineData(new byte[] { 3, 1, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7, 0x38, 0x4E, 0x52 }, "host unreachable, not port")]
+    [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 0, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7, 0x38, 0x4E, 0x52 }, "quoting TCP")]
+    [InlineData(new byte[] { 8 }, "echo request of one byte")]
+    public void Read_MalformedOrOtherIcmp_IsNotAPortUnreachable(byte[] icmp, string label)
+    {
+        var m = IcmpReader.Read(IcmpReader.ProtocolIcmp, icmp);
+
+        Assert.True(m.Kind == IcmpKind.None, label);
+    }
+
+    [Fact]
+    public void Read_PortUnreachableTruncatedAtEveryLengthAndBitFlipped_NeverThrowsAndReadsOnlyWhatIsThere()
+    {
+        var whole = PortUnreachableV4(Scanner, 51000, Target, 20050);
+        var full = IcmpReader.Read(IcmpReader.ProtocolIcmp, whole);
+        Assert.Equal(IcmpKind.UdpPortUnreachable, full.Kind);
+        Assert.Equal(IpAddress.Parse(Scanner), full.QuotedSource);
+        Assert.Equal(IpAddress.Parse(Target), full.QuotedDestination);
+        Assert.Equal(51000, full.QuotedSourcePort);
+        Assert.Equal(20050, full.QuotedDestinationPort);
+        for (var length = 0; length < whole.Length; length++)
+        {
+            var m = IcmpReader.Read(IcmpReader.ProtocolIcmp, whole.AsSpan(0, length));
+            Assert.True(length >= 8 + 20 + 4 || m.Kind != IcmpKind.UdpPortUnreachable, $"read a port from {length} bytes");
+        }
+
+        var v6 = TestFrames.Concat([1, 4, 0, 0, 0, 0, 0, 0], TestFrames.Ipv6("2001:db8::66", "2001:db8::1", 17, TestFrames.Udp(51000, 20050, [])));
+        for (var length = 0; length <= v6.Length; length++)
+        {
+            var m = IcmpReader.Read(IcmpReader.ProtocolIcmpV6, v6.AsSpan(0, length));
+            Assert.Equal(length >= 8 + 40 + 4 ? IcmpKind.UdpPortUnreachable : IcmpKind.None, m.Kind);
+        }
+
+        var random = new Random(16);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var copy = (byte[])whole.Clone();
+            copy[random.Next(copy.Length)] ^= (byte)(1 << random.Next(8));
+            var frame = TestFrames.Ethernet(TestFrames.Ipv4(Target, Scanner, 1, copy.AsSpan(0, random.Next(copy.Length + 1))));
+            _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(Start, ++_packet, "t.pcap", _packet));
+        }
+
+        Assert.Empty(Scans);
+    }
+
+    [Fact]
     public void Process_ScanQuietForTheWindow_WritesItsSummaryWithoutWaitingForTheEnd()
     {
         for (var port = 0; port < 25; port++)
@@ -312,6 +479,33 @@ public sealed class ScanDetectorTests
     private void Udp(long micros, string source, ushort sourcePort, string destination, ushort destinationPort)
     {
         var frame = TestFrames.Ethernet(TestFrames.Ipv4(source, destination, 17, TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3])));
+        _packet++;
+        _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
+    }
+
+    private static byte[] Echo(byte type, ushort sequence) => [type, 0, 0, 0, 0x12, 0x34, (byte)(sequence >> 8), (byte)sequence, 1, 2, 3, 4];
+
+    // ICMP 3/3 quoting the IPv4 header and UDP header of the refused datagram (RFC 792).
+    private static byte[] PortUnreachableV4(string source, ushort sourcePort, string destination, ushort destinationPort) =>
+        TestFrames.Concat([3, 3, 0, 0, 0, 0, 0, 0], TestFrames.Ipv4(source, destination, 17, TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3])));
+
+    private void Icmp(long micros, string source, string destination, byte[] icmp)
+    {
+        var frame = TestFrames.Ethernet(TestFrames.Ipv4(source, destination, 1, icmp));
+        _packet++;
+        _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
+    }
+
+    private void Icmp6(long micros, string source, string destination, byte[] icmp)
+    {
+        var frame = TestFrames.Ethernet(TestFrames.Ipv6(source, destination, 58, icmp), 0x86DD);
+        _packet++;
+        _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
+    }
+
+    private void Udp6(long micros, string source, ushort sourcePort, string destination, ushort destinationPort)
+    {
+        var frame = TestFrames.Ethernet(TestFrames.Ipv6(source, destination, 17, TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3])), 0x86DD);
         _packet++;
         _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
     }

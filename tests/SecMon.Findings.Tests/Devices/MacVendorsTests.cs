@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using SecMon.Findings.Devices;
+using SecMon.Core.Devices;
 using Xunit.Abstractions;
 
 namespace SecMon.Findings.Tests.Devices;

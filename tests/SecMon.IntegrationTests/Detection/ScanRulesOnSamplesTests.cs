@@ -52,6 +52,42 @@ public sealed class ScanRulesOnSamplesTests
     }
 
     [Fact]
+    public async Task UdpScan_FindingSaysWhichPortsAnsweredOpenAndWhichClosed()
+    {
+        var findings = await AnalyzeAsync("udp-scan.pcap");
+
+        // The ended event's summary carries the totals: the closed ports are those the ICMP port unreachables quote.
+        var last = findings[^1].GetProperty("scan");
+        var closed = last.GetProperty("closed").GetProperty("ports").EnumerateArray().Select(p => p.GetInt64()).ToList();
+        Assert.NotEmpty(closed);
+        Assert.All(closed, p => Assert.InRange(p, 20050, 20079));
+        Assert.DoesNotContain(20053L, closed);
+        Assert.DoesNotContain(20061L, closed);
+        Assert.Equal(closed.Count, last.GetProperty("closed").GetProperty("count").GetInt64());
+        Assert.Equal(30 - 2 - closed.Count, last.GetProperty("unanswered").GetProperty("count").GetInt64());
+        Assert.Contains("replied (open): [20053, 20061]", findings[^1].GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ping-sweep.pcap", "SECMON-SCAN-0004", "ping_sweep", "198.51.100.66", "192.0.2.7", "192.0.2.23")]
+    [InlineData("ping6-sweep.pcap", "SECMON-SCAN-0004", "ping_sweep", "2001:db8:2::66", "2001:db8:1::7", "2001:db8:1::17")]
+    [InlineData("arp-sweep.pcap", "SECMON-SCAN-0005", "arp_sweep", "192.0.2.66", "192.0.2.7", "192.0.2.23")]
+    public async Task HostDiscovery_RecordedSweep_ReportedWithTheHostsThatAnswered(string sample, string rule, string kind, string scanner,
+        string up1, string up2)
+    {
+        var findings = await AnalyzeAsync(sample);
+
+        Assert.All(findings, f => Assert.Equal(rule, Rule(f)));
+        var first = findings[0];
+        Assert.Equal(scanner, first.GetProperty("source").GetProperty("ip").GetString());
+        var scan = first.GetProperty("scan");
+        Assert.Equal(kind, scan.GetProperty("kind").GetString());
+        Assert.Equal(30, scan.GetProperty("hosts").GetProperty("count").GetInt64());
+        Assert.Equal([up1, up2], scan.GetProperty("open").GetProperty("hosts").EnumerateArray().Select(h => h.GetString()));
+        Assert.Equal("T0846", first.GetProperty("threat").GetProperty("technique").GetProperty("id")[0].GetString());
+    }
+
+    [Fact]
     public async Task Sweep_OnePortOnFortyHosts_ReportedWithTheAnsweringHosts()
     {
         var findings = await AnalyzeAsync("sweep.pcap");
@@ -69,6 +105,7 @@ public sealed class ScanRulesOnSamplesTests
 
     [Theory]
     [InlineData("tests/SecMon.Capture.Tests/Scans/Samples/busy-client.pcap")]
+    [InlineData("tests/SecMon.Capture.Tests/Scans/Samples/pings.pcap")]
     [InlineData("samples/mqtt-burst.pcap")]
     [InlineData("samples/mqtt-guessing.pcap")]
     [InlineData("tests/SecMon.Capture.Tests/Protocols/Modbus/Samples/modbus-hmi.pcap")]

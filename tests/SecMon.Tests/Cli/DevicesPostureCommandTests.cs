@@ -5,7 +5,6 @@ using SecMon.Cli;
 using SecMon.Core;
 using SecMon.Core.Devices;
 using SecMon.Core.Findings;
-using SecMon.Findings.Devices;
 using SecMon.Findings.Store;
 
 namespace SecMon.Tests.Cli;

@@ -52,6 +52,9 @@ internal sealed record ArpEvent : ProtocolEvent
     /// <summary>Replies: no request for it was seen in the window.</summary>
     public bool Unsolicited { get; init; }
 
+    /// <summary>The MAC that claimed <see cref="SenderIp"/> before this message when it was another; null otherwise.</summary>
+    public string? PreviousMac { get; init; }
+
     /// <summary>Sender address 0.0.0.0 (RFC 5227 §2.1.1: a probe before using the target address).</summary>
     public bool Probe { get; init; }
 
@@ -68,6 +71,7 @@ internal sealed record ArpEvent : ProtocolEvent
         new EventField<ArpEvent>("arp.sender.ip", FieldKind.Ip, e => FieldValue.OfIp(e.SenderIp), "ar$spa, the address the sender claims (0.0.0.0 in a probe)."),
         new EventField<ArpEvent>("arp.target.mac", FieldKind.Text, e => FieldValue.Of(e.TargetMac), "ar$tha, the target's hardware address (00-00-00-00-00-00 in a request: not known yet)."),
         new EventField<ArpEvent>("arp.target.ip", FieldKind.Ip, e => FieldValue.OfIp(e.TargetIp), "ar$tpa, the address asked for (request) or answered to (reply)."),
+        new EventField<ArpEvent>("arp.sender.previous_mac", FieldKind.Text, e => FieldValue.Of(e.PreviousMac), "The hardware address that claimed arp.sender.ip before this message, when it was another (00-1A-2B-3C-4D-5E): the earlier claimant; missing when the address's claimant did not change (or was not seen, or is a probe)."),
         new EventField<ArpEvent>("arp.gratuitous", FieldKind.Boolean, e => FieldValue.Of(e.Gratuitous), "Gratuitous ARP: sender and target address equal (an announcement, RFC 5227 §3), or an unsolicited reply."),
         new EventField<ArpEvent>("arp.probe", FieldKind.Boolean, e => FieldValue.Of(e.Probe), "Sender address 0.0.0.0: an address-conflict probe (RFC 5227 §2.1.1), which claims nothing."),
         new EventField<ArpEvent>("arp.mac_mismatch", FieldKind.Boolean, e => FieldValue.Of(e.MacMismatch), "The frame's Ethernet source MAC differs from arp.sender.mac (a proxy, a bridge, or a forged message); missing when the link carried no source MAC."),

@@ -16,4 +16,9 @@ internal sealed record ArpOptions
     /// contexts and a key), a new one a SHA-256 for its id. Default 16,384 (8 MB at most): a LAN of a few thousand
     /// hosts each asking for its gateway and a few peers.</summary>
     public int MaxConversations { get; init; } = 16_384;
+
+    /// <summary>Most addresses whose latest claimant (MAC) is remembered, so an event can name the MAC that claimed its
+    /// address before it (<c>arp.sender.previous_mac</c>); when full the table is emptied. An address costs about 40
+    /// bytes. Default 16,384.</summary>
+    public int MaxClaimedAddresses { get; init; } = 16_384;
 }

@@ -15,6 +15,7 @@ internal sealed class ArpSession(ProtocolServices services, ArpOptions options) 
 {
     private readonly Dictionary<ConversationKey, FlowContext> _conversations = [];
     private readonly Dictionary<(uint Requester, uint Asked, ushort Vlan), long> _requests = [];
+    private readonly Dictionary<(uint Address, ushort Vlan), MacAddress> _claims = [];
     private readonly AddressNames _names = new();
     private readonly long _windowMicros = (long)options.ReplyWindow.TotalMicroseconds;
 
@@ -50,9 +51,27 @@ internal sealed class ArpSession(ProtocolServices services, ArpOptions options) 
         }
 
         var probe = m.SenderIp == 0;
+        var conversation = Conversation(frame, m, meta);
+        var previous = probe ? null : PreviousClaimant(m.SenderIp, m.SenderMac, frame.VlanId);
+        if (services.Scans is { } scans && !probe)
+        {
+            // Asking for other addresses is how a host finds its neighbours; many unanswered ones, an ARP sweep.
+            var sender = new IpAddress(0, m.SenderIp, false);
+            var target = new IpAddress(0, m.TargetIp, false);
+            if (m.Operation == ArpParser.OpRequest && m.SenderIp != m.TargetIp)
+            {
+                scans.OnArpRequest(sender, target, frame.VlanId, conversation, meta);
+            }
+            else if (m.Operation == ArpParser.OpReply)
+            {
+                scans.OnArpReply(sender, target, frame.VlanId);
+            }
+        }
+
         services.Events.Emit(new ArpEvent
         {
-            Flow = Conversation(frame, m, meta),
+            Flow = conversation,
+            PreviousMac = previous,
             TimestampMicros = t,
             PacketNumber = meta.PacketNumber,
             Opcode = m.Operation,
@@ -65,6 +84,24 @@ internal sealed class ArpSession(ProtocolServices services, ArpOptions options) 
             Probe = probe,
             MacMismatch = frame.HasSourceMac ? frame.SourceMac != m.SenderMac : null,
         });
+    }
+
+    // The MAC that claimed the address before this message, when it was another (then this one is remembered instead).
+    private string? PreviousClaimant(uint address, MacAddress mac, ushort vlan)
+    {
+        var had = _claims.TryGetValue((address, vlan), out var known);
+        if (had && known == mac)
+        {
+            return null;
+        }
+
+        if (!had && _claims.Count >= Math.Max(16, options.MaxClaimedAddresses))
+        {
+            _claims.Clear();
+        }
+
+        _claims[(address, vlan)] = mac;
+        return had ? _names.Of(known) : null;
     }
 
     private FlowContext Conversation(in LinkFrame frame, in ArpMessage m, in PacketMeta meta)

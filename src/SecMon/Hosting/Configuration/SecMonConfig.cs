@@ -184,9 +184,13 @@ internal sealed partial record SecMonConfig
             document.Error("store", "store: elasticsearch needs outputs.elasticsearch (the cluster to read from)");
         }
 
+        var scans = BindScans(document.Section("scans"));
+        var protocols = BindProtocols(document.Section("protocols"));
         document.Finish();
         return new SecMonConfig
         {
+            Capture = new Capture.CaptureOptions { Scans = scans },
+            Protocols = protocols,
             Store = store,
             Spool = spool,
             Root = root,

@@ -35,6 +35,7 @@ public sealed class ArpSampleTests
         Assert.Equal(0, stats.MalformedMessages);
         Assert.Equal(rows.Count, events.Count(e => e.Schema.Protocol == "arp"));
         var requests = new List<(double Time, string Requester, string Asked)>();
+        var claimant = new Dictionary<string, string>(); // sender address -> its latest claimant, from tshark's rows
         foreach (var r in rows)
         {
             var frame = long.Parse(r["frame.number"], CultureInfo.InvariantCulture);
@@ -66,6 +67,21 @@ public sealed class ArpSampleTests
 
             var gratuitous = r["arp.isgratuitous"] == "1" || unsolicited;
             Assert.True((gratuitous ? "true" : "false") == ArpFrames.Field(e, "arp.gratuitous"), what);
+
+            // The earlier claimant: named when the address's latest claimant was another MAC (probes claim nothing).
+            var mac = Ecs(r["arp.src.hw_mac"]);
+            var previous = "(missing)";
+            if (sender != "0.0.0.0")
+            {
+                if (claimant.TryGetValue(sender, out var before) && before != mac)
+                {
+                    previous = before;
+                }
+
+                claimant[sender] = mac;
+            }
+
+            Assert.True(previous == ArpFrames.Field(e, "arp.sender.previous_mac"), what);
         }
     }
 
@@ -76,6 +92,8 @@ public sealed class ArpSampleTests
 
         var claims = events.Where(e => ArpFrames.Field(e, "arp.sender.ip") == "192.0.2.1").Select(e => ArpFrames.Field(e, "arp.sender.mac")).Distinct().Order();
         Assert.Equal(["02-00-00-00-00-01", "02-00-00-00-00-03"], claims);
+        var firstTaken = events.First(e => ArpFrames.Field(e, "arp.sender.mac") == "02-00-00-00-00-03" && ArpFrames.Field(e, "arp.sender.ip") == "192.0.2.1");
+        Assert.Equal("02-00-00-00-00-01", ArpFrames.Field(firstTaken, "arp.sender.previous_mac"));
         // record.sh: h3's three arping -A replies nobody asked for.
         Assert.Equal(3, events.Count(e => ArpFrames.Field(e, "arp.sender.mac") == "02-00-00-00-00-03" && e.Type == "arp.reply" && ArpFrames.Field(e, "arp.unsolicited") == "true"));
     }

@@ -292,3 +292,74 @@ public sealed class ArpSessionTests
         Assert.Contains(ProtocolCatalogue.Shipped.EventSchemas, s => s.Type == "arp.reply");
     }
 }
+
+public sealed class ArpClaimsAndSweepTests
+{
+    private static readonly byte[] Zero = new byte[6];
+
+    [Fact]
+    public void OnFrame_AddressClaimedByAnotherMac_NamesTheEarlierClaimantOnce()
+    {
+        var owner = ArpFrames.Ethernet(ArpFrames.Broadcast, ArpFrames.Mac(1), ArpFrames.Message(1, ArpFrames.Mac(1), ArpFrames.Ip(1), Zero, ArpFrames.Ip(9)));
+        var spoof = ArpFrames.Ethernet(ArpFrames.Mac(2), ArpFrames.Mac(3), ArpFrames.Message(2, ArpFrames.Mac(3), ArpFrames.Ip(1), ArpFrames.Mac(2), ArpFrames.Ip(2)));
+        var other = ArpFrames.Ethernet(ArpFrames.Broadcast, ArpFrames.Mac(4), ArpFrames.Message(1, ArpFrames.Mac(4), ArpFrames.Ip(4), Zero, ArpFrames.Ip(1)));
+        var probe = ArpFrames.Ethernet(ArpFrames.Broadcast, ArpFrames.Mac(5), ArpFrames.Message(1, ArpFrames.Mac(5), [0, 0, 0, 0], Zero, ArpFrames.Ip(1)));
+
+        var (events, _, _) = ArpFrames.Run(LinkTypes.Ethernet, (1, owner), (2, owner), (3, spoof), (4, spoof), (5, other), (6, probe), (7, owner));
+
+        Assert.Equal(
+            ["(missing)", "(missing)", "02-00-00-00-00-01", "(missing)", "(missing)", "(missing)", "02-00-00-00-00-03"],
+            events.Select(e => ArpFrames.Field(e, "arp.sender.previous_mac")));
+    }
+
+    [Fact]
+    public void OnFrame_RequestsFor30AddressesTwoAnswered_IsAnArpSweepWithTheAnsweringAddresses()
+    {
+        var scanner = ArpFrames.Mac(0x66);
+        var frames = new List<(long, byte[])>();
+        for (byte i = 1; i <= 30; i++)
+        {
+            var t = 1_700_000_000_000_000L + (i * 1000L);
+            frames.Add((t, ArpFrames.Ethernet(ArpFrames.Broadcast, scanner, ArpFrames.Message(1, scanner, ArpFrames.Ip(0x66), Zero, ArpFrames.Ip(i)))));
+            if (i is 7 or 23)
+            {
+                frames.Add((t + 200, ArpFrames.Ethernet(scanner, ArpFrames.Mac(i), ArpFrames.Message(2, ArpFrames.Mac(i), ArpFrames.Ip(i), scanner, ArpFrames.Ip(0x66)))));
+            }
+        }
+
+        var (events, _, _) = ArpFrames.Run(LinkTypes.Ethernet, [.. frames]);
+
+        var scans = events.OfType<SecMon.Capture.Scans.ScanEvent>().ToList();
+        var started = Assert.Single(scans, s => s.Phase == "started");
+        Assert.Equal("arp_sweep", started.Kind);
+        Assert.Equal("192.0.2.102", started.Flow.SourceIp);
+        Assert.Equal("02-00-00-00-00-66", started.Flow.SourceMac);
+        Assert.Equal(30, started.HostCount);
+        Assert.Equal("192.0.2.1", started.HostLow);
+        Assert.Equal("192.0.2.30", started.HostHigh);
+        Assert.Equal(["192.0.2.7", "192.0.2.23"], started.OpenHosts);
+        Assert.Equal(28, started.UnansweredCount);
+        Assert.Single(scans, s => s.Phase == "ended");
+    }
+
+    [Fact]
+    public void OnFrame_GatewayResolvingHostsThatAnswerAndAnnouncements_IsNotASweep()
+    {
+        var gateway = ArpFrames.Mac(0xFE);
+        var frames = new List<(long, byte[])>();
+        for (byte i = 1; i <= 40; i++)
+        {
+            var t = 1_700_000_000_000_000L + (i * 1000L);
+            frames.Add((t, ArpFrames.Ethernet(ArpFrames.Broadcast, gateway, ArpFrames.Message(1, gateway, ArpFrames.Ip(0xFE), Zero, ArpFrames.Ip(i)))));
+            frames.Add((t + 100, ArpFrames.Ethernet(gateway, ArpFrames.Mac(i), ArpFrames.Message(2, ArpFrames.Mac(i), ArpFrames.Ip(i), gateway, ArpFrames.Ip(0xFE)))));
+            // Each host announcing itself (sender = target) and probing (sender 0.0.0.0) is no sweep either.
+            frames.Add((t + 200, ArpFrames.Ethernet(ArpFrames.Broadcast, ArpFrames.Mac(i), ArpFrames.Message(1, ArpFrames.Mac(i), ArpFrames.Ip(i), Zero, ArpFrames.Ip(i)))));
+            frames.Add((t + 300, ArpFrames.Ethernet(ArpFrames.Broadcast, ArpFrames.Mac(0x77), ArpFrames.Message(1, ArpFrames.Mac(0x77), [0, 0, 0, 0], Zero, ArpFrames.Ip(i)))));
+        }
+
+        var (events, _, _) = ArpFrames.Run(LinkTypes.Ethernet, [.. frames]);
+
+        Assert.Empty(events.OfType<SecMon.Capture.Scans.ScanEvent>());
+        Assert.Equal(160, events.OfType<ArpEvent>().Count());
+    }
+}

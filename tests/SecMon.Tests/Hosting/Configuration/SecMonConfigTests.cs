@@ -122,7 +122,7 @@ public sealed class SecMonConfigTests : IDisposable
             "secmon.yml:6:14: outputs.toy[0].level: '9' is not a whole number from 1 to 5",
             "secmon.yml:8:15: outputs.toy[1].colour: unknown key (known here: enabled, level, name)",
             "secmon.yml:9:10: outputs.kafka: unknown key (known here: toy)",
-            "secmon.yml:10:8: extra: unknown key (known here: capture, data, outputs, rules, sensor, spool, store)",
+            "secmon.yml:10:8: extra: unknown key (known here: capture, data, outputs, protocols, rules, scans, sensor, spool, store)",
             "secmon.yml:11:19: spool.max_size: '1KiB' is not a size of at least 1048576 bytes (write e.g. 512KiB, 100MiB, 1GiB)",
         ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
     }
@@ -155,6 +155,103 @@ public sealed class SecMonConfigTests : IDisposable
         Assert.Null(config);
         Assert.Equal(66, exit);
         Assert.Contains("nope.yml: no such file", Assert.Single(errors.Items).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ScansAndProtocolOptions_BoundIntoTheCaptureOptionsAndTheCatalogue()
+    {
+        var (config, errors, exit) = Load("""
+            scans: {port_threshold: 50, host_threshold: 8, window: 2m, answer_grace: 3s, max_trackers: 1024, max_open_listed: 8}
+            protocols:
+              arp: {reply_window: 2s, max_pending_requests: 100, max_conversations: 200, max_claimed_addresses: 300}
+              ftp: {max_line_bytes: 1024, max_pending_commands: 4, max_reply_text_chars: 64, max_reply_lines: 50, max_malformed_in_a_row: 3, max_announced_data_channels: 99, data_channel_timeout: 30s}
+              telnet: {max_line_bytes: 128, max_subnegotiation_bytes: 64, max_logins: 5, user_prompts: ["benutzer:"], password_prompts: ["kennwort:"], failure_messages: [falsch], shell_prompt_endings: "$"}
+            """);
+
+        Assert.True(exit == 0, string.Join("\n", errors.Items));
+        // The capture engine's types are internal to SecMon.Capture: read through reflection, as they were bound.
+        var scans = Get(config!.Capture, "Scans");
+        Assert.Equal([50, 8, 120_000_000L, 3_000_000L, 1024, 8, true],
+            new[] { "PortThreshold", "HostThreshold", "WindowMicros", "AnswerGraceMicros", "MaxTrackers", "MaxOpenListed", "Enabled" }.Select(n => Get(scans, n)));
+        var all = ((System.Collections.IEnumerable)Get(config.Protocols, "All")).Cast<object>().ToList();
+        var arp = Get(all.Single(p => p.GetType().Name == "ArpProtocol"), "Options");
+        Assert.Equal([TimeSpan.FromSeconds(2), 100, 200, 300],
+            new[] { "ReplyWindow", "MaxPendingRequests", "MaxConversations", "MaxClaimedAddresses" }.Select(n => Get(arp, n)));
+        var ftp = Get(all.Single(p => p.GetType().Name == "FtpProtocol"), "Options");
+        Assert.Equal([1024, 4, 64, 50, 3, 99, TimeSpan.FromSeconds(30)],
+            new[] { "MaxLineBytes", "MaxPendingCommands", "MaxReplyTextChars", "MaxReplyLines", "MaxMalformedInARow", "MaxAnnouncedDataChannels", "DataChannelTimeout" }.Select(n => Get(ftp, n)));
+        var telnet = Get(all.Single(p => p.GetType().Name == "TelnetProtocol"), "Options");
+        Assert.Equal([128, 64, 5, "$"], new[] { "MaxLineBytes", "MaxSubnegotiationBytes", "MaxLogins", "ShellPromptEndings" }.Select(n => Get(telnet, n)));
+        Assert.Equal(["benutzer:"], (IEnumerable<string>)Get(telnet, "UserPrompts"));
+        Assert.Equal(["kennwort:"], (IEnumerable<string>)Get(telnet, "PasswordPrompts"));
+        Assert.Equal(["falsch"], (IEnumerable<string>)Get(telnet, "FailureMessages"));
+        // Every other protocol is the shipped one, in the same order.
+        var shipped = ((System.Collections.IEnumerable)Get(SecMonConfig.Defaults.Protocols, "All")).Cast<object>().ToList();
+        Assert.Equal(shipped.Select(p => Get(p, "Name")), all.Select(p => Get(p, "Name")));
+        Assert.Same(shipped[0], all[0]);
+    }
+
+    [Fact]
+    public void Load_NoScansNorProtocols_TheDefaults()
+    {
+        var (config, _, exit) = Load("store: sqlite\n");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(Get(SecMonConfig.Defaults.Capture, "Scans"), Get(config!.Capture, "Scans"));
+        Assert.Equal(20, Get(Get(config.Capture, "Scans"), "PortThreshold"));
+        Assert.Same(SecMonConfig.Defaults.Protocols, config.Protocols);
+    }
+
+    private static object Get(object o, string property) =>
+        o.GetType().GetProperty(property, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(o)!;
+
+    [Fact]
+    public void Load_BadScansAndProtocolOptions_EveryErrorWithItsLine()
+    {
+        var (config, errors, exit) = Load("""
+            scans:
+              port_threshold: 1
+              window: 10ms
+              sweep: yes
+            protocols:
+              dns: {}
+              arp: {max_conversations: 0}
+              ftp: {max_line_bytes: 10, data_channel_timeout: soon}
+              telnet: {user_prompts: [], shell_prompt_endings: ""}
+            """);
+
+        Assert.Null(config);
+        Assert.Equal(78, exit);
+        Assert.Equal(
+        [
+            "secmon.yml:2:19: scans.port_threshold: '1' is not a whole number from 2 to 65535",
+            "secmon.yml:3:11: scans.window: '10ms' is not a duration of at least 1s (write e.g. 500ms, 30s, 5m, 2h, 7d, 1w)",
+            "secmon.yml:4:10: scans.sweep: unknown key (known here: answer_grace, enabled, host_threshold, max_open_listed, max_trackers, port_threshold, window)",
+            "secmon.yml:6:8: protocols.dns: unknown key (known here: arp, ftp, telnet)",
+            "secmon.yml:7:28: protocols.arp.max_conversations: '0' is not a whole number from 16 to 1000000",
+            "secmon.yml:8:25: protocols.ftp.max_line_bytes: '10' is not a whole number from 64 to 65536",
+            "secmon.yml:8:51: protocols.ftp.data_channel_timeout: 'soon' is not a duration of at least 1s (write e.g. 500ms, 30s, 5m, 2h, 7d, 1w)",
+            "secmon.yml:9:26: protocols.telnet.user_prompts: is a list of 1 to 64 words of 1 to 64 characters each (e.g. [\"login:\", \"username:\"])",
+            "secmon.yml:9:52: protocols.telnet.shell_prompt_endings: is empty; give the last characters of a shell prompt (default $#>%)",
+        ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Analyze_ScansHostThresholdFromTheConfig_AppliesToTheRun()
+    {
+        // record-discovery.sh's nmap ping sweep probes 30 hosts: a sweep at the default 20, none at 40.
+        var sample = Path.Combine(SecMon.Testing.RepoPaths.Root, "tests", "SecMon.Capture.Tests", "Scans", "Samples", "ping-sweep.pcap");
+        var config = Path.Combine(_dir, "scans.yml");
+        await File.WriteAllTextAsync(config, "scans: {host_threshold: 40}\n");
+
+        var defaults = Path.Combine(_dir, "defaults.jsonl");
+        var configured = Path.Combine(_dir, "configured.jsonl");
+        var (code, _, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", defaults, "--data", Path.Combine(_dir, "d1"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("ping_sweep", await File.ReadAllTextAsync(defaults), StringComparison.Ordinal);
+        (code, _, stderr) = await SecMonRun.Run("analyze", sample, "--no-detect", "--events", configured, "--data", Path.Combine(_dir, "d2"), "--config", config);
+        Assert.True(code == 0, stderr);
+        Assert.DoesNotContain("network.scan", await File.ReadAllTextAsync(configured), StringComparison.Ordinal);
     }
 
     [Fact]

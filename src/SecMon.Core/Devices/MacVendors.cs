@@ -1,7 +1,6 @@
 using System.Globalization;
-using SecMon.Core.Devices;
 
-namespace SecMon.Findings.Devices;
+namespace SecMon.Core.Devices;
 
 /// <summary>
 /// The vendor of a MAC address from its OUI, read at run time from Wireshark's <c>manuf</c> table (Debian package
