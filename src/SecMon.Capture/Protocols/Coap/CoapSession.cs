@@ -255,7 +255,7 @@ internal sealed class CoapSession : IDatagramSession
     // remembered there.
     private CoapRequestLine CachedRequestLine(ref CoapMessage m)
     {
-        Span<byte> key = stackalloc byte[CoapRequestLines.MaxKey];
+        Span<byte> key = stackalloc byte[CoapRequestLines.MaxKey + sizeof(int)];
         var length = 0;
         key[length++] = m.Code;
         var reader = new CoapOptionReader(m.Options);
@@ -276,15 +276,16 @@ internal sealed class CoapSession : IDatagramSession
             }
         }
 
-        key = key[..length];
-        var max = MaxUriChars;
-        if (CoapRequestLines.Find(key, max, out var slot) is { } known)
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(key[length..], MaxUriChars);
+        key = key[..(length + sizeof(int))];
+        var lines = CoapRequestLines.OfThisThread;
+        if (lines.TryGet(key, out var known) && known is not null)
         {
             return known;
         }
 
         var line = RequestLine(ref m);
-        CoapRequestLines.Store(slot, key, max, line);
+        lines.Add(key, line);
         return line;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Tls;
 using SecMon.Core.Events;
 using SecMon.Core.Flows;

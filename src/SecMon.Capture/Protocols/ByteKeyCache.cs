@@ -1,11 +1,12 @@
 using System.Buffers.Binary;
 using System.Numerics;
 
-namespace SecMon.Capture.Protocols.Tls;
+namespace SecMon.Capture.Protocols;
 
 /// <summary>
 /// A bounded cache from exact byte strings (a certificate's DER, the text of a hello's fingerprint) to what was
-/// computed from them, for values a device repeats on every session. Set-associative: <see cref="Ways"/> entries per
+/// computed from them, for values a device repeats on every session (TLS certificates and fingerprints, CoAP request
+/// lines). Set-associative: <see cref="Ways"/> entries per
 /// set, the least recently used of the set replaced on a miss, so a lookup is bounded work whatever the input. A hit
 /// requires the whole key to be equal byte for byte (the 64-bit hash only picks the set and skips unequal entries
 /// early), so hostile input that collides the hash costs a miss, never a wrong value. Keys longer than
