@@ -7,6 +7,7 @@ using MQTTnet.Exceptions;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using SecMon.Core.Findings;
+using SecMon.Findings.Spool;
 
 namespace SecMon.Alerts.Mqtt;
 
@@ -27,7 +28,7 @@ namespace SecMon.Alerts.Mqtt;
 /// not authorized, a broker certificate that does not verify) stay transient: nothing is lost while the configuration is
 /// fixed, and the error says what the broker answered.
 /// </remarks>
-public sealed class MqttAlertSink : IFindingSink, IDisposable
+public sealed class MqttAlertSink : IDocumentSink, IDisposable
 {
     private readonly MqttAlertOptions _options;
     private readonly TimeProvider _time;

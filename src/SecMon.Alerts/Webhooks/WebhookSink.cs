@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Reflection;
 using SecMon.Core.Findings;
+using SecMon.Findings.Spool;
 
 namespace SecMon.Alerts.Webhooks;
 
@@ -32,7 +33,7 @@ namespace SecMon.Alerts.Webhooks;
 /// retry state lives in memory: after a restart the schedule starts again for what the spool still holds, and a
 /// finding the receiver keeps failing holds back the findings behind it in the spool until its schedule ends.</para>
 /// </remarks>
-internal sealed class WebhookSink : IFindingSink, IDisposable
+internal sealed class WebhookSink : IDocumentSink, IDisposable
 {
     private static readonly string UserAgent = "SecMon/" + (typeof(WebhookSink).Assembly
         .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0") + " (Standard Webhooks)";

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
+using SecMon.Findings.Spool;
 using HttpMethod = Elastic.Transport.HttpMethod;
 
 namespace SecMon.Findings.Elasticsearch;
@@ -17,7 +18,7 @@ namespace SecMon.Findings.Elasticsearch;
 /// letters with the cluster's reason. Before the first write it checks the cluster (a version the 9.x client can talk
 /// to) and installs the lifecycle policy, the mappings and the index template (<see cref="IndexTemplate"/>).
 /// </summary>
-public sealed class ElasticsearchSink : IFindingSink, IDisposable
+public sealed class ElasticsearchSink : IDocumentSink, IDisposable
 {
     private static readonly byte[] CreatePrefix = "{\"create\":{\"_id\":"u8.ToArray();
     private static readonly byte[] CreateSuffix = "}}\n"u8.ToArray();
@@ -166,13 +167,14 @@ public sealed class ElasticsearchSink : IFindingSink, IDisposable
         body.ResetWrittenCount();
         // event.ingested: Kibana's External Alerts rule looks back by it (a few minutes), so findings from an old
         // capture are raised when they arrive, not lost behind their capture-time @timestamp.
-        var ingested = _time.GetUtcNow();
+        // The document is the finding's stored bytes (a spool line) with the time put in, not a second encoding.
+        var ingested = IngestedStamp.Format(_time.GetUtcNow());
         foreach (var f in findings)
         {
             body.Write(CreatePrefix);
             WriteJsonString(body, f.Id);
             body.Write(CreateSuffix);
-            FindingJson.Write(f, body, ingested);
+            IngestedStamp.Write(body, FindingJson.Utf8(f), ingested);
             body.Write("\n"u8);
         }
 

@@ -125,8 +125,10 @@ public sealed partial class FindingSpool : IDisposable
     }
 
     /// <summary>Reads up to <paramref name="max"/> findings from the cursor on (without moving it). A line that cannot be
-    /// read back (a torn write at a crash) is skipped and returned in <paramref name="unreadable"/>.</summary>
-    public SpoolBatch Peek(int max, List<string>? unreadable = null)
+    /// read back (a torn write at a crash) is skipped and returned in <paramref name="unreadable"/>. With
+    /// <paramref name="routingOnly"/> each finding holds only what an <see cref="IDocumentSink"/> reads
+    /// (<see cref="SpoolLine.ReadRouting"/>) and its document's bytes.</summary>
+    public SpoolBatch Peek(int max, List<string>? unreadable = null, bool routingOnly = false)
     {
         lock (_gate)
         {
@@ -178,9 +180,16 @@ public sealed partial class FindingSpool : IDisposable
                     var line = buffer.AsSpan(next, newline).ToArray();
                     try
                     {
-                        var finding = FindingJson.Read(line);
-                        FindingJson.Remember(finding, line);
-                        findings.Add(finding);
+                        if (routingOnly)
+                        {
+                            findings.Add(SpoolLine.ReadRouting(line));
+                        }
+                        else
+                        {
+                            var finding = FindingJson.Read(line);
+                            FindingJson.Remember(finding, line);
+                            findings.Add(finding);
+                        }
                     }
                     catch (FormatException ex)
                     {

@@ -121,7 +121,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
             SpoolBatch batch;
             try
             {
-                batch = _spool.Peek(_delivery.BatchSize, unreadable);
+                batch = _spool.Peek(_delivery.BatchSize, unreadable, routingOnly: _inner is IDocumentSink);
             }
             catch (IOException ex)
             {
