@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
 using System.Security.Cryptography;
 using SecMon.Capture.Decoding;
 
@@ -62,7 +63,76 @@ internal static class FlowIdentity
         BinaryPrimitives.WriteUInt16BigEndian(input[n..], destinationPort);
         n += 2;
         Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
-        SHA1.HashData(input[..n], hash);
+        Sha1OneBlock(input[..n], hash);
         return "1:" + Convert.ToBase64String(hash);
+    }
+
+    /// <summary>
+    /// SHA-1 (FIPS 180-4 §6.1) of at most 55 bytes: one padded block, computed here rather than through the platform's
+    /// one-shot (on Linux an OpenSSL digest context made and freed per call, several times the cost of the 80 rounds for
+    /// the 40 bytes of a Community ID; every new flow computes one). Gives what <see cref="SHA1.HashData(ReadOnlySpan{byte}, Span{byte})"/> gives.
+    /// </summary>
+    internal static void Sha1OneBlock(ReadOnlySpan<byte> input, Span<byte> hash)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(input.Length, 55);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hash.Length, 20);
+
+        // §5.1.1: the message, a 1 bit, zeros, and its length in bits as the block's last 8 bytes.
+        Span<byte> block = stackalloc byte[64];
+        block.Clear();
+        input.CopyTo(block);
+        block[input.Length] = 0x80;
+        BinaryPrimitives.WriteUInt64BigEndian(block[56..], (ulong)input.Length * 8);
+
+        // §6.1.2: the message schedule and the 80 rounds.
+        Span<uint> w = stackalloc uint[80];
+        for (var i = 0; i < 16; i++)
+        {
+            w[i] = BinaryPrimitives.ReadUInt32BigEndian(block[(4 * i)..]);
+        }
+
+        for (var i = 16; i < 80; i++)
+        {
+            w[i] = BitOperations.RotateLeft(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+        }
+
+        uint a = 0x67452301, b = 0xEFCDAB89, c = 0x98BADCFE, d = 0x10325476, e = 0xC3D2E1F0;
+        for (var i = 0; i < 80; i++)
+        {
+            uint f, k;
+            if (i < 20)
+            {
+                f = (b & c) | (~b & d);
+                k = 0x5A827999;
+            }
+            else if (i < 40)
+            {
+                f = b ^ c ^ d;
+                k = 0x6ED9EBA1;
+            }
+            else if (i < 60)
+            {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8F1BBCDC;
+            }
+            else
+            {
+                f = b ^ c ^ d;
+                k = 0xCA62C1D6;
+            }
+
+            var t = BitOperations.RotateLeft(a, 5) + f + e + k + w[i];
+            e = d;
+            d = c;
+            c = BitOperations.RotateLeft(b, 30);
+            b = a;
+            a = t;
+        }
+
+        BinaryPrimitives.WriteUInt32BigEndian(hash, 0x67452301 + a);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[4..], 0xEFCDAB89 + b);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[8..], 0x98BADCFE + c);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[12..], 0x10325476 + d);
+        BinaryPrimitives.WriteUInt32BigEndian(hash[16..], 0xC3D2E1F0 + e);
     }
 }

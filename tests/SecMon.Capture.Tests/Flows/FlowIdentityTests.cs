@@ -75,6 +75,34 @@ public sealed class FlowIdentityTests
         Assert.NotEqual(k1, otherVlan);
     }
 
+    [Fact]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5350:Do Not Use Weak Cryptographic Algorithms",
+        Justification = "The platform's SHA-1 is the reference the Community ID's own SHA-1 is checked against.")]
+    public void Sha1OneBlock_EveryLengthUpTo55_MatchesPlatformSha1()
+    {
+        var random = new Random(1);
+        Span<byte> expected = stackalloc byte[20];
+        Span<byte> actual = stackalloc byte[20];
+        for (var length = 0; length <= 55; length++)
+        {
+            for (var k = 0; k < 200; k++)
+            {
+                var input = new byte[length];
+                random.NextBytes(input);
+                if (k == 1)
+                {
+                    input.AsSpan().Fill(0xFF);
+                }
+
+                System.Security.Cryptography.SHA1.HashData(input, expected);
+                FlowIdentity.Sha1OneBlock(input, actual);
+                Assert.True(expected.SequenceEqual(actual), $"length {length}, input {Convert.ToHexString(input)}");
+            }
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => FlowIdentity.Sha1OneBlock(new byte[56], new byte[20]));
+    }
+
     private static string Id(long micros) =>
         FlowIdentity.ComputeFlowId(IpAddress.Parse("10.0.0.2"), 50000, IpAddress.Parse("10.0.0.1"), 1883, 6, 0, micros);
 }

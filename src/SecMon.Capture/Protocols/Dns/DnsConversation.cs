@@ -91,8 +91,7 @@ internal sealed class DnsConversation
         {
             Flow = q.Flow, TimestampMicros = q.TimestampMicros, PacketNumber = q.PacketNumber,
             Id = q.Id, OpCode = q.OpCode, HeaderFlags = q.HeaderFlags, QuestionCount = q.QuestionCount,
-            QuestionName = q.QuestionName, QuestionType = q.QuestionType, QuestionClass = q.QuestionClass,
-            LabelCount = q.LabelCount, LongestLabel = q.LongestLabel, Parts = q.Parts,
+            Question = q.Question, QuestionType = q.QuestionType, QuestionClass = q.QuestionClass,
         });
     }
 
@@ -102,11 +101,8 @@ internal sealed class DnsConversation
         {
             Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Mdns = _mdns,
             Id = m.Header.Id, OpCode = DnsTypes.OpCode(m.Header.OpCode), HeaderFlags = Flags(m), QuestionCount = m.Header.QuestionCount,
-            QuestionName = m.QuestionName, QuestionType = m.QuestionName is null ? null : DnsTypes.Name(m.QuestionType),
-            QuestionClass = m.QuestionName is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns),
-            LabelCount = m.QuestionName is null ? null : m.QuestionInfo.LabelCount,
-            LongestLabel = m.QuestionName is null ? null : m.QuestionInfo.LongestLabel,
-            Parts = m.QuestionName is null ? default : DnsNameCache.Parts(m.QuestionName, m.QuestionSlot),
+            Question = m.Question, QuestionType = m.Question is null ? null : DnsTypes.Name(m.QuestionType),
+            QuestionClass = m.Question is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns),
         };
         _services.Events.Emit(e);
         if (!_mdns && m.Header.OpCode == 0)
@@ -132,12 +128,9 @@ internal sealed class DnsConversation
             Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Mdns = _mdns,
             Id = m.Header.Id, OpCode = DnsTypes.OpCode(m.Header.OpCode), HeaderFlags = Flags(m), QuestionCount = m.Header.QuestionCount,
             // A response without a question (allowed, RFC 1035 §4.1.2) takes its query's.
-            QuestionName = m.QuestionName ?? query?.QuestionName,
+            Question = m.Question ?? query?.Question,
             QuestionType = questionType ?? query?.QuestionType,
             QuestionClass = questionClass ?? query?.QuestionClass,
-            LabelCount = m.QuestionName is null ? query?.LabelCount : m.QuestionInfo.LabelCount,
-            LongestLabel = m.QuestionName is null ? query?.LongestLabel : m.QuestionInfo.LongestLabel,
-            Parts = m.QuestionName is null ? query?.Parts ?? default : DnsNameCache.Parts(m.QuestionName, m.QuestionSlot),
             ResponseCode = DnsTypes.ResponseCode(m.ResponseCode),
             AnswerCount = m.Header.AnswerCount, AuthorityCount = m.Header.AuthorityCount, AdditionalCount = m.Header.AdditionalCount,
             AnswerNames = m.AnswerNames, AnswerTypes = m.AnswerTypes, AnswerClasses = m.AnswerClasses, AnswerTtls = m.AnswerTtls,

@@ -13,11 +13,11 @@ internal sealed class DnsMessage
     /// <summary>The header.</summary>
     public DnsHeader Header { get; set; }
 
-    /// <summary>The first question's name (presentation form), null when there is no question.</summary>
-    public string? QuestionName { get; set; }
+    /// <summary>The first question's name as cached (<see cref="DnsNameCache"/>), null when there is no question.</summary>
+    public DnsName? Question { get; set; }
 
-    /// <summary>Where <see cref="DnsNameCache"/> keeps the question's name (for its parts).</summary>
-    public int QuestionSlot { get; set; } = -1;
+    /// <summary>The first question's name (presentation form), null when there is no question.</summary>
+    public string? QuestionName => Question?.Text;
 
     /// <summary>The first question's type.</summary>
     public ushort QuestionType { get; set; }
@@ -66,8 +66,7 @@ internal sealed class DnsMessage
     public void Reset(in DnsHeader header)
     {
         Header = header;
-        QuestionName = null;
-        QuestionSlot = -1;
+        Question = null;
         QuestionType = 0;
         QuestionClass = 0;
         QuestionInfo = default;
@@ -114,8 +113,7 @@ internal static class DnsDecoder
 
             if (write)
             {
-                decoded!.QuestionName = DnsNameCache.Name(text[..info.TextLength], out var slot);
-                decoded.QuestionSlot = slot;
+                decoded!.Question = DnsNameCache.Name(text[..info.TextLength], info);
                 decoded.QuestionType = type;
                 decoded.QuestionClass = @class;
                 decoded.QuestionInfo = info;
@@ -175,7 +173,7 @@ internal static class DnsDecoder
             else
             {
                 var ownerText = text[..record.Name.TextLength];
-                owner = decoded!.QuestionName is { } q && Ascii.Equals(ownerText, q) ? q : DnsNameCache.Name(ownerText, out _);
+                owner = decoded!.QuestionName is { } q && Ascii.Equals(ownerText, q) ? q : DnsNameCache.Name(ownerText, record.Name).Text;
             }
 
             if (report)
@@ -226,7 +224,7 @@ internal static class DnsDecoder
                 owners = owners?[..reported];
             }
 
-            decoded.AnswerNames = owners ?? DnsNameCache.Run(decoded.QuestionName, decoded.QuestionSlot, reported);
+            decoded.AnswerNames = owners ?? (decoded.Question is { } question ? question.Run(reported) : new string[reported]);
 
             decoded.AnswerTypes = DnsAnswerLists.Types(types[..reported]);
             decoded.AnswerClasses = DnsAnswerLists.Classes(classes[..reported]);
@@ -284,13 +282,18 @@ internal static class DnsDecoder
     {
         Span<byte> text = stackalloc byte[DnsParser.MaxNameTextLength];
         DnsParser.TryReadName(message, offset, text, out var info, out _, out _);
-        return DnsNameCache.Name(text[..info.TextLength], out _);
+        return DnsNameCache.Name(text[..info.TextLength], info).Text;
     }
+
+    [ThreadStatic]
+    private static StringBuilder? t_text;
 
     // "first" "second": each character-string quoted, '"' and '\' escaped, other non-printable bytes as \DDD (as dig).
     private static string Txt(ReadOnlySpan<byte> rdata, int max)
     {
-        var sb = new StringBuilder(Math.Min(max, rdata.Length * 2 + 4));
+        // The thread's one builder: only the final string is made per record.
+        var sb = t_text ??= new StringBuilder(256);
+        sb.Clear();
         var at = 0;
         while (at < rdata.Length && sb.Length < max)
         {

@@ -5,73 +5,109 @@ using System.Text;
 namespace SecMon.Capture.Protocols.Dns;
 
 /// <summary>
-/// Question names already turned into strings, with their parts (<see cref="DnsNames.Split"/>) once computed, shared by
-/// every DNS flow the thread dissects: a network asks for the same names again and again, and an answer repeats its
-/// query's question, so most messages cost no name string and no split. Keyed by the name's presentation form (exact
-/// bytes: a name sent with other letter cases is another entry, since events report names as sent). Direct-mapped and
-/// bounded (<see cref="Slots"/> entries per thread); a thread's own table, so engines on other threads (tests run several
-/// at once) never share one unlocked.
+/// A name as decoded once: its presentation form, its label measures and (made on first read) its parts. Shared by every
+/// event that carries the name, so an event holds one reference where it held the name, two label counts and the parts
+/// (56 bytes less per event). Never changed once handed out, but for <see cref="Parts"/> and the owner runs, each
+/// made once and published whole (a reference), so a reader on another thread sees either nothing yet or all of it.
+/// </summary>
+internal sealed class DnsName
+{
+    private PartsBox? _parts;
+    private string[]? _run1;
+    private string[]? _run2;
+
+    /// <summary>Creates the entry of <paramref name="text"/>, whose wire form has <paramref name="labelCount"/> labels,
+    /// the longest <paramref name="longestLabel"/> bytes.</summary>
+    public DnsName(string text, int hash, int labelCount, int longestLabel)
+    {
+        Text = text;
+        Hash = hash;
+        LabelCount = labelCount;
+        LongestLabel = longestLabel;
+    }
+
+    /// <summary>Presentation form (RFC 1035 §5.1 escapes), as sent.</summary>
+    public string Text { get; }
+
+    /// <summary>The cache's hash of <see cref="Text"/>'s bytes.</summary>
+    public int Hash { get; }
+
+    /// <summary>Labels (0 for the root).</summary>
+    public int LabelCount { get; }
+
+    /// <summary>Longest label, bytes.</summary>
+    public int LongestLabel { get; }
+
+    /// <summary>Registered domain, subdomain, suffix and the subdomain's measures (<see cref="DnsNames.Split"/>), computed
+    /// on first read. The presentation form decides the labels (escapes are unambiguous), so one split serves every
+    /// message with this name.</summary>
+    public DnsNameParts Parts => (_parts ??= new PartsBox(DnsNames.Split(Text))).Value;
+
+    /// <summary>A list of <paramref name="n"/> times this name (owners of answers that all point at the question): for
+    /// one or two the one kept here, else a new one. Never written once handed out.</summary>
+    public string[] Run(int n)
+    {
+        switch (n)
+        {
+            case 1:
+                return _run1 ??= [Text];
+            case 2:
+                return _run2 ??= [Text, Text];
+            default:
+                var run = new string[n];
+                Array.Fill(run, Text);
+                return run;
+        }
+    }
+
+    private sealed class PartsBox(DnsNameParts value)
+    {
+        public readonly DnsNameParts Value = value;
+    }
+}
+
+/// <summary>
+/// Names already decoded (<see cref="DnsName"/>), shared by every DNS flow the thread dissects: a network asks for the
+/// same names again and again, and an answer repeats its query's question, so most messages cost no name string and no
+/// split. Keyed by the name's presentation form (exact bytes: a name sent with other letter cases is another entry, since
+/// events report names as sent). Two-way set-associative, the most recently used of a set first, and bounded
+/// (<see cref="Slots"/> entries per thread: 64 KiB of references plus the names); a direct-mapped table of 4,096 lost
+/// about a third of its look-ups to collisions with 4,000 names in use. A thread's own table, so engines on other
+/// threads (tests run several at once) never share one unlocked.
 /// </summary>
 internal static class DnsNameCache
 {
-    /// <summary>Entries per thread (a power of two).</summary>
-    public const int Slots = 4096;
+    /// <summary>Entries per thread (a power of two; two per set).</summary>
+    public const int Slots = 8192;
 
     [ThreadStatic]
-    private static Entry[]? t_entries;
+    private static DnsName?[]? t_entries;
 
-    /// <summary>The string of <paramref name="text"/> (ASCII presentation form); <paramref name="slot"/> says where it is
-    /// kept, for <see cref="Parts"/>.</summary>
-    public static string Name(ReadOnlySpan<byte> text, out int slot)
+    /// <summary>The entry of <paramref name="text"/> (ASCII presentation form) whose wire form <paramref name="info"/>
+    /// measured.</summary>
+    public static DnsName Name(ReadOnlySpan<byte> text, in DnsNameInfo info)
     {
-        var entries = t_entries ??= new Entry[Slots];
-        slot = Hash(text) & (Slots - 1);
-        ref var e = ref entries[slot];
-        if (e.Name is { } known && Ascii.Equals(text, known))
+        var entries = t_entries ??= new DnsName?[Slots];
+        var hash = Hash(text);
+        var set = (hash & ((Slots / 2) - 1)) * 2;
+        var first = entries[set];
+        if (first is not null && first.Hash == hash && Ascii.Equals(text, first.Text))
         {
-            return known;
+            return first;
         }
 
-        var name = Encoding.ASCII.GetString(text);
-        e = new Entry { Name = name };
+        var second = entries[set + 1];
+        if (second is not null && second.Hash == hash && Ascii.Equals(text, second.Text))
+        {
+            entries[set + 1] = first;
+            entries[set] = second;
+            return second;
+        }
+
+        var name = new DnsName(Encoding.ASCII.GetString(text), hash, info.LabelCount, info.LongestLabel);
+        entries[set + 1] = first;
+        entries[set] = name;
         return name;
-    }
-
-    /// <summary>The parts of <paramref name="name"/>, computed once while it stays at <paramref name="slot"/> (the slot
-    /// <see cref="Name"/> gave it; any other name's parts are computed each time).</summary>
-    public static DnsNameParts Parts(string name, int slot)
-    {
-        var entries = t_entries;
-        if (entries is null || (uint)slot >= (uint)entries.Length || !ReferenceEquals(entries[slot].Name, name))
-        {
-            return DnsNames.Split(name);
-        }
-
-        ref var e = ref entries[slot];
-        if (!e.HasParts)
-        {
-            e.Parts = DnsNames.Split(name);
-            e.HasParts = true;
-        }
-
-        return e.Parts;
-    }
-
-    /// <summary>A list of <paramref name="n"/> times <paramref name="name"/> (the owners of answers that all point at the
-    /// question): for one or two, the one kept with the name at <paramref name="slot"/>, else a new one. Never written once
-    /// handed out.</summary>
-    public static string[] Run(string? name, int slot, int n)
-    {
-        var entries = t_entries;
-        if (name is null || n is < 1 or > 2 || entries is null || (uint)slot >= (uint)entries.Length || !ReferenceEquals(entries[slot].Name, name))
-        {
-            var run = new string[n];
-            Array.Fill(run, name);
-            return run!;
-        }
-
-        ref var e = ref entries[slot];
-        return n == 1 ? e.Run1 ??= [name] : e.Run2 ??= [name, name];
     }
 
     // A multiplicative hash of the text, 8 bytes at a time (names are short; a collision costs only a miss).
@@ -92,14 +128,5 @@ internal static class DnsNameCache
 
         h = (h ^ tail) * 0x9E3779B97F4A7C15UL;
         return (int)(h >> 32);
-    }
-
-    private struct Entry
-    {
-        public string? Name;
-        public DnsNameParts Parts;
-        public bool HasParts;
-        public string[]? Run1;
-        public string[]? Run2;
     }
 }
