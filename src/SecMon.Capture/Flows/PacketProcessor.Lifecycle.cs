@@ -131,9 +131,14 @@ internal sealed partial class PacketProcessor
         if (heap > share && _flows.Count > floor)
         {
             var keep = Math.Max(floor, _flows.Count - Math.Max(1, _flows.Count / 8));
-            _flowCap = keep;
             var before = _stats.FlowEvictions;
             Shrink(keep, meta, pressure: true);
+            if (_stats.FlowEvictions == before)
+            {
+                return; // every flow is in use: none is cut for the budget (measured: cutting live sessions only churns)
+            }
+
+            _flowCap = Math.Max(floor, _flows.Count);
             _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
                 $"memory budget: managed heap {heap >> 20} MiB above its share {share >> 20} MiB of capture.memory_budget " +
                 $"{_options.MemoryBudgetBytes >> 20} MiB: evicted the {_stats.FlowEvictions - before} least recently seen flows, " +
@@ -145,10 +150,15 @@ internal sealed partial class PacketProcessor
         }
     }
 
+    /// <summary>Under memory pressure only flows idle for this long (capture time) are evicted: a flow seen more recently
+    /// is in use, and cutting it would only make it start again mid-stream (10 s, as long as a closed flow lingers).</summary>
+    internal const long PressureIdleMicros = ClosedLingerMicros;
+
     private void MakeRoom(in PacketMeta meta) => Shrink(_flowCap - 1, meta, pressure: false);
 
     // Evicts flows until at most `keep` are left: closed ones first (forgetting them loses nothing), then those that never
-    // carried payload, then the least recently seen.
+    // carried payload, then the least recently seen. Under memory pressure: closed ones, then the least recently seen of
+    // any kind, and only while it has been idle for PressureIdleMicros.
     private void Shrink(int keep, in PacketMeta meta, bool pressure)
     {
         while (_flows.Count > keep)
@@ -164,7 +174,12 @@ internal sealed partial class PacketProcessor
             // the sessions being watched).
             var quiet = _flows.OldestQuiet;
             var victim = quiet ?? _flows.OldestOpen;
-            if (victim is null)
+            if (pressure && quiet is not null && _flows.OldestOpen is { } open && open.LastMicros < quiet.LastMicros)
+            {
+                (quiet, victim) = (null, open);
+            }
+
+            if (victim is null || (pressure && _nowMicros - victim.LastMicros < PressureIdleMicros))
             {
                 return;
             }

@@ -66,8 +66,9 @@ public sealed class FlowEndTests
         Assert.Equal(1000, p.Flows.Count);
 
         // Exactly one look at the heap happens within the next MemoryCheckPackets packets (1,000 were sent so far); a
-        // collection first, so that there is a measure to look at.
+        // collection first, so that there is a measure to look at. The flows have been idle for 20 s by then.
         GC.Collect();
+        flows[^1].Conversation.Now += 2 * PacketProcessor.PressureIdleMicros;
         SendOn(flows[^1], PacketProcessor.MemoryCheckPackets);
 
         Assert.Equal(125, _stats.PressureFlowEvictions);
@@ -85,6 +86,21 @@ public sealed class FlowEndTests
         Assert.Equal(225, _stats.FlowEvictions);
         Assert.Equal(125, _stats.PressureFlowEvictions);
         Assert.Contains(p.Flows.All, f => f.ToServer.SourcePort == more[^1].ClientPort);
+    }
+
+    [Fact]
+    public void Process_HeapAboveTheBudgetsShareButEveryFlowInUse_NoneCut()
+    {
+        // Flows seen within the last PressureIdleMicros are in use: evicting them would only restart them mid-stream.
+        var p = Create(new CaptureOptions { MaxFlows = 4096, MemoryBudgetBytes = 1L << 20 });
+        var flows = OpenFlows(p, 1000);
+
+        GC.Collect();
+        SendOn(flows[^1], PacketProcessor.MemoryCheckPackets);
+
+        Assert.Equal(0, _stats.PressureFlowEvictions);
+        Assert.Equal(1000, p.Flows.Count);
+        Assert.Empty(_diagnostics.Of(DiagnosticKind.ResourceLimit));
     }
 
     [Fact]
