@@ -21,9 +21,9 @@ internal sealed record CaptureOptions
     /// The memory the analysis may use (configuration key <c>capture.memory_budget</c>). It sets the per-flow bounds
     /// (<see cref="ForMemoryBudget"/>: the flow table here, and the host gives the rules' and the inventory's tables their
     /// share), and the managed heap's share: when the heap measured after a collection exceeds
-    /// <see cref="PressureHeapBytes"/>, the least recently seen flows are evicted (an eighth of the table per
-    /// collection, counted in <see cref="CaptureStats.PressureFlowEvictions"/>), which ends their state in every consumer
-    /// too. Default 256 MiB, which keeps the process's resident memory under about 300 MB (bench/README.md,
+    /// <see cref="PressureHeapBytes"/>, the least recently seen flows idle for 10 s are evicted (up to an eighth of the
+    /// table per collection, counted in <see cref="CaptureStats.PressureFlowEvictions"/>), which ends their state in every
+    /// consumer too. Default 256 MiB, which keeps the process's resident memory under about 300 MB (bench/README.md,
     /// "Session 12: memory budget").
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = DefaultMemoryBudgetBytes;
