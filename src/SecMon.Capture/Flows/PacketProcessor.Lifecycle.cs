@@ -108,10 +108,10 @@ internal sealed partial class PacketProcessor
     internal const int MemoryCheckPackets = 16_384;
 
     // The memory budget (CaptureOptions.MemoryBudgetBytes): after each collection, a managed heap above the budget's share
-    // evicts the least recently seen eighth of the flows and lowers the table's bound to what is left, so a flood cannot
-    // refill it; once the heap is back under three quarters of the share, the bound grows back by an eighth per
-    // collection. The heap is read from the last collection (live data plus what older generations have not yet
-    // collected), never by forcing one.
+    // evicts up to an eighth of the flows, least recently seen first and only those idle for PressureIdleMicros, and
+    // lowers the table's bound to what is left, so new flows cannot refill it; once the heap is back under three quarters
+    // of the share, the bound grows back by an eighth per collection. The heap is read from the last collection (live
+    // data plus what older generations have not yet collected), never by forcing one.
     private void CheckMemory(in PacketMeta meta)
     {
         _sinceMemoryCheck = 0;
