@@ -43,7 +43,8 @@ internal sealed class CaptureEngine
             datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
             catalogue.IsServicePort,
             scans,
-            catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link));
+            catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link),
+            events);
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

@@ -45,6 +45,9 @@ internal sealed class CaptureStats
     public long FlowEvictions;
     /// <summary>Of <see cref="FlowEvictions"/>, TCP flows that had carried no payload (evicted first: floods, scans).</summary>
     public long QuietFlowEvictions;
+    /// <summary>Of <see cref="FlowEvictions"/>, flows evicted because the managed heap was above the memory budget's share
+    /// (<see cref="CaptureOptions.MemoryBudgetBytes"/>) rather than because the table was full.</summary>
+    public long PressureFlowEvictions;
     /// <summary>Scan detector trackers forgotten to stay within their bound (Scans/ScanOptions.MaxTrackers).</summary>
     public long ScanTrackerEvictions;
     /// <summary>Flows closed by idle timeout.</summary>

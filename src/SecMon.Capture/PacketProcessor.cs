@@ -37,8 +37,13 @@ internal sealed partial class PacketProcessor
     private readonly List<Flow> _expired = [];
     private readonly List<Flow> _lingered = [];
     private readonly int _maxFlows;
+    // The flow table's bound now: MaxFlows, lowered while the managed heap is above the memory budget's share.
+    private int _flowCap;
+    private int _sinceMemoryCheck;
+    private int _lastCollections = -1;
     private readonly AddressNames _names = new();
     private readonly ScanDetector? _scans;
+    private readonly IEventSink? _flowEnds;
     private long _nowMicros = long.MinValue;
     private long _lastSweepMicros = long.MinValue;
 
@@ -54,12 +59,15 @@ internal sealed partial class PacketProcessor
     /// default: the shipped catalogue's (<see cref="ProtocolCatalogue.IsServicePort"/>).</param>
     /// <param name="scans">The scan detector fed from new flows and their first answers; null: none.</param>
     /// <param name="link">Where non-IP frames go (ARP); null: they are only counted.</param>
+    /// <param name="flowEnds">Told when a flow that had a protocol session ends (<see cref="IEventSink.FlowEnded"/>), so
+    /// the consumers of its events forget their state of it; null: no one.</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
                            Func<FlowContext, IStreamSession?> tcpSessionFactory,
                            Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
                            Func<ushort, bool>? isServicePort = null,
                            ScanDetector? scans = null,
-                           LinkDispatcher? link = null)
+                           LinkDispatcher? link = null,
+                           IEventSink? flowEnds = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -73,10 +81,12 @@ internal sealed partial class PacketProcessor
         _isServicePort = isServicePort ?? ProtocolCatalogue.Shipped.IsServicePort;
         _link = link;
         _maxFlows = Math.Max(1, options.MaxFlows);
+        _flowCap = _maxFlows;
         _flows = new FlowTable(Math.Min(_maxFlows, 4096));
         _defragmenter = new Ipv4Defragmenter(options, stats);
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
         _scans = scans;
+        _flowEnds = flowEnds;
     }
 
     /// <summary>The flow table (for tests and the run summary).</summary>
@@ -99,6 +109,11 @@ internal sealed partial class PacketProcessor
     public void Process(int linkType, ReadOnlySpan<byte> frame, int originalLength, in PacketMeta meta)
     {
         AdvanceClock(meta);
+        if (++_sinceMemoryCheck >= MemoryCheckPackets)
+        {
+            CheckMemory(meta);
+        }
+
         var result = PacketDecoder.Decode(linkType, frame, originalLength, out var packet, out var error);
         try
         {

@@ -1,6 +1,7 @@
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Findings;
+using SecMon.Core.Flows;
 using SecMon.Detection.Baselines;
 using SecMon.Detection.Conditions;
 using SecMon.Detection.Detectors;
@@ -112,7 +113,7 @@ public sealed class DetectionEngine
             return _sink.Take();
         }
 
-        var scratch = FlowScratch.Of(e.Flow, this, _runtimes.Length);
+        var scratch = FlowScratch.Of(e.Flow, this);
         var session = _flows?.Update(e, scratch, plan.Updates);
         if (plan.Bindings.Length > 0)
         {
@@ -139,6 +140,26 @@ public sealed class DetectionEngine
 
         return _sink.Take();
     }
+
+    /// <summary>
+    /// The flow of <paramref name="flow"/> ended (no event of it follows): its session values and what each direction's
+    /// context holds for this engine are forgotten now rather than when the bounds push them out, so a long-running
+    /// sensor keeps state only for live flows. Group state (counts, sequences, windows) is per group, not per flow, and
+    /// stays.
+    /// </summary>
+    public void FlowEnded(FlowContext flow)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        _flows?.Forget(flow.FlowId);
+        FlowScratch.Release(flow, this);
+        if (flow.Reverse is { } reverse)
+        {
+            FlowScratch.Release(reverse, this);
+        }
+    }
+
+    /// <summary>Flows whose session values are held (for tests and measurements).</summary>
+    internal int SessionFlows => _flows?.Count ?? 0;
 
     /// <summary>Moves capture time forward without an event, closing the windows that end by then.</summary>
     public IReadOnlyList<Finding> AdvanceTo(long captureMicros)

@@ -104,9 +104,64 @@ internal sealed partial class PacketProcessor
         return flow;
     }
 
-    private void MakeRoom(in PacketMeta meta)
+    /// <summary>The memory budget is checked every this many packets (a look at the last collection's figures).</summary>
+    internal const int MemoryCheckPackets = 16_384;
+
+    // The memory budget (CaptureOptions.MemoryBudgetBytes): after each collection, a managed heap above the budget's share
+    // evicts up to an eighth of the flows, least recently seen first and only those idle for PressureIdleMicros, and
+    // lowers the table's bound to what is left, so new flows cannot refill it; once the heap is back under three quarters
+    // of the share, the bound grows back by an eighth per collection. The heap is read from the last collection (live
+    // data plus what older generations have not yet collected), never by forcing one.
+    private void CheckMemory(in PacketMeta meta)
     {
-        while (_flows.Count >= _maxFlows)
+        _sinceMemoryCheck = 0;
+        var collections = GC.CollectionCount(0);
+        if (collections == _lastCollections)
+        {
+            return; // nothing measured since the last look
+        }
+
+        _lastCollections = collections;
+        var info = GC.GetGCMemoryInfo();
+        var heap = info.HeapSizeBytes - info.FragmentedBytes;
+        var share = _options.PressureHeapBytes;
+        // Never below a sixteenth of MaxFlows: what else fills the heap is bounded by the same budget, and a sensor that
+        // tracks no flow sees nothing.
+        var floor = Math.Max(1, _maxFlows / 16);
+        if (heap > share && _flows.Count > floor)
+        {
+            var keep = Math.Max(floor, _flows.Count - Math.Max(1, _flows.Count / 8));
+            var before = _stats.FlowEvictions;
+            Shrink(keep, meta, pressure: true);
+            if (_stats.FlowEvictions == before)
+            {
+                return; // every flow is in use: none is cut for the budget (measured: cutting live sessions only churns)
+            }
+
+            _flowCap = Math.Max(floor, _flows.Count);
+            _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
+                $"memory budget: managed heap {heap >> 20} MiB above its share {share >> 20} MiB of capture.memory_budget " +
+                $"{_options.MemoryBudgetBytes >> 20} MiB: evicted the {_stats.FlowEvictions - before} least recently seen flows, " +
+                $"flow table bound now {_flowCap}");
+        }
+        else if (heap < share / 4 * 3 && _flowCap < _maxFlows)
+        {
+            _flowCap = Math.Min(_maxFlows, _flowCap + Math.Max(1, _maxFlows / 8));
+        }
+    }
+
+    /// <summary>Under memory pressure only flows idle for this long (capture time) are evicted: a flow seen more recently
+    /// is in use, and cutting it would only make it start again mid-stream (10 s, as long as a closed flow lingers).</summary>
+    internal const long PressureIdleMicros = ClosedLingerMicros;
+
+    private void MakeRoom(in PacketMeta meta) => Shrink(_flowCap - 1, meta, pressure: false);
+
+    // Evicts flows until at most `keep` are left: closed ones first (forgetting them loses nothing), then those that never
+    // carried payload, then the least recently seen. Under memory pressure: closed ones, then the least recently seen of
+    // any kind, and only while it has been idle for PressureIdleMicros.
+    private void Shrink(int keep, in PacketMeta meta, bool pressure)
+    {
+        while (_flows.Count > keep)
         {
             var closed = _flows.OldestClosed;
             if (closed is not null)
@@ -119,7 +174,12 @@ internal sealed partial class PacketProcessor
             // the sessions being watched).
             var quiet = _flows.OldestQuiet;
             var victim = quiet ?? _flows.OldestOpen;
-            if (victim is null)
+            if (pressure && quiet is not null && _flows.OldestOpen is { } open && open.LastMicros < quiet.LastMicros)
+            {
+                (quiet, victim) = (null, open);
+            }
+
+            if (victim is null || (pressure && _nowMicros - victim.LastMicros < PressureIdleMicros))
             {
                 return;
             }
@@ -130,10 +190,19 @@ internal sealed partial class PacketProcessor
                 _stats.QuietFlowEvictions++;
             }
 
+            if (pressure)
+            {
+                // One report per round (CheckMemory), not per flow.
+                _stats.PressureFlowEvictions++;
+                Close(victim, FlowCloseReason.Evicted, meta);
+                _flows.Remove(victim);
+                continue;
+            }
+
             _diagnostics.Report(DiagnosticKind.ResourceLimit, meta, !_diagnostics.Shows(DiagnosticKind.ResourceLimit) ? "flow table full: flow evicted"
                 : quiet is not null
-                ? $"flow table full ({_maxFlows} flows, MaxFlows): evicted the least recently seen flow that carried no payload {ReassemblyContext.Describe(victim)}"
-                : $"flow table full ({_maxFlows} flows, MaxFlows): evicted the least recently seen flow {ReassemblyContext.Describe(victim)}");
+                ? $"flow table full ({_flowCap} flows, MaxFlows): evicted the least recently seen flow that carried no payload {ReassemblyContext.Describe(victim)}"
+                : $"flow table full ({_flowCap} flows, MaxFlows): evicted the least recently seen flow {ReassemblyContext.Describe(victim)}");
             Close(victim, FlowCloseReason.Evicted, meta);
             _flows.Remove(victim);
         }
@@ -178,6 +247,8 @@ internal sealed partial class PacketProcessor
         }
 
         flow.CloseReason = reason;
+        // Only a flow with a protocol session can have had events (a SYN of a flood had none: nothing to tell).
+        var hadEvents = flow.IsTcp ? flow.Session is not null : flow.DatagramSession is not null;
         if (flow.IsTcp)
         {
             CloseConnection(flow, reason, meta);
@@ -185,6 +256,12 @@ internal sealed partial class PacketProcessor
         else
         {
             CloseDatagrams(flow, meta);
+        }
+
+        if (hadEvents)
+        {
+            // After the session's last events (closing flushes them): the consumers forget the flow.
+            _flowEnds?.FlowEnded(flow.ToServer);
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using SecMon.Core.Events;
+using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Output;
 
@@ -9,17 +11,20 @@ namespace SecMon.Capture.Output;
 /// thread waits (nothing is dropped: a file is read no faster than it is analysed). <see cref="Complete"/> hands over
 /// the last batch and waits until the sink has seen every event; an exception on the sink's thread is rethrown there.
 /// <see cref="Tick"/> (live capture) hands over a partial batch and then ticks an <see cref="ITickSink"/> on its thread.
+/// The end of a flow (<see cref="IEventSink.FlowEnded"/>) travels in the same batches, so the sink sees it after the
+/// flow's last event.
 /// </summary>
 internal sealed class BackgroundSink : ITickSink, IDisposable
 {
     private const int BatchSize = 1024;
     private const int QueuedBatches = 16;
     private readonly IEventSink _inner;
-    // A hand-over: a batch (null-terminated when short) and whether the sink is ticked after it.
-    private readonly BlockingCollection<(ProtocolEvent[] Batch, bool Tick)> _full = new(QueuedBatches);
-    private readonly ConcurrentBag<ProtocolEvent[]> _free = [];
+    // A hand-over: a batch (null-terminated when short) and whether the sink is ticked after it. An item is an event,
+    // or the to-server context of a flow that ended.
+    private readonly BlockingCollection<(object[] Batch, bool Tick)> _full = new(QueuedBatches);
+    private readonly ConcurrentBag<object[]> _free = [];
     private readonly Thread _thread;
-    private ProtocolEvent[] _batch = new ProtocolEvent[BatchSize];
+    private object[] _batch = new object[BatchSize];
     private int _count;
     private volatile Exception? _failure;
     private bool _completed;
@@ -36,9 +41,14 @@ internal sealed class BackgroundSink : ITickSink, IDisposable
     public bool HasFailed => _failure is not null;
 
     /// <inheritdoc />
-    public void Emit(ProtocolEvent e)
+    public void Emit(ProtocolEvent e) => Add(e);
+
+    /// <inheritdoc />
+    public void FlowEnded(FlowContext toServer) => Add(toServer);
+
+    private void Add(object item)
     {
-        _batch[_count++] = e;
+        _batch[_count++] = item;
         if (_count == BatchSize)
         {
             HandOver(tick: false);
@@ -108,7 +118,7 @@ internal sealed class BackgroundSink : ITickSink, IDisposable
         }
 
         _full.Add((_batch, tick));
-        _batch = _free.TryTake(out var reused) ? reused : new ProtocolEvent[BatchSize];
+        _batch = _free.TryTake(out var reused) ? reused : new object[BatchSize];
         _count = 0;
     }
 
@@ -118,14 +128,23 @@ internal sealed class BackgroundSink : ITickSink, IDisposable
         {
             foreach (var (batch, tick) in _full.GetConsumingEnumerable())
             {
-                foreach (var e in batch)
+                foreach (var item in batch)
                 {
-                    if (e is null)
+                    if (item is null)
                     {
                         break;
                     }
 
-                    _inner.Emit(e);
+                    // FlowContext is sealed (one type compare); everything else Add took is an event, so the cast to
+                    // the abstract event type needs no check of the hierarchy per event.
+                    if (item is FlowContext ended)
+                    {
+                        _inner.FlowEnded(ended);
+                    }
+                    else
+                    {
+                        _inner.Emit(Unsafe.As<ProtocolEvent>(item));
+                    }
                 }
 
                 Array.Clear(batch);

@@ -1,4 +1,5 @@
 using SecMon.Core.Events;
+using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Output;
 
@@ -37,6 +38,15 @@ internal sealed class FanOutSink : IEventSink
         foreach (var s in _sinks)
         {
             s.Emit(e);
+        }
+    }
+
+    /// <inheritdoc />
+    public void FlowEnded(FlowContext toServer)
+    {
+        foreach (var s in _sinks)
+        {
+            s.FlowEnded(toServer);
         }
     }
 }

@@ -48,6 +48,20 @@ internal sealed class FlowMemory(int slots, int maxFlows)
         return values;
     }
 
+    /// <summary>Flows remembered.</summary>
+    public int Count => _flows.Count;
+
+    /// <summary>Forgets a flow that ended (no event of it follows).</summary>
+    public void Forget(string flowId)
+    {
+        if (ReferenceEquals(flowId, _lastFlowId) || string.Equals(flowId, _lastFlowId, StringComparison.Ordinal))
+        {
+            (_lastFlowId, _last) = (null, null);
+        }
+
+        _flows.Remove(flowId);
+    }
+
     private FieldValue[] Lookup(FlowContext flow, FlowScratch scratch)
     {
         // Consecutive events mostly come from the same flow; flow contexts share their id string. A hit needs no

@@ -7,12 +7,14 @@ namespace SecMon.Detection.Engine;
 /// that the next event of the flow finds its state without look-ups by key: the flow's session memory, and per
 /// detector the last group key with its state. Both are only hints: a state its table evicted says so
 /// (<see cref="GroupState.Evicted"/>), and another engine's scratch is replaced, so either only costs the ordinary
-/// look-up.
+/// look-up. Sparse: only the detectors that saw the flow hold an entry (a flow meets a few of the engine's rules; one
+/// slot per detector was 472 bytes per flow context with the shipped rules, most of them empty), found by a short
+/// linear search that is no slower than the index it replaces for the handful of entries a flow has.
 /// </summary>
-internal sealed class FlowScratch(object owner, int detectors)
+internal sealed class FlowScratch(object owner)
 {
-    private readonly LastGroup?[] _groups = new LastGroup?[detectors];
-    private readonly object?[] _memos = new object?[detectors];
+    private Entry[] _entries = [];
+    private int _count;
 
     // The rule engine's place on every flow context.
     private static readonly FlowSlot Slot = FlowSlot.Allocate();
@@ -23,9 +25,12 @@ internal sealed class FlowScratch(object owner, int detectors)
     /// <summary>The flow's entry in the session memory (<see cref="FlowMemory"/>).</summary>
     public GroupState? Session { get; set; }
 
+    /// <summary>Detectors holding an entry (for tests and measurements).</summary>
+    internal int Count => _count;
+
     /// <summary>The scratch of <paramref name="owner"/> on <paramref name="flow"/>, created (replacing another
     /// engine's) when missing.</summary>
-    public static FlowScratch Of(FlowContext flow, object owner, int detectors)
+    public static FlowScratch Of(FlowContext flow, object owner)
     {
         ref var slot = ref flow.Slot(Slot);
         if (slot is FlowScratch s && ReferenceEquals(s.Owner, owner))
@@ -33,7 +38,7 @@ internal sealed class FlowScratch(object owner, int detectors)
             return s;
         }
 
-        s = new FlowScratch(owner, detectors);
+        s = new FlowScratch(owner);
         slot = s;
         return s;
     }
@@ -42,12 +47,22 @@ internal sealed class FlowScratch(object owner, int detectors)
     /// <see cref="Of"/>'s engine, which set it first), or null.</summary>
     public static FlowScratch? Peek(FlowContext flow) => flow.Slot(Slot) as FlowScratch;
 
+    /// <summary>Forgets <paramref name="owner"/>'s scratch on <paramref name="flow"/> (the flow ended).</summary>
+    public static void Release(FlowContext flow, object owner)
+    {
+        ref var slot = ref flow.Slot(Slot);
+        if (slot is FlowScratch s && ReferenceEquals(s.Owner, owner))
+        {
+            slot = null;
+        }
+    }
+
     /// <summary>The state of <paramref name="key"/> in <paramref name="table"/> when it is the group this flow last
     /// used with detector <paramref name="detector"/>; otherwise a touched look-up by key.</summary>
     public TValue? Get<TValue>(int detector, LruTable<GroupKey, TValue> table, in GroupKey key)
         where TValue : class
     {
-        if (_groups[detector] is { } last && last.Key.Equals(key))
+        if (Find(detector) is { Handle: not null } last && last.Key.Equals(key))
         {
             // A group state still in its table is reached directly (and marked used on itself).
             if (last.Value is GroupState { Evicted: false } state)
@@ -74,7 +89,7 @@ internal sealed class FlowScratch(object owner, int detectors)
     /// <summary>Records the group this flow used with detector <paramref name="detector"/> (forgetting its note).</summary>
     public void Remember(int detector, in GroupKey key, object handle, object value)
     {
-        var last = _groups[detector] ??= new LastGroup();
+        var last = FindOrAdd(detector);
         last.Key = key;
         last.Handle = handle;
         last.Value = value;
@@ -83,12 +98,12 @@ internal sealed class FlowScratch(object owner, int detectors)
 
     /// <summary>What detector <paramref name="detector"/> noted about this flow in its last group (null when the
     /// group changed since, or nothing was noted).</summary>
-    public object? Note(int detector) => _groups[detector]?.Note;
+    public object? Note(int detector) => Find(detector)?.Note;
 
     /// <summary>Notes something about this flow in its last group with detector <paramref name="detector"/>.</summary>
     public void SetNote(int detector, object note)
     {
-        if (_groups[detector] is { } last)
+        if (Find(detector) is { Handle: not null } last)
         {
             last.Note = note;
         }
@@ -96,13 +111,61 @@ internal sealed class FlowScratch(object owner, int detectors)
 
     /// <summary>What detector <paramref name="detector"/> remembers about this flow context, whatever the group
     /// (null when nothing).</summary>
-    public object? Memo(int detector) => _memos[detector];
+    public object? Memo(int detector) => Find(detector)?.Memo;
 
     /// <summary>Sets what detector <paramref name="detector"/> remembers about this flow context.</summary>
-    public void SetMemo(int detector, object? memo) => _memos[detector] = memo;
-
-    private sealed class LastGroup
+    public void SetMemo(int detector, object? memo)
     {
+        if (memo is null)
+        {
+            if (Find(detector) is { } known)
+            {
+                known.Memo = null;
+            }
+
+            return;
+        }
+
+        FindOrAdd(detector).Memo = memo;
+    }
+
+    private Entry? Find(int detector)
+    {
+        var entries = _entries;
+        for (var i = 0; i < _count; i++)
+        {
+            if (entries[i].Detector == detector)
+            {
+                return entries[i];
+            }
+        }
+
+        return null;
+    }
+
+    private Entry FindOrAdd(int detector)
+    {
+        if (Find(detector) is { } known)
+        {
+            return known;
+        }
+
+        if (_count == _entries.Length)
+        {
+            Array.Resize(ref _entries, Math.Max(2, _count * 2));
+        }
+
+        var entry = new Entry { Detector = detector };
+        _entries[_count++] = entry;
+        return entry;
+    }
+
+    // A detector's entry: the last group it used for this flow (Handle null until it used one), its note about the flow
+    // in that group, and its memo about the flow context.
+    private sealed class Entry
+    {
+        public int Detector { get; init; }
+
         public GroupKey Key { get; set; }
 
         public object? Handle { get; set; }
@@ -110,5 +173,7 @@ internal sealed class FlowScratch(object owner, int detectors)
         public object? Value { get; set; }
 
         public object? Note { get; set; }
+
+        public object? Memo { get; set; }
     }
 }

@@ -389,6 +389,36 @@ public sealed class DeviceInventory
         }
     }
 
+    /// <summary>
+    /// The flow of <paramref name="flow"/> ended (no event of it follows): the devices resolved for its two directions and
+    /// its session state are forgotten now rather than when the bounds push them out (what the session did to its
+    /// devices, endpoints and listeners stays on them).
+    /// </summary>
+    public void FlowEnded(FlowContext flow)
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        Forget(flow);
+        if (flow.Reverse is { } reverse)
+        {
+            Forget(reverse);
+        }
+
+        _sessions.Remove(flow.FlowId);
+    }
+
+    private void Forget(FlowContext context)
+    {
+        _flowDevices.Remove(context);
+        ref var slot = ref context.Slot(Slot);
+        if (slot is FlowDevices { } known && ReferenceEquals(known.Owner, this))
+        {
+            slot = null;
+        }
+    }
+
+    /// <summary>Flow contexts whose devices are held, and sessions whose state is held (for tests and measurements).</summary>
+    internal (int FlowContexts, int Sessions) FlowState => (_flowDevices.Count, _sessions.Count);
+
     /// <summary>Takes one event into the inventory.</summary>
     public void Observe(ProtocolEvent e)
     {

@@ -99,7 +99,7 @@ internal static class ConfigCommand
                 : config.CaptureInterfaces.Count > 0 ? "; capture on " + string.Join(", ", config.CaptureInterfaces.Select(i => i.Describe()))
                 : "";
             error.WriteLine($"secmon: {path}: valid ({errors.Items.Count} warning(s)); data {config.DataDirectory}; findings go to {outputs}; " +
-                $"search reads {config.Store}{capture}");
+                $"search reads {config.Store}{capture}; memory budget {config.Capture.MemoryBudgetBytes >> 20} MiB ({config.Capture.MaxFlows} flows)");
             return ExitCodes.Ok;
         });
         return command;

@@ -2,6 +2,7 @@ using SecMon.Capture;
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Findings;
+using SecMon.Core.Flows;
 using SecMon.Detection;
 using SecMon.Detection.Baselines;
 using SecMon.Detection.Inventory;
@@ -52,8 +53,10 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
     /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
     public DetectionPipeline(RuleSet rules, FindingStore? store, FindingOutputs? outputs, BaselineOptions? baselineOptions = null,
-        bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null, RuleSwitch? ruleSwitch = null)
+        bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null, RuleSwitch? ruleSwitch = null,
+        InventoryOptions? inventory = null)
     {
+        Inventory = new DeviceInventory(inventory);
         _detection = detection;
         _ruleSwitch = ruleSwitch;
         _ruleVersion = ruleSwitch?.Version ?? 0;
@@ -114,7 +117,7 @@ internal sealed class DetectionPipeline : ITickSink
     public FindingsTally Tally { get; } = new();
 
     /// <summary>The device inventory built from the events.</summary>
-    public DeviceInventory Inventory { get; } = new();
+    public DeviceInventory Inventory { get; }
 
     /// <summary>Feeds <see cref="Inventory"/>: give it every event, as this sink gets them.</summary>
     public IEventSink InventorySink => _inventoryFeed ??= new InventoryFeed(Inventory, _store, _saveEvery);
@@ -142,6 +145,9 @@ internal sealed class DetectionPipeline : ITickSink
 
         Add(_engine.Process(e));
     }
+
+    /// <inheritdoc />
+    public void FlowEnded(FlowContext toServer) => _engine.FlowEnded(toServer);
 
     /// <summary>Rules replaced while running (<see cref="RuleSwitch"/>), on this thread between two events: the findings
     /// the old engine completed are handed over, then a new engine runs the new set with the same learned baselines.
@@ -274,6 +280,9 @@ internal sealed class InventoryFeed(DeviceInventory inventory, FindingStore? sto
 
     /// <inheritdoc />
     public void Emit(ProtocolEvent e) => inventory.Observe(e);
+
+    /// <inheritdoc />
+    public void FlowEnded(FlowContext toServer) => inventory.FlowEnded(toServer);
 
     /// <inheritdoc />
     public void Tick()

@@ -49,9 +49,26 @@ internal sealed class Sensor : IDisposable
             _owned.AddRange(outputs.OfType<SpooledSink>());
             var run = options.OutputRun ?? (options.Live ? new SinkRunOptions { StallTimeout = TimeSpan.FromSeconds(1) } : new SinkRunOptions());
             _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
+            // The memory budget (capture.memory_budget) bounds the rules' and the inventory's tables as it bounds the
+            // flow table: at the default budget these are the options' own defaults.
+            var budget = options.Capture.MemoryBudgetBytes;
+            var detectionDefaults = new DetectionOptions();
+            var inventoryDefaults = new SecMon.Detection.Inventory.InventoryOptions();
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
                 keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null,
-                detection: new DetectionOptions { Sensor = options.Identity, LiveCapture = options.Live }, ruleSwitch: options.RuleSwitch);
+                detection: detectionDefaults with
+                {
+                    Sensor = options.Identity,
+                    LiveCapture = options.Live,
+                    MaxFlows = options.Capture.MaxFlows,
+                    MaxGroupsPerRule = CaptureOptions.Scaled(detectionDefaults.MaxGroupsPerRule, budget, min: 100),
+                },
+                ruleSwitch: options.RuleSwitch,
+                inventory: inventoryDefaults with
+                {
+                    MaxFlows = options.Capture.MaxFlows,
+                    MaxDevices = CaptureOptions.Scaled(inventoryDefaults.MaxDevices, budget, min: 1000),
+                });
             if (Detection.BaselineNote is { } note)
             {
                 Error(note);

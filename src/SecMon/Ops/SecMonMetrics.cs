@@ -50,7 +50,7 @@ internal sealed class SecMonMetrics
         _bytes = f.CreateCounter("secmon_bytes_total", "Bytes captured (captured length of every packet).");
         _drops = f.CreateCounter("secmon_drops_total",
             "Packets or flows dropped, by kind: kernel (libpcap statistics), channel (the capture queue was full), flow_eviction " +
-            "(the flow table was full), ip_fragment (incomplete fragmented datagrams), reassembly_overflow (a TCP reassembly bound).", "kind");
+            "(the flow table was full), memory_pressure (flows evicted because the heap was above capture.memory_budget's share), ip_fragment (incomplete fragmented datagrams), reassembly_overflow (a TCP reassembly bound).", "kind");
         _flows = f.CreateCounter("secmon_flows_total", "Flows created.");
         _malformedFrames = f.CreateCounter("secmon_malformed_frames_total", "Frames that could not be decoded, by kind: malformed, truncated, unknown_link_type.", "kind");
         _parserErrors = f.CreateCounter("secmon_parser_errors_total", "Malformed application messages, by protocol and reason.", "protocol", "reason");
@@ -99,7 +99,10 @@ internal sealed class SecMonMetrics
         _flows.IncTo(Volatile.Read(ref s.Flows));
         _drops.WithLabels("kernel").IncTo(Volatile.Read(ref s.KernelDrops));
         _drops.WithLabels("channel").IncTo(Volatile.Read(ref s.ChannelDrops));
-        _drops.WithLabels("flow_eviction").IncTo(Volatile.Read(ref s.FlowEvictions));
+        // Disjoint kinds: a flow evicted because the table was full, or because the heap was above the memory budget's share.
+        var pressure = Volatile.Read(ref s.PressureFlowEvictions);
+        _drops.WithLabels("flow_eviction").IncTo(Volatile.Read(ref s.FlowEvictions) - pressure);
+        _drops.WithLabels("memory_pressure").IncTo(pressure);
         _drops.WithLabels("ip_fragment").IncTo(Volatile.Read(ref s.IpFragmentDrops));
         _drops.WithLabels("reassembly_overflow").IncTo(Volatile.Read(ref s.ReassemblyOverflows));
         _malformedFrames.WithLabels("malformed").IncTo(Volatile.Read(ref s.MalformedFrames));

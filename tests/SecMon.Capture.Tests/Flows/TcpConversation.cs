@@ -11,6 +11,7 @@ internal sealed class TcpConversation(PacketProcessor processor, string clientIp
     public const long Start = 1_700_000_000_000_000;
 
     public long Now { get; set; } = Start;
+    public ushort ClientPort => clientPort;
     public long PacketNumber { get; private set; }
     public uint ClientIsn { get; set; } = 1000;
     public uint ServerIsn { get; set; } = 5000;

@@ -44,6 +44,42 @@ public sealed class BackgroundSinkTests
         }
     }
 
+    /// <summary>Records events by packet number and flow ends as "end FLOWID", in the order they came.</summary>
+    private sealed class EndRecorder : IEventSink
+    {
+        public List<string> Seen { get; } = [];
+
+        public void Emit(ProtocolEvent e) => Seen.Add(e.PacketNumber.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        public void FlowEnded(Core.Flows.FlowContext toServer) => Seen.Add("end " + toServer.FlowId);
+    }
+
+    [Fact]
+    public void FlowEnded_BetweenEvents_DeliveredInOrderWithThem()
+    {
+        var inner = new EndRecorder();
+        using var sink = new BackgroundSink(inner, "test-sink");
+        var a = FakeFlows.Create(flowId: "aaaa");
+        var b = FakeFlows.Create(flowId: "bbbb");
+        var expected = new List<string>();
+        for (var i = 1; i <= 3000; i++)
+        {
+            sink.Emit(Event(i));
+            expected.Add(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (i % 1000 == 0)
+            {
+                // Crosses batch boundaries (1,024 items): the end stays after the events emitted before it.
+                var ended = i == 2000 ? b : a;
+                sink.FlowEnded(ended);
+                expected.Add("end " + ended.FlowId);
+            }
+        }
+
+        sink.Complete();
+
+        Assert.Equal(expected, inner.Seen);
+    }
+
     private static TestEvent Event(long packet) =>
         TestEvent.Of(FakeSchemas.MqttDisconnect, FakeFlows.Create(), packet, packet);
 

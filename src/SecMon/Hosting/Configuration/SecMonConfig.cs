@@ -1,3 +1,4 @@
+using SecMon.Capture;
 using SecMon.Capture.Sources;
 using SecMon.Core.Configuration;
 using SecMon.Core.Findings;
@@ -22,6 +23,7 @@ namespace SecMon.Hosting.Configuration;
 /// data: /var/lib/secmon             # data directory (default ./data; --data wins; relative to this file)
 /// store: sqlite                     # where findings search reads: sqlite (default) or elasticsearch
 /// spool: { max_size: 256MiB }       # the most each output's spool holds
+/// capture: { memory_budget: 256MiB } # the analysis's memory: flows, rule and inventory state (default 256MiB)
 /// rules: [/etc/secmon/rules.d]      # extra rule pack directories (the shipped rules/ are always loaded)
 /// outputs:
 ///   elasticsearch: { nodes: [https://es1:9200], api_key: ${SECMON_ES_API_KEY} }
@@ -155,7 +157,7 @@ internal sealed partial record SecMonConfig
         var data = document.FilePath("data") is { } written && dataDirectory is null ? written : dataDirectory ?? Hosting.DataDirectory.Default;
         var rules = document.Strings("rules").Select(r => System.IO.Path.GetFullPath(System.IO.Path.Combine(baseDirectory, r))).ToArray();
 
-        var (captureInterfaces, watch) = BindCapture(document.Section("capture"));
+        var (captureInterfaces, watch, budget) = BindCapture(document.Section("capture"));
         var store = document.Choice("store", "sqlite", "sqlite", "elasticsearch");
         var spoolSection = document.Section("spool");
         var spool = new SpoolOptions();
@@ -189,7 +191,7 @@ internal sealed partial record SecMonConfig
         document.Finish();
         return new SecMonConfig
         {
-            Capture = new Capture.CaptureOptions { Scans = scans },
+            Capture = CaptureOptions.ForMemoryBudget(budget) with { Scans = scans },
             Protocols = protocols,
             Store = store,
             Spool = spool,
@@ -204,9 +206,16 @@ internal sealed partial record SecMonConfig
         };
     }
 
-    // capture: {interfaces: [{name, bpf, snaplen, buffer}], watch: {directory, pattern, settle}}
-    private static (IReadOnlyList<LiveInterface>, WatchOptions?) BindCapture(ConfigSection capture)
+    // capture: {interfaces: [{name, bpf, snaplen, buffer}], watch: {directory, pattern, settle}, memory_budget}
+    private static (IReadOnlyList<LiveInterface>, WatchOptions?, long MemoryBudget) BindCapture(ConfigSection capture)
     {
+        var budget = capture.Size("memory_budget", CaptureOptions.DefaultMemoryBudgetBytes, min: CaptureOptions.MinMemoryBudgetBytes);
+        if (budget > CaptureOptions.MaxMemoryBudgetBytes)
+        {
+            capture.Error("memory_budget", $"{budget} bytes is more than the 64GiB a budget may be; write e.g. 256MiB (the default) or 1GiB");
+            budget = CaptureOptions.DefaultMemoryBudgetBytes;
+        }
+
         var interfaces = new List<LiveInterface>();
         foreach (var entry in capture.Sections("interfaces"))
         {
@@ -261,7 +270,7 @@ internal sealed partial record SecMonConfig
         }
 
         capture.Finish();
-        return (interfaces, watch);
+        return (interfaces, watch, budget);
     }
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]

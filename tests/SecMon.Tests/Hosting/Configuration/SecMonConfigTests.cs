@@ -206,6 +206,34 @@ public sealed class SecMonConfigTests : IDisposable
         o.GetType().GetProperty(property, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(o)!;
 
     [Fact]
+    public void Load_MemoryBudget_SetsTheBudgetAndTheFlowBoundItDerives()
+    {
+        var (config, errors, exit) = Load("capture: {memory_budget: 512MiB}\n");
+        var (defaults, _, defaultExit) = Load("sensor: {name: gw}\n");
+
+        Assert.True(exit == 0, string.Join("\n", errors.Items));
+        Assert.Equal(0, defaultExit);
+        // The capture engine's types are internal to SecMon.Capture: read through reflection, as they were bound.
+        Assert.Equal(512L << 20, Get(config!.Capture, "MemoryBudgetBytes"));
+        Assert.Equal(131_072, Get(config.Capture, "MaxFlows"));
+        Assert.Equal(256L << 20, Get(defaults!.Capture, "MemoryBudgetBytes"));
+        Assert.Equal(65_536, Get(defaults.Capture, "MaxFlows"));
+    }
+
+    [Theory]
+    [InlineData("1MiB", "secmon.yml:2:18: capture.memory_budget: '1MiB' is not a size of at least 33554432 bytes (write e.g. 512KiB, 100MiB, 1GiB)")]
+    [InlineData("100GiB", "secmon.yml:2:18: capture.memory_budget: 107374182400 bytes is more than the 64GiB a budget may be; write e.g. 256MiB (the default) or 1GiB")]
+    [InlineData("lots", "secmon.yml:2:18: capture.memory_budget: 'lots' is not a size of at least 33554432 bytes (write e.g. 512KiB, 100MiB, 1GiB)")]
+    public void Load_MemoryBudgetOutOfBounds_ErrorWithItsLine(string budget, string expected)
+    {
+        var (config, errors, exit) = Load($"capture:\n  memory_budget: {budget}\n");
+
+        Assert.Null(config);
+        Assert.Equal(78, exit);
+        Assert.Equal(expected, Assert.Single(errors.Items).ToString().Replace(_dir + "/", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Load_BadScansAndProtocolOptions_EveryErrorWithItsLine()
     {
         var (config, errors, exit) = Load("""
