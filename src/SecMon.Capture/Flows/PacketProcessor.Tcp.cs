@@ -173,7 +173,7 @@ internal sealed partial class PacketProcessor
         }
         else
         {
-            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
+            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
             openerSeen = false;
         }
 

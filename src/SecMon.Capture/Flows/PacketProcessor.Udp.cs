@@ -22,7 +22,7 @@ internal sealed partial class PacketProcessor
         if (flow is null)
         {
             // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
-            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
+            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
             flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
             _stats.UdpFlows++;
         }
