@@ -76,6 +76,7 @@ internal sealed class ProtocolCatalogue
         new Telnet.TelnetProtocol(),
         new Arp.ArpProtocol(),
         new Ftp.FtpProtocol(),
+        new Coap.CoapTcpProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
