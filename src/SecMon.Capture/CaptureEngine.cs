@@ -44,7 +44,8 @@ internal sealed class CaptureEngine
             catalogue.ServicePortRank,
             scans,
             catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link),
-            events);
+            events,
+            options.MaxHostMacs > 0 ? new Hosts.HostTracker(events, stats, options.MaxHostMacs) : null);
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

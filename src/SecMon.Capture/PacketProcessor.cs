@@ -44,6 +44,7 @@ internal sealed partial class PacketProcessor
     private readonly AddressNames _names = new();
     private readonly ScanDetector? _scans;
     private readonly IEventSink? _flowEnds;
+    private readonly Hosts.HostTracker? _hosts;
     private long _nowMicros = long.MinValue;
     private long _lastSweepMicros = long.MinValue;
 
@@ -61,13 +62,15 @@ internal sealed partial class PacketProcessor
     /// <param name="link">Where non-IP frames go (ARP); null: they are only counted.</param>
     /// <param name="flowEnds">Told when a flow that had a protocol session ends (<see cref="IEventSink.FlowEnded"/>), so
     /// the consumers of its events forget their state of it; null: no one.</param>
+    /// <param name="hosts">Told the first packet of each direction of a flow (hosts seen in IP traffic); null: none.</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
                            Func<FlowContext, IStreamSession?> tcpSessionFactory,
                            Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
                            Func<ushort, int>? servicePortRank = null,
                            ScanDetector? scans = null,
                            LinkDispatcher? link = null,
-                           IEventSink? flowEnds = null)
+                           IEventSink? flowEnds = null,
+                           Hosts.HostTracker? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -87,6 +90,7 @@ internal sealed partial class PacketProcessor
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
         _scans = scans;
         _flowEnds = flowEnds;
+        _hosts = hosts;
     }
 
     /// <summary>The flow table (for tests and the run summary).</summary>

@@ -39,8 +39,8 @@ internal sealed class ProtocolCatalogue
         Stream = [.. All.OfType<IStreamProtocol>()];
         Datagram = [.. All.OfType<IDatagramProtocol>()];
         Link = [.. All.OfType<ILinkProtocol>()];
-        // The capture engine's own events (network.scan) come with every catalogue: they need no protocol.
-        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).DistinctBy(s => s.Type)];
+        // The capture engine's own events (network.scan, ip.host_seen) come with every catalogue: they need no protocol.
+        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).Append(Hosts.HostSeenEvent.SchemaInstance).DistinctBy(s => s.Type)];
         for (var port = 1; port < 1024; port++)
         {
             _servicePortRank[port] = 1;
