@@ -19,7 +19,10 @@ internal sealed class CoapTcpProtocol(CoapOptions? options = null) : IStreamProt
     public CoapOptions Options { get; } = options ?? new CoapOptions();
 
     /// <inheritdoc />
-    public string Name => "coap";
+    /// <remarks>Not <c>coap</c>: the catalogue's names are distinct (the fuzz harness's targets, WebSocket's subprotocols,
+    /// where <c>coap</c> is RFC 8323 §4's CoAP over WebSockets, framed without Len). Its events' <c>network.protocol</c>
+    /// is <c>coap</c> all the same (the event types'.)</remarks>
+    public string Name => "coap-tcp";
 
     /// <inheritdoc />
     public IReadOnlyList<int> PortHints { get; } = [5683];
