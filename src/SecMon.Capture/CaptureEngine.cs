@@ -41,10 +41,11 @@ internal sealed class CaptureEngine
         _processor = new PacketProcessor(options, stats, diagnostics,
             flow => stream.Count == 0 ? null : new StreamDispatcher(flow, services, stream),
             datagram.Count == 0 ? null : flow => new DatagramDispatcher(flow, services, datagram),
-            catalogue.IsServicePort,
+            catalogue.ServicePortRank,
             scans,
             catalogue.Link.Count == 0 ? null : new LinkDispatcher(services, catalogue.Link),
-            events);
+            events,
+            options.MaxHostMacs > 0 ? new Hosts.HostTracker(events, stats, options.MaxHostMacs) : null);
     }
 
     /// <summary>Reads every packet of the merged files. <paramref name="onProgress"/> is called every few

@@ -60,6 +60,11 @@ internal sealed record CaptureOptions
     /// <summary>Out-of-order bytes buffered across all streams. Default 128 MiB.</summary>
     public long MaxTotalStreamBufferBytes { get; init; } = 128L * 1024 * 1024;
 
+    /// <summary>MACs whose IP addresses the flow table remembers to write <c>ip.host_seen</c> when a MAC sends from an
+    /// address not seen before (Hosts/HostTracker: at most 4 addresses each, about 200 bytes per MAC); past it new hosts
+    /// are counted, not reported. 0 turns <c>ip.host_seen</c> off. Default 65,536.</summary>
+    public int MaxHostMacs { get; init; } = 65_536;
+
     /// <summary>Bytes of a direction a protocol probe may look at before the stream is left unclassified. Default 256.</summary>
     public int MaxProbeBytes { get; init; } = 256;
 

@@ -43,6 +43,9 @@ internal sealed class CaptureStats
     public long UdpFlows;
     /// <summary>Flows evicted because the table was full.</summary>
     public long FlowEvictions;
+    /// <summary>Hosts (a MAC and an address) seen in IP traffic but not reported as <c>ip.host_seen</c>: past the
+    /// tracker's bounds (<see cref="CaptureOptions.MaxHostMacs"/>, 4 addresses per MAC).</summary>
+    public long HostsNotTracked;
     /// <summary>Of <see cref="FlowEvictions"/>, TCP flows that had carried no payload (evicted first: floods, scans).</summary>
     public long QuietFlowEvictions;
     /// <summary>Of <see cref="FlowEvictions"/>, flows evicted because the managed heap was above the memory budget's share

@@ -29,7 +29,7 @@ internal sealed partial class PacketProcessor
     private readonly IDiagnosticSink _diagnostics;
     private readonly Func<FlowContext, IStreamSession?> _tcpSessionFactory;
     private readonly Func<FlowContext, IDatagramSession?>? _udpSessionFactory;
-    private readonly Func<ushort, bool> _isServicePort;
+    private readonly Func<ushort, int> _servicePortRank;
     private readonly LinkDispatcher? _link;
     private readonly FlowTable _flows;
     private readonly Ipv4Defragmenter _defragmenter;
@@ -44,6 +44,7 @@ internal sealed partial class PacketProcessor
     private readonly AddressNames _names = new();
     private readonly ScanDetector? _scans;
     private readonly IEventSink? _flowEnds;
+    private readonly Hosts.HostTracker? _hosts;
     private long _nowMicros = long.MinValue;
     private long _lastSweepMicros = long.MinValue;
 
@@ -55,19 +56,21 @@ internal sealed partial class PacketProcessor
     /// returns the protocol session, or null to ignore the flow's payload (it is still tracked and counted).</param>
     /// <param name="udpSessionFactory">The same for UDP flows, asked on a flow's first datagram; null: UDP flows are
     /// tracked and counted only.</param>
-    /// <param name="isServicePort">Which ports are servers' (to tell the sides of a flow whose opening was not seen);
-    /// default: the shipped catalogue's (<see cref="ProtocolCatalogue.IsServicePort"/>).</param>
+    /// <param name="servicePortRank">How strongly each port marks a server (to tell the sides of a flow whose opening was
+    /// not seen); default: the shipped catalogue's (<see cref="ProtocolCatalogue.ServicePortRank"/>).</param>
     /// <param name="scans">The scan detector fed from new flows and their first answers; null: none.</param>
     /// <param name="link">Where non-IP frames go (ARP); null: they are only counted.</param>
     /// <param name="flowEnds">Told when a flow that had a protocol session ends (<see cref="IEventSink.FlowEnded"/>), so
     /// the consumers of its events forget their state of it; null: no one.</param>
+    /// <param name="hosts">Told the first packet of each direction of a flow (hosts seen in IP traffic); null: none.</param>
     public PacketProcessor(CaptureOptions options, CaptureStats stats, IDiagnosticSink diagnostics,
                            Func<FlowContext, IStreamSession?> tcpSessionFactory,
                            Func<FlowContext, IDatagramSession?>? udpSessionFactory = null,
-                           Func<ushort, bool>? isServicePort = null,
+                           Func<ushort, int>? servicePortRank = null,
                            ScanDetector? scans = null,
                            LinkDispatcher? link = null,
-                           IEventSink? flowEnds = null)
+                           IEventSink? flowEnds = null,
+                           Hosts.HostTracker? hosts = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -78,7 +81,7 @@ internal sealed partial class PacketProcessor
         _diagnostics = diagnostics;
         _tcpSessionFactory = tcpSessionFactory;
         _udpSessionFactory = udpSessionFactory;
-        _isServicePort = isServicePort ?? ProtocolCatalogue.Shipped.IsServicePort;
+        _servicePortRank = servicePortRank ?? ProtocolCatalogue.Shipped.ServicePortRank;
         _link = link;
         _maxFlows = Math.Max(1, options.MaxFlows);
         _flowCap = _maxFlows;
@@ -87,6 +90,7 @@ internal sealed partial class PacketProcessor
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
         _scans = scans;
         _flowEnds = flowEnds;
+        _hosts = hosts;
     }
 
     /// <summary>The flow table (for tests and the run summary).</summary>

@@ -385,6 +385,10 @@ public static class FakeSchemas
         ("scan.closed.ports", FieldKind.NumberList),
         ("scan.unanswered.count", FieldKind.Number));
 
+    /// <summary><c>ip.host_seen</c> (the capture engine's flow table: a MAC sending from an address not seen before).</summary>
+    public static EventSchema IpHostSeen { get; } = Define("ip.host_seen",
+        ("ip.host.new_mac", FieldKind.Boolean));
+
     /// <summary><c>ftp.command</c> (the fields rules/ftp.yaml and tests read).</summary>
     public static EventSchema FtpCommand { get; } = Define("ftp.command",
         ("user.name", FieldKind.Text),
@@ -436,7 +440,7 @@ public static class FakeSchemas
         CoapRequest, CoapResponse,
         DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, Dhcpv6Request, Dhcpv6Reply, HttpRequest, HttpResponse,
-        TelnetLogin, TelnetSession, NetworkScan, ArpRequest, ArpReply,
+        TelnetLogin, TelnetSession, NetworkScan, IpHostSeen, ArpRequest, ArpReply,
         FtpCommand, FtpLogin, FtpReply, FtpData,
     ];
 }

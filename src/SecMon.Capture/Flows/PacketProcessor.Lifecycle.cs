@@ -266,24 +266,25 @@ internal sealed partial class PacketProcessor
     }
 
     /// <summary>
-    /// Which side of a flow without a handshake is the client: a port below 1024 or a well-known IoT/service port
-    /// marks the server; when both or neither do, the lower port is the server if both look like services,
-    /// otherwise the first sender is the client.
+    /// Which side of a flow without a handshake is the client: the side whose port ranks higher as a server's
+    /// (<see cref="ProtocolCatalogue.ServicePortRank"/>: a dissected protocol's declared server port, then a port below
+    /// 1024 or another well-known service port) is the server; between two ports of the same non-zero rank the lower
+    /// one is the server; otherwise the first sender is the client.
     /// </summary>
     internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort) =>
-        SenderLooksLikeClient(sourcePort, destinationPort, ProtocolCatalogue.Shipped.IsServicePort);
+        SenderLooksLikeClient(sourcePort, destinationPort, ProtocolCatalogue.Shipped.ServicePortRank);
 
-    /// <summary>As <see cref="SenderLooksLikeClient(ushort, ushort)"/>, with the run's idea of service ports.</summary>
-    internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort, Func<ushort, bool> isServicePort)
+    /// <summary>As <see cref="SenderLooksLikeClient(ushort, ushort)"/>, with the run's ranking of service ports.</summary>
+    internal static bool SenderLooksLikeClient(ushort sourcePort, ushort destinationPort, Func<ushort, int> servicePortRank)
     {
-        var sourceIsService = isServicePort(sourcePort);
-        var destinationIsService = isServicePort(destinationPort);
-        if (sourceIsService != destinationIsService)
+        var sourceRank = servicePortRank(sourcePort);
+        var destinationRank = servicePortRank(destinationPort);
+        if (sourceRank != destinationRank)
         {
-            return destinationIsService;
+            return destinationRank > sourceRank;
         }
 
-        if (sourceIsService && sourcePort != destinationPort)
+        if (sourceRank != 0 && sourcePort != destinationPort)
         {
             return destinationPort < sourcePort;
         }

@@ -47,6 +47,7 @@ internal sealed partial class PacketProcessor
 
         flow ??= CreateTcpFlow(ref packet, key, sourceIsA, meta);
         var direction = flow.DirectionOf(sourceIsA);
+        SeeHost(flow, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         _scans?.OnTcp(flow, direction, flags, meta);
 
@@ -173,7 +174,7 @@ internal sealed partial class PacketProcessor
         }
         else
         {
-            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
+            senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
             openerSeen = false;
         }
 

@@ -22,12 +22,13 @@ internal sealed partial class PacketProcessor
         if (flow is null)
         {
             // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
-            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _isServicePort);
+            var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
             flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
             _stats.UdpFlows++;
         }
 
         var direction = flow.DirectionOf(sourceIsA);
+        SeeHost(flow, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         _scans?.OnUdp(flow, direction, meta);
         if (!flow.SessionRequested && _udpSessionFactory is not null)

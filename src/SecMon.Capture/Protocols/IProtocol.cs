@@ -16,7 +16,8 @@ internal interface IProtocol
     string Name { get; }
 
     /// <summary>Server ports where this protocol is usual. A hint only: content decides. The flow table also uses them to
-    /// tell the server side of a flow whose opening it did not see.</summary>
+    /// tell the server side of a flow whose opening it did not see, ahead of any other well-known port, so a client's
+    /// well-known port (DHCP's 68, DHCPv6's 546) does not belong here.</summary>
     IReadOnlyList<int> PortHints { get; }
 
     /// <summary>The schemas of every event type this protocol emits.</summary>

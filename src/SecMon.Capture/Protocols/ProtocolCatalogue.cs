@@ -18,7 +18,10 @@ internal sealed class ProtocolCatalogue
         8000, 8080, 8081, 8443, 8888, 9000, 9092, 9200, 11211, 20000, 27017, 44818, 47808, 61613, 61614,
     ];
 
-    private readonly bool[] _servicePorts = new bool[65536];
+    // Per port: 2 = a dissected protocol's declared server port (its PortHints), 1 = another service port (below 1024 or
+    // OtherServicePorts), 0 = neither. Rank 2 beats 1 so that a client port below a server port (DHCPv6's 546 to 547)
+    // does not pass for the server.
+    private readonly byte[] _servicePortRank = new byte[65536];
 
     /// <summary>Creates a catalogue of <paramref name="protocols"/>, each a stream or a datagram protocol (or both).</summary>
     public ProtocolCatalogue(IEnumerable<IProtocol> protocols)
@@ -36,13 +39,23 @@ internal sealed class ProtocolCatalogue
         Stream = [.. All.OfType<IStreamProtocol>()];
         Datagram = [.. All.OfType<IDatagramProtocol>()];
         Link = [.. All.OfType<ILinkProtocol>()];
-        // The capture engine's own events (network.scan) come with every catalogue: they need no protocol.
-        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).DistinctBy(s => s.Type)];
-        foreach (var port in OtherServicePorts.Concat(All.SelectMany(p => p.PortHints)))
+        // The capture engine's own events (network.scan, ip.host_seen) come with every catalogue: they need no protocol.
+        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).Append(Hosts.HostSeenEvent.SchemaInstance).DistinctBy(s => s.Type)];
+        for (var port = 1; port < 1024; port++)
+        {
+            _servicePortRank[port] = 1;
+        }
+
+        foreach (var port in OtherServicePorts)
+        {
+            _servicePortRank[port] = 1;
+        }
+
+        foreach (var port in All.SelectMany(p => p.PortHints))
         {
             if (port is > 0 and < 65536)
             {
-                _servicePorts[port] = true;
+                _servicePortRank[port] = 2;
             }
         }
     }
@@ -63,6 +76,7 @@ internal sealed class ProtocolCatalogue
         new Telnet.TelnetProtocol(),
         new Arp.ArpProtocol(),
         new Ftp.FtpProtocol(),
+        new Coap.CoapTcpProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>
@@ -88,5 +102,11 @@ internal sealed class ProtocolCatalogue
         Stream.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>True for ports below 1024, the dissected protocols' port hints and other well-known service ports.</summary>
-    public bool IsServicePort(ushort port) => port < 1024 || _servicePorts[port];
+    public bool IsServicePort(ushort port) => port == 0 || _servicePortRank[port] != 0;
+
+    /// <summary>How strongly <paramref name="port"/> marks a server: 2 for a dissected protocol's declared server port
+    /// (<see cref="IProtocol.PortHints"/>), 1 for another service port (below 1024, or a well-known IoT/service port),
+    /// 0 otherwise. The flow table takes the side with the higher rank for the server of a flow whose opening it did not
+    /// see.</summary>
+    public int ServicePortRank(ushort port) => port == 0 ? 1 : _servicePortRank[port];
 }

@@ -13,7 +13,7 @@ internal static class RunSummary
     {
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-6);
         w.WriteLine($"secmon: {what}: {N(s.Packets)} packets, {FormatBytes(s.Bytes)} in {elapsed.TotalSeconds:F2} s ({N((long)(s.Packets / seconds))} packets/s)");
-        w.WriteLine($"  flows       {N(s.Flows)} (tcp {N(s.TcpFlows)}, udp {N(s.UdpFlows)}; started mid-stream {N(s.MidStreamFlows)}; evicted {N(s.FlowEvictions)}{(s.QuietFlowEvictions > 0 ? $" ({N(s.QuietFlowEvictions)} that carried no payload)" : "")}{(s.PressureFlowEvictions > 0 ? $" ({N(s.PressureFlowEvictions)} under memory pressure: capture.memory_budget)" : "")}; idle-closed {N(s.FlowTimeouts)}){(s.ScanTrackerEvictions > 0 ? $"; scan trackers evicted {N(s.ScanTrackerEvictions)}" : "")}");
+        w.WriteLine($"  flows       {N(s.Flows)} (tcp {N(s.TcpFlows)}, udp {N(s.UdpFlows)}; started mid-stream {N(s.MidStreamFlows)}; evicted {N(s.FlowEvictions)}{(s.QuietFlowEvictions > 0 ? $" ({N(s.QuietFlowEvictions)} that carried no payload)" : "")}{(s.PressureFlowEvictions > 0 ? $" ({N(s.PressureFlowEvictions)} under memory pressure: capture.memory_budget)" : "")}; idle-closed {N(s.FlowTimeouts)}){(s.ScanTrackerEvictions > 0 ? $"; scan trackers evicted {N(s.ScanTrackerEvictions)}" : "")}{(s.HostsNotTracked > 0 ? $"; hosts not tracked {N(s.HostsNotTracked)}" : "")}");
         var byType = events.ByType;
         w.WriteLine($"  events      {N(events.Total)}" + (byType.Count == 0 ? "" : ": " + string.Join(", ", byType.Select(kv => $"{kv.Key} {N(kv.Value)}"))));
         w.WriteLine($"  malformed   frames {N(s.MalformedFrames)}, truncated frames {N(s.TruncatedFrames)}, messages {N(s.MalformedMessages)}, unknown link type {N(s.UnknownLinkType)}, damaged files {N(s.DamagedFiles)}");

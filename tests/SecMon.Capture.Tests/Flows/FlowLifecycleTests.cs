@@ -1,5 +1,6 @@
 using SecMon.Capture.Decoding;
 using SecMon.Capture.Flows;
+using SecMon.Capture.Protocols;
 using SecMon.Capture.Tests.Decoding;
 
 namespace SecMon.Capture.Tests.Flows;
@@ -202,6 +203,13 @@ public sealed class FlowLifecycleTests
     [InlineData(123, 123, true)]      // same port: first sender
     [InlineData(5683, 61000, false)]  // CoAP
     [InlineData(8883, 1024, false)]   // MQTT over TLS is a known service port, 1024 is not
+    [InlineData(546, 547, true)]      // DHCPv6: 547 is the declared server port, though 546 is lower
+    [InlineData(547, 546, false)]
+    [InlineData(547, 547, true)]      // relay to server: same port, first sender
+    [InlineData(68, 67, true)]        // DHCPv4: 67 is the declared server port (and the lower)
+    [InlineData(67, 68, false)]
+    [InlineData(600, 8080, true)]     // a declared server port beats a client's privileged port
+    [InlineData(8080, 600, false)]
     public void SenderLooksLikeClient_Ports_InfersTheClientSide(int sourcePort, int destinationPort, bool expected)
     {
         Assert.Equal(expected, PacketProcessor.SenderLooksLikeClient((ushort)sourcePort, (ushort)destinationPort));
@@ -220,6 +228,35 @@ public sealed class FlowLifecycleTests
         Assert.Equal(0, flow.PacketsToServer);
         Assert.Equal(1, flow.PacketsToClient);
         Assert.Equal(6, flow.PayloadBytesToClient);
+    }
+
+    [Theory]
+    [InlineData(547, 2)] // DHCPv6 server: a dissected protocol's declared server port
+    [InlineData(546, 1)] // DHCPv6 client: below 1024 only
+    [InlineData(67, 2)]
+    [InlineData(68, 1)]
+    [InlineData(1883, 2)]
+    [InlineData(3306, 1)] // a well-known service SecMon does not dissect
+    [InlineData(50000, 0)]
+    public void ServicePortRank_ShippedCatalogue_DeclaredServerPortsRankAboveOtherServicePorts(int port, int expected)
+    {
+        Assert.Equal(expected, ProtocolCatalogue.Shipped.ServicePortRank((ushort)port));
+        Assert.Equal(expected != 0, ProtocolCatalogue.Shipped.IsServicePort((ushort)port));
+    }
+
+    [Fact]
+    public void Process_UdpFirstDatagramFromDhcpv6ServerToClientPort_ClientIsThe546Side()
+    {
+        var p = Create();
+        SendUdp(p, 1_000_000, 547, 546, "advertise", fromA: false);
+        SendUdp(p, 2_000_000, 546, 547, "request", fromA: true);
+
+        var flow = Assert.Single(p.Flows.All);
+        Assert.Equal("10.0.0.2", flow.ToServer.SourceIp);
+        Assert.Equal(546, flow.ToServer.SourcePort);
+        Assert.Equal(547, flow.ToServer.DestinationPort);
+        Assert.Equal(1, flow.PacketsToServer);
+        Assert.Equal(1, flow.PacketsToClient);
     }
 
     private static void SendUdp(PacketProcessor p, long micros, ushort sourcePort, ushort destinationPort, string text, bool fromA = true)

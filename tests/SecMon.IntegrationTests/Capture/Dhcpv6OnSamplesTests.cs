@@ -15,6 +15,9 @@ public sealed class Dhcpv6OnSamplesTests
     private const string ClientMac = "02-53-4D-00-00-20";
     private const string ClientDuid = "00:03:00:01:02:53:4d:00:00:20";
 
+    // The client's link-local address, made from its MAC (RFC 4291 appendix A).
+    private const string ClientIp = "fe80::53:4dff:fe00:20";
+
     private static string Sample(string name) =>
         Path.Combine(RepoPaths.Root, "tests", "SecMon.Capture.Tests", "Protocols", "Dhcpv6", "Samples", name);
 
@@ -65,6 +68,38 @@ public sealed class Dhcpv6OnSamplesTests
 
         var lease = await FindingsAsync("dhcpv6-lease.pcap");
         Assert.DoesNotContain(lease, f => Rule(f).StartsWith("SECMON-DHCPV6-", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Analyze_Swapped_FlowClientIsTheDhcpv6ClientInEventsAndFindings()
+    {
+        // 546 (client) is lower than 547 (server): the flow table must still take 547 for the server, on the
+        // client's multicast SOLICIT flow and on the server's unicast ADVERTISE/REPLY flow alike.
+        using var dir = new TempDirectory();
+        var result = await SecMonRunner.AnalyzeAsync(Sample("dhcpv6-swap.pcap"), dir);
+        Assert.True(result.ExitCode is 0 or 1, result.Describe());
+        var events = result.OfPrefix("dhcpv6.");
+        Assert.Equal(12, events.Count);
+        foreach (var e in events)
+        {
+            var request = e.Type == "dhcpv6.request";
+            Assert.True(e.Text("flow.direction") == (request ? "to_server" : "to_client"), e.Raw);
+            Assert.True(e.Text(request ? "source.ip" : "destination.ip") == ClientIp, e.Raw);
+            Assert.True(e.Number(request ? "source.port" : "destination.port") == 546, e.Raw);
+            Assert.True(e.Number(request ? "destination.port" : "source.port") == 547, e.Raw);
+            Assert.True(e.Text(request ? "source.mac" : "destination.mac") == ClientMac, e.Raw);
+        }
+
+        var findings = await FindingsAsync("dhcpv6-swap.pcap");
+        Assert.NotEmpty(findings);
+        foreach (var f in findings.Where(f => Rule(f).StartsWith("SECMON-DHCPV6-", StringComparison.Ordinal)))
+        {
+            Assert.Equal(ClientIp, f.GetProperty("source").GetProperty("ip").GetString());
+            Assert.Equal(546, f.GetProperty("source").GetProperty("port").GetInt32());
+            Assert.Equal(547, f.GetProperty("destination").GetProperty("port").GetInt32());
+        }
+
+        Assert.Contains(findings, f => Rule(f) == "SECMON-DHCPV6-0001");
     }
 
     // Every frame tshark decodes as DHCPv6 is one event at that frame, with every field both decode.

@@ -69,6 +69,21 @@ public sealed class CoapRulesOnSamplesTests
         Assert.Equal(["127.83.0.2", "127.83.0.3"], findings.Select(f => f.GetProperty("destination").GetProperty("ip").GetString()).Order());
     }
 
+    [Fact]
+    public async Task Tcp_LibcoapOverTcpWithoutTls_OneCleartextFindingMediumForTheWrites()
+    {
+        var findings = await RunJsonAsync(Sample("coap-tcp.pcap"));
+
+        // record.sh: 19 requests of one client to one server over TCP (RFC 8323), PUT, POST and DELETE among them.
+        var cleartext = Assert.Single(findings);
+        Assert.Equal("SECMON-COAP-0001", Rule(cleartext));
+        Assert.Equal("tcp", cleartext.GetProperty("network").GetProperty("transport").GetString());
+        Assert.Equal("127.83.0.1", cleartext.GetProperty("source").GetProperty("ip").GetString());
+        Assert.Equal(5693, cleartext.GetProperty("destination").GetProperty("port").GetInt32());
+        Assert.Equal(19L, cleartext.GetProperty("secmon").GetProperty("event_count").GetInt64());
+        Assert.Equal(47, cleartext.GetProperty("event").GetProperty("severity").GetInt32());
+    }
+
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();
 
     private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory? dir = null, params string[] options)

@@ -16,6 +16,10 @@ internal abstract record CoapEvent : ProtocolEvent
     /// <summary>Message type.</summary>
     public CoapType MessageType { get; init; }
 
+    /// <summary>The message came over TCP (RFC 8323), which has neither a type nor a message id: both fields are
+    /// missing from the event (<c>network.transport: tcp</c> says which CoAP it was).</summary>
+    public bool OverTcp { get; init; }
+
     /// <summary>Code of the message (a request's method code, a response's status code).</summary>
     public byte Code { get; init; }
 
@@ -33,9 +37,9 @@ internal abstract record CoapEvent : ProtocolEvent
         new(type,
         [
             new EventField<CoapEvent>("coap.version", FieldKind.Number, e => FieldValue.Of(e.Version), "Protocol version (1)."),
-            new EventField<CoapEvent>("coap.type", FieldKind.Text, e => FieldValue.Of(CoapCodes.TypeName(e.MessageType)), "Message type: CON, NON, ACK or RST."),
+            new EventField<CoapEvent>("coap.type", FieldKind.Text, e => FieldValue.Of(e.OverTcp ? null : CoapCodes.TypeName(e.MessageType)), "Message type: CON, NON, ACK or RST (missing over TCP, RFC 8323, which has none)."),
             new EventField<CoapEvent>("coap.code", FieldKind.Text, e => FieldValue.Of(CoapCodes.Text(e.Code)), "Code as class.detail: 0.01-0.07 for requests (GET...), 2.05, 4.04... for responses."),
-            new EventField<CoapEvent>("coap.message_id", FieldKind.Number, e => FieldValue.Of(e.MessageId), "Message ID."),
+            new EventField<CoapEvent>("coap.message_id", FieldKind.Number, e => e.OverTcp ? FieldValue.Missing : FieldValue.Of(e.MessageId), "Message ID (missing over TCP, RFC 8323, which has none)."),
             new EventField<CoapEvent>("coap.token", FieldKind.Text, e => FieldValue.Of(e.Token), "Token, lower-case hex (empty for a zero-length token)."),
             new EventField<CoapEvent>("coap.method", FieldKind.Text, e => FieldValue.Of(e.Request?.Method), "Request method (GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH); on a response, that of the request it answers."),
             new EventField<CoapEvent>("url.domain", FieldKind.Text, e => FieldValue.Of(e.Request?.Host), "Uri-Host option of the request."),

@@ -118,7 +118,7 @@ internal ref struct CoapOptionReader(ReadOnlySpan<byte> options)
 /// token, options as delta-encoded numbers with 4-bit delta and length nibbles (13: one more byte, 14: two more, 15:
 /// reserved), then an optional payload after a 0xFF marker. Pure span reads, no allocation.
 /// </summary>
-internal static class CoapParser
+internal static partial class CoapParser
 {
     /// <summary>Header bytes before the token.</summary>
     public const int HeaderLength = 4;
@@ -189,13 +189,20 @@ internal static class CoapParser
         }
 
         message.Token = datagram.Slice(HeaderLength, tokenLength);
-        var position = HeaderLength + tokenLength;
-        var optionsStart = position;
+        return TryParseOptions(datagram, HeaderLength + tokenLength, ref message, out error, ref offset);
+    }
+
+    // Options from optionsStart to the payload marker or the end, then the payload (RFC 7252 §3, RFC 8323 §3.2 alike).
+    // offset: where a bad field starts, in message's bytes.
+    private static bool TryParseOptions(ReadOnlySpan<byte> message, int optionsStart, ref CoapMessage m, out ParseError error, ref int offset)
+    {
+        error = default;
+        var position = optionsStart;
         var number = 0;
-        while (position < datagram.Length && datagram[position] != PayloadMarker)
+        while (position < message.Length && message[position] != PayloadMarker)
         {
             offset = position;
-            if (!TryReadOption(datagram[position..], out var delta, out var value, out var consumed, out error))
+            if (!TryReadOption(message[position..], out var delta, out var value, out var consumed, out error))
             {
                 return false;
             }
@@ -207,19 +214,19 @@ internal static class CoapParser
                 return false;
             }
 
-            message.OptionCount++;
-            message.HasReservedOption |= IsReservedOption(number);
-            Decode(ref message, number, value);
+            m.OptionCount++;
+            m.HasReservedOption |= IsReservedOption(number);
+            Decode(ref m, number, value);
             position += consumed;
         }
 
-        message.Options = datagram[optionsStart..position];
-        if (position < datagram.Length)
+        m.Options = message[optionsStart..position];
+        if (position < message.Length)
         {
             // The payload marker (§3: a marker followed by a zero-length payload is a format error).
             offset = position;
-            message.PayloadLength = datagram.Length - position - 1;
-            if (message.PayloadLength == 0)
+            m.PayloadLength = message.Length - position - 1;
+            if (m.PayloadLength == 0)
             {
                 error = new ParseError(MalformedReason.BadLength, "payload", "a payload marker with no payload");
                 return false;

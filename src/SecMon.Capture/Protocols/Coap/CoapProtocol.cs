@@ -6,7 +6,7 @@ namespace SecMon.Capture.Protocols.Coap;
 /// <summary>
 /// CoAP over UDP (RFC 7252), recognised by content on any port: the port (5683) is only a hint. DTLS-protected CoAP
 /// (coaps, 5684) never parses as CoAP (a DTLS record starts with a content type 20-25, version bits 0), so every
-/// <c>coap.*</c> event is cleartext CoAP. CoAP over TCP and WebSockets (RFC 8323) is not dissected.
+/// <c>coap.*</c> event is cleartext CoAP. CoAP over TCP (RFC 8323) is <see cref="CoapTcpProtocol"/>; over WebSockets it is not dissected.
 /// </summary>
 internal sealed class CoapProtocol(CoapOptions? options = null) : IDatagramProtocol
 {

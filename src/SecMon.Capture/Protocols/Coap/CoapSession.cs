@@ -26,15 +26,19 @@ internal sealed class CoapSession : IDatagramSession
     private readonly Stack<Pending> _free = new();
     private readonly int[] _recentToServer = NewRecent();
     private readonly int[] _recentToClient = NewRecent();
+    private readonly bool _overTcp;
     private int _recentToServerNext;
     private int _recentToClientNext;
 
-    /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
-    public CoapSession(FlowContext flow, ProtocolServices services, CoapOptions options)
+    /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context. Over TCP
+    /// (<paramref name="overTcp"/>, fed by <see cref="CoapTcpSession"/>) messages have no type or message id: requests
+    /// and responses are joined by token alone and the events carry neither.</summary>
+    public CoapSession(FlowContext flow, ProtocolServices services, CoapOptions options, bool overTcp = false)
     {
         _flow = flow;
         _services = services;
         _options = options;
+        _overTcp = overTcp;
     }
 
     private int MaxPending => Math.Max(1, _options.MaxPendingRequestsPerFlow);
@@ -52,6 +56,12 @@ internal sealed class CoapSession : IDatagramSession
             return;
         }
 
+        OnMessage(direction, ref m, meta);
+    }
+
+    /// <summary>One parsed message (a datagram, or a TCP frame that is not a signalling message).</summary>
+    internal void OnMessage(FlowDirection direction, ref CoapMessage m, in PacketMeta meta)
+    {
         if (m.Type == CoapType.Confirmable && IsRetransmission(direction, m.MessageId))
         {
             if (m.IsRequest && Find(direction, m.MessageId, TokenKey(m.Token), m.Token.Length, byToken: false) is { } again)
@@ -99,7 +109,7 @@ internal sealed class CoapSession : IDatagramSession
         var e = new CoapRequestEvent
         {
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            MessageType = m.Type, Code = m.Code, MessageId = m.MessageId, Token = token, Request = line,
+            MessageType = m.Type, OverTcp = _overTcp, Code = m.Code, MessageId = m.MessageId, Token = token, Request = line,
             ContentFormat = Optional(m.ContentFormat), Accept = Optional(m.Accept), Observe = Optional(m.Observe),
             Block1 = Block(m.Block1), Block2 = Block(m.Block2), OptionCount = m.OptionCount, PayloadSize = m.PayloadLength,
         };
@@ -160,7 +170,7 @@ internal sealed class CoapSession : IDatagramSession
         _services.Events.Emit(new CoapResponseEvent
         {
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            MessageType = m.Type, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? TokenHex(m.Token),
+            MessageType = m.Type, OverTcp = _overTcp, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? TokenHex(m.Token),
             Request = p?.Line, ResponseTimeMicros = p is null ? null : meta.TimestampMicros - p.Micros,
             ContentFormat = Optional(m.ContentFormat), Observe = Optional(m.Observe),
             Block1 = Block(m.Block1), Block2 = Block(m.Block2), OptionCount = m.OptionCount, PayloadSize = m.PayloadLength,
@@ -308,7 +318,7 @@ internal sealed class CoapSession : IDatagramSession
         _services.Events.Emit(new CoapUnansweredEvent
         {
             Flow = Context(p.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            MessageType = p.Type, Code = p.Code, MessageId = p.MessageId, Token = p.TokenHex, Request = p.Line,
+            MessageType = p.Type, OverTcp = _overTcp, Code = p.Code, MessageId = p.MessageId, Token = p.TokenHex, Request = p.Line,
             Transmissions = p.Transmissions, Acknowledged = p.Acknowledged, Reason = reason, RequestPacketNumber = p.PacketNumber,
         });
     }

@@ -23,7 +23,8 @@ internal sealed class DhcpProtocol(DhcpOptions? options = null) : IDatagramProto
     public string Name => "dhcp";
 
     /// <inheritdoc />
-    public IReadOnlyList<int> PortHints { get; } = [67, 68];
+    /// <remarks>67 only: 68 is the client's port (still a service port, being below 1024).</remarks>
+    public IReadOnlyList<int> PortHints { get; } = [67];
 
     /// <inheritdoc />
     public IReadOnlyList<EventSchema> EventSchemas { get; } = [DhcpMessageEvent.RequestSchema, DhcpMessageEvent.ReplySchema];

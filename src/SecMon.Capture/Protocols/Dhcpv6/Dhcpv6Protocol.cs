@@ -23,7 +23,9 @@ internal sealed class Dhcpv6Protocol(Dhcpv6Options? options = null) : IDatagramP
     public string Name => "dhcpv6";
 
     /// <inheritdoc />
-    public IReadOnlyList<int> PortHints { get; } = [547, 546];
+    /// <remarks>547 only: 546 is the client's port, and declaring it a server port would make the flow table take the
+    /// client for the server.</remarks>
+    public IReadOnlyList<int> PortHints { get; } = [547];
 
     /// <inheritdoc />
     public IReadOnlyList<EventSchema> EventSchemas { get; } = [Dhcpv6MessageEvent.RequestSchema, Dhcpv6MessageEvent.ReplySchema];

@@ -9,15 +9,13 @@ namespace SecMon.Capture.Protocols.Dhcpv6;
 
 /// <summary>
 /// Per-flow DHCPv6: every datagram is one message (RFC 8415 §8, §9), parsed and emitted as <c>dhcpv6.request</c> or
-/// <c>dhcpv6.reply</c> by its message type, whichever way the flow's ports made it travel. Requests are remembered in
+/// <c>dhcpv6.reply</c> by its message type. Requests are remembered in
 /// the run's <see cref="Dhcpv6Run"/> and replies name the request they answer. No per-flow state beyond that.
 /// </summary>
 internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services, Dhcpv6Run run, int maxAddresses) : IDatagramSession
 {
     /// <summary>Longest text kept from a host name or a vendor class.</summary>
     internal const int MaxTextBytes = 255;
-
-    private FlowContext? _swapped;
 
     /// <inheritdoc />
     public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
@@ -53,7 +51,7 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
         var mac = Dhcpv6Parser.EthernetAddress(m.ClientDuid);
         services.Events.Emit(new Dhcpv6MessageEvent
         {
-            Flow = EventFlow(direction, isRequest),
+            Flow = EventFlow(direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
             IsRequest = isRequest,
@@ -84,43 +82,9 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
     {
     }
 
-    // The message says who the client is: a client message travels to the server. The flow table guesses the server
-    // from the ports, and with two well-known ports it takes the lower one (DHCPv4's 67 < 68), which for DHCPv6 is the
-    // client's 546. When the guess and the message disagree, the events carry the flow with its ends swapped (made once
-    // per flow), so source.* is the client and flow.direction says which way the message went.
-    private FlowContext EventFlow(FlowDirection direction, bool isRequest)
-    {
-        if ((direction == FlowDirection.ToServer) == isRequest)
-        {
-            return direction == FlowDirection.ToServer ? flow : flow.Reverse!;
-        }
-
-        _swapped ??= Swapped(flow);
-        return isRequest ? _swapped : _swapped.Reverse!;
-    }
-
-    private static FlowContext Swapped(FlowContext f)
-    {
-        var swapped = new FlowContext
-        {
-            FlowId = f.FlowId,
-            CommunityId = f.CommunityId,
-            Transport = f.Transport,
-            SourceIp = f.DestinationIp,
-            SourcePort = f.DestinationPort,
-            SourceMac = f.DestinationMac,
-            DestinationIp = f.SourceIp,
-            DestinationPort = f.SourcePort,
-            DestinationMac = f.SourceMac,
-            VlanId = f.VlanId,
-            Direction = FlowDirection.ToServer,
-            OpenerSeen = f.OpenerSeen,
-            StartMicros = f.StartMicros,
-            Observer = f.Observer,
-        };
-        swapped.CreateReverse();
-        return swapped;
-    }
+    // The flow table takes 547 (DHCPv6's declared server port) for the server, so a client message travels to the
+    // server on the flow as the table oriented it.
+    private FlowContext EventFlow(FlowDirection direction) => direction == FlowDirection.ToServer ? flow : flow.Reverse!;
 
     private string[] Addresses(ReadOnlySpan<byte> options)
     {

@@ -30,6 +30,7 @@ public sealed class CoapTsharkComparisonTests
     [RequiresToolTheory("tshark")]
     [InlineData("coap-libcoap.pcap", 73)]
     [InlineData("coap-sweep.pcap", 26)]
+    [InlineData("coap-tcp.pcap", 57)] // over TCP (RFC 8323) on 5693: tshark needs -d tcp.port==5693,coap
     public async Task Analyze_RealLibcoapCapture_EveryMessageMatchesTshark(string sample, int frames)
     {
         var pcap = Sample(sample);
@@ -39,18 +40,22 @@ public sealed class CoapTsharkComparisonTests
         Assert.Equal(frames, tshark.Count);
         Assert.Empty(diagnostics);
         Assert.Equal(0, stats.MalformedMessages);
-        var messages = tshark.Where(t => t.Fields["coap.code"][0] != "0").ToList();
+        // Over TCP: no type or message id, and the signalling messages (class 7: the CSM each side sends first) are not
+        // requests or responses.
+        var tcp = sample.Contains("tcp", StringComparison.Ordinal);
+        var messages = tshark.Where(t => t.Fields["coap.code"][0] != "0" && int.Parse(t.Fields["coap.code"][0], CultureInfo.InvariantCulture) < 224).ToList();
         var perFrame = events.Where(e => e.Type != "coap.unanswered").GroupBy(e => e.PacketNumber).ToDictionary(g => g.Key, g => g.ToList());
         Assert.Equal(messages.Select(m => m.Frame).Order(), perFrame.Keys.Order());
         foreach (var (frame, fields, options) in messages)
         {
             var e = Assert.Single(perFrame[frame]);
             var where = $"{sample} frame {frame} ({e.Type})";
-            Same(where, "coap.type", TsharkTypes[int.Parse(fields["coap.type"][0], CultureInfo.InvariantCulture)], e);
+            Same(where, "coap.type", tcp ? "(missing)" : TsharkTypes[int.Parse(fields["coap.type"][0], CultureInfo.InvariantCulture)], e);
             var code = int.Parse(fields["coap.code"][0], CultureInfo.InvariantCulture);
             Same(where, "coap.code", $"{code >> 5}.{code & 0x1F:D2}", e);
             Assert.Equal(code < 32 ? "coap.request" : "coap.response", e.Type);
-            Same(where, "coap.message_id", fields["coap.mid"][0], e);
+            Same(where, "coap.message_id", tcp ? "(missing)" : fields["coap.mid"][0], e);
+            Assert.Equal(tcp ? "tcp" : "udp", e.Flow.Transport);
             Same(where, "coap.token", fields.TryGetValue("coap.token", out var token) ? token[0].Replace(":", "", StringComparison.Ordinal) : "", e);
             if (e.Type == "coap.request")
             {
@@ -115,6 +120,31 @@ public sealed class CoapTsharkComparisonTests
         Assert.Equal("flow_end", Field(lost, "coap.unanswered.reason"));
     }
 
+    /// <summary>What record.sh did over TCP, checked on SecMon's events: every response joined by token.</summary>
+    [Fact]
+    public void Analyze_TcpSample_EveryResponseJoinedByToken_ObserveAndBlockwise()
+    {
+        var (events, stats, diagnostics) = Analyze(Sample("coap-tcp.pcap"));
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(0, stats.MalformedMessages);
+        var requests = events.Where(e => e.Type == "coap.request").ToList();
+        var responses = events.Where(e => e.Type == "coap.response").ToList();
+        Assert.Equal(19, requests.Count);
+        Assert.Equal(22, responses.Count);
+        Assert.DoesNotContain(events, e => e.Type == "coap.unanswered");
+        Assert.All(events, e => Assert.Equal("tcp", e.Flow.Transport));
+        Assert.All(requests, r => Assert.Equal("127.83.0.1", r.Flow.SourceIp));
+        Assert.All(responses, r => Assert.NotEqual("(missing)", Field(r, "url.path")));
+        Assert.All(responses, r => Assert.NotEqual("(missing)", Field(r, "coap.response_time_us")));
+        Assert.Equal(["DELETE", "GET", "POST", "PUT"], requests.Select(r => Field(r, "coap.method")).Distinct().Order());
+        Assert.Contains(responses, r => Field(r, "coap.method") == "POST" && Field(r, "coap.status") == "Method Not Allowed");
+        // Observe of /time: notifications after the first answer, all joined to the GET.
+        Assert.True(responses.Count(r => Field(r, "url.path") == "/time" && Field(r, "coap.observe") != "(missing)") >= 3);
+        // Block-wise GET: eleven 64-byte blocks.
+        Assert.Equal(11, responses.Count(r => Field(r, "coap.block2.size") == "64"));
+    }
+
     private static void Same(string where, string field, string expected, ProtocolEvent e)
     {
         var actual = Field(e, field);
@@ -132,7 +162,7 @@ public sealed class CoapTsharkComparisonTests
     private static async Task<List<(long Frame, Dictionary<string, List<string>> Fields, List<(int Number, Dictionary<string, string> Fields)> Options)>> TsharkAsync(string pcap)
     {
         var (code, stdout, stderr) = await Tools.RunAsync("tshark",
-            ["-r", pcap, "-d", "udp.port==5690,coap", "-d", "udp.port==5691,coap", "-Y", "coap", "-T", "json", "--no-duplicate-keys", "-J", "frame coap"]);
+            ["-r", pcap, "-d", "udp.port==5690,coap", "-d", "udp.port==5691,coap", "-d", "tcp.port==5693,coap", "-Y", "coap", "-T", "json", "--no-duplicate-keys", "-J", "frame coap"]);
         Assert.True(code == 0, stderr);
         var result = new List<(long, Dictionary<string, List<string>>, List<(int, Dictionary<string, string>)>)>();
         using var doc = JsonDocument.Parse(stdout);

@@ -95,25 +95,6 @@ public sealed class Dhcpv6SessionTests
     }
 
     [Fact]
-    public void OnDatagram_FlowTableTookTheClientPortForTheServer_EventsSayWhoSentWhat()
-    {
-        // Ports 546 and 547 are both well known; the flow table takes the lower, the client's 546, for the server.
-        var session = _protocol.CreateSession(TestFlows.Flow(546), _services);
-
-        session.OnDatagram(FlowDirection.ToClient, Solicit(), TestFlows.Meta(1)); // sent by the "server" end: the client
-        session.OnDatagram(FlowDirection.ToServer, Reply(0x562b6d), TestFlows.Meta(2));
-
-        var solicit = _events.Events[0];
-        Assert.Equal(FlowDirection.ToServer, solicit.Flow.Direction);
-        Assert.Equal("127.0.0.2", solicit.Flow.SourceIp);
-        Assert.Equal(546, solicit.Flow.SourcePort);
-        var reply = _events.Events[1];
-        Assert.Equal(FlowDirection.ToClient, reply.Flow.Direction);
-        Assert.Equal("127.0.0.1", reply.Flow.SourceIp);
-        Assert.Same(solicit.Flow, reply.Flow.Reverse);
-    }
-
-    [Fact]
     public void OnDatagram_FqdnInARelease_NotReadAsRfc4704Says()
     {
         var session = _protocol.CreateSession(TestFlows.Flow(547), _services);

@@ -12,13 +12,43 @@
 #   coap-sweep.pcap    one client (127.83.0.50) asking /.well-known/core of ten servers 127.83.0.11-20 on 5683 (a discovery
 #                      sweep), then writing to one of them; a second client (127.83.0.60) writes to 127.83.0.11 six
 #                      seconds later (a new writer after a short learning period: analyze --learning 3s).
-# Usage: sh record.sh
+#   coap-tcp.pcap      CoAP over TCP (RFC 8323): one client (127.83.0.1) and one server on 127.83.0.2:5693 (not 5683, so a
+#                      dissector must recognise it by content: the CSM signalling message each side sends first), one
+#                      connection per request: .well-known/core, GET with a query, PUT, POST and DELETE, observe of /time
+#                      for 3 s, and a block-wise GET (Block2) of 700 bytes in 64-byte blocks.
+# Usage: sh record.sh [tcp]   (tcp: record coap-tcp.pcap only)
 set -eu
 WORK=$(mktemp -d)
 PIDS=""
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 C="coap-client-notls -B 3"
+
+# --- coap-tcp.pcap ---
+record_tcp() {
+  tcpdump -i lo -s 0 -U --immediate-mode -w coap-tcp.pcap "tcp and net 127.83.0.0/24 and port 5693" 2>/dev/null & TPID=$!
+  coap-server-notls -A 127.83.0.2 -p 5693 -d 8 -v 0 & SPID=$!
+  PIDS="$PIDS $SPID"
+  sleep 1
+  T=coap+tcp://127.83.0.2:5693
+  $C -a 127.83.0.1 "$T/.well-known/core" >/dev/null
+  $C -a 127.83.0.1 "$T/time?ticks" >/dev/null
+  $C -a 127.83.0.1 -m put -t 0 -e 21.5 "$T/sensors/4711/temp" >/dev/null
+  $C -a 127.83.0.1 -m post -e on "$T/example_data" >/dev/null 2>&1 || true
+  $C -a 127.83.0.1 -m delete "$T/sensors/4711/temp" >/dev/null
+  $C -a 127.83.0.1 -s 3 "$T/time" >/dev/null
+  head -c 700 /dev/zero | tr '\0' 'x' > "$WORK/blob.txt"
+  $C -a 127.83.0.1 -m put -f "$WORK/blob.txt" "$T/example_data" >/dev/null
+  $C -a 127.83.0.1 -b 64 "$T/example_data" >/dev/null
+  sleep 1.5  # the last packets reach the file before tcpdump stops
+  kill $TPID
+  kill "$SPID" 2>/dev/null || true
+  wait $TPID 2>/dev/null || true
+}
+record_tcp
+if [ "${1:-}" = tcp ]; then
+  exit 0
+fi
 
 # --- coap-libcoap.pcap ---
 tcpdump -i lo -s 0 -U --immediate-mode -w coap-libcoap.pcap "udp and net 127.83.0.0/24 and (port 5690 or port 5691)" 2>/dev/null & TPID=$!
