@@ -170,7 +170,7 @@ public sealed partial class ConfigSection
 
         if (!TryParseSize(text, out var value) || value < min)
         {
-            Error(key, $"'{text}' is not a size{(min > 0 ? $" of at least {min} bytes" : "")} (write e.g. 512KiB, 100MiB, 1GiB)");
+            Error(key, $"'{text}' is not a size{(min > 0 ? $" of at least {FormatSize(min)}" : "")} (write e.g. 512KiB, 100MiB, 1GiB)");
             return defaultValue;
         }
 
@@ -293,6 +293,21 @@ public sealed partial class ConfigSection
                     : $"unknown key (known here: {string.Join(", ", known)})");
             }
         }
+    }
+
+    /// <summary>A size as a user writes it: the largest binary unit that divides it (<c>32MiB</c>, <c>1536KiB</c>), else
+    /// bytes (<c>1000B</c>).</summary>
+    public static string FormatSize(long bytes)
+    {
+        foreach (var (unit, name) in new[] { (1L << 30, "GiB"), (1L << 20, "MiB"), (1L << 10, "KiB") })
+        {
+            if (bytes != 0 && bytes % unit == 0)
+            {
+                return (bytes / unit).ToString(CultureInfo.InvariantCulture) + name;
+            }
+        }
+
+        return bytes.ToString(CultureInfo.InvariantCulture) + "B";
     }
 
     /// <summary>Parses a size such as <c>100MiB</c> (see <see cref="Size"/>).</summary>

@@ -225,4 +225,18 @@ public sealed class ConfigFileTests
         Assert.Equal("null", root.Get("c")!.Value);
         Assert.Empty(errors.Items);
     }
+
+    [Theory]
+    [InlineData(33_554_432L, "32MiB")]
+    [InlineData(1_073_741_824L, "1GiB")]
+    [InlineData(1_572_864L, "1536KiB")]
+    [InlineData(1_000L, "1000B")]
+    [InlineData(0L, "0B")]
+    public void FormatSize_WritesTheLargestBinaryUnitThatDividesIt_AndParsesBack(long bytes, string expected)
+    {
+        var text = ConfigSection.FormatSize(bytes);
+        Assert.Equal(expected, text);
+        Assert.True(ConfigSection.TryParseSize(text, out var back));
+        Assert.Equal(bytes, back);
+    }
 }

@@ -123,7 +123,7 @@ public sealed class SecMonConfigTests : IDisposable
             "secmon.yml:8:15: outputs.toy[1].colour: unknown key (known here: enabled, level, name)",
             "secmon.yml:9:10: outputs.kafka: unknown key (known here: toy)",
             "secmon.yml:10:8: extra: unknown key (known here: capture, data, outputs, protocols, rules, scans, sensor, spool, store)",
-            "secmon.yml:11:19: spool.max_size: '1KiB' is not a size of at least 1048576 bytes (write e.g. 512KiB, 100MiB, 1GiB)",
+            "secmon.yml:11:19: spool.max_size: '1KiB' is not a size of at least 1MiB (write e.g. 512KiB, 100MiB, 1GiB)",
         ], errors.Items.Select(e => e.ToString().Replace(_dir + "/", "", StringComparison.Ordinal)));
     }
 
@@ -221,9 +221,9 @@ public sealed class SecMonConfigTests : IDisposable
     }
 
     [Theory]
-    [InlineData("1MiB", "secmon.yml:2:18: capture.memory_budget: '1MiB' is not a size of at least 33554432 bytes (write e.g. 512KiB, 100MiB, 1GiB)")]
+    [InlineData("1MiB", "secmon.yml:2:18: capture.memory_budget: '1MiB' is not a size of at least 32MiB (write e.g. 512KiB, 100MiB, 1GiB)")]
     [InlineData("100GiB", "secmon.yml:2:18: capture.memory_budget: 107374182400 bytes is more than the 64GiB a budget may be; write e.g. 256MiB (the default) or 1GiB")]
-    [InlineData("lots", "secmon.yml:2:18: capture.memory_budget: 'lots' is not a size of at least 33554432 bytes (write e.g. 512KiB, 100MiB, 1GiB)")]
+    [InlineData("lots", "secmon.yml:2:18: capture.memory_budget: 'lots' is not a size of at least 32MiB (write e.g. 512KiB, 100MiB, 1GiB)")]
     public void Load_MemoryBudgetOutOfBounds_ErrorWithItsLine(string budget, string expected)
     {
         var (config, errors, exit) = Load($"capture:\n  memory_budget: {budget}\n");
