@@ -216,7 +216,7 @@ static long MqttPart(PcapWriter writer, long time, int devices, int publishes, i
 
     if (tls > 0)
     {
-        var flights = TlsBenchSession.ReadFlights(tlsSample, 8884);
+        var flights = SecMon.Testing.PcapFlights.Read(tlsSample);
         for (var t = 0; t < tls; t++)
         {
             // Spread among the MQTT sessions, so the mix interleaves as on a real network.

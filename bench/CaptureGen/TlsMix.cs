@@ -35,33 +35,6 @@ internal sealed class TlsBenchSession : IBenchSession
         _serverSeq = (uint)random.Next();
     }
 
-    /// <summary>The TCP payloads of a recorded TLS conversation (classic pcap, Ethernet, IPv4), in order.</summary>
-    public static List<(bool ToServer, byte[] Payload)> ReadFlights(string pcap, int serverPort)
-    {
-        var data = File.ReadAllBytes(pcap);
-        var flights = new List<(bool, byte[])>();
-        for (var offset = 24; offset + 16 <= data.Length;)
-        {
-            var captured = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset + 8));
-            var frame = data.AsSpan(offset + 16, captured);
-            offset += 16 + captured;
-            if (frame.Length < 54 || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != 0x0800 || frame[14 + 9] != 6)
-            {
-                continue;
-            }
-
-            var ip = frame[14..];
-            var l4 = ip[((ip[0] & 0x0F) * 4)..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])];
-            var payload = l4[((l4[12] >> 4) * 4)..];
-            if (!payload.IsEmpty)
-            {
-                flights.Add((BinaryPrimitives.ReadUInt16BigEndian(l4[2..]) == serverPort, payload.ToArray()));
-            }
-        }
-
-        return flights;
-    }
-
     public bool Next(PcapWriter w, long time)
     {
         _steps ??= Steps().GetEnumerator();

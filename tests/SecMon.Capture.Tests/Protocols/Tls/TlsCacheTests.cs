@@ -3,6 +3,7 @@ using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Tls;
 using SecMon.Core.Events;
 using SecMon.Core.Flows;
+using SecMon.Testing;
 
 namespace SecMon.Capture.Tests.Protocols.Tls;
 
@@ -116,7 +117,7 @@ public sealed class TlsCacheTests
     [Fact]
     public void Sessions_SameMutualHandshakeTwice_CertificatesAndFingerprintsFromTheCacheEventsUnchanged()
     {
-        var wire = Flights(TlsSamples.PathOf("tls12-mutual.pcap"));
+        var wire = PcapFlights.Read(TlsSamples.PathOf("tls12-mutual.pcap"));
         var caches = new TlsCaches(new TlsOptions());
 
         var uncached = Fields(Replay(wire, null));
@@ -136,13 +137,13 @@ public sealed class TlsCacheTests
     [Fact]
     public void Sessions_CertificateChangedInOneByte_NotTakenFromTheCache()
     {
-        var wire = Flights(TlsSamples.PathOf("tls12-mutual.pcap"));
+        var wire = PcapFlights.Read(TlsSamples.PathOf("tls12-mutual.pcap"));
         var caches = new TlsCaches(new TlsOptions());
         var original = Replay(wire, caches).OfType<TlsServerCertificateEvent>().Single();
 
         // Flip a bit in the last byte of the server's leaf (its signature): same hash set and length, other DER.
         var (index, leafEnd) = ServerLeafEnd(wire);
-        var changed = wire.Select(w => (w.ToServer, (byte[])w.Bytes.Clone())).ToList();
+        var changed = wire.Select(w => (w.ToServer, (byte[])w.Payload.Clone())).ToList();
         changed[index].Item2[leafEnd - 1] ^= 0x01;
         var hitsBefore = caches.Certificates.Hits;
         var altered = Replay(changed, caches).OfType<TlsServerCertificateEvent>().Single();
@@ -159,7 +160,7 @@ public sealed class TlsCacheTests
     public void Sessions_WholeSegmentsOrOneByteAtATime_SameEvents()
     {
         // Records whole in a segment are read in place, cut ones through the buffer: both give the same events.
-        var wire = Flights(TlsSamples.PathOf("tls12-mutual.pcap"));
+        var wire = PcapFlights.Read(TlsSamples.PathOf("tls12-mutual.pcap"));
 
         var whole = Fields(Replay(wire, null), withPacket: false);
         var bytes = Fields(Replay(wire, null, piece: 1), withPacket: false);
@@ -176,7 +177,7 @@ public sealed class TlsCacheTests
         return hello;
     }
 
-    private static List<ProtocolEvent> Replay(List<(bool ToServer, byte[] Bytes)> wire, TlsCaches? caches, int piece = int.MaxValue)
+    private static List<ProtocolEvent> Replay(List<(bool ToServer, byte[] Payload)> wire, TlsCaches? caches, int piece = int.MaxValue)
     {
         var events = new RecordingEventSink();
         var session = new TlsSession(TestFlows.Flow(8884), TestFlows.Services(events), midStream: false, caches: caches);
@@ -202,37 +203,8 @@ public sealed class TlsCacheTests
             .Select(f => f.Name + "=" + f.Read(e))))];
 
     // The TCP payloads of a recorded conversation (classic pcap, Ethernet, IPv4), in order.
-    private static List<(bool ToServer, byte[] Bytes)> Flights(string pcap)
-    {
-        var data = File.ReadAllBytes(pcap);
-        var flights = new List<(bool, byte[])>();
-        int? clientPort = null;
-        for (var offset = 24; offset + 16 <= data.Length;)
-        {
-            var captured = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset + 8));
-            var frame = data.AsSpan(offset + 16, captured);
-            offset += 16 + captured;
-            if (frame.Length < 54 || BinaryPrimitives.ReadUInt16BigEndian(frame[12..]) != 0x0800 || frame[14 + 9] != 6)
-            {
-                continue;
-            }
-
-            var ip = frame[14..];
-            var l4 = ip[((ip[0] & 0x0F) * 4)..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])];
-            var payload = l4[((l4[12] >> 4) * 4)..];
-            if (!payload.IsEmpty)
-            {
-                var source = BinaryPrimitives.ReadUInt16BigEndian(l4);
-                clientPort ??= source; // the ClientHello comes first
-                flights.Add((source == clientPort, payload.ToArray()));
-            }
-        }
-
-        return flights;
-    }
-
     // Where the server's leaf certificate ends: the flight index and the offset just past its DER.
-    private static (int Index, int End) ServerLeafEnd(List<(bool ToServer, byte[] Bytes)> wire)
+    private static (int Index, int End) ServerLeafEnd(List<(bool ToServer, byte[] Payload)> wire)
     {
         for (var w = 0; w < wire.Count; w++)
         {
@@ -241,7 +213,7 @@ public sealed class TlsCacheTests
                 continue;
             }
 
-            var b = wire[w].Bytes;
+            var b = wire[w].Payload;
             for (var r = 0; r + 5 <= b.Length;)
             {
                 var length = BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(r + 3));
