@@ -156,9 +156,6 @@ public sealed class Dhcpv6OnSamplesTests
     private static async Task<List<JsonElement>> FindingsAsync(string sample)
     {
         using var dir = new TempDirectory();
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command("analyze", Sample(sample), "--json", "--learning", "50%", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
-        Assert.True(exit is 0 or 1, $"analyze {sample}: exit {exit}\n{stderr}");
-        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        return await SecMonRunner.FindingsAsync(Sample(sample), dir, "--learning", "50%");
     }
 }

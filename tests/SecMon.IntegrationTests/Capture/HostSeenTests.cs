@@ -49,10 +49,7 @@ public sealed class HostSeenTests
         var pcap = Capture(dir);
         var data = dir.File("data");
 
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command(["analyze", pcap, "--json", "--data", data, "--learning", "1h"]), TimeSpan.FromMinutes(2));
-        Assert.True(exit is 0 or 1, $"analyze: exit {exit}\n{stderr}");
-        var findings = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+        var findings = (await SecMonRunner.FindingsAsync(pcap, dir, "--learning", "1h"))
             .Where(f => f.GetProperty("rule").GetProperty("id").GetString() == "SECMON-BASE-0005").ToList();
 
         // The Pi only: the gateway was learned from ARP.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using SecMon.Testing;
 
 namespace SecMon.IntegrationTests.TestSupport;
@@ -48,5 +49,17 @@ internal static class SecMonRunner
             ? SecMonEvent.ParseLines(await File.ReadAllTextAsync(events, cancellationToken), events)
             : [];
         return new AnalyzeResult(exit, stdout, stderr, parsed);
+    }
+
+    /// <summary>
+    /// Runs <c>secmon analyze FILE --json --data DIR/data</c> plus <paramref name="options"/> and returns its findings
+    /// (one JSON object per stdout line), asserting that it exited 0 or 1 (findings made).
+    /// </summary>
+    public static async Task<List<JsonElement>> FindingsAsync(string capture, TempDirectory workDir, params string[] options)
+    {
+        var (exit, stdout, stderr) = await Tools.RunAsync(
+            "dotnet", Command(["analyze", capture, "--json", "--data", workDir.File("data"), .. options]), TimeSpan.FromMinutes(2));
+        Xunit.Assert.True(exit is 0 or 1, $"analyze {Path.GetFileName(capture)}: exit {exit}\n{stderr}");
+        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
     }
 }
