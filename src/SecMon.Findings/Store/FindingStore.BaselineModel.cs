@@ -34,7 +34,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = "DELETE FROM baseline_model";
                 return cmd.ExecuteNonQuery() > 0;
             });
@@ -148,7 +148,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = "INSERT OR REPLACE INTO baseline_model(id, updated, doc) VALUES (1, $updated, $doc)";
                 cmd.Parameters.Add(new SqliteParameter("$updated", updatedMicros));
                 cmd.Parameters.Add(new SqliteParameter("$doc", json));
@@ -164,7 +164,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = "SELECT doc, updated FROM baseline_model WHERE id = 1";
                 using var reader = cmd.ExecuteReader();
                 return reader.Read() ? (reader.GetString(0), reader.GetInt64(1)) : ((string, long)?)null;

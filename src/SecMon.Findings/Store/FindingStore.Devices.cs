@@ -33,12 +33,12 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var tx = _connection.BeginTransaction();
-                using var select = _connection.CreateCommand();
+                using var tx = Connection.BeginTransaction();
+                using var select = Connection.CreateCommand();
                 select.Transaction = tx;
                 select.CommandText = $"SELECT {DeviceColumns} FROM devices WHERE id = $id";
                 var selectId = select.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
-                using var upsert = _connection.CreateCommand();
+                using var upsert = Connection.CreateCommand();
                 upsert.Transaction = tx;
                 upsert.CommandText =
                     $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES ($id, $mac, $first_seen, $last_seen, $auth, $is_server, " +
@@ -106,7 +106,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = $"SELECT {DeviceColumns} FROM devices ORDER BY last_seen DESC, id";
                 var list = new List<Device>();
                 using var reader = cmd.ExecuteReader();
@@ -152,7 +152,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = "SELECT device_id, COUNT(*), MAX(severity) FROM findings WHERE device_id IS NOT NULL GROUP BY device_id";
                 var stats = new Dictionary<string, (long, int)>(StringComparer.Ordinal);
                 using var reader = cmd.ExecuteReader();

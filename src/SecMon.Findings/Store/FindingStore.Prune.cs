@@ -17,7 +17,7 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
+                using var cmd = Connection.CreateCommand();
                 cmd.CommandText = "SELECT count(*) FROM findings WHERE seq < $bound";
                 cmd.Parameters.AddWithValue("$bound", RowKey.Lowest(beforeMicros));
                 return (long)cmd.ExecuteScalar()!;
@@ -63,8 +63,8 @@ public sealed partial class FindingStore
 
     private int PruneBatchBefore(long bound)
     {
-        using var tx = _connection.BeginTransaction();
-        using var select = _connection.CreateCommand();
+        using var tx = Connection.BeginTransaction();
+        using var select = Connection.CreateCommand();
         select.Transaction = tx;
         select.CommandText = "SELECT seq, doc FROM findings WHERE seq < $bound ORDER BY seq LIMIT $limit";
         select.Parameters.AddWithValue("$bound", bound);
@@ -83,7 +83,7 @@ public sealed partial class FindingStore
             return 0;
         }
 
-        using var deleteText = _connection.CreateCommand();
+        using var deleteText = Connection.CreateCommand();
         deleteText.Transaction = tx;
         deleteText.CommandText = "INSERT INTO findings_fts(findings_fts, rowid, text) VALUES('delete', $seq, $text)";
         var seq = deleteText.Parameters.Add(new SqliteParameter { ParameterName = "$seq" });
@@ -107,7 +107,7 @@ public sealed partial class FindingStore
             deleteText.ExecuteNonQuery();
         }
 
-        using var delete = _connection.CreateCommand();
+        using var delete = Connection.CreateCommand();
         delete.Transaction = tx;
         delete.CommandText = "DELETE FROM findings WHERE seq < $bound AND seq <= $last";
         delete.Parameters.AddWithValue("$bound", bound);

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using SecMon.Core.Devices;
 
 namespace SecMon.Findings.Store;
@@ -47,20 +46,20 @@ public sealed partial class FindingStore
     // "CLI start-up"), and compiling them cost every search at start-up.
     private long Fetch(FindingQuery q, List<StoredFinding> rows, int count, int keyOf)
     {
-        using var cmd = _connection.CreateCommand();
-        var f = BuildFilter(cmd, q, withCursor: true);
-        cmd.CommandText = $"SELECT {Columns} {f.From} WHERE {f.Where} ORDER BY {f.Key} DESC LIMIT $limit";
-        cmd.Parameters.AddWithValue("$limit", count);
-        using var reader = cmd.ExecuteReader();
+        var parameters = new List<KeyValuePair<string, object>>();
+        var f = BuildFilter(parameters, q, withCursor: true);
+        parameters.Add(new("$limit", count));
+        using var statement = Statement.Prepare(_db, $"SELECT {Columns} {f.From} WHERE {f.Where} ORDER BY {f.Key} DESC LIMIT $limit");
+        statement.Bind(parameters);
         long key = 0;
-        while (reader.Read())
+        while (statement.Step())
         {
             if (rows.Count == keyOf)
             {
-                key = reader.GetInt64(0);
+                key = statement.Int64(0);
             }
 
-            rows.Add(ReadStored(reader));
+            rows.Add(ReadStored(statement));
         }
 
         return key;
@@ -75,11 +74,9 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
-                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id = $id";
-                cmd.Parameters.AddWithValue("$id", id);
-                using var reader = cmd.ExecuteReader();
-                return reader.Read() ? ReadStored(reader) : null;
+                using var statement = Statement.Prepare(_db, $"SELECT {Columns} FROM findings f WHERE f.id = $id");
+                statement.Bind([new("$id", id)]);
+                return statement.Step() ? ReadStored(statement) : null;
             });
         }
     }
@@ -94,17 +91,14 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = _connection.CreateCommand();
                 // A range on the UNIQUE(id) index (binary collation) rather than LIKE, which would scan.
-                cmd.CommandText = $"SELECT {Columns} FROM findings f WHERE f.id >= $lo AND f.id < $hi ORDER BY f.id LIMIT $max";
-                cmd.Parameters.AddWithValue("$lo", prefix);
-                cmd.Parameters.AddWithValue("$hi", prefix + char.MaxValue);
-                cmd.Parameters.AddWithValue("$max", Math.Max(1, max));
+                using var statement = Statement.Prepare(_db,
+                    $"SELECT {Columns} FROM findings f WHERE f.id >= $lo AND f.id < $hi ORDER BY f.id LIMIT $max");
+                statement.Bind([new("$lo", prefix), new("$hi", prefix + char.MaxValue), new("$max", Math.Max(1, max))]);
                 var list = new List<StoredFinding>();
-                using var reader = cmd.ExecuteReader();
-                while (reader.Read())
+                while (statement.Step())
                 {
-                    list.Add(ReadStored(reader));
+                    list.Add(ReadStored(statement));
                 }
 
                 return (IReadOnlyList<StoredFinding>)list;
@@ -125,17 +119,17 @@ public sealed partial class FindingStore
                 // One pass over the findings (a full scan reads every document, so three GROUP BYs would read
                 // the table three times), grouped by (rule, severity, device); the three views are folded here.
                 var fold = new FindingStatsFold();
-                using (var cmd = _connection.CreateCommand())
+                var parameters = new List<KeyValuePair<string, object>>();
+                var f = BuildFilter(parameters, filter, withCursor: false);
+                using (var statement = Statement.Prepare(_db,
+                    $"SELECT f.rule_id, max(f.rule_name), f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
+                    "GROUP BY f.rule_id, f.severity, f.device_id"))
                 {
-                    var f = BuildFilter(cmd, filter, withCursor: false);
-                    cmd.CommandText =
-                        $"SELECT f.rule_id, max(f.rule_name), f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
-                        "GROUP BY f.rule_id, f.severity, f.device_id";
-                    using var reader = cmd.ExecuteReader();
-                    while (reader.Read())
+                    statement.Bind(parameters);
+                    while (statement.Step())
                     {
-                        fold.Add(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                            reader.GetInt64(4), reader.GetInt64(5));
+                        fold.Add(statement.String(0), statement.String(1), statement.Int32(2), statement.NullableString(3),
+                            statement.Int64(4), statement.Int64(5));
                     }
                 }
 
@@ -153,17 +147,17 @@ public sealed partial class FindingStore
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return Guard(() => Scalar(_connection, "SELECT count(*) FROM findings"));
+            return Guard(() => Statement.Scalar(_db, "SELECT count(*) FROM findings"));
         }
     }
 
     private readonly record struct Filter(string From, string Where, string Key);
 
-    // Builds the conditions with their parameters on cmd. When there is free text or a filter, FTS5 drives the
+    // Builds the conditions and adds their parameters to parameters. When there is free text or a filter, FTS5 drives the
     // query: every filter is a token (FindingText) and FTS5 doclists are in rowid (= time) order, so "newest
     // first, LIMIT n" stops after n matches. The exact column checks make a token hash collision harmless. With
     // no text and no filter, the findings table's own rowid order does the same.
-    private Filter BuildFilter(SqliteCommand cmd, FindingQuery q, bool withCursor)
+    private Filter BuildFilter(List<KeyValuePair<string, object>> parameters, FindingQuery q, bool withCursor)
     {
         var terms = new List<string>();
         var checks = new StringBuilder();
@@ -181,7 +175,7 @@ public sealed partial class FindingStore
         {
             terms.Add(FindingText.RuleToken(q.RuleId));
             checks.Append(" AND f.rule_id = $rule_id");
-            cmd.Parameters.AddWithValue("$rule_id", q.RuleId);
+            parameters.Add(new("$rule_id", q.RuleId));
         }
 
         if (!string.IsNullOrEmpty(q.DeviceId))
@@ -189,7 +183,7 @@ public sealed partial class FindingStore
             var device = NormalizeDeviceId(q.DeviceId);
             terms.Add(FindingText.DeviceToken(device));
             checks.Append(" AND f.device_id = $device_id");
-            cmd.Parameters.AddWithValue("$device_id", device);
+            parameters.Add(new("$device_id", device));
         }
 
         if (!string.IsNullOrEmpty(q.SourceIp))
@@ -202,14 +196,14 @@ public sealed partial class FindingStore
             var canonical = ip.ToString();
             terms.Add(FindingText.SourceIpToken(canonical));
             checks.Append(" AND f.source_ip = $source_ip");
-            cmd.Parameters.AddWithValue("$source_ip", canonical);
+            parameters.Add(new("$source_ip", canonical));
         }
 
         if (!string.IsNullOrEmpty(q.Sensor))
         {
             // No token for it: a store holds the findings of the sensors that wrote to its data directory (one, mostly).
             checks.Append(" AND json_extract(f.doc, '$.observer.name') = $sensor");
-            cmd.Parameters.AddWithValue("$sensor", q.Sensor);
+            parameters.Add(new("$sensor", q.Sensor));
         }
 
         if (q.MinSeverity is { } sev)
@@ -224,7 +218,7 @@ public sealed partial class FindingStore
             }
 
             checks.Append(" AND f.severity >= $severity");
-            cmd.Parameters.AddWithValue("$severity", sev);
+            parameters.Add(new("$severity", sev));
         }
 
         string from;
@@ -235,7 +229,7 @@ public sealed partial class FindingStore
             from = "FROM findings_fts JOIN findings f ON f.seq = findings_fts.rowid";
             key = "findings_fts.rowid";
             matchCondition = "findings_fts MATCH $match";
-            cmd.Parameters.AddWithValue("$match", string.Join(" AND ", terms));
+            parameters.Add(new("$match", string.Join(" AND ", terms)));
         }
         else
         {
@@ -260,13 +254,13 @@ public sealed partial class FindingStore
         if (lo is { } l)
         {
             where.Append($" AND {key} >= $lo");
-            cmd.Parameters.AddWithValue("$lo", l);
+            parameters.Add(new("$lo", l));
         }
 
         if (hi is { } hv)
         {
             where.Append($" AND {key} <= $hi");
-            cmd.Parameters.AddWithValue("$hi", hv);
+            parameters.Add(new("$hi", hv));
         }
 
         where.Append(checks);
@@ -302,15 +296,15 @@ public sealed partial class FindingStore
         new(new StoreError(StoreErrorKind.BadQuery, DatabasePath, message));
 
     // Reads the Columns (the first, f.seq, is the caller's).
-    private static StoredFinding ReadStored(SqliteDataReader r, int offset = 0) => new()
+    private static StoredFinding ReadStored(Statement r) => new()
     {
-        Id = r.GetString(offset + 1),
-        TimestampMicros = r.GetInt64(offset + 2),
-        Severity = r.GetInt32(offset + 3),
-        RuleId = r.GetString(offset + 4),
-        RuleName = r.GetString(offset + 5),
-        DeviceId = r.IsDBNull(offset + 6) ? null : r.GetString(offset + 6),
-        SourceIp = r.IsDBNull(offset + 7) ? null : r.GetString(offset + 7),
-        Json = r.GetString(offset + 8),
+        Id = r.String(1),
+        TimestampMicros = r.Int64(2),
+        Severity = r.Int32(3),
+        RuleId = r.String(4),
+        RuleName = r.String(5),
+        DeviceId = r.NullableString(6),
+        SourceIp = r.NullableString(7),
+        Json = r.String(8),
     };
 }

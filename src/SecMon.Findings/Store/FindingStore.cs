@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
+using SQLitePCL;
 
 namespace SecMon.Findings.Store;
 
@@ -11,7 +12,11 @@ namespace SecMon.Findings.Store;
 /// </summary>
 public sealed partial class FindingStore : IFindingReader
 {
-    private readonly SqliteConnection _connection;
+    // The query commands read through _db alone (SQLite's C API, Statement); everything else goes through the
+    // ADO.NET connection, which a store opened for queries opens only when a method needs it (Devices for 'show').
+    private readonly sqlite3 _db;
+    private SqliteConnection? _connection;
+    private readonly bool _ownsDb;
     private readonly FindingStoreOptions _options;
     private readonly Lock _gate = new();
     // Prepared on the first Write: the query commands (findings search, show, stats) never write, and preparing the
@@ -19,9 +24,11 @@ public sealed partial class FindingStore : IFindingReader
     private FindingWriter? _writer;
     private bool _disposed;
 
-    private FindingStore(SqliteConnection connection, string dataDirectory, string databasePath, FindingStoreOptions options)
+    private FindingStore(SqliteConnection? connection, sqlite3 db, string dataDirectory, string databasePath, FindingStoreOptions options)
     {
         _connection = connection;
+        _db = db;
+        _ownsDb = connection is null;
         _options = options;
         DataDirectory = dataDirectory;
         DatabasePath = databasePath;
@@ -118,6 +125,11 @@ public sealed partial class FindingStore : IFindingReader
             }
         }
 
+        if (options.QueryOnly && header.Exists && header.UserVersion == Schema.CurrentVersion)
+        {
+            return OpenForQueries(dir, dbPath, options);
+        }
+
         SqliteConnection? connection = null;
         try
         {
@@ -177,7 +189,7 @@ public sealed partial class FindingStore : IFindingReader
                 Log.Migrated(options.Logger, dbPath, version, Schema.CurrentVersion);
             }
 
-            var store = new FindingStore(connection, dir, dbPath, options);
+            var store = new FindingStore(connection, connection.Handle!, dir, dbPath, options);
             Log.Opened(options.Logger, dbPath, Schema.CurrentVersion);
             return new StoreOpenResult { Store = store };
         }
@@ -190,6 +202,65 @@ public sealed partial class FindingStore : IFindingReader
         {
             connection?.Dispose();
             return Fail(StoreErrorKind.NotWritable, dbPath, $"cannot open '{dbPath}': {ex.Message}");
+        }
+    }
+
+    // A store of this build's schema, opened for the query commands on SQLite's C API (see Statement): the same
+    // checks as the ADO.NET path, no migration (a store of another version takes that path) and no write.
+    private static StoreOpenResult OpenForQueries(string dir, string dbPath, FindingStoreOptions options)
+    {
+        sqlite3? db = null;
+        try
+        {
+            Batteries_V2.Init();
+            var rc = raw.sqlite3_open_v2(dbPath, out db, raw.SQLITE_OPEN_READWRITE, null);
+            Statement.Check(db, rc);
+            var appId = (int)Statement.Scalar(db, "PRAGMA application_id");
+            var version = (int)Statement.Scalar(db, "PRAGMA user_version");
+            var objects = Statement.Scalar(db, "SELECT count(*) FROM sqlite_schema");
+            if (appId != Schema.ApplicationId || version != Schema.CurrentVersion || objects == 0)
+            {
+                // Not plainly a store of this build (the header changed since it was read, or it is foreign or
+                // empty): the ADO.NET path decides, with its messages.
+                db.Dispose();
+                return OpenCore(dir, options with { QueryOnly = false });
+            }
+
+            Statement.Execute(db, QueryPragmas(options));
+            Log.Opened(options.Logger, dbPath, Schema.CurrentVersion);
+            return new StoreOpenResult { Store = new FindingStore(null, db, dir, dbPath, options) };
+        }
+        catch (SqliteException ex)
+        {
+            db?.Dispose();
+            return new StoreOpenResult { Error = Classify(ex, dbPath) };
+        }
+    }
+
+    // What a reading connection needs of the settings OpenCore makes (the rest are the writer's or persistent).
+    private static string QueryPragmas(FindingStoreOptions options) =>
+        $"PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 30000; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = {-Math.Max(2, options.CacheMiB) * 1024};";
+
+    // The ADO.NET connection; a store opened for queries opens its own on first use.
+    private SqliteConnection Connection
+    {
+        get
+        {
+            if (_connection is null)
+            {
+                var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+                {
+                    DataSource = DatabasePath,
+                    Mode = SqliteOpenMode.ReadWrite,
+                    Pooling = false,
+                    DefaultTimeout = 30,
+                }.ToString());
+                connection.Open();
+                Execute(connection, QueryPragmas(_options));
+                _connection = connection;
+            }
+
+            return _connection;
         }
     }
 
@@ -222,8 +293,8 @@ public sealed partial class FindingStore : IFindingReader
                 var end = Math.Min(findings.Count, start + batch);
                 inserted += Guard(() =>
                 {
-                    using var tx = _connection.BeginTransaction();
-                    _writer ??= new FindingWriter(_connection);
+                    using var tx = Connection.BeginTransaction();
+                    _writer ??= new FindingWriter(Connection);
                     var n = _writer.Write(findings, start, end);
                     tx.Commit();
                     return n;
@@ -248,7 +319,7 @@ public sealed partial class FindingStore : IFindingReader
             try
             {
                 // Lets SQLite refresh planner statistics where they are stale (sqlite.org/lang_analyze.html).
-                Execute(_connection, "PRAGMA optimize");
+                Statement.Execute(_db, "PRAGMA optimize");
             }
             catch (SqliteException)
             {
@@ -256,7 +327,11 @@ public sealed partial class FindingStore : IFindingReader
             }
 
             _writer?.Dispose();
-            _connection.Dispose();
+            _connection?.Dispose();
+            if (_ownsDb)
+            {
+                _db.Dispose();
+            }
         }
     }
 

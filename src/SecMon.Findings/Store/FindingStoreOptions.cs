@@ -10,6 +10,11 @@ public sealed record FindingStoreOptions
     /// (<c>secmon findings</c>, <c>secmon devices</c>) pass false so a mistyped <c>--data</c> is reported, not created.</summary>
     public bool CreateIfMissing { get; init; } = true;
 
+    /// <summary>Opened for the query commands (<c>secmon findings search|show|stats</c>): a store of this build's schema
+    /// is read through SQLite's C API, which starts about 40 ms faster than Microsoft.Data.Sqlite (an older store is
+    /// opened, and migrated, as usual). Default false.</summary>
+    public bool QueryOnly { get; init; }
+
     /// <summary>Findings written per transaction by <see cref="FindingStore.Write"/>. Default 10,000.</summary>
     public int BatchSize { get; init; } = 10_000;
 

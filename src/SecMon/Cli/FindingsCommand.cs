@@ -473,9 +473,9 @@ internal static class FindingsCommand
 
     /// <summary>Opens the store for a query command (never creating it) and maps every store error to one line on
     /// stderr and its exit code.</summary>
-    internal static int WithStore(string dataDirectory, TextWriter error, Func<FindingStore, int> action)
+    internal static int WithStore(string dataDirectory, TextWriter error, Func<FindingStore, int> action, bool queryOnly = false)
     {
-        var opened = FindingStore.Open(dataDirectory, new FindingStoreOptions { CreateIfMissing = false });
+        var opened = FindingStore.Open(dataDirectory, new FindingStoreOptions { CreateIfMissing = false, QueryOnly = queryOnly });
         if (opened.Error is { } e)
         {
             return Fail(error, ExitCodeFor(e.Kind), e.Message);
@@ -501,7 +501,7 @@ internal static class FindingsCommand
     {
         if (result.GetValue(configOption.File) is null && Environment.GetEnvironmentVariable(ConfigOption.EnvironmentVariable) is not { Length: > 0 })
         {
-            return WithStore(result.GetValue(dataOption)!, error, action);
+            return WithStore(result.GetValue(dataOption)!, error, action, queryOnly: true);
         }
 
         var config = configOption.Load(result, dataOption, out var code);
@@ -512,7 +512,7 @@ internal static class FindingsCommand
 
         if (config.Store != "elasticsearch")
         {
-            return WithStore(config.DataDirectory, error, action);
+            return WithStore(config.DataDirectory, error, action, queryOnly: true);
         }
 
         using var reader = SecMon.Hosting.FindingReaders.OpenElasticsearch(config, out var problem);

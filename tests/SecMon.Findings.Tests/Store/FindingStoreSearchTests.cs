@@ -24,6 +24,50 @@ public sealed class FindingStoreSearchTests : IDisposable
     }
 
     [Fact]
+    public void QueryOnly_ReadsWhatTheStoreReads_AndOpensItsOwnConnectionForDevices()
+    {
+        _store.UpsertDevices([new SecMon.Core.Devices.Device { Id = "02-00-00-00-00-01" }]);
+        using var reader = FindingStoreOpenTests.Opened(_tmp.Path, new FindingStoreOptions { CreateIfMissing = false, QueryOnly = true });
+
+        foreach (var query in new[]
+        {
+            new FindingQuery { Limit = 50 },
+            new FindingQuery { Text = "guessing", Limit = 13 },
+            new FindingQuery { MinSeverity = (int)Severity.High, DeviceId = "02:00:00:00:00:03", Limit = 7 },
+            new FindingQuery { SourceIp = "10.1.0.5", SinceMicros = _all[100].TimestampMicros, Limit = 500 },
+        })
+        {
+            Assert.Equal(Pages(_store, query), Pages(reader, query));
+            Assert.Equal(Json(_store.Stats(query)), Json(reader.Stats(query)));
+        }
+
+        var id = _all[7].Id;
+        Assert.Equal(_store.Get(id)!.Json, reader.Get(id)!.Json);
+        Assert.Null(reader.Get("no-such-id"));
+        Assert.Equal(_store.FindByIdPrefix(id[..^1], 5).Select(f => f.Id), reader.FindByIdPrefix(id[..^1], 5).Select(f => f.Id));
+        Assert.Contains(id, reader.FindByIdPrefix(id[..^1], 5).Select(f => f.Id));
+        Assert.Equal(_all.Count, reader.Count());
+        Assert.Equal("02-00-00-00-00-01", Assert.Single(reader.Devices()).Id);
+    }
+
+    // Every page's ids and cursor, so that paging is compared as well as the rows.
+    private static List<string> Pages(FindingStore store, FindingQuery query)
+    {
+        var seen = new List<string>();
+        for (var page = store.Search(query); ; page = store.Search(query with { After = page.NextCursor }))
+        {
+            seen.AddRange(page.Items.Select(f => f.Id + " " + f.TimestampMicros + " " + f.Severity + " " + f.DeviceId + " " + f.SourceIp));
+            seen.Add("next " + page.NextCursor);
+            if (page.NextCursor is null)
+            {
+                return seen;
+            }
+        }
+    }
+
+    private static string Json(FindingStats stats) => System.Text.Json.JsonSerializer.Serialize(stats);
+
+    [Fact]
     public void Search_NoFilter_AllFindingsNewestFirstAcrossPages()
     {
         var ids = AllPages(new FindingQuery { Limit = 17 });
