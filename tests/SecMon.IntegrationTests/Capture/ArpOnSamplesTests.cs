@@ -160,9 +160,6 @@ public sealed class ArpOnSamplesTests
     private static async Task<List<JsonElement>> FindingsAsync(string sample, params string[] more)
     {
         using var dir = new TempDirectory();
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command(["analyze", Sample(sample), "--json", "--data", dir.File("data"), .. more]), TimeSpan.FromMinutes(2));
-        Assert.True(exit is 0 or 1, $"analyze {sample}: exit {exit}\n{stderr}");
-        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        return await SecMonRunner.FindingsAsync(Sample(sample), dir, [0, 1], more);
     }
 }

@@ -89,10 +89,6 @@ public sealed class CoapRulesOnSamplesTests
     private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory? dir = null, params string[] options)
     {
         using var own = dir is null ? new TempDirectory() : null;
-        var data = (dir ?? own!).File("data");
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command(["analyze", capture, "--json", "--data", data, .. options]), TimeSpan.FromMinutes(2));
-        Assert.True(exit == 0, $"analyze {capture}: exit {exit}\n{stderr}");
-        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        return await SecMonRunner.FindingsAsync(capture, dir ?? own!, [0], options);
     }
 }

@@ -56,9 +56,6 @@ public sealed class DnsRulesOnSamplesTests
     private static async Task<List<JsonElement>> AnalyzeAsync(string sample, params string[] options)
     {
         using var dir = new TempDirectory();
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command(["analyze", Sample(sample), "--json", "--data", dir.File("data"), .. options]), TimeSpan.FromMinutes(2));
-        Assert.True(exit == 0, $"analyze {sample}: exit {exit}\n{stderr}");
-        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        return await SecMonRunner.FindingsAsync(Sample(sample), dir, [0], options);
     }
 }

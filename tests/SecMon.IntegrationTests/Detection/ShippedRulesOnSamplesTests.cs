@@ -225,9 +225,6 @@ public sealed class ShippedRulesOnSamplesTests
 
     private static async Task<List<JsonElement>> RunJsonAsync(string capture, TempDirectory dir, params string[] options)
     {
-        var (exit, stdout, stderr) = await Tools.RunAsync(
-            "dotnet", SecMonRunner.Command(["analyze", capture, "--json", "--data", dir.File("data"), .. options]), TimeSpan.FromMinutes(2));
-        Assert.True(exit == 0, $"analyze {capture}: exit {exit}\n{stderr}");
-        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.Clone())];
+        return await SecMonRunner.FindingsAsync(capture, dir, [0], options);
     }
 }
