@@ -44,8 +44,8 @@ public sealed class FindingStoreSearchTests : IDisposable
         var id = _all[7].Id;
         Assert.Equal(_store.Get(id)!.Json, reader.Get(id)!.Json);
         Assert.Null(reader.Get("no-such-id"));
-        Assert.Equal(_store.FindByIdPrefix(id[..^1], 5).Select(f => f.Id), reader.FindByIdPrefix(id[..^1], 5).Select(f => f.Id));
-        Assert.Contains(id, reader.FindByIdPrefix(id[..^1], 5).Select(f => f.Id));
+        Assert.Equal(_store.FindByIdPrefix(id[..^1], 50).Select(f => f.Id), reader.FindByIdPrefix(id[..^1], 50).Select(f => f.Id));
+        Assert.Contains(id, reader.FindByIdPrefix(id[..^1], 50).Select(f => f.Id));
         Assert.Equal(_all.Count, reader.Count());
         Assert.Equal("02-00-00-00-00-01", Assert.Single(reader.Devices()).Id);
     }
