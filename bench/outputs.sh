@@ -5,14 +5,15 @@
 # ends only when every output has every finding (analyze drains the spools before it exits).
 #   bash bench/outputs.sh [FILE] [PAIRS]     (defaults: bench/out/bench-1x.pcap, 3 pairs)
 # WRAP="perf record -F 499 -g -o /tmp/perf.data" runs each analyze under that command (with DOTNET_PerfMapEnabled=1 for symbols).
+# SECMON=PATH runs another build's secmon (an earlier commit's, to alternate before and after); NO_BUILD=1 skips the builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 f=${1:-bench/out/bench-1x.pcap}
 pairs=${2:-3}
 out=$(mktemp -d /tmp/secmon-bench-outputs.XXXXXX)
 [ -f "$f" ] || { echo "no $f: make it with bench/CaptureGen (bench/README.md)" >&2; exit 66; }
-for p in src/SecMon bench/Webhooks bench/Elasticsearch; do dotnet build -c Release -nologo -v q "$p" >/dev/null; done
-secmon=src/SecMon/bin/Release/net10.0/secmon
+[ -n "${NO_BUILD:-}" ] || for p in src/SecMon bench/Webhooks bench/Elasticsearch; do dotnet build -c Release -nologo -v q "$p" >/dev/null; done
+secmon=${SECMON:-src/SecMon/bin/Release/net10.0/secmon}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$out"; }
@@ -58,7 +59,7 @@ one() { # label [options...]
   grep -E '^  output|^secmon: output' "$out/run.log" | sed 's/^/    /' || true
 }
 
-echo "$(basename "$f"), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$(basename "$f"), $secmon, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$pairs"); do
   one "SQLite alone"
   one "+ every output, up" --config "$out/all.yml"

@@ -48,6 +48,7 @@ internal sealed class WebhookSink : IDocumentSink, IDisposable
     private HttpClient? _http;
     private int _storedInBatch;
     private int _roundFailures;
+    private int _roundNext;
     private volatile string? _gone;
     private long _delivered;
     private long _tries;
@@ -274,16 +275,20 @@ internal sealed class WebhookSink : IDocumentSink, IDisposable
         var http = _http ??= CreateClient();
         var outcomes = new Outcome[due.Count];
         _roundFailures = 0;
-        if (due.Count == 1)
+        _roundNext = -1;
+
+        // Up to MaxInFlight requests at once: as many loops, each taking the next finding of the round. One async
+        // method for the whole delivery (no Parallel.ForEachAsync, no awaited helper returning an Outcome): each async
+        // method's state machine makes the runtime compile its own instantiations of the async machinery when the
+        // output starts, which ReadyToRun cannot precompile (bench/README.md, issue 13, sessions 12 and 13).
+        // The spool's delivery thread is ours alone: blocking it on the round's requests is the intended wait.
+        var loops = new Task[Math.Clamp(_options.MaxInFlight, 1, due.Count)];
+        for (var i = 0; i < loops.Length; i++)
         {
-            outcomes[0] = DeliverAsync(http, due[0], cancellationToken).GetAwaiter().GetResult();
-            return outcomes;
+            loops[i] = DeliverAsync(http, due, outcomes, cancellationToken);
         }
 
-        // The spool's delivery thread is ours alone: blocking it on the batch's requests is the intended wait.
-        Parallel.ForEachAsync(Enumerable.Range(0, due.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = _options.MaxInFlight, CancellationToken = cancellationToken },
-            async (i, ct) => outcomes[i] = await DeliverAsync(http, due[i], ct).ConfigureAwait(false)).GetAwaiter().GetResult();
+        Task.WhenAll(loops).GetAwaiter().GetResult();
         return outcomes;
     }
 
@@ -305,59 +310,76 @@ internal sealed class WebhookSink : IDocumentSink, IDisposable
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    private async Task<Outcome> DeliverAsync(HttpClient http, Finding finding, CancellationToken cancellationToken)
+    // Delivers the round's findings one after the other, each the next one not yet taken, until none is left.
+    private async Task DeliverAsync(HttpClient http, List<Finding> due, Outcome[] outcomes, CancellationToken cancellationToken)
     {
-        if (_gone is not null)
+        try
         {
-            return new Outcome(OutcomeKind.Gone, null, null, false); // another request of this round was answered 410
-        }
+            for (var i = Interlocked.Increment(ref _roundNext); i < due.Count; i = Interlocked.Increment(ref _roundNext))
+            {
+                if (_gone is not null)
+                {
+                    outcomes[i] = new Outcome(OutcomeKind.Gone, null, null, false); // another request of this round was answered 410
+                    continue;
+                }
 
-        // Enough requests of this round failed to open the circuit: the rest are not sent (a receiver that does not
-        // answer would otherwise cost a timeout per finding of the batch, a closed port a connection per finding).
-        if (Volatile.Read(ref _roundFailures) >= _options.CircuitFailures)
+                // Enough requests of this round failed to open the circuit: the rest are not sent (a receiver that does not
+                // answer would otherwise cost a timeout per finding of the batch, a closed port a connection per finding).
+                if (Volatile.Read(ref _roundFailures) >= _options.CircuitFailures)
+                {
+                    outcomes[i] = new Outcome(OutcomeKind.NotTried, null, null, false);
+                    continue;
+                }
+
+                using var request = Request(due[i]);
+                using var expiry = new CancellationTokenSource(_options.Timeout, _time);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+                Interlocked.Increment(ref _tries);
+                Outcome outcome;
+                try
+                {
+                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                    outcome = Classify(response);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    outcome = Outcome.Transient($"{Endpoint} gave no answer within {Human(_options.Timeout)}", null);
+                }
+                catch (HttpRequestException ex) when (Refusal(ex) is { } refused)
+                {
+                    outcome = new Outcome(OutcomeKind.Permanent, refused.Message, null, ReachedReceiver: false);
+                }
+                catch (HttpRequestException ex)
+                {
+                    outcome = Outcome.Transient($"{Endpoint}: {Describe(ex)}", null);
+                }
+
+                if (outcome.Kind == OutcomeKind.Transient)
+                {
+                    Interlocked.Increment(ref _roundFailures);
+                }
+
+                outcomes[i] = outcome;
+            }
+        }
+        catch
         {
-            return new Outcome(OutcomeKind.NotTried, null, null, false);
+            Volatile.Write(ref _roundNext, due.Count); // the round has failed: the other loops take no new finding
+            throw;
         }
+    }
 
+    private HttpRequestMessage Request(Finding finding)
+    {
         var body = AlertJson.Utf8(finding);
         var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
+        var request = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.TryAddWithoutValidation("webhook-id", finding.Id);
         request.Headers.TryAddWithoutValidation("webhook-timestamp", timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("webhook-signature", WebhookSigner.Signature(_options.Secrets, _options.SigningKeys, finding.Id, timestamp, body));
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
-        using var expiry = new CancellationTokenSource(_options.Timeout, _time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
-        Interlocked.Increment(ref _tries);
-        var outcome = await TryAsync(http, request, timeout.Token, cancellationToken).ConfigureAwait(false);
-        if (outcome.Kind == OutcomeKind.Transient)
-        {
-            Interlocked.Increment(ref _roundFailures);
-        }
-
-        return outcome;
-    }
-
-    private async Task<Outcome> TryAsync(HttpClient http, HttpRequestMessage request, CancellationToken timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout).ConfigureAwait(false);
-            return Classify(response);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Outcome.Transient($"{Endpoint} gave no answer within {Human(_options.Timeout)}", null);
-        }
-        catch (HttpRequestException ex) when (Refusal(ex) is { } refused)
-        {
-            return new Outcome(OutcomeKind.Permanent, refused.Message, null, ReachedReceiver: false);
-        }
-        catch (HttpRequestException ex)
-        {
-            return Outcome.Transient($"{Endpoint}: {Describe(ex)}", null);
-        }
+        return request;
     }
 
     private Outcome Classify(HttpResponseMessage response)

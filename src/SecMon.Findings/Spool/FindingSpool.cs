@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
 
@@ -28,9 +28,12 @@ public sealed partial class FindingSpool : IDisposable
 {
     private readonly SpoolOptions _options;
     private readonly Lock _gate = new();
-    private FileStream? _writer;
+    private static readonly ReadOnlyMemory<byte> Newline = "\n"u8.ToArray();
+    private SafeFileHandle? _writer;
+    private long _writerLength;
     private FileStream? _lock;
-    private readonly ArrayBufferWriter<byte> _appendBuffer = new(64 * 1024);
+    private ReadOnlyMemory<byte>[] _appendParts = [];
+    private const int WriteParts = 512;
     private byte[] _readBuffer = new byte[64 * 1024];
     private int _writeSegment;
     private int _readSegment;
@@ -89,23 +92,32 @@ public sealed partial class FindingSpool : IDisposable
         ArgumentNullException.ThrowIfNull(findings);
         lock (_gate)
         {
-            // The documents are written as UTF-8 straight into one reused buffer, not through strings: appending was
-            // most of a spooled output's cost in a findings-heavy run (bench/README.md, issue 13).
-            var buffer = _appendBuffer;
-            buffer.ResetWrittenCount();
-            foreach (var f in findings)
+            // Each document is written from the bytes the store (or another spool) already made, in one gathered
+            // write (writev) with the newlines between them: no copy into a buffer of our own first. That copy was a
+            // third of each spooled output's runner thread in a findings-heavy run (bench/README.md, issue 13, session 13).
+            if (_appendParts.Length < findings.Count * 2)
             {
-                buffer.Write(FindingJson.Utf8(f)); // the bytes the store (or another spool) already made
-                buffer.Write("\n"u8);
+                _appendParts = new ReadOnlyMemory<byte>[Math.Max(findings.Count * 2, 64)];
             }
 
-            var bytes = buffer.WrittenSpan;
-            if (_pendingBytes + bytes.Length > _options.MaxBytes)
+            var parts = _appendParts;
+            var count = 0;
+            long bytes = 0;
+            foreach (var f in findings)
             {
+                var document = FindingJson.Utf8(f);
+                parts[count++] = document;
+                parts[count++] = Newline;
+                bytes += document.Length + 1;
+            }
+
+            if (_pendingBytes + bytes > _options.MaxBytes)
+            {
+                Array.Clear(parts, 0, count);
                 return false;
             }
 
-            if (_writer is null || _writer.Length >= _options.SegmentBytes)
+            if (_writer is null || _writerLength >= _options.SegmentBytes)
             {
                 // A new run continues the last segment unless it is full.
                 if (_writer is not null || SegmentLength(_writeSegment) >= _options.SegmentBytes)
@@ -114,12 +126,39 @@ public sealed partial class FindingSpool : IDisposable
                 }
 
                 _writer?.Dispose();
-                _writer = new FileStream(SegmentPath(_writeSegment), FileMode.Append, FileAccess.Write, FileShare.Read | FileShare.Delete);
+                _writer = File.OpenHandle(SegmentPath(_writeSegment), FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read | FileShare.Delete);
+                _writerLength = RandomAccess.GetLength(_writer);
             }
 
-            _writer.Write(bytes);
-            _writer.Flush(flushToDisk: true);
-            _pendingBytes += bytes.Length;
+            try
+            {
+                // At most WriteParts buffers per call: the system takes at most IOV_MAX (1024 on Linux) per writev.
+                var at = _writerLength;
+                for (var first = 0; first < count; first += WriteParts)
+                {
+                    var segment = new ArraySegment<ReadOnlyMemory<byte>>(parts, first, Math.Min(WriteParts, count - first));
+                    RandomAccess.Write(_writer, segment, at);
+                    foreach (var part in segment)
+                    {
+                        at += part.Length;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // A part of the batch may be on disk without its last newline: cut back to where it began, so the
+                // next append starts on a line of its own (the batch was not accepted).
+                TryCut(_writer, _writerLength);
+                throw;
+            }
+            finally
+            {
+                Array.Clear(parts, 0, count); // the documents belong to their findings, not to the spool
+            }
+
+            _writerLength += bytes;
+            RandomAccess.FlushToDisk(_writer);
+            _pendingBytes += bytes;
             return true;
         }
     }
@@ -248,6 +287,18 @@ public sealed partial class FindingSpool : IDisposable
             _writer = null;
             _lock?.Dispose();
             _lock = null;
+        }
+    }
+
+    private static void TryCut(SafeFileHandle file, long length)
+    {
+        try
+        {
+            RandomAccess.SetLength(file, length);
+        }
+        catch (IOException)
+        {
+            // The disk refuses even that: the torn line is cut when the spool is next opened (TrimTornLine).
         }
     }
 

@@ -311,4 +311,43 @@ public sealed class FindingFieldsTests
         Assert.Equal(("keyword", false), (byName["mqtt.client_id"].Type, byName["mqtt.client_id"].IsArray));
         Assert.Equal(("keyword", true), (byName["mqtt.client_ids"].Type, byName["mqtt.client_ids"].IsArray));
     }
+
+    [Fact]
+    public void All_ReadWithoutYamlDotNet_EqualsYamlDotNetsReadingOfBothFilesDescriptionsIncluded()
+    {
+        // FindingFields reads the definition with a reader of its YAML subset; YamlDotNet's reading of the same files
+        // (EcsDefinitions) is the independent check, every property compared.
+        var file = EcsDefinitions.Written.Concat(EcsDefinitions.Custom)
+            .Select(f => new FindingField(f.Name, f.Type, f.IsArray, f.Description ?? "")).ToList();
+        Assert.Equal(378, file.Count);
+        Assert.Equal(file, FindingFields.All);
+    }
+
+    [Theory]
+    [InlineData("- name: a.b\n  type: keyword\n  normalize: [array]\n  description: \"say \\\"hi\\\" \\\\ there\"\n  reserved: \"why\"\n", "a.b", "keyword", true, "say \"hi\" \\ there")]
+    [InlineData("# comment\n\n- name: \"@timestamp\"\n  type: date\n", "@timestamp", "date", false, "")]
+    [InlineData("- name: x\n  type: long\n  normalize: []\n  description: plain words\n", "x", "long", false, "plain words")]
+    public void Parse_TheSubset_ReadsEachEntry(string yaml, string name, string type, bool isArray, string description)
+    {
+        var (fields, _) = FindingFields.Parse(new StringReader(yaml), "t.yml");
+        Assert.Equal([new FindingField(name, type, isArray, description)], fields);
+    }
+
+    [Theory]
+    [InlineData("name: a\n", 1, "expected '- name")]
+    [InlineData("- type: keyword\n", 1, "starts with its name")]
+    [InlineData("- name: a\n  type: keyword\n  colour: red\n", 3, "unknown key 'colour'")]
+    [InlineData("- name: a\n  type: keyword\n  description: \"open\n", 3, "without its closing quote")]
+    [InlineData("- name: a\n  type: keyword\n  description: \"a\" b\n", 3, "after the closing quote")]
+    [InlineData("- name: a\n  type: keyword\n  description: \"\\n\"\n", 3, "escapes")]
+    [InlineData("- name: a\n  type: keyword\n  description: x # y\n", 3, "quote it")]
+    [InlineData("- name: a\n  type: keyword\n  normalize: array\n", 3, "flow list")]
+    [InlineData("- name: a\n  description: \"no type\"\n", 1, "a name and a type")]
+    [InlineData("- name: a\n  type: keyword\n    nested: x\n", 3, "expected 'key: value'")]
+    public void Parse_OutsideTheSubset_RefusedWithTheLine(string yaml, int line, string reason)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => FindingFields.Parse(new StringReader(yaml), "t.yml"));
+        Assert.Contains($"t.yml, line {line}:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -36,6 +36,25 @@ public sealed class FindingSpoolTests : IDisposable
     }
 
     [Fact]
+    public void TryAppend_ABatchOfMoreDocumentsThanOneGatheredWriteTakes_EveryDocumentOnItsLineInOrder()
+    {
+        // 700 findings are 1,400 buffers (document, newline): more than one writev takes (IOV_MAX 1024), so the batch
+        // goes in several gathered writes, each at the offset the last one ended.
+        var findings = TestFindings.Many(700);
+        using var spool = FindingSpool.Open(_dir);
+        Assert.True(spool.TryAppend(findings[..3]));
+        Assert.True(spool.TryAppend(findings[3..]));
+        var expected = findings.SelectMany(f => FindingJson.Utf8(f).Append((byte)'\n')).ToArray();
+        var segment = Assert.Single(Directory.GetFiles(_dir, "*.jsonl"));
+        Assert.Equal(expected, File.ReadAllBytes(segment));
+        Assert.Equal(expected.Length, spool.PendingBytes);
+        var batch = spool.Peek(1000);
+        Assert.Equal(findings.Select(f => f.Id), batch.Findings.Select(f => f.Id));
+        spool.Acknowledge(batch);
+        Assert.Equal(0, spool.PendingBytes);
+    }
+
+    [Fact]
     public void TryAppend_BeyondMaxBytes_RefusesTheNewestAndKeepsWhatItHas()
     {
         using var spool = FindingSpool.Open(_dir, new SpoolOptions { MaxBytes = 6000 });
