@@ -9,6 +9,9 @@ using SecMon.Findings.Store;
 // Findings store benchmark: ingest N synthetic findings in batches, then time searches that combine free
 // text, a time range and a minimum severity (the shape analysts use). Usage:
 //   dotnet run -c Release --project bench/Findings -- [--count N] [--batch N] [--searches N] [--data DIR] [--keep] [--ingest-only]
+// --devices N instead: the inventory saved at the end of a run (FindingStore.UpsertDevices) for N MQTT devices shaped
+// as `secmon devices --json` shows them, into a new store and then merged into it again, with CPU time and bytes
+// allocated per device (bench/README.md, "Device inventory").
 var count = IntArg("--count", 1_000_000);
 var batchSize = IntArg("--batch", 10_000);
 var searches = IntArg("--searches", 1_000);
@@ -19,6 +22,11 @@ var ingestOnly = args.Contains("--ingest-only");
 if (Directory.Exists(dataDir) && !keep)
 {
     Directory.Delete(dataDir, recursive: true);
+}
+
+if (IntArg("--devices", 0) is > 0 and var deviceCount)
+{
+    return DeviceUpserts(dataDir, deviceCount);
 }
 
 var opened = FindingStore.Open(dataDir, new FindingStoreOptions { BatchSize = batchSize });
@@ -144,6 +152,74 @@ string? StringArg(string name)
 }
 
 // /proc/self/io "wchar": bytes passed to write-like system calls by this process (proc(5)); 0 where unavailable.
+// N devices as the inventory reports an MQTT client after a run: its address, client id, user, topics, one endpoint.
+static int DeviceUpserts(string dataDir, int n)
+{
+    if (Directory.Exists(dataDir))
+    {
+        Directory.Delete(dataDir, recursive: true);
+    }
+
+    var opened = FindingStore.Open(dataDir);
+    if (opened.Error is { } error)
+    {
+        Console.Error.WriteLine("secmon-bench: " + error.Message);
+        return 1;
+    }
+
+    using var store = opened.Store!;
+    Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}, .NET {Environment.Version}; load average at start: {LoadAverage()}");
+    var start = Time.ToUnixMicros(new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero));
+    var devices = new List<SecMon.Core.Devices.Device>(n);
+    for (var i = 0; i < n; i++)
+    {
+        var ip = $"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}";
+        devices.Add(new SecMon.Core.Devices.Device
+        {
+            Id = $"02-00-00-{i >> 16 & 255:X2}-{i >> 8 & 255:X2}-{i & 255:X2}",
+            Mac = $"02-00-00-{i >> 16 & 255:X2}-{i >> 8 & 255:X2}-{i & 255:X2}",
+            Ips = [ip],
+            Usernames = [$"user{i % 50}"],
+            Protocols = ["mqtt"],
+            Ports = [1883],
+            Peers = ["10.0.0.1"],
+            Identities = new Dictionary<string, IReadOnlyList<string>> { ["mqtt.client_id"] = [$"sensor-{i}"] },
+            Values = new Dictionary<string, IReadOnlyList<string>> { ["mqtt.topic"] = [$"site/{i % 100}/temp", $"site/{i % 100}/status"] },
+            Counts = new Dictionary<string, long> { ["mqtt.publish"] = 25 },
+            Auth = SecMon.Core.Devices.AuthPosture.PasswordCleartext,
+            CurrentAuth = SecMon.Core.Devices.AuthPosture.PasswordCleartext,
+            Endpoints = [new SecMon.Core.Devices.EndpointPosture
+            {
+                Endpoint = "10.0.0.1:1883", Auth = SecMon.Core.Devices.AuthPosture.PasswordCleartext,
+                SinceMicros = start + i, LastSeenMicros = start + i + 1_000_000, LatestSessionMicros = start + i,
+            }],
+            PostureHistory = [new SecMon.Core.Devices.PostureChange
+            {
+                From = SecMon.Core.Devices.AuthPosture.Unknown, To = SecMon.Core.Devices.AuthPosture.PasswordCleartext,
+                AtMicros = start + i, Endpoint = "10.0.0.1:1883",
+            }],
+            FirstSeenMicros = start + i,
+            LastSeenMicros = start + i + 1_000_000,
+        });
+    }
+
+    foreach (var round in (string[])["new", "merged"])
+    {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var created = store.UpsertDevices(devices);
+        sw.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        Console.WriteLine($"devices {round}: {n:N0} upserted ({created:N0} new) in {sw.Elapsed.TotalMilliseconds:F0} ms, " +
+            $"CPU {cpu.TotalMilliseconds * 1000 / n:F1} us and {allocated / n:N0} B allocated per device");
+    }
+
+    Console.WriteLine($"load average at end: {LoadAverage()}");
+    return 0;
+}
+
 static long BytesWritten()
 {
     try

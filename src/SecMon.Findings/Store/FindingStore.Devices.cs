@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using SecMon.Core;
 using SecMon.Core.Devices;
 
@@ -33,63 +32,45 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
+                // On SQLite's C API, each list encoded as UTF-8 into one reused buffer and bound from there: through
+                // ADO.NET parameters every list was a string first (13 KB allocated per device saved; bench/README.md,
+                // "Device inventory").
                 using var tx = Connection.BeginTransaction();
-                using var select = Connection.CreateCommand();
-                select.Transaction = tx;
-                select.CommandText = $"SELECT {DeviceColumns} FROM devices WHERE id = $id";
-                var selectId = select.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
-                using var upsert = Connection.CreateCommand();
-                upsert.Transaction = tx;
-                upsert.CommandText =
-                    $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES ($id, $mac, $first_seen, $last_seen, $auth, $is_server, " +
-                    "$ips, $usernames, $protocols, $ports, $peers, $identities, $value_lists, $counts, " +
-                    "$current_auth, $endpoints, $posture_history, $certificates, $listeners)";
-                // One parameter object per column, values replaced per device (the statement is prepared once).
-                foreach (var name in (string[])["$id", "$mac", "$first_seen", "$last_seen", "$auth", "$is_server",
-                             "$ips", "$usernames", "$protocols", "$ports", "$peers", "$identities", "$value_lists", "$counts",
-                             "$current_auth", "$endpoints", "$posture_history", "$certificates", "$listeners"])
-                {
-                    upsert.Parameters.Add(new SqliteParameter { ParameterName = name });
-                }
-
-                void Set(string name, object value) => upsert.Parameters[name].Value = value;
-
+                var db = Connection.Handle!;
+                using var select = Statement.Prepare(db, $"SELECT {DeviceColumns} FROM devices WHERE id = ?1");
+                using var upsert = Statement.Prepare(db,
+                    $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
+                using var json = new DeviceJson();
                 var created = 0;
                 foreach (var device in list)
                 {
                     ArgumentNullException.ThrowIfNull(device);
-                    selectId.Value = device.Id;
-                    Device? existing = null;
-                    using (var reader = select.ExecuteReader())
-                    {
-                        if (reader.Read())
-                        {
-                            existing = ReadDevice(reader);
-                        }
-                    }
-
+                    select.BindText(1, device.Id);
+                    var existing = select.Step() ? ReadDevice(select) : null;
+                    select.Reset();
                     var merged = existing is null ? Bound(device) : Merge(existing, device);
                     created += existing is null ? 1 : 0;
-                    Set("$id", merged.Id);
-                    Set("$mac", (object?)merged.Mac ?? DBNull.Value);
-                    Set("$first_seen", merged.FirstSeenMicros);
-                    Set("$last_seen", merged.LastSeenMicros);
-                    Set("$auth", (int)merged.Auth);
-                    Set("$is_server", merged.IsServer ? 1 : 0);
-                    Set("$ips", JsonSerializer.Serialize(merged.Ips));
-                    Set("$usernames", JsonSerializer.Serialize(merged.Usernames));
-                    Set("$protocols", JsonSerializer.Serialize(merged.Protocols));
-                    Set("$ports", JsonSerializer.Serialize(merged.Ports));
-                    Set("$peers", JsonSerializer.Serialize(merged.Peers));
-                    Set("$identities", JsonSerializer.Serialize(merged.Identities));
-                    Set("$value_lists", JsonSerializer.Serialize(merged.Values));
-                    Set("$counts", JsonSerializer.Serialize(merged.Counts));
-                    Set("$current_auth", (int)merged.CurrentAuth);
-                    Set("$endpoints", JsonSerializer.Serialize(merged.Endpoints));
-                    Set("$posture_history", JsonSerializer.Serialize(merged.PostureHistory));
-                    Set("$certificates", JsonSerializer.Serialize(merged.Certificates));
-                    Set("$listeners", JsonSerializer.Serialize(merged.Listeners));
-                    upsert.ExecuteNonQuery();
+                    upsert.Reset();
+                    upsert.BindText(1, merged.Id);
+                    upsert.BindTextOrNull(2, merged.Mac);
+                    upsert.BindInt64(3, merged.FirstSeenMicros);
+                    upsert.BindInt64(4, merged.LastSeenMicros);
+                    upsert.BindInt64(5, (int)merged.Auth);
+                    upsert.BindInt64(6, merged.IsServer ? 1 : 0);
+                    upsert.BindText(7, json.Of(merged.Ips));
+                    upsert.BindText(8, json.Of(merged.Usernames));
+                    upsert.BindText(9, json.Of(merged.Protocols));
+                    upsert.BindText(10, json.Of(merged.Ports));
+                    upsert.BindText(11, json.Of(merged.Peers));
+                    upsert.BindText(12, json.Of(merged.Identities));
+                    upsert.BindText(13, json.Of(merged.Values));
+                    upsert.BindText(14, json.Of(merged.Counts));
+                    upsert.BindInt64(15, (int)merged.CurrentAuth);
+                    upsert.BindText(16, json.Of(merged.Endpoints));
+                    upsert.BindText(17, json.Of(merged.PostureHistory));
+                    upsert.BindText(18, json.Of(merged.Certificates));
+                    upsert.BindText(19, json.Of(merged.Listeners));
+                    upsert.Step();
                 }
 
                 tx.Commit();
@@ -106,13 +87,11 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = Connection.CreateCommand();
-                cmd.CommandText = $"SELECT {DeviceColumns} FROM devices ORDER BY last_seen DESC, id";
+                using var statement = Statement.Prepare(_db, $"SELECT {DeviceColumns} FROM devices ORDER BY last_seen DESC, id");
                 var list = new List<Device>();
-                using var reader = cmd.ExecuteReader();
-                while (reader.Read())
+                while (statement.Step())
                 {
-                    list.Add(ReadDevice(reader));
+                    list.Add(ReadDevice(statement));
                 }
 
                 return (IReadOnlyList<Device>)list;
@@ -120,28 +99,49 @@ public sealed partial class FindingStore
         }
     }
 
-    private static Device ReadDevice(SqliteDataReader r) => new()
+    private static Device ReadDevice(Statement r) => new()
     {
-        Id = r.GetString(0),
-        Mac = r.IsDBNull(1) ? null : r.GetString(1),
-        FirstSeenMicros = r.GetInt64(2),
-        LastSeenMicros = r.GetInt64(3),
-        Auth = (AuthPosture)r.GetInt32(4),
-        IsServer = r.GetInt32(5) != 0,
-        Ips = JsonSerializer.Deserialize<string[]>(r.GetString(6)) ?? [],
-        Usernames = JsonSerializer.Deserialize<string[]>(r.GetString(7)) ?? [],
-        Protocols = JsonSerializer.Deserialize<string[]>(r.GetString(8)) ?? [],
-        Ports = JsonSerializer.Deserialize<int[]>(r.GetString(9)) ?? [],
-        Peers = JsonSerializer.Deserialize<string[]>(r.GetString(10)) ?? [],
-        Identities = Lists(r.GetString(11)),
-        Values = Lists(r.GetString(12)),
-        Counts = new SortedDictionary<string, long>(JsonSerializer.Deserialize<Dictionary<string, long>>(r.GetString(13)) ?? [], StringComparer.Ordinal),
-        CurrentAuth = (AuthPosture)r.GetInt32(14),
-        Endpoints = JsonSerializer.Deserialize<EndpointPosture[]>(r.GetString(15)) ?? [],
-        PostureHistory = JsonSerializer.Deserialize<PostureChange[]>(r.GetString(16)) ?? [],
-        Certificates = JsonSerializer.Deserialize<DeviceCertificate[]>(r.GetString(17)) ?? [],
-        Listeners = JsonSerializer.Deserialize<ListenerPosture[]>(r.GetString(18)) ?? [],
+        Id = r.String(0),
+        Mac = r.NullableString(1),
+        FirstSeenMicros = r.Int64(2),
+        LastSeenMicros = r.Int64(3),
+        Auth = (AuthPosture)r.Int32(4),
+        IsServer = r.Int32(5) != 0,
+        Ips = JsonSerializer.Deserialize<string[]>(r.Utf8(6)) ?? [],
+        Usernames = JsonSerializer.Deserialize<string[]>(r.Utf8(7)) ?? [],
+        Protocols = JsonSerializer.Deserialize<string[]>(r.Utf8(8)) ?? [],
+        Ports = JsonSerializer.Deserialize<int[]>(r.Utf8(9)) ?? [],
+        Peers = JsonSerializer.Deserialize<string[]>(r.Utf8(10)) ?? [],
+        Identities = Lists(r.Utf8(11)),
+        Values = Lists(r.Utf8(12)),
+        Counts = new SortedDictionary<string, long>(JsonSerializer.Deserialize<Dictionary<string, long>>(r.Utf8(13)) ?? [], StringComparer.Ordinal),
+        CurrentAuth = (AuthPosture)r.Int32(14),
+        Endpoints = JsonSerializer.Deserialize<EndpointPosture[]>(r.Utf8(15)) ?? [],
+        PostureHistory = JsonSerializer.Deserialize<PostureChange[]>(r.Utf8(16)) ?? [],
+        Certificates = JsonSerializer.Deserialize<DeviceCertificate[]>(r.Utf8(17)) ?? [],
+        Listeners = JsonSerializer.Deserialize<ListenerPosture[]>(r.Utf8(18)) ?? [],
     };
+
+    // A device's lists as JSON (System.Text.Json's default options, as they were always stored), each written into
+    // the same buffer; the span returned is valid until the next call.
+    private sealed class DeviceJson : IDisposable
+    {
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(4096);
+        private readonly Utf8JsonWriter _writer;
+
+        public DeviceJson() => _writer = new Utf8JsonWriter(_buffer);
+
+        public ReadOnlySpan<byte> Of<T>(T value)
+        {
+            _buffer.ResetWrittenCount();
+            _writer.Reset(_buffer);
+            JsonSerializer.Serialize(_writer, value);
+            _writer.Flush();
+            return _buffer.WrittenSpan;
+        }
+
+        public void Dispose() => _writer.Dispose();
+    }
 
     /// <summary>Per device id (<c>device.id</c>), how many findings the store holds and the highest <c>event.severity</c>
     /// among them.</summary>
@@ -152,13 +152,12 @@ public sealed partial class FindingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Guard(() =>
             {
-                using var cmd = Connection.CreateCommand();
-                cmd.CommandText = "SELECT device_id, COUNT(*), MAX(severity) FROM findings WHERE device_id IS NOT NULL GROUP BY device_id";
+                using var statement = Statement.Prepare(_db,
+                    "SELECT device_id, COUNT(*), MAX(severity) FROM findings WHERE device_id IS NOT NULL GROUP BY device_id");
                 var stats = new Dictionary<string, (long, int)>(StringComparer.Ordinal);
-                using var reader = cmd.ExecuteReader();
-                while (reader.Read())
+                while (statement.Step())
                 {
-                    stats[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt32(2));
+                    stats[statement.String(0)] = (statement.Int64(1), statement.Int32(2));
                 }
 
                 return (IReadOnlyDictionary<string, (long, int)>)stats;
@@ -166,7 +165,7 @@ public sealed partial class FindingStore
         }
     }
 
-    private static SortedDictionary<string, IReadOnlyList<string>> Lists(string json)
+    private static SortedDictionary<string, IReadOnlyList<string>> Lists(ReadOnlySpan<byte> json)
     {
         var lists = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var (name, values) in JsonSerializer.Deserialize<Dictionary<string, string[]>>(json) ?? [])
@@ -185,7 +184,13 @@ public sealed partial class FindingStore
     }, d);
 
     /// <summary>Merges <paramref name="update"/> into <paramref name="stored"/> (see <see cref="UpsertDevices"/>).</summary>
-    internal static Device Merge(Device stored, Device update) => stored with
+    internal static Device Merge(Device stored, Device update)
+    {
+        var endpoints = MergeEndpoints(stored.Endpoints, update.Endpoints);
+        return Merge(stored, update, endpoints);
+    }
+
+    private static Device Merge(Device stored, Device update, EndpointPosture[] endpoints) => stored with
     {
         Mac = update.Mac ?? stored.Mac,
         Ips = Union(stored.Ips, update.Ips),
@@ -203,9 +208,9 @@ public sealed partial class FindingStore
             : Math.Min(stored.FirstSeenMicros, update.FirstSeenMicros),
         LastSeenMicros = Math.Max(stored.LastSeenMicros, update.LastSeenMicros),
         IsServer = stored.IsServer || update.IsServer,
-        Endpoints = MergeEndpoints(stored.Endpoints, update.Endpoints),
+        Endpoints = endpoints,
         // Current: from the merged endpoints; a device stored before endpoints were kept (schema v5) keeps what it had.
-        CurrentAuth = MergeEndpoints(stored.Endpoints, update.Endpoints) is { Length: > 0 } endpoints ? DevicePosture.Current(endpoints).Auth
+        CurrentAuth = endpoints.Length > 0 ? DevicePosture.Current(endpoints).Auth
             : update.CurrentAuth != AuthPosture.Unknown ? update.CurrentAuth
             : stored.CurrentAuth != AuthPosture.Unknown ? stored.CurrentAuth
             : WeakestOf(stored.Auth, update.Auth),
@@ -221,6 +226,11 @@ public sealed partial class FindingStore
     // show the same posture. The most recently seen are kept.
     private static EndpointPosture[] MergeEndpoints(IReadOnlyList<EndpointPosture> first, IReadOnlyList<EndpointPosture> second)
     {
+        if (first.Count + second.Count <= 1)
+        {
+            return [.. first, .. second]; // nothing to merge or order (a new device seen at one endpoint)
+        }
+
         var merged = new Dictionary<string, EndpointPosture>(StringComparer.Ordinal);
         foreach (var e in first.Concat(second))
         {
@@ -245,6 +255,11 @@ public sealed partial class FindingStore
 
     private static DeviceCertificate[] MergeCertificates(IReadOnlyList<DeviceCertificate> first, IReadOnlyList<DeviceCertificate> second)
     {
+        if (first.Count + second.Count <= 1)
+        {
+            return [.. first, .. second];
+        }
+
         var merged = new Dictionary<string, DeviceCertificate>(StringComparer.Ordinal);
         foreach (var c in first.Concat(second))
         {
@@ -264,6 +279,11 @@ public sealed partial class FindingStore
     // Per port, the larger of each count (a count is a run's total, as Counts).
     private static ListenerPosture[] MergeListeners(IReadOnlyList<ListenerPosture> first, IReadOnlyList<ListenerPosture> second)
     {
+        if (first.Count + second.Count <= 1)
+        {
+            return [.. first, .. second];
+        }
+
         var merged = new SortedDictionary<int, ListenerPosture>();
         foreach (var l in first.Concat(second))
         {
@@ -313,6 +333,25 @@ public sealed partial class FindingStore
 
     private static T[] Union<T>(IReadOnlyList<T> first, IReadOnlyList<T> second)
     {
+        // A device's lists are mostly a few entries: linear look-ups instead of a hash set (the same equality).
+        if (first.Count + second.Count <= 16)
+        {
+            var small = new T[first.Count + second.Count];
+            var n = 0;
+            foreach (var list in (IReadOnlyList<T>[])[first, second])
+            {
+                foreach (var item in list)
+                {
+                    if (Array.IndexOf(small, item, 0, n) < 0)
+                    {
+                        small[n++] = item;
+                    }
+                }
+            }
+
+            return n == small.Length ? small : small[..n];
+        }
+
         var seen = new HashSet<T>();
         var result = new List<T>(Math.Min(MaxDeviceListEntries, first.Count + second.Count));
         foreach (var item in first.Concat(second))

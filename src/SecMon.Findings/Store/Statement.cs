@@ -49,6 +49,19 @@ internal sealed class Statement : IDisposable
         }
     }
 
+    /// <summary>Binds a positional parameter (<c>?N</c>, from 1) to UTF-8 text (copied by SQLite).</summary>
+    public void BindText(int index, ReadOnlySpan<byte> utf8) => Check(_db, raw.sqlite3_bind_text(_stmt, index, utf8));
+
+    public void BindText(int index, string value) => Check(_db, raw.sqlite3_bind_text(_stmt, index, value));
+
+    public void BindTextOrNull(int index, string? value) =>
+        Check(_db, value is null ? raw.sqlite3_bind_null(_stmt, index) : raw.sqlite3_bind_text(_stmt, index, value));
+
+    public void BindInt64(int index, long value) => Check(_db, raw.sqlite3_bind_int64(_stmt, index, value));
+
+    /// <summary>Makes the statement ready to run again with new values (bindings are replaced one by one).</summary>
+    public void Reset() => raw.sqlite3_reset(_stmt);
+
     /// <summary>Moves to the next row: false when there is none.</summary>
     public bool Step()
     {
@@ -74,6 +87,9 @@ internal sealed class Statement : IDisposable
     public bool IsNull(int column) => raw.sqlite3_column_type(_stmt, column) == raw.SQLITE_NULL;
 
     public string String(int column) => raw.sqlite3_column_text(_stmt, column).utf8_to_string();
+
+    /// <summary>A text column's UTF-8 bytes, valid until the next step or reset.</summary>
+    public ReadOnlySpan<byte> Utf8(int column) => raw.sqlite3_column_blob(_stmt, column);
 
     public string? NullableString(int column) => IsNull(column) ? null : String(column);
 
