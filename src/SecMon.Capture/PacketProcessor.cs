@@ -194,8 +194,10 @@ internal sealed partial class PacketProcessor
     /// drop incomplete fragmented datagrams. Flows are closed in the order they started, so output is deterministic.</summary>
     public void Complete(in PacketMeta last)
     {
-        var open = _flows.All.Where(f => !f.IsClosed)
-            .OrderBy(f => f.FirstMicros).ThenBy(f => f.ToServer.FlowId, StringComparer.Ordinal).ToList();
+        // The flow id breaks ties of start time only (it is computed when first read: not for every flow here).
+        var open = _flows.All.Where(f => !f.IsClosed).ToList();
+        open.Sort(static (x, y) => x.FirstMicros != y.FirstMicros ? x.FirstMicros.CompareTo(y.FirstMicros)
+            : string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
         foreach (var flow in open)
         {
             Close(flow, FlowCloseReason.EndOfInput, last);
