@@ -117,3 +117,47 @@ public sealed class FlowTableTests
         Assert.Equal(("8.8.8.8", 53, FlowDirection.ToClient), (toClient.SourceIp, toClient.SourcePort, toClient.Direction));
     }
 }
+
+/// <summary>The scan detector's tracker table against a dictionary as the model.</summary>
+public sealed class TrackerTableTests
+{
+    [Fact]
+    public void AddRemoveLookUp_RandomOperations_AgreeWithADictionary()
+    {
+        var table = new SecMon.Capture.Scans.TrackerTable(expected: 4);
+        var model = new Dictionary<SecMon.Capture.Scans.ScanKey, SecMon.Capture.Scans.ScanTracker>();
+        var random = new Random(99);
+        for (var step = 0; step < 40_000; step++)
+        {
+            var n = random.Next(3_000);
+            var scanner = new IpAddress(n % 4 == 0 ? 0x2001_0db8UL << 32 : 0, 0x0A00_0000u + (uint)(n >> 4), isV6: n % 4 == 0);
+            var key = n % 2 == 0
+                ? SecMon.Capture.Scans.ScanKey.Vertical(scanner, new IpAddress(0, 0xC000_0200u + (uint)(n & 15), false), 6, 0)
+                : SecMon.Capture.Scans.ScanKey.Sweep(scanner, (ushort)(n & 15), 17, (ushort)(n % 3));
+            var held = table.TryGetValue(key, out var found);
+            Assert.Equal(model.TryGetValue(key, out var expected), held);
+            if (held)
+            {
+                Assert.Same(expected, found);
+                table.Remove(found);
+                model.Remove(key);
+                Assert.False(table.TryGetValue(key, out _));
+            }
+            else
+            {
+                var tracker = new SecMon.Capture.Scans.ScanTracker();
+                tracker.Reset(key, step);
+                table.Add(tracker);
+                model.Add(key, tracker);
+            }
+
+            Assert.Equal(model.Count, table.Count);
+        }
+
+        foreach (var (key, tracker) in model)
+        {
+            Assert.True(table.TryGetValue(key, out var found));
+            Assert.Same(tracker, found);
+        }
+    }
+}
