@@ -9,7 +9,8 @@ namespace SecMon.Capture;
 /// <summary>
 /// The packet path of the capture engine: decode a frame, find or create its flow, reassemble TCP, hand the
 /// bytes to the flow's protocol session. One instance per capture run, used from one thread. Allocation-free per
-/// packet in the steady state (existing flows, in-order data); a new flow allocates its contexts and ids once.
+/// packet in the steady state (existing flows, in-order data); a new flow allocates its contexts once (its ids are
+/// computed when first read).
 /// Never throws for bad input: a malformed, truncated or unsupported frame is counted in <see cref="CaptureStats"/>
 /// and reported through <see cref="IDiagnosticSink"/>. Counts everything except Packets and Bytes (the source
 /// loop counts those). This file decodes and dispatches; the flows' lifecycle lives beside the flow table in Flows/:
