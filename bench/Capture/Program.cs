@@ -6,10 +6,12 @@ using SecMon.Core;
 
 // Times each stage of the capture pipeline on one file, several rounds, and prints packets/s, allocated bytes per
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
+// --only flows|full runs that stage alone (for perf record); --alloc also prints what the last stage allocated, by type
+// (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly).
 // The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only | --cold-only]
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
+    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] [--only flows|full] [--alloc] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
     return 64;
 }
 
@@ -26,10 +28,15 @@ if (args[0] == "events")
 }
 
 var path = args[0];
-var rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+var rounds = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal)
+    ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
+var only = Array.IndexOf(args, "--only") is var o && o >= 0 && o + 1 < args.Length ? args[o + 1] : null;
+using var allocations = args.Contains("--alloc") ? new AllocationSampler() : null;
 for (var round = 1; round <= rounds; round++)
 {
-    Measure("read (libpcap + copy)", path, (files, _) =>
+    if (only is null)
+    {
+        Measure("read (libpcap + copy)", path, (files, _) =>
     {
         long n = 0;
         while (files.MoveNext())
@@ -37,21 +44,33 @@ for (var round = 1; round <= rounds; round++)
             n++;
         }
 
-        return n;
-    });
-    Measure("read + decode + flows + reassembly", path, (files, stats) =>
+            return n;
+        });
+    }
+
+    if (only is null or "flows")
     {
-        var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: new SecMon.Capture.Protocols.ProtocolCatalogue([]));
-        engine.Run(files, null, CancellationToken.None);
-        return stats.Packets;
-    });
-    Measure("read + decode + flows + reassembly + MQTT/TLS", path, (files, stats) =>
+        Measure("read + decode + flows + reassembly", path, (files, stats) =>
+        {
+            var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: new SecMon.Capture.Protocols.ProtocolCatalogue([]));
+            engine.Run(files, null, CancellationToken.None);
+            return stats.Packets;
+        });
+    }
+
+    if (only is null or "full")
     {
-        var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]));
-        engine.Run(files, null, CancellationToken.None);
-        return stats.Packets;
-    });
+        allocations?.Clear();
+        Measure("read + decode + flows + reassembly + MQTT/TLS", path, (files, stats) =>
+        {
+            var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]));
+            engine.Run(files, null, CancellationToken.None);
+            return stats.Packets;
+        });
+    }
 }
+
+allocations?.Print(Console.Out);
 
 return 0;
 
@@ -69,6 +88,59 @@ static void Measure(string stage, string path, Func<CaptureFileSet, CaptureStats
     var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
     Console.WriteLine($"{stage,-48} {packets,10:N0} packets {packets / clock.Elapsed.TotalSeconds,12:N0} packets/s  " +
                       $"{(double)bytes / Math.Max(packets, 1),7:F1} B/packet  gen0 {GC.CollectionCount(0) - gc0} gen2 {GC.CollectionCount(2) - gc2}");
+}
+
+// The runtime's GC/AllocationTick events (verbose GC keyword): each names the type of the object that crossed ~100 KB of
+// allocation since the last tick, so the bytes per type are an estimate weighed by sampling.
+internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListener
+{
+    private readonly Dictionary<string, long> _bytes = [];
+    private readonly Lock _lock = new();
+
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _bytes.Clear();
+        }
+    }
+
+    public void Print(TextWriter output)
+    {
+        lock (_lock)
+        {
+            var total = Math.Max(1, _bytes.Values.Sum());
+            output.WriteLine("allocated by type in the last stage of the last round (sampled):");
+            foreach (var (type, bytes) in _bytes.OrderByDescending(p => p.Value).Take(25))
+            {
+                output.WriteLine($"  {bytes / 1_000_000.0,8:F1} MB {100.0 * bytes / total,5:F1}%  {type}");
+            }
+        }
+    }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+    {
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            EnableEvents(eventSource, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs eventData)
+    {
+        if (eventData.EventName is not { } name || !name.StartsWith("GCAllocationTick", StringComparison.Ordinal) || eventData.PayloadNames is null)
+        {
+            return;
+        }
+
+        var type = eventData.PayloadNames.IndexOf("TypeName") is var t and >= 0 ? eventData.Payload![t] as string ?? "?" : "?";
+        var amountIndex = eventData.PayloadNames.IndexOf("AllocationAmount64");
+        var amount = amountIndex >= 0 ? Convert.ToInt64(eventData.Payload![amountIndex], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+        lock (_lock)
+        {
+            _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
+        }
+    }
 }
 
 internal sealed class NullDiagnostics : IDiagnosticSink

@@ -9,7 +9,8 @@ namespace SecMon.Capture;
 /// <summary>
 /// The packet path of the capture engine: decode a frame, find or create its flow, reassemble TCP, hand the
 /// bytes to the flow's protocol session. One instance per capture run, used from one thread. Allocation-free per
-/// packet in the steady state (existing flows, in-order data); a new flow allocates its contexts and ids once.
+/// packet in the steady state (existing flows, in-order data); a new flow allocates its contexts once (its ids are
+/// computed when first read).
 /// Never throws for bad input: a malformed, truncated or unsupported frame is counted in <see cref="CaptureStats"/>
 /// and reported through <see cref="IDiagnosticSink"/>. Counts everything except Packets and Bytes (the source
 /// loop counts those). This file decodes and dispatches; the flows' lifecycle lives beside the flow table in Flows/:
@@ -194,8 +195,10 @@ internal sealed partial class PacketProcessor
     /// drop incomplete fragmented datagrams. Flows are closed in the order they started, so output is deterministic.</summary>
     public void Complete(in PacketMeta last)
     {
-        var open = _flows.All.Where(f => !f.IsClosed)
-            .OrderBy(f => f.FirstMicros).ThenBy(f => f.ToServer.FlowId, StringComparer.Ordinal).ToList();
+        // The flow id breaks ties of start time only (it is computed when first read: not for every flow here).
+        var open = _flows.All.Where(f => !f.IsClosed).ToList();
+        open.Sort(static (x, y) => x.FirstMicros != y.FirstMicros ? x.FirstMicros.CompareTo(y.FirstMicros)
+            : string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
         foreach (var flow in open)
         {
             Close(flow, FlowCloseReason.EndOfInput, last);

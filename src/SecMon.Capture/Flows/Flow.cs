@@ -100,6 +100,21 @@ internal sealed class Flow
     /// <summary>The server sent a FIN.</summary>
     public bool FinFromServer { get; set; }
 
+    /// <summary>The client's MAC from the flow's first packet, when <see cref="HasClientMac"/> (its context's text).</summary>
+    public Core.Devices.MacAddress ClientMac { get; init; }
+
+    /// <summary>The server's MAC from the flow's first packet, when <see cref="HasServerMac"/>.</summary>
+    public Core.Devices.MacAddress ServerMac { get; init; }
+
+    /// <summary>The first packet's link layer carried the client's MAC.</summary>
+    public bool HasClientMac { get; init; }
+
+    /// <summary>The first packet's link layer carried the server's MAC.</summary>
+    public bool HasServerMac { get; init; }
+
+    /// <summary>The flow table's hash of <see cref="Key"/> (set when added; owned by <see cref="FlowTable"/>).</summary>
+    internal int Hash { get; set; }
+
     // Intrusive LRU list links, owned by FlowTable.
     internal Flow? Older { get; set; }
     internal Flow? Newer { get; set; }

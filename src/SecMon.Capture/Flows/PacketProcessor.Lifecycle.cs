@@ -60,7 +60,7 @@ internal sealed partial class PacketProcessor
     private bool IsIdle(Flow flow) =>
         _nowMicros - flow.LastMicros > (flow.IsTcp ? _options.TcpIdleTimeoutMicros : _options.UdpIdleTimeoutMicros);
 
-    private Flow CreateFlow(ref DecodedPacket packet, in FlowKey key, bool sourceIsA, bool senderIsClient, bool openerSeen,
+    private Flow CreateFlow(ref DecodedPacket packet, in FlowKey key, int hash, bool sourceIsA, bool senderIsClient, bool openerSeen,
                             string transport, in PacketMeta meta)
     {
         MakeRoom(meta);
@@ -80,26 +80,27 @@ internal sealed partial class PacketProcessor
             (serverIp, serverPort, serverMac) = (packet.Source, packet.SourcePort, sourceMac);
         }
 
-        var toServer = new FlowContext
+        // The ids are hashed when first read (an event's consumer), not here: most flows' ids are read on another thread
+        // or never (TupleIds).
+        var ids = new TupleIds(clientIp, clientPort, serverIp, serverPort, key.Protocol, key.VlanId, meta.TimestampMicros);
+        var toServer = new FlowContext(ids, transport, _names.Of(clientIp), clientPort, _names.Of(serverIp), serverPort,
+                                       FlowDirection.ToServer, meta.TimestampMicros)
         {
-            FlowId = FlowIdentity.ComputeFlowId(clientIp, clientPort, serverIp, serverPort, key.Protocol, key.VlanId, meta.TimestampMicros),
-            CommunityId = FlowIdentity.ComputeCommunityId(clientIp, clientPort, serverIp, serverPort, key.Protocol),
-            Transport = transport,
-            SourceIp = _names.Of(clientIp),
-            SourcePort = clientPort,
             SourceMac = clientMac,
-            DestinationIp = _names.Of(serverIp),
-            DestinationPort = serverPort,
             DestinationMac = serverMac,
             VlanId = key.VlanId == 0 ? null : key.VlanId,
-            Direction = FlowDirection.ToServer,
             OpenerSeen = openerSeen,
-            StartMicros = meta.TimestampMicros,
             Observer = meta.Source,
         };
         toServer.CreateReverse();
-        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, toServer, meta.TimestampMicros);
-        _flows.Add(flow);
+        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, toServer, meta.TimestampMicros)
+        {
+            ClientMac = senderIsClient ? packet.SourceMac : packet.DestinationMac,
+            ServerMac = senderIsClient ? packet.DestinationMac : packet.SourceMac,
+            HasClientMac = senderIsClient ? packet.HasSourceMac : packet.HasDestinationMac,
+            HasServerMac = senderIsClient ? packet.HasDestinationMac : packet.HasSourceMac,
+        };
+        _flows.Add(flow, hash);
         _stats.Flows++;
         return flow;
     }

@@ -18,7 +18,8 @@ internal sealed partial class PacketProcessor
         var ack = (flags & TcpFlags.Ack) != 0;
         var openingSyn = syn && !ack;
 
-        if (_flows.TryGet(key, out var flow))
+        var hash = _flows.Hash(key);
+        if (_flows.TryGet(key, hash, out var flow))
         {
             if (flow.IsClosed)
             {
@@ -45,7 +46,7 @@ internal sealed partial class PacketProcessor
             }
         }
 
-        flow ??= CreateTcpFlow(ref packet, key, sourceIsA, meta);
+        flow ??= CreateTcpFlow(ref packet, key, hash, sourceIsA, meta);
         var direction = flow.DirectionOf(sourceIsA);
         SeeHost(flow, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
@@ -158,7 +159,7 @@ internal sealed partial class PacketProcessor
         }
     }
 
-    private Flow CreateTcpFlow(ref DecodedPacket packet, in FlowKey key, bool sourceIsA, in PacketMeta meta)
+    private Flow CreateTcpFlow(ref DecodedPacket packet, in FlowKey key, int hash, bool sourceIsA, in PacketMeta meta)
     {
         var flags = packet.Flags;
         bool senderIsClient, openerSeen;
@@ -178,7 +179,7 @@ internal sealed partial class PacketProcessor
             openerSeen = false;
         }
 
-        var flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, openerSeen, "tcp", meta);
+        var flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, openerSeen, "tcp", meta);
         flow.ClientStream = new TcpStream(flow, FlowDirection.ToServer, _reassembly);
         flow.ServerStream = new TcpStream(flow, FlowDirection.ToClient, _reassembly);
         _stats.TcpFlows++;

@@ -13,7 +13,8 @@ internal sealed partial class PacketProcessor
     {
         var key = FlowKey.Create(packet.Source, packet.SourcePort, packet.Destination, packet.DestinationPort,
                                  packet.Protocol, packet.VlanId, out var sourceIsA);
-        if (_flows.TryGet(key, out var flow) && IsIdle(flow))
+        var hash = _flows.Hash(key);
+        if (_flows.TryGet(key, hash, out var flow) && IsIdle(flow))
         {
             ExpireIdle(flow, meta);
             flow = null;
@@ -23,7 +24,7 @@ internal sealed partial class PacketProcessor
         {
             // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
             var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
-            flow = CreateFlow(ref packet, key, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
+            flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
             _stats.UdpFlows++;
         }
 

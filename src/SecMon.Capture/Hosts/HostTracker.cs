@@ -1,4 +1,6 @@
+using SecMon.Capture.Decoding;
 using SecMon.Capture.Flows;
+using SecMon.Core.Devices;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Hosts;
@@ -17,16 +19,19 @@ internal sealed class HostTracker(IEventSink events, CaptureStats stats, int max
     /// <summary>Addresses remembered per MAC (IPv4, IPv6 link-local and a global address or two).</summary>
     public const int MaxAddressesPerMac = 4;
 
-    private readonly Dictionary<string, string[]> _macs = new(StringComparer.Ordinal);
+    // Keyed by the MAC's value with a per-process seeded hash (the sender's MAC is the attacker's to choose).
+    private readonly Dictionary<MacAddress, IpAddress[]> _macs = new(SeededMacComparer.Instance);
     private readonly int _maxMacs = Math.Max(1, maxMacs);
 
-    /// <summary>The first packet of <paramref name="direction"/> of <paramref name="flow"/>: its sender, if new.</summary>
+    /// <summary>The first packet of <paramref name="direction"/> of <paramref name="flow"/>: its sender, if new. The
+    /// sender is the direction's source as the flow's context has it (its MAC from the flow's first packet).</summary>
     public void OnFirstPacket(Flow flow, FlowDirection direction, in PacketMeta meta)
     {
-        var context = direction == FlowDirection.ToServer ? flow.ToServer : flow.ToServer.Reverse!;
-        var mac = context.SourceMac;
-        var ip = context.SourceIp;
-        if (mac is null || !IsUnicastMac(mac) || ip is "0.0.0.0" or "::")
+        var toServer = direction == FlowDirection.ToServer;
+        var hasMac = toServer ? flow.HasClientMac : flow.HasServerMac;
+        var mac = toServer ? flow.ClientMac : flow.ServerMac;
+        var ip = flow.ClientIsA == toServer ? flow.Key.AddressA : flow.Key.AddressB;
+        if (!hasMac || !mac.IsUsable || (ip.Low == 0 && ip.High == 0))
         {
             return;
         }
@@ -40,21 +45,23 @@ internal sealed class HostTracker(IEventSink events, CaptureStats stats, int max
                 return;
             }
 
-            addresses = new string[MaxAddressesPerMac];
+            addresses = new IpAddress[MaxAddressesPerMac];
             _macs[mac] = addresses;
             newMac = true;
         }
 
+        // Unused entries are the unspecified address, which is never stored (skipped above).
         var free = -1;
         for (var i = 0; i < addresses.Length; i++)
         {
-            if (addresses[i] is null)
+            var held = addresses[i];
+            if (held.Low == 0 && held.High == 0)
             {
                 free = i;
                 break;
             }
 
-            if (string.Equals(addresses[i], ip, StringComparison.Ordinal))
+            if (held == ip)
             {
                 return;
             }
@@ -69,22 +76,19 @@ internal sealed class HostTracker(IEventSink events, CaptureStats stats, int max
         addresses[free] = ip;
         events.Emit(new HostSeenEvent
         {
-            Flow = context,
+            Flow = toServer ? flow.ToServer : flow.ToClient,
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
             NewMac = newMac,
         });
     }
 
-    // "02-00-00-00-00-01": not all zeros, and the group bit (the first octet's lowest bit) clear.
-    private static bool IsUnicastMac(string mac) =>
-        mac.Length == 17 && (HexValue(mac[1]) & 1) == 0 && mac != "00-00-00-00-00-00";
-
-    private static int HexValue(char c) => c switch
+    private sealed class SeededMacComparer : IEqualityComparer<MacAddress>
     {
-        >= '0' and <= '9' => c - '0',
-        >= 'a' and <= 'f' => c - 'a' + 10,
-        >= 'A' and <= 'F' => c - 'A' + 10,
-        _ => 1, // not a MAC as AddressNames writes it: treated as a group address (skipped)
-    };
+        public static readonly SeededMacComparer Instance = new();
+
+        public bool Equals(MacAddress x, MacAddress y) => x.Value == y.Value;
+
+        public int GetHashCode(MacAddress obj) => HashCode.Combine(obj.Value);
+    }
 }

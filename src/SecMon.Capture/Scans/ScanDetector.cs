@@ -28,7 +28,7 @@ internal sealed class ScanDetector
     private readonly ScanOptions _options;
     private readonly IEventSink _events;
     private readonly CaptureStats _stats;
-    private readonly Dictionary<ScanKey, ScanTracker> _table;
+    private readonly TrackerTable _table;
     private readonly Stack<ScanTracker> _free = new();
     private readonly List<(ScanTracker Tracker, int Generation)> _pending = [];
     private readonly int _capacity;
@@ -45,7 +45,7 @@ internal sealed class ScanDetector
         _events = events;
         _stats = stats;
         _capacity = Math.Max(2, options.MaxTrackers);
-        _table = new Dictionary<ScanKey, ScanTracker>(Math.Min(_capacity, 1024));
+        _table = new TrackerTable(Math.Min(_capacity, 1024));
     }
 
     /// <summary>Trackers held (never more than <see cref="ScanOptions.MaxTrackers"/>).</summary>
@@ -369,7 +369,7 @@ internal sealed class ScanDetector
 
         t = _free.Count > 0 ? _free.Pop() : new ScanTracker();
         t.Reset(key, now);
-        _table.Add(key, t);
+        _table.Add(t);
         AddNewest(t);
         return t;
     }
@@ -377,7 +377,7 @@ internal sealed class ScanDetector
     private void Release(ScanTracker t)
     {
         Unlink(t);
-        _table.Remove(t.Key);
+        _table.Remove(t);
         t.Reset(default, 0); // bumps the generation: a pending reference to it is now stale
         _free.Push(t);
     }

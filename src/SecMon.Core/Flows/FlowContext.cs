@@ -10,17 +10,72 @@ public enum FlowDirection
 }
 
 /// <summary>
+/// A flow's two ids computed when first read rather than when the flow starts: most flows' ids are read only when one
+/// of their events is (the rule engine, an event log), so the capture thread does not hash every new flow. Shared by both
+/// directions' contexts; thread-safe (each id is a pure function of what the source was made with: two threads that
+/// compute it at once compute the same string, and either may be kept).
+/// </summary>
+public abstract class FlowIds
+{
+    private string? _flowId;
+    private string? _communityId;
+
+    /// <summary>The deterministic flow id (<see cref="FlowContext.FlowId"/>), computed once.</summary>
+    public string FlowId => _flowId ??= ComputeFlowId();
+
+    /// <summary>The Community ID (<see cref="FlowContext.CommunityId"/>), computed once.</summary>
+    public string CommunityId => _communityId ??= ComputeCommunityId();
+
+    /// <summary>Computes the flow id; called at most once per reading thread.</summary>
+    protected abstract string ComputeFlowId();
+
+    /// <summary>Computes the Community ID; called at most once per reading thread.</summary>
+    protected abstract string ComputeCommunityId();
+}
+
+/// <summary>
 /// One direction of a flow as events see it: who sent, who received, and the flow's identity.
 /// Created once per flow and direction and shared by every event of that direction, so events
 /// carry no per-event copies of addresses.
 /// </summary>
 public sealed class FlowContext
 {
+    private readonly string? _flowId;
+    private readonly string? _communityId;
+
+    /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are given as text (the init
+    /// accessors).</summary>
+    public FlowContext()
+    {
+    }
+
+    /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are computed from
+    /// <paramref name="ids"/> when first read (the flow table's contexts).</summary>
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+#pragma warning disable CS8618 // FlowId and CommunityId read Ids when their fields are null: never null with Ids set.
+    public FlowContext(FlowIds ids, string transport, string sourceIp, int sourcePort, string destinationIp, int destinationPort,
+                       FlowDirection direction, long startMicros)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        Ids = ids;
+        Transport = transport;
+        SourceIp = sourceIp;
+        SourcePort = sourcePort;
+        DestinationIp = destinationIp;
+        DestinationPort = destinationPort;
+        Direction = direction;
+        StartMicros = startMicros;
+    }
+#pragma warning restore CS8618
+
+    /// <summary>Where the ids come from when they were not given as text; null when they were.</summary>
+    public FlowIds? Ids { get; }
+
     /// <summary>Deterministic flow id (the same capture gives the same ids): 16 hex digits.</summary>
-    public required string FlowId { get; init; }
+    public required string FlowId { get => _flowId ?? Ids!.FlowId; init => _flowId = value; }
 
     /// <summary>The Community ID v1 of the 5-tuple (<c>1:base64</c>), for joining with Zeek/Suricata data.</summary>
-    public required string CommunityId { get; init; }
+    public required string CommunityId { get => _communityId ?? Ids!.CommunityId; init => _communityId = value; }
 
     /// <summary><c>tcp</c> or <c>udp</c> (ECS <c>network.transport</c>).</summary>
     public required string Transport { get; init; }
@@ -78,24 +133,35 @@ public sealed class FlowContext
     /// <summary>Creates the reverse context of this one (addresses swapped, direction flipped) and links both.</summary>
     public FlowContext CreateReverse()
     {
-        var r = new FlowContext
-        {
-            FlowId = FlowId,
-            CommunityId = CommunityId,
-            Transport = Transport,
-            SourceIp = DestinationIp,
-            SourcePort = DestinationPort,
-            SourceMac = DestinationMac,
-            DestinationIp = SourceIp,
-            DestinationPort = SourcePort,
-            DestinationMac = SourceMac,
-            VlanId = VlanId,
-            Direction = Direction == FlowDirection.ToServer ? FlowDirection.ToClient : FlowDirection.ToServer,
-            OpenerSeen = OpenerSeen,
-            StartMicros = StartMicros,
-            Observer = Observer,
-            Reverse = this,
-        };
+        var direction = Direction == FlowDirection.ToServer ? FlowDirection.ToClient : FlowDirection.ToServer;
+        var r = Ids is { } ids
+            ? new FlowContext(ids, Transport, DestinationIp, DestinationPort, SourceIp, SourcePort, direction, StartMicros)
+            {
+                SourceMac = DestinationMac,
+                DestinationMac = SourceMac,
+                VlanId = VlanId,
+                OpenerSeen = OpenerSeen,
+                Observer = Observer,
+                Reverse = this,
+            }
+            : new FlowContext
+            {
+                FlowId = FlowId,
+                CommunityId = CommunityId,
+                Transport = Transport,
+                SourceIp = DestinationIp,
+                SourcePort = DestinationPort,
+                SourceMac = DestinationMac,
+                DestinationIp = SourceIp,
+                DestinationPort = SourcePort,
+                DestinationMac = SourceMac,
+                VlanId = VlanId,
+                Direction = direction,
+                OpenerSeen = OpenerSeen,
+                StartMicros = StartMicros,
+                Observer = Observer,
+                Reverse = this,
+            };
         Reverse = r;
         return r;
     }

@@ -1,0 +1,163 @@
+using SecMon.Capture.Decoding;
+using SecMon.Capture.Flows;
+using SecMon.Core.Flows;
+
+namespace SecMon.Capture.Tests.Flows;
+
+/// <summary>The flow table's open addressing (linear probing, backward-shift deletion, growth) against a dictionary as
+/// the model, and the ids its contexts compute when first read.</summary>
+public sealed class FlowTableTests
+{
+    private static FlowKey Key(int n, byte protocol = 17, ushort vlan = 0, bool v6 = false)
+    {
+        var client = v6 ? new IpAddress(0x2001_0db8_0000_0000, (ulong)n, isV6: true) : new IpAddress(0, 0x0A00_0000u + (uint)(n >> 8), isV6: false);
+        var server = v6 ? new IpAddress(0x2001_0db8_0000_0000, 1, isV6: true) : new IpAddress(0, 0xC000_0201u, isV6: false);
+        return FlowKey.Create(client, (ushort)(1024 + (n & 0xFF)), server, 53, protocol, vlan, out _);
+    }
+
+    private static Flow NewFlow(in FlowKey key)
+    {
+        var context = new FlowContext
+        {
+            FlowId = "0000000000000000",
+            CommunityId = "",
+            Transport = key.Protocol == 6 ? "tcp" : "udp",
+            SourceIp = key.AddressA.ToString(),
+            SourcePort = key.PortA,
+            DestinationIp = key.AddressB.ToString(),
+            DestinationPort = key.PortB,
+            Direction = FlowDirection.ToServer,
+            StartMicros = 0,
+        };
+        return new Flow(key, clientIsA: true, context, 0);
+    }
+
+    [Fact]
+    public void AddRemoveLookUp_RandomOperations_AgreeWithADictionary()
+    {
+        // A small start so the table grows several times, and enough removals to shift runs back many times.
+        var table = new FlowTable(expectedFlows: 8);
+        var model = new Dictionary<FlowKey, Flow>();
+        var random = new Random(1234);
+        for (var step = 0; step < 60_000; step++)
+        {
+            var n = random.Next(4_000);
+            var key = Key(n, protocol: (byte)(n % 3 == 0 ? 6 : 17), vlan: (ushort)(n % 7 == 0 ? 5 : 0), v6: n % 5 == 0);
+            var held = table.TryGet(key, table.Hash(key), out var found);
+            Assert.Equal(model.TryGetValue(key, out var expected), held);
+            if (held)
+            {
+                Assert.Same(expected, found);
+                if (random.Next(3) == 0)
+                {
+                    continue; // keep some
+                }
+
+                table.Remove(found);
+                model.Remove(key);
+                Assert.False(table.TryGet(key, out _));
+            }
+            else
+            {
+                var flow = NewFlow(key);
+                table.Add(flow, table.Hash(key));
+                model.Add(key, flow);
+            }
+
+            Assert.Equal(model.Count, table.Count);
+        }
+
+        Assert.Equal(model.Values.ToHashSet(), table.All.ToHashSet());
+        foreach (var (key, flow) in model)
+        {
+            Assert.True(table.TryGet(key, out var found));
+            Assert.Same(flow, found);
+        }
+
+        foreach (var flow in model.Values)
+        {
+            table.Remove(flow);
+            table.Remove(flow); // a second removal finds nothing and changes nothing
+        }
+
+        Assert.Equal(0, table.Count);
+        Assert.Empty(table.All);
+        Assert.Equal(0, table.OpenCount);
+    }
+
+    [Fact]
+    public void Hash_BothDirectionsOfAFlow_SameKeyAndHash_OtherVlanOrProtocolAnotherKey()
+    {
+        var table = new FlowTable();
+        var a = new IpAddress(0, 0x0A00_0001, isV6: false);
+        var b = new IpAddress(0, 0x0A00_0002, isV6: false);
+        var there = FlowKey.Create(a, 40000, b, 1883, 6, 0, out _);
+        var back = FlowKey.Create(b, 1883, a, 40000, 6, 0, out _);
+        table.Add(NewFlow(there), table.Hash(there));
+
+        Assert.Equal(table.Hash(there), table.Hash(back));
+        Assert.True(table.TryGet(back, table.Hash(back), out _));
+        Assert.False(table.TryGet(FlowKey.Create(a, 40000, b, 1883, 6, 7, out _), out _));
+        Assert.False(table.TryGet(FlowKey.Create(a, 40000, b, 1883, 17, 0, out _), out _));
+    }
+
+    [Fact]
+    public void TupleIds_ReadLater_TheIdsComputedUpFrontBefore()
+    {
+        var client = IpAddress.Parse("192.168.1.52");
+        var server = IpAddress.Parse("8.8.8.8");
+        var ids = new TupleIds(client, 54585, server, 53, 17, 3, 1_700_000_000_000_000);
+        var toServer = new FlowContext(ids, "udp", "192.168.1.52", 54585, "8.8.8.8", 53, FlowDirection.ToServer, 1_700_000_000_000_000);
+        var toClient = toServer.CreateReverse();
+
+        Assert.Equal("1:d/FP5EW3wiY1vCndhwleRRKHowQ=", toClient.CommunityId);
+        Assert.Equal(FlowIdentity.ComputeFlowId(client, 54585, server, 53, 17, 3, 1_700_000_000_000_000), toServer.FlowId);
+        Assert.Same(toServer.FlowId, toClient.FlowId);
+        Assert.Same(toServer.CommunityId, toClient.CommunityId);
+        Assert.Equal(("8.8.8.8", 53, FlowDirection.ToClient), (toClient.SourceIp, toClient.SourcePort, toClient.Direction));
+    }
+}
+
+/// <summary>The scan detector's tracker table against a dictionary as the model.</summary>
+public sealed class TrackerTableTests
+{
+    [Fact]
+    public void AddRemoveLookUp_RandomOperations_AgreeWithADictionary()
+    {
+        var table = new SecMon.Capture.Scans.TrackerTable(expected: 4);
+        var model = new Dictionary<SecMon.Capture.Scans.ScanKey, SecMon.Capture.Scans.ScanTracker>();
+        var random = new Random(99);
+        for (var step = 0; step < 40_000; step++)
+        {
+            var n = random.Next(3_000);
+            var scanner = new IpAddress(n % 4 == 0 ? 0x2001_0db8UL << 32 : 0, 0x0A00_0000u + (uint)(n >> 4), isV6: n % 4 == 0);
+            var key = n % 2 == 0
+                ? SecMon.Capture.Scans.ScanKey.Vertical(scanner, new IpAddress(0, 0xC000_0200u + (uint)(n & 15), false), 6, 0)
+                : SecMon.Capture.Scans.ScanKey.Sweep(scanner, (ushort)(n & 15), 17, (ushort)(n % 3));
+            var held = table.TryGetValue(key, out var found);
+            Assert.Equal(model.TryGetValue(key, out var expected), held);
+            if (held)
+            {
+                Assert.Same(expected, found);
+                table.Remove(found);
+                model.Remove(key);
+                Assert.False(table.TryGetValue(key, out _));
+            }
+            else
+            {
+                var tracker = new SecMon.Capture.Scans.ScanTracker();
+                tracker.Reset(key, step);
+                table.Add(tracker);
+                model.Add(key, tracker);
+            }
+
+            Assert.Equal(model.Count, table.Count);
+        }
+
+        foreach (var (key, tracker) in model)
+        {
+            Assert.True(table.TryGetValue(key, out var found));
+            Assert.Same(tracker, found);
+        }
+    }
+}
