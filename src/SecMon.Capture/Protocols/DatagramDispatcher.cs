@@ -45,8 +45,10 @@ internal sealed class DatagramDispatcher : IDatagramSession
         }
 
         _probed++;
-        foreach (var p in _protocols)
+        // By index: a foreach over the interface would allocate an enumerator per probed datagram (one per new UDP flow).
+        for (var i = 0; i < _protocols.Count; i++)
         {
+            var p = _protocols[i];
             if (p.Probe(payload, direction) == ProbeResult.Mine)
             {
                 Protocol = p;

@@ -27,8 +27,10 @@ internal sealed class StreamDispatcher : IStreamSession
         _flow = flow;
         _services = services;
         _protocols = protocols;
-        foreach (var p in protocols)
+        // By index here and in ProbeAll: a foreach over the interface allocates an enumerator, once per new TCP flow.
+        for (var i = 0; i < protocols.Count; i++)
         {
+            var p = protocols[i];
             // A flow another flow announced (an FTP data connection) is that protocol's, whatever its bytes look like.
             if (p.ClaimAnnounced(flow, services) is { } announced)
             {
@@ -134,8 +136,9 @@ internal sealed class StreamDispatcher : IStreamSession
     private ProbeResult ProbeAll(ReadOnlySpan<byte> data, FlowDirection direction, out IStreamProtocol? claimed)
     {
         var anyNeedMore = false;
-        foreach (var p in _protocols)
+        for (var i = 0; i < _protocols.Count; i++)
         {
+            var p = _protocols[i];
             switch (p.Probe(data, direction))
             {
                 case ProbeResult.Mine:
