@@ -215,11 +215,13 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         var t = e.TimestampMicros;
         var bucket = Math.DivRem(t, spec.PerMicros).Quotient;
         model.IsLearning(t);
-        var entity = BaselineEntity.Of(spec, entityReaders, e, session);
+        // The entity's name is made only when it is needed (a new flow, a closed bucket, a report): a flow context that
+        // holds its state (below) needs none, and the device id of a flow side costs a MAC check per publish.
+        string? entity = null;
         if (NewValueDetector.OpensTls(e.Schema))
         {
             // Not a publish: a TLS session of a device already counted (the rule lists tls.client_hello for this).
-            if (baseline.Entities.TryGetValue(entity, out var moving))
+            if (baseline.Entities.TryGetValue(BaselineEntity.Of(spec, entityReaders, e, session), out var moving))
             {
                 moving.TlsBucket = bucket;
             }
@@ -232,6 +234,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         var scratch = spec.EntitySide is not null ? FlowScratch.Peek(e.Flow) : null;
         if (scratch?.Memo(Index) is not RateEntity state)
         {
+            entity = BaselineEntity.Of(spec, entityReaders, e, session);
             if (!baseline.Entities.TryGetValue(entity, out var known))
             {
                 if (baseline.Entities.Count >= model.Options.MaxEntitiesPerRule)
@@ -259,7 +262,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         }
         else if (bucket > state.CurrentBucket)
         {
-            CloseUpTo(entity, state, bucket);
+            CloseUpTo(entity ?? BaselineEntity.Of(spec, entityReaders, e, session), state, bucket);
         }
 
         state.CurrentCount++;
@@ -292,7 +295,7 @@ internal sealed class RateDetector(RuleRuntime rule, BaselineSpec spec, Baseline
         {
             state.FiredHigh = true;
             var trigger = Trigger.ForEvent(rule, e, session, binding.SeverityOf(e, session));
-            Describe(trigger, entity, state, state.CurrentCount, "above");
+            Describe(trigger, entity ?? BaselineEntity.Of(spec, entityReaders, e, session), state, state.CurrentCount, "above");
             binding.Raise(trigger, e, session);
         }
     }

@@ -33,6 +33,13 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     // ...except these harmless facts about them: that a password was present, how big a payload was.
     private static readonly HashSet<string> AllowedLastSegments = new(StringComparer.Ordinal) { "present", "size" };
 
+    // The same sets read by segment, without a string per segment (IsEvidenceSafe runs for every field of every finding).
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SecretSegmentSpans =
+        SecretSegments.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AllowedLastSegmentSpans =
+        AllowedLastSegments.GetAlternateLookup<ReadOnlySpan<char>>();
+
     // Set apart in the hashed text the id of a window's first alert from the id of the window's summary (same anchor).
     private const string FirstOfWindowIdSuffix = "\nfirst";
 
@@ -41,24 +48,31 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{ruleId}\n{flowId}\n{micros}\n{packet}");
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(text), hash);
+        // The UTF-8 text on the stack when short (rule and flow ids are SecMon's own, a few dozen characters).
+        var max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        var utf8 = max <= 512 ? stackalloc byte[max] : new byte[max];
+        var n = Encoding.UTF8.GetBytes(text, utf8);
+        SHA256.HashData(utf8[..n], hash);
         return Convert.ToHexStringLower(hash[..16]);
     }
 
     /// <summary>True when a field may appear in evidence.</summary>
     public static bool IsEvidenceSafe(string name)
     {
-        var segments = name.Split('.');
+        ArgumentNullException.ThrowIfNull(name);
+        var text = name.AsSpan();
         var secret = false;
-        foreach (var s in segments)
+        var last = ReadOnlySpan<char>.Empty;
+        foreach (var segment in text.Split('.'))
         {
-            if (SecretSegments.Contains(s))
+            last = text[segment];
+            if (SecretSegmentSpans.Contains(last))
             {
                 secret = true;
             }
         }
 
-        return !secret || AllowedLastSegments.Contains(segments[^1]);
+        return !secret || AllowedLastSegmentSpans.Contains(last);
     }
 
     /// <summary>The evidence name of an aggregate's collected values of <paramref name="field"/>: the field's own name
@@ -145,17 +159,14 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         return rule.RiskScore is not { } own ? bySeverity : severity > rule.Severity ? Math.Max(own, bySeverity) : own;
     }
 
-    private FieldValue Read(Trigger t, FieldRef field) => Read(t, field.Name, field.IsSession);
-
-    private FieldValue Read(Trigger t, string name, bool session)
+    private FieldValue Read(Trigger t, FieldRef field)
     {
-        if (session)
+        if (field.IsSession)
         {
-            var baseName = name[FieldRef.SessionPrefix.Length..];
-            return t.Session is not null && sessionSlots.TryGetValue(baseName, out var slot) ? t.Session[slot] : FieldValue.Missing;
+            return t.Session is not null && sessionSlots.TryGetValue(field.BaseName, out var slot) ? t.Session[slot] : FieldValue.Missing;
         }
 
-        return t.Subject.Schema.TryGetField(name, out var f) ? f.Read(t.Subject) : FieldValue.Missing;
+        return t.Subject.Schema.TryGetField(field.Name, out var f) ? f.Read(t.Subject) : FieldValue.Missing;
     }
 
     // "<rule name>: <subject>": Kibana's External Alerts rule names each alert by its message, so every alert of a rule
@@ -163,7 +174,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     private string Message(Trigger t)
     {
         var rule = t.Rule.Definition;
-        return rule.Name + ": " + rule.Message.Render(p =>
+        return rule.Message.Render(rule.Name, p =>
         {
             if (p.Field is { } f)
             {
@@ -201,25 +212,49 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
     // are several; null otherwise.
     private static string? Collected(Trigger t, string baseName)
     {
-        if (!t.Rule.Definition.Aggregate?.Collect.Any(c => c.BaseName == baseName) ?? true)
+        // Loops rather than LINQ: this runs for every field placeholder of every finding, aggregate or not.
+        if (t.Rule.Definition.Aggregate is not { } aggregate)
         {
             return null;
         }
 
-        var collected = t.Rule.Definition.Aggregate!.Collect.First(c => c.BaseName == baseName);
-        var name = CollectedName(collected);
+        FieldRef? collected = null;
+        foreach (var c in aggregate.Collect)
+        {
+            if (c.BaseName == baseName)
+            {
+                collected = c;
+                break;
+            }
+        }
+
+        if (collected is null)
+        {
+            return null;
+        }
+
         foreach (var (key, value) in t.Extra)
         {
-            if (key == name && value is System.Collections.IList { Count: > 1 } list)
+            if (IsCollectedName(key, collected) && value is System.Collections.IList { Count: > 1 } list)
             {
-                var text = string.Join(", ", list.Cast<object>().Select(o => Convert.ToString(o, CultureInfo.InvariantCulture)));
                 var isList = t.Subject.Schema.TryGetField(baseName, out var field) && field.Kind is FieldKind.StringList or FieldKind.NumberList;
-                return isList ? "[" + text + "]" : text;
+                var text = new StringBuilder(isList ? "[" : "");
+                for (var i = 0; i < list.Count; i++)
+                {
+                    text.Append(i == 0 ? "" : ", ").Append(Convert.ToString(list[i], CultureInfo.InvariantCulture));
+                }
+
+                return (isList ? text.Append(']') : text).ToString();
             }
         }
 
         return null;
     }
+
+    // key == CollectedName(field), without making that name.
+    private static bool IsCollectedName(string key, FieldRef field) => field.IsList
+        ? key == field.BaseName
+        : key.Length == field.BaseName.Length + 1 && key[^1] == 's' && key.StartsWith(field.BaseName, StringComparison.Ordinal);
 
     /// <summary>Removes control characters (log and terminal injection through client ids or topics) and bounds the length.</summary>
     // {device}: the device id, and its address when the id is a MAC ("00-1A-2B-3C-4D-5E (10.0.0.5)"; "10.0.0.5").
@@ -264,10 +299,12 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
 
     private Dictionary<string, object> Evidence(Trigger t)
     {
-        var evidence = new Dictionary<string, object>(StringComparer.Ordinal);
         var e = t.Subject;
         var common = CommonFields.All.Count;
         var fields = e.Schema.Fields;
+        // Sized for every field it may hold, and the vendor Create adds: no resizing on the way.
+        var evidence = new Dictionary<string, object>(
+            fields.Count - common + t.Rule.Definition.SessionFields.Count + t.Extra.Count + 1, StringComparer.Ordinal);
         for (var i = common; i < fields.Count; i++)
         {
             var f = fields[i];

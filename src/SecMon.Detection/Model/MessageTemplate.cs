@@ -92,10 +92,17 @@ internal sealed class MessageTemplate
     /// <summary>Creates a template from resolved parts.</summary>
     public static MessageTemplate Create(IReadOnlyList<Part> parts) => new(parts);
 
-    /// <summary>Renders the template; <paramref name="resolve"/> returns a placeholder's text.</summary>
-    public string Render(Func<Part, string> resolve)
+    /// <summary>Renders <c>NAME: </c> (when <paramref name="name"/> is given) and the template: a finding's message;
+    /// <paramref name="resolve"/> returns a placeholder's text.</summary>
+    public string Render(string? name, Func<Part, string> resolve)
     {
-        var sb = new StringBuilder();
+        ArgumentNullException.ThrowIfNull(resolve);
+        var sb = new StringBuilder(256);
+        if (name is not null)
+        {
+            sb.Append(name).Append(": ");
+        }
+
         for (var i = 0; i < Parts.Count; i++)
         {
             var p = Parts[i];

@@ -155,6 +155,12 @@ public sealed class FindingTests
     [InlineData("mqtt.will.payload", false)]
     [InlineData("http.request.token", false)]
     [InlineData("mqtt.client_id", true)]
+    [InlineData("password", false)]
+    [InlineData("present", true)]
+    [InlineData("mqtt.passwords", true)]
+    [InlineData("mqtt.password.size.hash", false)]
+    [InlineData("secret.size", true)]
+    [InlineData("", true)]
     public void IsEvidenceSafe_SecretsExcludedHarmlessFactsKept(string field, bool expected)
     {
         Assert.Equal(expected, Detection.Engine.FindingFactory.IsEvidenceSafe(field));
