@@ -7,6 +7,8 @@
 #
 #   sudo bash bench/load.sh                       # rates 50000 100000 200000 packets/s, 20 s each
 #   sudo RATES="100000" DURATION=30 bash bench/load.sh
+#   sudo RATES="100000" SERVE_ARGS="--buffer 8MiB" KEEP_LOGS=/tmp/logs SMAPS_AT=15 bash bench/load.sh
+#                                                 # more options for serve; its /proc/PID/smaps 15 s into the replay
 #
 # Isolation: both ends of the veth pair live in the namespace `secmon-load` and carry documentation-range addresses
 # (192.0.2.1/24 and 192.0.2.2/24, RFC 5737); the capture's own addresses are rewritten into the benchmarking range
@@ -41,10 +43,12 @@ fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/secmon-load.XXXXXX")"
 SERVE_PID=""
 CLIENT_PID=""
+SAMPLER_PID=""
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
   [ -n "$CLIENT_PID" ] && kill "$CLIENT_PID" 2>/dev/null && wait "$CLIENT_PID" 2>/dev/null
+  [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null && wait "$SAMPLER_PID" 2>/dev/null
   if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
     kill -TERM "$SERVE_PID" 2>/dev/null
     for _ in $(seq 1 100); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
@@ -63,9 +67,15 @@ trap 'exit 143' TERM
 if [ ! -f "$GEN" ]; then
   dotnet build -c Release -nologo -v q bench/CaptureGen >/dev/null
 fi
-dotnet "$GEN" "$WORK/gen.pcap" >/dev/null
-tcprewrite --pnat=10.0.0.0/8:198.18.0.0/15 --infile="$WORK/gen.pcap" --outfile="$WORK/load.pcap"
-rm -f "$WORK/gen.pcap"
+# With LOAD_PCAP=FILE the rewritten capture is kept there and used again by the next run (a series of runs).
+if [ -n "${LOAD_PCAP:-}" ] && [ -s "$LOAD_PCAP" ]; then
+  cp "$LOAD_PCAP" "$WORK/load.pcap"
+else
+  dotnet "$GEN" "$WORK/gen.pcap" >/dev/null
+  tcprewrite --pnat=10.0.0.0/8:198.18.0.0/15 --infile="$WORK/gen.pcap" --outfile="$WORK/load.pcap"
+  rm -f "$WORK/gen.pcap"
+  if [ -n "${LOAD_PCAP:-}" ]; then cp "$WORK/load.pcap" "$LOAD_PCAP"; fi
+fi
 PACKETS_IN_FILE=$(tcpdump -r "$WORK/load.pcap" -nn 2>/dev/null | wc -l)
 
 ip netns add "$NS"
@@ -94,7 +104,7 @@ for rate in $RATES; do
   mkdir -p "$data"
   key=$("$SECMON" apikey create --name "load-$rate" --scope read --data "$data" 2>/dev/null)
   ready="$WORK/ready-$rate.json"
-  ip netns exec "$NS" "$SECMON" serve -i "$VETH_RX" --api 127.0.0.1:0 --http none --data "$data" --ready-file "$ready" --quiet \
+  ip netns exec "$NS" "$SECMON" serve -i "$VETH_RX" --api 127.0.0.1:0 --http none --data "$data" --ready-file "$ready" --quiet ${SERVE_ARGS:-} \
     >"$WORK/serve-$rate.out" 2>"$WORK/serve-$rate.err" &
   SERVE_PID=$!
   for _ in $(seq 1 600); do
@@ -123,6 +133,20 @@ for rate in $RATES; do
     done >"$WORK/latency-$rate.txt"
   ) &
   CLIENT_PID=$!
+  # serve's anonymous and file-backed resident memory every 0.5 s (kB), for the highest of each.
+  # With SMAPS_AT=SECONDS, a copy of serve's /proc/PID/smaps that many seconds into the replay (kept with KEEP_LOGS).
+  (
+    samples=0
+    while kill -0 "$SERVE_PID" 2>/dev/null; do
+      awk '/^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print a + 0, f + 0}' "/proc/$SERVE_PID/status" 2>/dev/null || break
+      samples=$((samples + 1))
+      if [ -n "${SMAPS_AT:-}" ] && [ "$samples" -eq $((SMAPS_AT * 2)) ]; then
+        cat "/proc/$SERVE_PID/smaps" >"$WORK/smaps-$rate.txt" 2>/dev/null || true
+      fi
+      sleep 0.5
+    done >"$WORK/rss-$rate.txt"
+  ) &
+  SAMPLER_PID=$!
 
   before=$(cpu_ticks "$SERVE_PID")
   started=$(date +%s.%N)
@@ -134,10 +158,15 @@ for rate in $RATES; do
   elapsed=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN {print a - b}')
   after=$(cpu_ticks "$SERVE_PID")
   peak_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
+  # What the resident memory is made of at the end of the replay: anonymous (the managed heap and the runtime's and
+  # SQLite's native allocations), file-backed (the mapped images and the capture ring), shared memory.
+  rss_parts=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ {v[$1] = int($2 / 1024)} END {printf "rss %d MB = anon %d + file %d + shmem %d", v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["RssShmem:"]}' "/proc/$SERVE_PID/status")
   ip netns exec "$NS" curl -sk -H "Authorization: Bearer $key" -o "$WORK/metrics-$rate.txt" "${api}api/metrics" || true
   kill -TERM "$SERVE_PID"
   wait "$SERVE_PID" || true
   SERVE_PID=""
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
 
   sent=$(awk '/Rated:/ {for (i = 1; i <= NF; i++) if ($i == "pps") print $(i - 1); exit}' "$WORK/tcpreplay-$rate.txt")
   captured=$(metric secmon_packets_total "" "$WORK/metrics-$rate.txt")
@@ -156,8 +185,15 @@ for rate in $RATES; do
   printf '%-8s %-10s %-10s %-12s %-12s %-8s %-9s %-14s %-14s %s\n' \
     "$rate" "${sent:-?}" "$captured" "$kernel" "$channel" "$cpu" "$((peak_kb / 1024))MB" "$p50" "$p95" "$n of $total ok"
   [ -n "$summary_drops" ] && printf '         serve summary: %s\n' "$summary_drops"
+  heap_mb=$(awk -v h="$(metric dotnet_total_memory_bytes "" "$WORK/metrics-$rate.txt")" 'BEGIN {printf "%d", h / 1048576}')
+  gcs=$(for g in 0 1 2; do metric dotnet_collection_count_total "generation=\"$g\"" "$WORK/metrics-$rate.txt"; echo; done | paste -sd/)
+  peaks=$(awk '{if ($1 > a) a = $1; if ($2 > f) f = $2} END {printf "anon %d MB, file %d MB", a / 1024, f / 1024}' "$WORK/rss-$rate.txt")
+  printf '         memory: highest sampled %s; at the end %s; managed heap %s MB; collections gen0/1/2 %s\n' "$peaks" "$rss_parts" "$heap_mb" "$gcs"
   if [ -n "${KEEP_LOGS:-}" ]; then
-    cp "$WORK/serve-$rate.err" "$WORK/tcpreplay-$rate.txt" "$WORK/metrics-$rate.txt" "$KEEP_LOGS/" 2>/dev/null || true
+    cp "$WORK/serve-$rate.err" "$WORK/tcpreplay-$rate.txt" "$WORK/metrics-$rate.txt" "$WORK/rss-$rate.txt" "$KEEP_LOGS/" 2>/dev/null || true
+  fi
+  if [ -n "${KEEP_LOGS:-}" ] && [ -f "$WORK/smaps-$rate.txt" ]; then
+    cp "$WORK/smaps-$rate.txt" "$KEEP_LOGS/"
   fi
   rm -rf "$data"
 done

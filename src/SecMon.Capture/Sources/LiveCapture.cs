@@ -8,10 +8,11 @@ namespace SecMon.Capture.Sources;
 /// <summary>
 /// Captures from one or more live interfaces with libpcap. A dedicated thread per interface reads packets, copies each
 /// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface
-/// (packets of different interfaces interleave in arrival order). Drop policy: when the channel is full (analysis
-/// slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/> — the capture
-/// threads never block, so the kernel buffers never overflow silently; kernel drops are read from libpcap's statistics
-/// of every interface and counted too.
+/// (packets of different interfaces interleave in arrival order). The channel is bounded twice: in packets, and in the
+/// bytes their buffers hold (<see cref="QueuedBytes"/>, a share of the memory budget). Drop policy: when either bound is
+/// reached (analysis slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/>
+/// — the capture threads never block, so the kernel buffers never overflow silently; kernel drops are read from
+/// libpcap's statistics of every interface and counted too.
 /// </summary>
 internal sealed class LiveCapture : IDisposable
 {
@@ -20,11 +21,19 @@ internal sealed class LiveCapture : IDisposable
     private readonly CaptureStats _stats;
     private readonly Thread?[] _readers;
     private readonly InterfaceCounters?[] _counters;
+    private readonly QueuedBytes _queued;
     private int _running;
     private volatile bool _stopping;
 
-    private LiveCapture(LibPcapLiveDevice[] devices, int capacity, CaptureStats stats)
+    /// <summary>Default bound of the channel in packets.</summary>
+    public const int DefaultChannelCapacity = 65_536;
+
+    /// <summary>Default bound of the bytes the channel's packets hold: 32 MiB, an eighth of the default memory budget.</summary>
+    public const long DefaultChannelBytes = 32L << 20;
+
+    private LiveCapture(LibPcapLiveDevice[] devices, int capacity, long channelBytes, CaptureStats stats)
     {
+        _queued = new QueuedBytes(channelBytes);
         _devices = devices;
         _readers = new Thread?[devices.Length];
         _counters = new InterfaceCounters?[devices.Length];
@@ -42,12 +51,14 @@ internal sealed class LiveCapture : IDisposable
 
     /// <summary>Opens <paramref name="interfaceName"/> with an optional BPF filter and the default snap length and buffer;
     /// null and a one-line reason on failure.</summary>
-    public static LiveCapture? TryOpen(string interfaceName, string? bpf, CaptureStats stats, out string? error, int channelCapacity = 65_536) =>
+    public static LiveCapture? TryOpen(string interfaceName, string? bpf, CaptureStats stats, out string? error, int channelCapacity = DefaultChannelCapacity) =>
         TryOpen([new LiveInterface(interfaceName) { Bpf = bpf }], stats, out error, channelCapacity);
 
     /// <summary>Opens every interface of <paramref name="interfaces"/>, each with its own filter, snap length and kernel
-    /// buffer; null and a one-line reason when one of them cannot be opened (then none is).</summary>
-    public static LiveCapture? TryOpen(IReadOnlyList<LiveInterface> interfaces, CaptureStats stats, out string? error, int channelCapacity = 65_536)
+    /// buffer; null and a one-line reason when one of them cannot be opened (then none is). The channel to the analysis
+    /// holds at most <paramref name="channelCapacity"/> packets and <paramref name="channelBytes"/> bytes of them.</summary>
+    public static LiveCapture? TryOpen(IReadOnlyList<LiveInterface> interfaces, CaptureStats stats, out string? error,
+        int channelCapacity = DefaultChannelCapacity, long channelBytes = DefaultChannelBytes)
     {
         ArgumentNullException.ThrowIfNull(interfaces);
         if (interfaces.Count == 0)
@@ -82,7 +93,7 @@ internal sealed class LiveCapture : IDisposable
         }
 
         error = null;
-        return new LiveCapture([.. opened], channelCapacity, stats);
+        return new LiveCapture([.. opened], channelCapacity, channelBytes, stats);
     }
 
     /// <summary>Every interface's libpcap counters as last read (about once a second while capturing, and at the stop).</summary>
@@ -253,6 +264,7 @@ internal sealed class LiveCapture : IDisposable
     {
         var device = _devices[p.Device];
         onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number, (int)device.LinkType, device.Name);
+        _queued.Release(p.Buffer.Length);
         ArrayPool<byte>.Shared.Return(p.Buffer);
     }
 
@@ -300,9 +312,17 @@ internal sealed class LiveCapture : IDisposable
             var len = (int)*(uint*)(header + 20);
             number++;
             var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(caplen, 1));
+            if (!_queued.TryTake(buffer.Length))
+            {
+                ArrayPool<byte>.Shared.Return(buffer); // the waiting packets hold their share of the budget already
+                Interlocked.Increment(ref _stats.ChannelDrops);
+                continue;
+            }
+
             new ReadOnlySpan<byte>((void*)dataPtr, caplen).CopyTo(buffer);
             if (!writer.TryWrite(new LivePacket(buffer, caplen, len, ts, number, index)))
             {
+                _queued.Release(buffer.Length);
                 ArrayPool<byte>.Shared.Return(buffer);
                 Interlocked.Increment(ref _stats.ChannelDrops);
             }

@@ -13,8 +13,12 @@ internal sealed record LiveInterface(string Name)
     /// <summary>Smallest snap length accepted: an Ethernet, IPv6 and TCP header with options.</summary>
     public const int MinSnaplen = 128;
 
-    /// <summary>Default kernel buffer (pcap_set_buffer_size): room for bursts while the reader thread waits for a core.</summary>
-    public const int DefaultBufferBytes = 32 << 20;
+    /// <summary>Default kernel buffer (pcap_set_buffer_size): room for bursts while the reader thread waits for a core.
+    /// 8 MiB: the ring's blocks are all touched once traffic has filled it once, so it is resident memory; at 100,000
+    /// packets/s of small packets (12 MB/s) it still holds 0.7 s, and the reader thread only copies each packet into the
+    /// channel (32 MiB, the earlier default, cost 24 MB more resident memory with no kernel drop either way:
+    /// bench/README.md, "Session 13: resident memory").</summary>
+    public const int DefaultBufferBytes = 8 << 20;
 
     /// <summary>Smallest kernel buffer accepted (1 MiB).</summary>
     public const int MinBufferBytes = 1 << 20;

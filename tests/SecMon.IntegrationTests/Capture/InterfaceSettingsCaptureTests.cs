@@ -23,12 +23,12 @@ public sealed partial class InterfaceSettingsCaptureTests
                 - name: lo
                   bpf: tcp port {broker.Port}
                   snaplen: 160
-                  buffer: 8MiB
+                  buffer: 16MiB
             """);
         var events = dir.File("events.jsonl");
         await using var secmon = RunningProcess.Start("dotnet", SecMonRunner.Command(
             "capture", "--config", config, "--events", events, "--duration", "10s", "--data", dir.File("data")));
-        Assert.True(await secmon.WaitForStdErrAsync($"capturing on lo (tcp port {broker.Port}, snaplen 160, buffer 8 MiB)", TimeSpan.FromSeconds(60)), secmon.StdErr);
+        Assert.True(await secmon.WaitForStdErrAsync($"capturing on lo (tcp port {broker.Port}, snaplen 160, buffer 16 MiB)", TimeSpan.FromSeconds(60)), secmon.StdErr);
 
         await broker.PublishAsync(["-i", "secmon-snaplen", "-t", "secmon/snaplen", "-m", new string('x', 3000), "-q", "0"]);
         var exit = await secmon.WaitForExitAsync(TimeSpan.FromSeconds(60));
