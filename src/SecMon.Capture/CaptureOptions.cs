@@ -20,19 +20,17 @@ internal sealed record CaptureOptions
     /// <summary>
     /// The memory the analysis may use (configuration key <c>capture.memory_budget</c>). It sets the per-flow bounds
     /// (<see cref="ForMemoryBudget"/>: the flow table here, and the host gives the rules' and the inventory's tables their
-    /// share), and the managed heap: a live sensor limits the heap to five eighths of the budget (the host sets the
-    /// collector's hard limit), and when the heap measured after a collection exceeds <see cref="PressureHeapBytes"/>, the
-    /// least recently seen flows idle for 10 s are evicted (up to an eighth of the table per collection, counted in
-    /// <see cref="CaptureStats.PressureFlowEvictions"/>), which ends their state in every consumer too. Default 256 MiB,
-    /// which keeps serve's resident memory under 300 MB at 100,000 packets/s (bench/README.md, "Session 13: resident
-    /// memory").
+    /// share), and the managed heap's share: when the heap measured after a collection exceeds
+    /// <see cref="PressureHeapBytes"/>, the least recently seen flows idle for 10 s are evicted (up to an eighth of the
+    /// table per collection, counted in <see cref="CaptureStats.PressureFlowEvictions"/>), which ends their state in every
+    /// consumer too. Default 256 MiB, which keeps the process's resident memory under about 300 MB (bench/README.md,
+    /// "Session 12: memory budget").
     /// </summary>
     public long MemoryBudgetBytes { get; init; } = DefaultMemoryBudgetBytes;
 
-    /// <summary>The managed heap above which idle flows are evicted: half of <see cref="MemoryBudgetBytes"/> (128 MiB at
-    /// the default), below the heap's hard limit of five eighths that a live sensor sets, so that evictions act before
-    /// the collector has to work hard near the limit.</summary>
-    public long PressureHeapBytes => MemoryBudgetBytes / 2;
+    /// <summary>The managed heap's share of <see cref="MemoryBudgetBytes"/> (five eighths: the rest is the runtime, the
+    /// capture ring, SQLite's cache and code).</summary>
+    public long PressureHeapBytes => MemoryBudgetBytes / 8 * 5;
 
     /// <summary>Options whose bounds follow a memory budget: <see cref="MaxFlows"/> one flow per 4 KiB of the budget
     /// (65,536 at the default; a flow with its consumers' state costs 2-4 KB).</summary>

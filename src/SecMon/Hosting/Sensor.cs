@@ -211,10 +211,7 @@ internal sealed class Sensor : IDisposable
         }
 
         var stats = new CaptureStats();
-        // The packets waiting for the analysis hold at most an eighth of the memory budget (32 MiB at the default),
-        // whatever their sizes (see QueuedBytes).
-        using var live = LiveCapture.TryOpen(source.Interfaces, stats, out var error,
-            channelBytes: options.Capture.MemoryBudgetBytes / 8);
+        using var live = LiveCapture.TryOpen(source.Interfaces, stats, out var error);
         if (live is null)
         {
             Error(error!);
@@ -225,10 +222,8 @@ internal sealed class Sensor : IDisposable
 
         options.Monitor?.Started(sensor);
 
-        var heap = LimitHeap(options);
         Console.Error.WriteLine($"secmon: capturing on {string.Join(", ", source.Interfaces.Select(i => i.Describe()))}"
             + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
-            + $"; {heap}"
             + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
         await sensor.RunLiveAsync(live, stats, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
         options.Monitor?.Draining();
@@ -240,19 +235,6 @@ internal sealed class Sensor : IDisposable
         }
 
         return code;
-    }
-
-    // A live sensor runs for months: its managed heap is limited by the memory budget (ManagedHeapLimit). A file's
-    // analysis is not limited (it keeps every finding in memory until the end, and ends).
-    private static string LimitHeap(SensorOptions options)
-    {
-        var (description, warning) = ManagedHeapLimit.Apply(options.Capture.MemoryBudgetBytes);
-        if (warning is not null)
-        {
-            Error(warning);
-        }
-
-        return description;
     }
 
     /// <summary>Opens every capture file (merged in timestamp order), or says which one cannot be opened and opens none;
@@ -368,10 +350,8 @@ internal sealed class Sensor : IDisposable
 
         options.Monitor?.Started(sensor);
 
-        var heap = LimitHeap(options);
         Console.Error.WriteLine($"secmon: watching {watch.Options.Directory} ({watch.KnownFiles} file(s) read before, kept in {watch.StatePath})"
             + (options.Rules is null ? ", dissecting only" : $", {options.Rules.Definitions.Count} rules, findings to {sensor.Store!.DatabasePath}")
-            + $"; {heap}"
             + (source.Duration is null ? "; Ctrl+C to stop" : $" for {source.Duration}"));
         var files = await sensor.RunWatchAsync(watch, source.Duration, source.Retention, cancellationToken).ConfigureAwait(false);
         options.Monitor?.Draining();
