@@ -187,37 +187,35 @@ public sealed partial class FindingStore
     internal static Device Merge(Device stored, Device update)
     {
         var endpoints = MergeEndpoints(stored.Endpoints, update.Endpoints);
-        return Merge(stored, update, endpoints);
+        return stored with
+        {
+            Mac = update.Mac ?? stored.Mac,
+            Ips = Union(stored.Ips, update.Ips),
+            Identities = Union(stored.Identities, update.Identities),
+            Usernames = Union(stored.Usernames, update.Usernames),
+            Protocols = Union(stored.Protocols, update.Protocols),
+            Ports = [.. Union(stored.Ports, update.Ports).Order()],
+            Peers = Union(stored.Peers, update.Peers),
+            Values = Union(stored.Values, update.Values),
+            Counts = MaxOf(stored.Counts, update.Counts),
+            // The posture is the weakest session seen; Unknown means "not seen authenticating", not weak.
+            Auth = WeakestOf(stored.Auth, update.Auth),
+            FirstSeenMicros = stored.FirstSeenMicros == 0 ? update.FirstSeenMicros
+                : update.FirstSeenMicros == 0 ? stored.FirstSeenMicros
+                : Math.Min(stored.FirstSeenMicros, update.FirstSeenMicros),
+            LastSeenMicros = Math.Max(stored.LastSeenMicros, update.LastSeenMicros),
+            IsServer = stored.IsServer || update.IsServer,
+            Endpoints = endpoints,
+            // Current: from the merged endpoints; a device stored before endpoints were kept (schema v5) keeps what it had.
+            CurrentAuth = endpoints.Length > 0 ? DevicePosture.Current(endpoints).Auth
+                : update.CurrentAuth != AuthPosture.Unknown ? update.CurrentAuth
+                : stored.CurrentAuth != AuthPosture.Unknown ? stored.CurrentAuth
+                : WeakestOf(stored.Auth, update.Auth),
+            PostureHistory = DevicePosture.Chain(stored.PostureHistory.Concat(update.PostureHistory)),
+            Certificates = MergeCertificates(stored.Certificates, update.Certificates),
+            Listeners = MergeListeners(stored.Listeners, update.Listeners),
+        };
     }
-
-    private static Device Merge(Device stored, Device update, EndpointPosture[] endpoints) => stored with
-    {
-        Mac = update.Mac ?? stored.Mac,
-        Ips = Union(stored.Ips, update.Ips),
-        Identities = Union(stored.Identities, update.Identities),
-        Usernames = Union(stored.Usernames, update.Usernames),
-        Protocols = Union(stored.Protocols, update.Protocols),
-        Ports = [.. Union(stored.Ports, update.Ports).Order()],
-        Peers = Union(stored.Peers, update.Peers),
-        Values = Union(stored.Values, update.Values),
-        Counts = MaxOf(stored.Counts, update.Counts),
-        // The posture is the weakest session seen; Unknown means "not seen authenticating", not weak.
-        Auth = WeakestOf(stored.Auth, update.Auth),
-        FirstSeenMicros = stored.FirstSeenMicros == 0 ? update.FirstSeenMicros
-            : update.FirstSeenMicros == 0 ? stored.FirstSeenMicros
-            : Math.Min(stored.FirstSeenMicros, update.FirstSeenMicros),
-        LastSeenMicros = Math.Max(stored.LastSeenMicros, update.LastSeenMicros),
-        IsServer = stored.IsServer || update.IsServer,
-        Endpoints = endpoints,
-        // Current: from the merged endpoints; a device stored before endpoints were kept (schema v5) keeps what it had.
-        CurrentAuth = endpoints.Length > 0 ? DevicePosture.Current(endpoints).Auth
-            : update.CurrentAuth != AuthPosture.Unknown ? update.CurrentAuth
-            : stored.CurrentAuth != AuthPosture.Unknown ? stored.CurrentAuth
-            : WeakestOf(stored.Auth, update.Auth),
-        PostureHistory = DevicePosture.Chain(stored.PostureHistory.Concat(update.PostureHistory)),
-        Certificates = MergeCertificates(stored.Certificates, update.Certificates),
-        Listeners = MergeListeners(stored.Listeners, update.Listeners),
-    };
 
     private static AuthPosture WeakestOf(AuthPosture a, AuthPosture b) =>
         a == AuthPosture.Unknown ? b : b == AuthPosture.Unknown ? a : (AuthPosture)Math.Min((int)a, (int)b);

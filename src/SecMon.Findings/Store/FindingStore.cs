@@ -133,14 +133,7 @@ public sealed partial class FindingStore : IFindingReader
         SqliteConnection? connection = null;
         try
         {
-            connection = new SqliteConnection(new SqliteConnectionStringBuilder
-            {
-                DataSource = dbPath,
-                Mode = SqliteOpenMode.ReadWriteCreate,
-                Pooling = false,
-                DefaultTimeout = 30,
-            }.ToString());
-            connection.Open();
+            connection = OpenConnection(dbPath, SqliteOpenMode.ReadWriteCreate);
 
             // Read-only checks first: nothing below writes until the file is known to be a SecMon store that
             // this build understands. Reading sqlite_schema parses page 1 and the schema, which fails on a damaged file.
@@ -171,18 +164,12 @@ public sealed partial class FindingStore : IFindingReader
             // the last transactions but never corrupts the database (sqlite.org/wal.html §"Performance Considerations").
             Execute(connection, "PRAGMA journal_mode = WAL");
             Execute(connection, "PRAGMA synchronous = NORMAL");
-            Execute(connection, "PRAGMA temp_store = MEMORY");
-            // Another secmon (a second analyze, or serve) may hold the write lock for a batch: wait for it rather
-            // than fail (the insert path drives SQLite directly, so SQLite's own busy handler must do the waiting).
-            Execute(connection, "PRAGMA busy_timeout = 30000");
             // Checkpoint every 16,384 pages (256 MiB of WAL) rather than SQLite's 1,000: pages that batch after
             // batch rewrites (index leaves, FTS5 segments) are copied into the database once per checkpoint, not
-            // once per batch; the WAL is cut back to 64 MiB after each. Reads map the database file into memory
-            // instead of copying pages through read() (sqlite.org/mmap.html). Both measured in bench/Findings.
+            // once per batch; the WAL is cut back to 64 MiB after each. Measured in bench/Findings.
             Execute(connection, "PRAGMA wal_autocheckpoint = 16384");
             Execute(connection, "PRAGMA journal_size_limit = 67108864");
-            Execute(connection, "PRAGMA mmap_size = 1073741824");
-            Execute(connection, $"PRAGMA cache_size = {-Math.Max(2, options.CacheMiB) * 1024}");
+            Execute(connection, QueryPragmas(options));
             Schema.Migrate(connection, version, Schema.CurrentVersion);
             if (version != 0 && version != Schema.CurrentVersion)
             {
@@ -237,9 +224,33 @@ public sealed partial class FindingStore : IFindingReader
         }
     }
 
-    // What a reading connection needs of the settings OpenCore makes (the rest are the writer's or persistent).
+    // The settings every connection to the store gets (OpenCore adds the writer's). busy_timeout: another secmon (a
+    // second analyze, or serve) may hold the write lock for a batch: wait for it rather than fail (the insert path
+    // drives SQLite directly, so SQLite's own busy handler must do the waiting). mmap_size: reads map the database file
+    // into memory instead of copying pages through read() (sqlite.org/mmap.html; measured in bench/Findings).
     private static string QueryPragmas(FindingStoreOptions options) =>
         $"PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 30000; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = {-Math.Max(2, options.CacheMiB) * 1024};";
+
+    private static SqliteConnection OpenConnection(string dbPath, SqliteOpenMode mode)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = dbPath,
+            Mode = mode,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
 
     // The ADO.NET connection; a store opened for queries opens its own on first use.
     private SqliteConnection Connection
@@ -248,14 +259,7 @@ public sealed partial class FindingStore : IFindingReader
         {
             if (_connection is null)
             {
-                var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-                {
-                    DataSource = DatabasePath,
-                    Mode = SqliteOpenMode.ReadWrite,
-                    Pooling = false,
-                    DefaultTimeout = 30,
-                }.ToString());
-                connection.Open();
+                var connection = OpenConnection(DatabasePath, SqliteOpenMode.ReadWrite);
                 Execute(connection, QueryPragmas(_options));
                 _connection = connection;
             }
