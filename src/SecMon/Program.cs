@@ -23,4 +23,6 @@ void OnSignal(PosixSignalContext context)
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
-return await SecMonCli.InvokeAsync(args, configuration, stop.Token).ConfigureAwait(false);
+// Not 'await': an async Main's state machine has no precompiled code (its builder is generic over this assembly's
+// type), and a synchronous command returns a completed task (SecMonCli.InvokeAsync).
+return SecMonCli.InvokeAsync(args, configuration, stop.Token).GetAwaiter().GetResult();

@@ -546,8 +546,11 @@ internal static class FindingsCommand
         return code;
     }
 
+    // "yyyy-MM-dd HH:mm:ss" from the sortable pattern ("s"), which .NET formats on a fast path: a custom pattern
+    // compiled a formatting method (and SecMon.Core's Time loaded an assembly) at every listing's start.
     internal static string ShortTime(long micros) =>
-        Time.FromUnixMicros(micros).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        DateTime.UnixEpoch.AddTicks(micros * TimeSpan.TicksPerMicrosecond)
+            .ToString("s", System.Globalization.CultureInfo.InvariantCulture).Replace('T', ' ');
 
     private static void WriteIndented(TextWriter output, string json)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using SecMon.Hosting;
 
 namespace SecMon.Cli;
@@ -47,7 +48,12 @@ internal static class SecMonCli
     /// A <see cref="DataDirectoryException"/> ends the run with its message and exit code, and any other exception
     /// (a bug) with <see cref="ExitCodes.Software"/>, not 1, which <see cref="ExitCodes.FindingsFound"/> means.
     /// </summary>
-    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A synchronous command (<c>findings</c>, <c>devices</c>, help, <c>--version</c>...) runs on the calling thread and
+    /// the returned task is complete: no async state machine, whose builder's generic code over this assembly's types
+    /// has no precompiled code and was compiled at every start (bench/README.md, "Session 14: start-up").
+    /// </remarks>
+    public static Task<int> InvokeAsync(string[] args, InvocationConfiguration configuration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var root = Build(args);
@@ -58,23 +64,23 @@ internal static class SecMonCli
         {
             foreach (var problem in problems)
             {
-                await error.WriteLineAsync("secmon: " + problem).ConfigureAwait(false);
+                error.WriteLine("secmon: " + problem);
             }
 
             var path = UsageErrors.CommandPath(parse);
             if (UsageErrors.WantsCommandList(parse))
             {
                 // 'secmon', 'secmon nosuch', 'secmon findings': the list of commands is the answer, on stderr.
-                await error.WriteLineAsync().ConfigureAwait(false);
+                error.WriteLine();
                 var helpArgs = path.Split(' ').Skip(1).Append("--help").ToArray();
-                await root.Parse(helpArgs).InvokeAsync(new InvocationConfiguration { Output = error, Error = error }, CancellationToken.None).ConfigureAwait(false);
+                root.Parse(helpArgs).Invoke(new InvocationConfiguration { Output = error, Error = error });
             }
             else
             {
-                await error.WriteLineAsync($"secmon: '{path} --help' lists the options, with examples").ConfigureAwait(false);
+                error.WriteLine($"secmon: '{path} --help' lists the options, with examples");
             }
 
-            return ExitCodes.Usage;
+            return Task.FromResult(ExitCodes.Usage);
         }
 
         var run = new InvocationConfiguration
@@ -85,26 +91,52 @@ internal static class SecMonCli
             ProcessTerminationTimeout = configuration.ProcessTerminationTimeout,
             EnableDefaultExceptionHandler = false,
         };
+        if (parse.Action is not SynchronousCommandLineAction)
+        {
+            return InvokeAsynchronous(parse, run, cancellationToken);
+        }
+
+        try
+        {
+            return Task.FromResult(parse.Invoke(run));
+        }
+#pragma warning disable CA1031 // Failed reports every exception: see there
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return Task.FromResult(Failed(ex, error, cancellationToken));
+        }
+    }
+
+    private static async Task<int> InvokeAsynchronous(ParseResult parse, InvocationConfiguration run, CancellationToken cancellationToken)
+    {
         try
         {
             return await parse.InvokeAsync(run, cancellationToken).ConfigureAwait(false);
         }
-        catch (DataDirectoryException ex)
-        {
-            await error.WriteLineAsync("secmon: " + ex.Message).ConfigureAwait(false);
-            return ex.ExitCode;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            await error.WriteLineAsync("secmon: stopped").ConfigureAwait(false);
-            return ExitCodes.Interrupted;
-        }
-#pragma warning disable CA1031 // the last resort: a bug is reported with its stack trace and its own exit code
+#pragma warning disable CA1031 // Failed reports every exception: see there
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            await error.WriteLineAsync($"secmon: internal error (a bug; please report it with this message): {ex}").ConfigureAwait(false);
-            return ExitCodes.Software;
+            return Failed(ex, run.Error, cancellationToken);
+        }
+    }
+
+    // How a command that threw ends: a data directory problem with its message and exit code, Ctrl+C with 130, and
+    // anything else, the last resort (a bug), with its stack trace and its own exit code.
+    private static int Failed(Exception ex, TextWriter error, CancellationToken cancellationToken)
+    {
+        switch (ex)
+        {
+            case DataDirectoryException data:
+                error.WriteLine("secmon: " + data.Message);
+                return data.ExitCode;
+            case OperationCanceledException when cancellationToken.IsCancellationRequested:
+                error.WriteLine("secmon: stopped");
+                return ExitCodes.Interrupted;
+            default:
+                error.WriteLine($"secmon: internal error (a bug; please report it with this message): {ex}");
+                return ExitCodes.Software;
         }
     }
 

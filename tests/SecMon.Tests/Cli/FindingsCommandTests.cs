@@ -49,6 +49,13 @@ public sealed class FindingsCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_tmp, recursive: true);
 
+    [Theory]
+    [InlineData(0L, "1970-01-01 00:00:00")]
+    [InlineData(920246399999999L, "1999-02-28 23:59:59")]
+    [InlineData(1796531415123456L, "2026-12-06 04:30:15")]
+    public void ShortTime_Micros_UtcDateAndSecondsWithASpace(long micros, string expected) =>
+        Assert.Equal(expected, FindingsCommand.ShortTime(micros));
+
     [Fact]
     public async Task Search_Json_OneEcsDocumentPerLineNewestFirstAndNothingElse()
     {
