@@ -205,6 +205,14 @@ internal static class ServeCommand
                 }
             }
 
+            // serve's collections are blocking (no background gen2). A background gen2 never compacts, so the collector
+            // kept 170-190 MB committed for 80-110 MB live and serve's peak RSS was 286-315 MB at 100,000 packets/s; with
+            // blocking collections, which compact a fragmented heap, 260-280 MB, drops and search latency no worse in
+            // alternated runs (bench/README.md, "Session 14: serve's memory"). Set here and not in the
+            // runtimeconfig: analyze keeps its background collections (a blocking gen0 budget cost it 100 MB and speed,
+            // SecMon.csproj's note on ConcurrentGarbageCollection).
+            System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.Batch;
+
             ServiceHost server;
             try
             {

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.Runtime;
 using SecMon.Cli;
 using SecMon.Pki.Ca;
 
@@ -29,6 +31,39 @@ public sealed class ServeCommandTests : IDisposable
 
         Assert.True(finished && !File.Exists(ready), "serve listened although the rule pack is invalid");
         Assert.Equal(ExitCodes.NoInput, (await run).Code);
+    }
+
+    [Fact]
+    public async Task Serve_Running_BlockingCollections()
+    {
+        // serve's memory: blocking collections compact a fragmented heap, background ones never do (bench/README.md,
+        // "Session 14: serve's memory"). The test process's own mode is put back afterwards.
+        var before = GCSettings.LatencyMode;
+        GCSettings.LatencyMode = GCLatencyMode.Interactive;
+        var ready = Path.Combine(_tmp, "ready.json");
+        using var stop = new CancellationTokenSource();
+        try
+        {
+            var run = SecMonCli.InvokeAsync(["serve", "--api", "127.0.0.1:0", "--http", "none", "--ready-file", ready,
+                "--ca-home", Path.Combine(_tmp, "certs"), "--data", Path.Combine(_tmp, "data")],
+                new InvocationConfiguration { Output = new StringWriter(), Error = new StringWriter() }, stop.Token);
+            for (var i = 0; i < 600 && !File.Exists(ready) && !run.IsCompleted; i++)
+            {
+                await Task.Delay(100);
+            }
+
+            var mode = GCSettings.LatencyMode;
+            await stop.CancelAsync();
+            var code = await run;
+
+            Assert.True(File.Exists(ready), $"serve did not start (exit {code})");
+            Assert.Equal(GCLatencyMode.Batch, mode);
+            Assert.Equal(ExitCodes.Ok, code);
+        }
+        finally
+        {
+            GCSettings.LatencyMode = before;
+        }
     }
 
     [Theory]
