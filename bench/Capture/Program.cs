@@ -4,7 +4,7 @@ using SecMon.Capture.Output;
 using SecMon.Capture.Sources;
 using SecMon.Core;
 
-// Times each stage of the capture pipeline on one file, several rounds, and prints packets/s, allocated bytes per
+// Times each stage of the capture pipeline on one file, several rounds, and prints packets/s (of wall and of CPU time), allocated bytes per
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
 // --only flows|full runs that stage alone (for perf record); --alloc also prints what the last stage allocated, by type
 // (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly).
@@ -82,11 +82,15 @@ static void Measure(string stage, string path, Func<CaptureFileSet, CaptureStats
     var gc0 = GC.CollectionCount(0);
     var gc2 = GC.CollectionCount(2);
     var allocated = GC.GetAllocatedBytesForCurrentThread();
+    // CPU time too: on a loaded machine wall time counts the other processes' turns on the core, CPU time does not.
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     var packets = run(files, stats);
     clock.Stop();
+    cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
     var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
     Console.WriteLine($"{stage,-48} {packets,10:N0} packets {packets / clock.Elapsed.TotalSeconds,12:N0} packets/s  " +
+                      $"{packets / Math.Max(cpu.TotalSeconds, 1e-6),12:N0} packets/s of CPU  " +
                       $"{(double)bytes / Math.Max(packets, 1),7:F1} B/packet  gen0 {GC.CollectionCount(0) - gc0} gen2 {GC.CollectionCount(2) - gc2}");
 }
 

@@ -86,6 +86,113 @@ public sealed class FlowTableTests
     }
 
     [Fact]
+    public void LeastRecentlySeen_RandomTouchesAndMoves_OrderOfAnEagerList()
+    {
+        // The model: one list per queue, a flow moved to its end on every touch. Expiry and eviction must take flows in
+        // exactly its order (events at a sweep come in that order), however the table keeps it.
+        var table = new FlowTable(expectedFlows: 8);
+        var quiet = new List<Flow>();
+        var tcp = new List<Flow>();
+        var udp = new List<Flow>();
+        var closed = new List<Flow>();
+        List<Flow>? QueueOf(Flow f) => new[] { quiet, tcp, udp, closed }.FirstOrDefault(l => l.Contains(f));
+        var live = new List<Flow>();
+        var random = new Random(4321);
+        var next = 0;
+        var now = 0L;
+        for (var step = 0; step < 20_000; step++)
+        {
+            now += random.Next(3);
+            var op = random.Next(100);
+            if (op < 25 || live.Count == 0)
+            {
+                var key = Key(next, protocol: (byte)(next % 2 == 0 ? 6 : 17));
+                next++;
+                var flow = NewFlow(key);
+                flow.LastMicros = now;
+                table.Add(flow, table.Hash(key));
+                (flow.IsTcp ? quiet : udp).Add(flow);
+                live.Add(flow);
+            }
+            else if (op < 70)
+            {
+                var flow = live[random.Next(live.Count)];
+                flow.LastMicros = now;
+                FlowTable.Touch(flow);
+                var queue = QueueOf(flow)!;
+                queue.Remove(flow);
+                queue.Add(flow);
+            }
+            else if (op < 78)
+            {
+                var flow = live[random.Next(live.Count)];
+                table.Carried(flow);
+                if (quiet.Remove(flow))
+                {
+                    tcp.Add(flow);
+                }
+            }
+            else if (op < 83)
+            {
+                var flow = live[random.Next(live.Count)];
+                if (flow.IsTcp)
+                {
+                    table.MoveToClosed(flow);
+                    QueueOf(flow)!.Remove(flow);
+                    closed.Add(flow);
+                }
+            }
+            else if (op < 93)
+            {
+                // Eviction as the packet path does it: the oldest closed, else the oldest quiet, else the oldest open.
+                var expected = closed.FirstOrDefault() ?? quiet.FirstOrDefault() ?? OldestOpen();
+                var victim = table.OldestClosed ?? table.OldestQuiet ?? table.OldestOpen;
+                Assert.Same(expected, victim);
+                if (victim is not null)
+                {
+                    table.Remove(victim);
+                    QueueOf(victim)!.Remove(victim);
+                    live.Remove(victim);
+                }
+            }
+            else if (op < 98)
+            {
+                var flow = live[random.Next(live.Count)];
+                table.Remove(flow);
+                QueueOf(flow)!.Remove(flow);
+                live.Remove(flow);
+            }
+            else
+            {
+                // The sweep: each queue's prefix idle since the deadline, oldest first, then removed.
+                List<Flow> idle = [], lingered = [];
+                table.CollectExpired(now, 40, 30, 20, idle, lingered);
+                var expectedIdle = quiet.TakeWhile(f => f.LastMicros < now - 40)
+                    .Concat(tcp.TakeWhile(f => f.LastMicros < now - 40))
+                    .Concat(udp.TakeWhile(f => f.LastMicros < now - 30)).ToList();
+                Assert.Equal(expectedIdle, idle);
+                Assert.Equal(closed.TakeWhile(f => f.LastMicros < now - 20), lingered);
+                foreach (var flow in idle.Concat(lingered))
+                {
+                    table.Remove(flow);
+                    QueueOf(flow)!.Remove(flow);
+                    live.Remove(flow);
+                }
+            }
+
+            Assert.Equal(quiet.Count + tcp.Count + udp.Count, table.OpenCount);
+            Assert.Equal(live.Count, table.Count);
+        }
+
+        Flow? OldestOpen()
+        {
+            var t = tcp.FirstOrDefault();
+            var u = udp.FirstOrDefault();
+            return t is null ? u : u is null || t.LastMicros <= u.LastMicros ? t : u;
+        }
+    }
+
+    [Fact]
     public void Hash_BothDirectionsOfAFlow_SameKeyAndHash_OtherVlanOrProtocolAnotherKey()
     {
         var table = new FlowTable();

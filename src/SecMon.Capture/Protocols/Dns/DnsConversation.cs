@@ -6,9 +6,10 @@ namespace SecMon.Capture.Protocols.Dns;
 /// Per-flow DNS state shared by the UDP and TCP sessions: decodes each message, emits its event, and joins a response to
 /// its query by id and question (RFC 1035 §7.3: a resolver matches replies by id and question). Queries still waiting
 /// at the flow's end are reported as <c>dns.unanswered</c>; mDNS is not joined, its answers go to the multicast group on
-/// other flows (RFC 6762 §6).
+/// other flows (RFC 6762 §6). Over UDP the conversation is the flow's session itself: one message per datagram
+/// (RFC 1035 §4.2.1) needs no framing state, so a DNS flow costs no session object besides it (a new flow per query).
 /// </summary>
-internal sealed class DnsConversation
+internal sealed class DnsConversation : IDatagramSession
 {
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
@@ -66,6 +67,13 @@ internal sealed class DnsConversation
 
         return !error.IsError;
     }
+
+    /// <inheritdoc />
+    void IDatagramSession.OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta) =>
+        OnMessage(direction, payload, meta);
+
+    /// <inheritdoc />
+    void IDatagramSession.OnClose(in PacketMeta meta) => OnClose();
 
     /// <summary>The flow ended: report the queries never answered.</summary>
     public void OnClose()

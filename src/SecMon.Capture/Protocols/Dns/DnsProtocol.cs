@@ -54,7 +54,7 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
     }
 
     /// <inheritdoc />
-    public IDatagramSession CreateSession(FlowContext flow, ProtocolServices services) => new DnsDatagramSession(flow, services, Options);
+    public IDatagramSession CreateSession(FlowContext flow, ProtocolServices services) => new DnsConversation(flow, services, Options);
 
     /// <inheritdoc />
     ProbeResult IStreamProtocol.Probe(ReadOnlySpan<byte> data, FlowDirection direction)

@@ -3,19 +3,6 @@ using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Protocols.Dns;
 
-/// <summary>DNS over UDP: one message per datagram (RFC 1035 §4.2.1).</summary>
-internal sealed class DnsDatagramSession(FlowContext flow, ProtocolServices services, DnsOptions options) : IDatagramSession
-{
-    private readonly DnsConversation _conversation = new(flow, services, options);
-
-    /// <inheritdoc />
-    public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta) =>
-        _conversation.OnMessage(direction, payload, meta);
-
-    /// <inheritdoc />
-    public void OnClose(in PacketMeta meta) => _conversation.OnClose();
-}
-
 /// <summary>
 /// DNS over TCP: each message behind a 2-byte length (RFC 1035 §4.2.2, RFC 7766). Each direction buffers at most one
 /// message (<see cref="DnsOptions.MaxTcpMessageBytes"/>); a larger declared length is reported and skipped by its length,
