@@ -120,6 +120,119 @@ public sealed class FindingSpoolTests : IDisposable
         Assert.Equal(line, System.Text.Encoding.UTF8.GetString(FindingJson.Utf8(read)));
     }
 
+    [Theory]
+    [InlineData(16L * 1024 * 1024)] // every batch kept in memory
+    [InlineData(6000)] // a few batches: the oldest dropped, read from the disk until the cursor reaches what is kept
+    [InlineData(0)] // none: the disk alone
+    public void Peek_BatchesThisProcessAppended_SameFindingsAndCursorsAsReadFromTheDisk(long memoryBytes)
+    {
+        // Batches of varied sizes over segments of 4 KiB (a rollover every few batches), peeked in steps that end inside
+        // batches: the findings (the same instances when kept in memory) and each cursor position are those of a spool
+        // opened afresh, which can only read the disk.
+        var findings = TestFindings.Many(120);
+        var options = new SpoolOptions { SegmentBytes = 4096, MemoryBytes = memoryBytes };
+        var sizes = new[] { 1, 7, 3, 12, 2, 9, 5, 11, 4, 6 };
+        var expected = new List<(string[] Ids, int Segment, long Offset)>();
+        var got = new List<(string[] Ids, int Segment, long Offset)>();
+        using (var spool = FindingSpool.Open(_dir, options))
+        {
+            var at = 0;
+            for (var i = 0; at < findings.Count; i++)
+            {
+                var size = Math.Min(sizes[i % sizes.Length], findings.Count - at);
+                Assert.True(spool.TryAppend(findings[at..(at + size)]));
+                at += size;
+                if (i % 3 == 2)
+                {
+                    var batch = spool.Peek(8);
+                    got.Add((batch.Findings.Select(f => f.Id).ToArray(), batch.Segment, batch.Offset));
+                    if (memoryBytes > 6000)
+                    {
+                        Assert.All(batch.Findings, f => Assert.Contains(findings, g => ReferenceEquals(f, g)));
+                    }
+
+                    spool.Acknowledge(batch);
+                }
+            }
+
+            for (var batch = spool.Peek(8); batch.Findings.Count > 0; batch = spool.Peek(8))
+            {
+                got.Add((batch.Findings.Select(f => f.Id).ToArray(), batch.Segment, batch.Offset));
+                spool.Acknowledge(batch);
+            }
+
+            Assert.Equal(0, spool.PendingBytes);
+        }
+
+        // The same appends and steps again, each step read by a spool opened anew (its memory empty).
+        Directory.Delete(_dir, recursive: true);
+        Directory.CreateDirectory(_dir);
+        var written = 0;
+        var acknowledged = 0;
+        for (var i = 0; written < findings.Count; i++)
+        {
+            var size = Math.Min(sizes[i % sizes.Length], findings.Count - written);
+            using (var spool = FindingSpool.Open(_dir, options))
+            {
+                Assert.True(spool.TryAppend(findings[written..(written + size)]));
+            }
+
+            written += size;
+            if (i % 3 == 2)
+            {
+                using var spool = FindingSpool.Open(_dir, options);
+                var batch = spool.Peek(8);
+                expected.Add((batch.Findings.Select(f => f.Id).ToArray(), batch.Segment, batch.Offset));
+                spool.Acknowledge(batch);
+                acknowledged += batch.Findings.Count;
+            }
+        }
+
+        while (true)
+        {
+            using var spool = FindingSpool.Open(_dir, options);
+            var batch = spool.Peek(8);
+            if (batch.Findings.Count == 0)
+            {
+                break;
+            }
+
+            expected.Add((batch.Findings.Select(f => f.Id).ToArray(), batch.Segment, batch.Offset));
+            spool.Acknowledge(batch);
+            acknowledged += batch.Findings.Count;
+        }
+
+        Assert.Equal(findings.Count, acknowledged);
+        Assert.Equal(expected.Count, got.Count);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Ids, got[i].Ids);
+            Assert.Equal((expected[i].Segment, expected[i].Offset), (got[i].Segment, got[i].Offset));
+        }
+    }
+
+    [Fact]
+    public void Peek_KeptInMemoryThenCrash_ReopenedSpoolDeliversEveryUnacknowledgedFindingFromTheDisk()
+    {
+        // Memory is a copy of what the disk holds: a spool that stops without acknowledging (a crash after Peek) loses
+        // nothing, and the next run reads the same findings from the disk.
+        var findings = TestFindings.Many(25);
+        using (var spool = FindingSpool.Open(_dir))
+        {
+            Assert.True(spool.TryAppend(findings[..10]));
+            Assert.True(spool.TryAppend(findings[10..]));
+            var first = spool.Peek(6);
+            Assert.Same(findings[0], first.Findings[0]);
+            spool.Acknowledge(first);
+            Assert.Equal(findings[6..16].Select(f => f.Id), spool.Peek(10).Findings.Select(f => f.Id)); // not acknowledged
+        }
+
+        using var reopened = FindingSpool.Open(_dir);
+        var rest = reopened.Peek(100);
+        Assert.Equal(findings[6..].Select(f => f.Id), rest.Findings.Select(f => f.Id));
+        Assert.All(rest.Findings, f => Assert.DoesNotContain(findings, g => ReferenceEquals(f, g)));
+    }
+
     [Fact]
     public void Utf8_SameFindingTwice_EncodedOnceAndTheSameBytesAsWrite()
     {
