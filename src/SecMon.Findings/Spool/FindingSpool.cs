@@ -14,11 +14,6 @@ public sealed record SpoolOptions
 
     /// <summary>A segment file is closed and a new one started beyond this size. Default 8 MiB.</summary>
     public long SegmentBytes { get; init; } = 8L * 1024 * 1024;
-
-    /// <summary>Most bytes of findings appended by this process and not yet delivered that the spool also keeps in
-    /// memory, so its delivery thread takes them from there instead of reading its own writes back from the disk. The
-    /// oldest beyond it are read from the disk as before; 0 keeps none. Default 16 MiB.</summary>
-    public long MemoryBytes { get; init; } = 16L * 1024 * 1024;
 }
 
 /// <summary>
@@ -44,15 +39,6 @@ public sealed partial class FindingSpool : IDisposable
     private int _readSegment;
     private long _readOffset;
     private long _pendingBytes;
-
-    // What this process appended and is not yet acknowledged, oldest first (bounded by SpoolOptions.MemoryBytes). The
-    // disk stays the record: these are the same findings whose documents are on it, so a crash loses nothing, and
-    // Peek serves them only from the exact position the cursor is at.
-    private readonly Queue<Appended> _recent = new();
-    private long _recentBytes;
-    private int _recentFromSegment; // where the first kept batch follows on from: its start, or the end of the one
-    private long _recentFromOffset; // dropped before it
-    private bool _recentUnbroken; // every batch since the first kept one was kept: the lines follow on with none between
 
     private FindingSpool(string directory, SpoolOptions options)
     {
@@ -170,11 +156,9 @@ public sealed partial class FindingSpool : IDisposable
                 Array.Clear(parts, 0, count); // the documents belong to their findings, not to the spool
             }
 
-            var start = _writerLength;
             _writerLength += bytes;
             RandomAccess.FlushToDisk(_writer);
             _pendingBytes += bytes;
-            Remember(findings, start, bytes);
             return true;
         }
     }
@@ -182,18 +166,11 @@ public sealed partial class FindingSpool : IDisposable
     /// <summary>Reads up to <paramref name="max"/> findings from the cursor on (without moving it). A line that cannot be
     /// read back (a torn write at a crash) is skipped and returned in <paramref name="unreadable"/>. With
     /// <paramref name="routingOnly"/> each finding holds only what an <see cref="IDocumentSink"/> reads
-    /// (<see cref="SpoolLine.ReadRouting"/>) and its document's bytes. Findings this process appended are not read back
-    /// while they are kept in memory (<see cref="SpoolOptions.MemoryBytes"/>): the batch holds the appended instances
-    /// (whole findings, with the same document bytes), at the same cursor positions.</summary>
+    /// (<see cref="SpoolLine.ReadRouting"/>) and its document's bytes.</summary>
     public SpoolBatch Peek(int max, List<string>? unreadable = null, bool routingOnly = false)
     {
         lock (_gate)
         {
-            if (PeekRecent(max) is { } recent)
-            {
-                return recent;
-            }
-
             var findings = new List<Finding>();
             var segment = _readSegment;
             var offset = _readOffset;
@@ -298,10 +275,6 @@ public sealed partial class FindingSpool : IDisposable
             _readSegment = batch.Segment;
             _readOffset = batch.Offset;
             _pendingBytes = Math.Max(0, _pendingBytes - delivered);
-            while (_recent.TryPeek(out var oldest) && (oldest.Segment < _readSegment || (oldest.Segment == _readSegment && oldest.End <= _readOffset)))
-            {
-                Forget();
-            }
         }
     }
 
@@ -315,109 +288,6 @@ public sealed partial class FindingSpool : IDisposable
             _lock?.Dispose();
             _lock = null;
         }
-    }
-
-    // Keeps an accepted batch in memory (see _recent): the findings, where their lines start in the write segment and
-    // where each ends. The oldest go when the bound is reached. A batch larger than the bound is not kept, and neither
-    // is anything before it: what is kept always follows on from the batch before it, with no line missing between.
-    private void Remember(IReadOnlyList<Finding> findings, long start, long bytes)
-    {
-        if (findings.Count == 0)
-        {
-            return;
-        }
-
-        if (bytes > _options.MemoryBytes)
-        {
-            _recent.Clear();
-            _recentBytes = 0;
-            _recentUnbroken = false;
-            return;
-        }
-
-        while (_recentBytes + bytes > _options.MemoryBytes && _recent.Count > 0)
-        {
-            Forget();
-        }
-
-        var kept = new Finding[findings.Count];
-        var ends = new long[findings.Count];
-        var at = start;
-        for (var i = 0; i < kept.Length; i++)
-        {
-            kept[i] = findings[i];
-            at += FindingJson.Utf8(kept[i]).Length + 1;
-            ends[i] = at;
-        }
-
-        if (!_recentUnbroken)
-        {
-            _recentFromSegment = _writeSegment;
-            _recentFromOffset = start;
-            _recentUnbroken = true;
-        }
-
-        _recent.Enqueue(new Appended(_writeSegment, start, kept, ends));
-        _recentBytes += bytes;
-    }
-
-    private void Forget()
-    {
-        var oldest = _recent.Dequeue();
-        _recentBytes -= oldest.Bytes;
-        _recentFromSegment = oldest.Segment;
-        _recentFromOffset = oldest.End;
-    }
-
-    // Up to max findings from memory when the cursor is at a line kept there, or where the first kept batch follows on
-    // from: the same findings, in the same order, with the same cursor positions as reading them from the disk would
-    // give (the kept batches follow on from one another with no line between, across segments too: see Remember). Null
-    // when the cursor is elsewhere (findings of an earlier run, or dropped from memory): they are read from the disk.
-    private SpoolBatch? PeekRecent(int max)
-    {
-        if (_recent.Count == 0 || max <= 0)
-        {
-            return null;
-        }
-
-        var findings = new List<Finding>(Math.Min(max, 1024));
-        int lastSegment = 0;
-        long lastEnd = 0;
-        var found = _readSegment == _recentFromSegment && _readOffset == _recentFromOffset;
-        foreach (var batch in _recent)
-        {
-            var first = 0;
-            if (!found)
-            {
-                if (batch.Segment != _readSegment || _readOffset < batch.Start || _readOffset >= batch.End)
-                {
-                    continue;
-                }
-
-                first = _readOffset == batch.Start ? 0 : Array.BinarySearch(batch.Ends, _readOffset) + 1;
-                if (first <= 0 && _readOffset != batch.Start)
-                {
-                    return null; // not a line's start (a position Peek gives never is)
-                }
-
-                found = true;
-            }
-
-            var count = Math.Min(max - findings.Count, batch.Findings.Length - first);
-            for (var i = first; i < first + count; i++)
-            {
-                findings.Add(batch.Findings[i]);
-            }
-
-            lastSegment = batch.Segment;
-            lastEnd = batch.Ends[first + count - 1];
-            if (findings.Count >= max)
-            {
-                break;
-            }
-        }
-
-        return findings.Count == 0 ? null : new SpoolBatch(findings, lastSegment, lastEnd);
     }
 
     private static void TryCut(SafeFileHandle file, long length)
@@ -507,18 +377,6 @@ public sealed partial class FindingSpool : IDisposable
 
         file.SetLength(0);
     }
-}
-
-/// <summary>A batch this process appended, kept in memory until it is acknowledged.</summary>
-/// <param name="Segment">The segment its lines are in (a batch is never split across segments).</param>
-/// <param name="Start">The byte offset of its first line.</param>
-/// <param name="Findings">Its findings, in the order of their lines.</param>
-/// <param name="Ends">The byte offset just past each finding's line.</param>
-internal sealed record Appended(int Segment, long Start, Finding[] Findings, long[] Ends)
-{
-    public long End => Ends[^1];
-
-    public long Bytes => End - Start;
 }
 
 /// <summary>Findings read from a spool and the cursor position just past them.</summary>

@@ -18,9 +18,7 @@ public sealed class SpooledDocumentSinkTests : IDisposable
     {
         var findings = TestFindings.Many(9).Append(TestFindings.Full()).ToList();
         var output = new DocumentOutput(refuse: null);
-        // Read back from the disk (nothing kept in memory), as after a restart: findings appended by this process are
-        // handed over as they are (FindingSpoolTests).
-        using (var sink = new SpooledSink(output, FindingSpool.Open(_dir, new SpoolOptions { MemoryBytes = 0 }), new SpoolDelivery { BatchSize = 4 }))
+        using (var sink = new SpooledSink(output, FindingSpool.Open(_dir), new SpoolDelivery { BatchSize = 4 }))
         {
             Assert.True(sink.Write(findings, CancellationToken.None).Succeeded);
             sink.Complete(CancellationToken.None);
