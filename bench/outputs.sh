@@ -7,6 +7,8 @@
 #   bash bench/outputs.sh [FILE] [PAIRS]     (defaults: bench/out/bench-1x.pcap, 3 pairs)
 # WRAP="perf record -F 499 -g -o /tmp/perf.data" runs each analyze under that command (with DOTNET_PerfMapEnabled=1 for symbols).
 # SECMON=PATH runs another build's secmon (an earlier commit's, to alternate before and after); NO_BUILD=1 skips the builds.
+# Before the timed runs, one untimed run with every output up warms the receivers (their JIT compilation: 1-2 s of CPU
+# on the same cores in the first run otherwise, which a long-running receiver elsewhere does not cost); WARM=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 f=${1:-bench/out/bench-1x.pcap}
@@ -70,6 +72,9 @@ one() { # label [options...]
   fi
 }
 
+if [ "${WARM:-1}" != 0 ]; then
+  echo "warm-up (untimed): $(one "+ every output, up" --config "$out/all.yml" | grep -E "^\+|receivers" | tr -s ' ' | tr '\n' ';')"
+fi
 echo "$(basename "$f"), $secmon, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for i in $(seq "$pairs"); do
   one "SQLite alone"
