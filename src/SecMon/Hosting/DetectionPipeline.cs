@@ -30,12 +30,6 @@ internal sealed class DetectionPipeline : ITickSink
     // Findings per store transaction: measured (bench/README.md, findings store) 30 µs per finding in batches of
     // 10,000 against 46 µs in batches of 1,000. Stopping with SIGINT/SIGTERM still writes what is pending.
     private const int BatchSize = 10_000;
-
-    // With outputs beside the store, a file's findings are handed over every 1,000 instead: each output (a spool in
-    // front of a webhook, Elasticsearch, MQTT) then delivers while the analysis goes on, on the CPU the analysis leaves,
-    // instead of all of it after the last packet (bench-1x's 10,000 findings reached the outputs only at the end:
-    // bench/README.md, issue 13, session 14). The store's transactions are 1,000 findings then.
-    private const int OutputBatchSize = 1_000;
     private readonly DetectionOptions? _detection;
     private readonly RuleSwitch? _ruleSwitch;
     private DetectionEngine _engine;
@@ -251,7 +245,7 @@ internal sealed class DetectionPipeline : ITickSink
         _pending.AddRange(findings);
         // Live (findings not kept), a finding goes to the outputs as soon as it is made rather than at the next tick: the
         // API of serve has it within milliseconds, not up to a second later (findings are rare next to events).
-        if (_pending.Count >= (_outputs is { Runners.Count: > 1 } ? OutputBatchSize : BatchSize) || !_keepFindings)
+        if (_pending.Count >= BatchSize || !_keepFindings)
         {
             Flush();
         }
@@ -264,19 +258,7 @@ internal sealed class DetectionPipeline : ITickSink
             return;
         }
 
-        if (_outputs is { Runners.Count: > 1 } && _pending.Count > OutputBatchSize)
-        {
-            // Many findings at once (the rules' end-of-input windows): handed over in the same steps.
-            for (var start = 0; start < _pending.Count; start += OutputBatchSize)
-            {
-                _outputs.Publish(_pending.GetRange(start, Math.Min(OutputBatchSize, _pending.Count - start)));
-            }
-        }
-        else
-        {
-            _outputs?.Publish(_pending);
-        }
-
+        _outputs?.Publish(_pending);
         foreach (var f in _pending)
         {
             Tally.Add(f);
