@@ -20,6 +20,7 @@ internal sealed class LiveCapture : IDisposable
     private readonly Channel<LivePacket> _channel;
     private readonly CaptureStats _stats;
     private readonly Thread?[] _readers;
+    private readonly bool[] _stillReading;
     private readonly InterfaceCounters?[] _counters;
     private readonly QueuedBytes _queued;
     private int _running;
@@ -36,6 +37,7 @@ internal sealed class LiveCapture : IDisposable
         _queued = new QueuedBytes(channelBytes);
         _devices = devices;
         _readers = new Thread?[devices.Length];
+        _stillReading = new bool[devices.Length];
         _counters = new InterfaceCounters?[devices.Length];
         _stats = stats;
         _channel = Channel.CreateBounded<LivePacket>(new BoundedChannelOptions(capacity)
@@ -235,14 +237,16 @@ internal sealed class LiveCapture : IDisposable
         }
 
         _stopping = true;
-        foreach (var reader in _readers)
-        {
-            reader?.Join(TimeSpan.FromSeconds(2));
-        }
-
         for (var i = 0; i < _devices.Length; i++)
         {
-            ReadStatistics(i); // the readers have stopped: their last counts
+            // A reader returns within its read timeout (100 ms) once asked to stop. One that has not after 2 s (a
+            // stalled process) keeps its libpcap handle: reading its statistics or closing it under a reader still
+            // inside libpcap would be a use after free, so that handle is left to the process's exit.
+            _stillReading[i] = _readers[i] is { } reader && !reader.Join(TimeSpan.FromSeconds(2));
+            if (!_stillReading[i])
+            {
+                ReadStatistics(i); // the reader has stopped: its last counts
+            }
         }
 
         _stats.KernelDrops = KernelDrops;
@@ -254,9 +258,12 @@ internal sealed class LiveCapture : IDisposable
     public void Dispose()
     {
         Stop();
-        foreach (var device in _devices)
+        for (var i = 0; i < _devices.Length; i++)
         {
-            device.Close();
+            if (!_stillReading[i])
+            {
+                _devices[i].Close();
+            }
         }
     }
 
