@@ -74,6 +74,7 @@ internal static class ApiEndpoints
         services.AddSingleton(context.Keys);
         services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        InMemoryKeyRing.Use(services); // AddAuthentication's Data Protection: no key ring on disk (see there)
         services.AddAuthorization(o =>
         {
             foreach (var scope in Enum.GetValues<ApiScope>())
