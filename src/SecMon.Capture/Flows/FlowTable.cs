@@ -195,40 +195,10 @@ internal sealed class FlowTable
     public void Remove(Flow flow)
     {
         flow.List?.Remove(flow);
-        var slots = _slots;
-        var mask = _mask;
-        var i = flow.Hash & mask;
-        while (true)
+        if (OpenTable.Remove(_slots, _mask, flow.Hash, flow))
         {
-            var held = slots[i].Flow;
-            if (held is null)
-            {
-                return; // not held
-            }
-
-            if (ReferenceEquals(held, flow))
-            {
-                break;
-            }
-
-            i = (i + 1) & mask;
+            _count--;
         }
-
-        // Backward-shift deletion: move each later flow of the run into the hole when its home slot is not between the
-        // hole and it (cyclically), so every flow stays reachable from its home slot without tombstones.
-        _count--;
-        var hole = i;
-        for (var j = (hole + 1) & mask; slots[j].Flow is not null; j = (j + 1) & mask)
-        {
-            var home = slots[j].Hash & mask;
-            if (((j - home) & mask) >= ((j - hole) & mask))
-            {
-                slots[hole] = slots[j];
-                hole = j;
-            }
-        }
-
-        slots[hole] = default;
     }
 
     /// <summary>The least recently seen closed flow, if any.</summary>
@@ -274,7 +244,10 @@ internal sealed class FlowTable
         }
     }
 
-    private readonly record struct Slot(int Hash, Flow? Flow);
+    private readonly record struct Slot(int Hash, Flow? Flow) : ITableSlot
+    {
+        object? ITableSlot.Entry => Flow;
+    }
 
     /// <summary>An intrusive doubly linked list of flows, oldest first.</summary>
     internal sealed class FlowList

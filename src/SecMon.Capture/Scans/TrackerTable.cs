@@ -77,40 +77,10 @@ internal sealed class TrackerTable
     /// <summary>Removes a tracker held under its current <see cref="ScanTracker.Key"/> (nothing when it is not held).</summary>
     public void Remove(ScanTracker tracker)
     {
-        var slots = _slots;
-        var mask = _mask;
-        var i = Hash(tracker.Key) & mask;
-        while (true)
+        if (Flows.OpenTable.Remove(_slots, _mask, Hash(tracker.Key), tracker))
         {
-            var held = slots[i].Tracker;
-            if (held is null)
-            {
-                return;
-            }
-
-            if (ReferenceEquals(held, tracker))
-            {
-                break;
-            }
-
-            i = (i + 1) & mask;
+            Count--;
         }
-
-        // Backward-shift deletion (as the flow table's): later entries of the run move into the hole unless their home
-        // slot lies cyclically between the hole and them.
-        Count--;
-        var hole = i;
-        for (var j = (hole + 1) & mask; slots[j].Tracker is not null; j = (j + 1) & mask)
-        {
-            var home = slots[j].Hash & mask;
-            if (((j - home) & mask) >= ((j - hole) & mask))
-            {
-                slots[hole] = slots[j];
-                hole = j;
-            }
-        }
-
-        slots[hole] = default;
     }
 
     private static void Insert(Slot[] slots, int mask, Slot slot)
@@ -146,5 +116,8 @@ internal sealed class TrackerTable
         }
     }
 
-    private readonly record struct Slot(int Hash, ScanTracker? Tracker);
+    private readonly record struct Slot(int Hash, ScanTracker? Tracker) : Flows.ITableSlot
+    {
+        object? Flows.ITableSlot.Entry => Tracker;
+    }
 }
