@@ -267,9 +267,13 @@ internal static class ServeCommand
             {
                 if (parse.GetValue(ready) is { } readyFile)
                 {
-                    await File.WriteAllTextAsync(readyFile,
+                    // Written beside it and renamed: a script that waits for the file to exist reads it whole, never
+                    // an empty file that is still being written (and a stop after it exists finds serve started).
+                    var partial = readyFile + ".partial";
+                    await File.WriteAllTextAsync(partial,
                         System.Text.Json.JsonSerializer.Serialize(new { https = server.HttpsUrl?.ToString(), http = server.HttpUrl?.ToString(), api = server.ApiUrl?.ToString() }),
                         cancellationToken).ConfigureAwait(false);
+                    File.Move(partial, readyFile, overwrite: true);
                 }
 
                 foreach (var line in Describe(server, caOptions.CaHome, sensorInterface))
