@@ -239,9 +239,20 @@ internal sealed class LiveCapture : IDisposable
         _stopping = true;
         for (var i = 0; i < _devices.Length; i++)
         {
-            // A reader returns within its read timeout (100 ms) once asked to stop. One that has not after 2 s (a
-            // stalled process) keeps its libpcap handle: reading its statistics or closing it under a reader still
-            // inside libpcap would be a use after free, so that handle is left to the process's exit.
+            // A reader waiting for packets on a quiet interface does not come back by itself: with TPACKET_V3 libpcap
+            // polls without a timeout and the kernel does not hand over an empty block, so the read timeout never
+            // fires. pcap_breakloop wakes it (libpcap 1.10 polls an event descriptor beside the socket for this).
+            if (_readers[i] is not null)
+            {
+                PcapBreakLoop.Wake(_devices[i]);
+            }
+        }
+
+        for (var i = 0; i < _devices.Length; i++)
+        {
+            // A reader that has still not returned after 2 s (a stalled process, an older libpcap) keeps its libpcap
+            // handle: reading its statistics or closing it under a reader still inside libpcap would be a use after
+            // free, so that handle is left to the process's exit.
             _stillReading[i] = _readers[i] is { } reader && !reader.Join(TimeSpan.FromSeconds(2));
             if (!_stillReading[i])
             {
@@ -253,6 +264,10 @@ internal sealed class LiveCapture : IDisposable
 
         _channel.Writer.TryComplete();
     }
+
+    /// <summary>True once <see cref="Stop"/> has run and every reader thread has returned (its handle closed at
+    /// <see cref="Dispose"/>, its last statistics read).</summary>
+    internal bool ReadersStopped => _stopping && !_stillReading.Contains(true) && _readers.All(r => r is null || !r.IsAlive);
 
     /// <inheritdoc />
     public void Dispose()
