@@ -163,7 +163,8 @@ for rate in $RATES; do
   rss_parts=$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem):/ {v[$1] = int($2 / 1024)} END {printf "rss %d MB = anon %d + file %d + shmem %d", v["VmRSS:"], v["RssAnon:"], v["RssFile:"], v["RssShmem:"]}' "/proc/$SERVE_PID/status")
   ip netns exec "$NS" curl -sk -H "Authorization: Bearer $key" -o "$WORK/metrics-$rate.txt" "${api}api/metrics" || true
   kill -TERM "$SERVE_PID"
-  wait "$SERVE_PID" || true
+  serve_exit=0
+  wait "$SERVE_PID" || serve_exit=$?
   SERVE_PID=""
   wait "$SAMPLER_PID" 2>/dev/null || true
   SAMPLER_PID=""
@@ -189,6 +190,15 @@ for rate in $RATES; do
   gcs=$(for g in 0 1 2; do metric dotnet_collection_count_total "generation=\"$g\"" "$WORK/metrics-$rate.txt"; echo; done | paste -sd/)
   peaks=$(awk '{if ($1 > a) a = $1; if ($2 > f) f = $2} END {printf "anon %d MB, file %d MB", a / 1024, f / 1024}' "$WORK/rss-$rate.txt")
   printf '         memory: highest sampled %s; at the end %s; managed heap %s MB; collections gen0/1/2 %s\n' "$peaks" "$rss_parts" "$heap_mb" "$gcs"
+  # The process's peak over its whole life (the SIGTERM drain and the last save included), from serve's own summary.
+  exit_peak=$(grep -m1 -oE 'peak memory [0-9.]+ [A-Za-z]+' "$WORK/serve-$rate.err" | sed 's/peak memory //' || true)
+  printf '         exit: status %s%s; peak memory over the whole run %s\n' "$serve_exit" \
+    "$([ "$serve_exit" -gt 128 ] && echo " (signal $((serve_exit - 128)))")" "${exit_peak:-? (no summary)}"
+  if [ "$serve_exit" -ne 0 ]; then
+    # A failed stop is the finding of the run: its stderr's last lines here, whatever KEEP_LOGS says.
+    echo "load.sh: serve did not stop cleanly; the end of its stderr:" >&2
+    tail -n 40 "$WORK/serve-$rate.err" >&2
+  fi
   if [ -n "${KEEP_LOGS:-}" ]; then
     cp "$WORK/serve-$rate.err" "$WORK/tcpreplay-$rate.txt" "$WORK/metrics-$rate.txt" "$WORK/rss-$rate.txt" "$KEEP_LOGS/" 2>/dev/null || true
   fi
