@@ -21,12 +21,12 @@ public sealed partial class FindingStore
     /// union of its lists (each bounded by <see cref="MaxDeviceListEntries"/>), the earliest first-seen and latest
     /// last-seen time, the weakest known authentication, and the largest of each count reported (counts are
     /// per-analysis or cumulative totals, so re-analysing a capture does not double them). Returns how many
-    /// devices were new.
+    /// devices were new. <paramref name="devices"/> is enumerated once, inside the transaction, one device at a time
+    /// (a lazy snapshot of a large inventory is never held whole).
     /// </summary>
     public int UpsertDevices(IEnumerable<Device> devices)
     {
         ArgumentNullException.ThrowIfNull(devices);
-        var list = devices.ToList();
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -42,7 +42,7 @@ public sealed partial class FindingStore
                     $"INSERT OR REPLACE INTO devices({DeviceColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
                 using var json = new DeviceJson();
                 var created = 0;
-                foreach (var device in list)
+                foreach (var device in devices)
                 {
                     ArgumentNullException.ThrowIfNull(device);
                     select.BindText(1, device.Id);
