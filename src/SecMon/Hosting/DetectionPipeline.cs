@@ -175,16 +175,21 @@ internal sealed class DetectionPipeline : ITickSink
         }
     }
 
-    /// <summary>End of input: closes open windows, writes the rest, saves devices and baselines.</summary>
+    /// <summary>End of input: closes open windows and hands the rest of the findings to the outputs.</summary>
     public void Complete()
     {
         Add(_engine.Complete());
         Flush();
+    }
+
+    /// <summary>End of input, after <see cref="Complete"/>: saves devices and baselines.</summary>
+    public void SaveState()
+    {
         if (_store is not null)
         {
             try
             {
-                _store.UpsertDevices(Inventory.Devices);
+                _store.UpsertDevices(Inventory.Snapshots());
             }
             catch (FindingStoreException ex)
             {
@@ -291,7 +296,7 @@ internal sealed class InventoryFeed(DeviceInventory inventory, FindingStore? sto
         {
             try
             {
-                store.UpsertDevices(inventory.Devices);
+                store.UpsertDevices(inventory.Snapshots());
             }
             catch (FindingStoreException ex)
             {

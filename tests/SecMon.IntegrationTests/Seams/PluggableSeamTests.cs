@@ -126,6 +126,42 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     [Fact]
+    public void Complete_TheStateSaveRunsOnceTheStoreHasEveryFinding_NotAfterTheWaitForAHungOutput()
+    {
+        using var never = new ManualResetEventSlim();
+        var slowStore = new ScriptedSink("store", (f, _) =>
+        {
+            Thread.Sleep(300); // the store's last batch is still being written when Complete is called
+            return SinkResult.Ok(f.Count);
+        });
+        var hung = new ScriptedSink("hung", (_, _) =>
+        {
+            never.Wait(); // ignores cancellation, as a stuck socket call would
+            return SinkResult.Ok(0);
+        });
+        var findings = Enumerable.Range(0, 50).Select(i => new Finding
+        {
+            Id = $"seam-{i:D4}", TimestampMicros = T0 + i, RuleId = "SECMON-TEST-0001", RuleName = "test", Severity = Severity.Low, Message = "test",
+        }).ToList();
+        using var outputs = new FindingOutputs([slowStore, hung], new SinkRunOptions { CompleteTimeout = TimeSpan.FromSeconds(3) });
+        outputs.Publish(findings[..25]);
+        outputs.Publish(findings[25..]);
+
+        long storedWhenSaved = -1;
+        var hungWaitedBeforeSave = false;
+        outputs.Complete(whenStored: () =>
+        {
+            storedWhenSaved = outputs.Runners[0].Delivered;
+            hungWaitedBeforeSave = outputs.Runners[1].Error is not null; // set when the host stops waiting for it
+        });
+        never.Set();
+
+        Assert.Equal(50, storedWhenSaved);
+        Assert.False(hungWaitedBeforeSave, "the save waited out the hung output's deadline");
+        Assert.Contains("did not finish", outputs.Runners[1].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OutputStoppedMidBatch_TheBatchInItsHandsIsCountedAsMissed()
     {
         var (_, sensor, _) = AnalyzeWithRules(new CancellableSink(), new SinkRunOptions { CompleteTimeout = TimeSpan.FromSeconds(1) });

@@ -49,8 +49,9 @@ internal sealed class FindingOutputs : IDisposable
     }
 
     /// <summary>No more findings: waits (up to <see cref="SinkRunOptions.CompleteTimeout"/> in all) for every sink to write
-    /// what it was given.</summary>
-    public void Complete()
+    /// what it was given. <paramref name="whenStored"/>, when given, runs once the first sink (the embedded store) has
+    /// finished, before the wait for the others.</summary>
+    public void Complete(Action? whenStored = null)
     {
         // Every sink is told first, so they all finish side by side: a sink waited for in turn after a slow one would
         // find the shared deadline spent although it had finished long before.
@@ -58,6 +59,12 @@ internal sealed class FindingOutputs : IDisposable
         foreach (var runner in _runners)
         {
             runner.NoMoreBatches();
+        }
+
+        if (whenStored is not null)
+        {
+            _runners[0].Complete(deadline);
+            whenStored();
         }
 
         foreach (var runner in _runners)
