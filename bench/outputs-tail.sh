@@ -11,5 +11,5 @@ poller=$!
 "$@"; rc=$?
 end=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill $poller 2>/dev/null; handover=$(cat "$mark"); rm -f "$mark"
-[ -n "$data" ] && [ -d "$data/spool" ] && echo "  output      TAIL hand-over ${handover:-?} ms, end $end ms, tail $(( end - ${handover:-0} )) ms" >&2
+[ -n "$data" ] && [ -d "$data/spool" ] && echo "  resources   tail: hand-over ${handover:-?} ms, end $end ms, tail $(( end - ${handover:-0} )) ms" >&2
 exit $rc
