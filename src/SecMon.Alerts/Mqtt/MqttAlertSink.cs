@@ -28,7 +28,7 @@ namespace SecMon.Alerts.Mqtt;
 /// not authorized, a broker certificate that does not verify) stay transient: nothing is lost while the configuration is
 /// fixed, and the error says what the broker answered.
 /// </remarks>
-public sealed class MqttAlertSink : IDocumentSink, IDisposable
+public sealed class MqttAlertSink : IDocumentSink, IConnectingSink, IDisposable
 {
     private readonly MqttAlertOptions _options;
     private readonly TimeProvider _time;
@@ -91,7 +91,7 @@ public sealed class MqttAlertSink : IDocumentSink, IDisposable
             return SinkResult.Ok(0);
         }
 
-        if (Connect(cancellationToken) is { } connectError)
+        if (TryConnect(cancellationToken) is { } connectError)
         {
             return SinkResult.Failed(connectError, transient: true);
         }
@@ -121,6 +121,18 @@ public sealed class MqttAlertSink : IDocumentSink, IDisposable
     public void Complete(CancellationToken cancellationToken) => Disconnect();
 
     /// <inheritdoc />
+    /// <remarks>Connects to the broker. A failure does not start the reconnection backoff: the first
+    /// <see cref="Write"/> tries again at once and reports it.</remarks>
+    public void Connect(CancellationToken cancellationToken)
+    {
+        if (TryConnect(cancellationToken) is not null)
+        {
+            _nextAttempt = default;
+            _delay = _options.ReconnectDelay;
+        }
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
         Disconnect();
@@ -129,7 +141,7 @@ public sealed class MqttAlertSink : IDocumentSink, IDisposable
 
     private string Where() => $"MQTT broker {_options.Broker.Scheme}://{_options.Broker.Host}:{_options.Port}";
 
-    private string? Connect(CancellationToken cancellationToken)
+    private string? TryConnect(CancellationToken cancellationToken)
     {
         if (_client is { IsConnected: true })
         {

@@ -18,7 +18,7 @@ namespace SecMon.Findings.Elasticsearch;
 /// letters with the cluster's reason. Before the first write it checks the cluster (a version the 9.x client can talk
 /// to) and installs the lifecycle policy, the mappings and the index template (<see cref="IndexTemplate"/>).
 /// </summary>
-public sealed class ElasticsearchSink : IDocumentSink, IDisposable
+public sealed class ElasticsearchSink : IDocumentSink, IConnectingSink, IDisposable
 {
     private static readonly byte[] CreatePrefix = "{\"create\":{\"_id\":"u8.ToArray();
     private static readonly byte[] CreateSuffix = "}}\n"u8.ToArray();
@@ -85,6 +85,18 @@ public sealed class ElasticsearchSink : IDocumentSink, IDisposable
         }
 
         return rejected.Count == 0 ? SinkResult.Ok(stored) : SinkResult.Partial(stored, rejected);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Checks the cluster and installs the lifecycle policy, the mappings and the index template, as the first
+    /// <see cref="Write"/> does; a failure leaves them to the first write.</remarks>
+    public void Connect(CancellationToken cancellationToken)
+    {
+        _connection ??= new ElasticsearchConnection(_options);
+        if (!_ready)
+        {
+            Prepare(cancellationToken);
+        }
     }
 
     /// <inheritdoc />

@@ -19,6 +19,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
     private readonly SpoolDelivery _delivery;
     private readonly FindingSpool _spool;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _connecting = new();
     private readonly SemaphoreSlim _appended = new(0);
     private readonly ManualResetEventSlim _ending = new();
     private readonly Thread _thread;
@@ -83,6 +84,13 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         // or the host stops waiting; the rest waits for the next run or 'secmon outputs flush'.
         _completing = true;
         _ending.Set();
+        if (_spool.PendingBytes == 0)
+        {
+            // Nothing came and nothing will: an output still getting ready (a node that does not answer) does not
+            // hold the run's end. With findings to deliver it goes on: it is what the first delivery needs.
+            _connecting.Cancel();
+        }
+
         _appended.Release();
         using var registration = cancellationToken.Register(_stop.Cancel);
         _thread.Join();
@@ -99,11 +107,13 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         _completing = true;
         _ending.Set();
         _stop.Cancel();
+        _connecting.Cancel();
         _appended.Release();
         _thread.Join();
         _spool.Dispose();
         (_inner as IDisposable)?.Dispose();
         _stop.Dispose();
+        _connecting.Dispose();
         _appended.Dispose();
         _ending.Dispose();
     }
@@ -116,6 +126,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         var delay = _delivery.RetryDelay;
         var failuresInRow = 0;
         var unreadable = new List<string>();
+        var connected = _inner is not IConnectingSink;
         while (!ct.IsCancellationRequested)
         {
             SpoolBatch batch;
@@ -145,10 +156,18 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                     return;
                 }
 
+                if (!connected)
+                {
+                    connected = true;
+                    Connect(ct);
+                    continue;
+                }
+
                 _appended.Wait(TimeSpan.FromMilliseconds(500), CancellationToken.None);
                 continue;
             }
 
+            connected = true; // the write gets it ready
             SinkResult result;
             try
             {
@@ -206,6 +225,21 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                 DeadLetter([], string.Join("; ", unreadable));
                 unreadable.Clear();
             }
+        }
+    }
+
+    // The output gets ready while nothing waits for it (IConnectingSink): best effort, its first write reports a failure.
+    private void Connect(CancellationToken ct)
+    {
+        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(ct, _connecting.Token);
+        try
+        {
+            ((IConnectingSink)_inner).Connect(connecting.Token);
+        }
+#pragma warning disable CA1031 // Best effort: whatever failed here fails again in the first write, which reports it.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
         }
     }
 

@@ -271,6 +271,40 @@ public sealed class MqttAlertSinkTests : IDisposable
     }
 
     [Fact]
+    public void Connect_NoBroker_NoBackoffStarted_TheFirstWriteDialsAgainAtOnce()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var sink = new MqttAlertSink(Plain(Mosquitto.FreePort()) with
+        {
+            ReconnectDelay = TimeSpan.FromSeconds(10),
+            MaxReconnectDelay = TimeSpan.FromSeconds(60),
+        }, time);
+
+        sink.Connect(CancellationToken.None);
+        var first = sink.Write(MqttFindings.Many(2), CancellationToken.None);
+
+        Assert.True(first.Transient);
+        Assert.Contains("next attempt in", first.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("next connection attempt in", first.Error, StringComparison.Ordinal);
+        Assert.Equal(0, sink.Connections);
+    }
+
+    [RequiresToolFact("mosquitto")]
+    public async Task Connect_ThenWrite_TheWriteUsesThatConnection()
+    {
+        await using var broker = await Mosquitto.StartAsync(_dir, p => $"listener {p[0]} 127.0.0.1\nallow_anonymous true\n");
+        using var sink = new MqttAlertSink(Plain(broker.Port));
+
+        sink.Connect(CancellationToken.None);
+        Assert.Equal(1, sink.Connections);
+        var result = sink.Write(MqttFindings.Many(20), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.Error + broker.Log);
+        Assert.Equal(20, result.Stored);
+        Assert.Equal(1, sink.Connections);
+    }
+
+    [Fact]
     public void Write_MissingCaFile_TransientErrorNamingTheFile()
     {
         var missing = Path.Combine(_dir, "no-such-chain.pem");

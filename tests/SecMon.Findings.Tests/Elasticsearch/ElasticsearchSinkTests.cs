@@ -234,6 +234,22 @@ public sealed class ElasticsearchSinkTests : IDisposable
     }
 
     [FakeElasticsearchFact]
+    public void Spool_StartsEmpty_ClusterCheckedAndTemplateInstalledBeforeTheFirstFindingsThenEachStoredOnce()
+    {
+        using var spooled = new SpooledSink(new ElasticsearchSink(Target.Options), FindingSpool.Open(_tmp.Sub("spool-connect")));
+        Assert.True(SpinWait.SpinUntil(() => Fake.Requests.Any(r => r.Api == "indices.put_index_template"), TimeSpan.FromSeconds(10)),
+            "the template was not installed before the first findings came");
+        Assert.DoesNotContain(Fake.Requests, r => r.Api == "bulk");
+
+        Assert.True(spooled.Write(TestFindings.Many(6), CancellationToken.None).Succeeded);
+        spooled.Complete(CancellationToken.None);
+
+        Assert.Equal(6, spooled.Delivered);
+        Assert.Equal(6, Fake.Count(Target.DataStream));
+        Assert.Single(Fake.Requests, r => r.Api == "indices.put_index_template");
+    }
+
+    [FakeElasticsearchFact]
     public void Spool_ClusterDownThenUp_FindingsKeptThenDeliveredOnce()
     {
         var findings = TestFindings.Many(12);
