@@ -78,6 +78,26 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Snapshots_SameAsDevices_OrderedById()
+    {
+        var inv = new DeviceInventory();
+        var flows = new[] { "10.0.0.9", "10.0.0.10", "10.0.0.5" }.Select(ip => FakeFlows.Create(clientIp: ip, serverIp: "10.0.0.1")).ToArray();
+        foreach (var (flow, i) in flows.Select((f, i) => (f, i)))
+        {
+            ObserveAll(inv, Connect(flow, T0 + i, 1, clientId: $"c{i}"), Connack(flow, T0 + i + 1, 2, accepted: true, code: 0),
+                Publish(flow, T0 + i + 2, 3, $"t/{i}", clientId: $"c{i}"));
+        }
+
+        var listed = inv.Devices;
+        var enumerated = inv.Snapshots();
+
+        Assert.Equal(["10.0.0.1", "10.0.0.10", "10.0.0.5", "10.0.0.9"], enumerated.Select(d => d.Id));
+        Assert.Equal(listed.Select(Json), enumerated.Select(Json));
+    }
+
+    private static string Json(Device d) => System.Text.Json.JsonSerializer.Serialize(d);
+
+    [Fact]
     public void Observe_AnonymousRefused_NotAnonymous()
     {
         var inv = new DeviceInventory();

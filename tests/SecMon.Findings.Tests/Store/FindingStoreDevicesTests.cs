@@ -25,6 +25,27 @@ public sealed class FindingStoreDevicesTests
     };
 
     [Fact]
+    public void UpsertDevices_LazySequence_EnumeratedOnceAndAllSaved()
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path);
+        var made = 0;
+
+        IEnumerable<Device> Made()
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                made++;
+                yield return Sensor with { Id = $"dev-{i}", Mac = null };
+            }
+        }
+
+        Assert.Equal(3, store.UpsertDevices(Made()));
+        Assert.Equal(3, made);
+        Assert.Equal(["dev-0", "dev-1", "dev-2"], store.Devices().Select(d => d.Id));
+    }
+
+    [Fact]
     public void UpsertDevices_New_StoredAsGiven()
     {
         using var tmp = new TempDir();
