@@ -166,13 +166,13 @@ internal sealed record MqttPublishEvent : MqttEvent
     /// <summary>Topic name.</summary>
     public string? Topic { get; init; }
     /// <summary>QoS.</summary>
-    public int Qos { get; init; }
+    public int Qos { get => _qos; init => _qos = checked((byte)value); }
     /// <summary>RETAIN.</summary>
     public bool Retain { get; init; }
     /// <summary>DUP.</summary>
     public bool Dup { get; init; }
     /// <summary>Packet identifier.</summary>
-    public int? PacketId { get; init; }
+    public int? PacketId { get => _hasPacketId ? _packetId : null; init => (_packetId, _hasPacketId) = (value.GetValueOrDefault(), value.HasValue); }
     /// <summary>Payload size.</summary>
     public long PayloadSize { get; init; }
     /// <summary>5.0 Topic Alias.</summary>
@@ -202,6 +202,12 @@ internal sealed record MqttPublishEvent : MqttEvent
 
     // The 5.0 properties apart from the event: most publishes (every 3.1.1 one) have none.
     private MqttPublishProperties? _properties;
+
+    // QoS (0-2, MQTT 5.0 §3.3.1.2) in a byte and the packet id as an int and a flag, beside Retain and Dup: 8 bytes a
+    // publish less than an int and an int? (the runtime packs a class's small fields together, not across its bases).
+    private byte _qos;
+    private bool _hasPacketId;
+    private int _packetId;
 }
 
 /// <summary>A PUBLISH's 5.0 properties that events carry; equal by value, so the event's equality is unchanged.</summary>
