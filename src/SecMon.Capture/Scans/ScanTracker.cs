@@ -185,18 +185,16 @@ internal sealed class ScanTracker
     {
         if (Key.IsSweep)
         {
-            _openHosts ??= new IpAddress[max];
-            if (OpenHostsListed < _openHosts.Length && Array.IndexOf(_openHosts, host, 0, OpenHostsListed) < 0)
+            if (OpenHostsListed < max && (_openHosts is null || Array.IndexOf(_openHosts, host, 0, OpenHostsListed) < 0))
             {
-                _openHosts[OpenHostsListed++] = host;
+                Room(ref _openHosts, OpenHostsListed, max)[OpenHostsListed++] = host;
             }
         }
         else
         {
-            _openPorts ??= new long[max];
-            if (OpenPortsListed < _openPorts.Length && Array.IndexOf(_openPorts, port, 0, OpenPortsListed) < 0)
+            if (OpenPortsListed < max && (_openPorts is null || Array.IndexOf(_openPorts, port, 0, OpenPortsListed) < 0))
             {
-                _openPorts[OpenPortsListed++] = port;
+                Room(ref _openPorts, OpenPortsListed, max)[OpenPortsListed++] = port;
             }
         }
     }
@@ -205,18 +203,31 @@ internal sealed class ScanTracker
     /// already (a second refusal of the same port: a retransmitted probe).</summary>
     public bool ListClosed(ushort port, int max)
     {
-        _closedPorts ??= new long[max];
-        if (Array.IndexOf(_closedPorts, port, 0, ClosedPortsListed) >= 0)
+        if (_closedPorts is not null && Array.IndexOf(_closedPorts, port, 0, ClosedPortsListed) >= 0)
         {
             return false;
         }
 
-        if (ClosedPortsListed < _closedPorts.Length)
+        if (ClosedPortsListed < max)
         {
-            _closedPorts[ClosedPortsListed++] = port;
+            Room(ref _closedPorts, ClosedPortsListed, max)[ClosedPortsListed++] = port;
         }
 
         return true;
+    }
+
+    // A list grows from a few entries to max as it fills: most trackers list one or two answers (a DNS client's sweep
+    // of port 53 lists its one server), and a pooled tracker keeps its list for the next pair.
+    private static T[] Room<T>(ref T[]? list, int listed, int max)
+    {
+        if (list is null || listed == list.Length)
+        {
+            var grown = new T[Math.Min(max, list is null ? 4 : list.Length * 2)];
+            list?.AsSpan(0, listed).CopyTo(grown);
+            list = grown;
+        }
+
+        return list;
     }
 
     /// <summary>The listed refusing ports, sorted (allocates: for an event).</summary>

@@ -26,6 +26,22 @@ public abstract class FlowIds
     /// <summary>The Community ID (<see cref="FlowContext.CommunityId"/>), computed once.</summary>
     public string CommunityId => _communityId ??= ComputeCommunityId();
 
+    // What both directions' contexts of the flow have alike, kept here once rather than in each context (a context is
+    // two per flow, and tens of thousands of flows are live at once): written by FlowContext's constructor and init
+    // accessors while the contexts are made (both directions write the same values), read only after.
+    internal string Transport = "";
+    internal string? Observer;
+    internal long StartMicros;
+    internal int? VlanId;
+    internal bool OpenerSeen;
+
+    /// <summary>Sets the ids given as text (a context made without a source of ids).</summary>
+    internal void Give(string? flowId, string? communityId)
+    {
+        _flowId = flowId ?? _flowId;
+        _communityId = communityId ?? _communityId;
+    }
+
     /// <summary>Computes the flow id; called at most once per reading thread.</summary>
     protected abstract string ComputeFlowId();
 
@@ -40,24 +56,28 @@ public abstract class FlowIds
 /// </summary>
 public sealed class FlowContext
 {
-    private readonly string? _flowId;
-    private readonly string? _communityId;
+    // The flow's ids and the facts both directions share (transport, VLAN, start, observer, opener seen): the flow
+    // table's source of ids, or one of this context's own when it was made with the ids as text.
+    private readonly FlowIds _flow;
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are given as text (the init
     /// accessors).</summary>
     public FlowContext()
     {
+        _flow = new GivenIds();
     }
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are computed from
-    /// <paramref name="ids"/> when first read (the flow table's contexts).</summary>
+    /// <paramref name="ids"/> when first read (the flow table's contexts). The flow-wide facts (<see cref="Transport"/>,
+    /// <see cref="StartMicros"/>, <see cref="VlanId"/>, <see cref="OpenerSeen"/>, <see cref="Observer"/>) are kept in
+    /// <paramref name="ids"/>, shared with the reverse context: both directions' contexts must give the same.</summary>
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
-#pragma warning disable CS8618 // FlowId and CommunityId read Ids when their fields are null: never null with Ids set.
+#pragma warning disable CS8618 // FlowId and CommunityId are read from ids: never null.
     public FlowContext(FlowIds ids, string transport, string sourceIp, int sourcePort, string destinationIp, int destinationPort,
                        FlowDirection direction, long startMicros)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        Ids = ids;
+        _flow = ids;
         Transport = transport;
         SourceIp = sourceIp;
         SourcePort = sourcePort;
@@ -69,16 +89,16 @@ public sealed class FlowContext
 #pragma warning restore CS8618
 
     /// <summary>Where the ids come from when they were not given as text; null when they were.</summary>
-    public FlowIds? Ids { get; }
+    public FlowIds? Ids => _flow is GivenIds ? null : _flow;
 
     /// <summary>Deterministic flow id (the same capture gives the same ids): 16 hex digits.</summary>
-    public required string FlowId { get => _flowId ?? Ids!.FlowId; init => _flowId = value; }
+    public required string FlowId { get => _flow.FlowId; init => Given().Give(value, null); }
 
     /// <summary>The Community ID v1 of the 5-tuple (<c>1:base64</c>), for joining with Zeek/Suricata data.</summary>
-    public required string CommunityId { get => _communityId ?? Ids!.CommunityId; init => _communityId = value; }
+    public required string CommunityId { get => _flow.CommunityId; init => Given().Give(null, value); }
 
     /// <summary><c>tcp</c> or <c>udp</c> (ECS <c>network.transport</c>).</summary>
-    public required string Transport { get; init; }
+    public required string Transport { get => _flow.Transport; init => _flow.Transport = value; }
 
     /// <summary>Sender address, textual.</summary>
     public required string SourceIp { get; init; }
@@ -99,20 +119,20 @@ public sealed class FlowContext
     public string? DestinationMac { get; init; }
 
     /// <summary>The outer 802.1Q VLAN id, when tagged.</summary>
-    public int? VlanId { get; init; }
+    public int? VlanId { get => _flow.VlanId; init => _flow.VlanId = value; }
 
     /// <summary>Direction relative to the opener.</summary>
     public required FlowDirection Direction { get; init; }
 
     /// <summary>True when the opener was seen (a SYN); false when the capture started mid-stream and the
     /// client side was inferred (port hint or content).</summary>
-    public bool OpenerSeen { get; init; }
+    public bool OpenerSeen { get => _flow.OpenerSeen; init => _flow.OpenerSeen = value; }
 
     /// <summary>Capture time of the flow's first packet, UTC microseconds since the Unix epoch.</summary>
-    public required long StartMicros { get; init; }
+    public required long StartMicros { get => _flow.StartMicros; init => _flow.StartMicros = value; }
 
     /// <summary>The name of the capture source the flow was seen on (file path or interface).</summary>
-    public string? Observer { get; init; }
+    public string? Observer { get => _flow.Observer; init => _flow.Observer = value; }
 
     private FlowSlots _slots;
 
@@ -129,6 +149,18 @@ public sealed class FlowContext
 
     /// <summary><c>to_server</c> or <c>to_client</c>, the form used in JSON.</summary>
     public string DirectionName => Direction == FlowDirection.ToServer ? "to_server" : "to_client";
+
+    // The ids as text can be given only to a context made without a source of ids (its own GivenIds).
+    private FlowIds Given() => _flow as GivenIds
+        ?? throw new InvalidOperationException("FlowId and CommunityId are computed from the FlowIds this context was made with.");
+
+    /// <summary>Ids given as text: the flow-wide facts of a context made without a source of ids.</summary>
+    private sealed class GivenIds : FlowIds
+    {
+        protected override string ComputeFlowId() => "";
+
+        protected override string ComputeCommunityId() => "";
+    }
 
     /// <summary>Creates the reverse context of this one (addresses swapped, direction flipped) and links both.</summary>
     public FlowContext CreateReverse()

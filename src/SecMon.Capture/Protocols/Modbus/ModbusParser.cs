@@ -37,7 +37,7 @@ internal struct ModbusPdu
     public int? Quantity;
     public int? Value;
     public int? ByteCount;
-    public long[]? Values;
+    public IReadOnlyList<long>? Values;
     public int? AndMask;
     public int? OrMask;
     public int? WriteAddress;
@@ -451,12 +451,23 @@ internal static class ModbusParser
         return Fits(ref r, byteCount, "byte count") && r.TrySkip(byteCount);
     }
 
-    private static long[]? Registers(ReadOnlySpan<byte> data, int maxValues)
+    private static IReadOnlyList<long>? Registers(ReadOnlySpan<byte> data, int maxValues)
     {
         var n = Math.Min(data.Length / 2, maxValues);
         if (n <= 0)
         {
             return null;
+        }
+
+        if (n <= ModbusValues.Capacity)
+        {
+            var few = new ModbusValues(n);
+            for (var i = 0; i < n; i++)
+            {
+                few.Set(i, BinaryPrimitives.ReadUInt16BigEndian(data[(2 * i)..]));
+            }
+
+            return few;
         }
 
         var values = new long[n];
@@ -468,12 +479,23 @@ internal static class ModbusParser
         return values;
     }
 
-    private static long[]? Bits(ReadOnlySpan<byte> data, int count, int maxValues)
+    private static IReadOnlyList<long>? Bits(ReadOnlySpan<byte> data, int count, int maxValues)
     {
         var n = Math.Min(Math.Min(count, data.Length * 8), maxValues);
         if (n <= 0)
         {
             return null;
+        }
+
+        if (n <= ModbusValues.Capacity)
+        {
+            var few = new ModbusValues(n);
+            for (var i = 0; i < n; i++)
+            {
+                few.Set(i, (ushort)((data[i >> 3] >> (i & 7)) & 1));
+            }
+
+            return few;
         }
 
         var values = new long[n];

@@ -9,14 +9,20 @@ namespace SecMon.Capture.Protocols.Mqtt;
 /// <summary>Base of every MQTT event: the session fields learned from the flow's CONNECT.</summary>
 internal abstract record MqttEvent : ProtocolEvent
 {
+    private MqttSessionFields _session = MqttSessionFields.None;
+
+    /// <summary>The session fields, one object shared by every event of the session until they change (a session
+    /// sends hundreds of events: one reference each instead of three fields).</summary>
+    public MqttSessionFields Session { get => _session; init => _session = value ?? MqttSessionFields.None; }
+
     /// <summary>Client identifier from the CONNECT (or the 5.0 CONNACK's Assigned Client Identifier after it).</summary>
-    public string? ClientId { get; init; }
+    public string? ClientId { get => _session.ClientId; init => _session = _session with { ClientId = value }; }
 
     /// <summary>User name from the CONNECT, when its flag was set.</summary>
-    public string? Username { get; init; }
+    public string? Username { get => _session.Username; init => _session = _session with { Username = value }; }
 
     /// <summary>Protocol level from the CONNECT (3, 4, 5); missing when the capture started after it.</summary>
-    public int? ProtocolLevel { get; init; }
+    public int? ProtocolLevel { get => _session.ProtocolLevel; init => _session = _session with { ProtocolLevel = value }; }
 
     /// <summary>Builds a schema: the session fields, then the type's own.</summary>
     protected static EventSchema CreateSchema(string type, params EventField[] own) =>
@@ -160,15 +166,56 @@ internal sealed record MqttPublishEvent : MqttEvent
     /// <summary>Topic name.</summary>
     public string? Topic { get; init; }
     /// <summary>QoS.</summary>
-    public int Qos { get; init; }
+    public int Qos { get => _qos; init => _qos = checked((byte)value); }
     /// <summary>RETAIN.</summary>
     public bool Retain { get; init; }
     /// <summary>DUP.</summary>
     public bool Dup { get; init; }
     /// <summary>Packet identifier.</summary>
-    public int? PacketId { get; init; }
+    public int? PacketId { get => _hasPacketId ? _packetId : null; init => (_packetId, _hasPacketId) = (value.GetValueOrDefault(), value.HasValue); }
     /// <summary>Payload size.</summary>
     public long PayloadSize { get; init; }
+    /// <summary>5.0 Topic Alias.</summary>
+    public int? TopicAlias
+    {
+        get => _properties?.TopicAlias;
+        init => _properties = value is null && _properties is null ? null : (_properties ?? MqttPublishProperties.None) with { TopicAlias = value };
+    }
+    /// <summary>5.0 Message Expiry Interval.</summary>
+    public long? MessageExpiryInterval
+    {
+        get => _properties?.MessageExpiryInterval;
+        init => _properties = value is null && _properties is null ? null : (_properties ?? MqttPublishProperties.None) with { MessageExpiryInterval = value };
+    }
+    /// <summary>5.0 Content Type.</summary>
+    public string? ContentType
+    {
+        get => _properties?.ContentType;
+        init => _properties = value is null && _properties is null ? null : (_properties ?? MqttPublishProperties.None) with { ContentType = value };
+    }
+    /// <summary>5.0 Response Topic.</summary>
+    public string? ResponseTopic
+    {
+        get => _properties?.ResponseTopic;
+        init => _properties = value is null && _properties is null ? null : (_properties ?? MqttPublishProperties.None) with { ResponseTopic = value };
+    }
+
+    // The 5.0 properties apart from the event: most publishes (every 3.1.1 one) have none.
+    private MqttPublishProperties? _properties;
+
+    // QoS (0-2, MQTT 5.0 §3.3.1.2) in a byte and the packet id as an int and a flag, beside Retain and Dup: 8 bytes a
+    // publish less than an int and an int? (the runtime packs a class's small fields together, not across its bases).
+    private byte _qos;
+    private bool _hasPacketId;
+    private int _packetId;
+}
+
+/// <summary>A PUBLISH's 5.0 properties that events carry; equal by value, so the event's equality is unchanged.</summary>
+internal sealed record MqttPublishProperties
+{
+    /// <summary>None.</summary>
+    public static MqttPublishProperties None { get; } = new();
+
     /// <summary>5.0 Topic Alias.</summary>
     public int? TopicAlias { get; init; }
     /// <summary>5.0 Message Expiry Interval.</summary>
@@ -177,6 +224,21 @@ internal sealed record MqttPublishEvent : MqttEvent
     public string? ContentType { get; init; }
     /// <summary>5.0 Response Topic.</summary>
     public string? ResponseTopic { get; init; }
+}
+
+/// <summary>The fields every event of an MQTT session carries, learned from its CONNECT (and a 5.0 CONNACK's assigned
+/// client id); equal by value.</summary>
+internal sealed record MqttSessionFields
+{
+    /// <summary>Nothing learned yet (the capture started after the CONNECT).</summary>
+    public static MqttSessionFields None { get; } = new();
+
+    /// <summary>Client identifier.</summary>
+    public string? ClientId { get; init; }
+    /// <summary>User name.</summary>
+    public string? Username { get; init; }
+    /// <summary>Protocol level.</summary>
+    public int? ProtocolLevel { get; init; }
 }
 
 /// <summary>Base of PUBACK, PUBREC, PUBREL, PUBCOMP events.</summary>

@@ -79,9 +79,7 @@ internal sealed partial class MqttSession
             Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            ClientId = _clientId,
-            Username = _username,
-            ProtocolLevel = _protocolLevel,
+            Session = _fields,
             Kind = kind == MqttAnomaly.SecondConnect ? "second_connect" : "unknown_packet_id",
             PacketType = LowerTypeNames[(int)type],
             PacketId = packetId,
@@ -150,7 +148,7 @@ internal sealed partial class MqttSession
 
     /// <summary>
     /// One direction's requests in flight. A struct of integers only, held inline in the session, where the runtime
-    /// lays it out beside _protocolLevel, which every event reads: with thousands of interleaved flows each further
+    /// lays it out beside _fields, which every event reads: with thousands of interleaved flows each further
     /// per-flow object or cache line is a miss per packet (in-flight arrays of their own cost roughly 40-60 ns per
     /// packet at 10,000 flows in the bench capture, noisy), so the first <see cref="InlineSlots"/> requests live here
     /// and only more spill to an array in the session's cold state.

@@ -39,11 +39,9 @@ internal sealed partial class MqttSession : IStreamSession
     private MqttDecoder _decoder = MqttDecoder.For(MqttVersion.V311);
     private readonly int _maxInFlight;
     private bool _levelKnown;
-    private string? _clientId;
-    private string? _username;
-    private int? _protocolLevel;
+    private MqttSessionFields _fields = MqttSessionFields.None; // the client id, user name and level every event carries
 
-    // Beside _protocolLevel, which every event reads: the runtime places struct fields together after the plain ones,
+    // Beside _fields, which every event reads: the runtime places struct fields together after the plain ones,
     // so the requests in flight share its cache line (see InFlight).
     private InFlight _clientRequests;
     private InFlight _serverRequests;
@@ -202,9 +200,7 @@ internal sealed partial class MqttSession : IStreamSession
             Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            ClientId = _clientId,
-            Username = _username,
-            ProtocolLevel = _protocolLevel,
+            Session = _fields,
             ErrorMessage = message,
             PacketType = known ? LowerTypeNames[(int)type] : null,
         });
@@ -235,9 +231,7 @@ internal sealed partial class MqttSession : IStreamSession
             Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            ClientId = _clientId,
-            Username = _username,
-            ProtocolLevel = _protocolLevel,
+            Session = _fields,
             Topic = topic,
             Qos = p.Qos,
             Retain = p.Retain,
@@ -324,10 +318,10 @@ internal sealed partial class MqttSession : IStreamSession
                     var flow = FlowOf(from.Direction);
                     _services.Events.Emit(h.Type switch
                     {
-                        MqttPacketType.PubAck => new MqttPubAckEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
-                        MqttPacketType.PubRec => new MqttPubRecEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
-                        MqttPacketType.PubRel => new MqttPubRelEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
-                        _ => new MqttPubCompEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
+                        MqttPacketType.PubAck => new MqttPubAckEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
+                        MqttPacketType.PubRec => new MqttPubRecEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
+                        MqttPacketType.PubRel => new MqttPubRelEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
+                        _ => new MqttPubCompEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields, PacketId = ack.PacketId, ReasonCode = ack.ReasonCode },
                     });
                     OnPublishAck(from, h.Type, ack.PacketId, meta);
                 }
@@ -339,7 +333,7 @@ internal sealed partial class MqttSession : IStreamSession
                     _services.Events.Emit(new MqttSubscribeEvent
                     {
                         Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                        ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                        Session = _fields,
                         PacketId = sub!.PacketId, TopicFilters = sub.TopicFilters, SubscriptionQos = sub.Qos,
                     });
                     Request(from.Direction, Pending.Subscribe, sub.PacketId);
@@ -354,13 +348,13 @@ internal sealed partial class MqttSession : IStreamSession
                         ? new MqttSubAckEvent
                         {
                             Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                            ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                            Session = _fields,
                             PacketId = sa!.PacketId, ReasonCodes = sa.ReasonCodes!,
                         }
                         : new MqttUnsubAckEvent
                         {
                             Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                            ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                            Session = _fields,
                             PacketId = sa!.PacketId, ReasonCodes = sa.ReasonCodes,
                         });
                     Acknowledge(from, h.Type == MqttPacketType.SubAck ? Pending.Subscribe : Pending.Unsubscribe, h.Type, sa.PacketId, meta);
@@ -373,7 +367,7 @@ internal sealed partial class MqttSession : IStreamSession
                     _services.Events.Emit(new MqttUnsubscribeEvent
                     {
                         Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                        ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                        Session = _fields,
                         PacketId = unsub!.PacketId, TopicFilters = unsub.TopicFilters,
                     });
                     Request(from.Direction, Pending.Unsubscribe, unsub.PacketId);
@@ -386,8 +380,8 @@ internal sealed partial class MqttSession : IStreamSession
                 {
                     var flow = FlowOf(from.Direction);
                     _services.Events.Emit(h.Type == MqttPacketType.PingReq
-                        ? new MqttPingReqEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel }
-                        : new MqttPingRespEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel });
+                        ? new MqttPingReqEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields }
+                        : new MqttPingRespEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Session = _fields });
                 }
 
                 return error;
@@ -397,7 +391,7 @@ internal sealed partial class MqttSession : IStreamSession
                     _services.Events.Emit(new MqttDisconnectEvent
                     {
                         Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                        ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                        Session = _fields,
                         ReasonCode = d.ReasonCode,
                     });
                 }
@@ -409,7 +403,7 @@ internal sealed partial class MqttSession : IStreamSession
                     _services.Events.Emit(new MqttAuthEvent
                     {
                         Flow = FlowOf(from.Direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-                        ClientId = _clientId, Username = _username, ProtocolLevel = _protocolLevel,
+                        Session = _fields,
                         ReasonCode = a.ReasonCode, AuthenticationMethod = a.AuthenticationMethod,
                     });
                 }
@@ -423,20 +417,16 @@ internal sealed partial class MqttSession : IStreamSession
     private void OnConnect(MqttFramer from, MqttConnect c, in PacketMeta meta)
     {
         // The CONNECT fixes the decoder for both directions and names the client for every later event.
-        var again = _protocolLevel is not null;
+        var again = _fields.ProtocolLevel is not null;
         _decoder = MqttDecoder.For(c.Version);
         _levelKnown = true;
-        _protocolLevel = c.ProtocolLevel;
-        _clientId = c.ClientId;
-        _username = c.Username;
+        _fields = new MqttSessionFields { ClientId = c.ClientId, Username = c.Username, ProtocolLevel = c.ProtocolLevel };
         _services.Events.Emit(new MqttConnectEvent
         {
             Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            ClientId = _clientId,
-            Username = _username,
-            ProtocolLevel = _protocolLevel,
+            Session = _fields,
             ProtocolName = c.ProtocolName,
             CleanStart = c.CleanStart,
             KeepAlive = c.KeepAlive,
@@ -473,9 +463,7 @@ internal sealed partial class MqttSession : IStreamSession
             Flow = FlowOf(from.Direction),
             TimestampMicros = meta.TimestampMicros,
             PacketNumber = meta.PacketNumber,
-            ClientId = _clientId,
-            Username = _username,
-            ProtocolLevel = _protocolLevel,
+            Session = _fields,
             ReturnCode = ca.ReturnCode,
             Reason = MqttReasonCodes.ConnAckName(ca.ReturnCode, ca.V5Layout),
             SessionPresent = ca.SessionPresent,
@@ -485,7 +473,7 @@ internal sealed partial class MqttSession : IStreamSession
         });
         if (ca.AssignedClientIdentifier is { } assigned)
         {
-            _clientId = assigned; // 5.0 §3.2.2.3.7
+            _fields = _fields with { ClientId = assigned }; // 5.0 §3.2.2.3.7
         }
     }
 

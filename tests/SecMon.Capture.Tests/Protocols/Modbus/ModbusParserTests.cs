@@ -132,9 +132,9 @@ public sealed class ModbusParserTests
     {
         // Spec §6.1 example: 19 coils, CD 6B 05.
         Assert.True(ModbusParser.TryReadResponse(ModbusHarness.Bytes("01 03 CD6B05"), 19, 32, out var p, out _));
-        Assert.Equal(19, p.Values!.Length);
-        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1], p.Values![..8]);
-        Assert.Equal([1L, 0, 1], p.Values[16..]);
+        Assert.Equal(19, p.Values!.Count);
+        Assert.Equal([1L, 0, 1, 1, 0, 0, 1, 1], p.Values!.Take(8));
+        Assert.Equal([1L, 0, 1], p.Values.Skip(16));
     }
 
     [Theory]
@@ -177,5 +177,19 @@ public sealed class ModbusParserTests
     {
         Assert.True(ModbusParser.TryReadResponse(ModbusHarness.Bytes("2B 0E 01 01 00 00 01 00 03 41 0A 42"), null, 16, out var p, out _));
         Assert.Equal("A?B", p.Vendor);
+    }
+
+    [Theory]
+    [InlineData(16)] // held in the list itself (ModbusValues.Capacity)
+    [InlineData(17)] // one more: an array
+    public void TryReadResponse_ReadRegisters_FullRangeValuesAtAndPastTheInlineBound(int count)
+    {
+        var registers = string.Concat(Enumerable.Range(0, count).Select(i => (65535 - i).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)));
+        var pdu = "03 " + (2 * count).ToString("X2", System.Globalization.CultureInfo.InvariantCulture) + " " + registers;
+        Assert.True(ModbusParser.TryReadResponse(ModbusHarness.Bytes(pdu), null, 32, out var p, out _));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => 65535L - i), p.Values!);
+        Assert.Equal(count <= ModbusValues.Capacity, p.Values is ModbusValues);
+        Assert.Equal(65535 - count + 1, p.Values![count - 1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.Values[count]);
     }
 }
