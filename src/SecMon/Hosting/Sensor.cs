@@ -573,7 +573,7 @@ internal sealed class Sensor : IDisposable
     // Live, the process's peak memory is often made at its stop: the windows closed at the end make their findings at
     // once (5,000 in a load run), the store writes them and the whole inventory is saved, each on top of the garbage
     // of the capture's last seconds. A full compacting collection before each of the two (tens of milliseconds, once
-    // per run) gives that back first: serve's peak over a 100k packets/s run went from 281-295 MB (the stop's) to
+    // per run) gives that back first: serve's peak over a 100k packets/s run went from 281-296 MB (the stop's) to
     // 256-272 MB (bench/README.md, "Session 15: serve's stop"). A file analysis keeps its speed: it is skipped there.
     private void GiveBackMemory()
     {

@@ -39,7 +39,8 @@ internal abstract record ModbusEvent : ProtocolEvent
     public string? Function { get; init; }
 
     /// <summary>Stores an optional number: its value (0 when absent) and its bit in <paramref name="present"/>.</summary>
-    protected static int Store(ref int present, int bit, int? value)
+    protected static T Store<T>(ref int present, int bit, T? value)
+        where T : struct
     {
         present = value.HasValue ? present | bit : present & ~bit;
         return value.GetValueOrDefault();
@@ -238,11 +239,7 @@ internal sealed record ModbusResponseEvent : ModbusOperationEvent
     public long? ResponseTimeMicros
     {
         get => (_responsePresent & 8) != 0 ? _responseTimeMicros : null;
-        init
-        {
-            _responsePresent = value.HasValue ? _responsePresent | 8 : _responsePresent & ~8;
-            _responseTimeMicros = value.GetValueOrDefault();
-        }
+        init => _responseTimeMicros = Store(ref _responsePresent, 8, value);
     }
     /// <summary>Conformity level.</summary>
     public int? ConformityLevel
