@@ -50,7 +50,8 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
             return ProbeResult.NotMine;
         }
 
-        return DnsDecoder.Walk(datagram, null, ProbeOptions, mdns: false).IsError ? ProbeResult.NotMine : ProbeResult.Mine;
+        return PlausibleFirstQuestion(datagram) && !DnsDecoder.Walk(datagram, null, ProbeOptions, mdns: false).IsError
+            ? ProbeResult.Mine : ProbeResult.NotMine;
     }
 
     /// <inheritdoc />
@@ -94,9 +95,9 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
         }
 
         var pos = DnsParser.HeaderLength;
-        if (DnsParser.TryReadQuestion(available, ref pos, default, out _, out _, out _, out var error))
+        if (DnsParser.TryReadQuestion(available, ref pos, default, out _, out _, out var @class, out var error))
         {
-            return ProbeResult.Mine;
+            return KnownClass(@class) ? ProbeResult.Mine : ProbeResult.NotMine;
         }
 
         return error.Reason == MalformedReason.Truncated ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
@@ -106,8 +107,10 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
     public IStreamSession CreateSession(FlowContext flow, ProtocolServices services, bool midStream) =>
         new DnsStreamSession(flow, services, Options, midStream);
 
-    // RFC 1035 §4.1.1 (with RFC 2535's AD and CD): Z clear, a known opcode; a query has rcode 0 and, for QUERY, a
-    // question; the counts fit the bytes (a question takes 5 bytes at least, a record 11).
+    // RFC 1035 §4.1.1 (with RFC 2535's AD and CD): Z clear, a known opcode; a query has rcode 0, no AA (a server's
+    // answer bit; TC is not checked: an mDNS query sets it when known answers follow, RFC 6762 §18.5) and, for QUERY,
+    // a question; the counts fit the bytes (a question takes 5 bytes at least, a record 11). Found on a real capture:
+    // a DTN TCPCL stream ("dtn!", version 4, flags 0) read as a 25,716-byte query with AA set and 1,792 questions.
     private static bool PlausibleHeader(ReadOnlySpan<byte> message, int declaredLength = -1)
     {
         if (!DnsParser.TryReadHeader(message, out var h) || h.ZSet || !DnsTypes.IsKnownOpCode(h.OpCode))
@@ -115,7 +118,8 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
             return false;
         }
 
-        if (!h.IsResponse && (h.ResponseCode != 0 || (h.OpCode == 0 && h.QuestionCount == 0)))
+        if (!h.IsResponse && (h.ResponseCode != 0 || (h.Flags & AuthoritativeAnswer) != 0 ||
+                              (h.OpCode == 0 && h.QuestionCount == 0)))
         {
             return false;
         }
@@ -129,4 +133,22 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
         var length = declaredLength < 0 ? message.Length : declaredLength;
         return DnsParser.HeaderLength + (5L * h.QuestionCount) + (11L * records) <= length;
     }
+
+    private const ushort AuthoritativeAnswer = 0x0400;
+
+    // The first question, when there is one, asks in a class that exists (the message walked whole already).
+    private static bool PlausibleFirstQuestion(ReadOnlySpan<byte> message)
+    {
+        if (!DnsParser.TryReadHeader(message, out var h) || h.QuestionCount == 0)
+        {
+            return true;
+        }
+
+        var pos = DnsParser.HeaderLength;
+        return DnsParser.TryReadQuestion(message, ref pos, default, out _, out _, out var @class, out _) && KnownClass(@class);
+    }
+
+    // IN, CH, HS, NONE (RFC 2136) and ANY; mDNS sets the top bit of a question's class to ask for a unicast answer
+    // (RFC 6762 §5.4).
+    private static bool KnownClass(ushort @class) => (@class & 0x7FFF) is 1 or 3 or 4 or 254 or 255;
 }

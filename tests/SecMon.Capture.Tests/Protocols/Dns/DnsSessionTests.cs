@@ -192,6 +192,26 @@ public sealed class DnsSessionTests
     }
 
     [Fact]
+    public void Probe_NotDnsOnRealCaptures()
+    {
+        IStreamProtocol stream = new DnsProtocol();
+        var p = new DnsProtocol();
+        // The client's first 31 bytes of a DTN TCPCL v4 session (Wireshark's test capture
+        // dtn_tcpclv4_bpv7_transfer.pcapng, port 4556): the contact header "dtn!" 04 00, then SESS_INIT. Read as DNS
+        // over TCP it is a 25,716-byte query with AA set, 1,792 questions, the first of class 0xFFFF.
+        var dtn = Convert.FromHexString("64746e2104000700000000000000000064ffffffffffffffff000000000000");
+        Assert.Equal(ProbeResult.NotMine, stream.Probe(dtn, FlowDirection.ToServer));
+        // Each check alone: a query with AA set; a question of an unknown class (whole message, then partial).
+        Assert.Equal(ProbeResult.NotMine, p.Probe(new DnsWire(1, 0x0500, 1).Question("a").ToArray(), FlowDirection.ToServer));
+        var badClass = new DnsWire(1, 0x0100, 1).Question("a", 1, 0x7FFF).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(badClass, FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, stream.Probe([0x01, 0x00, .. badClass], FlowDirection.ToServer));
+        // Still DNS: an mDNS query asking for a unicast answer (class IN with the top bit), with TC (known answers follow).
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(0, 0x0200, 1).Question("_coap._udp.local", 12, 0x8001).ToArray(), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.Mine, stream.Probe(DnsHarness.Framed(DnsWire.Query(7, "a.example").ToArray()), FlowDirection.ToServer));
+    }
+
+    [Fact]
     public void Probe_AllocatesNothing()
     {
         var p = new DnsProtocol();
