@@ -4,7 +4,8 @@ using SharpPcap.LibPcap;
 namespace SecMon.Capture.Sources;
 
 /// <summary>
-/// One pcap or pcapng file, read through SharpPcap's offline device (libpcap underneath). Reads with
+/// One pcap or pcapng file, read through SharpPcap's offline device (libpcap underneath); gzip-compressed files
+/// stream through <see cref="GzipCapture"/>. Reads with
 /// <c>GetNextPacketPointers</c> rather than <c>GetNextPacket</c>: the latter allocates a header and a timeval
 /// object per packet, the former hands libpcap's own header and data pointers over with no allocation.
 /// </summary>
@@ -18,12 +19,14 @@ internal sealed unsafe class PcapFileSource : IDisposable
     private const int HeaderLen = 20;
 
     private readonly CaptureFileReaderDevice _device;
+    private readonly GzipCapture? _gzip;
     private byte[] _buffer = new byte[2048];
 
-    private PcapFileSource(string path, CaptureFileReaderDevice device)
+    private PcapFileSource(string path, CaptureFileReaderDevice device, GzipCapture? gzip)
     {
         Path = path;
         _device = device;
+        _gzip = gzip;
         LinkType = (int)device.LinkType;
     }
 
@@ -33,7 +36,7 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>The file's link type (pcap LINKTYPE_ value).</summary>
     public int LinkType { get; }
 
-    /// <summary>File size in bytes (for progress).</summary>
+    /// <summary>File size in bytes, decompressed for a gzip-compressed file (for progress).</summary>
     public long FileSize { get; private set; }
 
     /// <summary>Packets read so far from this file.</summary>
@@ -104,18 +107,24 @@ internal sealed unsafe class PcapFileSource : IDisposable
     private static (PcapFileSource? Source, string? Error) Open(string path)
     {
         CaptureFileReaderDevice? device = null;
+        var gzip = GzipCapture.IsGzip(path) ? GzipCapture.Start(path) : null;
         try
         {
-            device = new CaptureFileReaderDevice(path);
+            device = new CaptureFileReaderDevice(gzip?.ReaderPath ?? path);
             device.Open();
-            return (new PcapFileSource(path, device) { FileSize = new FileInfo(path).Length }, null);
+            gzip?.ReaderOpened();
+            var size = gzip is null ? new FileInfo(path).Length : GzipCapture.EstimatedSize(path);
+            return (new PcapFileSource(path, device, gzip) { FileSize = size }, null);
         }
         catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException or DllNotFoundException)
         {
             device?.Dispose();
+            gzip?.Dispose();
             return (null, ex is DllNotFoundException
                 ? "libpcap is not installed; install it (Debian: apt-get install libpcap0.8) and run again"
-                : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})");
+                : gzip is null
+                    ? $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})"
+                    : $"{path}: not a readable gzip-compressed pcap/pcapng capture ({gzip.Error ?? Clean(ex.Message)})");
         }
     }
 
@@ -130,11 +139,13 @@ internal sealed unsafe class PcapFileSource : IDisposable
             case 1:
                 break;
             case -2:
-                return ReadStatus.End;
+                return GzipDamaged() ? ReadStatus.Damaged : ReadStatus.End;
             case 0:
                 return ReadStatus.Timeout;
             default:
-                Error = Clean(_device.LastError);
+                // libpcap read a broken record: for a gzip-compressed file the cause may be damaged compressed data that
+                // still inflated (to garbage); the worker cannot be asked without inflating the rest of the file.
+                Error = Clean(_device.LastError) + (_gzip is null ? "" : "; the file is gzip-compressed: gzip -t tells whether the compressed data is damaged");
                 return ReadStatus.Damaged;
         }
 
@@ -164,7 +175,30 @@ internal sealed unsafe class PcapFileSource : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _device.Dispose();
+    public void Dispose()
+    {
+        _device.Dispose();
+        _gzip?.Dispose();
+    }
+
+    // At the end of a gzip-compressed file's packets (the worker has closed the pipe): true, with the reason in Error,
+    // when the gzip stream itself was damaged, which libpcap sees only as an early end.
+    private bool GzipDamaged()
+    {
+        if (_gzip is null)
+        {
+            return false;
+        }
+
+        _gzip.WaitForEnd();
+        if (_gzip.Error is not { } gzipError)
+        {
+            return false;
+        }
+
+        Error = gzipError;
+        return true;
+    }
 
     private static string Clean(string? message)
     {

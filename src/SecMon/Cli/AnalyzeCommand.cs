@@ -20,7 +20,7 @@ internal static class AnalyzeCommand
         var files = new Argument<string[]>("FILE")
         {
             Arity = ArgumentArity.OneOrMore,
-            Description = "pcap or pcapng capture files (tcpdump -w, dumpcap, Wireshark). Several files are merged in timestamp order.",
+            Description = "pcap or pcapng capture files (tcpdump -w, dumpcap, Wireshark), also gzip-compressed (.pcap.gz). Several files are merged in timestamp order.",
         };
         var events = new Option<string?>("--events")
         {

@@ -33,7 +33,12 @@ internal static class RunSummary
         {
             var kinds = string.Join(", ", diagnostics.Counts.Where(kv => IsDamage(kv.Key)).OrderBy(kv => kv.Key)
                 .Select(kv => $"{DiagnosticReporter.Describe(kv.Key)} {N(kv.Value)}"));
-            w.WriteLine($"  input       DAMAGED ({kinds}); the first problems are listed above; everything readable was analysed");
+            // Frames of a link type SecMon does not decode (802.11 radio, IEEE 802.15.4, token ring...) are not damage: the
+            // file is fine, SecMon cannot read those frames. The exit code is 65 either way (README: exit codes).
+            var unsupportedOnly = diagnostics.Counts.Where(kv => IsDamage(kv.Key) && kv.Value > 0).All(kv => kv.Key == DiagnosticKind.UnknownLinkType);
+            w.WriteLine(unsupportedOnly
+                ? $"  input       UNSUPPORTED ({kinds}): frames of a link type SecMon does not decode were counted, not analysed (the first are listed above); everything else was analysed"
+                : $"  input       DAMAGED ({kinds}); the first problems are listed above; everything readable was analysed");
         }
 
         if (s.ReassemblyGaps > 0)

@@ -94,6 +94,9 @@ public sealed class DamagedInputTests
         Assert.True(result.ExitCode == InputDamaged, $"unknown link type: {result.Describe()}");
         Assert.Contains("user0-link.pcap", result.StdErr, StringComparison.Ordinal);
         Assert.True(Regex.IsMatch(result.StdErr, @"\b147\b"), $"stderr should name link type 147:\n{result.StdErr}");
+        // The file is not damaged: SecMon does not decode that link type, and the summary says so.
+        Assert.Contains("input       UNSUPPORTED (unknown link type 3)", result.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("DAMAGED", result.StdErr, StringComparison.Ordinal);
         AssertNoStackTrace(result.StdErr);
         Assert.Empty(result.OfPrefix("mqtt."));
     }
