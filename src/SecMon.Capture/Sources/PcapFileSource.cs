@@ -21,6 +21,8 @@ internal sealed unsafe class PcapFileSource : IDisposable
     private readonly CaptureFileReaderDevice _device;
     private readonly GzipCapture? _gzip;
     private byte[] _buffer = new byte[2048];
+    // Set when libpcap refused the file's further interfaces: the rest is read by SecMon's own pcapng reader.
+    private PcapngReader? _pcapng;
 
     private PcapFileSource(string path, CaptureFileReaderDevice device, GzipCapture? gzip)
     {
@@ -33,8 +35,9 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>The file path as given.</summary>
     public string Path { get; }
 
-    /// <summary>The file's link type (pcap LINKTYPE_ value).</summary>
-    public int LinkType { get; }
+    /// <summary>The current packet's link type (pcap LINKTYPE_ value): the file's, or in a pcapng file with several
+    /// interfaces, the packet's interface's.</summary>
+    public int LinkType { get; private set; }
 
     /// <summary>File size in bytes, decompressed for a gzip-compressed file (for progress).</summary>
     public long FileSize { get; private set; }
@@ -131,6 +134,11 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>Reads the next packet into this source's buffer.</summary>
     public ReadStatus Read()
     {
+        if (_pcapng is not null)
+        {
+            return ReadPcapng();
+        }
+
         var headerPtr = IntPtr.Zero;
         var dataPtr = IntPtr.Zero;
         var rc = _device.GetNextPacketPointers(ref headerPtr, ref dataPtr);
@@ -142,6 +150,8 @@ internal sealed unsafe class PcapFileSource : IDisposable
                 return GzipDamaged() ? ReadStatus.Damaged : ReadStatus.End;
             case 0:
                 return ReadStatus.Timeout;
+            case -1 when IsMultiInterfaceRefusal(_device.LastError):
+                return SwitchToPcapngReader();
             default:
                 // libpcap read a broken record: for a gzip-compressed file the cause may be damaged compressed data that
                 // still inflated (to garbage); the worker cannot be asked without inflating the rest of the file.
@@ -179,6 +189,69 @@ internal sealed unsafe class PcapFileSource : IDisposable
     {
         _device.Dispose();
         _gzip?.Dispose();
+        _pcapng?.Dispose();
+    }
+
+    // libpcap 1.10 reads only pcapng files whose interfaces all share the first one's link type and snapshot length
+    // (pcap-ng.c); dumpcap on several interfaces writes others.
+    private static bool IsMultiInterfaceRefusal(string? error) =>
+        error is not null && error.Contains("different from the", StringComparison.Ordinal) &&
+        error.Contains("of the first interface", StringComparison.Ordinal);
+
+    // Reopens the file with PcapngReader and skips the packets libpcap already delivered.
+    private ReadStatus SwitchToPcapngReader()
+    {
+        Stream stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+        if (_gzip is not null)
+        {
+            stream = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
+        }
+
+        _pcapng = new PcapngReader(stream);
+        for (var skipped = 0L; skipped < PacketsRead; skipped++)
+        {
+            if (_pcapng.Read() != ReadStatus.Packet)
+            {
+                Error = $"reading on past interfaces libpcap cannot mix: {_pcapng.Error ?? "the file ended"} after {skipped:N0} of the {PacketsRead:N0} packets libpcap read";
+                return ReadStatus.Damaged;
+            }
+        }
+
+        return ReadPcapng();
+    }
+
+    private ReadStatus ReadPcapng()
+    {
+        ReadStatus status;
+        try
+        {
+            status = _pcapng!.Read();
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
+        {
+            Error = $"cannot read on ({ex.Message.TrimEnd('.')})";
+            return ReadStatus.Damaged;
+        }
+
+        if (status != ReadStatus.Packet)
+        {
+            Error = _pcapng.Error;
+            return status;
+        }
+
+        var data = _pcapng.Data;
+        if (_buffer.Length < data.Length)
+        {
+            _buffer = new byte[Math.Max(data.Length, _buffer.Length * 2)];
+        }
+
+        data.CopyTo(_buffer);
+        DataLength = data.Length;
+        OriginalLength = _pcapng.OriginalLength;
+        TimestampMicros = _pcapng.TimestampMicros;
+        LinkType = _pcapng.LinkType;
+        PacketsRead++;
+        return ReadStatus.Packet;
     }
 
     // At the end of a gzip-compressed file's packets (the worker has closed the pipe): true, with the reason in Error,
