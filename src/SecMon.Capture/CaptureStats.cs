@@ -27,6 +27,8 @@ internal sealed class CaptureStats
     public long NonIpFrames;
     /// <summary>IP packets that are neither TCP nor UDP (ICMP...).</summary>
     public long OtherTransport;
+    /// <summary>Packets analysed as the packet inside a tunnel (VXLAN, GRE, ERSPAN: a mirror's encapsulation).</summary>
+    public long Decapsulated;
     /// <summary>IPv4 fragments seen.</summary>
     public long IpFragments;
     /// <summary>Datagrams rebuilt from IPv4 fragments.</summary>

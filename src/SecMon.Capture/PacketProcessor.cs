@@ -120,6 +120,11 @@ internal sealed partial class PacketProcessor
         }
 
         var result = PacketDecoder.Decode(linkType, frame, originalLength, out var packet, out var error);
+        if (packet.Tunnels > 0)
+        {
+            _stats.Decapsulated++;
+        }
+
         try
         {
             if (result == DecodeResult.Ipv4Fragment)

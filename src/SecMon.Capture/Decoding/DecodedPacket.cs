@@ -71,6 +71,10 @@ internal ref struct DecodedPacket
     /// <summary>Payload bytes the headers announce but the capture did not keep (snap length). 0 normally.</summary>
     public int MissingPayloadBytes;
 
+    /// <summary>Tunnel headers taken off to reach these headers (VXLAN, GRE, ERSPAN: <see cref="PacketDecoder"/>);
+    /// 0 for a packet seen as it was sent.</summary>
+    public byte Tunnels;
+
     /// <summary>True for TCP.</summary>
     public readonly bool IsTcp => Protocol == PacketDecoder.ProtocolTcp;
 }

@@ -45,8 +45,106 @@ internal static class PacketDecoder
                                       out DecodedPacket packet, out string? error)
     {
         packet = default;
-        error = null;
         var uncaptured = originalLength > frame.Length ? originalLength - frame.Length : 0;
+        var result = DecodeLink(linkType, frame, uncaptured, ref packet, out error);
+        // Traffic mirrored to the sensor through a tunnel (a cloud traffic mirror's VXLAN, a switch's remote SPAN over
+        // GRE/ERSPAN) is analysed as the packet inside it.
+        while (result is DecodeResult.Ok or DecodeResult.OtherTransport && packet.Tunnels < MaxTunnels &&
+               TryTunnelled(packet, out var innerOffset, out var innerType))
+        {
+            var inner = packet.Payload[innerOffset..];
+            var missing = packet.MissingPayloadBytes;
+            var tunnels = (byte)(packet.Tunnels + 1);
+            packet = default;
+            packet.Tunnels = tunnels;
+            result = innerType == TunnelledEthernet
+                ? DecodeEthernet(inner, missing, ref packet, out error)
+                : DecodeEtherType(innerType, inner, 0, missing, ref packet, out error);
+        }
+
+        return result;
+    }
+
+    /// <summary>Tunnels inside tunnels taken off at most (the rest is analysed as the tunnel's own packets).</summary>
+    public const int MaxTunnels = 3;
+
+    /// <summary>The UDP port of VXLAN (RFC 7348 §5, IANA).</summary>
+    public const ushort VxlanPort = 4789;
+
+    private const byte ProtocolGre = 47;
+    private const int TunnelledEthernet = -1;
+
+    // VXLAN (RFC 7348 §5: flags with the I bit (0x08) and otherwise zero, 24 reserved bits, VNI, 8 reserved bits; an
+    // Ethernet frame follows) to UDP port 4789; GRE (RFC 2784, RFC 2890's key and sequence number; version 0 only)
+    // carrying Ethernet (0x6558, transparent bridging), IPv4 or IPv6, or ERSPAN: type I (0x88BE without the
+    // sequence bit: no header), type II (0x88BE: an 8-byte header) or type III (0x22EB: 12 bytes, 8 more when its O
+    // bit says a platform subheader follows), each then an Ethernet frame. The inner packet starts at innerOffset of the
+    // payload; innerType: TunnelledEthernet or an EtherType.
+    private static bool TryTunnelled(in DecodedPacket packet, out int innerOffset, out int innerType)
+    {
+        innerOffset = 0;
+        innerType = TunnelledEthernet;
+        var payload = packet.Payload;
+        if (packet.Protocol == ProtocolUdp)
+        {
+            if (packet.DestinationPort != VxlanPort || payload.Length < 8 + 14 || payload[0] != 0x08 ||
+                payload[1] != 0 || payload[2] != 0 || payload[3] != 0)
+            {
+                return false;
+            }
+
+            innerOffset = 8;
+            return true;
+        }
+
+        if (packet.Protocol != ProtocolGre || packet.FragmentOffset != 0 || packet.MoreFragments || payload.Length < 4)
+        {
+            return false;
+        }
+
+        var flags = BinaryPrimitives.ReadUInt16BigEndian(payload);
+        if ((flags & 0x4007) != 0 || (flags & 0x0FF8) != 0)
+        {
+            return false; // routing present, a version other than 0 (1 is PPTP's), or reserved bits set
+        }
+
+        var offset = 4 + ((flags & 0x8000) != 0 ? 4 : 0) + ((flags & 0x2000) != 0 ? 4 : 0) + ((flags & 0x1000) != 0 ? 4 : 0);
+        var protocol = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+        switch (protocol)
+        {
+            case 0x6558:
+                break;
+            case EtherTypeIpv4:
+            case EtherTypeIpv6:
+                innerType = protocol;
+                break;
+            case 0x88BE:
+                offset += (flags & 0x1000) != 0 ? 8 : 0; // type II has a sequence number and its header; type I neither
+                break;
+            case 0x22EB:
+                if (payload.Length >= offset + 12 && (payload[offset + 11] & 0x01) != 0)
+                {
+                    offset += 8;
+                }
+
+                offset += 12;
+                break;
+            default:
+                return false;
+        }
+
+        if (payload.Length < offset + (innerType == TunnelledEthernet ? 14 : 20))
+        {
+            return false; // too short for what it would carry: counted as the tunnel's own packet
+        }
+
+        innerOffset = offset;
+        return true;
+    }
+
+    private static DecodeResult DecodeLink(int linkType, ReadOnlySpan<byte> frame, int uncaptured, ref DecodedPacket packet, out string? error)
+    {
+        error = null;
         switch (linkType)
         {
             case LinkTypes.Ethernet:

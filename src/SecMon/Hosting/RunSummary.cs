@@ -26,7 +26,8 @@ internal static class RunSummary
         }
 
         w.WriteLine($"  reassembly  gaps {N(s.ReassemblyGaps)} ({FormatBytes(s.ReassemblyGapBytes)}), out-of-order {N(s.OutOfOrderSegments)}, retransmissions {N(s.Retransmissions)}, overlaps {N(s.Overlaps)} (conflicting {N(s.OverlapConflicts)}), buffer overflows {N(s.ReassemblyOverflows)}");
-        w.WriteLine($"  drops       kernel {N(s.KernelDrops)}, channel {N(s.ChannelDrops)}, ip fragments {N(s.IpFragmentDrops)} (reassembled {N(s.IpReassembled)}); not IP {N(s.NonIpFrames)}, other transport {N(s.OtherTransport)}");
+        w.WriteLine($"  drops       kernel {N(s.KernelDrops)}, channel {N(s.ChannelDrops)}, ip fragments {N(s.IpFragmentDrops)} (reassembled {N(s.IpReassembled)}); not IP {N(s.NonIpFrames)}, other transport {N(s.OtherTransport)}" +
+                    (s.Decapsulated > 0 ? $"; read inside a tunnel (VXLAN, GRE, ERSPAN) {N(s.Decapsulated)}" : ""));
         using var self = Process.GetCurrentProcess();
         w.WriteLine($"  resources   peak memory {FormatBytes(self.PeakWorkingSet64)}, GC gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)} (paused {GC.GetTotalPauseDuration().TotalSeconds:F2} s)");
         if (s.InputDamaged)
