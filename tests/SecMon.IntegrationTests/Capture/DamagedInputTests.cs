@@ -39,10 +39,10 @@ public sealed class DamagedInputTests
         Assert.Contains("cut-short.pcap", damaged.StdErr, StringComparison.Ordinal);
         var packetNumber = damagedIndex + 1;
         Assert.True(Regex.IsMatch(damaged.StdErr, $@"\b{packetNumber}\b"), $"stderr should name packet {packetNumber}:\n{damaged.StdErr}");
-        AssertNoStackTrace(damaged.StdErr);
-        var expected = intact.OfPrefix("mqtt.").Select(Key).ToList();
+        CliAssert.NoStackTrace(damaged.StdErr);
+        var expected = intact.OfPrefix("mqtt.").Select(CliAssert.MqttKey).ToList();
         Assert.NotEmpty(expected);
-        Assert.Equal(expected, damaged.OfPrefix("mqtt.").Select(Key).ToList());
+        Assert.Equal(expected, damaged.OfPrefix("mqtt.").Select(CliAssert.MqttKey).ToList());
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class DamagedInputTests
 
         Assert.True(result.ExitCode is InputDamaged or NoInput, $"text file: {result.Describe()}");
         Assert.Contains(StdErrLines(result), l => l.Contains("notes.txt", StringComparison.Ordinal));
-        AssertNoStackTrace(result.StdErr);
+        CliAssert.NoStackTrace(result.StdErr);
         Assert.Empty(result.OfPrefix("mqtt."));
     }
 
@@ -71,7 +71,7 @@ public sealed class DamagedInputTests
         Assert.True(result.ExitCode == NoInput, $"missing file: {result.Describe()}");
         var line = Assert.Single(StdErrLines(result), l => l.Contains("no-such-capture.pcap", StringComparison.Ordinal));
         Assert.Matches(new Regex("not found|does not exist|no such file|cannot open|can't open|could not open|unable to open", RegexOptions.IgnoreCase), line);
-        AssertNoStackTrace(result.StdErr);
+        CliAssert.NoStackTrace(result.StdErr);
     }
 
     [Fact]
@@ -97,20 +97,11 @@ public sealed class DamagedInputTests
         // The file is not damaged: SecMon does not decode that link type, and the summary says so.
         Assert.Contains("input       UNSUPPORTED (unknown link type 3)", result.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("DAMAGED", result.StdErr, StringComparison.Ordinal);
-        AssertNoStackTrace(result.StdErr);
+        CliAssert.NoStackTrace(result.StdErr);
         Assert.Empty(result.OfPrefix("mqtt."));
     }
 
-    private static string Key(SecMonEvent e) =>
-        $"{e.Type} {e.Text("@timestamp")} {e.Text("flow.id")} {e.Text("flow.direction")} " +
-        $"client={e.Text("mqtt.client_id")} topic={e.Text("mqtt.topic")} id={e.Number("mqtt.packet_id")}";
 
     private static List<string> StdErrLines(AnalyzeResult result) =>
         result.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-
-    private static void AssertNoStackTrace(string stderr)
-    {
-        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
-    }
 }

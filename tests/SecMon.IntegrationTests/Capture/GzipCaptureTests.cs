@@ -31,7 +31,7 @@ public sealed class GzipCaptureTests
         Assert.True(expected.ExitCode == 0, expected.Describe());
         Assert.True(actual.ExitCode == 0, actual.Describe());
         Assert.NotEmpty(expected.OfPrefix("mqtt."));
-        Assert.Equal(expected.OfPrefix("").Select(Key), actual.OfPrefix("").Select(Key));
+        Assert.Equal(expected.OfPrefix("").Select(CliAssert.MqttKey), actual.OfPrefix("").Select(CliAssert.MqttKey));
     }
 
     [Fact]
@@ -51,11 +51,11 @@ public sealed class GzipCaptureTests
         Assert.True(result.ExitCode == InputDamaged, result.Describe());
         Assert.Contains("cut-short.pcap.gz", result.StdErr, StringComparison.Ordinal);
         Assert.Contains("damaged files 1", result.StdErr, StringComparison.Ordinal);
-        AssertNoStackTrace(result.StdErr);
-        var before = result.OfPrefix("mqtt.").Select(Key).ToList();
+        CliAssert.NoStackTrace(result.StdErr);
+        var before = result.OfPrefix("mqtt.").Select(CliAssert.MqttKey).ToList();
         Assert.NotEmpty(before);
         Assert.True(before.Count < complete.OfPrefix("mqtt.").Count, "the cut file should hold fewer events than the whole");
-        Assert.Equal(complete.OfPrefix("mqtt.").Select(Key).Take(before.Count), before);
+        Assert.Equal(complete.OfPrefix("mqtt.").Select(CliAssert.MqttKey).Take(before.Count), before);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class GzipCaptureTests
 
         Assert.True(result.ExitCode == InputDamaged, result.Describe());
         Assert.Contains(result.StdErr.Split('\n'), l => l.Contains("damaged.pcap.gz", StringComparison.Ordinal) && l.Contains("gzip", StringComparison.Ordinal));
-        AssertNoStackTrace(result.StdErr);
+        CliAssert.NoStackTrace(result.StdErr);
         Assert.NotEmpty(result.OfPrefix("mqtt.")); // the packets before the damage were analysed
     }
 
@@ -94,7 +94,7 @@ public sealed class GzipCaptureTests
 
         Assert.True(result.ExitCode == NoInput, result.Describe());
         Assert.Contains(result.StdErr.Split('\n'), l => l.Contains("notes.pcap.gz", StringComparison.Ordinal) && l.Contains("gzip", StringComparison.Ordinal));
-        AssertNoStackTrace(result.StdErr);
+        CliAssert.NoStackTrace(result.StdErr);
     }
 
     private static async Task Compress(byte[] data, string path)
@@ -102,15 +102,5 @@ public sealed class GzipCaptureTests
         await using var file = File.Create(path);
         await using var gzip = new GZipStream(file, CompressionLevel.Optimal);
         await gzip.WriteAsync(data);
-    }
-
-    private static string Key(SecMonEvent e) =>
-        $"{e.Type} {e.Text("@timestamp")} {e.Text("flow.id")} {e.Text("flow.direction")} " +
-        $"client={e.Text("mqtt.client_id")} topic={e.Text("mqtt.topic")} id={e.Number("mqtt.packet_id")}";
-
-    private static void AssertNoStackTrace(string stderr)
-    {
-        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
     }
 }
