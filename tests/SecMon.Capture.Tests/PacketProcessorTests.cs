@@ -82,6 +82,29 @@ public sealed class PacketProcessorTests
     }
 
     [Fact]
+    public void Process_TimeStampsGoingBack_FlowsSeenSinceAreNotIdle()
+    {
+        // A merged capture whose second part is an hour earlier than its first (Wireshark's grpc_web.pcapng): the flows
+        // of the earlier part must not be taken for idle against the later part's clock at each of their packets
+        // (before: every packet of such a flow closed it as idle and started it again, mid-stream).
+        var p = Create();
+        var late = new TcpConversation(p, clientPort: 40000);
+        late.Now += 3_600_000_000;
+        late.Handshake();
+        var early = new TcpConversation(p, clientPort: 40001);
+        early.Handshake();
+        for (var i = 0; i < 5; i++)
+        {
+            early.Client(early.C(i), "x", advance: 2_000_000); // one sweep interval (1 s) apart and more
+        }
+
+        Assert.Equal(2, _stats.TcpFlows);
+        Assert.Equal(0, _stats.FlowTimeouts);
+        Assert.Equal(0, _stats.MidStreamFlows);
+        Assert.Equal(2, p.Flows.OpenCount);
+    }
+
+    [Fact]
     public void Process_SameTupleOnTwoVlans_TwoFlows()
     {
         var p = Create();

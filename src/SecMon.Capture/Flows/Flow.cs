@@ -58,7 +58,10 @@ internal sealed class Flow
     /// <summary>Capture time of the first packet.</summary>
     public long FirstMicros { get; }
 
-    /// <summary>Capture time of the latest packet (never moves backwards).</summary>
+    /// <summary>The run's clock (the latest capture time seen so far, whichever flow it came from) at the flow's
+    /// latest packet: never behind the flow's own packet times and never moving backwards, so when a capture's time
+    /// stamps go back (files merged out of order, a NIC's queues), the flows seen since are not taken for idle and
+    /// the least-recently-seen lists stay in clock order. Equal to the latest packet's time on an ordered capture.</summary>
     public long LastMicros { get; set; }
 
     /// <summary>Packets from the client.</summary>

@@ -95,6 +95,7 @@ internal sealed partial class PacketProcessor
         toServer.CreateReverse();
         var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, toServer, meta.TimestampMicros)
         {
+            LastMicros = Math.Max(_nowMicros, meta.TimestampMicros),
             ClientMac = senderIsClient ? packet.SourceMac : packet.DestinationMac,
             ServerMac = senderIsClient ? packet.DestinationMac : packet.SourceMac,
             HasClientMac = senderIsClient ? packet.HasSourceMac : packet.HasDestinationMac,
@@ -230,11 +231,13 @@ internal sealed partial class PacketProcessor
         Touch(flow, timestampMicros);
     }
 
-    private static void Touch(Flow flow, long timestampMicros)
+    // The run's clock, not the packet's own time (Flow.LastMicros).
+    private void Touch(Flow flow, long timestampMicros)
     {
-        if (timestampMicros > flow.LastMicros)
+        var now = Math.Max(_nowMicros, timestampMicros);
+        if (now > flow.LastMicros)
         {
-            flow.LastMicros = timestampMicros;
+            flow.LastMicros = now;
         }
 
         FlowTable.Touch(flow);
