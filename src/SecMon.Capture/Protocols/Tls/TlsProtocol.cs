@@ -46,35 +46,55 @@ internal sealed class TlsProtocol : IStreamProtocol
             return ProbeResult.NotMine;
         }
 
-        // RFC 8446 §5.1: handshake record, legacy version 3.x, then handshake type 1 (client_hello) with a
-        // 24-bit length that fits in the record.
-        if (data.Length < 1)
+        // RFC 8446 §5.1: handshake records, legacy version 3.x, then handshake type 1 (client_hello) with a 24-bit
+        // length. A record may hold as little as one byte of the message (RFC 8446 §5.1 and RFC 5246 §6.2.1 let a
+        // handshake message span records; only an empty record is forbidden), so the 4-byte handshake header is
+        // gathered from as many records as it takes (at most 4): a client that cut it up is TLS all the same.
+        Span<byte> header = stackalloc byte[4];
+        var have = 0;
+        var offset = 0;
+        while (have < header.Length)
         {
-            return ProbeResult.NeedMoreData;
+            var rest = data[offset..];
+            if (rest.Length < 1)
+            {
+                return ProbeResult.NeedMoreData;
+            }
+
+            if (rest[0] != TlsParser.ContentHandshake)
+            {
+                return ProbeResult.NotMine;
+            }
+
+            if (rest.Length < 6)
+            {
+                return rest.Length >= 2 && rest[1] != 3 ? ProbeResult.NotMine : ProbeResult.NeedMoreData;
+            }
+
+            TlsParser.TryReadRecordHeader(rest, out _, out var version, out var length);
+            if ((version >> 8) != 3 || (version & 0xFF) > 4 || length < 1 || length > TlsParser.MaxRecordBody)
+            {
+                return ProbeResult.NotMine;
+            }
+
+            var want = Math.Min(length, header.Length - have);
+            var take = Math.Min(want, rest.Length - 5);
+            rest.Slice(5, take).CopyTo(header[have..]);
+            have += take;
+            if (header[0] != 1)
+            {
+                return ProbeResult.NotMine;
+            }
+
+            if (take < want)
+            {
+                return ProbeResult.NeedMoreData; // the rest of the record is in a later segment
+            }
+
+            offset += 5 + length;
         }
 
-        if (data[0] != TlsParser.ContentHandshake)
-        {
-            return ProbeResult.NotMine;
-        }
-
-        if (data.Length < 6)
-        {
-            return data.Length >= 2 && data[1] != 3 ? ProbeResult.NotMine : ProbeResult.NeedMoreData;
-        }
-
-        TlsParser.TryReadRecordHeader(data, out _, out var version, out var length);
-        if ((version >> 8) != 3 || (version & 0xFF) > 4 || length < 4 || length > TlsParser.MaxRecordBody || data[5] != 1)
-        {
-            return ProbeResult.NotMine;
-        }
-
-        if (data.Length < 9)
-        {
-            return ProbeResult.NeedMoreData;
-        }
-
-        var helloLength = (data[6] << 16) | (data[7] << 8) | data[8];
+        var helloLength = (header[1] << 16) | (header[2] << 8) | header[3];
         return helloLength >= 38 ? ProbeResult.Mine : ProbeResult.NotMine;
     }
 

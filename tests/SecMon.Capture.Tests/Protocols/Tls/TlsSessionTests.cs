@@ -81,6 +81,37 @@ public sealed class TlsSessionTests
         Assert.True(new TlsProtocol().Probe(bytes, FlowDirection.ToServer) == ProbeResult.NotMine, label);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    public void Dispatcher_ClientHelloHeaderSplitAcrossRecordsOfOneAndTwoBytes_IsTlsAndReported(int segment)
+    {
+        // A handshake message may span records of any non-zero size (RFC 5246 §6.2.1); tshark reads such a hello (the
+        // flows of Wireshark's tls-fragmented-handshakes.pcap that open with a 3-byte record), and the probe once
+        // wanted the whole 4-byte handshake header in the first record.
+        var message = TlsWire.Record(1, TlsWire.ClientHello(0x0303, [0x002f], [(0x0000, TlsWire.ServerName("split.test"))]))[5..];
+        var records = new List<byte>();
+        foreach (var piece in new[] { message[..1], message[1..3], message[3..] })
+        {
+            records.AddRange(new byte[] { 22, 3, 1, (byte)(piece.Length >> 8), (byte)piece.Length });
+            records.AddRange(piece);
+        }
+
+        var events = new RecordingEventSink();
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 18443), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
+        var wire = records.ToArray();
+        for (var i = 0; i < wire.Length; i += segment)
+        {
+            dispatcher.OnData(FlowDirection.ToServer, wire.AsSpan(i, Math.Min(segment, wire.Length - i)), TestFlows.Meta(i + 1));
+        }
+
+        Assert.Equal("tls", dispatcher.Protocol!.Name);
+        Assert.Equal("split.test", Assert.IsType<TlsClientHelloEvent>(Assert.Single(events.Events)).ServerName);
+        Assert.Equal(ProbeResult.NeedMoreData, new TlsProtocol().Probe(wire.AsSpan(0, 8), FlowDirection.ToServer)); // 1 byte of the header
+        Assert.Equal(ProbeResult.NotMine, new TlsProtocol().Probe([22, 3, 1, 0, 1, 2, 22, 3, 1, 0, 3, 0, 0, 60], FlowDirection.ToServer)); // a ServerHello
+        Assert.Equal(ProbeResult.NotMine, new TlsProtocol().Probe([22, 3, 1, 0, 1, 1, 23, 3, 1], FlowDirection.ToServer)); // then not a handshake record
+    }
+
     [Fact]
     public void OnData_GarbageRecordHeader_IsReportedMalformedAndStopsThatDirection()
     {
