@@ -71,7 +71,7 @@ internal sealed class TlsHandshake
                     return false;
                 }
 
-                if (_datagram && sh.WireVersion < 0xFE00)
+                if (_datagram && sh.WireVersion < 0xFE00 && sh.WireVersion != TlsParser.DtlsBadVersion)
                 {
                     // A DTLS ServerHello carries DTLS versions (RFC 6347 §4.1); a TLS value here is not DTLS.
                     reason = MalformedReason.BadValue;

@@ -11,6 +11,11 @@ internal static class TlsParser
     public const byte ContentAlert = 21;
     /// <summary>Record content type application_data.</summary>
     public const byte ContentApplicationData = 23;
+    /// <summary>The DTLS 1.0 version of OpenSSL before 0.9.8f (its <c>DTLS1_BAD_VER</c>, older than RFC 4347's 0xfeff),
+    /// which Cisco AnyConnect's DTLS still speaks; tshark names it "DTLS 1.0 (OpenSSL pre 0.9.8f)". Named and ranked as
+    /// DTLS 1.0.</summary>
+    public const ushort DtlsBadVersion = 0x0100;
+
     /// <summary>Largest record body: 2^14 plus the expansion TLS 1.2 allows (RFC 5246 §6.2.3).</summary>
     public const int MaxRecordBody = 16384 + 2048;
 
@@ -44,7 +49,7 @@ internal static class TlsParser
         0x0302 => "1.1",
         0x0303 => "1.2",
         0x0304 => "1.3",
-        0xFEFF => "1.0",
+        0xFEFF or DtlsBadVersion => "1.0",
         0xFEFD => "1.2",
         0xFEFC => "1.3",
         _ when (v & 0x0F0F) == 0x0A0A => "grease",
@@ -56,7 +61,7 @@ internal static class TlsParser
     public static int VersionRank(ushort v) => v switch
     {
         >= 0x0300 and <= 0x0304 => v - 0x0300 + 30,
-        0xFEFF => 32,
+        0xFEFF or DtlsBadVersion => 32,
         0xFEFD => 33,
         0xFEFC => 34,
         _ => 0,

@@ -113,6 +113,31 @@ public sealed class TlsSessionTests
     }
 
     [Fact]
+    public void DatagramDispatcher_DtlsOfOpenSslBefore098f_IsDtls10()
+    {
+        // DTLS1_BAD_VER, 0x0100, in records and hellos (Wireshark's snakeoil-dtls.pcap: tshark reads "DTLS 1.0 (OpenSSL
+        // pre 0.9.8f)", SecMon once saw no DTLS at all).
+        static byte[] Datagram(byte type, byte[] body)
+        {
+            byte[] handshake = [type, 0, (byte)(body.Length >> 8), (byte)body.Length, 0, 0, 0, 0, 0, 0, (byte)(body.Length >> 8), (byte)body.Length, .. body];
+            return [22, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, (byte)(handshake.Length >> 8), (byte)handshake.Length, .. handshake];
+        }
+
+        var events = new RecordingEventSink();
+        var dispatcher = new DatagramDispatcher(TestFlows.Flow(serverPort: 4433), TestFlows.Services(events), ProtocolCatalogue.Shipped.Datagram);
+
+        dispatcher.OnDatagram(FlowDirection.ToServer, Datagram(1, TlsWire.ClientHello(0x0100, [0x0039, 0x002f], [], cookie: [])), TestFlows.Meta(1));
+        dispatcher.OnDatagram(FlowDirection.ToClient, Datagram(2, [0x01, 0x00, .. new byte[32], 0, 0x00, 0x35, 0]), TestFlows.Meta(2));
+
+        Assert.Equal("dtls", dispatcher.Protocol!.Name);
+        var client = Assert.Single(events.Events.OfType<TlsClientHelloEvent>());
+        Assert.Equal(("1.0", "dtls"), (client.Version, client.VersionProtocol));
+        Assert.Equal([0x39L, 0x2fL], client.CipherSuites!);
+        var server = Assert.Single(events.Events.OfType<TlsServerHelloEvent>());
+        Assert.Equal(("1.0", 0x35), (server.Version, server.CipherSuite));
+    }
+
+    [Fact]
     public void OnData_GarbageRecordHeader_IsReportedMalformedAndStopsThatDirection()
     {
         var events = new RecordingEventSink();
