@@ -241,7 +241,9 @@ internal static class TlsParser
     {
         hello = default;
         var r = new SpanReader(body);
-        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _) || !r.TryReadUInt16BE(out var cipher) || !r.TryReadByte(out _))
+        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32)
+            || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadVector8(out _)) || !r.TryReadUInt16BE(out var cipher)
+            || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadByte(out _)))
         {
             reason = r.Error.Reason;
             return false;
@@ -289,6 +291,10 @@ internal static class TlsParser
         reason = MalformedReason.None;
         return true;
     }
+
+    // The ServerHello of TLS 1.3 drafts before 22 (version 0x7f00 + draft number) had no legacy_session_id_echo and no
+    // legacy_compression_method (draft-ietf-tls-tls13-21 §4.1.3; draft 22 put them back for middleboxes).
+    private static bool IsEarlyTls13Draft(ushort version) => version is >= 0x7F00 and < 0x7F16;
 
     /// <summary>
     /// Reads the certificate_list of a TLS 1.2 (or DTLS 1.2) Certificate message (RFC 5246 §7.4.2): the count, the
