@@ -134,6 +134,28 @@ internal sealed class TlsHandshake
         }
     }
 
+    /// <summary>Handles an SSL 2.0-format ClientHello (<paramref name="message"/> whole, its 2-byte header included, as
+    /// <see cref="TlsParser.CheckSsl2ClientHello"/> accepted it): the hello of an old client, reported like any other
+    /// but without SNI, ALPN or fingerprints, which it cannot carry.</summary>
+    public void OnSsl2ClientHello(ReadOnlySpan<byte> message, in PacketMeta meta)
+    {
+        var ch = TlsParser.ReadSsl2ClientHello(message, out var ssl2Weakness);
+        var weakness = ssl2Weakness;
+        var suites = new long[ch.Ciphers.Count];
+        for (var i = 0; i < suites.Length; i++)
+        {
+            suites[i] = ch.Ciphers[i];
+            weakness |= CipherSuites.Weakness(ch.Ciphers[i]);
+        }
+
+        Emit(new TlsClientHelloEvent
+        {
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+            Version = ch.Version, SupportedVersions = ch.SupportedVersions, CipherCount = ch.CipherCount,
+            CipherSuites = suites, WeakCiphers = CipherSuites.Names(weakness),
+        });
+    }
+
     /// <summary>The client's direction turned encrypted: emits the summary. <paramref name="certificateInferred"/>: in
     /// TLS 1.3, whether the first encrypted flight held a certificate (null: unknown).</summary>
     public void ClientEncrypted(in PacketMeta meta, bool? certificateInferred = null) => Summary(meta, established: true, certificateInferred);

@@ -4,10 +4,10 @@ using SecMon.Core.Flows;
 namespace SecMon.Capture.Protocols.Tls;
 
 /// <summary>
-/// TLS, recognised by its first record (a handshake record carrying a ClientHello), on any port. SecMon reads
-/// only the cleartext handshake: versions, SNI, ALPN, offered and chosen suites, JA3/JA3S/JA4 fingerprints, the
-/// server's chain (TLS 1.2 and earlier) and whether the server asked for and the client sent a certificate (mutual
-/// TLS; in TLS 1.3 inferred). MQTT over TLS (8883) is therefore reported as TLS, never as an MQTT session.
+/// TLS, recognised by its first record (a handshake record carrying a ClientHello, or an old client's SSL 2.0-format
+/// ClientHello), on any port. SecMon reads only the cleartext handshake: versions, SNI, ALPN, offered and chosen
+/// suites, JA3/JA3S/JA4 fingerprints, the server's chain (TLS 1.2 and earlier) and whether the server asked for and
+/// the client sent a certificate (mutual TLS; in TLS 1.3 inferred). MQTT over TLS (8883) is therefore reported as TLS, never as an MQTT session.
 /// </summary>
 internal sealed class TlsProtocol : IStreamProtocol
 {
@@ -44,6 +44,11 @@ internal sealed class TlsProtocol : IStreamProtocol
         if (direction != FlowDirection.ToServer)
         {
             return ProbeResult.NotMine;
+        }
+
+        if (data.Length >= 1 && (data[0] & 0x80) != 0)
+        {
+            return TlsParser.CheckSsl2ClientHello(data, out _); // the SSL 2.0-format hello of old clients (RFC 5246 §E.2)
         }
 
         // RFC 8446 §5.1: handshake records, legacy version 3.x, then handshake type 1 (client_hello) with a 24-bit

@@ -112,6 +112,53 @@ public sealed class TlsSessionTests
         Assert.Equal(ProbeResult.NotMine, new TlsProtocol().Probe([22, 3, 1, 0, 1, 1, 23, 3, 1], FlowDirection.ToServer)); // then not a handshake record
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    public void Dispatcher_Ssl2FormatClientHelloThenTlsRecords_ReportsTheHelloAndTheServerHello(int segment)
+    {
+        // RFC 5246 §E.2: an old client's SSL 2.0-format hello offering TLS 1.0 (Wireshark's rsasnakeoil2.pcap opens so;
+        // tshark reads it and the SSL 3.0 ServerHello after it, SecMon once took the flow for not TLS at all).
+        byte[] specs = [0x00, 0x00, 0x2f, 0x01, 0x00, 0x80, 0x00, 0x00, 0x0a]; // AES128-SHA, SSL 2.0 RC4-MD5, 3DES-SHA
+        var hello = new List<byte> { 0x80, (byte)(9 + specs.Length + 16), 1, 0x03, 0x01, 0, (byte)specs.Length, 0, 0, 0, 16 };
+        hello.AddRange(specs);
+        hello.AddRange(new byte[16]); // challenge
+        var serverHello = TlsWire.Record(2, [0x03, 0x00, .. new byte[32], 0, 0x00, 0x2f, 0]);
+
+        var events = new RecordingEventSink();
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 443), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
+        var n = 0;
+        foreach (var (direction, wire) in new[] { (FlowDirection.ToServer, hello.ToArray()), (FlowDirection.ToClient, serverHello) })
+        {
+            for (var i = 0; i < wire.Length; i += segment)
+            {
+                dispatcher.OnData(direction, wire.AsSpan(i, Math.Min(segment, wire.Length - i)), TestFlows.Meta(++n));
+            }
+        }
+
+        Assert.Equal("tls", dispatcher.Protocol!.Name);
+        var client = Assert.Single(events.Events.OfType<TlsClientHelloEvent>());
+        Assert.Equal("1.0", client.Version);
+        Assert.Equal(3, client.CipherCount);
+        Assert.Equal([0x2fL, 0x0aL], client.CipherSuites!);
+        Assert.Equal(["rc4", "3des"], client.WeakCiphers!);
+        Assert.Null(client.Ja3);
+        var server = Assert.Single(events.Events.OfType<TlsServerHelloEvent>());
+        Assert.Equal(("ssl3", 0x2f), (server.Version, server.CipherSuite));
+    }
+
+    [Theory]
+    [InlineData("80 00 00 9c 12 34 56 78 00 00 00 00", "ONC RPC record marker (NFS over TCP)")]
+    [InlineData("80 2e 01 03 01 00 09 00 00 00 10", "lengths that do not add up to the record's")]
+    [InlineData("80 25 01 01 00 00 09 00 00 00 10", "version 1.0 is not SSL")]
+    [InlineData("80 25 02 03 01 00 09 00 00 00 10", "not a ClientHello")]
+    public void Probe_HighBitFirstByteNotAnSsl2Hello_IsNotMine(string hex, string label)
+    {
+        var bytes = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
+        Assert.True(new TlsProtocol().Probe(bytes, FlowDirection.ToServer) == ProbeResult.NotMine, label);
+        Assert.Equal(ProbeResult.NeedMoreData, new TlsProtocol().Probe([0x80, 0x25, 0x01, 0x03, 0x01], FlowDirection.ToServer));
+    }
+
     [Fact]
     public void DatagramDispatcher_DtlsOfOpenSslBefore098f_IsDtls10()
     {
