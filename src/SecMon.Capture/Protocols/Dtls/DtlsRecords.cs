@@ -1,3 +1,5 @@
+using SecMon.Capture.Protocols.Tls;
+
 namespace SecMon.Capture.Protocols.Dtls;
 
 /// <summary>Stateless readers of DTLS record and handshake headers.</summary>
@@ -9,9 +11,9 @@ internal static class DtlsRecords
     /// <summary>Handshake header: type, length, message_seq, fragment_offset, fragment_length (RFC 6347 §4.2.2).</summary>
     public const int HandshakeHeader = 12;
 
-    /// <summary>True for DTLS 1.0 (0xfeff), 1.2 (0xfefd) and 1.3 (0xfefc); DTLS 1.3 keeps 0xfefd in its records
-    /// (RFC 9147 §5.1).</summary>
-    public static bool IsDtlsVersion(ushort v) => v is 0xFEFF or 0xFEFD or 0xFEFC;
+    /// <summary>True for DTLS 1.0 (0xfeff), 1.2 (0xfefd) and 1.3 (0xfefc), and for the pre-standard DTLS 1.0 of
+    /// <see cref="TlsParser.DtlsBadVersion"/>; DTLS 1.3 keeps 0xfefd in its records (RFC 9147 §5.1).</summary>
+    public static bool IsDtlsVersion(ushort v) => v is 0xFEFF or 0xFEFD or 0xFEFC or TlsParser.DtlsBadVersion;
 
     /// <summary>True when the first byte is a DTLS 1.3 unified header (RFC 9147 §4: 0b001xxxxx), an encrypted record.</summary>
     public static bool IsUnifiedHeader(byte first) => (first & 0xE0) == 0x20;

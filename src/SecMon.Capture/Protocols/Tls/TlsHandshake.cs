@@ -71,7 +71,7 @@ internal sealed class TlsHandshake
                     return false;
                 }
 
-                if (_datagram && sh.WireVersion < 0xFE00)
+                if (_datagram && sh.WireVersion < 0xFE00 && sh.WireVersion != TlsParser.DtlsBadVersion)
                 {
                     // A DTLS ServerHello carries DTLS versions (RFC 6347 §4.1); a TLS value here is not DTLS.
                     reason = MalformedReason.BadValue;
@@ -132,6 +132,28 @@ internal sealed class TlsHandshake
             default:
                 return true;
         }
+    }
+
+    /// <summary>Handles an SSL 2.0-format ClientHello (<paramref name="message"/> whole, its 2-byte header included, as
+    /// <see cref="TlsParser.CheckSsl2ClientHello"/> accepted it): the hello of an old client, reported like any other
+    /// but without SNI, ALPN or fingerprints, which it cannot carry.</summary>
+    public void OnSsl2ClientHello(ReadOnlySpan<byte> message, in PacketMeta meta)
+    {
+        var ch = TlsParser.ReadSsl2ClientHello(message, out var ssl2Weakness);
+        var weakness = ssl2Weakness;
+        var suites = new long[ch.Ciphers.Count];
+        for (var i = 0; i < suites.Length; i++)
+        {
+            suites[i] = ch.Ciphers[i];
+            weakness |= CipherSuites.Weakness(ch.Ciphers[i]);
+        }
+
+        Emit(new TlsClientHelloEvent
+        {
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+            Version = ch.Version, SupportedVersions = ch.SupportedVersions, CipherCount = ch.CipherCount,
+            CipherSuites = suites, WeakCiphers = CipherSuites.Names(weakness),
+        });
     }
 
     /// <summary>The client's direction turned encrypted: emits the summary. <paramref name="certificateInferred"/>: in

@@ -11,6 +11,11 @@ internal static class TlsParser
     public const byte ContentAlert = 21;
     /// <summary>Record content type application_data.</summary>
     public const byte ContentApplicationData = 23;
+    /// <summary>The DTLS 1.0 version of OpenSSL before 0.9.8f (its <c>DTLS1_BAD_VER</c>, older than RFC 4347's 0xfeff),
+    /// which Cisco AnyConnect's DTLS still speaks; tshark names it "DTLS 1.0 (OpenSSL pre 0.9.8f)". Named and ranked as
+    /// DTLS 1.0.</summary>
+    public const ushort DtlsBadVersion = 0x0100;
+
     /// <summary>Largest record body: 2^14 plus the expansion TLS 1.2 allows (RFC 5246 §6.2.3).</summary>
     public const int MaxRecordBody = 16384 + 2048;
 
@@ -39,12 +44,13 @@ internal static class TlsParser
     /// <summary>Version name for a wire value (0x0303 → "1.2"; DTLS 0xfefd → "1.2", RFC 6347 §4.1).</summary>
     public static string VersionName(ushort v) => v switch
     {
+        0x0002 => "ssl2",
         0x0300 => "ssl3",
         0x0301 => "1.0",
         0x0302 => "1.1",
         0x0303 => "1.2",
         0x0304 => "1.3",
-        0xFEFF => "1.0",
+        0xFEFF or DtlsBadVersion => "1.0",
         0xFEFD => "1.2",
         0xFEFC => "1.3",
         _ when (v & 0x0F0F) == 0x0A0A => "grease",
@@ -55,11 +61,111 @@ internal static class TlsParser
     /// DTLS 1.0 is TLS 1.1's counterpart, RFC 4347 §1); 0 for an unknown value.</summary>
     public static int VersionRank(ushort v) => v switch
     {
+        0x0002 => 20,
         >= 0x0300 and <= 0x0304 => v - 0x0300 + 30,
-        0xFEFF => 32,
+        0xFEFF or DtlsBadVersion => 32,
         0xFEFD => 33,
         0xFEFC => 34,
         _ => 0,
+    };
+
+    /// <summary>Bytes of an SSL 2.0-format ClientHello before its lists: the 2-byte record header, msg_type, version and
+    /// the three 16-bit lengths (RFC 6101 §E.2.1 as RFC 5246 §E.2 describes it).</summary>
+    public const int Ssl2HelloHeader = 11;
+
+    /// <summary>
+    /// Checks the start of an SSL 2.0-format ClientHello, the backward-compatible hello of old clients (RFC 5246 §E.2):
+    /// a 2-byte record header with its high bit set and a 15-bit length, msg_type 1, the highest version offered
+    /// (0x0002 for SSL 2.0 itself, 3.x for SSL 3.0 to TLS 1.3), then the lengths of the cipher specs (3 bytes each),
+    /// the session id (0 or 16) and the challenge (16 to 32), which must add up to the record's length.
+    /// <see cref="ProbeResult.Mine"/> with the message's whole length (header included), <see cref="ProbeResult.NeedMoreData"/>
+    /// while fewer than <see cref="Ssl2HelloHeader"/> bytes decide nothing, else <see cref="ProbeResult.NotMine"/>.
+    /// A hello longer than <see cref="MaxRecordBody"/> is not taken (a real one is a few hundred bytes).
+    /// </summary>
+    public static ProbeResult CheckSsl2ClientHello(ReadOnlySpan<byte> data, out int messageLength)
+    {
+        messageLength = 0;
+        if (data.Length < 1)
+        {
+            return ProbeResult.NeedMoreData;
+        }
+
+        if ((data[0] & 0x80) == 0 || (data.Length >= 3 && data[2] != 1))
+        {
+            return ProbeResult.NotMine;
+        }
+
+        if (data.Length >= 5 && !IsSsl2HelloVersion(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data[3..])))
+        {
+            return ProbeResult.NotMine;
+        }
+
+        if (data.Length < Ssl2HelloHeader)
+        {
+            return ProbeResult.NeedMoreData;
+        }
+
+        var length = ((data[0] & 0x7F) << 8) | data[1];
+        var specs = (data[5] << 8) | data[6];
+        var sessionId = (data[7] << 8) | data[8];
+        var challenge = (data[9] << 8) | data[10];
+        if (specs == 0 || specs % 3 != 0 || sessionId is not (0 or 16) || challenge is < 16 or > 32
+            || length != Ssl2HelloHeader - 2 + specs + sessionId + challenge || length > MaxRecordBody)
+        {
+            return ProbeResult.NotMine;
+        }
+
+        messageLength = length + 2;
+        return ProbeResult.Mine;
+    }
+
+    private static bool IsSsl2HelloVersion(ushort v) => v is 0x0002 or (>= 0x0300 and <= 0x0304);
+
+    /// <summary>
+    /// Reads an SSL 2.0-format ClientHello that <see cref="CheckSsl2ClientHello"/> accepted (<paramref name="message"/>:
+    /// all of it, header included): its version, and of its cipher specs the TLS suites (a spec whose first byte is 0,
+    /// RFC 5246 §E.2) into <see cref="ClientHello.Ciphers"/>; the SSL 2.0 kinds, which have no TLS number, only count
+    /// (<see cref="ClientHello.CipherCount"/>) and add their weaknesses to <paramref name="ssl2Weakness"/>. Such a hello has no
+    /// extensions: no SNI, no ALPN, and no JA3 or JA4 (both are defined on the TLS ClientHello; tshark gives none either).
+    /// </summary>
+    public static ClientHello ReadSsl2ClientHello(ReadOnlySpan<byte> message, out CipherWeakness ssl2Weakness)
+    {
+        var version = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(message[3..]);
+        var specs = message.Slice(Ssl2HelloHeader, (message[5] << 8) | message[6]);
+        var h = new ClientHello();
+        h.Reset(version, specs.Length / 3);
+        ssl2Weakness = CipherWeakness.None;
+        for (var i = 0; i + 3 <= specs.Length; i += 3)
+        {
+            var spec = (specs[i] << 16) | (specs[i + 1] << 8) | specs[i + 2];
+            if (specs[i] == 0)
+            {
+                if (!CipherSuites.IsGrease((ushort)spec))
+                {
+                    h.Ciphers.Add(spec);
+                }
+            }
+            else
+            {
+                ssl2Weakness |= Ssl2CipherWeakness(spec);
+            }
+        }
+
+        h.HighestVersion = version;
+        h.Version = VersionName(version);
+        h.SupportedVersions = [h.Version];
+        return h;
+    }
+
+    // The SSL 2.0 cipher kinds (SSL 2.0 draft, appendix C): RC4 and RC2 with 128-bit or export 40-bit keys, IDEA, DES, 3DES.
+    private static CipherWeakness Ssl2CipherWeakness(int spec) => spec switch
+    {
+        0x010080 => CipherWeakness.Rc4,
+        0x020080 => CipherWeakness.Rc4 | CipherWeakness.Export,
+        0x040080 => CipherWeakness.Export,
+        0x060040 => CipherWeakness.Des,
+        0x0700C0 => CipherWeakness.TripleDes,
+        _ => CipherWeakness.None,
     };
 
     /// <summary>Parses a ClientHello body (after the handshake header). <paramref name="datagram"/>: DTLS, whose
@@ -236,7 +342,9 @@ internal static class TlsParser
     {
         hello = default;
         var r = new SpanReader(body);
-        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32) || !r.TryReadVector8(out _) || !r.TryReadUInt16BE(out var cipher) || !r.TryReadByte(out _))
+        if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32)
+            || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadVector8(out _)) || !r.TryReadUInt16BE(out var cipher)
+            || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadByte(out _)))
         {
             reason = r.Error.Reason;
             return false;
@@ -284,6 +392,10 @@ internal static class TlsParser
         reason = MalformedReason.None;
         return true;
     }
+
+    // The ServerHello of TLS 1.3 drafts before 22 (version 0x7f00 + draft number) had no legacy_session_id_echo and no
+    // legacy_compression_method (draft-ietf-tls-tls13-21 §4.1.3; draft 22 put them back for middleboxes).
+    private static bool IsEarlyTls13Draft(ushort version) => version is >= 0x7F00 and < 0x7F16;
 
     /// <summary>
     /// Reads the certificate_list of a TLS 1.2 (or DTLS 1.2) Certificate message (RFC 5246 §7.4.2): the count, the

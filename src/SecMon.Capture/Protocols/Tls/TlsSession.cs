@@ -93,6 +93,25 @@ internal sealed class TlsSession : IStreamSession
     private int ParseRecords(FlowDirection direction, Direction d, ReadOnlySpan<byte> records, in PacketMeta meta)
     {
         var used = 0;
+        if (!d.Started && direction == FlowDirection.ToServer && !records.IsEmpty && (records[0] & 0x80) != 0)
+        {
+            // An SSL 2.0-format ClientHello (RFC 5246 §E.2): old clients open with it, then speak TLS records.
+            switch (TlsParser.CheckSsl2ClientHello(records, out var helloLength))
+            {
+                case ProbeResult.NeedMoreData:
+                    return 0;
+                case ProbeResult.Mine when records.Length >= helloLength:
+                    _handshake.OnSsl2ClientHello(records[..helloLength], meta);
+                    used = helloLength;
+                    break;
+                case ProbeResult.Mine:
+                    return 0; // the rest of the hello is in a later segment
+                default:
+                    break; // not one: the record header check below reports it
+            }
+        }
+
+        d.Started = true;
         while (!d.Done && TlsParser.TryReadRecordHeader(records[used..], out var type, out var version, out var length))
         {
             var invalid = TlsParser.CheckRecord(type, version, length);
@@ -263,6 +282,7 @@ internal sealed class TlsSession : IStreamSession
     private sealed class Direction(int maxHandshakeMessage)
     {
         public bool Done;
+        public bool Started; // past the first bytes, where an SSL 2.0-format ClientHello may stand
         public readonly GrowableBuffer Records = new(RecordBufferSize);
         public readonly GrowableBuffer Handshake = new(maxHandshakeMessage + 4);
 

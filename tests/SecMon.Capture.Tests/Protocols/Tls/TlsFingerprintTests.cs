@@ -28,6 +28,23 @@ public sealed class TlsFingerprintTests
         Assert.Equal("t13d1516h2_8daaf6152771_e5627efa2ab1", TlsFingerprint.Ja4(hello, 't'));
     }
 
+    [Theory]
+    [InlineData(0x7f14, false, "32532,4867,40")] // draft 20: no session id echo, no compression method
+    [InlineData(0x7f16, true, "32534,4867,40")] // draft 22 put both back
+    [InlineData(0x0303, true, "771,4867,40")]
+    public void Ja3s_Tls13DraftServerHello_ReadWithItsOwnLayout(int version, bool sessionIdAndCompression, string expected)
+    {
+        // Wireshark's tls13-20-chacha20poly1305.pcap: tshark's JA3S is 32532,4867,40; SecMon read the cipher from the
+        // random's tail and no extensions ("32532,432,").
+        byte[] middle = sessionIdAndCompression ? [0, 0x13, 0x03, 0] : [0x13, 0x03];
+        byte[] body = [(byte)(version >> 8), (byte)version, .. Enumerable.Repeat((byte)0x11, 32), .. middle, 0, 6, 0, 40, 0, 2, 0, 29];
+
+        Assert.True(TlsParser.TryReadServerHello(body, out var hello, out _));
+
+        Assert.Equal(expected, TlsFingerprint.Server(hello, null).Ja3sString);
+        Assert.Equal(0x1303, hello.CipherSuite);
+    }
+
     [Fact]
     public void Ja3_GreaseRemovedEverywhere_StringAndMd5()
     {

@@ -81,6 +81,109 @@ public sealed class TlsSessionTests
         Assert.True(new TlsProtocol().Probe(bytes, FlowDirection.ToServer) == ProbeResult.NotMine, label);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    public void Dispatcher_ClientHelloHeaderSplitAcrossRecordsOfOneAndTwoBytes_IsTlsAndReported(int segment)
+    {
+        // A handshake message may span records of any non-zero size (RFC 5246 §6.2.1); tshark reads such a hello (the
+        // flows of Wireshark's tls-fragmented-handshakes.pcap that open with a 3-byte record), and the probe once
+        // wanted the whole 4-byte handshake header in the first record.
+        var message = TlsWire.Record(1, TlsWire.ClientHello(0x0303, [0x002f], [(0x0000, TlsWire.ServerName("split.test"))]))[5..];
+        var records = new List<byte>();
+        foreach (var piece in new[] { message[..1], message[1..3], message[3..] })
+        {
+            records.AddRange(new byte[] { 22, 3, 1, (byte)(piece.Length >> 8), (byte)piece.Length });
+            records.AddRange(piece);
+        }
+
+        var events = new RecordingEventSink();
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 18443), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
+        var wire = records.ToArray();
+        for (var i = 0; i < wire.Length; i += segment)
+        {
+            dispatcher.OnData(FlowDirection.ToServer, wire.AsSpan(i, Math.Min(segment, wire.Length - i)), TestFlows.Meta(i + 1));
+        }
+
+        Assert.Equal("tls", dispatcher.Protocol!.Name);
+        Assert.Equal("split.test", Assert.IsType<TlsClientHelloEvent>(Assert.Single(events.Events)).ServerName);
+        Assert.Equal(ProbeResult.NeedMoreData, new TlsProtocol().Probe(wire.AsSpan(0, 8), FlowDirection.ToServer)); // 1 byte of the header
+        Assert.Equal(ProbeResult.NotMine, new TlsProtocol().Probe([22, 3, 1, 0, 1, 2, 22, 3, 1, 0, 3, 0, 0, 60], FlowDirection.ToServer)); // a ServerHello
+        Assert.Equal(ProbeResult.NotMine, new TlsProtocol().Probe([22, 3, 1, 0, 1, 1, 23, 3, 1], FlowDirection.ToServer)); // then not a handshake record
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    public void Dispatcher_Ssl2FormatClientHelloThenTlsRecords_ReportsTheHelloAndTheServerHello(int segment)
+    {
+        // RFC 5246 §E.2: an old client's SSL 2.0-format hello offering TLS 1.0 (Wireshark's rsasnakeoil2.pcap opens so;
+        // tshark reads it and the SSL 3.0 ServerHello after it, SecMon once took the flow for not TLS at all).
+        byte[] specs = [0x00, 0x00, 0x2f, 0x01, 0x00, 0x80, 0x00, 0x00, 0x0a]; // AES128-SHA, SSL 2.0 RC4-MD5, 3DES-SHA
+        var hello = new List<byte> { 0x80, (byte)(9 + specs.Length + 16), 1, 0x03, 0x01, 0, (byte)specs.Length, 0, 0, 0, 16 };
+        hello.AddRange(specs);
+        hello.AddRange(new byte[16]); // challenge
+        var serverHello = TlsWire.Record(2, [0x03, 0x00, .. new byte[32], 0, 0x00, 0x2f, 0]);
+
+        var events = new RecordingEventSink();
+        var dispatcher = new StreamDispatcher(TestFlows.Flow(serverPort: 443), TestFlows.Services(events), ProtocolCatalogue.Shipped.Stream);
+        var n = 0;
+        foreach (var (direction, wire) in new[] { (FlowDirection.ToServer, hello.ToArray()), (FlowDirection.ToClient, serverHello) })
+        {
+            for (var i = 0; i < wire.Length; i += segment)
+            {
+                dispatcher.OnData(direction, wire.AsSpan(i, Math.Min(segment, wire.Length - i)), TestFlows.Meta(++n));
+            }
+        }
+
+        Assert.Equal("tls", dispatcher.Protocol!.Name);
+        var client = Assert.Single(events.Events.OfType<TlsClientHelloEvent>());
+        Assert.Equal("1.0", client.Version);
+        Assert.Equal(3, client.CipherCount);
+        Assert.Equal([0x2fL, 0x0aL], client.CipherSuites!);
+        Assert.Equal(["rc4", "3des"], client.WeakCiphers!);
+        Assert.Null(client.Ja3);
+        var server = Assert.Single(events.Events.OfType<TlsServerHelloEvent>());
+        Assert.Equal(("ssl3", 0x2f), (server.Version, server.CipherSuite));
+    }
+
+    [Theory]
+    [InlineData("80 00 00 9c 12 34 56 78 00 00 00 00", "ONC RPC record marker (NFS over TCP)")]
+    [InlineData("80 2e 01 03 01 00 09 00 00 00 10", "lengths that do not add up to the record's")]
+    [InlineData("80 25 01 01 00 00 09 00 00 00 10", "version 1.0 is not SSL")]
+    [InlineData("80 25 02 03 01 00 09 00 00 00 10", "not a ClientHello")]
+    public void Probe_HighBitFirstByteNotAnSsl2Hello_IsNotMine(string hex, string label)
+    {
+        var bytes = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
+        Assert.True(new TlsProtocol().Probe(bytes, FlowDirection.ToServer) == ProbeResult.NotMine, label);
+        Assert.Equal(ProbeResult.NeedMoreData, new TlsProtocol().Probe([0x80, 0x25, 0x01, 0x03, 0x01], FlowDirection.ToServer));
+    }
+
+    [Fact]
+    public void DatagramDispatcher_DtlsOfOpenSslBefore098f_IsDtls10()
+    {
+        // DTLS1_BAD_VER, 0x0100, in records and hellos (Wireshark's snakeoil-dtls.pcap: tshark reads "DTLS 1.0 (OpenSSL
+        // pre 0.9.8f)", SecMon once saw no DTLS at all).
+        static byte[] Datagram(byte type, byte[] body)
+        {
+            byte[] handshake = [type, 0, (byte)(body.Length >> 8), (byte)body.Length, 0, 0, 0, 0, 0, 0, (byte)(body.Length >> 8), (byte)body.Length, .. body];
+            return [22, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, (byte)(handshake.Length >> 8), (byte)handshake.Length, .. handshake];
+        }
+
+        var events = new RecordingEventSink();
+        var dispatcher = new DatagramDispatcher(TestFlows.Flow(serverPort: 4433), TestFlows.Services(events), ProtocolCatalogue.Shipped.Datagram);
+
+        dispatcher.OnDatagram(FlowDirection.ToServer, Datagram(1, TlsWire.ClientHello(0x0100, [0x0039, 0x002f], [], cookie: [])), TestFlows.Meta(1));
+        dispatcher.OnDatagram(FlowDirection.ToClient, Datagram(2, [0x01, 0x00, .. new byte[32], 0, 0x00, 0x35, 0]), TestFlows.Meta(2));
+
+        Assert.Equal("dtls", dispatcher.Protocol!.Name);
+        var client = Assert.Single(events.Events.OfType<TlsClientHelloEvent>());
+        Assert.Equal(("1.0", "dtls"), (client.Version, client.VersionProtocol));
+        Assert.Equal([0x39L, 0x2fL], client.CipherSuites!);
+        var server = Assert.Single(events.Events.OfType<TlsServerHelloEvent>());
+        Assert.Equal(("1.0", 0x35), (server.Version, server.CipherSuite));
+    }
+
     [Fact]
     public void OnData_GarbageRecordHeader_IsReportedMalformedAndStopsThatDirection()
     {
