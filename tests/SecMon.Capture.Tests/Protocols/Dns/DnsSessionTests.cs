@@ -212,6 +212,32 @@ public sealed class DnsSessionTests
     }
 
     [Fact]
+    public void Probe_NetBiosNameService_NotMine()
+    {
+        var p = new DnsProtocol();
+        IStreamProtocol stream = p;
+        // A broadcast name query for AREBEITSGRUPPE<1C> as tcpdump's eapon1.pcap carries it on UDP 137 (RFC 1002
+        // §4.2.12): flags 0x0110 (RD, B), the name in RFC 1001 §14.1's first-level encoding, type NB, class IN.
+        const string Encoded = "EBFCECEFEJFEFDEHFCFFFAFAEFCACABM";
+        var query = new DnsWire(0x8921, 0x0110, 1).Question(Encoded, 0x20).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(query, FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, stream.Probe(DnsHarness.Framed(query), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, stream.Probe(DnsHarness.Framed(query).AsSpan(0, 2 + 12 + 1 + 32 + 1 + 4), FlowDirection.ToServer));
+        // A name registration (opcode 5, DNS's UPDATE; §4.2.2) with its NB record, and a positive name query
+        // response (no question, §4.2.13); NBSTAT (0x21) with a scope label.
+        var registration = new DnsWire(0x8922, 0x2910, 1, ar: 1).Question(Encoded, 0x20)
+            .Record(null, 0x20, 300000, [0x60, 0x00, 192, 168, 1, 10]).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(registration, FlowDirection.ToServer));
+        var response = new DnsWire(0x8923, 0x8500, 0, an: 1).Record(Encoded, 0x20, 300000, [0x60, 0x00, 192, 168, 1, 10]).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(response, FlowDirection.ToClient));
+        Assert.Equal(ProbeResult.NotMine, p.Probe(new DnsWire(0x8924, 0x0000, 1).Question(Encoded + ".corp", 0x21).ToArray(), FlowDirection.ToServer));
+        // Still DNS: the same label asked as an A record, a 31-byte label of type NB (NIMLOC), a label with a 'Q'.
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question(Encoded, 1).ToArray(), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question(Encoded[1..], 0x20).ToArray(), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question("Q" + Encoded[1..], 0x20).ToArray(), FlowDirection.ToServer));
+    }
+
+    [Fact]
     public void Probe_AllocatesNothing()
     {
         var p = new DnsProtocol();
