@@ -173,6 +173,29 @@ public sealed class DnsSessionTests
         Assert.Equal(1, h.Services.Stats.MalformedByReason[("dns", MalformedReason.Truncated)]);
     }
 
+    [Theory]
+    [InlineData("224.0.0.252", 5355, 0)] // LLMNR (RFC 4795 §2.1.1: the answer comes unicast from the responder, another flow)
+    [InlineData("ff02::1:3", 5355, 0)]
+    [InlineData("FF05::1:3", 53, 0)]
+    [InlineData("239.255.255.250", 53, 0)]
+    [InlineData("255.255.255.255", 53, 0)]
+    [InlineData("192.0.2.53", 53, 1)]
+    [InlineData("fe80::1", 5355, 1)]
+    [InlineData("2001:db8::ff:1", 53, 1)]
+    [InlineData("223.255.255.1", 53, 1)]
+    [InlineData("240.0.0.1", 53, 1)]
+    public void OnClose_QueryToGroupOrBroadcast_NotUnanswered(string serverIp, int port, int unanswered)
+    {
+        // Wireshark's logistics_multicast.pcapng: 24 LLMNR queries for wpad, isatap and a host name to 224.0.0.252 and
+        // ff02::1:3 were each reported dns.unanswered, though no answer to a group query can come back on its flow.
+        var h = new DnsHarness(serverIp, port);
+        h.Send(FlowDirection.ToServer, DnsWire.Query(0x2a, "wpad").ToArray(), 1);
+        h.Datagrams.OnClose(DnsHarness.Meta(2));
+
+        Assert.Equal("dns.query", h.Events.Events[0].Type);
+        Assert.Equal(unanswered, h.Events.Events.Count(e => e.Type == "dns.unanswered"));
+    }
+
     [Fact]
     public void Probe_DnsAndNotDns()
     {
