@@ -8,8 +8,9 @@ namespace SecMon.Capture.Protocols.Dns;
 /// its query by id and question (RFC 1035 §7.3: a resolver matches replies by id and question). Queries still waiting
 /// at the flow's end are reported as <c>dns.unanswered</c>; mDNS is not joined, its answers go to the multicast group on
 /// other flows (RFC 6762 §6), nor is any query sent to a group or broadcast address (LLMNR's 224.0.0.252 and ff02::1:3:
-/// a responder answers from its own address, RFC 4795 §2.1.1, on another flow). Over UDP the conversation is the flow's session itself: one message per datagram
-/// (RFC 1035 §4.2.1) needs no framing state, so a DNS flow costs no session object besides it (a new flow per query).
+/// a responder answers from its own address, RFC 4795 §2.1.1, on another flow). Over UDP the conversation is the flow's
+/// session itself: one message per datagram (RFC 1035 §4.2.1) needs no framing state, so a DNS flow costs no session
+/// object besides it (a new flow per query).
 /// </summary>
 internal sealed class DnsConversation : IDatagramSession
 {
@@ -139,9 +140,9 @@ internal sealed class DnsConversation : IDatagramSession
             return ip[0] is 'f' or 'F' && ip[1] is 'f' or 'F';
         }
 
-        var dot = ip.IndexOf('.', StringComparison.Ordinal);
+        var firstOctet = ip.AsSpan(0, Math.Max(ip.IndexOf('.', StringComparison.Ordinal), 0));
         return ip == "255.255.255.255" ||
-               (int.TryParse(ip.AsSpan(0, Math.Max(dot, 0)), NumberStyles.None, CultureInfo.InvariantCulture, out var first) &&
+               (int.TryParse(firstOctet, NumberStyles.None, CultureInfo.InvariantCulture, out var first) &&
                 first is >= 224 and <= 239);
     }
 

@@ -153,7 +153,8 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
     // question, or a response's record) is one 32-byte label of RFC 1001 §14.1's first-level encoding (each half-byte
     // of the 16-byte NetBIOS name as 'A' to 'P'), perhaps followed by scope labels, of type NB (0x20) or NBSTAT (0x21).
     // Found on real captures (Wireshark's logistics_multicast.pcapng, tcpdump's eapon1.pcap): name queries and
-    // registrations (opcode 5, DNS's UPDATE) read as DNS queries of TYPE32 for names like ENFEFDFAFCDADADDDGCACACACACACAAA.
+    // registrations (opcode 5, DNS's UPDATE) read as DNS queries of TYPE32 for names like
+    // ENFEFDFAFCDADADDDGCACACACACACAAA.
     private static bool IsNetBiosNameService(ReadOnlySpan<byte> message)
     {
         const int FirstName = DnsParser.HeaderLength;
