@@ -46,9 +46,13 @@ internal static class ArpParser
 
     private const ushort ProtocolIpv4 = 0x0800;
 
+    private const ushort HardwareEthernet = 1;
+
+    private const ushort HardwareIeee802 = 6;
+
     /// <summary>Reads one message. False with the reason for a short message, hardware or protocol sizes other than
-    /// 6 and 4, a protocol other than IPv4, or an operation other than request and reply (RARP and InARP have their own
-    /// uses and are not address claims).</summary>
+    /// 6 and 4, a protocol other than IPv4, a hardware type other than Ethernet and IEEE 802, or an operation other
+    /// than request and reply (RARP and InARP have their own uses and are not address claims).</summary>
     public static bool TryRead(ReadOnlySpan<byte> data, out ArpMessage message, out ParseError error)
     {
         message = default;
@@ -75,6 +79,16 @@ internal static class ArpParser
         if (protocolType != ProtocolIpv4)
         {
             error = new ParseError(MalformedReason.BadValue, "arp protocol type", "not IPv4 (0x0800)");
+            return false;
+        }
+
+        // ar$hrd names the address space of ar$sha and ar$tha (RFC 826; IANA's ARP hardware types): an Ethernet host
+        // takes only 1 and 6 as MAC addresses (Linux's arp_process drops the others on an Ethernet device), so a message
+        // of another type (513 Cisco HDLC, 19 ATM, 9472 unassigned in tcpdump's arp-oobr.pcap) claims no address and
+        // is no device's: it was read as requests and replies with a MAC taken from a foreign address space.
+        if (hardwareType is not (HardwareEthernet or HardwareIeee802))
+        {
+            error = new ParseError(MalformedReason.BadValue, "arp hardware type", "not Ethernet (1) or IEEE 802 (6)");
             return false;
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Protocols.Dns;
@@ -6,8 +7,10 @@ namespace SecMon.Capture.Protocols.Dns;
 /// Per-flow DNS state shared by the UDP and TCP sessions: decodes each message, emits its event, and joins a response to
 /// its query by id and question (RFC 1035 §7.3: a resolver matches replies by id and question). Queries still waiting
 /// at the flow's end are reported as <c>dns.unanswered</c>; mDNS is not joined, its answers go to the multicast group on
-/// other flows (RFC 6762 §6). Over UDP the conversation is the flow's session itself: one message per datagram
-/// (RFC 1035 §4.2.1) needs no framing state, so a DNS flow costs no session object besides it (a new flow per query).
+/// other flows (RFC 6762 §6), nor is any query sent to a group or broadcast address (LLMNR's 224.0.0.252 and ff02::1:3:
+/// a responder answers from its own address, RFC 4795 §2.1.1, on another flow). Over UDP the conversation is the flow's
+/// session itself: one message per datagram (RFC 1035 §4.2.1) needs no framing state, so a DNS flow costs no session
+/// object besides it (a new flow per query).
 /// </summary>
 internal sealed class DnsConversation : IDatagramSession
 {
@@ -15,6 +18,7 @@ internal sealed class DnsConversation : IDatagramSession
     private readonly ProtocolServices _services;
     private readonly DnsOptions _options;
     private readonly bool _mdns;
+    private readonly bool _joined;
     private readonly string _protocol;
     // Every message is decoded into the thread's one instance (nothing keeps it past OnMessage): no object per message
     // nor per flow.
@@ -33,6 +37,7 @@ internal sealed class DnsConversation : IDatagramSession
         _options = options;
         _mdns = DnsProtocol.IsMdnsGroup(flow.DestinationIp) || DnsProtocol.IsMdnsGroup(flow.SourceIp);
         _protocol = _mdns ? "mdns" : "dns";
+        _joined = !_mdns && !IsGroupOrBroadcast(flow.DestinationIp);
     }
 
     /// <summary>True when the flow is multicast DNS.</summary>
@@ -113,7 +118,7 @@ internal sealed class DnsConversation : IDatagramSession
             QuestionClass = m.Question is null ? null : DnsTypes.ClassName(m.QuestionClass, _mdns),
         };
         _services.Events.Emit(e);
-        if (!_mdns && m.Header.OpCode == 0)
+        if (_joined && m.Header.OpCode == 0)
         {
             if (_oldest is null && _options.MaxPendingQueriesPerFlow > 0)
             {
@@ -124,6 +129,21 @@ internal sealed class DnsConversation : IDatagramSession
                 (_newer ??= []).Add(e);
             }
         }
+    }
+
+    // IPv4 224.0.0.0/4 and 255.255.255.255, IPv6 ff00::/8, from the text form (a flow's addresses are text; no parse
+    // per flow): an IPv6 address whose first byte is ff prints its first group with four digits.
+    internal static bool IsGroupOrBroadcast(string ip)
+    {
+        if (ip.Length >= 5 && ip[4] == ':')
+        {
+            return ip[0] is 'f' or 'F' && ip[1] is 'f' or 'F';
+        }
+
+        var firstOctet = ip.AsSpan(0, Math.Max(ip.IndexOf('.', StringComparison.Ordinal), 0));
+        return ip == "255.255.255.255" ||
+               (int.TryParse(firstOctet, NumberStyles.None, CultureInfo.InvariantCulture, out var first) &&
+                first is >= 224 and <= 239);
     }
 
     private void Answer(FlowContext flow, DnsMessage m, in PacketMeta meta)

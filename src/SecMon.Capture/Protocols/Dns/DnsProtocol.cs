@@ -50,7 +50,8 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
             return ProbeResult.NotMine;
         }
 
-        return PlausibleFirstQuestion(datagram) && !DnsDecoder.Walk(datagram, null, ProbeOptions, mdns: false).IsError
+        return PlausibleFirstQuestion(datagram) && !IsNetBiosNameService(datagram) &&
+               !DnsDecoder.Walk(datagram, null, ProbeOptions, mdns: false).IsError
             ? ProbeResult.Mine : ProbeResult.NotMine;
     }
 
@@ -97,7 +98,7 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
         var pos = DnsParser.HeaderLength;
         if (DnsParser.TryReadQuestion(available, ref pos, default, out _, out _, out var @class, out var error))
         {
-            return KnownClass(@class) ? ProbeResult.Mine : ProbeResult.NotMine;
+            return KnownClass(@class) && !IsNetBiosNameService(available) ? ProbeResult.Mine : ProbeResult.NotMine;
         }
 
         return error.Reason == MalformedReason.Truncated ? ProbeResult.NeedMoreData : ProbeResult.NotMine;
@@ -147,6 +148,30 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
         var pos = DnsParser.HeaderLength;
         return DnsParser.TryReadQuestion(message, ref pos, default, out _, out _, out var @class, out _) && KnownClass(@class);
     }
+
+    // RFC 1002 §4.2: the NetBIOS Name Service (UDP 137) reuses DNS's header and record layout, but its first name (a
+    // question, or a response's record) is one 32-byte label of RFC 1001 §14.1's first-level encoding (each half-byte
+    // of the 16-byte NetBIOS name as 'A' to 'P'), perhaps followed by scope labels, of type NB (0x20) or NBSTAT (0x21).
+    // Found on real captures (Wireshark's logistics_multicast.pcapng, tcpdump's eapon1.pcap): name queries and
+    // registrations (opcode 5, DNS's UPDATE) read as DNS queries of TYPE32 for names like
+    // ENFEFDFAFCDADADDDGCACACACACACAAA.
+    private static bool IsNetBiosNameService(ReadOnlySpan<byte> message)
+    {
+        const int FirstName = DnsParser.HeaderLength;
+        const int EncodedLength = 32;
+        if (message.Length < FirstName + 1 + EncodedLength || message[FirstName] != EncodedLength ||
+            message.Slice(FirstName + 1, EncodedLength).ContainsAnyExceptInRange((byte)'A', (byte)'P'))
+        {
+            return false;
+        }
+
+        var pos = FirstName;
+        return DnsParser.TryReadQuestion(message, ref pos, default, out _, out var type, out _, out _) &&
+               type is NetBiosNb or NetBiosNbStat;
+    }
+
+    private const ushort NetBiosNb = 0x0020;
+    private const ushort NetBiosNbStat = 0x0021;
 
     // IN, CH, HS, NONE (RFC 2136) and ANY; mDNS sets the top bit of a question's class to ask for a unicast answer
     // (RFC 6762 §5.4).

@@ -88,6 +88,9 @@ internal sealed partial class TelnetSession : IStreamSession
         side.Offset += data.Length;
         while (!data.IsEmpty)
         {
+            // The stream offset of data[0], for the malformed reports: a segment can hold thousands of broken commands
+            // (tcpdump's telnet-iac-check-oobr.pcap: 2,492 in one), each must say where it is.
+            side.At = side.Offset - data.Length;
             switch (side.State)
             {
                 case IacState.Data:
@@ -202,6 +205,7 @@ internal sealed partial class TelnetSession : IStreamSession
             if (side.State != IacState.Data)
             {
                 var field = side.State is IacState.Sb or IacState.SbIac or IacState.SbOption ? "subnegotiation" : "command";
+                side.At = side.Offset;
                 Malformed(side, meta, new ParseError(MalformedReason.Truncated, field, "the connection closed inside it"));
                 side.State = IacState.Data;
             }
@@ -352,7 +356,7 @@ internal sealed partial class TelnetSession : IStreamSession
 
     private void Malformed(Side side, in PacketMeta meta, in ParseError error)
     {
-        var message = $"telnet: {error}, from the {Name(side.Direction)} near stream offset {side.Offset}";
+        var message = $"telnet: {error}, from the {Name(side.Direction)} near stream offset {side.At}";
         _services.Diagnostics.ReportMalformed(meta, ProtocolName, error.Reason, message);
         _services.Stats.CountMalformed(ProtocolName, error.Reason);
         _services.Events.Emit(new TelnetMalformedEvent
@@ -411,6 +415,9 @@ internal sealed partial class TelnetSession : IStreamSession
         public bool AfterCr;
         public bool Fresh;
         public long Offset;
+
+        /// <summary>Stream offset of the byte being read (Offset counts every byte given so far).</summary>
+        public long At;
         public int MaxBuffered;
 
         /// <summary>Empties the line, zeroing it (a client line may hold a password).</summary>

@@ -124,6 +124,34 @@ public sealed class ArpParserTests
     }
 
     [Theory]
+    [InlineData(1, true)]
+    [InlineData(6, true)]
+    [InlineData(513, false)]
+    [InlineData(19, false)]
+    [InlineData(9472, false)]
+    [InlineData(0, false)]
+    public void TryRead_HardwareType_OnlyEthernetAndIeee802(int hardwareType, bool expected)
+    {
+        // tcpdump's arp-oobr.pcap: requests of hardware type 513 (Cisco HDLC), 19 (ATM) and 9472 with 6-byte addresses,
+        // read before as Ethernet claims; an Ethernet host ignores them.
+        var m = ArpFrames.Message(1, ArpFrames.Mac(1), ArpFrames.Ip(1), ArpFrames.Mac(2), ArpFrames.Ip(2));
+        BinaryPrimitives.WriteUInt16BigEndian(m, (ushort)hardwareType);
+
+        Assert.Equal(expected, ArpParser.TryRead(m, out var message, out var error));
+
+        if (expected)
+        {
+            Assert.False(error.IsError);
+            Assert.Equal((ushort)hardwareType, message.HardwareType);
+        }
+        else
+        {
+            Assert.Equal(MalformedReason.BadValue, error.Reason);
+            Assert.Equal(default, message);
+        }
+    }
+
+    [Theory]
     [InlineData("Truncated: 7 bytes", 7, -1, -1, -1, -1, "Truncated")]
     [InlineData("Truncated: header only", 8, -1, -1, -1, -1, "Truncated")]
     [InlineData("Truncated: target IP cut", 27, -1, -1, -1, -1, "Truncated")]

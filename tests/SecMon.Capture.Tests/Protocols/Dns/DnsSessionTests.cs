@@ -173,6 +173,29 @@ public sealed class DnsSessionTests
         Assert.Equal(1, h.Services.Stats.MalformedByReason[("dns", MalformedReason.Truncated)]);
     }
 
+    [Theory]
+    [InlineData("224.0.0.252", 5355, 0)] // LLMNR (RFC 4795 §2.1.1: the answer comes unicast from the responder, another flow)
+    [InlineData("ff02::1:3", 5355, 0)]
+    [InlineData("FF05::1:3", 53, 0)]
+    [InlineData("239.255.255.250", 53, 0)]
+    [InlineData("255.255.255.255", 53, 0)]
+    [InlineData("192.0.2.53", 53, 1)]
+    [InlineData("fe80::1", 5355, 1)]
+    [InlineData("2001:db8::ff:1", 53, 1)]
+    [InlineData("223.255.255.1", 53, 1)]
+    [InlineData("240.0.0.1", 53, 1)]
+    public void OnClose_QueryToGroupOrBroadcast_NotUnanswered(string serverIp, int port, int unanswered)
+    {
+        // Wireshark's logistics_multicast.pcapng: 24 LLMNR queries for wpad, isatap and a host name to 224.0.0.252 and
+        // ff02::1:3 were each reported dns.unanswered, though no answer to a group query can come back on its flow.
+        var h = new DnsHarness(serverIp, port);
+        h.Send(FlowDirection.ToServer, DnsWire.Query(0x2a, "wpad").ToArray(), 1);
+        h.Datagrams.OnClose(DnsHarness.Meta(2));
+
+        Assert.Equal("dns.query", h.Events.Events[0].Type);
+        Assert.Equal(unanswered, h.Events.Events.Count(e => e.Type == "dns.unanswered"));
+    }
+
     [Fact]
     public void Probe_DnsAndNotDns()
     {
@@ -209,6 +232,32 @@ public sealed class DnsSessionTests
         // Still DNS: an mDNS query asking for a unicast answer (class IN with the top bit), with TC (known answers follow).
         Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(0, 0x0200, 1).Question("_coap._udp.local", 12, 0x8001).ToArray(), FlowDirection.ToServer));
         Assert.Equal(ProbeResult.Mine, stream.Probe(DnsHarness.Framed(DnsWire.Query(7, "a.example").ToArray()), FlowDirection.ToServer));
+    }
+
+    [Fact]
+    public void Probe_NetBiosNameService_NotMine()
+    {
+        var p = new DnsProtocol();
+        IStreamProtocol stream = p;
+        // A broadcast name query for AREBEITSGRUPPE<1C> as tcpdump's eapon1.pcap carries it on UDP 137 (RFC 1002
+        // §4.2.12): flags 0x0110 (RD, B), the name in RFC 1001 §14.1's first-level encoding, type NB, class IN.
+        const string Encoded = "EBFCECEFEJFEFDEHFCFFFAFAEFCACABM";
+        var query = new DnsWire(0x8921, 0x0110, 1).Question(Encoded, 0x20).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(query, FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, stream.Probe(DnsHarness.Framed(query), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.NotMine, stream.Probe(DnsHarness.Framed(query).AsSpan(0, 2 + 12 + 1 + 32 + 1 + 4), FlowDirection.ToServer));
+        // A name registration (opcode 5, DNS's UPDATE; §4.2.2) with its NB record, and a positive name query
+        // response (no question, §4.2.13); NBSTAT (0x21) with a scope label.
+        var registration = new DnsWire(0x8922, 0x2910, 1, ar: 1).Question(Encoded, 0x20)
+            .Record(null, 0x20, 300000, [0x60, 0x00, 192, 168, 1, 10]).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(registration, FlowDirection.ToServer));
+        var response = new DnsWire(0x8923, 0x8500, 0, an: 1).Record(Encoded, 0x20, 300000, [0x60, 0x00, 192, 168, 1, 10]).ToArray();
+        Assert.Equal(ProbeResult.NotMine, p.Probe(response, FlowDirection.ToClient));
+        Assert.Equal(ProbeResult.NotMine, p.Probe(new DnsWire(0x8924, 0x0000, 1).Question(Encoded + ".corp", 0x21).ToArray(), FlowDirection.ToServer));
+        // Still DNS: the same label asked as an A record, a 31-byte label of type NB (NIMLOC), a label with a 'Q'.
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question(Encoded, 1).ToArray(), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question(Encoded[1..], 0x20).ToArray(), FlowDirection.ToServer));
+        Assert.Equal(ProbeResult.Mine, p.Probe(new DnsWire(1, 0x0100, 1).Question("Q" + Encoded[1..], 0x20).ToArray(), FlowDirection.ToServer));
     }
 
     [Fact]

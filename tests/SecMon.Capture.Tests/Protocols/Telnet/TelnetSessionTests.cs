@@ -332,6 +332,22 @@ public sealed class TelnetSessionTests
     }
 
     [Fact]
+    public void Malformed_ManyInOneSegment_EachReportsItsOwnOffset()
+    {
+        // tcpdump's telnet-iac-check-oobr.pcap: one 65,469-byte segment repeating IAC SB 123 ... IAC DONT 36, each report
+        // said "near stream offset 65469" (the segment's end).
+        var h = new TelnetHarness();
+        h.ServerHex("41fffa7b00fffe24" + "fffa7b00fffe24" + "ff11");
+        h.Close();
+
+        var messages = h.Events.Where(e => e.Type == "telnet.malformed").Select(e => EventText.Field(e, "error.message")).ToList();
+        Assert.Equal(3, messages.Count);
+        Assert.EndsWith("from the server near stream offset 6", messages[0]);
+        Assert.EndsWith("from the server near stream offset 13", messages[1]);
+        Assert.EndsWith("from the server near stream offset 16", messages[2]);
+    }
+
+    [Fact]
     public void Malformed_BadCommandAndOverlongSubnegotiation_CountedAndLoginStillRead()
     {
         var h = new TelnetHarness(new TelnetOptions { MaxSubnegotiationBytes = 16 });
