@@ -5,7 +5,10 @@ namespace SecMon.Capture.Protocols;
 /// <summary>
 /// Sits between a UDP flow and the protocol sessions: each datagram of a flow no protocol has claimed yet is shown to
 /// every datagram protocol's probe (content decides); the first that claims one gets a session, which is fed that
-/// datagram and every later one of the flow, and is closed with the flow. A flow whose first
+/// datagram and every later one of the flow, and is closed with the flow. A datagram no probe claims, on a flow to a
+/// port a protocol names as its own (<see cref="IProtocol.PortHints"/>: DNS's 53, DHCP's 67, CoAP's 5683...), goes to
+/// that protocol all the same, so that what it cannot read is reported as malformed instead of passing unseen (a
+/// damaged or fuzzed query on 53, or other traffic hiding on a DNS port). Any other flow whose first
 /// <see cref="MaxProbedDatagrams"/> datagrams no probe claims is left unclassified (its datagrams are only counted).
 /// </summary>
 internal sealed class DatagramDispatcher : IDatagramSession
@@ -51,12 +54,30 @@ internal sealed class DatagramDispatcher : IDatagramSession
             var p = _protocols[i];
             if (p.Probe(payload, direction) == ProbeResult.Mine)
             {
-                Protocol = p;
-                _session = p.CreateSession(_flow, _services);
-                _session.OnDatagram(direction, payload, meta);
+                Claim(p, direction, payload, meta);
                 return;
             }
         }
+
+        for (var i = 0; i < _protocols.Count; i++)
+        {
+            var hints = _protocols[i].PortHints;
+            for (var j = 0; j < hints.Count; j++)
+            {
+                if (hints[j] == _flow.DestinationPort)
+                {
+                    Claim(_protocols[i], direction, payload, meta);
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Claim(IDatagramProtocol protocol, FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
+    {
+        Protocol = protocol;
+        _session = protocol.CreateSession(_flow, _services);
+        _session.OnDatagram(direction, payload, meta);
     }
 
     /// <inheritdoc />
