@@ -8,8 +8,10 @@ namespace SecMon.Capture.Sources;
 /// libpcap, which reads only uncompressed files, through a pipe: a worker thread decompresses the file into the
 /// pipe's write end and libpcap opens the read end by its /proc/self/fd path, so packets stream through without
 /// a temporary file and memory stays at the pipe's buffer. Concatenated gzip members are read as one stream.
-/// A damaged or cut gzip stream ends the pipe early; <see cref="Error"/> then says so, and the reader reports the
-/// file as damaged even when the cut fell between two packet records.
+/// Compressed data the inflater rejects ends the pipe early; <see cref="Error"/> then says so, and the reader reports
+/// the file as damaged even when the damage fell between two packet records. A stream merely cut short is not an
+/// error to .NET's GZipStream (it does not insist on the trailer): libpcap then sees a truncated record, or, when the
+/// cut fell exactly between two records, the end of the file.
 /// </summary>
 internal sealed class GzipCapture : IDisposable
 {
@@ -31,8 +33,8 @@ internal sealed class GzipCapture : IDisposable
     /// <summary>The path libpcap opens: the pipe's read end.</summary>
     public string ReaderPath { get; }
 
-    /// <summary>Why the decompressed stream ended early (a damaged or cut gzip file); null while it has not, or
-    /// when it ended cleanly. Read after <see cref="WaitForEnd"/>.</summary>
+    /// <summary>Why the decompressed stream ended early (damaged compressed data, a read error); null while it has
+    /// not, or when it ended cleanly. Read after <see cref="WaitForEnd"/>.</summary>
     public string? Error => _error;
 
     /// <summary>True when <paramref name="path"/> should be read as gzip: its name ends in .gz, or it is a regular

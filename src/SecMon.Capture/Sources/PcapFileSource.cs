@@ -201,20 +201,28 @@ internal sealed unsafe class PcapFileSource : IDisposable
     // Reopens the file with PcapngReader and skips the packets libpcap already delivered.
     private ReadStatus SwitchToPcapngReader()
     {
-        Stream stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
-        if (_gzip is not null)
+        try
         {
-            stream = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
-        }
-
-        _pcapng = new PcapngReader(stream);
-        for (var skipped = 0L; skipped < PacketsRead; skipped++)
-        {
-            if (_pcapng.Read() != ReadStatus.Packet)
+            Stream stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+            if (_gzip is not null)
             {
-                Error = $"reading on past interfaces libpcap cannot mix: {_pcapng.Error ?? "the file ended"} after {skipped:N0} of the {PacketsRead:N0} packets libpcap read";
-                return ReadStatus.Damaged;
+                stream = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
             }
+
+            _pcapng = new PcapngReader(stream);
+            for (var skipped = 0L; skipped < PacketsRead; skipped++)
+            {
+                if (_pcapng.Read() != ReadStatus.Packet)
+                {
+                    Error = $"reading on past interfaces libpcap cannot mix: {_pcapng.Error ?? "the file ended"} after {skipped:N0} of the {PacketsRead:N0} packets libpcap read";
+                    return ReadStatus.Damaged;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Error = $"reading on past interfaces libpcap cannot mix: cannot read the file again ({ex.Message.TrimEnd('.')})";
+            return ReadStatus.Damaged;
         }
 
         return ReadPcapng();
