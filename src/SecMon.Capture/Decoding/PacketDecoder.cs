@@ -49,7 +49,7 @@ internal static class PacketDecoder
         var result = DecodeLink(linkType, frame, uncaptured, ref packet, out error);
         // Traffic mirrored to the sensor through a tunnel (a cloud traffic mirror's VXLAN, a switch's remote SPAN over
         // GRE/ERSPAN) is analysed as the packet inside it.
-        while (result is DecodeResult.Ok or DecodeResult.OtherTransport && packet.Tunnels < MaxTunnels &&
+        while (result is DecodeResult.Ok or DecodeResult.OtherTransport && MayBeTunnel(packet) && packet.Tunnels < MaxTunnels &&
                TryTunnelled(packet, out var innerOffset, out var innerType))
         {
             var inner = packet.Payload[innerOffset..];
@@ -74,6 +74,11 @@ internal static class PacketDecoder
     private const byte ProtocolGre = 47;
     private const int TunnelledEthernet = -1;
 
+    // The packet path's check, inlined: only GRE and UDP to VXLAN's port go on to TryTunnelled.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool MayBeTunnel(in DecodedPacket packet) =>
+        packet.Protocol == ProtocolGre || (packet.Protocol == ProtocolUdp && packet.DestinationPort == VxlanPort);
+
     // VXLAN (RFC 7348 §5: flags with the I bit (0x08) and otherwise zero, 24 reserved bits, VNI, 8 reserved bits; an
     // Ethernet frame follows) to UDP port 4789; GRE (RFC 2784, RFC 2890's key and sequence number; version 0 only)
     // carrying Ethernet (0x6558, transparent bridging), IPv4 or IPv6, or ERSPAN: type I (0x88BE without the
@@ -87,8 +92,7 @@ internal static class PacketDecoder
         var payload = packet.Payload;
         if (packet.Protocol == ProtocolUdp)
         {
-            if (packet.DestinationPort != VxlanPort || payload.Length < 8 + 14 || payload[0] != 0x08 ||
-                payload[1] != 0 || payload[2] != 0 || payload[3] != 0)
+            if (payload.Length < 8 + 14 || payload[0] != 0x08 || payload[1] != 0 || payload[2] != 0 || payload[3] != 0)
             {
                 return false;
             }
@@ -97,7 +101,7 @@ internal static class PacketDecoder
             return true;
         }
 
-        if (packet.Protocol != ProtocolGre || packet.FragmentOffset != 0 || packet.MoreFragments || payload.Length < 4)
+        if (packet.FragmentOffset != 0 || packet.MoreFragments || payload.Length < 4)
         {
             return false;
         }

@@ -61,14 +61,10 @@ internal sealed class DatagramDispatcher : IDatagramSession
 
         for (var i = 0; i < _protocols.Count; i++)
         {
-            var hints = _protocols[i].PortHints;
-            for (var j = 0; j < hints.Count; j++)
+            if (_protocols[i].PortHints.Contains(_flow.DestinationPort))
             {
-                if (hints[j] == _flow.DestinationPort)
-                {
-                    Claim(_protocols[i], direction, payload, meta);
-                    return;
-                }
+                Claim(_protocols[i], direction, payload, meta);
+                return;
             }
         }
     }

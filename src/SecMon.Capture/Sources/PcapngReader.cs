@@ -32,6 +32,8 @@ internal sealed class PcapngReader : IDisposable
     private bool _bigEndian;
     private bool _inSection;
     private long _offset;
+    private int _dataStart;
+    private int _dataLength;
 
     /// <summary>Reads pcapng blocks from <paramref name="stream"/> (owned: disposed with the reader).</summary>
     public PcapngReader(Stream stream)
@@ -54,9 +56,6 @@ internal sealed class PcapngReader : IDisposable
 
     /// <summary>The current packet's captured bytes (valid until the next read).</summary>
     public ReadOnlySpan<byte> Data => _block.AsSpan(_dataStart, _dataLength);
-
-    private int _dataStart;
-    private int _dataLength;
 
     /// <summary>Reads blocks until the next packet, the end of the file, or damage.</summary>
     public ReadStatus Read()

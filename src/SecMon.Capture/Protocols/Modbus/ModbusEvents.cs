@@ -253,41 +253,45 @@ internal sealed record ModbusResponseEvent : ModbusOperationEvent
         get => (_responsePresent & 4) != 0 ? _objectCount : null;
         init => _objectCount = Store(ref _responsePresent, 4, value);
     }
+    // A Read Device Identification response's objects live in one record, made when the first of them is set.
+    private ModbusDeviceIdentity? WithIdentity(string? value, Func<ModbusDeviceIdentity, string?, ModbusDeviceIdentity> set) =>
+        value is null && _identity is null ? null : set(_identity ?? ModbusDeviceIdentity.None, value);
+
     /// <summary>Object 0.</summary>
     public string? Vendor
     {
         get => _identity?.Vendor;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { Vendor = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { Vendor = v });
     }
     /// <summary>Object 1.</summary>
     public string? ProductCode
     {
         get => _identity?.ProductCode;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { ProductCode = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { ProductCode = v });
     }
     /// <summary>Object 2.</summary>
     public string? Revision
     {
         get => _identity?.Revision;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { Revision = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { Revision = v });
     }
     /// <summary>Object 3.</summary>
     public string? VendorUrl
     {
         get => _identity?.VendorUrl;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { VendorUrl = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { VendorUrl = v });
     }
     /// <summary>Object 4.</summary>
     public string? ProductName
     {
         get => _identity?.ProductName;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { ProductName = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { ProductName = v });
     }
     /// <summary>Object 5.</summary>
     public string? ModelName
     {
         get => _identity?.ModelName;
-        init => _identity = value is null && _identity is null ? null : (_identity ?? ModbusDeviceIdentity.None) with { ModelName = value };
+        init => _identity = WithIdentity(value, static (i, v) => i with { ModelName = v });
     }
 }
 
