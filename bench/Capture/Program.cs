@@ -7,11 +7,12 @@ using SecMon.Core;
 // Times each stage of the capture pipeline on one file, several rounds, and prints packets/s (of wall and of CPU time), allocated bytes per
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
 // --only flows|full runs that stage alone (for perf record); --alloc also prints what the last stage allocated, by type
-// (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly).
+// (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly); --gc lists
+// every collection of each stage (generation, duration, bytes promoted).
 // The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only | --cold-only]
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] [--only flows|full] [--alloc] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
+    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] [--only flows|full] [--alloc] [--gc] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
     return 64;
 }
 
@@ -32,6 +33,7 @@ var rounds = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordin
     ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
 var only = Array.IndexOf(args, "--only") is var o && o >= 0 && o + 1 < args.Length ? args[o + 1] : null;
 using var allocations = args.Contains("--alloc") ? new AllocationSampler() : null;
+using var gcLog = args.Contains("--gc") ? GcLog.Current = new GcLog() : null;
 for (var round = 1; round <= rounds; round++)
 {
     if (only is null)
@@ -82,6 +84,7 @@ static void Measure(string stage, string path, Func<CaptureFileSet, CaptureStats
     var gc0 = GC.CollectionCount(0);
     var gc2 = GC.CollectionCount(2);
     var allocated = GC.GetAllocatedBytesForCurrentThread();
+    var paused = GC.GetTotalPauseDuration();
     // CPU time too: on a loaded machine wall time counts the other processes' turns on the core, CPU time does not.
     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
@@ -91,7 +94,9 @@ static void Measure(string stage, string path, Func<CaptureFileSet, CaptureStats
     var bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
     Console.WriteLine($"{stage,-48} {packets,10:N0} packets {packets / clock.Elapsed.TotalSeconds,12:N0} packets/s  " +
                       $"{packets / Math.Max(cpu.TotalSeconds, 1e-6),12:N0} packets/s of CPU  " +
-                      $"{(double)bytes / Math.Max(packets, 1),7:F1} B/packet  gen0 {GC.CollectionCount(0) - gc0} gen2 {GC.CollectionCount(2) - gc2}");
+                      $"{(double)bytes / Math.Max(packets, 1),7:F1} B/packet  gen0 {GC.CollectionCount(0) - gc0} gen2 {GC.CollectionCount(2) - gc2}  " +
+                      $"GC pauses {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F0} ms");
+    GcLog.Current?.PrintAndClear(Console.Out);
 }
 
 // The runtime's GC/AllocationTick events (verbose GC keyword): each names the type of the object that crossed ~100 KB of
@@ -143,6 +148,62 @@ internal sealed class AllocationSampler : System.Diagnostics.Tracing.EventListen
         lock (_lock)
         {
             _bytes[type] = _bytes.GetValueOrDefault(type) + amount;
+        }
+    }
+}
+
+// --gc: every collection of the stage with its generation, reason, time from start to end (the pause and, for a
+// background collection, its concurrent part) and what it promoted, from the runtime's GC events.
+internal sealed class GcLog : System.Diagnostics.Tracing.EventListener
+{
+    private readonly List<string> _lines = [];
+    private readonly Dictionary<uint, (DateTime At, uint Depth, uint Reason, uint Type)> _started = [];
+    private readonly Lock _lock = new();
+
+    public static GcLog? Current { get; set; }
+
+    public void PrintAndClear(TextWriter output)
+    {
+        Thread.Sleep(500); // the listener's events arrive on another thread, a little later
+        lock (_lock)
+        {
+            foreach (var line in _lines)
+            {
+                output.WriteLine(line);
+            }
+
+            _lines.Clear();
+        }
+    }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+    {
+        if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            EnableEvents(eventSource, System.Diagnostics.Tracing.EventLevel.Informational, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        uint U(string name) => e.PayloadNames?.IndexOf(name) is >= 0 and var i ? Convert.ToUInt32(e.Payload![i], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        ulong L(string name) => e.PayloadNames?.IndexOf(name) is >= 0 and var i ? Convert.ToUInt64(e.Payload![i], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        lock (_lock)
+        {
+            switch (e.EventName)
+            {
+                case { } n when n.StartsWith("GCStart", StringComparison.Ordinal):
+                    _started[U("Count")] = (e.TimeStamp, U("Depth"), U("Reason"), U("Type"));
+                    break;
+                case { } n when n.StartsWith("GCEnd", StringComparison.Ordinal) && _started.Remove(U("Count"), out var s):
+                    _lines.Add($"  gc #{U("Count")} gen{s.Depth} reason {s.Reason} type {s.Type}: {(e.TimeStamp - s.At).TotalMilliseconds,7:F1} ms");
+                    break;
+                case { } n when n.StartsWith("GCHeapStats", StringComparison.Ordinal):
+                    _lines.Add($"    promoted gen0 {L("TotalPromotedSize0") / 1e6:F1} MB gen1 {L("TotalPromotedSize1") / 1e6:F1} MB gen2 {L("TotalPromotedSize2") / 1e6:F1} MB; sizes gen0 {L("GenerationSize0") / 1e6:F1} gen1 {L("GenerationSize1") / 1e6:F1} gen2 {L("GenerationSize2") / 1e6:F1} MB");
+                    break;
+                default:
+                    break;
+            }
         }
     }
 }
