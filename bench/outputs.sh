@@ -64,7 +64,7 @@ one() { # label [options...]
   read -r secs user sys peak <"$out/time.txt"
   printf '%-22s wall %6.2fs  cpu %6.2fs user + %5.2fs sys  peak RSS %4d MB  exit %d  %s\n' \
     "$label" "$secs" "$user" "$sys" "$((peak / 1024))" "$code" "$(grep -c '^  output' "$out/run.log" || true) spooled outputs"
-  grep -E '^  output|^  resources|^secmon: output' "$out/run.log" | sed 's/^/    /' || true
+  grep -E "^  output|^  resources|^secmon: output|packets/s" "$out/run.log" | sed 's/^/    /' || true
   if [ $# -gt 0 ]; then
     local after i line="    receivers' CPU:" hz; hz=$(getconf CLK_TCK); read -r -a after <<<"$(ticks)"
     for i in "${!pids[@]}"; do line+=$(printf ' %s %.2fs' "${names[$i]}" "$(echo "(${after[$i]} - ${before[$i]}) / $hz" | bc -l)"); done

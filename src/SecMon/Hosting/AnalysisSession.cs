@@ -14,6 +14,7 @@ namespace SecMon.Hosting;
 internal sealed class AnalysisSession : IDisposable
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly long _started = Stopwatch.GetTimestamp();
     private readonly EventJsonWriter? _eventWriter;
 
     /// <summary>Creates the session; <paramref name="eventsOut"/> receives JSON lines when given;
@@ -50,11 +51,14 @@ internal sealed class AnalysisSession : IDisposable
     /// <summary>Pushes buffered events out (live capture does this every second, so a reader sees them at once).</summary>
     public void FlushEvents() => _eventWriter?.Flush();
 
-    /// <summary>Flushes outputs and prints the summary to stderr.</summary>
-    public void Finish(string what)
+    /// <summary>Flushes outputs and prints the summary to stderr. <paramref name="analysedAt"/> (a <see cref="Stopwatch"/>
+    /// timestamp; 0: now) ends the time the summary gives: when every finding was stored or in an output's spool, so that
+    /// what the network outputs took to deliver them after it is not counted as the analysis's (each output says its own).</summary>
+    public void Finish(string what, long analysedAt = 0)
     {
         _eventWriter?.Flush();
-        RunSummary.Write(Console.Error, what, Stats, Counter, Diagnostics, _clock.Elapsed);
+        var elapsed = analysedAt > _started ? Stopwatch.GetElapsedTime(_started, analysedAt) : _clock.Elapsed;
+        RunSummary.Write(Console.Error, what, Stats, Counter, Diagnostics, elapsed);
     }
 
     /// <summary>Opens the events output: <c>-</c> is stdout, anything else a file (created or truncated).</summary>

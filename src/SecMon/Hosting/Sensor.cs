@@ -515,7 +515,7 @@ internal sealed class Sensor : IDisposable
             }
         });
         _jsonOut?.Flush();
-        Session.Finish(what);
+        Session.Finish(what, _outputs?.HandedOverAt ?? 0);
         _options.Monitor?.Publish(); // the last counters, as the summary says them
         if (Detection is not null)
         {
@@ -529,7 +529,8 @@ internal sealed class Sensor : IDisposable
                     // findings and any left from earlier runs) and refused for good is the spool's.
                     Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Received)} findings this run; {N(spooled.Delivered)} delivered" +
                         (spooled.DeadLettered > 0 ? $", {N(spooled.DeadLettered)} refused for good" : "") +
-                        (spooled.PendingBytes > 0 ? $", {N(spooled.PendingBytes)} bytes wait in the spool" : ""));
+                        (spooled.PendingBytes > 0 ? $", {N(spooled.PendingBytes)} bytes wait in the spool" : "") +
+                        DeliveryTail(runner));
                     if (spooled.DeadLettered > 0)
                     {
                         Error($"{runner.Name}: {N(spooled.DeadLettered)} finding(s) refused for good, kept with the reasons in " +
@@ -568,6 +569,16 @@ internal sealed class Sensor : IDisposable
         }
 
         return code != ExitCodes.Ok ? code : Session.Stats.InputDamaged ? ExitCodes.InputDamaged : ExitCodes.Ok;
+    }
+
+    // How long a spooled output went on delivering after the analysis (the summary's time ends when every finding was
+    // stored or spooled): "; the last 2.1 s after the analysis". Nothing when it had finished by then.
+    private string DeliveryTail(FindingSinkRunner runner)
+    {
+        var after = runner.FinishedAt > 0 && _outputs!.HandedOverAt > 0
+            ? System.Diagnostics.Stopwatch.GetElapsedTime(_outputs.HandedOverAt, runner.FinishedAt)
+            : TimeSpan.Zero;
+        return after.TotalSeconds >= 0.01 ? $"; delivering took {after.TotalSeconds:F2} s after the analysis" : "";
     }
 
     // Live, the process's peak memory is often made at its stop: the windows closed at the end make their findings at

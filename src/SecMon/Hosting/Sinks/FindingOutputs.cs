@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SecMon.Core.Findings;
 
 namespace SecMon.Hosting.Sinks;
@@ -67,11 +68,20 @@ internal sealed class FindingOutputs : IDisposable
             whenStored();
         }
 
+        var handedOver = Stopwatch.GetTimestamp();
         foreach (var runner in _runners)
         {
             runner.Complete(deadline);
+            handedOver = Math.Max(handedOver, runner.AcceptedAt);
         }
+
+        HandedOverAt = handedOver;
     }
+
+    /// <summary>When every sink had every finding it was given, stored or in its spool, and the work after the store
+    /// (<c>whenStored</c>) was done: the end of the analysis. What the spooled outputs delivered after it is their own
+    /// time (a <see cref="Stopwatch"/> timestamp, set by <see cref="Complete"/>).</summary>
+    public long HandedOverAt { get; private set; }
 
     /// <summary>One line per sink that missed findings, for stderr after the run summary.</summary>
     public IEnumerable<string> Failures() => _runners.Where(r => r.HasFailed).Select(r => r.Dropped == 0

@@ -47,6 +47,8 @@ internal sealed class FindingSinkRunner : IDisposable
     private volatile string? _error;
     private volatile bool _failedPermanently;
     private bool _completed;
+    private long _acceptedAt;
+    private long _finishedAt;
 
     /// <summary>Starts the sink's thread. <paramref name="afterEachBatch"/>, when given, is called on that thread with
     /// each batch once the sink has had it (delivered or not): live capture prints findings there, so a finding shown
@@ -88,6 +90,13 @@ internal sealed class FindingSinkRunner : IDisposable
 
     /// <summary>The first failure, as one line; null while the sink has delivered everything.</summary>
     public string? Error => _error;
+
+    /// <summary>When the sink had taken every batch (a <see cref="System.Diagnostics.Stopwatch"/> timestamp; 0 until then,
+    /// and for a sink the host stopped waiting for): for a spooled output, when every finding was in its spool.</summary>
+    public long AcceptedAt => Interlocked.Read(ref _acceptedAt);
+
+    /// <summary>When the sink had finished after that (a spooled output: delivered what it could); 0 until then.</summary>
+    public long FinishedAt => Interlocked.Read(ref _finishedAt);
 
     /// <summary>True when some finding did not reach the sink.</summary>
     public bool HasFailed => _error is not null || Dropped > 0;
@@ -201,6 +210,7 @@ internal sealed class FindingSinkRunner : IDisposable
             return; // the host stopped waiting; Complete counts what was left
         }
 
+        Interlocked.Exchange(ref _acceptedAt, System.Diagnostics.Stopwatch.GetTimestamp());
         if (_failedPermanently)
         {
             return;
@@ -216,6 +226,8 @@ internal sealed class FindingSinkRunner : IDisposable
         {
             _error ??= Describe(ex);
         }
+
+        Interlocked.Exchange(ref _finishedAt, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     // Batches that queued up while the sink was busy go to it as one (at most GatherLimit findings): a sink with a
