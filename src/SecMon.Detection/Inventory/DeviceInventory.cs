@@ -1132,9 +1132,11 @@ public sealed class DeviceInventory
         IsServer = d.IsServer,
     };
 
-    private SortedDictionary<string, IReadOnlyList<string>> Lists(DeviceState d, DeviceFactKind kind)
+    // Sorted lists (two arrays) rather than trees of nodes: a device has a few names each (the device save's cost,
+    // bench/README.md, "Session 17: the device save").
+    private SortedList<string, IReadOnlyList<string>> Lists(DeviceState d, DeviceFactKind kind)
     {
-        var lists = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var lists = new SortedList<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         for (var i = 0; i < d.Sets.Length; i++)
         {
             if (d.Sets[i] is { } set && _targets[i].Kind == kind)
@@ -1146,9 +1148,9 @@ public sealed class DeviceInventory
         return lists;
     }
 
-    private SortedDictionary<string, long> Counts(DeviceState d)
+    private SortedList<string, long> Counts(DeviceState d)
     {
-        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var counts = new SortedList<string, long>(StringComparer.Ordinal);
         for (var i = 0; i < d.Counts.Length; i++)
         {
             if (d.Counts[i] > 0)

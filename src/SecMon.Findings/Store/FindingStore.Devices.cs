@@ -333,7 +333,7 @@ public sealed partial class FindingStore
             Identities = Union(stored.Identities, update.Identities),
             Usernames = Union(stored.Usernames, update.Usernames),
             Protocols = Union(stored.Protocols, update.Protocols),
-            Ports = [.. Union(stored.Ports, update.Ports).Order()],
+            Ports = Sorted(Union(stored.Ports, update.Ports)),
             Peers = Union(stored.Peers, update.Peers),
             Values = Union(stored.Values, update.Values),
             Counts = MaxOf(stored.Counts, update.Counts),
@@ -354,6 +354,13 @@ public sealed partial class FindingStore
             Certificates = MergeCertificates(stored.Certificates, update.Certificates),
             Listeners = MergeListeners(stored.Listeners, update.Listeners),
         };
+    }
+
+    // Union returns a new array: sorted in place.
+    private static int[] Sorted(int[] ports)
+    {
+        Array.Sort(ports);
+        return ports;
     }
 
     private static AuthPosture WeakestOf(AuthPosture a, AuthPosture b) =>
@@ -439,15 +446,25 @@ public sealed partial class FindingStore
         return [.. merged.Values.Take(DevicePosture.MaxListeners)];
     }
 
-    // Per name, the union of both lists (names ordered, so the stored JSON is the same for the same content).
-    private static SortedDictionary<string, IReadOnlyList<string>> Union(
+    // Per name, the union of both lists (names ordered, so the stored JSON is the same for the same content). A device
+    // has a few names: a sorted list (two arrays) rather than a tree of nodes (bench/README.md, "Session 17: the device
+    // save").
+    private static SortedList<string, IReadOnlyList<string>> Union(
         IReadOnlyDictionary<string, IReadOnlyList<string>> first, IReadOnlyDictionary<string, IReadOnlyList<string>> second)
     {
-        var merged = new SortedDictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var name in first.Keys.Concat(second.Keys).Distinct(StringComparer.Ordinal))
+        var merged = new SortedList<string, IReadOnlyList<string>>(first.Count + second.Count, StringComparer.Ordinal);
+        foreach (var (name, a) in first)
         {
-            var union = Union(first.TryGetValue(name, out var a) ? a : [], second.TryGetValue(name, out var b) ? b : []);
+            var union = Union(a, second.TryGetValue(name, out var b) ? b : []);
             if (union.Length > 0)
+            {
+                merged[name] = union;
+            }
+        }
+
+        foreach (var (name, b) in second)
+        {
+            if (!first.ContainsKey(name) && Union([], b) is { Length: > 0 } union)
             {
                 merged[name] = union;
             }
@@ -457,9 +474,14 @@ public sealed partial class FindingStore
     }
 
     // Per name, the larger count (a count is a run's total, not an increment).
-    private static SortedDictionary<string, long> MaxOf(IReadOnlyDictionary<string, long> first, IReadOnlyDictionary<string, long> second)
+    private static SortedList<string, long> MaxOf(IReadOnlyDictionary<string, long> first, IReadOnlyDictionary<string, long> second)
     {
-        var merged = new SortedDictionary<string, long>(first.ToDictionary(), StringComparer.Ordinal);
+        var merged = new SortedList<string, long>(first.Count + second.Count, StringComparer.Ordinal);
+        foreach (var (name, n) in first)
+        {
+            merged[name] = n;
+        }
+
         foreach (var (name, n) in second)
         {
             merged[name] = Math.Max(n, merged.GetValueOrDefault(name));
