@@ -530,7 +530,7 @@ internal sealed class Sensor : IDisposable
                     Console.Error.WriteLine($"  output      {runner.Name}: {N(runner.Received)} findings this run; {N(spooled.Delivered)} delivered" +
                         (spooled.DeadLettered > 0 ? $", {N(spooled.DeadLettered)} refused for good" : "") +
                         (spooled.PendingBytes > 0 ? $", {N(spooled.PendingBytes)} bytes wait in the spool" : "") +
-                        DeliveryTail(runner));
+                        DeliveryTail(runner, spooled.PendingBytes > 0));
                     if (spooled.DeadLettered > 0)
                     {
                         Error($"{runner.Name}: {N(spooled.DeadLettered)} finding(s) refused for good, kept with the reasons in " +
@@ -572,13 +572,16 @@ internal sealed class Sensor : IDisposable
     }
 
     // How long a spooled output went on delivering after the analysis (the summary's time ends when every finding was
-    // stored or spooled): "; the last 2.1 s after the analysis". Nothing when it had finished by then.
-    private string DeliveryTail(FindingSinkRunner runner)
+    // stored or spooled): "; delivering took 2.10 s after the analysis", or "; tried for ..." when some findings stay in
+    // its spool. Nothing when it had finished by then.
+    private string DeliveryTail(FindingSinkRunner runner, bool left)
     {
         var after = runner.FinishedAt > 0 && _outputs!.HandedOverAt > 0
             ? System.Diagnostics.Stopwatch.GetElapsedTime(_outputs.HandedOverAt, runner.FinishedAt)
             : TimeSpan.Zero;
-        return after.TotalSeconds >= 0.01 ? $"; delivering took {after.TotalSeconds:F2} s after the analysis" : "";
+        return after.TotalSeconds < 0.01 ? ""
+            : left ? $"; tried for {after.TotalSeconds:F2} s after the analysis"
+            : $"; delivering took {after.TotalSeconds:F2} s after the analysis";
     }
 
     // Live, the process's peak memory is often made at its stop: the windows closed at the end make their findings at

@@ -27,17 +27,7 @@ public sealed partial class DeliveryTimeSummaryTests
         var received = 0;
         await using var receiver = await StartSlowReceiver(port, () => Interlocked.Increment(ref received));
         var config = dir.File("secmon.yml");
-        await File.WriteAllTextAsync(config, $"""
-            data: {dir.File("data")}
-            outputs:
-              webhooks:
-                - name: soc
-                  url: http://127.0.0.1:{port}/hook
-                  allow_http_hosts: [127.0.0.1]
-                  allow_addresses: [127.0.0.1]
-                  min_severity: low
-                  secret: whsec_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}
-            """);
+        await File.WriteAllTextAsync(config, Config(dir.File("data"), port));
 
         var (code, _, stderr) = await Tools.RunAsync("dotnet",
             SecMonRunner.Command("analyze", Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), "--config", config), TimeSpan.FromSeconds(120));
@@ -53,6 +43,34 @@ public sealed partial class DeliveryTimeSummaryTests
         Assert.True(delivering >= ReceiverDelay.TotalSeconds - 0.2, $"delivering took {delivering} s, the receiver waits {ReceiverDelay.TotalSeconds} s: {stderr}");
         Assert.True(analysed < ReceiverDelay.TotalSeconds - 0.5, $"the summary's {analysed} s include the delivery: {stderr}");
     }
+
+    [Fact]
+    public async Task Analyze_ReceiverDown_OutputSaysHowLongItTriedNotThatItDelivered()
+    {
+        using var dir = new TempDirectory();
+        var config = dir.File("secmon.yml");
+        await File.WriteAllTextAsync(config, Config(dir.File("data"), MosquittoBroker.FreeTcpPort())); // nothing listens there
+
+        var (code, _, stderr) = await Tools.RunAsync("dotnet",
+            SecMonRunner.Command("analyze", Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), "--config", config), TimeSpan.FromSeconds(120));
+
+        // 73: findings wait in the spool for the next run (README, exit codes).
+        Assert.True(code == 73, $"exit {code}: {stderr}");
+        Assert.Matches(@"output      webhook-soc: \d+ findings this run; 0 delivered, [\d,]+ bytes wait in the spool; tried for \d+\.\d+ s after the analysis", stderr);
+        Assert.DoesNotContain("delivering took", stderr, StringComparison.Ordinal);
+    }
+
+    private static string Config(string data, int port) => $"""
+        data: {data}
+        outputs:
+          webhooks:
+            - name: soc
+              url: http://127.0.0.1:{port}/hook
+              allow_http_hosts: [127.0.0.1]
+              allow_addresses: [127.0.0.1]
+              min_severity: low
+              secret: whsec_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}
+        """;
 
     private static double Seconds(Match match, string stderr)
     {
