@@ -13,7 +13,6 @@ namespace SecMon.Hosting;
 /// </summary>
 internal sealed class AnalysisSession : IDisposable
 {
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly EventJsonWriter? _eventWriter;
 
@@ -46,7 +45,7 @@ internal sealed class AnalysisSession : IDisposable
     public CaptureEngine Engine { get; }
 
     /// <summary>Elapsed time since the session was created.</summary>
-    public TimeSpan Elapsed => _clock.Elapsed;
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
 
     /// <summary>Pushes buffered events out (live capture does this every second, so a reader sees them at once).</summary>
     public void FlushEvents() => _eventWriter?.Flush();
@@ -57,7 +56,7 @@ internal sealed class AnalysisSession : IDisposable
     public void Finish(string what, long analysedAt = 0)
     {
         _eventWriter?.Flush();
-        var elapsed = analysedAt > _started ? Stopwatch.GetElapsedTime(_started, analysedAt) : _clock.Elapsed;
+        var elapsed = analysedAt > _started ? Stopwatch.GetElapsedTime(_started, analysedAt) : Elapsed;
         RunSummary.Write(Console.Error, what, Stats, Counter, Diagnostics, elapsed);
     }
 
