@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,7 +26,7 @@ public sealed partial class DeliveryTimeSummaryTests
         var received = 0;
         await using var receiver = await StartSlowReceiver(port, () => Interlocked.Increment(ref received));
         var config = dir.File("secmon.yml");
-        await File.WriteAllTextAsync(config, Config(dir.File("data"), port));
+        await File.WriteAllTextAsync(config, LoopbackWebhook.Config(dir.File("data"), port));
 
         var (code, _, stderr) = await Tools.RunAsync("dotnet",
             SecMonRunner.Command("analyze", Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), "--config", config), TimeSpan.FromSeconds(120));
@@ -49,7 +48,7 @@ public sealed partial class DeliveryTimeSummaryTests
     {
         using var dir = new TempDirectory();
         var config = dir.File("secmon.yml");
-        await File.WriteAllTextAsync(config, Config(dir.File("data"), MosquittoBroker.FreeTcpPort())); // nothing listens there
+        await File.WriteAllTextAsync(config, LoopbackWebhook.Config(dir.File("data"), MosquittoBroker.FreeTcpPort())); // nothing listens there
 
         var (code, _, stderr) = await Tools.RunAsync("dotnet",
             SecMonRunner.Command("analyze", Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), "--config", config), TimeSpan.FromSeconds(120));
@@ -59,18 +58,6 @@ public sealed partial class DeliveryTimeSummaryTests
         Assert.Matches(@"output      webhook-soc: \d+ findings this run; 0 delivered, [\d,]+ bytes wait in the spool; tried for \d+\.\d+ s after the analysis", stderr);
         Assert.DoesNotContain("delivering took", stderr, StringComparison.Ordinal);
     }
-
-    private static string Config(string data, int port) => $"""
-        data: {data}
-        outputs:
-          webhooks:
-            - name: soc
-              url: http://127.0.0.1:{port}/hook
-              allow_http_hosts: [127.0.0.1]
-              allow_addresses: [127.0.0.1]
-              min_severity: low
-              secret: whsec_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}
-        """;
 
     private static double Seconds(Match match, string stderr)
     {

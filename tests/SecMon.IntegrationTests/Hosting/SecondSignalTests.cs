@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text.Json;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Testing;
@@ -27,17 +26,7 @@ public sealed class SecondSignalTests
         blackHole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         blackHole.Listen(64);
         var port = ((IPEndPoint)blackHole.LocalEndPoint!).Port;
-        await File.WriteAllTextAsync(config, $"""
-            data: {data}
-            outputs:
-              webhooks:
-                - name: soc
-                  url: http://127.0.0.1:{port}/hook
-                  allow_http_hosts: [127.0.0.1]
-                  allow_addresses: [127.0.0.1]
-                  min_severity: low
-                  secret: whsec_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}
-            """);
+        await File.WriteAllTextAsync(config, LoopbackWebhook.Config(data, port));
 
         // Two finished captures (the newest file of a directory counts as still being written until it is 30 s old).
         foreach (var (sample, name) in new[] { ("mqtt-guessing.pcap", "a.pcap"), ("mqtt-anonymous.pcap", "b.pcap") })

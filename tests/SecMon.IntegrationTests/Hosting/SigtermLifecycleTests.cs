@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -28,17 +27,7 @@ public sealed class SigtermLifecycleTests
         var data = dir.File("data");
         var receiverPort = MosquittoBroker.FreeTcpPort();
         var config = dir.File("secmon.yml");
-        await File.WriteAllTextAsync(config, $"""
-            data: {data}
-            outputs:
-              webhooks:
-                - name: soc
-                  url: http://127.0.0.1:{receiverPort}/hook
-                  allow_http_hosts: [127.0.0.1]
-                  allow_addresses: [127.0.0.1]
-                  min_severity: low
-                  secret: whsec_{Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))}
-            """);
+        await File.WriteAllTextAsync(config, LoopbackWebhook.Config(data, receiverPort));
         string[] capture = ["capture", "--interface", "lo", "--bpf", $"tcp port {broker.Port}", "--config", config, "--save-every", "1s"];
 
         // Run 1, the receiver down: the findings are stored, and wait in the webhook's spool.
