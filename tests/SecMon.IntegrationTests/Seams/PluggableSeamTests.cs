@@ -5,6 +5,7 @@ using SecMon.Capture.Protocols;
 using SecMon.Core.Findings;
 using SecMon.Detection;
 using SecMon.Detection.Baselines;
+using SecMon.Findings.Spool;
 using SecMon.Findings.Store;
 using SecMon.Hosting;
 using SecMon.Hosting.Sinks;
@@ -159,6 +160,40 @@ public sealed class PluggableSeamTests : IDisposable
         Assert.Equal(50, storedWhenSaved);
         Assert.False(hungWaitedBeforeSave, "the save waited out the hung output's deadline");
         Assert.Contains("did not finish", outputs.Runners[1].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SpooledOutput_WhileTheStoreFinishesAndTheRunSaves_SendsNothingThenDeliversEverything()
+    {
+        var store = new ScriptedSink("store", (f, _) => SinkResult.Ok(f.Count));
+        var sent = 0;
+        var network = new ScriptedSink("network", (f, _) =>
+        {
+            Thread.Sleep(20); // a round trip per batch: the delivery would span the save below
+            Interlocked.Add(ref sent, f.Count);
+            return SinkResult.Ok(f.Count);
+        }) { NeedsSpool = true };
+        var findings = Enumerable.Range(0, 200).Select(i => new Finding
+        {
+            Id = $"hold-{i:D4}", TimestampMicros = T0 + i, RuleId = "SECMON-TEST-0001", RuleName = "test", Severity = Severity.Low, Message = "test",
+        }).ToList();
+        using var spooled = new SpooledSink(network, FindingSpool.Open(Path.Combine(_tmp.Path, "spool")), new() { BatchSize = 10 });
+        using var outputs = new FindingOutputs([store, spooled]);
+        outputs.Publish(findings);
+
+        int sentWhenSaveStarted = -1, sentWhenSaveEnded = -1;
+        outputs.Complete(whenStored: () =>
+        {
+            Thread.Sleep(100); // a batch in flight when the hold came has ended
+            sentWhenSaveStarted = Volatile.Read(ref sent);
+            Thread.Sleep(400); // devices and baselines saved
+            sentWhenSaveEnded = Volatile.Read(ref sent);
+        });
+
+        Assert.Equal(sentWhenSaveStarted, sentWhenSaveEnded);
+        Assert.Equal(200, spooled.Delivered);
+        Assert.Equal(200, Volatile.Read(ref sent));
+        Assert.False(outputs.AnyFailed);
     }
 
     [Fact]
