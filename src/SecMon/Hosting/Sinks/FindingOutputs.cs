@@ -66,11 +66,11 @@ internal sealed class FindingOutputs : IDisposable
         if (whenStored is not null)
         {
             // The run's own end goes first: the spooled outputs hold their sending (not their spools) while the store
-            // takes its last findings and whenStored saves, and deliver right after with the time they waited added
-            // to their deadline. Sending beside it shared the cores and made the end of a bench-1x run with every
-            // output take twice as long (bench/README.md, "Session 18").
+            // takes its last findings and whenStored saves, and deliver right after, within the same deadline (a
+            // service's stop stays bounded; what is not sent by then waits in the spool). Sending beside it shared the
+            // cores and made the end of a bench-1x run with every output take twice as long (bench/README.md,
+            // "Session 18").
             var spooled = _runners.Skip(1).Select(r => r.Sink).OfType<SpooledSink>().ToList();
-            var held = DateTime.UtcNow;
             spooled.ForEach(s => s.HoldDelivery());
             try
             {
@@ -80,7 +80,6 @@ internal sealed class FindingOutputs : IDisposable
             finally
             {
                 spooled.ForEach(s => s.ReleaseDelivery());
-                deadline += DateTime.UtcNow - held;
             }
         }
 
