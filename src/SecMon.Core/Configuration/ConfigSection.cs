@@ -373,7 +373,12 @@ public sealed partial class ConfigSection
         }
 
         var value = Expand(key, node.Value!, node.Location, secret);
-        if (required && string.IsNullOrEmpty(value))
+        if (value is null)
+        {
+            return null; // an unset variable, reported by Expand: one error for it, not a second "empty"
+        }
+
+        if (required && value.Length == 0)
         {
             Error(key, "required value is empty");
             return null;

@@ -126,6 +126,26 @@ public sealed class ConfigSectionTests
     }
 
     [Fact]
+    public void Secret_RequiredAndItsVariableUnset_OneErrorNamingTheVariable()
+    {
+        var (s, errors) = Read("key: ${ES_KEY}");
+
+        Assert.Null(s.Secret("key", required: true));
+        var error = Assert.Single(errors.Items);
+        Assert.Equal("secmon.yml:1:6: key: environment variable ES_KEY is not set (it holds a secret)", error.ToString());
+    }
+
+    [Fact]
+    public void Secret_RequiredAndItsVariableSetButEmpty_SaysTheValueIsEmpty()
+    {
+        var (s, errors) = Read("key: ${ES_KEY}", new() { ["ES_KEY"] = "" });
+
+        Assert.Null(s.Secret("key", required: true));
+        var error = Assert.Single(errors.Items);
+        Assert.Contains("required value is empty", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Secret_WrittenInTheFile_WarnsWithoutRepeatingIt()
     {
         var (s, errors) = Read("outputs:\n  es:\n    api_key: hunter2-literal\n");
