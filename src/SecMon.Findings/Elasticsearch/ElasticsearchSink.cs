@@ -348,7 +348,9 @@ public sealed class ElasticsearchSink : IDocumentSink, IConnectingSink, IDisposa
 
         if (CheckCluster(info, _options) is { } refusal)
         {
-            return SinkResult.Failed(refusal, transient: false);
+            // Nothing is wrong with the findings: they wait in the spool until the nodes or the cluster are fixed (as
+            // with refused credentials), instead of going to dead letters that only a hand edit would bring back.
+            return SinkResult.Failed(refusal, transient: true);
         }
 
         ClusterVersion = ReadVersion(info.Body);
