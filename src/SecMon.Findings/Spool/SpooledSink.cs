@@ -159,7 +159,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                 if (unreadable.Count > 0)
                 {
                     _spool.Acknowledge(batch); // only unreadable lines: pass them
-                    DeadLetter([], string.Join("; ", unreadable));
+                    WriteDeadLetters([], string.Join("; ", unreadable));
                     unreadable.Clear();
                     continue;
                 }
@@ -208,7 +208,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
                 // the two sends the batch again: the delivered ones are de-duplicated, the refused ones refused again).
                 foreach (var rejected in result.Rejected)
                 {
-                    DeadLetter([rejected.Finding], rejected.Reason);
+                    WriteDeadLetters([rejected.Finding], rejected.Reason);
                 }
 
                 _spool.Acknowledge(batch);
@@ -234,13 +234,13 @@ public sealed class SpooledSink : IFindingSink, IDisposable
             else
             {
                 LastError = result.Error;
-                DeadLetter(batch.Findings, result.Error!);
+                WriteDeadLetters(batch.Findings, result.Error!);
                 _spool.Acknowledge(batch);
             }
 
             if (unreadable.Count > 0)
             {
-                DeadLetter([], string.Join("; ", unreadable));
+                WriteDeadLetters([], string.Join("; ", unreadable));
                 unreadable.Clear();
             }
         }
@@ -274,7 +274,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
         }
     }
 
-    private void DeadLetter(IReadOnlyList<Finding> findings, string reason)
+    private void WriteDeadLetters(IReadOnlyList<Finding> findings, string reason)
     {
         var path = Path.Combine(_spool.Directory, "dead-letters.jsonl");
         using var file = new StreamWriter(path, append: true);

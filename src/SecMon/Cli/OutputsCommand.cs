@@ -9,7 +9,8 @@ using static SecMon.Cli.CliHelpers;
 
 namespace SecMon.Cli;
 
-/// <summary><c>secmon outputs status|flush</c>: what waits in the outputs' spools, and delivering it now.</summary>
+/// <summary><c>secmon outputs status|flush|list-dead|replay</c>: what waits in the outputs' spools, delivering it now, and the
+/// findings an output refused for good (dead letters), sent again after a fix.</summary>
 internal static class OutputsCommand
 {
     /// <summary>Builds the <c>outputs</c> command group.</summary>
@@ -17,11 +18,34 @@ internal static class OutputsCommand
     {
         var command = new Command("outputs",
             "The finding outputs of the configuration file (Elasticsearch, webhooks, MQTT): findings an output could not take\n" +
-            "yet wait in its spool (DATA/spool/NAME) and are delivered first on the next run; these commands show and drain them.");
+            "yet wait in its spool (DATA/spool/NAME) and are delivered first on the next run; these commands show and drain them,\n" +
+            "and list and send again what an output refused for good (its dead letters).");
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Flush());
+        command.Subcommands.Add(DeadLetterCommands.ListDead(Spools,
+            "List the dead letters of every output's spool, oldest first: when, the finding's event.id, rule and why (an\n" +
+            "Elasticsearch mapping error, a webhook receiver's refusal, ...). Outputs are named as in 'secmon outputs status'.\n" +
+            "Examples:\n" +
+            "  secmon outputs list-dead\n" +
+            "  secmon outputs list-dead --output elasticsearch --json | jq -r '.\"dead_letter.reason\"'"));
+        command.Subcommands.Add(DeadLetterCommands.Replay(Spools,
+            "Move dead letters back into their output's spool (DATA/spool/NAME/), to be delivered again, under their same\n" +
+            "event.id (Elasticsearch's _id, the webhook-id), by the next secmon run that has the output configured, or by\n" +
+            "'secmon outputs flush'. Nothing is sent by this command. Fix what the reason says first (the index template, the\n" +
+            "receiver, the URL). A spool that a running secmon holds is left alone (exit 75: try again when it stops).\n" +
+            "Examples:\n" +
+            "  secmon outputs replay --output elasticsearch\n" +
+            "  secmon outputs replay --output webhook-soc --id 3f2a...9c"));
         return command;
     }
+
+    // Every spool directory of the data directory, named as 'outputs status' shows it (elasticsearch, mqtt, webhook-soc).
+    private static readonly DeadLetterScope Spools = new(
+        "--output", "output", "output",
+        data => Directory.Exists(Path.Combine(data, "spool"))
+            ? [.. Directory.GetDirectories(Path.Combine(data, "spool")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
+            : [],
+        (data, name) => Path.Combine(data, "spool", name), name => name, "secmon outputs");
 
     private static Option<string> DataOption() => new("--data")
     {

@@ -534,7 +534,7 @@ internal sealed class Sensor : IDisposable
                     if (spooled.DeadLettered > 0)
                     {
                         Error($"{runner.Name}: {N(spooled.DeadLettered)} finding(s) refused for good, kept with the reasons in " +
-                            $"{Path.Combine(SpoolDirectory(_options.DataDirectory, runner.Name), FindingSpool.DeadLetterFile)} ('secmon outputs status'; webhooks: 'secmon webhooks list-dead|replay')");
+                            $"{Path.Combine(SpoolDirectory(_options.DataDirectory, runner.Name), FindingSpool.DeadLetterFile)} ('secmon outputs list-dead', then 'secmon outputs replay' after a fix)");
                         code = ExitCodes.CantCreate;
                     }
                 }

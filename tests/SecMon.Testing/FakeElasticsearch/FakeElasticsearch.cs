@@ -136,7 +136,8 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The next <paramref name="count"/> bulk items are refused with <paramref name="status"/> (429:
-    /// <c>es_rejected_execution_exception</c>; 503: <c>unavailable_shards_exception</c>).</summary>
+    /// <c>es_rejected_execution_exception</c>; 400: a <c>document_parsing_exception</c>, as a mapping conflict gives;
+    /// others: <c>unavailable_shards_exception</c>).</summary>
     public void RejectNextItems(int count, int status = 429)
     {
         lock (_gate)
@@ -547,9 +548,12 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
                 else if (_itemRejections > 0)
                 {
                     _itemRejections--;
-                    item = _itemRejectionStatus == 429
-                        ? ItemError(429, "es_rejected_execution_exception", "rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=1, max_coordinating_and_primary_bytes=1]")
-                        : ItemError(_itemRejectionStatus, "unavailable_shards_exception", "[" + indexName + "][0] primary shard is not active");
+                    item = _itemRejectionStatus switch
+                    {
+                        429 => ItemError(429, "es_rejected_execution_exception", "rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=1, max_coordinating_and_primary_bytes=1]"),
+                        400 => ItemError(400, "document_parsing_exception", "[1:1] failed to parse field [source.ip] of type [ip] in document with id '" + id + "'", indexName),
+                        _ => ItemError(_itemRejectionStatus, "unavailable_shards_exception", "[" + indexName + "][0] primary shard is not active"),
+                    };
                 }
                 else
                 {
