@@ -80,9 +80,9 @@ public sealed class SpooledSink : IFindingSink, IDisposable
 
     /// <summary>
     /// Holds delivery before its next batch until <see cref="ReleaseDelivery"/>; findings are still appended to the
-    /// spool meanwhile, and <see cref="Complete"/> waits for the release (or its token). The host holds it while it finishes its own part of a run (the
-    /// store's last findings, the devices' and baselines' save), which would otherwise share the machine's cores with
-    /// the outputs' sending and take longer: the outputs deliver right after it.
+    /// spool meanwhile, and <see cref="Complete"/> waits for the release (or its token). The host holds it while it
+    /// finishes its own part of a run (the store's last findings, the devices' and baselines' save), which would
+    /// otherwise share the machine's cores with the outputs' sending and take longer: the outputs deliver right after.
     /// </summary>
     public void HoldDelivery() => _released.Reset();
 
@@ -276,7 +276,7 @@ public sealed class SpooledSink : IFindingSink, IDisposable
 
     private void WriteDeadLetters(IReadOnlyList<Finding> findings, string reason)
     {
-        var path = Path.Combine(_spool.Directory, "dead-letters.jsonl");
+        var path = Path.Combine(_spool.Directory, FindingSpool.DeadLetterFile);
         using var file = new StreamWriter(path, append: true);
         var at = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         var quotedReason = System.Text.Json.JsonSerializer.Serialize(reason);
