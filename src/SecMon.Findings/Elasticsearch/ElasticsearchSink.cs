@@ -380,10 +380,12 @@ public sealed class ElasticsearchSink : IDocumentSink, IConnectingSink, IDisposa
         return null;
     }
 
+    // Whatever the cluster answered, the findings are not the cause: they wait in the spool (tried again with backoff)
+    // until the cluster, its other templates or the user's privileges are fixed.
     private static SinkResult SetupFailed(string what, RawResponse response) =>
         SinkResult.Failed($"Elasticsearch: cannot install {what}: {response.Describe()}" +
             (response.Status is 401 or 403 ? " (the user needs manage_index_templates and manage_ilm)" : ""),
-            transient: response.Status is 0 or 401 or 403 or 429 or >= 500);
+            transient: true);
 
     /// <summary>Why SecMon cannot write to the cluster that answered <c>GET /</c> with <paramref name="info"/>; null when
     /// it can (Elasticsearch 9.0 or later: the 9.x client's REST compatibility headers need it).</summary>

@@ -172,6 +172,24 @@ public sealed class ElasticsearchSinkTests : IDisposable
     }
 
     [FakeElasticsearchFact]
+    public void Write_ClusterRefusesTheTemplate_FindingsKeptForTheNextTryWhichStoresThem()
+    {
+        Fake.FailNextRequests(1, 400, api: "indices.put_index_template");
+        using var sink = new ElasticsearchSink(Target.Options);
+        var findings = TestFindings.Many(3);
+
+        var refused = sink.Write(findings, CancellationToken.None);
+        var again = sink.Write(findings, CancellationToken.None);
+
+        Assert.False(refused.Succeeded);
+        Assert.True(refused.Transient, "the findings would go to dead letters for the cluster's template");
+        Assert.Contains("cannot install the index template", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("illegal_argument_exception", refused.Error, StringComparison.Ordinal);
+        Assert.True(again.Succeeded, again.Error);
+        Assert.Equal(3, Fake.Count(Target.DataStream));
+    }
+
+    [FakeElasticsearchFact]
     public void Fake_Elasticsearch8_RefusesThe9xClientsMediaTypes()
     {
         Fake.Version = "8.17.0";

@@ -123,7 +123,8 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The next <paramref name="count"/> requests (of <paramref name="api"/> only, when given) are answered
-    /// with <paramref name="status"/> (429 or 503) and an Elasticsearch error body, with <c>Retry-After</c> when given.</summary>
+    /// with <paramref name="status"/> (429, 503, or 400 as a conflicting template gives) and an Elasticsearch error body,
+    /// with <c>Retry-After</c> when given.</summary>
     public void FailNextRequests(int count, int status, string? retryAfter = null, string? api = null)
     {
         lock (_gate)
@@ -282,9 +283,12 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
             if (_requestFailures.TryPeek(out var failure) && (failure.Api is null || failure.Api == api))
             {
                 _requestFailures.Dequeue();
-                var (s, b, _) = failure.Status == 429
-                    ? Error(429, "es_rejected_execution_exception", "rejected execution of coordinating operation")
-                    : Error(failure.Status, "unavailable_shards_exception", "primary shard is not active");
+                var (s, b, _) = failure.Status switch
+                {
+                    429 => Error(429, "es_rejected_execution_exception", "rejected execution of coordinating operation"),
+                    400 => Error(400, "illegal_argument_exception", "index template has index patterns matching patterns from existing templates with the same priority"),
+                    _ => Error(failure.Status, "unavailable_shards_exception", "primary shard is not active"),
+                };
                 return (s, b, failure.RetryAfter);
             }
         }
