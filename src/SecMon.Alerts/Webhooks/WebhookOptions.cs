@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using SecMon.Core.Findings;
 
 namespace SecMon.Alerts.Webhooks;
@@ -71,6 +72,10 @@ internal sealed record WebhookOptions
     /// <summary>Also refuse private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) unless allowed.
     /// Default false: SOC tooling usually lives on private networks, and the URL comes from the operator's file.</summary>
     public bool BlockPrivateAddresses { get; init; }
+
+    /// <summary>The CA the receiver's certificate must chain to (<c>ca_certificate</c>: a private PKI, SecMon's own CA),
+    /// instead of the system's trust store. Default null: the system's.</summary>
+    public X509Certificate2? CaCertificate { get; init; }
 
     /// <summary>The sink's name: <c>webhook-NAME</c>.</summary>
     public string SinkName => "webhook-" + Name;

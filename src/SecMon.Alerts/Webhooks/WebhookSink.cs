@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Reflection;
+using SecMon.Core;
 using SecMon.Core.Findings;
 using SecMon.Findings.Spool;
 
@@ -307,6 +308,12 @@ internal sealed class WebhookSink : IDocumentSink, IDisposable
             // New connections resolve the name again now and then (a receiver that moved), each through the guard.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
+        if (_handler is null && _options.CaCertificate is { } ca)
+        {
+            ((SocketsHttpHandler)handler).SslOptions.RemoteCertificateValidationCallback =
+                (_, certificate, _, errors) => TlsTrust.ChainsTo(ca, certificate, errors);
+        }
+
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 

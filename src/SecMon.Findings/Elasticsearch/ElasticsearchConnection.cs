@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Elastic.Clients.Elasticsearch;
 using Elastic.Transport;
+using SecMon.Core;
 using HttpMethod = Elastic.Transport.HttpMethod;
 
 namespace SecMon.Findings.Elasticsearch;
@@ -60,7 +61,7 @@ public sealed class ElasticsearchConnection : IDisposable
         {
             _ca = X509Certificate2.CreateFromPem(File.ReadAllText(caPath));
             var ca = _ca;
-            settings = settings.ServerCertificateValidationCallback((_, certificate, _, errors) => TrustedBy(ca, certificate, errors));
+            settings = settings.ServerCertificateValidationCallback((_, certificate, _, errors) => TlsTrust.ChainsTo(ca, certificate, errors));
         }
 
         _settings = settings;
@@ -136,22 +137,6 @@ public sealed class ElasticsearchConnection : IDisposable
     {
         ((IDisposable)_settings).Dispose();
         _ca?.Dispose();
-    }
-
-    // The node's chain must end at the configured CA (and only it): a custom trust store, not the system's.
-    private static bool TrustedBy(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-        {
-            return false; // name mismatch or no certificate: the CA does not make those right
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var leaf = new X509Certificate2(certificate);
-        return chain.Build(leaf);
     }
 }
 

@@ -152,6 +152,39 @@ public sealed class WebhookOutputFactoryTests
         Assert.Contains(errors, e => e.StartsWith(location, StringComparison.Ordinal) && e.Contains(path + ": ", StringComparison.Ordinal)
             && e.Contains(message, StringComparison.Ordinal));
 
+    [Fact]
+    public void Create_CaCertificate_APemFileIsLoadedAndAMissingOrForeignFileIsAnErrorAtItsLine()
+    {
+        var dir = Directory.CreateTempSubdirectory("secmon-webhook-ca-").FullName;
+        try
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            using var ca = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Receivers CA", key,
+                System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+            var pem = Path.Combine(dir, "ca.pem");
+            File.WriteAllText(pem, ca.ExportCertificatePem());
+            var notPem = Path.Combine(dir, "key.txt");
+            File.WriteAllText(notPem, "not a certificate");
+
+            var (sinks, errors) = Create([], Endpoint(2, ("name", S("soc", 3)), ("url", S("https://soc.example.net/", 4)),
+                ("secret", S(GoodSecret, 5)), ("ca_certificate", S(pem, 6))));
+            Assert.DoesNotContain(errors.Items, e => !e.IsWarning);
+            Assert.Equal(ca.Thumbprint, ((WebhookSink)Assert.Single(sinks)).Options.CaCertificate?.Thumbprint);
+
+            (_, errors) = Create([], Endpoint(2, ("name", S("soc", 3)), ("url", S("https://soc.example.net/", 4)),
+                ("secret", S(GoodSecret, 5)), ("ca_certificate", S(notPem, 6))));
+            Assert.Contains(errors.Items, e => e.ToString().StartsWith("secmon.yaml:6:", StringComparison.Ordinal) && e.Message.Contains("no PEM certificate", StringComparison.Ordinal));
+
+            (_, errors) = Create([], Endpoint(2, ("name", S("soc", 3)), ("url", S("https://soc.example.net/", 4)),
+                ("secret", S(GoodSecret, 5)), ("ca_certificate", S(Path.Combine(dir, "missing.pem"), 7))));
+            Assert.Contains(errors.Items, e => e.ToString().StartsWith("secmon.yaml:7:", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static (IReadOnlyList<IFindingSink> Sinks, ConfigErrors Errors) Create(Dictionary<string, string> env, params ConfigNode[] endpoints)
     {
         var errors = new ConfigErrors();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -41,7 +42,13 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _triesById = new(StringComparer.Ordinal);
     private WebApplication? _app;
 
-    private WebhookReceiver(string[] secrets) => _secrets = secrets;
+    private readonly X509Certificate2? _certificate;
+
+    private WebhookReceiver(string[] secrets, X509Certificate2? certificate = null)
+    {
+        _secrets = secrets;
+        _certificate = certificate;
+    }
 
     /// <summary>The reply for the Nth try (1-based) of a webhook-id; default: 200.</summary>
     public Func<string, int, Reply> Behaviour { get; set; } = (_, _) => Reply.Ok;
@@ -54,12 +61,20 @@ internal sealed class WebhookReceiver : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public Uri Url => new($"http://127.0.0.1:{Port}/hooks/secmon?token=t0k3n");
+    public Uri Url => new($"{(_certificate is null ? "http" : "https")}://127.0.0.1:{Port}/hooks/secmon?token=t0k3n");
 
     /// <summary>Starts a receiver that verifies with <paramref name="secrets"/>.</summary>
     public static async Task<WebhookReceiver> StartAsync(params string[] secrets)
     {
         var receiver = new WebhookReceiver(secrets);
+        await receiver.StartOnAsync(0);
+        return receiver;
+    }
+
+    /// <summary>Starts a receiver over https with <paramref name="certificate"/> (with its private key).</summary>
+    public static async Task<WebhookReceiver> StartHttpsAsync(X509Certificate2 certificate, params string[] secrets)
+    {
+        var receiver = new WebhookReceiver(secrets, certificate);
         await receiver.StartOnAsync(0);
         return receiver;
     }
@@ -146,7 +161,13 @@ internal sealed class WebhookReceiver : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, listen =>
+        {
+            if (_certificate is not null)
+            {
+                listen.UseHttps(_certificate);
+            }
+        }));
         var app = builder.Build();
         app.Run(Handle);
         await app.StartAsync();
