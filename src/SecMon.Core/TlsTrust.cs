@@ -3,17 +3,18 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace SecMon.Core;
 
-/// <summary>Server certificates checked against one configured CA (an output's <c>ca_certificate</c>).</summary>
+/// <summary>Server certificates checked against a configured CA (an output's <c>ca_certificate</c>).</summary>
 public static class TlsTrust
 {
     /// <summary>
-    /// True when <paramref name="certificate"/> chains to <paramref name="ca"/>, and only to it (a custom trust store,
-    /// not the system's), and the connection had no other problem: a name mismatch or a missing certificate is not made
-    /// right by the CA. For <c>RemoteCertificateValidationCallback</c>.
+    /// True when <paramref name="certificate"/> chains to a self-signed certificate of <paramref name="trusted"/> (to any
+    /// of them when none is self-signed), and only to those (a custom trust store, not the system's; the others in it
+    /// serve as intermediates), and the connection had no other problem: a name mismatch or a missing certificate is
+    /// not made right by the CA. For <c>RemoteCertificateValidationCallback</c>.
     /// </summary>
-    public static bool ChainsTo(X509Certificate2 ca, X509Certificate? certificate, SslPolicyErrors errors)
+    public static bool ChainsTo(X509Certificate2Collection trusted, X509Certificate? certificate, SslPolicyErrors errors)
     {
-        ArgumentNullException.ThrowIfNull(ca);
+        ArgumentNullException.ThrowIfNull(trusted);
         if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
         {
             return false;
@@ -21,9 +22,33 @@ public static class TlsTrust
 
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        // Roots are the anchors and the rest intermediates; a file without a root anchors at what it holds.
+        var hasRoot = trusted.Any(SelfSigned);
+        foreach (var ca in trusted)
+        {
+            (!hasRoot || SelfSigned(ca) ? chain.ChainPolicy.CustomTrustStore : chain.ChainPolicy.ExtraStore).Add(ca);
+        }
+
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         using var leaf = new X509Certificate2(certificate);
         return chain.Build(leaf);
+    }
+
+    private static bool SelfSigned(X509Certificate2 certificate) =>
+        certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+
+    /// <summary>The certificates of a PEM file (a CA, or a bundle of an issuing CA and its root).</summary>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">It holds no PEM certificate.</exception>
+    public static X509Certificate2Collection Load(string pemFile)
+    {
+        var certificates = new X509Certificate2Collection();
+        certificates.ImportFromPemFile(pemFile);
+        if (certificates.Count == 0)
+        {
+            throw new System.Security.Cryptography.CryptographicException($"'{pemFile}' holds no PEM certificate");
+        }
+
+        return certificates;
     }
 }

@@ -73,9 +73,9 @@ internal sealed record WebhookOptions
     /// Default false: SOC tooling usually lives on private networks, and the URL comes from the operator's file.</summary>
     public bool BlockPrivateAddresses { get; init; }
 
-    /// <summary>The CA the receiver's certificate must chain to (<c>ca_certificate</c>: a private PKI, SecMon's own CA),
-    /// instead of the system's trust store. Default null: the system's.</summary>
-    public X509Certificate2? CaCertificate { get; init; }
+    /// <summary>The CA the receiver's certificate must chain to (<c>ca_certificate</c>: a private PKI, SecMon's own CA;
+    /// a bundle may hold an issuing CA beside its root), instead of the system's trust store. Default null: the system's.</summary>
+    public X509Certificate2Collection? CaCertificate { get; init; }
 
     /// <summary>The sink's name: <c>webhook-NAME</c>.</summary>
     public string SinkName => "webhook-" + Name;

@@ -231,7 +231,7 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
     }
 
     // The PEM file of the CA that the receiver's certificate must chain to; null (the system's trust) when not given.
-    private static X509Certificate2? CaCertificate(ConfigSection s)
+    private static X509Certificate2Collection? CaCertificate(ConfigSection s)
     {
         if (s.FilePath("ca_certificate") is not { } path)
         {
@@ -240,7 +240,7 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
 
         try
         {
-            return X509Certificate2.CreateFromPem(File.ReadAllText(path));
+            return TlsTrust.Load(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -20,7 +20,7 @@ namespace SecMon.Findings.Elasticsearch;
 public sealed class ElasticsearchConnection : IDisposable
 {
     private readonly ElasticsearchClientSettings _settings;
-    private readonly X509Certificate2? _ca;
+    private readonly X509Certificate2Collection? _ca;
 
     /// <summary>Makes the client (no request is sent yet).</summary>
     public ElasticsearchConnection(ElasticsearchOptions options)
@@ -59,7 +59,7 @@ public sealed class ElasticsearchConnection : IDisposable
         }
         else if (options.CaCertificate is { } caPath)
         {
-            _ca = X509Certificate2.CreateFromPem(File.ReadAllText(caPath));
+            _ca = TlsTrust.Load(caPath);
             var ca = _ca;
             settings = settings.ServerCertificateValidationCallback((_, certificate, _, errors) => TlsTrust.ChainsTo(ca, certificate, errors));
         }
@@ -136,7 +136,10 @@ public sealed class ElasticsearchConnection : IDisposable
     public void Dispose()
     {
         ((IDisposable)_settings).Dispose();
-        _ca?.Dispose();
+        foreach (var certificate in _ca ?? [])
+        {
+            certificate.Dispose();
+        }
     }
 }
 

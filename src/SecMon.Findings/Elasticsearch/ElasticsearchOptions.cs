@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SecMon.Core;
 using SecMon.Core.Configuration;
 
 namespace SecMon.Findings.Elasticsearch;
@@ -134,6 +135,20 @@ public sealed partial record ElasticsearchOptions
         if (ca is not null && !File.Exists(ca))
         {
             section.Error("ca_certificate", $"no such file '{ca}'; give the PEM file of the cluster's CA certificate");
+        }
+        else if (ca is not null)
+        {
+            try
+            {
+                foreach (var certificate in TlsTrust.Load(ca))
+                {
+                    certificate.Dispose();
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                section.Error("ca_certificate", $"cannot use '{ca}' ({ex.Message}); give the PEM file of the cluster's CA certificate");
+            }
         }
 
         if (fingerprint is not null)

@@ -169,7 +169,7 @@ public sealed class WebhookOutputFactoryTests
             var (sinks, errors) = Create([], Endpoint(2, ("name", S("soc", 3)), ("url", S("https://soc.example.net/", 4)),
                 ("secret", S(GoodSecret, 5)), ("ca_certificate", S(pem, 6))));
             Assert.DoesNotContain(errors.Items, e => !e.IsWarning);
-            Assert.Equal(ca.Thumbprint, ((WebhookSink)Assert.Single(sinks)).Options.CaCertificate?.Thumbprint);
+            Assert.Equal(ca.Thumbprint, Assert.Single(((WebhookSink)Assert.Single(sinks)).Options.CaCertificate!).Thumbprint);
 
             (_, errors) = Create([], Endpoint(2, ("name", S("soc", 3)), ("url", S("https://soc.example.net/", 4)),
                 ("secret", S(GoodSecret, 5)), ("ca_certificate", S(notPem, 6))));

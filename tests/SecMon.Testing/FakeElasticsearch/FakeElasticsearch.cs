@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -103,14 +104,21 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
         return Start(spec);
     }
 
-    /// <summary>Starts on 127.0.0.1 with a free port.</summary>
-    public static FakeElasticsearch Start(RestApiSpec spec)
+    /// <summary>Starts on 127.0.0.1 with a free port; over https with <paramref name="certificate"/> (and its key) when
+    /// given, as a cluster with security on serves.</summary>
+    public static FakeElasticsearch Start(RestApiSpec spec, X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
             k.Limits.MaxRequestBodySize = 256L << 20;
         });
         var app = builder.Build();
@@ -118,7 +126,7 @@ public sealed class FakeElasticsearch : IAsyncDisposable, IDisposable
         app.Run(fake.HandleAsync);
         app.StartAsync().GetAwaiter().GetResult();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        fake.Url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        fake.Url = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
         return fake;
     }
 
