@@ -11,6 +11,7 @@ namespace SecMon.Cli;
 /// (<c>--output elasticsearch</c>).
 /// </summary>
 /// <param name="Option">The option that picks one (<c>--endpoint</c>, <c>--output</c>).</param>
+/// <param name="OptionHelp">What the option takes, for its help.</param>
 /// <param name="Noun">What it names, for messages ("webhook", "output").</param>
 /// <param name="JsonKey">The key of the name in <c>--json</c> lines.</param>
 /// <param name="Names">The names that have a spool in a data directory.</param>
@@ -18,7 +19,7 @@ namespace SecMon.Cli;
 /// <param name="Label">How a replay names the spool it wrote to ("webhook-soc").</param>
 /// <param name="Command">The command group, for hints ("secmon webhooks").</param>
 internal sealed record DeadLetterScope(
-    string Option, string Noun, string JsonKey, Func<string, IReadOnlyList<string>> Names, Func<string, string, string> SpoolOf,
+    string Option, string OptionHelp, string Noun, string JsonKey, Func<string, IReadOnlyList<string>> Names, Func<string, string, string> SpoolOf,
     Func<string, string> Label, string Command);
 
 /// <summary>The <c>list-dead</c> and <c>replay</c> commands over a <see cref="DeadLetterScope"/>.</summary>
@@ -163,7 +164,7 @@ internal static class DeadLetterCommands
 
     private static Option<string?> NameOption(DeadLetterScope scope, string what) => new(scope.Option)
     {
-        Description = $"Only the {scope.Noun} of this name; default: {what}.",
+        Description = $"Only {scope.OptionHelp}; default: {what}.",
         HelpName = "NAME",
     };
 

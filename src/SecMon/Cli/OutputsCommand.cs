@@ -41,7 +41,7 @@ internal static class OutputsCommand
 
     // Every spool directory of the data directory, named as 'outputs status' shows it (elasticsearch, mqtt, webhook-soc).
     private static readonly DeadLetterScope Spools = new(
-        "--output", "output", "output",
+        "--output", "the output of this name, as 'secmon outputs status' shows it", "output", "output",
         data => Directory.Exists(Path.Combine(data, "spool"))
             ? [.. Directory.GetDirectories(Path.Combine(data, "spool")).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)]
             : [],

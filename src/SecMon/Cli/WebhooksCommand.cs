@@ -22,7 +22,7 @@ internal static class WebhooksCommand
     }
 
     private static readonly DeadLetterScope Endpoints = new(
-        "--endpoint", "webhook", "endpoint", WebhookDeadLetters.Endpoints, WebhookDeadLetters.SpoolOf, name => "webhook-" + name, "secmon webhooks");
+        "--endpoint", "the endpoint of this name (outputs.webhooks[].name)", "webhook", "endpoint", WebhookDeadLetters.Endpoints, WebhookDeadLetters.SpoolOf, name => "webhook-" + name, "secmon webhooks");
 
     private static Command ListDead() => DeadLetterCommands.ListDead(Endpoints,
         "List the dead letters of the webhook endpoints, oldest first: when, the finding's event.id (its webhook-id), rule and why.\n" +
