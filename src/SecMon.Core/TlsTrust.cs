@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using SecMon.Core.Configuration;
 
 namespace SecMon.Core;
 
@@ -36,6 +37,34 @@ public static class TlsTrust
 
     private static bool SelfSigned(X509Certificate2 certificate) =>
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+
+    /// <summary>The CA certificates of the PEM file that configuration key <paramref name="key"/> names, checked when the
+    /// configuration is read; null when the key is absent, or (with the error reported at the key) when the file is
+    /// missing or holds no certificate. <paramref name="whose"/> says whose CA it is, for the message.</summary>
+    public static X509Certificate2Collection? FromConfig(ConfigSection section, string key, string whose)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        if (section.FilePath(key) is not { } path)
+        {
+            return null;
+        }
+
+        if (!File.Exists(path))
+        {
+            section.Error(key, $"no such file '{path}'; give the PEM file of {whose}");
+            return null;
+        }
+
+        try
+        {
+            return Load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            section.Error(key, $"cannot use '{path}' ({ex.Message}); give the PEM file of {whose}");
+            return null;
+        }
+    }
 
     /// <summary>The certificates of a PEM file (a CA, or a bundle of an issuing CA and its root).</summary>
     /// <exception cref="IOException">The file cannot be read.</exception>

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using SecMon.Core;
 using SecMon.Core.Configuration;
@@ -198,7 +196,7 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
             }
         }
 
-        var ca = CaCertificate(s);
+        var ca = TlsTrust.FromConfig(s, "ca_certificate", "the receiver's CA certificate");
         var maxInFlight = s.Number("max_in_flight", 16, 1, 256);
         var circuit = s.Section("circuit_breaker");
         var failures = circuit.Number("failures", 5, 1, 1_000_000);
@@ -228,30 +226,6 @@ internal sealed partial class WebhookOutputFactory : IFindingOutputFactory
             BlockPrivateAddresses = blockPrivate,
             CaCertificate = ca,
         };
-    }
-
-    // The PEM file of the CA that the receiver's certificate must chain to; null (the system's trust) when not given.
-    private static X509Certificate2Collection? CaCertificate(ConfigSection s)
-    {
-        if (s.FilePath("ca_certificate") is not { } path)
-        {
-            return null;
-        }
-
-        try
-        {
-            return TlsTrust.Load(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            s.Error("ca_certificate", $"cannot read '{path}': {ex.Message}; give the PEM file of the receiver's CA certificate");
-        }
-        catch (CryptographicException)
-        {
-            s.Error("ca_certificate", $"'{path}' holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the receiver's CA certificate");
-        }
-
-        return null;
     }
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]

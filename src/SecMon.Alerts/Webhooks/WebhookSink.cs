@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
 using System.Reflection;
 using SecMon.Core;
 using SecMon.Core.Findings;
@@ -307,13 +308,14 @@ internal sealed class WebhookSink : IDocumentSink, IDisposable
             MaxConnectionsPerServer = _options.MaxInFlight,
             // New connections resolve the name again now and then (a receiver that moved), each through the guard.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            // ca_certificate: the receiver's chain must end at that CA; without it, the system's trust store.
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = _options.CaCertificate is { } ca
+                    ? (_, certificate, _, errors) => TlsTrust.ChainsTo(ca, certificate, errors)
+                    : null,
+            },
         };
-        if (_handler is null && _options.CaCertificate is { } ca)
-        {
-            ((SocketsHttpHandler)handler).SslOptions.RemoteCertificateValidationCallback =
-                (_, certificate, _, errors) => TlsTrust.ChainsTo(ca, certificate, errors);
-        }
-
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 

@@ -132,23 +132,10 @@ public sealed partial record ElasticsearchOptions
             section.Error("fingerprint", "give either ca_certificate or fingerprint, not both");
         }
 
-        if (ca is not null && !File.Exists(ca))
+        // Checked now (the connection loads it again when it is made).
+        foreach (var certificate in TlsTrust.FromConfig(section, "ca_certificate", "the cluster's CA certificate") ?? [])
         {
-            section.Error("ca_certificate", $"no such file '{ca}'; give the PEM file of the cluster's CA certificate");
-        }
-        else if (ca is not null)
-        {
-            try
-            {
-                foreach (var certificate in TlsTrust.Load(ca))
-                {
-                    certificate.Dispose();
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
-            {
-                section.Error("ca_certificate", $"cannot use '{ca}' ({ex.Message}); give the PEM file of the cluster's CA certificate");
-            }
+            certificate.Dispose();
         }
 
         if (fingerprint is not null)

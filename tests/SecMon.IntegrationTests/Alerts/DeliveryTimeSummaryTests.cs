@@ -1,10 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Testing;
 
@@ -66,21 +63,13 @@ public sealed partial class DeliveryTimeSummaryTests
     }
 
     // A webhook receiver that answers 204 after ReceiverDelay: a SOC tool far away or busy.
-    private static async Task<WebApplication> StartSlowReceiver(int port, Action onRequest)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
-        app.MapPost("/hook", async (HttpContext ctx) =>
+    private static Task<WebApplication> StartSlowReceiver(int port, Action onRequest) =>
+        LoopbackWebhook.StartReceiver(port, async ctx =>
         {
             onRequest();
             await Task.Delay(ReceiverDelay, ctx.RequestAborted);
             return Results.NoContent();
         });
-        await app.StartAsync();
-        return app;
-    }
 
     [GeneratedRegex(@"^secmon: .*: [\d,]+ packets, .* in (\d+\.\d+) s \(", RegexOptions.Multiline)]
     private static partial Regex SummaryTime();

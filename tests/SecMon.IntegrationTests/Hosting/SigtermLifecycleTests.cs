@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using SecMon.IntegrationTests.TestSupport;
 using SecMon.Testing;
 
@@ -127,20 +124,12 @@ public sealed class SigtermLifecycleTests
     }
 
     // A webhook receiver: records each delivery's webhook-id and the event.id of the finding in its body.
-    private static async Task<WebApplication> StartReceiver(int port, ConcurrentQueue<(string, string)> received)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
-        app.MapPost("/hook", async (HttpContext ctx) =>
+    private static Task<WebApplication> StartReceiver(int port, ConcurrentQueue<(string, string)> received) =>
+        LoopbackWebhook.StartReceiver(port, async ctx =>
         {
             using var body = await JsonDocument.ParseAsync(ctx.Request.Body);
             var eventId = body.RootElement.GetProperty("event").GetProperty("id").GetString()!;
             received.Enqueue((ctx.Request.Headers["webhook-id"].ToString(), eventId));
             return Results.NoContent();
         });
-        await app.StartAsync();
-        return app;
-    }
 }
