@@ -5,12 +5,16 @@ namespace SecMon.Capture.Flows;
 /// <summary>
 /// The canonical, bidirectional identity of a flow: both directions of a conversation produce the same key.
 /// Endpoint A is the lower (address, port) pair, B the higher. The outer VLAN id is part of the key, as in
-/// Suricata's default (vlan.use-for-tracking): the same addresses on two VLANs are two networks.
+/// Suricata's default (vlan.use-for-tracking): the same addresses on two VLANs are two networks. A sender whose
+/// address is unspecified (0.0.0.0 or ::, a DHCP client before it has a lease: RFC 2131 §4.1) is told apart by its
+/// link-layer address (<see cref="Link"/>): every such client sends the same tuple, 0.0.0.0:68 to
+/// 255.255.255.255:67, and sharing one flow would give every client the first one's MAC.
 /// </summary>
 internal readonly record struct FlowKey
 {
-    private FlowKey(IpAddress addressA, ushort portA, IpAddress addressB, ushort portB, byte protocol, ushort vlanId)
+    private FlowKey(IpAddress addressA, ushort portA, IpAddress addressB, ushort portB, byte protocol, ushort vlanId, ulong link)
     {
+        Link = link;
         AddressA = addressA;
         PortA = portA;
         AddressB = addressB;
@@ -37,15 +41,22 @@ internal readonly record struct FlowKey
     /// <summary>Outer VLAN id, 0 when untagged.</summary>
     public ushort VlanId { get; }
 
-    /// <summary>Builds the key of a packet; <paramref name="sourceIsA"/> tells which canonical endpoint sent it.</summary>
+    /// <summary>For a sender with an unspecified address, its MAC with bit 48 set (so an all-zero MAC still counts);
+    /// 0 otherwise, and when the link layer carried no MAC.</summary>
+    public ulong Link { get; }
+
+    /// <summary>Builds the key of a packet; <paramref name="sourceIsA"/> tells which canonical endpoint sent it.
+    /// <paramref name="sourceMac"/> (0 when the link layer carried none) counts only when the source address is
+    /// unspecified.</summary>
     public static FlowKey Create(IpAddress source, ushort sourcePort, IpAddress destination, ushort destinationPort,
-                                 byte protocol, ushort vlanId, out bool sourceIsA)
+                                 byte protocol, ushort vlanId, out bool sourceIsA, ulong sourceMac = 0)
     {
         var c = source.CompareTo(destination);
         sourceIsA = c < 0 || (c == 0 && sourcePort <= destinationPort);
+        var link = sourceMac != 0 && (source.Low | source.High) == 0 ? sourceMac | (1UL << 48) : 0;
         return sourceIsA
-            ? new FlowKey(source, sourcePort, destination, destinationPort, protocol, vlanId)
-            : new FlowKey(destination, destinationPort, source, sourcePort, protocol, vlanId);
+            ? new FlowKey(source, sourcePort, destination, destinationPort, protocol, vlanId, link)
+            : new FlowKey(destination, destinationPort, source, sourcePort, protocol, vlanId, link);
     }
 
     /// <summary>Field-wise equality, written out so the dictionary lookup is a handful of compares.</summary>
@@ -53,12 +64,12 @@ internal readonly record struct FlowKey
         AddressA.Low == other.AddressA.Low && AddressB.Low == other.AddressB.Low &&
         PortA == other.PortA && PortB == other.PortB &&
         AddressA.High == other.AddressA.High && AddressB.High == other.AddressB.High &&
-        Protocol == other.Protocol && VlanId == other.VlanId &&
+        Protocol == other.Protocol && VlanId == other.VlanId && Link == other.Link &&
         AddressA.IsV6 == other.AddressA.IsV6 && AddressB.IsV6 == other.AddressB.IsV6;
 
     /// <summary><see cref="HashCode"/> is seeded randomly per process, so an attacker cannot precompute
     /// colliding tuples to degrade the flow table (hash flooding).</summary>
     public override int GetHashCode() =>
         HashCode.Combine(AddressA.Low, AddressA.High, AddressB.Low, AddressB.High,
-                         PortA | (PortB << 16), Protocol | (VlanId << 8) | (AddressA.IsV6 ? 1 << 24 : 0));
+                         PortA | (PortB << 16), Protocol | (VlanId << 8) | (AddressA.IsV6 ? 1 << 24 : 0), Link);
 }

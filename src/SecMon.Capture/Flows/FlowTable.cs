@@ -74,9 +74,9 @@ internal sealed class FlowTable
         var last = ((ulong)key.PortA << 48) | ((ulong)key.PortB << 32) | ((ulong)key.VlanId << 16) | ((ulong)key.Protocol << 8) |
                    (a.IsV6 ? 2UL : 0) | (b.IsV6 ? 1UL : 0);
         var h = Fold(a.Low ^ _k0, b.Low ^ _k1);
-        if ((a.High | b.High) != 0)
+        if ((a.High | b.High | key.Link) != 0)
         {
-            h ^= Fold(a.High ^ _k2, b.High ^ _k3);
+            h ^= Fold(a.High ^ key.Link ^ _k2, b.High ^ _k3);
         }
 
         h = Fold(h ^ last, _k4);

@@ -12,7 +12,8 @@ internal sealed partial class PacketProcessor
     private void ProcessUdp(ref DecodedPacket packet, in PacketMeta meta)
     {
         var key = FlowKey.Create(packet.Source, packet.SourcePort, packet.Destination, packet.DestinationPort,
-                                 packet.Protocol, packet.VlanId, out var sourceIsA);
+                                 packet.Protocol, packet.VlanId, out var sourceIsA,
+                                 packet.HasSourceMac ? packet.SourceMac.Value : 0);
         var hash = _flows.Hash(key);
         if (_flows.TryGet(key, hash, out var flow) && IsIdle(flow))
         {

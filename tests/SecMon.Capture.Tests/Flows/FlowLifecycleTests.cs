@@ -259,6 +259,49 @@ public sealed class FlowLifecycleTests
         Assert.Equal(1, flow.PacketsToClient);
     }
 
+    [Fact]
+    public void Process_DhcpClientsWithoutAnAddress_EachItsOwnFlowWithItsOwnMac()
+    {
+        // Every DHCP client before its lease sends 0.0.0.0:68 -> 255.255.255.255:67 (RFC 2131 §4.1); only the MAC
+        // tells them apart. One flow for all would give the second client's messages the first one's MAC.
+        var p = Create();
+        byte[] camera = [0x00, 0x12, 0x12, 0x00, 0x00, 0x99];
+        byte[] plug = [0x02, 0x00, 0x00, 0x00, 0x00, 0x77];
+        byte[] broadcast = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        void Discover(long micros, byte[] mac)
+        {
+            var frame = TestFrames.Ethernet(TestFrames.Ipv4("0.0.0.0", "255.255.255.255", 17,
+                TestFrames.Udp(68, 67, "discover"u8)), source: mac, destination: broadcast);
+            p.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, 1, "dhcp.pcap", 1));
+        }
+
+        Discover(1_000_000, camera);
+        Discover(2_000_000, plug);
+        Discover(3_000_000, camera);
+
+        var flows = p.Flows.All.OrderBy(f => f.FirstMicros).ToList();
+        Assert.Equal(2, flows.Count);
+        Assert.Equal("00-12-12-00-00-99", flows[0].ToServer.SourceMac);
+        Assert.Equal(2, flows[0].PacketsToServer);
+        Assert.Equal("02-00-00-00-00-77", flows[1].ToServer.SourceMac);
+        Assert.Equal(1, flows[1].PacketsToServer);
+        Assert.All(flows, f => Assert.Equal("0.0.0.0", f.ToServer.SourceIp));
+    }
+
+    [Fact]
+    public void Process_SendersWithAnAddress_OneFlowWhateverTheirMacs()
+    {
+        // A router forwarding both directions, or a sender whose NIC changes (bonding): the address decides.
+        var p = Create();
+        foreach (var (micros, mac) in new[] { (1_000_000L, TestFrames.ClientMac), (2_000_000L, TestFrames.ServerMac) })
+        {
+            var frame = TestFrames.Ethernet(TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, TestFrames.Udp(5000, 53, "q"u8)), source: mac);
+            p.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, 1, "udp.pcap", 1));
+        }
+
+        Assert.Equal(2, Assert.Single(p.Flows.All).PacketsToServer);
+    }
+
     private static void SendUdp(PacketProcessor p, long micros, ushort sourcePort, ushort destinationPort, string text, bool fromA = true)
     {
         var (src, dst) = fromA ? ("10.0.0.2", "10.0.0.1") : ("10.0.0.1", "10.0.0.2");
