@@ -505,7 +505,8 @@ public sealed class DeviceInventory
                     server.Ips.Add(serverFlowSide.Ip);
                 }
 
-                server.IsServer = true;
+                // A service answers on a port; answering ARP or a ping (port 0) is what every host does.
+                server.IsServer |= serverPort != 0;
             }
 
             if (known is not null)
@@ -677,7 +678,8 @@ public sealed class DeviceInventory
 
         if (v.Text is { } text)
         {
-            if (r.Fact.Kind == DeviceFactKind.Username && text.Length == 0)
+            // An empty client id or user name (MQTT 3.1.1 lets the broker assign the id) names nobody.
+            if (identityOrName && text.Length == 0)
             {
                 return;
             }
@@ -705,7 +707,7 @@ public sealed class DeviceInventory
         {
             foreach (var item in texts)
             {
-                if (!(r.Fact.Kind == DeviceFactKind.Username && item.Length == 0))
+                if (!(identityOrName && item.Length == 0))
                 {
                     d.Add(r.Target, identityOrName ? item : Bounded(r.Fact, item));
                 }

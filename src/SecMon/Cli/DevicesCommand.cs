@@ -124,7 +124,7 @@ internal static class DevicesCommand
                         List(d.Ips),
                         Auth(d),
                         List(d.Protocols),
-                        List([.. d.Identities.Values.SelectMany(v => v)]),
+                        List([.. d.Identities.Values.SelectMany(v => v).Distinct(StringComparer.Ordinal)]),
                         List(d.Usernames),
                         Certificate(d, context.Ca),
                         d.IsServer ? Accepts(d) : null,

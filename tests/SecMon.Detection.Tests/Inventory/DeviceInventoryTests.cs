@@ -38,6 +38,38 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Observe_EmptyClientId_NoIdentity()
+    {
+        // mosquitto_pub 2.x sends a zero-length client id and lets the broker assign one: it names nobody.
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+
+        ObserveAll(inv, Connect(flow, T0, 1, clientId: ""), Publish(flow, T0 + 1, 2, "t/a", clientId: ""));
+
+        var client = Get(inv, "10.0.0.5");
+        Assert.Empty(client.IdentitiesOf("mqtt.client_id"));
+        Assert.Equal(AuthPosture.Anonymous, client.Auth);
+    }
+
+    [Fact]
+    public void Observe_ArpReply_TheHostThatAnsweredIsNoServer()
+    {
+        // Every host answers ARP for its own address; "(server)" is for a service on a port.
+        var inv = new DeviceInventory();
+        var arp = FakeFlows.Create(clientIp: "192.0.2.10", serverIp: "192.0.2.21", serverPort: 0, clientPort: 0,
+                                   clientMac: "B8-27-EB-00-00-10", serverMac: "24-0A-C4-00-00-21");
+        var mqtt = FakeFlows.Create(clientIp: "192.0.2.21", serverIp: "192.0.2.10", clientMac: "24-0A-C4-00-00-21",
+                                    serverMac: "B8-27-EB-00-00-10");
+
+        ObserveAll(inv,
+            new TestEvent { TestSchema = FakeSchemas.ArpReply, Flow = arp.Reverse ?? arp.CreateReverse(), TimestampMicros = T0, PacketNumber = 1 },
+            Connect(mqtt, T0 + 1, 2, clientId: "sensor-01"));
+
+        Assert.False(Get(inv, "24-0A-C4-00-00-21").IsServer);
+        Assert.True(Get(inv, "B8-27-EB-00-00-10").IsServer);
+    }
+
+    [Fact]
     public void Observe_MoreFlowsThanBound_EarlierFlowsStillCountedAfterTheFlowMemoryIsCleared()
     {
         // Room for two flows: the third clears the inventory's flow memory, so the flow contexts of the first two hold

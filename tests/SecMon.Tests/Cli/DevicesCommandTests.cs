@@ -35,6 +35,33 @@ public sealed class DevicesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Devices_Table_ANameTwoProtocolsGiveShownOnce()
+    {
+        // A smart plug asks DHCP for "plug-7" and logs in to MQTT as "plug-7": one name in the table.
+        var dir = Path.Combine(_tmp, "data");
+        var opened = FindingStore.Open(dir);
+        using (var store = opened.Store!)
+        {
+            store.UpsertDevices(
+            [
+                new Device
+                {
+                    Id = "02-00-00-00-00-77", Mac = "02-00-00-00-00-77", Ips = ["192.0.2.116"], Protocols = ["dhcp", "mqtt"],
+                    Identities = new Dictionary<string, IReadOnlyList<string>> { ["dhcp.hostname"] = ["plug-7"], ["mqtt.client_id"] = ["plug-7", "plug-7b"] },
+                    Auth = AuthPosture.Anonymous, FirstSeenMicros = 1_000, LastSeenMicros = 2_000,
+                },
+            ]);
+        }
+
+        var (code, stdout, _) = await SecMonRun.Run("devices", "--data", dir);
+
+        Assert.Equal(ExitCodes.Ok, code);
+        var row = SecMonRun.Lines(stdout)[1];
+        Assert.Contains("plug-7,plug-7b", row, StringComparison.Ordinal);
+        Assert.DoesNotContain("plug-7,plug-7,", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Devices_Json_OneObjectPerDevice()
     {
         var data = WithDevices();
