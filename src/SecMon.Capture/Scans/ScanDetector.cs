@@ -187,14 +187,14 @@ internal sealed class ScanDetector
                      _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
             {
                 // The scanner's reply to an answered SYN (a refused one closed the flow): a RST is a half-open (SYN) scan,
-                // an ACK a completed handshake (a connect scan).
+                // an ACK a completed handshake (a connect scan); the first reply for each port only.
                 if ((flags & TcpFlags.Rst) != 0)
                 {
-                    t.HalfOpen++;
+                    t.HalfOpen += t.FirstReply(serverPort, Math.Max(1, _options.MaxOpenListed)) ? 1 : 0;
                 }
                 else if ((flags & (TcpFlags.Ack | TcpFlags.Syn)) == TcpFlags.Ack)
                 {
-                    t.Completed++;
+                    t.Completed += t.FirstReply(serverPort, Math.Max(1, _options.MaxOpenListed)) ? 1 : 0;
                 }
             }
         }

@@ -61,6 +61,8 @@ internal sealed class ScanTracker
     private bool _overflowed;
     private long[]? _openPorts;
     private long[]? _closedPorts;
+    private ushort[]? _repliedPorts;
+    private int _repliedListed;
     private IpAddress[]? _openHosts;
 
     /// <summary>The pair.</summary>
@@ -149,6 +151,7 @@ internal sealed class ScanTracker
         OpenPortsListed = 0;
         OpenHostsListed = 0;
         ClosedPortsListed = 0;
+        _repliedListed = 0;
         Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
         WindowStart = LastProbe = now;
         PortLow = ushort.MaxValue;
@@ -211,6 +214,25 @@ internal sealed class ScanTracker
         if (ClosedPortsListed < max)
         {
             Room(ref _closedPorts, ClosedPortsListed, max)[ClosedPortsListed++] = port;
+        }
+
+        return true;
+    }
+
+    /// <summary>True for the scanner's first reply (a reset or a completed handshake) to an answer from
+    /// <paramref name="port"/>, false for a later one: the scan's kind is how it treated each open port, not how often
+    /// the same source connected to that port afterwards (a scanner that then logs in ten times is still a SYN
+    /// scanner). Ports beyond <paramref name="max"/> listed each count.</summary>
+    public bool FirstReply(ushort port, int max)
+    {
+        if (_repliedPorts is not null && Array.IndexOf(_repliedPorts, port, 0, _repliedListed) >= 0)
+        {
+            return false;
+        }
+
+        if (_repliedListed < max)
+        {
+            Room(ref _repliedPorts, _repliedListed, max)[_repliedListed++] = port;
         }
 
         return true;

@@ -77,6 +77,44 @@ public sealed class ScanDetectorTests
     }
 
     [Fact]
+    public void Process_SynScanThenLoginsToAnOpenPort_StaysTcpSynAtItsEnd()
+    {
+        // nmap -sS finds 1883 and 1884 open, then the same source logs in to 1884 ten times (password guessing) while
+        // the scan's window is open: the scan's kind is how it treated each open port, once.
+        int[] open = [1883, 1884];
+        var ports = Enumerable.Range(1, 30).Select(p => (ushort)p).Concat(open.Select(p => (ushort)p)).ToArray();
+        var t = Start;
+        foreach (var port in ports)
+        {
+            t += 1000;
+            Tcp(t, Scanner, 40000, Target, port, TcpFlags.Syn);
+            if (open.Contains(port))
+            {
+                Tcp(t + 100, Target, port, Scanner, 40000, TcpFlags.Syn | TcpFlags.Ack);
+                Tcp(t + 200, Scanner, 40000, Target, port, TcpFlags.Rst);
+            }
+            else
+            {
+                Tcp(t + 100, Target, port, Scanner, 40000, TcpFlags.Rst | TcpFlags.Ack);
+            }
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            t += 100_000;
+            var client = (ushort)(50000 + i);
+            Tcp(t, Scanner, client, Target, 1884, TcpFlags.Syn);
+            Tcp(t + 100, Target, 1884, Scanner, client, TcpFlags.Syn | TcpFlags.Ack);
+            Tcp(t + 200, Scanner, client, Target, 1884, TcpFlags.Ack);
+        }
+
+        Complete(t + 120_000_000);
+        Assert.Equal(["started", "ended"], Scans.Select(s => s.Phase));
+        Assert.All(Scans, s => Assert.Equal("tcp_syn", s.Kind));
+        Assert.Equal([1883L, 1884], Scans[1].OpenPorts);
+    }
+
+    [Fact]
     public void Process_ConnectScan_IsTcpConnect()
     {
         for (var port = 2000; port < 2025; port++)
