@@ -42,6 +42,22 @@ internal sealed class HardeningInputs
         return device.CurrentAuth;
     }
 
+    /// <summary>The posture of the device's latest session at <paramref name="endpoint"/> (<c>ADDRESS:PORT</c>), or
+    /// <see cref="AuthPosture.Unknown"/> when the inventory saw none there.</summary>
+    public static AuthPosture PostureAt(Device device, string endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var e in device.Endpoints)
+        {
+            if (string.Equals(e.Endpoint, endpoint, StringComparison.Ordinal))
+            {
+                return e.Auth;
+            }
+        }
+
+        return AuthPosture.Unknown;
+    }
+
     /// <summary>Reads the devices and the learned baselines from an open store (a missing or unreadable baseline model
     /// leaves the learned parts empty: the inventory alone still makes a plan).</summary>
     public static HardeningInputs FromStore(FindingStore store)

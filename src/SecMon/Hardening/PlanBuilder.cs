@@ -38,10 +38,14 @@ internal static class PlanBuilder
         var work = new Dictionary<BrokerEndpoint, List<DevicePlan>>();
         foreach (var (device, endpoints) in clients)
         {
-            var posture = HardeningInputs.PostureOf(device);
-            var weak = posture is AuthPosture.Anonymous or AuthPosture.PasswordCleartext;
+            var current = HardeningInputs.PostureOf(device);
             foreach (var ep in endpoints)
             {
+                // How it logs in at this endpoint, when the inventory saw a session there: a device that guessed
+                // passwords on 1884 and subscribed anonymously on 1883 is anonymous on 1883.
+                var at = HardeningInputs.PostureAt(device, ep.ToString());
+                var posture = IsWeak(current) && IsWeak(at) ? at : current;
+                var weak = IsWeak(posture);
                 var tlsPort = inputs.TlsPorts.Contains(ep.Port);
                 var set = accepts.TryGetValue(ep, out var s) ? s : accepts[ep] = [];
                 if (tlsPort ? posture is AuthPosture.Tls or AuthPosture.MutualTls : weak)
@@ -123,14 +127,15 @@ internal static class PlanBuilder
             {
                 if (servers.TryGetValue(Normalise(peer), out var server))
                 {
-                    foreach (var port in d.Ports.Where(server.Ports.Contains))
+                    foreach (var port in d.Ports.Where(p => server.Ports.Contains(p) && IsBroker(server, p, inputs.TlsPorts)))
                     {
                         candidates.Add(new BrokerEndpoint(Normalise(peer), port));
                     }
                 }
             }
 
-            if (inputs.LearnedEndpoints.TryGetValue(d.Id, out var learned) && learned.Count > 0)
+            if (inputs.LearnedEndpoints.TryGetValue(d.Id, out var learnedAny) &&
+                learnedAny.Where(ep => !servers.TryGetValue(Normalise(ep.Address), out var s) || IsBroker(s, ep.Port, inputs.TlsPorts)).ToList() is { Count: > 0 } learned)
             {
                 var both = candidates.Where(learned.Contains).ToList();
                 if (both.Count > 0)
@@ -151,6 +156,13 @@ internal static class PlanBuilder
 
         return result;
     }
+
+    private static bool IsWeak(AuthPosture posture) => posture is AuthPosture.Anonymous or AuthPosture.PasswordCleartext;
+
+    // The plan is about MQTT brokers: a server seen speaking MQTT, or a port where the inventory counts MQTT over TLS.
+    // A web server that took a Basic password (HTTP also has logins) or a TLS session is not one.
+    private static bool IsBroker(Device server, int port, IReadOnlySet<int> tlsPorts) =>
+        tlsPorts.Contains(port) || server.Protocols.Contains("mqtt", StringComparer.Ordinal);
 
     /// <summary>The certificate name of each device (by id): its one MQTT client id when that is a valid name and no
     /// other device uses it, else its device id made a valid name; and why, when it is not the client id.</summary>

@@ -29,15 +29,23 @@ public sealed class SiteRecordingTests(SiteRecordingTests.Analysed site) : IClas
 
         public List<JsonElement> Devices { get; private set; } = [];
 
+        public List<JsonElement> Plan { get; private set; } = [];
+
         public async Task InitializeAsync()
         {
             Findings = await SecMonRunner.FindingsAsync(Capture, _dir, "--learning", "30s");
             var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", _dir.File("data")), TimeSpan.FromMinutes(2));
             Assert.True(exit == 0, stderr);
-            Devices = [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+            Devices = Lines(stdout);
+            (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("harden", "plan", "--json", "--data", _dir.File("data")), TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, stderr);
+            Plan = Lines(stdout);
         }
 
         public Task DisposeAsync() => Task.CompletedTask;
+
+        private static List<JsonElement> Lines(string stdout) =>
+            [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
         public void Dispose() => _dir.Dispose();
     }
@@ -109,6 +117,17 @@ public sealed class SiteRecordingTests(SiteRecordingTests.Analysed site) : IClas
         Assert.Equal(["plug-7"], plug.GetProperty("identities").GetProperty("dhcp.hostname").EnumerateArray().Select(e => e.GetString()));
         var intruder = Assert.Single(Devices, d => d.GetProperty("id").GetString() == "02-00-00-00-00-66");
         Assert.Empty(intruder.GetProperty("client_ids").EnumerateArray()); // mosquitto_pub's empty client id names nobody
+    }
+
+    [Fact]
+    public void HardenPlan_TheBrokersTwoListenersOnly_EachWithWhatItAccepted()
+    {
+        // The web server took a Basic password and TLS sessions: not a broker. 1883 took anonymous logins only (the
+        // intruder's passwords went to 1884).
+        var brokers = site.Plan.Where(l => l.GetProperty("kind").GetString() == "broker").ToList();
+        Assert.Equal(["192.0.2.10:1883", "192.0.2.10:1884"], brokers.Select(b => b.GetProperty("broker").GetString()));
+        Assert.Equal(["anonymous"], brokers[0].GetProperty("accepts").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(["password_cleartext"], brokers[1].GetProperty("accepts").EnumerateArray().Select(a => a.GetString()));
     }
 
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();

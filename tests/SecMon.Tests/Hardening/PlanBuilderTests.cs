@@ -27,6 +27,64 @@ public sealed class PlanBuilderTests
         };
 
     [Fact]
+    public void Build_PasswordsOnOneListenerAnonymousOnAnother_EachListenerAcceptsWhatItWasSent()
+    {
+        // An intruder guessed passwords on 1884 and subscribed anonymously on 1883: 1883 did not take a password.
+        var intruder = Client("02-00-00-00-00-66", "192.0.2.66", "192.0.2.10", [1883, 1884], AuthPosture.PasswordCleartext, users: ["dev3"]) with
+        {
+            Endpoints =
+            [
+                new EndpointPosture { Endpoint = "192.0.2.10:1883", Auth = AuthPosture.Anonymous },
+                new EndpointPosture { Endpoint = "192.0.2.10:1884", Auth = AuthPosture.PasswordCleartext },
+            ],
+        };
+        var inputs = new HardeningInputs { Devices = [Broker("192.0.2.10", 1883, 1884), intruder] };
+
+        var plan = PlanBuilder.Build(inputs);
+
+        Assert.Equal(["192.0.2.10:1883", "192.0.2.10:1884"], plan.Brokers.Select(b => b.Endpoint.ToString()));
+        Assert.Equal([AuthPosture.Anonymous], plan.Brokers[0].Accepts);
+        Assert.Equal([DeviceNeed.ClientCertificate], Assert.Single(plan.Brokers[0].Devices).Needs);
+        Assert.Equal([AuthPosture.PasswordCleartext], plan.Brokers[1].Accepts);
+        Assert.Equal([DeviceNeed.ClientCertificate, DeviceNeed.StopCleartextPassword], Assert.Single(plan.Brokers[1].Devices).Needs);
+    }
+
+    [Fact]
+    public void Build_AWebServerThatTookABasicPassword_IsNoBroker()
+    {
+        // A camera logs in to a web server with HTTP Basic (port 80) and opens TLS to it (8443); a sensor publishes
+        // anonymously to the broker. Only the broker is in the plan; the camera's endpoint baseline (its TLS session)
+        // does not bring the web server back either.
+        var web = new Device
+        {
+            Id = "02-00-00-00-00-80", Ips = ["192.0.2.80"], Ports = [80, 8443], Protocols = ["http", "tls"], IsServer = true,
+            Auth = AuthPosture.PasswordCleartext, LastSeenMicros = 1,
+        };
+        var camera = Client("00-12-12-00-00-99", "192.0.2.107", "192.0.2.80", [80, 8443], AuthPosture.PasswordCleartext, users: ["alice"]) with
+        {
+            Protocols = ["http", "tls"],
+        };
+        var inputs = new HardeningInputs
+        {
+            Devices =
+            [
+                Broker("192.0.2.10", 1883), web, camera,
+                Client("24-0A-C4-00-00-21", "192.0.2.21", "192.0.2.10", [1883], AuthPosture.Anonymous, ["sensor-01"]),
+            ],
+            LearnedEndpoints = new Dictionary<string, IReadOnlySet<BrokerEndpoint>>
+            {
+                ["00-12-12-00-00-99"] = new HashSet<BrokerEndpoint> { new("192.0.2.80", 8443) },
+            },
+        };
+
+        var plan = PlanBuilder.Build(inputs);
+
+        var broker = Assert.Single(plan.Brokers);
+        Assert.Equal("192.0.2.10:1883", broker.Endpoint.ToString());
+        Assert.Equal(["24-0A-C4-00-00-21"], broker.Devices.Select(d => d.DeviceId));
+    }
+
+    [Fact]
     public void Build_AnonymousAndPasswordClients_GroupedByEndpointWithIdentityAndNeeds()
     {
         var inputs = new HardeningInputs
