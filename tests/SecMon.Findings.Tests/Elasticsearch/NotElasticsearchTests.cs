@@ -47,6 +47,7 @@ public sealed class NotElasticsearchTests : IDisposable
         private readonly byte[] _response;
         private readonly Thread _thread;
         private readonly List<string> _requests = [];
+        private volatile bool _stopped;
 
         public PlainJsonServer(string body)
         {
@@ -73,15 +74,19 @@ public sealed class NotElasticsearchTests : IDisposable
 
         public void Dispose()
         {
+            _stopped = true;
             _listener.Stop();
             _thread.Join(TimeSpan.FromSeconds(5));
         }
 
+        // Runs on its own thread, where an exception would end the test host: a stop (Stop before or during Accept
+        // throws InvalidOperationException, SocketException or ObjectDisposedException) ends it; a client that went
+        // away (IOException) does not.
         private void Serve()
         {
-            try
+            while (!_stopped)
             {
-                while (true)
+                try
                 {
                     using var client = _listener.AcceptTcpClient();
                     using var stream = client.GetStream();
@@ -95,14 +100,14 @@ public sealed class NotElasticsearchTests : IDisposable
 
                     stream.Write(_response);
                 }
-            }
-            catch (SocketException)
-            {
-                // stopped
-            }
-            catch (ObjectDisposedException)
-            {
-                // stopped
+                catch (Exception) when (_stopped)
+                {
+                    return;
+                }
+                catch (IOException)
+                {
+                    // the client went away: serve the next one
+                }
             }
         }
     }
