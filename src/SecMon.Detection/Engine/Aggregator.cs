@@ -22,7 +22,7 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
 
     private sealed class Group(Trigger trigger, long opened, int collectCount)
     {
-        public Trigger Trigger { get; } = trigger;
+        public Trigger Trigger { get; set; } = trigger;
 
         public long Opened { get; } = opened;
 
@@ -58,6 +58,12 @@ internal sealed class Aggregator(RuleRuntime rule, AggregateSpec spec, int maxGr
         }
         else
         {
+            if (spec.DescribeLatest && t.Subject.TimestampMicros >= g.Trigger.Subject.TimestampMicros)
+            {
+                // The summary describes the window's latest event (its running totals), still anchored on the first.
+                g.Trigger = g.Trigger.Describing(t);
+            }
+
             g.Trigger.Count += t.Count;
             g.Trigger.LastMicros = Math.Max(g.Trigger.LastMicros, t.LastMicros);
             if (t.Severity > g.Trigger.Severity)

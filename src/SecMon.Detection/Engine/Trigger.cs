@@ -70,6 +70,31 @@ internal sealed class Trigger
         return copy;
     }
 
+    /// <summary>This trigger (anchor, counts, evidence) describing <paramref name="latest"/>'s subject instead: its event
+    /// and a copy of its flow's joined values.</summary>
+    public Trigger Describing(Trigger latest)
+    {
+        var copy = new Trigger
+        {
+            Rule = Rule,
+            AnchorFlowId = AnchorFlowId,
+            AnchorMicros = AnchorMicros,
+            AnchorPacket = AnchorPacket,
+            Subject = latest.Subject,
+            Session = latest.Session is null ? null : (FieldValue[])latest.Session.Clone(),
+            LastMicros = LastMicros,
+            Count = Count,
+            Severity = Severity,
+            Distinct = Distinct,
+            WindowMicros = WindowMicros,
+            Value = latest.Value,
+            Peers = latest.Peers,
+            FirstOfWindow = FirstOfWindow,
+        };
+        copy.Extra.AddRange(Extra);
+        return copy;
+    }
+
     /// <summary>A trigger anchored on its own subject event.</summary>
     public static Trigger ForEvent(RuleRuntime rule, ProtocolEvent e, FieldValue[]? session, Severity severity) => new()
     {

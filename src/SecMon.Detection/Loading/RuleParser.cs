@@ -545,16 +545,22 @@ internal sealed partial class RuleParser(LoadContext ctx, PackInfo pack)
     {
         if (node is not YamlMappingNode map)
         {
-            ctx.Error(node, $"{label}: aggregate is a mapping {{by: [fields], within: 1h, collect: [fields], alert_first: true}}.");
+            ctx.Error(node, $"{label}: aggregate is a mapping {{by: [fields], within: 1h, collect: [fields], alert_first: true, describe: latest}}.");
             return null;
         }
 
-        var a = new MappingReader(ctx, map, $"{label} aggregate", ["by", "within", "collect", "alert_first"]);
+        var a = new MappingReader(ctx, map, $"{label} aggregate", ["by", "within", "collect", "alert_first", "describe"]);
         var by = ParseGroupBy(a.Get("by"), scope, $"{label} aggregate by");
         var w = a.Duration("within", required: true);
         var collect = ParseFieldList(a.Get("collect"), scope, $"{label} aggregate collect", allowLists: true);
         var alertFirst = a.OptionalBoolean("alert_first") ?? false;
-        return w is null ? null : new AggregateSpec(by, w.Value, collect, alertFirst);
+        var describe = a.OptionalText("describe");
+        if (describe is not null and not "first" and not "latest")
+        {
+            ctx.Error(a.Get("describe")!, $"{label} aggregate: describe is 'first' (the default: the summary's message and fields are the window's first event's) or 'latest' (its latest event's, for events that carry running totals such as network.scan).");
+        }
+
+        return w is null ? null : new AggregateSpec(by, w.Value, collect, alertFirst, describe == "latest");
     }
 
     private NamespaceSpec? ParseNamespace(YamlNode node, FieldScope scope, string label)

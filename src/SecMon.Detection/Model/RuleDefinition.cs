@@ -43,7 +43,7 @@ internal sealed record TechniqueRef(string Id, string? Name, string? Tactic)
 internal sealed record Escalation(Cond Where, Severity Severity);
 
 /// <summary>Deferred aggregation: one finding per group and window, emitted when the window closes.</summary>
-internal sealed record AggregateSpec(FieldRef[] By, long WindowMicros, FieldRef[] Collect, bool AlertFirst = false);
+internal sealed record AggregateSpec(FieldRef[] By, long WindowMicros, FieldRef[] Collect, bool AlertFirst = false, bool DescribeLatest = false);
 
 /// <summary><c>count &gt;= N within W by ...</c>, optionally with a distinct-value count.</summary>
 internal sealed record ThresholdSpec(int Count, long WindowMicros, FieldRef[] By, FieldRef? Distinct, int MinDistinct);

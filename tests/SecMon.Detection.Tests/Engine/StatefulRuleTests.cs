@@ -389,6 +389,42 @@ public sealed class StatefulRuleTests
     }
 
     [Fact]
+    public void Aggregate_DescribeLatest_TheSummaryIsTheLatestEventsWithTheFirstsId()
+    {
+        // A scan's started event says 20 ports; its ended event, 604: the hour's summary should say 604.
+        string Rule(string describe) => OneRule("mqtt.connack", $$"""
+                where: {mqtt.connack.accepted: true}
+                aggregate: {by: [source.ip], within: 10m, alert_first: true{{describe}}}
+            """, message: "{mqtt.client_id} ({count})");
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5");
+        TestEvent[] events =
+        [
+            Connack(flow, T0, 1, accepted: true, code: 0, clientId: "started-20"),
+            Connack(flow, T0 + Second, 2, accepted: true, code: 0, clientId: "running-300"),
+            Connack(flow, T0 + (2 * Second), 3, accepted: true, code: 0, clientId: "ended-604"),
+        ];
+
+        var latest = Feed(new DetectionEngine(Load(Rule(", describe: latest"))), events);
+        var first = Feed(new DetectionEngine(Load(Rule(""))), events);
+
+        Assert.Equal(["started-20 (1)", "ended-604 (3)"], latest.Select(Subject));
+        Assert.Equal(["started-20 (1)", "started-20 (3)"], first.Select(Subject));
+        Assert.Equal(first.Select(f => f.Id), latest.Select(f => f.Id)); // anchored on the first event either way
+        Assert.Equal(T0 + (2 * Second), latest[1].TimestampMicros);
+    }
+
+    [Fact]
+    public void Load_AggregateDescribeNeitherFirstNorLatest_ErrorSaysBoth()
+    {
+        var errors = Errors(OneRule("mqtt.connack", """
+                where: {mqtt.connack.accepted: true}
+                aggregate: {by: [source.ip], within: 10m, describe: last}
+            """));
+
+        Assert.Contains(errors, e => e.Message.Contains("describe is 'first'", StringComparison.Ordinal) && e.Message.Contains("'latest'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Aggregate_GroupBoundReached_EmitsEvictedGroupEarlyInsteadOfLosingIt()
     {
         var engine = new DetectionEngine(Load(OneRule("mqtt.connack", Anonymous, message: "x")), new DetectionOptions { MaxGroupsPerRule = 2 });
