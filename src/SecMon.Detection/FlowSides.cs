@@ -1,4 +1,5 @@
 using SecMon.Core.Devices;
+using SecMon.Core.Events;
 using SecMon.Core.Flows;
 using SecMon.Detection.Model;
 
@@ -11,6 +12,36 @@ internal static class FlowSides
     internal static string DeviceOf(FlowContext flow, DeviceSide side) => UseSource(flow, side)
         ? DeviceId.ForEnd(flow.SourceMac, flow.SourceIp).Value
         : DeviceId.ForEnd(flow.DestinationMac, flow.DestinationIp).Value;
+
+    /// <summary>The device on <paramref name="side"/> of an event: the MAC its payload names for that end when its schema
+    /// declares one (<see cref="DeviceFactKind.Mac"/>: a DHCP client's chaddr, whether it asked from 0.0.0.0 or through a
+    /// relay; an ARP sender), as the device inventory resolves it; else <see cref="DeviceOf(FlowContext, DeviceSide)"/>.
+    /// </summary>
+    internal static string DeviceOf(ProtocolEvent e, DeviceSide side) => PayloadMacOf(e, side) ?? DeviceOf(e.Flow, side);
+
+    /// <summary>The usable MAC (ECS form) the payload of <paramref name="e"/> names for the end on
+    /// <paramref name="side"/>; null when its schema declares none or the event carries none.</summary>
+    internal static string? PayloadMacOf(ProtocolEvent e, DeviceSide side)
+    {
+        var facts = e.Schema.Facts;
+        if (facts.Count == 0)
+        {
+            return null;
+        }
+
+        var clientEnd = UseSource(e.Flow, side) == (e.Flow.Direction == FlowDirection.ToServer);
+        foreach (var fact in facts)
+        {
+            if (fact.Kind == DeviceFactKind.Mac && (fact.End == DeviceEnd.Client) == clientEnd && fact.Field is { } name &&
+                e.Schema.TryGetField(name, out var field) && field.Read(e) is { IsMissing: false, Text: { } text } &&
+                MacAddress.TryParse(text, out var mac) && mac.IsUsable)
+            {
+                return mac.ToString();
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The IP on <paramref name="side"/> of an event's flow.</summary>
     internal static string IpOf(FlowContext flow, DeviceSide side) => UseSource(flow, side) ? flow.SourceIp : flow.DestinationIp;

@@ -15,7 +15,7 @@ internal static class BaselineEntity
     {
         if (spec.EntitySide is { } side)
         {
-            return FlowSides.DeviceOf(e.Flow, side);
+            return FlowSides.DeviceOf(e, side);
         }
 
         return Join(fields, e, session);

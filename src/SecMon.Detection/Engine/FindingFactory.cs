@@ -94,6 +94,13 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         var toServer = flow.Direction == FlowDirection.ToServer;
         var deviceIp = FlowSides.IpOf(flow, rule.Device);
         var deviceMac = FlowSides.MacOf(flow, rule.Device);
+        if (FlowSides.PayloadMacOf(e, rule.Device) is { } named && named != deviceMac)
+        {
+            // The payload names another device than the frame's sender (a relayed DHCP request names its client, the
+            // frame the relay): the finding is about that device, whose address the flow does not give.
+            deviceMac = named;
+            deviceIp = null;
+        }
         if (deviceMac is not null && _vendorOf(deviceMac) is { Length: > 0 } vendor)
         {
             // ECS has no vendor field for a host: SecMon's own (Ecs/custom-fields.yml).
@@ -126,7 +133,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
             Protocol = e.Schema.Protocol,
             CommunityId = flow.CommunityId.Length == 0 ? null : flow.CommunityId,
             FlowId = t.AnchorFlowId,
-            DeviceId = FlowSides.DeviceOf(flow, rule.Device),
+            DeviceId = FlowSides.DeviceOf(e, rule.Device),
             DeviceIp = deviceIp,
             DeviceMac = deviceMac,
             UserName = users.Count > 0 ? users[0] : null,
@@ -193,8 +200,8 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
                 "count" => t.Count.ToString(CultureInfo.InvariantCulture),
                 "distinct" => (t.Distinct ?? 0).ToString(CultureInfo.InvariantCulture),
                 "window" => t.WindowMicros is { } w ? Durations.Format(w) : "",
-                "device.id" => FlowSides.DeviceOf(t.Subject.Flow, rule.Device),
-                "device" => DeviceWithAddress(t.Subject.Flow, rule.Device),
+                "device.id" => FlowSides.DeviceOf(t.Subject, rule.Device),
+                "device" => DeviceWithAddress(t.Subject, rule.Device),
                 "value" => Sanitise(t.Value ?? "", MaxMessageValueLength),
                 "peers" => (t.Peers ?? 0).ToString(CultureInfo.InvariantCulture),
                 "rule.id" => rule.Id,
@@ -258,11 +265,11 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
 
     /// <summary>Removes control characters (log and terminal injection through client ids or topics) and bounds the length.</summary>
     // {device}: the device id, and its address when the id is a MAC ("00-1A-2B-3C-4D-5E (10.0.0.5)"; "10.0.0.5").
-    private static string DeviceWithAddress(Core.Flows.FlowContext flow, DeviceSide side)
+    private static string DeviceWithAddress(ProtocolEvent e, DeviceSide side)
     {
-        var id = FlowSides.DeviceOf(flow, side);
-        var ip = FlowSides.IpOf(flow, side);
-        return id == ip ? id : $"{id} ({ip})";
+        var id = FlowSides.DeviceOf(e, side);
+        var ip = FlowSides.IpOf(e.Flow, side);
+        return id == ip || FlowSides.PayloadMacOf(e, side) is { } named && named != FlowSides.MacOf(e.Flow, side) ? id : $"{id} ({ip})";
     }
 
     public static string Sanitise(string s, int max)

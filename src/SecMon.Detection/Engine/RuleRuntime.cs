@@ -101,7 +101,7 @@ internal sealed class SuppressionBinding(SuppressionDefinition definition, Predi
 
         if (definition.Devices is { } devices)
         {
-            return devices.Contains(FlowSides.DeviceOf(e.Flow, definition.DeviceSide)) || devices.Contains(FlowSides.IpOf(e.Flow, definition.DeviceSide));
+            return devices.Contains(FlowSides.DeviceOf(e, definition.DeviceSide)) || devices.Contains(FlowSides.IpOf(e.Flow, definition.DeviceSide));
         }
 
         return true;

@@ -1,4 +1,6 @@
+using SecMon.Core.Events;
 using SecMon.Core.Findings;
+using SecMon.Core.Flows;
 using SecMon.Testing;
 using static SecMon.Detection.Tests.TestRules;
 
@@ -185,6 +187,33 @@ public sealed class FindingTests
         var f = Assert.Single(Feed(new DetectionEngine(rules), [Connect(zeroMac, T0, 1, user: "u", passwordHash: "h")]));
 
         Assert.Equal("127.0.0.1", f.DeviceId);
+    }
+
+    [Fact]
+    public void Create_RelayedDhcpRequest_TheDeviceIsTheClientThePayloadNames_NotTheRelay()
+    {
+        // A relay agent forwards the client's request from its own address and MAC (RFC 2131 §4.1, giaddr): the frame
+        // names the relay, chaddr the device, as the inventory counts it.
+        var rules = Load(OneRule("dhcp.request", "", message: "{device} asked"));
+        var relayed = FakeFlows.Create(clientIp: "198.51.100.1", serverIp: "192.0.2.53", serverPort: 67, clientPort: 67,
+                                       clientMac: "02-00-00-00-00-FE", serverMac: "02-00-00-00-00-53");
+        var fromZero = FakeFlows.Create(clientIp: "0.0.0.0", serverIp: "255.255.255.255", serverPort: 67, clientPort: 68,
+                                        clientMac: "02-00-00-00-00-77", serverMac: "FF-FF-FF-FF-FF-FF");
+        TestEvent Request(FlowContext flow, long t, string chaddr) => new()
+        {
+            TestSchema = FakeSchemas.DhcpRequest, Flow = flow, TimestampMicros = t, PacketNumber = t - T0 + 1,
+            Values = new Dictionary<string, FieldValue> { ["dhcp.client_mac"] = FieldValue.Of(chaddr) },
+        };
+
+        var findings = Feed(new DetectionEngine(rules), [Request(relayed, T0, "02-00-00-00-00-77"), Request(fromZero, T0 + 1, "02-00-00-00-00-77")]);
+
+        Assert.Equal(2, findings.Count);
+        var viaRelay = findings[0];
+        Assert.Equal(("02-00-00-00-00-77", null, "02-00-00-00-00-77"), (viaRelay.DeviceId, viaRelay.DeviceIp, viaRelay.DeviceMac));
+        Assert.Equal(("198.51.100.1", "02-00-00-00-00-FE"), (viaRelay.SourceIp, viaRelay.SourceMac)); // the packet as it was
+        Assert.Equal("02-00-00-00-00-77 asked", Subject(viaRelay));
+        var direct = findings[1];
+        Assert.Equal(("02-00-00-00-00-77", "0.0.0.0", "02-00-00-00-00-77"), (direct.DeviceId, direct.DeviceIp, direct.DeviceMac));
     }
 
     [Fact]
