@@ -47,32 +47,14 @@ internal sealed class Trigger
 
     /// <summary>A copy that may outlive the event: the flow's joined values copied as they are now, the evidence list
     /// its own.</summary>
-    public Trigger Copy(long? windowMicros = null, bool firstOfWindow = false)
-    {
-        var copy = new Trigger
-        {
-            Rule = Rule,
-            AnchorFlowId = AnchorFlowId,
-            AnchorMicros = AnchorMicros,
-            AnchorPacket = AnchorPacket,
-            Subject = Subject,
-            Session = Session is null ? null : (FieldValue[])Session.Clone(),
-            LastMicros = LastMicros,
-            Count = Count,
-            Severity = Severity,
-            Distinct = Distinct,
-            WindowMicros = windowMicros ?? WindowMicros,
-            Value = Value,
-            Peers = Peers,
-            FirstOfWindow = firstOfWindow,
-        };
-        copy.Extra.AddRange(Extra);
-        return copy;
-    }
+    public Trigger Copy(long? windowMicros = null, bool firstOfWindow = false) =>
+        CopyDescribing(this, windowMicros ?? WindowMicros, firstOfWindow);
 
-    /// <summary>This trigger (anchor, counts, evidence) describing <paramref name="latest"/>'s subject instead: its event
-    /// and a copy of its flow's joined values.</summary>
-    public Trigger Describing(Trigger latest)
+    /// <summary>A copy of this trigger (anchor, counts, evidence) describing <paramref name="latest"/>'s subject instead:
+    /// its event, a copy of its flow's joined values, its value and peers.</summary>
+    public Trigger Describing(Trigger latest) => CopyDescribing(latest, WindowMicros, FirstOfWindow);
+
+    private Trigger CopyDescribing(Trigger described, long? windowMicros, bool firstOfWindow)
     {
         var copy = new Trigger
         {
@@ -80,16 +62,16 @@ internal sealed class Trigger
             AnchorFlowId = AnchorFlowId,
             AnchorMicros = AnchorMicros,
             AnchorPacket = AnchorPacket,
-            Subject = latest.Subject,
-            Session = latest.Session is null ? null : (FieldValue[])latest.Session.Clone(),
+            Subject = described.Subject,
+            Session = described.Session is null ? null : (FieldValue[])described.Session.Clone(),
             LastMicros = LastMicros,
             Count = Count,
             Severity = Severity,
             Distinct = Distinct,
-            WindowMicros = WindowMicros,
-            Value = latest.Value,
-            Peers = latest.Peers,
-            FirstOfWindow = FirstOfWindow,
+            WindowMicros = windowMicros,
+            Value = described.Value,
+            Peers = described.Peers,
+            FirstOfWindow = firstOfWindow,
         };
         copy.Extra.AddRange(Extra);
         return copy;
