@@ -461,7 +461,8 @@ public static class FakeFlows
         int? clientPort = null,
         string? clientMac = null,
         string? serverMac = null,
-        string? flowId = null)
+        string? flowId = null,
+        int? vlanId = null)
     {
         var n = Interlocked.Increment(ref _next);
         var port = clientPort ?? 40000 + (n % 20000);
@@ -480,6 +481,7 @@ public static class FakeFlows
             OpenerSeen = true,
             StartMicros = 0,
             Observer = "test",
+            VlanId = vlanId,
         };
         f.CreateReverse();
         return f;

@@ -311,7 +311,7 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         var fields = e.Schema.Fields;
         // Sized for every field it may hold, and the vendor Create adds: no resizing on the way.
         var evidence = new Dictionary<string, object>(
-            fields.Count - common + t.Rule.Definition.SessionFields.Count + t.Extra.Count + 1, StringComparer.Ordinal);
+            fields.Count - common + t.Rule.Definition.SessionFields.Count + t.Extra.Count + 2, StringComparer.Ordinal);
         for (var i = common; i < fields.Count; i++)
         {
             var f = fields[i];
@@ -332,6 +332,12 @@ internal sealed class FindingFactory(IReadOnlyDictionary<string, int> sessionSlo
         foreach (var (k, v) in t.Extra)
         {
             evidence[k] = v;
+        }
+
+        if (e.Flow.VlanId is > 0 and var vlan)
+        {
+            // On a trunk the same addresses can be two networks: the finding says which (ECS keyword).
+            evidence["network.vlan.id"] = vlan.ToString(CultureInfo.InvariantCulture);
         }
 
         return evidence;

@@ -6,7 +6,9 @@ namespace SecMon.Detection.Engine;
 
 /// <summary>
 /// The values of a rule's <c>by</c> fields for one event (up to four), compared without allocating: text by
-/// ordinal, numbers and booleans by value, a missing value equal only to another missing one.
+/// ordinal, numbers and booleans by value, a missing value equal only to another missing one. The event's outer VLAN
+/// is always part of the key, as it is of a flow's: the same addresses on two VLANs are two networks (identical
+/// machine cells with the same addresses, one VLAN each), and one's guessing must not hide in the other's group.
 /// </summary>
 internal readonly struct GroupKey : IEquatable<GroupKey>
 {
@@ -15,9 +17,11 @@ internal readonly struct GroupKey : IEquatable<GroupKey>
     private readonly Part _c;
     private readonly Part _d;
     private readonly int _count;
+    private readonly int _vlan;
 
-    private GroupKey(Part a, Part b, Part c, Part d, int count)
+    private GroupKey(Part a, Part b, Part c, Part d, int count, int vlan)
     {
+        _vlan = vlan;
         _a = a;
         _b = b;
         _c = c;
@@ -60,15 +64,15 @@ internal readonly struct GroupKey : IEquatable<GroupKey>
             d = Part.Of(readers[3].Read(e, session));
         }
 
-        return new GroupKey(a, b, c, d, readers.Length);
+        return new GroupKey(a, b, c, d, readers.Length, e.Flow.VlanId ?? 0);
     }
 
     public bool Equals(GroupKey other) =>
-        _count == other._count && _a.Same(other._a) && _b.Same(other._b) && _c.Same(other._c) && _d.Same(other._d);
+        _count == other._count && _vlan == other._vlan && _a.Same(other._a) && _b.Same(other._b) && _c.Same(other._c) && _d.Same(other._d);
 
     public override bool Equals(object? obj) => obj is GroupKey k && Equals(k);
 
-    public override int GetHashCode() => HashCode.Combine(_a.Hash(), _b.Hash(), _c.Hash(), _d.Hash(), _count);
+    public override int GetHashCode() => HashCode.Combine(_a.Hash(), _b.Hash(), _c.Hash(), _d.Hash(), _count, _vlan);
 
     /// <summary><c>source.ip=192.0.2.10, mqtt.username=alice</c> for evidence.</summary>
     public string Describe(IReadOnlyList<string> names)

@@ -425,6 +425,32 @@ public sealed class StatefulRuleTests
     }
 
     [Fact]
+    public void Threshold_TheSameAddressesOnTwoVlans_TwoGroupsEachNamingItsVlan()
+    {
+        // Two identical machine cells, 192.0.2.x on VLAN 10 and on VLAN 20: three refused logins in each. One group
+        // for both would report the first cell only and hide the second's guessing in its quiet period.
+        var engine = new DetectionEngine(Load(OneRule("mqtt.connack", """
+                where: {mqtt.connack.accepted: false}
+                threshold: {count: 3, within: 1m, by: [destination.ip, source.ip]}
+            """)));
+        var events = new List<TestEvent>();
+        foreach (var vlan in new[] { 10, 20 })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                events.Add(Connack(FakeFlows.Create(clientIp: "192.0.2.66", serverIp: "192.0.2.10", vlanId: vlan), T0 + (vlan * Second) + i, vlan + i, accepted: false, code: 5));
+            }
+        }
+
+        var findings = Feed(engine, events);
+
+        Assert.Equal(["10", "20"], findings.Select(f => (string)f.Evidence["network.vlan.id"]));
+        var untagged = Feed(new DetectionEngine(Load(OneRule("mqtt.connack", "    where: {mqtt.connack.accepted: true}"))),
+            [Connack(FakeFlows.Create(), T0, 1, accepted: true, code: 0)]);
+        Assert.False(Assert.Single(untagged).Evidence.ContainsKey("network.vlan.id"));
+    }
+
+    [Fact]
     public void Aggregate_GroupBoundReached_EmitsEvictedGroupEarlyInsteadOfLosingIt()
     {
         var engine = new DetectionEngine(Load(OneRule("mqtt.connack", Anonymous, message: "x")), new DetectionOptions { MaxGroupsPerRule = 2 });
