@@ -43,6 +43,7 @@ internal sealed partial class PacketProcessor
     private int _sinceMemoryCheck;
     private int _lastCollections = -1;
     private readonly AddressNames _names = new();
+    private readonly LinkAddresses _linkAddresses = new();
     private readonly ScanDetector? _scans;
     private readonly IEventSink? _flowEnds;
     private readonly Hosts.HostTracker? _hosts;
@@ -155,6 +156,7 @@ internal sealed partial class PacketProcessor
                 }
             }
 
+            _linkAddresses.Learn(packet, result); // returns at once unless the frame has the sender's MAC only
             switch (result)
             {
                 case DecodeResult.Ok when packet.Protocol == PacketDecoder.ProtocolTcp:

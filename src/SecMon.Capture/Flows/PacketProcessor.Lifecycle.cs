@@ -68,7 +68,14 @@ internal sealed partial class PacketProcessor
         ushort clientPort, serverPort;
         string? clientMac, serverMac;
         var sourceMac = packet.HasSourceMac ? _names.Of(packet.SourceMac) : null;
-        var destinationMac = packet.HasDestinationMac ? _names.Of(packet.DestinationMac) : null;
+        var (receiverMac, hasReceiverMac) = (packet.DestinationMac, packet.HasDestinationMac);
+        if (!hasReceiverMac && packet.HasSourceMac && _linkAddresses.TryGet(packet.Destination, out var learned))
+        {
+            // A cooked capture carries the sender's MAC only: the receiver's is the one it last sent from.
+            (receiverMac, hasReceiverMac) = (learned, true);
+        }
+
+        var destinationMac = hasReceiverMac ? _names.Of(receiverMac) : null;
         if (senderIsClient)
         {
             (clientIp, clientPort, clientMac) = (packet.Source, packet.SourcePort, sourceMac);
@@ -96,10 +103,10 @@ internal sealed partial class PacketProcessor
         var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, toServer, meta.TimestampMicros)
         {
             LastMicros = Math.Max(_nowMicros, meta.TimestampMicros),
-            ClientMac = senderIsClient ? packet.SourceMac : packet.DestinationMac,
-            ServerMac = senderIsClient ? packet.DestinationMac : packet.SourceMac,
-            HasClientMac = senderIsClient ? packet.HasSourceMac : packet.HasDestinationMac,
-            HasServerMac = senderIsClient ? packet.HasDestinationMac : packet.HasSourceMac,
+            ClientMac = senderIsClient ? packet.SourceMac : receiverMac,
+            ServerMac = senderIsClient ? receiverMac : packet.SourceMac,
+            HasClientMac = senderIsClient ? packet.HasSourceMac : hasReceiverMac,
+            HasServerMac = senderIsClient ? hasReceiverMac : packet.HasSourceMac,
         };
         _flows.Add(flow, hash);
         _stats.Flows++;

@@ -449,8 +449,11 @@ public sealed class DeviceInventory
         }
         else
         {
-            client = Device(clientFlowSide.Mac, clientFlowSide.Ip);
-            server = Device(serverFlowSide.Mac, serverFlowSide.Ip);
+            // A frame without the end's MAC (a Linux cooked capture keeps the sender's only) takes the MAC the payload
+            // names for it, if any (a DHCP OFFER to the address it offers names its client by chaddr), rather than
+            // counting a second device by the address alone.
+            client = EndDevice(clientFlowSide.Mac, facts.ClientMac, e, clientFlowSide.Ip);
+            server = EndDevice(serverFlowSide.Mac, facts.ServerMac, e, serverFlowSide.Ip);
             if (client is not null && server is not null)
             {
                 // Only resolved pairs are remembered, so a dropped device is still counted on every event.
@@ -735,6 +738,19 @@ public sealed class DeviceInventory
 
     // The device a DeviceFact.Mac field names, when it holds a usable MAC: stamped and touched like a flow end. The
     // frame's IP address is the device's only when the frame's MAC is (not a relay's, not a broadcast).
+    // The device at one end of an event's flow, by the frame's MAC; without one, by the MAC the payload names for that
+    // end. A payload that names it as unknown yet (an ARP request's all-zero target) addresses no one device, as an
+    // Ethernet request's broadcast does not.
+    private DeviceState? EndDevice(string? frameMac, FactReader? payloadMac, ProtocolEvent e, string ip)
+    {
+        if (frameMac is not null || payloadMac?.Field!.Read(e) is not { IsMissing: false, Text: { } named })
+        {
+            return Device(frameMac, ip);
+        }
+
+        return MacAddress.TryParse(named, out var mac) && mac.Value == 0 ? null : Device(named, ip);
+    }
+
     private DeviceState? PayloadDevice(FactReader? reader, ProtocolEvent e, string? frameMac, string ip, string peer, string protocol, int serverPort, long t)
     {
         if (reader?.Field!.Read(e) is not { IsMissing: false, Text: { } text })

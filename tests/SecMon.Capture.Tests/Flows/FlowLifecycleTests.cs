@@ -302,6 +302,31 @@ public sealed class FlowLifecycleTests
         Assert.Equal(2, Assert.Single(p.Flows.All).PacketsToServer);
     }
 
+    [Fact]
+    public void Process_CookedCapture_TheServersMacFromItsEarlierArpOrPackets_NotLeftUnknown()
+    {
+        // tcpdump -i any (Linux cooked v2) keeps the sender's MAC only. The server answered ARP before the client's
+        // first packet: that flow's server end has the server's MAC, so the inventory does not count it twice.
+        var p = Create();
+        byte[] server = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+        byte[] client = [0x24, 0x0A, 0xC4, 0x00, 0x00, 0x21];
+        var arpReply = TestFrames.Concat([0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02], server, [10, 0, 0, 1], client, [10, 0, 0, 2]);
+        void Cooked(long micros, ushort etherType, byte[] sender, byte[] payload)
+        {
+            var frame = TestFrames.Concat([(byte)(etherType >> 8), (byte)etherType, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6], sender, [0, 0], payload);
+            p.Process(LinkTypes.LinuxSll2, frame, frame.Length, new PacketMeta(micros, 1, "any.pcap", 1));
+        }
+
+        Cooked(1_000_000, 0x0806, server, arpReply);
+        Cooked(2_000_000, 0x0800, client, TestFrames.Ipv4("10.0.0.2", "10.0.0.1", 17, TestFrames.Udp(40000, 53, "q"u8)));
+        Cooked(3_000_000, 0x0800, client, TestFrames.Ipv4("10.0.0.2", "10.0.0.9", 17, TestFrames.Udp(40001, 53, "q"u8)));
+
+        var flows = p.Flows.All.OrderBy(f => f.FirstMicros).ToList();
+        Assert.Equal(("24-0A-C4-00-00-21", "02-00-00-00-00-01"), (flows[0].ToServer.SourceMac, flows[0].ToServer.DestinationMac));
+        Assert.Equal("02-00-00-00-00-01", flows[0].ToClient.SourceMac);
+        Assert.Null(flows[1].ToServer.DestinationMac); // 10.0.0.9 never sent: unknown, as before
+    }
+
     private static void SendUdp(PacketProcessor p, long micros, ushort sourcePort, ushort destinationPort, string text, bool fromA = true)
     {
         var (src, dst) = fromA ? ("10.0.0.2", "10.0.0.1") : ("10.0.0.1", "10.0.0.2");

@@ -1,4 +1,5 @@
 using SecMon.Core.Devices;
+using SecMon.Core.Events;
 using SecMon.Detection.Inventory;
 using SecMon.Testing;
 using static SecMon.Detection.Tests.TestRules;
@@ -49,6 +50,31 @@ public sealed class DeviceInventoryTests
         var client = Get(inv, "10.0.0.5");
         Assert.Empty(client.IdentitiesOf("mqtt.client_id"));
         Assert.Equal(AuthPosture.Anonymous, client.Auth);
+    }
+
+    [Fact]
+    public void Observe_CookedCapture_AnEndWithoutAFrameMacTakesThePayloadsMac_AnArpRequestsUnknownTargetIsNoDevice()
+    {
+        // tcpdump -i any keeps the sender's MAC only. A DHCP OFFER to the offered address names its client by chaddr;
+        // an ARP request's target MAC is all zeros (unknown yet): no device by the address alone for either.
+        var inv = new DeviceInventory();
+        var offer = FakeFlows.Create(clientIp: "192.0.2.107", serverIp: "192.0.2.53", serverPort: 67, clientPort: 68, serverMac: "02-00-00-00-00-53");
+        var request = FakeFlows.Create(clientIp: "192.0.2.21", serverIp: "192.0.2.10", serverPort: 0, clientPort: 0, clientMac: "24-0A-C4-00-00-21");
+
+        ObserveAll(inv,
+            new TestEvent
+            {
+                TestSchema = FakeSchemas.DhcpReply, Flow = offer.Reverse!, TimestampMicros = T0, PacketNumber = 1,
+                Values = new Dictionary<string, FieldValue> { ["dhcp.client_mac"] = FieldValue.Of("00-12-12-00-00-99") },
+            },
+            new TestEvent
+            {
+                TestSchema = FakeSchemas.ArpRequest, Flow = request, TimestampMicros = T0 + 1, PacketNumber = 2,
+                Values = new Dictionary<string, FieldValue> { ["arp.sender.mac"] = FieldValue.Of("24-0A-C4-00-00-21"), ["arp.target.mac"] = FieldValue.Of("00-00-00-00-00-00") },
+            });
+
+        Assert.Equal(["00-12-12-00-00-99", "02-00-00-00-00-53", "24-0A-C4-00-00-21"], inv.Devices.Select(d => d.Id).Order());
+        Assert.Contains("192.0.2.107", Get(inv, "00-12-12-00-00-99").Ips);
     }
 
     [Fact]

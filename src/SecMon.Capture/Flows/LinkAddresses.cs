@@ -1,0 +1,69 @@
+using System.Buffers.Binary;
+using SecMon.Capture.Decoding;
+using SecMon.Core.Devices;
+
+namespace SecMon.Capture.Flows;
+
+/// <summary>
+/// The MAC each address was last sent from, for captures whose frames carry the sender's MAC only: a Linux cooked
+/// capture (<c>tcpdump -i any</c>, <c>dumpcap -i any</c>) keeps one link-layer address per frame, the sender's. Without it a
+/// flow's server end would have no MAC until the server sent, and the inventory would count the server twice: by its
+/// address (as the receiver of the first packet) and by its MAC (as a sender). Learned from IP senders and ARP senders
+/// (hosts on a LAN ask ARP before they talk), looked up when a flow starts. Bounded: when full it starts again empty
+/// (a flood of spoofed senders costs the look-ups, never memory).
+/// </summary>
+internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity)
+{
+    /// <summary>Addresses remembered at most.</summary>
+    public const int DefaultCapacity = 16_384;
+
+    private const ushort EtherTypeArp = 0x0806;
+
+    private readonly Dictionary<IpAddress, MacAddress> _macs = [];
+
+    /// <summary>Addresses remembered now.</summary>
+    public int Count => _macs.Count;
+
+    /// <summary>Learns the sender of a decoded frame that has its MAC and no receiver's MAC (the others need no table):
+    /// an IP packet's source address, or an ARP packet's sender (IPv4 over Ethernet, RFC 826).</summary>
+    public void Learn(in DecodedPacket packet, DecodeResult result)
+    {
+        if (!packet.HasSourceMac || packet.HasDestinationMac || !packet.SourceMac.IsUsable)
+        {
+            return;
+        }
+
+        if (result is DecodeResult.Ok or DecodeResult.OtherTransport)
+        {
+            Remember(packet.Source, packet.SourceMac);
+        }
+        else if (result == DecodeResult.NonIp && packet.EtherType == EtherTypeArp && packet.Payload.Length >= 28 &&
+                 BinaryPrimitives.ReadUInt16BigEndian(packet.Payload) == 1 && BinaryPrimitives.ReadUInt16BigEndian(packet.Payload[2..]) == 0x0800 &&
+                 packet.Payload[4] == 6 && packet.Payload[5] == 4)
+        {
+            var sender = MacAddress.Read(packet.Payload[8..]);
+            if (sender.IsUsable)
+            {
+                Remember(IpAddress.FromV4(packet.Payload[14..]), sender);
+            }
+        }
+    }
+
+    /// <summary>The MAC <paramref name="address"/> was last sent from, when known.</summary>
+    public bool TryGet(IpAddress address, out MacAddress mac) => _macs.TryGetValue(address, out mac);
+
+    private void Remember(IpAddress address, MacAddress mac)
+    {
+        if ((address.Low | address.High) == 0)
+        {
+            return; // 0.0.0.0 or ::: a host without an address yet
+        }
+
+        if (_macs.Count >= capacity && !_macs.ContainsKey(address))
+        {
+            _macs.Clear();
+        }
+
+        _macs[address] = mac;
+    }
+}
