@@ -21,9 +21,6 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
 
     private readonly Dictionary<IpAddress, MacAddress> _macs = [];
 
-    /// <summary>Addresses remembered now.</summary>
-    public int Count => _macs.Count;
-
     /// <summary>Learns the sender of a decoded frame that has its MAC and no receiver's MAC (the others need no table):
     /// an IP packet's source address, or an ARP packet's sender (IPv4 over Ethernet, RFC 826).</summary>
     public void Learn(in DecodedPacket packet, DecodeResult result)
