@@ -61,7 +61,8 @@ internal sealed class ScanTracker
     private bool _overflowed;
     private long[]? _openPorts;
     private long[]? _closedPorts;
-    private ushort[]? _repliedPorts;
+    private long[]? _repliedPorts;
+    private int _closedListed;
     private int _repliedListed;
     private IpAddress[]? _openHosts;
 
@@ -126,7 +127,7 @@ internal sealed class ScanTracker
     public int OpenHostsListed { get; private set; }
 
     /// <summary>Refusing ports listed (vertical scans).</summary>
-    public int ClosedPortsListed { get; private set; }
+    public int ClosedPortsListed => _closedListed;
 
     // Intrusive least-recently-probed list, owned by the detector.
     internal ScanTracker? Older { get; set; }
@@ -150,7 +151,7 @@ internal sealed class ScanTracker
         _overflowed = false;
         OpenPortsListed = 0;
         OpenHostsListed = 0;
-        ClosedPortsListed = 0;
+        _closedListed = 0;
         _repliedListed = 0;
         Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
         WindowStart = LastProbe = now;
@@ -204,35 +205,25 @@ internal sealed class ScanTracker
 
     /// <summary>Lists a refusing port (vertical scans), once each, up to <paramref name="max"/>: false when it was listed
     /// already (a second refusal of the same port: a retransmitted probe).</summary>
-    public bool ListClosed(ushort port, int max)
-    {
-        if (_closedPorts is not null && Array.IndexOf(_closedPorts, port, 0, ClosedPortsListed) >= 0)
-        {
-            return false;
-        }
-
-        if (ClosedPortsListed < max)
-        {
-            Room(ref _closedPorts, ClosedPortsListed, max)[ClosedPortsListed++] = port;
-        }
-
-        return true;
-    }
+    public bool ListClosed(ushort port, int max) => AddOnce(ref _closedPorts, ref _closedListed, port, max);
 
     /// <summary>True for the scanner's first reply (a reset or a completed handshake) to an answer from
     /// <paramref name="port"/>, false for a later one: the scan's kind is how it treated each open port, not how often
     /// the same source connected to that port afterwards (a scanner that then logs in ten times is still a SYN
     /// scanner). Ports beyond <paramref name="max"/> listed each count.</summary>
-    public bool FirstReply(ushort port, int max)
+    public bool FirstReply(ushort port, int max) => AddOnce(ref _repliedPorts, ref _repliedListed, port, max);
+
+    // Lists a port once, up to max: false when it was listed already (past max every port counts as new).
+    private static bool AddOnce(ref long[]? list, ref int listed, ushort port, int max)
     {
-        if (_repliedPorts is not null && Array.IndexOf(_repliedPorts, port, 0, _repliedListed) >= 0)
+        if (list is not null && Array.IndexOf(list, port, 0, listed) >= 0)
         {
             return false;
         }
 
-        if (_repliedListed < max)
+        if (listed < max)
         {
-            Room(ref _repliedPorts, _repliedListed, max)[_repliedListed++] = port;
+            Room(ref list, listed, max)[listed++] = port;
         }
 
         return true;
