@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using SecMon.Capture.Decoding;
+using SecMon.Capture.Protocols.Arp;
 using SecMon.Core.Devices;
 
 namespace SecMon.Capture.Flows;
@@ -17,8 +17,6 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
     /// <summary>Addresses remembered at most.</summary>
     public const int DefaultCapacity = 16_384;
 
-    private const ushort EtherTypeArp = 0x0806;
-
     private readonly Dictionary<IpAddress, MacAddress> _macs = [];
 
     /// <summary>Learns the sender of a decoded frame that has its MAC and no receiver's MAC (the others need no table):
@@ -34,15 +32,10 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
         {
             Remember(packet.Source, packet.SourceMac);
         }
-        else if (result == DecodeResult.NonIp && packet.EtherType == EtherTypeArp && packet.Payload.Length >= 28 &&
-                 BinaryPrimitives.ReadUInt16BigEndian(packet.Payload) == 1 && BinaryPrimitives.ReadUInt16BigEndian(packet.Payload[2..]) == 0x0800 &&
-                 packet.Payload[4] == 6 && packet.Payload[5] == 4)
+        else if (result == DecodeResult.NonIp && packet.EtherType == ArpProtocol.EtherTypeArp &&
+                 ArpParser.TryRead(packet.Payload, out var arp, out _) && arp.SenderMac.IsUsable)
         {
-            var sender = MacAddress.Read(packet.Payload[8..]);
-            if (sender.IsUsable)
-            {
-                Remember(IpAddress.FromV4(packet.Payload[14..]), sender);
-            }
+            Remember(new IpAddress(0, arp.SenderIp, false), arp.SenderMac);
         }
     }
 
