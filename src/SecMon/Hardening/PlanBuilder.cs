@@ -42,9 +42,11 @@ internal static class PlanBuilder
             foreach (var ep in endpoints)
             {
                 // How it logs in at this endpoint, when the inventory saw a session there: a device that guessed
-                // passwords on 1884 and subscribed anonymously on 1883 is anonymous on 1883.
+                // passwords on 1884 and subscribed anonymously on 1883 is anonymous on 1883, and one whose latest
+                // session was TLS without a client certificate (elsewhere) is still anonymous where it was. Only a
+                // device that now presents a client certificate has moved, and needs no work where it was weak.
                 var at = HardeningInputs.PostureAt(device, ep.ToString());
-                var posture = IsWeak(current) && IsWeak(at) ? at : current;
+                var posture = at != AuthPosture.Unknown && current != AuthPosture.MutualTls ? at : current;
                 var weak = IsWeak(posture);
                 var tlsPort = inputs.TlsPorts.Contains(ep.Port);
                 var set = accepts.TryGetValue(ep, out var s) ? s : accepts[ep] = [];

@@ -50,6 +50,29 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
+    public void Build_AnonymousOnOneListenerThenTlsWithoutACertificateOnAnother_StillNeedsWorkWhereItWasAnonymous()
+    {
+        // Recorded (Detection/Site6): an intruder subscribed to '#' anonymously on the WebSocket listener, then tried
+        // the TLS listener without a certificate. Its latest posture (TLS) must not hide the anonymous session.
+        var intruder = Client("02-00-00-00-01-66", "2001:db8:6::66", "2001:db8:6::10", [9001, 8883], AuthPosture.Anonymous,
+            clientIds: ["x"], current: AuthPosture.Tls) with
+        {
+            Endpoints =
+            [
+                new EndpointPosture { Endpoint = "[2001:db8:6::10]:9001", Auth = AuthPosture.Anonymous },
+                new EndpointPosture { Endpoint = "[2001:db8:6::10]:8883", Auth = AuthPosture.Tls },
+            ],
+        };
+        var inputs = new HardeningInputs { Devices = [Broker("2001:db8:6::10", 8883, 9001), intruder] };
+
+        var plan = PlanBuilder.Build(inputs);
+
+        var ws = Assert.Single(plan.Brokers, b => b.Endpoint.Port == 9001);
+        Assert.Equal([AuthPosture.Anonymous], ws.Accepts);
+        Assert.Equal("x", Assert.Single(ws.Devices).Identity);
+    }
+
+    [Fact]
     public void Build_AWebServerThatTookABasicPassword_IsNoBroker()
     {
         // A camera logs in to a web server with HTTP Basic (port 80) and opens TLS to it (8443); a sensor publishes
