@@ -157,7 +157,7 @@ public static class FakeSchemas
     private static readonly (string, FieldKind)[] TlsHandshakeFields =
     [
         ("tls.version", FieldKind.Text), ("tls.resumed", FieldKind.Boolean), ("tls.client.certificate_requested", FieldKind.Boolean),
-        ("tls.client.certificate_presented", FieldKind.Boolean),
+        ("tls.client.certificate_presented", FieldKind.Boolean), ("tls.established", FieldKind.Boolean),
     ];
 
     /// <summary><c>tls.client_hello</c>.</summary>
@@ -179,15 +179,16 @@ public static class FakeSchemas
     public static EventSchema DtlsServerCertificate { get; } = Define("dtls.server_certificate", TlsServerCertificateFields);
 
     /// <summary><c>tls.handshake</c> (the summary of one handshake).</summary>
-    public static EventSchema TlsHandshake { get; } = Define("tls.handshake", TlsHandshakeFields);
+    public static EventSchema TlsHandshake { get; } = Define("tls.handshake", TlsHandshakeFields)
+        .WithFacts(DeviceFact.TlsEstablished("tls.established", "tls.client.certificate_presented"));
 
     /// <summary><c>tls.certificate_request</c> (TLS 1.2: the server asks for a client certificate).</summary>
-    public static EventSchema TlsCertificateRequest { get; } = Define("tls.certificate_request").WithFacts(DeviceFact.ClientCertificate());
+    public static EventSchema TlsCertificateRequest { get; } = Define("tls.certificate_request");
 
     /// <summary><c>tls.client_certificate</c> (TLS 1.2: the client's certificate, in clear).</summary>
     public static EventSchema TlsClientCertificate { get; } = Define("tls.client_certificate",
         ("tls.client.subject", FieldKind.Text))
-        .WithFacts(DeviceFact.ClientCertificate());
+        .WithFacts(DeviceFact.ClientCertificate(new CertificateFields("tls.client.subject", null, null, null, null)));
 
     /// <summary><c>dns.query</c> (the fields rules/dns.yaml reads).</summary>
     public static EventSchema DnsQuery { get; } = Define("dns.query",

@@ -32,13 +32,19 @@ public enum DeviceFactKind
     /// even when its answer was missed.</summary>
     SessionActivity,
 
-    /// <summary>Posture evidence: a TLS session on a port where the inventory counts TLS (<see cref="AuthPosture.Tls"/>).
-    /// TLS facts only strengthen a session.</summary>
+    /// <summary>The event opens a TLS session (a ClientHello): what the baselines read to tell a device moving to a
+    /// server's TLS listener from a new peer. No posture evidence by itself: the server may still refuse the session.</summary>
     TlsSession,
 
-    /// <summary>Posture evidence: the server asked for, or the client sent, a certificate (<see
-    /// cref="AuthPosture.MutualTls"/>) on such a port. With <see cref="DeviceFact.Certificate"/> the event also names the
-    /// certificate, kept in <see cref="Device.Certificates"/>.</summary>
+    /// <summary>Posture evidence: the boolean field is true when a TLS session was established, on a port where the
+    /// inventory counts TLS (<see cref="AuthPosture.Tls"/>); with one of its credential fields true the client presented
+    /// a certificate (<see cref="AuthPosture.MutualTls"/>). A session the server refused (a broker that requires client
+    /// certificates answering a client without one) is no evidence of what it accepts. TLS facts only strengthen a
+    /// session.</summary>
+    TlsEstablished,
+
+    /// <summary>The event names the certificate the client sent (<see cref="DeviceFact.Certificate"/>), kept in <see
+    /// cref="Device.Certificates"/>.</summary>
     ClientCertificate,
 
     /// <summary>The field holds the hardware (MAC) address of the device at the fact's end as the payload gives it (a
@@ -99,8 +105,9 @@ public sealed record DeviceFact
     /// become <c>+</c>, so one pattern stands for many values (<c>meters/+/power</c>).</summary>
     public bool Pattern { get; init; }
 
-    /// <summary><see cref="DeviceFactKind.Login"/> and <see cref="DeviceFactKind.Accepted"/>: the fields whose presence
-    /// (a non-empty text, a true flag) means the client sent a credential.</summary>
+    /// <summary><see cref="DeviceFactKind.Login"/>, <see cref="DeviceFactKind.Accepted"/> and <see
+    /// cref="DeviceFactKind.TlsEstablished"/>: the fields whose presence (a non-empty text, a true flag) means the client
+    /// sent a credential.</summary>
     public IReadOnlyList<string> Credentials { get; init; } = [];
 
     /// <summary><see cref="DeviceFactKind.ClientCertificate"/>: the fields naming the certificate, when the event carries it.</summary>
@@ -141,8 +148,10 @@ public sealed record DeviceFact
     /// <summary>The event opens a TLS session.</summary>
     public static DeviceFact TlsSession() => new(DeviceFactKind.TlsSession, null, DeviceFactKind.TlsSession.ToString());
 
-    /// <summary>The event shows a client certificate asked for or sent.</summary>
-    public static DeviceFact ClientCertificate() => new(DeviceFactKind.ClientCertificate, null, DeviceFactKind.ClientCertificate.ToString());
+    /// <summary>The boolean <paramref name="field"/> says the TLS session was established; <paramref name="certificate"/>
+    /// (a boolean) that the client presented a certificate.</summary>
+    public static DeviceFact TlsEstablished(string field, string certificate) =>
+        new(DeviceFactKind.TlsEstablished, Checked(field), DeviceFactKind.TlsEstablished.ToString()) { Credentials = Fields([certificate]) };
 
     /// <summary>The event shows the certificate the client sent, named by <paramref name="fields"/>.</summary>
     public static DeviceFact ClientCertificate(CertificateFields fields)

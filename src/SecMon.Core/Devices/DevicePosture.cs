@@ -76,8 +76,8 @@ public sealed record DeviceCertificate
 
 /// <summary>
 /// What a server's listener (one port) was seen to accept, from the sessions to it: accepted logins without a
-/// credential, accepted logins with a password in clear, TLS sessions, and TLS sessions in which a client certificate
-/// was asked for or sent. Counts are sessions.
+/// credential, accepted logins with a password in clear, established TLS sessions, and those in which the client
+/// presented a certificate (a session the server refused is not counted). Counts are sessions.
 /// </summary>
 public sealed record ListenerPosture
 {
@@ -90,10 +90,10 @@ public sealed record ListenerPosture
     /// <summary>Logins with a password in clear that it accepted.</summary>
     public long PasswordCleartext { get; init; }
 
-    /// <summary>TLS sessions (on a port where the inventory counts TLS).</summary>
+    /// <summary>Established TLS sessions (on a port where the inventory counts TLS).</summary>
     public long Tls { get; init; }
 
-    /// <summary>Of those, the sessions in which a client certificate was asked for or sent.</summary>
+    /// <summary>Of those, the sessions in which the client presented a certificate.</summary>
     public long ClientCertificate { get; init; }
 
     /// <summary>One phrase: <c>accepts anonymous clients on 1883</c>, <c>requires client certificates on 8883</c>...;
@@ -119,7 +119,7 @@ public sealed record ListenerPosture
         if (Tls > 0)
         {
             return ClientCertificate >= Tls ? $"requires client certificates on {Port}"
-                : ClientCertificate > 0 ? $"asks for client certificates in {ClientCertificate} of {Tls} TLS sessions on {Port}"
+                : ClientCertificate > 0 ? $"accepts TLS without client certificates on {Port} (certificates in {ClientCertificate} of {Tls} sessions)"
                 : $"TLS without client certificates on {Port}";
         }
 

@@ -116,14 +116,14 @@ public sealed class EventSchema
     {
         if (fact.Field is { } name)
         {
-            var (kinds, what) = fact.Kind == DeviceFactKind.Accepted
+            var (kinds, what) = fact.Kind is DeviceFactKind.Accepted or DeviceFactKind.TlsEstablished
                 ? ((FieldKind[])[FieldKind.Boolean], "a boolean")
                 : fact.Kind == DeviceFactKind.Values
                     ? ([FieldKind.Text, FieldKind.Ip, FieldKind.StringList], "text or an IP address")
                     : ([FieldKind.Text, FieldKind.StringList], "text");
             RequireField(fact, name, kinds, what);
             // A device keeps identities, user names and values for good, and shows them: never a secret.
-            if (fact.Kind != DeviceFactKind.Accepted &&
+            if (fact.Kind is not (DeviceFactKind.Accepted or DeviceFactKind.TlsEstablished) &&
                 (name.Contains("password", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase)))
             {
                 throw new ArgumentException($"Event type {Type}: the {fact.Kind} fact would keep {name}; passwords and secrets are never device facts.", nameof(fact));

@@ -18,8 +18,8 @@ public sealed record InventoryOptions
     /// <summary>Most items in each of a device's lists (IPs, peers, identities of a kind, values of a name...). Default 256.</summary>
     public int MaxListItems { get; init; } = 256;
 
-    /// <summary>Server ports on which TLS facts (<see cref="DeviceFactKind.TlsSession"/>, <see
-    /// cref="DeviceFactKind.ClientCertificate"/>) set a session's posture: TLS elsewhere (a web page) says nothing about
+    /// <summary>Server ports on which an established TLS session (<see cref="DeviceFactKind.TlsEstablished"/>) sets a
+    /// session's posture: TLS elsewhere (a web page) says nothing about
     /// how a device logs in. Default 8883 (IANA: MQTT over TLS), 8884 (commonly the client-certificate listener).</summary>
     public IReadOnlySet<int> TlsPosturePorts { get; init; } = new HashSet<int> { 8883, 8884 };
 }
@@ -122,9 +122,7 @@ public sealed class DeviceInventory
 
         public bool SessionActivity { get; init; }
 
-        public bool TlsSession { get; init; }
-
-        public bool ClientCertificate { get; init; }
+        public FactReader? TlsEstablished { get; init; }
 
         /// <summary>The fields naming the MAC of the client's and of the server's device in the payload (DeviceFact.Mac).</summary>
         public FactReader? ClientMac { get; init; }
@@ -582,8 +580,9 @@ public sealed class DeviceInventory
             AddCertificate(client, certificate, e, Endpoint(serverFlowSide.Ip, serverPort), t);
         }
 
-        if ((facts.TlsSession || facts.ClientCertificate) && _options.TlsPosturePorts.Contains(serverPort))
+        if (facts.TlsEstablished is { } tls && _options.TlsPosturePorts.Contains(serverPort) && Bool(tls.Field, e) == true)
         {
+            var mutual = tls.CredentialSent(e);
             var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
             if (server?.Listener(serverPort) is { } listener)
             {
@@ -593,14 +592,14 @@ public sealed class DeviceInventory
                     listener.Tls++;
                 }
 
-                if (facts.ClientCertificate && !session.CertificateCounted)
+                if (mutual && !session.CertificateCounted)
                 {
                     session.CertificateCounted = true;
                     listener.ClientCertificate++;
                 }
             }
 
-            Apply(session, facts.ClientCertificate ? AuthPosture.MutualTls : AuthPosture.Tls, t);
+            Apply(session, mutual ? AuthPosture.MutualTls : AuthPosture.Tls, t);
         }
 
         if (touched is not null && cached is not null && cached.ClientEndpoint is null)
@@ -890,8 +889,7 @@ public sealed class DeviceInventory
         FactReader? login = null;
         FactReader? accepted = null;
         var activity = false;
-        var tls = false;
-        var mutual = false;
+        FactReader? tls = null;
         CertificateReaders? certificate = null;
         FactReader? clientMac = null;
         FactReader? serverMac = null;
@@ -929,11 +927,10 @@ public sealed class DeviceInventory
                     }
 
                     break;
-                case DeviceFactKind.TlsSession:
-                    tls = true;
+                case DeviceFactKind.TlsEstablished when field is not null:
+                    tls = reader;
                     break;
                 case DeviceFactKind.ClientCertificate:
-                    mutual = true;
                     if (fact.Certificate is { } c)
                     {
                         EventField? F(string? n) => n is not null && schema.TryGetField(n, out var cf) ? cf : null;
@@ -953,8 +950,7 @@ public sealed class DeviceInventory
             Login = login,
             Accepted = accepted,
             SessionActivity = activity,
-            TlsSession = tls,
-            ClientCertificate = mutual,
+            TlsEstablished = tls,
             Certificate = certificate,
             ClientMac = clientMac,
             ServerMac = serverMac,

@@ -46,7 +46,12 @@ public sealed class DeviceFactDeclarationTests
     public void Facts_Tls_PostureEvidenceOnly()
     {
         Assert.Equal([DeviceFactKind.TlsSession], Real("tls.client_hello").Facts.Select(f => f.Kind));
-        Assert.Equal([DeviceFactKind.ClientCertificate], Real("tls.certificate_request").Facts.Select(f => f.Kind));
+        // The posture comes from the handshake's outcome only: a server that asks for a certificate may still accept a
+        // session without one, and one that requires it refuses a session without one.
+        var established = Assert.Single(Real("tls.handshake").Facts);
+        Assert.Equal((DeviceFactKind.TlsEstablished, "tls.established"), (established.Kind, established.Field));
+        Assert.Equal(["tls.client.certificate_presented"], established.Credentials);
+        Assert.Empty(Real("tls.certificate_request").Facts);
         Assert.Equal([DeviceFactKind.ClientCertificate], Real("tls.client_certificate").Facts.Select(f => f.Kind));
         Assert.Empty(Real("tls.server_hello").Facts);
         Assert.Empty(Real("tls.server_certificate").Facts);

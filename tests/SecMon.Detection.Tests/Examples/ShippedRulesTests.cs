@@ -80,6 +80,7 @@ public sealed class ShippedRulesTests
             TestEvent.Of(FakeSchemas.TlsServerHello, flow.Reverse!, T0 + 1, 2, ("tls.version", "1.2")),
             TestEvent.Of(FakeSchemas.TlsCertificateRequest, flow.Reverse!, T0 + 2, 3),
             TestEvent.Of(FakeSchemas.TlsClientCertificate, flow, T0 + 3, 4, ("tls.client.subject", "CN=sensor-1")),
+            TestEvent.Of(FakeSchemas.TlsHandshake, flow, T0 + 4, 5, ("tls.version", "1.2"), ("tls.established", true), ("tls.client.certificate_presented", true)),
         ]);
 
         Assert.DoesNotContain(findings, f => f.RuleId is "SECMON-MQTT-0001" or "SECMON-MQTT-0002" || f.Category.Contains("authentication"));

@@ -33,7 +33,8 @@ public sealed class DeviceInventoryPostureTests
         ObserveAll(inv, Connect(flow, t, 1, user: "meter", passwordHash: "h"), Connack(flow, t + 1, 2, accepted: true, code: 0), Publish(flow, t + 2, 3, "m/1"));
     }
 
-    // A TLS 1.2 session to 10.0.0.1:8883 at t: ClientHello, the server's certificate request, the client's certificate.
+    // A TLS 1.2 session to 10.0.0.1:8883 at t: ClientHello, the server's certificate request, the client's certificate,
+    // and the server's acceptance at t + Accepted (when the session's posture counts).
     private static void MutualTlsSession(DeviceInventory inv, long t, string client = "10.0.0.5", string sha256 = "ab01")
     {
         var flow = FakeFlows.Create(clientIp: client, serverIp: "10.0.0.1", serverPort: 8883);
@@ -41,8 +42,14 @@ public sealed class DeviceInventoryPostureTests
             TestEvent.Of(FakeSchemas.TlsClientHello, flow, t, 1, ("tls.version", "1.2")),
             TestEvent.Of(FakeSchemas.TlsCertificateRequest, flow.Reverse!, t + 1, 2),
             TestEvent.Of(ClientCertificate, flow, t + 2, 3, ("tls.client.subject", "CN=meter-5"), ("tls.client.issuer", "CN=SecMon Issuing CA"),
-                ("tls.client.x509.serial_number", "0A1B"), ("tls.client.hash.sha256", sha256)));
+                ("tls.client.x509.serial_number", "0A1B"), ("tls.client.hash.sha256", sha256)),
+            Established(flow, t + Accepted, 4, certificate: true));
     }
+
+    private const long Accepted = 3;
+
+    private static TestEvent Established(SecMon.Core.Flows.FlowContext flow, long t, long packet, bool certificate, bool established = true) =>
+        TestEvent.Of(FakeSchemas.TlsHandshake, flow, t, packet, ("tls.version", "1.2"), ("tls.established", established), ("tls.client.certificate_presented", certificate));
 
     [Fact]
     public void Observe_PasswordThenMutualTls_CurrentIsMutualHardenedSinceTheMove_WeakestKept()
@@ -56,12 +63,12 @@ public sealed class DeviceInventoryPostureTests
         var d = Get(inv, "10.0.0.5");
         Assert.Equal(AuthPosture.PasswordCleartext, d.Auth);
         Assert.Equal(AuthPosture.MutualTls, d.CurrentAuth);
-        Assert.Equal(T0 + 60_000_000, d.HardenedSinceMicros);
-        // One change per move: the ClientHello's "tls" and the certificate request that follows are one session's evidence.
+        Assert.Equal(T0 + 60_000_000 + Accepted, d.HardenedSinceMicros);
+        // One change per move: the established session with its certificate.
         Assert.Equal(
             [
                 new PostureChange { From = AuthPosture.Unknown, To = AuthPosture.PasswordCleartext, AtMicros = T0, Endpoint = "10.0.0.1:1884" },
-                new PostureChange { From = AuthPosture.PasswordCleartext, To = AuthPosture.MutualTls, AtMicros = T0 + 60_000_000, Endpoint = "10.0.0.1:8883" },
+                new PostureChange { From = AuthPosture.PasswordCleartext, To = AuthPosture.MutualTls, AtMicros = T0 + 60_000_000 + Accepted, Endpoint = "10.0.0.1:8883" },
             ],
             d.PostureHistory);
         Assert.Equal(["10.0.0.1:1884", "10.0.0.1:8883"], d.Endpoints.Select(e => e.Endpoint));
@@ -141,7 +148,10 @@ public sealed class DeviceInventoryPostureTests
         PasswordSession(inv, T0 + 20, client: "10.0.0.6");
         MutualTlsSession(inv, T0 + 30);
         ObserveAll(inv, Connect(refused, T0 + 40, 1), Connack(refused, T0 + 41, 2, accepted: false, code: 5));
-        inv.Observe(TestEvent.Of(FakeSchemas.TlsClientHello, tlsOnly, T0 + 50, 1));
+        ObserveAll(inv, TestEvent.Of(FakeSchemas.TlsClientHello, tlsOnly, T0 + 50, 1), Established(tlsOnly, T0 + 51, 2, certificate: false));
+        // A client without a certificate that 8883 refused (an alert, then the end): no evidence of what 8883 accepts.
+        var refusedTls = FakeFlows.Create(clientIp: "10.0.0.66", serverIp: "10.0.0.1", serverPort: 8883);
+        ObserveAll(inv, TestEvent.Of(FakeSchemas.TlsClientHello, refusedTls, T0 + 60, 1), Established(refusedTls, T0 + 61, 2, certificate: false, established: false));
 
         var broker = Get(inv, "10.0.0.1");
         Assert.Equal([1883, 1884, 8883, 8884], broker.Listeners.Select(l => l.Port));
@@ -178,7 +188,7 @@ public sealed class DeviceInventoryPostureTests
         var broker = Get(inv, "10.0.0.1");
         Assert.Equal(AuthPosture.Anonymous, broker.Auth);
         Assert.Equal(AuthPosture.MutualTls, broker.CurrentAuth);
-        Assert.Equal(T0 + 1_000, broker.HardenedSinceMicros);
+        Assert.Equal(T0 + 1_000 + Accepted, broker.HardenedSinceMicros);
     }
 
     [Fact]
@@ -200,7 +210,7 @@ public sealed class DeviceInventoryPostureTests
 
         var history = Get(inv, "10.0.0.5").PostureHistory;
         Assert.Equal(DevicePosture.MaxHistory, history.Count);
-        Assert.Equal(T0 + (((3 * DevicePosture.MaxHistory) - 1) * 1_000), history[^1].AtMicros); // the most recent kept
+        Assert.Equal(T0 + (((3 * DevicePosture.MaxHistory) - 1) * 1_000) + Accepted, history[^1].AtMicros); // the most recent kept
         Assert.All(history.Skip(1).Zip(history), p => Assert.Equal(p.Second.To, p.First.From)); // chained
     }
 }

@@ -187,13 +187,18 @@ public sealed class DeviceInventoryTests
 
         inv.Observe(TestEvent.Of(FakeSchemas.TlsClientHello, flow, T0, 1, ("tls.version", "1.3")));
         inv.Observe(TestEvent.Of(FakeSchemas.TlsServerHello, flow.Reverse!, T0 + 1, 2, ("tls.version", "1.3")));
+        Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.5").Auth); // the server may still refuse it
+        inv.Observe(Handshake(flow, T0 + 2, 3, established: true, certificate: false));
 
         Assert.Equal(AuthPosture.Tls, Get(inv, "10.0.0.5").Auth);
         Assert.Equal(["tls"], Get(inv, "10.0.0.5").Protocols);
     }
 
+    private static TestEvent Handshake(SecMon.Core.Flows.FlowContext flow, long t, long packet, bool established, bool certificate) =>
+        TestEvent.Of(FakeSchemas.TlsHandshake, flow, t, packet, ("tls.established", established), ("tls.client.certificate_presented", certificate));
+
     [Fact]
-    public void Observe_CertificateRequestOrClientCertificate_MutualTls()
+    public void Observe_EstablishedSessionWithAClientCertificate_MutualTls()
     {
         var inv = new DeviceInventory();
         var a = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 8883);
@@ -202,10 +207,29 @@ public sealed class DeviceInventoryTests
         ObserveAll(inv,
             TestEvent.Of(FakeSchemas.TlsClientHello, a, T0, 1),
             TestEvent.Of(FakeSchemas.TlsCertificateRequest, a.Reverse!, T0 + 1, 2),
-            TestEvent.Of(FakeSchemas.TlsClientCertificate, b, T0 + 2, 3));
+            TestEvent.Of(FakeSchemas.TlsClientCertificate, a, T0 + 2, 3),
+            Handshake(a, T0 + 3, 4, established: true, certificate: true),
+            Handshake(b, T0 + 4, 5, established: true, certificate: true));
 
         Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.5").Auth);
         Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.6").Auth);
+    }
+
+    [Fact]
+    public void Observe_RefusedTlsSession_NoPostureAndNoListenerSession()
+    {
+        // Recorded (Detection/Site6): a broker that requires client certificates answered a client without one with an
+        // alert and closed. The session says nothing of what the broker accepts, nor of how the client logs in.
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.66", serverIp: "10.0.0.1", serverPort: 8883);
+
+        ObserveAll(inv,
+            TestEvent.Of(FakeSchemas.TlsClientHello, flow, T0, 1),
+            TestEvent.Of(FakeSchemas.TlsServerHello, flow.Reverse!, T0 + 1, 2),
+            Handshake(flow, T0 + 2, 3, established: false, certificate: false));
+
+        Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.66").Auth);
+        Assert.All(Get(inv, "10.0.0.1").Listeners, l => Assert.Equal(0, l.Tls));
     }
 
     [Fact]
@@ -213,7 +237,8 @@ public sealed class DeviceInventoryTests
     {
         var inv = new DeviceInventory();
 
-        inv.Observe(TestEvent.Of(FakeSchemas.TlsClientHello, FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 443), T0, 1));
+        var web = FakeFlows.Create(clientIp: "10.0.0.5", serverPort: 443);
+        ObserveAll(inv, TestEvent.Of(FakeSchemas.TlsClientHello, web, T0, 1), Handshake(web, T0 + 1, 2, established: true, certificate: false));
 
         Assert.Equal(AuthPosture.Unknown, Get(inv, "10.0.0.5").Auth);
     }
@@ -227,7 +252,8 @@ public sealed class DeviceInventoryTests
 
         ObserveAll(inv,
             TestEvent.Of(FakeSchemas.TlsClientHello, mtls, T0, 1),
-            TestEvent.Of(FakeSchemas.TlsClientCertificate, mtls, T0 + 1, 2));
+            TestEvent.Of(FakeSchemas.TlsClientCertificate, mtls, T0 + 1, 2),
+            Handshake(mtls, T0 + 1, 2, established: true, certificate: true));
         Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.5").Auth);
 
         ObserveAll(inv, Connect(plain, T0 + 2, 3, user: "u", passwordHash: "h"));

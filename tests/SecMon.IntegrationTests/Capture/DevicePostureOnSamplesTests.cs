@@ -16,7 +16,7 @@ namespace SecMon.IntegrationTests.Capture;
 public sealed class DevicePostureOnSamplesTests
 {
     [RequiresToolFact("tshark")]
-    public async Task Devices_PasswordThenMutualTls_HardenedAtTheFirstClientHello_CertificateAsTsharkSeesIt_NoBaselineFinding()
+    public async Task Devices_PasswordThenMutualTls_HardenedWhenTheBrokerAcceptedTheFirstSession_CertificateAsTsharkSeesIt_NoBaselineFinding()
     {
         using var dir = new TempDirectory();
         var data = dir.File("data");
@@ -34,16 +34,20 @@ public sealed class DevicePostureOnSamplesTests
         Assert.True(code == 0, err);
         var device = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement;
 
-        // tshark: the first ClientHello, and the client's Certificate (TLS 1.2, in clear) to 8883.
-        var (_, hellos, _) = await Tools.RunAsync("tshark", ["-r", mutual, "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "frame.time_epoch"]);
-        var firstHello = Micros(hellos.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0]);
+        // tshark: when the broker accepted the first session (TLS 1.3: its first encrypted record after the client's
+        // encrypted flight, a session ticket), and the client's Certificate (TLS 1.2, in clear) to 8883.
+        var (_, records, _) = await Tools.RunAsync("tshark",
+            ["-r", mutual, "-Y", "tls.record.opaque_type == 23 || tls.record.content_type == 23", "-T", "fields", "-e", "tcp.dstport", "-e", "frame.time_epoch"]);
+        var encrypted = records.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
+        var clientFlight = encrypted.FindIndex(r => r[0] == "8883");
+        var accepted = Micros(encrypted.Skip(clientFlight + 1).First(r => r[0] != "8883")[1]);
         var (_, certs, _) = await Tools.RunAsync("tshark",
             ["-r", mutual, "-Y", "tls.handshake.type == 11 && tcp.dstport == 8883", "-T", "fields", "-e", "tls.handshake.certificate"]);
         var leafDer = Convert.FromHexString(certs.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single().Split(',')[0].Replace(":", "", StringComparison.Ordinal));
 
         Assert.Equal("password_cleartext", device.GetProperty("auth").GetString());
         Assert.Equal("mutual_tls", device.GetProperty("current_auth").GetString());
-        Assert.Equal(Time.FormatMicros(firstHello), device.GetProperty("hardened_since").GetString());
+        Assert.Equal(Time.FormatMicros(accepted), device.GetProperty("hardened_since").GetString());
         var history = device.GetProperty("posture_history").EnumerateArray().Select(c => (c.GetProperty("from").GetString(), c.GetProperty("to").GetString(), c.GetProperty("endpoint").GetString())).ToList();
         Assert.Equal([("unknown", "password_cleartext", "127.0.0.1:18831"), ("password_cleartext", "mutual_tls", "127.0.0.1:8883")], history);
         var read = Assert.Single(device.GetProperty("certificates").EnumerateArray(), c => !c.GetProperty("inferred").GetBoolean());

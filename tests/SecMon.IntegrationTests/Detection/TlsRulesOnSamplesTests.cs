@@ -8,8 +8,8 @@ namespace SecMon.IntegrationTests.Detection;
 /// rules/tls.yaml end to end: `secmon analyze SAMPLE --json` on the TLS/DTLS captures recorded from openssl and libcoap
 /// (tests/SecMon.Capture.Tests/Protocols/Tls/Samples/record.sh). What each capture should raise follows from how
 /// record.sh made it (the protocol version forced, the certificate given to s_server, the cipher list), not from
-/// SecMon's output; the clean captures (TLS 1.2 with a client certificate on the mutual-TLS port, TLS 1.3, DTLS with a
-/// certificate, CoAPS with a PSK) must raise nothing.
+/// SecMon's output; the clean captures (TLS 1.2 and 1.3 with a client certificate, TLS 1.3, DTLS with a certificate,
+/// CoAPS with a PSK, and a mutual-TLS listener refusing a client without a certificate) must raise nothing.
 /// </summary>
 public sealed class TlsRulesOnSamplesTests
 {
@@ -23,7 +23,10 @@ public sealed class TlsRulesOnSamplesTests
     [InlineData("tls12-expired.pcap", "SECMON-TLS-0004")]
     [InlineData("tls12-selfsigned.pcap", "SECMON-TLS-0005")]
     [InlineData("tls12-nocert.pcap", "SECMON-TLS-0006")]
+    [InlineData("tls12-refused.pcap", "")]
+    [InlineData("tls13-refused.pcap", "")]
     [InlineData("tls12-mutual.pcap", "")]
+    [InlineData("tls13-mutual.pcap", "")]
     [InlineData("tls13.pcap", "")]
     [InlineData("dtls12-cert.pcap", "")]
     [InlineData("coaps-psk.pcap", "")]

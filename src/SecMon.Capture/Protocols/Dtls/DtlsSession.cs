@@ -69,8 +69,11 @@ internal sealed class DtlsSession : IDatagramSession
                 case TlsParser.ContentHandshake: // a later epoch: the encrypted Finished
                     Encrypted(direction, d, meta);
                     return;
+                case TlsParser.ContentAlert when direction == FlowDirection.ToClient && epoch == 0 && body.Length >= 2 && body[0] == 2:
+                    _handshake.ServerAnswered(meta, accepted: false); // a fatal alert in the clear: the server refused
+                    break;
                 default:
-                    break; // alerts, DTLS 1.3 ACKs: nothing to read
+                    break; // other alerts, DTLS 1.3 ACKs: nothing to read
             }
         }
     }
@@ -90,6 +93,10 @@ internal sealed class DtlsSession : IDatagramSession
         if (direction == FlowDirection.ToServer)
         {
             _handshake.ClientEncrypted(meta);
+        }
+        else
+        {
+            _handshake.ServerAnswered(meta, accepted: true); // its ChangeCipherSpec: it went on with the session
         }
     }
 

@@ -113,10 +113,10 @@ internal sealed record TlsServerHelloEvent : TlsEvent
 internal sealed record TlsCertificateRequestEvent : TlsEvent
 {
     /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new EventSchema("tls.certificate_request", []).WithFacts(DeviceFact.ClientCertificate());
+    public static readonly EventSchema SchemaInstance = new EventSchema("tls.certificate_request", []);
 
     /// <summary>The DTLS schema.</summary>
-    public static readonly EventSchema DatagramSchema = new EventSchema("dtls.certificate_request", []).WithFacts(DeviceFact.ClientCertificate());
+    public static readonly EventSchema DatagramSchema = new EventSchema("dtls.certificate_request", []);
 
     /// <inheritdoc />
     public override EventSchema Schema => Datagram ? DatagramSchema : SchemaInstance;
@@ -243,9 +243,10 @@ internal sealed record TlsServerCertificateEvent : TlsCertificateEvent
 }
 
 /// <summary>
-/// <c>tls.handshake</c> (and <c>dtls.handshake</c>): what a handshake came to, once per session, when the client's
-/// direction turns encrypted (its ChangeCipherSpec, or in TLS 1.3 its first encrypted flight) or the flow ends first.
-/// It answers what no single message does: whether the client presented a certificate (mutual TLS) or a PSK identity.
+/// <c>tls.handshake</c> (and <c>dtls.handshake</c>): what a handshake came to, once per session, when the server has
+/// answered the client's last flight (its ChangeCipherSpec, or in TLS 1.3 what it sends after that flight: see
+/// <see cref="TlsSession"/>) or the flow ends first. It answers what no single message does: whether the client
+/// presented a certificate (mutual TLS) or a PSK identity, and whether the server accepted the session.
 /// </summary>
 internal sealed record TlsHandshakeEvent : TlsEvent
 {
@@ -254,7 +255,7 @@ internal sealed record TlsHandshakeEvent : TlsEvent
         new EventField<TlsHandshakeEvent>("tls.version", FieldKind.Text, e => FieldValue.Of(e.Version), "Negotiated version."),
         new EventField<TlsHandshakeEvent>("tls.version_protocol", FieldKind.Text, e => FieldValue.Of(e.VersionProtocol), "tls, or dtls for DTLS."),
         new EventField<TlsHandshakeEvent>("tls.cipher_suite", FieldKind.Number, e => FieldValue.Of(e.CipherSuite), "Chosen cipher suite (IANA number)."),
-        new EventField<TlsHandshakeEvent>("tls.established", FieldKind.Boolean, e => FieldValue.Of(e.Established), "The client went on to encrypted records (ECS); false when the flow ended first."),
+        new EventField<TlsHandshakeEvent>("tls.established", FieldKind.Boolean, e => FieldValue.Of(e.Established), "The server went on with the session after the client's last flight (ECS); false when it refused it with an alert, or the flow ended first."),
         new EventField<TlsHandshakeEvent>("tls.resumed", FieldKind.Boolean, e => FieldValue.Of(e.Resumed), "TLS 1.3 resumption with a pre-shared key (ECS); no certificates are exchanged."),
         new EventField<TlsHandshakeEvent>("tls.client.server_name", FieldKind.Text, e => FieldValue.Of(e.ServerName), "SNI host name."),
         new EventField<TlsHandshakeEvent>("tls.client.ja4", FieldKind.Text, e => FieldValue.Of(e.Ja4), "JA4 TLS client fingerprint."),
@@ -266,11 +267,14 @@ internal sealed record TlsHandshakeEvent : TlsEvent
         new EventField<TlsHandshakeEvent>("tls.server.psk_identity_hint", FieldKind.Text, e => FieldValue.Of(e.PskIdentityHint), "PSK identity hint of the server's ServerKeyExchange."),
     ];
 
+    // Posture evidence (the device inventory): an established session, mutual when the client presented a certificate.
+    private static readonly DeviceFact Fact = DeviceFact.TlsEstablished("tls.established", "tls.client.certificate_presented");
+
     /// <summary>The schema.</summary>
-    public static readonly EventSchema SchemaInstance = new("tls.handshake", Fields);
+    public static readonly EventSchema SchemaInstance = new EventSchema("tls.handshake", Fields).WithFacts(Fact);
 
     /// <summary>The DTLS schema.</summary>
-    public static readonly EventSchema DatagramSchema = new("dtls.handshake", Fields);
+    public static readonly EventSchema DatagramSchema = new EventSchema("dtls.handshake", Fields).WithFacts(Fact);
 
     /// <summary>Negotiated version.</summary>
     public string? Version { get; init; }

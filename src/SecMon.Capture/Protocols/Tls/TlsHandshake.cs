@@ -16,6 +16,8 @@ internal sealed class TlsHandshake
     private readonly bool _datagram;
     private readonly TlsCaches? _caches;
     private bool _summaryDone;
+    private bool? _serverAccepted;
+    private bool? _certificateInferred;
     private bool _certificateRequested;
     private bool? _clientCertificate;
     private bool _serverCertificate;
@@ -156,14 +158,58 @@ internal sealed class TlsHandshake
         });
     }
 
-    /// <summary>The client's direction turned encrypted: emits the summary. <paramref name="certificateInferred"/>: in
-    /// TLS 1.3, whether the first encrypted flight held a certificate (null: unknown).</summary>
-    public void ClientEncrypted(in PacketMeta meta, bool? certificateInferred = null) => Summary(meta, established: true, certificateInferred);
+    /// <summary>True once the client's direction turned encrypted (its last handshake flight was sent).</summary>
+    public bool ClientFlightSent { get; private set; }
 
-    /// <summary>The flow ended: emits the summary if a ServerHello was seen and it was not emitted yet.</summary>
-    public void Close(in PacketMeta meta) => Summary(meta, established: false, null);
+    /// <summary>
+    /// The client's direction turned encrypted: its last flight (with its certificate, when it sent one) is out.
+    /// <paramref name="certificateInferred"/>: in TLS 1.3, whether that flight held a certificate (null: unknown). The
+    /// summary waits for the server's answer (<see cref="ServerAnswered"/>), which says whether the session was
+    /// established: a server that requires a client certificate answers a flight without one with an alert and closes.
+    /// Where that answer cannot be read (DTLS 1.3, whose records this reader does not follow after the handshake), the
+    /// flight itself stands for it.
+    /// </summary>
+    public void ClientEncrypted(in PacketMeta meta, bool? certificateInferred = null)
+    {
+        if (ClientFlightSent)
+        {
+            return;
+        }
 
-    private void Summary(in PacketMeta meta, bool established, bool? certificateInferred)
+        ClientFlightSent = true;
+        _certificateInferred = certificateInferred;
+        if (_serverAccepted is { } accepted)
+        {
+            Summary(meta, accepted); // the server went first (an abbreviated TLS 1.2 handshake)
+        }
+        else if (_datagram && Version13)
+        {
+            Summary(meta, established: true);
+        }
+    }
+
+    /// <summary>The server answered: <paramref name="accepted"/> when it went on with the session (TLS 1.2 and earlier:
+    /// its ChangeCipherSpec; TLS 1.3: more than a lone alert after the client's flight), false when it sent a fatal
+    /// alert instead. The summary is emitted once the client's flight was seen too.</summary>
+    public void ServerAnswered(in PacketMeta meta, bool accepted)
+    {
+        if (_serverAccepted is not null)
+        {
+            return;
+        }
+
+        _serverAccepted = accepted;
+        if (ClientFlightSent || !accepted)
+        {
+            Summary(meta, accepted && ClientFlightSent);
+        }
+    }
+
+    /// <summary>The flow ended: emits the summary if a ServerHello was seen and it was not emitted yet, as not
+    /// established (the server's answer to the client's flight was not seen).</summary>
+    public void Close(in PacketMeta meta) => Summary(meta, established: false);
+
+    private void Summary(in PacketMeta meta, bool established)
     {
         if (_summaryDone || ServerHello is not { } sh)
         {
@@ -172,8 +218,8 @@ internal sealed class TlsHandshake
 
         _summaryDone = true;
         var v13 = Version13;
-        bool? presented = v13 ? (sh.Resumed ? null : certificateInferred) : (_clientCertificate ?? false);
-        if (!established && !v13 && _clientCertificate is null)
+        bool? presented = v13 ? (sh.Resumed ? null : _certificateInferred) : (_clientCertificate ?? false);
+        if (!ClientFlightSent && !v13 && _clientCertificate is null)
         {
             presented = null; // the flow ended before the client's flight: unknown
         }

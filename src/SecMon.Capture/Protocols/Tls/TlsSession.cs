@@ -9,6 +9,14 @@ namespace SecMon.Capture.Protocols.Tls;
 /// records and messages that arrive whole are read in place, without a copy.
 /// After a full TLS 1.3 handshake the client's first encrypted record is still looked at, for its size only: it
 /// holds the client's Certificate when it sent one (see <see cref="TlsClientCertificateEvent"/>).
+/// <para>
+/// Whether the server accepted the client's last flight (<see cref="TlsHandshake.ServerAnswered"/>) is read from what it
+/// sends next. TLS 1.2 and earlier: its ChangeCipherSpec, or a fatal alert in the clear. TLS 1.3, where both are
+/// encrypted: the server's record headers are followed (their bodies skipped, nothing buffered) until the answer is
+/// known. A lone record no larger than an encrypted alert (<see cref="MaxAlertRecord"/>) followed by the end of the
+/// flow is a refusal (a broker that requires client certificates answers a client without one so); a larger record,
+/// a second one, or more than an alert from the client after it, is a session that went on.
+/// </para>
 /// </summary>
 internal sealed class TlsSession : IStreamSession
 {
@@ -21,6 +29,10 @@ internal sealed class TlsSession : IStreamSession
     /// </summary>
     internal const int MinCertificateRecord = 200;
 
+    /// <summary>Largest TLS 1.3 record body taken for an encrypted alert: 2 bytes of alert, 1 of inner content type and
+    /// a 16-byte AEAD tag make 19 (RFC 8446 §5.2), with room for a little padding.</summary>
+    internal const int MaxAlertRecord = 24;
+
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
     private readonly TlsHandshake _handshake;
@@ -28,6 +40,7 @@ internal sealed class TlsSession : IStreamSession
     private readonly Direction _client;
     private readonly Direction _server;
     private ServerHelloSeen _serverHello;
+    private ServerWatch? _watch;
 
     private enum ServerHelloSeen
     {
@@ -57,6 +70,12 @@ internal sealed class TlsSession : IStreamSession
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
     {
+        if (_watch is { } watch && (direction == FlowDirection.ToClient || _handshake.ClientFlightSent))
+        {
+            Watch(watch, direction, data, meta);
+            return;
+        }
+
         var d = direction == FlowDirection.ToServer ? _client : _server;
         if (d.Done)
         {
@@ -83,9 +102,61 @@ internal sealed class TlsSession : IStreamSession
             d.Records.Consume(ParseRecords(direction, d, d.Records.Span, meta));
         }
 
+        if (direction == FlowDirection.ToClient && _watch is { } started)
+        {
+            // The server's TLS 1.3 ServerHello: its records from here on are followed by their headers, starting with
+            // those that came in the same segment after it.
+            started.Records(this, d.Records.Span, meta);
+            started.Records(this, data, meta);
+        }
+
         if (d.Done)
         {
             d.Release();
+        }
+    }
+
+    // After a TLS 1.3 ServerHello: the server's record headers, and the client's bytes once the server answered its
+    // flight with a record no larger than an alert.
+    private void Watch(ServerWatch watch, FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
+    {
+        if (direction == FlowDirection.ToClient)
+        {
+            watch.Records(this, data, meta);
+        }
+        else if (watch.SmallAnswers > 0 && data.Length > 5 + MaxAlertRecord)
+        {
+            Answered(accepted: true, meta); // the client went on after the server's short record: it was no alert
+        }
+    }
+
+    private void Answered(bool accepted, in PacketMeta meta)
+    {
+        _watch = null;
+        _handshake.ServerAnswered(meta, accepted);
+    }
+
+    // One server record header after a TLS 1.3 ServerHello; records before the client's flight are the server's own.
+    private void ServerRecord(ServerWatch watch, byte type, int length, in PacketMeta meta)
+    {
+        if (type is < TlsParser.ContentChangeCipherSpec or > TlsParser.ContentApplicationData)
+        {
+            _watch = null; // not a record boundary: lost track, no answer
+        }
+        else if (!_handshake.ClientFlightSent)
+        {
+            return;
+        }
+        else if (type == TlsParser.ContentAlert)
+        {
+            Answered(accepted: false, meta);
+        }
+        else if (type == TlsParser.ContentApplicationData)
+        {
+            if (length > MaxAlertRecord || ++watch.SmallAnswers > 1)
+            {
+                Answered(accepted: true, meta);
+            }
         }
     }
 
@@ -145,10 +216,17 @@ internal sealed class TlsSession : IStreamSession
                     {
                         _handshake.ClientEncrypted(meta);
                     }
+                    else
+                    {
+                        _handshake.ServerAnswered(meta, accepted: true);
+                    }
 
                     break;
+                case TlsParser.ContentAlert when direction == FlowDirection.ToClient && body.Length >= 2 && body[0] == 2:
+                    _handshake.ServerAnswered(meta, accepted: false); // a fatal alert in the clear: the server refused
+                    break;
                 default:
-                    break; // alerts: nothing to read
+                    break; // other alerts: nothing to read
             }
 
             used += 5 + length;
@@ -233,8 +311,9 @@ internal sealed class TlsSession : IStreamSession
             _serverHello = sh.WireVersion == 0x0304 && !sh.Resumed ? ServerHelloSeen.Tls13Full : ServerHelloSeen.Other;
             if (sh.WireVersion == 0x0304)
             {
-                // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3.
+                // RFC 8446 §2: everything after ServerHello is encrypted in TLS 1.3; only record headers are followed.
                 d.Done = true;
+                _watch = new ServerWatch();
             }
         }
     }
@@ -277,6 +356,44 @@ internal sealed class TlsSession : IStreamSession
         _services.Diagnostics.ReportMalformed(meta, "tls", reason, message);
         d.Done = true;
         d.Release();
+    }
+
+    // The server's record headers after a TLS 1.3 ServerHello: bodies skipped, a header cut by a segment kept (5 bytes).
+    private sealed class ServerWatch
+    {
+        private readonly byte[] _header = new byte[5];
+        private int _headerLength;
+        private int _skip;
+
+        /// <summary>Records after the client's flight no larger than an alert.</summary>
+        public int SmallAnswers;
+
+        public void Records(TlsSession session, ReadOnlySpan<byte> data, in PacketMeta meta)
+        {
+            while (!data.IsEmpty && session._watch == this)
+            {
+                if (_skip > 0)
+                {
+                    var n = Math.Min(_skip, data.Length);
+                    _skip -= n;
+                    data = data[n..];
+                    continue;
+                }
+
+                var take = Math.Min(5 - _headerLength, data.Length);
+                data[..take].CopyTo(_header.AsSpan(_headerLength));
+                _headerLength += take;
+                data = data[take..];
+                if (_headerLength < 5)
+                {
+                    return;
+                }
+
+                _headerLength = 0;
+                _skip = (_header[3] << 8) | _header[4];
+                session.ServerRecord(this, _header[0], _skip, meta);
+            }
+        }
     }
 
     private sealed class Direction(int maxHandshakeMessage)

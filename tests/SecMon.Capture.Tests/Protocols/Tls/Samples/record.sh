@@ -3,7 +3,8 @@
 # Peers: openssl s_server / s_client (TLS 1.0-1.3, DTLS 1.0/1.2, certificates and PSK) and libcoap's
 # coap-server-openssl / coap-client-openssl (CoAP over DTLS with a PSK). Every peer runs on 127.0.0.15 with its own
 # port and is killed by its PID. Certificates are made here (CA, server, client, self-signed, expired) and thrown away
-# with the temporary directory; only the pcaps stay. Re-runnable: each pcap is overwritten.
+# with the temporary directory; only the pcaps stay. Re-runnable: each pcap is overwritten; ONLY="tls13-refused ..."
+# records only the samples named.
 #
 # The Debian openssl has no 3DES or RC4 in TLS (no-weak-ssl-ciphers), so the weak-suite sample offers and negotiates
 # NULL-SHA256 (eNULL) and anonymous DH instead; RC4/3DES offers are covered by hand-built ClientHellos in the tests.
@@ -64,6 +65,7 @@ openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -in expired.csr -o
 # record NAME PROTO PORT "server args" "client command"
 record() {
   local name=$1 proto=$2 port=$3 server=$4 client=$5
+  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $name "* ]] || return 0
   tcpdump -i lo -U -s 0 -w "$out/$name.pcap" "$proto and host $ip and port $port" 2>/dev/null & local dump=$!
   sleep 1
   # exec: $! is the server itself; stdin is a FIFO held open (s_server quits at end of input).
@@ -87,6 +89,14 @@ record tls12-mutual tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt
   "cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -alpn mqtt"
 record tls12-nocert tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -tls1_2 -alpn mqtt" \
   "cli 8884 broker.sample -tls1_2 -alpn mqtt"
+# The client-certificate listener (8884) requiring a certificate (-Verify: fail without one) and refusing a client that
+# has none; then MQTT over TLS 1.3 (8883) accepting one that has it: TLS 1.2 (the refusal is a fatal alert in clear) and TLS 1.3 (an encrypted alert, then the end).
+record tls12-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_2" \
+  "cli 8884 broker.sample -tls1_2"
+record tls13-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
+  "cli 8884 broker.sample -tls1_3"
+record tls13-mutual tcp 8883 "openssl s_server -accept $ip:8883 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
+  "cli 8883 broker.sample -tls1_3 -cert client.crt -key client.key -CAfile ca.crt"
 record tls13 tcp 18413 "openssl s_server -accept $ip:18413 -cert server.crt -key server.key -tls1_3" \
   "cli 18413 broker.sample -tls1_3"
 record tls12-selfsigned tcp 18414 "openssl s_server -accept $ip:18414 -cert selfsigned.crt -key selfsigned.key -tls1_2" \
