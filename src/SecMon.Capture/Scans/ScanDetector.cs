@@ -293,8 +293,10 @@ internal sealed class ScanDetector
     {
         if (open)
         {
-            t.OpenCount++;
-            t.ListOpen(host, port, Math.Max(1, _options.MaxOpenListed));
+            if (t.ListOpen(host, port, Math.Max(1, _options.MaxOpenListed)))
+            {
+                t.OpenCount++;
+            }
         }
         else if (t.Key.IsSweep || t.ListClosed(port, Math.Max(1, _options.MaxOpenListed)))
         {

@@ -40,7 +40,7 @@ internal sealed record ScanEvent : ProtocolEvent
     // Kept beside the schema so that the field definitions (Ecs/custom-fields.yml) can be compared with them.
     internal const string KindDescription = "tcp_syn (half-open: the scanner reset the answered handshakes, or nothing answered), tcp_connect (the scanner completed the answered handshakes), udp, sweep (one port on many hosts; network.transport says tcp or udp), ping_sweep (ICMP or ICMPv6 echo requests to many hosts) or arp_sweep (ARP requests for many addresses of the segment).";
     internal const string ProbesDescription = "Probes seen: TCP SYNs opening a connection, first datagrams of UDP flows, ICMP echo requests, ARP requests.";
-    internal const string OpenCountDescription = "Probes answered: SYN-ACK (TCP), any reply (UDP), an echo reply (ping_sweep), an ARP reply (arp_sweep).";
+    internal const string OpenCountDescription = "Ports (or, in a sweep, hosts) that answered: SYN-ACK (TCP), any reply (UDP), an echo reply (ping_sweep), an ARP reply (arp_sweep); each once while the list holds.";
     internal const string ClosedCountDescription = "Probes refused: a TCP RST, or an ICMP/ICMPv6 port unreachable quoting a UDP probe (each port once while the list holds).";
     internal const string ClosedPortsDescription = "Ports that refused (TCP RST, ICMP port unreachable), in order (a vertical scan); bounded (32 by default).";
     internal const string UnansweredDescription = "Distinct ports (or hosts) probed that neither answered nor refused: filtered, down, or their answer not seen.";
@@ -66,7 +66,7 @@ internal sealed record ScanEvent : ProtocolEvent
     public string? HostLow { get; init; }
     /// <summary>Highest host probed.</summary>
     public string? HostHigh { get; init; }
-    /// <summary>Probes answered.</summary>
+    /// <summary>Ports or hosts that answered.</summary>
     public long OpenCount { get; init; }
     /// <summary>Ports that answered (vertical scans).</summary>
     public IReadOnlyList<long>? OpenPorts { get; init; }

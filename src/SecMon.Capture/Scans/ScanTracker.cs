@@ -75,7 +75,7 @@ internal sealed class ScanTracker
     /// <summary>Probes in the current window or episode.</summary>
     public long Probes { get; set; }
 
-    /// <summary>Probes answered (SYN-ACK, a UDP reply).</summary>
+    /// <summary>Ports (vertical) or hosts (sweep) that answered (SYN-ACK, a UDP reply), each once while the list holds.</summary>
     public long OpenCount { get; set; }
 
     /// <summary>Probes refused: a TCP RST, an ICMP port unreachable (distinct ports while they fit the list).</summary>
@@ -184,23 +184,30 @@ internal sealed class ScanTracker
         Add(Key.IsSweep ? HostValue(host) : (uint)port + 1);
     }
 
-    /// <summary>Lists an answering port (vertical) or host (sweep), once each, up to <paramref name="max"/>.</summary>
-    public void ListOpen(IpAddress host, ushort port, int max)
+    /// <summary>Lists an answering port (vertical) or host (sweep), once each, up to <paramref name="max"/>: false when
+    /// it was listed already (the same port answering the scanner's later connection), so that the open count is of
+    /// ports or hosts, as the list is. Past <paramref name="max"/> every answer counts as new.</summary>
+    public bool ListOpen(IpAddress host, ushort port, int max)
     {
-        if (Key.IsSweep)
+        if (!Key.IsSweep)
         {
-            if (OpenHostsListed < max && (_openHosts is null || Array.IndexOf(_openHosts, host, 0, OpenHostsListed) < 0))
-            {
-                Room(ref _openHosts, OpenHostsListed, max)[OpenHostsListed++] = host;
-            }
+            var listed = OpenPortsListed;
+            var added = AddOnce(ref _openPorts, ref listed, port, max);
+            OpenPortsListed = listed;
+            return added;
         }
-        else
+
+        if (_openHosts is not null && Array.IndexOf(_openHosts, host, 0, OpenHostsListed) >= 0)
         {
-            if (OpenPortsListed < max && (_openPorts is null || Array.IndexOf(_openPorts, port, 0, OpenPortsListed) < 0))
-            {
-                Room(ref _openPorts, OpenPortsListed, max)[OpenPortsListed++] = port;
-            }
+            return false;
         }
+
+        if (OpenHostsListed < max)
+        {
+            Room(ref _openHosts, OpenHostsListed, max)[OpenHostsListed++] = host;
+        }
+
+        return true;
     }
 
     /// <summary>Lists a refusing port (vertical scans), once each, up to <paramref name="max"/>: false when it was listed
