@@ -110,17 +110,42 @@ public sealed class DualStackSiteTests(DualStackSiteTests.Analysed site) : IClas
     public async Task Events_MqttConnectsOn1883_AsTsharkCountsThem()
     {
         // tshark decodes MQTT on 1883 only (not inside WebSocket): SecMon's CONNECTs to 1883 must be its count.
+        var connects = (await EventsAsync()).Where(e => e.GetProperty("type").GetString() == "mqtt.connect").ToList();
+        var (_, tshark, _) = await Tools.RunAsync("tshark", ["-r", Analysed.Capture, "-Y", "mqtt.msgtype == 1", "-T", "fields", "-e", "frame.number"]);
+
+        Assert.Equal(tshark.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 1883));
+        Assert.Equal(2, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 9001)); // the panel and the intruder
+    }
+
+    [RequiresToolFact("tshark")]
+    public async Task Events_TheLightsAnswersToMulticastDiscovery_JoinedToTheRequestAsTsharkJoinsThem()
+    {
+        // The controller asked 224.0.1.187 for /.well-known/core; each light answered later from its own address, on
+        // a flow of its own (RFC 7252 §8.2). tshark joins each answer to its request: SecMon must name the same path
+        // and response time (the quotes in ICMP port unreachables, the controller having stopped listening, are no answers),
+        // and report no group request as unanswered.
+        var events = await EventsAsync();
+        var (_, tshark, _) = await Tools.RunAsync("tshark",
+            ["-r", Analysed.Capture, "-Y", "coap.code == 69 && udp.srcport == 5683 && ip.dst == 192.0.2.40 && !icmp", "-T", "fields", "-e", "frame.number", "-e", "coap.opt.uri_path_recon", "-e", "coap.response_time"]);
+        var expected = tshark.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t'))
+            .Select(f => ((string?)f[1], (long)Math.Round(double.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000))).ToList();
+        var joined = events.Where(e => e.GetProperty("type").GetString() == "coap.response" && e.GetProperty("destination.ip").GetString() == "192.0.2.40"
+                && e.GetProperty("source.ip").GetString()!.StartsWith("192.0.2.3", StringComparison.Ordinal))
+            .Select(e => (e.GetProperty("url.path").GetString(), e.GetProperty("coap.response_time_us").GetInt64())).ToList();
+
+        Assert.NotEmpty(joined);
+        Assert.Equal(expected, joined);
+        Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() == "coap.unanswered" && e.GetProperty("destination.ip").GetString() == "224.0.1.187");
+    }
+
+    private static async Task<List<JsonElement>> EventsAsync()
+    {
         using var dir = new TempDirectory();
         var events = dir.File("events.jsonl");
         var (exit, _, stderr) = await Tools.RunAsync("dotnet",
             SecMonRunner.Command("analyze", Analysed.Capture, "--no-detect", "--events", events, "--data", dir.File("data")), TimeSpan.FromMinutes(2));
         Assert.True(exit == 0, stderr);
-        var connects = File.ReadLines(events).Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(e => e.GetProperty("type").GetString() == "mqtt.connect").ToList();
-        var (_, tshark, _) = await Tools.RunAsync("tshark", ["-r", Analysed.Capture, "-Y", "mqtt.msgtype == 1", "-T", "fields", "-e", "frame.number"]);
-
-        Assert.Equal(tshark.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 1883));
-        Assert.Equal(2, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 9001)); // the panel and the intruder
+        return [.. File.ReadLines(events).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
     }
 
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();

@@ -9,7 +9,8 @@ namespace SecMon.Capture.Protocols.Coap;
 /// token), separate after an empty ACK or as a NON (same token, §5.2.2), notifications of an observed resource
 /// (RFC 7641, same token, for as long as the observation lasts) — and reports the requests left unanswered when the
 /// flow ends. Requests may travel either way (a CoAP server may also be a client); each direction's requests are
-/// answered from the other. Memory is bounded by <see cref="CoapOptions.MaxPendingRequestsPerFlow"/>.
+/// answered from the other. Memory is bounded by <see cref="CoapOptions.MaxPendingRequestsPerFlow"/>. Requests to a
+/// multicast group are answered on the members' own flows: <see cref="CoapGroupRequests"/> joins those answers.
 /// </summary>
 internal sealed class CoapSession : IDatagramSession
 {
@@ -27,6 +28,8 @@ internal sealed class CoapSession : IDatagramSession
     private readonly int[] _recentToServer = NewRecent();
     private readonly int[] _recentToClient = NewRecent();
     private readonly bool _overTcp;
+    private readonly bool _toGroup;
+    private CoapGroupRequests? _groups;
     private int _recentToServerNext;
     private int _recentToClientNext;
 
@@ -39,7 +42,11 @@ internal sealed class CoapSession : IDatagramSession
         _services = services;
         _options = options;
         _overTcp = overTcp;
+        _toGroup = !overTcp && CoapGroupRequests.IsMulticast(flow.DestinationIp);
     }
+
+    // The run's group requests, looked up when first needed.
+    private CoapGroupRequests Groups => _groups ??= CoapGroupRequests.For(_services);
 
     private int MaxPending => Math.Max(1, _options.MaxPendingRequestsPerFlow);
 
@@ -92,7 +99,8 @@ internal sealed class CoapSession : IDatagramSession
     {
         foreach (var p in _pending)
         {
-            if (!p.Answered)
+            // A group's members answer on their own flows, and may stay silent (RFC 7252 §8.2.1).
+            if (!p.Answered && !(_toGroup && p.Direction == FlowDirection.ToServer))
             {
                 Unanswered(p, "flow_end", meta);
             }
@@ -161,17 +169,25 @@ internal sealed class CoapSession : IDatagramSession
         p.Acknowledged = false;
         p.Transmissions = 1;
         _pending.Add(p);
+        if (_toGroup && direction == FlowDirection.ToServer)
+        {
+            Groups.Add(_flow, tokenKey, m.Token.Length, token, line, meta.TimestampMicros);
+        }
     }
 
     private void OnResponse(FlowDirection direction, ref CoapMessage m, in PacketMeta meta)
     {
         var requester = Opposite(direction);
-        var p = Find(requester, m.MessageId, TokenKey(m.Token), m.Token.Length, byToken: m.Type != CoapType.Acknowledgement);
+        var tokenKey = TokenKey(m.Token);
+        var p = Find(requester, m.MessageId, tokenKey, m.Token.Length, byToken: m.Type != CoapType.Acknowledgement);
+        // Not this flow's request: a group member's answer to a multicast request, on its own flow (§8.2).
+        var group = p is null && !_overTcp && !Groups.IsEmpty ? Groups.Find(Context(direction), tokenKey, m.Token.Length, meta.TimestampMicros) : null;
         _services.Events.Emit(new CoapResponseEvent
         {
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
-            MessageType = m.Type, OverTcp = _overTcp, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? TokenHex(m.Token),
-            Request = p?.Line, ResponseTimeMicros = p is null ? null : meta.TimestampMicros - p.Micros,
+            MessageType = m.Type, OverTcp = _overTcp, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? group?.TokenHex ?? TokenHex(m.Token),
+            Request = p?.Line ?? group?.Line,
+            ResponseTimeMicros = p is not null ? meta.TimestampMicros - p.Micros : group is not null ? meta.TimestampMicros - group.Micros : null,
             ContentFormat = Optional(m.ContentFormat), Observe = Optional(m.Observe),
             Block1 = Block(m.Block1), Block2 = Block(m.Block2), OptionCount = m.OptionCount, PayloadSize = m.PayloadLength,
         });
