@@ -44,6 +44,7 @@ internal sealed partial class PacketProcessor
     private int _lastCollections = -1;
     private readonly AddressNames _names = new();
     private readonly LinkAddresses _linkAddresses = new();
+    private readonly RoutedAddresses _routed = new();
     private readonly ScanDetector? _scans;
     private readonly IEventSink? _flowEnds;
     private readonly Hosts.HostTracker? _hosts;
@@ -179,10 +180,20 @@ internal sealed partial class PacketProcessor
                     break;
                 case DecodeResult.NonIp:
                     _stats.NonIpFrames++;
+                    if (packet.EtherType == Protocols.Arp.ArpProtocol.EtherTypeArp && Protocols.Arp.ArpParser.TryRead(packet.Payload, out var arp, out _))
+                    {
+                        _routed.OnLink(new IpAddress(0, arp.SenderIp, false)); // a host that speaks ARP is on the segment
+                    }
+
                     _link?.OnFrame(ref packet, meta);
                     break;
                 case DecodeResult.OtherTransport:
                     _stats.OtherTransport++;
+                    if (packet.HasSourceMac && RoutedAddresses.IsInitial(packet.Ttl))
+                    {
+                        _routed.OnLink(packet.Source); // neighbour discovery, pings from the segment
+                    }
+
                     _scans?.OnOtherTransport(ref packet, meta);
                     break;
                 case DecodeResult.Ipv6Fragment:

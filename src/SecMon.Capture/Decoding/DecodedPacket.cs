@@ -38,6 +38,9 @@ internal ref struct DecodedPacket
     /// <summary>IP protocol number of the transport (6 TCP, 17 UDP, ...): the last IPv6 next-header value.</summary>
     public byte Protocol;
 
+    /// <summary>IPv4 TTL or IPv6 hop limit of the (innermost) IP header.</summary>
+    public byte Ttl;
+
     /// <summary>IPv4 identification (fragments only).</summary>
     public ushort FragmentId;
 

@@ -467,6 +467,7 @@ internal static class PacketDecoder
         // Bytes after the total length are link-layer padding (Ethernet minimum frame size): trimmed.
         packet.Source = IpAddress.FromV4(data[12..]);
         packet.Destination = IpAddress.FromV4(data[16..]);
+        packet.Ttl = data[8];
         var protocol = data[9];
         packet.Protocol = protocol;
         int flagsAndOffset = BinaryPrimitives.ReadUInt16BigEndian(data[6..]);
@@ -508,6 +509,7 @@ internal static class PacketDecoder
 
         int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
         var next = data[6];
+        packet.Ttl = data[7]; // the hop limit
         packet.Source = IpAddress.FromV6(data[8..]);
         packet.Destination = IpAddress.FromV6(data[24..]);
         int end;

@@ -109,11 +109,26 @@ internal sealed class Flow
     /// <summary>The server's MAC from the flow's first packet, when <see cref="HasServerMac"/>.</summary>
     public Core.Devices.MacAddress ServerMac { get; init; }
 
-    /// <summary>The first packet's link layer carried the client's MAC.</summary>
-    public bool HasClientMac { get; init; }
+    /// <summary>The first packet's link layer carried the client's own MAC (not a router's: <see cref="RoutedAddresses"/>).</summary>
+    public bool HasClientMac { get; set; }
 
-    /// <summary>The first packet's link layer carried the server's MAC.</summary>
-    public bool HasServerMac { get; init; }
+    /// <summary>The first packet's link layer carried the server's own MAC.</summary>
+    public bool HasServerMac { get; set; }
+
+    /// <summary>The client's (or server's) MAC turned out to be a router's: forgotten here and on both contexts.</summary>
+    public void ForgetMac(bool client)
+    {
+        if (client)
+        {
+            HasClientMac = false;
+        }
+        else
+        {
+            HasServerMac = false;
+        }
+
+        ToServer.ForgetMac(client ? FlowDirection.ToServer : FlowDirection.ToClient);
+    }
 
     /// <summary>The flow table's hash of <see cref="Key"/> (set when added; owned by <see cref="FlowTable"/>).</summary>
     internal int Hash { get; set; }

@@ -75,6 +75,10 @@ internal sealed partial class PacketProcessor
             (receiverMac, hasReceiverMac) = (learned, true);
         }
 
+        // A side off the segment came through a router: the frame's MAC on that side is the router's, not its own.
+        var hasSenderMac = packet.HasSourceMac && !_routed.SenderIsRouted(ref packet);
+        hasReceiverMac = hasReceiverMac && !_routed.IsRouted(packet.Destination);
+        sourceMac = hasSenderMac ? sourceMac : null;
         var destinationMac = hasReceiverMac ? _names.Of(receiverMac) : null;
         if (senderIsClient)
         {
@@ -105,8 +109,8 @@ internal sealed partial class PacketProcessor
             LastMicros = Math.Max(_nowMicros, meta.TimestampMicros),
             ClientMac = senderIsClient ? packet.SourceMac : receiverMac,
             ServerMac = senderIsClient ? receiverMac : packet.SourceMac,
-            HasClientMac = senderIsClient ? packet.HasSourceMac : hasReceiverMac,
-            HasServerMac = senderIsClient ? hasReceiverMac : packet.HasSourceMac,
+            HasClientMac = senderIsClient ? hasSenderMac : hasReceiverMac,
+            HasServerMac = senderIsClient ? hasReceiverMac : hasSenderMac,
         };
         _flows.Add(flow, hash);
         _stats.Flows++;

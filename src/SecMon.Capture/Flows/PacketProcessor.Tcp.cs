@@ -48,7 +48,7 @@ internal sealed partial class PacketProcessor
 
         flow ??= CreateTcpFlow(ref packet, key, hash, sourceIsA, meta);
         var direction = flow.DirectionOf(sourceIsA);
-        SeeHost(flow, direction, meta);
+        SeeHost(flow, ref packet, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         _scans?.OnTcp(flow, direction, flags, meta);
 

@@ -30,7 +30,7 @@ internal sealed partial class PacketProcessor
         }
 
         var direction = flow.DirectionOf(sourceIsA);
-        SeeHost(flow, direction, meta);
+        SeeHost(flow, ref packet, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         _scans?.OnUdp(flow, direction, meta);
         if (!flow.SessionRequested && _udpSessionFactory is not null)

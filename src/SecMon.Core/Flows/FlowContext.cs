@@ -59,6 +59,8 @@ public sealed class FlowContext
     // The flow's ids and the facts both directions share (transport, VLAN, start, observer, opener seen): the flow
     // table's source of ids, or one of this context's own when it was made with the ids as text.
     private readonly FlowIds _flow;
+    private string? _sourceMac;
+    private string? _destinationMac;
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are given as text (the init
     /// accessors).</summary>
@@ -106,8 +108,9 @@ public sealed class FlowContext
     /// <summary>Sender port.</summary>
     public required int SourcePort { get; init; }
 
-    /// <summary>Sender MAC (ECS form <c>00-1A-2B-3C-4D-5E</c>) when the link layer carried one.</summary>
-    public string? SourceMac { get; init; }
+    /// <summary>Sender MAC (ECS form <c>00-1A-2B-3C-4D-5E</c>) when the link layer carried one (and it is the sender's
+    /// own, not a router's: see <see cref="ForgetMac"/>).</summary>
+    public string? SourceMac { get => _sourceMac; init => _sourceMac = value; }
 
     /// <summary>Receiver address, textual.</summary>
     public required string DestinationIp { get; init; }
@@ -116,7 +119,35 @@ public sealed class FlowContext
     public required int DestinationPort { get; init; }
 
     /// <summary>Receiver MAC when the link layer carried one.</summary>
-    public string? DestinationMac { get; init; }
+    public string? DestinationMac { get => _destinationMac; init => _destinationMac = value; }
+
+    /// <summary>The MAC of the end that sends in <paramref name="sender"/> (relative to this context's flow: ToServer is
+    /// the client) turned out to be a router's (the end is off the segment): it is forgotten here and on the reverse
+    /// context. Events made from here on carry no MAC for that end.</summary>
+    public void ForgetMac(FlowDirection sender)
+    {
+        var senderIsSource = sender == Direction;
+        if (senderIsSource)
+        {
+            _sourceMac = null;
+        }
+        else
+        {
+            _destinationMac = null;
+        }
+
+        if (Reverse is { } r)
+        {
+            if (senderIsSource)
+            {
+                r._destinationMac = null;
+            }
+            else
+            {
+                r._sourceMac = null;
+            }
+        }
+    }
 
     /// <summary>The outer 802.1Q VLAN id, when tagged.</summary>
     public int? VlanId { get => _flow.VlanId; init => _flow.VlanId = value; }

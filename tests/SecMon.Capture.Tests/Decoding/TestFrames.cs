@@ -48,7 +48,7 @@ internal static class TestFrames
 
     public static byte[] Ipv4(string source, string destination, byte protocol, ReadOnlySpan<byte> payload,
                               ushort id = 0x1234, bool moreFragments = false, int fragmentOffset = 0,
-                              int optionBytes = 0, int? totalLength = null, int? headerLengthField = null, int version = 4)
+                              int optionBytes = 0, int? totalLength = null, int? headerLengthField = null, int version = 4, byte ttl = 64)
     {
         var header = 20 + optionBytes;
         var b = new byte[header + payload.Length];
@@ -56,7 +56,7 @@ internal static class TestFrames
         BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), (ushort)(totalLength ?? b.Length));
         BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(4), id);
         BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(6), (ushort)((moreFragments ? 0x2000 : 0) | (fragmentOffset / 8)));
-        b[8] = 64;
+        b[8] = ttl;
         b[9] = protocol;
         IPAddress.Parse(source).GetAddressBytes().CopyTo(b, 12);
         IPAddress.Parse(destination).GetAddressBytes().CopyTo(b, 16);

@@ -289,6 +289,55 @@ public sealed class FlowLifecycleTests
     }
 
     [Fact]
+    public void Process_ServerBehindTheGateway_ItsMacIsTheGatewaysAndNotTakenForIts()
+    {
+        // Recorded (Detection/RoutedSite): a sensor publishes to a cloud broker; on the LAN the broker's packets carry
+        // the gateway's MAC and TTL 63 (64 less the router's hop). The broker's end has no MAC; the sensor keeps its own.
+        var p = Create();
+        byte[] sensor = [0x24, 0x0A, 0xC4, 0x00, 0x02, 0x21];
+        byte[] gateway = [0x00, 0x11, 0x32, 0x00, 0x02, 0x01];
+        void Send(long micros, bool fromSensor, ushort sensorPort)
+        {
+            var frame = fromSensor
+                ? TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.21", "198.51.100.10", 17, TestFrames.Udp(sensorPort, 5683, "q"u8)), source: sensor, destination: gateway)
+                : TestFrames.Ethernet(TestFrames.Ipv4("198.51.100.10", "192.0.2.21", 17, TestFrames.Udp(5683, sensorPort, "r"u8), ttl: 63), source: gateway, destination: sensor);
+            p.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, 1, "routed.pcap", 1));
+        }
+
+        Send(1_000_000, fromSensor: true, 40000);
+        var first = Assert.Single(p.Flows.All);
+        Assert.Equal("00-11-32-00-02-01", first.ToServer.DestinationMac); // nothing tells yet
+        Send(1_001_000, fromSensor: false, 40000);
+        Send(2_000_000, fromSensor: true, 40001);
+
+        var flows = p.Flows.All.OrderBy(f => f.FirstMicros).ToList();
+        Assert.All(flows, f => Assert.Equal((null, null, false), (f.ToServer.DestinationMac, f.ToClient.SourceMac, f.HasServerMac)));
+        Assert.All(flows, f => Assert.Equal("24-0A-C4-00-02-21", f.ToServer.SourceMac));
+    }
+
+    [Theory]
+    [InlineData(true, false)]   // a local scanner (nmap's raw SYNs: a random TTL) that resolved its target by ARP first
+    [InlineData(false, true)]   // SSDP to its multicast group goes out with TTL 4 on purpose: group frames are not judged
+    public void Process_OddTtlFromTheSegment_KeepsItsMac(bool arpFirst, bool multicast)
+    {
+        var p = Create();
+        byte[] scanner = [0x02, 0x00, 0x00, 0x00, 0x00, 0x66];
+        if (arpFirst)
+        {
+            var arp = TestFrames.Ethernet(Convert.FromHexString("0001080006040001" + "020000000066" + "C0000242" + "000000000000" + "C000020A"),
+                source: scanner, destination: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], etherType: 0x0806);
+            p.Process(LinkTypes.Ethernet, arp, arp.Length, new PacketMeta(500_000, 1, "odd.pcap", 1));
+        }
+
+        var frame = multicast
+            ? TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.66", "239.255.255.250", 17, TestFrames.Udp(50000, 1900, "M-SEARCH"u8), ttl: 4), source: scanner, destination: [0x01, 0x00, 0x5E, 0x7F, 0xFF, 0xFA])
+            : TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.66", "192.0.2.10", 6, TestFrames.Tcp(50000, 1883, 1, 0, TcpFlags.Syn, []), ttl: 45), source: scanner);
+        p.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(1_000_000, 1, "odd.pcap", 1));
+
+        Assert.Equal("02-00-00-00-00-66", Assert.Single(p.Flows.All).ToServer.SourceMac);
+    }
+
+    [Fact]
     public void Process_SendersWithAnAddress_OneFlowWhateverTheirMacs()
     {
         // A router forwarding both directions, or a sender whose NIC changes (bonding): the address decides.

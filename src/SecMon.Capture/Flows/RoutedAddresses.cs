@@ -1,0 +1,79 @@
+using SecMon.Capture.Decoding;
+
+namespace SecMon.Capture.Flows;
+
+/// <summary>
+/// Addresses that reach this segment through a router: on the wire they carry the router's MAC, not their own, so that
+/// MAC must not be taken for theirs (a cloud broker, a DNS resolver, every internet host would otherwise become one
+/// device, the gateway, "serving" everything). A packet that crossed a router arrives with its TTL (IPv6: hop limit)
+/// below every initial value senders use (<see cref="IsInitial"/>: 64 Linux and most RTOS, 128 Windows, 255 network
+/// gear and lwIP, 32, 30 and 60 older stacks, 1 link-local protocols), since each router lowers it by one: its sender is
+/// off the segment. Only unicast frames are judged (multicast chatter such as SSDP goes out with a small TTL on
+/// purpose). An address seen on the segment itself is never judged routed: one that sent an ARP packet, an ICMP or
+/// ICMPv6 packet (neighbour discovery goes out with hop limit 255), or any unicast frame with an initial TTL. That keeps
+/// a local scanner local: nmap's raw SYNs go out with a random TTL, but nmap resolves its targets' MACs first.
+/// Bounded: past <see cref="MaxAddresses"/> addresses in either set none is added (counted, see <see cref="Full"/>).
+/// </summary>
+internal sealed class RoutedAddresses
+{
+    /// <summary>Addresses remembered.</summary>
+    public const int MaxAddresses = 65_536;
+
+    private readonly HashSet<IpAddress> _routed = [];
+    private readonly HashSet<IpAddress> _onLink = [];
+
+    /// <summary>Routed senders not remembered because the table was full.</summary>
+    public long Full { get; private set; }
+
+    /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
+    public static bool IsInitial(byte ttl) => ttl is 64 or 128 or 255 or 32 or 30 or 60 or 1;
+
+    /// <summary>True when the sender of <paramref name="packet"/> is off the segment (its frame came through a
+    /// router); such a sender is remembered.</summary>
+    public bool SenderIsRouted(ref DecodedPacket packet)
+    {
+        if (!packet.HasSourceMac || !packet.HasDestinationMac || !packet.DestinationMac.IsUsable)
+        {
+            return false;
+        }
+
+        if (IsInitial(packet.Ttl))
+        {
+            OnLink(packet.Source);
+            return false;
+        }
+
+        if (_onLink.Contains(packet.Source))
+        {
+            return false;
+        }
+
+        Add(_routed, packet.Source);
+        return true;
+    }
+
+    /// <summary>An address seen on the segment itself (an ARP sender, a neighbour discovery or ICMP sender with an
+    /// initial TTL).</summary>
+    public void OnLink(IpAddress address)
+    {
+        if ((address.Low | address.High) != 0)
+        {
+            Add(_onLink, address);
+        }
+    }
+
+    private void Add(HashSet<IpAddress> set, IpAddress address)
+    {
+        if (set.Count < MaxAddresses)
+        {
+            set.Add(address);
+        }
+        else if (!set.Contains(address))
+        {
+            Full++;
+        }
+    }
+
+    /// <summary>True when <paramref name="address"/> was seen arriving through a router.</summary>
+    public bool IsRouted(IpAddress address) => _routed.Count > 0 && _routed.Contains(address);
+}

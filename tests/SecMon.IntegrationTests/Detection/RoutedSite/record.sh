@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Records routed-site.pcap beside this script: a LAN whose devices reach a cloud broker and a web server through their
+# gateway, recorded on the LAN's switch (a bridge in its own namespace, rt-lan), as a SPAN port there sees it. Real peers:
+# mosquitto (198.51.100.10:1883, anonymous) and python3's http.server (198.51.100.20:80) in rt-cloud, behind a router
+# namespace (rt-gw: 192.0.2.1 on the LAN, 198.51.100.1 on its other side, forwarding); two sensors (192.0.2.21, .22)
+# publish three times each, one also fetches a page. On the LAN every packet from the cloud carries the gateway's MAC
+# (and a TTL one below its sender's: 63). Addresses from the documentation ranges, no route out; namespaces named rt-*,
+# deleted by name. Needs root, iproute2, tcpdump, mosquitto + mosquitto-clients, python3, curl.
+# Usage: sudo bash record.sh [OUT.pcap]   (default: routed-site.pcap beside this script; about 8 s)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${1:-$HERE/routed-site.pcap}
+WORK=$(mktemp -d)
+NS="rt-lan rt-dev1 rt-dev2 rt-gw rt-cloud"
+PIDS=""
+cleanup() { for p in $PIDS; do kill $p 2>/dev/null || true; done; sleep 0.3; for n in $NS; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true; ip netns del "$n" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+for n in $NS; do ip netns del "$n" 2>/dev/null || true; done
+for n in $NS; do ip netns add "$n"; ip -n "$n" link set lo up; done
+ip -n rt-lan link add br0 type bridge; ip -n rt-lan link set br0 up
+port() { ip -n rt-lan link add "p-$1" type veth peer name eth0 netns "$1"; ip -n rt-lan link set "p-$1" master br0 up; ip -n "$1" link set eth0 address "$2" up; ip -n "$1" addr add "$3/24" dev eth0; }
+port rt-dev1 24:0a:c4:00:02:21 192.0.2.21
+port rt-dev2 24:0a:c4:00:02:22 192.0.2.22
+port rt-gw   00:11:32:00:02:01 192.0.2.1          # the router's LAN side
+ip -n rt-gw link add wan0 type veth peer name eth0 netns rt-cloud
+ip -n rt-gw link set wan0 address 00:11:32:00:02:02 up; ip -n rt-gw addr add 198.51.100.1/24 dev wan0
+ip -n rt-cloud link set eth0 up; ip -n rt-cloud addr add 198.51.100.10/24 dev eth0; ip -n rt-cloud addr add 198.51.100.20/24 dev eth0
+ip -n rt-cloud route add default via 198.51.100.1
+ip netns exec rt-gw sysctl -qw net.ipv4.ip_forward=1
+for d in rt-dev1 rt-dev2; do ip -n $d route add default via 192.0.2.1; done
+sleep 1
+cat > $WORK/m.conf <<C
+listener 1883 198.51.100.10
+allow_anonymous true
+C
+ip netns exec rt-cloud mosquitto -c $WORK/m.conf >/dev/null 2>&1 & PIDS="$PIDS $!"
+ip netns exec rt-cloud python3 -m http.server 80 --bind 198.51.100.20 >/dev/null 2>&1 & PIDS="$PIDS $!"
+sleep 1
+ip netns exec rt-lan tcpdump -i br0 -s 0 -U -w "$OUT" 2>$WORK/td.err & PIDS="$PIDS $!"
+for _ in $(seq 50); do grep -q listening $WORK/td.err && break; sleep 0.1; done
+for i in 1 2 3; do
+  ip netns exec rt-dev1 mosquitto_pub -h 198.51.100.10 -i dev1 -t cloud/dev1 -m $i -q 1
+  ip netns exec rt-dev2 mosquitto_pub -h 198.51.100.10 -i dev2 -t cloud/dev2 -m $i -q 1
+  ip netns exec rt-dev2 curl -s -m 2 http://198.51.100.20/ >/dev/null || true
+  sleep 1
+done
+sleep 1
