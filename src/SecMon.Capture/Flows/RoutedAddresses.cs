@@ -12,7 +12,8 @@ namespace SecMon.Capture.Flows;
 /// purpose). An address seen on the segment itself is never judged routed: one that sent an ARP packet, an ICMP or
 /// ICMPv6 packet (neighbour discovery goes out with hop limit 255), or any unicast frame with an initial TTL. That keeps
 /// a local scanner local: nmap's raw SYNs go out with a random TTL, but nmap resolves its targets' MACs first.
-/// Bounded: past <see cref="MaxAddresses"/> addresses in either set none is added (counted, see <see cref="Full"/>).
+/// Bounded: past <see cref="MaxAddresses"/> addresses in either set none is added (a flood of spoofed senders costs
+/// memory no further; an address not remembered is still judged by each flow's own packets).
 /// </summary>
 internal sealed class RoutedAddresses
 {
@@ -21,9 +22,6 @@ internal sealed class RoutedAddresses
 
     private readonly HashSet<IpAddress> _routed = [];
     private readonly HashSet<IpAddress> _onLink = [];
-
-    /// <summary>Routed senders not remembered because the table was full.</summary>
-    public long Full { get; private set; }
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
     public static bool IsInitial(byte ttl) => ttl is 64 or 128 or 255 or 32 or 30 or 60 or 1;
@@ -62,15 +60,11 @@ internal sealed class RoutedAddresses
         }
     }
 
-    private void Add(HashSet<IpAddress> set, IpAddress address)
+    private static void Add(HashSet<IpAddress> set, IpAddress address)
     {
         if (set.Count < MaxAddresses)
         {
             set.Add(address);
-        }
-        else if (!set.Contains(address))
-        {
-            Full++;
         }
     }
 
