@@ -20,8 +20,12 @@ internal sealed class RoutedAddresses
     /// <summary>Addresses remembered.</summary>
     public const int MaxAddresses = 65_536;
 
+    /// <summary>Router MACs remembered.</summary>
+    public const int MaxRouters = 1_024;
+
     private readonly HashSet<IpAddress> _routed = [];
     private readonly HashSet<IpAddress> _onLink = [];
+    private readonly HashSet<Core.Devices.MacAddress> _routers = [];
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
     public static bool IsInitial(byte ttl) => ttl is 64 or 128 or 255 or 32 or 30 or 60 or 1;
@@ -47,8 +51,20 @@ internal sealed class RoutedAddresses
         }
 
         Add(_routed, packet.Source);
+        if (_routers.Count < MaxRouters)
+        {
+            _routers.Add(packet.SourceMac);
+        }
+
         return true;
     }
+
+    /// <summary>True when a packet to <paramref name="address"/> sent to <paramref name="mac"/> goes beyond a router:
+    /// the address was seen arriving through one, or the MAC is a router's (it carried routed senders) and the address
+    /// was never seen on the segment. A flow's first packet is judged so before its answer can tell (a DNS query to a
+    /// resolver in the cloud: its event would otherwise name the gateway's MAC for the resolver).</summary>
+    public bool ReceiverIsRouted(IpAddress address, Core.Devices.MacAddress mac) =>
+        _routed.Count > 0 && (_routed.Contains(address) || (_routers.Contains(mac) && !_onLink.Contains(address)));
 
     /// <summary>An address seen on the segment itself (an ARP sender, a neighbour discovery or ICMP sender with an
     /// initial TTL).</summary>
@@ -68,6 +84,4 @@ internal sealed class RoutedAddresses
         }
     }
 
-    /// <summary>True when <paramref name="address"/> was seen arriving through a router.</summary>
-    public bool IsRouted(IpAddress address) => _routed.Count > 0 && _routed.Contains(address);
 }

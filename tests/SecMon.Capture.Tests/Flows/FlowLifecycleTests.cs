@@ -310,8 +310,22 @@ public sealed class FlowLifecycleTests
         Send(1_001_000, fromSensor: false, 40000);
         Send(2_000_000, fromSensor: true, 40001);
 
+        // Once the gateway's MAC carried a routed sender, a first packet to another address never seen on the segment
+        // is judged before its answer: a query to a resolver in the cloud names no MAC for it. One to the gateway's own
+        // address (it answered ARP) keeps the gateway's MAC.
+        var arp = TestFrames.Ethernet(Convert.FromHexString("0001080006040002" + "001132000201" + "C0000201" + "240AC4000221" + "C0000215"),
+            source: gateway, destination: sensor, etherType: 0x0806);
+        p.Process(LinkTypes.Ethernet, arp, arp.Length, new PacketMeta(2_500_000, 1, "routed.pcap", 1));
+        foreach (var (micros, server) in new[] { (3_000_000L, "198.51.100.53"), (3_100_000L, "192.0.2.1") })
+        {
+            var query = TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.21", server, 17, TestFrames.Udp(40002, 53, "q"u8)), source: sensor, destination: gateway);
+            p.Process(LinkTypes.Ethernet, query, query.Length, new PacketMeta(micros, 1, "routed.pcap", 1));
+        }
+
         var flows = p.Flows.All.OrderBy(f => f.FirstMicros).ToList();
-        Assert.All(flows, f => Assert.Equal((null, null, false), (f.ToServer.DestinationMac, f.ToClient.SourceMac, f.HasServerMac)));
+        Assert.Equal(4, flows.Count);
+        Assert.All(flows.Take(3), f => Assert.Equal((null, null, false), (f.ToServer.DestinationMac, f.ToClient.SourceMac, f.HasServerMac)));
+        Assert.Equal("00-11-32-00-02-01", flows[3].ToServer.DestinationMac);
         Assert.All(flows, f => Assert.Equal("24-0A-C4-00-02-21", f.ToServer.SourceMac));
     }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Records routed-site.pcap beside this script: a LAN whose devices reach a cloud broker and a web server through their
 # gateway, recorded on the LAN's switch (a bridge in its own namespace, rt-lan), as a SPAN port there sees it. Real peers:
-# mosquitto (198.51.100.10:1883, anonymous) and python3's http.server (198.51.100.20:80) in rt-cloud, behind a router
-# namespace (rt-gw: 192.0.2.1 on the LAN, 198.51.100.1 on its other side, forwarding); two sensors (192.0.2.21, .22)
-# publish three times each, one also fetches a page. On the LAN every packet from the cloud carries the gateway's MAC
+# mosquitto (198.51.100.10:1883, anonymous), python3's http.server (198.51.100.20:80) and dnsmasq as a resolver
+# (198.51.100.53) in rt-cloud, behind a router namespace (rt-gw: 192.0.2.1 on the LAN, 198.51.100.1 on its other side,
+# forwarding); two sensors (192.0.2.21, .22) publish three times each, one resolves cloud.example first (the capture's
+# first packet to the cloud), the other fetches a page. On the LAN every packet from the cloud carries the gateway's MAC
 # (and a TTL one below its sender's: 63). Addresses from the documentation ranges, no route out; namespaces named rt-*,
-# deleted by name. Needs root, iproute2, tcpdump, mosquitto + mosquitto-clients, python3, curl.
+# deleted by name. Needs root, iproute2, tcpdump, mosquitto + mosquitto-clients, dnsmasq, bind9-dnsutils (dig), python3,
+# curl.
 # Usage: sudo bash record.sh [OUT.pcap]   (default: routed-site.pcap beside this script; about 8 s)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +40,11 @@ ip netns exec rt-cloud python3 -m http.server 80 --bind 198.51.100.20 >/dev/null
 sleep 1
 ip netns exec rt-lan tcpdump -i br0 -s 0 -U -w "$OUT" 2>$WORK/td.err & PIDS="$PIDS $!"
 for _ in $(seq 50); do grep -q listening $WORK/td.err && break; sleep 0.1; done
+ip netns exec rt-cloud ip addr add 198.51.100.53/24 dev eth0
+ip netns exec rt-cloud dnsmasq --no-daemon --no-resolv --no-hosts --user=root --listen-address=198.51.100.53 --bind-interfaces --address=/cloud.example/198.51.100.10 >/dev/null 2>&1 & PIDS="$PIDS $!"
+sleep 0.5
 for i in 1 2 3; do
+  ip netns exec rt-dev1 dig +short +time=1 +tries=1 @198.51.100.53 cloud.example >/dev/null || true
   ip netns exec rt-dev1 mosquitto_pub -h 198.51.100.10 -i dev1 -t cloud/dev1 -m $i -q 1
   ip netns exec rt-dev2 mosquitto_pub -h 198.51.100.10 -i dev2 -t cloud/dev2 -m $i -q 1
   ip netns exec rt-dev2 curl -s -m 2 http://198.51.100.20/ >/dev/null || true
