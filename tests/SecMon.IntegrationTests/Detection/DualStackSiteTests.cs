@@ -16,35 +16,7 @@ public sealed class DualStackSiteTests(DualStackSiteTests.Analysed site) : IClas
     private const string Intruder = "2001:db8:6::ff:fe00:166"; // its SLAAC address (EUI-64 of 02:00:00:00:01:66)
 
     /// <summary>The recording analysed once for the class.</summary>
-    public sealed class Analysed : IAsyncLifetime, IDisposable
-    {
-        public static readonly string Capture = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "DualStackSite", "dual-stack-site.pcap");
-        private readonly TempDirectory _dir = new();
-
-        public List<JsonElement> Findings { get; private set; } = [];
-
-        public List<JsonElement> Devices { get; private set; } = [];
-
-        public List<JsonElement> Plan { get; private set; } = [];
-
-        public async Task InitializeAsync()
-        {
-            Findings = await SecMonRunner.FindingsAsync(Capture, _dir, "--learning", "30s");
-            Devices = await Json("devices", "--json");
-            Plan = await Json("harden", "plan", "--json");
-        }
-
-        private async Task<List<JsonElement>> Json(params string[] command)
-        {
-            var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command([.. command, "--data", _dir.File("data")]), TimeSpan.FromMinutes(2));
-            Assert.True(exit == 0, stderr);
-            return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
-        }
-
-        public Task DisposeAsync() => Task.CompletedTask;
-
-        public void Dispose() => _dir.Dispose();
-    }
+    public sealed class Analysed() : AnalysedSite("DualStackSite", "dual-stack-site.pcap");
 
     [Fact]
     public void HardenPlan_TheRefusedTlsClientHidesNothing_AndProvesNothing()
@@ -111,7 +83,7 @@ public sealed class DualStackSiteTests(DualStackSiteTests.Analysed site) : IClas
     {
         // tshark decodes MQTT on 1883 only (not inside WebSocket): SecMon's CONNECTs to 1883 must be its count.
         var connects = (await EventsAsync()).Where(e => e.GetProperty("type").GetString() == "mqtt.connect").ToList();
-        var (_, tshark, _) = await Tools.RunAsync("tshark", ["-r", Analysed.Capture, "-Y", "mqtt.msgtype == 1", "-T", "fields", "-e", "frame.number"]);
+        var (_, tshark, _) = await Tools.RunAsync("tshark", ["-r", site.Capture, "-Y", "mqtt.msgtype == 1", "-T", "fields", "-e", "frame.number"]);
 
         Assert.Equal(tshark.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 1883));
         Assert.Equal(2, connects.Count(e => e.GetProperty("destination.port").GetInt32() == 9001)); // the panel and the intruder
@@ -126,7 +98,7 @@ public sealed class DualStackSiteTests(DualStackSiteTests.Analysed site) : IClas
         // and report no group request as unanswered.
         var events = await EventsAsync();
         var (_, tshark, _) = await Tools.RunAsync("tshark",
-            ["-r", Analysed.Capture, "-Y", "coap.code == 69 && udp.srcport == 5683 && ip.dst == 192.0.2.40 && !icmp", "-T", "fields", "-e", "frame.number", "-e", "coap.opt.uri_path_recon", "-e", "coap.response_time"]);
+            ["-r", site.Capture, "-Y", "coap.code == 69 && udp.srcport == 5683 && ip.dst == 192.0.2.40 && !icmp", "-T", "fields", "-e", "frame.number", "-e", "coap.opt.uri_path_recon", "-e", "coap.response_time"]);
         var expected = tshark.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t'))
             .Select(f => ((string?)f[1], (long)Math.Round(double.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000))).ToList();
         var joined = events.Where(e => e.GetProperty("type").GetString() == "coap.response" && e.GetProperty("destination.ip").GetString() == "192.0.2.40"
@@ -138,12 +110,12 @@ public sealed class DualStackSiteTests(DualStackSiteTests.Analysed site) : IClas
         Assert.DoesNotContain(events, e => e.GetProperty("type").GetString() == "coap.unanswered" && e.GetProperty("destination.ip").GetString() == "224.0.1.187");
     }
 
-    private static async Task<List<JsonElement>> EventsAsync()
+    private async Task<List<JsonElement>> EventsAsync()
     {
         using var dir = new TempDirectory();
         var events = dir.File("events.jsonl");
         var (exit, _, stderr) = await Tools.RunAsync("dotnet",
-            SecMonRunner.Command("analyze", Analysed.Capture, "--no-detect", "--events", events, "--data", dir.File("data")), TimeSpan.FromMinutes(2));
+            SecMonRunner.Command("analyze", site.Capture, "--no-detect", "--events", events, "--data", dir.File("data")), TimeSpan.FromMinutes(2));
         Assert.True(exit == 0, stderr);
         return [.. File.ReadLines(events).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
     }

@@ -19,36 +19,8 @@ public sealed class SiteRecordingTests(SiteRecordingTests.Analysed site) : IClas
 
     private List<JsonElement> Devices => site.Devices;
 
-    /// <summary>The recording analysed once for the class: its findings and devices.</summary>
-    public sealed class Analysed : IAsyncLifetime, IDisposable
-    {
-        private static readonly string Capture = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "Site", "iot-site.pcap");
-        private readonly TempDirectory _dir = new();
-
-        public List<JsonElement> Findings { get; private set; } = [];
-
-        public List<JsonElement> Devices { get; private set; } = [];
-
-        public List<JsonElement> Plan { get; private set; } = [];
-
-        public async Task InitializeAsync()
-        {
-            Findings = await SecMonRunner.FindingsAsync(Capture, _dir, "--learning", "30s");
-            var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", _dir.File("data")), TimeSpan.FromMinutes(2));
-            Assert.True(exit == 0, stderr);
-            Devices = Lines(stdout);
-            (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("harden", "plan", "--json", "--data", _dir.File("data")), TimeSpan.FromMinutes(2));
-            Assert.True(exit == 0, stderr);
-            Plan = Lines(stdout);
-        }
-
-        public Task DisposeAsync() => Task.CompletedTask;
-
-        private static List<JsonElement> Lines(string stdout) =>
-            [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
-
-        public void Dispose() => _dir.Dispose();
-    }
+    /// <summary>The recording analysed once for the class.</summary>
+    public sealed class Analysed() : AnalysedSite("Site", "iot-site.pcap");
 
     [Fact]
     public void NewDhcpNameAndVendorClass_CarryTheNewDevicesMac_NotTheCamerasBeforeIt()
