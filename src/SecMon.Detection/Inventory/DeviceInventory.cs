@@ -91,6 +91,20 @@ public sealed class DeviceInventory
 
         public bool IsClient => Fact.End == DeviceEnd.Client;
 
+        /// <summary>True when a credential field has a value (whatever it is): false when it cannot be known.</summary>
+        public bool CredentialKnown(ProtocolEvent e)
+        {
+            foreach (var c in Credentials)
+            {
+                if (!c.Read(e).IsMissing)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         /// <summary>True when one of the credential fields is present (a non-empty text, a true flag).</summary>
         public bool CredentialSent(ProtocolEvent e)
         {
@@ -580,7 +594,8 @@ public sealed class DeviceInventory
             AddCertificate(client, certificate, e, Endpoint(serverFlowSide.Ip, serverPort), t);
         }
 
-        if (facts.TlsEstablished is { } tls && _options.TlsPosturePorts.Contains(serverPort) && Bool(tls.Field, e) == true)
+        // A resumed session (no certificate exchanged, whatever the first one had) is no evidence of the posture.
+        if (facts.TlsEstablished is { } tls && _options.TlsPosturePorts.Contains(serverPort) && Bool(tls.Field, e) == true && tls.CredentialKnown(e))
         {
             var mutual = tls.CredentialSent(e);
             var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);

@@ -216,6 +216,23 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Observe_ResumedTlsSession_WhetherACertificateWasSentUnknown_NoEvidence()
+    {
+        // A mutual-TLS client resuming its session (TLS 1.2 abbreviated handshake, TLS 1.3 PSK): no certificate is
+        // exchanged, so the session is neither mutual nor "TLS without a certificate".
+        var inv = new DeviceInventory();
+        var first = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1", serverPort: 8884);
+        var resumed = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1", serverPort: 8884);
+
+        ObserveAll(inv,
+            Handshake(first, T0, 1, established: true, certificate: true),
+            TestEvent.Of(FakeSchemas.TlsHandshake, resumed, T0 + 10, 2, ("tls.established", true), ("tls.resumed", true)));
+
+        Assert.Equal(AuthPosture.MutualTls, Get(inv, "10.0.0.5").Auth);
+        Assert.Equal("requires client certificates on 8884", Assert.Single(Get(inv, "10.0.0.1").Listeners).Describe());
+    }
+
+    [Fact]
     public void Observe_RefusedTlsSession_NoPostureAndNoListenerSession()
     {
         // Recorded (Detection/Site6): a broker that requires client certificates answered a client without one with an

@@ -256,7 +256,7 @@ internal sealed record TlsHandshakeEvent : TlsEvent
         new EventField<TlsHandshakeEvent>("tls.version_protocol", FieldKind.Text, e => FieldValue.Of(e.VersionProtocol), "tls, or dtls for DTLS."),
         new EventField<TlsHandshakeEvent>("tls.cipher_suite", FieldKind.Number, e => FieldValue.Of(e.CipherSuite), "Chosen cipher suite (IANA number)."),
         new EventField<TlsHandshakeEvent>("tls.established", FieldKind.Boolean, e => FieldValue.Of(e.Established), "The server went on with the session after the client's last flight (ECS); false when it refused it with an alert, or the flow ended first."),
-        new EventField<TlsHandshakeEvent>("tls.resumed", FieldKind.Boolean, e => FieldValue.Of(e.Resumed), "TLS 1.3 resumption with a pre-shared key (ECS); no certificates are exchanged."),
+        new EventField<TlsHandshakeEvent>("tls.resumed", FieldKind.Boolean, e => FieldValue.Of(e.Resumed), "A resumed session (ECS): TLS 1.3 with a pre-shared key, or the abbreviated handshake of TLS 1.2 and earlier (the server finished first); no certificates are exchanged."),
         new EventField<TlsHandshakeEvent>("tls.client.server_name", FieldKind.Text, e => FieldValue.Of(e.ServerName), "SNI host name."),
         new EventField<TlsHandshakeEvent>("tls.client.ja4", FieldKind.Text, e => FieldValue.Of(e.Ja4), "JA4 TLS client fingerprint."),
         new EventField<TlsHandshakeEvent>("tls.client.certificate_requested", FieldKind.Boolean, e => FieldValue.Of(e.CertificateRequested), "The server asked for a client certificate; missing in TLS 1.3 (encrypted)."),

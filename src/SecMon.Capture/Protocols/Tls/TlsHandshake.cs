@@ -17,6 +17,7 @@ internal sealed class TlsHandshake
     private readonly TlsCaches? _caches;
     private bool _summaryDone;
     private bool? _serverAccepted;
+    private bool _abbreviated;
     private bool? _certificateInferred;
     private bool _certificateRequested;
     private bool? _clientCertificate;
@@ -199,6 +200,9 @@ internal sealed class TlsHandshake
         }
 
         _serverAccepted = accepted;
+        // TLS 1.2 and earlier: a server that finishes before the client's flight resumed an earlier session (the
+        // abbreviated handshake, RFC 5246 §7.3): no certificate is exchanged, whatever the first session had.
+        _abbreviated = accepted && !ClientFlightSent && !Version13;
         if (ClientFlightSent || !accepted)
         {
             Summary(meta, accepted && ClientFlightSent);
@@ -219,15 +223,15 @@ internal sealed class TlsHandshake
         _summaryDone = true;
         var v13 = Version13;
         bool? presented = v13 ? (sh.Resumed ? null : _certificateInferred) : (_clientCertificate ?? false);
-        if (!ClientFlightSent && !v13 && _clientCertificate is null)
+        if ((!ClientFlightSent && !v13 && _clientCertificate is null) || _abbreviated)
         {
-            presented = null; // the flow ended before the client's flight: unknown
+            presented = null; // the flow ended before the client's flight, or a resumed session: unknown
         }
 
         Emit(new TlsHandshakeEvent
         {
             Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
-            Version = sh.Version, CipherSuite = sh.CipherSuite, Established = established, Resumed = v13 ? sh.Resumed : null,
+            Version = sh.Version, CipherSuite = sh.CipherSuite, Established = established, Resumed = v13 ? sh.Resumed : _abbreviated ? true : null,
             ServerName = _serverName, Ja4 = _ja4,
             CertificateRequested = v13 ? null : _certificateRequested,
             CertificatePresented = presented,

@@ -30,6 +30,19 @@ public sealed class TlsEstablishedTests
     }
 
     [Fact]
+    public void Analyze_Tls12SessionResumed_ResumedWithNoCertificateKnown()
+    {
+        // openssl s_client -sess_out, then -sess_in: the server finishes first (the abbreviated handshake) and no
+        // certificate is exchanged; the first session's certificate still stands, so "presented" is unknown, not false.
+        var (events, _, _) = CoapTestKit.Analyze(TlsSamples.PathOf("tls12-resumed.pcap"));
+
+        var handshakes = events.OfType<TlsHandshakeEvent>().ToList();
+        Assert.Equal(2, handshakes.Count);
+        Assert.Equal((true, null, (bool?)true), (handshakes[0].Established, handshakes[0].Resumed, handshakes[0].CertificatePresented));
+        Assert.Equal((true, (bool?)true, (bool?)null), (handshakes[1].Established, handshakes[1].Resumed, handshakes[1].CertificatePresented));
+    }
+
+    [Fact]
     public void Analyze_Tls13Refused_TheSummaryComesWithTheServersAlert()
     {
         var (events, _, _) = CoapTestKit.Analyze(TlsSamples.PathOf("tls13-refused.pcap"));

@@ -95,6 +95,9 @@ record tls12-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.cr
   "cli 8884 broker.sample -tls1_2"
 record tls13-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
   "cli 8884 broker.sample -tls1_3"
+# A mutual-TLS 1.2 client reconnecting with its saved session (the abbreviated handshake: no certificate exchanged).
+record tls12-resumed tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_2" \
+  "cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_out session.pem; cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_in session.pem"
 record tls13-mutual tcp 8883 "openssl s_server -accept $ip:8883 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
   "cli 8883 broker.sample -tls1_3 -cert client.crt -key client.key -CAfile ca.crt"
 record tls13 tcp 18413 "openssl s_server -accept $ip:18413 -cert server.crt -key server.key -tls1_3" \
