@@ -182,7 +182,7 @@ internal sealed partial class PacketProcessor
                     _stats.NonIpFrames++;
                     if (packet.EtherType == Protocols.Arp.ArpProtocol.EtherTypeArp && Protocols.Arp.ArpParser.TryRead(packet.Payload, out var arp, out _))
                     {
-                        _routed.OnLink(new IpAddress(0, arp.SenderIp, false)); // a host that speaks ARP is on the segment
+                        _routed.OnLink(new IpAddress(0, arp.SenderIp, false), packet.VlanId); // a host that speaks ARP is on the segment
                     }
 
                     _link?.OnFrame(ref packet, meta);
@@ -191,7 +191,7 @@ internal sealed partial class PacketProcessor
                     _stats.OtherTransport++;
                     if (packet.HasSourceMac && RoutedAddresses.IsInitial(packet.Ttl))
                     {
-                        _routed.OnLink(packet.Source); // neighbour discovery, pings from the segment
+                        _routed.OnLink(packet.Source, packet.VlanId); // neighbour discovery, pings from the segment
                     }
 
                     _scans?.OnOtherTransport(ref packet, meta);

@@ -77,7 +77,7 @@ internal sealed partial class PacketProcessor
 
         // A side off the segment came through a router: the frame's MAC on that side is the router's, not its own.
         var hasSenderMac = packet.HasSourceMac && !_routed.SenderIsRouted(ref packet);
-        hasReceiverMac = hasReceiverMac && !_routed.ReceiverIsRouted(packet.Destination, receiverMac);
+        hasReceiverMac = hasReceiverMac && !_routed.ReceiverIsRouted(packet.Destination, packet.VlanId, receiverMac);
         sourceMac = hasSenderMac ? sourceMac : null;
         var destinationMac = hasReceiverMac ? _names.Of(receiverMac) : null;
         if (senderIsClient)

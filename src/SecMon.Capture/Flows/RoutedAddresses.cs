@@ -9,7 +9,8 @@ namespace SecMon.Capture.Flows;
 /// below every initial value senders use (<see cref="IsInitial"/>: 64 Linux and most RTOS, 128 Windows, 255 network
 /// gear and lwIP, 32, 30 and 60 older stacks, 1 link-local protocols), since each router lowers it by one: its sender is
 /// off the segment. Only unicast frames are judged (multicast chatter such as SSDP goes out with a small TTL on
-/// purpose). An address seen on the segment itself is never judged routed: one that sent an ARP packet, an ICMP or
+/// purpose). Addresses are judged per VLAN (on a trunk, a host on its own VLAN reaches the others through the router).
+/// An address seen on the segment itself is never judged routed: one that sent an ARP packet, an ICMP or
 /// ICMPv6 packet (neighbour discovery goes out with hop limit 255), or any unicast frame with an initial TTL. That keeps
 /// a local scanner local: nmap's raw SYNs go out with a random TTL, but nmap resolves its targets' MACs first.
 /// Bounded: past <see cref="MaxAddresses"/> addresses in either set none is added (a flood of spoofed senders costs
@@ -23,8 +24,9 @@ internal sealed class RoutedAddresses
     /// <summary>Router MACs remembered.</summary>
     public const int MaxRouters = 1_024;
 
-    private readonly HashSet<IpAddress> _routed = [];
-    private readonly HashSet<IpAddress> _onLink = [];
+    // Keyed by address and VLAN: on a trunk, a host on-link in its own VLAN reaches another VLAN through the router.
+    private readonly HashSet<(IpAddress, ushort)> _routed = [];
+    private readonly HashSet<(IpAddress, ushort)> _onLink = [];
     private readonly HashSet<Core.Devices.MacAddress> _routers = [];
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
@@ -41,16 +43,16 @@ internal sealed class RoutedAddresses
 
         if (IsInitial(packet.Ttl))
         {
-            OnLink(packet.Source);
+            OnLink(packet.Source, packet.VlanId);
             return false;
         }
 
-        if (_onLink.Contains(packet.Source))
+        if (_onLink.Contains((packet.Source, packet.VlanId)))
         {
             return false;
         }
 
-        Add(_routed, packet.Source);
+        Add(_routed, (packet.Source, packet.VlanId));
         if (_routers.Count < MaxRouters)
         {
             _routers.Add(packet.SourceMac);
@@ -63,24 +65,24 @@ internal sealed class RoutedAddresses
     /// the address was seen arriving through one, or the MAC is a router's (it carried routed senders) and the address
     /// was never seen on the segment. A flow's first packet is judged so before its answer can tell (a DNS query to a
     /// resolver in the cloud: its event would otherwise name the gateway's MAC for the resolver).</summary>
-    public bool ReceiverIsRouted(IpAddress address, Core.Devices.MacAddress mac) =>
-        _routed.Count > 0 && (_routed.Contains(address) || (_routers.Contains(mac) && !_onLink.Contains(address)));
+    public bool ReceiverIsRouted(IpAddress address, ushort vlan, Core.Devices.MacAddress mac) =>
+        _routed.Count > 0 && (_routed.Contains((address, vlan)) || (_routers.Contains(mac) && !_onLink.Contains((address, vlan))));
 
-    /// <summary>An address seen on the segment itself (an ARP sender, a neighbour discovery or ICMP sender with an
-    /// initial TTL).</summary>
-    public void OnLink(IpAddress address)
+    /// <summary>An address seen on the segment (its VLAN) itself: an ARP sender, a neighbour discovery or ICMP sender
+    /// with an initial TTL.</summary>
+    public void OnLink(IpAddress address, ushort vlan)
     {
         if ((address.Low | address.High) != 0)
         {
-            Add(_onLink, address);
+            Add(_onLink, (address, vlan));
         }
     }
 
-    private static void Add(HashSet<IpAddress> set, IpAddress address)
+    private static void Add(HashSet<(IpAddress, ushort)> set, (IpAddress, ushort) key)
     {
         if (set.Count < MaxAddresses)
         {
-            set.Add(address);
+            set.Add(key);
         }
     }
 

@@ -329,6 +329,26 @@ public sealed class FlowLifecycleTests
         Assert.All(flows, f => Assert.Equal("24-0A-C4-00-02-21", f.ToServer.SourceMac));
     }
 
+    [Fact]
+    public void Process_TrunkWithInterVlanRouting_TheRoutedCopyIsJudgedInItsOwnVlan()
+    {
+        // A SPAN of a trunk sees a sensor's packet on its VLAN (10, TTL 64, its own MAC) and the router's copy on the
+        // server's VLAN (20, TTL 63, the router's MAC). On VLAN 20 the sensor is beyond the router.
+        var p = Create();
+        byte[] sensor = [0x24, 0x0A, 0xC4, 0x00, 0x02, 0x21];
+        byte[] router = [0x00, 0x11, 0x32, 0x00, 0x02, 0x01];
+        var original = TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.21", "198.51.100.5", 17, TestFrames.Udp(40000, 502, "q"u8)),
+            source: sensor, destination: router, tags: [(0x8100, 10)]);
+        var routed = TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.21", "198.51.100.5", 17, TestFrames.Udp(40000, 502, "q"u8), ttl: 63),
+            source: router, tags: [(0x8100, 20)]);
+        p.Process(LinkTypes.Ethernet, original, original.Length, new PacketMeta(1_000_000, 1, "trunk.pcap", 1));
+        p.Process(LinkTypes.Ethernet, routed, routed.Length, new PacketMeta(1_000_100, 1, "trunk.pcap", 1));
+
+        var flows = p.Flows.All.OrderBy(f => f.FirstMicros).ToList();
+        Assert.Equal(("24-0A-C4-00-02-21", (int?)10), (flows[0].ToServer.SourceMac, flows[0].ToServer.VlanId));
+        Assert.Equal(((string?)null, (int?)20), (flows[1].ToServer.SourceMac, flows[1].ToServer.VlanId));
+    }
+
     [Theory]
     [InlineData(true, false)]   // a local scanner (nmap's raw SYNs: a random TTL) that resolved its target by ARP first
     [InlineData(false, true)]   // SSDP to its multicast group goes out with TTL 4 on purpose: group frames are not judged
