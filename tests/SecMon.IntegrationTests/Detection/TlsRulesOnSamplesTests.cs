@@ -28,6 +28,7 @@ public sealed class TlsRulesOnSamplesTests
     [InlineData("tls12-mutual.pcap", "")]
     [InlineData("tls13-mutual.pcap", "")]
     [InlineData("tls12-resumed.pcap", "")]
+    [InlineData("tls13-retry.pcap", "")]
     [InlineData("tls13.pcap", "")]
     [InlineData("dtls12-cert.pcap", "")]
     [InlineData("coaps-psk.pcap", "")]

@@ -342,6 +342,7 @@ internal static class TlsParser
     {
         hello = default;
         var r = new SpanReader(body);
+        var retry = body.Length >= 34 && body.Slice(2, 32).SequenceEqual(HelloRetryRandom);
         if (!r.TryReadUInt16BE(out var legacyVersion) || !r.TrySkip(32)
             || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadVector8(out _)) || !r.TryReadUInt16BE(out var cipher)
             || (!IsEarlyTls13Draft(legacyVersion) && !r.TryReadByte(out _)))
@@ -388,10 +389,18 @@ internal static class TlsParser
         {
             LegacyVersion = legacyVersion,
             ExtensionTypes = extensionTypes,
+            IsHelloRetryRequest = retry,
         };
         reason = MalformedReason.None;
         return true;
     }
+
+    // The random of a HelloRetryRequest: SHA-256 of "HelloRetryRequest" (RFC 8446 §4.1.3).
+    private static ReadOnlySpan<byte> HelloRetryRandom =>
+    [
+        0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+        0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    ];
 
     // The ServerHello of TLS 1.3 drafts before 22 (version 0x7f00 + draft number) had no legacy_session_id_echo and no
     // legacy_compression_method (draft-ietf-tls-tls13-21 §4.1.3; draft 22 put them back for middleboxes).
@@ -547,5 +556,9 @@ internal static class TlsParser
 
         /// <summary>Extension types, in order, GREASE removed (JA3S).</summary>
         public IReadOnlyList<int> ExtensionTypes { get; init; } = [];
+
+        /// <summary>A HelloRetryRequest (RFC 8446 §4.1.4): the client sends a second ClientHello, the server a real
+        /// ServerHello after it.</summary>
+        public bool IsHelloRetryRequest { get; init; }
     }
 }

@@ -205,6 +205,8 @@ internal sealed class TlsSession : IStreamSession
                     break;
                 case TlsParser.ContentChangeCipherSpec when direction == FlowDirection.ToServer && _serverHello != ServerHelloSeen.Other:
                     break; // TLS 1.3's compatibility ChangeCipherSpec (RFC 8446 §D.4): the client's flight follows
+                case TlsParser.ContentChangeCipherSpec when direction == FlowDirection.ToClient && _handshake.ServerHello is { IsHelloRetryRequest: true }:
+                    break; // the same after a HelloRetryRequest: the real ServerHello follows
                 case TlsParser.ContentApplicationData when direction == FlowDirection.ToServer && _serverHello == ServerHelloSeen.Tls13Full:
                     InferClientCertificate(length, meta);
                     _handshake.ClientEncrypted(meta, certificateInferred: length >= MinCertificateRecord);
@@ -306,7 +308,7 @@ internal sealed class TlsSession : IStreamSession
             return;
         }
 
-        if (type == 2 && direction == FlowDirection.ToClient && _handshake.ServerHello is { } sh)
+        if (type == 2 && direction == FlowDirection.ToClient && _handshake.ServerHello is { IsHelloRetryRequest: false } sh)
         {
             _serverHello = sh.WireVersion == 0x0304 && !sh.Resumed ? ServerHelloSeen.Tls13Full : ServerHelloSeen.Other;
             if (sh.WireVersion == 0x0304)

@@ -43,6 +43,18 @@ public sealed class TlsEstablishedTests
     }
 
     [Fact]
+    public void Analyze_Tls13HelloRetryRequest_BothHellosOfEachSideAndTheSessionEstablished()
+    {
+        // The server takes P-256 only, the client offered an X25519 key share first: a HelloRetryRequest, a second
+        // ClientHello and the real ServerHello, each reported as tshark shows them; the session then goes on.
+        var (events, _, _) = CoapTestKit.Analyze(TlsSamples.PathOf("tls13-retry.pcap"));
+
+        Assert.Equal(2, events.Count(e => e is TlsClientHelloEvent));
+        Assert.Equal(2, events.Count(e => e is TlsServerHelloEvent));
+        Assert.True(Assert.IsType<TlsHandshakeEvent>(Assert.Single(events, e => e is TlsHandshakeEvent)).Established);
+    }
+
+    [Fact]
     public void Analyze_Tls13Refused_TheSummaryComesWithTheServersAlert()
     {
         var (events, _, _) = CoapTestKit.Analyze(TlsSamples.PathOf("tls13-refused.pcap"));

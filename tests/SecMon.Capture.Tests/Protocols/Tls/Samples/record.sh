@@ -100,6 +100,10 @@ record tls12-resumed tcp 8884 "openssl s_server -accept $ip:8884 -cert server.cr
   "cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_out session.pem; cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_in session.pem"
 record tls13-mutual tcp 8883 "openssl s_server -accept $ip:8883 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
   "cli 8883 broker.sample -tls1_3 -cert client.crt -key client.key -CAfile ca.crt"
+# A client whose first key share the server does not take (X25519 against P-256 only): a HelloRetryRequest, a second
+# ClientHello, then the real ServerHello (RFC 8446 §4.1.4).
+record tls13-retry tcp 18417 "openssl s_server -accept $ip:18417 -cert server.crt -key server.key -tls1_3 -groups P-256" \
+  "cli 18417 broker.sample -tls1_3 -groups X25519:P-256"
 record tls13 tcp 18413 "openssl s_server -accept $ip:18413 -cert server.crt -key server.key -tls1_3" \
   "cli 18413 broker.sample -tls1_3"
 record tls12-selfsigned tcp 18414 "openssl s_server -accept $ip:18414 -cert selfsigned.crt -key selfsigned.key -tls1_2" \
