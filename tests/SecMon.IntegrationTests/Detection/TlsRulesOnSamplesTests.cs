@@ -29,6 +29,7 @@ public sealed class TlsRulesOnSamplesTests
     [InlineData("tls13-mutual.pcap", "")]
     [InlineData("tls12-resumed.pcap", "")]
     [InlineData("tls13-retry.pcap", "")]
+    [InlineData("tls13-mosquitto.pcap", "")]
     [InlineData("tls13.pcap", "")]
     [InlineData("dtls12-cert.pcap", "")]
     [InlineData("coaps-psk.pcap", "")]

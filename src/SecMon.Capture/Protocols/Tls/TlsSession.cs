@@ -15,7 +15,7 @@ namespace SecMon.Capture.Protocols.Tls;
 /// encrypted: the server's record headers are followed (their bodies skipped, nothing buffered) until the answer is
 /// known. A lone record no larger than an encrypted alert (<see cref="MaxAlertRecord"/>) followed by the end of the
 /// flow is a refusal (a broker that requires client certificates answers a client without one so); a larger record,
-/// a second one, or more than an alert from the client after it, is a session that went on.
+/// a second one, or two more segments from the client after it, is a session that went on.
 /// </para>
 /// </summary>
 internal sealed class TlsSession : IStreamSession
@@ -124,9 +124,11 @@ internal sealed class TlsSession : IStreamSession
         {
             watch.Records(this, data, meta);
         }
-        else if (watch.SmallAnswers > 0 && data.Length > 5 + MaxAlertRecord)
+        else if (watch.SmallAnswers > 0 && ++watch.ClientSegmentsAfter > 1)
         {
-            Answered(accepted: true, meta); // the client went on after the server's short record: it was no alert
+            // The client went on after the server's short record: it was no alert. One segment is not enough: a client
+            // sends its first request (an MQTT CONNECT) right behind its flight, before the server's answer reaches it.
+            Answered(accepted: true, meta);
         }
     }
 
@@ -369,6 +371,9 @@ internal sealed class TlsSession : IStreamSession
 
         /// <summary>Records after the client's flight no larger than an alert.</summary>
         public int SmallAnswers;
+
+        /// <summary>Client segments since the first of those.</summary>
+        public int ClientSegmentsAfter;
 
         public void Records(TlsSession session, ReadOnlySpan<byte> data, in PacketMeta meta)
         {

@@ -80,17 +80,35 @@ public sealed class TlsEstablishedTests
         Assert.True(handshake.Established);
     }
 
-    [Fact]
-    public void OnData_Tls13ServerSendsOneShortRecordThenTheClientGoesOn_Established()
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    public void OnData_Tls13ServerSendsOneShortRecordThenTheClientSends_EstablishedFromItsSecondSegment(int segments, bool established)
     {
         // A server without session tickets answers the client's flight with its first application record (an MQTT
-        // CONNACK: 21 bytes, as short as an alert); the client then publishes: that was no alert.
+        // CONNACK: 21 bytes, as short as an alert); the client then publishes and disconnects: that was no alert. One
+        // client segment proves nothing: mosquitto_pub sends its CONNECT right behind its flight, before the refusal
+        // reaches it (recorded: tls13-mosquitto.pcap).
         var wire = PcapFlights.Read(TlsSamples.PathOf("tls13-refused.pcap"));
-        wire.Add((true, new byte[] { 23, 3, 3, 0, 60 }.Concat(new byte[60]).ToArray()));
+        for (var i = 0; i < segments; i++)
+        {
+            wire.Add((true, new byte[] { 23, 3, 3, 0, 60 }.Concat(new byte[60]).ToArray()));
+        }
 
         var handshake = Assert.Single(Replay(wire, 1000).OfType<TlsHandshakeEvent>());
 
-        Assert.True(handshake.Established);
+        Assert.Equal(established, handshake.Established);
+    }
+
+    [Fact]
+    public void Analyze_MosquittoRequiringCertificates_RefusesThePipeliningClientWithoutOne()
+    {
+        // mosquitto (require_certificate) over TLS 1.3: mosquitto_pub without a certificate, then with one. The first
+        // client's CONNECT follows the server's alert on the wire; the session was refused all the same.
+        var (events, _, _) = CoapTestKit.Analyze(TlsSamples.PathOf("tls13-mosquitto.pcap"));
+
+        var handshakes = events.OfType<TlsHandshakeEvent>().ToList();
+        Assert.Equal([(false, false), (true, true)], handshakes.Select(h => (h.Established, h.CertificatePresented == true)));
     }
 
     private static List<Core.Events.ProtocolEvent> Replay(List<(bool ToServer, byte[] Payload)> wire, int piece)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records the TLS and DTLS samples of this folder from real peers on loopback (run as root: tcpdump -i lo).
-# Peers: openssl s_server / s_client (TLS 1.0-1.3, DTLS 1.0/1.2, certificates and PSK) and libcoap's
-# coap-server-openssl / coap-client-openssl (CoAP over DTLS with a PSK). Every peer runs on 127.0.0.15 with its own
+# Peers: openssl s_server / s_client (TLS 1.0-1.3, DTLS 1.0/1.2, certificates and PSK), mosquitto with mosquitto_pub,
+# and libcoap's coap-server-openssl / coap-client-openssl (CoAP over DTLS with a PSK). Every peer runs on 127.0.0.15 with its own
 # port and is killed by its PID. Certificates are made here (CA, server, client, self-signed, expired) and thrown away
 # with the temporary directory; only the pcaps stay. Re-runnable: each pcap is overwritten; ONLY="tls13-refused ..."
 # records only the samples named.
@@ -95,6 +95,20 @@ record tls12-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.cr
   "cli 8884 broker.sample -tls1_2"
 record tls13-refused tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_3" \
   "cli 8884 broker.sample -tls1_3"
+# mosquitto requiring client certificates (TLS 1.3): mosquitto_pub without one (refused; it has already sent its
+# CONNECT behind its flight), then with one.
+cat > mosq.conf <<CNF
+user root
+listener 8884 $ip
+cafile $tmp/ca.crt
+certfile $tmp/server.crt
+keyfile $tmp/server.key
+require_certificate true
+allow_anonymous true
+CNF
+chmod 644 server.key client.key
+pub() { timeout 3 mosquitto_pub -h "$ip" -p 8884 --cafile ca.crt --insecure -i sensor-9 -t site/x -m on "$@"; }
+record tls13-mosquitto tcp 8884 "mosquitto -c mosq.conf" "pub; pub --cert client.crt --key client.key"
 # A mutual-TLS 1.2 client reconnecting with its saved session (the abbreviated handshake: no certificate exchanged).
 record tls12-resumed tcp 8884 "openssl s_server -accept $ip:8884 -cert server.crt -key server.key -CAfile ca.crt -Verify 1 -tls1_2" \
   "cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_out session.pem; cli 8884 broker.sample -tls1_2 -cert client.crt -key client.key -CAfile ca.crt -sess_in session.pem"
