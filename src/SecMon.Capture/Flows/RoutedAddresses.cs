@@ -25,9 +25,11 @@ internal sealed class RoutedAddresses
     public const int MaxRouters = 1_024;
 
     // Keyed by address and VLAN: on a trunk, a host on-link in its own VLAN reaches another VLAN through the router.
-    private readonly HashSet<(IpAddress, ushort)> _routed = [];
-    private readonly HashSet<(IpAddress, ushort)> _onLink = [];
-    private readonly HashSet<Core.Devices.MacAddress> _routers = [];
+    // Hashed with a per-process seed: the addresses are the sender's to choose, so colliding keys must not be
+    // precomputable (HashCode is seeded per process).
+    private readonly HashSet<(IpAddress, ushort)> _routed = new(SeededKeys.Instance);
+    private readonly HashSet<(IpAddress, ushort)> _onLink = new(SeededKeys.Instance);
+    private readonly HashSet<Core.Devices.MacAddress> _routers = new(Hosts.SeededMacComparer.Instance);
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
     public static bool IsInitial(byte ttl) => ttl is 64 or 128 or 255 or 32 or 30 or 60 or 1;
@@ -86,4 +88,13 @@ internal sealed class RoutedAddresses
         }
     }
 
+    private sealed class SeededKeys : IEqualityComparer<(IpAddress Address, ushort Vlan)>
+    {
+        public static readonly SeededKeys Instance = new();
+
+        public bool Equals((IpAddress Address, ushort Vlan) x, (IpAddress Address, ushort Vlan) y) => x.Address == y.Address && x.Vlan == y.Vlan;
+
+        public int GetHashCode((IpAddress Address, ushort Vlan) obj) =>
+            HashCode.Combine(obj.Address.High, obj.Address.Low, obj.Address.IsV6, obj.Vlan);
+    }
 }

@@ -82,13 +82,18 @@ internal sealed class HostTracker(IEventSink events, CaptureStats stats, int max
             NewMac = newMac,
         });
     }
+}
 
-    private sealed class SeededMacComparer : IEqualityComparer<MacAddress>
-    {
-        public static readonly SeededMacComparer Instance = new();
+/// <summary>MACs hashed with a per-process seed (<see cref="HashCode"/>): a sender's MAC is the sender's to choose, so
+/// colliding keys must not be precomputable.</summary>
+internal sealed class SeededMacComparer : IEqualityComparer<MacAddress>
+{
+    /// <summary>The one instance.</summary>
+    public static readonly SeededMacComparer Instance = new();
 
-        public bool Equals(MacAddress x, MacAddress y) => x.Value == y.Value;
+    /// <inheritdoc />
+    public bool Equals(MacAddress x, MacAddress y) => x.Value == y.Value;
 
-        public int GetHashCode(MacAddress obj) => HashCode.Combine(obj.Value);
-    }
+    /// <inheritdoc />
+    public int GetHashCode(MacAddress obj) => HashCode.Combine(obj.Value);
 }
