@@ -17,7 +17,7 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
     /// <summary>Addresses remembered at most.</summary>
     public const int DefaultCapacity = 16_384;
 
-    private readonly Dictionary<IpAddress, MacAddress> _macs = [];
+    private readonly Dictionary<IpAddress, MacAddress> _macs = new(SeededIpComparer.Instance);
 
     /// <summary>Learns the sender of a decoded frame that has its MAC and no receiver's MAC (the others need no table):
     /// an IP packet's source address, or an ARP packet's sender (IPv4 over Ethernet, RFC 826).</summary>

@@ -25,8 +25,7 @@ internal sealed class RoutedAddresses
     public const int MaxRouters = 1_024;
 
     // Keyed by address and VLAN: on a trunk, a host on-link in its own VLAN reaches another VLAN through the router.
-    // Hashed with a per-process seed: the addresses are the sender's to choose, so colliding keys must not be
-    // precomputable (HashCode is seeded per process).
+    // Hashed with a per-process seed (SeededIpComparer): the addresses are the senders' to choose.
     private readonly HashSet<(IpAddress, ushort)> _routed = new(SeededKeys.Instance);
     private readonly HashSet<(IpAddress, ushort)> _onLink = new(SeededKeys.Instance);
     private readonly HashSet<Core.Devices.MacAddress> _routers = new(Hosts.SeededMacComparer.Instance);
@@ -95,6 +94,6 @@ internal sealed class RoutedAddresses
         public bool Equals((IpAddress Address, ushort Vlan) x, (IpAddress Address, ushort Vlan) y) => x.Address == y.Address && x.Vlan == y.Vlan;
 
         public int GetHashCode((IpAddress Address, ushort Vlan) obj) =>
-            HashCode.Combine(obj.Address.High, obj.Address.Low, obj.Address.IsV6, obj.Vlan);
+            HashCode.Combine(SeededIpComparer.Instance.GetHashCode(obj.Address), obj.Vlan);
     }
 }
