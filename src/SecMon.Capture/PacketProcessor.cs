@@ -157,7 +157,11 @@ internal sealed partial class PacketProcessor
                 }
             }
 
-            _linkAddresses.Learn(packet, result); // returns at once unless the frame has the sender's MAC only
+            if (result is DecodeResult.Ok or DecodeResult.OtherTransport)
+            {
+                _linkAddresses.Learn(packet); // returns at once unless the frame has the sender's MAC only
+            }
+
             switch (result)
             {
                 case DecodeResult.Ok when packet.Protocol == PacketDecoder.ProtocolTcp:
@@ -182,6 +186,7 @@ internal sealed partial class PacketProcessor
                     _stats.NonIpFrames++;
                     if (packet.EtherType == Protocols.Arp.ArpProtocol.EtherTypeArp && Protocols.Arp.ArpParser.TryRead(packet.Payload, out var arp, out _))
                     {
+                        _linkAddresses.Learn(packet, arp);
                         _routed.OnLink(new IpAddress(0, arp.SenderIp, false), packet.VlanId); // a host that speaks ARP is on the segment
                     }
 

@@ -9,7 +9,7 @@ namespace SecMon.Capture.Flows;
 /// capture (<c>tcpdump -i any</c>, <c>dumpcap -i any</c>) keeps one link-layer address per frame, the sender's. Without it a
 /// flow's server end would have no MAC until the server sent, and the inventory would count the server twice: by its
 /// address (as the receiver of the first packet) and by its MAC (as a sender). Learned from IP senders and ARP senders
-/// (hosts on a LAN ask ARP before they talk), looked up when a flow starts. Bounded: when full it starts again empty
+/// (hosts on a LAN ask ARP before they talk; the packet path reads each ARP packet once), looked up when a flow starts. Bounded: when full it starts again empty
 /// (a flood of spoofed senders costs the look-ups, never memory).
 /// </summary>
 internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity)
@@ -19,21 +19,20 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
 
     private readonly Dictionary<IpAddress, MacAddress> _macs = new(SeededIpComparer.Instance);
 
-    /// <summary>Learns the sender of a decoded frame that has its MAC and no receiver's MAC (the others need no table):
-    /// an IP packet's source address, or an ARP packet's sender (IPv4 over Ethernet, RFC 826).</summary>
-    public void Learn(in DecodedPacket packet, DecodeResult result)
+    /// <summary>Learns the sender of a decoded IP packet that has its MAC and no receiver's MAC (the others need no
+    /// table).</summary>
+    public void Learn(in DecodedPacket packet)
     {
-        if (!packet.HasSourceMac || packet.HasDestinationMac || !packet.SourceMac.IsUsable)
-        {
-            return;
-        }
-
-        if (result is DecodeResult.Ok or DecodeResult.OtherTransport)
+        if (packet.HasSourceMac && !packet.HasDestinationMac && packet.SourceMac.IsUsable)
         {
             Remember(packet.Source, packet.SourceMac);
         }
-        else if (result == DecodeResult.NonIp && packet.EtherType == ArpProtocol.EtherTypeArp &&
-                 ArpParser.TryRead(packet.Payload, out var arp, out _) && arp.SenderMac.IsUsable)
+    }
+
+    /// <summary>Learns the sender of an ARP packet (IPv4 over Ethernet, RFC 826) of such a frame.</summary>
+    public void Learn(in DecodedPacket packet, in ArpMessage arp)
+    {
+        if (packet.HasSourceMac && !packet.HasDestinationMac && arp.SenderMac.IsUsable)
         {
             Remember(new IpAddress(0, arp.SenderIp, false), arp.SenderMac);
         }

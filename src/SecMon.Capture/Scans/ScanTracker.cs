@@ -62,6 +62,8 @@ internal sealed class ScanTracker
     private long[]? _openPorts;
     private long[]? _closedPorts;
     private long[]? _repliedPorts;
+    private int _openPortsListed;
+    private int _openHostsListed;
     private int _closedListed;
     private int _repliedListed;
     private IpAddress[]? _openHosts;
@@ -121,10 +123,10 @@ internal sealed class ScanTracker
     public long PendingSince { get; set; }
 
     /// <summary>Open ports listed (vertical scans).</summary>
-    public int OpenPortsListed { get; private set; }
+    public int OpenPortsListed => _openPortsListed;
 
     /// <summary>Answering hosts listed (sweeps).</summary>
-    public int OpenHostsListed { get; private set; }
+    public int OpenHostsListed => _openHostsListed;
 
     /// <summary>Refusing ports listed (vertical scans).</summary>
     public int ClosedPortsListed => _closedListed;
@@ -149,9 +151,7 @@ internal sealed class ScanTracker
         Array.Clear(_sketch);
         _exactCount = 0;
         _overflowed = false;
-        OpenPortsListed = 0;
-        OpenHostsListed = 0;
-        _closedListed = 0;
+        _openPortsListed = _openHostsListed = _closedListed = 0;
         _repliedListed = 0;
         Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
         WindowStart = LastProbe = now;
@@ -187,50 +187,31 @@ internal sealed class ScanTracker
     /// <summary>Lists an answering port (vertical) or host (sweep), once each, up to <paramref name="max"/>: false when
     /// it was listed already (the same port answering the scanner's later connection), so that the open count is of
     /// ports or hosts, as the list is. Past <paramref name="max"/> every answer counts as new.</summary>
-    public bool ListOpen(IpAddress host, ushort port, int max)
-    {
-        if (!Key.IsSweep)
-        {
-            var listed = OpenPortsListed;
-            var added = AddOnce(ref _openPorts, ref listed, port, max);
-            OpenPortsListed = listed;
-            return added;
-        }
-
-        if (_openHosts is not null && Array.IndexOf(_openHosts, host, 0, OpenHostsListed) >= 0)
-        {
-            return false;
-        }
-
-        if (OpenHostsListed < max)
-        {
-            Room(ref _openHosts, OpenHostsListed, max)[OpenHostsListed++] = host;
-        }
-
-        return true;
-    }
+    public bool ListOpen(IpAddress host, ushort port, int max) => Key.IsSweep
+        ? AddOnce(ref _openHosts, ref _openHostsListed, host, max)
+        : AddOnce(ref _openPorts, ref _openPortsListed, (long)port, max);
 
     /// <summary>Lists a refusing port (vertical scans), once each, up to <paramref name="max"/>: false when it was listed
     /// already (a second refusal of the same port: a retransmitted probe).</summary>
-    public bool ListClosed(ushort port, int max) => AddOnce(ref _closedPorts, ref _closedListed, port, max);
+    public bool ListClosed(ushort port, int max) => AddOnce(ref _closedPorts, ref _closedListed, (long)port, max);
 
     /// <summary>True for the scanner's first reply (a reset or a completed handshake) to an answer from
     /// <paramref name="port"/>, false for a later one: the scan's kind is how it treated each open port, not how often
     /// the same source connected to that port afterwards (a scanner that then logs in ten times is still a SYN
     /// scanner). Ports beyond <paramref name="max"/> listed each count.</summary>
-    public bool FirstReply(ushort port, int max) => AddOnce(ref _repliedPorts, ref _repliedListed, port, max);
+    public bool FirstReply(ushort port, int max) => AddOnce(ref _repliedPorts, ref _repliedListed, (long)port, max);
 
-    // Lists a port once, up to max: false when it was listed already (past max every port counts as new).
-    private static bool AddOnce(ref long[]? list, ref int listed, ushort port, int max)
+    // Lists a port (or host) once, up to max: false when it was listed already (past max every value counts as new).
+    private static bool AddOnce<T>(ref T[]? list, ref int listed, T value, int max)
     {
-        if (list is not null && Array.IndexOf(list, port, 0, listed) >= 0)
+        if (list is not null && Array.IndexOf(list, value, 0, listed) >= 0)
         {
             return false;
         }
 
         if (listed < max)
         {
-            Room(ref list, listed, max)[listed++] = port;
+            Room(ref list, listed, max)[listed++] = value;
         }
 
         return true;

@@ -126,27 +126,9 @@ public sealed class FlowContext
     /// context. Events made from here on carry no MAC for that end.</summary>
     public void ForgetMac(FlowDirection sender)
     {
-        var senderIsSource = sender == Direction;
-        if (senderIsSource)
-        {
-            _sourceMac = null;
-        }
-        else
-        {
-            _destinationMac = null;
-        }
-
-        if (Reverse is { } r)
-        {
-            if (senderIsSource)
-            {
-                r._destinationMac = null;
-            }
-            else
-            {
-                r._sourceMac = null;
-            }
-        }
+        var (here, there) = sender == Direction ? (this, Reverse) : (Reverse, this);
+        here?._sourceMac = null;
+        there?._destinationMac = null;
     }
 
     /// <summary>The outer 802.1Q VLAN id, when tagged.</summary>

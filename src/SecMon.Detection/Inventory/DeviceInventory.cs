@@ -19,8 +19,8 @@ public sealed record InventoryOptions
     public int MaxListItems { get; init; } = 256;
 
     /// <summary>Server ports on which an established TLS session (<see cref="DeviceFactKind.TlsEstablished"/>) sets a
-    /// session's posture: TLS elsewhere (a web page) says nothing about
-    /// how a device logs in. Default 8883 (IANA: MQTT over TLS), 8884 (commonly the client-certificate listener).</summary>
+    /// session's posture: TLS elsewhere (a web page) says nothing about how a device logs in. Default 8883 (IANA: MQTT
+    /// over TLS), 8884 (commonly the client-certificate listener).</summary>
     public IReadOnlySet<int> TlsPosturePorts { get; init; } = new HashSet<int> { 8883, 8884 };
 }
 

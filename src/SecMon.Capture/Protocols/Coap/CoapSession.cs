@@ -187,7 +187,7 @@ internal sealed class CoapSession : IDatagramSession
             Flow = Context(direction), TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber,
             MessageType = m.Type, OverTcp = _overTcp, Code = m.Code, MessageId = m.MessageId, Token = p?.TokenHex ?? group?.TokenHex ?? TokenHex(m.Token),
             Request = p?.Line ?? group?.Line,
-            ResponseTimeMicros = p is not null ? meta.TimestampMicros - p.Micros : group is not null ? meta.TimestampMicros - group.Micros : null,
+            ResponseTimeMicros = meta.TimestampMicros - (p?.Micros ?? group?.Micros),
             ContentFormat = Optional(m.ContentFormat), Observe = Optional(m.Observe),
             Block1 = Block(m.Block1), Block2 = Block(m.Block2), OptionCount = m.OptionCount, PayloadSize = m.PayloadLength,
         });
