@@ -63,6 +63,15 @@ public sealed class HttpRulesOnSamplesTests
         Assert.DoesNotContain(findings, f => Rule(f) == "SECMON-HTTP-0004");
     }
 
+    [Fact]
+    public async Task Digest_NoPasswordCrossed_NoCleartextCredentialFinding()
+    {
+        // curl --digest (operator wrong then right, Jäsøn): the user names cross in the clear, the passwords never do.
+        var findings = await AnalyzeAsync("http-digest.pcap");
+
+        Assert.Empty(findings);
+    }
+
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();
 
     private static async Task<List<JsonElement>> AnalyzeAsync(string sample, params string[] options)

@@ -35,7 +35,7 @@ internal abstract record HttpEvent : ProtocolEvent
         Text<HttpEvent>("http.request.method", e => e.Method, "Request method, as sent (GET, POST...)."),
         Text<HttpEvent>("url.path", e => e.Path, "Path of the request target, not percent-decoded (* for OPTIONS *, host:port for CONNECT)."),
         Text<HttpEvent>("url.domain", e => e.Domain, "Host of the request (Host header or absolute target), without the port; IPv6 in brackets."),
-        Text<HttpEvent>("http.request.username", e => e.Username, "User name of a Basic credential (RFC 7617); the password is never kept."),
+        Text<HttpEvent>("http.request.username", e => e.Username, "User name of a Basic (RFC 7617) or Digest (RFC 7616) credential; the password is never kept (Digest never sends it)."),
         Text<HttpEvent>("http.request.authorization_scheme", e => e.AuthorizationScheme, "Scheme of the Authorization header (Basic, Bearer, Digest...)."),
         Flag<HttpEvent>("http.request.default_credentials", e => e.DefaultCredentials, "The Basic user name and password are a well-known factory default (HttpOptions.DefaultCredentials, compared by keyed hash)."),
         .. own,

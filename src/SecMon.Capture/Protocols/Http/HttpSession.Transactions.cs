@@ -83,6 +83,7 @@ internal sealed partial class HttpSession
 
         string? scheme = null;
         BasicCredential? basic = null;
+        string? digestUser = null;
         if (!h.Authorization.IsEmpty)
         {
             scheme = HttpValues.Scheme(h.Authorization);
@@ -90,6 +91,10 @@ internal sealed partial class HttpSession
                 HttpValues.TryReadBasic(h.Authorization, _services.SecretHasher, _protocol.DefaultCredentials, ref _lastUser, out var credential))
             {
                 basic = credential;
+            }
+            else if (ReferenceEquals(scheme, "Digest"))
+            {
+                digestUser = HttpValues.DigestUser(h.Authorization, ref _lastUser);
             }
         }
 
@@ -104,7 +109,7 @@ internal sealed partial class HttpSession
             Method = method,
             Path = pathText,
             Domain = domain,
-            Username = basic?.Username,
+            Username = basic?.Username ?? digestUser,
             AuthorizationScheme = scheme,
             Version = http10 ? "1.0" : "1.1",
             Query = HttpValues.Query(query, _options.Query, _protocol.SecretNames, ref _lastQuery),
@@ -120,7 +125,7 @@ internal sealed partial class HttpSession
         });
 
         var kind = ReferenceEquals(method, "HEAD") ? PendingKind.Head : connect ? PendingKind.Connect : webSocket ? PendingKind.WebSocket : PendingKind.Other;
-        Remember(new Pending(method, pathText, domain, basic?.Username, scheme, basic?.IsDefault, kind));
+        Remember(new Pending(method, pathText, domain, basic?.Username ?? digestUser, scheme, basic?.IsDefault, kind));
 
         // The body (RFC 9112 §6.3): chunked wins over Content-Length; a request with neither has none.
         if (h.Chunked)

@@ -205,6 +205,138 @@ internal static class HttpValues
         }
     }
 
+    /// <summary>Longest Digest user name kept (bytes, unescaped); a longer one is not reported.</summary>
+    public const int MaxDigestUserBytes = 256;
+
+    /// <summary>
+    /// The user name of a Digest credential (RFC 7616 §3.4): its <c>username</c> parameter (a quoted string or a token),
+    /// or <c>username*</c> in RFC 8187's encoding (<c>UTF-8''J%C3%A4s%C3%B8n</c>). Null when the header is not Digest,
+    /// when the user name is hashed (<c>userhash=true</c>: the value is a hash, not a name), missing, malformed or longer
+    /// than <see cref="MaxDigestUserBytes"/>. A Digest password never crosses the network; the user name does, in the
+    /// clear on plain HTTP.
+    /// </summary>
+    public static string? DigestUser(ReadOnlySpan<byte> authorization, ref string? lastUser)
+    {
+        var sp = authorization.IndexOfAny((byte)' ', (byte)'\t');
+        if (sp != 6 || !Ascii.EqualsIgnoreCase(authorization[..6], "Digest"u8))
+        {
+            return null;
+        }
+
+        Span<byte> user = stackalloc byte[MaxDigestUserBytes];
+        Span<byte> value = stackalloc byte[MaxDigestUserBytes];
+        var userLength = -1;
+        var hashed = false;
+        var rest = authorization[(sp + 1)..];
+        while (true)
+        {
+            rest = rest.TrimStart(" \t,"u8);
+            if (rest.IsEmpty)
+            {
+                break;
+            }
+
+            // auth-param = token BWS "=" BWS ( token / quoted-string ) (RFC 9110 §11.2)
+            var eq = rest.IndexOf((byte)'=');
+            if (eq <= 0)
+            {
+                return null;
+            }
+
+            var name = HttpParser.Trim(rest[..eq]);
+            rest = rest[(eq + 1)..].TrimStart(" \t"u8);
+            var length = 0;
+            var fits = true;
+            if (!rest.IsEmpty && rest[0] == '"')
+            {
+                var i = 1;
+                for (; i < rest.Length && rest[i] != '"'; i++)
+                {
+                    if (rest[i] == '\\' && ++i == rest.Length)
+                    {
+                        return null;
+                    }
+
+                    fits = fits && length < value.Length;
+                    if (fits)
+                    {
+                        value[length++] = rest[i];
+                    }
+                }
+
+                if (i == rest.Length)
+                {
+                    return null; // unterminated quoted-string
+                }
+
+                rest = rest[(i + 1)..];
+            }
+            else
+            {
+                var end = rest.IndexOf((byte)',');
+                var token = HttpParser.Trim(end < 0 ? rest : rest[..end]);
+                rest = end < 0 ? default : rest[end..];
+                fits = token.Length <= value.Length;
+                length = fits ? token.Length : 0;
+                token[..length].CopyTo(value);
+            }
+
+            if (Ascii.EqualsIgnoreCase(name, "userhash"u8))
+            {
+                hashed = Ascii.EqualsIgnoreCase(value[..length], "true"u8);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "username"u8))
+            {
+                userLength = fits ? length : -1;
+                value[..length].CopyTo(user);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "username*"u8))
+            {
+                userLength = fits ? ExtendedValue(value[..length], user) : -1;
+            }
+        }
+
+        return hashed || userLength <= 0 ? null : User(user[..userLength], ref lastUser);
+    }
+
+    // An RFC 8187 ext-value in UTF-8 (charset "'" [ language ] "'" value-chars), percent-decoded into destination (at
+    // least as long as the value); its length, or -1 when it is not UTF-8 or not well formed.
+    private static int ExtendedValue(ReadOnlySpan<byte> value, Span<byte> destination)
+    {
+        var first = value.IndexOf((byte)'\'');
+        if (first < 0 || !Ascii.EqualsIgnoreCase(value[..first], "UTF-8"u8))
+        {
+            return -1;
+        }
+
+        var second = value[(first + 1)..].IndexOf((byte)'\'');
+        if (second < 0)
+        {
+            return -1;
+        }
+
+        var encoded = value[(first + second + 2)..];
+        var length = 0;
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            if (encoded[i] != '%')
+            {
+                destination[length++] = encoded[i];
+                continue;
+            }
+
+            if (i + 2 >= encoded.Length || !byte.TryParse(encoded.Slice(i + 1, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var b))
+            {
+                return -1;
+            }
+
+            destination[length++] = b;
+            i += 2;
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(destination[..length]) ? length : -1;
+    }
+
     /// <summary>The query as <paramref name="mode"/> says (see <see cref="HttpQueryMode"/>); null when empty or omitted.
     /// A query kept whole reuses <paramref name="last"/> when it is the same text.</summary>
     public static string? Query(ReadOnlySpan<byte> query, HttpQueryMode mode, SecretNames names, ref string? last)

@@ -70,7 +70,9 @@ public sealed class HttpHandoverAndFuzzTests
     {
         var requests = Encoding.ASCII.GetBytes(
             "POST /cgi-bin/luci?user=a&pwd=b HTTP/1.1\r\nHost: cam:81\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\nContent-Length: 5\r\n\r\nhello" +
-            "PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.0\r\n\r\n");
+            "PUT /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nT: 1\r\n\r\n" +
+            "GET /camera HTTP/1.1\r\nAuthorization: Digest username=\"op\\\"er\", realm=\"camera\", nonce=\"n\", uri=\"/camera\", qop=auth, nc=00000001, " +
+            "username*=UTF-8''J%C3%A4s%C3%B8n, response=\"6629fae49393a05397450978507c4ef1\"\r\n\r\nGET / HTTP/1.0\r\n\r\n");
         var responses = Encoding.ASCII.GetBytes(
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 3\r\n\r\nabc" +
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.0 404 Not Found\r\n\r\nbody until close");

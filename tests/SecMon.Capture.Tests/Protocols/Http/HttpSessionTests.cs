@@ -112,6 +112,61 @@ public sealed class HttpSessionTests
     }
 
     [Theory]
+    [InlineData("Digest username=\"operator\", realm=\"camera\", nonce=\"n\", uri=\"/camera\", response=\"0a1b\"", "operator")]
+    [InlineData("digest realm=\"a, b\" ,username = \"op\\\"er\\\\ator\" , qop=auth", "op\"er\\ator")]
+    [InlineData("Digest username=operator, realm=camera", "operator")]
+    [InlineData("Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm=\"camera\"", "Jäsøn Doe")]
+    [InlineData("Digest username*=utf-8'en'caf%c3%a9", "café")]
+    [InlineData("Digest username=\"488869477bf257147b804c45308cd62ac4e25eb717b12b298c79e62dcea254ec\", userhash=true", null)]
+    [InlineData("Digest userhash=TRUE, username=\"4888\"", null)]
+    [InlineData("Digest username*=ISO-8859-1''caf%E9", null)]
+    [InlineData("Digest username*=UTF-8''%C3", null)]
+    [InlineData("Digest username*=UTF-8''%G1", null)]
+    [InlineData("Digest username*=UTF-8''%4", null)]
+    [InlineData("Digest username=\"unterminated, realm=x", null)]
+    [InlineData("Digest username=\"a\\", null)]
+    [InlineData("Digest username=\"\", realm=x", null)]
+    [InlineData("Digest realm=\"camera\"", null)]
+    [InlineData("Digest =x, username=a", null)]
+    [InlineData("Digest", null)]
+    [InlineData("Basic b3BlcmF0b3I6eA==", null)]
+    [InlineData("Digestion username=a", null)]
+    public void DigestUser_AuthorizationHeader_UserNameOrNull(string header, string? expected)
+    {
+        string? last = null;
+        Assert.Equal(expected, HttpValues.DigestUser(Encoding.UTF8.GetBytes(header), ref last));
+    }
+
+    [Fact]
+    public void DigestUser_LongUserName_NotReportedAndNothingBeyondItsBytesRead()
+    {
+        string? last = null;
+        var fits = new string('u', HttpValues.MaxDigestUserBytes);
+        Assert.Equal(fits, HttpValues.DigestUser(Encoding.ASCII.GetBytes($"Digest username=\"{fits}\""), ref last));
+        Assert.Null(HttpValues.DigestUser(Encoding.ASCII.GetBytes($"Digest username=\"{fits}u\", realm=x"), ref last));
+        Assert.Null(HttpValues.DigestUser(Encoding.ASCII.GetBytes($"Digest username={fits}u"), ref last));
+        Assert.Null(HttpValues.DigestUser(Encoding.ASCII.GetBytes($"Digest username*=UTF-8''{fits}u"), ref last));
+    }
+
+    [Fact]
+    public void Session_DigestCredentials_UserNameOnlyOnRequestAndResponse()
+    {
+        var h = new HttpHarness();
+
+        h.Client("GET /camera HTTP/1.1\r\nHost: x\r\n\r\n");
+        h.Server("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"camera\", qop=\"auth\", nonce=\"abc\"\r\nContent-Length: 0\r\n\r\n");
+        h.Client("GET /camera HTTP/1.1\r\nHost: x\r\nAuthorization: Digest username=\"operator\", realm=\"camera\", nonce=\"abc\", uri=\"/camera\", " +
+                 "cnonce=\"c\", nc=00000001, qop=auth, response=\"6629fae49393a05397450978507c4ef1\"\r\n\r\n");
+        h.Server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+        Assert.Equal("Digest", h.Responses[0].AuthenticateScheme);
+        var digest = h.Requests[1];
+        Assert.Equal(("Digest", "operator"), (digest.AuthorizationScheme!, digest.Username!));
+        Assert.Equal((null, null, null), (digest.PasswordPresent, digest.PasswordHash, digest.DefaultCredentials));
+        Assert.Equal(("operator", 200), (h.Responses[1].Username!, h.Responses[1].StatusCode));
+    }
+
+    [Theory]
     [InlineData("admin:admin", true)]
     [InlineData("ubnt:ubnt", true)]
     [InlineData("pi:raspberry", true)]
@@ -173,11 +228,11 @@ public sealed class HttpSessionTests
 
     [Theory]
     [InlineData("Bearer eyJhbGciOi.x.y", "Bearer", null)]
-    [InlineData("Digest username=\"bob\", realm=\"r\"", "Digest", null)]
+    [InlineData("Digest username=\"bob\", realm=\"r\"", "Digest", "bob")] // the user name only: Digest never sends the password
     [InlineData("Basic !!!notbase64", "Basic", null)]
     [InlineData("Basic bm9jb2xvbg==", "Basic", null)] // "nocolon": not a user-pass (RFC 7617 §2)
     [InlineData("Basic OnNlY3JldA==", "Basic", null)] // ":secret": no user name, a password
-    public void Session_OtherAuthorization_SchemeOnly(string authorization, string scheme, string? user)
+    public void Session_OtherAuthorization_SchemeAndAtMostAUserName(string authorization, string scheme, string? user)
     {
         var h = new HttpHarness();
 

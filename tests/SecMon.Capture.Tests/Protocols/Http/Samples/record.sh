@@ -6,7 +6,9 @@
 #                   pipelined requests (nc).
 #  http-default.pcap  Basic with the factory default admin:admin (the default-credentials rule) from 127.0.0.1.
 #  http-admin.pcap  /admin from 127.0.0.1 (learned), then 4 s later /admin and /cgi-bin/ from 127.0.0.3 (new peer).
-# Usage: sh record.sh   (writes the pcaps in the current directory)
+#  http-digest.pcap Digest (RFC 7616) on /camera: operator with a wrong password, then the right one, then the non-ASCII
+#                   user Jäsøn (curl sends the UTF-8 name in the quoted username).
+# Usage: sh record.sh   (writes the pcaps in the current directory; ONLY="http-digest.pcap ..." records only those)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 HOST=127.0.0.2
@@ -17,6 +19,7 @@ node "$HERE/server.js" $HOST $PORT & NPID=$!
 trap 'kill $NPID 2>/dev/null || true' EXIT
 sleep 1
 
+want() { [ -z "${ONLY:-}" ] || case " $ONLY " in *" $1 "*) ;; *) return 1 ;; esac; }
 record() { # record FILE, then the commands to run
   tcpdump -i lo -s 0 -U -w "$1" "tcp port $PORT" 2>/dev/null & TPID=$!
   sleep 1
@@ -27,6 +30,7 @@ stop() {
   wait $TPID 2>/dev/null || true
 }
 
+if want http-curl.pcap; then
 record http-curl.pcap
 curl -s -A 'sensor-fw/2.1' "$URL/" "$URL/status?verbose=1&token=abc123" "$URL/chunked" "$URL/empty" >/dev/null
 curl -s -o /dev/null -d 'temperature=21.5&unit=C' "$URL/readings"
@@ -38,14 +42,27 @@ curl -s -o /dev/null -0 "$URL/legacy"
 printf 'GET /first HTTP/1.1\r\nHost: %s:%s\r\n\r\nGET /second HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n' \
   $HOST $PORT $HOST $PORT | nc -q 2 $HOST $PORT >/dev/null
 stop
+fi
 
+if want http-default.pcap; then
 record http-default.pcap
 curl -s -u admin:admin "$URL/admin/" "$URL/admin/network" >/dev/null
 stop
+fi
 
+if want http-admin.pcap; then
 record http-admin.pcap
 curl -s -o /dev/null --interface 127.0.0.1 -u alice:S3cret-pass "$URL/admin/"
 sleep 4
 curl -s --interface 127.0.0.3 -u alice:S3cret-pass "$URL/admin/" "$URL/cgi-bin/luci" >/dev/null
 curl -s -o /dev/null --interface 127.0.0.1 -u alice:S3cret-pass "$URL/admin/"
 stop
+fi
+
+if want http-digest.pcap; then
+record http-digest.pcap
+curl -s -o /dev/null --digest -u operator:wrong "$URL/camera"
+curl -s -o /dev/null --digest -u operator:0per4tor "$URL/camera"
+curl -s -o /dev/null --digest -u 'Jäsøn:Doe' "$URL/camera"
+stop
+fi
