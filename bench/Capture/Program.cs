@@ -8,11 +8,11 @@ using SecMon.Core;
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
 // --only flows|full runs that stage alone (for perf record); --alloc also prints what the last stage allocated, by type
 // (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly); --gc lists
-// every collection of each stage (generation, duration, bytes promoted).
+// every collection of each stage (generation, duration, bytes promoted); --no-scans leaves the scan detector out.
 // The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only | --cold-only]
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] [--only flows|full] [--alloc] [--gc] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
+    Console.Error.WriteLine("usage: SecMon.Bench FILE.pcap [ROUNDS] [--only flows|full] [--alloc] [--gc] [--no-scans] | SecMon.Bench events FILE.pcap [ROUNDS] [--writer-only | --cold-only]");
     return 64;
 }
 
@@ -32,6 +32,8 @@ var path = args[0];
 var rounds = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal)
     ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3;
 var only = Array.IndexOf(args, "--only") is var o && o >= 0 && o + 1 < args.Length ? args[o + 1] : null;
+// --no-scans: the capture engine without its scan detector (what the detector costs is the difference).
+var options = args.Contains("--no-scans") ? new CaptureOptions { Scans = new SecMon.Capture.Scans.ScanOptions { Enabled = false } } : new CaptureOptions();
 using var allocations = args.Contains("--alloc") ? new AllocationSampler() : null;
 using var gcLog = args.Contains("--gc") ? GcLog.Current = new GcLog() : null;
 for (var round = 1; round <= rounds; round++)
@@ -54,7 +56,7 @@ for (var round = 1; round <= rounds; round++)
     {
         Measure("read + decode + flows + reassembly", path, (files, stats) =>
         {
-            var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: new SecMon.Capture.Protocols.ProtocolCatalogue([]));
+            var engine = new CaptureEngine(options, new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]), protocols: new SecMon.Capture.Protocols.ProtocolCatalogue([]));
             engine.Run(files, null, CancellationToken.None);
             return stats.Packets;
         });
@@ -65,7 +67,7 @@ for (var round = 1; round <= rounds; round++)
         allocations?.Clear();
         Measure("read + decode + flows + reassembly + MQTT/TLS", path, (files, stats) =>
         {
-            var engine = new CaptureEngine(new CaptureOptions(), new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]));
+            var engine = new CaptureEngine(options, new EventCounter(), new NullDiagnostics(), stats, new SecretHasher(new byte[32]));
             engine.Run(files, null, CancellationToken.None);
             return stats.Packets;
         });

@@ -74,6 +74,10 @@ internal sealed class CaptureStats
     public long ReassemblyGaps;
     /// <summary>Bytes lost in those holes.</summary>
     public long ReassemblyGapBytes;
+    /// <summary>Frames the capture kept only the start of (its snap length was shorter than the frame on the wire).</summary>
+    public long SnapCutFrames;
+    /// <summary>Bytes of those frames the capture did not keep.</summary>
+    public long SnapCutBytes;
     /// <summary>Segments or bytes dropped because a reassembly buffer bound was hit.</summary>
     public long ReassemblyOverflows;
     /// <summary>Application messages that were malformed.</summary>

@@ -121,6 +121,12 @@ internal sealed partial class PacketProcessor
             CheckMemory(meta);
         }
 
+        if (originalLength > frame.Length)
+        {
+            _stats.SnapCutFrames++;
+            _stats.SnapCutBytes += originalLength - frame.Length;
+        }
+
         var result = PacketDecoder.Decode(linkType, frame, originalLength, out var packet, out var error);
         if (packet.Tunnels > 0)
         {

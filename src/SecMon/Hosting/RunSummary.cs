@@ -49,6 +49,14 @@ internal static class RunSummary
             w.WriteLine($"  gaps        {N(s.ReassemblyGaps)} in TCP streams ({FormatBytes(s.ReassemblyGapBytes)} the capture missed; the first are listed above " +
                 "as 'bytes missing'); not damage: parsing resumed after each");
         }
+
+        if (s.SnapCutFrames > 0)
+        {
+            // Not damage either: the capture was taken with a short snap length (tcpdump -s N), so payloads are cut and
+            // what the protocols say is partly or wholly missing. Say so, and how to record whole frames.
+            w.WriteLine($"  snap length {N(s.SnapCutFrames)} frames were cut short by the capture ({FormatBytes(s.SnapCutBytes)} not kept): " +
+                "protocol content past the cut was not seen; record whole frames (tcpdump without -s, or -s 0)");
+        }
     }
 
     // MalformedReason.LengthOverflow -> length_overflow (the names users grep for).
