@@ -74,6 +74,12 @@ internal sealed class CaptureStats
     public long ReassemblyGaps;
     /// <summary>Bytes lost in those holes.</summary>
     public long ReassemblyGapBytes;
+    /// <summary>IP packets the capture saw twice within a few milliseconds (on two interfaces of a cooked capture, at two
+    /// mirrored switch ports), analysed once (<see cref="Decoding.DuplicateFilter"/>).</summary>
+    public long DuplicateFrames;
+    /// <summary>Packets of flows that are another flow sent on again by the capturing host after address translation
+    /// (NAT), recognised and not analysed again (<see cref="Decoding.DuplicateFilter.IsTranslatedCopy"/>).</summary>
+    public long TranslatedCopies;
     /// <summary>Frames the capture kept only the start of (its snap length was shorter than the frame on the wire).</summary>
     public long SnapCutFrames;
     /// <summary>Bytes of those frames the capture did not keep.</summary>

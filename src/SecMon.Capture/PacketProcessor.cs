@@ -45,6 +45,7 @@ internal sealed partial class PacketProcessor
     private readonly AddressNames _names = new();
     private readonly LinkAddresses _linkAddresses = new();
     private readonly RoutedAddresses _routed = new();
+    private readonly DuplicateFilter _duplicates = new();
     private readonly ScanDetector? _scans;
     private readonly IEventSink? _flowEnds;
     private readonly Hosts.HostTracker? _hosts;
@@ -165,6 +166,12 @@ internal sealed partial class PacketProcessor
 
             if (result is DecodeResult.Ok or DecodeResult.OtherTransport)
             {
+                if (_duplicates.IsCopy(ref packet, meta.TimestampMicros))
+                {
+                    _stats.DuplicateFrames++; // the capture saw this packet twice (two interfaces, two mirrored ports)
+                    return;
+                }
+
                 _linkAddresses.Learn(packet); // returns at once unless the frame has the sender's MAC only
             }
 
@@ -193,7 +200,7 @@ internal sealed partial class PacketProcessor
                     if (packet.EtherType == Protocols.Arp.ArpProtocol.EtherTypeArp && Protocols.Arp.ArpParser.TryRead(packet.Payload, out var arp, out _))
                     {
                         _linkAddresses.Learn(packet, arp);
-                        _routed.OnLink(new IpAddress(0, arp.SenderIp, false), packet.VlanId); // a host that speaks ARP is on the segment
+                        _routed.OnLink(new IpAddress(0, arp.SenderIp, false), packet.Segment); // a host that speaks ARP is on the segment
                     }
 
                     _link?.OnFrame(ref packet, meta);
@@ -202,7 +209,7 @@ internal sealed partial class PacketProcessor
                     _stats.OtherTransport++;
                     if (packet.HasSourceMac && RoutedAddresses.IsInitial(packet.Ttl))
                     {
-                        _routed.OnLink(packet.Source, packet.VlanId); // neighbour discovery, pings from the segment
+                        _routed.OnLink(packet.Source, packet.Segment); // neighbour discovery, pings from the segment
                     }
 
                     _scans?.OnOtherTransport(ref packet, meta);

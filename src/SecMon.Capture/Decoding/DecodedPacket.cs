@@ -24,6 +24,22 @@ internal ref struct DecodedPacket
     /// <summary>The outer 802.1Q/802.1ad VLAN id; 0 when untagged (VID 0 is a priority tag, IEEE 802.1Q §9.6).</summary>
     public ushort VlanId;
 
+    /// <summary>True for a Linux cooked capture (SLL, SLL2: <c>tcpdump -i any</c>), whose frames carry the sender's MAC
+    /// only and <see cref="CookedType"/>.</summary>
+    public bool Cooked;
+
+    /// <summary>How the capturing host saw a cooked frame (the SLL packet type): 0 sent to it, 1 broadcast, 2 multicast,
+    /// 3 sent to another host, 4 sent by it.</summary>
+    public byte CookedType;
+
+    /// <summary>The capturing host's interface a Linux cooked v2 frame was seen on (its interface index: <c>tcpdump -i
+    /// any</c> on a router sees its LAN ports and its uplink in one capture); 0 otherwise.</summary>
+    public uint Interface;
+
+    /// <summary>The link the frame was seen on, as far as the capture tells: its VLAN and, in a cooked v2 capture, the
+    /// capturing host's interface. A host is on-link, or beyond a router, per link.</summary>
+    public readonly ulong Segment => ((ulong)Interface << 16) | VlanId;
+
     /// <summary>For <see cref="DecodeResult.NonIp"/> from Ethernet or Linux cooked captures: the innermost EtherType (after
     /// any VLAN tags), with <see cref="Payload"/> the bytes after it and <see cref="MissingPayloadBytes"/> what the
     /// capture cut. 0 otherwise (an 802.3 length field, a loopback family).</summary>
@@ -41,7 +57,7 @@ internal ref struct DecodedPacket
     /// <summary>IPv4 TTL or IPv6 hop limit of the (innermost) IP header.</summary>
     public byte Ttl;
 
-    /// <summary>IPv4 identification (fragments only).</summary>
+    /// <summary>IPv4 identification (0 for IPv6).</summary>
     public ushort FragmentId;
 
     /// <summary>Byte offset of this fragment's data in the datagram (fragments only).</summary>

@@ -31,6 +31,10 @@ internal readonly record struct IpAddress : IComparable<IpAddress>
     /// <summary>Length of the wire form: 4 or 16.</summary>
     public int ByteLength => IsV6 ? 16 : 4;
 
+    /// <summary>True for a group address: IPv4 multicast (224.0.0.0/4) or the limited broadcast 255.255.255.255, IPv6
+    /// multicast (ff00::/8).</summary>
+    public bool IsGroup => IsV6 ? High >> 56 == 0xff : (Low & 0xf000_0000) == 0xe000_0000 || Low == 0xffff_ffff;
+
     /// <summary>Reads an IPv4 address from the first 4 bytes of <paramref name="bytes"/> (caller checks the length).</summary>
     public static IpAddress FromV4(ReadOnlySpan<byte> bytes) => new(0, BinaryPrimitives.ReadUInt32BigEndian(bytes), false);
 

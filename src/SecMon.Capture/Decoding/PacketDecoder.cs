@@ -359,6 +359,8 @@ internal static class PacketDecoder
             return Short("Linux cooked (SLL) header", 16, frame.Length, uncaptured, out error);
         }
 
+        packet.Cooked = true;
+        packet.CookedType = (byte)Math.Min(BinaryPrimitives.ReadUInt16BigEndian(frame), byte.MaxValue);
         int hardwareType = BinaryPrimitives.ReadUInt16BigEndian(frame[2..]);
         int addressLength = BinaryPrimitives.ReadUInt16BigEndian(frame[4..]);
         if (hardwareType == 1 && addressLength == 6)
@@ -380,6 +382,9 @@ internal static class PacketDecoder
             return Short("Linux cooked v2 (SLL2) header", 20, frame.Length, uncaptured, out error);
         }
 
+        packet.Cooked = true;
+        packet.CookedType = frame[10];
+        packet.Interface = BinaryPrimitives.ReadUInt32BigEndian(frame[4..]);
         int hardwareType = BinaryPrimitives.ReadUInt16BigEndian(frame[8..]);
         if (hardwareType == 1 && frame[11] == 6)
         {
@@ -474,9 +479,9 @@ internal static class PacketDecoder
         var moreFragments = (flagsAndOffset & 0x2000) != 0;
         var fragmentOffset = (flagsAndOffset & 0x1FFF) * 8;
         var payload = data[headerLength..totalLength];
+        packet.FragmentId = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
         if (moreFragments || fragmentOffset != 0)
         {
-            packet.FragmentId = BinaryPrimitives.ReadUInt16BigEndian(data[4..]);
             packet.FragmentOffset = fragmentOffset;
             packet.MoreFragments = moreFragments;
             packet.Payload = payload;

@@ -97,6 +97,11 @@ internal sealed class Flow
     /// <summary>True once the session factory was asked (it is asked at most once per flow).</summary>
     public bool SessionRequested { get; set; }
 
+    /// <summary>This flow is another flow's packets sent on again by the capturing host after translating an address
+    /// (NAT, <see cref="Decoding.DuplicateFilter.IsTranslatedCopy"/>): tracked so that its packets are recognised, never
+    /// dissected, counted as hosts or probes.</summary>
+    public bool Translated { get; set; }
+
     /// <summary>The client sent a FIN.</summary>
     public bool FinFromClient { get; set; }
 

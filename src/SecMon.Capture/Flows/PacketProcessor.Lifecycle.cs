@@ -69,7 +69,7 @@ internal sealed partial class PacketProcessor
         string? clientMac, serverMac;
         var sourceMac = packet.HasSourceMac ? _names.Of(packet.SourceMac) : null;
         var (receiverMac, hasReceiverMac) = (packet.DestinationMac, packet.HasDestinationMac);
-        if (!hasReceiverMac && packet.HasSourceMac && _linkAddresses.TryGet(packet.Destination, out var learned))
+        if (!hasReceiverMac && packet.HasSourceMac && _linkAddresses.TryGet(packet.Destination, packet.Interface, out var learned))
         {
             // A cooked capture carries the sender's MAC only: the receiver's is the one it last sent from.
             (receiverMac, hasReceiverMac) = (learned, true);
@@ -77,7 +77,7 @@ internal sealed partial class PacketProcessor
 
         // A side off the segment came through a router: the frame's MAC on that side is the router's, not its own.
         var hasSenderMac = packet.HasSourceMac && !_routed.SenderIsRouted(ref packet);
-        hasReceiverMac = hasReceiverMac && !_routed.ReceiverIsRouted(packet.Destination, packet.VlanId, receiverMac);
+        hasReceiverMac = hasReceiverMac && !_routed.ReceiverIsRouted(packet.Destination, packet.Segment, receiverMac);
         sourceMac = hasSenderMac ? sourceMac : null;
         var destinationMac = hasReceiverMac ? _names.Of(receiverMac) : null;
         if (senderIsClient)
@@ -112,6 +112,7 @@ internal sealed partial class PacketProcessor
             HasClientMac = senderIsClient ? hasSenderMac : hasReceiverMac,
             HasServerMac = senderIsClient ? hasReceiverMac : hasSenderMac,
         };
+        flow.Translated = _duplicates.IsTranslatedCopy(ref packet, meta.TimestampMicros);
         _flows.Add(flow, hash);
         _stats.Flows++;
         return flow;

@@ -48,9 +48,21 @@ internal sealed partial class PacketProcessor
 
         flow ??= CreateTcpFlow(ref packet, key, hash, sourceIsA, meta);
         var direction = flow.DirectionOf(sourceIsA);
-        SeeHost(flow, ref packet, direction, meta);
+        if (flow.Translated)
+        {
+            // Another flow's packets after NAT: followed to their end (FIN, RST, idle) and nothing more.
+            _stats.TranslatedCopies++;
+        }
+        else
+        {
+            SeeHost(flow, ref packet, direction, meta);
+        }
+
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
-        _scans?.OnTcp(flow, direction, flags, meta);
+        if (!flow.Translated)
+        {
+            _scans?.OnTcp(flow, direction, flags, meta);
+        }
 
         TcpStream sender, receiver;
         if (direction == FlowDirection.ToServer)
@@ -87,7 +99,7 @@ internal sealed partial class PacketProcessor
             }
         }
 
-        if (!flow.SessionRequested && !rst && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
+        if (!flow.SessionRequested && !flow.Translated && !rst && (!packet.Payload.IsEmpty || packet.MissingPayloadBytes > 0))
         {
             flow.SessionRequested = true;
             flow.Session = CreateSession(flow, meta);

@@ -30,6 +30,13 @@ internal sealed partial class PacketProcessor
         }
 
         var direction = flow.DirectionOf(sourceIsA);
+        if (flow.Translated)
+        {
+            _stats.TranslatedCopies++;
+            Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
+            return;
+        }
+
         SeeHost(flow, ref packet, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         _scans?.OnUdp(flow, direction, meta);

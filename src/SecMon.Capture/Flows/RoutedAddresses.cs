@@ -9,7 +9,11 @@ namespace SecMon.Capture.Flows;
 /// below every initial value senders use (<see cref="IsInitial"/>: 64 Linux and most RTOS, 128 Windows, 255 network
 /// gear and lwIP, 32, 30 and 60 older stacks, 1 link-local protocols), since each router lowers it by one: its sender is
 /// off the segment. Only unicast frames are judged (multicast chatter such as SSDP goes out with a small TTL on
-/// purpose). Addresses are judged per VLAN (on a trunk, a host on its own VLAN reaches the others through the router).
+/// purpose). Addresses are judged per link (<see cref="DecodedPacket.Segment"/>): per VLAN (on a trunk, a host on its own
+/// VLAN reaches the others through the router) and, in a Linux cooked capture of several interfaces (<c>tcpdump -i any</c>
+/// on a router), per interface: a cloud host is on-link on the router's uplink and routed on its LAN ports. A cooked frame
+/// carries no receiver MAC; it is judged when the capturing host took it as unicast (to it, to another host, or sent by
+/// it) and its destination is not a group address.
 /// An address seen on the segment itself is never judged routed: one that sent an ARP packet, an ICMP or
 /// ICMPv6 packet (neighbour discovery goes out with hop limit 255), or any unicast frame with an initial TTL. That keeps
 /// a local scanner local: nmap's raw SYNs go out with a random TTL, but nmap resolves its targets' MACs first.
@@ -24,10 +28,10 @@ internal sealed class RoutedAddresses
     /// <summary>Router MACs remembered.</summary>
     public const int MaxRouters = 1_024;
 
-    // Keyed by address and VLAN: on a trunk, a host on-link in its own VLAN reaches another VLAN through the router.
-    // Hashed with a per-process seed (SeededIpComparer): the addresses are the senders' to choose.
-    private readonly HashSet<(IpAddress, ushort)> _routed = new(SeededKeys.Instance);
-    private readonly HashSet<(IpAddress, ushort)> _onLink = new(SeededKeys.Instance);
+    // Keyed by address and link (VLAN, capture interface): on a trunk, a host on-link in its own VLAN reaches another
+    // VLAN through the router. Hashed with a per-process seed (SeededIpComparer): the addresses are the senders' to choose.
+    private readonly HashSet<(IpAddress, ulong)> _routed = new(SeededKeys.Instance);
+    private readonly HashSet<(IpAddress, ulong)> _onLink = new(SeededKeys.Instance);
     private readonly HashSet<Core.Devices.MacAddress> _routers = new(Hosts.SeededMacComparer.Instance);
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
@@ -37,23 +41,24 @@ internal sealed class RoutedAddresses
     /// router); such a sender is remembered.</summary>
     public bool SenderIsRouted(ref DecodedPacket packet)
     {
-        if (!packet.HasSourceMac || !packet.HasDestinationMac || !packet.DestinationMac.IsUsable)
+        if (!packet.HasSourceMac || !IsUnicast(ref packet))
         {
             return false;
         }
 
+        var segment = packet.Segment;
         if (IsInitial(packet.Ttl))
         {
-            OnLink(packet.Source, packet.VlanId);
+            OnLink(packet.Source, segment);
             return false;
         }
 
-        if (_onLink.Contains((packet.Source, packet.VlanId)))
+        if (_onLink.Contains((packet.Source, segment)))
         {
             return false;
         }
 
-        Add(_routed, (packet.Source, packet.VlanId));
+        Add(_routed, (packet.Source, segment));
         if (_routers.Count < MaxRouters)
         {
             _routers.Add(packet.SourceMac);
@@ -66,20 +71,25 @@ internal sealed class RoutedAddresses
     /// the address was seen arriving through one, or the MAC is a router's (it carried routed senders) and the address
     /// was never seen on the segment. A flow's first packet is judged so before its answer can tell (a DNS query to a
     /// resolver in the cloud: its event would otherwise name the gateway's MAC for the resolver).</summary>
-    public bool ReceiverIsRouted(IpAddress address, ushort vlan, Core.Devices.MacAddress mac) =>
-        _routed.Count > 0 && (_routed.Contains((address, vlan)) || (_routers.Contains(mac) && !_onLink.Contains((address, vlan))));
+    public bool ReceiverIsRouted(IpAddress address, ulong segment, Core.Devices.MacAddress mac) =>
+        _routed.Count > 0 && (_routed.Contains((address, segment)) || (_routers.Contains(mac) && !_onLink.Contains((address, segment))));
 
-    /// <summary>An address seen on the segment (its VLAN) itself: an ARP sender, a neighbour discovery or ICMP sender
-    /// with an initial TTL.</summary>
-    public void OnLink(IpAddress address, ushort vlan)
+    /// <summary>An address seen on the link (<see cref="DecodedPacket.Segment"/>) itself: an ARP sender, a neighbour
+    /// discovery or ICMP sender with an initial TTL.</summary>
+    public void OnLink(IpAddress address, ulong segment)
     {
         if ((address.Low | address.High) != 0)
         {
-            Add(_onLink, (address, vlan));
+            Add(_onLink, (address, segment));
         }
     }
 
-    private static void Add(HashSet<(IpAddress, ushort)> set, (IpAddress, ushort) key)
+    // A frame to one host: by its receiver MAC, or in a cooked capture by how the host took it and the destination.
+    private static bool IsUnicast(ref DecodedPacket packet) => packet.HasDestinationMac
+        ? packet.DestinationMac.IsUsable
+        : packet.Cooked && packet.CookedType is 0 or 3 or 4 && !packet.Destination.IsGroup;
+
+    private static void Add(HashSet<(IpAddress, ulong)> set, (IpAddress, ulong) key)
     {
         if (set.Count < MaxAddresses)
         {
@@ -87,13 +97,13 @@ internal sealed class RoutedAddresses
         }
     }
 
-    private sealed class SeededKeys : IEqualityComparer<(IpAddress Address, ushort Vlan)>
+    private sealed class SeededKeys : IEqualityComparer<(IpAddress Address, ulong Segment)>
     {
         public static readonly SeededKeys Instance = new();
 
-        public bool Equals((IpAddress Address, ushort Vlan) x, (IpAddress Address, ushort Vlan) y) => x.Address == y.Address && x.Vlan == y.Vlan;
+        public bool Equals((IpAddress Address, ulong Segment) x, (IpAddress Address, ulong Segment) y) => x.Address == y.Address && x.Segment == y.Segment;
 
-        public int GetHashCode((IpAddress Address, ushort Vlan) obj) =>
-            HashCode.Combine(SeededIpComparer.Instance.GetHashCode(obj.Address), obj.Vlan);
+        public int GetHashCode((IpAddress Address, ulong Segment) obj) =>
+            HashCode.Combine(SeededIpComparer.Instance.GetHashCode(obj.Address), obj.Segment);
     }
 }

@@ -50,6 +50,14 @@ internal static class RunSummary
                 "as 'bytes missing'); not damage: parsing resumed after each");
         }
 
+        if (s.DuplicateFrames + s.TranslatedCopies > 0)
+        {
+            // Copies made by the capture (tcpdump -i any on a bridge or router, a SPAN of several ports): one is analysed.
+            w.WriteLine($"  duplicates  {N(s.DuplicateFrames)} packets were captured twice within 5 ms (on several interfaces of one host, " +
+                "or at several mirrored switch ports) and analysed once" +
+                (s.TranslatedCopies > 0 ? $"; {N(s.TranslatedCopies)} more were the capturing host's NAT sending its LAN's packets on under its own address, analysed on the LAN side only" : ""));
+        }
+
         if (s.SnapCutFrames > 0)
         {
             // Not damage either: the capture was taken with a short snap length (tcpdump -s N), so payloads are cut and

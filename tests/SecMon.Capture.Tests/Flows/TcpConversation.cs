@@ -53,7 +53,9 @@ internal sealed class TcpConversation(PacketProcessor processor, string clientIp
         var (src, dst, sport, dport) = fromClient ? (clientIp, serverIp, clientPort, serverPort) : (serverIp, clientIp, serverPort, clientPort);
         var tcp = TestFrames.Tcp(sport, dport, seq, ack, flags, data);
         var v6 = src.Contains(':', StringComparison.Ordinal);
-        var ip = v6 ? TestFrames.Ipv6(src, dst, 6, tcp) : TestFrames.Ipv4(src, dst, 6, tcp);
+        // Each IPv4 packet its own identification, as senders number them (a retransmission too): the same packet twice
+        // within milliseconds is a capture's copy (DuplicateFilter), not a retransmission.
+        var ip = v6 ? TestFrames.Ipv6(src, dst, 6, tcp) : TestFrames.Ipv4(src, dst, 6, tcp, id: (ushort)(0x1000 + PacketNumber));
         var tags = vlan == 0 ? [] : new[] { ((ushort)0x8100, vlan) };
         return TestFrames.Ethernet(ip, v6 ? (ushort)0x86DD : (ushort)0x0800,
             fromClient ? TestFrames.ClientMac : TestFrames.ServerMac, fromClient ? TestFrames.ServerMac : TestFrames.ClientMac, tags);

@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace SecMon.Capture.Decoding;
+
+/// <summary>
+/// The same IP packet captured twice within a few milliseconds is analysed once. Copies come from the capture, not the
+/// network: a Linux cooked capture of several interfaces (<c>tcpdump -i any</c> on a bridge or a router sees a packet on
+/// every interface it crosses) or a switch mirroring several ports (a packet between two mirrored ports is copied at
+/// both). Left in, each copy would be a second DNS query, CoAP request or DHCP message in the events and the rules' counts
+/// (TCP's reassembly would merely count a retransmission). A copy is the same packet from the IP header on except what a
+/// router changes on the way (TTL or hop limit, the IPv4 checksum), so the fingerprint covers the addresses, protocol,
+/// IPv4 identification, ports, TCP sequence, acknowledgment, flags and window, the payload's length and its first 64
+/// bytes (an ICMPv6 error's quoted ports included), and the VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random bits per run. Only the last <see cref="Recent"/> packets within <see cref="WindowMicros"/>
+/// are compared: copies arrive back to back, while a sender's own repeat (a DNS retry, a CoAP retransmission) comes
+/// seconds later and counts. Fixed memory, no allocation.
+/// <para>
+/// A host that translates addresses (NAT: a router capturing its LAN ports and its uplink with <c>tcpdump -i any</c>) sends
+/// each LAN device's packet out again under its own address: a second flow, which would make the router a client of
+/// every cloud service its devices use. <see cref="IsTranslatedCopy"/> recognises such a flow by its first packet: the
+/// same IPv4 packet (identification, TCP sequence and acknowledgment, flags, window, length, payload) as the first packet
+/// of a flow seen on another interface within <see cref="WindowMicros"/>, with one of its two addresses changed (the
+/// source: masquerading; the destination: a port forward). Only Linux cooked v2 captures say on which interface a packet
+/// was seen, so only they are judged.
+/// </para>
+/// </summary>
+internal sealed class DuplicateFilter
+{
+    /// <summary>How close in capture time a copy is (either order: two interfaces' time stamps may cross).</summary>
+    public const long WindowMicros = 5_000;
+
+    /// <summary>Packets remembered.</summary>
+    public const int Recent = 8;
+
+    // Payload bytes in the fingerprint: past an ICMPv6 error's quoted IPv6 header to its ports.
+    private const int HeadBytes = 64;
+
+    private readonly ulong[] _fingerprints = new ulong[Recent];
+    private readonly long[] _times = new long[Recent];
+    private readonly ulong _k0, _k1;
+    private int _next;
+
+    /// <summary>Creates an empty filter.</summary>
+    public DuplicateFilter()
+    {
+        Span<ulong> keys = stackalloc ulong[2];
+        RandomNumberGenerator.Fill(System.Runtime.InteropServices.MemoryMarshal.AsBytes(keys));
+        (_k0, _k1) = (keys[0] | 1, keys[1] | 1);
+        Array.Fill(_times, long.MinValue / 2);
+    }
+
+    /// <summary>True when <paramref name="packet"/> (a decoded IP packet) is a copy of one of the last packets seen; a
+    /// packet that is not is remembered.</summary>
+    public bool IsCopy(ref DecodedPacket packet, long timestampMicros)
+    {
+        var fingerprint = Fingerprint(ref packet, withAddresses: true);
+        for (var i = 0; i < Recent; i++)
+        {
+            if (_fingerprints[i] == fingerprint && Math.Abs(timestampMicros - _times[i]) <= WindowMicros)
+            {
+                return true;
+            }
+        }
+
+        _fingerprints[_next] = fingerprint;
+        _times[_next] = timestampMicros;
+        _next = (_next + 1) % Recent;
+        return false;
+    }
+
+    private readonly Opener[] _openers = new Opener[Recent];
+    private int _nextOpener;
+
+    /// <summary>True when <paramref name="packet"/>, the first packet of a new flow, is the first packet of another recent
+    /// flow sent on again after address translation (see the class remarks); a first packet that is not is remembered.
+    /// </summary>
+    public bool IsTranslatedCopy(ref DecodedPacket packet, long timestampMicros)
+    {
+        if (!packet.Cooked || packet.Interface == 0 || packet.Source.IsV6)
+        {
+            return false;
+        }
+
+        var fingerprint = Fingerprint(ref packet, withAddresses: false);
+        foreach (ref var o in _openers.AsSpan())
+        {
+            if (o.Fingerprint == fingerprint && o.Interface != packet.Interface && Math.Abs(timestampMicros - o.Time) <= WindowMicros &&
+                ((o.Source == packet.Source) ^ (o.Destination == packet.Destination)))
+            {
+                return true;
+            }
+        }
+
+        _openers[_nextOpener] = new Opener(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination);
+        _nextOpener = (_nextOpener + 1) % Recent;
+        return false;
+    }
+
+    private readonly record struct Opener(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination);
+
+    private ulong Fingerprint(ref DecodedPacket p, bool withAddresses = true)
+    {
+        // Translation may change an address and its port: both ports are left out with the addresses. The VLAN stays
+        // in: a packet routed between two VLANs of a trunk is analysed in each (RoutedAddresses judges it per VLAN).
+        var h = Step(_k1, ((ulong)p.Protocol << 56) | ((ulong)p.FragmentId << 8) | (byte)p.Flags);
+        h = Step(h, ((ulong)p.Sequence << 32) | p.Acknowledgment);
+        h = Step(h, ((ulong)p.Window << 32) | (uint)(p.Payload.Length + p.MissingPayloadBytes));
+        if (withAddresses)
+        {
+            h = Step(Step(h, p.Source.High), p.Source.Low);
+            h = Step(Step(h, p.Destination.High), p.Destination.Low);
+            h = Step(h, ((ulong)p.VlanId << 32) | ((ulong)p.SourcePort << 16) | p.DestinationPort);
+        }
+
+        Span<byte> head = stackalloc byte[HeadBytes];
+        head.Clear();
+        p.Payload[..Math.Min(HeadBytes, p.Payload.Length)].CopyTo(head);
+        for (var i = 0; i < HeadBytes; i += 8)
+        {
+            h = Step(h, BinaryPrimitives.ReadUInt64LittleEndian(head[i..]));
+        }
+
+        return h;
+    }
+
+    // One word into the running hash: a multiply by the odd key (a bijection of the word's bits) folded high into low.
+    private ulong Step(ulong h, ulong word) => Mix(h ^ word, _k0);
+
+    private static ulong Mix(ulong x, ulong oddKey)
+    {
+        var high = Math.BigMul(x, oddKey, out var low);
+        return high ^ low;
+    }
+}

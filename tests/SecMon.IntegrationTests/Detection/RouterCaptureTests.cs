@@ -1,0 +1,94 @@
+using System.Text.Json;
+using SecMon.IntegrationTests.TestSupport;
+using SecMon.Testing;
+
+namespace SecMon.IntegrationTests.Detection;
+
+/// <summary>
+/// A capture taken on the site's router itself with <c>tcpdump -i any</c> (RouterCapture/record.sh: a bridge of two LAN
+/// ports, NAT on the uplink, real mosquitto, dnsmasq and dig). tshark shows each packet on every interface it crossed,
+/// and the sensor's cloud traffic again under the router's uplink address; SecMon must still see each exchange once,
+/// from the sensor, and keep the router from serving the cloud.
+/// </summary>
+public sealed class RouterCaptureTests
+{
+    private static readonly string Capture = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "router-any.pcap");
+
+    [RequiresToolFact("tshark")]
+    public async Task Analyze_EachExchangeOnce_FromTheSensorNotTheRoutersUplink()
+    {
+        // tshark: every DNS query and MQTT CONNECT more than once (a LAN port, the bridge, the uplink after NAT).
+        var queries = await TsharkAsync("dns.flags.response == 0", "dns.id", "ip.src", "sll.ifindex");
+        var connects = await TsharkAsync("mqtt.msgtype == 1", "tcp.stream", "ip.src", "sll.ifindex");
+        var distinctQueries = queries.Select(q => q[0]).Distinct().Count();
+        Assert.Equal(3, distinctQueries);
+        Assert.True(queries.Count > distinctQueries, "each query seen more than once");
+        Assert.Contains(queries, q => q[1] == "198.51.100.1"); // after NAT, from the router's uplink address
+        Assert.True(queries.Select(q => q[2]).Distinct().Count() >= 2, "seen on several interfaces");
+        var sensorSessions = connects.Where(c => c[1] == "192.0.2.21").Select(c => c[0]).Distinct().Count();
+        Assert.Equal(6, sensorSessions); // three to the cloud broker, three to the LAN broker
+        Assert.Contains(connects, c => c[1] == "198.51.100.1");
+
+        using var dir = new TempDirectory();
+        var result = await SecMonRunner.AnalyzeAsync(Capture, dir);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var dns = result.OfPrefix("dns.query");
+        Assert.Equal(distinctQueries, dns.Count);
+        Assert.All(dns, q => Assert.Equal("192.0.2.21", q.Text("source.ip")));
+        var mqtt = result.OfPrefix("mqtt.connect");
+        Assert.Equal(sensorSessions, mqtt.Count);
+        Assert.All(mqtt, c => Assert.Equal("192.0.2.21", c.Text("source.ip")));
+        Assert.Equal(3, result.OfPrefix("dns.answer").Count);
+        Assert.Contains("retransmissions 0,", result.StdErr, StringComparison.Ordinal);
+        var line = Assert.Single(result.StdErr.Split('\n'), l => l.StartsWith("  duplicates  ", StringComparison.Ordinal));
+        Assert.Contains("NAT", line, StringComparison.Ordinal);
+    }
+
+    [RequiresToolFact("tshark")]
+    public async Task Devices_RouterServesNothing_CloudBrokerIsItsOwn_TheSensorAloneIsAnonymous()
+    {
+        // tshark: on the LAN ports the cloud's packets come from the router's LAN MAC with TTL 63.
+        var fromCloud = await TsharkAsync("ip.src == 198.51.100.10 && ip.dst == 192.0.2.21", "sll.src.eth", "ip.ttl");
+        Assert.Contains(fromCloud, f => f[0] == "00:11:32:00:03:01" && f[1] == "63");
+
+        using var dir = new TempDirectory();
+        var findings = await SecMonRunner.FindingsAsync(Capture, dir);
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
+        Assert.True(exit == 0, stderr);
+        var devices = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .ToDictionary(d => d.GetProperty("id").GetString()!);
+
+        var lan = devices["00-11-32-00-03-01"];
+        Assert.Equal(["192.0.2.1"], Ips(lan));
+        Assert.False(lan.GetProperty("is_server").GetBoolean());
+        var uplink = devices["00-11-32-00-03-02"];
+        Assert.Equal(["198.51.100.1"], Ips(uplink));
+        Assert.Equal(["arp"], Protocols(uplink)); // its NAT copies of the sensor's sessions are not its own
+        Assert.Equal("accepts anonymous clients on 1883",
+            Assert.Single(devices["198.51.100.10"].GetProperty("listeners").EnumerateArray()).GetProperty("accepts").GetString());
+        Assert.Equal("accepts anonymous clients on 1883",
+            Assert.Single(devices["B8-27-EB-00-03-10"].GetProperty("listeners").EnumerateArray()).GetProperty("accepts").GetString());
+        var anonymous = findings.Where(f => f.GetProperty("rule").GetProperty("id").GetString() == "SECMON-MQTT-0001").ToList();
+        Assert.NotEmpty(anonymous);
+        Assert.All(anonymous, f => Assert.Equal("24-0A-C4-00-03-21", f.GetProperty("device").GetProperty("id").GetString()));
+    }
+
+    private static async Task<List<string[]>> TsharkAsync(string filter, params string[] fields)
+    {
+        var args = new List<string> { "-r", Capture, "-Y", filter, "-T", "fields" };
+        foreach (var f in fields)
+        {
+            args.Add("-e");
+            args.Add(f);
+        }
+
+        var (exit, stdout, stderr) = await Tools.RunAsync("tshark", args, TimeSpan.FromMinutes(1));
+        Assert.True(exit == 0, stderr);
+        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r').Split('\t'))];
+    }
+
+    private static List<string?> Ips(JsonElement device) => [.. device.GetProperty("ips").EnumerateArray().Select(i => i.GetString())];
+
+    private static List<string?> Protocols(JsonElement device) => [.. device.GetProperty("protocols").EnumerateArray().Select(i => i.GetString())];
+}
