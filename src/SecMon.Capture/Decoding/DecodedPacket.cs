@@ -84,6 +84,10 @@ internal ref struct DecodedPacket
     /// <summary>TCP window (unscaled).</summary>
     public ushort Window;
 
+    /// <summary>The TCP or UDP checksum as sent (not verified: offloading leaves it wrong in captures taken on the
+    /// sender); it covers the whole segment, so two packets with the same one are almost surely the same packet.</summary>
+    public ushort TransportChecksum;
+
     /// <summary>The transport payload that was captured (for an IPv4 fragment: the fragment's data).</summary>
     public ReadOnlySpan<byte> Payload;
 

@@ -10,10 +10,11 @@ namespace SecMon.Capture.Decoding;
 /// both). Left in, each copy would be a second DNS query, CoAP request or DHCP message in the events and the rules' counts
 /// (TCP's reassembly would merely count a retransmission). A copy is the same packet from the IP header on except what a
 /// router changes on the way (TTL or hop limit, the IPv4 checksum), so the fingerprint covers the addresses, protocol,
-/// IPv4 identification, ports, TCP sequence, acknowledgment, flags and window, the payload's length and its first 64
-/// bytes (an ICMPv6 error's quoted ports included), and the VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random bits per run. Only the last <see cref="Recent"/> packets within <see cref="WindowMicros"/>
-/// are compared: copies arrive back to back, while a sender's own repeat (a DNS retry, a CoAP retransmission) comes
-/// seconds later and counts. Fixed memory, no allocation.
+/// IPv4 identification, ports, the TCP or UDP checksum (which covers the whole segment), TCP sequence, acknowledgment,
+/// flags and window, the payload's length and its first 64 bytes (an ICMPv6 error's quoted ports included), and the
+/// VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random bits per run. Only the last
+/// <see cref="Recent"/> packets within <see cref="WindowMicros"/> are compared: copies arrive back to back, while a
+/// sender's own repeat (a DNS retry, a CoAP retransmission) comes seconds later and counts. Fixed memory, no allocation.
 /// <para>
 /// A host that translates addresses (NAT: a router capturing its LAN ports and its uplink with <c>tcpdump -i any</c>) sends
 /// each LAN device's packet out again under its own address: a second flow, which would make the router a client of
@@ -109,7 +110,9 @@ internal sealed class DuplicateFilter
         {
             h = Step(Step(h, p.Source.High), p.Source.Low);
             h = Step(Step(h, p.Destination.High), p.Destination.Low);
-            h = Step(h, ((ulong)p.VlanId << 32) | ((ulong)p.SourcePort << 16) | p.DestinationPort);
+            // The transport checksum covers the whole segment, past the head below (DHCP's first 236 bytes are fixed
+            // fields: a client's DISCOVER and REQUEST of one transaction share them); translation rewrites it.
+            h = Step(h, ((ulong)p.TransportChecksum << 48) | ((ulong)p.VlanId << 32) | ((ulong)p.SourcePort << 16) | p.DestinationPort);
         }
 
         Span<byte> head = stackalloc byte[HeadBytes];

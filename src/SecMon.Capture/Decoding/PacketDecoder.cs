@@ -212,6 +212,7 @@ internal static class PacketDecoder
             packet.Acknowledgment = BinaryPrimitives.ReadUInt32BigEndian(segment[8..]);
             packet.Flags = (TcpFlags)segment[13];
             packet.Window = BinaryPrimitives.ReadUInt16BigEndian(segment[14..]);
+            packet.TransportChecksum = BinaryPrimitives.ReadUInt16BigEndian(segment[16..]);
             packet.Payload = segment[dataOffset..];
             packet.MissingPayloadBytes = missing;
             return DecodeResult.Ok;
@@ -225,6 +226,7 @@ internal static class PacketDecoder
             }
 
             packet.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(segment);
+            packet.TransportChecksum = BinaryPrimitives.ReadUInt16BigEndian(segment[6..]);
             packet.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(segment[2..]);
             int udpLength = BinaryPrimitives.ReadUInt16BigEndian(segment[4..]);
             if (udpLength == 0)

@@ -51,6 +51,27 @@ public sealed class DuplicateFilterTests
     }
 
     [Fact]
+    public void IsCopy_SameHeadAndLengthOtherTail_TheChecksumTellsThemApart()
+    {
+        // udhcpc sends a transaction's DISCOVER and REQUEST from a raw socket (IPv4 identification 0), padded to one
+        // length, 1 ms apart: their first 236 bytes are the same fixed fields, their options (and UDP checksums) differ.
+        var filter = new DuplicateFilter();
+        byte[] Message(byte type, ushort checksum)
+        {
+            var dhcp = new byte[300];
+            dhcp[0] = 1;
+            dhcp[236] = type;
+            var udp = TestFrames.Udp(68, 67, dhcp);
+            BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), checksum);
+            return TestFrames.Ethernet(TestFrames.Ipv4("0.0.0.0", "255.255.255.255", 17, udp, id: 0));
+        }
+
+        Assert.False(IsCopy(filter, Message(1, 0x1111), 1_000_000));
+        Assert.False(IsCopy(filter, Message(3, 0x2222), 1_000_900));
+        Assert.True(IsCopy(filter, Message(3, 0x2222), 1_000_910));
+    }
+
+    [Fact]
     public void IsCopy_TcpSegmentsOfOneStream_EachItsOwn_RepeatedSegmentACopy()
     {
         var filter = new DuplicateFilter();
