@@ -8,18 +8,20 @@ namespace SecMon.IntegrationTests.Detection;
 /// A capture taken on the site's router itself with <c>tcpdump -i any</c> (RouterCapture/record.sh: a bridge of two LAN
 /// ports, NAT on the uplink, real mosquitto, dnsmasq and dig). tshark shows each packet on every interface it crossed,
 /// and the sensor's cloud traffic again under the router's uplink address; SecMon must still see each exchange once,
-/// from the sensor, and keep the router from serving the cloud.
+/// from the sensor, and keep the router from serving the cloud. The same run's two LAN ports captured on their own and
+/// merged are what a switch mirroring both ports delivers: the sensor's packets to the LAN broker twice.
 /// </summary>
 public sealed class RouterCaptureTests
 {
     private static readonly string Capture = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "router-any.pcap");
+    private static readonly string Span = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "span-two-ports.pcap");
 
     [RequiresToolFact("tshark")]
     public async Task Analyze_EachExchangeOnce_FromTheSensorNotTheRoutersUplink()
     {
         // tshark: every DNS query and MQTT CONNECT more than once (a LAN port, the bridge, the uplink after NAT).
-        var queries = await TsharkAsync("dns.flags.response == 0", "dns.id", "ip.src", "sll.ifindex");
-        var connects = await TsharkAsync("mqtt.msgtype == 1", "tcp.stream", "ip.src", "sll.ifindex");
+        var queries = await TsharkAsync(Capture, "dns.flags.response == 0", "dns.id", "ip.src", "sll.ifindex");
+        var connects = await TsharkAsync(Capture, "mqtt.msgtype == 1", "tcp.stream", "ip.src", "sll.ifindex");
         var distinctQueries = queries.Select(q => q[0]).Distinct().Count();
         Assert.Equal(3, distinctQueries);
         Assert.True(queries.Count > distinctQueries, "each query seen more than once");
@@ -49,7 +51,7 @@ public sealed class RouterCaptureTests
     public async Task Devices_RouterServesNothing_CloudBrokerIsItsOwn_TheSensorAloneIsAnonymous()
     {
         // tshark: on the LAN ports the cloud's packets come from the router's LAN MAC with TTL 63.
-        var fromCloud = await TsharkAsync("ip.src == 198.51.100.10 && ip.dst == 192.0.2.21", "sll.src.eth", "ip.ttl");
+        var fromCloud = await TsharkAsync(Capture, "ip.src == 198.51.100.10 && ip.dst == 192.0.2.21", "sll.src.eth", "ip.ttl");
         Assert.Contains(fromCloud, f => f[0] == "00:11:32:00:03:01" && f[1] == "63");
 
         using var dir = new TempDirectory();
@@ -74,9 +76,32 @@ public sealed class RouterCaptureTests
         Assert.All(anonymous, f => Assert.Equal("24-0A-C4-00-03-21", f.GetProperty("device").GetProperty("id").GetString()));
     }
 
-    private static async Task<List<string[]>> TsharkAsync(string filter, params string[] fields)
+    [RequiresToolFact("tshark")]
+    public async Task Analyze_SpanOfTwoPorts_EachSessionOnce()
     {
-        var args = new List<string> { "-r", Capture, "-Y", filter, "-T", "fields" };
+        // tshark: each SYN to the LAN broker twice (at the sensor's port and at the broker's), once to the cloud.
+        var syns = await TsharkAsync(Span, "tcp.flags.syn == 1 && tcp.flags.ack == 0", "ip.dst", "tcp.stream");
+        var toLan = syns.Where(s => s[0] == "192.0.2.10").ToList();
+        Assert.Equal(3, toLan.Select(s => s[1]).Distinct().Count());
+        Assert.Equal(6, toLan.Count);
+        Assert.Equal(3, syns.Count(s => s[0] == "198.51.100.10"));
+
+        using var dir = new TempDirectory();
+        var result = await SecMonRunner.AnalyzeAsync(Span, dir);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var connects = result.OfPrefix("mqtt.connect");
+        Assert.Equal(3, connects.Count(c => c.Text("destination.ip") == "192.0.2.10"));
+        Assert.Equal(3, connects.Count(c => c.Text("destination.ip") == "198.51.100.10"));
+        Assert.Equal(3, result.OfPrefix("mqtt.publish").Count(c => c.Text("destination.ip") == "192.0.2.10"));
+        Assert.Contains("retransmissions 0,", result.StdErr, StringComparison.Ordinal);
+        var line = Assert.Single(result.StdErr.Split('\n'), l => l.StartsWith("  duplicates  ", StringComparison.Ordinal));
+        Assert.DoesNotContain("NAT", line, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<string[]>> TsharkAsync(string capture, string filter, params string[] fields)
+    {
+        var args = new List<string> { "-r", capture, "-Y", filter, "-T", "fields" };
         foreach (var f in fields)
         {
             args.Add("-e");

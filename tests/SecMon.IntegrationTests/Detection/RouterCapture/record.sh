@@ -7,11 +7,17 @@
 # interface it crosses (a LAN port, the bridge, the uplink), and the sensor's cloud traffic a second time on the uplink
 # under the router's address (NAT); the frames are Linux cooked v2 (SLL2) with each interface's index. Real peers only:
 # mosquitto, mosquitto_pub, dnsmasq, dig; addresses from the documentation ranges, no route out; namespaces named ra-*,
-# deleted by name. Needs root, iproute2, nftables (nft), tcpdump, mosquitto + mosquitto-clients, dnsmasq, bind9-dnsutils.
-# Usage: sudo bash record.sh [OUT.pcap]   (default: router-any.pcap beside this script; about 5 s)
+# deleted by name. Needs root, iproute2, nftables (nft), tcpdump, mosquitto + mosquitto-clients, dnsmasq, bind9-dnsutils,
+# wireshark-common (mergecap).
+# Also records span-two-ports.pcap: the two LAN ports captured on their own (Ethernet frames) and merged in time order,
+# as a switch mirroring both ports to one sensor delivers them: a packet from the sensor to the LAN broker is copied
+# at both ports.
+# Usage: sudo bash record.sh [OUT.pcap [SPAN.pcap]]   (default: router-any.pcap and span-two-ports.pcap beside this
+# script; about 5 s)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/router-any.pcap}
+SPAN=${2:-$HERE/span-two-ports.pcap}
 WORK=$(mktemp -d)
 NS="ra-rtr ra-dev ra-brk ra-cloud"
 PIDS=""
@@ -51,7 +57,9 @@ ip netns exec ra-cloud dnsmasq --no-daemon --no-resolv --no-hosts --user=root --
   --address=/cloud.example/198.51.100.10 >/dev/null 2>&1 & PIDS="$PIDS $!"
 sleep 1
 ip netns exec ra-rtr tcpdump -i any -s 0 -U -w "$OUT" 2>"$WORK/td.err" & PIDS="$PIDS $!"
-for _ in $(seq 50); do grep -q listening "$WORK/td.err" && break; sleep 0.1; done
+ip netns exec ra-rtr tcpdump -i lan-dev -s 0 -U -w "$WORK/lan-dev.pcap" 2>"$WORK/td1.err" & PIDS="$PIDS $!"
+ip netns exec ra-rtr tcpdump -i lan-brk -s 0 -U -w "$WORK/lan-brk.pcap" 2>"$WORK/td2.err" & PIDS="$PIDS $!"
+for e in td td1 td2; do for _ in $(seq 50); do grep -q listening "$WORK/$e.err" && break; sleep 0.1; done; done
 sleep 0.5
 for i in 1 2 3; do
   ip netns exec ra-dev dig +short +time=1 +tries=1 @198.51.100.53 cloud.example >/dev/null
@@ -60,3 +68,6 @@ for i in 1 2 3; do
   sleep 0.5
 done
 sleep 1
+for p in $PIDS; do kill $p 2>/dev/null || true; done
+sleep 0.5
+mergecap -F pcap -w "$SPAN" "$WORK/lan-dev.pcap" "$WORK/lan-brk.pcap"
