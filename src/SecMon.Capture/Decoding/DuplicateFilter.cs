@@ -11,10 +11,11 @@ namespace SecMon.Capture.Decoding;
 /// (TCP's reassembly would merely count a retransmission). A copy is the same packet from the IP header on except what a
 /// router changes on the way (TTL or hop limit, the IPv4 checksum), so the fingerprint covers the addresses, protocol,
 /// IPv4 identification, ports, the TCP or UDP checksum (which covers the whole segment), TCP sequence, acknowledgment,
-/// flags and window, the payload's length and its first 64 bytes (an ICMPv6 error's quoted ports included), and the
-/// VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random bits per run. Only the last
-/// <see cref="Recent"/> packets within <see cref="WindowMicros"/> are compared: copies arrive back to back, while a
-/// sender's own repeat (a DNS retry, a CoAP retransmission) comes seconds later and counts. Fixed memory, no allocation.
+/// flags and window, the payload's length and its first bytes (16 beside a checksum, else 64: an ICMPv6 error's quoted
+/// ports included), and the VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random
+/// bits per run. Only the last <see cref="Recent"/> packets within <see cref="WindowMicros"/> are compared: copies arrive
+/// back to back, while a sender's own repeat (a DNS retry, a CoAP retransmission) comes seconds later and counts. Fixed
+/// memory, no allocation.
 /// <para>
 /// A host that translates addresses (NAT: a router capturing its LAN ports and its uplink with <c>tcpdump -i any</c>) sends
 /// each LAN device's packet out again under its own address: a second flow, which would make the router a client of
@@ -115,10 +116,19 @@ internal sealed class DuplicateFilter
             h = Step(h, ((ulong)p.TransportChecksum << 48) | ((ulong)p.VlanId << 32) | ((ulong)p.SourcePort << 16) | p.DestinationPort);
         }
 
-        Span<byte> head = stackalloc byte[HeadBytes];
-        head.Clear();
-        p.Payload[..Math.Min(HeadBytes, p.Payload.Length)].CopyTo(head);
-        for (var i = 0; i < HeadBytes; i += 8)
+        // With a TCP or UDP checksum in the fingerprint the head adds little (it tells packets apart when the checksum was
+        // left to the capturing host's NIC); without one (ICMP, UDP sent without), the head is all there is.
+        var headBytes = withAddresses && p.TransportChecksum != 0 ? 16 : HeadBytes;
+        Span<byte> padded = stackalloc byte[HeadBytes];
+        scoped ReadOnlySpan<byte> head = p.Payload;
+        if (head.Length < headBytes)
+        {
+            padded.Clear();
+            head.CopyTo(padded);
+            head = padded;
+        }
+
+        for (var i = 0; i < headBytes; i += 8)
         {
             h = Step(h, BinaryPrimitives.ReadUInt64LittleEndian(head[i..]));
         }
