@@ -166,13 +166,18 @@ internal sealed partial class PacketProcessor
 
             if (result is DecodeResult.Ok or DecodeResult.OtherTransport)
             {
+                // What each interface of a cooked capture sees is learned from every copy; the packet is analysed once.
+                _linkAddresses.Learn(packet); // returns at once unless the frame has the sender's MAC only
+                if (result == DecodeResult.OtherTransport && packet.HasSourceMac && RoutedAddresses.IsInitial(packet.Ttl))
+                {
+                    _routed.OnLink(packet.Source, packet.Segment); // neighbour discovery, pings from the segment
+                }
+
                 if (_duplicates.IsCopy(ref packet, meta.TimestampMicros))
                 {
                     _stats.DuplicateFrames++; // the capture saw this packet twice (two interfaces, two mirrored ports)
                     return;
                 }
-
-                _linkAddresses.Learn(packet); // returns at once unless the frame has the sender's MAC only
             }
 
             switch (result)
@@ -196,22 +201,23 @@ internal sealed partial class PacketProcessor
                     _diagnostics.Report(DiagnosticKind.MalformedFrame, meta, error!);
                     break;
                 case DecodeResult.NonIp:
-                    _stats.NonIpFrames++;
                     if (packet.EtherType == Protocols.Arp.ArpProtocol.EtherTypeArp && Protocols.Arp.ArpParser.TryRead(packet.Payload, out var arp, out _))
                     {
                         _linkAddresses.Learn(packet, arp);
                         _routed.OnLink(new IpAddress(0, arp.SenderIp, false), packet.Segment); // a host that speaks ARP is on the segment
                     }
 
+                    if (_duplicates.IsFrameOnAnotherInterface(ref packet, meta.TimestampMicros))
+                    {
+                        _stats.DuplicateFrames++; // an ARP frame tcpdump -i any saw on another port of a bridge too
+                        break;
+                    }
+
+                    _stats.NonIpFrames++;
                     _link?.OnFrame(ref packet, meta);
                     break;
                 case DecodeResult.OtherTransport:
                     _stats.OtherTransport++;
-                    if (packet.HasSourceMac && RoutedAddresses.IsInitial(packet.Ttl))
-                    {
-                        _routed.OnLink(packet.Source, packet.Segment); // neighbour discovery, pings from the segment
-                    }
-
                     _scans?.OnOtherTransport(ref packet, meta);
                     break;
                 case DecodeResult.Ipv6Fragment:

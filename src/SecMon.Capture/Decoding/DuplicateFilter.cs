@@ -15,7 +15,9 @@ namespace SecMon.Capture.Decoding;
 /// ports included), and the VLAN (a packet routed between two VLANs of a trunk is analysed in each), keyed with random
 /// bits per run. Only the last <see cref="Recent"/> packets within <see cref="WindowMicros"/> are compared: copies arrive
 /// back to back, while a sender's own repeat (a DNS retry, a CoAP retransmission) comes seconds later and counts. Fixed
-/// memory, no allocation.
+/// memory, no allocation. A frame that is not IP (ARP) has no identification to tell a copy from a sender's repeat (a
+/// gratuitous ARP storm): it is a copy only when a cooked v2 capture saw it on another interface
+/// (<see cref="IsFrameOnAnotherInterface"/>).
 /// <para>
 /// A host that translates addresses (NAT: a router capturing its LAN ports and its uplink with <c>tcpdump -i any</c>) sends
 /// each LAN device's packet out again under its own address: a second flow, which would make the router a client of
@@ -70,7 +72,7 @@ internal sealed class DuplicateFilter
         return false;
     }
 
-    private readonly Opener[] _openers = new Opener[Recent];
+    private readonly Seen[] _openers = new Seen[Recent];
     private int _nextOpener;
 
     /// <summary>True when <paramref name="packet"/>, the first packet of a new flow, is the first packet of another recent
@@ -93,12 +95,48 @@ internal sealed class DuplicateFilter
             }
         }
 
-        _openers[_nextOpener] = new Opener(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination);
+        _openers[_nextOpener] = new Seen(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination);
         _nextOpener = (_nextOpener + 1) % Recent;
         return false;
     }
 
-    private readonly record struct Opener(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination);
+    private readonly Seen[] _frames = new Seen[Recent];
+    private int _nextFrame;
+
+    /// <summary>True when <paramref name="packet"/>, a frame that is not IP (ARP), is a frame just seen on another
+    /// interface of a Linux cooked v2 capture: the same bytes from the sender's MAC on, within <see cref="WindowMicros"/>.
+    /// A frame repeated on one interface (a gratuitous ARP storm) is never a copy: only the interface tells copies from
+    /// repeats here, there being no identification field.</summary>
+    public bool IsFrameOnAnotherInterface(ref DecodedPacket packet, long timestampMicros)
+    {
+        if (!packet.Cooked || packet.Interface == 0)
+        {
+            return false;
+        }
+
+        var h = Step(_k1, ((ulong)packet.EtherType << 48) | ((ulong)packet.VlanId << 32) | (uint)packet.Payload.Length);
+        h = Step(h, packet.SourceMac.Value);
+        Span<byte> padded = stackalloc byte[HeadBytes];
+        packet.Payload[..Math.Min(HeadBytes, packet.Payload.Length)].CopyTo(padded);
+        for (var i = 0; i < HeadBytes; i += 8)
+        {
+            h = Step(h, BinaryPrimitives.ReadUInt64LittleEndian(padded[i..]));
+        }
+
+        foreach (ref var f in _frames.AsSpan())
+        {
+            if (f.Fingerprint == h && f.Interface != packet.Interface && Math.Abs(timestampMicros - f.Time) <= WindowMicros)
+            {
+                return true;
+            }
+        }
+
+        _frames[_nextFrame] = new Seen(h, timestampMicros, packet.Interface, default, default);
+        _nextFrame = (_nextFrame + 1) % Recent;
+        return false;
+    }
+
+    private readonly record struct Seen(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination);
 
     private ulong Fingerprint(ref DecodedPacket p, bool withAddresses = true)
     {

@@ -42,6 +42,11 @@ public sealed class RouterCaptureTests
         Assert.Equal(sensorSessions, mqtt.Count);
         Assert.All(mqtt, c => Assert.Equal("192.0.2.21", c.Text("source.ip")));
         Assert.Equal(3, result.OfPrefix("dns.answer").Count);
+        // ARP: each request and reply seen on two or three ports of the bridge (tshark), one event each.
+        var arp = await TsharkAsync(Capture, "arp", "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4");
+        Assert.True(arp.Count > arp.Select(a => string.Join(' ', a)).Distinct().Count());
+        Assert.Equal(arp.Where(a => a[0] == "1").Select(a => string.Join(' ', a)).Distinct().Count(), result.OfPrefix("arp.request").Count);
+        Assert.Equal(arp.Where(a => a[0] == "2").Select(a => string.Join(' ', a)).Distinct().Count(), result.OfPrefix("arp.reply").Count);
         Assert.Contains("retransmissions 0,", result.StdErr, StringComparison.Ordinal);
         var line = Assert.Single(result.StdErr.Split('\n'), l => l.StartsWith("  duplicates  ", StringComparison.Ordinal));
         Assert.Contains("NAT", line, StringComparison.Ordinal);
