@@ -74,8 +74,9 @@ internal sealed class CaptureStats
     public long ReassemblyGaps;
     /// <summary>Bytes lost in those holes.</summary>
     public long ReassemblyGapBytes;
-    /// <summary>IP packets the capture saw twice within a few milliseconds (on two interfaces of a cooked capture, at two
-    /// mirrored switch ports), analysed once (<see cref="Decoding.DuplicateFilter"/>).</summary>
+    /// <summary>Packets the capture saw twice within a few milliseconds (IP packets on two interfaces of a cooked capture
+    /// or at two mirrored switch ports; ARP frames on two interfaces of a cooked capture), analysed once
+    /// (<see cref="Decoding.DuplicateFilter"/>).</summary>
     public long DuplicateFrames;
     /// <summary>Packets of flows that are another flow sent on again by the capturing host after address translation
     /// (NAT), recognised and not analysed again (<see cref="Decoding.DuplicateFilter.IsTranslatedCopy"/>).</summary>

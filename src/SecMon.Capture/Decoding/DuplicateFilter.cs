@@ -39,10 +39,13 @@ internal sealed class DuplicateFilter
     // Payload bytes in the fingerprint: past an ICMPv6 error's quoted IPv6 header to its ports.
     private const int HeadBytes = 64;
 
+    // The last IP packets (IsCopy), first packets of flows (IsTranslatedCopy) and frames that are not IP.
     private readonly ulong[] _fingerprints = new ulong[Recent];
     private readonly long[] _times = new long[Recent];
+    private readonly Seen[] _openers = new Seen[Recent];
+    private readonly Seen[] _frames = new Seen[Recent];
     private readonly ulong _k0, _k1;
-    private int _next;
+    private int _next, _nextOpener, _nextFrame;
 
     /// <summary>Creates an empty filter.</summary>
     public DuplicateFilter()
@@ -72,9 +75,6 @@ internal sealed class DuplicateFilter
         return false;
     }
 
-    private readonly Seen[] _openers = new Seen[Recent];
-    private int _nextOpener;
-
     /// <summary>True when <paramref name="packet"/>, the first packet of a new flow, is the first packet of another recent
     /// flow sent on again after address translation (see the class remarks); a first packet that is not is remembered.
     /// </summary>
@@ -99,9 +99,6 @@ internal sealed class DuplicateFilter
         _nextOpener = (_nextOpener + 1) % Recent;
         return false;
     }
-
-    private readonly Seen[] _frames = new Seen[Recent];
-    private int _nextFrame;
 
     /// <summary>True when <paramref name="packet"/>, a frame that is not IP (ARP), is a frame just seen on another
     /// interface of a Linux cooked v2 capture: the same bytes from the sender's MAC on, within <see cref="WindowMicros"/>.
