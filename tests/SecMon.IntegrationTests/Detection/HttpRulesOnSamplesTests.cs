@@ -72,6 +72,21 @@ public sealed class HttpRulesOnSamplesTests
         Assert.Empty(findings);
     }
 
+    [Fact]
+    public async Task Bearer_TokenOnPlainHttp_OneFindingForTheConnectionTheTokenNowhere()
+    {
+        // record.sh: three requests with a bearer token on one connection, then one without.
+        var findings = await AnalyzeAsync("http-bearer.pcap");
+
+        var bearer = Assert.Single(findings);
+        Assert.Equal("SECMON-HTTP-0005", Rule(bearer));
+        Assert.Equal(73, bearer.GetProperty("event").GetProperty("severity").GetInt32());
+        Assert.Contains("(3 request(s) within 1h)", bearer.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1", bearer.GetProperty("device").GetProperty("id").GetString());
+        Assert.DoesNotContain("eyJ", bearer.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("5ecret", bearer.GetRawText(), StringComparison.Ordinal);
+    }
+
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();
 
     private static async Task<List<JsonElement>> AnalyzeAsync(string sample, params string[] options)

@@ -29,6 +29,7 @@ public sealed partial class HttpTsharkComparisonTests
     [InlineData("http-default.pcap", 4)]
     [InlineData("http-admin.pcap", 8)]
     [InlineData("http-digest.pcap", 12)]
+    [InlineData("http-bearer.pcap", 8)]
     public async Task Sample_EveryMessage_MatchesTsharkFieldByField(string name, int messages)
     {
         var path = SamplePath(name);

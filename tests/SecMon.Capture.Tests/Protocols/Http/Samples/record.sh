@@ -8,6 +8,8 @@
 #  http-admin.pcap  /admin from 127.0.0.1 (learned), then 4 s later /admin and /cgi-bin/ from 127.0.0.3 (new peer).
 #  http-digest.pcap Digest (RFC 7616) on /camera: operator with a wrong password, then the right one, then the non-ASCII
 #                   user Jäsøn (curl sends the UTF-8 name in the quoted username).
+#  http-bearer.pcap a hub's REST API with a bearer token (RFC 6750), as Home Assistant's long-lived access tokens are
+#                   sent: three requests on one connection, then a request without a token.
 # Usage: sh record.sh   (writes the pcaps in the current directory; ONLY="http-digest.pcap ..." records only those)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -64,5 +66,13 @@ record http-digest.pcap
 curl -s -o /dev/null --digest -u operator:wrong "$URL/camera"
 curl -s -o /dev/null --digest -u operator:0per4tor "$URL/camera"
 curl -s -o /dev/null --digest -u 'Jäsøn:Doe' "$URL/camera"
+stop
+fi
+
+if want http-bearer.pcap; then
+record http-bearer.pcap
+curl -s -o /dev/null -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.c2Vuc29yLWh1Yg.5ecret-signature' \
+  "$URL/api/states" "$URL/api/states/sensor.kitchen" "$URL/api/config"
+curl -s -o /dev/null "$URL/api/"
 stop
 fi
