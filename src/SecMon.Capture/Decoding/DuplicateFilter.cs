@@ -39,7 +39,8 @@ internal sealed class DuplicateFilter
     // Payload bytes in the fingerprint: past an ICMPv6 error's quoted IPv6 header to its ports.
     private const int HeadBytes = 64;
 
-    // The last IP packets (IsCopy), first packets of flows (IsTranslatedCopy) and frames that are not IP.
+    // The last IP packets (IsCopy: fingerprints and times apart, the per-packet compare reads 128 bytes), first packets
+    // of flows (IsTranslatedCopy) and frames that are not IP.
     private readonly ulong[] _fingerprints = new ulong[Recent];
     private readonly long[] _times = new long[Recent];
     private readonly Seen[] _openers = new Seen[Recent];
@@ -95,8 +96,7 @@ internal sealed class DuplicateFilter
             }
         }
 
-        _openers[_nextOpener] = new Seen(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination);
-        _nextOpener = (_nextOpener + 1) % Recent;
+        Remember(_openers, ref _nextOpener, new Seen(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination));
         return false;
     }
 
@@ -112,13 +112,7 @@ internal sealed class DuplicateFilter
         }
 
         var h = Step(_k1, ((ulong)packet.EtherType << 48) | ((ulong)packet.VlanId << 32) | (uint)packet.Payload.Length);
-        h = Step(h, packet.SourceMac.Value);
-        Span<byte> padded = stackalloc byte[HeadBytes];
-        packet.Payload[..Math.Min(HeadBytes, packet.Payload.Length)].CopyTo(padded);
-        for (var i = 0; i < HeadBytes; i += 8)
-        {
-            h = Step(h, BinaryPrimitives.ReadUInt64LittleEndian(padded[i..]));
-        }
+        h = Head(Step(h, packet.SourceMac.Value), packet.Payload, HeadBytes);
 
         foreach (ref var f in _frames.AsSpan())
         {
@@ -128,12 +122,17 @@ internal sealed class DuplicateFilter
             }
         }
 
-        _frames[_nextFrame] = new Seen(h, timestampMicros, packet.Interface, default, default);
-        _nextFrame = (_nextFrame + 1) % Recent;
+        Remember(_frames, ref _nextFrame, new Seen(h, timestampMicros, packet.Interface, default, default));
         return false;
     }
 
     private readonly record struct Seen(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination);
+
+    private static void Remember(Seen[] ring, ref int next, Seen seen)
+    {
+        ring[next] = seen;
+        next = (next + 1) % Recent;
+    }
 
     private ulong Fingerprint(ref DecodedPacket p, bool withAddresses = true)
     {
@@ -153,17 +152,22 @@ internal sealed class DuplicateFilter
 
         // With a TCP or UDP checksum in the fingerprint the head adds little (it tells packets apart when the checksum was
         // left to the capturing host's NIC); without one (ICMP, UDP sent without), the head is all there is.
-        var headBytes = withAddresses && p.TransportChecksum != 0 ? 16 : HeadBytes;
+        return Head(h, p.Payload, withAddresses && p.TransportChecksum != 0 ? 16 : HeadBytes);
+    }
+
+    // Folds the payload's first bytes (a multiple of 8, at most HeadBytes; zero-padded past its end) into h.
+    private ulong Head(ulong h, ReadOnlySpan<byte> payload, int bytes)
+    {
         Span<byte> padded = stackalloc byte[HeadBytes];
-        scoped ReadOnlySpan<byte> head = p.Payload;
-        if (head.Length < headBytes)
+        scoped ReadOnlySpan<byte> head = payload;
+        if (head.Length < bytes)
         {
             padded.Clear();
             head.CopyTo(padded);
             head = padded;
         }
 
-        for (var i = 0; i < headBytes; i += 8)
+        for (var i = 0; i < bytes; i += 8)
         {
             h = Step(h, BinaryPrimitives.ReadUInt64LittleEndian(head[i..]));
         }

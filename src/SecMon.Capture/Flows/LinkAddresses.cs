@@ -19,7 +19,7 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
     /// <summary>Addresses remembered at most.</summary>
     public const int DefaultCapacity = 16_384;
 
-    private readonly Dictionary<(IpAddress, uint), MacAddress> _macs = new(SeededKeys.Instance);
+    private readonly Dictionary<(IpAddress, ulong), MacAddress> _macs = new(SeededLinkComparer.Instance);
 
     /// <summary>Learns the sender of a decoded IP packet that has its MAC and no receiver's MAC (the others need no
     /// table).</summary>
@@ -57,16 +57,5 @@ internal sealed class LinkAddresses(int capacity = LinkAddresses.DefaultCapacity
         }
 
         _macs[(address, captureInterface)] = mac;
-    }
-
-    private sealed class SeededKeys : IEqualityComparer<(IpAddress Address, uint Interface)>
-    {
-        public static readonly SeededKeys Instance = new();
-
-        public bool Equals((IpAddress Address, uint Interface) x, (IpAddress Address, uint Interface) y) =>
-            x.Address == y.Address && x.Interface == y.Interface;
-
-        public int GetHashCode((IpAddress Address, uint Interface) obj) =>
-            HashCode.Combine(SeededIpComparer.Instance.GetHashCode(obj.Address), obj.Interface);
     }
 }

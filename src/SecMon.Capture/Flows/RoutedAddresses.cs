@@ -30,8 +30,8 @@ internal sealed class RoutedAddresses
 
     // Keyed by address and link (VLAN, capture interface): on a trunk, a host on-link in its own VLAN reaches another
     // VLAN through the router. Hashed with a per-process seed (SeededIpComparer): the addresses are the senders' to choose.
-    private readonly HashSet<(IpAddress, ulong)> _routed = new(SeededKeys.Instance);
-    private readonly HashSet<(IpAddress, ulong)> _onLink = new(SeededKeys.Instance);
+    private readonly HashSet<(IpAddress, ulong)> _routed = new(SeededLinkComparer.Instance);
+    private readonly HashSet<(IpAddress, ulong)> _onLink = new(SeededLinkComparer.Instance);
     private readonly HashSet<Core.Devices.MacAddress> _routers = new(Hosts.SeededMacComparer.Instance);
 
     /// <summary>True for a TTL (or hop limit) a sender starts with.</summary>
@@ -95,15 +95,5 @@ internal sealed class RoutedAddresses
         {
             set.Add(key);
         }
-    }
-
-    private sealed class SeededKeys : IEqualityComparer<(IpAddress Address, ulong Segment)>
-    {
-        public static readonly SeededKeys Instance = new();
-
-        public bool Equals((IpAddress Address, ulong Segment) x, (IpAddress Address, ulong Segment) y) => x.Address == y.Address && x.Segment == y.Segment;
-
-        public int GetHashCode((IpAddress Address, ulong Segment) obj) =>
-            HashCode.Combine(SeededIpComparer.Instance.GetHashCode(obj.Address), obj.Segment);
     }
 }

@@ -53,7 +53,7 @@ internal static class RunSummary
         if (s.DuplicateFrames + s.TranslatedCopies > 0)
         {
             // Copies made by the capture (tcpdump -i any on a bridge or router, a SPAN of several ports): one is analysed.
-            w.WriteLine($"  duplicates  {N(s.DuplicateFrames)} packets were captured twice within 5 ms (on several interfaces of one host, " +
+            w.WriteLine($"  duplicates  {N(s.DuplicateFrames)} packets were captured twice within {SecMon.Capture.Decoding.DuplicateFilter.WindowMicros / 1000} ms (on several interfaces of one host, " +
                 "or at several mirrored switch ports) and analysed once" +
                 (s.TranslatedCopies > 0 ? $"; {N(s.TranslatedCopies)} more were the capturing host's NAT sending its LAN's packets on under its own address, analysed on the LAN side only" : ""));
         }
