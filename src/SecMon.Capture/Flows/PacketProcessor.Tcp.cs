@@ -61,7 +61,7 @@ internal sealed partial class PacketProcessor
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
         if (!flow.Translated)
         {
-            _scans?.OnTcp(flow, direction, flags, meta);
+            _scans?.OnTcp(flow, direction, flags, packet.Ttl, meta);
         }
 
         TcpStream sender, receiver;

@@ -39,7 +39,7 @@ internal sealed partial class PacketProcessor
 
         SeeHost(flow, ref packet, direction, meta);
         Count(flow, direction, packet.Payload.Length + packet.MissingPayloadBytes, meta.TimestampMicros);
-        _scans?.OnUdp(flow, direction, meta);
+        _scans?.OnUdp(flow, direction, packet.Ttl, meta);
         if (!flow.SessionRequested && _udpSessionFactory is not null)
         {
             flow.SessionRequested = true;

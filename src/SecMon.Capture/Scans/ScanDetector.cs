@@ -57,27 +57,28 @@ internal sealed class ScanDetector
     /// <summary>A TCP packet of <paramref name="flow"/>, after the flow counted it. Cheap for every packet but the first
     /// three of a flow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void OnTcp(Flow flow, FlowDirection direction, TcpFlags flags, in PacketMeta meta)
+    public void OnTcp(Flow flow, FlowDirection direction, TcpFlags flags, byte ttl, in PacketMeta meta)
     {
         if (flow.PacketsToServer + flow.PacketsToClient <= 3 && flow.ToServer.OpenerSeen)
         {
-            Tcp(flow, direction, flags, meta);
+            Tcp(flow, direction, flags, ttl, meta);
         }
     }
 
     /// <summary>A UDP datagram of <paramref name="flow"/>, after the flow counted it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void OnUdp(Flow flow, FlowDirection direction, in PacketMeta meta)
+    public void OnUdp(Flow flow, FlowDirection direction, byte ttl, in PacketMeta meta)
     {
         if (flow.PacketsToServer + flow.PacketsToClient <= 2)
         {
-            Udp(flow, direction, meta);
+            Udp(flow, direction, ttl, meta);
         }
     }
 
     /// <summary>An IP packet that is neither TCP nor UDP (<see cref="DecodeResult.OtherTransport"/>): ICMP and ICMPv6
-    /// echo requests are ping-sweep probes, echo replies their answers, and a port unreachable quoting a UDP probe
-    /// answers it as closed. Other protocols return at once.</summary>
+    /// echo requests are ping-sweep probes, echo replies their answers, a port unreachable quoting a UDP probe
+    /// answers it as closed, and a time exceeded tells that the probe it quotes expired on the way (it never reached the
+    /// host: a traceroute's probe). Other protocols return at once.</summary>
     public void OnOtherTransport(ref DecodedPacket packet, in PacketMeta meta)
     {
         var protocol = packet.Protocol;
@@ -100,6 +101,9 @@ internal sealed class ScanDetector
                 Answer(icmp.QuotedSource, icmp.QuotedDestination, icmp.QuotedDestinationPort, PacketDecoder.ProtocolUdp,
                     packet.VlanId, open: false);
                 break;
+            case IcmpKind.TimeExceeded:
+                Expired(icmp.QuotedSource, icmp.QuotedDestination, icmp.QuotedDestinationPort, icmp.QuotedProtocol, packet.VlanId);
+                break;
             default:
                 break;
         }
@@ -110,7 +114,7 @@ internal sealed class ScanDetector
     public void OnArpRequest(IpAddress sender, IpAddress target, ushort vlan, FlowContext conversation, in PacketMeta meta)
     {
         var t = Get(ScanKey.Sweep(sender, 0, ProtocolArp, vlan), meta.TimestampMicros, meta);
-        CountProbe(t, target, 0, conversation, _options.HostThreshold, meta);
+        CountProbe(t, target, 0, 0, conversation, _options.HostThreshold, meta);
     }
 
     /// <summary>An ARP reply from <paramref name="sender"/> to <paramref name="target"/>: answers the target's request.</summary>
@@ -145,7 +149,7 @@ internal sealed class ScanDetector
             StartMicros = now,
             Observer = meta.Source,
         };
-        CountProbe(t, packet.Destination, 0, first, _options.HostThreshold, meta);
+        CountProbe(t, packet.Destination, 0, packet.Ttl, first, _options.HostThreshold, meta);
     }
 
     /// <summary>Capture time moved on (the flow table's sweep, once a second): confirm the crossings whose answers had
@@ -172,7 +176,7 @@ internal sealed class ScanDetector
         }
     }
 
-    private void Tcp(Flow flow, FlowDirection direction, TcpFlags flags, in PacketMeta meta)
+    private void Tcp(Flow flow, FlowDirection direction, TcpFlags flags, byte ttl, in PacketMeta meta)
     {
         var client = flow.ClientIsA ? flow.Key.AddressA : flow.Key.AddressB;
         var server = flow.ClientIsA ? flow.Key.AddressB : flow.Key.AddressA;
@@ -181,7 +185,7 @@ internal sealed class ScanDetector
         {
             if (flow.PacketsToServer == 1 && flow.PacketsToClient == 0 && (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
             {
-                Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, flow.ToServer, meta);
+                Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, ttl, flow.ToServer, meta);
             }
             else if (flow.PacketsToServer == 2 && flow.PacketsToClient == 1 &&
                      _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
@@ -211,7 +215,7 @@ internal sealed class ScanDetector
         }
     }
 
-    private void Udp(Flow flow, FlowDirection direction, in PacketMeta meta)
+    private void Udp(Flow flow, FlowDirection direction, byte ttl, in PacketMeta meta)
     {
         long sent, received;
         (sent, received) = direction == FlowDirection.ToServer
@@ -230,7 +234,7 @@ internal sealed class ScanDetector
         var receiverPort = senderIsA ? flow.Key.PortB : flow.Key.PortA;
         if (received == 0)
         {
-            Probe(sender, receiver, receiverPort, flow.Key.Protocol, flow.Key.VlanId, flow.Context(direction), meta);
+            Probe(sender, receiver, receiverPort, flow.Key.Protocol, flow.Key.VlanId, ttl, flow.Context(direction), meta);
         }
         else
         {
@@ -240,14 +244,15 @@ internal sealed class ScanDetector
 
     /// <summary>A probe of <paramref name="host"/>:<paramref name="port"/> from <paramref name="scanner"/>, whose sender
     /// context is <paramref name="sender"/> (the flow hooks call it; tests too).</summary>
-    internal void Probe(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, FlowContext sender, in PacketMeta meta)
+    internal void Probe(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, byte ttl, FlowContext sender,
+        in PacketMeta meta)
     {
         var now = meta.TimestampMicros;
-        CountProbe(Get(ScanKey.Vertical(scanner, host, protocol, vlan), now, meta), host, port, sender, _options.PortThreshold, meta);
-        CountProbe(Get(ScanKey.Sweep(scanner, port, protocol, vlan), now, meta), host, port, sender, _options.HostThreshold, meta);
+        CountProbe(Get(ScanKey.Vertical(scanner, host, protocol, vlan), now, meta), host, port, ttl, sender, _options.PortThreshold, meta);
+        CountProbe(Get(ScanKey.Sweep(scanner, port, protocol, vlan), now, meta), host, port, ttl, sender, _options.HostThreshold, meta);
     }
 
-    private void CountProbe(ScanTracker t, IpAddress host, ushort port, FlowContext sender, int threshold, in PacketMeta meta)
+    private void CountProbe(ScanTracker t, IpAddress host, ushort port, byte ttl, FlowContext sender, int threshold, in PacketMeta meta)
     {
         var now = meta.TimestampMicros;
         if (t.Reported)
@@ -265,7 +270,7 @@ internal sealed class ScanDetector
         }
 
         t.First ??= sender;
-        t.AddProbe(host, port, now);
+        t.AddProbe(host, port, now, ttl);
         Touch(t);
         if (!t.Reported && !t.Pending && t.Unanswered >= threshold)
         {
@@ -286,6 +291,21 @@ internal sealed class ScanDetector
         if (_table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep))
         {
             Record(sweep, host, port, open);
+        }
+    }
+
+    /// <summary>A router's time exceeded about a probe of <paramref name="host"/>:<paramref name="port"/> from
+    /// <paramref name="scanner"/>: the probe never reached the host.</summary>
+    internal void Expired(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan)
+    {
+        if (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical))
+        {
+            vertical.ExpiredCount++;
+        }
+
+        if (_table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep))
+        {
+            sweep.ExpiredCount++;
         }
     }
 
@@ -332,7 +352,7 @@ internal sealed class ScanDetector
     {
         t.Pending = false;
         var threshold = t.Key.IsSweep ? _options.HostThreshold : _options.PortThreshold;
-        if (t.Unanswered >= threshold)
+        if (t.Unanswered >= threshold && !t.LooksLikeTrace)
         {
             t.Reported = true;
             t.ScanFlow = ScanFlowOf(t);
@@ -489,7 +509,7 @@ internal sealed class ScanDetector
             OpenHosts = key.IsSweep ? t.OpenHosts() : null,
             ClosedCount = t.ClosedCount,
             ClosedPorts = key.IsSweep ? null : t.ClosedPorts(),
-            UnansweredCount = Math.Max(0, t.Distinct - t.OpenCount - t.ClosedCount),
+            UnansweredCount = Math.Max(0, t.Distinct - t.OpenCount - t.ClosedCount - t.ExpiredCount),
             WindowStartMicros = t.WindowStart,
             WindowEndMicros = t.LastProbe,
         };

@@ -67,6 +67,8 @@ internal sealed class ScanTracker
     private int _closedListed;
     private int _repliedListed;
     private IpAddress[]? _openHosts;
+    private ulong _ttls; // bit n - 1 set: a probe was seen with TTL (hop limit) n, 1 to 64
+    private byte _ttlHighest;
 
     /// <summary>The pair.</summary>
     public ScanKey Key { get; private set; }
@@ -82,6 +84,10 @@ internal sealed class ScanTracker
 
     /// <summary>Probes refused: a TCP RST, an ICMP port unreachable (distinct ports while they fit the list).</summary>
     public long ClosedCount { get; set; }
+
+    /// <summary>Probes that expired on the way (a router's ICMP time exceeded quoting them): they never reached the host
+    /// (or hosts), so they are not counted as unanswered.</summary>
+    public long ExpiredCount { get; set; }
 
     /// <summary>Answered TCP handshakes the scanner completed with an ACK.</summary>
     public long Completed { get; set; }
@@ -139,8 +145,33 @@ internal sealed class ScanTracker
     /// than the probes seen: linear counting rounds 40 values to 41).</summary>
     public long Distinct => _overflowed ? Math.Clamp(Estimate(), ExactLimit + 1, Math.Max(ExactLimit + 1, Probes)) : _exactCount;
 
-    /// <summary>Distinct values probed that did not answer: what a threshold counts.</summary>
-    public long Unanswered => Math.Max(0, Distinct - OpenCount);
+    /// <summary>Distinct values probed that did not answer (and did not expire on the way): what a threshold counts.</summary>
+    public long Unanswered => Math.Max(0, Distinct - OpenCount - ExpiredCount);
+
+    /// <summary>Highest TTL a traceroute's probe is sent with (traceroute's, tracepath's, mtr's and Windows tracert's
+    /// default maximum is 30 hops).</summary>
+    public const int MaxTraceTtl = 32;
+
+    /// <summary>Most probes a traceroute sends per hop (traceroute's <c>-q</c> is at most 10; 3 by default).</summary>
+    public const int MaxTraceProbesPerTtl = 10;
+
+    /// <summary>
+    /// The probes are a path trace (traceroute, tracepath, <c>mtr -u</c>) rather than a scan: their TTLs step up from 1,
+    /// a few probes per TTL, each to a new port, so that each hop on the way answers (ICMP time exceeded) and the probes
+    /// that reach the host need no answer. Seen anywhere on the path, the lowest TTL is 1 (the probe that expires at the
+    /// next router), there are at least three different TTLs, none above <see cref="MaxTraceTtl"/>, and at most
+    /// <see cref="MaxTraceProbesPerTtl"/> distinct ports (or hosts) per TTL. A scanner's probes carry one TTL (its
+    /// system's initial TTL, less the hops to the capture). The limit: a scanner that steps its TTLs from 1 the same
+    /// way is taken for a trace, for at most 320 ports of one host a window.
+    /// </summary>
+    public bool LooksLikeTrace
+    {
+        get
+        {
+            var ttls = BitOperations.PopCount(_ttls);
+            return (_ttls & 1) != 0 && _ttlHighest <= MaxTraceTtl && ttls >= 3 && Distinct <= (long)ttls * MaxTraceProbesPerTtl;
+        }
+    }
 
     /// <summary>Readies the tracker for <paramref name="key"/> (or a new window of the same pair) at <paramref name="now"/>.</summary>
     public void Reset(in ScanKey key, long now)
@@ -153,7 +184,9 @@ internal sealed class ScanTracker
         _overflowed = false;
         _openPortsListed = _openHostsListed = _closedListed = 0;
         _repliedListed = 0;
-        Probes = OpenCount = ClosedCount = Completed = HalfOpen = 0;
+        Probes = OpenCount = ClosedCount = ExpiredCount = Completed = HalfOpen = 0;
+        _ttls = 0;
+        _ttlHighest = 0;
         WindowStart = LastProbe = now;
         PortLow = ushort.MaxValue;
         PortHigh = 0;
@@ -164,10 +197,17 @@ internal sealed class ScanTracker
         PendingSince = 0;
     }
 
-    /// <summary>Counts a probe of <paramref name="host"/>:<paramref name="port"/>.</summary>
-    public void AddProbe(IpAddress host, ushort port, long now)
+    /// <summary>Counts a probe of <paramref name="host"/>:<paramref name="port"/> seen with TTL (hop limit)
+    /// <paramref name="ttl"/> (0: not an IP probe, an ARP request).</summary>
+    public void AddProbe(IpAddress host, ushort port, long now, byte ttl)
     {
         Probes++;
+        if (ttl != 0)
+        {
+            _ttlHighest = Math.Max(_ttlHighest, ttl);
+            _ttls |= ttl <= 64 ? 1UL << (ttl - 1) : 0;
+        }
+
         LastProbe = Math.Max(LastProbe, now);
         PortLow = Math.Min(PortLow, port);
         PortHigh = Math.Max(PortHigh, port);

@@ -66,6 +66,25 @@ public sealed class DiscoverySampleTests
         Assert.True(started.ClosedCount <= ended.ClosedCount);
     }
 
+    [RequiresToolTheory("tshark")]
+    [InlineData("traceroute-open.pcap", "ip.src == 192.0.2.10 && udp && !icmp", 27)]
+    [InlineData("traceroute-open.pcap", "ipv6.src == 2001:db8:22::a && udp && !icmpv6", 27)]
+    [InlineData("traceroute-silent.pcap", "ip.src == 192.0.2.10 && udp && !icmp", 90)]
+    [InlineData("traceroute-silent.pcap", "ipv6.src == 2001:db8:22::a && udp && !icmpv6", 90)]
+    public async Task Run_RecordedTraceroute_IsNoScan(string sample, string probes, int atLeast)
+    {
+        // record-traceroute.sh: traceroute across 8 routers, one probe per port, more than a port scan's 20 ports.
+        var ports = await FieldAsync(sample, probes, "udp.dstport");
+        var expired = await FieldAsync(sample, "icmp.type == 11 || icmpv6.type == 3", "frame.number");
+        Assert.True(ports.Distinct().Count() >= atLeast, $"{ports.Distinct().Count()} ports probed");
+        Assert.True(expired.Count >= 24, $"{expired.Count} time exceeded");
+
+        var (events, stats) = ArpFrames.RunFile(Sample(sample));
+
+        Assert.Empty(events.OfType<ScanEvent>());
+        Assert.True(stats.UdpFlows >= 2 * atLeast, $"{stats.UdpFlows} UDP flows"); // every probe was seen as one
+    }
+
     private static async Task<List<string>> FieldAsync(string sample, string filter, string field)
     {
         var (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-r", Sample(sample), "-Y", filter, "-T", "fields", "-e", field]);

@@ -362,6 +362,117 @@ public sealed class ScanDetectorTests
         Assert.Empty(Scans);
     }
 
+    [Fact]
+    public void Process_TracerouteToAHostThatDropsUdp_IsNoScan()
+    {
+        // traceroute -n TARGET, 8 routers on the way, the target drops UDP: 90 probes to 90 ports, 66 of them unanswered.
+        Traceroute(Start, maxTtl: 30, routers: 8);
+        Complete(Start + 100_000_000);
+
+        Assert.Empty(Scans);
+    }
+
+    [Fact]
+    public void Process_TracerouteSeenOnTheTargetsSegment_IsNoScan()
+    {
+        // The same trace captured beside the target, 8 hops from the tracer: the probes that arrive carry TTL 1 to 22
+        // (sent with 9 to 30), and the routers' time exceeded messages are elsewhere.
+        Traceroute(Start, maxTtl: 22, routers: 0);
+        Complete(Start + 100_000_000);
+
+        Assert.Empty(Scans);
+    }
+
+    [Fact]
+    public void Process_ProbesThatExpiredOnTheWay_AreNotCountedAsUnanswered()
+    {
+        // 24 probes with one TTL (no trace's shape), 10 of them answered by a router's time exceeded: they never reached
+        // the host, so 14 are unanswered, below the threshold of 20.
+        for (var port = 0; port < 24; port++)
+        {
+            var t = Start + port * 1000L;
+            Udp(t, Scanner, 40000, Target, (ushort)(30000 + port));
+            if (port < 10)
+            {
+                Icmp(t + 50, "10.9.1.1", Scanner, TimeExceededV4(Scanner, 40000, Target, (ushort)(30000 + port)));
+            }
+        }
+
+        Complete(Start + 100_000_000);
+        Assert.Empty(Scans);
+    }
+
+    [Fact]
+    public void Process_ScanWithOneProbeSentToExpire_IsStillAScan()
+    {
+        // A scanner that sends one probe with TTL 1 (answered by its router) to look like a trace: one TTL besides its own.
+        Udp(Start, Scanner, 40000, Target, 9);
+        Icmp(Start + 50, "10.9.1.1", Scanner, TimeExceededV4(Scanner, 40000, Target, 9));
+        for (var port = 0; port < 30; port++)
+        {
+            Udp(Start + 1000 + port * 1000L, Scanner, 40000, Target, (ushort)(20000 + port));
+        }
+
+        Complete(Start + 100_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.Equal(31, started.PortCount);
+        Assert.Equal(30, started.UnansweredCount); // the expired probe never reached the host
+    }
+
+    [Theory]
+    [InlineData(3, 60, "60 ports over TTLs 1-3: 20 per TTL, more than a traceroute's 10")]
+    [InlineData(40, 120, "TTLs up to 40, past a traceroute's 30 hops")]
+    public void Process_ScanSteppingItsTtlsUnlikeATraceroute_IsStillAScan(int ttls, int ports, string label)
+    {
+        for (var i = 0; i < ports; i++)
+        {
+            var ttl = (byte)(1 + i * ttls / ports);
+            Udp(Start + i * 1000L, Scanner, 40000, Target, (ushort)(20000 + i), ttl);
+        }
+
+        Complete(Start + 100_000_000);
+        var started = Assert.Single(Scans, s => s.Phase == "started");
+        Assert.True(started.PortCount == ports, label);
+    }
+
+    [Theory]
+    [InlineData(17, 4)]
+    [InlineData(6, 4)]
+    [InlineData(17, 6)]
+    public void Read_TimeExceeded_GivesTheExpiredProbe(byte protocol, int version)
+    {
+        var m = version == 4
+            ? IcmpReader.Read(IcmpReader.ProtocolIcmp, TimeExceededV4(Scanner, 40000, Target, 33434, protocol))
+            : IcmpReader.Read(IcmpReader.ProtocolIcmpV6, TestFrames.Concat([3, 0, 0, 0, 0, 0, 0, 0],
+                TestFrames.Ipv6("2001:db8::66", "2001:db8::1", protocol, TestFrames.Udp(40000, 33434, [1, 2, 3]))));
+
+        Assert.Equal(IcmpKind.TimeExceeded, m.Kind);
+        Assert.Equal(protocol, m.QuotedProtocol);
+        Assert.Equal(IpAddress.Parse(version == 4 ? Scanner : "2001:db8::66"), m.QuotedSource);
+        Assert.Equal(IpAddress.Parse(version == 4 ? Target : "2001:db8::1"), m.QuotedDestination);
+        Assert.Equal(40000, m.QuotedSourcePort);
+        Assert.Equal(33434, m.QuotedDestinationPort);
+        if (version == 4)
+        {
+            var whole = TimeExceededV4(Scanner, 40000, Target, 33434, protocol);
+            for (var length = 0; length < 8 + 20 + 4; length++)
+            {
+                Assert.Equal(IcmpKind.None, IcmpReader.Read(IcmpReader.ProtocolIcmp, whole.AsSpan(0, length)).Kind);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 17, "fragment reassembly time exceeded")]
+    [InlineData(0, 1, "quoting ICMP")]
+    public void Read_OtherTimeExceeded_IsNone(byte code, byte protocol, string label)
+    {
+        var m = IcmpReader.Read(IcmpReader.ProtocolIcmp, TestFrames.Concat([11, code, 0, 0, 0, 0, 0, 0],
+            TestFrames.Ipv4(Scanner, Target, protocol, new byte[8], ttl: 1)));
+
+        Assert.True(m.Kind == IcmpKind.None, label);
+    }
+
     [Theory]
     [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x45 }, "quoted header cut at 1 byte")]
     [InlineData(new byte[] { 3, 3, 0, 0, 0, 0, 0, 0, 0x65, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 66, 10, 0, 0, 1, 0xC7, 0x38, 0x4E, 0x52 }, "quoted version 6 in ICMP")]
@@ -445,14 +556,14 @@ public sealed class ScanDetectorTests
         {
             var meta = new PacketMeta(Start + i, i + 1, "flood", i + 1);
             var source = new IpAddress(0, (10u << 24) | (64u << 16) | (uint)(i & 0x3FFFFF), false);
-            detector.Probe(source, target, (ushort)(1024 + (i % 64_000)), 6, 0, sender, meta);
+            detector.Probe(source, target, (ushort)(1024 + (i % 64_000)), 6, 0, 64, sender, meta);
             if (i == 500_000)
             {
                 // A real scan in the middle of the flood: 30 ports in a burst.
                 var scanner = IpAddress.Parse(Scanner);
                 for (var port = 0; port < 30; port++)
                 {
-                    detector.Probe(scanner, target, (ushort)(100 + port), 6, 0, sender, meta);
+                    detector.Probe(scanner, target, (ushort)(100 + port), 6, 0, 64, sender, meta);
                 }
             }
 
@@ -483,14 +594,14 @@ public sealed class ScanDetectorTests
         t.Reset(ScanKey.Vertical(scanner, target, 6, 0), Start);
         for (var port = 1; port <= 24; port++)
         {
-            t.AddProbe(target, (ushort)port, Start);
-            t.AddProbe(target, (ushort)port, Start);
+            t.AddProbe(target, (ushort)port, Start, 64);
+            t.AddProbe(target, (ushort)port, Start, 64);
         }
 
         Assert.Equal(24, t.Distinct); // exact up to 24
         for (var port = 25; port <= 1000; port++)
         {
-            t.AddProbe(target, (ushort)port, Start);
+            t.AddProbe(target, (ushort)port, Start, 64);
         }
 
         Assert.InRange(t.Distinct, 950, 1050);
@@ -517,11 +628,37 @@ public sealed class ScanDetectorTests
         _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
     }
 
-    private void Udp(long micros, string source, ushort sourcePort, string destination, ushort destinationPort)
+    private void Udp(long micros, string source, ushort sourcePort, string destination, ushort destinationPort, byte ttl = 64)
     {
-        var frame = TestFrames.Ethernet(TestFrames.Ipv4(source, destination, 17, TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3])));
+        var frame = TestFrames.Ethernet(TestFrames.Ipv4(source, destination, 17, TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3]), ttl: ttl));
         _packet++;
         _processor.Process(LinkTypes.Ethernet, frame, frame.Length, new PacketMeta(micros, _packet, "t.pcap", _packet));
+    }
+
+    // ICMP 11/0 quoting the IPv4 header and the first 8 bytes of the expired packet (RFC 792).
+    private static byte[] TimeExceededV4(string source, ushort sourcePort, string destination, ushort destinationPort, byte protocol = 17, byte code = 0)
+    {
+        var transport = protocol == 6 ? TestFrames.Tcp(sourcePort, destinationPort, 1000, 0, TcpFlags.Syn, []) : TestFrames.Udp(sourcePort, destinationPort, [1, 2, 3]);
+        return TestFrames.Concat([11, code, 0, 0, 0, 0, 0, 0], TestFrames.Ipv4(source, destination, protocol, transport.AsSpan(0, 8), ttl: 1));
+    }
+
+    // Linux traceroute's probes to Target: 3 per TTL from 1 to maxTtl, each to the next port from 33434; the routers of
+    // hops 1 to routers answer the probes that expire on their way (ICMP time exceeded), the target none.
+    private void Traceroute(long start, int maxTtl, int routers, int firstTtl = 1)
+    {
+        var port = (ushort)33434;
+        for (var ttl = firstTtl; ttl <= maxTtl; ttl++)
+        {
+            for (var q = 0; q < 3; q++, port++)
+            {
+                var t = start + port * 100L;
+                Udp(t, Scanner, 40000, Target, port, (byte)ttl);
+                if (ttl <= routers)
+                {
+                    Icmp(t + 50, $"10.9.{ttl}.1", Scanner, TimeExceededV4(Scanner, 40000, Target, port));
+                }
+            }
+        }
     }
 
     private static byte[] Echo(byte type, ushort sequence) => [type, 0, 0, 0, 0x12, 0x34, (byte)(sequence >> 8), (byte)sequence, 1, 2, 3, 4];
