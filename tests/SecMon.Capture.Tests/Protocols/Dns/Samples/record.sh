@@ -8,7 +8,11 @@
 #   mdns.pcap          multicast DNS in a network namespace whose lo carries multicast: dig's legacy unicast query to
 #                      224.0.0.251:5353, and a responder's announcement (A, SRV, TXT, PTR) built by mdns-announce.py
 #                      (no mDNS daemon is installed; the announcement is hand-built, sent by the kernel's UDP stack).
-# Re-runnable: ./record.sh (needs dnsmasq, dig, tcpdump, python3, ip).
+#   dns-cloud.pcap     what IoT devices resolve in the cloud: AWS IoT Core data endpoints (a random 14-character
+#                      account identifier, "-ats.iot.", the region) in eight regions, an Elastic Load Balancing name, an S3
+#                      bucket named by a UUID, CloudFront, Azure IoT Hub and Blob storage names (identifiers made up here,
+#                      from a seeded generator), answered by dnsmasq with documentation addresses: no tunnel.
+# Re-runnable: ./record.sh (needs dnsmasq, dig, tcpdump, python3, ip); ONLY=dns-cloud ./record.sh records one sample.
 set -euo pipefail
 cd "$(dirname "$0")"
 tmp=$(mktemp -d)
@@ -28,6 +32,8 @@ start_dnsmasq() { # address port
     --mx-host=plant.example,mail.plant.example,10 \
     --srv-host=_mqtt._tcp.plant.example,broker.plant.example,1883,0,5 \
     --address=/tunnel.example/198.51.100.9 \
+    --address=/amazonaws.com/192.0.2.31 --address=/amazonaws.com.cn/192.0.2.32 --address=/cloudfront.net/192.0.2.33 \
+    --address=/azure-devices.net/192.0.2.34 --address=/windows.net/192.0.2.35 \
     --local=/plant.example/ >"$tmp/dnsmasq-$2.log" 2>&1 &
   pids+=($!)
 }
@@ -40,7 +46,9 @@ capture() { # file filter [netns]
 start_dnsmasq 127.0.0.77 5300
 start_dnsmasq 127.0.0.78 5353
 sleep 1
+want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
 
+if want dns-dnsmasq; then
 # 1. Ordinary DNS over UDP and TCP.
 cap=$(capture dns-dnsmasq.pcap "udp port 5300 or tcp port 5300 or udp port 5353")
 sleep 1
@@ -59,7 +67,9 @@ dig @127.0.0.79 -p 5300 +tries=1 +timeout=1 nobody-home.plant.example A || true
 dig @127.0.0.78 -p 5353 +tries=1 +timeout=2 sensor-1.plant.example A
 sleep 1
 kill "$cap"; wait "$cap" 2>/dev/null || true
+fi
 
+if want dns-tunnel; then
 # 2. Tunnelling-like traffic: 60 TXT queries with 40-50 random base32 characters each, then ordinary names.
 python3 - "$tmp/names" <<'PY'
 import random, sys
@@ -78,7 +88,9 @@ sleep 1
 dig @127.0.0.77 -p 5300 +tries=1 +timeout=2 -f "$tmp/names" >/dev/null
 sleep 1
 kill "$cap"; wait "$cap" 2>/dev/null || true
+fi
 
+if want mdns; then
 # 3. mDNS in a namespace (loopback of the host carries no multicast).
 ip netns add secmon-mdns
 ip netns exec secmon-mdns ip link set lo multicast on
@@ -90,4 +102,31 @@ ip netns exec secmon-mdns python3 ./mdns-announce.py
 ip netns exec secmon-mdns dig @224.0.0.251 -p 5353 +tries=1 +timeout=1 sensor-7.local A || true
 sleep 1
 kill "$cap"; wait "$cap" 2>/dev/null || true
+fi
+
+if want dns-cloud; then
+# 4. Cloud endpoints with machine-made names.
+python3 - "$tmp/cloud" <<'PY'
+import random, sys, uuid
+random.seed(22)
+alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
+ident = lambda n: "".join(random.choice(alnum) for _ in range(n))
+names = [f"{ident(14)}-ats.iot.{r}.amazonaws.com A" for r in
+         ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1"]]
+names += [f"{ident(14)}-ats.iot.cn-northwest-1.amazonaws.com.cn A",
+          f"{ident(14)}.credentials.iot.eu-central-1.amazonaws.com A",
+          f"prod-device-shadow-{ident(8)}.eu-central-1.elb.amazonaws.com A",
+          f"{uuid.UUID(int=random.getrandbits(128))}.s3.eu-west-1.amazonaws.com A",
+          f"{ident(14)}.cloudfront.net A",
+          f"iothub-{ident(10)}.azure-devices.net A",
+          f"st{ident(16)}.blob.core.windows.net A"]
+with open(sys.argv[1], "w") as f:
+    f.write("\n".join(names) + "\n")
+PY
+cap=$(capture dns-cloud.pcap "udp port 5300")
+sleep 1
+dig @127.0.0.77 -p 5300 +tries=1 +timeout=2 -f "$tmp/cloud" >/dev/null
+sleep 1
+kill "$cap"; wait "$cap" 2>/dev/null || true
+fi
 ls -l ./*.pcap
