@@ -104,7 +104,10 @@ internal sealed class CaptureStats
         CollectionsMarshal.GetValueRefOrAddDefault(MalformedByReason, (protocol, reason), out _)++;
     }
 
-    /// <summary>True when anything in the input was damaged or malformed: the exit code reports it.</summary>
+    /// <summary>True when the input itself was damaged (a file, a frame) or held frames SecMon cannot decode: the exit
+    /// code reports it. Malformed application messages are not counted here: they are the traffic's (a scanner's probes,
+    /// a device's faulty firmware, a client speaking the wrong protocol to a port), recorded intact by the capture, and
+    /// are counted and listed as such.</summary>
     public bool InputDamaged =>
-        DamagedFiles > 0 || TruncatedFrames > 0 || MalformedFrames > 0 || MalformedMessages > 0 || UnknownLinkType > 0;
+        DamagedFiles > 0 || TruncatedFrames > 0 || MalformedFrames > 0 || UnknownLinkType > 0;
 }

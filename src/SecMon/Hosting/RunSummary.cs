@@ -42,6 +42,14 @@ internal static class RunSummary
                 : $"  input       DAMAGED ({kinds}); the first problems are listed above; everything readable was analysed");
         }
 
+        if (s.MalformedMessages > 0)
+        {
+            // Not damage: messages as the peers sent them (a scanner's probes, faulty firmware, the wrong protocol on a
+            // port); the capture holds them intact. The exit code does not change for them (README: exit codes).
+            w.WriteLine($"  messages    {N(s.MalformedMessages)} malformed as sent (the first are listed above; by protocol and reason on the " +
+                "malformed line): the traffic's, not damage to the capture");
+        }
+
         if (s.ReassemblyGaps > 0)
         {
             // Not damage: segments the capture missed (kernel or switch drops under load, a capture started late).
@@ -72,10 +80,11 @@ internal static class RunSummary
         string.Concat(reason.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     /// <summary>True for the kinds that make the input damaged (exit 65): what <see cref="CaptureStats.InputDamaged"/> counts.
-    /// Reassembly gaps (packets the capture missed) and SecMon's own resource limits are reported, not damage.</summary>
+    /// Reassembly gaps (packets the capture missed), malformed application messages (the traffic's, not the capture's)
+    /// and SecMon's own resource limits are reported, not damage.</summary>
     public static bool IsDamage(DiagnosticKind kind) =>
         kind is DiagnosticKind.DamagedFile or DiagnosticKind.UnknownLinkType or DiagnosticKind.TruncatedFrame
-            or DiagnosticKind.MalformedFrame or DiagnosticKind.MalformedProtocol;
+            or DiagnosticKind.MalformedFrame;
 
     /// <summary>Formats a byte count (B, KB, MB, GB; powers of 1024).</summary>
     public static string FormatBytes(long bytes) => bytes switch
