@@ -39,7 +39,8 @@ internal ref struct DhcpMessage
     public byte MessageType;
 
     /// <summary>Option 12 (host name), 60 (vendor class identifier), 55 (parameter request list), 61 (client
-    /// identifier), 81 (client FQDN, RFC 4702): raw bytes, empty when absent.</summary>
+    /// identifier): raw bytes, empty when absent. (Option 81, the client FQDN of RFC 4702, is not read; Windows sends it
+    /// beside option 12.)</summary>
     public ReadOnlySpan<byte> HostName, VendorClass, ParameterRequestList, ClientId;
 
     /// <summary>True when option 55 was present (it may be empty).</summary>
