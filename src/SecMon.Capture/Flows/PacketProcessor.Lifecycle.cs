@@ -35,6 +35,14 @@ internal sealed partial class PacketProcessor
                               _expired, _lingered);
         foreach (var flow in _expired)
         {
+            if (_nowMicros - flow.LastMicros <= IdleLimit(flow))
+            {
+                // Idle past the TCP timeout, but its protocol keeps the session open longer (an MQTT keep alive):
+                // held, at the newest end of its list, until the walk reaches it again.
+                FlowTable.Touch(flow);
+                continue;
+            }
+
             ExpireIdle(flow, meta);
         }
 
@@ -52,13 +60,16 @@ internal sealed partial class PacketProcessor
     private void ExpireIdle(Flow flow, in PacketMeta meta)
     {
         _stats.FlowTimeouts++;
-        var timeout = flow.IsTcp ? _options.TcpIdleTimeoutMicros : _options.UdpIdleTimeoutMicros;
-        Close(flow, FlowCloseReason.IdleTimeout, meta with { TimestampMicros = flow.LastMicros + timeout });
+        Close(flow, FlowCloseReason.IdleTimeout, meta with { TimestampMicros = flow.LastMicros + IdleLimit(flow) });
         _flows.Remove(flow);
     }
 
-    private bool IsIdle(Flow flow) =>
-        _nowMicros - flow.LastMicros > (flow.IsTcp ? _options.TcpIdleTimeoutMicros : _options.UdpIdleTimeoutMicros);
+    private bool IsIdle(Flow flow) => _nowMicros - flow.LastMicros > IdleLimit(flow);
+
+    // The transport's idle timeout, or longer when the flow's protocol keeps its session open longer (IdleHoldMicros).
+    private long IdleLimit(Flow flow) => flow.IsTcp
+        ? Math.Max(_options.TcpIdleTimeoutMicros, flow.Session?.IdleHoldMicros ?? 0)
+        : _options.UdpIdleTimeoutMicros;
 
     private Flow CreateFlow(ref DecodedPacket packet, in FlowKey key, int hash, bool sourceIsA, bool senderIsClient, bool openerSeen,
                             string transport, in PacketMeta meta)

@@ -48,6 +48,12 @@ internal interface IStreamSession
     /// <summary>The flow ended (FIN, RST, idle timeout, eviction or end of input). A partial message left in a
     /// buffer is reported as truncated.</summary>
     void OnClose(in PacketMeta meta);
+
+    /// <summary>How long, in microseconds of capture time, the protocol keeps this session open with no traffic, when it
+    /// says so and that is longer than the flow table's TCP idle timeout (MQTT: one and a half times the keep alive,
+    /// after which the broker closes a silent client); 0 when it does not. The flow is held that long before it is
+    /// taken for idle.</summary>
+    long IdleHoldMicros => 0;
 }
 
 /// <summary>What a session may use: the event sink, diagnostics, options, and the catalogue (a protocol that carries

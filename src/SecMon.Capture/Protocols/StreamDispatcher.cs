@@ -45,6 +45,9 @@ internal sealed class StreamDispatcher : IStreamSession
     public IStreamProtocol? Protocol { get; private set; }
 
     /// <inheritdoc />
+    public long IdleHoldMicros => _session?.IdleHoldMicros ?? 0;
+
+    /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
     {
         if (_session is not null)

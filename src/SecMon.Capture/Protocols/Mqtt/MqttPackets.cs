@@ -125,6 +125,8 @@ internal sealed record MqttConnAck
     public string? ReasonString { get; init; }
     /// <summary>5.0 Topic Alias Maximum (aliases the client may use towards the server).</summary>
     public int? TopicAliasMaximum { get; init; }
+    /// <summary>5.0 Server Keep Alive, seconds: the keep alive the server holds the client to (§3.2.2.3.14).</summary>
+    public int? ServerKeepAlive { get; init; }
 }
 
 /// <summary>A parsed PUBLISH variable header (3.1.1 §3.3, 5.0 §3.3); the payload is only measured.</summary>

@@ -46,6 +46,7 @@ internal sealed partial class MqttSession : IStreamSession
     private InFlight _clientRequests;
     private InFlight _serverRequests;
     private bool _closed;
+    private int _keepAliveSeconds; // the CONNECT's, or the CONNACK's Server Keep Alive (5.0); 0: none
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
     public MqttSession(FlowContext toServer, ProtocolServices services, MqttOptions options, bool midStream)
@@ -124,6 +125,11 @@ internal sealed partial class MqttSession : IStreamSession
         _services.Diagnostics.Report(DiagnosticKind.ReassemblyGap, meta,
             $"mqtt: {length} bytes missing from the {framer.DirectionName} stream at offset {at}; {outcome}");
     }
+
+    /// <summary>One and a half times the session's keep alive (3.1.1 §3.1.2.10, 5.0 §3.1.2.10: the server closes a client
+    /// silent that long), when it has one: a meter that publishes every 15 minutes with a keep alive of 20 minutes
+    /// keeps its one connection, and its later packets stay in the session that named it.</summary>
+    public long IdleHoldMicros => _keepAliveSeconds * 1_500_000L;
 
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
@@ -421,6 +427,7 @@ internal sealed partial class MqttSession : IStreamSession
         _decoder = MqttDecoder.For(c.Version);
         _levelKnown = true;
         _fields = new MqttSessionFields { ClientId = c.ClientId, Username = c.Username, ProtocolLevel = c.ProtocolLevel };
+        _keepAliveSeconds = c.KeepAlive;
         _services.Events.Emit(new MqttConnectEvent
         {
             Flow = FlowOf(from.Direction),
@@ -474,6 +481,11 @@ internal sealed partial class MqttSession : IStreamSession
         if (ca.AssignedClientIdentifier is { } assigned)
         {
             _fields = _fields with { ClientId = assigned }; // 5.0 §3.2.2.3.7
+        }
+
+        if (ca.ServerKeepAlive is { } serverKeepAlive)
+        {
+            _keepAliveSeconds = serverKeepAlive; // 5.0 §3.2.2.3.14: the client must use it instead of its own
         }
     }
 

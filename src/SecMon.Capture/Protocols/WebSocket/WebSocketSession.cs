@@ -43,6 +43,9 @@ internal sealed class WebSocketSession : IStreamSession
     /// <summary>True once both sides agreed on WebSocket with the mqtt subprotocol.</summary>
     internal bool CarriesMqtt => _inner is not null;
 
+    /// <inheritdoc />
+    public long IdleHoldMicros => _inner?.IdleHoldMicros ?? 0;
+
     /// <summary>Why the stream is not read (null while it is).</summary>
     internal string? IgnoredBecause { get; private set; }
 

@@ -76,6 +76,7 @@ internal sealed class MqttV5Decoder : MqttDecoder
             AssignedClientIdentifier = props.HasAssignedClientIdentifier ? Encoding.UTF8.GetString(props.AssignedClientIdentifier) : null,
             ReasonString = props.HasReasonString ? DecodeBounded(props.ReasonString) : null,
             TopicAliasMaximum = props.TopicAliasMaximum,
+            ServerKeepAlive = props.ServerKeepAlive,
         };
         return true;
     }

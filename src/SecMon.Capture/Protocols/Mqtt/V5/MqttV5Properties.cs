@@ -14,6 +14,8 @@ internal ref struct MqttProperties
     public long? MaximumPacketSize;
     /// <summary>0x22 Topic Alias Maximum.</summary>
     public int? TopicAliasMaximum;
+    /// <summary>0x13 Server Keep Alive (CONNACK): the keep alive the server uses instead of the client's.</summary>
+    public int? ServerKeepAlive;
     /// <summary>0x23 Topic Alias.</summary>
     public int? TopicAlias;
     /// <summary>0x02 Message Expiry Interval.</summary>
@@ -104,7 +106,9 @@ internal static class MqttV5Properties
                 p.MaximumPacketSize = maxPacket;
                 return ok;
             case 0x13: // Server Keep Alive
-                return r.TryReadUInt16BE(out _, "server keep alive");
+                ok = r.TryReadUInt16BE(out var serverKeepAlive, "server keep alive");
+                p.ServerKeepAlive = serverKeepAlive;
+                return ok;
             case 0x21: // Receive Maximum
                 ok = r.TryReadUInt16BE(out var receiveMax, "receive maximum");
                 p.ReceiveMaximum = receiveMax;
