@@ -64,7 +64,12 @@ internal sealed partial class PacketProcessor
         _flows.Remove(flow);
     }
 
-    private bool IsIdle(Flow flow) => _nowMicros - flow.LastMicros > IdleLimit(flow);
+    // The session is asked only past the transport's timeout (IsIdle runs for every packet).
+    private bool IsIdle(Flow flow)
+    {
+        var silent = _nowMicros - flow.LastMicros;
+        return silent > (flow.IsTcp ? _options.TcpIdleTimeoutMicros : _options.UdpIdleTimeoutMicros) && silent > IdleLimit(flow);
+    }
 
     // The transport's idle timeout, or longer when the flow's protocol keeps its session open longer (IdleHoldMicros).
     private long IdleLimit(Flow flow) => flow.IsTcp
