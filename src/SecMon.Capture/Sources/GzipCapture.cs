@@ -59,6 +59,11 @@ internal sealed class GzipCapture : IDisposable
             }
 
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            if (!file.CanSeek)
+            {
+                return false; // a pipe (stdin, /dev/stdin, a named pipe behind a link): reading would consume its bytes
+            }
+
             Span<byte> head = stackalloc byte[2];
             return file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(Magic);
         }

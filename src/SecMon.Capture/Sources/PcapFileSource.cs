@@ -24,6 +24,9 @@ internal sealed unsafe class PcapFileSource : IDisposable
     // Set when libpcap refused the file's further interfaces: the rest is read by SecMon's own pcapng reader.
     private PcapngReader? _pcapng;
 
+    /// <summary>The name that stands for standard input (<c>tcpdump -w - | secmon analyze -</c>).</summary>
+    public const string StandardInput = "-";
+
     private PcapFileSource(string path, CaptureFileReaderDevice device, GzipCapture? gzip)
     {
         Path = path;
@@ -32,7 +35,7 @@ internal sealed unsafe class PcapFileSource : IDisposable
         LinkType = (int)device.LinkType;
     }
 
-    /// <summary>The file path as given.</summary>
+    /// <summary>The file path as given (<see cref="StandardInput"/> for standard input).</summary>
     public string Path { get; }
 
     /// <summary>The current packet's link type (pcap LINKTYPE_ value): the file's, or in a pcapng file with several
@@ -69,7 +72,8 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// </summary>
     public static PcapFileSource? TryOpen(string path, CancellationToken cancellationToken, out string? error)
     {
-        if (!File.Exists(path))
+        var stdin = path == StandardInput;
+        if (!stdin && !File.Exists(path))
         {
             error = Directory.Exists(path)
                 ? $"{path}: is a directory; give the capture files in it (e.g. {System.IO.Path.Combine(path, "*.pcap")})"
@@ -80,22 +84,25 @@ internal sealed unsafe class PcapFileSource : IDisposable
         // libpcap opens the file with fopen(): on a named pipe (mkfifo) that blocks until a writer opens the other
         // end, and a thread blocked in open(2) never sees Ctrl+C or SIGTERM. So the open runs on a worker and the
         // caller stops waiting when cancelled; the worker is then released by opening the pipe's other end.
-        var opening = Task.Run(() => Open(path), CancellationToken.None);
+        var opening = Task.Run(() => Open(path, stdin ? "/dev/stdin" : path), CancellationToken.None);
         try
         {
             opening.Wait(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            // The worker may not have reached open(2) yet: release it until it returns (a second at most).
-            for (var i = 0; i < 20 && !opening.IsCompleted; i++)
+            // The worker may not have reached open(2) yet: release it until it returns (a second at most). Standard
+            // input is left alone (its writer is someone else's); the worker, blocked reading it, ends with the process.
+            for (var i = 0; i < 20 && !stdin && !opening.IsCompleted; i++)
             {
                 NamedPipe.ReleaseReader(path);
                 opening.Wait(TimeSpan.FromMilliseconds(50), CancellationToken.None);
             }
 
             opening.ContinueWith(t => t.Result.Source?.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            error = $"{path}: interrupted while opening it, nothing was read (a named pipe waits until its writer starts, e.g. tcpdump -w {path})";
+            error = stdin
+                ? "-: interrupted while waiting for a capture on standard input, nothing was read"
+                : $"{path}: interrupted while opening it, nothing was read (a named pipe waits until its writer starts, e.g. tcpdump -w {path})";
             return null;
         }
         catch (AggregateException)
@@ -107,16 +114,18 @@ internal sealed unsafe class PcapFileSource : IDisposable
         return source;
     }
 
-    private static (PcapFileSource? Source, string? Error) Open(string path)
+    // Opens `openPath` (the path, or /dev/stdin for "-") as the capture named `path`.
+    private static (PcapFileSource? Source, string? Error) Open(string path, string openPath)
     {
         CaptureFileReaderDevice? device = null;
-        var gzip = GzipCapture.IsGzip(path) ? GzipCapture.Start(path) : null;
+        var stdin = path == StandardInput;
+        var gzip = !stdin && GzipCapture.IsGzip(path) ? GzipCapture.Start(path) : null;
         try
         {
-            device = new CaptureFileReaderDevice(gzip?.ReaderPath ?? path);
+            device = new CaptureFileReaderDevice(gzip?.ReaderPath ?? openPath);
             device.Open();
             gzip?.ReaderOpened();
-            var size = gzip is null ? new FileInfo(path).Length : GzipCapture.EstimatedSize(path);
+            var size = stdin ? 0 : gzip is null ? new FileInfo(path).Length : GzipCapture.EstimatedSize(path);
             return (new PcapFileSource(path, device, gzip) { FileSize = size }, null);
         }
         catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException or DllNotFoundException)
@@ -125,9 +134,45 @@ internal sealed unsafe class PcapFileSource : IDisposable
             gzip?.Dispose();
             return (null, ex is DllNotFoundException
                 ? "libpcap is not installed; install it (Debian: apt-get install libpcap0.8) and run again"
-                : gzip is null
-                    ? $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})"
-                    : $"{path}: not a readable gzip-compressed pcap/pcapng capture ({gzip.Error ?? Clean(ex.Message)})");
+                : stdin
+                    ? $"-: standard input is not a pcap/pcapng capture ({Clean(ex.Message)}); pipe one in uncompressed, e.g. " +
+                      "tcpdump -i eth0 -w - | secmon analyze -, or zstd -dc capture.pcap.zst | secmon analyze -"
+                : gzip is not null
+                    ? $"{path}: not a readable gzip-compressed pcap/pcapng capture ({gzip.Error ?? Clean(ex.Message)})"
+                : CompressedWith(path) is { } tool
+                    ? $"{path}: compressed with {tool}, which SecMon does not read (only gzip); decompress it first " +
+                      $"({tool} -d {path}) or pipe it in: {tool} -dc {path} | secmon analyze -"
+                    : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})");
+        }
+    }
+
+    // The compressor (its command's name) whose magic number begins a regular file, other than gzip (read only to
+    // explain an error).
+    private static string? CompressedWith(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            if (!file.CanSeek)
+            {
+                return null;
+            }
+
+            Span<byte> head = stackalloc byte[6];
+            var n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            head = head[..n];
+            return head switch
+            {
+                [0x28, 0xB5, 0x2F, 0xFD, ..] => "zstd",
+                [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] => "xz",
+                [0x42, 0x5A, 0x68, ..] => "bzip2",
+                [0x04, 0x22, 0x4D, 0x18, ..] => "lz4",
+                _ => null,
+            };
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -203,6 +248,14 @@ internal sealed unsafe class PcapFileSource : IDisposable
     {
         try
         {
+            if (Path == StandardInput)
+            {
+                // The packets before this one were read from the pipe by libpcap; they cannot be read again.
+                Error = "a pcapng capture whose interfaces have different link types cannot be read from standard input; " +
+                        "write it to a file and analyse the file";
+                return ReadStatus.Damaged;
+            }
+
             Stream stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
             if (_gzip is not null)
             {

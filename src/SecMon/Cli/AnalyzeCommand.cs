@@ -20,7 +20,7 @@ internal static class AnalyzeCommand
         var files = new Argument<string[]>("FILE")
         {
             Arity = ArgumentArity.OneOrMore,
-            Description = "pcap or pcapng capture files (tcpdump -w, dumpcap, Wireshark), also gzip-compressed (.pcap.gz). Several files are merged in timestamp order.",
+            Description = "pcap or pcapng capture files (tcpdump -w, dumpcap, Wireshark), also gzip-compressed (.pcap.gz); '-' reads one from standard input. Several files are merged in timestamp order.",
         };
         var events = new Option<string?>("--events")
         {
@@ -36,12 +36,14 @@ internal static class AnalyzeCommand
         var detect = new DetectOptions();
         var config = new ConfigOption();
         var command = new Command("analyze",
-            "Analyse capture files: dissect MQTT (on any port) and TLS, write protocol events, run the rules.\n" +
+            "Analyse capture files: dissect the IoT protocols (MQTT, CoAP, DNS, DHCP, HTTP, TLS, Modbus/TCP, FTP, Telnet, ARP),\n" +
+            "write protocol events, run the rules.\n" +
             "Examples:\n" +
             "  secmon analyze capture.pcap                      summary on stderr\n" +
             "  secmon analyze day1.pcapng day2.pcapng --events events.jsonl\n" +
             "  secmon analyze capture.pcap --events - | jq 'select(.type==\"mqtt.connect\")'\n" +
             "  secmon analyze big.pcap --no-detect --events events.jsonl    dissect only (no rules, no store)\n" +
+            "  zstd -dc capture.pcap.zst | secmon analyze -      a capture on standard input (also: tcpdump -w - | ...)\n" +
             "  secmon analyze capture.pcap --config secmon.yml   also send findings to the outputs it configures\n" +
             "Exit codes: 0 clean input, 65 input damaged (problems listed on stderr; everything readable was analysed),\n" +
             "64 options that do not go together, 66 a file could not be opened, 73 an output could not be written (or a configured\n" +
