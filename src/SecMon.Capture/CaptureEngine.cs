@@ -57,7 +57,7 @@ internal sealed class CaptureEngine
         while (files.MoveNext())
         {
             var file = files.Current;
-            Process(file.LinkType, file.Data, file.OriginalLength, file.TimestampMicros, file.Path, file.PacketsRead);
+            Process(file.LinkType, file.Data, file.OriginalLength, file.TimestampMicros, file.Path, file.FrameNumber, file.CaptureInterface);
             bytesRead += file.DataLength + 16;
             if ((_packetNumber & 0x3FFF) == 0)
             {
@@ -74,13 +74,15 @@ internal sealed class CaptureEngine
         Complete();
     }
 
-    /// <summary>Processes one packet from any source.</summary>
-    public void Process(int linkType, ReadOnlySpan<byte> data, int originalLength, long timestampMicros, string source, long sourcePacketNumber)
+    /// <summary>Processes one packet from any source; <paramref name="captureInterface"/> is the interface the source
+    /// names (<see cref="PacketMeta.Interface"/>), 0 when it names none.</summary>
+    public void Process(int linkType, ReadOnlySpan<byte> data, int originalLength, long timestampMicros, string source, long sourcePacketNumber,
+                        uint captureInterface = 0)
     {
         _packetNumber++;
         _stats.Packets++;
         _stats.Bytes += data.Length;
-        _last = new PacketMeta(timestampMicros, _packetNumber, source, sourcePacketNumber);
+        _last = new PacketMeta(timestampMicros, _packetNumber, source, sourcePacketNumber) { Interface = captureInterface };
         _processor.Process(linkType, data, originalLength, _last);
     }
 

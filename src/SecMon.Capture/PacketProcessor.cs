@@ -129,6 +129,11 @@ internal sealed partial class PacketProcessor
         }
 
         var result = PacketDecoder.Decode(linkType, frame, originalLength, out var packet, out var error);
+        if (meta.Interface != 0 && !packet.Cooked)
+        {
+            packet.Interface = meta.Interface; // the file's interface (pcapng); a cooked v2 frame's own index stands
+        }
+
         if (packet.Tunnels > 0)
         {
             _stats.Decapsulated++;

@@ -32,12 +32,13 @@ internal ref struct DecodedPacket
     /// 3 sent to another host, 4 sent by it.</summary>
     public byte CookedType;
 
-    /// <summary>The capturing host's interface a Linux cooked v2 frame was seen on (its interface index: <c>tcpdump -i
-    /// any</c> on a router sees its LAN ports and its uplink in one capture); 0 otherwise.</summary>
+    /// <summary>The capturing host's interface the frame was seen on, when the capture says: a Linux cooked v2 frame's
+    /// interface index (<c>tcpdump -i any</c> on a router sees its LAN ports and its uplink in one capture), or in a
+    /// pcapng file of several interfaces the packet's interface id + 1 (<see cref="PacketMeta.Interface"/>); 0 otherwise.</summary>
     public uint Interface;
 
-    /// <summary>The link the frame was seen on, as far as the capture tells: its VLAN and, in a cooked v2 capture, the
-    /// capturing host's interface. A host is on-link, or beyond a router, per link.</summary>
+    /// <summary>The link the frame was seen on, as far as the capture tells: its VLAN and the capturing host's interface
+    /// (<see cref="Interface"/>). A host is on-link, or beyond a router, per link.</summary>
     public readonly ulong Segment => ((ulong)Interface << 16) | VlanId;
 
     /// <summary>For <see cref="DecodeResult.NonIp"/> from Ethernet or Linux cooked captures: the innermost EtherType (after

@@ -16,7 +16,7 @@ namespace SecMon.Capture.Decoding;
 /// bits per run. Only the last <see cref="Recent"/> packets within <see cref="WindowMicros"/> are compared: copies arrive
 /// back to back, while a sender's own repeat (a DNS retry, a CoAP retransmission) comes seconds later and counts. Fixed
 /// memory, no allocation. A frame that is not IP (ARP) has no identification to tell a copy from a sender's repeat (a
-/// gratuitous ARP storm): it is a copy only when a cooked v2 capture saw it on another interface
+/// gratuitous ARP storm): it is a copy only when the capture says it saw it on another interface
 /// (<see cref="IsFrameOnAnotherInterface"/>).
 /// <para>
 /// A host that translates addresses (NAT: a router capturing its LAN ports and its uplink with <c>tcpdump -i any</c>) sends
@@ -24,8 +24,9 @@ namespace SecMon.Capture.Decoding;
 /// every cloud service its devices use. <see cref="IsTranslatedCopy"/> recognises such a flow by its first packet: the
 /// same IPv4 packet (identification, TCP sequence and acknowledgment, flags, window, length, payload) as the first packet
 /// of a flow seen on another interface within <see cref="WindowMicros"/>, with one of its two addresses changed (the
-/// source: masquerading; the destination: a port forward). Only Linux cooked v2 captures say on which interface a packet
-/// was seen, so only they are judged.
+/// source: masquerading; the destination: a port forward). Only captures that say on which interface a packet was seen
+/// are judged: Linux cooked v2 (<c>tcpdump -i any</c>) and pcapng files of several interfaces (<c>dumpcap -i lan -i
+/// wan</c>, Wireshark with several interfaces selected).
 /// </para>
 /// </summary>
 internal sealed class DuplicateFilter
@@ -76,14 +77,17 @@ internal sealed class DuplicateFilter
         return false;
     }
 
-    /// <summary>True when <paramref name="packet"/>, the first packet of a new flow, is the first packet of another recent
-    /// flow sent on again after address translation (see the class remarks); a first packet that is not is remembered.
-    /// </summary>
-    public bool IsTranslatedCopy(ref DecodedPacket packet, long timestampMicros)
+    /// <summary>True when <paramref name="packet"/>, the first packet of the new flow <paramref name="flow"/>, is the first
+    /// packet of another recent flow sent on again after address translation (see the class remarks); a first packet that
+    /// is not is remembered. The copy is the later of the two in capture time: when the translated packet was read first
+    /// (dumpcap writes each interface's packets in batches, so a file of several interfaces is a little out of time
+    /// order), <paramref name="earlierCopy"/> is that earlier-read flow, and this one is not a copy.</summary>
+    public bool IsTranslatedCopy(ref DecodedPacket packet, long timestampMicros, Flows.Flow flow, out Flows.Flow? earlierCopy)
     {
-        if (!packet.Cooked || packet.Interface == 0 || packet.Source.IsV6)
+        earlierCopy = null;
+        if (packet.Interface == 0 || packet.Source.IsV6)
         {
-            return false;
+            return false; // no interface known (one interface, or a capture that does not say), or IPv6 (no NAT read)
         }
 
         var fingerprint = Fingerprint(ref packet, withAddresses: false);
@@ -92,21 +96,29 @@ internal sealed class DuplicateFilter
             if (o.Fingerprint == fingerprint && o.Interface != packet.Interface && Math.Abs(timestampMicros - o.Time) <= WindowMicros &&
                 ((o.Source == packet.Source) ^ (o.Destination == packet.Destination)))
             {
-                return true;
+                if (timestampMicros >= o.Time || o.Flow is null)
+                {
+                    return true;
+                }
+
+                earlierCopy = o.Flow;
+                o = default;
+                return false;
             }
         }
 
-        Remember(_openers, ref _nextOpener, new Seen(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination));
+        Remember(_openers, ref _nextOpener, new Seen(fingerprint, timestampMicros, packet.Interface, packet.Source, packet.Destination, flow));
         return false;
     }
 
     /// <summary>True when <paramref name="packet"/>, a frame that is not IP (ARP), is a frame just seen on another
-    /// interface of a Linux cooked v2 capture: the same bytes from the sender's MAC on, within <see cref="WindowMicros"/>.
+    /// interface of the capture (<see cref="DecodedPacket.Interface"/>): the same bytes from the sender's MAC on, within
+    /// <see cref="WindowMicros"/>.
     /// A frame repeated on one interface (a gratuitous ARP storm) is never a copy: only the interface tells copies from
     /// repeats here, there being no identification field.</summary>
     public bool IsFrameOnAnotherInterface(ref DecodedPacket packet, long timestampMicros)
     {
-        if (!packet.Cooked || packet.Interface == 0)
+        if (packet.Interface == 0)
         {
             return false;
         }
@@ -122,11 +134,12 @@ internal sealed class DuplicateFilter
             }
         }
 
-        Remember(_frames, ref _nextFrame, new Seen(h, timestampMicros, packet.Interface, default, default));
+        Remember(_frames, ref _nextFrame, new Seen(h, timestampMicros, packet.Interface, default, default, null));
         return false;
     }
 
-    private readonly record struct Seen(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination);
+    // An opener's flow is kept so that it can be marked translated when its original is read after it.
+    private readonly record struct Seen(ulong Fingerprint, long Time, uint Interface, IpAddress Source, IpAddress Destination, Flows.Flow? Flow);
 
     private static void Remember(Seen[] ring, ref int next, Seen seen)
     {

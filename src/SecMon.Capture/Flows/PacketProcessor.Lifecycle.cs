@@ -128,7 +128,12 @@ internal sealed partial class PacketProcessor
             HasClientMac = senderIsClient ? hasSenderMac : hasReceiverMac,
             HasServerMac = senderIsClient ? hasReceiverMac : hasSenderMac,
         };
-        flow.Translated = _duplicates.IsTranslatedCopy(ref packet, meta.TimestampMicros);
+        flow.Translated = _duplicates.IsTranslatedCopy(ref packet, meta.TimestampMicros, flow, out var earlierCopy);
+        if (earlierCopy is not null)
+        {
+            earlierCopy.Translated = true; // read before its original: from its second packet on, followed only
+        }
+
         _flows.Add(flow, hash);
         _stats.Flows++;
         return flow;

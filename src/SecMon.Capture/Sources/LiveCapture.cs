@@ -285,7 +285,9 @@ internal sealed class LiveCapture : IDisposable
     private void Deliver(PacketHandler onPacket, in LivePacket p)
     {
         var device = _devices[p.Device];
-        onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number, (int)device.LinkType, device.Name);
+        // Several interfaces at once (a router's LAN and uplink): each packet names its own, as a cooked v2 frame does.
+        var captureInterface = _devices.Length > 1 ? (uint)p.Device + 1 : 0;
+        onPacket(p.Buffer.AsSpan(0, p.Length), p.OriginalLength, p.TimestampMicros, p.Number, (int)device.LinkType, device.Name, captureInterface);
         _queued.Release(p.Buffer.Length);
         ArrayPool<byte>.Shared.Return(p.Buffer);
     }
@@ -375,5 +377,7 @@ internal sealed class LiveCapture : IDisposable
     private readonly record struct LivePacket(byte[] Buffer, int Length, int OriginalLength, long TimestampMicros, long Number, int Device);
 }
 
-/// <summary>Receives one captured packet; the span is valid only during the call.</summary>
-internal delegate void PacketHandler(ReadOnlySpan<byte> data, int originalLength, long timestampMicros, long number, int linkType, string source);
+/// <summary>Receives one captured packet; the span is valid only during the call. <paramref name="captureInterface"/>
+/// tells the interfaces of a capture of several apart (1, 2...; 0 for a capture of one: <see cref="PacketMeta.Interface"/>).</summary>
+internal delegate void PacketHandler(ReadOnlySpan<byte> data, int originalLength, long timestampMicros, long number, int linkType, string source,
+                                     uint captureInterface);

@@ -48,6 +48,22 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>Packets read so far from this file.</summary>
     public long PacketsRead { get; private set; }
 
+    /// <summary>The current packet's number in the file (Wireshark's frame number): <see cref="PacketsRead"/>, but for
+    /// a pcapng file of several interfaces, whose packets are handed over in capture-time order.</summary>
+    public long FrameNumber { get; private set; }
+
+    /// <summary>The current packet's capture interface in a pcapng file whose section describes several (dumpcap -i
+    /// eth0 -i eth1): its interface id + 1; 0 in a file of one interface.</summary>
+    public uint CaptureInterface { get; private set; }
+
+    // A pcapng file of several interfaces is read by PcapngReader from its first packet, so that each packet keeps its
+    // interface (libpcap reads it when the link types agree, but does not say which interface a packet came on), and
+    // put back in capture-time order (TimeOrderBuffer: dumpcap writes each interface's packets in batches).
+    private bool _readOwnPcapng;
+    private TimeOrderBuffer? _timeOrder;
+    private ReadStatus? _endOfFile;
+    private long _framesRead;
+
     /// <summary>What was wrong, after <see cref="ReadStatus.Damaged"/>.</summary>
     public string? Error { get; private set; }
 
@@ -126,7 +142,11 @@ internal sealed unsafe class PcapFileSource : IDisposable
             device.Open();
             gzip?.ReaderOpened();
             var size = stdin ? 0 : gzip is null ? new FileInfo(path).Length : GzipCapture.EstimatedSize(path);
-            return (new PcapFileSource(path, device, gzip) { FileSize = size }, null);
+            return (new PcapFileSource(path, device, gzip)
+            {
+                FileSize = size,
+                _readOwnPcapng = !stdin && gzip is null && DescribesSeveralInterfaces(path),
+            }, null);
         }
         catch (Exception ex) when (ex is PcapException or IOException or UnauthorizedAccessException or DllNotFoundException)
         {
@@ -143,6 +163,30 @@ internal sealed unsafe class PcapFileSource : IDisposable
                     ? $"{path}: compressed with {tool}, which SecMon does not read (only gzip); decompress it first " +
                       $"({tool} -d {path}) or pipe it in: {tool} -dc {path} | secmon analyze -"
                     : $"{path}: not a readable pcap/pcapng capture ({Clean(ex.Message)})");
+        }
+    }
+
+    // True for a pcapng file whose first section describes two interfaces or more before its first packet.
+    private static bool DescribesSeveralInterfaces(string path)
+    {
+        try
+        {
+            Span<byte> magic = stackalloc byte[4];
+            using (var peek = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+            {
+                if (!peek.CanSeek || peek.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 ||
+                    System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(magic) != 0x0A0D0D0A)
+                {
+                    return false; // not pcapng (or not a file that can be read twice)
+                }
+            }
+
+            using var reader = new PcapngReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
+            return reader.Read() == ReadStatus.Packet && reader.InterfaceCount > 1;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return false; // libpcap reads it, or says what is wrong
         }
     }
 
@@ -179,9 +223,29 @@ internal sealed unsafe class PcapFileSource : IDisposable
     /// <summary>Reads the next packet into this source's buffer.</summary>
     public ReadStatus Read()
     {
+        if (_timeOrder is not null)
+        {
+            return ReadInTimeOrder();
+        }
+
         if (_pcapng is not null)
         {
             return ReadPcapng();
+        }
+
+        if (_readOwnPcapng)
+        {
+            var status = SwitchToPcapngReader();
+            if (status == ReadStatus.Packet && CaptureInterface != 0)
+            {
+                _timeOrder = new TimeOrderBuffer();
+                _framesRead = 1;
+                _timeOrder.Add(Data, OriginalLength, TimestampMicros, LinkType, CaptureInterface, 1);
+                PacketsRead = 0;
+                return ReadInTimeOrder();
+            }
+
+            return status;
         }
 
         var headerPtr = IntPtr.Zero;
@@ -226,6 +290,7 @@ internal sealed unsafe class PcapFileSource : IDisposable
         OriginalLength = len;
         TimestampMicros = (seconds * 1_000_000) + micros;
         PacketsRead++;
+        FrameNumber = PacketsRead;
         return ReadStatus.Packet;
     }
 
@@ -243,7 +308,8 @@ internal sealed unsafe class PcapFileSource : IDisposable
         error is not null && error.Contains("different from the", StringComparison.Ordinal) &&
         error.Contains("of the first interface", StringComparison.Ordinal);
 
-    // Reopens the file with PcapngReader and skips the packets libpcap already delivered.
+    // Reopens the file with PcapngReader and skips the packets libpcap already delivered (none when the file is read by
+    // PcapngReader from the start).
     private ReadStatus SwitchToPcapngReader()
     {
         try
@@ -300,6 +366,7 @@ internal sealed unsafe class PcapFileSource : IDisposable
             return status;
         }
 
+        CaptureInterface = _pcapng.InterfaceCount > 1 ? _pcapng.InterfaceId + 1 : 0;
         var data = _pcapng.Data;
         if (_buffer.Length < data.Length)
         {
@@ -312,6 +379,41 @@ internal sealed unsafe class PcapFileSource : IDisposable
         TimestampMicros = _pcapng.TimestampMicros;
         LinkType = _pcapng.LinkType;
         PacketsRead++;
+        FrameNumber = PacketsRead;
+        return ReadStatus.Packet;
+    }
+
+    // The next packet in capture-time order (see TimeOrderBuffer); the file's own end or damage after the last held one.
+    private ReadStatus ReadInTimeOrder()
+    {
+        var order = _timeOrder!;
+        while (_endOfFile is null && !order.Ready)
+        {
+            var status = ReadPcapng();
+            if (status != ReadStatus.Packet)
+            {
+                _endOfFile = status; // Error says what, for Damaged; read once the packets before it are handed over
+                break;
+            }
+
+            order.Add(Data, OriginalLength, TimestampMicros, LinkType, CaptureInterface, ++_framesRead);
+        }
+
+        if (order.Count == 0)
+        {
+            return _endOfFile ?? ReadStatus.End;
+        }
+
+        var held = order.Take();
+        held.Data.AsSpan(0, held.Length).CopyTo(_buffer.Length >= held.Length ? _buffer : _buffer = new byte[held.Length]);
+        TimeOrderBuffer.Release(held);
+        DataLength = held.Length;
+        OriginalLength = held.OriginalLength;
+        TimestampMicros = held.TimestampMicros;
+        LinkType = held.LinkType;
+        CaptureInterface = held.CaptureInterface;
+        FrameNumber = held.FrameNumber;
+        PacketsRead = _framesRead - order.Count;
         return ReadStatus.Packet;
     }
 

@@ -54,6 +54,12 @@ internal sealed class PcapngReader : IDisposable
     /// <summary>The current packet's wire length.</summary>
     public int OriginalLength { get; private set; }
 
+    /// <summary>The current packet's interface: its index among the section's interface description blocks.</summary>
+    public uint InterfaceId { get; private set; }
+
+    /// <summary>Interfaces the current section describes.</summary>
+    public int InterfaceCount => _interfaces.Count;
+
     /// <summary>The current packet's captured bytes (valid until the next read).</summary>
     public ReadOnlySpan<byte> Data => _block.AsSpan(_dataStart, _dataLength);
 
@@ -278,6 +284,7 @@ internal sealed class PcapngReader : IDisposable
         }
 
         var iface = _interfaces[(int)interfaceId];
+        InterfaceId = interfaceId;
         Set(iface, Micros(iface, ticks), 20, (int)caplen, origlen);
         return ReadStatus.Packet;
     }
@@ -292,6 +299,7 @@ internal sealed class PcapngReader : IDisposable
         // RFC-draft §4.4: interface 0, no timestamp; the captured length is the smaller of the wire length and the
         // interface's snapshot length (the block is padded past it).
         var iface = _interfaces[0];
+        InterfaceId = 0;
         var origlen = U32(body);
         var caplen = Math.Min(origlen, (uint)(body.Length - 4));
         if (iface.SnapLength != 0)

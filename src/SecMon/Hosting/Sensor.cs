@@ -284,7 +284,8 @@ internal sealed class Sensor : IDisposable
         var pruning = _store is not null && retention is { } keep ? Retention.PruneEveryHourAsync(_store, keep, stop.Token) : Task.CompletedTask;
         live.Start();
         await live.ConsumeAsync(
-            (data, originalLength, ts, number, linkType, name) => Session.Engine.Process(linkType, data, originalLength, ts, name, number),
+            (data, originalLength, ts, number, linkType, name, captureInterface) =>
+                Session.Engine.Process(linkType, data, originalLength, ts, name, number, captureInterface),
             stop.Token,
             onTick: () =>
             {
@@ -455,7 +456,8 @@ internal sealed class Sensor : IDisposable
                 var status = source.Read();
                 if (status == ReadStatus.Packet)
                 {
-                    Session.Engine.Process(source.LinkType, source.Data, source.OriginalLength, source.TimestampMicros, source.Path, source.PacketsRead);
+                    Session.Engine.Process(source.LinkType, source.Data, source.OriginalLength, source.TimestampMicros, source.Path,
+                        source.FrameNumber, source.CaptureInterface);
                     read++;
                     if ((read & 0x3FF) == 0 && Environment.TickCount64 >= nextTick)
                     {

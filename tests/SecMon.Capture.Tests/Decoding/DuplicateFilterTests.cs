@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using SecMon.Capture.Decoding;
+using SecMon.Capture.Flows;
+using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Tests.Decoding;
 
@@ -113,6 +115,39 @@ public sealed class DuplicateFilterTests
         Assert.True(IsTranslated(filter, Sll2(Ipv4Udp("203.0.113.9", "192.0.2.10", 5000, 80, Dns, id: 9, ttl: 63), iface: 3, type: 4), 2_000_010));
     }
 
+    [Fact]
+    public void IsTranslatedCopy_EthernetFramesOfAPcapngOfTwoInterfaces_ACopy()
+    {
+        // dumpcap -i br-lan -i wan0 on the router: Ethernet frames, the interface named by the file.
+        var filter = new DuplicateFilter();
+        var lan = TestFrames.Ethernet(Ipv4Udp("192.0.2.21", "198.51.100.53", 40000, 53, Dns, id: 0x332f, ttl: 64));
+        var wan = TestFrames.Ethernet(Ipv4Udp("198.51.100.1", "198.51.100.53", 40000, 53, Dns, id: 0x332f, ttl: 63));
+
+        Assert.False(IsTranslated(filter, lan, 1_000_000, pcapngInterface: 1));
+        Assert.True(IsTranslated(filter, wan, 1_000_050, pcapngInterface: 2));
+        Assert.False(IsTranslated(new DuplicateFilter(), wan, 1_000_050)); // the same frames without interfaces: not judged
+    }
+
+    [Fact]
+    public void IsTranslatedCopy_CopyReadBeforeItsOriginal_TheEarlierReadFlowIsTheCopy()
+    {
+        // dumpcap writes each interface's packets in batches: the uplink's translated packet may precede, in the file,
+        // the LAN packet it was made from, though its capture time is later.
+        var filter = new DuplicateFilter();
+        var wanFlow = NewFlow();
+        var lanFlow = NewFlow();
+        var wan = TestFrames.Ethernet(Ipv4Udp("198.51.100.1", "198.51.100.53", 40000, 53, Dns, id: 0x332f, ttl: 63));
+        var lan = TestFrames.Ethernet(Ipv4Udp("192.0.2.21", "198.51.100.53", 40000, 53, Dns, id: 0x332f, ttl: 64));
+
+        Assert.False(IsTranslated(filter, wan, 1_000_050, wanFlow, out var none, pcapngInterface: 2));
+        Assert.Null(none);
+        Assert.False(IsTranslated(filter, lan, 1_000_000, lanFlow, out var earlier, pcapngInterface: 1));
+        Assert.Same(wanFlow, earlier);
+        // Judged once: the pair is forgotten, so a later retry's packets are a new pair.
+        Assert.False(IsTranslated(filter, lan, 1_000_001, NewFlow(), out var again, pcapngInterface: 1));
+        Assert.Null(again);
+    }
+
     [Theory]
     [InlineData("same interface")]
     [InlineData("both addresses")]
@@ -158,10 +193,37 @@ public sealed class DuplicateFilterTests
         return filter.IsCopy(ref packet, micros);
     }
 
-    private static bool IsTranslated(DuplicateFilter filter, byte[] frame, long micros)
+    private static bool IsTranslated(DuplicateFilter filter, byte[] frame, long micros, uint pcapngInterface = 0) =>
+        IsTranslated(filter, frame, micros, NewFlow(), out _, pcapngInterface);
+
+    // pcapngInterface: the interface a pcapng file of several interfaces names (PacketMeta.Interface) for an Ethernet frame.
+    private static bool IsTranslated(DuplicateFilter filter, byte[] frame, long micros, Flow flow, out Flow? earlierCopy, uint pcapngInterface = 0)
     {
         var packet = Decode(frame);
-        return filter.IsTranslatedCopy(ref packet, micros);
+        if (pcapngInterface != 0)
+        {
+            packet.Interface = pcapngInterface;
+        }
+
+        return filter.IsTranslatedCopy(ref packet, micros, flow, out earlierCopy);
+    }
+
+    private static Flow NewFlow()
+    {
+        var key = FlowKey.Create(IpAddress.Parse("192.0.2.21"), 40000, IpAddress.Parse("198.51.100.53"), 53, 17, 0, out _);
+        var context = new FlowContext
+        {
+            FlowId = "0000000000000000",
+            CommunityId = "",
+            Transport = "udp",
+            SourceIp = "192.0.2.21",
+            SourcePort = 40000,
+            DestinationIp = "198.51.100.53",
+            DestinationPort = 53,
+            Direction = FlowDirection.ToServer,
+            StartMicros = 0,
+        };
+        return new Flow(key, clientIsA: true, context, 0);
     }
 
     private static DecodedPacket Decode(byte[] frame)

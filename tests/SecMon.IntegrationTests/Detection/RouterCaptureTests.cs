@@ -9,19 +9,31 @@ namespace SecMon.IntegrationTests.Detection;
 /// ports, NAT on the uplink, real mosquitto, dnsmasq and dig). tshark shows each packet on every interface it crossed,
 /// and the sensor's cloud traffic again under the router's uplink address; SecMon must still see each exchange once,
 /// from the sensor, and keep the router from serving the cloud. The same run's two LAN ports captured on their own and
-/// merged are what a switch mirroring both ports delivers: the sensor's packets to the LAN broker twice.
+/// merged are what a switch mirroring both ports delivers: the sensor's packets to the LAN broker twice. The same run's
+/// dumpcap on the LAN bridge and the uplink at once (a pcapng of two interfaces, Ethernet frames, each interface's packets
+/// written in batches, so out of time order) must give what <c>-i any</c> gives.
 /// </summary>
 public sealed class RouterCaptureTests
 {
     private static readonly string Capture = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "router-any.pcap");
     private static readonly string Span = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "span-two-ports.pcap");
+    private static readonly string TwoInterfaces = Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Detection", "RouterCapture", "router-two-interfaces.pcapng");
 
-    [RequiresToolFact("tshark")]
-    public async Task Analyze_EachExchangeOnce_FromTheSensorNotTheRoutersUplink()
+    // The capture, and the tshark fields of a packet's interface and of its sender's MAC in it.
+    public static TheoryData<string, string, string> Captures => new()
     {
+        { Capture, "sll.ifindex", "sll.src.eth" },
+        { TwoInterfaces, "frame.interface_id", "eth.src" },
+    };
+
+    [RequiresToolTheory("tshark")]
+    [MemberData(nameof(Captures))]
+    public async Task Analyze_EachExchangeOnce_FromTheSensorNotTheRoutersUplink(string capture, string interfaceField, string macField)
+    {
+        _ = macField;
         // tshark: every DNS query and MQTT CONNECT more than once (a LAN port, the bridge, the uplink after NAT).
-        var queries = await TsharkAsync(Capture, "dns.flags.response == 0", "dns.id", "ip.src", "sll.ifindex");
-        var connects = await TsharkAsync(Capture, "mqtt.msgtype == 1", "tcp.stream", "ip.src", "sll.ifindex");
+        var queries = await TsharkAsync(capture, "dns.flags.response == 0", "dns.id", "ip.src", interfaceField);
+        var connects = await TsharkAsync(capture, "mqtt.msgtype == 1", "tcp.stream", "ip.src", interfaceField);
         var distinctQueries = queries.Select(q => q[0]).Distinct().Count();
         Assert.Equal(3, distinctQueries);
         Assert.True(queries.Count > distinctQueries, "each query seen more than once");
@@ -32,7 +44,7 @@ public sealed class RouterCaptureTests
         Assert.Contains(connects, c => c[1] == "198.51.100.1");
 
         using var dir = new TempDirectory();
-        var result = await SecMonRunner.AnalyzeAsync(Capture, dir);
+        var result = await SecMonRunner.AnalyzeAsync(capture, dir);
 
         Assert.True(result.ExitCode == 0, result.Describe());
         var dns = result.OfPrefix("dns.query");
@@ -43,8 +55,8 @@ public sealed class RouterCaptureTests
         Assert.All(mqtt, c => Assert.Equal("192.0.2.21", c.Text("source.ip")));
         Assert.Equal(3, result.OfPrefix("dns.answer").Count);
         // ARP: each request and reply seen on two or three ports of the bridge (tshark), one event each.
-        var arp = await TsharkAsync(Capture, "arp", "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4");
-        Assert.True(arp.Count > arp.Select(a => string.Join(' ', a)).Distinct().Count());
+        var arp = await TsharkAsync(capture, "arp", "arp.opcode", "arp.src.proto_ipv4", "arp.dst.proto_ipv4");
+        Assert.True(capture == TwoInterfaces || arp.Count > arp.Select(a => string.Join(' ', a)).Distinct().Count()); // the bridge's ports: -i any only
         Assert.Equal(arp.Where(a => a[0] == "1").Select(a => string.Join(' ', a)).Distinct().Count(), result.OfPrefix("arp.request").Count);
         Assert.Equal(arp.Where(a => a[0] == "2").Select(a => string.Join(' ', a)).Distinct().Count(), result.OfPrefix("arp.reply").Count);
         Assert.Contains("retransmissions 0,", result.StdErr, StringComparison.Ordinal);
@@ -52,15 +64,17 @@ public sealed class RouterCaptureTests
         Assert.Contains("NAT", line, StringComparison.Ordinal);
     }
 
-    [RequiresToolFact("tshark")]
-    public async Task Devices_RouterServesNothing_CloudBrokerIsItsOwn_TheSensorAloneIsAnonymous()
+    [RequiresToolTheory("tshark")]
+    [MemberData(nameof(Captures))]
+    public async Task Devices_RouterServesNothing_CloudBrokerIsItsOwn_TheSensorAloneIsAnonymous(string capture, string interfaceField, string macField)
     {
+        _ = interfaceField;
         // tshark: on the LAN ports the cloud's packets come from the router's LAN MAC with TTL 63.
-        var fromCloud = await TsharkAsync(Capture, "ip.src == 198.51.100.10 && ip.dst == 192.0.2.21", "sll.src.eth", "ip.ttl");
+        var fromCloud = await TsharkAsync(capture, "ip.src == 198.51.100.10 && ip.dst == 192.0.2.21", macField, "ip.ttl");
         Assert.Contains(fromCloud, f => f[0] == "00:11:32:00:03:01" && f[1] == "63");
 
         using var dir = new TempDirectory();
-        var findings = await SecMonRunner.FindingsAsync(Capture, dir);
+        var findings = await SecMonRunner.FindingsAsync(capture, dir);
         var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("devices", "--json", "--data", dir.File("data")), TimeSpan.FromMinutes(2));
         Assert.True(exit == 0, stderr);
         var devices = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
@@ -79,6 +93,27 @@ public sealed class RouterCaptureTests
         var anonymous = findings.Where(f => f.GetProperty("rule").GetProperty("id").GetString() == "SECMON-MQTT-0001").ToList();
         Assert.NotEmpty(anonymous);
         Assert.All(anonymous, f => Assert.Equal("24-0A-C4-00-03-21", f.GetProperty("device").GetProperty("id").GetString()));
+    }
+
+    [RequiresToolFact("tshark")]
+    public async Task Analyze_TwoInterfacesWrittenOutOfTimeOrder_ReadInTimeOrder()
+    {
+        // tshark: dumpcap wrote some packets of one interface before earlier ones of the other.
+        var deltas = await TsharkAsync(TwoInterfaces, "frame.time_delta < 0", "frame.number");
+        Assert.NotEmpty(deltas);
+        var connects = await TsharkAsync(TwoInterfaces, "mqtt.msgtype == 1 && ip.src == 192.0.2.21", "frame.time_epoch");
+
+        using var dir = new TempDirectory();
+        var result = await SecMonRunner.AnalyzeAsync(TwoInterfaces, dir);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var events = result.Events.Select(e => e.Text("@timestamp")).ToList();
+        Assert.Equal(events.Order(StringComparer.Ordinal), events); // every event in capture-time order
+        // dumpcap's nanoseconds, to SecMon's microseconds.
+        Assert.Equal(connects.Select(c => decimal.Floor(decimal.Parse(c[0], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000m) / 1_000_000m).Order(),
+                     result.OfPrefix("mqtt.connect").Select(e => Epoch(e.Text("@timestamp")!)).Order());
+        var sequence = result.Events.Select(e => e.Number("event.sequence") ?? 0).ToList();
+        Assert.Equal(sequence.Order(), sequence); // the order read
     }
 
     [RequiresToolFact("tshark")]
@@ -117,6 +152,10 @@ public sealed class RouterCaptureTests
         Assert.True(exit == 0, stderr);
         return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r').Split('\t'))];
     }
+
+    // An event's @timestamp as seconds since the epoch, to the microsecond (what tshark's frame.time_epoch gives).
+    private static decimal Epoch(string timestamp) =>
+        (DateTimeOffset.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture).UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10_000_000m;
 
     private static List<string?> Ips(JsonElement device) => [.. device.GetProperty("ips").EnumerateArray().Select(i => i.GetString())];
 

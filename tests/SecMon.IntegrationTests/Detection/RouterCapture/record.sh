@@ -12,12 +12,17 @@
 # Also records span-two-ports.pcap: the two LAN ports captured on their own (Ethernet frames) and merged in time order,
 # as a switch mirroring both ports to one sensor delivers them: a packet from the sensor to the LAN broker is copied
 # at both ports.
-# Usage: sudo bash record.sh [OUT.pcap [SPAN.pcap]]   (default: router-any.pcap and span-two-ports.pcap beside this
-# script; about 5 s)
+# Also records router-two-interfaces.pcapng: dumpcap on the router's LAN bridge and its uplink at once (as Wireshark does
+# with two interfaces selected): Ethernet frames, each packet's interface named by the file, and each interface's packets
+# written in batches, so the uplink's NAT copy of a session may come before the session itself in the file. Needs
+# dumpcap (wireshark-common) for this one.
+# Usage: sudo bash record.sh [OUT.pcap [SPAN.pcap [TWO.pcapng]]]   (default: router-any.pcap, span-two-ports.pcap and
+# router-two-interfaces.pcapng beside this script; about 5 s)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/router-any.pcap}
 SPAN=${2:-$HERE/span-two-ports.pcap}
+TWO=${3:-$HERE/router-two-interfaces.pcapng}
 WORK=$(mktemp -d)
 NS="ra-rtr ra-dev ra-brk ra-cloud"
 PIDS=""
@@ -59,7 +64,10 @@ sleep 1
 ip netns exec ra-rtr tcpdump -i any -s 0 -U -w "$OUT" 2>"$WORK/td.err" & PIDS="$PIDS $!"
 ip netns exec ra-rtr tcpdump -i lan-dev -s 0 -U -w "$WORK/lan-dev.pcap" 2>"$WORK/td1.err" & PIDS="$PIDS $!"
 ip netns exec ra-rtr tcpdump -i lan-brk -s 0 -U -w "$WORK/lan-brk.pcap" 2>"$WORK/td2.err" & PIDS="$PIDS $!"
+rm -f "$TWO"
+ip netns exec ra-rtr dumpcap -q -i br-lan -i wan0 -w "$TWO" 2>"$WORK/dc.err" & PIDS="$PIDS $!"
 for e in td td1 td2; do for _ in $(seq 50); do grep -q listening "$WORK/$e.err" && break; sleep 0.1; done; done
+for _ in $(seq 50); do [ -s "$TWO" ] && break; sleep 0.1; done
 sleep 0.5
 for i in 1 2 3; do
   ip netns exec ra-dev dig +short +time=1 +tries=1 @198.51.100.53 cloud.example >/dev/null
