@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 using SecMon.Capture.Decoding;
 using SecMon.Capture.Flows;
-using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Tests.Decoding;
 
@@ -211,19 +210,7 @@ public sealed class DuplicateFilterTests
     private static Flow NewFlow()
     {
         var key = FlowKey.Create(IpAddress.Parse("192.0.2.21"), 40000, IpAddress.Parse("198.51.100.53"), 53, 17, 0, out _);
-        var context = new FlowContext
-        {
-            FlowId = "0000000000000000",
-            CommunityId = "",
-            Transport = "udp",
-            SourceIp = "192.0.2.21",
-            SourcePort = 40000,
-            DestinationIp = "198.51.100.53",
-            DestinationPort = 53,
-            Direction = FlowDirection.ToServer,
-            StartMicros = 0,
-        };
-        return new Flow(key, clientIsA: true, context, 0);
+        return new Flow(key, clientIsA: true, Protocols.TestFlows.Flow(53), 0);
     }
 
     private static DecodedPacket Decode(byte[] frame)
