@@ -9,8 +9,8 @@ set -euo pipefail
 PACKAGES=(libpcap0.8 tshark tcpdump mosquitto mosquitto-clients openssl curl iproute2 ca-certificates
   # real peers of the protocol tests: CoAP (with DTLS), DNS, DHCP, Modbus, FTP, Telnet, scans
   libcoap3-bin dnsmasq-base bind9-dnsutils udhcpc mbpoll vsftpd inetutils-telnetd inetutils-inetd inetutils-telnet expect netcat-openbsd nmap
-  # ARP and new devices: arping and ping in network namespaces
-  iputils-arping iputils-ping
+  # ARP and new devices: arping and ping in network namespaces; a router's NAT (masquerade) in one
+  iputils-arping iputils-ping nftables
   # the analysts' page in a real browser (Playwright drives it; no browser download)
   chromium
   # bench/load.sh: replays a capture onto a veth pair at fixed rates (tcpreplay, tcprewrite)
