@@ -283,12 +283,13 @@ internal sealed class ScanDetector
     /// <summary>The first answer of <paramref name="host"/>:<paramref name="port"/> to a probe of <paramref name="scanner"/>.</summary>
     internal void Answer(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan, bool open)
     {
-        if (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical))
+        var (vertical, sweep) = TrackersOf(scanner, host, port, protocol, vlan);
+        if (vertical is not null)
         {
             Record(vertical, host, port, open);
         }
 
-        if (_table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep))
+        if (sweep is not null)
         {
             Record(sweep, host, port, open);
         }
@@ -298,16 +299,23 @@ internal sealed class ScanDetector
     /// <paramref name="scanner"/>: the probe never reached the host.</summary>
     internal void Expired(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan)
     {
-        if (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical))
+        var (vertical, sweep) = TrackersOf(scanner, host, port, protocol, vlan);
+        if (vertical is not null)
         {
             vertical.ExpiredCount++;
         }
 
-        if (_table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep))
+        if (sweep is not null)
         {
             sweep.ExpiredCount++;
         }
     }
+
+    // The trackers a probe of host:port from scanner counted in, when they are held: its (source, host) pair and its
+    // (source, port) pair.
+    private (ScanTracker? Vertical, ScanTracker? Sweep) TrackersOf(IpAddress scanner, IpAddress host, ushort port, byte protocol, ushort vlan) =>
+        (_table.TryGetValue(ScanKey.Vertical(scanner, host, protocol, vlan), out var vertical) ? vertical : null,
+         _table.TryGetValue(ScanKey.Sweep(scanner, port, protocol, vlan), out var sweep) ? sweep : null);
 
     private void Record(ScanTracker t, IpAddress host, ushort port, bool open)
     {

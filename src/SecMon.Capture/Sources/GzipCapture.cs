@@ -55,22 +55,16 @@ internal sealed class GzipCapture : IDisposable
         {
             if (new FileInfo(path).Length < Magic.Length)
             {
-                return false; // empty, or a named pipe (its length is 0)
+                return false; // empty, or a named pipe (its length is 0): opening one would wait for its writer
             }
-
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-            if (!file.CanSeek)
-            {
-                return false; // a pipe (stdin, /dev/stdin, a named pipe behind a link): reading would consume its bytes
-            }
-
-            Span<byte> head = stackalloc byte[2];
-            return file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) == head.Length && head.SequenceEqual(Magic);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false; // libpcap's own open reports what is wrong with the file
         }
+
+        Span<byte> head = stackalloc byte[2];
+        return FileHead.Read(path, head).SequenceEqual(Magic);
     }
 
     /// <summary>The decompressed size for progress: gzip's trailer (ISIZE, RFC 1952 §2.3.1) holds the last member's

@@ -169,56 +169,43 @@ internal sealed unsafe class PcapFileSource : IDisposable
     // True for a pcapng file whose first section describes two interfaces or more before its first packet.
     private static bool DescribesSeveralInterfaces(string path)
     {
+        var file = FileHead.OpenSeekable(path, 1 << 16);
+        if (file is null)
+        {
+            return false;
+        }
+
         try
         {
             Span<byte> magic = stackalloc byte[4];
-            using (var peek = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+            if (file.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 ||
+                System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(magic) != 0x0A0D0D0A)
             {
-                if (!peek.CanSeek || peek.ReadAtLeast(magic, 4, throwOnEndOfStream: false) < 4 ||
-                    System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(magic) != 0x0A0D0D0A)
-                {
-                    return false; // not pcapng (or not a file that can be read twice)
-                }
+                file.Dispose();
+                return false; // not pcapng
             }
 
-            using var reader = new PcapngReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16));
+            file.Position = 0;
+            using var reader = new PcapngReader(file);
             return reader.Read() == ReadStatus.Packet && reader.InterfaceCount > 1;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
+            file.Dispose();
             return false; // libpcap reads it, or says what is wrong
         }
     }
 
     // The compressor (its command's name) whose magic number begins a regular file, other than gzip (read only to
     // explain an error).
-    private static string? CompressedWith(string path)
+    private static string? CompressedWith(string path) => FileHead.Read(path, stackalloc byte[6]) switch
     {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
-            if (!file.CanSeek)
-            {
-                return null;
-            }
-
-            Span<byte> head = stackalloc byte[6];
-            var n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-            head = head[..n];
-            return head switch
-            {
-                [0x28, 0xB5, 0x2F, 0xFD, ..] => "zstd",
-                [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] => "xz",
-                [0x42, 0x5A, 0x68, ..] => "bzip2",
-                [0x04, 0x22, 0x4D, 0x18, ..] => "lz4",
-                _ => null,
-            };
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+        [0x28, 0xB5, 0x2F, 0xFD, ..] => "zstd",
+        [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] => "xz",
+        [0x42, 0x5A, 0x68, ..] => "bzip2",
+        [0x04, 0x22, 0x4D, 0x18, ..] => "lz4",
+        _ => null,
+    };
 
     /// <summary>Reads the next packet into this source's buffer.</summary>
     public ReadStatus Read()
@@ -235,17 +222,8 @@ internal sealed unsafe class PcapFileSource : IDisposable
 
         if (_readOwnPcapng)
         {
-            var status = SwitchToPcapngReader();
-            if (status == ReadStatus.Packet && CaptureInterface != 0)
-            {
-                _timeOrder = new TimeOrderBuffer();
-                _framesRead = 1;
-                _timeOrder.Add(Data, OriginalLength, TimestampMicros, LinkType, CaptureInterface, 1);
-                PacketsRead = 0;
-                return ReadInTimeOrder();
-            }
-
-            return status;
+            _timeOrder = new TimeOrderBuffer();
+            return OpenPcapngReader() ? ReadInTimeOrder() : ReadStatus.Damaged;
         }
 
         var headerPtr = IntPtr.Zero;
@@ -308,9 +286,12 @@ internal sealed unsafe class PcapFileSource : IDisposable
         error is not null && error.Contains("different from the", StringComparison.Ordinal) &&
         error.Contains("of the first interface", StringComparison.Ordinal);
 
-    // Reopens the file with PcapngReader and skips the packets libpcap already delivered (none when the file is read by
-    // PcapngReader from the start).
-    private ReadStatus SwitchToPcapngReader()
+    // Reopens the file with PcapngReader and skips the packets libpcap already delivered, then reads on.
+    private ReadStatus SwitchToPcapngReader() => OpenPcapngReader() ? ReadPcapng() : ReadStatus.Damaged;
+
+    // Opens the file with PcapngReader past the packets already delivered (none when it is read so from the start);
+    // false, with Error, when it cannot.
+    private bool OpenPcapngReader()
     {
         try
         {
@@ -319,7 +300,7 @@ internal sealed unsafe class PcapFileSource : IDisposable
                 // The packets before this one were read from the pipe by libpcap; they cannot be read again.
                 Error = "a pcapng capture whose interfaces have different link types cannot be read from standard input; " +
                         "write it to a file and analyse the file";
-                return ReadStatus.Damaged;
+                return false;
             }
 
             Stream stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
@@ -334,17 +315,17 @@ internal sealed unsafe class PcapFileSource : IDisposable
                 if (_pcapng.Read() != ReadStatus.Packet)
                 {
                     Error = $"reading on past interfaces libpcap cannot mix: {_pcapng.Error ?? "the file ended"} after {skipped:N0} of the {PacketsRead:N0} packets libpcap read";
-                    return ReadStatus.Damaged;
+                    return false;
                 }
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             Error = $"reading on past interfaces libpcap cannot mix: cannot read the file again ({ex.Message.TrimEnd('.')})";
-            return ReadStatus.Damaged;
+            return false;
         }
 
-        return ReadPcapng();
+        return true;
     }
 
     private ReadStatus ReadPcapng()
