@@ -68,7 +68,7 @@ internal sealed record CaptureOptions
     /// <summary>Bytes of a direction a protocol probe may look at before the stream is left unclassified. Default 256.</summary>
     public int MaxProbeBytes { get; init; } = 256;
 
-    /// <summary>IPv4 fragments buffered at once (all datagrams). Default 4 MiB.</summary>
+    /// <summary>IP fragments (IPv4 and IPv6) buffered at once, all datagrams. Default 4 MiB.</summary>
     public int MaxFragmentBytes { get; init; } = 4 * 1024 * 1024;
 
     /// <summary>An incomplete fragmented datagram is dropped after this long. Default 30 seconds.</summary>

@@ -29,14 +29,12 @@ internal sealed class CaptureStats
     public long OtherTransport;
     /// <summary>Packets analysed as the packet inside a tunnel (VXLAN, GRE, ERSPAN: a mirror's encapsulation).</summary>
     public long Decapsulated;
-    /// <summary>IPv4 fragments seen.</summary>
+    /// <summary>IP fragments seen (IPv4, and IPv6 fragment headers other than atomic fragments).</summary>
     public long IpFragments;
-    /// <summary>Datagrams rebuilt from IPv4 fragments.</summary>
+    /// <summary>Datagrams rebuilt from fragments.</summary>
     public long IpReassembled;
     /// <summary>Fragmented datagrams dropped incomplete (timeout, buffer bound, overlap).</summary>
     public long IpFragmentDrops;
-    /// <summary>IPv6 fragments seen: counted and skipped (not reassembled).</summary>
-    public long Ipv6Fragments;
     /// <summary>Flows created.</summary>
     public long Flows;
     /// <summary>TCP flows created.</summary>

@@ -33,7 +33,7 @@ internal sealed partial class PacketProcessor
     private readonly Func<ushort, int> _servicePortRank;
     private readonly LinkDispatcher? _link;
     private readonly FlowTable _flows;
-    private readonly Ipv4Defragmenter _defragmenter;
+    private readonly IpDefragmenter _defragmenter;
     private readonly ReassemblyContext _reassembly;
     private readonly List<Flow> _expired = [];
     private readonly List<Flow> _lingered = [];
@@ -90,7 +90,7 @@ internal sealed partial class PacketProcessor
         _maxFlows = Math.Max(1, options.MaxFlows);
         _flowCap = _maxFlows;
         _flows = new FlowTable(Math.Min(_maxFlows, 4096));
-        _defragmenter = new Ipv4Defragmenter(options, stats);
+        _defragmenter = new IpDefragmenter(options, stats);
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
         _scans = scans;
         _flowEnds = flowEnds;
@@ -103,8 +103,8 @@ internal sealed partial class PacketProcessor
     /// <summary>Bytes buffered out of order across all TCP streams, as charged against the bound.</summary>
     public long ReassemblyBufferedBytes => _reassembly.BufferedBytes;
 
-    /// <summary>The IPv4 defragmenter (for tests and the run summary).</summary>
-    public Ipv4Defragmenter Defragmenter => _defragmenter;
+    /// <summary>The IP defragmenter (for tests and the run summary).</summary>
+    public IpDefragmenter Defragmenter => _defragmenter;
 
     /// <summary>The scan detector, if any (for tests and the run summary).</summary>
     public ScanDetector? Scans => _scans;
@@ -141,21 +141,25 @@ internal sealed partial class PacketProcessor
 
         try
         {
-            if (result == DecodeResult.Ipv4Fragment)
+            if (result is DecodeResult.Ipv4Fragment or DecodeResult.Ipv6Fragment)
             {
                 var outcome = _defragmenter.Add(packet.Source, packet.Destination, packet.FragmentId, packet.Protocol,
-                    packet.FragmentOffset, packet.MoreFragments, packet.Payload, meta.TimestampMicros, out var datagram, out error);
+                    packet.FragmentOffset, packet.MoreFragments, packet.Payload, meta.TimestampMicros, out var datagram,
+                    out var protocol, out error);
                 if (_defragmenter.LastEvicted > 0)
                 {
                     _diagnostics.Report(DiagnosticKind.ResourceLimit, meta,
-                        $"IPv4 fragment buffer full (MaxFragmentBytes {_options.MaxFragmentBytes}): dropped the {_defragmenter.LastEvicted} oldest incomplete datagram(s)");
+                        $"IP fragment buffer full (MaxFragmentBytes {_options.MaxFragmentBytes}): dropped the {_defragmenter.LastEvicted} oldest incomplete datagram(s)");
                 }
 
                 switch (outcome)
                 {
                     case FragmentOutcome.Completed:
                         packet.MoreFragments = false;
-                        result = PacketDecoder.DecodeTransport(packet.Protocol, datagram, 0, ref packet, out error);
+                        packet.FragmentOffset = 0;
+                        result = result == DecodeResult.Ipv4Fragment
+                            ? PacketDecoder.DecodeTransport(protocol, datagram, 0, ref packet, out error)
+                            : PacketDecoder.DecodeReassembledIpv6(protocol, datagram, ref packet, out error);
                         break;
                     case FragmentOutcome.DroppedMalformed:
                         _stats.MalformedFrames++;
@@ -224,9 +228,6 @@ internal sealed partial class PacketProcessor
                 case DecodeResult.OtherTransport:
                     _stats.OtherTransport++;
                     _scans?.OnOtherTransport(ref packet, meta);
-                    break;
-                case DecodeResult.Ipv6Fragment:
-                    _stats.Ipv6Fragments++;
                     break;
                 default:
                     break;

@@ -38,7 +38,8 @@ public sealed class PacketProcessorTests
 
         Assert.Equal(1, _stats.NonIpFrames);
         Assert.Equal(1, _stats.OtherTransport);
-        Assert.Equal(1, _stats.Ipv6Fragments);
+        Assert.Equal(1, _stats.IpFragments); // an IPv6 fragment (offset 8, more to come): held for reassembly
+        Assert.Equal(1, p.Defragmenter.PendingDatagrams);
         Assert.Equal(1, _stats.TruncatedFrames);
         Assert.Equal(1, _stats.MalformedFrames);
         Assert.Equal(1, _stats.UnknownLinkType);
@@ -177,6 +178,74 @@ public sealed class PacketProcessorTests
         Assert.Equal(3, _stats.IpFragments);
         Assert.Equal(1, _stats.IpReassembled);
         Assert.Equal(0, p.Defragmenter.BufferedBytes);
+    }
+
+    [Fact]
+    public void Process_FragmentedIpv6Datagram_IsReassembledFromTheFirstFragmentsHeaders()
+    {
+        // A destination options header after the fragment header (RFC 8200 §4.1 order), then UDP; out of order; only the
+        // first fragment's next header counts (the others say 17, which would misread the options as UDP).
+        var session = new RecordingDatagrams();
+        var p = new PacketProcessor(new CaptureOptions(), _stats, _diagnostics, _factory.Create, _ => session);
+        var text = new string('c', 3000);
+        byte[] options = [17, 0, 1, 4, 0, 0, 0, 0];
+        var part = options.Concat(TestFrames.Udp(40000, 5683, System.Text.Encoding.ASCII.GetBytes(text))).ToArray();
+        (int Offset, int Length, bool More, byte Next)[] pieces = [(1232, 1232, true, 17), (2464, part.Length - 2464, false, 17), (0, 1232, true, 60)];
+        foreach (var (offset, length, more, next) in pieces)
+        {
+            var frame = Ipv6Fragment("2001:db8::2", "2001:db8::1", next, part.AsSpan(offset, length), offset, more, 0xbd56ac23);
+            p.Process(LinkTypes.Ipv6, frame, frame.Length, Meta(10));
+        }
+
+        Assert.Equal([$"ToServer {text}"], session.Seen);
+        Assert.Equal(3, _stats.IpFragments);
+        Assert.Equal(1, _stats.IpReassembled);
+        Assert.Equal(1, _stats.UdpFlows);
+        Assert.Equal(0, p.Defragmenter.BufferedBytes);
+    }
+
+    [Fact]
+    public void Process_OverlappingIpv6Fragments_AreDroppedAndReportedAsMalformed()
+    {
+        // RFC 5722: a host discards a datagram whose fragments overlap; a sensor that kept either copy could be fooled.
+        var session = new RecordingDatagrams();
+        var p = new PacketProcessor(new CaptureOptions(), _stats, _diagnostics, _factory.Create, _ => session);
+        var udp = TestFrames.Udp(40000, 53, new byte[40]);
+        var first = Ipv6Fragment("2001:db8::2", "2001:db8::1", 17, udp.AsSpan(0, 24), 0, true, 7);
+        var overlap = Ipv6Fragment("2001:db8::2", "2001:db8::1", 17, udp.AsSpan(16, 32), 16, false, 7);
+
+        p.Process(LinkTypes.Ipv6, first, first.Length, Meta(1));
+        p.Process(LinkTypes.Ipv6, overlap, overlap.Length, Meta(2));
+
+        Assert.Empty(session.Seen);
+        Assert.Equal(1, _stats.IpFragmentDrops);
+        Assert.Equal(0, _stats.UdpFlows);
+        Assert.Contains("IPv6 fragment (id 7) bytes 16-48 overlap", Assert.Single(_diagnostics.Of(DiagnosticKind.MalformedFrame)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Process_FragmentHeaderInsideAReassembledIpv6Datagram_IsMalformed()
+    {
+        var p = Create();
+        byte[] inner = [17, 0, 0x00, 0x09, 0, 0, 0, 2, .. TestFrames.Udp(40000, 53, new byte[8])];
+        var head = Ipv6Fragment("2001:db8::2", "2001:db8::1", 44, inner.AsSpan(0, 16), 0, true, 1);
+        var tail = Ipv6Fragment("2001:db8::2", "2001:db8::1", 44, inner.AsSpan(16), 16, false, 1);
+        var atomic = TestFrames.Ipv6("2001:db8::2", "2001:db8::1", 17, TestFrames.Udp(40000, 53, new byte[8]), (44, [0, 0, 0, 0, 0, 3]));
+
+        p.Process(LinkTypes.Ipv6, head, head.Length, Meta(1));
+        p.Process(LinkTypes.Ipv6, tail, tail.Length, Meta(1));
+        p.Process(LinkTypes.Ipv6, atomic, atomic.Length, Meta(2));
+
+        Assert.Contains("holds another fragment header", Assert.Single(_diagnostics.Of(DiagnosticKind.MalformedFrame)), StringComparison.Ordinal);
+        Assert.Equal(2, _stats.IpFragments); // the atomic fragment (RFC 6946) is a whole packet, not a fragment
+        Assert.Equal(1, _stats.UdpFlows);
+    }
+
+    private static byte[] Ipv6Fragment(string source, string destination, byte next, ReadOnlySpan<byte> part, int offset, bool more, uint id)
+    {
+        var field = (ushort)(offset | (more ? 1 : 0));
+        byte[] header = [(byte)(field >> 8), (byte)field, (byte)(id >> 24), (byte)(id >> 16), (byte)(id >> 8), (byte)id];
+        return TestFrames.Ipv6(source, destination, next, part, (44, header));
     }
 
     [Fact]

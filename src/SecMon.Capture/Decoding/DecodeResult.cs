@@ -7,11 +7,12 @@ internal enum DecodeResult
     Ok,
 
     /// <summary>An IPv4 fragment: IP fields and the fragment fields are set; the payload is the fragment's data,
-    /// to be handed to <see cref="Ipv4Defragmenter"/>.</summary>
+    /// to be handed to <see cref="IpDefragmenter"/>.</summary>
     Ipv4Fragment,
 
-    /// <summary>An IPv6 fragment (RFC 8200 §4.5). Counted and skipped: IoT protocols over TCP never need it and
-    /// UDP datagrams larger than the path MTU are rare on these networks.</summary>
+    /// <summary>An IPv6 fragment (RFC 8200 §4.5), to be handed to <see cref="IpDefragmenter"/>: the packet's
+    /// FragmentId, FragmentOffset, MoreFragments and Payload (the fragment's bytes) are set, Protocol is the fragment
+    /// header's next header.</summary>
     Ipv6Fragment,
 
     /// <summary>A link type SecMon does not decode.</summary>

@@ -58,13 +58,13 @@ internal ref struct DecodedPacket
     /// <summary>IPv4 TTL or IPv6 hop limit of the (innermost) IP header.</summary>
     public byte Ttl;
 
-    /// <summary>IPv4 identification (0 for IPv6).</summary>
-    public ushort FragmentId;
+    /// <summary>IPv4 identification, or an IPv6 fragment header's identification (0 for other IPv6 packets).</summary>
+    public uint FragmentId;
 
     /// <summary>Byte offset of this fragment's data in the datagram (fragments only).</summary>
     public int FragmentOffset;
 
-    /// <summary>IPv4 MF flag (fragments only).</summary>
+    /// <summary>The IPv4 MF flag or the IPv6 fragment header's M flag (fragments only).</summary>
     public bool MoreFragments;
 
     /// <summary>TCP/UDP source port.</summary>

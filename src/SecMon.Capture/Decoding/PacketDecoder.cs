@@ -543,7 +543,21 @@ internal static class PacketDecoder
             }
         }
 
-        var offset = Ipv6Header;
+        return DecodeIpv6Headers(next, data, Ipv6Header, end, missing, reassembled: false, ref packet, out error);
+    }
+
+    /// <summary>Decodes a reassembled IPv6 datagram (<see cref="IpDefragmenter"/>): its fragmentable part, which may
+    /// begin with more extension headers before the upper layer, <paramref name="next"/> being the first fragment's next
+    /// header.</summary>
+    public static DecodeResult DecodeReassembledIpv6(byte next, ReadOnlySpan<byte> datagram, ref DecodedPacket packet, out string? error) =>
+        DecodeIpv6Headers(next, datagram, 0, datagram.Length, 0, reassembled: true, ref packet, out error);
+
+    /// <summary>Walks IPv6 extension headers from <paramref name="offset"/> to the upper layer (RFC 8200 §4); a fragment
+    /// is returned as <see cref="DecodeResult.Ipv6Fragment"/> with its id, offset, M flag and bytes, for reassembly.</summary>
+    private static DecodeResult DecodeIpv6Headers(byte next, ReadOnlySpan<byte> data, int offset, int end, int missing, bool reassembled,
+                                                  ref DecodedPacket packet, out string? error)
+    {
+        error = null;
         while (true)
         {
             int headerLength;
@@ -576,8 +590,25 @@ internal static class PacketDecoder
                     int fragmentField = BinaryPrimitives.ReadUInt16BigEndian(data[(offset + 2)..]);
                     if ((fragmentField & 0xFFF8) != 0 || (fragmentField & 1) != 0)
                     {
-                        // A real fragment: not reassembled (see DecodeResult.Ipv6Fragment).
+                        var id = BinaryPrimitives.ReadUInt32BigEndian(data[(offset + 4)..]);
+                        var fragmentOffset = fragmentField & 0xFFF8;
+                        if (reassembled)
+                        {
+                            error = $"IPv6 datagram rebuilt from fragments holds another fragment header (id {id}, offset {fragmentOffset})";
+                            return DecodeResult.Malformed;
+                        }
+
                         packet.Protocol = data[offset];
+                        packet.FragmentId = id;
+                        packet.FragmentOffset = fragmentOffset;
+                        packet.MoreFragments = (fragmentField & 1) != 0;
+                        packet.Payload = data[(offset + 8)..end];
+                        if (missing > 0)
+                        {
+                            error = $"IPv6 fragment (id {id}, offset {fragmentOffset}) cut by the capture: {missing} bytes missing, cannot reassemble";
+                            return DecodeResult.Truncated;
+                        }
+
                         return DecodeResult.Ipv6Fragment;
                     }
 

@@ -174,10 +174,37 @@ public sealed class PacketDecoderTests
         var result = PacketDecoder.Decode(LinkTypes.Ipv4, ip, ip.Length, out var p, out _);
 
         Assert.Equal(DecodeResult.Ipv4Fragment, result);
-        Assert.Equal(77, p.FragmentId);
+        Assert.Equal(77u, p.FragmentId);
         Assert.Equal(1480, p.FragmentOffset);
         Assert.True(p.MoreFragments);
         Assert.Equal(24, p.Payload.Length);
+    }
+
+    [Fact]
+    public void Decode_Ipv6Fragment_ReportsIdOffsetMoreFragmentsAndTheFragmentsBytes()
+    {
+        // Hop-by-hop options before the fragment header (the unfragmentable part), 1232 bytes at offset 2464, M set.
+        var ip = TestFrames.Ipv6("2001:db8::10", "2001:db8::21", 17, new byte[24], (0, new byte[6]), (44, [0x09, 0xa1, 0xbd, 0x56, 0xac, 0x23]));
+
+        var result = PacketDecoder.Decode(LinkTypes.Ipv6, ip, ip.Length, out var p, out _);
+
+        Assert.Equal(DecodeResult.Ipv6Fragment, result);
+        Assert.Equal(0xbd56ac23u, p.FragmentId);
+        Assert.Equal(2464, p.FragmentOffset);
+        Assert.True(p.MoreFragments);
+        Assert.Equal(17, p.Protocol);
+        Assert.Equal(24, p.Payload.Length);
+    }
+
+    [Fact]
+    public void Decode_Ipv6FragmentCutByTheCapture_IsTruncatedNotHeldForReassembly()
+    {
+        var ip = TestFrames.Ipv6("2001:db8::10", "2001:db8::21", 17, new byte[1232], (44, [0x00, 0x01, 0, 0, 0, 5]));
+
+        var result = PacketDecoder.Decode(LinkTypes.Ipv6, ip.AsSpan(0, 96), ip.Length, out _, out var error);
+
+        Assert.Equal(DecodeResult.Truncated, result);
+        Assert.Equal("IPv6 fragment (id 5, offset 0) cut by the capture: 1184 bytes missing, cannot reassemble", error);
     }
 
     [Fact]

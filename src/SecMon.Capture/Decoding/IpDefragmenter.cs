@@ -3,7 +3,7 @@ using System.Numerics;
 
 namespace SecMon.Capture.Decoding;
 
-/// <summary>What <see cref="Ipv4Defragmenter.Add"/> did with a fragment.</summary>
+/// <summary>What <see cref="IpDefragmenter.Add"/> did with a fragment.</summary>
 internal enum FragmentOutcome
 {
     /// <summary>Stored; the datagram is still incomplete.</summary>
@@ -23,13 +23,16 @@ internal enum FragmentOutcome
 }
 
 /// <summary>
-/// Rebuilds IPv4 datagrams from fragments (RFC 791 §3.2), keyed by (source, destination, identification, protocol).
-/// The only state in Decoding/. Hostile input is expected:
+/// Rebuilds IP datagrams from fragments: IPv4 (RFC 791 §3.2) keyed by (source, destination, identification, protocol),
+/// IPv6 (RFC 8200 §4.5) by (source, destination, identification), the upper-layer protocol taken from the first
+/// fragment (offset 0) as RFC 8200 says. Without IPv6 reassembly a datagram larger than the link's MTU (a DNS answer
+/// with a long TXT record, a large CoAP response) would be lost to every dissector, and fragmenting would hide any UDP
+/// or TCP payload from them. The only state in Decoding/. Hostile input is expected:
 /// <list type="bullet">
 /// <item>Overlapping fragments drop the whole datagram (counted in IpFragmentDrops). Overlaps have no legitimate
 /// use and are how teardrop-style attacks and IDS evasion (RFC 1858, Ptacek-Newsham 1998) work: a sensor that
-/// picked one copy could see different bytes than the host. A fragment that repeats bytes already held, identically,
-/// is a harmless duplicate and is ignored.</item>
+/// picked one copy could see different bytes than the host; IPv6 hosts must discard them too (RFC 5722). A fragment
+/// that repeats bytes already held, identically, is a harmless duplicate and is ignored.</item>
 /// <item>A datagram may not exceed 65,535 bytes (ping of death), non-final fragments carry multiples of 8 bytes.</item>
 /// <item>Memory is bounded by <see cref="CaptureOptions.MaxFragmentBytes"/>, charged by the pooled buffer size
 /// (not the fragment length) plus a fixed overhead, so tiny fragments at high offsets cannot multiply memory;
@@ -39,10 +42,13 @@ internal enum FragmentOutcome
 /// </list>
 /// Received ranges are kept sorted and merged, so a datagram sent in order holds a single range.
 /// </summary>
-internal sealed class Ipv4Defragmenter
+internal sealed class IpDefragmenter
 {
     /// <summary>Largest IPv4 payload: total length 65,535 minus the 20-byte minimum header.</summary>
     public const int MaxDatagramPayload = 65_535 - 20;
+
+    /// <summary>Largest IPv6 fragmentable part: the payload length field's 65,535 minus the fragment header.</summary>
+    public const int MaxIpv6FragmentablePart = 65_535 - 8;
 
     private const int DatagramOverheadBytes = 128;
     private const int MinimumBufferBytes = 2048;
@@ -56,7 +62,7 @@ internal sealed class Ipv4Defragmenter
     private byte[]? _completed;
 
     /// <summary>Creates a defragmenter with the bounds of <paramref name="options"/>.</summary>
-    public Ipv4Defragmenter(CaptureOptions options, CaptureStats stats)
+    public IpDefragmenter(CaptureOptions options, CaptureStats stats)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stats);
@@ -75,18 +81,24 @@ internal sealed class Ipv4Defragmenter
     /// <summary>Incomplete datagrams held.</summary>
     public int PendingDatagrams => _pending.Count;
 
-    /// <summary>Adds one fragment. On <see cref="FragmentOutcome.Completed"/>, <paramref name="datagram"/> is the
-    /// rebuilt IP payload, valid until the next call on this object. Counts IpFragments, IpReassembled and
-    /// IpFragmentDrops; <paramref name="error"/> explains a drop.</summary>
-    public FragmentOutcome Add(IpAddress source, IpAddress destination, ushort id, byte protocol, int offset, bool moreFragments,
-                               ReadOnlySpan<byte> data, long nowMicros, out ReadOnlySpan<byte> datagram, out string? error)
+    /// <summary>Adds one fragment: for IPv4 <paramref name="protocol"/> is the header's protocol, for IPv6 the fragment
+    /// header's next header. On <see cref="FragmentOutcome.Completed"/>, <paramref name="datagram"/> is the rebuilt IP
+    /// payload (IPv6: the fragmentable part, which may begin with more extension headers), valid until the next call on
+    /// this object, and <paramref name="datagramProtocol"/> its protocol or next header (IPv6: the first fragment's).
+    /// Counts IpFragments, IpReassembled and IpFragmentDrops; <paramref name="error"/> explains a drop.</summary>
+    public FragmentOutcome Add(IpAddress source, IpAddress destination, uint id, byte protocol, int offset, bool moreFragments,
+                               ReadOnlySpan<byte> data, long nowMicros, out ReadOnlySpan<byte> datagram, out byte datagramProtocol,
+                               out string? error)
     {
         ReleaseCompleted();
         datagram = default;
+        datagramProtocol = 0;
         error = null;
         LastEvicted = 0;
         _stats.IpFragments++;
-        var key = new FragmentKey((uint)source.Low, (uint)destination.Low, id, protocol);
+        var v6 = source.IsV6;
+        var family = v6 ? "IPv6" : "IPv4";
+        var key = new FragmentKey(source, destination, id, v6 ? (byte)0 : protocol);
         _pending.TryGetValue(key, out var pending);
         if (pending is not null && nowMicros - pending.FirstMicros > _timeoutMicros)
         {
@@ -95,15 +107,16 @@ internal sealed class Ipv4Defragmenter
         }
 
         var end = offset + data.Length;
-        if (end > MaxDatagramPayload)
+        var max = v6 ? MaxIpv6FragmentablePart : MaxDatagramPayload;
+        if (end > max)
         {
-            error = $"IPv4 fragment (id {id}) ends at byte {end}, past the largest possible datagram payload {MaxDatagramPayload}; datagram dropped";
+            error = $"{family} fragment (id {id}) ends at byte {end}, past the largest possible datagram payload {max}; datagram dropped";
             return DropMalformed(pending);
         }
 
         if (moreFragments && data.Length % 8 != 0)
         {
-            error = $"IPv4 fragment (id {id}, offset {offset}) has MF set but carries {data.Length} bytes, not a multiple of 8; datagram dropped";
+            error = $"{family} fragment (id {id}, offset {offset}) has MF set but carries {data.Length} bytes, not a multiple of 8; datagram dropped";
             return DropMalformed(pending);
         }
 
@@ -118,13 +131,13 @@ internal sealed class Ipv4Defragmenter
         {
             if (pending.TotalLength >= 0 && pending.TotalLength != end)
             {
-                error = $"IPv4 datagram (id {id}) has two last fragments ending at {pending.TotalLength} and {end}; datagram dropped";
+                error = $"{family} datagram (id {id}) has two last fragments ending at {pending.TotalLength} and {end}; datagram dropped";
                 return DropMalformed(pending);
             }
 
             if (pending.ReceivedEnd > end)
             {
-                error = $"IPv4 datagram (id {id}) last fragment ends at {end} but data was received up to {pending.ReceivedEnd}; datagram dropped";
+                error = $"{family} datagram (id {id}) last fragment ends at {end} but data was received up to {pending.ReceivedEnd}; datagram dropped";
                 return DropMalformed(pending);
             }
 
@@ -132,7 +145,7 @@ internal sealed class Ipv4Defragmenter
         }
         else if (pending.TotalLength >= 0 && end > pending.TotalLength)
         {
-            error = $"IPv4 fragment (id {id}) ends at {end}, past the datagram's last fragment end {pending.TotalLength}; datagram dropped";
+            error = $"{family} fragment (id {id}) ends at {end}, past the datagram's last fragment end {pending.TotalLength}; datagram dropped";
             return DropMalformed(pending);
         }
 
@@ -147,19 +160,24 @@ internal sealed class Ipv4Defragmenter
                     return FragmentOutcome.Duplicate;
                 }
 
-                error = $"IPv4 fragment (id {id}) bytes {offset}-{end} overlap bytes {r.Start}-{r.End} already received (teardrop-style overlap); datagram dropped";
+                error = $"{family} fragment (id {id}) bytes {offset}-{end} overlap bytes {r.Start}-{r.End} already received (teardrop-style overlap); datagram dropped";
                 return DropMalformed(pending);
             }
 
             if (!EnsureCapacity(pending, end, nowMicros))
             {
-                error = $"IPv4 fragment buffer full ({BufferedBytes} of {_maxBytes} bytes, MaxFragmentBytes); datagram id {id} dropped";
+                error = $"IP fragment buffer full ({BufferedBytes} of {_maxBytes} bytes, MaxFragmentBytes); datagram id {id} dropped";
                 Drop(pending);
                 return FragmentOutcome.DroppedLimit;
             }
 
             data.CopyTo(pending.Buffer.AsSpan(offset));
             pending.Insert(index, offset, end);
+        }
+
+        if (offset == 0)
+        {
+            pending.Protocol = protocol; // IPv6: only the first fragment's next header counts (RFC 8200 §4.5)
         }
 
         if (pending.IsComplete)
@@ -170,6 +188,7 @@ internal sealed class Ipv4Defragmenter
             _completed = pending.Buffer;
             _stats.IpReassembled++;
             datagram = _completed.AsSpan(0, pending.TotalLength);
+            datagramProtocol = pending.Protocol;
             return FragmentOutcome.Completed;
         }
 
@@ -313,7 +332,7 @@ internal sealed class Ipv4Defragmenter
         pending.Next = null;
     }
 
-    private readonly record struct FragmentKey(uint Source, uint Destination, ushort Id, byte Protocol);
+    private readonly record struct FragmentKey(IpAddress Source, IpAddress Destination, uint Id, byte Protocol);
 
     private readonly record struct ByteRange(int Start, int End);
 
@@ -324,6 +343,7 @@ internal sealed class Ipv4Defragmenter
         public byte[] Buffer { get; set; } = [];
         public long Charge { get; set; }
         public int TotalLength { get; set; } = -1;
+        public byte Protocol { get; set; }
         public List<ByteRange> Ranges { get; } = [];
         public PendingDatagram? Previous { get; set; }
         public PendingDatagram? Next { get; set; }

@@ -2,22 +2,24 @@ using SecMon.Capture.Decoding;
 
 namespace SecMon.Capture.Tests.Decoding;
 
-public sealed class Ipv4DefragmenterTests
+public sealed class IpDefragmenterTests
 {
     private static readonly IpAddress Source = IpAddress.Parse("10.0.0.2");
     private static readonly IpAddress Destination = IpAddress.Parse("10.0.0.1");
+    private static readonly IpAddress Source6 = IpAddress.Parse("2001:db8::2");
+    private static readonly IpAddress Destination6 = IpAddress.Parse("2001:db8::1");
     private static readonly byte[] Datagram = [.. Enumerable.Range(0, 40).Select(i => (byte)(i + 1))];
 
     private readonly CaptureStats _stats = new();
 
-    private Ipv4Defragmenter Create(int maxBytes = 4 * 1024 * 1024, long timeoutMicros = 30_000_000) =>
+    private IpDefragmenter Create(int maxBytes = 4 * 1024 * 1024, long timeoutMicros = 30_000_000) =>
         new(new CaptureOptions { MaxFragmentBytes = maxBytes, FragmentTimeoutMicros = timeoutMicros }, _stats);
 
-    private static (FragmentOutcome Outcome, byte[]? Data, string? Error) Add(Ipv4Defragmenter d, int offset, int length,
+    private static (FragmentOutcome Outcome, byte[]? Data, string? Error) Add(IpDefragmenter d, int offset, int length,
         bool more, ushort id = 1, long now = 0, byte[]? source = null)
     {
         var bytes = (source ?? Datagram).AsSpan(offset, length);
-        var outcome = d.Add(Source, Destination, id, 17, offset, more, bytes, now, out var datagram, out var error);
+        var outcome = d.Add(Source, Destination, id, 17, offset, more, bytes, now, out var datagram, out _, out var error);
         return (outcome, outcome == FragmentOutcome.Completed ? datagram.ToArray() : null, error);
     }
 
@@ -37,6 +39,82 @@ public sealed class Ipv4DefragmenterTests
         Assert.Equal(0, _stats.IpFragmentDrops);
         Assert.Equal(0, d.PendingDatagrams);
         Assert.Equal(0, d.BufferedBytes);
+    }
+
+    [Fact]
+    public void Add_Ipv6SourcesThatDifferOnlyInTheirHighBits_AreKeptApart()
+    {
+        var d = Create();
+        var a = IpAddress.Parse("2001:db8:1::5");
+        var b = IpAddress.Parse("2001:db8:2::5");
+        var other = Datagram.Select(x => (byte)~x).ToArray();
+
+        Assert.Equal(FragmentOutcome.Pending, d.Add(a, Destination6, 9, 17, 0, true, Datagram.AsSpan(0, 16), 0, out _, out _, out _));
+        Assert.Equal(FragmentOutcome.Pending, d.Add(b, Destination6, 9, 17, 0, true, other.AsSpan(0, 16), 0, out _, out _, out _));
+        Assert.Equal(FragmentOutcome.Completed, d.Add(a, Destination6, 9, 17, 16, false, Datagram.AsSpan(16), 0, out var first, out _, out _));
+        Assert.Equal(Datagram, first.ToArray());
+        Assert.Equal(FragmentOutcome.Completed, d.Add(b, Destination6, 9, 17, 16, false, other.AsSpan(16), 0, out var second, out _, out _));
+        Assert.Equal(other, second.ToArray());
+    }
+
+    [Fact]
+    public void Add_Ipv6_TheFirstFragmentsNextHeaderIsTheDatagrams()
+    {
+        var d = Create();
+
+        Assert.Equal(FragmentOutcome.Pending, d.Add(Source6, Destination6, 4, 17, 16, false, Datagram.AsSpan(16), 0, out _, out _, out _));
+        var outcome = d.Add(Source6, Destination6, 4, 60, 0, true, Datagram.AsSpan(0, 16), 0, out var datagram, out var next, out _);
+
+        Assert.Equal(FragmentOutcome.Completed, outcome);
+        Assert.Equal(60, next);
+        Assert.Equal(Datagram, datagram.ToArray());
+    }
+
+    [Fact]
+    public void Add_Ipv6FragmentPastTheLargestPayload_IsDroppedNamingTheFamily()
+    {
+        var d = Create();
+
+        var outcome = d.Add(Source6, Destination6, 4, 17, IpDefragmenter.MaxIpv6FragmentablePart - 8, false, Datagram.AsSpan(0, 16), 0,
+            out _, out _, out var error);
+
+        Assert.Equal(FragmentOutcome.DroppedMalformed, outcome);
+        Assert.StartsWith("IPv6 fragment (id 4) ends at byte 65535", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Add_RandomHostileFragments_NeverThrowAndStayWithinTheBound(bool v6)
+    {
+        // Random ids, offsets up to past the largest datagram, lengths, M flags and two sources: overlaps, duplicates,
+        // two last fragments, odd lengths, tiny fragments at high offsets. The buffer bound must hold after every call.
+        const int Bound = 64 * 1024;
+        var d = Create(maxBytes: Bound, timeoutMicros: 1_000_000);
+        var random = new Random(v6 ? 6 : 4);
+        IpAddress[] sources = v6 ? [Source6, IpAddress.Parse("2001:db8:9::2")] : [Source, IpAddress.Parse("10.0.9.2")];
+        var data = new byte[3000];
+        random.NextBytes(data);
+        var outcomes = new Dictionary<FragmentOutcome, int>();
+        for (var i = 0; i < 20_000; i++)
+        {
+            var offset = random.Next(4) == 0 ? random.Next(0, 70_000) & ~7 : random.Next(0, 8) * 512;
+            var length = random.Next(4) == 0 ? random.Next(0, 3000) : 512;
+            var outcome = d.Add(sources[random.Next(2)], v6 ? Destination6 : Destination, (uint)random.Next(0, 16), 17, offset,
+                random.Next(3) != 0, data.AsSpan(0, length), i * 100L, out var datagram, out _, out _);
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            Assert.InRange(d.BufferedBytes, 0, Bound);
+            if (outcome == FragmentOutcome.Completed)
+            {
+                Assert.InRange(datagram.Length, 0, IpDefragmenter.MaxIpv6FragmentablePart);
+            }
+        }
+
+        d.Clear();
+        Assert.Equal(0, d.BufferedBytes);
+        Assert.Equal(0, d.PendingDatagrams);
+        Assert.True(outcomes.GetValueOrDefault(FragmentOutcome.Completed) > 0 && outcomes.GetValueOrDefault(FragmentOutcome.DroppedMalformed) > 0,
+            string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}")));
     }
 
     [Fact]
@@ -181,7 +259,7 @@ public sealed class Ipv4DefragmenterTests
         var d = Create();
         var big = new byte[64];
 
-        var r = d.Add(Source, Destination, 9, 1, 65_528, false, big, 0, out _, out var error);
+        var r = d.Add(Source, Destination, 9, 1, 65_528, false, big, 0, out _, out _, out var error);
 
         Assert.Equal(FragmentOutcome.DroppedMalformed, r);
         Assert.Contains("65515", error, StringComparison.Ordinal);
