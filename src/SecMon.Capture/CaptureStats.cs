@@ -57,6 +57,9 @@ internal sealed class CaptureStats
     public long FlowTimeouts;
     /// <summary>TCP flows whose handshake was not seen (capture started mid-stream).</summary>
     public long MidStreamFlows;
+    /// <summary>TCP connections that carried payload one way with no packet at all the other way: the capture sees one
+    /// direction of them (a mirror port copying only received or only sent frames, asymmetric routing).</summary>
+    public long OneSidedTcpFlows;
     /// <summary>TCP segments that arrived ahead of a hole and were buffered.</summary>
     public long OutOfOrderSegments;
     /// <summary>TCP segments entirely already delivered (retransmissions, duplicates).</summary>

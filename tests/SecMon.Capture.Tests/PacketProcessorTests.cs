@@ -249,6 +249,25 @@ public sealed class PacketProcessorTests
     }
 
     [Fact]
+    public void Complete_TcpDataOneWayWithNoPacketBack_CountedAsOneSided()
+    {
+        var p = Create();
+        var oneWay = new TcpConversation(p, clientPort: 50001);
+        oneWay.Client(oneWay.C(0), "", TcpFlags.Syn);
+        oneWay.Client(oneWay.C(0), "hello", TcpFlags.Ack | TcpFlags.Psh, ack: oneWay.S(0));
+        var synOnly = new TcpConversation(p, clientPort: 50002);
+        synOnly.Client(synOnly.C(0), "", TcpFlags.Syn);
+        var both = new TcpConversation(p, clientPort: 50003);
+        both.Handshake();
+        both.Client(both.C(0), "hello", TcpFlags.Ack | TcpFlags.Psh, ack: both.S(0));
+
+        p.Complete(Meta(20));
+
+        Assert.Equal(3, _stats.TcpFlows);
+        Assert.Equal(1, _stats.OneSidedTcpFlows); // not the SYN without payload, not the conversation
+    }
+
+    [Fact]
     public void Process_OverlappingFragments_AreDroppedAndReportedAsMalformed()
     {
         var p = Create();

@@ -288,6 +288,11 @@ internal sealed partial class PacketProcessor
         var hadEvents = flow.IsTcp ? flow.Session is not null : flow.DatagramSession is not null;
         if (flow.IsTcp)
         {
+            if ((flow.PacketsToServer == 0 || flow.PacketsToClient == 0) && flow.PayloadBytesToServer + flow.PayloadBytesToClient > 0 && !flow.Translated)
+            {
+                _stats.OneSidedTcpFlows++; // TCP data is acknowledged: no packet back means the capture missed that side
+            }
+
             CloseConnection(flow, reason, meta);
         }
         else

@@ -187,9 +187,17 @@ internal sealed class ScanDetector
             {
                 Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, ttl, flow.ToServer, meta);
             }
-            else if (flow.PacketsToServer == 2 && flow.PacketsToClient == 1 &&
+            else if (flow.PacketsToServer == 2 && (flow.PacketsToClient == 1 || (flow.PacketsToClient == 0 && (flags & TcpFlags.Syn) == 0)) &&
                      _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
             {
+                if (flow.PacketsToClient == 0)
+                {
+                    // The capture sees one direction (a one-way mirror, asymmetric routing): an ACK or RST after the SYN
+                    // replies to a SYN-ACK it did not see, so the port answered. Without this every connection of a
+                    // one-sided capture would be an unanswered probe, and a poller's connections a sweep.
+                    Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+                }
+
                 // The scanner's reply to an answered SYN (a refused one closed the flow): a RST is a half-open (SYN) scan,
                 // an ACK a completed handshake (a connect scan); the first reply for each port only.
                 if ((flags & TcpFlags.Rst) != 0)

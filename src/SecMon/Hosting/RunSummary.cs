@@ -50,6 +50,16 @@ internal static class RunSummary
                 "malformed line): the traffic's, not damage to the capture");
         }
 
+        if (s.OneSidedTcpFlows > 0)
+        {
+            // Not damage either: the capture point sees one direction (a SPAN session copying rx or tx only, asymmetric
+            // routing). What needs the answers cannot be judged; the exit code does not change (README: exit codes).
+            w.WriteLine($"  one-sided   {N(s.OneSidedTcpFlows)} TCP connection(s) carried data one way with no packet back: the capture sees one " +
+                "direction of them (a mirror copying only received or only sent frames, or asymmetric routing), so one side of each " +
+                "exchange is missing and what needs both (an anonymous session accepted, a failed login) cannot be judged; " +
+                "mirror both directions of the port");
+        }
+
         if (s.ReassemblyGaps > 0)
         {
             // Not damage: segments the capture missed (kernel or switch drops under load, a capture started late).

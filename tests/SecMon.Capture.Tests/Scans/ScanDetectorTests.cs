@@ -226,6 +226,46 @@ public sealed class ScanDetectorTests
     }
 
     [Fact]
+    public void Process_PollerSeenOneWay_IsNotASweep()
+    {
+        // A mirror copying one direction: a SCADA poller's short connections to 25 PLCs on 502, each SYN, ACK, request,
+        // FIN; the PLCs' SYN-ACKs and answers were sent but never captured. The ACK after each SYN shows it was answered.
+        for (var i = 1; i <= 25; i++)
+        {
+            var t = Start + i * 1000;
+            Tcp(t, "10.0.0.20", 45000, $"10.0.1.{i}", 502, TcpFlags.Syn);
+            Tcp(t + 200, "10.0.0.20", 45000, $"10.0.1.{i}", 502, TcpFlags.Ack);
+            Tcp(t + 300, "10.0.0.20", 45000, $"10.0.1.{i}", 502, TcpFlags.Ack | TcpFlags.Psh);
+            Tcp(t + 400, "10.0.0.20", 45000, $"10.0.1.{i}", 502, TcpFlags.Ack | TcpFlags.Fin);
+        }
+
+        Complete(Start + 1_000_000);
+        Assert.Empty(Scans);
+    }
+
+    [Fact]
+    public void Process_ConnectScanSeenOneWay_IsStillAScanListingThePortsThatAnswered()
+    {
+        // The scanner's side only: the ACK and RST that follow the SYNs of the five open ports show they answered; the
+        // other 20 ports never did.
+        for (var port = 2000; port < 2025; port++)
+        {
+            var t = Start + (port - 2000) * 1000;
+            Tcp(t, Scanner, (ushort)(40000 + port), Target, (ushort)port, TcpFlags.Syn);
+            if (port % 5 == 0)
+            {
+                Tcp(t + 200, Scanner, (ushort)(40000 + port), Target, (ushort)port, TcpFlags.Ack);
+                Tcp(t + 300, Scanner, (ushort)(40000 + port), Target, (ushort)port, TcpFlags.Rst | TcpFlags.Ack);
+            }
+        }
+
+        Complete(Start + 1_000_000);
+        var started = Scans[0];
+        Assert.Equal("tcp_connect", started.Kind);
+        Assert.Equal([2000L, 2005, 2010, 2015, 2020], started.OpenPorts);
+    }
+
+    [Fact]
     public void Process_UdpScanWithTwoAnsweringPorts_ReportsAUdpScan()
     {
         for (var port = 20050; port < 20080; port++)

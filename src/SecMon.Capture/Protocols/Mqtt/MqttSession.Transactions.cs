@@ -10,7 +10,8 @@ namespace SecMon.Capture.Protocols.Mqtt;
 /// never sent (a broker acknowledging messages it was not sent, a forged or replayed acknowledgment).
 /// </summary>
 /// <remarks>
-/// Only a direction seen whole since its beginning is checked: after a mid-stream start, a gap or a malformed
+/// Only a direction seen whole since its beginning is checked (and seen at all: a capture of one direction shows
+/// acknowledgments of requests it never saw): after a mid-stream start, a gap or a malformed
 /// packet its requests may have been missed, and after too many unanswered ones
 /// (<see cref="MqttOptions.MaxInFlightPerDirection"/>) they are no longer tracked. PUBREL itself is not checked
 /// against a PUBREC: a client resends PUBREL for a QoS 2 exchange of an earlier connection (5.0 §4.4).
@@ -66,7 +67,9 @@ internal sealed partial class MqttSession
         var sender = from.Direction == FlowDirection.ToServer ? FlowDirection.ToClient : FlowDirection.ToServer;
         ref var requester = ref RequestsOf(sender);
         var overflow = requester.Count > InFlight.InlineSlots ? Cold.OverflowOf(sender) : null;
-        if (!requester.Remove(Key(kind, packetId), overflow) && !requester.Untracked)
+        // A requester direction the capture never saw a byte of (a one-way mirror, asymmetric routing) sent its requests
+        // unseen: its acknowledgments are not anomalies.
+        if (!requester.Remove(Key(kind, packetId), overflow) && !requester.Untracked && FramerOf(sender).Offset > 0)
         {
             Anomaly(from, MqttAnomaly.UnknownPacketId, type, packetId, meta);
         }

@@ -38,6 +38,30 @@ public sealed class MqttSessionTransactionTests
         Assert.Equal(h.Events[^2].PacketNumber, anomaly.PacketNumber);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void OnData_CaptureOfOneDirection_AcknowledgmentsOfUnseenRequestsAreNoAnomaly(bool clientSide)
+    {
+        // A mirror copying one direction: the broker's PUBLISHes (or the client's) were sent, never captured.
+        var h = new MqttHarness();
+        if (clientSide)
+        {
+            h.Client(Connect311);
+            h.Client("4002000A"); // PUBACK 10 of a QoS 1 PUBLISH the broker sent
+            h.Client("5002000B"); // PUBREC 11
+        }
+        else
+        {
+            h.Server("20020000"); // CONNACK
+            h.Server("4002000A"); // PUBACK 10 of a PUBLISH the client sent
+            h.Server("90030001" + "00"); // SUBACK 1
+        }
+
+        Assert.DoesNotContain(h.Events, e => e.Type == "mqtt.anomaly");
+        Assert.Equal(3, h.Events.Count);
+    }
+
     [Fact]
     public void OnData_PubAckTwice_SecondIsAnAnomaly()
     {
