@@ -17,6 +17,9 @@ public sealed class MqttKeepAliveTests
     private static readonly string Sample =
         Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Capture", "KeepAlive", "mqtt-keepalive.pcap");
 
+    private static readonly string TlsSample =
+        Path.Combine(RepoPaths.Root, "tests", "SecMon.IntegrationTests", "Capture", "KeepAlive", "mqtt-tls-keepalive.pcap");
+
     [RequiresToolTheory("tshark")]
     [InlineData("meter-7", 400, true)]    // keep alive 900 s: held for 1,350 s
     [InlineData("meter-7", 1_400, false)] // past 1,350 s the broker has closed it too
@@ -39,6 +42,33 @@ public sealed class MqttKeepAliveTests
         Assert.Equal(held ? 4 : 2, named.Count);
         Assert.Single(named.Select(e => e.Text("flow.id")).Distinct());
         Assert.Contains($"started mid-stream {(held ? 0 : 1)};", result.StdErr, StringComparison.Ordinal);
+    }
+
+    /// <summary>MQTT over TLS: the keep alive is encrypted, so a session on 8883, or offering MQTT by ALPN (AWS IoT on
+    /// 443), is held 30 minutes (1.5 x the clouds' longest keep alive, 1,200 s); TLS on 443 without it keeps the TCP
+    /// timeout. KeepAlive/record-tls.sh recorded the three against mosquitto; the silence before each third PUBLISH is
+    /// stretched.</summary>
+    [RequiresToolTheory("tshark")]
+    [InlineData(0, 1_400, true)]   // 8883
+    [InlineData(0, 2_000, false)]  // 8883, past the 30 minutes
+    [InlineData(1, 1_400, true)]   // 443 with ALPN x-amzn-mqtt-ca
+    [InlineData(2, 1_400, false)]  // 443 without ALPN: an HTTPS-like session
+    [InlineData(2, 200, true)]     // within the TCP idle timeout, as before
+    public async Task Analyze_SilenceInsideMqttOverTls_HeldAsLongAsACloudBrokerKeepsIt(int stream, int silenceSeconds, bool held)
+    {
+        var (code, stdout, stderr) = await Tools.RunAsync("tshark",
+            ["-n", "-r", TlsSample, "-Y", $"tcp.stream == {stream} && tcp.time_relative > 1.5", "-T", "fields", "-e", "frame.number"]);
+        Assert.True(code == 0, stderr);
+        var third = int.Parse(stdout.Split('\n')[0].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        using var dir = new TempDirectory();
+        var stretched = dir.File("stretched.pcap");
+        await File.WriteAllBytesAsync(stretched, Stretch(await File.ReadAllBytesAsync(TlsSample), third, silenceSeconds));
+
+        var result = await SecMonRunner.AnalyzeAsync(stretched, dir);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Equal(3, result.OfPrefix("tls.client_hello").Count);
+        Assert.Contains($"flows       {(held ? 3 : 4)} (tcp {(held ? 3 : 4)}, udp 0; started mid-stream {(held ? 0 : 1)};", result.StdErr, StringComparison.Ordinal);
     }
 
     // The frame numbers of the PUBLISHes to a topic (the second session is on port 1884, which tshark must be told).

@@ -59,6 +59,7 @@ internal sealed class TlsHandshake
 
                 var fp = TlsFingerprint.Client(ch, _datagram ? 'd' : 't', _caches?.ClientHellos);
                 _serverName = ch.ServerName;
+                OffersMqtt = ch.Alpn is { } alpn && (alpn.Contains("mqtt") || alpn.Contains("x-amzn-mqtt-ca"));
                 _ja4 = fp.Ja4;
                 Emit(new TlsClientHelloEvent
                 {
@@ -161,6 +162,10 @@ internal sealed class TlsHandshake
 
     /// <summary>True once the client's direction turned encrypted (its last handshake flight was sent).</summary>
     public bool ClientFlightSent { get; private set; }
+
+    /// <summary>The ClientHello offered MQTT by ALPN: <c>mqtt</c> (IANA), or <c>x-amzn-mqtt-ca</c> (AWS IoT Core's MQTT
+    /// on port 443).</summary>
+    public bool OffersMqtt { get; private set; }
 
     /// <summary>
     /// The client's direction turned encrypted: its last flight (with its certificate, when it sent one) is out.

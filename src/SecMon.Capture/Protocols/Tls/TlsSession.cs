@@ -33,6 +33,14 @@ internal sealed class TlsSession : IStreamSession
     /// a 16-byte AEAD tag make 19 (RFC 8446 §5.2), with room for a little padding.</summary>
     internal const int MaxAlertRecord = 24;
 
+    /// <summary>How long an idle session that carries MQTT is held (<see cref="IdleHoldMicros"/>): one and a half times
+    /// the longest keep alive the IoT clouds' brokers accept (AWS IoT Core 1,200 s, the SDKs' default; Azure IoT Hub
+    /// 1,177 s), 30 minutes.</summary>
+    internal const long MqttIdleHoldMicros = 1_800_000_000;
+
+    /// <summary>MQTT over TLS (IANA).</summary>
+    internal const int MqttTlsPort = 8883;
+
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
     private readonly TlsHandshake _handshake;
@@ -66,6 +74,12 @@ internal sealed class TlsSession : IStreamSession
             _server.Done = true;
         }
     }
+
+    /// <summary>MQTT over TLS (port 8883, or ALPN <c>mqtt</c> or <c>x-amzn-mqtt-ca</c>) is held as long as a broker may
+    /// keep it (<see cref="MqttIdleHoldMicros"/>): its keep alive is encrypted, and a device that reports every 15
+    /// minutes with a keep alive of 20 keeps one connection, which would otherwise be cut by the TCP idle timeout
+    /// (5 minutes) and go on as a flow started mid-stream. Other TLS keeps the TCP timeout.</summary>
+    public long IdleHoldMicros => _flow.DestinationPort == MqttTlsPort || _handshake.OffersMqtt ? MqttIdleHoldMicros : 0;
 
     /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
