@@ -57,8 +57,11 @@ internal sealed record DhcpMessageEvent : ProtocolEvent
     /// <summary>giaddr (the relay agent), when not 0.0.0.0.</summary>
     public string? RelayIp { get; init; }
 
-    /// <summary>Option 12.</summary>
+    /// <summary>Option 12, or the first label of option 81's name when option 12 is absent.</summary>
     public string? HostName { get; init; }
+
+    /// <summary>Option 81's name (the client FQDN, RFC 4702).</summary>
+    public string? ClientFqdn { get; init; }
 
     /// <summary>Option 60.</summary>
     public string? VendorClass { get; init; }
@@ -96,7 +99,8 @@ internal sealed record DhcpMessageEvent : ProtocolEvent
         new EventField<DhcpMessageEvent>("dhcp.client_ip", FieldKind.Ip, e => FieldValue.OfIp(e.ClientIp), "ciaddr: the address the client already has (renewing, INFORM); missing when 0.0.0.0."),
         new EventField<DhcpMessageEvent>("dhcp.assigned_address", FieldKind.Ip, e => FieldValue.OfIp(e.AssignedAddress), "yiaddr: the address the server offers or assigns; missing when 0.0.0.0."),
         new EventField<DhcpMessageEvent>("dhcp.relay_ip", FieldKind.Ip, e => FieldValue.OfIp(e.RelayIp), "giaddr: the relay agent; missing when 0.0.0.0."),
-        new EventField<DhcpMessageEvent>("dhcp.hostname", FieldKind.Text, e => FieldValue.Of(e.HostName), "Option 12, the client's host name."),
+        new EventField<DhcpMessageEvent>("dhcp.hostname", FieldKind.Text, e => FieldValue.Of(e.HostName), "Option 12, the client's host name; when absent, the first label of option 81's name (as DHCP servers take it)."),
+        new EventField<DhcpMessageEvent>("dhcp.client_fqdn", FieldKind.Text, e => FieldValue.Of(e.ClientFqdn), "Option 81 (RFC 4702), the client's fully qualified (or partial) domain name: Windows sends it beside option 12, some clients instead of it."),
         new EventField<DhcpMessageEvent>("dhcp.vendor_class", FieldKind.Text, e => FieldValue.Of(e.VendorClass), "Option 60, the vendor class identifier (udhcp 1.36.1, MSFT 5.0, android-dhcp-13)."),
         new EventField<DhcpMessageEvent>("dhcp.parameter_request_list", FieldKind.NumberList, e => FieldValue.Of(e.ParameterRequestList), "Option 55, the option codes the client asks for, in its order."),
         new EventField<DhcpMessageEvent>("dhcp.fingerprint", FieldKind.Text, e => FieldValue.Of(e.Fingerprint), "Option 55 joined by commas (1,3,6,15,119,252): the DHCP fingerprint of fingerbank."),

@@ -39,12 +39,22 @@ internal ref struct DhcpMessage
     public byte MessageType;
 
     /// <summary>Option 12 (host name), 60 (vendor class identifier), 55 (parameter request list), 61 (client
-    /// identifier): raw bytes, empty when absent. (Option 81, the client FQDN of RFC 4702, is not read; Windows sends it
-    /// beside option 12.)</summary>
+    /// identifier): raw bytes, empty when absent.</summary>
     public ReadOnlySpan<byte> HostName, VendorClass, ParameterRequestList, ClientId;
 
     /// <summary>True when option 55 was present (it may be empty).</summary>
     public bool HasParameterRequestList;
+
+    /// <summary>Option 81, the client FQDN (RFC 4702 §2): the name after the flags and the two RCODE bytes, in canonical
+    /// wire format when <see cref="ClientFqdnFlags"/> has the E bit (0x04), else ASCII (deprecated but what udhcpc -F
+    /// sends); empty when absent or empty. Windows sends it beside option 12, some clients instead of it.</summary>
+    public ReadOnlySpan<byte> ClientFqdn;
+
+    /// <summary>Option 81's flags byte (S 0x01, O 0x02, E 0x04, N 0x08), when present.</summary>
+    public byte ClientFqdnFlags;
+
+    /// <summary>True when option 81 was present.</summary>
+    public bool HasClientFqdn;
 
     /// <summary>Option 50 (requested IP address), 54 (server identifier), 51 (lease time, seconds), when present.</summary>
     public uint? RequestedIp, ServerId, LeaseTime;
@@ -223,6 +233,17 @@ internal static class DhcpParser
                 break;
             case 61 when m.ClientId.IsEmpty:
                 m.ClientId = value;
+                break;
+            case 81 when !m.HasClientFqdn:
+                if (value.Length < 3)
+                {
+                    error = new ParseError(MalformedReason.BadLength, "option 81 (client FQDN)", "shorter than its flags and two RCODE bytes");
+                    return false;
+                }
+
+                m.ClientFqdnFlags = value[0];
+                m.ClientFqdn = value[3..];
+                m.HasClientFqdn = true;
                 break;
             case 50 or 54 or 51:
                 if (value.Length != 4)

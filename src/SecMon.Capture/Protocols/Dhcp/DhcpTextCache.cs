@@ -17,7 +17,7 @@ internal sealed class DhcpTextCache
     /// <summary>Longest key: an option's value is at most 255 bytes (RFC 2132 §2).</summary>
     public const int MaxKeyBytes = 255;
 
-    private readonly Entry?[] _entries = new Entry?[Slots * 4];
+    private readonly Entry?[] _entries = new Entry?[Slots * ((int)Kind.WireName + 1)]; // a block of slots per Kind (the last)
     private readonly uint[] _xids = new uint[Slots];
     private readonly string?[] _xidTexts = new string?[Slots];
 
@@ -32,6 +32,8 @@ internal sealed class DhcpTextCache
         Hex,
         /// <summary>An IPv4 address.</summary>
         Address,
+        /// <summary>Option 81's name in canonical wire format (RFC 4702 §2.1), as dotted text. Keep last: it sizes the cache.</summary>
+        WireName,
     }
 
     /// <summary>The cached value of <paramref name="bytes"/> of <paramref name="kind"/>, or null (then call <see cref="Add"/>).

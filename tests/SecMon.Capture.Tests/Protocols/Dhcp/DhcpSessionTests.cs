@@ -99,6 +99,46 @@ public sealed class DhcpSessionTests
         Assert.Equal("dhcp: options: option 12 of 10 bytes runs past the end", report.Message);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0x01, 0, 0, 0x63, 0x61, 0x6d, 0x2d, 0x39, 0x2e, 0x73, 0x69, 0x74, 0x65 }, "cam-9.site", "cam-9")] // ASCII (udhcpc -F)
+    [InlineData(new byte[] { 0x05, 0, 0, 5, 0x63, 0x61, 0x6d, 0x2d, 0x39, 4, 0x73, 0x69, 0x74, 0x65, 0 }, "cam-9.site", "cam-9")] // wire format, full name
+    [InlineData(new byte[] { 0x05, 0, 0, 5, 0x63, 0x61, 0x6d, 0x2d, 0x39 }, "cam-9", "cam-9")] // wire format, partial name
+    [InlineData(new byte[] { 0x05, 0, 0, 9, 0x63, 0x61, 0x6d }, null, null)] // a label past the option: no name
+    [InlineData(new byte[] { 0x01, 0, 0 }, null, null)] // no name at all
+    public void OnDatagram_ClientFqdnWithoutOption12_NamesTheClient(byte[] option81, string? fqdn, string? hostName)
+    {
+        var session = _protocol.CreateSession(TestFlows.Flow(67), _services);
+
+        session.OnDatagram(FlowDirection.ToServer, Build(1, 1, [Type(3), (81, option81)]), TestFlows.Meta(1));
+
+        var e = Assert.Single(_events.Events);
+        Assert.Equal(fqdn, Field(e, "dhcp.client_fqdn"));
+        Assert.Equal(hostName, Field(e, "dhcp.hostname"));
+    }
+
+    [Fact]
+    public void OnDatagram_Option12AndOption81_Option12IsTheHostName()
+    {
+        var session = _protocol.CreateSession(TestFlows.Flow(67), _services);
+
+        session.OnDatagram(FlowDirection.ToServer, Build(1, 1, [Type(3), Text(12, "DESKTOP-7"), (81, [0x05, 0, 0, 4, 0x64, 0x65, 0x73, 0x6b, 0])]), TestFlows.Meta(1));
+
+        var e = Assert.Single(_events.Events);
+        Assert.Equal("DESKTOP-7", Field(e, "dhcp.hostname"));
+        Assert.Equal("desk", Field(e, "dhcp.client_fqdn"));
+    }
+
+    [Fact]
+    public void OnDatagram_Option81ShorterThanItsFlags_Malformed()
+    {
+        var session = _protocol.CreateSession(TestFlows.Flow(67), _services);
+
+        session.OnDatagram(FlowDirection.ToServer, Build(1, 1, [Type(3), (81, [0x01, 0])]), TestFlows.Meta(1));
+
+        Assert.Empty(_events.Events);
+        Assert.Equal(1, _services.Stats.MalformedMessages);
+    }
+
     [Fact]
     public void OnDatagram_HostNameWithTrailingNulAndNonAscii_KeptAsText()
     {

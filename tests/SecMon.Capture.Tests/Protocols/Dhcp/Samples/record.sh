@@ -11,6 +11,9 @@
 #   dhcp-lease.pcap  the same host name and vendor class both times (thermostat-1, "acme-thermo 2.1")
 #   dhcp-swap.pcap   the second lease with another host name and vendor class (cam-7, udhcpc's default
 #                    "udhcp 1.35.0"), asking for 192.0.2.77 and for broadcast replies: a swapped device
+#   dhcp-fqdn.pcap   one lease of a client that names itself by option 81 only (RFC 4702 client FQDN, udhcpc -F
+#                    cam-9.site.example; no option 12), as Windows and udhcpc -F send it; dnsmasq answers with option 81
+# ONLY=dhcp-fqdn record.sh records one sample.
 set -euo pipefail
 
 out=$(realpath "${1:-$(dirname "$0")}")
@@ -104,16 +107,28 @@ lease() { # udhcpc options...: a lease, a renewal (SIGUSR1: unicast REQUEST), a 
     wait "$pid" || true
 }
 
+want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+
+if want dhcp-lease; then
 start_capture "$out/dhcp-lease.pcap"
 lease -x hostname:thermostat-1 -V "acme-thermo 2.1"
 sleep 3
 lease -x hostname:thermostat-1 -V "acme-thermo 2.1"
 stop_capture
+fi
 
+if want dhcp-swap; then
 start_capture "$out/dhcp-swap.pcap"
 lease -x hostname:thermostat-1 -V "acme-thermo 2.1"
 sleep 3
 lease -B -r 192.0.2.77 -x hostname:cam-7
 stop_capture
+fi
 
-echo "recorded $out/dhcp-lease.pcap $out/dhcp-swap.pcap"
+if want dhcp-fqdn; then
+start_capture "$out/dhcp-fqdn.pcap"
+lease -F cam-9.site.example -V "acme-cam 3.0"
+stop_capture
+fi
+
+echo "recorded in $out"
