@@ -7,8 +7,8 @@ namespace SecMon.Capture.Sources;
 
 /// <summary>
 /// Captures from one or more live interfaces with libpcap. A dedicated thread per interface reads packets, copies each
-/// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface
-/// (packets of different interfaces interleave in arrival order). The channel is bounded twice: in packets, and in the
+/// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface;
+/// the packets of several interfaces are put back in capture-time order (<see cref="LiveTimeOrder{T}"/>). The channel is bounded twice: in packets, and in the
 /// bytes their buffers hold (<see cref="QueuedBytes"/>, a share of the memory budget). Drop policy: when either bound is
 /// reached (analysis slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/>
 /// — the capture threads never block, so the kernel buffers never overflow silently; kernel drops are read from
@@ -23,6 +23,7 @@ internal sealed class LiveCapture : IDisposable
     private readonly bool[] _stillReading;
     private readonly InterfaceCounters?[] _counters;
     private readonly QueuedBytes _queued;
+    private readonly LiveTimeOrder<LivePacket>? _order; // several interfaces only: their packets in capture-time order
     private int _running;
     private volatile bool _stopping;
 
@@ -40,6 +41,7 @@ internal sealed class LiveCapture : IDisposable
         _stillReading = new bool[devices.Length];
         _counters = new InterfaceCounters?[devices.Length];
         _stats = stats;
+        _order = devices.Length > 1 ? new LiveTimeOrder<LivePacket>(Math.Max(1, capacity / 2)) : null;
         _channel = Channel.CreateBounded<LivePacket>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
@@ -187,25 +189,29 @@ internal sealed class LiveCapture : IDisposable
             {
                 while (reader.TryRead(out var p))
                 {
-                    Deliver(onPacket, p);
+                    Hand(onPacket, p);
                 }
 
+                HandDue(onPacket, force: false);
                 if (onTick is not null && Environment.TickCount64 >= nextTick)
                 {
                     onTick();
                     nextTick = Environment.TickCount64 + every;
                 }
 
-                // One wait for packets stays pending across ticks (a channel wait cannot be abandoned and redone).
+                // One wait for packets stays pending across ticks (a channel wait cannot be abandoned and redone); it is
+                // cut short for the next tick and for the next held packet that falls due.
                 waiting ??= reader.WaitToReadAsync(cancellationToken).AsTask();
-                if (onTick is not null && !waiting.IsCompleted)
+                var untilDue = _order?.MillisecondsUntilDue(NowMicros()) ?? -1;
+                var untilTick = onTick is null ? -1 : Math.Max(0, nextTick - Environment.TickCount64);
+                var wait = untilDue < 0 ? untilTick : untilTick < 0 ? untilDue : Math.Min(untilDue, untilTick);
+                if (wait >= 0 && !waiting.IsCompleted)
                 {
-                    var untilTick = Math.Max(0, nextTick - Environment.TickCount64);
-                    await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(untilTick), cancellationToken)).ConfigureAwait(false);
+                    await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken)).ConfigureAwait(false);
                     cancellationToken.ThrowIfCancellationRequested();
                     if (!waiting.IsCompleted)
                     {
-                        continue; // time for a tick, no packet yet
+                        continue; // time for a tick or a held packet, no new packet yet
                     }
                 }
 
@@ -216,15 +222,50 @@ internal sealed class LiveCapture : IDisposable
                     break;
                 }
             }
+
+            HandDue(onPacket, force: true); // every reader ended: what is held goes, in order
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Stop requested: drain what was captured before it.
+            // Stop requested: drain what was captured before it, in order.
             Stop();
             while (reader.TryRead(out var p))
             {
-                Deliver(onPacket, p);
+                Hand(onPacket, p);
             }
+
+            HandDue(onPacket, force: true);
+        }
+    }
+
+    private static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
+    // One interface: straight on. Several: held for their capture-time order.
+    private void Hand(PacketHandler onPacket, in LivePacket p)
+    {
+        if (_order is null)
+        {
+            Deliver(onPacket, p);
+            return;
+        }
+
+        _order.Add(p, p.TimestampMicros);
+        HandDue(onPacket, force: false);
+    }
+
+    private void HandDue(PacketHandler onPacket, bool force)
+    {
+        if (_order is null || _order.Count == 0)
+        {
+            return;
+        }
+
+        var now = NowMicros();
+        // Held packets keep their share of the channel's byte budget: past half of it, the oldest go at once rather than
+        // the readers dropping new ones.
+        while (_order.TryTake(now, force || _queued.Bytes > _queued.Limit / 2, out var p))
+        {
+            Deliver(onPacket, p);
         }
     }
 
