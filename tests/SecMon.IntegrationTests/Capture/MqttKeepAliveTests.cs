@@ -7,8 +7,9 @@ namespace SecMon.IntegrationTests.Capture;
 /// <summary>
 /// An MQTT session stays one flow for as long as its broker keeps it open: one and a half times the keep alive
 /// (MQTT 3.1.1 and 5.0 §3.1.2.10), or the CONNACK's Server Keep Alive (5.0 §3.2.2.3.14), when that is longer than the
-/// TCP idle timeout (5 minutes). KeepAlive/record.sh recorded two real sessions against mosquitto with a keep alive of
-/// 900 s (one whose broker answered Server Keep Alive 120); the tests stretch the silence before the third PUBLISH.
+/// TCP idle timeout (5 minutes); an hour when the keep alive is 0 (off). KeepAlive/record.sh recorded three real
+/// sessions against mosquitto, two with a keep alive of 900 s (one whose broker answered Server Keep Alive 120) and one
+/// with 0; the tests stretch the silence before the third PUBLISH.
 /// tshark names the frames; SecMon must give every PUBLISH of a held session its client id, on one flow, and cut a
 /// session its broker has closed.
 /// </summary>
@@ -25,6 +26,8 @@ public sealed class MqttKeepAliveTests
     [InlineData("meter-7", 1_400, false)] // past 1,350 s the broker has closed it too
     [InlineData("meter-8", 400, false)]   // asked 900 s, the broker set 120 s: the TCP timeout rules
     [InlineData("meter-8", 200, true)]    // within the TCP idle timeout, as before
+    [InlineData("meter-9", 3_000, true)]  // keep alive 0 (off): held an hour
+    [InlineData("meter-9", 4_000, false)] // past the hour
     public async Task Analyze_SilenceBeforeTheThirdPublish_SessionHeldAsLongAsItsBrokerKeepsIt(string client, int silenceSeconds, bool held)
     {
         var publishes = await PublishFramesAsync($"site/{client}/energy");

@@ -46,7 +46,8 @@ internal sealed partial class MqttSession : IStreamSession
     private InFlight _clientRequests;
     private InFlight _serverRequests;
     private bool _closed;
-    private int _keepAliveSeconds; // the CONNECT's, or the CONNACK's Server Keep Alive (5.0); 0: none
+    private int _keepAliveSeconds; // the CONNECT's, or the CONNACK's Server Keep Alive (5.0); 0: none or not known
+    private bool _keepAliveOff; // the session said 0: no keep alive, the broker never closes it for silence
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
     public MqttSession(FlowContext toServer, ProtocolServices services, MqttOptions options, bool midStream)
@@ -128,8 +129,14 @@ internal sealed partial class MqttSession : IStreamSession
 
     /// <summary>One and a half times the session's keep alive (3.1.1 §3.1.2.10, 5.0 §3.1.2.10: the server closes a client
     /// silent that long), when it has one: a meter that publishes every 15 minutes with a keep alive of 20 minutes
-    /// keeps its one connection, and its later packets stay in the session that named it.</summary>
-    public long IdleHoldMicros => _keepAliveSeconds * 1_500_000L;
+    /// keeps its one connection, and its later packets stay in the session that named it. A keep alive of 0 turns the
+    /// mechanism off (the server never closes the client for silence): such a session is held
+    /// <see cref="KeepAliveOffHoldMicros"/>.</summary>
+    public long IdleHoldMicros => _keepAliveOff ? KeepAliveOffHoldMicros : _keepAliveSeconds * 1_500_000L;
+
+    /// <summary>How long a session without keep alive (0) is held idle: an hour, a device reporting hourly; past it a
+    /// silent connection is more likely dead than quiet, and its flow is let go.</summary>
+    internal const long KeepAliveOffHoldMicros = 3_600_000_000;
 
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
@@ -428,6 +435,7 @@ internal sealed partial class MqttSession : IStreamSession
         _levelKnown = true;
         _fields = new MqttSessionFields { ClientId = c.ClientId, Username = c.Username, ProtocolLevel = c.ProtocolLevel };
         _keepAliveSeconds = c.KeepAlive;
+        _keepAliveOff = c.KeepAlive == 0;
         _services.Events.Emit(new MqttConnectEvent
         {
             Flow = FlowOf(from.Direction),
@@ -486,6 +494,7 @@ internal sealed partial class MqttSession : IStreamSession
         if (ca.ServerKeepAlive is { } serverKeepAlive)
         {
             _keepAliveSeconds = serverKeepAlive; // 5.0 §3.2.2.3.14: the client must use it instead of its own
+            _keepAliveOff = serverKeepAlive == 0;
         }
     }
 
