@@ -6,19 +6,8 @@
 #   ping     ping -6 and ping -4 with 3,000-byte payloads (ICMP, fragmented: other transport)
 # Addresses from 192.0.2.0/24 and 2001:db8::/32, no route out; namespaces named fr-*, deleted by name. Needs root,
 # iproute2, tcpdump, dnsmasq, dig. Usage: sudo bash record.sh
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill $p 2>/dev/null || true; done
-  for n in fr-dev fr-srv; do ip netns del "$n" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for n in fr-dev fr-srv; do ip netns del "$n" 2>/dev/null || true; ip netns add "$n"; ip -n "$n" link set lo up; done
-ip -n fr-dev link add eth0 type veth peer name eth0 netns fr-srv
+. "$(dirname "$0")/../netns-pair.sh"
+pair_up fr-dev fr-srv
 ip -n fr-dev link set eth0 address 02:00:5e:00:00:21 mtu 1280 up
 ip -n fr-srv link set eth0 address 02:00:5e:00:00:10 mtu 1280 up
 ip -n fr-dev addr add 192.0.2.21/24 dev eth0

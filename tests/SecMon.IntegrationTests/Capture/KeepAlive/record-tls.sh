@@ -8,19 +8,8 @@
 # stretch the silences between the PUBLISHes (rewriting capture times) to what a meter reporting every few minutes would
 # show. Addresses from 192.0.2.0/24, no route out; namespaces named kt-*, deleted by name. Needs root, iproute2, tcpdump,
 # openssl, mosquitto + mosquitto-clients. Usage: sudo bash record-tls.sh
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill $p 2>/dev/null || true; done
-  for n in kt-dev kt-brk; do ip netns del "$n" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for n in kt-dev kt-brk; do ip netns del "$n" 2>/dev/null || true; ip netns add "$n"; ip -n "$n" link set lo up; done
-ip -n kt-dev link add eth0 type veth peer name eth0 netns kt-brk
+. "$(dirname "$0")/../netns-pair.sh"
+pair_up kt-dev kt-brk
 ip -n kt-dev addr add 192.0.2.21/24 dev eth0
 ip -n kt-dev link set eth0 address 24:0a:c4:00:00:21 up
 ip -n kt-brk addr add 192.0.2.10/24 dev eth0

@@ -9,19 +9,8 @@
 # The tests stretch the silences between the PUBLISHes (rewriting capture times) to what a meter reporting every few
 # minutes would show. Addresses from 192.0.2.0/24, no route out; namespaces named ka-*, deleted by name. Needs root,
 # iproute2, tcpdump, python3, mosquitto + mosquitto-clients. Usage: sudo bash record.sh
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
-PIDS=""
-cleanup() {
-  for p in $PIDS; do kill $p 2>/dev/null || true; done
-  for n in ka-dev ka-brk; do ip netns del "$n" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for n in ka-dev ka-brk; do ip netns del "$n" 2>/dev/null || true; ip netns add "$n"; ip -n "$n" link set lo up; done
-ip -n ka-dev link add eth0 type veth peer name eth0 netns ka-brk
+. "$(dirname "$0")/../netns-pair.sh"
+pair_up ka-dev ka-brk
 ip -n ka-dev addr add 192.0.2.21/24 dev eth0
 ip -n ka-dev link set eth0 address 24:0a:c4:00:00:21 up
 ip -n ka-brk addr add 192.0.2.10/24 dev eth0
