@@ -8,8 +8,9 @@ namespace SecMon.Capture.Sources;
 /// <summary>
 /// Captures from one or more live interfaces with libpcap. A dedicated thread per interface reads packets, copies each
 /// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface;
-/// the packets of several interfaces are put back in capture-time order (<see cref="LiveTimeOrder{T}"/>). The channel is bounded twice: in packets, and in the
-/// bytes their buffers hold (<see cref="QueuedBytes"/>, a share of the memory budget). Drop policy: when either bound is
+/// the packets of several interfaces are put back in capture-time order (<see cref="LiveTimeOrder{T}"/>). The channel
+/// is bounded twice: in packets, and in the bytes their buffers hold (<see cref="QueuedBytes"/>, a share of the memory
+/// budget). Drop policy: when either bound is
 /// reached (analysis slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/>
 /// — the capture threads never block, so the kernel buffers never overflow silently; kernel drops are read from
 /// libpcap's statistics of every interface and counted too.
