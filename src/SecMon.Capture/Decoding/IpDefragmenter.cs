@@ -39,6 +39,10 @@ internal enum FragmentOutcome
 /// when it is full the oldest incomplete datagrams are dropped first (legitimate datagrams complete within
 /// milliseconds, an attacker's never do).</item>
 /// <item>An incomplete datagram is dropped after <see cref="CaptureOptions.FragmentTimeoutMicros"/> of capture time.</item>
+/// <item>A fragment of a datagram rebuilt within <see cref="CopyWindowMicros"/> that lies inside it is a copy
+/// (<see cref="FragmentOutcome.Duplicate"/>): <c>tcpdump -i any</c> on a router sees each fragment on the way in and
+/// on the way out, and the second copy of the last fragment would otherwise start a datagram that never completes,
+/// counted as a drop.</item>
 /// </list>
 /// Received ranges are kept sorted and merged, so a datagram sent in order holds a single range.
 /// </summary>
@@ -50,7 +54,11 @@ internal sealed class IpDefragmenter
     /// <summary>Largest IPv6 fragmentable part: the payload length field's 65,535 minus the fragment header.</summary>
     public const int MaxIpv6FragmentablePart = 65_535 - 8;
 
+    /// <summary>How soon after its datagram was rebuilt a fragment is taken for a copy of one of its fragments.</summary>
+    public const long CopyWindowMicros = 100_000;
+
     private const int DatagramOverheadBytes = 128;
+    private const int RecentlyRebuilt = 16;
     private const int MinimumBufferBytes = 2048;
 
     private readonly Dictionary<FragmentKey, PendingDatagram> _pending = [];
@@ -60,6 +68,8 @@ internal sealed class IpDefragmenter
     private PendingDatagram? _oldest;
     private PendingDatagram? _newest;
     private byte[]? _completed;
+    private readonly (FragmentKey Key, long Micros, int Length)[] _rebuilt = new (FragmentKey, long, int)[RecentlyRebuilt];
+    private int _nextRebuilt;
 
     /// <summary>Creates a defragmenter with the bounds of <paramref name="options"/>.</summary>
     public IpDefragmenter(CaptureOptions options, CaptureStats stats)
@@ -107,6 +117,11 @@ internal sealed class IpDefragmenter
         }
 
         var end = offset + data.Length;
+        if (pending is null && WasJustRebuilt(key, nowMicros, end))
+        {
+            return FragmentOutcome.Duplicate; // a copy of a fragment of the datagram just rebuilt (another interface)
+        }
+
         var max = v6 ? MaxIpv6FragmentablePart : MaxDatagramPayload;
         if (end > max)
         {
@@ -189,6 +204,8 @@ internal sealed class IpDefragmenter
             _stats.IpReassembled++;
             datagram = _completed.AsSpan(0, pending.TotalLength);
             datagramProtocol = pending.Protocol;
+            _rebuilt[_nextRebuilt] = (key, nowMicros, pending.TotalLength);
+            _nextRebuilt = (_nextRebuilt + 1) % RecentlyRebuilt;
             return FragmentOutcome.Completed;
         }
 
@@ -222,6 +239,19 @@ internal sealed class IpDefragmenter
             ArrayPool<byte>.Shared.Return(_completed);
             _completed = null;
         }
+    }
+
+    private bool WasJustRebuilt(in FragmentKey key, long nowMicros, int end)
+    {
+        foreach (var (rebuilt, micros, length) in _rebuilt)
+        {
+            if (rebuilt == key && Math.Abs(nowMicros - micros) <= CopyWindowMicros && end <= length)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private FragmentOutcome DropMalformed(PendingDatagram? pending)

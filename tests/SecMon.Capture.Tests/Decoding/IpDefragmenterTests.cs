@@ -118,6 +118,37 @@ public sealed class IpDefragmenterTests
     }
 
     [Fact]
+    public void Add_EachFragmentSeenTwice_LikeTcpdumpOnARouter_OneDatagramNoDrop()
+    {
+        // tcpdump -i any on a router: each fragment on the way in, then on the way out.
+        var d = Create();
+
+        Assert.Equal(FragmentOutcome.Pending, Add(d, 0, 16, more: true, now: 0).Outcome);
+        Assert.Equal(FragmentOutcome.Duplicate, Add(d, 0, 16, more: true, now: 40).Outcome);
+        Assert.Equal(FragmentOutcome.Pending, Add(d, 16, 16, more: true, now: 80).Outcome);
+        Assert.Equal(FragmentOutcome.Duplicate, Add(d, 16, 16, more: true, now: 120).Outcome);
+        Assert.Equal(FragmentOutcome.Completed, Add(d, 32, 8, more: false, now: 160).Outcome);
+        Assert.Equal(FragmentOutcome.Duplicate, Add(d, 32, 8, more: false, now: 200).Outcome);
+        d.Clear();
+
+        Assert.Equal(1, _stats.IpReassembled);
+        Assert.Equal(0, _stats.IpFragmentDrops);
+    }
+
+    [Fact]
+    public void Add_SameIdLongAfterItsDatagramWasRebuilt_IsANewDatagram()
+    {
+        var d = Create();
+        Add(d, 0, 16, more: true, now: 0);
+        Assert.Equal(FragmentOutcome.Completed, Add(d, 16, 24, more: false, now: 10).Outcome);
+
+        var later = IpDefragmenter.CopyWindowMicros + 100;
+        Assert.Equal(FragmentOutcome.Pending, Add(d, 0, 16, more: true, now: later).Outcome);
+        Assert.Equal(FragmentOutcome.Completed, Add(d, 16, 24, more: false, now: later + 10).Outcome);
+        Assert.Equal(2, _stats.IpReassembled);
+    }
+
+    [Fact]
     public void Add_FragmentsReversed_RebuildsTheDatagram()
     {
         var d = Create();

@@ -41,6 +41,27 @@ public sealed class IpFragmentsRecordingTests
         }
     }
 
+    /// <summary>Fragments/record-router.sh: <c>tcpdump -i any</c> on a router sees every fragment twice, on the way in and
+    /// out. Before, the second copy of a datagram's last fragment started a datagram that never completed: a fragment
+    /// drop in the summary for every routed fragmented answer (and the IPv6 answer was not read at all).</summary>
+    [RequiresToolFact("tshark")]
+    public async Task Analyze_RouterCaptureSeeingEachFragmentTwice_EachAnswerOnceNoDrop()
+    {
+        var sample = Path.Combine(Path.GetDirectoryName(Sample)!, "router-fragments.pcap");
+        var (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-n", "-r", sample, "-Y", "dns.flags.response == 1", "-T", "fields",
+            "-e", "dns.id"]);
+        Assert.True(code == 0, stderr);
+        var answers = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, answers.Length); // over IPv6 and over IPv4
+        using var dir = new TempDirectory();
+
+        var result = await SecMonRunner.AnalyzeAsync(sample, dir);
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Equal(answers.Length, result.OfPrefix("dns.answer").Count);
+        Assert.Contains($"ip fragments 0 (reassembled {answers.Length})", result.StdErr, StringComparison.Ordinal);
+    }
+
     [RequiresToolFact("tshark")]
     public async Task Analyze_ReassembledDatagrams_CountedAsTsharkCountsThem()
     {
