@@ -11,20 +11,27 @@ namespace SecMon.Capture.Protocols.WebSocket;
 /// frames (§5.2) and hands the unmasked payload of data frames to an <see cref="MqttSession"/> as one byte stream
 /// (MQTT packets may span frames, and frames may hold several packets: MQTT 5.0 §6). Control frames (ping, pong,
 /// close) are skipped. Everything is bounded: headers to <see cref="MaxHeaderBytes"/>, a frame header to 14 bytes,
-/// payloads are streamed, never buffered. A stream that is not such an upgrade, or whose frames cannot be read
-/// (compressed with permessage-deflate, reserved bits, a lost frame header), is left alone from then on and said
-/// once as a diagnostic.
+/// payloads are streamed, never buffered. When the server agreed to permessage-deflate (RFC 7692: browsers offer it,
+/// and brokers such as EMQX and HiveMQ accept it), a message whose first frame has RSV1 set is inflated before it goes
+/// on (<see cref="MessageInflater"/>; bounded by <see cref="MaxInflatedMessageBytes"/>). A stream that is not such an
+/// upgrade, or whose frames cannot be read (other reserved bits, compressed data that does not inflate, a lost frame
+/// header), is left alone from then on and said once as a diagnostic.
 /// </summary>
 internal sealed class WebSocketSession : IStreamSession
 {
     /// <summary>Largest request or response header block read.</summary>
     internal const int MaxHeaderBytes = 8 * 1024; // what common servers accept for a request header block
 
+    /// <summary>Largest inflated compressed message passed on: past it the direction is left alone (a decompression bomb,
+    /// or MQTT larger than any broker accepts by default).</summary>
+    internal const int MaxInflatedMessageBytes = 16 * 1024 * 1024;
+
     private readonly FlowContext _flow;
     private readonly ProtocolServices _services;
     private readonly Side _client = new(FlowDirection.ToServer);
     private readonly Side _server = new(FlowDirection.ToClient);
     private IStreamSession? _inner;
+    private bool _deflate; // the server agreed to permessage-deflate
 
     /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
     public WebSocketSession(FlowContext flow, ProtocolServices services)
@@ -63,6 +70,12 @@ internal sealed class WebSocketSession : IStreamSession
     public void OnGap(FlowDirection direction, long length, in PacketMeta meta)
     {
         var side = direction == FlowDirection.ToServer ? _client : _server;
+        if (side.Phase == Phase.Frames && side.PayloadLeft > 0 && side.PayloadLeft >= length && side.Compressed)
+        {
+            Ignore(side, meta, $"{length} bytes of a compressed WebSocket message were lost: the rest cannot be inflated");
+            return;
+        }
+
         if (side.Phase == Phase.Frames && side.PayloadLeft > 0 && side.PayloadLeft >= length)
         {
             // The hole is inside a frame's payload: the framing is intact, only MQTT bytes are missing.
@@ -75,7 +88,7 @@ internal sealed class WebSocketSession : IStreamSession
 
             if (side.PayloadLeft == 0)
             {
-                EndFrame(side);
+                EndFrame(side, meta);
             }
 
             return;
@@ -92,8 +105,8 @@ internal sealed class WebSocketSession : IStreamSession
     public void OnClose(in PacketMeta meta)
     {
         _inner?.OnClose(meta);
-        _client.Headers.Release();
-        _server.Headers.Release();
+        _client.Release();
+        _server.Release();
     }
 
     private ReadOnlySpan<byte> Headers(Side side, ReadOnlySpan<byte> data, scoped in PacketMeta meta)
@@ -130,9 +143,12 @@ internal sealed class WebSocketSession : IStreamSession
         }
         else if (!IsSwitchingToWebSocket(headers, out var why))
         {
-            // A refused upgrade is the server's business; MQTT the sensor cannot read is worth saying.
-            IgnoreBoth(side, meta, why, report: _inner is not null && why.Contains("permessage-deflate", StringComparison.Ordinal));
+            IgnoreBoth(side, meta, why, report: false); // a refused upgrade is the server's business
             return default;
+        }
+        else
+        {
+            _deflate = HasToken(headers, "sec-websocket-extensions", "permessage-deflate");
         }
 
         side.Phase = Phase.Frames;
@@ -163,7 +179,14 @@ internal sealed class WebSocketSession : IStreamSession
         }
 
         var n = (int)Math.Min(side.PayloadLeft, data.Length);
-        if (side.Deliver && _inner is not null && side.Masked)
+        if (side.Deliver && _inner is not null && side.Compressed)
+        {
+            if (!Compressed(side, data[..n], meta))
+            {
+                return default;
+            }
+        }
+        else if (side.Deliver && _inner is not null && side.Masked)
         {
             DeliverUnmasked(side, data[..n], meta);
         }
@@ -179,10 +202,10 @@ internal sealed class WebSocketSession : IStreamSession
         side.PayloadLeft -= n;
         if (side.PayloadLeft == 0)
         {
-            EndFrame(side);
+            EndFrame(side, meta);
         }
 
-        return data[n..];
+        return side.Phase == Phase.Ignored ? default : data[n..];
     }
 
     // A whole frame header is in side.Header: checks it and sets up its payload; false when the stream is dropped.
@@ -211,14 +234,18 @@ internal sealed class WebSocketSession : IStreamSession
             at = 10;
         }
 
-        if ((b0 & 0x70) != 0)
+        var control = opcode >= 8;
+        var rsv = b0 & 0x70;
+        if (rsv != 0 && !(rsv == 0x40 && _deflate && opcode is 1 or 2))
         {
-            // RSV1 is permessage-deflate's "compressed" bit; no extension was agreed that SecMon can read.
-            Ignore(side, meta, "a WebSocket frame with reserved bits set (a compression extension?); its MQTT cannot be read");
+            // RSV1 is permessage-deflate's "compressed" bit, on a message's first frame only (RFC 7692 §6); anything else
+            // belongs to an extension that was not agreed, or that SecMon cannot read.
+            Ignore(side, meta, _deflate
+                ? $"a WebSocket frame with reserved bits 0x{rsv:x2} set on opcode {opcode} (RFC 7692 §6 allows RSV1 on a message's first frame)"
+                : "a WebSocket frame with reserved bits set (a compression extension?); its MQTT cannot be read");
             return false;
         }
 
-        var control = opcode >= 8;
         if (opcode is not (0 or 1 or 2 or 8 or 9 or 10) || (control && (length > 125 || (b0 & 0x80) == 0)))
         {
             Ignore(side, meta, $"an invalid WebSocket frame (opcode {opcode}, length {length}, RFC 6455 §5.5)");
@@ -235,21 +262,94 @@ internal sealed class WebSocketSession : IStreamSession
         side.Deliver = !control;
         side.PayloadLeft = length;
         side.Closing = opcode == 8;
+        if (!control)
+        {
+            side.Fin = (b0 & 0x80) != 0;
+            if (opcode != 0)
+            {
+                side.Compressed = rsv == 0x40; // a message's first frame says; its continuations follow
+            }
+        }
+
         if (length == 0)
         {
-            EndFrame(side);
+            EndFrame(side, meta);
         }
 
         return true;
     }
 
-    private static void EndFrame(Side side)
+    private void EndFrame(Side side, in PacketMeta meta)
     {
         side.HeaderHave = 0;
         side.HeaderNeed = 2;
         if (side.Closing)
         {
             side.Phase = Phase.Ignored; // nothing follows a close frame (RFC 6455 §5.5.1)
+        }
+        else if (side.Deliver && side.Compressed && side.Fin && _inner is not null)
+        {
+            Inflate(side, meta); // the compressed message is whole
+        }
+    }
+
+    // A piece of a compressed message's payload: unmasked and held until the message ends.
+    private bool Compressed(Side side, ReadOnlySpan<byte> payload, in PacketMeta meta)
+    {
+        side.Inflater ??= new MessageInflater();
+        Span<byte> piece = stackalloc byte[2048];
+        while (!payload.IsEmpty)
+        {
+            var k = Math.Min(payload.Length, piece.Length);
+            for (var i = 0; i < k; i++)
+            {
+                piece[i] = side.Masked ? (byte)(payload[i] ^ side.Mask[side.MaskAt]) : payload[i];
+                side.MaskAt = (side.MaskAt + 1) & 3;
+            }
+
+            if (!side.Inflater.Append(piece[..k]))
+            {
+                Ignore(side, meta, $"a compressed WebSocket message larger than {MessageInflater.MaxCompressedBytes} bytes");
+                return false;
+            }
+
+            payload = payload[k..];
+        }
+
+        return true;
+    }
+
+    // The compressed message is whole: inflated and handed on, piece by piece.
+    private void Inflate(Side side, in PacketMeta meta)
+    {
+        var inflater = side.Inflater!;
+        inflater.EndMessage();
+        Span<byte> piece = stackalloc byte[4096];
+        long total = 0;
+        try
+        {
+            int n;
+            while ((n = inflater.Read(piece)) > 0)
+            {
+                total += n;
+                if (total > MaxInflatedMessageBytes)
+                {
+                    Ignore(side, meta, $"a compressed WebSocket message inflating past {MaxInflatedMessageBytes} bytes");
+                    return;
+                }
+
+                _inner!.OnData(side.Direction, piece[..n], meta);
+            }
+        }
+        catch (InvalidDataException)
+        {
+            Ignore(side, meta, "a compressed WebSocket message that does not inflate (RFC 7692 §7.2.2)");
+            return;
+        }
+
+        if (inflater.Held > 0)
+        {
+            inflater.Restart(); // a final DEFLATE block ended the stream: the next message starts afresh
         }
     }
 
@@ -275,7 +375,7 @@ internal sealed class WebSocketSession : IStreamSession
     private void Ignore(Side side, in PacketMeta meta, string why)
     {
         side.Phase = Phase.Ignored;
-        side.Headers.Release();
+        side.Release();
         if (IgnoredBecause is null)
         {
             IgnoredBecause = why;
@@ -324,7 +424,7 @@ internal sealed class WebSocketSession : IStreamSession
         return false;
     }
 
-    // The response switches protocols (101) without an extension that changes the frames' payload.
+    // The response switches protocols (101); the extensions it agreed to are read by the caller.
     private static bool IsSwitchingToWebSocket(string headers, out string why)
     {
         var lineEnd = headers.IndexOf('\r', StringComparison.Ordinal);
@@ -332,12 +432,6 @@ internal sealed class WebSocketSession : IStreamSession
         if (!statusLine.StartsWith("HTTP/1.1 101 ", StringComparison.Ordinal) && statusLine != "HTTP/1.1 101")
         {
             why = $"the server did not switch to WebSocket ({statusLine})";
-            return false;
-        }
-
-        if (HasToken(headers, "sec-websocket-extensions", "permessage-deflate"))
-        {
-            why = "MQTT over WebSocket compressed with permessage-deflate (RFC 7692)";
             return false;
         }
 
@@ -395,5 +489,18 @@ internal sealed class WebSocketSession : IStreamSession
         public bool Deliver { get; set; }
 
         public bool Closing { get; set; }
+
+        public bool Fin { get; set; }
+
+        public bool Compressed { get; set; }
+
+        public MessageInflater? Inflater { get; set; }
+
+        public void Release()
+        {
+            Headers.Release();
+            Inflater?.Dispose();
+            Inflater = null;
+        }
     }
 }

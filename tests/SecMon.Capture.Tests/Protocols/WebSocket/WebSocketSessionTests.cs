@@ -101,18 +101,118 @@ public sealed class WebSocketSessionTests
         Assert.NotNull(session.IgnoredBecause);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)] // one byte per segment: compressed frames straddle segments too
+    public void Session_PermessageDeflate_CompressedMessagesInflatedWithContextTakeoverBesideUncompressedOnes(int segment)
+    {
+        // RFC 7692: each direction keeps one compression context; RSV1 marks a compressed message, on its first frame only.
+        var (session, events, diagnostics) = NewSession();
+        var response = Switching.Replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n\r\n", StringComparison.Ordinal);
+        using var client = new Deflater();
+        using var server = new Deflater();
+        var connect = client.Message(Connect("ws-dash", "operator", "s3cret"));
+        var publish = client.Message(Publish("plant/line-1/temp", Encoding.ASCII.GetBytes("21.5 21.5 21.5")));
+        var again = client.Message(Publish("plant/line-1/temp", Encoding.ASCII.GetBytes("21.5 21.5 21.6"))); // refers back
+        var suback = server.Message([0x90, 0x03, 0x00, 0x01, 0x00]);
+        byte[] toServer =
+        [
+            .. Frame(2, connect, masked: true, rsv1: true),
+            .. Frame(2, Packet(0x82, [0x00, 0x01, .. Str("plant/#"), 0x00]), masked: true), // SUBSCRIBE, not compressed
+            .. Frame(2, publish[..5], masked: true, fin: false, rsv1: true), // one compressed message in two frames,
+            .. Frame(9, [], masked: true),                                    // a ping between them
+            .. Frame(0, publish[5..], masked: true),
+            .. Frame(2, again, masked: true, rsv1: true),
+        ];
+        byte[] toClient = [.. Frame(2, [0x20, 0x02, 0x00, 0x00], masked: false), .. Frame(2, suback, masked: false, rsv1: true)];
+
+        Send(session, FlowDirection.ToServer, Encoding.ASCII.GetBytes(Request), segment, 1);
+        Send(session, FlowDirection.ToClient, Encoding.ASCII.GetBytes(response), segment, 2);
+        Send(session, FlowDirection.ToServer, toServer[..toServer.Length], segment, 3);
+        Send(session, FlowDirection.ToClient, toClient, segment, 4);
+
+        Assert.Empty(diagnostics.Diagnostics);
+        Assert.Null(session.IgnoredBecause);
+        Assert.Equal(["mqtt.connect", "mqtt.subscribe", "mqtt.publish", "mqtt.publish", "mqtt.connack", "mqtt.suback"],
+            events.Events.Select(e => e.Type));
+        var c = Assert.IsType<MqttConnectEvent>(events.Events[0]);
+        Assert.Equal("ws-dash", c.ClientId);
+        Assert.Equal("operator", c.Username);
+    }
+
     [Fact]
-    public void Session_PermessageDeflateAgreed_SaidOnceAndLeftAlone()
+    public void Session_PermessageDeflateDataThatDoesNotInflate_SaidOnceAndThatDirectionLeftAlone()
     {
         var (session, events, diagnostics) = NewSession();
         var response = Switching.Replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", StringComparison.Ordinal);
 
         session.OnData(FlowDirection.ToServer, Encoding.ASCII.GetBytes(Request), TestFlows.Meta(1));
         session.OnData(FlowDirection.ToClient, Encoding.ASCII.GetBytes(response), TestFlows.Meta(2));
+        session.OnData(FlowDirection.ToServer, Frame(2, [0xff, 0xff, 0xff, 0xff, 0xff], masked: true, rsv1: true), TestFlows.Meta(3));
+
+        Assert.Empty(events.Events);
+        Assert.Contains("does not inflate", Assert.Single(diagnostics.Diagnostics).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Session_PermessageDeflateBomb_StopsAtTheBound()
+    {
+        var (session, events, diagnostics) = NewSession();
+        var response = Switching.Replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", StringComparison.Ordinal);
+        using var deflater = new Deflater();
+        var bomb = deflater.Message(Publish("a", new byte[WebSocketSession.MaxInflatedMessageBytes + 1024]));
+
+        session.OnData(FlowDirection.ToServer, Encoding.ASCII.GetBytes(Request), TestFlows.Meta(1));
+        session.OnData(FlowDirection.ToClient, Encoding.ASCII.GetBytes(response), TestFlows.Meta(2));
+        session.OnData(FlowDirection.ToServer, Frame(2, bomb, masked: true, rsv1: true), TestFlows.Meta(3));
+
+        Assert.True(bomb.Length < 64 * 1024, $"{bomb.Length} compressed bytes");
+        Assert.Contains($"inflating past {WebSocketSession.MaxInflatedMessageBytes} bytes", Assert.Single(diagnostics.Diagnostics).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Session_Rsv1WithoutPermessageDeflateAgreed_SaidOnceAndLeftAlone()
+    {
+        var (session, events, diagnostics) = Upgraded();
+
         session.OnData(FlowDirection.ToServer, Frame(2, Connect("x", null, null), masked: true, rsv1: true), TestFlows.Meta(3));
 
         Assert.Empty(events.Events);
-        Assert.Contains("permessage-deflate", Assert.Single(diagnostics.Diagnostics).Message, StringComparison.Ordinal);
+        Assert.Contains("reserved bits", Assert.Single(diagnostics.Diagnostics).Message, StringComparison.Ordinal);
+    }
+
+    private static void Send(WebSocketSession session, FlowDirection direction, byte[] data, int segment, long packet)
+    {
+        var size = segment == 0 ? data.Length : segment;
+        for (var i = 0; i < data.Length; i += size)
+        {
+            session.OnData(direction, data.AsSpan(i, Math.Min(size, data.Length - i)), TestFlows.Meta(packet));
+        }
+    }
+
+    // One direction's compressor (RFC 7692 §7.2.1): DEFLATE with a sync flush per message, its last four bytes removed.
+    private sealed class Deflater : IDisposable
+    {
+        private readonly MemoryStream _out = new();
+        private readonly System.IO.Compression.DeflateStream _z;
+
+        public Deflater() => _z = new System.IO.Compression.DeflateStream(_out, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true);
+
+        public byte[] Message(byte[] payload)
+        {
+            var start = (int)_out.Length;
+            _z.Write(payload);
+            _z.Flush();
+            var all = _out.ToArray()[start..];
+            Assert.Equal([0x00, 0x00, 0xFF, 0xFF], all[^4..]);
+            return all[..^4];
+        }
+
+        public void Dispose()
+        {
+            _z.Dispose();
+            _out.Dispose();
+        }
     }
 
     [Fact]
