@@ -141,6 +141,36 @@ public sealed class WebSocketSessionTests
     }
 
     [Fact]
+    public void Session_PermessageDeflateFramesMutated_NeverThrow()
+    {
+        // Bit flips and truncations of compressed frames (hostile input: the inflater must only ever fail as a
+        // diagnostic), two thousand runs.
+        var response = Switching.Replace("\r\n\r\n", "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n", StringComparison.Ordinal);
+        using var deflater = new Deflater();
+        byte[] original =
+        [
+            .. Frame(2, deflater.Message(Connect("ws-dash", "operator", "s3cret")), masked: true, rsv1: true),
+            .. Frame(2, deflater.Message(Publish("plant/a", Encoding.ASCII.GetBytes("21.5 21.5 21.5 21.5"))), masked: true, rsv1: true),
+            .. Frame(2, deflater.Message(Publish("plant/a", Encoding.ASCII.GetBytes("21.5 21.5 21.5 21.6"))), masked: true, rsv1: true),
+        ];
+        var random = new Random(7692);
+        for (var run = 0; run < 2_000; run++)
+        {
+            var mutant = (byte[])original.Clone();
+            for (var flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                mutant[random.Next(mutant.Length)] ^= (byte)(1 << random.Next(8));
+            }
+
+            var (session, _, _) = NewSession();
+            session.OnData(FlowDirection.ToServer, Encoding.ASCII.GetBytes(Request), TestFlows.Meta(1));
+            session.OnData(FlowDirection.ToClient, Encoding.ASCII.GetBytes(response), TestFlows.Meta(2));
+            session.OnData(FlowDirection.ToServer, mutant.AsSpan(0, random.Next(mutant.Length + 1)), TestFlows.Meta(3));
+            session.OnClose(TestFlows.Meta(4));
+        }
+    }
+
+    [Fact]
     public void Session_PermessageDeflateDataThatDoesNotInflate_SaidOnceAndThatDirectionLeftAlone()
     {
         var (session, events, diagnostics) = NewSession();
