@@ -231,6 +231,24 @@ public sealed class PacketDecoderTests
     }
 
     [Fact]
+    public void Decode_EveryPrefixOfAnIpv6Fragment_NeverThrowsAndNeverReadsPastTheEnd()
+    {
+        // A hop-by-hop header, then the fragment header, then 24 bytes of the fragment: cut at every length.
+        var ip = TestFrames.Ipv6("2001:db8::10", "2001:db8::21", 17, new byte[24], (0, new byte[6]), (44, [0x09, 0xa1, 0, 0, 0, 7]));
+        var frame = TestFrames.Ethernet(ip, etherType: 0x86DD);
+        for (var n = 0; n < frame.Length; n++)
+        {
+            var prefix = frame[..n];
+            var cut = PacketDecoder.Decode(LinkTypes.Ethernet, prefix, frame.Length, out _, out var cutError);
+            var shortFrame = PacketDecoder.Decode(LinkTypes.Ethernet, prefix, n, out _, out var shortError);
+            Assert.True(cut is DecodeResult.Truncated, $"prefix {n}: {cut} {cutError}");
+            Assert.True(shortFrame is DecodeResult.Malformed or DecodeResult.Ipv6Fragment, $"prefix {n}: {shortFrame} {shortError}");
+        }
+
+        Assert.Equal(DecodeResult.Ipv6Fragment, PacketDecoder.Decode(LinkTypes.Ethernet, frame, frame.Length, out _, out _));
+    }
+
+    [Fact]
     public void Decode_FrameBuiltByPacketDotNet_Ipv4Tcp_MatchesItsFields()
     {
         var tcp = new TcpPacket(49152, 8883)
