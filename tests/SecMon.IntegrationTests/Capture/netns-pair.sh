@@ -1,6 +1,7 @@
-# Sourced by the recording scripts beside it (KeepAlive/, Fragments/): two network namespaces joined by a veth pair
-# (eth0 in each), a work directory, background processes, and their removal on exit, by name and PID.
-#   pair_up DEV_NS SRV_NS      creates the namespaces (lo up) and the pair; the caller adds addresses and MACs
+# Sourced by the recording scripts beside it (KeepAlive/, Fragments/, WebSocketDeflate/): network namespaces, a work
+# directory, background processes, and their removal on exit, by name and PID.
+#   ns_up NS...                creates the namespaces (lo up); the caller links them
+#   pair_up DEV_NS SRV_NS      creates two namespaces joined by a veth pair (eth0 in each); the caller adds addresses
 #   PIDS="$PIDS $!"            after starting a background process: killed on exit
 # Sets HERE (the calling script's directory) and WORK (removed on exit). Needs root and iproute2.
 set -euo pipefail
@@ -15,8 +16,11 @@ pair_cleanup() {
   rm -rf "$WORK"
 }
 trap pair_cleanup EXIT
-pair_up() {
-  PAIR="$1 $2"
+ns_up() {
+  PAIR="$*"
   for n in $PAIR; do ip netns del "$n" 2>/dev/null || true; ip netns add "$n"; ip -n "$n" link set lo up; done
+}
+pair_up() {
+  ns_up "$1" "$2"
   ip -n "$1" link add eth0 type veth peer name eth0 netns "$2"
 }

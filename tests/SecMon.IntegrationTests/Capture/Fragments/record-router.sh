@@ -4,19 +4,8 @@
 # on the way out. dig asks dnsmasq (edns-packet-max 4096) for a 2 KB TXT record over IPv6 and over IPv4 through the
 # router. Addresses from 192.0.2.0/24, 198.51.100.0/24 and 2001:db8::/32, no route out; namespaces named frr-*,
 # deleted by name. Needs root, iproute2, tcpdump, dnsmasq, dig. Usage: sudo bash record-router.sh
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
-PIDS=""
-NS="frr-cli frr-rtr frr-srv"
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-  for n in $NS; do ip netns del "$n" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-for n in $NS; do ip netns del "$n" 2>/dev/null || true; ip netns add "$n"; ip -n "$n" link set lo up; done
+. "$(dirname "$0")/../netns-pair.sh"
+ns_up frr-cli frr-rtr frr-srv
 ip -n frr-rtr link add lan type veth peer name eth0 netns frr-cli
 ip -n frr-rtr link add dmz type veth peer name eth0 netns frr-srv
 for d in lan dmz; do ip -n frr-rtr link set "$d" mtu 1280 up; done
