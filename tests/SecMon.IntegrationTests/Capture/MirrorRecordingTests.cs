@@ -42,6 +42,27 @@ public sealed class MirrorRecordingTests
         }
     }
 
+    /// <summary>The sensor's port mirrored in its receive direction only (a SPAN session set to "rx"): the kernel's mirror
+    /// of one direction, where <see cref="OneSidedCaptureTests"/> cut one out of a capture with tshark.</summary>
+    [RequiresToolFact("tshark")]
+    public async Task Analyze_PortMirroredInOneDirection_TheSensorsSideReadAndTheSummarySaysOneSided()
+    {
+        var fromBroker = await CountAsync("mirror-vxlan-rx.pcap", "vxlan && ip.src == 192.0.2.10");
+        var fromSensor = await CountAsync("mirror-vxlan-rx.pcap", "vxlan && tcp && ip.src == 192.0.2.21");
+        Assert.Equal(0, fromBroker);
+        Assert.True(fromSensor >= 8, $"{fromSensor} TCP packets from the sensor");
+
+        using var dir = new TempDirectory();
+        var direct = await SecMonRunner.AnalyzeAsync(Sample("mirror-direct.pcap"), dir);
+        var mirrored = await SecMonRunner.AnalyzeAsync(Sample("mirror-vxlan-rx.pcap"), dir);
+
+        Assert.True(mirrored.ExitCode == 0, mirrored.Describe());
+        Assert.Equal(direct.OfPrefix("mqtt.").Where(e => e.Text("flow.direction") == "to_server").Select(Key),
+            mirrored.OfPrefix("mqtt.").Select(Key));
+        Assert.Contains("one-sided   1 TCP connection(s) carried data one way", mirrored.StdErr, StringComparison.Ordinal);
+        Assert.Empty(mirrored.OfPrefix("network.scan"));
+    }
+
     private static async Task<int> CountAsync(string sample, string filter)
     {
         var (code, stdout, stderr) = await Tools.RunAsync("tshark", ["-n", "-r", Sample(sample), "-Y", filter, "-T", "fields", "-e", "frame.number"]);

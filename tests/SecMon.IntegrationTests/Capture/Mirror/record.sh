@@ -13,6 +13,9 @@
 #                          kernel's hash of the inner flow)
 #   mirror-vxlan-both.pcap both the sensor's and the broker's ports mirrored: every packet arrives twice, once as it
 #                          enters the switch and once as it leaves it
+#   mirror-vxlan-rx.pcap   the sensor's port mirrored in its receive direction only (what enters the switch from the
+#                          sensor), as a SPAN session configured "rx": one direction of each connection
+# ONLY=NAME (without .pcap) records one sample.
 # Every run sends the same exchange again (a new MQTT session per sample). Addresses from the documentation ranges,
 # no route out; namespaces named mr-*, deleted by name. Needs root, iproute2 (tc), nftables, tcpdump, mosquitto +
 # mosquitto-clients. Usage: sudo bash record.sh   (writes the pcaps beside this script)
@@ -74,14 +77,16 @@ exchange() { # one MQTT session of the sensor: three publishes
     for m in 21.5 21.6 21.7; do ip netns exec mr-dev mosquitto_pub -h 192.0.2.10 -i sensor-21 -q 1 -t plant/sensor-21/temp -m "$m"; done
 }
 
-record() { # record OUT NS IF TUNNEL|- PORT...   (mirror each PORT to TUNNEL while recording IF in NS)
+record() { # record OUT NS IF TUNNEL|- PORT...   (mirror each PORT to TUNNEL while recording IF in NS; DIRS: which ways)
   local out=$1 ns=$2 ifname=$3 tunnel=$4
   shift 4
   local ports="$*"
+  if [ -n "${ONLY:-}" ] && [ "$ONLY.pcap" != "$out" ]; then return 0; fi
   for p in $ports; do
     tc -n mr-sw qdisc add dev "$p" clsact
-    tc -n mr-sw filter add dev "$p" ingress protocol all u32 match u32 0 0 action mirred egress mirror dev "$tunnel"
-    tc -n mr-sw filter add dev "$p" egress protocol all u32 match u32 0 0 action mirred egress mirror dev "$tunnel"
+    for d in ${DIRS:-ingress egress}; do
+      tc -n mr-sw filter add dev "$p" "$d" protocol all u32 match u32 0 0 action mirred egress mirror dev "$tunnel"
+    done
   done
   ip netns exec "$ns" tcpdump -i "$ifname" -s 0 -U -w "$HERE/$out" 2>"$WORK/tcpdump.err" & local tpid=$!
   for _ in $(seq 100); do grep -q listening "$WORK/tcpdump.err" && break; sleep 0.1; done
@@ -93,4 +98,5 @@ record() { # record OUT NS IF TUNNEL|- PORT...   (mirror each PORT to TUNNEL whi
 record mirror-direct.pcap mr-sw p-dev -
 record mirror-vxlan.pcap mr-col eth0 mir-vxlan p-dev
 record mirror-vxlan-both.pcap mr-col eth0 mir-vxlan p-dev p-brk
+DIRS=ingress record mirror-vxlan-rx.pcap mr-col eth0 mir-vxlan p-dev
 ls -l "$HERE"/*.pcap
