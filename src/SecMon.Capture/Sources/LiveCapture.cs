@@ -8,7 +8,7 @@ namespace SecMon.Capture.Sources;
 /// <summary>
 /// Captures from one or more live interfaces with libpcap. A dedicated thread per interface reads packets, copies each
 /// into a pooled buffer and hands it to the analysis thread through one bounded channel shared by every interface;
-/// the packets of several interfaces are put back in capture-time order (<see cref="LiveTimeOrder{T}"/>). The channel
+/// the packets of several interfaces are put back in capture-time order (<see cref="OrderHoldMicros"/>). The channel
 /// is bounded twice: in packets, and in the bytes their buffers hold (<see cref="QueuedBytes"/>, a share of the memory
 /// budget). Drop policy: when either bound is
 /// reached (analysis slower than the wire), the NEW packet is dropped and counted in <see cref="CaptureStats.ChannelDrops"/>
@@ -24,9 +24,19 @@ internal sealed class LiveCapture : IDisposable
     private readonly bool[] _stillReading;
     private readonly InterfaceCounters?[] _counters;
     private readonly QueuedBytes _queued;
-    private readonly LiveTimeOrder<LivePacket>? _order; // several interfaces only: their packets in capture-time order
+    private readonly TimeOrder<LivePacket>? _order; // several interfaces only: their packets in capture-time order
     private int _running;
     private volatile bool _stopping;
+
+    /// <summary>
+    /// How long a packet of a capture of several interfaces is held before it is analysed, past its capture time (the
+    /// kernel's time stamp, the wall clock's): three libpcap read timeouts. Each interface has its own reader, and libpcap
+    /// hands a reader its packets a block at a time (TPACKET_V3: when a block fills, or after the 100 ms read timeout), so
+    /// one interface's packets can arrive a whole exchange after the other's: a router's uplink copy of a LAN session was
+    /// analysed before the LAN packets it copies, and the router became a client of the cloud
+    /// (<see cref="Decoding.DuplicateFilter.IsTranslatedCopy"/> needs the original first). Held, they go on oldest first.
+    /// </summary>
+    public const long OrderHoldMicros = 300_000;
 
     /// <summary>Default bound of the channel in packets.</summary>
     public const int DefaultChannelCapacity = 65_536;
@@ -42,7 +52,7 @@ internal sealed class LiveCapture : IDisposable
         _stillReading = new bool[devices.Length];
         _counters = new InterfaceCounters?[devices.Length];
         _stats = stats;
-        _order = devices.Length > 1 ? new LiveTimeOrder<LivePacket>(Math.Max(1, capacity / 2)) : null;
+        _order = devices.Length > 1 ? new TimeOrder<LivePacket>(OrderHoldMicros, Math.Max(1, capacity / 2)) : null;
         _channel = Channel.CreateBounded<LivePacket>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,

@@ -48,7 +48,7 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
 
         // Option 81 names the client when option 12 does not: its first label is the host name, as DHCP servers take it.
         var fqdn = m.ClientFqdn.IsEmpty ? null
-            : (m.ClientFqdnFlags & 0x04) != 0 ? Cached(DhcpTextCache.Kind.WireName, m.ClientFqdn, WireName)
+            : (m.ClientFqdnFlags & 0x04) != 0 ? Cached(DhcpTextCache.Kind.WireName, m.ClientFqdn, static b => WireNames.ToText(b, MaxTextBytes))
             : Cached(DhcpTextCache.Kind.Text, m.ClientFqdn, Text);
         var hostName = !m.HostName.IsEmpty ? Cached(DhcpTextCache.Kind.Text, m.HostName, Text)
             : fqdn is null ? null
@@ -177,32 +177,6 @@ internal sealed class DhcpSession(FlowContext flow, ProtocolServices services, D
         }
 
         return end == 0 ? null : Encoding.UTF8.GetString(value[..Math.Min(end, MaxTextBytes)]);
-    }
-
-    // RFC 1035 §3.1 labels, a zero length ending a full name (RFC 4702 §2.1: a partial name has none); null when a label
-    // runs past the option or is longer than 63 bytes. Labels are text as option 12 is.
-    private static string? WireName(ReadOnlySpan<byte> value)
-    {
-        var text = new StringBuilder();
-        var i = 0;
-        while (i < value.Length && value[i] != 0)
-        {
-            var length = value[i];
-            if (length > 63 || i + 1 + length > value.Length)
-            {
-                return null;
-            }
-
-            if (text.Length > 0)
-            {
-                text.Append('.');
-            }
-
-            text.Append(Encoding.UTF8.GetString(value.Slice(i + 1, length)));
-            i += 1 + length;
-        }
-
-        return text.Length == 0 ? null : text.ToString(0, Math.Min(text.Length, MaxTextBytes));
     }
 
     private static string? HexColons(ReadOnlySpan<byte> bytes) => bytes.IsEmpty ? null : Colons(Convert.ToHexStringLower(bytes));

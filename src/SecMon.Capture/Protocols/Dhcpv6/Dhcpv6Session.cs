@@ -63,7 +63,7 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
             ClientDuidType = m.ClientDuid.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(m.ClientDuid) : null,
             ClientMac = mac.IsEmpty ? null : MacAddress.Read(mac).ToString(),
             ServerDuid = m.ServerDuid.IsEmpty ? null : Cached(Dhcpv6Run.Kind.Hex, m.ServerDuid, HexColons),
-            HostName = m.HasFqdn ? Cached(Dhcpv6Run.Kind.Name, m.FqdnName, DomainName) : null,
+            HostName = m.HasFqdn ? Cached(Dhcpv6Run.Kind.Name, m.FqdnName, static b => WireNames.ToText(b, MaxTextBytes)) : null,
             VendorClass = m.HasVendorClass ? Cached(Dhcpv6Run.Kind.VendorClass, m.VendorClassData, VendorClassText) : null,
             VendorEnterprise = m.HasVendorClass ? m.VendorEnterprise : null,
             OptionRequestList = oro,
@@ -209,36 +209,6 @@ internal sealed class Dhcpv6Session(FlowContext flow, ProtocolServices services,
                 span[(i * 3) + 1] = h[(i * 2) + 1];
             }
         });
-    }
-
-    // RFC 4704 §4.2: a DNS wire-format name (RFC 1035 §3.1), fully qualified (ends with the root label) or partial;
-    // no compression. Labels are joined by dots; a label length that runs past the option or is above 63 ends the name
-    // there. Kept as UTF-8 with replacement characters, never refused.
-    private static string? DomainName(ReadOnlySpan<byte> wire)
-    {
-        Span<byte> text = stackalloc byte[MaxTextBytes];
-        var n = 0;
-        var i = 0;
-        while (i < wire.Length)
-        {
-            int length = wire[i];
-            if (length == 0 || length > 63 || length > wire.Length - i - 1)
-            {
-                break;
-            }
-
-            if (n > 0 && n < text.Length)
-            {
-                text[n++] = (byte)'.';
-            }
-
-            var take = Math.Min(length, text.Length - n);
-            wire.Slice(i + 1, take).CopyTo(text[n..]);
-            n += take;
-            i += 1 + length;
-        }
-
-        return n == 0 ? null : Encoding.UTF8.GetString(text[..n]);
     }
 
     // Vendor-class-data items (each a 16-bit length, checked by the parser) as text joined by commas.

@@ -46,8 +46,7 @@ internal sealed partial class MqttSession : IStreamSession
     private InFlight _clientRequests;
     private InFlight _serverRequests;
     private bool _closed;
-    private int _keepAliveSeconds; // the CONNECT's, or the CONNACK's Server Keep Alive (5.0); 0: none or not known
-    private bool _keepAliveOff; // the session said 0: no keep alive, the broker never closes it for silence
+    private long _idleHoldMicros; // from the CONNECT's keep alive, or the CONNACK's Server Keep Alive (5.0); 0: not known
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
     public MqttSession(FlowContext toServer, ProtocolServices services, MqttOptions options, bool midStream)
@@ -132,11 +131,13 @@ internal sealed partial class MqttSession : IStreamSession
     /// keeps its one connection, and its later packets stay in the session that named it. A keep alive of 0 turns the
     /// mechanism off (the server never closes the client for silence): such a session is held
     /// <see cref="KeepAliveOffHoldMicros"/>.</summary>
-    public long IdleHoldMicros => _keepAliveOff ? KeepAliveOffHoldMicros : _keepAliveSeconds * 1_500_000L;
+    public long IdleHoldMicros => _idleHoldMicros;
 
     /// <summary>How long a session without keep alive (0) is held idle: an hour, a device reporting hourly; past it a
     /// silent connection is more likely dead than quiet, and its flow is let go.</summary>
     internal const long KeepAliveOffHoldMicros = 3_600_000_000;
+
+    private static long HoldFor(int keepAliveSeconds) => keepAliveSeconds == 0 ? KeepAliveOffHoldMicros : keepAliveSeconds * 1_500_000L;
 
     /// <inheritdoc />
     public void OnClose(in PacketMeta meta)
@@ -434,8 +435,7 @@ internal sealed partial class MqttSession : IStreamSession
         _decoder = MqttDecoder.For(c.Version);
         _levelKnown = true;
         _fields = new MqttSessionFields { ClientId = c.ClientId, Username = c.Username, ProtocolLevel = c.ProtocolLevel };
-        _keepAliveSeconds = c.KeepAlive;
-        _keepAliveOff = c.KeepAlive == 0;
+        _idleHoldMicros = HoldFor(c.KeepAlive);
         _services.Events.Emit(new MqttConnectEvent
         {
             Flow = FlowOf(from.Direction),
@@ -493,8 +493,7 @@ internal sealed partial class MqttSession : IStreamSession
 
         if (ca.ServerKeepAlive is { } serverKeepAlive)
         {
-            _keepAliveSeconds = serverKeepAlive; // 5.0 §3.2.2.3.14: the client must use it instead of its own
-            _keepAliveOff = serverKeepAlive == 0;
+            _idleHoldMicros = HoldFor(serverKeepAlive); // 5.0 §3.2.2.3.14: the client must use it instead of its own
         }
     }
 

@@ -300,14 +300,8 @@ internal sealed class WebSocketSession : IStreamSession
         Span<byte> piece = stackalloc byte[2048];
         while (!payload.IsEmpty)
         {
-            var k = Math.Min(payload.Length, piece.Length);
-            for (var i = 0; i < k; i++)
-            {
-                piece[i] = side.Masked ? (byte)(payload[i] ^ side.Mask[side.MaskAt]) : payload[i];
-                side.MaskAt = (side.MaskAt + 1) & 3;
-            }
-
-            if (!side.Inflater.Append(piece[..k]))
+            var k = side.Masked ? Unmask(side, payload, piece) : payload.Length;
+            if (!side.Inflater.Append(side.Masked ? piece[..k] : payload))
             {
                 Ignore(side, meta, $"a compressed WebSocket message larger than {MessageInflater.MaxCompressedBytes} bytes");
                 return false;
@@ -360,16 +354,23 @@ internal sealed class WebSocketSession : IStreamSession
         Span<byte> piece = stackalloc byte[2048];
         while (!payload.IsEmpty)
         {
-            var k = Math.Min(payload.Length, piece.Length);
-            for (var i = 0; i < k; i++)
-            {
-                piece[i] = (byte)(payload[i] ^ side.Mask[side.MaskAt]);
-                side.MaskAt = (side.MaskAt + 1) & 3;
-            }
-
+            var k = Unmask(side, payload, piece);
             _inner!.OnData(side.Direction, piece[..k], meta);
             payload = payload[k..];
         }
+    }
+
+    // Unmasks as much of payload as fits in piece; returns how much.
+    private static int Unmask(Side side, ReadOnlySpan<byte> payload, Span<byte> piece)
+    {
+        var k = Math.Min(payload.Length, piece.Length);
+        for (var i = 0; i < k; i++)
+        {
+            piece[i] = (byte)(payload[i] ^ side.Mask[side.MaskAt]);
+            side.MaskAt = (side.MaskAt + 1) & 3;
+        }
+
+        return k;
     }
 
     private void Ignore(Side side, in PacketMeta meta, string why)

@@ -4,17 +4,17 @@ namespace SecMon.Capture.Tests.Live;
 
 /// <summary>
 /// A live capture of several interfaces gets each interface's packets a libpcap block at a time, so a router's uplink
-/// copy of a LAN exchange can arrive before the LAN packets: held <see cref="LiveTimeOrder{T}.HoldMicros"/> past their
+/// copy of a LAN exchange can arrive before the LAN packets: held <see cref="LiveCapture.OrderHoldMicros"/> past their
 /// capture time, they go on in capture-time order.
 /// </summary>
-public sealed class LiveTimeOrderTests
+public sealed class TimeOrderTests
 {
     private const long T = 1_800_000_000_000_000;
 
     [Fact]
     public void TryTake_UplinkBlockArrivedBeforeTheLanBlock_HandedOverInCaptureTimeOrderOnceDue()
     {
-        var order = new LiveTimeOrder<string>(maxPackets: 100);
+        var order = new TimeOrder<string>(LiveCapture.OrderHoldMicros, maxHeld: 100);
         // The uplink's block (its copies, each 40 µs after the LAN original) is read first.
         order.Add("wan SYN", T + 40);
         order.Add("wan CONNECT", T + 2_040);
@@ -24,7 +24,7 @@ public sealed class LiveTimeOrderTests
         Assert.False(order.TryTake(T + 100_000, force: false, out _)); // not due: the other blocks may still come
         Assert.Equal(200, order.MillisecondsUntilDue(T + 100_000));
 
-        var now = T + LiveTimeOrder<string>.HoldMicros + 2_040;
+        var now = T + LiveCapture.OrderHoldMicros + 2_040;
         var taken = new List<string>();
         while (order.TryTake(now, force: false, out var p))
         {
@@ -38,7 +38,7 @@ public sealed class LiveTimeOrderTests
     [Fact]
     public void TryTake_SameCaptureTime_ArrivalOrderKept()
     {
-        var order = new LiveTimeOrder<int>(maxPackets: 100);
+        var order = new TimeOrder<int>(LiveCapture.OrderHoldMicros, maxHeld: 100);
         for (var i = 0; i < 5; i++)
         {
             order.Add(i, T);
@@ -56,7 +56,7 @@ public sealed class LiveTimeOrderTests
     [Fact]
     public void TryTake_PastTheBoundOrForced_OldestGoesAtOnce()
     {
-        var order = new LiveTimeOrder<int>(maxPackets: 2);
+        var order = new TimeOrder<int>(LiveCapture.OrderHoldMicros, maxHeld: 2);
         order.Add(2, T + 2);
         order.Add(1, T + 1);
         Assert.False(order.TryTake(T, force: false, out _));
