@@ -82,4 +82,22 @@ internal sealed class ProtocolServices
     /// <summary>The run's scan detector, for a protocol that sees probes the flow table does not (ARP requests); null
     /// when it is off.</summary>
     public Scans.ScanDetector? Scans { get; init; }
+
+    /// <summary>How many tunnels (HTTP CONNECT) deep the sessions given these services are: 0 on a connection's own bytes.</summary>
+    public int TunnelDepth { get; init; }
+
+    private ProtocolServices? _tunnelled;
+
+    /// <summary>These services for the sessions inside a tunnel of this depth (<see cref="TunnelDepth"/> one more), made once.</summary>
+    public ProtocolServices Tunnelled => _tunnelled ??= new ProtocolServices
+    {
+        Events = Events,
+        Diagnostics = Diagnostics,
+        Stats = Stats,
+        SecretHasher = SecretHasher,
+        Options = Options,
+        Catalogue = Catalogue,
+        Scans = Scans,
+        TunnelDepth = TunnelDepth + 1,
+    };
 }

@@ -20,13 +20,22 @@ internal sealed class StreamDispatcher : IStreamSession
     private int _toServerLength;
     private byte[]? _toClient;
     private int _toClientLength;
+    private readonly int _hintPort;
 
-    /// <summary>Creates the dispatcher of one TCP flow; <paramref name="flow"/> is its to-server context.</summary>
-    public StreamDispatcher(FlowContext flow, ProtocolServices services, IReadOnlyList<IStreamProtocol> protocols)
+    /// <summary>Creates the dispatcher of one TCP flow; <paramref name="flow"/> is its to-server context. A tunnel's
+    /// dispatcher (the bytes an HTTP CONNECT carries) gives the port the tunnel goes to as <paramref name="tunnelPort"/>:
+    /// the port hint for a stream no probe claims (0: none), in place of the connection's own (the proxy's).</summary>
+    public StreamDispatcher(FlowContext flow, ProtocolServices services, IReadOnlyList<IStreamProtocol> protocols, ushort? tunnelPort = null)
     {
         _flow = flow;
         _services = services;
         _protocols = protocols;
+        _hintPort = tunnelPort ?? flow.DestinationPort;
+        if (tunnelPort is not null)
+        {
+            return; // the connection itself was offered to every protocol's announcements already
+        }
+
         // By index here and in ProbeAll: a foreach over the interface allocates an enumerator, once per new TCP flow.
         for (var i = 0; i < protocols.Count; i++)
         {
@@ -168,7 +177,7 @@ internal sealed class StreamDispatcher : IStreamSession
 
         foreach (var p in _protocols)
         {
-            if (p.PortHints.Contains(_flow.DestinationPort))
+            if (_hintPort != 0 && p.PortHints.Contains(_hintPort))
             {
                 Start(p, midStream: true);
                 Replay(meta);

@@ -30,6 +30,25 @@ public sealed class HttpRulesOnSamplesTests
     }
 
     [Fact]
+    public async Task Proxy_BasicProxyCredentialsAndBasicInsideATunnel_BothReportedNoPassword()
+    {
+        // record.sh's http-proxy.pcap: three requests to tinyproxy with gateway's Basic proxy credential (a GET, two
+        // CONNECTs), and alice's Basic credential to the origin inside the second tunnel.
+        var findings = await AnalyzeAsync("http-proxy.pcap");
+
+        var proxy = Assert.Single(findings, f => Rule(f) == "SECMON-HTTP-0006");
+        Assert.Equal("gateway", proxy.GetProperty("user").GetProperty("name").GetString());
+        Assert.Equal(3, proxy.GetProperty("secmon").GetProperty("event_count").GetInt32());
+        Assert.Equal(18888, proxy.GetProperty("destination").GetProperty("port").GetInt32());
+        var tunnelled = Assert.Single(findings, f => Rule(f) == "SECMON-HTTP-0001");
+        Assert.Equal("alice", tunnelled.GetProperty("user").GetProperty("name").GetString());
+        Assert.Equal("/private", tunnelled.GetProperty("url").GetProperty("path").GetString());
+        Assert.Equal(2, findings.Count);
+        Assert.All(findings, f => Assert.DoesNotContain("S3cret", f.GetRawText(), StringComparison.Ordinal));
+        Assert.All(findings, f => Assert.DoesNotContain("\"hash\"", f.GetRawText(), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Default_AdminAdmin_ReportedAtOnceAndAcceptedIsCritical()
     {
         var findings = await AnalyzeAsync("http-default.pcap");

@@ -70,11 +70,16 @@ internal sealed record HttpRequestEvent : HttpEvent
         Flag<HttpRequestEvent>("http.request.chunked", e => e.Chunked, "The body is chunked (Transfer-Encoding: chunked)."),
         Text<HttpRequestEvent>("http.request.upgrade", e => e.Upgrade, "Upgrade header (websocket, h2c...), lower case."),
         Flag<HttpRequestEvent>("http.request.password.present", e => e.PasswordPresent, "A Basic credential with its password crossed the network (true only for Basic)."),
-        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible).")))
+        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible)."),
+        Text<HttpRequestEvent>("http.request.proxy.authorization_scheme", e => e.ProxyAuthorizationScheme, "Scheme of the Proxy-Authorization header (Basic, Digest, NTLM, Negotiate...): a credential for the proxy this connection goes to."),
+        Text<HttpRequestEvent>("http.request.proxy.username", e => e.ProxyUsername, "User name of a Basic or Digest Proxy-Authorization credential; the password is never kept."),
+        Flag<HttpRequestEvent>("http.request.proxy.password.present", e => e.ProxyPasswordPresent, "A Basic proxy credential with its password crossed the network (true only for Basic)."),
+        Text<HttpRequestEvent>("http.request.proxy.password.hash", e => e.ProxyPasswordHash, "Keyed hash of the Basic proxy password (tells passwords apart; not reversible).")))
         .WithFacts(
             DeviceFact.Identity("user_agent.original"),
             DeviceFact.Username("http.request.username"),
-            DeviceFact.Login("http.request.password.present"),
+            DeviceFact.Username("http.request.proxy.username"),
+            DeviceFact.Login("http.request.password.present", "http.request.proxy.password.present"),
             DeviceFact.Values("url.path", "http.path", pattern: true),
             DeviceFact.Values("url.domain", "http.host", pattern: true));
 
@@ -106,6 +111,14 @@ internal sealed record HttpRequestEvent : HttpEvent
     public bool? PasswordPresent { get; init; }
     /// <summary>Keyed hash of the Basic password.</summary>
     public string? PasswordHash { get; init; }
+    /// <summary>Proxy-Authorization scheme.</summary>
+    public string? ProxyAuthorizationScheme { get; init; }
+    /// <summary>User name of the proxy credential.</summary>
+    public string? ProxyUsername { get; init; }
+    /// <summary>A Basic proxy password was sent.</summary>
+    public bool? ProxyPasswordPresent { get; init; }
+    /// <summary>Keyed hash of the Basic proxy password.</summary>
+    public string? ProxyPasswordHash { get; init; }
 }
 
 /// <summary><c>http.response</c>: a response's status line and headers, joined to its request (method, path, host, user,
@@ -121,6 +134,7 @@ internal sealed record HttpResponseEvent : HttpEvent
         Number<HttpResponseEvent>("http.response.body.bytes", e => e.BodyBytes, "Body size from Content-Length (missing for chunked or close-delimited bodies)."),
         Flag<HttpResponseEvent>("http.response.chunked", e => e.Chunked, "The body is chunked (Transfer-Encoding: chunked)."),
         Text<HttpResponseEvent>("http.response.authenticate_scheme", e => e.AuthenticateScheme, "Scheme of the first WWW-Authenticate challenge (Basic, Digest...)."),
+        Text<HttpResponseEvent>("http.response.proxy_authenticate_scheme", e => e.ProxyAuthenticateScheme, "Scheme of the first Proxy-Authenticate challenge (a proxy asking for its credential, 407)."),
         Flag<HttpResponseEvent>("http.response.joined", e => e.Joined, "The response was joined to its request (false after a gap or a malformed request).")));
 
     /// <inheritdoc />
@@ -141,6 +155,8 @@ internal sealed record HttpResponseEvent : HttpEvent
     public bool Chunked { get; init; }
     /// <summary>WWW-Authenticate scheme.</summary>
     public string? AuthenticateScheme { get; init; }
+    /// <summary>Proxy-Authenticate scheme.</summary>
+    public string? ProxyAuthenticateScheme { get; init; }
     /// <summary>Joined to its request.</summary>
     public bool Joined { get; init; }
 }

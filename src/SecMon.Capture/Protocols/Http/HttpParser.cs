@@ -9,6 +9,8 @@ internal ref struct HttpHeaders
     public ReadOnlySpan<byte> Authorization;
     public ReadOnlySpan<byte> Upgrade;
     public ReadOnlySpan<byte> WwwAuthenticate;
+    public ReadOnlySpan<byte> ProxyAuthorization;
+    public ReadOnlySpan<byte> ProxyAuthenticate;
 
     /// <summary>Content-Length, when given (and every copy agreed).</summary>
     public long? ContentLength;
@@ -517,6 +519,16 @@ internal static class HttpParser
                     h.WwwAuthenticate = value;
                 }
 
+                break;
+            case 18 when System.Text.Ascii.EqualsIgnoreCase(name, "proxy-authenticate"u8):
+                if (h.ProxyAuthenticate.IsEmpty)
+                {
+                    h.ProxyAuthenticate = value;
+                }
+
+                break;
+            case 19 when System.Text.Ascii.EqualsIgnoreCase(name, "proxy-authorization"u8):
+                h.ProxyAuthorization = value;
                 break;
             case 17 when System.Text.Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8):
                 h.HasTransferEncoding = true;

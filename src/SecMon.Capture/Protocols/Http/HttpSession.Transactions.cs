@@ -81,22 +81,9 @@ internal sealed partial class HttpSession
             domain = HttpValues.LowerText(d, ref _lastHost);
         }
 
-        string? scheme = null;
-        BasicCredential? basic = null;
-        string? digestUser = null;
-        if (!h.Authorization.IsEmpty)
-        {
-            scheme = HttpValues.Scheme(h.Authorization);
-            if (ReferenceEquals(scheme, "Basic") &&
-                HttpValues.TryReadBasic(h.Authorization, _services.SecretHasher, _protocol.DefaultCredentials, ref _lastUser, out var credential))
-            {
-                basic = credential;
-            }
-            else if (ReferenceEquals(scheme, "Digest"))
-            {
-                digestUser = HttpValues.DigestUser(h.Authorization, ref _lastUser);
-            }
-        }
+        var scheme = ReadCredential(h.Authorization, out var basic, out var digestUser);
+        // A proxy's credential (RFC 9110 §11.7.2): sent to the proxy this connection goes to, in clear as the origin's.
+        var proxyScheme = ReadCredential(h.ProxyAuthorization, out var proxyBasic, out var proxyDigestUser);
 
         var upgrade = h.Upgrade.IsEmpty ? null : HttpValues.LowerText(h.Upgrade, ref _lastUpgrade);
         var webSocket = !h.Upgrade.IsEmpty && HttpParser.ListHas(h.Upgrade, "websocket"u8);
@@ -122,10 +109,15 @@ internal sealed partial class HttpSession
             PasswordPresent = basic is null ? null : true,
             PasswordHash = basic?.PasswordHash,
             DefaultCredentials = basic?.IsDefault,
+            ProxyAuthorizationScheme = proxyScheme,
+            ProxyUsername = proxyBasic?.Username ?? proxyDigestUser,
+            ProxyPasswordPresent = proxyBasic is null ? null : true,
+            ProxyPasswordHash = proxyBasic?.PasswordHash,
         });
 
         var kind = ReferenceEquals(method, "HEAD") ? PendingKind.Head : connect ? PendingKind.Connect : webSocket ? PendingKind.WebSocket : PendingKind.Other;
-        Remember(new Pending(method, pathText, domain, basic?.Username ?? digestUser, scheme, basic?.IsDefault, kind));
+        Remember(new Pending(method, pathText, domain, basic?.Username ?? digestUser, scheme, basic?.IsDefault, kind,
+            connect && port is > 0 and <= ushort.MaxValue ? (ushort)port.Value : (ushort)0));
 
         // The body (RFC 9112 §6.3): chunked wins over Content-Length; a request with neither has none.
         if (h.Chunked)
@@ -202,16 +194,23 @@ internal sealed partial class HttpSession
             BodyBytes = h.Chunked ? null : h.ContentLength,
             Chunked = h.Chunked,
             AuthenticateScheme = h.WwwAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.WwwAuthenticate),
+            ProxyAuthenticateScheme = h.ProxyAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.ProxyAuthenticate),
             Joined = joined,
         });
 
         var kind = joined ? request.Kind : PendingKind.Other;
         if (status == 101 || (kind == PendingKind.Connect && status is >= 200 and < 300))
         {
-            // Switching protocols (RFC 9110 §15.2.2) or a tunnel (§9.3.6): the rest is not HTTP.
+            // Switching protocols (RFC 9110 §15.2.2) or a tunnel (§9.3.6): the rest is not HTTP. What a tunnel carries
+            // (TLS to the origin, MQTT, HTTP again) is the catalogue's to recognise, as on a connection of its own.
             _server.State = State.Ignored;
             _client.State = State.Ignored;
             _client.Buffer.Release();
+            if (kind == PendingKind.Connect && _services.TunnelDepth < MaxTunnelDepth)
+            {
+                _tunnel = new StreamDispatcher(_toServer, _services.Tunnelled, _services.Catalogue.Stream, request.TunnelPort);
+            }
+
             return default;
         }
 
@@ -248,6 +247,31 @@ internal sealed partial class HttpSession
         return default;
     }
 
+    /// <summary>The scheme of an Authorization or Proxy-Authorization value (null when absent), with its Basic credential
+    /// (the password only as a keyed hash) or its Digest user name.</summary>
+    private string? ReadCredential(ReadOnlySpan<byte> value, out BasicCredential? basic, out string? digestUser)
+    {
+        basic = null;
+        digestUser = null;
+        if (value.IsEmpty)
+        {
+            return null;
+        }
+
+        var scheme = HttpValues.Scheme(value);
+        if (ReferenceEquals(scheme, "Basic") &&
+            HttpValues.TryReadBasic(value, _services.SecretHasher, _protocol.DefaultCredentials, ref _lastUser, out var credential))
+        {
+            basic = credential;
+        }
+        else if (ReferenceEquals(scheme, "Digest"))
+        {
+            digestUser = HttpValues.DigestUser(value, ref _lastUser);
+        }
+
+        return scheme;
+    }
+
     private void Remember(Pending request)
     {
         if (_untracked)
@@ -282,5 +306,7 @@ internal sealed partial class HttpSession
 
     /// <summary>A request waiting for its response: what its response event repeats (a struct: the queue holds it
     /// without an object per request).</summary>
-    private readonly record struct Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind);
+    // TunnelPort: the port a CONNECT asked for (0 for other requests), the tunnel's port hint.
+    private readonly record struct Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind,
+        ushort TunnelPort = 0);
 }

@@ -18,7 +18,9 @@ namespace SecMon.Capture.Protocols.Http;
 /// falls inside a body of known length.</para>
 /// <para>Upgrades: a 101 response or a 2xx answer to CONNECT ends HTTP on the flow (what follows is another protocol or
 /// a tunnel). A WebSocket upgrade request is also handed to the catalogue's <c>websocket</c> protocol, see
-/// <see cref="HttpProtocol"/>.</para>
+/// <see cref="HttpProtocol"/>. A tunnel's bytes go to a <see cref="StreamDispatcher"/> of their own, which recognises
+/// what the tunnel carries by content (TLS to the origin, MQTT, HTTP), the CONNECT's port being the hint; tunnels nest
+/// at most <see cref="MaxTunnelDepth"/> deep.</para>
 /// </remarks>
 internal sealed partial class HttpSession : IStreamSession
 {
@@ -32,7 +34,12 @@ internal sealed partial class HttpSession : IStreamSession
     private readonly Side _client;
     private readonly Side _server;
     private IStreamSession? _upgrade;
+    private IStreamSession? _tunnel;
     private bool _closed;
+
+    /// <summary>How many CONNECT tunnels deep a connection is still dissected (a proxy chain is one or two); the bytes of
+    /// a tunnel deeper than that are only counted, so that a hostile stream of nested CONNECTs cannot grow the call depth.</summary>
+    internal const int MaxTunnelDepth = 4;
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
     public HttpSession(FlowContext toServer, ProtocolServices services, HttpProtocol protocol, bool midStream)
@@ -88,6 +95,9 @@ internal sealed partial class HttpSession : IStreamSession
     internal bool HandedOver => _upgrade is not null;
 
     /// <inheritdoc />
+    public long IdleHoldMicros => Math.Max(_tunnel?.IdleHoldMicros ?? 0, _upgrade?.IdleHoldMicros ?? 0);
+
+    /// <inheritdoc />
     public void OnData(FlowDirection direction, ReadOnlySpan<byte> data, in PacketMeta meta)
     {
         if (_closed)
@@ -127,6 +137,11 @@ internal sealed partial class HttpSession : IStreamSession
                     data = Resync(side, data);
                     break;
                 default:
+                    if (side.State == State.Ignored)
+                    {
+                        _tunnel?.OnData(direction, data, meta); // after a CONNECT's 2xx, the rest is the tunnel's
+                    }
+
                     return; // UntilClose, Ignored
             }
         }
@@ -150,6 +165,11 @@ internal sealed partial class HttpSession : IStreamSession
         }
         else if (side.State is State.UntilClose or State.Ignored)
         {
+            if (side.State == State.Ignored)
+            {
+                _tunnel?.OnGap(direction, length, meta);
+            }
+
             return;
         }
         else
@@ -172,6 +192,7 @@ internal sealed partial class HttpSession : IStreamSession
         }
 
         _upgrade?.OnClose(meta);
+        _tunnel?.OnClose(meta);
         foreach (var side in (ReadOnlySpan<Side>)[_client, _server])
         {
             if (side.State == State.Head && side.Buffer.Length > 0 && !side.Resyncing)

@@ -56,6 +56,89 @@ public sealed class HttpHandoverAndFuzzTests
     }
 
     [Fact]
+    public void Session_WebSocketCarriesMqtt_FlowHeldAsMqttAsks()
+    {
+        // MQTT over WebSocket with a 20-minute keep alive: the flow must be held as MQTT asks (1.5 x keep alive), as it
+        // is for MQTT on TCP, although HTTP is the flow's first session.
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client(Upgrade);
+        h.Server(Switching);
+        h.Feed(FlowDirection.ToServer, MaskedFrame(Connect("ws-meter", keepAlive: 1200)));
+
+        Assert.Equal(1_800_000_000, h.Session.IdleHoldMicros);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    public void Session_ConnectTunnel_WhatItCarriesIsDissected(int segment)
+    {
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client("CONNECT broker.example:1883 HTTP/1.1\r\nHost: broker.example:1883\r\nProxy-Authorization: Basic Z2F0ZXdheTpTM2NyZXQtcHJveHk=\r\n\r\n", segment);
+        h.Server("HTTP/1.1 200 Connection established\r\n\r\n", segment);
+        h.Feed(FlowDirection.ToServer, Connect("tunnelled-meter"), segment);
+
+        var connect = h.Requests.Single();
+        Assert.Equal(("CONNECT", "broker.example:1883", "gateway", true), (connect.Method, connect.Path, connect.ProxyUsername, connect.ProxyPasswordPresent));
+        Assert.Equal("tunnelled-meter", h.Events.Events.OfType<MqttConnectEvent>().Single().ClientId);
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Session_ConnectTunnel_ServerBytesBehindThe200AreTheTunnels()
+    {
+        // A proxy may send the origin's first bytes in the segment of its 200: an FTP server's greeting here.
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client("CONNECT files.example:21 HTTP/1.1\r\nHost: files.example:21\r\n\r\n");
+        h.Server("HTTP/1.1 200 OK\r\n\r\n220 (vsFTPd 3.0.3)\r\n");
+        h.Client("USER camera\r\n");
+        h.Server("331 Please specify the password.\r\n");
+        h.Client("PASS cam-secret\r\n");
+        h.Server("230 Login successful.\r\n");
+
+        var login = h.Events.Events.OfType<Capture.Protocols.Ftp.FtpLoginEvent>().Single();
+        Assert.Equal("camera", login.User);
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Session_ConnectRefused_NoTunnelConnectionGoesOnAsHttp()
+    {
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client("CONNECT broker.example:1883 HTTP/1.1\r\nHost: broker.example:1883\r\n\r\n");
+        h.Server("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n");
+        h.Client("CONNECT broker.example:1883 HTTP/1.1\r\nHost: broker.example:1883\r\nProxy-Authorization: Digest username=\"gateway\", realm=\"proxy\", nonce=\"n\", uri=\"broker.example:1883\", response=\"0\"\r\n\r\n");
+        h.Server("HTTP/1.1 200 OK\r\n\r\n");
+
+        Assert.Equal([(407, "Basic"), (200, null)], h.Responses.Select(r => (r.StatusCode, r.ProxyAuthenticateScheme)));
+        Assert.Equal([(null, null, null), ("Digest", "gateway", null)], h.Requests.Select(r => (r.ProxyAuthorizationScheme, r.ProxyUsername, r.ProxyPasswordPresent)));
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Session_NestedConnectTunnels_DissectedToABoundedDepth()
+    {
+        // A hostile stream of CONNECTs each inside the previous one's tunnel: every level costs a session and a frame of
+        // call depth, so only MaxTunnelDepth tunnels are read; the rest is only counted, and nothing throws.
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        for (var level = 0; level < 50; level++)
+        {
+            h.Client($"CONNECT hop{level}.example:80 HTTP/1.1\r\nHost: hop{level}.example:80\r\n\r\n");
+            h.Server("HTTP/1.1 200 OK\r\n\r\n");
+        }
+
+        h.Close();
+        Assert.Equal(HttpSession.MaxTunnelDepth + 1, h.Requests.Count);
+        Assert.Equal(HttpSession.MaxTunnelDepth + 1, h.Responses.Count);
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
     public void Catalogue_HttpProbesBeforeWebSocket()
     {
         var names = ProtocolCatalogue.Shipped.Stream.Select(p => p.Name).ToList();
@@ -141,11 +224,11 @@ public sealed class HttpHandoverAndFuzzTests
         return [.. frame];
     }
 
-    // MQTT 3.1.1 CONNECT (§3.1): level 4, clean session, keep alive 60, the client id only.
-    private static byte[] Connect(string clientId)
+    // MQTT 3.1.1 CONNECT (§3.1): level 4, clean session, the keep alive (60 s), the client id only.
+    private static byte[] Connect(string clientId, int keepAlive = 60)
     {
         var id = Encoding.UTF8.GetBytes(clientId);
-        byte[] body = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0x02, 0, 60, 0, (byte)id.Length, .. id];
+        byte[] body = [0, 4, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 4, 0x02, (byte)(keepAlive >> 8), (byte)keepAlive, 0, (byte)id.Length, .. id];
         return [0x10, (byte)body.Length, .. body];
     }
 }

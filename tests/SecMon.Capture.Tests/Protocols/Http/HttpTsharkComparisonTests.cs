@@ -107,6 +107,54 @@ public sealed partial class HttpTsharkComparisonTests
         await Task.CompletedTask;
     }
 
+    [RequiresToolFact("tshark")]
+    public async Task ProxySample_CredentialsAndTunnels_MatchTshark()
+    {
+        // The client's side of tinyproxy (record.sh): a 407 without the credential, an absolute-form GET with it, HTTPS
+        // through CONNECT, and plain HTTP with Basic (alice) inside a CONNECT tunnel (curl -p). tshark (told that
+        // 18080 is HTTP, as the tunnel's port) decodes the same messages and the tunnelled ClientHello. Requests are
+        // compared with their frame; a response's frame is where tshark's reassembly of its body ended, SecMon's where
+        // its head did.
+        var path = SamplePath("http-proxy.pcap");
+        var events = Analyze(path, null, out var stats);
+        var (exit, stdout, stderr) = await Tools.RunAsync("tshark",
+            ["-r", path, "-d", "tcp.port==18080,http", "-Y", "http.request or http.response or tls.handshake.type==1", "-T", "fields",
+             "-e", "frame.number", "-e", "http.request.method", "-e", "http.request.uri", "-e", "http.response.code",
+             "-e", "http.proxy_authorization", "-e", "http.proxy_authenticate", "-e", "tls.handshake.extensions_server_name"],
+            TimeSpan.FromMinutes(1));
+        Assert.True(exit == 0, stderr);
+        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r').Split('\t')).ToList();
+
+        static string Frame(ProtocolEvent e) => e.PacketNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        static string ProxyUser(string header) => header.Length == 0 ? "" :
+            System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..])).Split(':')[0];
+        var mine = events.Select(e => e switch
+        {
+            HttpRequestEvent r => string.Join('/', Frame(r), r.Method, r.Path, r.ProxyUsername ?? ""),
+            HttpResponseEvent r => string.Join('/', "response", r.StatusCode, r.ProxyAuthenticateScheme ?? ""),
+            Capture.Protocols.Tls.TlsClientHelloEvent h => string.Join('/', Frame(h), h.ServerName),
+            _ => $"{Frame(e)} {e.Type}",
+        }).Where(s => !s.Contains(' ', StringComparison.Ordinal)).ToList();
+        var theirs = rows.Select(r => r[1].Length > 0
+                ? string.Join('/', r[0], r[1], r[2].StartsWith("http://", StringComparison.Ordinal) ? new Uri(r[2]).AbsolutePath : r[2], ProxyUser(r[4]))
+                : r[3].Length > 0 ? string.Join('/', "response", r[3], r[5].Split(' ')[0])
+                : string.Join('/', r[0], r[6])).ToList();
+        Assert.Equal(theirs, mine);
+        Assert.Equal(11, mine.Count);
+        Assert.Equal(0, stats.MalformedMessages);
+
+        // Inside the second tunnel: alice's Basic credential to the origin, joined to its response; the proxy's password
+        // only as its keyed hash, never in clear.
+        var inner = events.OfType<HttpResponseEvent>().Single(r => r.Path == "/private");
+        Assert.Equal(("alice", 200, true), (inner.Username, inner.StatusCode, inner.Joined));
+        var proxied = events.OfType<HttpRequestEvent>().Where(r => r.ProxyPasswordPresent == true).ToList();
+        Assert.Equal(3, proxied.Count);
+        Assert.All(proxied, r => Assert.Equal(("Basic", "gateway", new SecretHasher(new byte[32]).Hash("S3cret-proxy"u8)),
+            (r.ProxyAuthorizationScheme, r.ProxyUsername, r.ProxyPasswordHash)));
+        var all = string.Join("\n", events.SelectMany(e => e.Schema.Fields.Select(f => f.Read(e).ToString())));
+        Assert.DoesNotContain("S3cret", all, StringComparison.Ordinal);
+    }
+
     internal static List<ProtocolEvent> Analyze(string path, HttpOptions? options, out CaptureStats stats)
     {
         var sink = new RecordingEventSink();

@@ -10,6 +10,10 @@
 #                   user Jäsøn (curl sends the UTF-8 name in the quoted username).
 #  http-bearer.pcap a hub's REST API with a bearer token (RFC 6750), as Home Assistant's long-lived access tokens are
 #                   sent: three requests on one connection, then a request without a token.
+#  http-proxy.pcap  the client's side of tinyproxy (127.0.0.4:18888, Basic proxy credentials gateway:S3cret-proxy): a
+#                   request without the credential (407), a GET in absolute form with it, an HTTPS request tunnelled
+#                   with CONNECT to openssl s_server (localhost:18443), and a plain HTTP request with Basic (alice)
+#                   inside a CONNECT tunnel (curl -p). Needs tinyproxy and openssl as well.
 # Usage: sh record.sh   (writes the pcaps in the current directory; ONLY="http-digest.pcap ..." records only those)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -74,5 +78,35 @@ record http-bearer.pcap
 curl -s -o /dev/null -H 'Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.c2Vuc29yLWh1Yg.5ecret-signature' \
   "$URL/api/states" "$URL/api/states/sensor.kitchen" "$URL/api/config"
 curl -s -o /dev/null "$URL/api/"
+stop
+fi
+
+if want http-proxy.pcap; then
+WORK=$(mktemp -d)
+cat > "$WORK/tinyproxy.conf" <<EOC
+User nobody
+Group nogroup
+Port 18888
+Listen 127.0.0.4
+Timeout 60
+Allow 127.0.0.0/8
+BasicAuth gateway S3cret-proxy
+ConnectPort 18443
+ConnectPort $PORT
+LogLevel Error
+EOC
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost -days 2 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+openssl s_server -quiet -accept 18443 -cert "$WORK/cert.pem" -key "$WORK/key.pem" -www >/dev/null 2>&1 & SPID=$!
+tinyproxy -d -c "$WORK/tinyproxy.conf" >/dev/null 2>&1 & PPID_=$!
+trap 'kill $NPID $SPID $PPID_ 2>/dev/null || true; rm -rf "$WORK"' EXIT
+sleep 1
+PROXY=http://gateway:S3cret-proxy@127.0.0.4:18888
+tcpdump -i lo -s 0 -U -w http-proxy.pcap "tcp port 18888" 2>/dev/null & TPID=$!
+sleep 1
+curl -s -o /dev/null -x http://127.0.0.4:18888 "$URL/status"
+curl -s -o /dev/null -x $PROXY -A 'gateway-fw/3.2' "$URL/status"
+curl -s -o /dev/null -k -x $PROXY https://localhost:18443/
+curl -s -o /dev/null -p -x $PROXY -u alice:S3cret-pass "$URL/private"
 stop
 fi
