@@ -166,6 +166,9 @@ public static class FakeSchemas
     /// <summary><c>dtls.client_hello</c>: the same fields.</summary>
     public static EventSchema DtlsClientHello { get; } = Define("dtls.client_hello", TlsClientHelloFields).WithFacts(DeviceFact.TlsSession());
 
+    /// <summary><c>quic.client_hello</c>: the same fields.</summary>
+    public static EventSchema QuicClientHello { get; } = Define("quic.client_hello", TlsClientHelloFields).WithFacts(DeviceFact.TlsSession());
+
     /// <summary><c>tls.server_hello</c>.</summary>
     public static EventSchema TlsServerHello { get; } = Define("tls.server_hello", TlsServerHelloFields);
 
@@ -331,8 +334,12 @@ public static class FakeSchemas
         ("http.request.authorization_scheme", FieldKind.Text),
         ("http.request.password.present", FieldKind.Boolean),
         ("http.request.password.hash", FieldKind.Text),
-        ("http.request.default_credentials", FieldKind.Boolean))
-        .WithFacts(DeviceFact.Identity("user_agent.original"), DeviceFact.Username("http.request.username"), DeviceFact.Login("http.request.password.present"),
+        ("http.request.default_credentials", FieldKind.Boolean),
+        ("http.request.proxy.authorization_scheme", FieldKind.Text),
+        ("http.request.proxy.username", FieldKind.Text),
+        ("http.request.proxy.password.present", FieldKind.Boolean))
+        .WithFacts(DeviceFact.Identity("user_agent.original"), DeviceFact.Username("http.request.username"), DeviceFact.Username("http.request.proxy.username"),
+            DeviceFact.Login("http.request.password.present", "http.request.proxy.password.present"),
             DeviceFact.Values("url.path", "http.path", pattern: true), DeviceFact.Values("url.domain", "http.host", pattern: true));
 
     /// <summary><c>http.response</c> (with its request's method, path, host, user and default-credential flag joined).</summary>
@@ -439,7 +446,7 @@ public static class FakeSchemas
         MqttConnect, MqttConnack, MqttPublish, MqttSubscribe, MqttSuback, MqttUnsubscribe, MqttDisconnect, MqttPingreq,
         TlsClientHello, TlsServerHello, TlsCertificateRequest, TlsClientCertificate, DnsQuery, ModbusRequest, ModbusResponse,
         CoapRequest, CoapResponse,
-        DtlsClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
+        DtlsClientHello, QuicClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, Dhcpv6Request, Dhcpv6Reply, HttpRequest, HttpResponse,
         TelnetLogin, TelnetSession, NetworkScan, IpHostSeen, ArpRequest, ArpReply,
         FtpCommand, FtpLogin, FtpReply, FtpData,

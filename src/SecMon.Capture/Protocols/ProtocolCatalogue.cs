@@ -73,6 +73,7 @@ internal sealed class ProtocolCatalogue
         new Modbus.ModbusProtocol(),
         new Coap.CoapProtocol(),
         new Dtls.DtlsProtocol(),
+        new Quic.QuicProtocol(),
         new Telnet.TelnetProtocol(),
         new Arp.ArpProtocol(),
         new Ftp.FtpProtocol(),

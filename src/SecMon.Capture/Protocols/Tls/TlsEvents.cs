@@ -28,6 +28,9 @@ internal sealed record TlsClientHelloEvent : TlsEvent
     /// <summary>The DTLS schema.</summary>
     public static readonly EventSchema DatagramSchema = new EventSchema("dtls.client_hello", Fields).WithFacts(DeviceFact.TlsSession());
 
+    /// <summary>The same hello in a QUIC Initial packet.</summary>
+    public static readonly EventSchema QuicSchema = new EventSchema("quic.client_hello", Fields).WithFacts(DeviceFact.TlsSession());
+
     /// <summary>SNI, when sent.</summary>
     public string? ServerName { get; init; }
 
@@ -59,7 +62,7 @@ internal sealed record TlsClientHelloEvent : TlsEvent
     public string? Ja4 { get; init; }
 
     /// <inheritdoc />
-    public override EventSchema Schema => Datagram ? DatagramSchema : SchemaInstance;
+    public override EventSchema Schema => Quic ? QuicSchema : Datagram ? DatagramSchema : SchemaInstance;
 }
 
 /// <summary><c>tls.server_hello</c> (and <c>dtls.server_hello</c>): the server chose the version and cipher (RFC 8446 §4.1.3).</summary>
@@ -83,6 +86,9 @@ internal sealed record TlsServerHelloEvent : TlsEvent
     /// <summary>The DTLS schema.</summary>
     public static readonly EventSchema DatagramSchema = new("dtls.server_hello", Fields);
 
+    /// <summary>The same hello in a QUIC Initial packet.</summary>
+    public static readonly EventSchema QuicSchema = new("quic.server_hello", Fields);
+
     /// <summary>Negotiated version (<c>1.2</c>, <c>1.3</c>).</summary>
     public required string Version { get; init; }
 
@@ -105,7 +111,7 @@ internal sealed record TlsServerHelloEvent : TlsEvent
     public string? Ja3sString { get; init; }
 
     /// <inheritdoc />
-    public override EventSchema Schema => Datagram ? DatagramSchema : SchemaInstance;
+    public override EventSchema Schema => Quic ? QuicSchema : Datagram ? DatagramSchema : SchemaInstance;
 }
 
 /// <summary><c>tls.certificate_request</c>: the server asked the client for a certificate (mutual TLS). Visible
@@ -276,6 +282,9 @@ internal sealed record TlsHandshakeEvent : TlsEvent
     /// <summary>The DTLS schema.</summary>
     public static readonly EventSchema DatagramSchema = new EventSchema("dtls.handshake", Fields).WithFacts(Fact);
 
+    /// <summary>The same summary for a QUIC connection's handshake (what its Initial packets showed).</summary>
+    public static readonly EventSchema QuicSchema = new EventSchema("quic.handshake", Fields).WithFacts(Fact);
+
     /// <summary>Negotiated version.</summary>
     public string? Version { get; init; }
 
@@ -313,16 +322,20 @@ internal sealed record TlsHandshakeEvent : TlsEvent
     public string? PskIdentityHint { get; init; }
 
     /// <inheritdoc />
-    public override EventSchema Schema => Datagram ? DatagramSchema : SchemaInstance;
+    public override EventSchema Schema => Quic ? QuicSchema : Datagram ? DatagramSchema : SchemaInstance;
 }
 
-/// <summary>A TLS or DTLS event: the same fields, an event type prefixed <c>tls.</c> or <c>dtls.</c> (so
-/// <c>network.protocol</c> tells them apart).</summary>
+/// <summary>A TLS, DTLS or QUIC handshake event: the same fields, an event type prefixed <c>tls.</c>, <c>dtls.</c> or
+/// <c>quic.</c> (so <c>network.protocol</c> tells them apart).</summary>
 internal abstract record TlsEvent : ProtocolEvent
 {
     /// <summary>True for DTLS (a datagram flow).</summary>
     public bool Datagram { get; init; }
 
-    /// <summary>ECS <c>tls.version_protocol</c>: <c>tls</c> or <c>dtls</c>.</summary>
+    /// <summary>True for TLS carried in QUIC's CRYPTO frames (RFC 9001): the hellos of its Initial packets, under
+    /// <c>quic.*</c> types (the certificates are in its encrypted Handshake packets, never seen).</summary>
+    public bool Quic { get; init; }
+
+    /// <summary>ECS <c>tls.version_protocol</c>: <c>tls</c> or <c>dtls</c> (QUIC carries TLS 1.3 itself: <c>tls</c>).</summary>
     public string VersionProtocol => Datagram ? "dtls" : "tls";
 }

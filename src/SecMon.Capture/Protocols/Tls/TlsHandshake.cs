@@ -14,6 +14,7 @@ internal sealed class TlsHandshake
     private readonly ProtocolServices _services;
     private readonly TlsOptions _options;
     private readonly bool _datagram;
+    private readonly bool _quic;
     private readonly TlsCaches? _caches;
     private bool _summaryDone;
     private bool? _serverAccepted;
@@ -29,12 +30,13 @@ internal sealed class TlsHandshake
 
     /// <summary>Creates the state of one session; <paramref name="flow"/> is its to-server context. With
     /// <paramref name="caches"/> (the run's), certificates and fingerprints seen before are not computed again.</summary>
-    public TlsHandshake(FlowContext flow, ProtocolServices services, TlsOptions options, bool datagram, TlsCaches? caches = null)
+    public TlsHandshake(FlowContext flow, ProtocolServices services, TlsOptions options, bool datagram, TlsCaches? caches = null, bool quic = false)
     {
         _flow = flow;
         _services = services;
         _options = options;
-        _datagram = datagram;
+        _datagram = datagram && !quic; // QUIC carries TLS's own handshake messages (RFC 9001 §4), not DTLS's
+        _quic = quic;
         _caches = caches;
     }
 
@@ -57,13 +59,13 @@ internal sealed class TlsHandshake
                     return false;
                 }
 
-                var fp = TlsFingerprint.Client(ch, _datagram ? 'd' : 't', _caches?.ClientHellos);
+                var fp = TlsFingerprint.Client(ch, _quic ? 'q' : _datagram ? 'd' : 't', _caches?.ClientHellos);
                 _serverName = ch.ServerName;
                 OffersMqtt = ch.Alpn is { } alpn && (alpn.Contains("mqtt") || alpn.Contains("x-amzn-mqtt-ca"));
                 _ja4 = fp.Ja4;
                 Emit(new TlsClientHelloEvent
                 {
-                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
                     ServerName = ch.ServerName, Version = ch.Version, SupportedVersions = ch.SupportedVersions, Alpn = ch.Alpn, CipherCount = ch.CipherCount,
                     CipherSuites = fp.CipherSuites, WeakCiphers = fp.WeakCiphers,
                     Ja3String = fp.Ja3String, Ja3 = fp.Ja3, Ja4 = fp.Ja4,
@@ -86,7 +88,7 @@ internal sealed class TlsHandshake
                 var ja3s = TlsFingerprint.Server(sh, _caches?.ServerHellos);
                 Emit(new TlsServerHelloEvent
                 {
-                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                    Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
                     Version = sh.Version, CipherSuite = sh.CipherSuite, Alpn = sh.Alpn,
                     WeakCipher = CipherSuites.Names(CipherSuites.Weakness(sh.CipherSuite)), Psk = CipherSuites.IsPsk(sh.CipherSuite),
                     Ja3sString = ja3s.Ja3sString, Ja3s = ja3s.Ja3s,
@@ -106,7 +108,7 @@ internal sealed class TlsHandshake
                     var summary = leaf.IsEmpty || leaf.Length > _options.MaxCertificateBytes ? null : _caches is { } c ? c.ReadCertificate(leaf) : X509Reader.Read(leaf);
                     Emit(new TlsClientCertificateEvent
                     {
-                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
                         Count = count, Subject = summary?.Subject, Issuer = summary?.Issuer, Serial = summary?.Serial,
                         Sha256 = leaf.IsEmpty ? null : summary?.Sha256 ?? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(leaf)),
                     });
@@ -117,7 +119,7 @@ internal sealed class TlsHandshake
                     var l = chain!.Count > 0 ? chain[0] : null;
                     Emit(new TlsServerCertificateEvent
                     {
-                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+                        Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
                         Count = count, Subject = l?.Subject, Issuer = l?.Issuer, Serial = l?.Serial, Sha256 = l?.Sha256, Chain = chain,
                     });
                 }
@@ -128,7 +130,7 @@ internal sealed class TlsHandshake
                 return true;
             case 13 when direction == FlowDirection.ToClient:
                 _certificateRequested = true;
-                Emit(new TlsCertificateRequestEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram });
+                Emit(new TlsCertificateRequestEvent { Flow = flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic });
                 return true;
             case 16 when direction == FlowDirection.ToServer && ServerHello is { } s2 && CipherSuites.IsPsk(s2.CipherSuite):
                 _pskIdentity = TlsParser.ReadPskIdentity(body); // ClientKeyExchange of a PSK suite (RFC 4279 §2)
@@ -154,7 +156,7 @@ internal sealed class TlsHandshake
 
         Emit(new TlsClientHelloEvent
         {
-            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
             Version = ch.Version, SupportedVersions = ch.SupportedVersions, CipherCount = ch.CipherCount,
             CipherSuites = suites, WeakCiphers = CipherSuites.Names(weakness),
         });
@@ -235,7 +237,7 @@ internal sealed class TlsHandshake
 
         Emit(new TlsHandshakeEvent
         {
-            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram,
+            Flow = _flow, TimestampMicros = meta.TimestampMicros, PacketNumber = meta.PacketNumber, Datagram = _datagram, Quic = _quic,
             Version = sh.Version, CipherSuite = sh.CipherSuite, Established = established, Resumed = v13 ? sh.Resumed : _abbreviated ? true : null,
             ServerName = _serverName, Ja4 = _ja4,
             CertificateRequested = v13 ? null : _certificateRequested,
