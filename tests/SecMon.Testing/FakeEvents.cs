@@ -440,6 +440,29 @@ public static class FakeSchemas
         ("ftp.data.bytes_to_server", FieldKind.Number),
         ("ftp.data.bytes_to_client", FieldKind.Number));
 
+    private static readonly (string, FieldKind)[] SocksTarget =
+    [
+        ("socks.version", FieldKind.Number), ("user.name", FieldKind.Text), ("socks.command", FieldKind.Text),
+        ("socks.target.domain", FieldKind.Text), ("socks.target.ip", FieldKind.Ip), ("socks.target.port", FieldKind.Number),
+        ("socks.target.address", FieldKind.Text),
+    ];
+
+    /// <summary><c>socks.login</c> (RFC 1929; travels as the client's; the password only as present and a keyed hash).</summary>
+    public static EventSchema SocksLogin { get; } = Define("socks.login",
+        ("socks.version", FieldKind.Number),
+        ("user.name", FieldKind.Text),
+        ("socks.login.accepted", FieldKind.Boolean),
+        ("socks.password.present", FieldKind.Boolean),
+        ("socks.password.hash", FieldKind.Text))
+        .WithFacts(DeviceFact.Username("user.name"), DeviceFact.Login("socks.password.present"), DeviceFact.Accepted("socks.login.accepted", "socks.password.present"));
+
+    /// <summary><c>socks.request</c> (travels as the client's).</summary>
+    public static EventSchema SocksRequest { get; } = Define("socks.request", [.. SocksTarget, ("socks.auth_method", FieldKind.Text)])
+        .WithFacts(DeviceFact.Values("socks.target.domain", "socks.target"), DeviceFact.Values("socks.target.ip", "socks.target"));
+
+    /// <summary><c>socks.reply</c> (travels as the proxy's, joined to its request).</summary>
+    public static EventSchema SocksReply { get; } = Define("socks.reply", [.. SocksTarget, ("socks.status", FieldKind.Text), ("socks.relayed", FieldKind.Boolean)]);
+
     /// <summary>Every fake schema.</summary>
     public static IReadOnlyList<EventSchema> Catalogue { get; } =
     [
@@ -449,7 +472,7 @@ public static class FakeSchemas
         DtlsClientHello, QuicClientHello, DtlsServerHello, TlsServerCertificate, DtlsServerCertificate, TlsHandshake,
         DhcpRequest, DhcpReply, Dhcpv6Request, Dhcpv6Reply, HttpRequest, HttpResponse,
         TelnetLogin, TelnetSession, NetworkScan, IpHostSeen, ArpRequest, ArpReply,
-        FtpCommand, FtpLogin, FtpReply, FtpData,
+        FtpCommand, FtpLogin, FtpReply, FtpData, SocksLogin, SocksRequest, SocksReply,
     ];
 }
 

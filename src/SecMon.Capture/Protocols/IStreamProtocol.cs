@@ -83,8 +83,19 @@ internal sealed class ProtocolServices
     /// when it is off.</summary>
     public Scans.ScanDetector? Scans { get; init; }
 
-    /// <summary>How many tunnels (HTTP CONNECT) deep the sessions given these services are: 0 on a connection's own bytes.</summary>
+    /// <summary>How many tunnels (HTTP CONNECT, SOCKS) deep the sessions given these services are: 0 on a connection's own
+    /// bytes.</summary>
     public int TunnelDepth { get; init; }
+
+    /// <summary>How many tunnels deep a connection is still dissected (a proxy chain is one or two); the bytes of a tunnel
+    /// deeper than that are only counted, so that a hostile stream of nested tunnels cannot grow the call depth.</summary>
+    public const int MaxTunnelDepth = 4;
+
+    /// <summary>The session for what a proxy relays on <paramref name="flow"/> once it granted a tunnel to
+    /// <paramref name="port"/> (0: unknown): the catalogue's stream protocols recognise it by content, the port being the
+    /// hint; null when <see cref="MaxTunnelDepth"/> tunnels are open already.</summary>
+    public IStreamSession? Tunnel(FlowContext flow, ushort port) =>
+        TunnelDepth < MaxTunnelDepth ? new StreamDispatcher(flow, Tunnelled, Catalogue.Stream, port) : null;
 
     private ProtocolServices? _tunnelled;
 

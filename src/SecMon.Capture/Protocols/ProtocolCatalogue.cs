@@ -78,6 +78,7 @@ internal sealed class ProtocolCatalogue
         new Arp.ArpProtocol(),
         new Ftp.FtpProtocol(),
         new Coap.CoapTcpProtocol(),
+        new Socks.SocksProtocol(),
     ]);
 
     /// <summary>Every protocol, in probing order.</summary>

@@ -206,9 +206,9 @@ internal sealed partial class HttpSession
             _server.State = State.Ignored;
             _client.State = State.Ignored;
             _client.Buffer.Release();
-            if (kind == PendingKind.Connect && _services.TunnelDepth < MaxTunnelDepth)
+            if (kind == PendingKind.Connect)
             {
-                _tunnel = new StreamDispatcher(_toServer, _services.Tunnelled, _services.Catalogue.Stream, request.TunnelPort);
+                _tunnel = _services.Tunnel(_toServer, request.TunnelPort);
             }
 
             return default;

@@ -20,7 +20,7 @@ namespace SecMon.Capture.Protocols.Http;
 /// a tunnel). A WebSocket upgrade request is also handed to the catalogue's <c>websocket</c> protocol, see
 /// <see cref="HttpProtocol"/>. A tunnel's bytes go to a <see cref="StreamDispatcher"/> of their own, which recognises
 /// what the tunnel carries by content (TLS to the origin, MQTT, HTTP), the CONNECT's port being the hint; tunnels nest
-/// at most <see cref="MaxTunnelDepth"/> deep.</para>
+/// at most <see cref="ProtocolServices.MaxTunnelDepth"/> deep.</para>
 /// </remarks>
 internal sealed partial class HttpSession : IStreamSession
 {
@@ -36,10 +36,6 @@ internal sealed partial class HttpSession : IStreamSession
     private IStreamSession? _upgrade;
     private IStreamSession? _tunnel;
     private bool _closed;
-
-    /// <summary>How many CONNECT tunnels deep a connection is still dissected (a proxy chain is one or two); the bytes of
-    /// a tunnel deeper than that are only counted, so that a hostile stream of nested CONNECTs cannot grow the call depth.</summary>
-    internal const int MaxTunnelDepth = 4;
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
     public HttpSession(FlowContext toServer, ProtocolServices services, HttpProtocol protocol, bool midStream)

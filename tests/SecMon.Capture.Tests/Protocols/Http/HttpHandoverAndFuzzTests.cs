@@ -133,8 +133,8 @@ public sealed class HttpHandoverAndFuzzTests
         }
 
         h.Close();
-        Assert.Equal(HttpSession.MaxTunnelDepth + 1, h.Requests.Count);
-        Assert.Equal(HttpSession.MaxTunnelDepth + 1, h.Responses.Count);
+        Assert.Equal(ProtocolServices.MaxTunnelDepth + 1, h.Requests.Count);
+        Assert.Equal(ProtocolServices.MaxTunnelDepth + 1, h.Responses.Count);
         Assert.Empty(h.Malformed);
     }
 
