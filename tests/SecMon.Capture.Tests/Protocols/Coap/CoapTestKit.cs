@@ -1,7 +1,5 @@
 using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Coap;
-using SecMon.Capture.Sources;
-using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Core.Flows;
 using SecMon.Testing;
@@ -108,18 +106,8 @@ internal static class CoapTestKit
     }
 
     /// <summary>Runs a capture file through the real capture engine with the shipped protocols.</summary>
-    public static (List<ProtocolEvent> Events, CaptureStats Stats, List<CaptureDiagnostic> Diagnostics) Analyze(string pcap)
-    {
-        var events = new RecordingEventSink();
-        var diagnostics = new RecordingDiagnosticSink();
-        var stats = new CaptureStats();
-        var source = PcapFileSource.TryOpen(pcap, out var error) ?? throw new InvalidOperationException(error);
-        using var files = new CaptureFileSet([source]);
-        var engine = new CaptureEngine(new CaptureOptions(), events, diagnostics, stats, new SecretHasher(new byte[32]));
-        engine.Run(files, null, CancellationToken.None);
-        return (events.Events, stats, diagnostics.Diagnostics);
-    }
-
+    public static (List<ProtocolEvent> Events, CaptureStats Stats, List<CaptureDiagnostic> Diagnostics) Analyze(string pcap) =>
+        SampleEngine.Run(pcap, complete: false);
     /// <summary>A field as text ("(missing)" when absent).</summary>
     public static string Field(ProtocolEvent e, string name) =>
         e.Schema.TryGetField(name, out var f) ? f.Read(e).ToString() : throw new ArgumentException($"{e.Type} has no field {name}");

@@ -1,7 +1,6 @@
 using System.Globalization;
 using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Ftp;
-using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Testing;
@@ -132,13 +131,8 @@ public sealed class FtpTsharkComparisonTests
 
     internal static List<ProtocolEvent> Analyze(string path, out CaptureStats stats)
     {
-        var sink = new RecordingEventSink();
-        stats = new CaptureStats();
-        var engine = new CaptureEngine(new CaptureOptions(), sink, new RecordingDiagnosticSink(), stats, Hasher, ProtocolCatalogue.Shipped);
-        using var files = new CaptureFileSet([PcapFileSource.TryOpen(path, out var error) ?? throw new InvalidOperationException(error)]);
-        engine.Run(files, null, CancellationToken.None);
-        engine.Complete();
-        return sink.Events;
+        (var events, stats, _) = SampleEngine.Run(path, hasher: Hasher);
+        return events;
     }
 
     private static void CompareControl(List<Dictionary<string, string>> theirs, List<FtpEvent> mine, string where)

@@ -1,6 +1,5 @@
 using SecMon.Capture.Protocols;
 using SecMon.Capture.Protocols.Http;
-using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Testing;
@@ -157,19 +156,10 @@ public sealed partial class HttpTsharkComparisonTests
 
     internal static List<ProtocolEvent> Analyze(string path, HttpOptions? options, out CaptureStats stats)
     {
-        var sink = new RecordingEventSink();
-        stats = new CaptureStats();
-        var catalogue = ProtocolCatalogue.Shipped;
-        if (options is not null)
-        {
-            catalogue = new ProtocolCatalogue(catalogue.All.Select(p => p is HttpProtocol ? new HttpProtocol(options) : p));
-        }
-
-        var engine = new CaptureEngine(new CaptureOptions(), sink, new RecordingDiagnosticSink(), stats, new SecretHasher(new byte[32]), catalogue);
-        using var files = new CaptureFileSet([PcapFileSource.TryOpen(path, out var error) ?? throw new InvalidOperationException(error)]);
-        engine.Run(files, null, CancellationToken.None);
-        engine.Complete();
-        return sink.Events;
+        var catalogue = options is null ? null
+            : new ProtocolCatalogue(ProtocolCatalogue.Shipped.All.Select(p => p is HttpProtocol ? new HttpProtocol(options) : p));
+        (var events, stats, _) = SampleEngine.Run(path, catalogue);
+        return events;
     }
 
     private static void Compare(Dictionary<string, string> t, HttpEvent e, string where, bool pipelined)

@@ -1,7 +1,5 @@
 using System.Globalization;
 using SecMon.Capture.Protocols.Tls;
-using SecMon.Capture.Sources;
-using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Testing;
 
@@ -64,12 +62,7 @@ public sealed class QuicTsharkComparisonTests
 
     internal static (List<ProtocolEvent> Events, CaptureStats Stats) Analyze(string path)
     {
-        var sink = new RecordingEventSink();
-        var stats = new CaptureStats();
-        var engine = new CaptureEngine(new CaptureOptions(), sink, new RecordingDiagnosticSink(), stats, new SecretHasher(new byte[32]));
-        using var files = new CaptureFileSet([PcapFileSource.TryOpen(path, out var error) ?? throw new InvalidOperationException(error)]);
-        engine.Run(files, null, CancellationToken.None);
-        engine.Complete();
-        return (sink.Events, stats);
+        var (events, stats, _) = SampleEngine.Run(path);
+        return (events, stats);
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using SecMon.Capture.Protocols.Http;
 using SecMon.Capture.Protocols.Socks;
-using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Core.Events;
 using SecMon.Testing;
@@ -65,12 +64,7 @@ public sealed class SocksTsharkComparisonTests
 
     internal static (List<ProtocolEvent> Events, CaptureStats Stats) Analyze(string path)
     {
-        var sink = new RecordingEventSink();
-        var stats = new CaptureStats();
-        var engine = new CaptureEngine(new CaptureOptions(), sink, new RecordingDiagnosticSink(), stats, Hasher);
-        using var files = new CaptureFileSet([PcapFileSource.TryOpen(path, out var error) ?? throw new InvalidOperationException(error)]);
-        engine.Run(files, null, CancellationToken.None);
-        engine.Complete();
-        return (sink.Events, stats);
+        var (events, stats, _) = SampleEngine.Run(path, hasher: Hasher);
+        return (events, stats);
     }
 }
