@@ -161,12 +161,14 @@ internal static class SocksParser
     }
 
     /// <summary>A SOCKS4 request: version 4, CONNECT (1) or BIND (2), the port, the IPv4 address, the USERID and a NUL; for
-    /// SOCKS4a (address 0.0.0.x with x not 0) the host name and a NUL follow.</summary>
-    public static int Socks4Request(ReadOnlySpan<byte> data, out byte command, out int port, out string? ip, out string? user, out string? domain)
+    /// SOCKS4a (address 0.0.0.x with x not 0) the host name and a NUL follow (<paramref name="host"/>, empty for SOCKS4).
+    /// Allocates nothing (the protocol's probe reads it).</summary>
+    public static int Socks4Request(ReadOnlySpan<byte> data, out byte command, out int port, out ReadOnlySpan<byte> address,
+        out ReadOnlySpan<byte> user, out ReadOnlySpan<byte> host)
     {
         command = 0;
         port = 0;
-        ip = user = domain = null;
+        address = user = host = default;
         if (data.IsEmpty)
         {
             return 0;
@@ -194,31 +196,26 @@ internal static class SocksParser
         }
 
         port = BinaryPrimitives.ReadUInt16BigEndian(data[2..]);
-        var address = data.Slice(4, 4);
+        address = data.Slice(4, 4);
         var socks4a = address[0] == 0 && address[1] == 0 && address[2] == 0 && address[3] != 0;
-        var end = Text(data[8..], out var userBytes);
-        if (end <= 0)
+        var end = Text(data[8..], out user);
+        if (end <= 0 || !socks4a)
         {
-            return end;
+            return end <= 0 ? end : 8 + end;
         }
 
-        user = userBytes.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(userBytes);
-        var length = 8 + end;
-        if (!socks4a)
-        {
-            ip = new IPAddress(address).ToString();
-            return length;
-        }
-
-        var hostEnd = Text(data[length..], out var host);
+        var hostEnd = Text(data[(8 + end)..], out host);
         if (hostEnd <= 0)
         {
             return hostEnd;
         }
 
-        domain = HostName(host);
-        return domain is null ? -1 : length + hostEnd;
+        return IsHostName(host) ? 8 + end + hostEnd : -1;
     }
+
+    /// <summary>A host name as sent (printable ASCII without spaces), lower case; null when it is not one.</summary>
+    public static string? HostName(ReadOnlySpan<byte> name) =>
+        IsHostName(name) ? System.Text.Encoding.ASCII.GetString(name).ToLowerInvariant() : null;
 
     /// <summary>The name of a SOCKS5 reply code (RFC 1928 §6).</summary>
     public static string Status5(byte code) => code switch
@@ -280,22 +277,21 @@ internal static class SocksParser
         return nul + 1;
     }
 
-    // A host name as sent: printable ASCII without spaces, or null.
-    private static string? HostName(ReadOnlySpan<byte> name)
+    private static bool IsHostName(ReadOnlySpan<byte> name)
     {
         if (name.IsEmpty)
         {
-            return null;
+            return false;
         }
 
         foreach (var b in name)
         {
             if (b is <= 0x20 or >= 0x7F)
             {
-                return null;
+                return false;
             }
         }
 
-        return System.Text.Encoding.ASCII.GetString(name).ToLowerInvariant();
+        return true;
     }
 }

@@ -209,11 +209,13 @@ internal sealed class SocksSession : IStreamSession
 
     private int Socks4Request(ReadOnlySpan<byte> data, in PacketMeta meta)
     {
-        var length = SocksParser.Socks4Request(data, out var command, out var port, out var ip, out var user, out var domain);
+        var length = SocksParser.Socks4Request(data, out var command, out var port, out var address, out var user, out var host);
         if (length > 0)
         {
+            var domain = host.IsEmpty ? null : SocksParser.HostName(host);
+            var ip = host.IsEmpty ? new System.Net.IPAddress(address).ToString() : null;
             _version = 4;
-            _user = user;
+            _user = user.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(user);
             _server.State = State.Next; // SOCKS4: the next server message is the reply
             Request(new SocksTarget(SocksParser.Command(command)!, domain, ip, port), meta);
         }
