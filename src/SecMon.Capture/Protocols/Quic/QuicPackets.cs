@@ -163,7 +163,12 @@ internal static class QuicPackets
         packetNumber = -1;
         var pnOffset = header.PacketNumberOffset;
         Span<byte> mask = stackalloc byte[SampleLength];
-        keys.HeaderProtection.EncryptEcb(packet.Slice(pnOffset + 4, SampleLength), mask, PaddingMode.None);
+        using (var hp = Aes.Create())
+        {
+            hp.Key = keys.HeaderProtection;
+            hp.EncryptEcb(packet.Slice(pnOffset + 4, SampleLength), mask, PaddingMode.None);
+        }
+
         var first = (byte)(packet[0] ^ (mask[0] & 0x0F));
         var pnLength = (first & 3) + 1;
         if (header.Length < pnLength + TagLength)
@@ -195,7 +200,8 @@ internal static class QuicPackets
         var tag = packet.Slice(pnOffset + header.Length - TagLength, TagLength);
         try
         {
-            keys.Aead.Decrypt(nonce, body, tag, plaintext[..body.Length], aad[..(pnOffset + pnLength)]);
+            using var aead = new AesGcm(keys.Key, TagLength);
+            aead.Decrypt(nonce, body, tag, plaintext[..body.Length], aad[..(pnOffset + pnLength)]);
         }
         catch (CryptographicException)
         {
@@ -230,11 +236,9 @@ internal static class QuicPackets
     /// <paramref name="destinationId"/> (RFC 9001 §5.2).</summary>
     public static InitialKeys DeriveInitialKeys(ReadOnlySpan<byte> destinationId, bool client)
     {
-        Span<byte> key = stackalloc byte[16];
-        Span<byte> hp = stackalloc byte[16];
-        var iv = new byte[12];
-        DeriveInitialMaterial(destinationId, client, key, iv, hp);
-        return new InitialKeys(key, iv, hp);
+        var keys = new InitialKeys();
+        DeriveInitialMaterial(destinationId, client, keys.Key, keys.Iv, keys.HeaderProtection);
+        return keys;
     }
 
     /// <summary>The key, IV and header protection key of <see cref="DeriveInitialKeys"/> (16, 12 and 16 bytes).</summary>
@@ -261,27 +265,15 @@ internal static class QuicPackets
         HKDF.Expand(HashAlgorithmName.SHA256, secret, output, info);
     }
 
-    /// <summary>One direction's Initial packet protection: AES-128-GCM and its IV, AES-128 for header protection.</summary>
-    internal sealed class InitialKeys : IDisposable
+    /// <summary>One direction's Initial packet protection: the AES-128-GCM key and IV, and the AES-128 key of header
+    /// protection. Kept as bytes (44 per direction, derivable by anyone: no secret): the ciphers are made for each packet
+    /// opened, so that a flow waiting for the rest of a ClientHello holds no native cipher state.</summary>
+    internal sealed class InitialKeys
     {
-        public InitialKeys(ReadOnlySpan<byte> key, byte[] iv, ReadOnlySpan<byte> hp)
-        {
-            Aead = new AesGcm(key, TagLength);
-            Iv = iv;
-            HeaderProtection = Aes.Create();
-            HeaderProtection.Key = hp.ToArray();
-        }
+        public byte[] Key { get; } = new byte[16];
 
-        public AesGcm Aead { get; }
+        public byte[] Iv { get; } = new byte[12];
 
-        public byte[] Iv { get; }
-
-        public Aes HeaderProtection { get; }
-
-        public void Dispose()
-        {
-            Aead.Dispose();
-            HeaderProtection.Dispose();
-        }
+        public byte[] HeaderProtection { get; } = new byte[16];
     }
 }

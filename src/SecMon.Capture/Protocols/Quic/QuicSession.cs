@@ -37,7 +37,7 @@ internal sealed class QuicSession : IDatagramSession
     private readonly TlsHandshake _handshake;
     private readonly Side _client = new(FlowDirection.ToServer);
     private readonly Side _server = new(FlowDirection.ToClient);
-    private bool _keyed;
+    private byte[]? _keysId;
     private byte[]? _retrySourceId;
 
     /// <summary>Creates the session of one flow; <paramref name="flow"/> is its to-server context.</summary>
@@ -109,13 +109,18 @@ internal sealed class QuicSession : IDatagramSession
         // Both directions' Initial keys come from the Destination Connection ID of the client's first Initial (RFC 9001
         // §5.2), kept when the client then addresses the server's chosen id; only a Retry makes new ones, from the id
         // the Retry gave (RFC 9001 §5.2, RFC 9000 §17.2.5.2).
+        // The server's keys are made when its first Initial arrives: most probes and floods are never answered.
         if (side.Direction == FlowDirection.ToServer &&
-            (!_keyed || (_retrySourceId is not null && header.DestinationId.SequenceEqual(_retrySourceId))))
+            (_keysId is null || (_retrySourceId is not null && header.DestinationId.SequenceEqual(_retrySourceId))))
         {
-            _keyed = true;
+            _keysId = header.DestinationId.ToArray();
             _retrySourceId = null;
-            _client.SetKeys(QuicPackets.DeriveInitialKeys(header.DestinationId, client: true));
-            _server.SetKeys(QuicPackets.DeriveInitialKeys(header.DestinationId, client: false));
+            _client.SetKeys(QuicPackets.DeriveInitialKeys(_keysId, client: true));
+            _server.SetKeys(null);
+        }
+        else if (side.Direction == FlowDirection.ToClient && side.Keys is null && _keysId is not null)
+        {
+            _server.SetKeys(QuicPackets.DeriveInitialKeys(_keysId, client: false));
         }
 
         if (side.Keys is not { } keys)
@@ -131,7 +136,7 @@ internal sealed class QuicSession : IDatagramSession
             {
                 if (++side.Failures == MaxFailures)
                 {
-                    side.Release(); // the keys' native state, held by a flow that will never use it
+                    side.Release(); // what the flow holds for a direction it will never read
                     _services.Diagnostics.Report(DiagnosticKind.MalformedProtocol, meta,
                         $"quic: {MaxFailures} Initial packets {side.Name} did not authenticate with the keys of the client's connection id; its Initial packets are not read further");
                 }
@@ -304,9 +309,8 @@ internal sealed class QuicSession : IDatagramSession
         /// <summary>Bytes of CRYPTO data received without a gap from offset 0.</summary>
         public int Contiguous => _ranges.Count > 0 && _ranges[0].Start == 0 ? _ranges[0].End : 0;
 
-        public void SetKeys(QuicPackets.InitialKeys keys)
+        public void SetKeys(QuicPackets.InitialKeys? keys)
         {
-            Keys?.Dispose();
             Keys = keys;
             Largest = -1;
             Failures = 0;
@@ -350,7 +354,6 @@ internal sealed class QuicSession : IDatagramSession
 
         public void Release()
         {
-            Keys?.Dispose();
             Keys = null;
             Data = [];
             _ranges.Clear();
