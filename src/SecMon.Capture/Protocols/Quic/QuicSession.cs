@@ -250,10 +250,11 @@ internal sealed class QuicSession : IDatagramSession
                 return;
             }
 
-            if (type == 2 && side.Direction == FlowDirection.ToClient)
+            if (type == 2 && side.Direction == FlowDirection.ToClient && _handshake.ServerHello is { IsHelloRetryRequest: false })
             {
                 // The server's Initial carries only its ServerHello (RFC 9001 §4.1.4), and the client sends nothing more
-                // in its Initials after one: both directions' keys go.
+                // in its Initials after one: both directions' keys go. After a HelloRetryRequest both go on: the client's
+                // second ClientHello and the real ServerHello follow in the same CRYPTO streams (RFC 8446 §4.1.4).
                 foreach (var done in (ReadOnlySpan<Side>)[_server, _client])
                 {
                     done.Done = true;

@@ -83,6 +83,28 @@ public sealed class QuicSessionTests
     }
 
     [Fact]
+    public void HelloRetryRequest_TheSecondClientHelloAndTheRealServerHelloAreRead()
+    {
+        // RFC 8446 §4.1.4: a ServerHello whose random is SHA-256("HelloRetryRequest") asks for another key share; the
+        // second ClientHello and the real ServerHello continue the same CRYPTO streams of the Initial packets.
+        var h = new Harness();
+        var first = Hello("retry.example");
+        var second = Hello("retry.example");
+        byte[] Server(byte[] random) => QuicWire.Handshake(2, [0x03, 0x03, .. random, 0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 0x03, 0x04]);
+        var hrr = Server(Convert.FromHexString("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"));
+        var real = Server(new byte[32]);
+
+        h.Client(QuicWire.Initial(ClientId, true, ClientId, [], 0, QuicWire.Crypto(0, first)));
+        h.Server(QuicWire.Initial(ClientId, false, [], ServerId, 0, QuicWire.Crypto(0, hrr), padTo: 0));
+        h.Client(QuicWire.Initial(ClientId, true, ServerId, [], 1, QuicWire.Crypto(first.Length, second)));
+        h.Server(QuicWire.Initial(ClientId, false, [], ServerId, 1, QuicWire.Crypto(hrr.Length, real), padTo: 0));
+
+        Assert.Equal(2, h.Hellos.Count);
+        Assert.Equal(2, h.Events.Events.OfType<TlsServerHelloEvent>().Count());
+        Assert.Empty(h.Diagnostics.Diagnostics);
+    }
+
+    [Fact]
     public void Retry_TheClientsNextInitialsAreReadWithTheRetrysIdsKeys()
     {
         var h = new Harness();

@@ -17,7 +17,7 @@ public sealed class QuicTsharkComparisonTests
         Path.Combine(RepoPaths.Root, "tests", "SecMon.Capture.Tests", "Protocols", "Quic", "Samples", name);
 
     [RequiresToolTheory("tshark")]
-    [InlineData("quic-go.pcap", 2, 2)]
+    [InlineData("quic-go.pcap", 4, 4)] // the third connection: a HelloRetryRequest, two hellos each way
     [InlineData("quic-chromium.pcap", 2, 1)]
     public async Task Sample_EveryHello_MatchesTshark(string name, int clientHellos, int serverHellos)
     {
@@ -48,16 +48,17 @@ public sealed class QuicTsharkComparisonTests
     }
 
     [Fact]
-    public void QuicGo_BothConnectionsEstablished_TheRetryOneToo()
+    public void QuicGo_EveryConnectionEstablished_TheRetryAndHelloRetryOnesToo()
     {
-        // record.sh's quicpeer client exits 0 only after its message came back, and the script stops at a failure: both
-        // handshakes completed. The second server sent a Retry first.
+        // record.sh's quicpeer client exits 0 only after its message came back, and the script stops at a failure: the
+        // three handshakes completed. The second server sent a Retry first, the third a HelloRetryRequest.
         var (events, _) = Analyze(SamplePath("quic-go.pcap"));
 
         var summaries = events.OfType<TlsHandshakeEvent>().ToList();
-        Assert.Equal(2, summaries.Count);
+        Assert.Equal(3, summaries.Count);
         Assert.All(summaries, s => Assert.Equal(("quic.handshake", true, "broker.example", "1.3"), (s.Type, s.Established, s.ServerName, s.Version)));
-        Assert.Equal([14567, 14568], summaries.Select(s => s.Flow.DestinationPort));
+        Assert.Equal([14567, 14568, 14569], summaries.Select(s => s.Flow.DestinationPort));
+        Assert.Equal(2, events.OfType<TlsClientHelloEvent>().Count(c => c.Flow.DestinationPort == 14569));
     }
 
     internal static (List<ProtocolEvent> Events, CaptureStats Stats) Analyze(string path)

@@ -1,6 +1,7 @@
 // quicpeer: the QUIC peers record.sh records (quic-go from Debian's golang-github-lucas-clemente-quic-go-dev).
 //
-//	quicpeer server ADDR CERT KEY ALPN [retry]   echo the first stream of every connection; "retry" sends a Retry first
+//	quicpeer server ADDR CERT KEY ALPN [retry|hrr] echo the first stream of every connection; "retry" sends a Retry
+//	                                              first, "hrr" takes only P-256 (a HelloRetryRequest to an X25519 share)
 //	quicpeer client ADDR SNI ALPN MESSAGE         send MESSAGE on a stream, read the echo, close
 package main
 
@@ -24,7 +25,11 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "server":
-		err = server(os.Args[2], os.Args[3], os.Args[4], os.Args[5], len(os.Args) > 6 && os.Args[6] == "retry")
+		option := ""
+		if len(os.Args) > 6 {
+			option = os.Args[6]
+		}
+		err = server(os.Args[2], os.Args[3], os.Args[4], os.Args[5], option)
 	case "client":
 		err = client(os.Args[2], os.Args[3], os.Args[4], os.Args[5])
 	}
@@ -34,16 +39,20 @@ func main() {
 	}
 }
 
-func server(addr, certFile, keyFile, alpn string, retry bool) error {
+func server(addr, certFile, keyFile, alpn, option string) error {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return err
 	}
 	config := &quic.Config{Versions: []quic.VersionNumber{quic.Version1}}
-	if retry {
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{alpn}}
+	switch option {
+	case "retry":
 		config.RequireAddressValidation = func(net.Addr) bool { return true }
+	case "hrr":
+		tlsConf.CurvePreferences = []tls.CurveID{tls.CurveP256}
 	}
-	listener, err := quic.ListenAddr(addr, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{alpn}}, config)
+	listener, err := quic.ListenAddr(addr, tlsConf, config)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,8 @@
 # golang-github-lucas-clemente-quic-go-dev, built with Debian's golang-go) and Debian's chromium. Needs root (tcpdump).
 #  quic-go.pcap        quicpeer client -> server, QUIC v1, ALPN mqtt on 14567 (MQTT over QUIC's port): SNI
 #                      broker.example, a message echoed, a clean close; then the same to a server that sends a Retry
-#                      first (14568), so the client's Initials change their Destination Connection ID.
+#                      first (14568), so the client's Initials change their Destination Connection ID; then to a
+#                      server that takes only P-256 (14569): a HelloRetryRequest, a second ClientHello.
 #  quic-chromium.pcap  chromium (headless, QUIC forced for sensor.example:443) -> quicpeer server with ALPN h3: the
 #                      handshake completes (the certificate is not checked), then HTTP/3 fails (the peer only echoes);
 #                      then chromium to 127.0.0.7:443, where a socket takes the datagrams and never answers: its
@@ -28,11 +29,14 @@ stop() { sleep 1; kill $TPID; wait $TPID 2>/dev/null || true; }
 if want quic-go.pcap; then
   $Q server 127.0.0.6:14567 "$WORK/cert.pem" "$WORK/key.pem" mqtt & PIDS="$PIDS $!"
   $Q server 127.0.0.6:14568 "$WORK/cert.pem" "$WORK/key.pem" mqtt retry & PIDS="$PIDS $!"
+  $Q server 127.0.0.6:14569 "$WORK/cert.pem" "$WORK/key.pem" mqtt hrr & PIDS="$PIDS $!"
   sleep 1
   capture quic-go.pcap "udp and host 127.0.0.6"
   $Q client 127.0.0.6:14567 broker.example mqtt 'meter-7 hello'
   sleep 1
   $Q client 127.0.0.6:14568 broker.example mqtt 'meter-8 hello'
+  sleep 1
+  $Q client 127.0.0.6:14569 broker.example mqtt 'meter-9 hello'
   stop
 fi
 
