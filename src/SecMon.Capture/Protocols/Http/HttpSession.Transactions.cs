@@ -134,6 +134,11 @@ internal sealed partial class HttpSession
             _client.State = State.Head;
         }
 
+        if (connect && !_untracked)
+        {
+            _client.State = State.AwaitingTunnel; // what the client sends next is the tunnel's if the proxy grants it
+        }
+
         if (webSocket && _upgrade is null && _services.Catalogue.FindStream("websocket") is { } ws && ws is not HttpProtocol)
         {
             // The WebSocket session reads the upgrade itself (it needs the request's Sec-WebSocket-Protocol): it gets the
@@ -209,9 +214,27 @@ internal sealed partial class HttpSession
             if (kind == PendingKind.Connect)
             {
                 _tunnel = _services.Tunnel(_toServer, request.TunnelPort);
+                if (_early is { Length: > 0 } early)
+                {
+                    _tunnel?.OnData(FlowDirection.ToServer, early.Span, meta); // sent before the grant: the tunnel's first bytes
+                }
+
+                _early = null;
             }
 
             return default;
+        }
+
+        if (kind == PendingKind.Connect && !interim && _client.State == State.AwaitingTunnel)
+        {
+            // Refused (407, 403...): the connection goes on as HTTP, and what the client sent meanwhile is HTTP again.
+            _client.State = State.Head;
+            var held = _early;
+            _early = null;
+            if (held is { Length: > 0 })
+            {
+                OnData(FlowDirection.ToServer, held.Span, meta);
+            }
         }
 
         if (_upgrade is not null && !interim && kind == PendingKind.WebSocket)

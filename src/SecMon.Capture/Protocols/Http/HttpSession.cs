@@ -35,6 +35,7 @@ internal sealed partial class HttpSession : IStreamSession
     private readonly Side _server;
     private IStreamSession? _upgrade;
     private IStreamSession? _tunnel;
+    private GrowableBuffer? _early;
     private bool _closed;
 
     /// <summary>Creates the session of one flow; <paramref name="toServer"/> is the client-to-server context.</summary>
@@ -79,7 +80,13 @@ internal sealed partial class HttpSession : IStreamSession
         Resync,
         /// <summary>Not HTTP any more (after 101 or CONNECT), or waiting for the answer to an upgrade handed over.</summary>
         Ignored,
+        /// <summary>The client sent CONNECT: what it sends before the proxy's answer is held, for the tunnel if the proxy
+        /// grants it, read as HTTP again if it refuses.</summary>
+        AwaitingTunnel,
     }
+
+    /// <summary>Most bytes a client may send after its CONNECT before the proxy's answer, held for the tunnel.</summary>
+    internal const int MaxEarlyTunnelBytes = 16 * 1024;
 
     /// <summary>Bytes skipped while resynchronising (both directions).</summary>
     internal long ResyncSkippedBytes => _client.Skipped + _server.Skipped;
@@ -132,6 +139,9 @@ internal sealed partial class HttpSession : IStreamSession
                 case State.Resync:
                     data = Resync(side, data);
                     break;
+                case State.AwaitingTunnel:
+                    (_early ??= new GrowableBuffer(MaxEarlyTunnelBytes)).Append(data);
+                    return;
                 default:
                     if (side.State == State.Ignored)
                     {
@@ -170,6 +180,11 @@ internal sealed partial class HttpSession : IStreamSession
         }
         else
         {
+            if (side.State == State.AwaitingTunnel)
+            {
+                _early = null; // the tunnel's first bytes are lost: it starts mid-stream if granted
+            }
+
             StartResync(side, atLineStart: true); // the next segment often starts a message; a candidate is checked
             LoseTrack(); // requests or responses were lost: joins would be wrong
             outcome = "resynchronising at the next message";
@@ -189,6 +204,7 @@ internal sealed partial class HttpSession : IStreamSession
 
         _upgrade?.OnClose(meta);
         _tunnel?.OnClose(meta);
+        _early = null;
         foreach (var side in (ReadOnlySpan<Side>)[_client, _server])
         {
             if (side.State == State.Head && side.Buffer.Length > 0 && !side.Resyncing)

@@ -105,6 +105,34 @@ public sealed class HttpHandoverAndFuzzTests
     }
 
     [Fact]
+    public void Session_ClientSendsBeforeTheProxyAnswers_HeldForTheTunnel()
+    {
+        // A client that does not wait for the 200: its ClientHello follows the CONNECT in the same segment.
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+        var hello = Tls.TlsWire.Record(1, Tls.TlsWire.ClientHello(0x0303, [0x1301], [(0, Tls.TlsWire.ServerName("iot.example.net"))]));
+
+        h.Feed(FlowDirection.ToServer, [.. Encoding.ASCII.GetBytes("CONNECT iot.example.net:443 HTTP/1.1\r\nHost: iot.example.net:443\r\n\r\n"), .. hello]);
+        h.Server("HTTP/1.1 200 Connection established\r\n\r\n");
+
+        Assert.Equal("iot.example.net", Assert.Single(h.Events.Events.OfType<Capture.Protocols.Tls.TlsClientHelloEvent>()).ServerName);
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
+    public void Session_ClientSendsBeforeARefusal_ReadAsHttpAgain()
+    {
+        var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
+
+        h.Client("CONNECT broker.example:8883 HTTP/1.1\r\nHost: broker.example:8883\r\n\r\nGET /status HTTP/1.1\r\nHost: proxy\r\n\r\n");
+        h.Server("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"proxy\"\r\nContent-Length: 0\r\n\r\n");
+        h.Server("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+        Assert.Equal(["CONNECT", "GET"], h.Requests.Select(r => r.Method));
+        Assert.Equal([(407, "CONNECT"), (200, "GET")], h.Responses.Select(r => (r.StatusCode, r.Method!)));
+        Assert.Empty(h.Malformed);
+    }
+
+    [Fact]
     public void Session_ConnectRefused_NoTunnelConnectionGoesOnAsHttp()
     {
         var h = new HttpHarness(catalogue: ProtocolCatalogue.Shipped);
