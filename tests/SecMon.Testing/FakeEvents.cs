@@ -349,6 +349,9 @@ public static class FakeSchemas
         ("url.domain", FieldKind.Text),
         ("http.request.username", FieldKind.Text),
         ("http.request.default_credentials", FieldKind.Boolean),
+        ("http.request.proxy.username", FieldKind.Text),
+        ("http.request.proxy.password.present", FieldKind.Boolean),
+        ("http.request.proxy.password.hash", FieldKind.Text),
         ("http.response.status_code", FieldKind.Number));
 
     /// <summary><c>telnet.login</c>.</summary>

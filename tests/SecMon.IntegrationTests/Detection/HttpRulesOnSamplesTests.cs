@@ -49,6 +49,20 @@ public sealed class HttpRulesOnSamplesTests
     }
 
     [Fact]
+    public async Task ProxyGuess_SixRefusedPasswordsThenTheRightOne_OneGuessingFinding()
+    {
+        // record.sh's http-proxy-guess.pcap: Squid refuses six wrong proxy passwords for gateway (407), then accepts one.
+        var findings = await AnalyzeAsync("http-proxy-guess.pcap");
+
+        var guessing = Assert.Single(findings, f => Rule(f) == "SECMON-HTTP-0007");
+        Assert.Equal(13128, guessing.GetProperty("server").GetProperty("port").GetInt32());
+        Assert.Contains("5 distinct passwords", guessing.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Single(findings, f => Rule(f) == "SECMON-HTTP-0006");
+        Assert.Equal(2, findings.Count);
+        Assert.All(findings, f => Assert.DoesNotContain("\"hash\"", f.GetRawText(), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Default_AdminAdmin_ReportedAtOnceAndAcceptedIsCritical()
     {
         var findings = await AnalyzeAsync("http-default.pcap");

@@ -29,6 +29,18 @@ internal abstract record HttpEvent : ProtocolEvent
     /// <summary>The Basic pair is a well-known default; null without a Basic credential.</summary>
     public bool? DefaultCredentials { get; init; }
 
+    /// <summary>Proxy-Authorization scheme.</summary>
+    public string? ProxyAuthorizationScheme { get; init; }
+
+    /// <summary>User name of the proxy credential.</summary>
+    public string? ProxyUsername { get; init; }
+
+    /// <summary>A Basic proxy password was sent.</summary>
+    public bool? ProxyPasswordPresent { get; init; }
+
+    /// <summary>Keyed hash of the Basic proxy password.</summary>
+    public string? ProxyPasswordHash { get; init; }
+
     /// <summary>The schema fields every HTTP event has, then the type's own.</summary>
     protected static EventField[] Common(params EventField[] own) =>
     [
@@ -38,6 +50,10 @@ internal abstract record HttpEvent : ProtocolEvent
         Text<HttpEvent>("http.request.username", e => e.Username, "User name of a Basic (RFC 7617) or Digest (RFC 7616) credential; the password is never kept (Digest never sends it)."),
         Text<HttpEvent>("http.request.authorization_scheme", e => e.AuthorizationScheme, "Scheme of the Authorization header (Basic, Bearer, Digest...)."),
         Flag<HttpEvent>("http.request.default_credentials", e => e.DefaultCredentials, "The Basic user name and password are a well-known factory default (HttpOptions.DefaultCredentials, compared by keyed hash)."),
+        Text<HttpEvent>("http.request.proxy.authorization_scheme", e => e.ProxyAuthorizationScheme, "Scheme of the Proxy-Authorization header (Basic, Digest, NTLM, Negotiate...): a credential for the proxy this connection goes to."),
+        Text<HttpEvent>("http.request.proxy.username", e => e.ProxyUsername, "User name of a Basic or Digest Proxy-Authorization credential; the password is never kept."),
+        Flag<HttpEvent>("http.request.proxy.password.present", e => e.ProxyPasswordPresent, "A Basic proxy credential with its password crossed the network (true only for Basic)."),
+        Text<HttpEvent>("http.request.proxy.password.hash", e => e.ProxyPasswordHash, "Keyed hash of the Basic proxy password (tells passwords apart; not reversible)."),
         .. own,
     ];
 
@@ -70,11 +86,7 @@ internal sealed record HttpRequestEvent : HttpEvent
         Flag<HttpRequestEvent>("http.request.chunked", e => e.Chunked, "The body is chunked (Transfer-Encoding: chunked)."),
         Text<HttpRequestEvent>("http.request.upgrade", e => e.Upgrade, "Upgrade header (websocket, h2c...), lower case."),
         Flag<HttpRequestEvent>("http.request.password.present", e => e.PasswordPresent, "A Basic credential with its password crossed the network (true only for Basic)."),
-        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible)."),
-        Text<HttpRequestEvent>("http.request.proxy.authorization_scheme", e => e.ProxyAuthorizationScheme, "Scheme of the Proxy-Authorization header (Basic, Digest, NTLM, Negotiate...): a credential for the proxy this connection goes to."),
-        Text<HttpRequestEvent>("http.request.proxy.username", e => e.ProxyUsername, "User name of a Basic or Digest Proxy-Authorization credential; the password is never kept."),
-        Flag<HttpRequestEvent>("http.request.proxy.password.present", e => e.ProxyPasswordPresent, "A Basic proxy credential with its password crossed the network (true only for Basic)."),
-        Text<HttpRequestEvent>("http.request.proxy.password.hash", e => e.ProxyPasswordHash, "Keyed hash of the Basic proxy password (tells passwords apart; not reversible).")))
+        Text<HttpRequestEvent>("http.request.password.hash", e => e.PasswordHash, "Keyed hash of the Basic password (tells passwords apart; not reversible).")))
         .WithFacts(
             DeviceFact.Identity("user_agent.original"),
             DeviceFact.Username("http.request.username"),
@@ -111,14 +123,6 @@ internal sealed record HttpRequestEvent : HttpEvent
     public bool? PasswordPresent { get; init; }
     /// <summary>Keyed hash of the Basic password.</summary>
     public string? PasswordHash { get; init; }
-    /// <summary>Proxy-Authorization scheme.</summary>
-    public string? ProxyAuthorizationScheme { get; init; }
-    /// <summary>User name of the proxy credential.</summary>
-    public string? ProxyUsername { get; init; }
-    /// <summary>A Basic proxy password was sent.</summary>
-    public bool? ProxyPasswordPresent { get; init; }
-    /// <summary>Keyed hash of the Basic proxy password.</summary>
-    public string? ProxyPasswordHash { get; init; }
 }
 
 /// <summary><c>http.response</c>: a response's status line and headers, joined to its request (method, path, host, user,

@@ -117,7 +117,8 @@ internal sealed partial class HttpSession
 
         var kind = ReferenceEquals(method, "HEAD") ? PendingKind.Head : connect ? PendingKind.Connect : webSocket ? PendingKind.WebSocket : PendingKind.Other;
         Remember(new Pending(method, pathText, domain, basic?.Username ?? digestUser, scheme, basic?.IsDefault, kind,
-            connect && port is > 0 and <= ushort.MaxValue ? (ushort)port.Value : (ushort)0));
+            connect && port is > 0 and <= ushort.MaxValue ? (ushort)port.Value : (ushort)0,
+            proxyScheme is null ? null : new ProxyCredential(proxyScheme, proxyBasic?.Username ?? proxyDigestUser, proxyBasic?.PasswordHash)));
 
         // The body (RFC 9112 §6.3): chunked wins over Content-Length; a request with neither has none.
         if (h.Chunked)
@@ -198,6 +199,10 @@ internal sealed partial class HttpSession
             ContentType = h.ContentType.IsEmpty ? null : HttpValues.LowerText(HttpValues.MediaType(h.ContentType), ref _lastResponseType),
             BodyBytes = h.Chunked ? null : h.ContentLength,
             Chunked = h.Chunked,
+            ProxyAuthorizationScheme = request.Proxy?.Scheme,
+            ProxyUsername = request.Proxy?.Username,
+            ProxyPasswordPresent = request.Proxy?.PasswordHash is null ? null : true,
+            ProxyPasswordHash = request.Proxy?.PasswordHash,
             AuthenticateScheme = h.WwwAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.WwwAuthenticate),
             ProxyAuthenticateScheme = h.ProxyAuthenticate.IsEmpty ? null : HttpValues.Scheme(h.ProxyAuthenticate),
             Joined = joined,
@@ -329,7 +334,11 @@ internal sealed partial class HttpSession
 
     /// <summary>A request waiting for its response: what its response event repeats (a struct: the queue holds it
     /// without an object per request).</summary>
-    // TunnelPort: the port a CONNECT asked for (0 for other requests), the tunnel's port hint.
+    // TunnelPort: the port a CONNECT asked for (0 for other requests), the tunnel's port hint. Proxy: the request's
+    // credential for the proxy, when it had one (an object only then: most requests have none).
     private readonly record struct Pending(string Method, string Path, string? Domain, string? Username, string? Scheme, bool? DefaultCredentials, PendingKind Kind,
-        ushort TunnelPort = 0);
+        ushort TunnelPort = 0, ProxyCredential? Proxy = null);
+
+    /// <summary>A request's Proxy-Authorization, as its response repeats it: the scheme, the user, a Basic password's keyed hash.</summary>
+    private sealed record ProxyCredential(string Scheme, string? Username, string? PasswordHash);
 }

@@ -154,6 +154,28 @@ public sealed partial class HttpTsharkComparisonTests
         Assert.DoesNotContain("S3cret", all, StringComparison.Ordinal);
     }
 
+    [RequiresToolFact("tshark")]
+    public async Task ProxyGuessSample_RefusalsJoinedToTheProxyCredentials_MatchTshark()
+    {
+        // Squid (record.sh): six wrong proxy passwords for gateway, each refused with 407, then the right one. Every
+        // response carries its request's proxy user and the keyed hash of the password tried; tshark's status codes.
+        var path = SamplePath("http-proxy-guess.pcap");
+        var events = Analyze(path, null, out var stats);
+        var (exit, stdout, stderr) = await Tools.RunAsync("tshark",
+            ["-r", path, "-Y", "http.response", "-T", "fields", "-e", "http.response.code", "-e", "http.proxy_authenticate"], TimeSpan.FromMinutes(1));
+        Assert.True(exit == 0, stderr);
+
+        var responses = events.OfType<HttpResponseEvent>().ToList();
+        Assert.Equal(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')[0]),
+            responses.Select(r => r.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.All(responses, r => Assert.Equal(("gateway", true), (r.ProxyUsername, r.ProxyPasswordPresent)));
+        Assert.Equal(7, responses.Select(r => r.ProxyPasswordHash).Distinct().Count());
+        var hasher = new SecretHasher(new byte[32]);
+        Assert.Equal(hasher.Hash("S3cret-proxy"u8), responses[^1].ProxyPasswordHash);
+        Assert.All(responses.Take(6), r => Assert.Equal("Basic", r.ProxyAuthenticateScheme));
+        Assert.Equal(0, stats.MalformedMessages);
+    }
+
     internal static List<ProtocolEvent> Analyze(string path, HttpOptions? options, out CaptureStats stats)
     {
         var catalogue = options is null ? null

@@ -14,6 +14,8 @@
 #                   request without the credential (407), a GET in absolute form with it, an HTTPS request tunnelled
 #                   with CONNECT to openssl s_server (localhost:18443), and a plain HTTP request with Basic (alice)
 #                   inside a CONNECT tunnel (curl -p). Needs tinyproxy and openssl as well.
+#  http-proxy-guess.pcap  Squid (127.0.0.11:13128, Basic proxy login for gateway): six wrong passwords in a row, each
+#                   refused with 407, then the right one. Needs squid.
 # Usage: sh record.sh   (writes the pcaps in the current directory; ONLY="http-digest.pcap ..." records only those)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -108,5 +110,38 @@ curl -s -o /dev/null -x http://127.0.0.4:18888 "$URL/status"
 curl -s -o /dev/null -x $PROXY -A 'gateway-fw/3.2' "$URL/status"
 curl -s -o /dev/null -k -x $PROXY https://localhost:18443/
 curl -s -o /dev/null -p -x $PROXY -u alice:S3cret-pass "$URL/private"
+stop
+fi
+
+# Squid, not tinyproxy: tinyproxy 1.11 answers a wrong proxy password with 401 and WWW-Authenticate (only a missing one
+# with 407), which a sensor cannot tell from an origin server's 401; Squid answers 407 as RFC 9110 §15.5.8 says.
+if want http-proxy-guess.pcap; then
+SQ=$(mktemp -d)
+chmod 755 "$SQ"
+echo "gateway:$(openssl passwd -apr1 S3cret-proxy)" > "$SQ/passwd"
+chmod 644 "$SQ/passwd"
+cat > "$SQ/squid.conf" <<EOC
+http_port 127.0.0.11:13128
+auth_param basic program /usr/lib/squid/basic_ncsa_auth $SQ/passwd
+auth_param basic realm proxy
+acl authed proxy_auth REQUIRED
+http_access allow authed
+http_access deny all
+cache deny all
+access_log none
+cache_log $SQ/cache.log
+pid_filename $SQ/squid.pid
+coredump_dir $SQ
+shutdown_lifetime 1 seconds
+EOC
+squid -N -f "$SQ/squid.conf" >/dev/null 2>&1 & SPID=$!
+trap 'squid -f "$SQ/squid.conf" -k shutdown 2>/dev/null; wait $SPID 2>/dev/null; kill $NPID 2>/dev/null || true; rm -rf "$SQ"' EXIT
+sleep 3
+tcpdump -i lo -s 0 -U -w http-proxy-guess.pcap "tcp port 13128" 2>/dev/null & TPID=$!
+sleep 1
+for guess in admin 123456 password gateway proxy2024 letmein; do
+  curl -s -o /dev/null -x "http://gateway:$guess@127.0.0.11:13128" "$URL/status"
+done
+curl -s -o /dev/null -x http://gateway:S3cret-proxy@127.0.0.11:13128 "$URL/status"
 stop
 fi
