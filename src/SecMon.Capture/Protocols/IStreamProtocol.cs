@@ -91,6 +91,10 @@ internal sealed class ProtocolServices
     /// deeper than that are only counted, so that a hostile stream of nested tunnels cannot grow the call depth.</summary>
     public const int MaxTunnelDepth = 4;
 
+    /// <summary>Most bytes a client may send after asking a proxy for a tunnel (HTTP CONNECT, a SOCKS request) and before
+    /// the proxy's answer: held, and given to the tunnel if the proxy grants it.</summary>
+    public const int MaxEarlyTunnelBytes = 16 * 1024;
+
     /// <summary>The session for what a proxy relays on <paramref name="flow"/> once it granted a tunnel to
     /// <paramref name="port"/> (0: unknown): the catalogue's stream protocols recognise it by content, the port being the
     /// hint; null when <see cref="MaxTunnelDepth"/> tunnels are open already.</summary>
@@ -99,8 +103,8 @@ internal sealed class ProtocolServices
 
     private ProtocolServices? _tunnelled;
 
-    /// <summary>These services for the sessions inside a tunnel of this depth (<see cref="TunnelDepth"/> one more), made once.</summary>
-    public ProtocolServices Tunnelled => _tunnelled ??= new ProtocolServices
+    // These services for the sessions inside a tunnel of this depth (TunnelDepth one more), made once.
+    private ProtocolServices Tunnelled => _tunnelled ??= new ProtocolServices
     {
         Events = Events,
         Diagnostics = Diagnostics,

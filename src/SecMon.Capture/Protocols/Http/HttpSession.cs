@@ -85,8 +85,6 @@ internal sealed partial class HttpSession : IStreamSession
         AwaitingTunnel,
     }
 
-    /// <summary>Most bytes a client may send after its CONNECT before the proxy's answer, held for the tunnel.</summary>
-    internal const int MaxEarlyTunnelBytes = 16 * 1024;
 
     /// <summary>Bytes skipped while resynchronising (both directions).</summary>
     internal long ResyncSkippedBytes => _client.Skipped + _server.Skipped;
@@ -140,7 +138,7 @@ internal sealed partial class HttpSession : IStreamSession
                     data = Resync(side, data);
                     break;
                 case State.AwaitingTunnel:
-                    (_early ??= new GrowableBuffer(MaxEarlyTunnelBytes)).Append(data);
+                    (_early ??= new GrowableBuffer(ProtocolServices.MaxEarlyTunnelBytes)).Append(data);
                     return;
                 default:
                     if (side.State == State.Ignored)

@@ -24,7 +24,7 @@ internal static class QuicPackets
     public const int MinInitialDestinationId = 8;
 
     /// <summary>Long header packet types of version 1 (RFC 9000 §17.2, bits 4-5 of the first byte).</summary>
-    public const int TypeInitial = 0, Type0Rtt = 1, TypeHandshake = 2, TypeRetry = 3;
+    public const int TypeInitial = 0, TypeHandshake = 2, TypeRetry = 3;
 
     private const int TagLength = 16;
     private const int SampleLength = 16;
@@ -37,9 +37,7 @@ internal static class QuicPackets
     public ref struct LongHeader
     {
         public int Type;
-        public uint Version;
         public ReadOnlySpan<byte> DestinationId;
-        public ReadOnlySpan<byte> SourceId;
 
         /// <summary>Offset of the (protected) packet number: where the Length's varint ended.</summary>
         public int PacketNumberOffset;
@@ -61,9 +59,8 @@ internal static class QuicPackets
             return false;
         }
 
-        header.Version = BinaryPrimitives.ReadUInt32BigEndian(packet[1..]);
         header.Type = (packet[0] >> 4) & 3;
-        if (header.Version != Version1 || header.Type == TypeRetry)
+        if (BinaryPrimitives.ReadUInt32BigEndian(packet[1..]) != Version1 || header.Type == TypeRetry)
         {
             return false;
         }
@@ -83,8 +80,7 @@ internal static class QuicPackets
             return false;
         }
 
-        header.SourceId = packet.Slice(at, scidLength);
-        at += scidLength;
+        at += scidLength; // the Source Connection ID: the server's choice matters only after a Retry (TryReadRetrySourceId)
         if (header.Type == TypeInitial)
         {
             if (!TryReadVarint(packet, ref at, out var tokenLength) || tokenLength > (ulong)(packet.Length - at))

@@ -16,9 +16,6 @@ internal sealed class SocksSession : IStreamSession
     /// with a user and a host at most 520).</summary>
     public const int MaxMessage = 600;
 
-    /// <summary>Most bytes the client may send after its request before the reply arrives, held for the tunnel.</summary>
-    public const int MaxEarlyData = 16 * 1024;
-
     private const string ProtocolName = "socks";
 
     private readonly FlowContext _toServer;
@@ -43,11 +40,12 @@ internal sealed class SocksSession : IStreamSession
 
     private enum State
     {
-        /// <summary>Client: the greeting (SOCKS5) or the request (SOCKS4). Server: the method choice or the SOCKS4 reply.</summary>
+        /// <summary>Client: the greeting (SOCKS5) or the request (SOCKS4). Server: the method choice (SOCKS5; a SOCKS4 reply
+        /// is read in any state, by the version).</summary>
         First,
         /// <summary>Client: a login or a request. Server: the login's verdict or the reply.</summary>
         Next,
-        /// <summary>Client: the request sent, its bytes held until the reply. Server: the reply read.</summary>
+        /// <summary>Client: the request sent, its bytes held until the reply (the server side never waits).</summary>
         Waiting,
         /// <summary>The relayed stream.</summary>
         Tunnel,
@@ -216,7 +214,6 @@ internal sealed class SocksSession : IStreamSession
             var ip = host.IsEmpty ? new System.Net.IPAddress(address).ToString() : null;
             _version = 4;
             _user = user.IsEmpty ? null : System.Text.Encoding.Latin1.GetString(user);
-            _server.State = State.Next; // SOCKS4: the next server message is the reply
             Request(new SocksTarget(SocksParser.Command(command)!, domain, ip, port), meta);
         }
         else if (length < 0)
@@ -387,7 +384,7 @@ internal sealed class SocksSession : IStreamSession
         {
             if (!data.IsEmpty)
             {
-                (Early ??= new GrowableBuffer(MaxEarlyData)).Append(data);
+                (Early ??= new GrowableBuffer(ProtocolServices.MaxEarlyTunnelBytes)).Append(data);
             }
         }
     }
