@@ -88,6 +88,23 @@ if (args.Contains("--alloc"))
     {
         Console.WriteLine($"  alloc {type,-70} {n}");
     }
+
+    // And the device inventory's.
+    lock (listener.Counts)
+    {
+        listener.Counts.Clear();
+    }
+
+    var inventory = new DeviceInventory();
+    foreach (var e in events)
+    {
+        inventory.Observe(e);
+    }
+
+    foreach (var (type, n) in listener.Counts.OrderByDescending(kv => kv.Value).Take(10))
+    {
+        Console.WriteLine($"  inventory alloc {type,-60} {n}");
+    }
 }
 
 if (args.Contains("--per-rule"))

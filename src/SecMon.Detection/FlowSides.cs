@@ -23,14 +23,14 @@ internal static class FlowSides
     /// <paramref name="side"/>; null when its schema declares none or the event carries none.</summary>
     internal static string? PayloadMacOf(ProtocolEvent e, DeviceSide side)
     {
-        var facts = e.Schema.Facts;
-        if (facts.Count == 0)
+        var schema = e.Schema;
+        if (!schema.Declares(DeviceFactKind.Mac))
         {
             return null;
         }
 
         var clientEnd = UseSource(e.Flow, side) == (e.Flow.Direction == FlowDirection.ToServer);
-        foreach (var fact in facts)
+        foreach (var fact in schema.Facts)
         {
             if (fact.Kind == DeviceFactKind.Mac && (fact.End == DeviceEnd.Client) == clientEnd && fact.Field is { } name &&
                 e.Schema.TryGetField(name, out var field) && field.Read(e) is { IsMissing: false, Text: { } text } &&

@@ -20,6 +20,12 @@ public sealed record TestEvent : ProtocolEvent
     /// <inheritdoc />
     public override EventSchema Schema => TestSchema;
 
+    /// <summary>What <see cref="NamesToken"/> returns (null unless set, as for most protocols).</summary>
+    public object? Names { get; init; }
+
+    /// <inheritdoc />
+    public override object? NamesToken => Names;
+
     /// <summary>A field's value, missing when not set.</summary>
     public FieldValue Get(string name) => Values.TryGetValue(name, out var v) ? v : FieldValue.Missing;
 

@@ -71,6 +71,9 @@ public sealed class EventSchema
         }
     }
 
+    // One bit per DeviceFactKind declared.
+    private readonly ulong _factKinds;
+
     private EventSchema(EventSchema schema, IReadOnlyList<DeviceFact> facts)
     {
         Type = schema.Type;
@@ -78,6 +81,10 @@ public sealed class EventSchema
         Fields = schema.Fields;
         _byName = schema._byName;
         Facts = facts;
+        foreach (var f in facts)
+        {
+            _factKinds |= 1UL << (int)f.Kind;
+        }
     }
 
     /// <summary>The event type name (<c>mqtt.connect</c>).</summary>
@@ -96,6 +103,11 @@ public sealed class EventSchema
     /// <summary>The device facts events of this type carry (identities, user names, values, counts, posture
     /// evidence), in declaration order; empty when none.</summary>
     public IReadOnlyList<DeviceFact> Facts { get; } = [];
+
+    /// <summary>Whether a fact of <paramref name="kind"/> is declared: asked for every event by rules (a MAC in the
+    /// payload naming a device, a TLS session), so known without walking <see cref="Facts"/> (whose enumerator was
+    /// allocated on each walk).</summary>
+    public bool Declares(DeviceFactKind kind) => (_factKinds & (1UL << (int)kind)) != 0;
 
     /// <summary>This schema with <paramref name="facts"/> declared after the ones it has.</summary>
     /// <exception cref="ArgumentException">A fact names a field the schema lacks, of a kind the fact cannot read, or

@@ -27,4 +27,11 @@ public abstract record ProtocolEvent
 
     /// <summary>Capture time as a <see cref="DateTimeOffset"/>.</summary>
     public DateTimeOffset Timestamp => Time.FromUnixMicros(TimestampMicros);
+
+    /// <summary>An immutable object that the events of a session share while the identity and user name facts they
+    /// declare (<see cref="Devices.DeviceFactKind.Identity"/>, <see cref="Devices.DeviceFactKind.Username"/>) stay the
+    /// same, or null (the default: no such object). A consumer that remembers a flow's last one (the device inventory)
+    /// need not read those fields again while it does not change: they live in that shared object, a cache miss on a
+    /// busy sensor.</summary>
+    public virtual object? NamesToken => null;
 }

@@ -133,18 +133,7 @@ internal sealed class NewValueDetector(RuleRuntime rule, BaselineSpec spec, Base
         return false;
     }
 
-    internal static bool OpensTls(EventSchema schema)
-    {
-        foreach (var f in schema.Facts)
-        {
-            if (f.Kind == SecMon.Core.Devices.DeviceFactKind.TlsSession)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    internal static bool OpensTls(EventSchema schema) => schema.Declares(SecMon.Core.Devices.DeviceFactKind.TlsSession);
 
     private void Consider(RuleBinding binding, NewValueBaseline baseline, bool learning, string entity, string value, ProtocolEvent e, FieldValue[]? session)
     {

@@ -13,6 +13,9 @@ namespace SecMon.Detection.Engine;
 /// </summary>
 internal sealed class FlowScratch(object owner)
 {
+    // The detectors' ids beside their entries: the search reads one small array, then only the entry it found (an
+    // entry per detector read in turn was a cache miss each on a flow not seen for a while).
+    private int[] _detectors = [];
     private Entry[] _entries = [];
     private int _count;
 
@@ -131,12 +134,12 @@ internal sealed class FlowScratch(object owner)
 
     private Entry? Find(int detector)
     {
-        var entries = _entries;
-        for (var i = 0; i < _count; i++)
+        var detectors = _detectors.AsSpan(0, _count);
+        for (var i = 0; i < detectors.Length; i++)
         {
-            if (entries[i].Detector == detector)
+            if (detectors[i] == detector)
             {
-                return entries[i];
+                return _entries[i];
             }
         }
 
@@ -153,19 +156,19 @@ internal sealed class FlowScratch(object owner)
         if (_count == _entries.Length)
         {
             Array.Resize(ref _entries, Math.Max(2, _count * 2));
+            Array.Resize(ref _detectors, _entries.Length);
         }
 
-        var entry = new Entry { Detector = detector };
+        var entry = new Entry();
+        _detectors[_count] = detector;
         _entries[_count++] = entry;
         return entry;
     }
 
-    // A detector's entry: the last group it used for this flow (Handle null until it used one), its note about the flow
+    // A detector's entry (its id in _detectors): the last group it used for this flow (Handle null until it used one), its note about the flow
     // in that group, and its memo about the flow context.
     private sealed class Entry
     {
-        public int Detector { get; init; }
-
         public GroupKey Key { get; set; }
 
         public object? Handle { get; set; }

@@ -168,6 +168,10 @@ public sealed class DeviceInventory
         // topics over and over, so the common event needs no hash-set look-up at all.
         public string?[] Last { get; set; } = [];
 
+        /// <summary>The <see cref="ProtocolEvent.NamesToken"/> of the last event whose names were added for this flow
+        /// direction: the same token, the same names, nothing to read.</summary>
+        public object? NamesToken { get; set; }
+
         /// <summary>The flow's session once its posture is settled (no further implicit acceptance to look for).</summary>
         public bool Settled { get; set; }
 
@@ -531,12 +535,21 @@ public sealed class DeviceInventory
         }
 
         cached ??= known;
-        foreach (var r in facts.Names)
+        var namesToken = payloadClient is null && payloadServer is null && cached is not null ? e.NamesToken : null;
+        if (namesToken is null || !ReferenceEquals(namesToken, cached!.NamesToken))
         {
-            var payload = r.IsClient ? payloadClient : payloadServer;
-            if ((payload ?? (r.IsClient ? client : server)) is { } d)
+            foreach (var r in facts.Names)
             {
-                AddValues(d, r, e, payload is null ? cached : null, identityOrName: true);
+                var payload = r.IsClient ? payloadClient : payloadServer;
+                if ((payload ?? (r.IsClient ? client : server)) is { } d)
+                {
+                    AddValues(d, r, e, payload is null ? cached : null, identityOrName: true);
+                }
+            }
+
+            if (namesToken is not null)
+            {
+                cached!.NamesToken = namesToken;
             }
         }
 

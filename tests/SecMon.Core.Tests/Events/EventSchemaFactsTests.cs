@@ -32,6 +32,19 @@ public sealed class EventSchemaFactsTests
         Assert.True(declared.TryGetField("zproto.node", out _));
     }
 
+    [Fact]
+    public void Declares_TheKindsOfTheFactsDeclaredSoFar()
+    {
+        var plain = Login();
+        var named = plain.WithFacts(DeviceFact.Identity("zproto.node"));
+        var tls = named.WithFacts(DeviceFact.TlsSession(), DeviceFact.Mac("zproto.node", DeviceEnd.Server));
+
+        Assert.DoesNotContain(Enum.GetValues<DeviceFactKind>(), plain.Declares);
+        Assert.Equal([DeviceFactKind.Identity], Enum.GetValues<DeviceFactKind>().Where(named.Declares));
+        Assert.Equal([DeviceFactKind.Identity, DeviceFactKind.TlsSession, DeviceFactKind.Mac],
+            Enum.GetValues<DeviceFactKind>().Where(tls.Declares).Order());
+    }
+
     [Theory]
     [InlineData("zproto.password")]
     [InlineData("zproto.secret_hash")]

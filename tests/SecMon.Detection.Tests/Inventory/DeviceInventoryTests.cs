@@ -39,6 +39,29 @@ public sealed class DeviceInventoryTests
     }
 
     [Fact]
+    public void Observe_NamesToken_NamesReadAgainOnlyWhenTheTokenChanges()
+    {
+        // A dissector promises that events sharing a token carry the same names (MQTT: the session's fields object).
+        // The second event breaks the promise on purpose: it shows its names were not read.
+        var inv = new DeviceInventory();
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        var other = FakeFlows.Create(clientIp: "10.0.0.6", serverIp: "10.0.0.1");
+        object first = new(), second = new();
+
+        ObserveAll(inv,
+            Publish(flow, T0, 1, "t/a", clientId: "sensor-1", user: "alice") with { Names = first },
+            Publish(flow, T0 + 1, 2, "t/a", clientId: "not-read", user: "not-read") with { Names = first },
+            Publish(flow, T0 + 2, 3, "t/a", clientId: "sensor-2", user: "bob") with { Names = second },
+            Publish(other, T0 + 3, 4, "t/a", clientId: "sensor-6") with { Names = first },
+            Publish(flow, T0 + 4, 5, "t/a", clientId: "sensor-3")); // no token: read
+
+        var client = Get(inv, "10.0.0.5");
+        Assert.Equal(["sensor-1", "sensor-2", "sensor-3"], client.IdentitiesOf("mqtt.client_id").Order());
+        Assert.Equal(["alice", "bob"], client.Usernames.Order());
+        Assert.Equal(["sensor-6"], Get(inv, "10.0.0.6").IdentitiesOf("mqtt.client_id")); // a token is per flow
+    }
+
+    [Fact]
     public void Observe_EmptyClientId_NoIdentity()
     {
         // mosquitto_pub 2.x sends a zero-length client id and lets the broker assign one: it names nobody.

@@ -15,6 +15,9 @@ internal abstract record MqttEvent : ProtocolEvent
     /// sends hundreds of events: one reference each instead of three fields).</summary>
     public MqttSessionFields Session { get => _session; init => _session = value ?? MqttSessionFields.None; }
 
+    /// <summary>The session fields object: the client id and user name change only with it.</summary>
+    public override object? NamesToken => _session;
+
     /// <summary>Client identifier from the CONNECT (or the 5.0 CONNACK's Assigned Client Identifier after it).</summary>
     public string? ClientId { get => _session.ClientId; init => _session = _session with { ClientId = value }; }
 

@@ -215,6 +215,23 @@ public sealed class MqttSessionTests
     }
 
     [Fact]
+    public void OnData_NamesToken_SharedWhileTheNamesStay_NewWhenTheBrokerAssignsAnId()
+    {
+        // The device inventory reads the client id and user name again only when the token changes.
+        var h = new MqttHarness();
+
+        h.Client("100D00044D5154540502003C000000"); // 5.0, empty client id
+        h.Server("2010 0000 0D 12000A6175746F2D3132333435"); // assigned "auto-12345"
+        h.Client("C000");
+        h.Client("C000");
+
+        Assert.All(h.Events, e => Assert.NotNull(e.NamesToken));
+        Assert.Same(h.Events[0].NamesToken, h.Events[1].NamesToken);
+        Assert.NotSame(h.Events[1].NamesToken, h.Events[2].NamesToken);
+        Assert.Same(h.Events[2].NamesToken, h.Events[3].NamesToken);
+    }
+
+    [Fact]
     public void OnData_Password_NeverInAnyFieldOrDiagnostic()
     {
         var h = new MqttHarness();
