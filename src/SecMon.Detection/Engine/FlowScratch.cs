@@ -13,10 +13,14 @@ namespace SecMon.Detection.Engine;
 /// </summary>
 internal sealed class FlowScratch(object owner)
 {
-    // The detectors' ids beside their entries: the search reads one small array, then only the entry it found (an
-    // entry per detector read in turn was a cache miss each on a flow not seen for a while).
-    private int[] _detectors = [];
-    private Entry[] _entries = [];
+    // The first entries' detector ids and entries are held in the scratch itself, the rest in arrays: the search reads
+    // the scratch (which Of has just read) and then only the entry it found. Reading each entry in turn, or an array
+    // of them, was a cache miss more per event on a flow not seen for a while.
+    private const int Inline = 4;
+    private InlineIds _ids;
+    private InlineEntries _inline;
+    private int[] _moreIds = [];
+    private Entry[] _more = [];
     private int _count;
 
     // The rule engine's place on every flow context.
@@ -134,12 +138,21 @@ internal sealed class FlowScratch(object owner)
 
     private Entry? Find(int detector)
     {
-        var detectors = _detectors.AsSpan(0, _count);
-        for (var i = 0; i < detectors.Length; i++)
+        var inline = Math.Min(_count, Inline);
+        for (var i = 0; i < inline; i++)
         {
-            if (detectors[i] == detector)
+            if (_ids[i] == detector)
             {
-                return _entries[i];
+                return _inline[i];
+            }
+        }
+
+        var more = _moreIds.AsSpan(0, _count - inline);
+        for (var i = 0; i < more.Length; i++)
+        {
+            if (more[i] == detector)
+            {
+                return _more[i];
             }
         }
 
@@ -153,19 +166,42 @@ internal sealed class FlowScratch(object owner)
             return known;
         }
 
-        if (_count == _entries.Length)
+        var entry = new Entry();
+        if (_count < Inline)
         {
-            Array.Resize(ref _entries, Math.Max(2, _count * 2));
-            Array.Resize(ref _detectors, _entries.Length);
+            _ids[_count] = detector;
+            _inline[_count] = entry;
+        }
+        else
+        {
+            var at = _count - Inline;
+            if (at == _more.Length)
+            {
+                Array.Resize(ref _more, Math.Max(2, at * 2));
+                Array.Resize(ref _moreIds, _more.Length);
+            }
+
+            _moreIds[at] = detector;
+            _more[at] = entry;
         }
 
-        var entry = new Entry();
-        _detectors[_count] = detector;
-        _entries[_count++] = entry;
+        _count++;
         return entry;
     }
 
-    // A detector's entry (its id in _detectors): the last group it used for this flow (Handle null until it used one), its note about the flow
+    [System.Runtime.CompilerServices.InlineArray(Inline)]
+    private struct InlineIds
+    {
+        private int _first;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(Inline)]
+    private struct InlineEntries
+    {
+        private Entry? _first;
+    }
+
+    // A detector's entry (its id beside it): the last group it used for this flow (Handle null until it used one), its note about the flow
     // in that group, and its memo about the flow context.
     private sealed class Entry
     {
