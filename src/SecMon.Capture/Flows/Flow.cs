@@ -1,3 +1,4 @@
+using SecMon.Capture.Decoding;
 using SecMon.Capture.Protocols;
 using SecMon.Core.Flows;
 
@@ -32,7 +33,9 @@ internal sealed class Flow
     public Flow(FlowKey key, bool clientIsA, FlowContext toServer, long firstMicros)
     {
         ArgumentNullException.ThrowIfNull(toServer);
-        Key = key;
+        (_aHigh, _aLow, _aV6) = (key.AddressA.High, key.AddressA.Low, key.AddressA.IsV6);
+        (_bHigh, _bLow, _bV6) = (key.AddressB.High, key.AddressB.Low, key.AddressB.IsV6);
+        (_portA, _portB, _protocol, _vlanId, _link) = (key.PortA, key.PortB, key.Protocol, key.VlanId, key.Link);
         ClientIsA = clientIsA;
         ToServer = toServer;
         ToClient = toServer.Reverse ?? toServer.CreateReverse();
@@ -40,8 +43,23 @@ internal sealed class Flow
         LastMicros = firstMicros;
     }
 
+    // The canonical key, held as words rather than as a FlowKey: the runtime lays a struct field out after every
+    // primitive one, so a key field put the look-up's compare (FlowTable.TryGet) on a cache line of its own, past the
+    // counters the packet path touches next. As words they sit beside those counters.
+    private readonly ulong _aHigh, _aLow, _bHigh, _bLow, _link;
+    private readonly ushort _portA, _portB, _vlanId;
+    private readonly byte _protocol;
+    private readonly bool _aV6, _bV6;
+
     /// <summary>The canonical key.</summary>
-    public FlowKey Key { get; }
+    public FlowKey Key => FlowKey.FromParts(new IpAddress(_aHigh, _aLow, _aV6), _portA, new IpAddress(_bHigh, _bLow, _bV6), _portB,
+                                            _protocol, _vlanId, _link);
+
+    /// <summary>True when this flow's key is <paramref name="key"/> (the flow table's compare, field by field).</summary>
+    public bool HasKey(in FlowKey key) =>
+        _aLow == key.AddressA.Low && _bLow == key.AddressB.Low && _portA == key.PortA && _portB == key.PortB &&
+        _aHigh == key.AddressA.High && _bHigh == key.AddressB.High && _protocol == key.Protocol && _vlanId == key.VlanId &&
+        _link == key.Link && _aV6 == key.AddressA.IsV6 && _bV6 == key.AddressB.IsV6;
 
     /// <summary>True when canonical endpoint A (<see cref="FlowKey.AddressA"/>) is the client.</summary>
     public bool ClientIsA { get; }
@@ -53,7 +71,7 @@ internal sealed class Flow
     public FlowContext ToClient { get; }
 
     /// <summary>True for TCP.</summary>
-    public bool IsTcp => Key.Protocol == Decoding.PacketDecoder.ProtocolTcp;
+    public bool IsTcp => _protocol == Decoding.PacketDecoder.ProtocolTcp;
 
     /// <summary>Capture time of the first packet.</summary>
     public long FirstMicros { get; }

@@ -45,6 +45,10 @@ internal readonly record struct FlowKey
     /// 0 otherwise, and when the link layer carried no MAC.</summary>
     public ulong Link { get; }
 
+    /// <summary>A key from its parts as <see cref="Flow"/> holds them (already canonical).</summary>
+    public static FlowKey FromParts(IpAddress addressA, ushort portA, IpAddress addressB, ushort portB, byte protocol, ushort vlanId, ulong link) =>
+        new(addressA, portA, addressB, portB, protocol, vlanId, link);
+
     /// <summary>Builds the key of a packet; <paramref name="sourceIsA"/> tells which canonical endpoint sent it.
     /// <paramref name="sourceMac"/> (0 when the link layer carried none) counts only when the source address is
     /// unspecified.</summary>

@@ -103,7 +103,7 @@ internal sealed class FlowTable
                 return false;
             }
 
-            if (slot.Hash == hash && candidate.Key.Equals(key))
+            if (slot.Hash == hash && candidate.HasKey(key))
             {
                 flow = candidate;
                 return true;

@@ -209,6 +209,43 @@ public sealed class FlowTableTests
     }
 
     [Fact]
+    public void HasKey_OnlyItsOwnKey_EveryPartCompared_KeyReadBackWhole()
+    {
+        // The table compares keys only after their hashes agree: Flow.HasKey itself must tell every part apart.
+        var a = new IpAddress(0x2001_0db8_0000_0000, 5, isV6: true);
+        var b = new IpAddress(0x2001_0db8_0000_0001, 9, isV6: true);
+        var key = FlowKey.Create(a, 40000, b, 1883, 6, 10, out _);
+        var unspecified = FlowKey.Create(new IpAddress(0, 0, false), 68, new IpAddress(0, 0xFFFF_FFFF, false), 67, 17, 0, out _, sourceMac: 0x0200_0000_0001);
+        var flow = NewFlow(key);
+        var dhcp = NewFlow(unspecified);
+
+        Assert.Equal(key, flow.Key);
+        Assert.Equal(unspecified, dhcp.Key);
+        Assert.NotEqual(0UL, unspecified.Link);
+        Assert.True(flow.HasKey(key));
+        Assert.True(dhcp.HasKey(unspecified));
+        // Each differs from key in one part (FromParts: as given, not put in canonical order).
+        var (la, pa, lb, pb) = (key.AddressA, key.PortA, key.AddressB, key.PortB);
+        FlowKey[] others =
+        [
+            FlowKey.FromParts(new IpAddress(la.High + 1, la.Low, true), pa, lb, pb, 6, 10, key.Link),
+            FlowKey.FromParts(new IpAddress(la.High, la.Low + 1, true), pa, lb, pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, new IpAddress(lb.High + 1, lb.Low, true), pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, new IpAddress(lb.High, lb.Low + 1, true), pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, (ushort)(pa + 1), lb, pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, lb, (ushort)(pb + 1), 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, lb, pb, 17, 10, key.Link),
+            FlowKey.FromParts(la, pa, lb, pb, 6, 11, key.Link),
+            FlowKey.FromParts(new IpAddress(la.High, la.Low, false), pa, lb, pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, new IpAddress(lb.High, lb.Low, false), pb, 6, 10, key.Link),
+            FlowKey.FromParts(la, pa, lb, pb, 6, 10, key.Link ^ 1),
+        ];
+        Assert.All(others, other => Assert.False(flow.HasKey(other)));
+        // A DHCP client without an address is told apart by its MAC.
+        Assert.False(dhcp.HasKey(FlowKey.Create(new IpAddress(0, 0, false), 68, new IpAddress(0, 0xFFFF_FFFF, false), 67, 17, 0, out _, sourceMac: 0x0200_0000_0002)));
+    }
+
+    [Fact]
     public void TupleIds_ReadLater_TheIdsComputedUpFrontBefore()
     {
         var client = IpAddress.Parse("192.168.1.52");
