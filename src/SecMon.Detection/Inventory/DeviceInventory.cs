@@ -160,8 +160,67 @@ public sealed class DeviceInventory
 
         public DeviceState Server { get; } = server;
 
+        // The capture times and counts of this flow direction's events since they were last applied to its two
+        // devices (Apply): a device's first and last seen and its counts are read only when the inventory is read
+        // (Snapshots), while writing them into the devices on every event was a cache miss or two per event.
+        private long _first = long.MaxValue, _last = long.MinValue;
+        private long[]? _clientCounts, _serverCounts;
+
         /// <summary>Protocol whose set additions were last made for this flow.</summary>
         public string? Protocol { get; set; }
+
+        /// <summary>An event of this flow direction at <paramref name="t"/>, for both devices' first and last seen.</summary>
+        public void Stamp(long t)
+        {
+            _first = Math.Min(_first, t);
+            _last = Math.Max(_last, t);
+        }
+
+        /// <summary>One more of count <paramref name="target"/> for the client or the server device.</summary>
+        public void Count(bool client, int target)
+        {
+            ref var counts = ref client ? ref _clientCounts : ref _serverCounts;
+            if (counts is null || target >= counts.Length)
+            {
+                Array.Resize(ref counts, Math.Max(target + 1, 4));
+            }
+
+            counts[target]++;
+        }
+
+        /// <summary>Applies what was noted since the last time to the devices.</summary>
+        public void Apply()
+        {
+            if (_last != long.MinValue)
+            {
+                Client.First = Math.Min(Client.First, _first);
+                Client.Last = Math.Max(Client.Last, _last);
+                Server.First = Math.Min(Server.First, _first);
+                Server.Last = Math.Max(Server.Last, _last);
+
+                (_first, _last) = (long.MaxValue, long.MinValue);
+            }
+
+            Apply(_clientCounts, Client);
+            Apply(_serverCounts, Server);
+
+            static void Apply(long[]? counts, DeviceState d)
+            {
+                if (counts is null)
+                {
+                    return;
+                }
+
+                for (var i = 0; i < counts.Length; i++)
+                {
+                    if (counts[i] != 0)
+                    {
+                        d.Increment(i, counts[i]);
+                        counts[i] = 0;
+                    }
+                }
+            }
+        }
 
         // What this flow direction last added to each of its devices' sets (index: FactReader.LastIndex): the dissector
         // hands every event of a session the same client id and user name strings, and a device publishes to a few
@@ -362,7 +421,7 @@ public sealed class DeviceInventory
             (Sets[target] ??= new BoundedSet<string>(maxItems)).Add(value);
         }
 
-        public void Increment(int target)
+        public void Increment(int target, long by = 1)
         {
             if (target >= Counts.Length)
             {
@@ -371,7 +430,7 @@ public sealed class DeviceInventory
                 Counts = counts;
             }
 
-            Counts[target]++;
+            Counts[target] += by;
         }
     }
 
@@ -424,7 +483,11 @@ public sealed class DeviceInventory
 
     private void Forget(FlowContext context)
     {
-        _flowDevices.Remove(context);
+        if (_flowDevices.Remove(context, out var held))
+        {
+            held.Apply();
+        }
+
         ref var slot = ref context.Slot(Slot);
         if (slot is FlowDevices { } known && ReferenceEquals(known.Owner, this))
         {
@@ -475,6 +538,7 @@ public sealed class DeviceInventory
                 // Only resolved pairs are remembered, so a dropped device is still counted on every event.
                 if (_flowDevices.Count >= _options.MaxFlows)
                 {
+                    ApplyAll();
                     _flowDevices.Clear();
                     _flowGeneration++;
                 }
@@ -490,10 +554,9 @@ public sealed class DeviceInventory
         // its own, resolved per event (one broadcast flow carries many clients), never from the flow's cache.
         var payloadClient = PayloadDevice(facts.ClientMac, e, clientFlowSide.Mac, clientFlowSide.Ip, serverFlowSide.Ip, protocol, serverPort, t);
         var payloadServer = PayloadDevice(facts.ServerMac, e, serverFlowSide.Mac, serverFlowSide.Ip, clientFlowSide.Ip, protocol, serverPort, t);
-        Stamp(client, t);
-        Stamp(server, t);
         if (known is not null)
         {
+            known.Stamp(t);
             // The endpoints of this flow's session, once it has a posture: their last traffic is this event's.
             if (known.ClientEndpoint is { } ce)
             {
@@ -504,6 +567,11 @@ public sealed class DeviceInventory
             {
                 se.Last = Math.Max(se.Last, t);
             }
+        }
+        else
+        {
+            Stamp(client, t);
+            Stamp(server, t);
         }
 
         // The sets only grow (or stay full for good), so repeating a flow's additions for the same protocol
@@ -564,7 +632,14 @@ public sealed class DeviceInventory
 
             if (r.Fact.Kind == DeviceFactKind.Count)
             {
-                d.Increment(r.Target);
+                if (payload is null && cached is not null)
+                {
+                    cached.Count(r.IsClient, r.Target);
+                }
+                else
+                {
+                    d.Increment(r.Target);
+                }
             }
             else
             {
@@ -1143,7 +1218,20 @@ public sealed class DeviceInventory
     /// whole inventory then holds one device's copy at a time instead of all of them (at the end of a serve run with
     /// 5,000 devices, the list was most of the 30 MB the last save added to the peak). Enumerate it on the thread that
     /// feeds the inventory, or once that thread has ended.</summary>
-    public IEnumerable<Device> Snapshots() => _devices.Values.OrderBy(d => d.Id, StringComparer.Ordinal).Select(Snapshot);
+    public IEnumerable<Device> Snapshots()
+    {
+        ApplyAll();
+        return _devices.Values.OrderBy(d => d.Id, StringComparer.Ordinal).Select(Snapshot);
+    }
+
+    // What the flows' cached entries noted since (FlowDevices.Apply), into their devices.
+    private void ApplyAll()
+    {
+        foreach (var known in _flowDevices.Values)
+        {
+            known.Apply();
+        }
+    }
 
     private Device Snapshot(DeviceState d) => new()
     {

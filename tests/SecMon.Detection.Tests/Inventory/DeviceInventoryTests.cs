@@ -61,6 +61,44 @@ public sealed class DeviceInventoryTests
         Assert.Equal(["sensor-6"], Get(inv, "10.0.0.6").IdentitiesOf("mqtt.client_id")); // a token is per flow
     }
 
+    [Theory]
+    [InlineData("read")]
+    [InlineData("flow ended")]
+    [InlineData("flow table cleared")]
+    public void Observe_FirstLastSeenAndCounts_OfEveryEventOfAFlow_HoweverTheFlowsEntryEnds(string end)
+    {
+        // A flow's events after its first note their times and counts on the flow's cached entry; the devices get
+        // them when the inventory is read, when the flow ends, or when the cached entries are dropped (MaxFlows).
+        var inv = new DeviceInventory(new InventoryOptions { MaxFlows = 2 });
+        var flow = FakeFlows.Create(clientIp: "10.0.0.5", serverIp: "10.0.0.1");
+        ObserveAll(inv, Connect(flow, T0 + 10, 1, clientId: "sensor-1"), Connack(flow, T0 + 11, 2, accepted: true, code: 0),
+            Publish(flow, T0 + 20, 3, "t/a"), Publish(flow, T0 + 5, 4, "t/a"), Publish(flow, T0 + 30, 5, "t/a"));
+        switch (end)
+        {
+            case "flow ended":
+                inv.FlowEnded(flow);
+                break;
+            case "flow table cleared":
+                // Two more flows: the second fills the cached entries (MaxFlows 2) and they are dropped.
+                ObserveAll(inv, Publish(FakeFlows.Create(clientIp: "10.0.0.6", serverIp: "10.0.0.1"), T0 + 40, 6, "t/b"),
+                    Publish(FakeFlows.Create(clientIp: "10.0.0.7", serverIp: "10.0.0.1"), T0 + 41, 7, "t/c"));
+                break;
+        }
+
+        var client = Get(inv, "10.0.0.5");
+        Assert.Equal((T0 + 5, T0 + 30), (client.FirstSeenMicros, client.LastSeenMicros));
+        Assert.Equal(3, client.CountOf("mqtt.publish"));
+        var broker = Get(inv, "10.0.0.1");
+        Assert.Equal(T0 + 5, broker.FirstSeenMicros);
+        Assert.Equal(end == "flow table cleared" ? T0 + 41 : T0 + 30, broker.LastSeenMicros);
+        Assert.Equal(0, broker.CountOf("mqtt.publish"));
+
+        // Read twice: nothing is applied twice.
+        Assert.Equal(3, Get(inv, "10.0.0.5").CountOf("mqtt.publish"));
+        inv.Observe(Publish(flow, T0 + 50, 8, "t/a"));
+        Assert.Equal((4L, T0 + 50), (Get(inv, "10.0.0.5").CountOf("mqtt.publish"), Get(inv, "10.0.0.5").LastSeenMicros));
+    }
+
     [Fact]
     public void Observe_EmptyClientId_NoIdentity()
     {
