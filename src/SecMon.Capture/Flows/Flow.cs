@@ -51,7 +51,7 @@ internal sealed class Flow
     private readonly byte _protocol;
     private readonly bool _aV6, _bV6;
 
-    /// <summary>The canonical key.</summary>
+    /// <summary>The canonical key (built from its words on each read: read it once where several parts are needed).</summary>
     public FlowKey Key => FlowKey.FromParts(new IpAddress(_aHigh, _aLow, _aV6), _portA, new IpAddress(_bHigh, _bLow, _bV6), _portB,
                                             _protocol, _vlanId, _link);
 

@@ -178,24 +178,25 @@ internal sealed class ScanDetector
 
     private void Tcp(Flow flow, FlowDirection direction, TcpFlags flags, byte ttl, in PacketMeta meta)
     {
-        var client = flow.ClientIsA ? flow.Key.AddressA : flow.Key.AddressB;
-        var server = flow.ClientIsA ? flow.Key.AddressB : flow.Key.AddressA;
-        var serverPort = flow.ClientIsA ? flow.Key.PortB : flow.Key.PortA;
+        var key = flow.Key;
+        var client = flow.ClientIsA ? key.AddressA : key.AddressB;
+        var server = flow.ClientIsA ? key.AddressB : key.AddressA;
+        var serverPort = flow.ClientIsA ? key.PortB : key.PortA;
         if (direction == FlowDirection.ToServer)
         {
             if (flow.PacketsToServer == 1 && flow.PacketsToClient == 0 && (flags & (TcpFlags.Syn | TcpFlags.Ack)) == TcpFlags.Syn)
             {
-                Probe(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, ttl, flow.ToServer, meta);
+                Probe(client, server, serverPort, key.Protocol, key.VlanId, ttl, flow.ToServer, meta);
             }
             else if (flow.PacketsToServer == 2 && (flow.PacketsToClient == 1 || (flow.PacketsToClient == 0 && (flags & TcpFlags.Syn) == 0)) &&
-                     _table.TryGetValue(ScanKey.Vertical(client, server, flow.Key.Protocol, flow.Key.VlanId), out var t))
+                     _table.TryGetValue(ScanKey.Vertical(client, server, key.Protocol, key.VlanId), out var t))
             {
                 if (flow.PacketsToClient == 0)
                 {
                     // The capture sees one direction (a one-way mirror, asymmetric routing): an ACK or RST after the SYN
                     // replies to a SYN-ACK it did not see, so the port answered. Without this every connection of a
                     // one-sided capture would be an unanswered probe, and a poller's connections a sweep.
-                    Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+                    Answer(client, server, serverPort, key.Protocol, key.VlanId, open: true);
                 }
 
                 // The scanner's reply to an answered SYN (a refused one closed the flow): a RST is a half-open (SYN) scan,
@@ -214,11 +215,11 @@ internal sealed class ScanDetector
         {
             if ((flags & (TcpFlags.Syn | TcpFlags.Ack)) == (TcpFlags.Syn | TcpFlags.Ack))
             {
-                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+                Answer(client, server, serverPort, key.Protocol, key.VlanId, open: true);
             }
             else if ((flags & TcpFlags.Rst) != 0)
             {
-                Answer(client, server, serverPort, flow.Key.Protocol, flow.Key.VlanId, open: false);
+                Answer(client, server, serverPort, key.Protocol, key.VlanId, open: false);
             }
         }
     }
@@ -236,17 +237,18 @@ internal sealed class ScanDetector
 
         // The side that sent first probed; the other side's first datagram answers it (whichever the flow calls client).
         var senderIsA = (direction == FlowDirection.ToServer) == flow.ClientIsA;
-        var sender = senderIsA ? flow.Key.AddressA : flow.Key.AddressB;
-        var receiver = senderIsA ? flow.Key.AddressB : flow.Key.AddressA;
-        var senderPort = senderIsA ? flow.Key.PortA : flow.Key.PortB;
-        var receiverPort = senderIsA ? flow.Key.PortB : flow.Key.PortA;
+        var key = flow.Key;
+        var sender = senderIsA ? key.AddressA : key.AddressB;
+        var receiver = senderIsA ? key.AddressB : key.AddressA;
+        var senderPort = senderIsA ? key.PortA : key.PortB;
+        var receiverPort = senderIsA ? key.PortB : key.PortA;
         if (received == 0)
         {
-            Probe(sender, receiver, receiverPort, flow.Key.Protocol, flow.Key.VlanId, ttl, flow.Context(direction), meta);
+            Probe(sender, receiver, receiverPort, key.Protocol, key.VlanId, ttl, flow.Context(direction), meta);
         }
         else
         {
-            Answer(receiver, sender, senderPort, flow.Key.Protocol, flow.Key.VlanId, open: true);
+            Answer(receiver, sender, senderPort, key.Protocol, key.VlanId, open: true);
         }
     }
 

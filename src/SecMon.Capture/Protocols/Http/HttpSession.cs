@@ -85,7 +85,6 @@ internal sealed partial class HttpSession : IStreamSession
         AwaitingTunnel,
     }
 
-
     /// <summary>Bytes skipped while resynchronising (both directions).</summary>
     internal long ResyncSkippedBytes => _client.Skipped + _server.Skipped;
 
