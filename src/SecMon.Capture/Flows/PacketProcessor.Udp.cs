@@ -60,6 +60,12 @@ internal sealed partial class PacketProcessor
             try
             {
                 session.OnDatagram(direction, packet.Payload, meta);
+                if (session is DatagramDispatcher { Claimed: { } claimed } && flow.DatagramSession == session)
+                {
+                    // A protocol claimed the flow: the flow holds its session itself, one object fewer to reach per
+                    // datagram (and the dispatcher, no longer referenced, is collected young).
+                    flow.DatagramSession = claimed;
+                }
             }
 #pragma warning disable CA1031 // Isolation boundary: a dissector's bug must not stop the capture.
             catch (Exception ex) when (ex is not OutOfMemoryException)

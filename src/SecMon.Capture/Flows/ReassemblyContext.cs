@@ -53,6 +53,14 @@ internal sealed class ReassemblyContext
         catch (Exception ex) when (IsRecoverable(ex))
         {
             Detach(flow, ex, "data", meta);
+            return;
+        }
+
+        if (session is Protocols.StreamDispatcher { Claimed: { } claimed } && flow.Session == session)
+        {
+            // A protocol claimed the stream: the flow holds its session itself, one object fewer to reach per segment
+            // (and the dispatcher, no longer referenced, is collected young).
+            flow.Session = claimed;
         }
     }
 

@@ -33,6 +33,10 @@ internal sealed class DatagramDispatcher : IDatagramSession
     /// <summary>The protocol that claimed the flow, once one has.</summary>
     public IDatagramProtocol? Protocol { get; private set; }
 
+    /// <summary>The claiming protocol's session, once one has claimed the flow: from then on the dispatcher only passes
+    /// every datagram on to it, and the flow may hold it in the dispatcher's place.</summary>
+    public IDatagramSession? Claimed => _session;
+
     /// <inheritdoc />
     public void OnDatagram(FlowDirection direction, ReadOnlySpan<byte> payload, in PacketMeta meta)
     {

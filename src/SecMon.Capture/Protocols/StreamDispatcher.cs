@@ -53,6 +53,11 @@ internal sealed class StreamDispatcher : IStreamSession
     /// <summary>The protocol that claimed the stream, once one has.</summary>
     public IStreamProtocol? Protocol { get; private set; }
 
+    /// <summary>The claiming protocol's session, once one has claimed the stream and been given what the probes saw:
+    /// from then on the dispatcher only passes everything on to it, and the flow may hold it in the dispatcher's place
+    /// (<see cref="Flows.ReassemblyContext.Data"/>).</summary>
+    public IStreamSession? Claimed => _session;
+
     /// <inheritdoc />
     public long IdleHoldMicros => _session?.IdleHoldMicros ?? 0;
 
