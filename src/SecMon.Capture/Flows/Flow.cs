@@ -25,23 +25,67 @@ internal enum FlowCloseReason
 
 /// <summary>
 /// One tracked conversation: identity, direction, counters and, for TCP, the two reassembled streams and the
-/// protocol session. Created on a flow's first packet; the per-packet path only updates fields.
+/// protocol session. Created on a flow's first packet; the per-packet path only updates fields. The flow is also the
+/// source of its two contexts' ids (<see cref="FlowIds"/>: computed from its client→server tuple and first packet's time
+/// when first read), so a flow is one object fewer than a flow and a separate source of ids.
 /// </summary>
-internal sealed class Flow
+internal sealed class Flow : FlowIds
 {
-    /// <summary>Creates a flow whose client is canonical endpoint A when <paramref name="clientIsA"/>.</summary>
+    /// <summary>Creates a flow of the packet path and its two contexts, whose ids it computes when first read.</summary>
+    public Flow(FlowKey key, bool clientIsA, long firstMicros, string transport, string clientIp, string serverIp,
+                string? clientMac, string? serverMac, bool openerSeen, string? observer)
+        : this(key, clientIsA, firstMicros)
+    {
+        ToServer = new FlowContext(this, transport, clientIp, ClientPort, serverIp, ServerPort, FlowDirection.ToServer, firstMicros)
+        {
+            SourceMac = clientMac,
+            DestinationMac = serverMac,
+            VlanId = key.VlanId == 0 ? null : key.VlanId,
+            OpenerSeen = openerSeen,
+            Observer = observer,
+        };
+        ToClient = ToServer.CreateReverse();
+    }
+
+    /// <summary>Creates a flow whose client is canonical endpoint A when <paramref name="clientIsA"/>, with contexts made
+    /// elsewhere (tests: contexts with ids given as text).</summary>
     public Flow(FlowKey key, bool clientIsA, FlowContext toServer, long firstMicros)
+        : this(key, clientIsA, firstMicros)
     {
         ArgumentNullException.ThrowIfNull(toServer);
+        ToServer = toServer;
+        ToClient = toServer.Reverse ?? toServer.CreateReverse();
+    }
+
+#pragma warning disable CS8618 // ToServer and ToClient: set by both constructors that chain here.
+    private Flow(in FlowKey key, bool clientIsA, long firstMicros)
+#pragma warning restore CS8618
+    {
         (_aHigh, _aLow, _aV6) = (key.AddressA.High, key.AddressA.Low, key.AddressA.IsV6);
         (_bHigh, _bLow, _bV6) = (key.AddressB.High, key.AddressB.Low, key.AddressB.IsV6);
         (_portA, _portB, _protocol, _vlanId, _link) = (key.PortA, key.PortB, key.Protocol, key.VlanId, key.Link);
         ClientIsA = clientIsA;
-        ToServer = toServer;
-        ToClient = toServer.Reverse ?? toServer.CreateReverse();
         FirstMicros = firstMicros;
         LastMicros = firstMicros;
     }
+
+    private IpAddress AddressA => new(_aHigh, _aLow, _aV6);
+
+    private IpAddress AddressB => new(_bHigh, _bLow, _bV6);
+
+    private ushort ClientPort => ClientIsA ? _portA : _portB;
+
+    private ushort ServerPort => ClientIsA ? _portB : _portA;
+
+    /// <inheritdoc/>
+    protected override string ComputeFlowId() => ClientIsA
+        ? FlowIdentity.ComputeFlowId(AddressA, _portA, AddressB, _portB, _protocol, _vlanId, FirstMicros)
+        : FlowIdentity.ComputeFlowId(AddressB, _portB, AddressA, _portA, _protocol, _vlanId, FirstMicros);
+
+    /// <inheritdoc/>
+    protected override string ComputeCommunityId() => ClientIsA
+        ? FlowIdentity.ComputeCommunityId(AddressA, _portA, AddressB, _portB, _protocol)
+        : FlowIdentity.ComputeCommunityId(AddressB, _portB, AddressA, _portA, _protocol);
 
     // The canonical key, held as words rather than as a FlowKey: the runtime lays a struct field out after every
     // primitive one, so a key field put the look-up's compare (FlowTable.TryGet) on a cache line of its own, past the
@@ -52,8 +96,7 @@ internal sealed class Flow
     private readonly bool _aV6, _bV6;
 
     /// <summary>The canonical key (built from its words on each read: read it once where several parts are needed).</summary>
-    public FlowKey Key => FlowKey.FromParts(new IpAddress(_aHigh, _aLow, _aV6), _portA, new IpAddress(_bHigh, _bLow, _bV6), _portB,
-                                            _protocol, _vlanId, _link);
+    public FlowKey Key => FlowKey.FromParts(AddressA, _portA, AddressB, _portB, _protocol, _vlanId, _link);
 
     /// <summary>True when this flow's key is <paramref name="key"/> (the flow table's compare, field by field).</summary>
     public bool HasKey(in FlowKey key) =>
@@ -156,7 +199,9 @@ internal sealed class Flow
     /// <summary>The flow table's hash of <see cref="Key"/> (set when added; owned by <see cref="FlowTable"/>).</summary>
     internal int Hash { get; set; }
 
-    // Intrusive LRU list links, owned by FlowTable.
+    // Intrusive LRU list links, owned by FlowTable, and the run's clock when the flow was last put at its list's newest
+    // end (FlowTable.Touch moves a flow only once its LastMicros is a granule past it).
+    internal long Placed;
     internal Flow? Older { get; set; }
     internal Flow? Newer { get; set; }
     internal FlowTable.FlowList? List { get; set; }

@@ -7,21 +7,6 @@ using SecMon.Core.Flows;
 
 namespace SecMon.Capture.Flows;
 
-/// <summary>The ids of a flow of the flow table, computed from its client→server tuple and first packet's time when
-/// first read (<see cref="FlowIds"/>): the same strings <see cref="FlowIdentity"/> computes, later, and only for flows
-/// whose ids someone reads.</summary>
-internal sealed class TupleIds(IpAddress client, ushort clientPort, IpAddress server, ushort serverPort, byte protocol,
-                               ushort vlanId, long firstMicros) : FlowIds
-{
-    /// <inheritdoc/>
-    protected override string ComputeFlowId() =>
-        FlowIdentity.ComputeFlowId(client, clientPort, server, serverPort, protocol, vlanId, firstMicros);
-
-    /// <inheritdoc/>
-    protected override string ComputeCommunityId() =>
-        FlowIdentity.ComputeCommunityId(client, clientPort, server, serverPort, protocol);
-}
-
 /// <summary>The two identifiers of a flow: SecMon's deterministic flow id and the Community ID v1.</summary>
 internal static class FlowIdentity
 {

@@ -6,10 +6,17 @@ namespace SecMon.Capture.Flows;
 /// <summary>
 /// The flows being tracked: an open-addressing hash table for O(1) lookup by canonical key, plus four intrusive
 /// least-recently-seen lists (TCP that has carried no payload yet, open TCP, open UDP, closed TCP lingering) so that
-/// idle expiry and eviction cost O(1) per flow expired, never a scan. Touching a flow moves it to the newest end of
-/// its list. TCP flows start in the quiet list and move to the open list with their first payload byte: when the
+/// idle expiry and eviction cost O(1) per flow expired, never a scan. TCP flows start in the quiet list and move to the open list with their first payload byte: when the
 /// table is full, quiet flows (a SYN flood, a port scan, half-open connections) are evicted before any connection
 /// that carried data, so a flood of new flows does not push out the sessions SecMon is watching.
+/// <para>
+/// A touch moves a flow to the newest end of its list only once it was last put there a granule
+/// (<see cref="TouchGranuleMicros"/> of the run's clock) or more before: moving it on every packet wrote into its two
+/// neighbours, two more flows read at random per packet. The lists are in the order of each flow's <c>Placed</c> time
+/// (when it was last put at the newest end), and a flow's last packet is at most a granule after it, so expiry stays
+/// exact (<see cref="CollectExpired"/> reads each flow's own last time within the last granule before the deadline) and
+/// eviction takes a flow seen at most a granule after the least recently seen one.
+/// </para>
 /// <para>
 /// The table is built for the packet path: a power-of-two array of (hash, flow) slots at most half full, linear
 /// probing, deletion by shifting the run back (no tombstones), the key's hash computed once per packet
@@ -30,9 +37,18 @@ internal sealed class FlowTable
     private int _mask;
     private int _count;
 
-    /// <summary>Creates an empty table sized for <paramref name="expectedFlows"/> (grows as needed).</summary>
-    public FlowTable(int expectedFlows = 1024)
+    /// <summary>How long after a flow was put at the newest end of its list a touch moves it there again (the run's
+    /// clock): the precision of eviction's least recently seen, and a second of the sweep's interval.</summary>
+    public const long TouchGranuleMicros = 1_000_000;
+
+    private readonly long _granule;
+
+    /// <summary>Creates an empty table sized for <paramref name="expectedFlows"/> (grows as needed); a touch moves a flow
+    /// at most once per <paramref name="touchGranuleMicros"/> (0: on every touch).</summary>
+    public FlowTable(int expectedFlows = 1024, long touchGranuleMicros = TouchGranuleMicros)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(touchGranuleMicros);
+        _granule = touchGranuleMicros;
         var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(expectedFlows, 8, 1 << 28) * 2);
         _slots = new Slot[capacity];
         _mask = capacity - 1;
@@ -115,7 +131,7 @@ internal sealed class FlowTable
     public bool TryGet(in FlowKey key, out Flow flow) => TryGet(key, Hash(key), out flow);
 
     /// <summary>Adds a new open flow, whose key is not held and hashes to <paramref name="hash"/>, as the most recently
-    /// seen.</summary>
+    /// seen (at its <see cref="Flow.LastMicros"/>, the run's clock).</summary>
     public void Add(Flow flow, int hash)
     {
         if (_count + 1 > (_mask + 1) / 2)
@@ -126,7 +142,7 @@ internal sealed class FlowTable
         flow.Hash = hash;
         Insert(_slots, _mask, flow);
         _count++;
-        (flow.IsTcp ? _quiet : _udp).AddNewest(flow);
+        (flow.IsTcp ? _quiet : _udp).AddNewest(flow, flow.LastMicros);
     }
 
     /// <summary>Adds a new open flow (tests).</summary>
@@ -169,26 +185,43 @@ internal sealed class FlowTable
         if (flow.List == _quiet)
         {
             _quiet.Remove(flow);
-            _tcp.AddNewest(flow);
+            _tcp.AddNewest(flow, flow.LastMicros);
         }
     }
 
-    /// <summary>Marks a flow as just seen.</summary>
-    public static void Touch(Flow flow)
+    /// <summary>Marks a flow as seen at its <see cref="Flow.LastMicros"/> (the run's clock, just set): moved to the
+    /// newest end of its list when it was put there a granule or more before.</summary>
+    public void Touch(Flow flow)
+    {
+        if (flow.LastMicros - flow.Placed >= _granule)
+        {
+            var list = flow.List!;
+            if (list.Newest != flow)
+            {
+                list.Remove(flow);
+                list.AddNewest(flow, flow.LastMicros);
+            }
+            else
+            {
+                flow.Placed = flow.LastMicros;
+            }
+        }
+    }
+
+    /// <summary>Puts a flow found idle, whose protocol holds its session open longer, at the newest end of its list as
+    /// of <paramref name="nowMicros"/>: the sweeps pass it by until that is past their deadline.</summary>
+    public static void Hold(Flow flow, long nowMicros)
     {
         var list = flow.List!;
-        if (list.Newest != flow)
-        {
-            list.Remove(flow);
-            list.AddNewest(flow);
-        }
+        list.Remove(flow);
+        list.AddNewest(flow, nowMicros);
     }
 
     /// <summary>Moves a flow that just closed to the lingering list (it absorbs the last ACKs).</summary>
     public void MoveToClosed(Flow flow)
     {
         flow.List?.Remove(flow);
-        _closed.AddNewest(flow);
+        _closed.AddNewest(flow, flow.LastMicros);
     }
 
     /// <summary>Forgets a flow.</summary>
@@ -235,11 +268,15 @@ internal sealed class FlowTable
 
         static void Collect(FlowList list, long deadline, List<Flow> into)
         {
-            // Lists are in touch order; with capture time monotonic that is LastMicros order, so the walk stops at
-            // the first flow still alive. (Out-of-order timestamps only delay an expiry, they never lose a flow.)
-            for (var f = list.Oldest; f is not null && f.LastMicros < deadline; f = f.Newer)
+            // Lists are in Placed order, and a flow's LastMicros is at or after its Placed: the walk stops at the first
+            // flow put there at or after the deadline. Before it, a flow seen since it was put there (within the last
+            // granule) is passed by. (A flow held (Hold) is placed past its last packet: it waits for the walk.)
+            for (var f = list.Oldest; f is not null && f.Placed < deadline; f = f.Newer)
             {
-                into.Add(f);
+                if (f.LastMicros < deadline)
+                {
+                    into.Add(f);
+                }
             }
         }
     }
@@ -256,8 +293,11 @@ internal sealed class FlowTable
         public Flow? Newest { get; private set; }
         public int Count { get; private set; }
 
-        public void AddNewest(Flow flow)
+        // Placed never goes back along the list (the run's clock does not); a time before the newest's is taken as the
+        // newest's, which can only delay the flow's expiry.
+        public void AddNewest(Flow flow, long placed)
         {
+            flow.Placed = Newest is { } newest && newest.Placed > placed ? newest.Placed : placed;
             flow.List = this;
             flow.Older = Newest;
             flow.Newer = null;

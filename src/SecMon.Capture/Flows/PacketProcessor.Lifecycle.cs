@@ -39,7 +39,7 @@ internal sealed partial class PacketProcessor
             {
                 // Idle past the TCP timeout, but its protocol keeps the session open longer (an MQTT keep alive):
                 // held, at the newest end of its list, until the walk reaches it again.
-                FlowTable.Touch(flow);
+                FlowTable.Hold(flow, _nowMicros);
                 continue;
             }
 
@@ -81,7 +81,6 @@ internal sealed partial class PacketProcessor
     {
         MakeRoom(meta);
         IpAddress clientIp, serverIp;
-        ushort clientPort, serverPort;
         string? clientMac, serverMac;
         var sourceMac = packet.HasSourceMac ? _names.Of(packet.SourceMac) : null;
         var (receiverMac, hasReceiverMac) = (packet.DestinationMac, packet.HasDestinationMac);
@@ -98,29 +97,19 @@ internal sealed partial class PacketProcessor
         var destinationMac = hasReceiverMac ? _names.Of(receiverMac) : null;
         if (senderIsClient)
         {
-            (clientIp, clientPort, clientMac) = (packet.Source, packet.SourcePort, sourceMac);
-            (serverIp, serverPort, serverMac) = (packet.Destination, packet.DestinationPort, destinationMac);
+            (clientIp, clientMac) = (packet.Source, sourceMac);
+            (serverIp, serverMac) = (packet.Destination, destinationMac);
         }
         else
         {
-            (clientIp, clientPort, clientMac) = (packet.Destination, packet.DestinationPort, destinationMac);
-            (serverIp, serverPort, serverMac) = (packet.Source, packet.SourcePort, sourceMac);
+            (clientIp, clientMac) = (packet.Destination, destinationMac);
+            (serverIp, serverMac) = (packet.Source, sourceMac);
         }
 
         // The ids are hashed when first read (an event's consumer), not here: most flows' ids are read on another thread
-        // or never (TupleIds).
-        var ids = new TupleIds(clientIp, clientPort, serverIp, serverPort, key.Protocol, key.VlanId, meta.TimestampMicros);
-        var toServer = new FlowContext(ids, transport, _names.Of(clientIp), clientPort, _names.Of(serverIp), serverPort,
-                                       FlowDirection.ToServer, meta.TimestampMicros)
-        {
-            SourceMac = clientMac,
-            DestinationMac = serverMac,
-            VlanId = key.VlanId == 0 ? null : key.VlanId,
-            OpenerSeen = openerSeen,
-            Observer = meta.Source,
-        };
-        toServer.CreateReverse();
-        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, toServer, meta.TimestampMicros)
+        // or never (the flow is its contexts' source of ids).
+        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, meta.TimestampMicros, transport, _names.Of(clientIp),
+                            _names.Of(serverIp), clientMac, serverMac, openerSeen, meta.Source)
         {
             LastMicros = Math.Max(_nowMicros, meta.TimestampMicros),
             ClientMac = senderIsClient ? packet.SourceMac : receiverMac,
@@ -245,6 +234,7 @@ internal sealed partial class PacketProcessor
 
     private void Count(Flow flow, FlowDirection direction, int payloadBytes, long timestampMicros)
     {
+        Touch(flow, timestampMicros);
         if (payloadBytes > 0)
         {
             _flows.Carried(flow);
@@ -260,8 +250,6 @@ internal sealed partial class PacketProcessor
             flow.PacketsToClient++;
             flow.PayloadBytesToClient += payloadBytes;
         }
-
-        Touch(flow, timestampMicros);
     }
 
     // The run's clock, not the packet's own time (Flow.LastMicros).
@@ -273,7 +261,7 @@ internal sealed partial class PacketProcessor
             flow.LastMicros = now;
         }
 
-        FlowTable.Touch(flow);
+        _flows.Touch(flow);
     }
 
     private void Close(Flow flow, FlowCloseReason reason, in PacketMeta meta)

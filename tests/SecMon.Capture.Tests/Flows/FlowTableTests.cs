@@ -90,7 +90,7 @@ public sealed class FlowTableTests
     {
         // The model: one list per queue, a flow moved to its end on every touch. Expiry and eviction must take flows in
         // exactly its order (events at a sweep come in that order), however the table keeps it.
-        var table = new FlowTable(expectedFlows: 8);
+        var table = new FlowTable(expectedFlows: 8, touchGranuleMicros: 0);
         var quiet = new List<Flow>();
         var tcp = new List<Flow>();
         var udp = new List<Flow>();
@@ -118,14 +118,20 @@ public sealed class FlowTableTests
             {
                 var flow = live[random.Next(live.Count)];
                 flow.LastMicros = now;
-                FlowTable.Touch(flow);
+                table.Touch(flow);
                 var queue = QueueOf(flow)!;
                 queue.Remove(flow);
                 queue.Add(flow);
             }
             else if (op < 78)
             {
+                // A packet with payload: counted (touched), then carried, as the packet path does.
                 var flow = live[random.Next(live.Count)];
+                flow.LastMicros = now;
+                table.Touch(flow);
+                var queue = QueueOf(flow)!;
+                queue.Remove(flow);
+                queue.Add(flow);
                 table.Carried(flow);
                 if (quiet.Remove(flow))
                 {
@@ -137,6 +143,7 @@ public sealed class FlowTableTests
                 var flow = live[random.Next(live.Count)];
                 if (flow.IsTcp)
                 {
+                    flow.LastMicros = now; // the FIN or RST that closed it was counted
                     table.MoveToClosed(flow);
                     QueueOf(flow)!.Remove(flow);
                     closed.Add(flow);
@@ -193,6 +200,107 @@ public sealed class FlowTableTests
     }
 
     [Fact]
+    public void LeastRecentlySeen_TouchGranule_ExpiryExactEvictionWithinAGranule()
+    {
+        // A touch moves a flow only a granule after it was last put at the newest end: expiry must still take exactly the
+        // flows idle since the deadline, and eviction a flow seen at most a granule after the least recently seen.
+        const long granule = 10;
+        var table = new FlowTable(expectedFlows: 8, touchGranuleMicros: granule);
+        var queues = new[] { new HashSet<Flow>(), new HashSet<Flow>(), new HashSet<Flow>(), new HashSet<Flow>() };
+        var (quiet, tcp, udp, closed) = (queues[0], queues[1], queues[2], queues[3]);
+        HashSet<Flow> QueueOf(Flow f) => queues.First(q => q.Contains(f));
+        var live = new List<Flow>();
+        var random = new Random(1234);
+        var (next, now, moved) = (0, 0L, 0);
+        for (var step = 0; step < 20_000; step++)
+        {
+            now += random.Next(3);
+            var op = random.Next(100);
+            if (op < 25 || live.Count == 0)
+            {
+                var key = Key(next, protocol: (byte)(next % 2 == 0 ? 6 : 17));
+                next++;
+                var flow = NewFlow(key);
+                flow.LastMicros = now;
+                table.Add(flow, table.Hash(key));
+                (flow.IsTcp ? quiet : udp).Add(flow);
+                live.Add(flow);
+            }
+            else if (op < 78)
+            {
+                var flow = live[random.Next(live.Count)];
+                flow.LastMicros = now;
+                table.Touch(flow);
+                if (op >= 70)
+                {
+                    table.Carried(flow);
+                    if (quiet.Remove(flow))
+                    {
+                        tcp.Add(flow);
+                    }
+                }
+            }
+            else if (op < 83)
+            {
+                var flow = live[random.Next(live.Count)];
+                if (flow.IsTcp && !closed.Contains(flow))
+                {
+                    flow.LastMicros = now;
+                    table.MoveToClosed(flow);
+                    QueueOf(flow).Remove(flow);
+                    closed.Add(flow);
+                }
+            }
+            else if (op < 93)
+            {
+                var victim = table.OldestClosed ?? table.OldestQuiet ?? table.OldestOpen;
+                var from = closed.Count > 0 ? closed : quiet.Count > 0 ? quiet : tcp.Concat(udp).ToHashSet();
+                if (from.Count == 0)
+                {
+                    Assert.Null(victim);
+                    continue;
+                }
+
+                Assert.NotNull(victim);
+                Assert.Contains(victim, from);
+                var oldest = from.Min(f => f.LastMicros);
+                Assert.InRange(victim.LastMicros, oldest, oldest + granule);
+                moved += victim.LastMicros > oldest ? 1 : 0;
+                table.Remove(victim);
+                QueueOf(victim).Remove(victim);
+                live.Remove(victim);
+            }
+            else if (op < 98)
+            {
+                var flow = live[random.Next(live.Count)];
+                table.Remove(flow);
+                QueueOf(flow).Remove(flow);
+                live.Remove(flow);
+            }
+            else
+            {
+                List<Flow> idle = [], lingered = [];
+                table.CollectExpired(now, 40, 30, 20, idle, lingered);
+                var expectedIdle = quiet.Concat(tcp).Where(f => f.LastMicros < now - 40).Concat(udp.Where(f => f.LastMicros < now - 30));
+                Assert.Equal(expectedIdle.ToHashSet(), idle.ToHashSet());
+                Assert.Equal(idle.Count, idle.Distinct().Count());
+                Assert.Equal(closed.Where(f => f.LastMicros < now - 20).ToHashSet(), lingered.ToHashSet());
+                foreach (var flow in idle.Concat(lingered))
+                {
+                    table.Remove(flow);
+                    QueueOf(flow).Remove(flow);
+                    live.Remove(flow);
+                }
+            }
+
+            Assert.Equal(quiet.Count + tcp.Count + udp.Count, table.OpenCount);
+            Assert.Equal(live.Count, table.Count);
+        }
+
+        Assert.True(moved > 0, "no eviction took a flow other than the least recently seen: the granule was not exercised");
+    }
+
+    [Fact]
     public void Hash_BothDirectionsOfAFlow_SameKeyAndHash_OtherVlanOrProtocolAnotherKey()
     {
         var table = new FlowTable();
@@ -245,20 +353,42 @@ public sealed class FlowTableTests
         Assert.False(dhcp.HasKey(FlowKey.Create(new IpAddress(0, 0, false), 68, new IpAddress(0, 0xFFFF_FFFF, false), 67, 17, 0, out _, sourceMac: 0x0200_0000_0002)));
     }
 
-    [Fact]
-    public void TupleIds_ReadLater_TheIdsComputedUpFrontBefore()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FlowIds_ReadLater_TheIdsComputedUpFrontBefore(bool clientIsA)
     {
+        // The flow is its contexts' source of ids, whichever canonical end its client is.
         var client = IpAddress.Parse("192.168.1.52");
         var server = IpAddress.Parse("8.8.8.8");
-        var ids = new TupleIds(client, 54585, server, 53, 17, 3, 1_700_000_000_000_000);
-        var toServer = new FlowContext(ids, "udp", "192.168.1.52", 54585, "8.8.8.8", 53, FlowDirection.ToServer, 1_700_000_000_000_000);
-        var toClient = toServer.CreateReverse();
+        var key = FlowKey.Create(client, 54585, server, 53, 17, 3, out var clientIsCanonicalA);
+        if (clientIsCanonicalA != clientIsA)
+        {
+            (client, server) = (IpAddress.Parse("8.8.8.8"), IpAddress.Parse("192.168.1.52"));
+            key = FlowKey.Create(client, 54585, server, 53, 17, 3, out clientIsCanonicalA);
+        }
 
-        Assert.Equal("1:d/FP5EW3wiY1vCndhwleRRKHowQ=", toClient.CommunityId);
+        Assert.Equal(clientIsA, clientIsCanonicalA);
+        var flow = new Flow(key, clientIsA, 1_700_000_000_000_000, "udp", client.ToString(), server.ToString(), null, null,
+                            openerSeen: true, observer: null);
+        var (toServer, toClient) = (flow.ToServer, flow.ToClient);
+
+        Assert.Equal(FlowIdentity.ComputeCommunityId(client, 54585, server, 53, 17), toClient.CommunityId);
         Assert.Equal(FlowIdentity.ComputeFlowId(client, 54585, server, 53, 17, 3, 1_700_000_000_000_000), toServer.FlowId);
+        Assert.NotEqual(FlowIdentity.ComputeFlowId(server, 53, client, 54585, 17, 3, 1_700_000_000_000_000), toServer.FlowId);
         Assert.Same(toServer.FlowId, toClient.FlowId);
         Assert.Same(toServer.CommunityId, toClient.CommunityId);
-        Assert.Equal(("8.8.8.8", 53, FlowDirection.ToClient), (toClient.SourceIp, toClient.SourcePort, toClient.Direction));
+        Assert.Equal((client.ToString(), 54585, server.ToString(), 53), (toServer.SourceIp, toServer.SourcePort, toServer.DestinationIp, toServer.DestinationPort));
+        Assert.Equal((server.ToString(), 53, FlowDirection.ToClient), (toClient.SourceIp, toClient.SourcePort, toClient.Direction));
+        Assert.Equal(("udp", 3, 1_700_000_000_000_000L, true), (toClient.Transport, toClient.VlanId, toClient.StartMicros, toClient.OpenerSeen));
+    }
+
+    [Fact]
+    public void CommunityId_TheSpecificationsExample()
+    {
+        var flow = new Flow(FlowKey.Create(IpAddress.Parse("192.168.1.52"), 54585, IpAddress.Parse("8.8.8.8"), 53, 17, 0, out var clientIsA),
+                            clientIsA, 0, "udp", "192.168.1.52", "8.8.8.8", null, null, openerSeen: true, observer: null);
+        Assert.Equal("1:d/FP5EW3wiY1vCndhwleRRKHowQ=", flow.ToClient.CommunityId);
     }
 }
 
