@@ -243,10 +243,24 @@ internal sealed partial class PacketProcessor
     /// drop incomplete fragmented datagrams. Flows are closed in the order they started, so output is deterministic.</summary>
     public void Complete(in PacketMeta last)
     {
-        // The flow id breaks ties of start time only (it is computed when first read: not for every flow here).
-        var open = _flows.All.Where(f => !f.IsClosed).ToList();
-        open.Sort(static (x, y) => x.FirstMicros != y.FirstMicros ? x.FirstMicros.CompareTo(y.FirstMicros)
-            : string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
+        // In start time order, the flow id breaking ties (it is computed when first read: only for flows that tie here).
+        // Sorted by the start times copied into an array of their own: a comparison that read each flow's start time from
+        // the flow itself was a cache miss or two per comparison, tens of thousands of flows at the end of a capture.
+        var open = _flows.All.Where(f => !f.IsClosed).ToArray();
+        var starts = Array.ConvertAll(open, f => f.FirstMicros);
+        Array.Sort(starts, open);
+        for (int i = 0, j; i < open.Length; i = j)
+        {
+            for (j = i + 1; j < open.Length && starts[j] == starts[i]; j++)
+            {
+            }
+
+            if (j - i > 1)
+            {
+                Array.Sort(open, i, j - i, TiesByFlowId);
+            }
+        }
+
         foreach (var flow in open)
         {
             Close(flow, FlowCloseReason.EndOfInput, last);
@@ -260,4 +274,6 @@ internal sealed partial class PacketProcessor
         _defragmenter.Clear();
         _scans?.Complete(last);
     }
+
+    private static readonly Comparer<Flow> TiesByFlowId = Comparer<Flow>.Create(static (x, y) => string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
 }

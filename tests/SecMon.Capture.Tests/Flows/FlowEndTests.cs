@@ -27,6 +27,27 @@ public sealed class FlowEndTests
         new(options, _stats, _diagnostics, _factory.Create, flowEnds: _ends);
 
     [Fact]
+    public void Complete_OpenFlows_EndInStartTimeOrder_TiesByFlowId()
+    {
+        // Forty flows whose starts repeat (seven distinct times) and come out of order: the end of input closes them by
+        // start time, and flows that started together by their flow id, whatever order the table holds them in.
+        var p = Create(new CaptureOptions());
+        var random = new Random(7);
+        for (var i = 0; i < 40; i++)
+        {
+            var c = new TcpConversation(p, clientPort: (ushort)(50_000 + i)) { Now = TcpConversation.Start + random.Next(7) * 1_000 };
+            c.Client(c.C(0), "x", advance: 0);
+        }
+
+        p.Complete(new PacketMeta(TcpConversation.Start + 10_000, 41, "test.pcap", 41));
+
+        Assert.Equal(40, _ends.Ended.Count);
+        var ended = _ends.Ended.Select(e => (e.StartMicros, e.FlowId)).ToList();
+        Assert.Equal(ended.OrderBy(e => e.StartMicros).ThenBy(e => e.FlowId, StringComparer.Ordinal), ended);
+        Assert.Equal(7, ended.Select(e => e.StartMicros).Distinct().Count());
+    }
+
+    [Fact]
     public void Process_FlowsEndByRstEvictionIdleAndEndOfInput_EachWithASessionToldOnceAfterItsClose()
     {
         var p = Create(new CaptureOptions { MaxFlows = 2, TcpIdleTimeoutMicros = 10_000_000 });
