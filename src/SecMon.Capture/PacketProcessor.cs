@@ -275,5 +275,6 @@ internal sealed partial class PacketProcessor
         _scans?.Complete(last);
     }
 
-    private static readonly Comparer<Flow> TiesByFlowId = Comparer<Flow>.Create(static (x, y) => string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
+    private static readonly Comparer<Flow> TiesByFlowId =
+        Comparer<Flow>.Create(static (x, y) => string.CompareOrdinal(x.ToServer.FlowId, y.ToServer.FlowId));
 }

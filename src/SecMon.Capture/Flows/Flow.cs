@@ -27,7 +27,7 @@ internal enum FlowCloseReason
 /// One tracked conversation: identity, direction, counters and, for TCP, the two reassembled streams and the
 /// protocol session. Created on a flow's first packet; the per-packet path only updates fields. The flow is also the
 /// source of its two contexts' ids (<see cref="FlowIds"/>: computed from its client→server tuple and first packet's time
-/// when first read), so a flow is one object fewer than a flow and a separate source of ids.
+/// when first read), one object where a separate source of ids made two.
 /// </summary>
 internal sealed class Flow : FlowIds
 {

@@ -6,9 +6,10 @@ namespace SecMon.Capture.Flows;
 /// <summary>
 /// The flows being tracked: an open-addressing hash table for O(1) lookup by canonical key, plus four intrusive
 /// least-recently-seen lists (TCP that has carried no payload yet, open TCP, open UDP, closed TCP lingering) so that
-/// idle expiry and eviction cost O(1) per flow expired, never a scan. TCP flows start in the quiet list and move to the open list with their first payload byte: when the
-/// table is full, quiet flows (a SYN flood, a port scan, half-open connections) are evicted before any connection
-/// that carried data, so a flood of new flows does not push out the sessions SecMon is watching.
+/// idle expiry and eviction cost O(1) per flow expired, never a scan. TCP flows start in the quiet list and move to the
+/// open list with their first payload byte: when the table is full, quiet flows (a SYN flood, a port scan, half-open
+/// connections) are evicted before any connection that carried data, so a flood of new flows does not push out the
+/// sessions SecMon is watching.
 /// <para>
 /// A touch moves a flow to the newest end of its list only once it was last put there a granule
 /// (<see cref="TouchGranuleMicros"/> of the run's clock) or more before: moving it on every packet wrote into its two
