@@ -201,8 +201,8 @@ internal sealed class FlowScratch(object owner)
         private Entry? _first;
     }
 
-    // A detector's entry (its id beside it): the last group it used for this flow (Handle null until it used one), its note about the flow
-    // in that group, and its memo about the flow context.
+    // A detector's entry (its id is held beside it, in the scratch): the last group it used for this flow (Handle null
+    // until it used one), its note about the flow in that group, and its memo about the flow context.
     private sealed class Entry
     {
         public GroupKey Key { get; set; }
