@@ -45,9 +45,37 @@ internal readonly record struct FlowKey
     /// 0 otherwise, and when the link layer carried no MAC.</summary>
     public ulong Link { get; }
 
-    /// <summary>A key from its parts as <see cref="Flow"/> holds them (already canonical).</summary>
+    /// <summary>The key's parts other than the addresses' words and <see cref="Link"/>, packed in one word: the ports, VLAN
+    /// id, protocol and both addresses' families (what <see cref="FromWords"/> reads back).</summary>
+    public ulong Rest => ((ulong)PortA << 48) | ((ulong)PortB << 32) | ((ulong)VlanId << 16) | ((ulong)Protocol << 8) |
+                         (AddressA.IsV6 ? 2UL : 0) | (AddressB.IsV6 ? 1UL : 0);
+
+    /// <summary>A key from its parts (already canonical: tests).</summary>
     public static FlowKey FromParts(IpAddress addressA, ushort portA, IpAddress addressB, ushort portB, byte protocol, ushort vlanId, ulong link) =>
         new(addressA, portA, addressB, portB, protocol, vlanId, link);
+
+    /// <summary>A key from its words as <see cref="Flow"/> holds them (already canonical).</summary>
+    public static FlowKey FromWords(ulong aHigh, ulong aLow, ulong bHigh, ulong bLow, ulong rest, ulong link) =>
+        new(new IpAddress(aHigh, aLow, RestAIsV6(rest)), RestPortA(rest), new IpAddress(bHigh, bLow, RestBIsV6(rest)), RestPortB(rest),
+            RestProtocol(rest), RestVlanId(rest), link);
+
+    /// <summary>Endpoint A's port in a <see cref="Rest"/> word.</summary>
+    public static ushort RestPortA(ulong rest) => (ushort)(rest >> 48);
+
+    /// <summary>Endpoint B's port in a <see cref="Rest"/> word.</summary>
+    public static ushort RestPortB(ulong rest) => (ushort)(rest >> 32);
+
+    /// <summary>The VLAN id in a <see cref="Rest"/> word.</summary>
+    public static ushort RestVlanId(ulong rest) => (ushort)(rest >> 16);
+
+    /// <summary>The IP protocol in a <see cref="Rest"/> word.</summary>
+    public static byte RestProtocol(ulong rest) => (byte)(rest >> 8);
+
+    /// <summary>Whether endpoint A's address is IPv6, in a <see cref="Rest"/> word.</summary>
+    public static bool RestAIsV6(ulong rest) => (rest & 2) != 0;
+
+    /// <summary>Whether endpoint B's address is IPv6, in a <see cref="Rest"/> word.</summary>
+    public static bool RestBIsV6(ulong rest) => (rest & 1) != 0;
 
     /// <summary>Builds the key of a packet; <paramref name="sourceIsA"/> tells which canonical endpoint sent it.
     /// <paramref name="sourceMac"/> (0 when the link layer carried none) counts only when the source address is

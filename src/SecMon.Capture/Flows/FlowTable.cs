@@ -88,8 +88,7 @@ internal sealed class FlowTable
     {
         var a = key.AddressA;
         var b = key.AddressB;
-        var last = ((ulong)key.PortA << 48) | ((ulong)key.PortB << 32) | ((ulong)key.VlanId << 16) | ((ulong)key.Protocol << 8) |
-                   (a.IsV6 ? 2UL : 0) | (b.IsV6 ? 1UL : 0);
+        var last = key.Rest;
         var h = Fold(a.Low ^ _k0, b.Low ^ _k1);
         if ((a.High | b.High | key.Link) != 0)
         {
