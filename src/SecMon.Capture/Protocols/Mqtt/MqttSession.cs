@@ -498,23 +498,35 @@ internal sealed partial class MqttSession : IStreamSession
     }
 
     /// <summary>
-    /// Same topic → same string instance: a PUBLISH to a topic this flow has used allocates no string. The topic is
-    /// decoded into a stack buffer and looked up without allocating (span alternate lookup); at most
-    /// <see cref="MaxEntries"/> topics are kept (the set is cleared when full), long topics bypass it.
+    /// Same topic → same string instance: a PUBLISH to a topic this flow has used allocates no string. A device publishes
+    /// to one topic again and again, so the last topic is compared first, byte for character (ASCII: no decoding, no
+    /// hashing). Otherwise the topic is decoded into a stack buffer and looked up without allocating (span alternate
+    /// lookup); at most <see cref="MaxEntries"/> topics are kept (the set is cleared when full), long topics bypass it.
     /// </summary>
     private sealed class TopicCache
     {
         private const int MaxEntries = 512;
         private const int MaxCachedBytes = 256;
         private HashSet<string>? _topics;
+        private string? _last;
 
         public string Get(ReadOnlySpan<byte> topic)
         {
+            if (_last is not null && System.Text.Ascii.Equals(topic, _last))
+            {
+                return _last;
+            }
+
             if (topic.Length > MaxCachedBytes)
             {
                 return Encoding.UTF8.GetString(topic);
             }
 
+            return _last = Lookup(topic);
+        }
+
+        private string Lookup(ReadOnlySpan<byte> topic)
+        {
             // Valid UTF-8 (checked by the decoder) decodes to at most one UTF-16 unit per byte.
             Span<char> buffer = stackalloc char[MaxCachedBytes];
             var chars = buffer[..Encoding.UTF8.GetChars(topic, buffer)];

@@ -294,6 +294,37 @@ public sealed class MqttSessionTests
     }
 
     [Fact]
+    public void OnData_TopicsInTurn_EachTopicItsTextAndOneInstance()
+    {
+        // The last topic is compared first (ASCII byte for character), then the flow's set: a topic that only starts
+        // like the last one, or that is the last one's prefix, is its own; a topic that is not ASCII takes the set.
+        var h = new MqttHarness();
+        h.Client(MqttSessionDecodeTests.Connect311);
+        string[] sent = ["a/b", "a/b", "a/bc", "a/b", "c/d", "a/bc", "t/\u00e9t\u00e9", "t/\u00e9t\u00e9", "a/b"];
+
+        foreach (var topic in sent)
+        {
+            h.Client(Convert.ToHexString(Publish311(topic)));
+        }
+
+        var topics = h.Events.Skip(1).Cast<MqttPublishEvent>().Select(e => e.Topic!).ToArray();
+        Assert.Equal(sent, topics);
+        foreach (var group in topics.GroupBy(t => t))
+        {
+            Assert.All(group, t => Assert.Same(group.First(), t));
+        }
+
+        Assert.Equal(0, h.Stats.MalformedMessages);
+    }
+
+    // A 3.1.1 PUBLISH at QoS 0 with a two-byte payload.
+    private static byte[] Publish311(string topic)
+    {
+        var name = System.Text.Encoding.UTF8.GetBytes(topic);
+        return [0x30, (byte)(2 + name.Length + 2), (byte)(name.Length >> 8), (byte)name.Length, .. name, 0x68, 0x69];
+    }
+
+    [Fact]
     public void OnData_MalformedBody_ReportsCountsEmitsAndSkipsByLength()
     {
         var h = new MqttHarness();
