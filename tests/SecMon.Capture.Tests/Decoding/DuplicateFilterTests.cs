@@ -51,6 +51,30 @@ public sealed class DuplicateFilterTests
         Assert.False(IsCopy(filter, TestFrames.Ethernet(other), 1_000_001));
     }
 
+    [Theory]
+    [InlineData(5, 3)]
+    [InlineData(20, 18)]
+    [InlineData(64, 63)]
+    [InlineData(100, 40)]
+    public void IsCopy_NoChecksumOneByteOfTheHeadDiffers_NotACopy_SameBytesACopy(int length, int differs)
+    {
+        // Without a UDP checksum the payload's first 64 bytes are all that tells two datagrams of one length apart: a
+        // short payload's last partial block counts as much as its whole ones.
+        var filter = new DuplicateFilter();
+        byte[] Datagram(byte b)
+        {
+            var payload = new byte[length];
+            payload[differs] = b;
+            var udp = TestFrames.Udp(5683, 5683, payload);
+            BinaryPrimitives.WriteUInt16BigEndian(udp.AsSpan(6), 0);
+            return TestFrames.Ethernet(TestFrames.Ipv4("192.0.2.7", "198.51.100.9", 17, udp, id: 0));
+        }
+
+        Assert.False(IsCopy(filter, Datagram(1), 1_000_000));
+        Assert.False(IsCopy(filter, Datagram(2), 1_000_100));
+        Assert.True(IsCopy(filter, Datagram(2), 1_000_200));
+    }
+
     [Fact]
     public void IsCopy_SameHeadAndLengthOtherTail_TheChecksumTellsThemApart()
     {
