@@ -20,6 +20,8 @@ internal interface IProtocol
     /// well-known port (DHCP's 68, DHCPv6's 546) does not belong here.</summary>
     IReadOnlyList<int> PortHints { get; }
 
-    /// <summary>The schemas of every event type this protocol emits.</summary>
+    /// <summary>The schemas of every event type this protocol emits: an expression (<c>=> [...]</c>), read only when the
+    /// catalogue's schemas are first needed (rules, <c>secmon rules fields</c>), so that building the catalogue does not
+    /// initialise every event type.</summary>
     IReadOnlyList<EventSchema> EventSchemas { get; }
 }

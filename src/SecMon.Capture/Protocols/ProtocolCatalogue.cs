@@ -39,8 +39,6 @@ internal sealed class ProtocolCatalogue
         Stream = [.. All.OfType<IStreamProtocol>()];
         Datagram = [.. All.OfType<IDatagramProtocol>()];
         Link = [.. All.OfType<ILinkProtocol>()];
-        // The capture engine's own events (network.scan, ip.host_seen) come with every catalogue: they need no protocol.
-        EventSchemas = [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).Append(Hosts.HostSeenEvent.SchemaInstance).DistinctBy(s => s.Type)];
         for (var port = 1; port < 1024; port++)
         {
             _servicePortRank[port] = 1;
@@ -94,7 +92,14 @@ internal sealed class ProtocolCatalogue
     public IReadOnlyList<ILinkProtocol> Link { get; }
 
     /// <summary>Every event schema of every protocol (rule validation, <c>secmon rules fields</c>).</summary>
-    public IReadOnlyList<EventSchema> EventSchemas { get; }
+    /// <remarks>Built when first read (rules, <c>rules fields</c>), not with the catalogue: a run without rules does not
+    /// initialise the event types of protocols its capture never carries (each protocol's list is an expression for that
+    /// reason). The capture engine's own events (network.scan, ip.host_seen) come with every catalogue: they need no
+    /// protocol.</remarks>
+    public IReadOnlyList<EventSchema> EventSchemas =>
+        _eventSchemas ??= [.. All.SelectMany(p => p.EventSchemas).Append(Scans.ScanEvent.SchemaInstance).Append(Hosts.HostSeenEvent.SchemaInstance).DistinctBy(s => s.Type)];
+
+    private IReadOnlyList<EventSchema>? _eventSchemas;
 
     /// <summary>This catalogue with <paramref name="more"/> added after its protocols.</summary>
     public ProtocolCatalogue With(params IProtocol[] more) => new([.. All, .. more]);

@@ -24,7 +24,7 @@ internal sealed class ArpProtocol(ArpOptions? options = null) : ILinkProtocol
     public IReadOnlyList<int> PortHints { get; } = [];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } = [ArpEvent.RequestSchema, ArpEvent.ReplySchema];
+    public IReadOnlyList<EventSchema> EventSchemas => [ArpEvent.RequestSchema, ArpEvent.ReplySchema];
 
     /// <inheritdoc />
     public IReadOnlyList<ushort> EtherTypes { get; } = [EtherTypeArp];

@@ -20,7 +20,7 @@ internal sealed class CoapProtocol(CoapOptions? options = null) : IDatagramProto
     public IReadOnlyList<int> PortHints { get; } = [5683];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         CoapRequestEvent.SchemaInstance,
         CoapResponseEvent.SchemaInstance,

@@ -28,7 +28,7 @@ internal sealed class CoapTcpProtocol(CoapOptions? options = null) : IStreamProt
     public IReadOnlyList<int> PortHints { get; } = [5683];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         CoapRequestEvent.SchemaInstance,
         CoapResponseEvent.SchemaInstance,

@@ -27,7 +27,7 @@ internal sealed class DhcpProtocol(DhcpOptions? options = null) : IDatagramProto
     public IReadOnlyList<int> PortHints { get; } = [67];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } = [DhcpMessageEvent.RequestSchema, DhcpMessageEvent.ReplySchema];
+    public IReadOnlyList<EventSchema> EventSchemas => [DhcpMessageEvent.RequestSchema, DhcpMessageEvent.ReplySchema];
 
     /// <inheritdoc />
     public ProbeResult Probe(ReadOnlySpan<byte> datagram, FlowDirection direction) =>

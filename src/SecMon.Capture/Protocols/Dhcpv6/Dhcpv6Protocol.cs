@@ -28,7 +28,7 @@ internal sealed class Dhcpv6Protocol(Dhcpv6Options? options = null) : IDatagramP
     public IReadOnlyList<int> PortHints { get; } = [547];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } = [Dhcpv6MessageEvent.RequestSchema, Dhcpv6MessageEvent.ReplySchema];
+    public IReadOnlyList<EventSchema> EventSchemas => [Dhcpv6MessageEvent.RequestSchema, Dhcpv6MessageEvent.ReplySchema];
 
     /// <inheritdoc />
     public ProbeResult Probe(ReadOnlySpan<byte> datagram, FlowDirection direction) =>

@@ -27,7 +27,7 @@ internal sealed class DnsProtocol(DnsOptions? options = null) : IDatagramProtoco
     public IReadOnlyList<int> PortHints { get; } = [53, 5353];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         DnsQueryEvent.DnsSchema,
         DnsAnswerEvent.DnsSchema,

@@ -30,7 +30,7 @@ internal sealed class DtlsProtocol : IDatagramProtocol
     public IReadOnlyList<int> PortHints { get; } = [5684];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         TlsClientHelloEvent.DatagramSchema,
         TlsServerHelloEvent.DatagramSchema,

@@ -30,7 +30,7 @@ internal sealed class FtpProtocol(FtpOptions? options = null) : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [21];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         FtpCommandEvent.SchemaInstance,
         FtpLoginEvent.SchemaInstance,

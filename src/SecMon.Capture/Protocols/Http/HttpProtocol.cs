@@ -42,7 +42,7 @@ internal sealed class HttpProtocol : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [80, 8000, 8008, 8080, 8888];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         HttpRequestEvent.SchemaInstance,
         HttpResponseEvent.SchemaInstance,

@@ -20,7 +20,7 @@ internal sealed class ModbusProtocol(ModbusOptions? options = null) : IStreamPro
     public IReadOnlyList<int> PortHints { get; } = [502];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         ModbusRequestEvent.SchemaInstance,
         ModbusResponseEvent.SchemaInstance,

@@ -19,7 +19,7 @@ internal sealed class MqttProtocol(MqttOptions? options = null) : IStreamProtoco
     public IReadOnlyList<int> PortHints { get; } = [1883];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         MqttConnectEvent.SchemaInstance,
         MqttConnAckEvent.SchemaInstance,

@@ -31,7 +31,7 @@ internal sealed class QuicProtocol : IDatagramProtocol
     public IReadOnlyList<int> PortHints { get; } = [443, 14567];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         TlsClientHelloEvent.QuicSchema,
         TlsServerHelloEvent.QuicSchema,

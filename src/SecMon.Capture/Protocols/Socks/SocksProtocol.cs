@@ -21,7 +21,7 @@ internal sealed class SocksProtocol : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [1080];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         SocksLoginEvent.SchemaInstance,
         SocksRequestEvent.SchemaInstance,

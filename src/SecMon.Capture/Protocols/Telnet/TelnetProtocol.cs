@@ -33,7 +33,7 @@ internal sealed class TelnetProtocol : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [23, 2323];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         TelnetLoginEvent.SchemaInstance,
         TelnetSessionEvent.SchemaInstance,

@@ -28,7 +28,7 @@ internal sealed class TlsProtocol : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [443, 8883, 8443, 5684, 4843];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } =
+    public IReadOnlyList<EventSchema> EventSchemas =>
     [
         TlsClientHelloEvent.SchemaInstance,
         TlsServerHelloEvent.SchemaInstance,

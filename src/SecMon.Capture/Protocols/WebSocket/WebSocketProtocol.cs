@@ -28,7 +28,7 @@ internal sealed class WebSocketProtocol : IStreamProtocol
     public IReadOnlyList<int> PortHints { get; } = [];
 
     /// <inheritdoc />
-    public IReadOnlyList<EventSchema> EventSchemas { get; } = []; // the MQTT session's events, registered by the MQTT protocol
+    public IReadOnlyList<EventSchema> EventSchemas => []; // the MQTT session's events, registered by the MQTT protocol
 
     /// <inheritdoc />
     public ProbeResult Probe(ReadOnlySpan<byte> data, FlowDirection direction) =>
