@@ -61,6 +61,21 @@ public sealed record SensorIdentity
 
     private static string HostName()
     {
+        // Linux's host name (what gethostname returns, in this UTS namespace) read from procfs: Dns.GetHostName returns
+        // the same text but loads the name-resolution assembly and its telemetry, about 20 ms of every command's start.
+        try
+        {
+            var proc = File.ReadAllText("/proc/sys/kernel/hostname").TrimEnd('\n');
+            if (!string.IsNullOrWhiteSpace(proc))
+            {
+                return proc;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // not Linux, or procfs not mounted: ask the resolver
+        }
+
         try
         {
             var name = System.Net.Dns.GetHostName();
