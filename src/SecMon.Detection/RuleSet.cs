@@ -19,7 +19,8 @@ public sealed record RuleInfo(string Id, string Name, Severity Severity, string 
 
 /// <summary>
 /// Validated rule packs, ready for a <see cref="DetectionEngine"/>. Immutable and shareable; built by
-/// <c>RulePackLoader</c> (SecMon.Detection.Loading). Rules are bound to each event schema the first time an event of it arrives.
+/// <c>RulePackLoader</c> (SecMon.Detection.Loading). Rules are bound to each event schema the first time an event of it
+/// arrives.
 /// </summary>
 public sealed class RuleSet
 {
