@@ -8,14 +8,16 @@ public sealed class ReleaseBuildTests
     [ReleaseFact]
     public void ReleaseOutput_StartUpCodePrecompiled_HotPathsIL()
     {
-        // Tiering is off (src/SecMon/SecMon.csproj): precompiled code is final, so the packet path, the detectors and the
-        // outputs must stay IL (compiled fully optimised on first call), while code that runs once at start, the rule
-        // loader above all, is precompiled. An assembly moved across that line changes the figures in bench/README.md.
+        // Tiering is off (src/SecMon/SecMon.csproj): precompiled code is final, so the packet path, the detectors and
+        // the outputs must stay IL (compiled fully optimised on first call), while code that runs once at start, the
+        // rule loader above all, is precompiled. An assembly moved across that line changes the figures in
+        // bench/README.md.
         var output = Path.GetDirectoryName(RepoPaths.SecMonDll)!;
         string[] precompiled = ["secmon.dll", "SecMon.Detection.Loading.dll", "SecMon.Findings.dll", "YamlDotNet.dll"];
         string[] il = ["SecMon.Core.dll", "SecMon.Capture.dll", "SecMon.Detection.dll", "SecMon.Alerts.dll"];
 
-        Assert.All(precompiled, name => Assert.True(IsReadyToRun(Path.Combine(output, name)), $"{name} is not precompiled"));
+        Assert.All(precompiled,
+                   name => Assert.True(IsReadyToRun(Path.Combine(output, name)), $"{name} is not precompiled"));
         Assert.All(il, name => Assert.False(IsReadyToRun(Path.Combine(output, name)), $"{name} is precompiled"));
     }
 
