@@ -92,6 +92,7 @@ internal static class AnalyzeCommand
             DataDirectory = config.DataDirectory,
             EventsPath = eventsPath,
             Rules = rules,
+            JsonFindings = detect.Json,
             Outputs = rules is null ? [] : config.Outputs,
             Spool = config.Spool,
             Identity = config.Identity,

@@ -38,6 +38,7 @@ internal sealed class DetectionPipeline : ITickSink
     private readonly FindingOutputs? _outputs;
     private readonly List<Finding> _pending = [];
     private readonly bool _keepFindings;
+    private readonly bool _handOverEach;
     private readonly TimeSpan? _saveEvery;
     private long _lastSave = Environment.TickCount64;
     private InventoryFeed? _inventoryFeed;
@@ -48,10 +49,11 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="store">Where devices and baselines are kept (and earlier baselines read); null: nowhere.</param>
     /// <param name="outputs">Where findings go; null: only kept in memory.</param>
     /// <param name="baselineOptions">Baseline learning options; defaults when null.</param>
-    /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis); a live capture
-    /// that runs for days does not, and counts them in <see cref="Tally"/> only.</param>
+    /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis printed as JSON at its
+    /// end); otherwise a finding is let go once the outputs have it, and counted in <see cref="Tally"/> only.</param>
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
-    /// the device inventory (inventory thread), so a capture that dies loses at most that much of them.</param>
+    /// the device inventory (inventory thread), so a capture that dies loses at most that much of them. Given, each
+    /// finding also goes to the outputs as soon as it is made, rather than in batches of <see cref="BatchSize"/>.</param>
     public DetectionPipeline(RuleSet rules, FindingStore? store, FindingOutputs? outputs, BaselineOptions? baselineOptions = null,
         bool keepFindings = true, TimeSpan? saveEvery = null, DetectionOptions? detection = null, RuleSwitch? ruleSwitch = null,
         InventoryOptions? inventory = null)
@@ -64,6 +66,7 @@ internal sealed class DetectionPipeline : ITickSink
         _store = store;
         _outputs = outputs;
         _keepFindings = keepFindings;
+        _handOverEach = saveEvery is not null;
         _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
         string? json = null;
@@ -248,9 +251,9 @@ internal sealed class DetectionPipeline : ITickSink
         }
 
         _pending.AddRange(findings);
-        // Live (findings not kept), a finding goes to the outputs as soon as it is made rather than at the next tick: the
-        // API of serve has it within milliseconds, not up to a second later (findings are rare next to events).
-        if (_pending.Count >= BatchSize || !_keepFindings)
+        // Live, a finding goes to the outputs as soon as it is made rather than at the next tick: the API of serve has it
+        // within milliseconds, not up to a second later (findings are rare next to events).
+        if (_pending.Count >= BatchSize || _handOverEach)
         {
             Flush();
         }

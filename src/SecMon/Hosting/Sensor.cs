@@ -55,7 +55,7 @@ internal sealed class Sensor : IDisposable
             var detectionDefaults = new DetectionOptions();
             var inventoryDefaults = new SecMon.Detection.Inventory.InventoryOptions();
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
-                keepFindings: !options.Live, saveEvery: options.Live ? options.SaveEvery : null,
+                keepFindings: !options.Live && options.JsonFindings, saveEvery: options.Live ? options.SaveEvery : null,
                 detection: detectionDefaults with
                 {
                     Sensor = options.Identity,

@@ -34,11 +34,13 @@ internal sealed record SensorOptions
     /// id derived from it (<see cref="SensorIdentity.ForThisHost()"/>).</summary>
     public SensorIdentity? Identity { get; init; }
 
-    /// <summary>True for a live source: findings are not kept in memory but printed as they are stored, devices and
-    /// baselines are saved every <see cref="SaveEvery"/>, and a stalled output is waited for less.</summary>
+    /// <summary>True for a live source: findings are printed as they are stored, devices and baselines are saved every
+    /// <see cref="SaveEvery"/>, and a stalled output is waited for less.</summary>
     public bool Live { get; init; }
 
-    /// <summary>Live: print findings as ECS JSON lines on stdout instead of one line each on stderr.</summary>
+    /// <summary>Findings as ECS JSON lines on stdout: live, as they are stored (instead of one line each on stderr); a
+    /// file's analysis, at its end, so only then does it keep every finding in memory
+    /// (<see cref="DetectionPipeline.Findings"/>). Otherwise a finding is let go once the outputs have it.</summary>
     public bool JsonFindings { get; init; }
 
     /// <summary>Live: how often events waiting in a short batch are handed to the rules and inventory threads, and

@@ -240,6 +240,35 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     [Fact]
+    public void FileAnalysis_WithoutJson_KeepsNoFindingInMemory_AndStoresAndCountsThemAll()
+    {
+        var received = new List<string>();
+        var counting = new ScriptedSink("counting", (findings, _) =>
+        {
+            lock (received)
+            {
+                received.AddRange(findings.Select(f => f.Id));
+            }
+
+            return SinkResult.Ok(findings.Count);
+        });
+
+        var (code, sensor, stored) = AnalyzeWithOutputs([counting], keep: false);
+
+        // A file's analysis without --json prints only the table of counts: holding every finding until the end (each
+        // with its evidence and encoded document, about 2.5 KB) grew with the input for nothing.
+        Assert.Equal(0, code);
+        Assert.Empty(sensor.Detection!.Findings);
+        Assert.True(stored > 0, "the sample made no finding");
+        Assert.Equal(stored, sensor.Detection.Tally.Total);
+        Assert.Equal(stored, received.Count);
+        Assert.Equal(received.Count, received.Distinct(StringComparer.Ordinal).Count());
+
+        var (_, kept, _) = AnalyzeWithOutputs([], keep: true);
+        Assert.Equal(stored, kept.Detection!.Findings.Count);
+    }
+
+    [Fact]
     public void OutputThatNeedsTheSpool_DownForARun_GetsThatRunsFindingsFirstOnTheNextRun()
     {
         var data = _tmp.File("data-spooled");
@@ -288,8 +317,10 @@ public sealed class PluggableSeamTests : IDisposable
         string capture = "mqtt-guessing.pcap") =>
         AnalyzeWithOutputs(extra is null ? [] : [extra], run, data, capture);
 
+    // keep: the run keeps its findings in memory, as `analyze --json` does (to print them at the end), so that a test
+    // can compare them with what an output received.
     private (int Code, Sensor Sensor, long Stored) AnalyzeWithOutputs(IReadOnlyList<IFindingSink> extras, SinkRunOptions? run = null, string? data = null,
-        string capture = "mqtt-guessing.pcap")
+        string capture = "mqtt-guessing.pcap", bool keep = true)
     {
         var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
         Assert.True(rules.Success);
@@ -303,6 +334,7 @@ public sealed class PluggableSeamTests : IDisposable
             Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
             Outputs = extras,
             OutputRun = run,
+            JsonFindings = keep,
         }, out var exit);
         Assert.True(sensor is not null, $"exit {exit}");
         using (var files = Sensor.OpenFiles([sample])!)
