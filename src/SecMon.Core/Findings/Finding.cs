@@ -150,4 +150,54 @@ public sealed record Finding
     /// <summary>Protocol evidence as flat dotted names (<c>mqtt.client_id</c> → value). Values are
     /// <see cref="string"/>, <see cref="long"/>, <see cref="bool"/> or lists of those.</summary>
     public IReadOnlyDictionary<string, object> Evidence { get; init; } = new Dictionary<string, object>();
+
+    // The ECS document's UTF-8 bytes, made once (SecMon.Findings' FindingJson.Utf8) and kept on the finding: a weak
+    // table keyed by finding (as before) gave the collector a dependent handle per finding to trace in every
+    // collection (about 5% of a run's CPU with rules, bench/README.md "Session 28"). Neither equality, the hash code nor
+    // ToString sees it.
+    private EncodedDocument _encoded;
+
+    /// <summary>The bytes given to <see cref="RememberEncoded"/> on this instance, or null. A copy made with <c>with</c>
+    /// is another finding: it copies the field but not the bytes' owner, so it gets null and encodes its own.</summary>
+    internal byte[]? Encoded => Volatile.Read(ref _encoded.Holder) is { } h && ReferenceEquals(h.Owner, this) ? h.Utf8 : null;
+
+    /// <summary>Keeps <paramref name="utf8"/> as this finding's encoded document unless it has one; returns the one kept
+    /// (two threads that encode a finding at once make the same bytes; every later caller gets the first kept).</summary>
+    internal byte[] RememberEncoded(byte[] utf8)
+    {
+        var mine = new EncodedHolder(this, utf8);
+        while (true)
+        {
+            var current = Volatile.Read(ref _encoded.Holder);
+            if (current is not null && ReferenceEquals(current.Owner, this))
+            {
+                return current.Utf8;
+            }
+
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _encoded.Holder, mine, current), current))
+            {
+                return utf8;
+            }
+        }
+    }
+
+    private sealed class EncodedHolder(Finding owner, byte[] utf8)
+    {
+        public Finding Owner { get; } = owner;
+
+        public byte[] Utf8 { get; } = utf8;
+    }
+
+    // Equal to every other: the record's generated Equals and GetHashCode compare each field, and a finding is the same
+    // finding whether or not it was encoded yet.
+    private struct EncodedDocument : IEquatable<EncodedDocument>
+    {
+        public EncodedHolder? Holder;
+
+        public readonly bool Equals(EncodedDocument other) => true;
+
+        public override readonly bool Equals(object? obj) => obj is EncodedDocument;
+
+        public override readonly int GetHashCode() => 0;
+    }
 }

@@ -59,7 +59,7 @@ public static class FindingJson
     public static byte[] Utf8(Finding finding)
     {
         ArgumentNullException.ThrowIfNull(finding);
-        if (Encoded.TryGetValue(finding, out var cached))
+        if (finding.Encoded is { } cached)
         {
             return cached;
         }
@@ -70,15 +70,12 @@ public static class FindingJson
         var bytes = buffer.WrittenSpan.ToArray();
         // Two threads may encode the same finding at once: both made the same bytes (the document is deterministic),
         // and the first one kept is the one every later caller gets.
-        return Encoded.TryAdd(finding, bytes) ? bytes : Encoded.TryGetValue(finding, out var other) ? other : bytes;
+        return finding.RememberEncoded(bytes);
     }
 
     /// <summary>Records that <paramref name="utf8"/> (one document, no newline) is <paramref name="finding"/>'s ECS
     /// document, as when it was just read from those bytes.</summary>
-    internal static void Remember(Finding finding, byte[] utf8) => Encoded.TryAdd(finding, utf8);
-
-    // Keyed by reference (a Finding is immutable: a changed one is a new instance); an entry lives as long as its finding.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Finding, byte[]> Encoded = new();
+    internal static void Remember(Finding finding, byte[] utf8) => finding.RememberEncoded(utf8);
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_encodeBuffer;

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using SecMon.Core.Findings;
 using SecMon.Findings.Ecs;
@@ -7,6 +8,50 @@ namespace SecMon.Findings.Tests.Ecs;
 
 public sealed class FindingJsonTests
 {
+    [Fact]
+    public void Utf8_IsMadeOncePerFinding_AndACopyWithAChangeGetsItsOwn()
+    {
+        var finding = TestFindings.Full();
+        var twin = finding with { }; // equal: the same values (its lists and evidence the same instances)
+        var hash = finding.GetHashCode();
+
+        var bytes = FindingJson.Utf8(finding);
+        Assert.Same(bytes, FindingJson.Utf8(finding));
+        // Encoding is not part of what a finding is: still equal to an unencoded twin, with the same hash code.
+        Assert.Equal(twin, finding);
+        Assert.Equal(hash, finding.GetHashCode());
+        Assert.Equal(twin.GetHashCode(), finding.GetHashCode());
+        Assert.DoesNotContain("Encoded", finding.ToString(), StringComparison.Ordinal);
+
+        // A copy made with `with` is another finding: its document says what it says, not the original's.
+        var renamed = finding with { RuleName = "Renamed rule" };
+        var copied = FindingJson.Utf8(renamed);
+        Assert.NotSame(bytes, copied);
+        Assert.Contains("Renamed rule", Encoding.UTF8.GetString(copied), StringComparison.Ordinal);
+        Assert.DoesNotContain("Renamed rule", Encoding.UTF8.GetString(FindingJson.Utf8(finding)), StringComparison.Ordinal);
+        Assert.Same(copied, FindingJson.Utf8(renamed));
+        Assert.Equal(Encoding.UTF8.GetString(copied), FindingJson.Write(twin with { RuleName = "Renamed rule" }));
+    }
+
+    [Fact]
+    public void Utf8_EncodedOnManyThreadsAtOnce_GivesEveryCallerTheSameBytes()
+    {
+        var findings = TestFindings.Many(200);
+        var seen = findings.Select(_ => new byte[4][]).ToArray();
+        Parallel.For(0, 4, t =>
+        {
+            for (var i = 0; i < findings.Count; i++)
+            {
+                seen[i][t] = FindingJson.Utf8(findings[i]);
+            }
+        });
+
+        for (var i = 0; i < findings.Count; i++)
+        {
+            Assert.All(seen[i], b => Assert.Same(FindingJson.Utf8(findings[i]), b));
+        }
+    }
+
     [Fact]
     public void Write_FullFinding_ProducesNestedEcsDocument()
     {
