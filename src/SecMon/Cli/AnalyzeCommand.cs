@@ -5,7 +5,6 @@ using SecMon.Capture.Sources;
 using SecMon.Core;
 using SecMon.Detection;
 using SecMon.Detection.Baselines;
-using SecMon.Findings.Ecs;
 using SecMon.Findings.Summary;
 using static SecMon.Cli.CliHelpers;
 
@@ -108,20 +107,10 @@ internal static class AnalyzeCommand
 
         sensor.RunFiles(files, ct);
         var code = sensor.Finish(paths.Length == 1 ? paths[0] : $"{paths.Length} files");
-        if (sensor.Detection is { } detection)
+        // With --json the findings went to stdout as the store took them (Sensor); otherwise the table of counts.
+        if (sensor.Detection is { } detection && !detect.Json)
         {
-            if (detect.Json)
-            {
-                using var stdout = new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16);
-                foreach (var finding in detection.Findings)
-                {
-                    stdout.WriteLine(FindingJson.Write(finding));
-                }
-            }
-            else
-            {
-                FindingsSummaryTable.Write(Console.Out, detection.Tally.Rows());
-            }
+            FindingsSummaryTable.Write(Console.Out, detection.Tally.Rows());
         }
 
         if (ct.IsCancellationRequested)

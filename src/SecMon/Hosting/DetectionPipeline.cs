@@ -49,8 +49,8 @@ internal sealed class DetectionPipeline : ITickSink
     /// <param name="store">Where devices and baselines are kept (and earlier baselines read); null: nowhere.</param>
     /// <param name="outputs">Where findings go; null: only kept in memory.</param>
     /// <param name="baselineOptions">Baseline learning options; defaults when null.</param>
-    /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a file's analysis printed as JSON at its
-    /// end); otherwise a finding is let go once the outputs have it, and counted in <see cref="Tally"/> only.</param>
+    /// <param name="keepFindings">Keep every finding in <see cref="Findings"/> (a caller that reads them after the run);
+    /// otherwise a finding is let go once the outputs have it, and counted in <see cref="Tally"/> only.</param>
     /// <param name="saveEvery">Live: on ticks at least this far apart, save the learned baselines (rules thread) and
     /// the device inventory (inventory thread), so a capture that dies loses at most that much of them. Given, each
     /// finding also goes to the outputs as soon as it is made, rather than in batches of <see cref="BatchSize"/>.</param>

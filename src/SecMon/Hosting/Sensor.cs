@@ -40,22 +40,23 @@ internal sealed class Sensor : IDisposable
         _store = store;
         if (options.Rules is not null)
         {
-            _jsonOut = options.Live && options.JsonFindings
-                ? new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16)
+            _jsonOut = options.JsonFindings
+                ? new StreamWriter(options.FindingsOut ?? Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16,
+                    leaveOpen: options.FindingsOut is not null)
                 : null;
             // The embedded store is the first output (live printing follows it: a finding shown is already stored);
             // configured outputs come after it, each on its own queue.
             IFindingSink[] sinks = [new StoreFindingSink(store!), .. outputs];
             _owned.AddRange(outputs.OfType<SpooledSink>());
             var run = options.OutputRun ?? (options.Live ? new SinkRunOptions { StallTimeout = TimeSpan.FromSeconds(1) } : new SinkRunOptions());
-            _outputs = new FindingOutputs(sinks, run, options.Live ? Print : null);
+            _outputs = new FindingOutputs(sinks, run, options.Live || options.JsonFindings ? Print : null);
             // The memory budget (capture.memory_budget) bounds the rules' and the inventory's tables as it bounds the
             // flow table: at the default budget these are the options' own defaults.
             var budget = options.Capture.MemoryBudgetBytes;
             var detectionDefaults = new DetectionOptions();
             var inventoryDefaults = new SecMon.Detection.Inventory.InventoryOptions();
             Detection = new DetectionPipeline(options.Rules, store, _outputs, options.Baselines,
-                keepFindings: !options.Live && options.JsonFindings, saveEvery: options.Live ? options.SaveEvery : null,
+                keepFindings: options.KeepFindings, saveEvery: options.Live ? options.SaveEvery : null,
                 detection: detectionDefaults with
                 {
                     Sensor = options.Identity,
@@ -611,7 +612,8 @@ internal sealed class Sensor : IDisposable
         _store?.Dispose();
     }
 
-    // Live: once the store has a batch, a line each on stderr, or ECS JSON lines on stdout (on the store's thread).
+    // Once the store has a batch (on the store's thread): ECS JSON lines on stdout (--json, live or a file's analysis: a
+    // file's findings no longer wait in memory for the run's end), or live a line each on stderr.
     private void Print(IReadOnlyList<Finding> findings)
     {
         foreach (var f in findings)

@@ -38,10 +38,17 @@ internal sealed record SensorOptions
     /// <see cref="SaveEvery"/>, and a stalled output is waited for less.</summary>
     public bool Live { get; init; }
 
-    /// <summary>Findings as ECS JSON lines on stdout: live, as they are stored (instead of one line each on stderr); a
-    /// file's analysis, at its end, so only then does it keep every finding in memory
-    /// (<see cref="DetectionPipeline.Findings"/>). Otherwise a finding is let go once the outputs have it.</summary>
+    /// <summary>Findings as ECS JSON lines on stdout, each batch once the embedded store has it, in the order found (live,
+    /// instead of one line each on stderr).</summary>
     public bool JsonFindings { get; init; }
+
+    /// <summary>Where <see cref="JsonFindings"/> go instead of stdout (left open); null: stdout.</summary>
+    public Stream? FindingsOut { get; init; }
+
+    /// <summary>Keep every finding of the run in memory (<see cref="DetectionPipeline.Findings"/>), for a caller that reads
+    /// them after the run. Off by default: a finding is let go once the outputs have it, so memory does not grow with
+    /// the number of findings.</summary>
+    public bool KeepFindings { get; init; }
 
     /// <summary>Live: how often events waiting in a short batch are handed to the rules and inventory threads, and
     /// windows closed on the wall clock (the bound on how long a finding waits when traffic is slow). Default 1 second;

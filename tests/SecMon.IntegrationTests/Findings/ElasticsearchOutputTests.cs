@@ -66,7 +66,7 @@ public sealed class ElasticsearchOutputTests : IDisposable
             Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
             Outputs = [new ElasticsearchSink(options)],
             OutputRun = run,
-            JsonFindings = true, // the run keeps its findings (as analyze --json does) to compare with the index
+            KeepFindings = true, // the run keeps its findings to compare with the index
         }, out var exit);
         Assert.True(sensor is not null, $"exit {exit}");
         using (var files = Sensor.OpenFiles([sample])!)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using SecMon.Capture.Protocols;
 using SecMon.Core.Findings;
@@ -240,7 +241,7 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     [Fact]
-    public void FileAnalysis_WithoutJson_KeepsNoFindingInMemory_AndStoresAndCountsThemAll()
+    public void FileAnalysis_KeepsNoFindingInMemory_AndStoresAndCountsThemAll()
     {
         var received = new List<string>();
         var counting = new ScriptedSink("counting", (findings, _) =>
@@ -255,8 +256,9 @@ public sealed class PluggableSeamTests : IDisposable
 
         var (code, sensor, stored) = AnalyzeWithOutputs([counting], keep: false);
 
-        // A file's analysis without --json prints only the table of counts: holding every finding until the end (each
-        // with its evidence and encoded document, about 2.5 KB) grew with the input for nothing.
+        // A file's analysis lets each finding go once the outputs have it (--json prints them as the store takes them):
+        // holding every finding until the end (each with its evidence and encoded document, about 2.5 KB) grew with the
+        // input.
         Assert.Equal(0, code);
         Assert.Empty(sensor.Detection!.Findings);
         Assert.True(stored > 0, "the sample made no finding");
@@ -266,6 +268,53 @@ public sealed class PluggableSeamTests : IDisposable
 
         var (_, kept, _) = AnalyzeWithOutputs([], keep: true);
         Assert.Equal(stored, kept.Detection!.Findings.Count);
+    }
+
+    [Fact]
+    public void FileAnalysis_Json_PrintsEachFindingOnceAsTheStoreTakesIt_InTheOrderFound_KeepingNone()
+    {
+        var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
+        Assert.True(rules.Success);
+        var received = new List<string>();
+        var counting = new ScriptedSink("counting", (findings, _) =>
+        {
+            lock (received)
+            {
+                received.AddRange(findings.Select(f => f.Id));
+            }
+
+            return SinkResult.Ok(findings.Count);
+        });
+        using var stdout = new MemoryStream();
+        var sample = Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap");
+        var sensor = Sensor.Open(new SensorOptions
+        {
+            DataDirectory = _tmp.File($"data-{Guid.NewGuid():N}"),
+            Rules = rules.RuleSet,
+            Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
+            Outputs = [counting],
+            JsonFindings = true,
+            FindingsOut = stdout,
+        }, out var exit);
+        Assert.True(sensor is not null, $"exit {exit}");
+        using (var files = Sensor.OpenFiles([sample])!)
+        {
+            sensor.RunFiles(files, CancellationToken.None);
+        }
+
+        var code = sensor.Finish(sample);
+        var stored = sensor.Store!.Count();
+        sensor.Dispose();
+
+        // `analyze --json`: the lines come from the store's thread as it takes each batch, not from a copy of every
+        // finding held to the run's end.
+        Assert.Equal(0, code);
+        Assert.Empty(sensor.Detection!.Findings);
+        var lines = Encoding.UTF8.GetString(stdout.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var printed = lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event").GetProperty("id").GetString()!).ToList();
+        Assert.True(stored > 0, "the sample made no finding");
+        Assert.Equal(stored, printed.Count);
+        Assert.Equal(received, printed); // every finding once, in the order the outputs got them (the order found)
     }
 
     [Fact]
@@ -317,8 +366,8 @@ public sealed class PluggableSeamTests : IDisposable
         string capture = "mqtt-guessing.pcap") =>
         AnalyzeWithOutputs(extra is null ? [] : [extra], run, data, capture);
 
-    // keep: the run keeps its findings in memory, as `analyze --json` does (to print them at the end), so that a test
-    // can compare them with what an output received.
+    // keep: the run keeps its findings in memory (SensorOptions.KeepFindings), so that a test can compare them with what
+    // an output received.
     private (int Code, Sensor Sensor, long Stored) AnalyzeWithOutputs(IReadOnlyList<IFindingSink> extras, SinkRunOptions? run = null, string? data = null,
         string capture = "mqtt-guessing.pcap", bool keep = true)
     {
@@ -334,7 +383,7 @@ public sealed class PluggableSeamTests : IDisposable
             Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
             Outputs = extras,
             OutputRun = run,
-            JsonFindings = keep,
+            KeepFindings = keep,
         }, out var exit);
         Assert.True(sensor is not null, $"exit {exit}");
         using (var files = Sensor.OpenFiles([sample])!)
