@@ -153,8 +153,8 @@ public sealed record Finding
 
     // The ECS document's UTF-8 bytes, made once (SecMon.Findings' FindingJson.Utf8) and kept on the finding: a weak
     // table keyed by finding (as before) gave the collector a dependent handle per finding to trace in every
-    // collection (about 5% of a run's CPU with rules, bench/README.md "Session 28"). Neither equality, the hash code nor
-    // ToString sees it.
+    // collection (a few per cent of a run's CPU with rules, bench/README.md "Session 28"). Neither equality, the hash
+    // code nor ToString sees it.
     private EncodedDocument _encoded;
 
     /// <summary>The bytes given to <see cref="RememberEncoded"/> on this instance, or null. A copy made with <c>with</c>

@@ -244,15 +244,7 @@ public sealed class PluggableSeamTests : IDisposable
     public void FileAnalysis_KeepsNoFindingInMemory_AndStoresAndCountsThemAll()
     {
         var received = new List<string>();
-        var counting = new ScriptedSink("counting", (findings, _) =>
-        {
-            lock (received)
-            {
-                received.AddRange(findings.Select(f => f.Id));
-            }
-
-            return SinkResult.Ok(findings.Count);
-        });
+        var counting = Recording(received);
 
         var (code, sensor, stored) = AnalyzeWithOutputs([counting], keep: false);
 
@@ -273,38 +265,9 @@ public sealed class PluggableSeamTests : IDisposable
     [Fact]
     public void FileAnalysis_Json_PrintsEachFindingOnceAsTheStoreTakesIt_InTheOrderFound_KeepingNone()
     {
-        var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
-        Assert.True(rules.Success);
         var received = new List<string>();
-        var counting = new ScriptedSink("counting", (findings, _) =>
-        {
-            lock (received)
-            {
-                received.AddRange(findings.Select(f => f.Id));
-            }
-
-            return SinkResult.Ok(findings.Count);
-        });
         using var stdout = new MemoryStream();
-        var sample = Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap");
-        var sensor = Sensor.Open(new SensorOptions
-        {
-            DataDirectory = _tmp.File($"data-{Guid.NewGuid():N}"),
-            Rules = rules.RuleSet,
-            Baselines = new BaselineOptions { LearningPeriod = TimeSpan.Zero },
-            Outputs = [counting],
-            JsonFindings = true,
-            FindingsOut = stdout,
-        }, out var exit);
-        Assert.True(sensor is not null, $"exit {exit}");
-        using (var files = Sensor.OpenFiles([sample])!)
-        {
-            sensor.RunFiles(files, CancellationToken.None);
-        }
-
-        var code = sensor.Finish(sample);
-        var stored = sensor.Store!.Count();
-        sensor.Dispose();
+        var (code, sensor, stored) = AnalyzeWithOutputs([Recording(received)], keep: false, json: stdout);
 
         // `analyze --json`: the lines come from the store's thread as it takes each batch, not from a copy of every
         // finding held to the run's end.
@@ -367,9 +330,9 @@ public sealed class PluggableSeamTests : IDisposable
         AnalyzeWithOutputs(extra is null ? [] : [extra], run, data, capture);
 
     // keep: the run keeps its findings in memory (SensorOptions.KeepFindings), so that a test can compare them with what
-    // an output received.
+    // an output received. json: the findings as ECS JSON lines (analyze --json) go there.
     private (int Code, Sensor Sensor, long Stored) AnalyzeWithOutputs(IReadOnlyList<IFindingSink> extras, SinkRunOptions? run = null, string? data = null,
-        string capture = "mqtt-guessing.pcap", bool keep = true)
+        string capture = "mqtt-guessing.pcap", bool keep = true, Stream? json = null)
     {
         var rules = RulePackLoader.Load([RepoPaths.Rules], AnalysisSession.EventSchemas);
         Assert.True(rules.Success);
@@ -384,6 +347,8 @@ public sealed class PluggableSeamTests : IDisposable
             Outputs = extras,
             OutputRun = run,
             KeepFindings = keep,
+            JsonFindings = json is not null,
+            FindingsOut = json,
         }, out var exit);
         Assert.True(sensor is not null, $"exit {exit}");
         using (var files = Sensor.OpenFiles([sample])!)
@@ -457,6 +422,17 @@ public sealed class PluggableSeamTests : IDisposable
     }
 
     /// <summary>A finding output whose every write runs <c>write(findings, callNumber)</c>.</summary>
+    // A sink that takes every finding and records its id, in the order received.
+    private static ScriptedSink Recording(List<string> received) => new("counting", (findings, _) =>
+    {
+        lock (received)
+        {
+            received.AddRange(findings.Select(f => f.Id));
+        }
+
+        return SinkResult.Ok(findings.Count);
+    });
+
     private sealed class ScriptedSink(string name, Func<IReadOnlyList<Finding>, int, SinkResult> write) : IFindingSink
     {
         private int _calls;
