@@ -38,7 +38,6 @@ internal sealed class DetectionPipeline : ITickSink
     private readonly FindingOutputs? _outputs;
     private readonly List<Finding> _pending = [];
     private readonly bool _keepFindings;
-    private readonly bool _handOverEach;
     private readonly TimeSpan? _saveEvery;
     private long _lastSave = Environment.TickCount64;
     private InventoryFeed? _inventoryFeed;
@@ -66,7 +65,6 @@ internal sealed class DetectionPipeline : ITickSink
         _store = store;
         _outputs = outputs;
         _keepFindings = keepFindings;
-        _handOverEach = saveEvery is not null;
         _saveEvery = saveEvery;
         var baselines = new BaselineModel(baselineOptions);
         string? json = null;
@@ -253,7 +251,7 @@ internal sealed class DetectionPipeline : ITickSink
         _pending.AddRange(findings);
         // Live, a finding goes to the outputs as soon as it is made rather than at the next tick: the API of serve has it
         // within milliseconds, not up to a second later (findings are rare next to events).
-        if (_pending.Count >= BatchSize || _handOverEach)
+        if (_pending.Count >= BatchSize || _saveEvery is not null)
         {
             Flush();
         }
