@@ -46,6 +46,12 @@ internal readonly record struct ScanKey
 /// distinct values probed (ports, or hosts) in a small exact set that holds the first <see cref="ExactLimit"/> and a
 /// 1,024-bit linear-counting sketch (Whang et al., "A linear-time probabilistic counting algorithm", 1990) for
 /// beyond; the ranges; the answers. Trackers are pooled by the detector: <see cref="Reset"/> readies one for a new pair.
+/// <para>
+/// Most pairs see one value (a client's connections to its broker: one port of one host), so the first value is kept
+/// in a field, the exact set is made at the second distinct value and the sketch when the set overflows (filled then
+/// with the set's values: the sketch only marks bits, so it ends as if it had seen every value). A tracker of one value
+/// is the object alone, 320 bytes, where the two arrays made it 624 (bench/README.md, "Session 29").
+/// </para>
 /// </summary>
 internal sealed class ScanTracker
 {
@@ -55,8 +61,9 @@ internal sealed class ScanTracker
     private const int ExactSlots = 32; // open addressing, at most 75 % full
     private const int SketchBits = 1024;
 
-    private readonly uint[] _exact = new uint[ExactSlots];
-    private readonly ulong[] _sketch = new ulong[SketchBits / 64];
+    private uint _single; // the one distinct value while _exactCount is 1
+    private uint[]? _exact; // in use from the second distinct value; kept for the pair a pooled tracker serves next
+    private ulong[]? _sketch; // in use once _overflowed; kept likewise
     private int _exactCount;
     private bool _overflowed;
     private long[]? _openPorts;
@@ -178,8 +185,16 @@ internal sealed class ScanTracker
     {
         Key = key;
         Generation++;
-        Array.Clear(_exact);
-        Array.Clear(_sketch);
+        if (_exactCount > 1 || _overflowed)
+        {
+            Array.Clear(_exact!);
+        }
+
+        if (_overflowed)
+        {
+            Array.Clear(_sketch!);
+        }
+
         _exactCount = 0;
         _overflowed = false;
         _openPortsListed = _openHostsListed = _closedListed = 0;
@@ -302,18 +317,36 @@ internal sealed class ScanTracker
 
     private void Add(uint value)
     {
-        // The sketch sees every value (its bit from a second, independent multiplicative hash).
-        var bit = (int)((value * 0x85EBCA6Bu) >> 22);
-        _sketch[bit >> 6] |= 1UL << (bit & 63);
         if (_overflowed)
         {
+            Mark(_sketch!, value);
             return;
         }
 
-        var i = (int)((value * 0x9E3779B1u) >> 27);
+        if (_exactCount <= 1)
+        {
+            if (_exactCount == 0)
+            {
+                _single = value;
+                _exactCount = 1;
+                return;
+            }
+
+            if (value == _single)
+            {
+                return;
+            }
+
+            // The second distinct value: the set is needed from here (a pooled tracker's was cleared by Reset).
+            _exact ??= new uint[ExactSlots];
+            Insert(_exact, _single);
+        }
+
+        var exact = _exact!;
+        var i = Slot(value);
         while (true)
         {
-            var slot = _exact[i];
+            var slot = exact[i];
             if (slot == value)
             {
                 return;
@@ -323,11 +356,22 @@ internal sealed class ScanTracker
             {
                 if (_exactCount == ExactLimit)
                 {
+                    // Past the set: the sketch counts from here, seeded with the set's values.
+                    var sketch = _sketch ??= new ulong[SketchBits / 64];
+                    foreach (var held in exact)
+                    {
+                        if (held != 0)
+                        {
+                            Mark(sketch, held);
+                        }
+                    }
+
+                    Mark(sketch, value);
                     _overflowed = true;
                     return;
                 }
 
-                _exact[i] = value;
+                exact[i] = value;
                 _exactCount++;
                 return;
             }
@@ -336,10 +380,31 @@ internal sealed class ScanTracker
         }
     }
 
+    // The set's home slot of a value (open addressing, linear probing) and the insertion of a value not in the set.
+    private static int Slot(uint value) => (int)((value * 0x9E3779B1u) >> 27);
+
+    private static void Insert(uint[] exact, uint value)
+    {
+        var i = Slot(value);
+        while (exact[i] != 0)
+        {
+            i = (i + 1) & (ExactSlots - 1);
+        }
+
+        exact[i] = value;
+    }
+
+    // The sketch's bit of a value, from a second, independent multiplicative hash.
+    private static void Mark(ulong[] sketch, uint value)
+    {
+        var bit = (int)((value * 0x85EBCA6Bu) >> 22);
+        sketch[bit >> 6] |= 1UL << (bit & 63);
+    }
+
     private long Estimate()
     {
         var set = 0;
-        foreach (var word in _sketch)
+        foreach (var word in _sketch!)
         {
             set += BitOperations.PopCount(word);
         }

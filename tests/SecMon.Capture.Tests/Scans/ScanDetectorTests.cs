@@ -647,6 +647,77 @@ public sealed class ScanDetectorTests
         Assert.InRange(t.Distinct, 950, 1050);
     }
 
+    [Fact]
+    public void Distinct_JustPastTheExactSet_CountsTheSetsValuesToo()
+    {
+        // The sketch is made when the set overflows and must start with the 24 values the set held: 40 ports, not 16.
+        var target = IpAddress.Parse(Target);
+        var t = new ScanTracker();
+        t.Reset(ScanKey.Vertical(IpAddress.Parse(Scanner), target, 6, 0), Start);
+        for (var port = 1; port <= 40; port++)
+        {
+            t.AddProbe(target, (ushort)port, Start, 64);
+        }
+
+        Assert.InRange(t.Distinct, 38, 41); // linear counting may round 40 up
+    }
+
+    [Fact]
+    public void Distinct_OfAPooledTrackerReset_CountsOnlyTheNewPairsValues()
+    {
+        var scanner = IpAddress.Parse(Scanner);
+        var target = IpAddress.Parse(Target);
+        var t = new ScanTracker();
+        t.Reset(ScanKey.Vertical(scanner, target, 6, 0), Start);
+        for (var port = 1; port <= 1000; port++)
+        {
+            t.AddProbe(target, (ushort)port, Start, 64); // past the exact set: the sketch in use
+        }
+
+        t.Reset(ScanKey.Vertical(scanner, IpAddress.Parse("10.9.9.9"), 6, 0), Start);
+        for (var port = 1; port <= 40; port++)
+        {
+            // Each port three times: the estimate is capped at the probes seen (120), so stale bits would show.
+            for (var i = 0; i < 3; i++)
+            {
+                t.AddProbe(target, (ushort)port, Start, 64);
+            }
+
+            if (port is 1 or 2 or 24)
+            {
+                Assert.Equal(port, t.Distinct); // the set was emptied: 24 values fit
+            }
+        }
+
+        Assert.InRange(t.Distinct, 38, 41); // and so was the sketch: the first pair's 1,000 bits are gone
+    }
+
+    [Fact]
+    public void AddProbe_OneValueRepeated_MakesNoSetUntilASecondValue()
+    {
+        // Most pairs see one value (a client's connections to its broker); pooled, each tracker is long-lived memory.
+        var target = IpAddress.Parse(Target);
+        var key = ScanKey.Vertical(IpAddress.Parse(Scanner), target, 6, 0);
+        new ScanTracker().Reset(key, Start); // the methods compiled and their statics made before counting
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var t = new ScanTracker();
+        var constructed = GC.GetAllocatedBytesForCurrentThread() - before;
+        t.Reset(key, Start);
+        for (var i = 0; i < 100; i++)
+        {
+            t.AddProbe(target, 1883, Start + i, 64);
+        }
+
+        Assert.Equal(constructed, GC.GetAllocatedBytesForCurrentThread() - before); // nothing beyond the object
+        Assert.Equal(1, t.Distinct);
+
+        var beforeSecond = GC.GetAllocatedBytesForCurrentThread();
+        t.AddProbe(target, 8883, Start + 100, 64);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - beforeSecond >= 32 * sizeof(uint), "the exact set is made at the second value");
+        Assert.Equal(2, t.Distinct);
+    }
+
     private static FlowContext FakeSender() => new()
     {
         FlowId = "0000000000000001",
