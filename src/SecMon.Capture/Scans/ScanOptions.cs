@@ -33,8 +33,8 @@ internal sealed record ScanOptions
 
     /// <summary>Most (source, host) and (source, port) pairs tracked at once; beyond it the least recently probing pair
     /// is forgotten (counted in <see cref="CaptureStats.ScanTrackerEvictions"/>; a scan already reported gets its summary
-    /// at once). A pair of one port or host (most) takes about 320 bytes, a scanner's up to about 1.5 KB with its lists
-    /// full: the default 8,192 keeps the detector at 2.6 MB in ordinary traffic and under 12 MB whatever comes.</summary>
+    /// at once). A pair of one port or host that answered (most) takes about 430 bytes, a scanner's up to about 1.7 KB
+    /// with its lists full: the default 8,192 keeps the detector at 3.5 MB in ordinary traffic and about 14 MB at most.</summary>
     public int MaxTrackers { get; init; } = 8_192;
 
     /// <summary>Open ports (or, for a sweep, answering hosts) listed in an event; beyond it they are only counted.

@@ -185,7 +185,7 @@ internal sealed class ScanTracker
     {
         Key = key;
         Generation++;
-        if (_exactCount > 1 || _overflowed)
+        if (_exactCount > 1) // the set in use (an overflowed one is full)
         {
             Array.Clear(_exact!);
         }
