@@ -100,7 +100,7 @@ public sealed class ShippedRulesTests
         ]);
 
         var anonymous = Assert.Single(findings, f => f.RuleId == "SECMON-MQTT-0001");
-        Assert.Equal("MQTT session accepted without credentials: client id 'mosqsub|123' from 10.0.0.5 to broker 10.0.0.1:1883 (1 session(s) within 1h)", anonymous.Message);
+        Assert.Equal("Anonymous MQTT session accepted: client id 'mosqsub|123' from 10.0.0.5 to broker 10.0.0.1:1883 (1 session(s) within 1h)", anonymous.Message);
         Assert.Equal("10.0.0.5", anonymous.DeviceId);
         // The finding is made on the CONNACK (broker to client) and still names the client as its source.
         Assert.Equal(("10.0.0.5", "10.0.0.1", 1883), (anonymous.SourceIp, anonymous.DestinationIp, anonymous.DestinationPort));

@@ -107,7 +107,7 @@ public sealed class LiveCaptureTests
         Id = id,
         TimestampMicros = micros,
         RuleId = "SECMON-MQTT-0001",
-        RuleName = "MQTT session accepted without credentials",
+        RuleName = "Anonymous MQTT session accepted",
         Message = $"finding {id[..4]}",
         Severity = SecMon.Core.Findings.Severity.Medium,
         Category = ["network"],

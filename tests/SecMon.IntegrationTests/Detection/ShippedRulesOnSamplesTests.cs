@@ -208,6 +208,32 @@ public sealed class ShippedRulesOnSamplesTests
         Assert.Equal(first.Count, stored.Length);
     }
 
+    // README.md and `findings search --help` give `findings search anonymous` and `findings search guess*` as searches to
+    // try: on the samples each finds the findings it names. The anonymous sessions' rule was named "MQTT session accepted
+    // without credentials", and the README's first search found nothing.
+    [Fact]
+    public async Task DocumentedSearches_AnonymousAndGuess_FindTheFindingsTheyName()
+    {
+        using var dir = new TempDirectory();
+        await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), dir);
+        await RunJsonAsync(Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap"), dir);
+
+        var anonymous = await SearchAsync(dir, "anonymous");
+        var guessing = await SearchAsync(dir, "guess*");
+
+        Assert.NotEmpty(anonymous);
+        Assert.All(anonymous, f => Assert.Equal("SECMON-MQTT-0001", Rule(f)));
+        Assert.Contains(guessing, f => Rule(f) == "SECMON-MQTT-0003");
+        Assert.DoesNotContain(guessing, f => Rule(f) == "SECMON-MQTT-0001");
+    }
+
+    private static async Task<List<JsonElement>> SearchAsync(TempDirectory dir, string query)
+    {
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("findings", "search", query, "--json", "--data", dir.File("data")));
+        Assert.True(exit == 0, stderr);
+        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement)];
+    }
+
     private static string? Rule(JsonElement f) => f.GetProperty("rule").GetProperty("id").GetString();
 
     private static string? Id(JsonElement f) => f.GetProperty("event").GetProperty("id").GetString();
