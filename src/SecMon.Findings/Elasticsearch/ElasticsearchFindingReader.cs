@@ -136,12 +136,26 @@ public sealed class ElasticsearchFindingReader : IFindingReader
             w.WriteStartObject("rules");
             Terms(w, "rule.id", null);
             w.WriteStartObject("aggs");
+            // The rule's name of its newest finding (a renamed rule shows its new name; on equal times the greater
+            // name), as the SQLite store shows it.
             w.WriteStartObject("name");
             w.WriteStartObject("terms");
             w.WriteString("field", "rule.name");
             w.WriteNumber("size", 1);
-            w.WriteStartObject("order");
+            w.WriteStartArray("order");
+            w.WriteStartObject();
+            w.WriteString("latest", "desc");
+            w.WriteEndObject();
+            w.WriteStartObject();
             w.WriteString("_key", "desc");
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteStartObject("aggs");
+            w.WriteStartObject("latest");
+            w.WriteStartObject("max");
+            w.WriteString("field", "@timestamp");
+            w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();
             w.WriteEndObject();

@@ -7,23 +7,30 @@ namespace SecMon.Findings.Store;
 /// </summary>
 internal sealed class FindingStatsFold
 {
-    private readonly Dictionary<string, (string Name, int Severity, long Count, HashSet<string> Devices)> _rules = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Name, long NameAt, int Severity, long Count, HashSet<string> Devices)> _rules = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _bands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (long Count, HashSet<string> Rules, int Severity, long Last)> _devices = new(StringComparer.Ordinal);
     private long _total;
 
     /// <summary>Adds <paramref name="count"/> findings of one group; <paramref name="device"/> null or empty for findings
-    /// about no device, <paramref name="lastMicros"/> the newest one's time.</summary>
+    /// about no device, <paramref name="lastMicros"/> the newest one's time and <paramref name="ruleName"/> its rule name.
+    /// A rule is shown under the name of its newest finding (a rule renamed by an update shows its new name; on equal
+    /// times the greater name, whatever the order of the groups).</summary>
     public void Add(string ruleId, string ruleName, int severity, string? device, long count, long lastMicros)
     {
         _total += count;
-        var r = _rules.GetValueOrDefault(ruleId, (ruleName, severity, 0, new HashSet<string>(StringComparer.Ordinal)));
+        var r = _rules.GetValueOrDefault(ruleId, (ruleName, lastMicros, severity, 0, new HashSet<string>(StringComparer.Ordinal)));
         if (!string.IsNullOrEmpty(device))
         {
             r.Devices.Add(device);
         }
 
-        _rules[ruleId] = (r.Name, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
+        if (lastMicros > r.NameAt || (lastMicros == r.NameAt && string.CompareOrdinal(ruleName, r.Name) > 0))
+        {
+            (r.Name, r.NameAt) = (ruleName, lastMicros);
+        }
+
+        _rules[ruleId] = (r.Name, r.NameAt, Math.Max(r.Severity, severity), r.Count + count, r.Devices);
 
         var band = SeverityNames.Name(severity);
         _bands[band] = _bands.GetValueOrDefault(band) + count;

@@ -117,12 +117,15 @@ public sealed partial class FindingStore
             return Guard(() =>
             {
                 // One pass over the findings (a full scan reads every document, so three GROUP BYs would read
-                // the table three times), grouped by (rule, severity, device); the three views are folded here.
+                // the table three times), grouped by (rule, severity, device); the three views are folded here. The
+                // rule name is a bare column beside the one max(): SQLite takes it from the newest row of the group
+                // (sqlite.org/lang_select.html, "bare columns in an aggregate query"), so a renamed rule shows its
+                // current name.
                 var fold = new FindingStatsFold();
                 var parameters = new List<KeyValuePair<string, object>>();
                 var f = BuildFilter(parameters, filter, withCursor: false);
                 using (var statement = Statement.Prepare(_db,
-                    $"SELECT f.rule_id, max(f.rule_name), f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
+                    $"SELECT f.rule_id, f.rule_name, f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
                     "GROUP BY f.rule_id, f.severity, f.device_id"))
                 {
                     statement.Bind(parameters);

@@ -15,10 +15,13 @@ internal sealed class SearchParity : IDisposable
     public SearchParity(EsTarget target)
     {
         // Whole milliseconds apart (Elasticsearch's date type keeps milliseconds), two sensors, every field filtered on.
+        // The first rule's older half under an earlier name that sorts after its current one (a rule renamed by an
+        // update): both stores show the rule under the name of its newest finding.
         Findings = [.. TestFindings.Many(90).Select((f, i) => f with
         {
             TimestampMicros = TestFindings.Base + (i * 1_000_000L) + ((i % 3) * 1000L),
             ObserverName = i % 4 == 0 ? "sensor-b" : "sensor-a",
+            RuleName = i < 45 && i % 4 == 0 ? "Zulu: the rule's earlier name" : f.RuleName,
         })];
         Sqlite = FindingStore.Open(_tmp.Path).Store!;
         Sqlite.Write(Findings);

@@ -225,6 +225,26 @@ public sealed class FindingStoreSearchTests : IDisposable
         Assert.True(stats.ByRule.Zip(stats.ByRule.Skip(1)).All(p => p.First.Severity >= p.Second.Severity));
     }
 
+    // A rule renamed by an update keeps its id: stats show it under the name of its newest finding, whether that name
+    // sorts before or after the old one, and although the newest finding's (severity, device) group is not the first.
+    [Theory]
+    [InlineData("Alpha new name", "Zulu old name")]
+    [InlineData("Zulu new name", "Alpha old name")]
+    public void Stats_RenamedRule_ShownUnderTheNameOfItsNewestFinding(string newName, string oldName)
+    {
+        using var tmp = new TempDir();
+        using var store = FindingStoreOpenTests.Opened(tmp.Path, new FindingStoreOptions());
+        var findings = TestFindings.Many(40);
+        var rule = findings[0].RuleId;
+        var newest = findings.Where(f => f.RuleId == rule).MaxBy(f => f.TimestampMicros)!;
+        store.Write([.. findings.Select(f => f.RuleId != rule ? f : f with { RuleName = f.Id == newest.Id ? newName : oldName })]);
+
+        var stats = store.Stats();
+
+        Assert.Equal(newName, Assert.Single(stats.ByRule, r => r.RuleId == rule).RuleName);
+        Assert.Equal(findings.Count(f => f.RuleId == rule), stats.ByRule.Single(r => r.RuleId == rule).Count);
+    }
+
     [Fact]
     public void Stats_WithFilter_CountsOnlyMatches()
     {

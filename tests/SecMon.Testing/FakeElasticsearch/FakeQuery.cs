@@ -576,6 +576,9 @@ public static class FakeQuery
         _ => string.CompareOrdinal(a.ToString(), b.ToString()),
     };
 
+    private static double? MetricValue(JsonObject subResults, string name) =>
+        subResults[name]?["value"] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+
     private static JsonObject Aggregate(JsonObject aggs, List<FakeDocument> docs, FakeMappings mappings)
     {
         var result = new JsonObject();
@@ -619,22 +622,54 @@ public static class FakeQuery
                     var byKey = Comparer<JsonNode>.Create((a, b) => a is JsonValue va && vb(b) is { } bv && va.TryGetValue<long>(out var la) && bv.TryGetValue<long>(out var lb)
                         ? la.CompareTo(lb) : string.CompareOrdinal(a.ToJsonString(), b.ToJsonString()));
                     static JsonValue? vb(JsonNode n) => n as JsonValue;
-                    var order = arg["order"] as JsonObject;
-                    var ordered = order?["_key"]?.GetValue<string>() is { } keyOrder
-                        ? (keyOrder == "desc" ? groups.Values.OrderByDescending(g => g.Key, byKey) : groups.Values.OrderBy(g => g.Key, byKey)).ToList()
-                        : order?["_count"]?.GetValue<string>() == "asc"
-                            ? groups.Values.OrderBy(g => g.Docs.Count).ThenBy(g => g.Key, byKey).ToList()
-                            : groups.Values.OrderByDescending(g => g.Docs.Count).ThenBy(g => g.Key, byKey).ToList();
+                    // "order": one criterion or an array of them, each _key, _count or the name of a single-value metric
+                    // sub-aggregation (its value); ties end on the key ascending. Default: _count desc.
+                    var criteria = arg["order"] switch
+                    {
+                        JsonObject one => [one],
+                        JsonArray many => [.. many.Select(n => n!.AsObject())],
+                        _ => new List<JsonObject> { new() { ["_count"] = "desc" } },
+                    };
+                    var subResults = groups.Values.ToDictionary(g => g.Key.ToJsonString(), g => sub is null ? new JsonObject() : Aggregate(sub, g.Docs, mappings), StringComparer.Ordinal);
+                    foreach (var c in criteria)
+                    {
+                        var path = c.Single().Key;
+                        if (path is not ("_key" or "_count") && sub?[path] is null)
+                        {
+                            throw new QueryException("aggregation_execution_exception", $"Invalid aggregator order path [{path}]. The provided aggregation [{path}] either does not exist, or is a pipeline aggregation and cannot be used to sort the buckets.");
+                        }
+                    }
+
+                    int Compare((JsonNode Key, List<FakeDocument> Docs) a, (JsonNode Key, List<FakeDocument> Docs) b)
+                    {
+                        foreach (var c in criteria)
+                        {
+                            var (path, direction) = c.Single();
+                            var r = path switch
+                            {
+                                "_key" => byKey.Compare(a.Key, b.Key),
+                                "_count" => a.Docs.Count.CompareTo(b.Docs.Count),
+                                _ => Nullable.Compare(MetricValue(subResults[a.Key.ToJsonString()], path), MetricValue(subResults[b.Key.ToJsonString()], path)),
+                            };
+                            r = direction!.GetValue<string>() == "desc" ? -r : r;
+                            if (r != 0)
+                            {
+                                return r;
+                            }
+                        }
+
+                        return byKey.Compare(a.Key, b.Key);
+                    }
+
+                    var ordered = groups.Values.ToList();
+                    ordered.Sort(Compare);
                     var buckets = new JsonArray();
                     foreach (var g in ordered.Take(size))
                     {
                         var bucket = new JsonObject { ["key"] = g.Key.DeepClone(), ["doc_count"] = g.Docs.Count };
-                        if (sub is not null)
+                        foreach (var (k, v) in subResults[g.Key.ToJsonString()])
                         {
-                            foreach (var (k, v) in Aggregate(sub, g.Docs, mappings))
-                            {
-                                bucket[k] = v!.DeepClone();
-                            }
+                            bucket[k] = v!.DeepClone();
                         }
 
                         buckets.Add(bucket);
