@@ -35,8 +35,8 @@ internal static class AnalyzeCommand
         var detect = new DetectOptions();
         var config = new ConfigOption();
         var command = new Command("analyze",
-            "Analyse capture files: dissect the IoT protocols (MQTT, CoAP, DNS, DHCP, HTTP, TLS, Modbus/TCP, FTP, Telnet, ARP),\n" +
-            "write protocol events, run the rules.\n" +
+            "Analyse capture files: dissect the IoT protocols (MQTT, CoAP, DNS, DHCP, HTTP, TLS, DTLS, QUIC, Modbus/TCP, FTP, Telnet,\n" +
+            "SOCKS, ARP), write protocol events, run the rules.\n" +
             "Examples:\n" +
             "  secmon analyze capture.pcap                      summary on stderr\n" +
             "  secmon analyze day1.pcapng day2.pcapng --events events.jsonl\n" +
