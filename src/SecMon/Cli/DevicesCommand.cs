@@ -11,6 +11,10 @@ namespace SecMon.Cli;
 /// the data directory, weakest current authentication first.</summary>
 internal static class DevicesCommand
 {
+    /// <summary>How many devices the table lists when <c>--limit</c> is not given: the weakest, a screenful or a few. A
+    /// site's DHCP clients alone can be tens of thousands of rows; <c>--json</c> prints every device unless limited.</summary>
+    public const int TableLimit = 200;
+
     /// <summary>Builds the <c>devices</c> command.</summary>
     public static Command Create()
     {
@@ -34,6 +38,11 @@ internal static class DevicesCommand
             Description = "Only devices whose MAC vendor (from the OUI, Wireshark's manuf table) contains this text, case-insensitive.",
             HelpName = "TEXT",
         };
+        var limit = new Option<int?>("--limit")
+        {
+            Description = $"List only the N weakest devices (0: all). Default: the table {TableLimit}, --json every device.",
+            HelpName = "N",
+        };
         var command = new Command("devices",
             "List the devices seen on the network and how they authenticate now, weakest first:\n" +
             "anonymous, password_cleartext (a password readable on the wire), tls, mutual_tls (client certificate); unknown when not seen logging in.\n" +
@@ -43,12 +52,14 @@ internal static class DevicesCommand
             "  secmon devices\n" +
             "  secmon devices --posture anonymous --since 24h\n" +
             "  secmon devices --vendor espressif\n" +
+            "  secmon devices --limit 0                     every device, not only the 200 weakest\n" +
             "  secmon devices --data /var/lib/secmon --json | jq 'select(.current_auth == \"password_cleartext\")'");
         command.Options.Add(json);
         command.Options.Add(data);
         command.Options.Add(posture);
         command.Options.Add(since);
         command.Options.Add(vendor);
+        command.Options.Add(limit);
         command.SetAction(result =>
         {
             var output = result.InvocationConfiguration.Output;
@@ -74,6 +85,12 @@ internal static class DevicesCommand
                 sinceMicros = v;
             }
 
+            var limitValue = result.GetValue(limit);
+            if (limitValue < 0)
+            {
+                return FindingsCommand.Fail(error, ExitCodes.Usage, $"--limit takes a whole number, 0 or more, not '{limitValue}'");
+            }
+
             var vendorText = result.GetValue(vendor);
             var dataDirectory = result.GetValue(data)!;
             return FindingsCommand.WithStore(dataDirectory, error, store =>
@@ -84,9 +101,12 @@ internal static class DevicesCommand
                     error.WriteLine($"secmon: {caError}");
                 }
 
-                if (result.GetValue(json))
+                var asJson = result.GetValue(json);
+                var max = limitValue ?? (asJson ? 0 : TableLimit);
+                var shown = max == 0 || devices.Count <= max ? devices : [.. devices.Take(max)];
+                if (asJson)
                 {
-                    foreach (var d in devices)
+                    foreach (var d in shown)
                     {
                         output.WriteLine(DeviceJson.Write(d, contextOf(d)));
                     }
@@ -115,7 +135,7 @@ internal static class DevicesCommand
                     new TextColumn("FINDINGS"),
                     new TextColumn("FIRST SEEN (UTC)"),
                     new TextColumn("LAST SEEN (UTC)"));
-                foreach (var d in devices)
+                foreach (var d in shown)
                 {
                     var context = contextOf(d);
                     table.Add(
@@ -134,7 +154,9 @@ internal static class DevicesCommand
                 }
 
                 table.Write(output);
-                output.WriteLine($"{devices.Count} device{(devices.Count == 1 ? "" : "s")}.");
+                output.WriteLine(shown.Count < devices.Count
+                    ? $"{devices.Count} devices; the {shown.Count} weakest shown (--limit N for more, --limit 0 for all; --json prints every device)."
+                    : $"{devices.Count} device{(devices.Count == 1 ? "" : "s")}.");
                 return ExitCodes.Ok;
             });
         });

@@ -35,6 +35,52 @@ public sealed class DevicesCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Devices_Limit_ListsTheWeakestAndSaysHowManyAreLeft()
+    {
+        var data = WithDevices();
+
+        var (code, stdout, stderr) = await SecMonRun.Run("devices", "--limit", "2", "--data", data);
+        var (_, json, _) = await SecMonRun.Run("devices", "--json", "--data", data);
+        var (_, jsonLimited, _) = await SecMonRun.Run("devices", "--json", "--limit", "2", "--data", data);
+        var (negative, _, negativeError) = await SecMonRun.Run("devices", "--limit=-1", "--data", data);
+
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal("", stderr);
+        var lines = SecMonRun.Lines(stdout);
+        Assert.Equal(4, lines.Length); // the header, two devices, the count
+        Assert.StartsWith("02-00-00-00-00-02", lines[1], StringComparison.Ordinal); // anonymous
+        Assert.StartsWith("02-00-00-00-00-01", lines[2], StringComparison.Ordinal); // password in cleartext
+        Assert.Equal("4 devices; the 2 weakest shown (--limit N for more, --limit 0 for all; --json prints every device).", lines[3]);
+        Assert.Equal(4, SecMonRun.Lines(json).Length);
+        Assert.Equal(["02-00-00-00-00-02", "02-00-00-00-00-01"],
+            SecMonRun.Lines(jsonLimited).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()));
+        Assert.Equal(ExitCodes.Usage, negative);
+        Assert.Contains("--limit takes a whole number, 0 or more", negativeError, StringComparison.Ordinal);
+    }
+
+    // A site's DHCP clients alone can be tens of thousands of devices: the table stops at the weakest 200 and says so;
+    // --limit 0 lists them all.
+    [Fact]
+    public async Task Devices_MoreThanTheTableLimit_TableStopsThere()
+    {
+        var data = Path.Combine(_tmp, "many");
+        using (var store = FindingStore.Open(data).Store!)
+        {
+            store.UpsertDevices([.. Enumerable.Range(0, DevicesCommand.TableLimit + 1).Select(i =>
+                new Device { Id = $"10.9.0.{i}", Ips = [$"10.9.0.{i}"], FirstSeenMicros = 1_000, LastSeenMicros = 2_000 + i })]);
+        }
+
+        var (_, table, _) = await SecMonRun.Run("devices", "--data", data);
+        var (_, all, _) = await SecMonRun.Run("devices", "--limit", "0", "--data", data);
+
+        var lines = SecMonRun.Lines(table);
+        Assert.Equal(DevicesCommand.TableLimit + 2, lines.Length);
+        Assert.StartsWith($"{DevicesCommand.TableLimit + 1} devices; the {DevicesCommand.TableLimit} weakest shown", lines[^1], StringComparison.Ordinal);
+        Assert.Equal(DevicesCommand.TableLimit + 3, SecMonRun.Lines(all).Length);
+        Assert.Equal($"{DevicesCommand.TableLimit + 1} devices.", SecMonRun.Lines(all)[^1]);
+    }
+
+    [Fact]
     public async Task Devices_Table_ANameTwoProtocolsGiveShownOnce()
     {
         // A smart plug asks DHCP for "plug-7" and logs in to MQTT as "plug-7": one name in the table.
