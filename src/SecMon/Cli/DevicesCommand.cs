@@ -52,7 +52,7 @@ internal static class DevicesCommand
             "  secmon devices\n" +
             "  secmon devices --posture anonymous --since 24h\n" +
             "  secmon devices --vendor espressif\n" +
-            "  secmon devices --limit 0                     every device, not only the 200 weakest\n" +
+            $"  secmon devices --limit 0                     every device, not only the {TableLimit} weakest\n" +
             "  secmon devices --data /var/lib/secmon --json | jq 'select(.current_auth == \"password_cleartext\")'");
         command.Options.Add(json);
         command.Options.Add(data);
