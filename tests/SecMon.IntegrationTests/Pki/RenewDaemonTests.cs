@@ -25,7 +25,9 @@ public sealed class RenewDaemonTests(ShortLivedServerFixture fixture) : IClassFi
         var (_, first, _) = await pki.Bash("openssl x509 -in device/device.crt.pem -noout -serial -startdate -enddate", dir);
 
         await using var daemon = RunningProcess.Start("dotnet", SecMonRunner.Command(
-            "enroll", "renew", "--out", outDir, "--daemon", "--exec", $"printf '%s %s\\n' \"$SECMON_CERT_FILE\" \"$(date +%s.%N)\" >> '{hookLog}'"));
+            "enroll", "renew", "--out", outDir, "--daemon", "--exec",
+            $"t=$(date +%s.%N); na=$(date -d \"$(openssl x509 -in \"$SECMON_CERT_FILE\" -noout -enddate | cut -d= -f2)\" +%s); " +
+            $"printf '%s %s %s\\n' \"$SECMON_CERT_FILE\" \"$t\" \"$na\" >> '{hookLog}'"));
 
         // The first certificate is due at once (the CA backdates notBefore 5 minutes, so two thirds of its lifetime
         // have passed); the second renewal comes about 20 s (two thirds of 30 s, less jitter) after the first.
@@ -41,10 +43,17 @@ public sealed class RenewDaemonTests(ShortLivedServerFixture fixture) : IClassFi
 
         var hooks = File.ReadAllLines(hookLog);
         Assert.All(hooks, h => Assert.StartsWith(Path.Combine(outDir, "device.crt.pem") + " ", h, StringComparison.Ordinal));
-        var times = hooks.Select(h => double.Parse(h.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        var gap = times[1] - times[0];
+        var fields = hooks.Select(h => h.Split(' ').Skip(1).Select(f => double.Parse(f, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var (firstHook, firstNotAfter, secondHook) = (fields[0][0], fields[0][1], fields[1][0]);
+
+        // The daemon counts the first renewed certificate's lifetime from when it arrived (o, before the first hook
+        // ran) to its notAfter (NA, whole seconds, at most the 30 s after issuance, so o >= NA - 30), and renews at
+        // two thirds of it less up to 5% jitter: o + 2/3 (NA - o) - j. So the second renewal, and its hook, come no
+        // earlier than NA - 30 * (1/3 + 5%), and no later than NA - (NA - firstHook) / 3 plus the time the renewal and
+        // the hook take (2.5 s of slack for a busy machine). Renewing at half the lifetime fails; the exact share and
+        // jitter are RenewalScheduleTests' to check.
         var life = ShortLivedServerFixture.Lifetime.TotalSeconds;
-        Assert.InRange(gap, life * 2 / 3 * 0.9, life); // two thirds of the lifetime, less at most 5% jitter (and slack)
+        Assert.InRange(secondHook, firstNotAfter - life * (1.0 / 3 + 0.05) - 0.1, firstNotAfter - (firstNotAfter - firstHook) / 3 + 2.5);
         var stderr = daemon.StdErr;
         Assert.Contains("renewed: enrolled CN=daemon-dev", stderr, StringComparison.Ordinal);
         Assert.Contains("next renewal at", stderr, StringComparison.Ordinal);
