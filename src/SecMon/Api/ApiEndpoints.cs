@@ -64,6 +64,13 @@ internal static class ApiEndpoints
     public const string OpenApiPath = "/api/openapi.json";
 
     private const int MaxTextLength = 1000;
+
+    /// <summary>Devices per page of <c>GET /api/v1/devices</c> unless <c>limit</c> says otherwise (the CLI table's 200).</summary>
+    public const int DefaultDevicesPage = 200;
+
+    /// <summary>The most devices one page of <c>GET /api/v1/devices</c> holds.</summary>
+    public const int MaxDevicesPage = 10_000;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly string[] FindingFilterNames = ["q", "since", "until", "severity", "rule", "device", "source_ip", "sensor"];
 
@@ -122,7 +129,8 @@ internal static class ApiEndpoints
             .WithSummary("Counts of findings by rule, severity and device (the search filters apply; top: devices listed, default 20)");
         v1.MapGet("/devices", Devices).Needs(ApiScope.Read)
             .WithSummary("The device inventory with posture (anonymous, password_cleartext, tls, mutual_tls), identities and certificates, weakest first")
-            .WithDescription("Query: posture, since, vendor.");
+            .WithDescription($"Query: posture, since, vendor, limit (1-{MaxDevicesPage}, default {DefaultDevicesPage}), cursor (the previous page's next). " +
+                "Answer: {items: [device], total (devices matching the filters), next}.");
         v1.MapGet("/devices/{id}", Device).Needs(ApiScope.Read).WithSummary("One device (a MAC in any notation, or an IP)");
         v1.MapGet("/hardening/plan", HardeningPlan).Needs(ApiScope.Read)
             .WithSummary("The hardening plan: brokers and, for each device not on mutual TLS, what it needs and the steps");
@@ -543,9 +551,20 @@ internal static class ApiEndpoints
 
     private static IResult Devices(HttpRequest request, ApiContext api, TimeProvider time)
     {
-        if (UnknownParameter(request, ["posture", "since", "vendor"]) is { } unknown)
+        if (UnknownParameter(request, ["posture", "since", "vendor", "limit", "cursor"]) is { } unknown)
         {
             return BadRequest(unknown);
+        }
+
+        if (!TryInt(request, "limit", 1, MaxDevicesPage, DefaultDevicesPage, out var limit, out var limitError))
+        {
+            return BadRequest(limitError!);
+        }
+
+        var cursor = Single(request, "cursor", out var cursorError);
+        if (cursorError is not null)
+        {
+            return BadRequest(cursorError);
         }
 
         var now = time.GetUtcNow();
@@ -575,16 +594,23 @@ internal static class ApiEndpoints
         try
         {
             var (devices, contextOf) = DeviceViews.Read(api.Local, api.DataDirectory, now, posture, since, vendor, out _);
+            if (!DeviceViews.TryPage(devices, cursor, limit, out var page, out var next, out var pageError))
+            {
+                return BadRequest(pageError!);
+            }
+
             return Json(w =>
             {
                 w.WriteStartObject();
                 w.WriteStartArray("items");
-                foreach (var d in devices)
+                foreach (var d in page)
                 {
                     w.WriteRawValue(DeviceJson.Write(d, contextOf(d)));
                 }
 
                 w.WriteEndArray();
+                w.WriteNumber("total", devices.Count);
+                w.WriteString("next", next);
                 w.WriteEndObject();
             });
         }

@@ -35,9 +35,7 @@ internal static class DeviceViews
             .Where(d => posture is null || d.CurrentAuth == posture)
             .Where(d => sinceMicros is null || d.LastSeenMicros >= sinceMicros)
             .Where(d => string.IsNullOrEmpty(vendor) || (VendorOf(d) is { } v && v.Contains(vendor, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(d => d.CurrentAuth == AuthPosture.Unknown ? int.MaxValue : (int)d.CurrentAuth)
-            .ThenByDescending(d => d.LastSeenMicros)
-            .ThenBy(d => d.Id, StringComparer.Ordinal)
+            .Order(WeakestFirst)
             .ToList();
         var findings = store.DeviceFindingStats();
         var ca = CaCertificates.TryRead(dataDirectory, now, out caError);
@@ -49,5 +47,104 @@ internal static class DeviceViews
             Ca = ca,
         };
         return (devices, Context);
+    }
+
+    /// <summary>The inventory's order: weakest current posture first (unknown last), then most recently seen, then id.</summary>
+    public static IComparer<Device> WeakestFirst { get; } = Comparer<Device>.Create(static (x, y) => Compare(Key(x), Key(y)));
+
+    /// <summary>
+    /// One page of <paramref name="devices"/> (in <see cref="WeakestFirst"/> order): the first <paramref name="limit"/>
+    /// after <paramref name="cursor"/> (null: from the start), and the cursor of the page after it (null: none left).
+    /// The cursor names the last device's place in the order, not a position, so a device stored or gone between two
+    /// pages neither repeats a device nor skips one that stayed in place. False with <paramref name="error"/> when the
+    /// cursor is not one this gave.
+    /// </summary>
+    public static bool TryPage(IReadOnlyList<Device> devices, string? cursor, int limit, out IReadOnlyList<Device> page, out string? next, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        (page, next, error) = ([], null, null);
+        var start = 0;
+        if (cursor is not null)
+        {
+            if (!TryReadCursor(cursor, out var after))
+            {
+                error = "cursor: not a cursor this API gave (pass the previous page's 'next' as it was)";
+                return false;
+            }
+
+            // The first device after the cursor's place: a binary search over the order.
+            var (lo, hi) = (0, devices.Count);
+            while (lo < hi)
+            {
+                var mid = lo + ((hi - lo) / 2);
+                (lo, hi) = Compare(Key(devices[mid]), after) <= 0 ? (mid + 1, hi) : (lo, mid);
+            }
+
+            start = lo;
+        }
+
+        var count = Math.Min(limit, devices.Count - start);
+        page = [.. devices.Skip(start).Take(count)];
+        next = start + count < devices.Count ? WriteCursor(Key(page[^1])) : null;
+        return true;
+    }
+
+    private static (int Rank, long LastSeen, string Id) Key(Device d) =>
+        (d.CurrentAuth == AuthPosture.Unknown ? int.MaxValue : (int)d.CurrentAuth, d.LastSeenMicros, d.Id);
+
+    private static int Compare((int Rank, long LastSeen, string Id) x, (int Rank, long LastSeen, string Id) y)
+    {
+        var c = x.Rank.CompareTo(y.Rank);
+        if (c == 0)
+        {
+            c = y.LastSeen.CompareTo(x.LastSeen); // most recent first
+        }
+
+        return c != 0 ? c : string.CompareOrdinal(x.Id, y.Id);
+    }
+
+    // "rank.lastSeen.id" in base64url: opaque to clients, read back only as those three values.
+    private static string WriteCursor((int Rank, long LastSeen, string Id) key) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(FormattableString.Invariant($"{key.Rank}.{key.LastSeen}.{key.Id}")))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static bool TryReadCursor(string cursor, out (int Rank, long LastSeen, string Id) key)
+    {
+        key = default;
+        if (cursor.Length is 0 or > 1024)
+        {
+            return false;
+        }
+
+        var b64 = cursor.Replace('-', '+').Replace('_', '/');
+        b64 += new string('=', (4 - (b64.Length % 4)) % 4);
+        var bytes = new byte[b64.Length];
+        if (!Convert.TryFromBase64String(b64, bytes, out var written))
+        {
+            return false;
+        }
+
+        string text;
+        try
+        {
+            text = new System.Text.UTF8Encoding(false, true).GetString(bytes, 0, written);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return false;
+        }
+
+        var parts = text.Split('.', 3);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts.Length != 3 || parts[2].Length == 0 ||
+            !int.TryParse(parts[0], System.Globalization.NumberStyles.AllowLeadingSign, inv, out var rank) ||
+            !long.TryParse(parts[1], System.Globalization.NumberStyles.AllowLeadingSign, inv, out var lastSeen))
+        {
+            return false;
+        }
+
+        key = (rank, lastSeen, parts[2]);
+        return true;
     }
 }

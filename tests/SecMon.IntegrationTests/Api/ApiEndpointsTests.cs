@@ -31,6 +31,13 @@ public sealed class ApiServeFixture : IAsyncLifetime, IDisposable
         var (exit, _, stderr) = await Tools.RunAsync("dotnet", SecMonRunner.Command("analyze",
             Path.Combine(RepoPaths.Samples, "mqtt-guessing.pcap"), Path.Combine(RepoPaths.Samples, "mqtt-anonymous.pcap"), "--data", Data), TimeSpan.FromSeconds(120));
         Assert.True(exit is 0 or 1, stderr);
+        using (var store = SecMon.Findings.Store.FindingStore.Open(Data).Store!)
+        {
+            // Two hosts seen without authenticating, beside the samples' one device: enough to page through.
+            store.UpsertDevices([.. new[] { "192.0.2.7", "192.0.2.8" }.Select(ip =>
+                new SecMon.Core.Devices.Device { Id = ip, Ips = [ip], FirstSeenMicros = 1_000, LastSeenMicros = 2_000 })]);
+        }
+
         Directory.CreateDirectory(RulesDir);
         await File.WriteAllTextAsync(Path.Combine(RulesDir, "probe.yaml"), ApiLiveTests.ProbePack);
         var config = _dir.File("secmon.yml");
@@ -363,6 +370,40 @@ public sealed class ApiEndpointsTests(ApiServeFixture fixture) : IClassFixture<A
             "/api/v1/devices/{id}", "/api/v1/hardening/plan", "/api/v1/rules", "/api/v1/rules/{id}/disable", "/api/v1/rules/{id}/enable", "/api/v1/rules/reload" })
         {
             Assert.True(paths.TryGetProperty(p, out _), $"the OpenAPI document lacks {p}");
+        }
+    }
+
+    [Fact]
+    public async Task Devices_Paged_EveryDeviceOnceInTheUnpagedOrder()
+    {
+        using var client = fixture.Serve.Client(fixture.Read);
+        using var all = await client.GetAsync(new Uri("api/v1/devices", UriKind.Relative));
+        var whole = await JsonOf(all);
+        var ids = whole.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetString()).ToList();
+        Assert.Equal(3, ids.Count); // the samples' broker host and the two seeded hosts
+        Assert.Equal(3, whole.GetProperty("total").GetInt32());
+        Assert.Equal(JsonValueKind.Null, whole.GetProperty("next").ValueKind);
+
+        var paged = new List<string?>();
+        string? cursor = null;
+        do
+        {
+            var path = "api/v1/devices?limit=2" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var page = await JsonOf(response);
+            Assert.InRange(page.GetProperty("items").GetArrayLength(), 1, 2);
+            Assert.Equal(3, page.GetProperty("total").GetInt32());
+            paged.AddRange(page.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetString()));
+            cursor = page.GetProperty("next").GetString();
+        }
+        while (cursor is not null && paged.Count < 10);
+
+        Assert.Equal(ids, paged);
+        foreach (var bad in new[] { "limit=0", "limit=10001", "cursor=bm90IGEgY3Vyc29y" })
+        {
+            using var refused = await client.GetAsync(new Uri("api/v1/devices?" + bad, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         }
     }
 

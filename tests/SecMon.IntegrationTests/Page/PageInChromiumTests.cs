@@ -103,6 +103,9 @@ public sealed class PageInChromiumTests(ITestOutputHelper output)
         await page.ClickAsync("nav button[data-tab=devices]");
         await page.WaitForSelectorAsync("#device-table tbody tr");
         Assert.Contains("anonymous", await page.TextContentAsync("#device-table") ?? "", StringComparison.Ordinal);
+        var rows = await page.Locator("#device-table tbody tr").CountAsync();
+        Assert.Equal($"{rows} of {rows} device(s), weakest posture first", await page.TextContentAsync("#devices-status"));
+        Assert.True(await page.Locator("#devices-more").IsHiddenAsync(), "'More devices' shown with every device on the page");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, "devices.png"), FullPage = true });
 
         await page.ClickAsync("nav button[data-tab=plan]");

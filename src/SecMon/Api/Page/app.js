@@ -4,7 +4,7 @@
 
 const KEY = "secmon.apikey";
 const $ = (id) => document.getElementById(id);
-const state = { cursors: [], next: null, selected: null, rules: null };
+const state = { cursors: [], next: null, selected: null, rules: null, devicesNext: null };
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -213,11 +213,12 @@ async function workflow(id, body) {
 
 // ---- Devices ----
 
-async function loadDevices() {
+async function loadDevices(cursor) {
   $("devices-status").textContent = "Loading…";
+  $("devices-more").hidden = true;
   try {
-    const { items } = await api("/api/v1/devices");
-    const rows = items.map((d) => el("tr", {},
+    const page = await api("/api/v1/devices" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
+    const rows = page.items.map((d) => el("tr", {},
       el("td", { class: "mono" }, d.id),
       el("td", {}, d.vendor || ""),
       el("td", { class: "posture-" + (d.current_auth || d.auth) }, d.current_auth || d.auth || "unknown"),
@@ -225,8 +226,11 @@ async function loadDevices() {
       el("td", {}, (d.certificates || []).length),
       el("td", {}, `${d.findings_count || 0}${d.max_severity ? " (" + d.max_severity + ")" : ""}`),
       el("td", { class: "mono" }, (d.last_seen || "").replace("T", " ").replace("Z", ""))));
-    $("device-table").tBodies[0].replaceChildren(...rows);
-    $("devices-status").textContent = `${items.length} device(s), weakest posture first`;
+    const body = $("device-table").tBodies[0];
+    if (cursor) body.append(...rows); else body.replaceChildren(...rows);
+    state.devicesNext = page.next;
+    $("devices-more").hidden = !page.next;
+    $("devices-status").textContent = `${body.rows.length} of ${page.total} device(s), weakest posture first`;
   } catch (e) { $("devices-status").textContent = e.message; }
 }
 
@@ -336,6 +340,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", () => { sessionStorage.removeItem(KEY); showGate(); });
   for (const b of document.querySelectorAll("nav button")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("search").addEventListener("submit", (ev) => { ev.preventDefault(); state.cursors = []; search(null); });
+  $("devices-more").addEventListener("click", () => loadDevices(state.devicesNext));
   $("older").addEventListener("click", () => { state.cursors.push(state.current || null); state.current = state.next; search(state.next); });
   $("newer").addEventListener("click", () => { state.current = state.cursors.pop() || null; search(state.current); });
   $("first").addEventListener("click", () => { state.cursors = []; state.current = null; search(null); });
