@@ -64,6 +64,13 @@ internal sealed record ServiceHostOptions
 
     /// <summary>True to serve <c>/metrics</c> anonymously on the plain-HTTP listener (<see cref="OpsOptions.MetricsOnHttp"/>). Default false.</summary>
     public bool MetricsOnHttp { get; init; }
+
+    /// <summary>The most connections each listener holds open from one client address (IPv6: its /64); the next are
+    /// closed at once (<see cref="ConnectionGuard"/>). Default <see cref="ConnectionGuard.DefaultPerAddress"/>.</summary>
+    public int ConnectionsPerAddress { get; init; } = ConnectionGuard.DefaultPerAddress;
+
+    /// <summary>The most connections each listener holds open. Default <see cref="ConnectionGuard.DefaultTotal"/>.</summary>
+    public int ConnectionsPerListener { get; init; } = ConnectionGuard.DefaultTotal;
 }
 
 /// <summary>
@@ -131,6 +138,8 @@ internal sealed class ServiceHost : IAsyncDisposable
             var ops = new OpsOptions { MetricsOnHttp = options.MetricsOnHttp };
             builder.Services.AddSecMonOps(ops);
             builder.Services.AddSingleton<EstAddress>();
+            var guards = new ConnectionGuards(options.ConnectionsPerAddress, options.ConnectionsPerListener, options.Time);
+            builder.Services.AddSingleton(guards);
             if (options.Pki is { } pki)
             {
                 ca = CertificateAuthority.Open(pki.Ca, pki.Time);
@@ -158,10 +167,18 @@ internal sealed class ServiceHost : IAsyncDisposable
                 k.Limits.MaxRequestBodySize = 1024 * 1024;
                 if (options.Pki is { } p)
                 {
-                    k.Listen(p.Https, listen => listen.UseSecMonPkiHttps(ca!, serverCert!));
+                    k.Listen(p.Https, listen =>
+                    {
+                        listen.Use(guards.For("est").Wrap); // first: an over-limit connection is closed before its handshake
+                        listen.UseSecMonPkiHttps(ca!, serverCert!);
+                    });
                     if (p.Http is not null)
                     {
-                        k.Listen(p.Http, listen => listen.Protocols = HttpProtocols.Http1);
+                        k.Listen(p.Http, listen =>
+                        {
+                            listen.Protocols = HttpProtocols.Http1;
+                            listen.Use(guards.For("http").Wrap);
+                        });
                     }
                 }
 
@@ -169,6 +186,7 @@ internal sealed class ServiceHost : IAsyncDisposable
                 {
                     k.Listen(a.Endpoint, listen =>
                     {
+                        listen.Use(guards.For("api").Wrap);
                         listen.Protocols = HttpProtocols.Http1AndHttp2;
                         listen.UseHttps(new HttpsConnectionAdapterOptions
                         {
@@ -187,6 +205,7 @@ internal sealed class ServiceHost : IAsyncDisposable
                 }
             });
             var app = builder.Build();
+            guards.SetLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SecMon.Connections"));
             var host = new ServiceHost(app, ca, serverCert, ReferenceEquals(apiCert, serverCert) ? null : apiCert, options.Api?.Context);
             if (options.Api is not null)
             {

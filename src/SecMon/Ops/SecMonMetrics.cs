@@ -35,6 +35,7 @@ internal sealed class SecMonMetrics
     private readonly Gauge _outputFailed;
     private readonly Counter _estIssued;
     private readonly Counter _estRefused;
+    private readonly Counter _connectionsRefused;
 
     /// <summary>Creates the registry and its collectors.</summary>
     public SecMonMetrics(SensorMonitor monitor, IServiceProvider services)
@@ -68,6 +69,9 @@ internal sealed class SecMonMetrics
         _estIssued = f.CreateCounter("secmon_est_issued_total", "Certificates issued through EST.");
         _estRefused = f.CreateCounter("secmon_est_refused_total",
             "EST requests refused, by outcome: unauthorized, bad_request, forbidden, not_found, payload_too_large, too_many_requests.", "outcome");
+        _connectionsRefused = f.CreateCounter("secmon_connections_refused_total",
+            "Connections closed on arrival because a bound was reached, by listener (est, http, api) and bound: per_address (one client address or IPv6 /64) or total.",
+            "listener", "limit");
         Registry.AddBeforeCollectCallback(Update);
     }
 
@@ -84,6 +88,15 @@ internal sealed class SecMonMetrics
             foreach (var outcome in Enum.GetValues<EnrollmentOutcome>().Where(o => o is not (EnrollmentOutcome.Issued or EnrollmentOutcome.Pending)))
             {
                 _estRefused.WithLabels(Snake(outcome.ToString())).IncTo(c.Count(outcome));
+            }
+        }
+
+        if (_services.GetService(typeof(Api.ConnectionGuards)) is Api.ConnectionGuards guards)
+        {
+            foreach (var g in guards.All)
+            {
+                _connectionsRefused.WithLabels(g.Listener, "per_address").IncTo(g.RefusedPerAddress);
+                _connectionsRefused.WithLabels(g.Listener, "total").IncTo(g.RefusedTotal);
             }
         }
 
