@@ -161,10 +161,14 @@ internal static class PlanBuilder
 
     private static bool IsWeak(AuthPosture posture) => posture is AuthPosture.Anonymous or AuthPosture.PasswordCleartext;
 
-    // The plan is about MQTT brokers: a server seen speaking MQTT, or a port where the inventory counts MQTT over TLS.
-    // A web server that took a Basic password (HTTP also has logins) or a TLS session is not one.
+    // The plan is about MQTT brokers: a port where the inventory counts MQTT over TLS, or a port of a server seen
+    // speaking MQTT where it was seen taking logins (its listeners). A web server that took a Basic password (HTTP also
+    // has logins) or a TLS session is not one, nor are the other services of a broker's host: a gateway that also
+    // answers DHCP and DNS has clients on 67 and 53 that never log in there. A server with no listener recorded (an
+    // inventory from before they were) is judged by its protocols alone.
     private static bool IsBroker(Device server, int port, IReadOnlySet<int> tlsPorts) =>
-        tlsPorts.Contains(port) || server.Protocols.Contains("mqtt", StringComparer.Ordinal);
+        tlsPorts.Contains(port) ||
+        (server.Protocols.Contains("mqtt", StringComparer.Ordinal) && (server.Listeners.Count == 0 || server.Listeners.Any(l => l.Port == port)));
 
     /// <summary>The certificate name of each device (by id): its one MQTT client id when that is a valid name and no
     /// other device uses it, else its device id made a valid name; and why, when it is not the client id.</summary>

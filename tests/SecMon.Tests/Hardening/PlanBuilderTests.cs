@@ -108,6 +108,34 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
+    public void Build_ABrokerHostThatAlsoAnswersDhcpAndDns_OnlyItsMqttListenerIsABroker()
+    {
+        // A gateway runs mosquitto on 1883 and hands out leases and names on 67 and 53 (the IoT mix: "Broker
+        // 10.0.0.1:67: no client sessions seen" was in the plan). A camera only leased an address (its DHCP host name
+        // is an identity); a sensor resolved a name there and published anonymously.
+        var gateway = Broker("10.0.0.1", 53, 67, 1883) with
+        {
+            Protocols = ["dhcp", "dns", "mqtt"],
+            Listeners = [new ListenerPosture { Port = 1883, Anonymous = 1 }],
+        };
+        var camera = Client("00-12-12-00-00-99", "10.0.0.99", "10.0.0.1", [67], AuthPosture.Unknown) with
+        {
+            Protocols = ["dhcp"],
+            Identities = new Dictionary<string, IReadOnlyList<string>> { ["dhcp.hostname"] = ["ipcam-01"] },
+        };
+        var sensor = Client("24-0A-C4-00-00-21", "10.0.0.21", "10.0.0.1", [53, 1883], AuthPosture.Anonymous, ["sensor-01"]) with
+        {
+            Protocols = ["dns", "mqtt"],
+        };
+
+        var plan = PlanBuilder.Build(new HardeningInputs { Devices = [gateway, camera, sensor] });
+
+        var broker = Assert.Single(plan.Brokers);
+        Assert.Equal("10.0.0.1:1883", broker.Endpoint.ToString());
+        Assert.Equal(["24-0A-C4-00-00-21"], broker.Devices.Select(d => d.DeviceId));
+    }
+
+    [Fact]
     public void Build_AnonymousAndPasswordClients_GroupedByEndpointWithIdentityAndNeeds()
     {
         var inputs = new HardeningInputs
