@@ -96,6 +96,18 @@ public sealed record ListenerPosture
     /// <summary>Of those, the sessions in which the client presented a certificate.</summary>
     public long ClientCertificate { get; init; }
 
+    /// <summary>The protocols of the sessions counted (<c>mqtt</c>, <c>http</c>, <c>tls</c> ...), sorted; empty in an
+    /// inventory stored before they were recorded.</summary>
+    public IReadOnlyList<string> Protocols { get; init; } = [];
+
+    /// <summary>Equal counts and the same protocols (a list compared by its items, not as an object).</summary>
+    public bool Equals(ListenerPosture? other) =>
+        other is not null && Port == other.Port && Anonymous == other.Anonymous && PasswordCleartext == other.PasswordCleartext &&
+        Tls == other.Tls && ClientCertificate == other.ClientCertificate && Protocols.SequenceEqual(other.Protocols, StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Port, Anonymous, PasswordCleartext, Tls, ClientCertificate, Protocols.Count);
+
     /// <summary>One phrase: <c>accepts anonymous clients on 1883</c>, <c>requires client certificates on 8883</c>...;
     /// null when nothing about authentication was seen on it.</summary>
     public string? Describe()

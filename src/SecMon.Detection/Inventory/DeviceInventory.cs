@@ -268,6 +268,10 @@ public sealed class DeviceInventory
 
         /// <summary>Posture a login announced, applied once the server accepts the session.</summary>
         public AuthPosture Pending { get; set; }
+
+        /// <summary>The protocol of the latest event about the session's login (what its listener is counted under): MQTT
+        /// over WebSocket starts with HTTP's upgrade, and its logins are MQTT's.</summary>
+        public required string Protocol { get; set; }
     }
 
     // A device's posture at one endpoint (see EndpointPosture): the posture of its latest session there, revised while
@@ -317,6 +321,9 @@ public sealed class DeviceInventory
         public long Password;
         public long Tls;
         public long ClientCertificate;
+
+        // The protocols of the sessions counted: one or two per port.
+        public SortedSet<string> Protocols { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed class DeviceState(string id, string? mac, int maxItems, int targets)
@@ -693,7 +700,7 @@ public sealed class DeviceInventory
         SessionState? touched = null;
         if (facts.Login is { } login && toServer)
         {
-            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort, e.Schema.Protocol);
             var credential = login.CredentialSent(e);
             session.Pending = credential ? AuthPosture.PasswordCleartext : AuthPosture.Anonymous;
             if (credential)
@@ -705,7 +712,7 @@ public sealed class DeviceInventory
 
         if (facts.Accepted is { } accepted && Bool(accepted.Field, e) == true)
         {
-            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort, e.Schema.Protocol);
             if (session.Pending == AuthPosture.Unknown && HasIdentity(facts, e))
             {
                 // The login not seen by us but joined to this answer by the dissector.
@@ -729,13 +736,14 @@ public sealed class DeviceInventory
         if (facts.TlsEstablished is { } tls && _options.TlsPosturePorts.Contains(serverPort) && Bool(tls.Field, e) == true && tls.CredentialKnown(e))
         {
             var mutual = tls.CredentialSent(e);
-            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort);
+            var session = touched = Session(flow.FlowId, client, server, serverFlowSide.Ip, serverPort, e.Schema.Protocol);
             if (server?.Listener(serverPort) is { } listener)
             {
                 if (!session.TlsCounted)
                 {
                     session.TlsCounted = true;
                     listener.Tls++;
+                    listener.Protocols.Add(session.Protocol);
                 }
 
                 if (mutual && !session.CertificateCounted)
@@ -762,6 +770,7 @@ public sealed class DeviceInventory
             session.Server?.Listener(session.ServerPort) is { } listener)
         {
             session.LoginCounted = true;
+            listener.Protocols.Add(session.Protocol);
             if (session.Pending == AuthPosture.Anonymous)
             {
                 listener.Anonymous++;
@@ -1213,14 +1222,16 @@ public sealed class DeviceInventory
         return ep;
     }
 
-    private SessionState Session(string flowId, DeviceState? client, DeviceState? server, string serverIp, int serverPort)
+    private SessionState Session(string flowId, DeviceState? client, DeviceState? server, string serverIp, int serverPort, string protocol)
     {
         var s = _sessions.Get(flowId, touch: true);
         if (s is null)
         {
-            s = new SessionState { Client = client, Server = server, Endpoint = Endpoint(serverIp, serverPort), ServerPort = serverPort };
+            s = new SessionState { Client = client, Server = server, Endpoint = Endpoint(serverIp, serverPort), ServerPort = serverPort, Protocol = protocol };
             _sessions.Add(flowId, s);
         }
+
+        s.Protocol = protocol;
 
         return s;
     }
@@ -1297,7 +1308,7 @@ public sealed class DeviceInventory
             ? [.. listeners.Select(l => new ListenerPosture
             {
                 Port = l.Key, Anonymous = l.Value.Anonymous, PasswordCleartext = l.Value.Password, Tls = l.Value.Tls,
-                ClientCertificate = l.Value.ClientCertificate,
+                ClientCertificate = l.Value.ClientCertificate, Protocols = [.. l.Value.Protocols],
             })]
             : [],
         FirstSeenMicros = d.First,

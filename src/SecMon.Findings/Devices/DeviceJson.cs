@@ -217,6 +217,13 @@ public static class DeviceJson
                 w.WriteNumber("password_cleartext", l.PasswordCleartext);
                 w.WriteNumber("tls", l.Tls);
                 w.WriteNumber("client_certificate", l.ClientCertificate);
+                w.WriteStartArray("protocols");
+                foreach (var p in l.Protocols)
+                {
+                    w.WriteStringValue(p);
+                }
+
+                w.WriteEndArray();
                 w.WriteString("accepts", l.Describe());
                 w.WriteEndObject();
             }

@@ -439,6 +439,7 @@ public sealed partial class FindingStore
                     PasswordCleartext = Math.Max(known.PasswordCleartext, l.PasswordCleartext),
                     Tls = Math.Max(known.Tls, l.Tls),
                     ClientCertificate = Math.Max(known.ClientCertificate, l.ClientCertificate),
+                    Protocols = [.. known.Protocols.Union(l.Protocols, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
                 }
                 : l;
         }

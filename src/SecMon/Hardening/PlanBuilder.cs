@@ -162,13 +162,30 @@ internal static class PlanBuilder
     private static bool IsWeak(AuthPosture posture) => posture is AuthPosture.Anonymous or AuthPosture.PasswordCleartext;
 
     // The plan is about MQTT brokers: a port where the inventory counts MQTT over TLS, or a port of a server seen
-    // speaking MQTT where it was seen taking logins (its listeners). A web server that took a Basic password (HTTP also
+    // speaking MQTT where it took MQTT logins (its listener there). A web server that took a Basic password (HTTP also
     // has logins) or a TLS session is not one, nor are the other services of a broker's host: a gateway that also
-    // answers DHCP and DNS has clients on 67 and 53 that never log in there. A server with no listener recorded (an
-    // inventory from before they were) is judged by its protocols alone.
-    private static bool IsBroker(Device server, int port, IReadOnlySet<int> tlsPorts) =>
-        tlsPorts.Contains(port) ||
-        (server.Protocols.Contains("mqtt", StringComparer.Ordinal) && (server.Listeners.Count == 0 || server.Listeners.Any(l => l.Port == port)));
+    // answers DHCP and DNS, or runs telnetd, has clients on 67, 53 and 23 that are not its MQTT clients. What an
+    // inventory stored before listeners (or their protocols) were recorded lacks, the server's protocols stand in for.
+    private static bool IsBroker(Device server, int port, IReadOnlySet<int> tlsPorts)
+    {
+        if (tlsPorts.Contains(port))
+        {
+            return true;
+        }
+
+        if (!server.Protocols.Contains("mqtt", StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        if (server.Listeners.Count == 0)
+        {
+            return true;
+        }
+
+        return server.Listeners.FirstOrDefault(l => l.Port == port) is { } listener &&
+            (listener.Protocols.Count == 0 || listener.Protocols.Contains("mqtt", StringComparer.Ordinal));
+    }
 
     /// <summary>The certificate name of each device (by id): its one MQTT client id when that is a valid name and no
     /// other device uses it, else its device id made a valid name; and why, when it is not the client id.</summary>

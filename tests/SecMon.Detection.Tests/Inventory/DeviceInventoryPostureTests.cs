@@ -158,6 +158,7 @@ public sealed class DeviceInventoryPostureTests
         Assert.Equal(
             ["accepts anonymous clients on 1883", "accepts passwords in cleartext on 1884", "requires client certificates on 8883", "TLS without client certificates on 8884"],
             broker.Listeners.Select(l => l.Describe()));
+        Assert.Equal([["mqtt"], ["mqtt"], ["tls"], ["tls"]], broker.Listeners.Select(l => l.Protocols));
         Assert.Equal(2, broker.Listeners[1].PasswordCleartext);
         Assert.Equal((1L, 1L), (broker.Listeners[2].Tls, broker.Listeners[2].ClientCertificate));
         Assert.Empty(Get(inv, "10.0.0.5").Listeners);

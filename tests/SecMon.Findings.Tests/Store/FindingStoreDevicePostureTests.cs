@@ -34,7 +34,7 @@ public sealed class FindingStoreDevicePostureTests
             new DeviceCertificate { Subject = "CN=meter-5", Issuer = "CN=CA", Serial = "0A", Sha256 = "ab", FirstSeenMicros = 24 * Hour, LastSeenMicros = 24 * Hour },
             new DeviceCertificate { Inferred = true, Endpoint = "10.0.0.1:8883", FirstSeenMicros = 25 * Hour, LastSeenMicros = 25 * Hour },
         ],
-        Listeners = [new ListenerPosture { Port = 1884, PasswordCleartext = 1 }, new ListenerPosture { Port = 8883, Tls = 2, ClientCertificate = 2 }],
+        Listeners = [new ListenerPosture { Port = 1884, PasswordCleartext = 1, Protocols = ["mqtt"] }, new ListenerPosture { Port = 8883, Tls = 2, ClientCertificate = 2, Protocols = ["tls"] }],
         FirstSeenMicros = 24 * Hour,
         LastSeenMicros = 25 * Hour,
     };
@@ -75,6 +75,7 @@ public sealed class FindingStoreDevicePostureTests
         Assert.Equal(["10.0.0.1:1884", "10.0.0.1:8883"], d.Endpoints.Select(e => e.Endpoint));
         Assert.Equal(2, d.Certificates.Count);
         Assert.Equal([(1884, 3L, 0L), (8883, 0L, 2L)], d.Listeners.Select(l => (l.Port, l.PasswordCleartext, l.ClientCertificate)));
+        Assert.Equal([["mqtt"], ["tls"]], d.Listeners.Select(l => l.Protocols)); // the first run's 1884 had none recorded
     }
 
     [Fact]

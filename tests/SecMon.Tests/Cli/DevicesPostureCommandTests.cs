@@ -54,9 +54,9 @@ public sealed class DevicesPostureCommandTests : IDisposable
                 Id = "10.0.0.1", Ips = ["10.0.0.1"], Protocols = ["mqtt", "tls"], Ports = [1883, 1884, 8883], IsServer = true, Auth = AuthPosture.Anonymous,
                 Listeners =
                 [
-                    new ListenerPosture { Port = 1883, Anonymous = 3 },
-                    new ListenerPosture { Port = 1884, PasswordCleartext = 2 },
-                    new ListenerPosture { Port = 8883, Tls = 4, ClientCertificate = 4 },
+                    new ListenerPosture { Port = 1883, Anonymous = 3, Protocols = ["mqtt"] },
+                    new ListenerPosture { Port = 1884, PasswordCleartext = 2, Protocols = ["mqtt"] },
+                    new ListenerPosture { Port = 8883, Tls = 4, ClientCertificate = 4, Protocols = ["tls"] },
                 ],
                 FirstSeenMicros = Now - 172_800_000_000, LastSeenMicros = Now,
             },
@@ -169,6 +169,8 @@ public sealed class DevicesPostureCommandTests : IDisposable
         Assert.Equal(
             ["accepts anonymous clients on 1883", "accepts passwords in cleartext on 1884", "requires client certificates on 8883"],
             broker.GetProperty("listeners").EnumerateArray().Select(l => l.GetProperty("accepts").GetString()));
+        Assert.Equal(["mqtt", "mqtt", "tls"],
+            broker.GetProperty("listeners").EnumerateArray().Select(l => string.Join(",", l.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()))));
         var (code, table, _) = await SecMonRun.Run("devices", "--data", data);
         Assert.Equal(ExitCodes.Ok, code);
         var row = Assert.Single(SecMonRun.Lines(table), l => l.StartsWith("10.0.0.1 (server)", StringComparison.Ordinal));

@@ -136,6 +136,33 @@ public sealed class PlanBuilderTests
     }
 
     [Fact]
+    public void Build_ABrokerHostWithATelnetLogin_OnlyTheMqttListenerIsABroker()
+    {
+        // The same gateway runs telnetd (cheap gateways do): an engineer logged in on 23, which its listener counts as
+        // an accepted password login. The engineer's laptop needs no MQTT client certificate, and 23 is no broker.
+        var gateway = Broker("10.0.0.1", 23, 1883) with
+        {
+            Protocols = ["mqtt", "telnet"],
+            Listeners =
+            [
+                new ListenerPosture { Port = 23, PasswordCleartext = 3, Protocols = ["telnet"] },
+                new ListenerPosture { Port = 1883, Anonymous = 1, Protocols = ["mqtt"] },
+            ],
+        };
+        var laptop = Client("02-00-00-00-00-42", "10.0.0.42", "10.0.0.1", [23], AuthPosture.PasswordCleartext, users: ["admin"]) with
+        {
+            Protocols = ["telnet"],
+        };
+        var sensor = Client("24-0A-C4-00-00-21", "10.0.0.21", "10.0.0.1", [1883], AuthPosture.Anonymous, ["sensor-01"]);
+
+        var plan = PlanBuilder.Build(new HardeningInputs { Devices = [gateway, laptop, sensor] });
+
+        var broker = Assert.Single(plan.Brokers);
+        Assert.Equal("10.0.0.1:1883", broker.Endpoint.ToString());
+        Assert.Equal(["24-0A-C4-00-00-21"], broker.Devices.Select(d => d.DeviceId));
+    }
+
+    [Fact]
     public void Build_AnonymousAndPasswordClients_GroupedByEndpointWithIdentityAndNeeds()
     {
         var inputs = new HardeningInputs
