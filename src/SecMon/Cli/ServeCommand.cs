@@ -60,6 +60,20 @@ internal static class ServeCommand
             DefaultValueFactory = _ => 20,
             HelpName = "N",
         };
+        var perAddress = new Option<int>("--max-connections-per-address")
+        {
+            Description = "Connections each listener (EST, CRL/OCSP, API) holds open from one client address (an IPv6 /64); more are closed\n" +
+                "before their TLS handshake and counted in secmon_connections_refused_total. Raise it for many devices behind one NAT address\n" +
+                $"or a reverse proxy. Default: {Api.ConnectionGuard.DefaultPerAddress}",
+            DefaultValueFactory = _ => Api.ConnectionGuard.DefaultPerAddress,
+            HelpName = "N",
+        };
+        var maxConnections = new Option<int>("--max-connections")
+        {
+            Description = $"Connections each listener holds open in all (the same refusal). Default: {Api.ConnectionGuard.DefaultTotal}",
+            DefaultValueFactory = _ => Api.ConnectionGuard.DefaultTotal,
+            HelpName = "N",
+        };
         var httpMetrics = new Option<bool>("--http-metrics")
         {
             Description = "Also answer /metrics (Prometheus) without authentication on the HTTP listener (CRL/OCSP), for a scraper without\n" +
@@ -101,7 +115,7 @@ internal static class ServeCommand
             "  SECMON_CA_PASSPHRASE=... secmon serve --server-name ca.lan --server-ip 10.0.0.2 --public-url http://ca.lan:8080\n" +
             "  SECMON_CA_PASSPHRASE=... sudo -E secmon serve -i eth0 --bpf \"tcp port 1883 or tcp port 8883\" --learning 24h");
         opts.AddTo(cmd);
-        foreach (var o in (Option[])[api, apiRate, https, http, httpMetrics, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
+        foreach (var o in (Option[])[api, apiRate, https, http, perAddress, maxConnections, httpMetrics, names, ips, publicUrl, approval, rate, tokenRate, ready, onCrlChange, quiet, .. source.All, saveEvery, retention, detect.Rules, detect.Learning, config.File, logFormat])
         {
             cmd.Options.Add(o);
         }
@@ -166,6 +180,13 @@ internal static class ServeCommand
             if (parse.GetValue(apiRate) < 1)
             {
                 Console.Error.WriteLine("secmon: --api-rate-limit must be 1 or more (requests per second per key).");
+                return ExitCodes.Usage;
+            }
+
+            if (parse.GetValue(perAddress) < 1 || parse.GetValue(maxConnections) < parse.GetValue(perAddress))
+            {
+                Console.Error.WriteLine("secmon: --max-connections-per-address takes a whole number, 1 or more, and --max-connections one at least as large " +
+                    $"(given {parse.GetValue(perAddress)} and {parse.GetValue(maxConnections)}).");
                 return ExitCodes.Usage;
             }
 
@@ -248,6 +269,8 @@ internal static class ServeCommand
                     ServerIps = serverIps,
                     LogLevel = logLevel,
                     MetricsOnHttp = parse.GetValue(httpMetrics),
+                    ConnectionsPerAddress = parse.GetValue(perAddress),
+                    ConnectionsPerListener = parse.GetValue(maxConnections),
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (SecMon.Pki.PkiException e)

@@ -54,6 +54,7 @@ public sealed class ConnectionLimitTests
                 held.Add(await Connect("127.0.0.1", http));
             }
 
+            await WaitFor(() => crl.Open == 3); // Kestrel takes connections in on the thread pool: in no set order
             Assert.Null(await Get(await Connect("127.0.0.1", http)));
 
             // Another address is served meanwhile, over HTTP and over TLS (EST).
@@ -64,6 +65,7 @@ public sealed class ConnectionLimitTests
             // 127.0.0.2 holds two more: five open, the listener's bound, so a third address is refused too.
             held.Add(await Connect("127.0.0.2", http));
             held.Add(await Connect("127.0.0.2", http));
+            await WaitFor(() => crl.Open == 5);
             Assert.Null(await Get(await Connect("127.0.0.3", http)));
 
             // Over TLS, an address over its bound is closed before the handshake.
@@ -73,6 +75,7 @@ public sealed class ConnectionLimitTests
                 tls.Add(await Connect("127.0.0.1", https));
             }
 
+            await WaitFor(() => est.Open == 3);
             Assert.False(await Handshake(await Connect("127.0.0.1", https)), "a fourth TLS connection from 127.0.0.1 was served");
             tls.ForEach(s => s.Dispose());
 
@@ -91,6 +94,21 @@ public sealed class ConnectionLimitTests
         {
             held.ForEach(s => s.Dispose());
         }
+    }
+
+    [Fact]
+    public async Task Serve_MaxConnectionsPerAddressFlag_BoundsTheApiListener()
+    {
+        using var dir = new TempDirectory();
+        await using var serve = await SecMon.IntegrationTests.Api.ApiServe.StartAsync(dir.Path, dir.File("data"), "--max-connections-per-address", "2");
+        var api = new IPEndPoint(IPAddress.Loopback, serve.Api.Port);
+
+        // Two connections through their handshakes: both counted (the server takes connections in no set order).
+        await using var first = await OpenTls("127.0.0.1", api);
+        await using var second = await OpenTls("127.0.0.1", api);
+
+        Assert.False(await Handshake(await Connect("127.0.0.1", api)), "a third connection from 127.0.0.1 was served with --max-connections-per-address 2");
+        Assert.True(await Handshake(await Connect("127.0.0.2", api)), "another address was refused");
     }
 
     private static async Task<Socket> Connect(string from, IPEndPoint to)
@@ -117,6 +135,15 @@ public sealed class ConnectionLimitTests
         {
             return null; // reset
         }
+    }
+
+    private static async Task<SslStream> OpenTls(string from, IPEndPoint to)
+    {
+        // Whether the handshake completes is the question here, not whom it is with: any certificate the server shows will do.
+        var tls = new SslStream(new NetworkStream(await Connect(from, to), ownsSocket: true), false, (_, certificate, _, _) => certificate is not null);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cts.Token);
+        return tls;
     }
 
     private static async Task<bool> Handshake(Socket socket)

@@ -78,6 +78,16 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Equal(ExitCodes.Usage, code);
     }
 
+    [Theory]
+    [InlineData("--max-connections-per-address", "0")]
+    [InlineData("--max-connections", "10")] // below the default per-address bound of 64
+    public async Task Serve_ConnectionBoundsThatCannotHold_UsageError(string option, string value)
+    {
+        var (code, _, _) = await SecMonRun.Run("serve", option, value, "--ca-home", Path.Combine(_tmp, "certs"), "--data", Path.Combine(_tmp, "data"));
+
+        Assert.Equal(ExitCodes.Usage, code);
+    }
+
     [Fact]
     public async Task Serve_LearningShareOfACapture_UsageError()
     {
