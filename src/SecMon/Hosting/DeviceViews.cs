@@ -106,8 +106,7 @@ internal static class DeviceViews
 
     // "rank.lastSeen.id" in base64url: opaque to clients, read back only as those three values.
     private static string WriteCursor((int Rank, long LastSeen, string Id) key) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(FormattableString.Invariant($"{key.Rank}.{key.LastSeen}.{key.Id}")))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(FormattableString.Invariant($"{key.Rank}.{key.LastSeen}.{key.Id}")));
 
     private static bool TryReadCursor(string cursor, out (int Rank, long LastSeen, string Id) key)
     {
@@ -117,10 +116,8 @@ internal static class DeviceViews
             return false;
         }
 
-        var b64 = cursor.Replace('-', '+').Replace('_', '/');
-        b64 += new string('=', (4 - (b64.Length % 4)) % 4);
-        var bytes = new byte[b64.Length];
-        if (!Convert.TryFromBase64String(b64, bytes, out var written))
+        var bytes = new byte[System.Buffers.Text.Base64Url.GetMaxDecodedLength(cursor.Length)];
+        if (System.Buffers.Text.Base64Url.DecodeFromChars(cursor, bytes, out _, out var written) != System.Buffers.OperationStatus.Done)
         {
             return false;
         }

@@ -34,7 +34,7 @@ public sealed class ConnectionGuardTests
 
         guard.Leave(a);
         Assert.True(guard.TryEnter(c, out _));
-        Assert.True(guard.TryEnter(a, out _) is false);
+        Assert.False(guard.TryEnter(a, out _));
         guard.Leave(b);
         Assert.True(guard.TryEnter(a, out _));
         Assert.False(guard.TryEnter(a, out perAddress));

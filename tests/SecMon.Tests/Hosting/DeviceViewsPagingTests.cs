@@ -105,7 +105,7 @@ public sealed class DeviceViewsPagingTests
     [InlineData("1.500.")]
     public void TryPage_CursorOfTheWrongShape_Refused(string text)
     {
-        var cursor = Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var cursor = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
 
         Assert.False(DeviceViews.TryPage(Inventory, cursor, 2, out _, out _, out var error));
         Assert.NotNull(error);
