@@ -55,18 +55,18 @@ public sealed class ConnectionLimitTests
             }
 
             await WaitFor(() => crl.Open == 3); // Kestrel takes connections in on the thread pool: in no set order
-            Assert.Null(await Get(await Connect("127.0.0.1", http)));
+            Assert.Null(await Get("127.0.0.1", http));
 
             // Another address is served meanwhile, over HTTP and over TLS (EST).
-            Assert.StartsWith("HTTP/1.1 200", await Get(await Connect("127.0.0.2", http)), StringComparison.Ordinal);
-            Assert.True(await Handshake(await Connect("127.0.0.2", https)), "a TLS handshake from 127.0.0.2 failed while 127.0.0.1 was capped on the other listener");
+            Assert.StartsWith("HTTP/1.1 200", await Get("127.0.0.2", http), StringComparison.Ordinal);
+            Assert.True(await Handshake("127.0.0.2", https), "a TLS handshake from 127.0.0.2 failed while 127.0.0.1 was capped on the other listener");
             await WaitFor(() => crl.Open == 3); // the answered request's connection closed
 
             // 127.0.0.2 holds two more: five open, the listener's bound, so a third address is refused too.
             held.Add(await Connect("127.0.0.2", http));
             held.Add(await Connect("127.0.0.2", http));
             await WaitFor(() => crl.Open == 5);
-            Assert.Null(await Get(await Connect("127.0.0.3", http)));
+            Assert.Null(await Get("127.0.0.3", http));
 
             // Over TLS, an address over its bound is closed before the handshake.
             var tls = new List<Socket>();
@@ -76,7 +76,7 @@ public sealed class ConnectionLimitTests
             }
 
             await WaitFor(() => est.Open == 3);
-            Assert.False(await Handshake(await Connect("127.0.0.1", https)), "a fourth TLS connection from 127.0.0.1 was served");
+            Assert.False(await Handshake("127.0.0.1", https), "a fourth TLS connection from 127.0.0.1 was served");
             tls.ForEach(s => s.Dispose());
 
             Assert.Equal(1, crl.RefusedPerAddress);
@@ -87,8 +87,8 @@ public sealed class ConnectionLimitTests
             held.ForEach(s => s.Dispose());
             held.Clear();
             await WaitFor(() => crl.Open == 0);
-            Assert.StartsWith("HTTP/1.1 200", await Get(await Connect("127.0.0.1", http)), StringComparison.Ordinal);
-            Assert.StartsWith("HTTP/1.1 200", await Get(await Connect("127.0.0.3", http)), StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200", await Get("127.0.0.1", http), StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200", await Get("127.0.0.3", http), StringComparison.Ordinal);
         }
         finally
         {
@@ -107,8 +107,8 @@ public sealed class ConnectionLimitTests
         await using var first = await OpenTls("127.0.0.1", api);
         await using var second = await OpenTls("127.0.0.1", api);
 
-        Assert.False(await Handshake(await Connect("127.0.0.1", api)), "a third connection from 127.0.0.1 was served with --max-connections-per-address 2");
-        Assert.True(await Handshake(await Connect("127.0.0.2", api)), "another address was refused");
+        Assert.False(await Handshake("127.0.0.1", api), "a third connection from 127.0.0.1 was served with --max-connections-per-address 2");
+        Assert.True(await Handshake("127.0.0.2", api), "another address was refused");
     }
 
     private static async Task<Socket> Connect(string from, IPEndPoint to)
@@ -119,9 +119,20 @@ public sealed class ConnectionLimitTests
         return socket;
     }
 
-    // A request for the health check; the answer's first line, or null when the server closed the connection first.
-    private static async Task<string?> Get(Socket socket)
+    // A request for the health check from a new connection; the answer's first line, or null when the server closed the
+    // connection first (a reset can reach the client before its connect has returned).
+    private static async Task<string?> Get(string from, IPEndPoint to)
     {
+        Socket socket;
+        try
+        {
+            socket = await Connect(from, to);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+
         using var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
@@ -146,8 +157,19 @@ public sealed class ConnectionLimitTests
         return tls;
     }
 
-    private static async Task<bool> Handshake(Socket socket)
+    // A TLS handshake on a new connection; false when the server closed it first (also before the connect returned).
+    private static async Task<bool> Handshake(string from, IPEndPoint to)
     {
+        Socket socket;
+        try
+        {
+            socket = await Connect(from, to);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+
         // Whether the handshake completes is the question here, not whom it is with: any certificate the server shows will do.
         using var tls = new SslStream(new NetworkStream(socket, ownsSocket: true), false, (_, certificate, _, _) => certificate is not null);
         try
