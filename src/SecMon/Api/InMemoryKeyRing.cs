@@ -14,6 +14,10 @@ namespace SecMon.Api;
 /// </summary>
 internal sealed class InMemoryKeyRing : IXmlRepository
 {
+    /// <summary>The log category of Data Protection's key manager, whose warning that a new key "may be persisted to
+    /// storage in unencrypted form" does not apply to a ring kept in memory.</summary>
+    public const string KeyManagerCategory = "Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager";
+
     private readonly List<XElement> _elements = [];
     private readonly Lock _lock = new();
 

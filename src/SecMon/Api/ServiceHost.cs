@@ -131,6 +131,9 @@ internal sealed class ServiceHost : IAsyncDisposable
             builder.Logging.AddSecMonConsole(PkiServer.ConfigureConsole);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("SecMon", options.LogLevel);
+            // Its one warning ("No XML encryptor configured ... may be persisted to storage in unencrypted form") is about a
+            // key ring on disk; serve's is in memory (InMemoryKeyRing) and persisted nowhere.
+            builder.Logging.AddFilter(InMemoryKeyRing.KeyManagerCategory, LogLevel.Error);
             builder.Services.AddSingleton(options.Time);
             // Signals are the process's (Program.cs: the first stops the command, which stops this host; a second ends the
             // process at once). The console lifetime would take SIGINT and SIGTERM too, and swallow the second.
