@@ -66,15 +66,18 @@ public sealed partial class FindingStore
         using var tx = Connection.BeginTransaction();
         using var select = Connection.CreateCommand();
         select.Transaction = tx;
-        select.CommandText = "SELECT seq, doc FROM findings WHERE seq < $bound ORDER BY seq LIMIT $limit";
+        select.CommandText = "SELECT seq, doc, rule_id, severity, coalesce(device_id, '') FROM findings WHERE seq < $bound ORDER BY seq LIMIT $limit";
         select.Parameters.AddWithValue("$bound", bound);
         select.Parameters.AddWithValue("$limit", PruneBatch);
         var rows = new List<(long Seq, string Doc)>(PruneBatch);
+        var groups = new Dictionary<(string Rule, long Severity, string Device), long>();
         using (var reader = select.ExecuteReader())
         {
             while (reader.Read())
             {
                 rows.Add((reader.GetInt64(0), reader.GetString(1)));
+                var key = (reader.GetString(2), reader.GetInt64(3), reader.GetString(4));
+                groups[key] = groups.GetValueOrDefault(key) + 1;
             }
         }
 
@@ -113,7 +116,34 @@ public sealed partial class FindingStore
         delete.Parameters.AddWithValue("$bound", bound);
         delete.Parameters.AddWithValue("$last", rows[^1].Seq);
         var n = delete.ExecuteNonQuery();
+        Uncount(tx, groups);
         tx.Commit();
         return n;
+    }
+
+    // Takes the pruned findings off the counts stats read (Schema v7). Their groups' newest finding and its rule name stay
+    // as they are: a prune deletes oldest first, so a group that keeps any finding keeps its newest.
+    private void Uncount(SqliteTransaction tx, Dictionary<(string Rule, long Severity, string Device), long> groups)
+    {
+        using var update = Connection.CreateCommand();
+        update.Transaction = tx;
+        update.CommandText = "UPDATE finding_counts SET n = n - $n WHERE rule_id = $rule AND severity = $severity AND device_id = $device";
+        var n = update.Parameters.Add(new SqliteParameter { ParameterName = "$n" });
+        var rule = update.Parameters.Add(new SqliteParameter { ParameterName = "$rule" });
+        var severity = update.Parameters.Add(new SqliteParameter { ParameterName = "$severity" });
+        var device = update.Parameters.Add(new SqliteParameter { ParameterName = "$device" });
+        using var empty = Connection.CreateCommand();
+        empty.Transaction = tx;
+        empty.CommandText = "DELETE FROM finding_counts WHERE rule_id = $rule AND severity = $severity AND device_id = $device AND n <= 0";
+        var emptyRule = empty.Parameters.Add(new SqliteParameter { ParameterName = "$rule" });
+        var emptySeverity = empty.Parameters.Add(new SqliteParameter { ParameterName = "$severity" });
+        var emptyDevice = empty.Parameters.Add(new SqliteParameter { ParameterName = "$device" });
+        foreach (var ((r, sev, d), count) in groups)
+        {
+            (n.Value, rule.Value, severity.Value, device.Value) = (count, r, sev, d);
+            update.ExecuteNonQuery();
+            (emptyRule.Value, emptySeverity.Value, emptyDevice.Value) = (r, sev, d);
+            empty.ExecuteNonQuery();
+        }
     }
 }

@@ -123,6 +123,20 @@ public sealed partial class FindingStore
                 // current name.
                 var fold = new FindingStatsFold();
                 var parameters = new List<KeyValuePair<string, object>>();
+                if (TryCountsQuery(parameters, filter) is { } counted)
+                {
+                    // Kept per (rule, severity, device) by the store's triggers (Schema v7): no finding is read.
+                    using var statement = Statement.Prepare(_db, counted);
+                    statement.Bind(parameters);
+                    while (statement.Step())
+                    {
+                        fold.Add(statement.String(0), statement.String(1), statement.Int32(2), statement.NullableString(3),
+                            statement.Int64(4), statement.Int64(5));
+                    }
+
+                    return fold.Build(maxDevices);
+                }
+
                 var f = BuildFilter(parameters, filter, withCursor: false);
                 using (var statement = Statement.Prepare(_db,
                     $"SELECT f.rule_id, f.rule_name, f.severity, f.device_id, count(*), max(f.ts) {f.From} WHERE {f.Where} " +
@@ -139,6 +153,38 @@ public sealed partial class FindingStore
                 return fold.Build(maxDevices);
             });
         }
+    }
+
+    // The stats query over finding_counts, for a filter it can answer exactly (a rule, a device, a lowest severity; no free
+    // text, source address, sensor or time range: those need the findings themselves); null otherwise.
+    private static string? TryCountsQuery(List<KeyValuePair<string, object>> parameters, FindingQuery q)
+    {
+        if (!string.IsNullOrWhiteSpace(q.Text) || !string.IsNullOrEmpty(q.SourceIp) || !string.IsNullOrEmpty(q.Sensor)
+            || q.SinceMicros is not null || q.UntilMicros is not null)
+        {
+            return null;
+        }
+
+        var sql = new StringBuilder("SELECT rule_id, rule_name, severity, nullif(device_id, ''), n, last_ts FROM finding_counts WHERE 1");
+        if (!string.IsNullOrEmpty(q.RuleId))
+        {
+            sql.Append(" AND rule_id = $rule_id");
+            parameters.Add(new("$rule_id", q.RuleId));
+        }
+
+        if (!string.IsNullOrEmpty(q.DeviceId))
+        {
+            sql.Append(" AND device_id = $device_id");
+            parameters.Add(new("$device_id", NormalizeDeviceId(q.DeviceId)));
+        }
+
+        if (q.MinSeverity is { } sev)
+        {
+            sql.Append(" AND severity >= $severity");
+            parameters.Add(new("$severity", sev));
+        }
+
+        return sql.ToString();
     }
 
     /// <inheritdoc />

@@ -11,7 +11,8 @@ namespace SecMon.Findings.Store;
 /// The insert path of <see cref="FindingStore.Write"/>, inside the caller's transaction. Two things make it fast:
 /// statements are prepared once and driven through SQLite's C API (binding UTF-8 documents without copying them
 /// into strings), and the CPU work per finding (its ECS document and indexed text) is done for the next chunk
-/// on another thread while SQLite inserts the current one.
+/// on another thread while SQLite inserts the current one. It also keeps the counts by (rule, severity, device) that
+/// stats read (<c>finding_counts</c>): added up per <see cref="Write"/> and stored once per group at its end.
 /// </summary>
 internal sealed class FindingWriter : IDisposable
 {
@@ -28,10 +29,14 @@ internal sealed class FindingWriter : IDisposable
     private readonly sqlite3_stmt _maxKey;
     private readonly sqlite3_stmt _minKey;
     private readonly sqlite3_stmt _gapKey;
+    private readonly sqlite3_stmt? _count;
+    private readonly Dictionary<(string Rule, int Severity, string Device), Group> _groups = [];
     private readonly HashSet<long> _fullMicros = [];
     private readonly Chunk[] _chunks = [new(), new()];
 
-    public FindingWriter(SqliteConnection connection)
+    /// <summary>Prepares the writer on <paramref name="connection"/>; <paramref name="count"/> false only for a database
+    /// at a schema version before the counts table (tests that build old stores).</summary>
+    public FindingWriter(SqliteConnection connection, bool count = true)
     {
         _db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
         _insert = Prepare(
@@ -44,6 +49,13 @@ internal sealed class FindingWriter : IDisposable
         _gapKey = Prepare(
             "SELECT s.seq + 1 FROM findings s WHERE s.seq BETWEEN ?1 AND ?2 - 1 " +
             "AND NOT EXISTS (SELECT 1 FROM findings t WHERE t.seq = s.seq + 1) LIMIT 1");
+        _count = count
+            ? Prepare(
+                "INSERT INTO finding_counts(rule_id, severity, device_id, rule_name, n, last_ts) VALUES (?1, ?2, ?3, ?4, ?5, ?6) " +
+                "ON CONFLICT DO UPDATE SET n = n + excluded.n, " +
+                "rule_name = CASE WHEN excluded.last_ts > last_ts OR (excluded.last_ts = last_ts AND excluded.rule_name > rule_name) " +
+                "THEN excluded.rule_name ELSE rule_name END, last_ts = max(last_ts, excluded.last_ts)")
+            : null;
     }
 
     /// <summary>Inserts findings[start..end) and returns how many were new.</summary>
@@ -74,6 +86,8 @@ internal sealed class FindingWriter : IDisposable
 
                 current ^= 1;
             }
+
+            StoreCounts(); // in the caller's transaction, with the findings counted
         }
         finally
         {
@@ -89,9 +103,48 @@ internal sealed class FindingWriter : IDisposable
                     // The insert's own exception is the one to report.
                 }
             }
+
+            _groups.Clear(); // stored at the end of a Write that succeeded; the caller rolls back one that failed
         }
 
         return inserted;
+    }
+
+    private void Counted(Finding f)
+    {
+        if (_count is null)
+        {
+            return;
+        }
+
+        ref var g = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(
+            _groups, (f.RuleId, (int)f.Severity, f.DeviceId ?? ""), out var existed);
+        if (!existed || f.TimestampMicros > g.LastMicros
+            || (f.TimestampMicros == g.LastMicros && string.CompareOrdinal(f.RuleName, g.RuleName) > 0))
+        {
+            (g.RuleName, g.LastMicros) = (f.RuleName, f.TimestampMicros);
+        }
+
+        g.Count++;
+    }
+
+    private void StoreCounts()
+    {
+        if (_count is null || _groups.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var ((rule, severity, device), g) in _groups)
+        {
+            Check(raw.sqlite3_bind_text16(_count, 1, rule));
+            Check(raw.sqlite3_bind_int(_count, 2, severity));
+            Check(raw.sqlite3_bind_text16(_count, 3, device));
+            Check(raw.sqlite3_bind_text16(_count, 4, g.RuleName));
+            Check(raw.sqlite3_bind_int64(_count, 5, g.Count));
+            Check(raw.sqlite3_bind_int64(_count, 6, g.LastMicros));
+            Step(_count, SqliteDone);
+        }
     }
 
     private int Insert(Chunk chunk)
@@ -128,6 +181,7 @@ internal sealed class FindingWriter : IDisposable
             Check(raw.sqlite3_bind_int64(_insertText, 1, seq));
             Check(raw.sqlite3_bind_text(_insertText, 2, chunk.Field(i, Chunk.Text)));
             Step(_insertText, SqliteDone);
+            Counted(f);
             inserted++;
         }
 
@@ -287,6 +341,17 @@ internal sealed class FindingWriter : IDisposable
         raw.sqlite3_finalize(_maxKey);
         raw.sqlite3_finalize(_minKey);
         raw.sqlite3_finalize(_gapKey);
+        if (_count is not null)
+        {
+            raw.sqlite3_finalize(_count);
+        }
+    }
+
+    private struct Group
+    {
+        public long Count;
+        public long LastMicros;
+        public string RuleName;
     }
 
     /// <summary>A chunk of findings with everything bound for them encoded as UTF-8, back to back in one buffer:

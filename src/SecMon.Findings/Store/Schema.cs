@@ -145,6 +145,28 @@ internal static class Schema
         ALTER TABLE devices ADD COLUMN listeners TEXT NOT NULL DEFAULT '[]';
         UPDATE devices SET current_auth = auth;
         """,
+
+        // v7: counts of the findings by (rule, severity, device), kept by the store's writer and its prune in the same
+        // transaction as the findings (FindingWriter, FindingStore.Prune), so that stats without free text, a source
+        // address, a sensor or a time range read this small table instead of every finding (1,000,000 findings: 4.4 s
+        // of CPU for the GROUP BY over the table). device_id '' stands for none. rule_name and last_ts are the group's
+        // newest finding's (on equal times the greater name, as FindingStatsFold chooses); a prune leaves them as they
+        // are, which holds because it deletes oldest first (the group's newest finding stays while any does). Triggers
+        // would keep it without the writer's help, but measured they doubled the store's CPU per finding.
+        """
+        CREATE TABLE finding_counts (
+            rule_id TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            device_id TEXT NOT NULL,
+            rule_name TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            PRIMARY KEY (rule_id, severity, device_id)
+        ) WITHOUT ROWID;
+        INSERT INTO finding_counts(rule_id, severity, device_id, rule_name, n, last_ts)
+            SELECT rule_id, severity, coalesce(device_id, ''), rule_name, count(*), max(ts) FROM findings
+            GROUP BY rule_id, severity, coalesce(device_id, '');
+        """,
     ];
 
     /// <summary>Applies the migrations after <paramref name="fromVersion"/> up to <paramref name="toVersion"/>.</summary>
