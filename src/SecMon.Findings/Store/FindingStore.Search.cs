@@ -125,7 +125,7 @@ public sealed partial class FindingStore
                 var parameters = new List<KeyValuePair<string, object>>();
                 if (TryCountsQuery(parameters, filter) is { } counted)
                 {
-                    // Kept per (rule, severity, device) by the store's triggers (Schema v7): no finding is read.
+                    // Kept per (rule, severity, device) by the writer and prune (Schema v7): no finding is read.
                     using var statement = Statement.Prepare(_db, counted);
                     statement.Bind(parameters);
                     while (statement.Step())
