@@ -283,7 +283,7 @@ public sealed partial class FindingStore
     }
 
     /// <summary>Per device id (<c>device.id</c>), how many findings the store holds and the highest <c>event.severity</c>
-    /// among them.</summary>
+    /// among them: from the counts the store keeps (Schema v7), not the findings themselves.</summary>
     public IReadOnlyDictionary<string, (long Count, int MaxSeverity)> DeviceFindingStats()
     {
         lock (_gate)
@@ -292,7 +292,7 @@ public sealed partial class FindingStore
             return Guard(() =>
             {
                 using var statement = Statement.Prepare(_db,
-                    "SELECT device_id, COUNT(*), MAX(severity) FROM findings WHERE device_id IS NOT NULL GROUP BY device_id");
+                    "SELECT device_id, sum(n), max(severity) FROM finding_counts WHERE device_id <> '' GROUP BY device_id");
                 var stats = new Dictionary<string, (long, int)>(StringComparer.Ordinal);
                 while (statement.Step())
                 {

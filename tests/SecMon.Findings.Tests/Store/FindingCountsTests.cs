@@ -71,6 +71,24 @@ public sealed class FindingCountsTests : IDisposable
         Assert.Equal(0L, Convert.ToInt64(new SqliteCommand("SELECT count(*) FROM finding_counts", c).ExecuteScalar()));
     }
 
+    [Fact]
+    public void DeviceFindingStats_FromTheCounts_EveryDeviceWithFindings_CountAndHighestSeverity_AfterPrune()
+    {
+        AssertDeviceStats(_all);
+
+        var middle = _all.OrderBy(f => f.TimestampMicros).ElementAt(_all.Count / 3).TimestampMicros;
+        _store.Prune(middle);
+        AssertDeviceStats([.. _all.Where(f => f.TimestampMicros >= middle)]);
+    }
+
+    private void AssertDeviceStats(List<Finding> stored)
+    {
+        var expected = stored.Where(f => f.DeviceId is not null).GroupBy(f => f.DeviceId!)
+            .ToDictionary(g => g.Key, g => (g.LongCount(), g.Max(f => (int)f.Severity)));
+        var actual = _store.DeviceFindingStats();
+        Assert.Equal(expected.OrderBy(e => e.Key, StringComparer.Ordinal), actual.OrderBy(e => e.Key, StringComparer.Ordinal));
+    }
+
     private void AssertCountsAgree(FindingQuery query)
     {
         var counted = _store.Stats(query, maxDevices: 1000);
