@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using SecMon.Core;
 using SecMon.Core.Devices;
@@ -96,6 +97,98 @@ public sealed partial class FindingStore
 
                 return (IReadOnlyList<Device>)list;
             });
+        }
+    }
+
+    /// <summary>The device stored under <paramref name="id"/> (as stored: normalise it first), or null.</summary>
+    public Device? Device(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                using var statement = Statement.Prepare(_db, $"SELECT {DeviceColumns} FROM devices WHERE id = ?1");
+                statement.BindText(1, id);
+                return statement.Step() ? ReadDevice(statement) : null;
+            });
+        }
+    }
+
+    /// <summary>
+    /// One page of the inventory in the weakest-first order: current posture (unknown last), then most recently seen, then
+    /// id; at most <paramref name="limit"/> devices after the place <paramref name="after"/> (rank, last seen, id; null:
+    /// from the start), with how many match the filters in all. The rank is the posture's number, unknown as
+    /// <see cref="int.MaxValue"/>. Only the page's devices are read whole (their lists parsed); the order is SQLite's.
+    /// Ids are compared as SQLite's BINARY collation does (UTF-8 bytes), which is the ordinal order for the ASCII ids
+    /// devices have (MAC and IP addresses).
+    /// </summary>
+    public (IReadOnlyList<Device> Page, long Total) DevicesWeakestFirst(AuthPosture? posture, long? sinceMicros,
+        (int Rank, long LastSeen, string Id)? after, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Guard(() =>
+            {
+                const string Rank = "(CASE current_auth WHEN 0 THEN 2147483647 ELSE current_auth END)";
+                var where = new StringBuilder("1");
+                if (posture is not null)
+                {
+                    where.Append(" AND current_auth = ?1");
+                }
+
+                if (sinceMicros is not null)
+                {
+                    where.Append(" AND last_seen >= ?2");
+                }
+
+                long total;
+                using (var count = Statement.Prepare(_db, $"SELECT count(*) FROM devices WHERE {where}"))
+                {
+                    BindFilters(count);
+                    total = count.Step() ? count.Int64(0) : 0;
+                }
+
+                if (after is not null)
+                {
+                    where.Append($" AND ({Rank} > ?3 OR ({Rank} = ?3 AND (last_seen < ?4 OR (last_seen = ?4 AND id > ?5))))");
+                }
+
+                using var page = Statement.Prepare(_db,
+                    $"SELECT {DeviceColumns} FROM devices WHERE {where} ORDER BY {Rank}, last_seen DESC, id LIMIT ?6");
+                BindFilters(page);
+                if (after is { } a)
+                {
+                    page.BindInt64(3, a.Rank);
+                    page.BindInt64(4, a.LastSeen);
+                    page.BindText(5, a.Id);
+                }
+
+                page.BindInt64(6, limit);
+                var list = new List<Device>(Math.Min(limit, 1024));
+                while (page.Step())
+                {
+                    list.Add(ReadDevice(page));
+                }
+
+                return ((IReadOnlyList<Device>)list, total);
+            });
+        }
+
+        void BindFilters(Statement statement)
+        {
+            if (posture is { } p)
+            {
+                statement.BindInt64(1, (int)p);
+            }
+
+            if (sinceMicros is { } since)
+            {
+                statement.BindInt64(2, since);
+            }
         }
     }
 

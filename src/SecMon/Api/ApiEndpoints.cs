@@ -593,8 +593,7 @@ internal static class ApiEndpoints
 
         try
         {
-            var (devices, contextOf) = DeviceViews.Read(api.Local, api.DataDirectory, now, posture, since, vendor, out _);
-            if (!DeviceViews.TryPage(devices, cursor, limit, out var page, out var next, out var pageError))
+            if (!DeviceViews.TryReadPage(api.Local, api.DataDirectory, now, posture, since, vendor, cursor, limit, out var page, out var pageError))
             {
                 return BadRequest(pageError!);
             }
@@ -603,14 +602,14 @@ internal static class ApiEndpoints
             {
                 w.WriteStartObject();
                 w.WriteStartArray("items");
-                foreach (var d in page)
+                foreach (var d in page.Items)
                 {
-                    w.WriteRawValue(DeviceJson.Write(d, contextOf(d)));
+                    w.WriteRawValue(DeviceJson.Write(d, page.Context(d)));
                 }
 
                 w.WriteEndArray();
-                w.WriteNumber("total", devices.Count);
-                w.WriteString("next", next);
+                w.WriteNumber("total", page.Total);
+                w.WriteString("next", page.Next);
                 w.WriteEndObject();
             });
         }
@@ -622,14 +621,11 @@ internal static class ApiEndpoints
 
     private static IResult Device(string id, ApiContext api, TimeProvider time)
     {
-        var wanted = DeviceId.Normalize(id.Trim());
         try
         {
-            var (devices, contextOf) = DeviceViews.Read(api.Local, api.DataDirectory, time.GetUtcNow(), null, null, null, out _);
-            var device = devices.FirstOrDefault(d => d.Id == wanted);
-            return device is null
+            return DeviceViews.ReadOne(api.Local, api.DataDirectory, time.GetUtcNow(), id) is not { } found
                 ? Problem(StatusCodes.Status404NotFound, $"no device '{id}' in the inventory (GET /api/v1/devices lists them)")
-                : Results.Text(DeviceJson.Write(device, contextOf(device)), "application/json");
+                : Results.Text(DeviceJson.Write(found.Device, found.Context), "application/json");
         }
         catch (FindingStoreException ex)
         {

@@ -37,17 +37,77 @@ internal static class DeviceViews
             .Where(d => string.IsNullOrEmpty(vendor) || (VendorOf(d) is { } v && v.Contains(vendor, StringComparison.OrdinalIgnoreCase)))
             .Order(WeakestFirst)
             .ToList();
+        return (devices, ContextOf(store, dataDirectory, now, out caError));
+    }
+
+    /// <summary>
+    /// One page of the devices matching the filters, in <see cref="WeakestFirst"/> order, after <paramref name="cursor"/>
+    /// (null: from the start), with how many match in all and the next page's cursor (null: none left). Without a vendor
+    /// filter the store orders and pages (only the page's devices are read whole); a vendor, known from the MAC's OUI
+    /// only here, takes the whole read (<see cref="Read"/>). False with <paramref name="error"/> for a cursor this did
+    /// not give.
+    /// </summary>
+    public static bool TryReadPage(FindingStore store, string dataDirectory, DateTimeOffset now, AuthPosture? posture, long? sinceMicros,
+        string? vendor, string? cursor, int limit, out DevicePage page, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        page = new DevicePage([], 0, null, _ => new DeviceContext());
+        if (!string.IsNullOrEmpty(vendor))
+        {
+            var (all, context) = Read(store, dataDirectory, now, posture, sinceMicros, vendor, out _);
+            if (!TryPage(all, cursor, limit, out var items, out var next, out error))
+            {
+                return false;
+            }
+
+            page = new DevicePage(items, all.Count, next, context);
+            return true;
+        }
+
+        (int, long, string)? after = null;
+        if (cursor is not null)
+        {
+            if (!TryReadCursor(cursor, out var key))
+            {
+                error = CursorError;
+                return false;
+            }
+
+            after = key;
+        }
+
+        // One more than the page: whether another page follows.
+        var (devices, total) = store.DevicesWeakestFirst(posture, sinceMicros, after, limit == int.MaxValue ? limit : limit + 1);
+        var more = devices.Count > limit;
+        IReadOnlyList<Device> shown = more ? [.. devices.Take(limit)] : devices;
+        page = new DevicePage(shown, total, more ? WriteCursor(Key(shown[^1])) : null, ContextOf(store, dataDirectory, now, out _));
+        error = null;
+        return true;
+    }
+
+    /// <summary>The device <paramref name="id"/> (as users write it) and its context, or null when the store has none.</summary>
+    public static (Device Device, DeviceContext Context)? ReadOne(FindingStore store, string dataDirectory, DateTimeOffset now, string id)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        return store.Device(DeviceId.Normalize(id.Trim())) is { } device ? (device, ContextOf(store, dataDirectory, now, out _)(device)) : null;
+    }
+
+    // What each device is shown with: its vendor, its findings' count and highest severity, the CA's records.
+    private static Func<Device, DeviceContext> ContextOf(FindingStore store, string dataDirectory, DateTimeOffset now, out string? caError)
+    {
         var findings = store.DeviceFindingStats();
         var ca = CaCertificates.TryRead(dataDirectory, now, out caError);
-        DeviceContext Context(Device d) => new()
+        return d => new DeviceContext
         {
             Vendor = VendorOf(d),
             FindingsCount = findings.TryGetValue(d.Id, out var f) ? f.Count : 0,
             MaxSeverity = findings.TryGetValue(d.Id, out var g) ? g.MaxSeverity : null,
             Ca = ca,
         };
-        return (devices, Context);
     }
+
+    private const string CursorError = "cursor: not a cursor this API gave (pass the previous page's 'next' as it was)";
 
     /// <summary>The inventory's order: weakest current posture first (unknown last), then most recently seen, then id.</summary>
     public static IComparer<Device> WeakestFirst { get; } = Comparer<Device>.Create(static (x, y) => Compare(Key(x), Key(y)));
@@ -69,7 +129,7 @@ internal static class DeviceViews
         {
             if (!TryReadCursor(cursor, out var after))
             {
-                error = "cursor: not a cursor this API gave (pass the previous page's 'next' as it was)";
+                error = CursorError;
                 return false;
             }
 
@@ -145,3 +205,7 @@ internal static class DeviceViews
         return true;
     }
 }
+
+/// <summary>A page of devices: the devices, how many match the filters in all, the next page's cursor (null: none left) and
+/// each device's context.</summary>
+internal sealed record DevicePage(IReadOnlyList<Device> Items, long Total, string? Next, Func<Device, DeviceContext> Context);

@@ -111,6 +111,90 @@ public sealed class DeviceViewsPagingTests
         Assert.NotNull(error);
     }
 
+    // The API's path: the store orders and pages (SQL), with the same order, cursors and refusals as the list's.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(8)]
+    [InlineData(100)]
+    public void TryReadPage_FromTheStore_EveryDeviceOnceInTheListsOrder_FiltersAndTotal(int limit)
+    {
+        var dir = Directory.CreateTempSubdirectory("secmon-devices-page-").FullName;
+        try
+        {
+            using (var store = Opened(dir))
+            {
+                store.UpsertDevices(Inventory);
+                Assert.Equal(Inventory.Select(d => d.Id), Pages(store, dir, null, null, limit, out var total));
+                Assert.Equal(Inventory.Length, total);
+
+                Assert.Equal(["02-00-00-00-00-01", "02-00-00-00-00-02", "02-00-00-00-00-03"],
+                    Pages(store, dir, AuthPosture.Anonymous, null, limit, out total));
+                Assert.Equal(3, total);
+                Assert.Equal(Inventory.Where(d => d.LastSeenMicros >= 500).Select(d => d.Id), Pages(store, dir, null, 500, limit, out total));
+                Assert.Equal(Inventory.Count(d => d.LastSeenMicros >= 500), total);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TryReadPage_FromTheStore_DevicesStoredBetweenPages_DoNotShiftTheRest_ForeignCursorRefused()
+    {
+        var dir = Directory.CreateTempSubdirectory("secmon-devices-page-").FullName;
+        try
+        {
+            using var store = Opened(dir);
+            store.UpsertDevices(Inventory);
+            Assert.True(DeviceViews.TryReadPage(store, dir, DateTimeOffset.UtcNow, null, null, null, null, 3, out var first, out _));
+            Assert.Equal("02-00-00-00-00-03", first.Items[^1].Id);
+
+            store.UpsertDevices([Make("02-00-00-00-00-00", AuthPosture.Anonymous, 600), Make("10.0.0.0", AuthPosture.MutualTls, 950)]);
+            Assert.True(DeviceViews.TryReadPage(store, dir, DateTimeOffset.UtcNow, null, null, null, first.Next, 3, out var second, out _));
+
+            Assert.Equal(["10.0.0.1", "10.0.0.0", "10.0.0.2"], second.Items.Select(d => d.Id));
+            Assert.Equal(Inventory.Length + 2, second.Total);
+            Assert.False(DeviceViews.TryReadPage(store, dir, DateTimeOffset.UtcNow, null, null, null, "AAAA", 3, out _, out var error));
+            Assert.Contains("cursor: not a cursor this API gave", error, StringComparison.Ordinal);
+            Assert.Equal("10.0.0.4", DeviceViews.ReadOne(store, dir, DateTimeOffset.UtcNow, " 10.0.0.4 ")?.Device.Id);
+            Assert.Null(DeviceViews.ReadOne(store, dir, DateTimeOffset.UtcNow, "10.9.9.9"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static SecMon.Findings.Store.FindingStore Opened(string dir)
+    {
+        var opened = SecMon.Findings.Store.FindingStore.Open(dir);
+        Assert.True(opened.Error is null, opened.Error?.Message);
+        return opened.Store!;
+    }
+
+    private static List<string> Pages(SecMon.Findings.Store.FindingStore store, string dir, AuthPosture? posture, long? since, int limit, out long total)
+    {
+        var seen = new List<string>();
+        string? cursor = null;
+        total = -1;
+        for (var pages = 0; pages <= Inventory.Length; pages++)
+        {
+            Assert.True(DeviceViews.TryReadPage(store, dir, DateTimeOffset.UtcNow, posture, since, null, cursor, limit, out var page, out var error), error);
+            Assert.InRange(page.Items.Count, 0, limit);
+            seen.AddRange(page.Items.Select(d => d.Id));
+            total = page.Total;
+            if ((cursor = page.Next) is null)
+            {
+                break;
+            }
+        }
+
+        return seen;
+    }
+
     private static Device Make(string id, AuthPosture current, long lastSeen) =>
         new() { Id = id, CurrentAuth = current, Auth = current, FirstSeenMicros = 1, LastSeenMicros = lastSeen };
 }
