@@ -125,25 +125,20 @@ public sealed partial class FindingStore
     // as they are: a prune deletes oldest first, so a group that keeps any finding keeps its newest.
     private void Uncount(SqliteTransaction tx, Dictionary<(string Rule, long Severity, string Device), long> groups)
     {
-        using var update = Connection.CreateCommand();
-        update.Transaction = tx;
-        update.CommandText = "UPDATE finding_counts SET n = n - $n WHERE rule_id = $rule AND severity = $severity AND device_id = $device";
-        var n = update.Parameters.Add(new SqliteParameter { ParameterName = "$n" });
-        var rule = update.Parameters.Add(new SqliteParameter { ParameterName = "$rule" });
-        var severity = update.Parameters.Add(new SqliteParameter { ParameterName = "$severity" });
-        var device = update.Parameters.Add(new SqliteParameter { ParameterName = "$device" });
-        using var empty = Connection.CreateCommand();
-        empty.Transaction = tx;
-        empty.CommandText = "DELETE FROM finding_counts WHERE rule_id = $rule AND severity = $severity AND device_id = $device AND n <= 0";
-        var emptyRule = empty.Parameters.Add(new SqliteParameter { ParameterName = "$rule" });
-        var emptySeverity = empty.Parameters.Add(new SqliteParameter { ParameterName = "$severity" });
-        var emptyDevice = empty.Parameters.Add(new SqliteParameter { ParameterName = "$device" });
+        // Both statements run with the one set of parameters (Microsoft.Data.Sqlite runs a command's statements in turn).
+        using var uncount = Connection.CreateCommand();
+        uncount.Transaction = tx;
+        uncount.CommandText =
+            "UPDATE finding_counts SET n = n - $n WHERE rule_id = $rule AND severity = $severity AND device_id = $device;" +
+            "DELETE FROM finding_counts WHERE rule_id = $rule AND severity = $severity AND device_id = $device AND n <= 0";
+        var n = uncount.Parameters.Add(new SqliteParameter { ParameterName = "$n" });
+        var rule = uncount.Parameters.Add(new SqliteParameter { ParameterName = "$rule" });
+        var severity = uncount.Parameters.Add(new SqliteParameter { ParameterName = "$severity" });
+        var device = uncount.Parameters.Add(new SqliteParameter { ParameterName = "$device" });
         foreach (var ((r, sev, d), count) in groups)
         {
             (n.Value, rule.Value, severity.Value, device.Value) = (count, r, sev, d);
-            update.ExecuteNonQuery();
-            (emptyRule.Value, emptySeverity.Value, emptyDevice.Value) = (r, sev, d);
-            empty.ExecuteNonQuery();
+            uncount.ExecuteNonQuery();
         }
     }
 }

@@ -17,8 +17,9 @@ internal static class CliHelpers
     {
         var option = new Option<string>("--log-format")
         {
-            Description = "How the log on stderr is written: text (default: each line starts with its UTC time, ISO 8601) or json\n" +
-                "(one JSON object per line: Timestamp, EventId, LogLevel, Category, Message).",
+            Description = "How the log is written: text (default: each line starts with its UTC time, ISO 8601; serve's server messages,\n" +
+                "such as EST issuance and refusals, go to stdout, everything else to stderr) or json (every line one JSON object on\n" +
+                "stderr: Timestamp, EventId, LogLevel, Category, Message).",
             DefaultValueFactory = _ => "text",
             HelpName = "text|json",
         };
