@@ -42,14 +42,15 @@ internal static class ConfigCommand
 
     private static Command Check()
     {
-        var file = new Argument<string>("FILE") { Description = "The YAML configuration file." };
+        var file = new Argument<string>("FILE") { Description = "The YAML configuration file; - reads it from standard input." };
         var json = new Option<bool>("--json") { Description = "One JSON object per problem on stdout: file, line, column, key, message, severity." };
         var command = new Command("check",
             "Read FILE as analyze, capture and serve would (environment overrides and ${NAME} secrets included) and list every\n" +
             "problem with its location (file:line:column: key: what is wrong), without connecting to any output.\n" +
-            "Exit codes: 0 valid (warnings may be listed), 78 errors, 66 the file cannot be read, 77 it may not be.\n" +
+            "Exit codes: 0 valid (warnings may be listed), 78 errors, 65 longer than 4 MiB, 66 the file cannot be read, 77 it may not be.\n" +
             "Examples:\n" +
             "  secmon config check /etc/secmon/secmon.yml\n" +
+            "  envsubst < secmon.yml.template | secmon config check -\n" +
             "  SECMON_ES_API_KEY=... secmon config check secmon.yml --json | jq -r .message")
         {
             file, json,
@@ -59,8 +60,11 @@ internal static class ConfigCommand
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             var path = parse.GetValue(file)!;
+            var shown = path == "-" ? SecMonConfig.StandardInput : path;
             var errors = new ConfigErrors();
-            var config = SecMonConfig.Load(path, null, errors, out var exit);
+            var config = path == "-"
+                ? SecMonConfig.LoadStandardInput(Console.In, null, errors, out var exit)
+                : SecMonConfig.Load(path, null, errors, out exit);
             if (parse.GetValue(json))
             {
                 foreach (var item in errors.Items)
@@ -89,8 +93,8 @@ internal static class ConfigCommand
             if (config is null)
             {
                 error.WriteLine("secmon: " + (exit == ExitCodes.Config
-                    ? $"{path}: {errors.ErrorCount} error(s), {errors.Items.Count - errors.ErrorCount} warning(s)"
-                    : $"{path}: cannot be checked"));
+                    ? $"{shown}: {errors.ErrorCount} error(s), {errors.Items.Count - errors.ErrorCount} warning(s)"
+                    : $"{shown}: cannot be checked"));
                 return exit;
             }
 
@@ -98,7 +102,7 @@ internal static class ConfigCommand
             var capture = config.Watch is { } watch ? $"; capture watches {watch.Directory}"
                 : config.CaptureInterfaces.Count > 0 ? "; capture on " + string.Join(", ", config.CaptureInterfaces.Select(i => i.Describe()))
                 : "";
-            error.WriteLine($"secmon: {path}: valid ({errors.Items.Count} warning(s)); data {config.DataDirectory}; findings go to {outputs}; " +
+            error.WriteLine($"secmon: {shown}: valid ({errors.Items.Count} warning(s)); data {config.DataDirectory}; findings go to {outputs}; " +
                 $"search reads {config.Store}{capture}; memory budget {config.Capture.MemoryBudgetBytes >> 20} MiB ({config.Capture.MaxFlows} flows)");
             return ExitCodes.Ok;
         });

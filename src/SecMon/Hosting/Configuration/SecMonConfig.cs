@@ -108,15 +108,51 @@ internal sealed partial record SecMonConfig
             return null;
         }
 
-        var root = ConfigFile.Parse(text, path, errors);
+        return FromText(text, path, System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, dataDirectory, errors, out exitCode,
+            environment, outputs);
+    }
+
+    /// <summary>Reads and binds a configuration from <paramref name="input"/> (<c>secmon config check -</c>: a file piped
+    /// in), as <see cref="Load"/> does a file: its locations name <c>(stdin)</c>, and relative paths in it are relative to
+    /// the current directory. 65 when it is longer than a configuration file may be, 78 when it has errors.</summary>
+    public static SecMonConfig? LoadStandardInput(TextReader input, string? dataDirectory, ConfigErrors errors, out int exitCode,
+        Func<string, string?>? environment = null, IReadOnlyList<IFindingOutputFactory>? outputs = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(errors);
+        var text = new System.Text.StringBuilder();
+        var chunk = new char[81920];
+        for (int read; (read = input.Read(chunk, 0, chunk.Length)) > 0;)
+        {
+            text.Append(chunk, 0, read);
+            if (text.Length > ConfigFile.MaxBytes)
+            {
+                errors.Add(new ConfigLocation(StandardInput, 0, 0), "",
+                    $"is longer than {ConfigFile.MaxBytes} characters; a configuration file is at most {ConfigFile.MaxBytes} bytes");
+                exitCode = 65;
+                return null;
+            }
+        }
+
+        return FromText(text.ToString(), StandardInput, Environment.CurrentDirectory, dataDirectory, errors, out exitCode,
+            environment, outputs);
+    }
+
+    /// <summary>The name standard input's locations carry.</summary>
+    public const string StandardInput = "(stdin)";
+
+    private static SecMonConfig? FromText(string text, string source, string baseDirectory, string? dataDirectory, ConfigErrors errors,
+        out int exitCode, Func<string, string?>? environment, IReadOnlyList<IFindingOutputFactory>? outputs)
+    {
+        exitCode = 0;
+        var root = ConfigFile.Parse(text, source, errors);
         if (root is null)
         {
             exitCode = 78;
             return null;
         }
 
-        var config = Bind(root, System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, dataDirectory, errors, environment,
-            outputs ?? OutputCatalogue.Shipped) with { Path = path };
+        var config = Bind(root, baseDirectory, dataDirectory, errors, environment, outputs ?? OutputCatalogue.Shipped) with { Path = source };
         if (errors.HasErrors)
         {
             exitCode = 78;

@@ -283,6 +283,29 @@ public sealed class SecMonConfigTests : IDisposable
     }
 
     [Fact]
+    public void LoadStandardInput_ErrorsNameStdin_RelativePathsFromTheCurrentDirectory_TooLongRefused()
+    {
+        var errors = new ConfigErrors();
+        Assert.Null(SecMonConfig.LoadStandardInput(new StringReader("store: nowhere\nsensor: {name: a, id: b c}\n"), null, errors, out var exit));
+        Assert.Equal(78, exit);
+        Assert.Equal(
+        [
+            "(stdin):1:8: store: 'nowhere' is not one of: sqlite, elasticsearch",
+            "(stdin):2:23: sensor.id: 'b c' is not a sensor id: 1 to 64 letters, digits, '-', '_' or '.'",
+        ], errors.Items.Select(e => e.ToString()));
+
+        var good = SecMonConfig.LoadStandardInput(new StringReader("data: state\n"), null, errors = new ConfigErrors(), out exit);
+        Assert.Equal(0, exit);
+        Assert.Equal(Path.Combine(Environment.CurrentDirectory, "state"), good!.DataDirectory);
+        Assert.Equal("(stdin)", good.Path);
+
+        var huge = new string('#', 5 << 20);
+        Assert.Null(SecMonConfig.LoadStandardInput(new StringReader(huge), null, errors = new ConfigErrors(), out exit));
+        Assert.Equal(65, exit);
+        Assert.Contains("a configuration file is at most", Assert.Single(errors.Items).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConfigCheck_BadFile_ListsEveryErrorOnStdoutAndExits78()
     {
         var path = Path.Combine(_dir, "bad.yml");
