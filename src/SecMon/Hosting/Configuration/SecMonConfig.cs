@@ -33,7 +33,7 @@ namespace SecMon.Hosting.Configuration;
 /// </example>
 internal sealed partial record SecMonConfig
 {
-    /// <summary>The file read; null for the built-in defaults (no <c>--config</c>).</summary>
+    /// <summary>The file read (<c>(stdin)</c> for <c>config check -</c>); null for the built-in defaults (no <c>--config</c>).</summary>
     public string? Path { get; init; }
 
     /// <summary>The document as read (a command that binds more of it, such as the findings store, reads it here).</summary>
