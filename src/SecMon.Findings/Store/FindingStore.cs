@@ -178,14 +178,15 @@ public sealed partial class FindingStore : IFindingReader
             Execute(connection, "PRAGMA wal_autocheckpoint = 16384");
             Execute(connection, "PRAGMA journal_size_limit = 67108864");
             Execute(connection, QueryPragmas(options));
-            if (version != 0 && version != Schema.CurrentVersion)
+            var upgrading = version != 0 && version != Schema.CurrentVersion;
+            if (upgrading)
             {
                 options.Upgrading?.Invoke($"upgrading the findings store {dbPath} from schema version {version} to " +
                     $"{Schema.CurrentVersion}, once (it can read every finding: about 5 s per million)");
             }
 
             Schema.Migrate(connection, version, Schema.CurrentVersion);
-            if (version != 0 && version != Schema.CurrentVersion)
+            if (upgrading)
             {
                 Log.Migrated(options.Logger, dbPath, version, Schema.CurrentVersion);
             }

@@ -212,7 +212,7 @@ internal static class BaselinesCommand
                 return Fail(error, ExitCodes.CantCreate, dataError);
             }
 
-            var opened = FindingStore.Open(dataDir, new FindingStoreOptions { Upgrading = Cli.CliHelpers.StoreUpgrading });
+            var opened = FindingStore.Open(dataDir, new FindingStoreOptions { Upgrading = Cli.CliHelpers.Error });
             if (opened.Store is not { } store)
             {
                 return Fail(error, ExitCodeFor(opened.Error!.Kind), opened.Error.Message);

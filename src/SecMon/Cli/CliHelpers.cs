@@ -6,9 +6,6 @@ namespace SecMon.Cli;
 /// <summary>Small helpers shared by the command groups: duration options, stderr output, terminal detection.</summary>
 internal static class CliHelpers
 {
-    /// <summary>Says on stderr that the findings store is being upgraded to this build's schema (it can take a while, once).</summary>
-    public static void StoreUpgrading(string line) => Console.Error.WriteLine("secmon: " + line);
-
     /// <summary>True when stderr is an interactive terminal (progress bars go there only then).</summary>
     public static bool StderrIsTerminal => !Console.IsErrorRedirected;
 

@@ -475,7 +475,7 @@ internal static class FindingsCommand
     /// stderr and its exit code.</summary>
     internal static int WithStore(string dataDirectory, TextWriter error, Func<FindingStore, int> action, bool queryOnly = false)
     {
-        var opened = FindingStore.Open(dataDirectory, new FindingStoreOptions { CreateIfMissing = false, QueryOnly = queryOnly, Upgrading = Cli.CliHelpers.StoreUpgrading });
+        var opened = FindingStore.Open(dataDirectory, new FindingStoreOptions { CreateIfMissing = false, QueryOnly = queryOnly, Upgrading = Cli.CliHelpers.Error });
         if (opened.Error is { } e)
         {
             return Fail(error, ExitCodeFor(e.Kind), e.Message);

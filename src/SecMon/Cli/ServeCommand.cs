@@ -362,7 +362,7 @@ internal static class ServeCommand
     private static ApiContext? OpenApi(SecMon.Hosting.Configuration.SecMonConfig settings, RuleControl control, out int exitCode)
     {
         exitCode = ExitCodes.Ok;
-        var opened = FindingStore.Open(settings.DataDirectory, new FindingStoreOptions { Upgrading = Cli.CliHelpers.StoreUpgrading });
+        var opened = FindingStore.Open(settings.DataDirectory, new FindingStoreOptions { Upgrading = Cli.CliHelpers.Error });
         if (opened.Store is null)
         {
             Console.Error.WriteLine("secmon: " + opened.Error!.Message);

@@ -124,7 +124,7 @@ internal sealed class Sensor : IDisposable
         {
             // The run only appends findings (in batches) and saves devices: a small page cache is enough, and it is
             // part of the run's peak memory (search, with its larger default cache, is another command).
-            var opened = FindingStore.Open(options.DataDirectory, new FindingStoreOptions { CacheMiB = 8, Upgrading = Cli.CliHelpers.StoreUpgrading });
+            var opened = FindingStore.Open(options.DataDirectory, new FindingStoreOptions { CacheMiB = 8, Upgrading = Cli.CliHelpers.Error });
             if (opened.Store is null)
             {
                 Error(opened.Error!.Message);

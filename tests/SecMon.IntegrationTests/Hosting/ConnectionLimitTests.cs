@@ -152,33 +152,28 @@ public sealed class ConnectionLimitTests
     {
         // Whether the handshake completes is the question here, not whom it is with: any certificate the server shows will do.
         var tls = new SslStream(new NetworkStream(await Connect(from, to), ownsSocket: true), false, (_, certificate, _, _) => certificate is not null);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cts.Token);
-        return tls;
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cts.Token);
+            return tls;
+        }
+        catch
+        {
+            await tls.DisposeAsync(); // the socket with it
+            throw;
+        }
     }
 
     // A TLS handshake on a new connection; false when the server closed it first (also before the connect returned).
     private static async Task<bool> Handshake(string from, IPEndPoint to)
     {
-        Socket socket;
         try
         {
-            socket = await Connect(from, to);
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-
-        // Whether the handshake completes is the question here, not whom it is with: any certificate the server shows will do.
-        using var tls = new SslStream(new NetworkStream(socket, ownsSocket: true), false, (_, certificate, _, _) => certificate is not null);
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cts.Token);
+            await using var tls = await OpenTls(from, to);
             return true;
         }
-        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+        catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }
