@@ -89,7 +89,10 @@ internal sealed partial class PacketProcessor
         _link = link;
         _maxFlows = Math.Max(1, options.MaxFlows);
         _flowCap = _maxFlows;
-        _flows = new FlowTable(Math.Min(_maxFlows, 4096));
+        // Sized for the flow limit at once (16 bytes a slot, two slots a flow: 2 MB for the default 65,536), not grown
+        // from a few thousand: each doubling rehashed every flow held (a cache miss on each) and left the old array
+        // to the collector, and a busy segment reaches the limit within seconds (bench/README.md, "Session 33").
+        _flows = new FlowTable(_maxFlows);
         _defragmenter = new IpDefragmenter(options, stats);
         _reassembly = new ReassemblyContext(options, stats, diagnostics);
         _scans = scans;
