@@ -34,16 +34,15 @@ internal enum FlowCloseReason
 internal sealed class Flow : FlowIds
 {
     /// <summary>Creates a flow of the packet path and its two contexts, whose ids it computes when first read.</summary>
-    public Flow(FlowKey key, bool clientIsA, long firstMicros, string transport, string clientIp, string serverIp,
+    public Flow(FlowKey key, bool clientIsA, long firstMicros, string clientIp, string serverIp,
                 string? clientMac, string? serverMac, bool openerSeen, string? observer)
         : this(key, clientIsA, firstMicros)
     {
-        _toServer = new FlowContext(this, transport, clientIp, ClientPort, serverIp, ServerPort, FlowDirection.ToServer, firstMicros)
+        _hot.OpenerSeen = openerSeen;
+        _toServer = new FlowContext(this, clientIp, ClientPort, serverIp, ServerPort, FlowDirection.ToServer)
         {
             SourceMac = clientMac,
             DestinationMac = serverMac,
-            VlanId = key.VlanId == 0 ? null : key.VlanId,
-            OpenerSeen = openerSeen,
             Observer = observer,
         };
         _toClient = _toServer.CreateReverse();
@@ -91,7 +90,7 @@ internal sealed class Flow : FlowIds
         public long PacketsToServer, PacketsToClient, PayloadBytesToServer, PayloadBytesToClient;
         public FlowCloseReason CloseReason;
         public int Hash;
-        public bool ClientIsA, SessionRequested, Translated, FinFromClient, FinFromServer, HasClientMac, HasServerMac;
+        public bool ClientIsA, SessionRequested, Translated, FinFromClient, FinFromServer, HasClientMac, HasServerMac, OpenerSeen;
         public long FirstMicros;
     }
 
@@ -108,6 +107,20 @@ internal sealed class Flow : FlowIds
     private ushort ClientPort => ClientIsA ? PortA : PortB;
 
     private ushort ServerPort => ClientIsA ? PortB : PortA;
+
+    // The facts both contexts give, from what the flow keeps anyway (FlowIds: no fields of their own).
+
+    /// <inheritdoc/>
+    protected override string Transport => IsTcp ? "tcp" : "udp";
+
+    /// <inheritdoc/>
+    protected override long StartMicros => FirstMicros;
+
+    /// <inheritdoc/>
+    protected override int? VlanId => FlowKey.RestVlanId(_hot.Rest) is var vlan and not 0 ? vlan : null;
+
+    /// <inheritdoc/>
+    protected override bool OpenerSeen => _hot.OpenerSeen;
 
     /// <inheritdoc/>
     protected override string ComputeFlowId() => ClientIsA

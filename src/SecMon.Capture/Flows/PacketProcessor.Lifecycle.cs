@@ -77,7 +77,7 @@ internal sealed partial class PacketProcessor
         : _options.UdpIdleTimeoutMicros;
 
     private Flow CreateFlow(ref DecodedPacket packet, in FlowKey key, int hash, bool sourceIsA, bool senderIsClient, bool openerSeen,
-                            string transport, in PacketMeta meta)
+                            in PacketMeta meta)
     {
         MakeRoom(meta);
         IpAddress clientIp, serverIp;
@@ -108,7 +108,7 @@ internal sealed partial class PacketProcessor
 
         // The ids are hashed when first read (an event's consumer), not here: most flows' ids are read on another thread
         // or never (the flow is its contexts' source of ids).
-        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, meta.TimestampMicros, transport, _names.Of(clientIp),
+        var flow = new Flow(key, clientIsA: sourceIsA == senderIsClient, meta.TimestampMicros, _names.Of(clientIp),
                             _names.Of(serverIp), clientMac, serverMac, openerSeen, meta.Source)
         {
             LastMicros = Math.Max(_nowMicros, meta.TimestampMicros),

@@ -191,7 +191,7 @@ internal sealed partial class PacketProcessor
             openerSeen = false;
         }
 
-        var flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, openerSeen, "tcp", meta);
+        var flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, openerSeen, meta);
         flow.ClientStream = new TcpStream(flow, FlowDirection.ToServer, _reassembly);
         flow.ServerStream = new TcpStream(flow, FlowDirection.ToClient, _reassembly);
         _stats.TcpFlows++;

@@ -25,7 +25,7 @@ internal sealed partial class PacketProcessor
         {
             // No handshake: the port heuristic decides; the opener counts as seen when the first sender is the client.
             var senderIsClient = SenderLooksLikeClient(packet.SourcePort, packet.DestinationPort, _servicePortRank);
-            flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, senderIsClient, "udp", meta);
+            flow = CreateFlow(ref packet, key, hash, sourceIsA, senderIsClient, senderIsClient, meta);
             _stats.UdpFlows++;
         }
 

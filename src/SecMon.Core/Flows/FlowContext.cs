@@ -13,7 +13,10 @@ public enum FlowDirection
 /// A flow's two ids computed when first read rather than when the flow starts: most flows' ids are read only when one
 /// of their events is (the rule engine, an event log), so the capture thread does not hash every new flow. Shared by both
 /// directions' contexts; thread-safe (each id is a pure function of what the source was made with: two threads that
-/// compute it at once compute the same string, and either may be kept).
+/// compute it at once compute the same string, and either may be kept). The source also gives the facts both directions
+/// share (transport, start, VLAN, opener seen): a flow of the capture engine reads them from what it keeps anyway (its key
+/// and first packet's time), where fields of their own here cost every flow 32 bytes; <see cref="StoredFlowIds"/> keeps
+/// them as given.
 /// </summary>
 public abstract class FlowIds
 {
@@ -26,14 +29,21 @@ public abstract class FlowIds
     /// <summary>The Community ID (<see cref="FlowContext.CommunityId"/>), computed once.</summary>
     public string CommunityId => _communityId ??= ComputeCommunityId();
 
-    // What both directions' contexts of the flow have alike, kept here once rather than in each context (a context is
-    // two per flow, and tens of thousands of flows are live at once): written by FlowContext's constructor and init
-    // accessors while the contexts are made (both directions write the same values), read only after.
-    internal string Transport = "";
+    // The capture source's name, the same for both directions: written by FlowContext's init accessor while the contexts
+    // are made, read only after.
     internal string? Observer;
-    internal long StartMicros;
-    internal int? VlanId;
-    internal bool OpenerSeen;
+
+    /// <summary><see cref="FlowContext.Transport"/>.</summary>
+    protected internal abstract string Transport { get; }
+
+    /// <summary><see cref="FlowContext.StartMicros"/>.</summary>
+    protected internal abstract long StartMicros { get; }
+
+    /// <summary><see cref="FlowContext.VlanId"/>.</summary>
+    protected internal abstract int? VlanId { get; }
+
+    /// <summary><see cref="FlowContext.OpenerSeen"/>.</summary>
+    protected internal abstract bool OpenerSeen { get; }
 
     /// <summary>Sets the ids given as text (a context made without a source of ids).</summary>
     internal void Give(string? flowId, string? communityId)
@@ -49,6 +59,36 @@ public abstract class FlowIds
     protected abstract string ComputeCommunityId();
 }
 
+/// <summary>A source of ids that keeps the flow-wide facts as they are given to its contexts' init accessors (contexts
+/// made with the ids as text; tests' sources).</summary>
+public abstract class StoredFlowIds : FlowIds
+{
+    private string _transport = "";
+    private long _startMicros;
+    private int? _vlanId;
+    private bool _openerSeen;
+
+    /// <inheritdoc/>
+    protected internal override string Transport => _transport;
+
+    /// <inheritdoc/>
+    protected internal override long StartMicros => _startMicros;
+
+    /// <inheritdoc/>
+    protected internal override int? VlanId => _vlanId;
+
+    /// <inheritdoc/>
+    protected internal override bool OpenerSeen => _openerSeen;
+
+    internal void Store(string? transport = null, long? startMicros = null, int? vlanId = null, bool setVlan = false, bool? openerSeen = null)
+    {
+        _transport = transport ?? _transport;
+        _startMicros = startMicros ?? _startMicros;
+        _vlanId = setVlan ? vlanId : _vlanId;
+        _openerSeen = openerSeen ?? _openerSeen;
+    }
+}
+
 /// <summary>
 /// One direction of a flow as events see it: who sent, who received, and the flow's identity.
 /// Created once per flow and direction and shared by every event of that direction, so events
@@ -61,6 +101,7 @@ public sealed class FlowContext
     private readonly FlowIds _flow;
     private string? _sourceMac;
     private string? _destinationMac;
+    private readonly ushort _sourcePort, _destinationPort; // ports as the wire has them: with FlowSlots, 96 bytes a context
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are given as text (the init
     /// accessors).</summary>
@@ -71,22 +112,20 @@ public sealed class FlowContext
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are computed from
     /// <paramref name="ids"/> when first read (the flow table's contexts). The flow-wide facts (<see cref="Transport"/>,
-    /// <see cref="StartMicros"/>, <see cref="VlanId"/>, <see cref="OpenerSeen"/>, <see cref="Observer"/>) are kept in
-    /// <paramref name="ids"/>, shared with the reverse context: both directions' contexts must give the same.</summary>
+    /// <see cref="StartMicros"/>, <see cref="VlanId"/>, <see cref="OpenerSeen"/>, <see cref="Observer"/>) come from
+    /// <paramref name="ids"/>, shared with the reverse context: given by the init accessors only when it is a
+    /// <see cref="StoredFlowIds"/>.</summary>
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
-#pragma warning disable CS8618 // FlowId and CommunityId are read from ids: never null.
-    public FlowContext(FlowIds ids, string transport, string sourceIp, int sourcePort, string destinationIp, int destinationPort,
-                       FlowDirection direction, long startMicros)
+#pragma warning disable CS8618 // FlowId, CommunityId, Transport and StartMicros are read from ids: never null.
+    public FlowContext(FlowIds ids, string sourceIp, int sourcePort, string destinationIp, int destinationPort, FlowDirection direction)
     {
         ArgumentNullException.ThrowIfNull(ids);
         _flow = ids;
-        Transport = transport;
         SourceIp = sourceIp;
         SourcePort = sourcePort;
         DestinationIp = destinationIp;
         DestinationPort = destinationPort;
         Direction = direction;
-        StartMicros = startMicros;
     }
 #pragma warning restore CS8618
 
@@ -100,13 +139,13 @@ public sealed class FlowContext
     public required string CommunityId { get => _flow.CommunityId; init => Given().Give(null, value); }
 
     /// <summary><c>tcp</c> or <c>udp</c> (ECS <c>network.transport</c>).</summary>
-    public required string Transport { get => _flow.Transport; init => _flow.Transport = value; }
+    public required string Transport { get => _flow.Transport; init => Stored().Store(transport: value); }
 
     /// <summary>Sender address, textual.</summary>
     public required string SourceIp { get; init; }
 
     /// <summary>Sender port.</summary>
-    public required int SourcePort { get; init; }
+    public required int SourcePort { get => _sourcePort; init => _sourcePort = Port(value); }
 
     /// <summary>Sender MAC (ECS form <c>00-1A-2B-3C-4D-5E</c>) when the link layer carried one (and it is the sender's
     /// own, not a router's: see <see cref="ForgetMac"/>).</summary>
@@ -116,7 +155,7 @@ public sealed class FlowContext
     public required string DestinationIp { get; init; }
 
     /// <summary>Receiver port.</summary>
-    public required int DestinationPort { get; init; }
+    public required int DestinationPort { get => _destinationPort; init => _destinationPort = Port(value); }
 
     /// <summary>Receiver MAC when the link layer carried one.</summary>
     public string? DestinationMac { get => _destinationMac; init => _destinationMac = value; }
@@ -132,17 +171,17 @@ public sealed class FlowContext
     }
 
     /// <summary>The outer 802.1Q VLAN id, when tagged.</summary>
-    public int? VlanId { get => _flow.VlanId; init => _flow.VlanId = value; }
+    public int? VlanId { get => _flow.VlanId; init => Stored().Store(vlanId: value, setVlan: true); }
 
     /// <summary>Direction relative to the opener.</summary>
     public required FlowDirection Direction { get; init; }
 
     /// <summary>True when the opener was seen (a SYN); false when the capture started mid-stream and the
     /// client side was inferred (port hint or content).</summary>
-    public bool OpenerSeen { get => _flow.OpenerSeen; init => _flow.OpenerSeen = value; }
+    public bool OpenerSeen { get => _flow.OpenerSeen; init => Stored().Store(openerSeen: value); }
 
     /// <summary>Capture time of the flow's first packet, UTC microseconds since the Unix epoch.</summary>
-    public required long StartMicros { get => _flow.StartMicros; init => _flow.StartMicros = value; }
+    public required long StartMicros { get => _flow.StartMicros; init => Stored().Store(startMicros: value); }
 
     /// <summary>The name of the capture source the flow was seen on (file path or interface).</summary>
     public string? Observer { get => _flow.Observer; init => _flow.Observer = value; }
@@ -167,8 +206,16 @@ public sealed class FlowContext
     private FlowIds Given() => _flow as GivenIds
         ?? throw new InvalidOperationException("FlowId and CommunityId are computed from the FlowIds this context was made with.");
 
+    // The flow-wide facts can be given only where the source keeps them as given.
+    private StoredFlowIds Stored() => _flow as StoredFlowIds
+        ?? throw new InvalidOperationException("Transport, StartMicros, VlanId and OpenerSeen come from the FlowIds this context was made with.");
+
+    private static ushort Port(int value) => value is >= 0 and <= ushort.MaxValue
+        ? (ushort)value
+        : throw new ArgumentOutOfRangeException(nameof(value), value, "A port is 0-65535.");
+
     /// <summary>Ids given as text: the flow-wide facts of a context made without a source of ids.</summary>
-    private sealed class GivenIds : FlowIds
+    private sealed class GivenIds : StoredFlowIds
     {
         protected override string ComputeFlowId() => "";
 
@@ -180,14 +227,11 @@ public sealed class FlowContext
     {
         var direction = Direction == FlowDirection.ToServer ? FlowDirection.ToClient : FlowDirection.ToServer;
         var r = Ids is { } ids
-            ? new FlowContext(ids, Transport, DestinationIp, DestinationPort, SourceIp, SourcePort, direction, StartMicros)
+            ? new FlowContext(ids, DestinationIp, DestinationPort, SourceIp, SourcePort, direction)
             {
                 SourceMac = DestinationMac,
                 DestinationMac = SourceMac,
-                VlanId = VlanId,
-                OpenerSeen = OpenerSeen,
-                Observer = Observer,
-                Reverse = this,
+                Reverse = this, // the flow-wide facts and the observer are the source's, shared already
             }
             : new FlowContext
             {

@@ -10,8 +10,9 @@ namespace SecMon.Core.Flows;
 /// </summary>
 public readonly record struct FlowSlot
 {
-    /// <summary>Most slots a process can allocate (each flow context carries this many references).</summary>
-    public const int Capacity = 4;
+    /// <summary>Most slots a process can allocate (each flow context carries this many references): the three consumers
+    /// that ship (the rule engine, the device inventory, the event log) take one each; a fourth raises it.</summary>
+    public const int Capacity = 3;
 
     private static int _allocated;
 

@@ -369,7 +369,7 @@ public sealed class FlowTableTests
         }
 
         Assert.Equal(clientIsA, clientIsCanonicalA);
-        var flow = new Flow(key, clientIsA, 1_700_000_000_000_000, "udp", client.ToString(), server.ToString(), null, null,
+        var flow = new Flow(key, clientIsA, 1_700_000_000_000_000, client.ToString(), server.ToString(), null, null,
                             openerSeen: true, observer: null);
         var (toServer, toClient) = (flow.ToServer, flow.ToClient);
 
@@ -387,7 +387,7 @@ public sealed class FlowTableTests
     public void CommunityId_TheSpecificationsExample()
     {
         var flow = new Flow(FlowKey.Create(IpAddress.Parse("192.168.1.52"), 54585, IpAddress.Parse("8.8.8.8"), 53, 17, 0, out var clientIsA),
-                            clientIsA, 0, "udp", "192.168.1.52", "8.8.8.8", null, null, openerSeen: true, observer: null);
+                            clientIsA, 0, "192.168.1.52", "8.8.8.8", null, null, openerSeen: true, observer: null);
         Assert.Equal("1:d/FP5EW3wiY1vCndhwleRRKHowQ=", flow.ToClient.CommunityId);
     }
 }

@@ -8,9 +8,9 @@ public sealed class FlowContextTests
     public void CreateReverse_MadeFromIds_SharesTheFlowWideFactsAndComputesIdsOnce()
     {
         var ids = new CountingIds();
-        var flow = new FlowContext(ids, "udp", "10.0.0.2", 5000, "10.0.0.1", 53, FlowDirection.ToServer, 42)
+        var flow = new FlowContext(ids, "10.0.0.2", 5000, "10.0.0.1", 53, FlowDirection.ToServer)
         {
-            SourceMac = "02-00-00-00-00-02", VlanId = 7, OpenerSeen = true, Observer = "eth0",
+            Transport = "udp", StartMicros = 42, SourceMac = "02-00-00-00-00-02", VlanId = 7, OpenerSeen = true, Observer = "eth0",
         };
 
         var reverse = flow.CreateReverse();
@@ -41,7 +41,29 @@ public sealed class FlowContextTests
     [Fact]
     public void FlowId_GivenToAContextMadeFromIds_Refused() =>
         Assert.Throws<InvalidOperationException>(() =>
-            new FlowContext(new CountingIds(), "tcp", "10.0.0.2", 1, "10.0.0.1", 2, FlowDirection.ToServer, 0) { FlowId = "other" });
+            new FlowContext(new CountingIds(), "10.0.0.2", 1, "10.0.0.1", 2, FlowDirection.ToServer) { FlowId = "other" });
+
+    [Fact]
+    public void Facts_FromASourceThatComputesThem_ReadFromItAndNotGivenAgain()
+    {
+        var ids = new ComputingIds();
+        var flow = new FlowContext(ids, "10.0.0.2", 1, "10.0.0.1", 2, FlowDirection.ToServer);
+
+        Assert.Equal(("tcp", 9L, (int?)5, true), (flow.Transport, flow.StartMicros, flow.VlanId, flow.OpenerSeen));
+        Assert.Equal(("tcp", 9L, (int?)5, true), (flow.CreateReverse().Transport, flow.Reverse!.StartMicros, flow.Reverse.VlanId, flow.Reverse.OpenerSeen));
+        Assert.Throws<InvalidOperationException>(() => new FlowContext(ids, "10.0.0.2", 1, "10.0.0.1", 2, FlowDirection.ToServer) { VlanId = 3 });
+        Assert.Throws<InvalidOperationException>(() => new FlowContext(ids, "10.0.0.2", 1, "10.0.0.1", 2, FlowDirection.ToServer) { Transport = "udp" });
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(65_536)]
+    public void Port_OutsideWhatTheWireCarries_Refused(int port)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FlowContext(new ComputingIds(), "10.0.0.2", port, "10.0.0.1", 2, FlowDirection.ToServer));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FlowContext(new ComputingIds(), "10.0.0.2", 2, "10.0.0.1", port, FlowDirection.ToServer));
+        Assert.Equal(65_535, new FlowContext(new ComputingIds(), "10.0.0.2", 65_535, "10.0.0.1", 0, FlowDirection.ToServer).SourcePort);
+    }
 
     private static FlowContext Text(string id, string source, string? observer) => new()
     {
@@ -50,7 +72,22 @@ public sealed class FlowContextTests
         Observer = observer,
     };
 
-    private sealed class CountingIds : FlowIds
+    private sealed class ComputingIds : FlowIds
+    {
+        protected internal override string Transport => "tcp";
+
+        protected internal override long StartMicros => 9;
+
+        protected internal override int? VlanId => 5;
+
+        protected internal override bool OpenerSeen => true;
+
+        protected override string ComputeFlowId() => "flow";
+
+        protected override string ComputeCommunityId() => "community";
+    }
+
+    private sealed class CountingIds : StoredFlowIds
     {
         public int FlowIds { get; private set; }
 
