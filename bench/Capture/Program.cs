@@ -8,7 +8,8 @@ using SecMon.Core;
 // packet and GC counts per stage:  dotnet run -c Release --project bench/Capture -- FILE.pcap [ROUNDS]
 // --only flows|full runs that stage alone (for perf record); --alloc also prints what the last stage allocated, by type
 // (the runtime's allocation ticks: one sample per ~100 KB allocated, so types are weighed, not counted exactly); --gc lists
-// every collection of each stage (generation, duration, bytes promoted); --no-scans leaves the scan detector out.
+// every collection of each stage (generation, duration, bytes promoted, bytes marked from each kind of root: the older
+// generations' cards are what old objects keep alive); --no-scans leaves the scan detector out.
 // The event log writer (EventsBench.cs):  dotnet run -c Release --project bench/Capture -- events FILE.pcap [ROUNDS] [--writer-only | --cold-only]
 if (args.Length < 1)
 {
@@ -186,6 +187,19 @@ internal sealed class GcLog : System.Diagnostics.Tracing.EventListener
         }
     }
 
+    // GCMarkWithType's root kinds (the runtime's GC_ROOT_KIND).
+    private static string MarkRoot(uint type) => type switch
+    {
+        0 => "stacks",
+        1 => "the finalizer queue",
+        2 => "handles",
+        3 => "older generations (cards)",
+        4 => "sized refs",
+        5 => "mark overflow",
+        6 => "dependent handles",
+        _ => $"root kind {type}",
+    };
+
     protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
     {
         uint U(string name) => e.PayloadNames?.IndexOf(name) is >= 0 and var i ? Convert.ToUInt32(e.Payload![i], System.Globalization.CultureInfo.InvariantCulture) : 0;
@@ -199,6 +213,9 @@ internal sealed class GcLog : System.Diagnostics.Tracing.EventListener
                     break;
                 case { } n when n.StartsWith("GCEnd", StringComparison.Ordinal) && _started.Remove(U("Count"), out var s):
                     _lines.Add($"  gc #{U("Count")} gen{s.Depth} reason {s.Reason} type {s.Type}: {(e.TimeStamp - s.At).TotalMilliseconds,7:F1} ms");
+                    break;
+                case "GCMarkWithType" when L("Bytes") > 0:
+                    _lines.Add($"    marked from {MarkRoot(U("Type"))}: {L("Bytes") / 1e6:F2} MB");
                     break;
                 case { } n when n.StartsWith("GCHeapStats", StringComparison.Ordinal):
                     _lines.Add($"    promoted gen0 {L("TotalPromotedSize0") / 1e6:F1} MB gen1 {L("TotalPromotedSize1") / 1e6:F1} MB gen2 {L("TotalPromotedSize2") / 1e6:F1} MB; sizes gen0 {L("GenerationSize0") / 1e6:F1} gen1 {L("GenerationSize1") / 1e6:F1} gen2 {L("GenerationSize2") / 1e6:F1} MB");
