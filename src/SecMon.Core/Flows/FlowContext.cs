@@ -63,30 +63,23 @@ public abstract class FlowIds
 /// made with the ids as text; tests' sources).</summary>
 public abstract class StoredFlowIds : FlowIds
 {
-    private string _transport = "";
-    private long _startMicros;
-    private int? _vlanId;
-    private bool _openerSeen;
+    // Written by FlowContext's init accessors while the contexts are made, read only after.
+    internal string StoredTransport = "";
+    internal long StoredStartMicros;
+    internal int? StoredVlanId;
+    internal bool StoredOpenerSeen;
 
     /// <inheritdoc/>
-    protected internal override string Transport => _transport;
+    protected internal override string Transport => StoredTransport;
 
     /// <inheritdoc/>
-    protected internal override long StartMicros => _startMicros;
+    protected internal override long StartMicros => StoredStartMicros;
 
     /// <inheritdoc/>
-    protected internal override int? VlanId => _vlanId;
+    protected internal override int? VlanId => StoredVlanId;
 
     /// <inheritdoc/>
-    protected internal override bool OpenerSeen => _openerSeen;
-
-    internal void Store(string? transport = null, long? startMicros = null, int? vlanId = null, bool setVlan = false, bool? openerSeen = null)
-    {
-        _transport = transport ?? _transport;
-        _startMicros = startMicros ?? _startMicros;
-        _vlanId = setVlan ? vlanId : _vlanId;
-        _openerSeen = openerSeen ?? _openerSeen;
-    }
+    protected internal override bool OpenerSeen => StoredOpenerSeen;
 }
 
 /// <summary>
@@ -101,7 +94,7 @@ public sealed class FlowContext
     private readonly FlowIds _flow;
     private string? _sourceMac;
     private string? _destinationMac;
-    private readonly ushort _sourcePort, _destinationPort; // ports as the wire has them: with FlowSlots, 96 bytes a context
+    private readonly ushort _sourcePort, _destinationPort; // 16 bits as on the wire: a context is 96 bytes with its slots
 
     /// <summary>Creates a context whose <see cref="FlowId"/> and <see cref="CommunityId"/> are given as text (the init
     /// accessors).</summary>
@@ -139,7 +132,7 @@ public sealed class FlowContext
     public required string CommunityId { get => _flow.CommunityId; init => Given().Give(null, value); }
 
     /// <summary><c>tcp</c> or <c>udp</c> (ECS <c>network.transport</c>).</summary>
-    public required string Transport { get => _flow.Transport; init => Stored().Store(transport: value); }
+    public required string Transport { get => _flow.Transport; init => Stored().StoredTransport = value; }
 
     /// <summary>Sender address, textual.</summary>
     public required string SourceIp { get; init; }
@@ -171,17 +164,17 @@ public sealed class FlowContext
     }
 
     /// <summary>The outer 802.1Q VLAN id, when tagged.</summary>
-    public int? VlanId { get => _flow.VlanId; init => Stored().Store(vlanId: value, setVlan: true); }
+    public int? VlanId { get => _flow.VlanId; init => Stored().StoredVlanId = value; }
 
     /// <summary>Direction relative to the opener.</summary>
     public required FlowDirection Direction { get; init; }
 
     /// <summary>True when the opener was seen (a SYN); false when the capture started mid-stream and the
     /// client side was inferred (port hint or content).</summary>
-    public bool OpenerSeen { get => _flow.OpenerSeen; init => Stored().Store(openerSeen: value); }
+    public bool OpenerSeen { get => _flow.OpenerSeen; init => Stored().StoredOpenerSeen = value; }
 
     /// <summary>Capture time of the flow's first packet, UTC microseconds since the Unix epoch.</summary>
-    public required long StartMicros { get => _flow.StartMicros; init => Stored().Store(startMicros: value); }
+    public required long StartMicros { get => _flow.StartMicros; init => Stored().StoredStartMicros = value; }
 
     /// <summary>The name of the capture source the flow was seen on (file path or interface).</summary>
     public string? Observer { get => _flow.Observer; init => _flow.Observer = value; }
